@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Installs what building, testing and benchmarking tracer needs on Debian 12 (run as root).
+# Idempotent: when everything is present it only checks (well under 2 s) and installs nothing.
+# Usually run through `cargo xtask setup` (every other xtask subcommand runs it first).
+set -euo pipefail
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+[[ $(id -u) -eq 0 ]] || die "must run as root (tracer loads eBPF programs; apt and mount need root)"
+
+export PATH="$HOME/.cargo/bin:$PATH"
+command -v rustup >/dev/null 2>&1 || die "rustup not found; install it first: https://rustup.rs (then re-run)"
+command -v cargo >/dev/null 2>&1 || die "cargo not found on PATH (expected in \$HOME/.cargo/bin)"
+
+installed_something=0
+
+# --- Debian packages -------------------------------------------------------------------------
+# strace, bpftrace, lsof, ss (iproute2), hyperfine: comparison tools for tests and benchmarks.
+# C and C++ compilers: to link Rust binaries, build bpf-linker, and build libFuzzer for cargo-fuzz.
+want_pkgs=(strace bpftrace lsof iproute2 hyperfine)
+{ command -v cc && command -v c++; } >/dev/null 2>&1 || want_pkgs+=(build-essential)
+missing_pkgs=()
+for p in "${want_pkgs[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing_pkgs+=("$p")
+done
+if ((${#missing_pkgs[@]})); then
+    say "installing Debian packages: ${missing_pkgs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing_pkgs[@]}"
+    installed_something=1
+fi
+
+# --- Rust toolchains and components ----------------------------------------------------------
+# The eBPF crate is compiled with nightly and `-Z build-std=core` (needs rust-src); `cargo xtask
+# test` runs clippy on it with nightly, and the fuzz run uses nightly.
+toolchains=$(rustup toolchain list)
+if ! grep -q '^nightly-' <<<"$toolchains"; then
+    say "installing Rust nightly toolchain (minimal profile)"
+    rustup toolchain install nightly --profile minimal
+    installed_something=1
+fi
+nightly_components=$(rustup component list --toolchain nightly --installed)
+for c in rust-src clippy; do
+    if ! grep -q "^$c\(-\|$\)" <<<"$nightly_components"; then
+        say "adding component $c to the nightly toolchain"
+        rustup component add "$c" --toolchain nightly
+        installed_something=1
+    fi
+done
+# The default (stable) toolchain needs rustfmt and clippy for `cargo xtask test`.
+default_components=$(rustup component list --installed)
+for c in rustfmt clippy; do
+    if ! grep -q "^$c\(-\|$\)" <<<"$default_components"; then
+        say "adding component $c to the default toolchain"
+        rustup component add "$c"
+        installed_something=1
+    fi
+done
+
+# --- bpf-linker, linked against the nightly's own LLVM -----------------------------------------
+# `cargo install bpf-linker` wants a system LLVM 21-23, which Debian 12 does not have. Link it
+# against the libLLVM that ships inside the nightly toolchain instead. The binary gets a RUNPATH
+# to $prefix/lib, so the symlinks there must stay.
+if ! bpf-linker --version >/dev/null 2>&1; then
+    sysroot=$(rustc +nightly --print sysroot)
+    llvm=$(ls "$sysroot"/lib/libLLVM.so.* 2>/dev/null | head -n1 || true)
+    [[ -n $llvm ]] || die "no libLLVM.so.* in $sysroot/lib"
+    llvm_major=$(rustc +nightly -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+    [[ -n $llvm_major ]] || die "cannot read the LLVM version from 'rustc +nightly -vV'"
+    prefix=$HOME/.cache/tracer/rust-llvm
+    say "building bpf-linker against the nightly's LLVM $llvm_major ($llvm) in $prefix (about a minute)"
+    mkdir -p "$prefix/lib"
+    ln -sf "$llvm" "$prefix/lib/libLLVM.so"
+    ln -sf "$llvm" "$prefix/lib/$(basename "$llvm")"
+    LLVM_PREFIX=$prefix cargo install bpf-linker --no-default-features --features "llvm-$llvm_major"
+    bpf-linker --version >/dev/null || die "bpf-linker was installed but does not run"
+    installed_something=1
+fi
+
+# --- cargo-fuzz (short fuzz run in `cargo xtask test`) ----------------------------------------
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    say "installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+    installed_something=1
+fi
+
+# --- tracefs ----------------------------------------------------------------------------------
+# tracer mounts it itself, but bpftrace and the tests' other tools need it too.
+if ! awk '$2 == "/sys/kernel/tracing" && $3 == "tracefs" { found = 1 } END { exit !found }' /proc/self/mounts; then
+    say "mounting tracefs at /sys/kernel/tracing"
+    mount -t tracefs nodev /sys/kernel/tracing
+    installed_something=1
+fi
+
+if ((installed_something)); then
+    say "done"
+else
+    say "all prerequisites present"
+fi

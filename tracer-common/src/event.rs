@@ -1,0 +1,49 @@
+/// Stable event kind numbers. Never renumber or reuse one: old decoders must reject, not misread, new records.
+pub mod kind {
+    pub const SYSCALL: u16 = 1;
+    pub const SYSCALL_DATA: u16 = 2;
+    pub const PROCESS: u16 = 3;
+    pub const SIGNAL: u16 = 4;
+}
+
+/// First bytes of every ring-buffer record. Describes the task that was running when the probe fired.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventHeader {
+    pub kind: u16,
+    pub flags: u16,
+    /// Thread-group id (the process), as user space calls a pid.
+    pub pid: u32,
+    /// Thread id.
+    pub tid: u32,
+    pub _pad: u32,
+    /// `bpf_ktime_get_ns` (CLOCK_MONOTONIC) when the record was written.
+    pub ts_ns: u64,
+    pub comm: [u8; 16],
+}
+const _: () = assert!(core::mem::size_of::<EventHeader>() == 40);
+
+/// Indexes of the per-CPU lost-event counters (`LOST` map): one per probe family.
+pub mod lost {
+    pub const SYSCALLS: u32 = 0;
+    pub const PROCESS: u32 = 1;
+    pub const SIGNALS: u32 = 2;
+    pub const SLOTS: u32 = 8;
+
+    pub const fn probe_name(slot: u32) -> &'static str {
+        match slot {
+            SYSCALLS => "syscalls",
+            PROCESS => "process",
+            SIGNALS => "signals",
+            _ => "unknown",
+        }
+    }
+}
+
+/// Values of the `TRACED` map (tgid → state).
+pub mod traced {
+    /// Traced from now on.
+    pub const NOW: u32 = 1;
+    /// A spawned command, traced from its execve on: what it does before that is tracer's own set-up.
+    pub const FROM_EXEC: u32 = 2;
+}

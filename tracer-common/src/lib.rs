@@ -1,0 +1,32 @@
+//! Event types shared by tracer's eBPF programs and its user-space loader.
+//!
+//! Everything that crosses the kernel boundary is `#[repr(C)]`, `Copy`, made of fixed-width integers and byte
+//! arrays, with explicit padding and a size assertion. Every record starts with an [`EventHeader`] whose `kind`
+//! is a stable number, never reused (see [`kind`]).
+#![no_std]
+
+#[cfg(feature = "user")]
+extern crate std;
+
+pub mod event;
+pub mod process;
+pub mod signals;
+pub mod syscalls;
+
+#[cfg(feature = "user")]
+pub mod decode;
+
+pub use event::{EventHeader, kind};
+
+// SAFETY (all impls): `#[repr(C)]` plain data, no padding bytes left implicit, every bit pattern valid.
+#[cfg(feature = "user")]
+mod pod {
+    use crate::{
+        event::EventHeader,
+        syscalls::{Inflight, SyscallSpec, SyscallStat},
+    };
+    unsafe impl aya::Pod for EventHeader {}
+    unsafe impl aya::Pod for SyscallSpec {}
+    unsafe impl aya::Pod for Inflight {}
+    unsafe impl aya::Pod for SyscallStat {}
+}

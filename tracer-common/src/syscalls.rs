@@ -1,0 +1,106 @@
+use crate::event::EventHeader;
+
+/// Syscall numbers at or above this are not traced (x86_64 tops out near 470).
+pub const MAX_SYSCALL_NR: usize = 512;
+/// Bytes copied from user memory per captured argument (path or buffer).
+pub const DATA_CAP: usize = 256;
+/// Arguments per syscall that can be captured from user memory.
+pub const CAPTURE_SLOTS: usize = 2;
+
+/// `SyscallEvent::status` bits.
+pub mod status {
+    /// The enter of this call was seen, so `duration_ns` and `args` are from the enter.
+    pub const ENTER_SEEN: u32 = 1 << 0;
+    /// Capture slot N was cut at `DATA_CAP` bytes (bit 1 + N).
+    pub const TRUNCATED_0: u32 = 1 << 1;
+    pub const TRUNCATED_1: u32 = 1 << 2;
+    /// Capture slot N could not be read (fault) (bit 3 + N).
+    pub const FAULT_0: u32 = 1 << 3;
+    pub const FAULT_1: u32 = 1 << 4;
+}
+
+/// How to capture one argument from user memory, per syscall number.
+pub mod capture {
+    pub const NONE: u8 = 0;
+    /// NUL-terminated string (path, name).
+    pub const CSTRING: u8 = 1;
+    /// Buffer the caller passes in; its length is argument `len_arg`.
+    pub const BUFFER_IN: u8 = 2;
+    /// Buffer the kernel fills; its length is the return value.
+    pub const BUFFER_OUT: u8 = 3;
+}
+
+/// Per syscall number: which syscalls to report and which arguments to copy. A load-time global array.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallSpec {
+    /// Non-zero when this syscall is wanted (`-e trace=`).
+    pub wanted: u8,
+    pub _pad: u8,
+    /// `capture::*` per slot.
+    pub kind: [u8; CAPTURE_SLOTS],
+    /// Argument index (0-5) per slot.
+    pub arg: [u8; CAPTURE_SLOTS],
+    /// For `BUFFER_IN`: index of the argument holding the length.
+    pub len_arg: [u8; CAPTURE_SLOTS],
+}
+const _: () = assert!(core::mem::size_of::<SyscallSpec>() == 8);
+
+/// One finished (or interrupted) syscall, written at syscall exit.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallEvent {
+    pub header: EventHeader,
+    pub nr: i32,
+    /// `status::*` bits.
+    pub status: u32,
+    pub duration_ns: u64,
+    pub ret: i64,
+    pub args: [u64; 6],
+    /// Bytes valid in each capture slot of a `SyscallDataEvent`.
+    pub data_len: [u16; CAPTURE_SLOTS],
+    pub _pad: u32,
+}
+const _: () = assert!(core::mem::size_of::<SyscallEvent>() == 120);
+
+/// A `SyscallEvent` followed by the arguments copied from user memory (`kind::SYSCALL_DATA`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallDataEvent {
+    pub event: SyscallEvent,
+    pub data: [[u8; DATA_CAP]; CAPTURE_SLOTS],
+}
+const _: () = assert!(core::mem::size_of::<SyscallDataEvent>() == 120 + 2 * DATA_CAP);
+
+/// A syscall in progress, keyed by tid in the `INFLIGHT` map. User space reads it to report blocked calls.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Inflight {
+    pub enter_ns: u64,
+    pub pid: u32,
+    pub nr: i32,
+    pub args: [u64; 6],
+}
+const _: () = assert!(core::mem::size_of::<Inflight>() == 64);
+
+/// Per-syscall totals counted in the kernel for `-c` (per CPU, summed by user space).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallStat {
+    pub calls: u64,
+    pub errors: u64,
+    pub total_ns: u64,
+}
+const _: () = assert!(core::mem::size_of::<SyscallStat>() == 24);
+
+/// `STATUS_FILTER` global values (`-Z` / `-z`).
+pub mod result_filter {
+    pub const ALL: u8 = 0;
+    pub const FAILED: u8 = 1;
+    pub const SUCCESSFUL: u8 = 2;
+}
+
+/// A return value in `-4095..=-1` is a negated errno.
+pub const fn is_error_return(ret: i64) -> bool {
+    ret < 0 && ret >= -4095
+}

@@ -1,0 +1,160 @@
+//! Process lifecycle of traced processes: fork (to follow children with `-f`), exec, exit.
+//! Tracepoint field offsets and kernel struct offsets move between kernels: user space reads them from the
+//! tracepoint format files and BTF and sets them as globals at load time.
+
+use aya_ebpf::{
+    EbpfContext,
+    helpers::{bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_kernel, bpf_probe_read_kernel_buf},
+    macros::{raw_tracepoint, tracepoint},
+    programs::{RawTracePointContext, TracePointContext},
+};
+use tracer_common::{
+    event::{kind, lost, traced},
+    process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
+};
+
+use crate::{
+    maps::{EVENTS, TRACED, count_lost, fill_header, global, is_traced, now_ns, traced_state},
+    syscalls::INFLIGHT,
+};
+
+/// Non-zero for `-f`: children of traced processes are traced from their first instruction.
+#[unsafe(no_mangle)]
+static FOLLOW_FORKS: u8 = 0;
+/// `task_struct.pid` and `.tgid` (from BTF).
+#[unsafe(no_mangle)]
+static TASK_PID_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static TASK_TGID_OFFSET: u32 = 0;
+/// `task_struct.exit_code` (from BTF); 0 when unknown.
+#[unsafe(no_mangle)]
+static TASK_EXIT_CODE_OFFSET: u32 = 0;
+/// `sched_process_exit.group_dead`; 0 when this kernel's record has no such field.
+#[unsafe(no_mangle)]
+static EXIT_GROUP_DEAD_OFFSET: u32 = 0;
+/// `sched_process_exec.filename` (a `__data_loc`) and `.old_pid`.
+#[unsafe(no_mangle)]
+static EXEC_FILENAME_OFFSET: u32 = 8;
+#[unsafe(no_mangle)]
+static EXEC_OLD_PID_OFFSET: u32 = 16;
+
+#[inline(always)]
+fn read_task_u32(task: *const u8, offset: u32) -> Option<u32> {
+    unsafe { bpf_probe_read_kernel(task.add(offset as usize) as *const u32) }.ok()
+}
+
+#[inline(always)]
+fn reserve() -> Option<aya_ebpf::maps::ring_buf::RingBufEntry<ProcessEvent>> {
+    let entry = EVENTS.reserve::<ProcessEvent>(0);
+    if entry.is_none() {
+        count_lost(lost::PROCESS);
+    }
+    entry
+}
+
+#[inline(always)]
+fn emit(what: u32, other_pid: u32, exit_code: i32) {
+    let Some(mut entry) = reserve() else { return };
+    let event = unsafe { &mut *entry.as_mut_ptr() };
+    fill_header(&mut event.header, kind::PROCESS, bpf_get_current_pid_tgid(), now_ns());
+    event.what = what;
+    event.other_pid = other_pid;
+    event.exit_code = exit_code;
+    event.filename_len = 0;
+    event._pad = 0;
+    entry.submit(0);
+}
+
+/// `sched_process_fork(parent, child)`: runs in the parent before the child's first instruction, so a child
+/// added here misses none of its calls.
+#[raw_tracepoint(tracepoint = "sched_process_fork")]
+pub fn process_fork(ctx: RawTracePointContext) -> i32 {
+    if global(&FOLLOW_FORKS) == 0 {
+        return 0;
+    }
+    let parent_tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    if !is_traced(parent_tgid) {
+        return 0;
+    }
+    let child: *const u8 = ctx.arg(1);
+    let (Some(child_pid), Some(child_tgid)) =
+        (read_task_u32(child, global(&TASK_PID_OFFSET)), read_task_u32(child, global(&TASK_TGID_OFFSET)))
+    else {
+        return 0;
+    };
+    if child_pid != child_tgid {
+        return 0; // a new thread of a traced process: already covered by its tgid
+    }
+    if TRACED.insert(child_tgid, traced::NOW, 0).is_err() {
+        count_lost(lost::PROCESS); // the set is full: this child goes untraced, and the user is told
+        return 0;
+    }
+    emit(what::FORK, child_tgid, 0);
+    0
+}
+
+#[tracepoint]
+pub fn process_exit(ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    let tid = pid_tgid as u32;
+    if unsafe { TRACED.get(tgid) }.is_none() {
+        return 0;
+    }
+    let _ = INFLIGHT.remove(tid); // a thread that dies inside a call (exit, execve of another thread) never returns
+    let group_dead = match global(&EXIT_GROUP_DEAD_OFFSET) {
+        0 => tid == tgid,
+        offset => {
+            // Offsets known only at load time: the verifier refuses variable context offsets, so copy instead.
+            let flag: u8 = unsafe { ctx.read_at(offset as usize) }.unwrap_or(0);
+            flag != 0
+        }
+    };
+    if !group_dead {
+        return 0;
+    }
+    let exit_code = match global(&TASK_EXIT_CODE_OFFSET) {
+        0 => EXIT_CODE_UNKNOWN,
+        offset => {
+            let task = unsafe { bpf_get_current_task() } as *const u8;
+            read_task_u32(task, offset).map_or(EXIT_CODE_UNKNOWN, |code| code as i32)
+        }
+    };
+    let _ = TRACED.remove(tgid);
+    emit(what::EXIT, 0, exit_code);
+    0
+}
+
+#[tracepoint]
+pub fn process_exec(ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    match traced_state(tgid) {
+        0 => return 0,
+        // The spawned command is now itself: trace everything from here (its execve's exit included).
+        traced::FROM_EXEC => {
+            let _ = TRACED.insert(tgid, traced::NOW, 0);
+        }
+        _ => {}
+    }
+    let base = ctx.as_ptr() as *const u8;
+    let data_loc: u32 = unsafe { ctx.read_at(global(&EXEC_FILENAME_OFFSET) as usize) }.unwrap_or(0);
+    let old_pid: u32 = unsafe { ctx.read_at(global(&EXEC_OLD_PID_OFFSET) as usize) }.unwrap_or(0);
+    let Some(mut entry) = reserve() else { return 0 };
+    let event = unsafe { &mut *entry.as_mut_ptr() };
+    fill_header(&mut event.header, kind::PROCESS, pid_tgid, now_ns());
+    event.what = what::EXEC;
+    event.other_pid = old_pid;
+    event.exit_code = 0;
+    event._pad = 0;
+    // __data_loc: low 16 bits offset from the record start, high 16 bits length (NUL included).
+    let offset = (data_loc & 0xffff) as usize;
+    let mut len = (data_loc >> 16) as usize;
+    if len > event.filename.len() {
+        len = event.filename.len();
+    }
+    let copied = len > 0 && unsafe { bpf_probe_read_kernel_buf(base.add(offset), &mut event.filename[..len]) }.is_ok();
+    event.filename_len = if copied { len.saturating_sub(1) as u16 } else { 0 };
+    entry.submit(0);
+    0
+}

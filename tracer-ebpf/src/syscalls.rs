@@ -1,0 +1,334 @@
+//! Syscall enter/exit. Two attachments share one body:
+//! - raw tracepoints `sys_enter`/`sys_exit` when many syscalls are wanted (cheapest per call for bystanders);
+//! - the classic `syscalls:sys_enter_*`/`sys_exit_*` tracepoints when `-e trace=` names a few, so processes
+//!   making other syscalls pay nothing.
+//! One record per syscall, written at exit: the enter is kept in `INFLIGHT` (by tid) until then, where user
+//! space also finds calls that block. User memory (paths, buffers) is read at exit, when it is paged in.
+
+use aya_ebpf::{
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_user_buf, bpf_probe_read_user_str_bytes,
+    },
+    macros::{map, raw_tracepoint, tracepoint},
+    maps::{HashMap, PerCpuArray},
+    programs::{RawTracePointContext, TracePointContext},
+};
+use tracer_common::{
+    event::{kind, lost, traced},
+    syscalls::{
+        CAPTURE_SLOTS, DATA_CAP, Inflight, MAX_SYSCALL_NR, SyscallDataEvent, SyscallEvent, SyscallSpec, SyscallStat,
+        capture, is_error_return, result_filter, status,
+    },
+};
+
+use crate::maps::{EVENTS, count_lost, fill_header, global, now_ns, traced_state};
+
+/// Per syscall number: wanted or not, and what to copy from user memory. Set at load time.
+#[unsafe(no_mangle)]
+static SYSCALL_SPECS: [SyscallSpec; MAX_SYSCALL_NR] = [SyscallSpec {
+    wanted: 0,
+    _pad: 0,
+    kind: [0; CAPTURE_SLOTS],
+    arg: [0; CAPTURE_SLOTS],
+    len_arg: [0; CAPTURE_SLOTS],
+}; MAX_SYSCALL_NR];
+/// Non-zero for `-c`: count in `SYSCALL_STATS`, send nothing.
+#[unsafe(no_mangle)]
+static SUMMARY_ONLY: u8 = 0;
+/// `result_filter::*` (`-Z`, `-z`).
+#[unsafe(no_mangle)]
+static RESULT_FILTER: u8 = 0;
+/// Bytes of a data buffer (write, read) to copy, at most `DATA_CAP` (`-s`).
+#[unsafe(no_mangle)]
+static BUFFER_CAPTURE: u32 = 32;
+
+/// execve and execveat numbers: the only calls reported for a spawned command before its exec.
+#[unsafe(no_mangle)]
+static EXECVE_NR: u32 = 59;
+#[unsafe(no_mangle)]
+static EXECVEAT_NR: u32 = 322;
+
+#[map]
+pub static INFLIGHT: HashMap<u32, Inflight> = HashMap::with_max_entries(32768, 0);
+
+#[map]
+static SYSCALL_STATS: PerCpuArray<SyscallStat> = PerCpuArray::with_max_entries(MAX_SYSCALL_NR as u32, 0);
+
+// x86_64 `struct pt_regs`, a stable arch ABI: syscall arguments live in di, si, dx, r10, r8, r9.
+const PT_REGS_WORDS: usize = 16;
+const REG_R10: usize = 7;
+const REG_R9: usize = 8;
+const REG_R8: usize = 9;
+const REG_DX: usize = 12;
+const REG_SI: usize = 13;
+const REG_DI: usize = 14;
+const REG_ORIG_AX: usize = 15;
+
+#[inline(always)]
+fn read_regs(regs: *const [u64; PT_REGS_WORDS]) -> Option<[u64; PT_REGS_WORDS]> {
+    unsafe { bpf_probe_read_kernel(regs) }.ok()
+}
+
+#[inline(always)]
+fn args_from_regs(regs: &[u64; PT_REGS_WORDS]) -> [u64; 6] {
+    [regs[REG_DI], regs[REG_SI], regs[REG_DX], regs[REG_R10], regs[REG_R8], regs[REG_R9]]
+}
+
+/// Whether this task's calls are reported: traced, and for a spawned command not yet exec'd, only its execve.
+#[inline(always)]
+fn reports(state: u32, nr: i64) -> bool {
+    match state {
+        0 => false,
+        traced::FROM_EXEC => nr == global(&EXECVE_NR) as i64 || nr == global(&EXECVEAT_NR) as i64,
+        _ => true,
+    }
+}
+
+#[inline(always)]
+fn spec(nr: i64) -> Option<SyscallSpec> {
+    // LLVM likes to bound-check one copy of the number (zero-extended) and index with another (sign-extended),
+    // which the verifier refuses: `black_box` gives both uses the same register. `get`, not indexing: a failed
+    // bounds check would leave a panic call the verifier cannot load.
+    let index = core::hint::black_box(nr as u64);
+    if index >= MAX_SYSCALL_NR as u64 {
+        return None;
+    }
+    let spec = global(SYSCALL_SPECS.get(index as usize)?);
+    (spec.wanted != 0).then_some(spec)
+}
+
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn raw_sys_enter(ctx: RawTracePointContext) -> i32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let state = traced_state((pid_tgid >> 32) as u32);
+    if state == 0 {
+        return 0;
+    }
+    let nr: i64 = ctx.arg(1);
+    if !reports(state, nr) || spec(nr).is_none() {
+        return 0;
+    }
+    let Some(regs) = read_regs(ctx.arg(0)) else { return 0 };
+    on_enter(pid_tgid, nr as i32, args_from_regs(&regs));
+    0
+}
+
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn raw_sys_exit(ctx: RawTracePointContext) -> i32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let state = traced_state((pid_tgid >> 32) as u32);
+    if state == 0 {
+        return 0;
+    }
+    let ret: i64 = ctx.arg(1);
+    let tid = pid_tgid as u32;
+    if let Some(inflight) = take_inflight(tid) {
+        if reports(state, inflight.nr as i64) {
+            on_exit(pid_tgid, inflight.nr, inflight.args, Some(inflight.enter_ns), ret);
+        }
+    } else {
+        // Entered before we attached (or before it became traced): arguments are still in the saved registers.
+        let Some(regs) = read_regs(ctx.arg(0)) else { return 0 };
+        let nr = regs[REG_ORIG_AX] as i64;
+        if reports(state, nr) && spec(nr).is_some() {
+            on_exit(pid_tgid, nr as i32, args_from_regs(&regs), None, ret);
+        }
+    }
+    0
+}
+
+/// Reads a field of a classic tracepoint record. One volatile load at a constant offset per field: a single
+/// wide read made LLVM emit a modified context pointer, which the verifier refuses.
+#[inline(always)]
+fn tp_field<T: Copy>(ctx: &TracePointContext, offset: usize) -> T {
+    use aya_ebpf::EbpfContext;
+    unsafe { core::ptr::read_volatile((ctx.as_ptr() as *const u8).add(offset) as *const T) }
+}
+
+// `syscalls:sys_enter_*`: __syscall_nr at 8, the six argument slots from 16 (stable since the format exists).
+#[tracepoint]
+pub fn sys_enter_one(ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let state = traced_state((pid_tgid >> 32) as u32);
+    if state == 0 {
+        return 0;
+    }
+    let nr: i32 = tp_field(&ctx, 8);
+    if !reports(state, nr as i64) || spec(nr as i64).is_none() {
+        return 0;
+    }
+    let args = [
+        tp_field(&ctx, 16),
+        tp_field(&ctx, 24),
+        tp_field(&ctx, 32),
+        tp_field(&ctx, 40),
+        tp_field(&ctx, 48),
+        tp_field(&ctx, 56),
+    ];
+    on_enter(pid_tgid, nr, args);
+    0
+}
+
+#[tracepoint]
+pub fn sys_exit_one(ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let state = traced_state((pid_tgid >> 32) as u32);
+    if state == 0 {
+        return 0;
+    }
+    let nr: i32 = tp_field(&ctx, 8);
+    let ret: i64 = tp_field(&ctx, 16);
+    match take_inflight(pid_tgid as u32) {
+        Some(inflight) if reports(state, inflight.nr as i64) => {
+            on_exit(pid_tgid, inflight.nr, inflight.args, Some(inflight.enter_ns), ret)
+        }
+        Some(_) => {}
+        // No arguments in this record; report the call without them rather than not at all.
+        None if reports(state, nr as i64) => on_exit(pid_tgid, nr, [0; 6], None, ret),
+        None => {}
+    }
+    0
+}
+
+#[inline(always)]
+fn on_enter(pid_tgid: u64, nr: i32, args: [u64; 6]) {
+    let inflight = Inflight { enter_ns: now_ns(), pid: (pid_tgid >> 32) as u32, nr, args };
+    // A full map only costs this call its duration and arguments; the exit is still reported.
+    let _ = INFLIGHT.insert(pid_tgid as u32, inflight, 0);
+}
+
+#[inline(always)]
+fn take_inflight(tid: u32) -> Option<Inflight> {
+    let inflight = unsafe { INFLIGHT.get(tid) }.copied()?;
+    let _ = INFLIGHT.remove(tid);
+    Some(inflight)
+}
+
+#[inline(always)]
+fn on_exit(pid_tgid: u64, nr: i32, args: [u64; 6], enter_ns: Option<u64>, ret: i64) {
+    let Some(spec) = spec(nr as i64) else { return };
+    let now = now_ns();
+    let duration_ns = enter_ns.map_or(0, |t| now.saturating_sub(t));
+    let failed = is_error_return(ret);
+
+    if global(&SUMMARY_ONLY) != 0 {
+        if let Some(stat) = SYSCALL_STATS.get_ptr_mut(nr as u32) {
+            let stat = unsafe { &mut *stat };
+            stat.calls += 1;
+            stat.errors += failed as u64;
+            stat.total_ns += duration_ns;
+        }
+        return;
+    }
+    match global(&RESULT_FILTER) {
+        result_filter::FAILED if !failed => return,
+        result_filter::SUCCESSFUL if failed => return,
+        _ => {}
+    }
+
+    let status = if enter_ns.is_some() { status::ENTER_SEEN } else { 0 };
+    if spec.kind[0] == capture::NONE {
+        let Some(mut entry) = EVENTS.reserve::<SyscallEvent>(0) else {
+            count_lost(lost::SYSCALLS);
+            return;
+        };
+        fill_event(entry.as_mut_ptr(), kind::SYSCALL, pid_tgid, now, nr, status, duration_ns, ret, args);
+        entry.submit(0);
+        return;
+    }
+    let Some(mut entry) = EVENTS.reserve::<SyscallDataEvent>(0) else {
+        count_lost(lost::SYSCALLS);
+        return;
+    };
+    let full = entry.as_mut_ptr();
+    fill_event(
+        unsafe { &raw mut (*full).event },
+        kind::SYSCALL_DATA,
+        pid_tgid,
+        now,
+        nr,
+        status,
+        duration_ns,
+        ret,
+        args,
+    );
+    let mut extra = 0;
+    for slot in 0..CAPTURE_SLOTS {
+        let (len, flags) = capture_slot(&spec, slot, &args, ret, unsafe { &mut (*full).data[slot] });
+        unsafe { (*full).event.data_len[slot] = len };
+        extra |= flags << slot;
+    }
+    unsafe { (*full).event.status |= extra };
+    entry.submit(0);
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn fill_event(
+    event: *mut SyscallEvent,
+    kind: u16,
+    pid_tgid: u64,
+    ts_ns: u64,
+    nr: i32,
+    status: u32,
+    duration_ns: u64,
+    ret: i64,
+    args: [u64; 6],
+) {
+    let event = unsafe { &mut *event };
+    fill_header(&mut event.header, kind, pid_tgid, ts_ns);
+    event.nr = nr;
+    event.status = status;
+    event.duration_ns = duration_ns;
+    event.ret = ret;
+    event.args = args;
+    event.data_len = [0; CAPTURE_SLOTS];
+    event._pad = 0;
+}
+
+/// Copies one argument from user memory. Returns the bytes copied and `TRUNCATED_0`/`FAULT_0` status bits
+/// (the caller shifts them to the slot).
+#[inline(always)]
+fn capture_slot(spec: &SyscallSpec, slot: usize, args: &[u64; 6], ret: i64, out: &mut [u8; DATA_CAP]) -> (u16, u32) {
+    let arg = spec.arg[slot] as usize;
+    if arg >= 6 {
+        return (0, 0);
+    }
+    let ptr = args[arg] as *const u8;
+    let wanted = match spec.kind[slot] {
+        capture::CSTRING => {
+            if ptr.is_null() {
+                return (0, status::FAULT_0);
+            }
+            return match unsafe { bpf_probe_read_user_str_bytes(ptr, out) } {
+                // The copy stops one short of the buffer when the string did not fit.
+                Ok(bytes) if bytes.len() >= DATA_CAP - 1 => (bytes.len() as u16, status::TRUNCATED_0),
+                Ok(bytes) => (bytes.len() as u16, 0),
+                Err(_) => (0, status::FAULT_0),
+            };
+        }
+        capture::BUFFER_IN => {
+            let len_arg = spec.len_arg[slot] as usize;
+            if len_arg >= 6 {
+                return (0, 0);
+            }
+            args[len_arg]
+        }
+        capture::BUFFER_OUT if ret > 0 => ret as u64,
+        _ => return (0, 0),
+    };
+    let limit = global(&BUFFER_CAPTURE) as u64;
+    let mut len = if wanted < limit { wanted } else { limit };
+    if len > DATA_CAP as u64 {
+        len = DATA_CAP as u64;
+    }
+    let len = len as usize;
+    if len == 0 || ptr.is_null() {
+        return (0, if wanted > 0 { status::TRUNCATED_0 } else { 0 });
+    }
+    let truncated = if (len as u64) < wanted { status::TRUNCATED_0 } else { 0 };
+    match unsafe { bpf_probe_read_user_buf(ptr, &mut out[..len]) } {
+        Ok(()) => (len as u16, truncated),
+        Err(_) => (0, status::FAULT_0),
+    }
+}

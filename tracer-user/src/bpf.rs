@@ -1,0 +1,208 @@
+//! Loading and attaching, written once for every command: preflight checks (privileges, tracefs, kernel
+//! features), the kernel layout (tracepoint field offsets from format files, struct offsets from BTF) handed
+//! to the programs as load-time globals, and typed access to the shared maps.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use aya::{
+    Ebpf, EbpfLoader,
+    maps::{HashMap, MapData, PerCpuArray, RingBuf},
+    programs::{ProgramType, RawTracePoint, TracePoint},
+};
+use tracer_common::{
+    event::lost,
+    syscalls::{Inflight, MAX_SYSCALL_NR, SyscallStat},
+};
+
+use crate::{btf::Btf, drain::EventReader, tracefs};
+
+static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));
+
+/// Everything checked before touching aya (it caches the tracefs path the first time it looks).
+pub struct Preflight {
+    pub tracefs: PathBuf,
+}
+
+pub fn preflight(command: &str) -> anyhow::Result<Preflight> {
+    check_privileges(command)?;
+    let tracefs = tracefs::ensure_mounted().context("tracefs is needed to attach tracepoints")?;
+    let ring_ok = aya::sys::is_map_supported(aya::maps::MapType::RingBuf).unwrap_or(false);
+    if !ring_ok {
+        bail!("this kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF, Linux 5.8+), which `tracer {command}` needs");
+    }
+    for (program, what) in [(ProgramType::TracePoint, "tracepoint"), (ProgramType::RawTracePoint, "raw tracepoint")] {
+        if !aya::sys::is_program_supported(program).unwrap_or(false) {
+            bail!("this kernel cannot run BPF {what} programs, which `tracer {command}` needs");
+        }
+    }
+    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
+        bail!(
+            "this kernel has no BTF (/sys/kernel/btf/vmlinux; CONFIG_DEBUG_INFO_BTF), which `tracer {command}` needs"
+        );
+    }
+    Ok(Preflight { tracefs })
+}
+
+fn check_privileges(command: &str) -> anyhow::Result<()> {
+    // CAP_SYS_ADMIN (21), or CAP_BPF (39) with CAP_PERFMON (38) for tracing programs.
+    let status = std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let effective = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |cap: u32| effective & (1u64 << cap) != 0;
+    if !(has(21) || has(39) && has(38)) {
+        bail!("`tracer {command}` needs root (or CAP_BPF and CAP_PERFMON) to load eBPF programs: run it with sudo");
+    }
+    Ok(())
+}
+
+/// Offsets that move between kernels, read from the running one.
+pub struct KernelLayout {
+    pub task_pid: u32,
+    pub task_tgid: u32,
+    pub task_exit_code: u32,
+    pub exit_group_dead: u32,
+    pub exec_filename: u32,
+    pub exec_old_pid: u32,
+    pub siggen: [(&'static str, u32); 6],
+}
+
+impl KernelLayout {
+    pub fn read(tracefs: &Path) -> anyhow::Result<Self> {
+        let btf = Btf::from_sys_fs().context("reading kernel BTF")?;
+        let task = |member: &str| {
+            btf.member_offset("task_struct", member).with_context(|| format!("BTF: task_struct.{member}"))
+        };
+        let exit = tracefs::read_format(tracefs, "sched", "sched_process_exit")?;
+        let exec = tracefs::read_format(tracefs, "sched", "sched_process_exec")?;
+        let siggen = tracefs::read_format(tracefs, "signal", "signal_generate")?;
+        Ok(KernelLayout {
+            task_pid: task("pid")?,
+            task_tgid: task("tgid")?,
+            task_exit_code: task("exit_code")?,
+            // Older kernels have no group_dead field: the programs then treat the leader's exit as the group's.
+            exit_group_dead: exit.field("group_dead").map_or(0, |f| f.offset),
+            exec_filename: exec.offset_of("filename")?,
+            exec_old_pid: exec.offset_of("old_pid")?,
+            siggen: [
+                ("SIGGEN_SIG_OFFSET", siggen.offset_of("sig")?),
+                ("SIGGEN_CODE_OFFSET", siggen.offset_of("code")?),
+                ("SIGGEN_COMM_OFFSET", siggen.offset_of("comm")?),
+                ("SIGGEN_PID_OFFSET", siggen.offset_of("pid")?),
+                ("SIGGEN_GROUP_OFFSET", siggen.offset_of("group")?),
+                ("SIGGEN_RESULT_OFFSET", siggen.offset_of("result")?),
+            ],
+        })
+    }
+
+    fn apply<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
+        loader
+            .override_global("TASK_PID_OFFSET", &self.task_pid, true)
+            .override_global("TASK_TGID_OFFSET", &self.task_tgid, true)
+            .override_global("TASK_EXIT_CODE_OFFSET", &self.task_exit_code, true)
+            .override_global("EXIT_GROUP_DEAD_OFFSET", &self.exit_group_dead, true)
+            .override_global("EXEC_FILENAME_OFFSET", &self.exec_filename, true)
+            .override_global("EXEC_OLD_PID_OFFSET", &self.exec_old_pid, true);
+        for (name, offset) in &self.siggen {
+            loader.override_global(name, offset, true);
+        }
+    }
+}
+
+/// The loaded object. Dropping it detaches every program.
+pub struct Probes {
+    ebpf: Ebpf,
+}
+
+impl Probes {
+    /// `configure` sets the command's own globals; the layout's are set here.
+    pub fn load<'a>(
+        layout: &'a KernelLayout,
+        ring_bytes: u32,
+        configure: impl FnOnce(&mut EbpfLoader<'a>),
+    ) -> anyhow::Result<Probes> {
+        let mut loader = EbpfLoader::new();
+        layout.apply(&mut loader);
+        loader.map_max_entries("EVENTS", ring_bytes);
+        configure(&mut loader);
+        let ebpf = loader.load(OBJECT).context("loading the eBPF object")?;
+        Ok(Probes { ebpf })
+    }
+
+    pub fn attach_raw_tracepoint(&mut self, program: &str, tracepoint: &str) -> anyhow::Result<()> {
+        let prog: &mut RawTracePoint = self
+            .ebpf
+            .program_mut(program)
+            .with_context(|| format!("program {program} missing from the object"))?
+            .try_into()?;
+        if prog.fd().is_err() {
+            prog.load().with_context(|| format!("the kernel refused program {program}"))?;
+        }
+        prog.attach(tracepoint).with_context(|| format!("attaching to raw tracepoint {tracepoint}"))?;
+        Ok(())
+    }
+
+    pub fn attach_tracepoint(&mut self, program: &str, category: &str, name: &str) -> anyhow::Result<()> {
+        let prog: &mut TracePoint = self
+            .ebpf
+            .program_mut(program)
+            .with_context(|| format!("program {program} missing from the object"))?
+            .try_into()?;
+        if prog.fd().is_err() {
+            prog.load().with_context(|| format!("the kernel refused program {program}"))?;
+        }
+        prog.attach(category, name).with_context(|| format!("attaching to tracepoint {category}:{name}"))?;
+        Ok(())
+    }
+
+    pub fn events(&mut self) -> anyhow::Result<EventReader> {
+        let map = self.ebpf.take_map("EVENTS").context("EVENTS map missing")?;
+        let ring = RingBuf::try_from(map)?;
+        Ok(EventReader::new(ring)?)
+    }
+
+    fn traced(&mut self) -> anyhow::Result<HashMap<&mut MapData, u32, u32>> {
+        Ok(HashMap::try_from(self.ebpf.map_mut("TRACED").context("TRACED map missing")?)?)
+    }
+
+    pub fn trace_pid(&mut self, pid: u32, state: u32) -> anyhow::Result<()> {
+        self.traced()?.insert(pid, state, 0).with_context(|| format!("adding pid {pid} to the traced set"))
+    }
+
+    /// Per-probe-family totals of records the kernel could not reserve, summed over CPUs.
+    pub fn lost_counts(&self) -> anyhow::Result<[u64; lost::SLOTS as usize]> {
+        let map: PerCpuArray<&MapData, u64> =
+            PerCpuArray::try_from(self.ebpf.map("LOST").context("LOST map missing")?)?;
+        let mut totals = [0u64; lost::SLOTS as usize];
+        for (slot, total) in totals.iter_mut().enumerate() {
+            *total = map.get(&(slot as u32), 0)?.iter().sum();
+        }
+        Ok(totals)
+    }
+
+    /// Calls in progress in traced threads (tid, enter).
+    pub fn inflight(&self) -> anyhow::Result<Vec<(u32, Inflight)>> {
+        let map: HashMap<&MapData, u32, Inflight> =
+            HashMap::try_from(self.ebpf.map("INFLIGHT").context("INFLIGHT map missing")?)?;
+        // An entry removed while we iterate is simply skipped.
+        Ok(map.iter().filter_map(Result::ok).collect())
+    }
+
+    /// `-c` totals per syscall number, summed over CPUs.
+    pub fn syscall_stats(&self) -> anyhow::Result<Vec<SyscallStat>> {
+        let map: PerCpuArray<&MapData, SyscallStat> =
+            PerCpuArray::try_from(self.ebpf.map("SYSCALL_STATS").context("SYSCALL_STATS map missing")?)?;
+        let mut totals = vec![SyscallStat::default(); MAX_SYSCALL_NR];
+        for (nr, total) in totals.iter_mut().enumerate() {
+            for cpu in map.get(&(nr as u32), 0)?.iter() {
+                total.calls += cpu.calls;
+                total.errors += cpu.errors;
+                total.total_ns += cpu.total_ns;
+            }
+        }
+        Ok(totals)
+    }
+}

@@ -1,0 +1,84 @@
+//! Process names, paths and buffers are hostile data: escape them the way strace does before they reach a
+//! terminal, and keep JSON valid whatever the bytes are.
+
+use std::fmt::Write as _;
+
+/// strace's quoting: printable ASCII as is, `\t \n \v \f \r \\ \"` by name, everything else as octal.
+pub fn c_escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\x0b' => out.push_str("\\v"),
+            b'\x0c' => out.push_str("\\f"),
+            b'\r' => out.push_str("\\r"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                // Shortest octal unless the next byte is a digit that would extend the escape.
+                let next_is_digit = bytes.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+                if next_is_digit {
+                    let _ = write!(out, "\\{b:03o}");
+                } else {
+                    let _ = write!(out, "\\{b:o}");
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A quoted string as strace prints it: `"abc"`, or `"ab"...` when cut.
+pub fn quoted(bytes: &[u8], truncated: bool) -> String {
+    let mut out = String::with_capacity(bytes.len() + 5);
+    out.push('"');
+    out.push_str(&c_escape(bytes));
+    out.push('"');
+    if truncated {
+        out.push_str("...");
+    }
+    out
+}
+
+/// A name for a text column: valid UTF-8 kept (control characters escaped), invalid bytes as `\xNN`.
+pub fn display_name(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            } else if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_strace() {
+        assert_eq!(c_escape(b"hello world!\n"), "hello world!\\n");
+        assert_eq!(c_escape(b"\x7fELF\x02\x01"), "\\177ELF\\2\\1");
+        assert_eq!(c_escape(b"\x001"), "\\0001");
+        assert_eq!(c_escape(b"a\"b\\"), "a\\\"b\\\\");
+        assert_eq!(quoted(b"abc", true), "\"abc\"...");
+    }
+
+    #[test]
+    fn names_keep_utf8_and_escape_the_rest() {
+        assert_eq!(display_name("café".as_bytes()), "café");
+        assert_eq!(display_name(b"evil\x1b[2J"), "evil\\x1b[2J");
+        assert_eq!(display_name(b"bad\xff"), "bad\\xff");
+    }
+}

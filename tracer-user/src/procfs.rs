@@ -1,0 +1,121 @@
+//! /proc readers: threads, the syscall a thread is blocked in, strings from a live process's memory, fd paths.
+//! Hand-written because each is a line or two of parsing and the `procfs` crate covers neither
+//! `task/TID/syscall` nor reads from `mem`.
+
+use std::{fs, io, os::unix::fs::FileExt, path::PathBuf};
+
+pub fn exists(pid: u32) -> bool {
+    fs::metadata(format!("/proc/{pid}")).is_ok()
+}
+
+pub fn threads(pid: u32) -> io::Result<Vec<u32>> {
+    let mut tids: Vec<u32> = fs::read_dir(format!("/proc/{pid}/task"))?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    tids.sort_unstable();
+    Ok(tids)
+}
+
+pub fn comm(pid: u32) -> Option<Vec<u8>> {
+    let mut bytes = fs::read(format!("/proc/{pid}/comm")).ok()?;
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
+    Some(bytes)
+}
+
+/// What `/proc/PID/task/TID/syscall` says: the call a thread is inside, with its raw arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskSyscall {
+    Running,
+    /// Blocked, but not in a syscall (a page fault, stopped).
+    NotInSyscall,
+    In {
+        nr: i32,
+        args: [u64; 6],
+    },
+}
+
+pub fn parse_task_syscall(text: &str) -> Option<TaskSyscall> {
+    let mut words = text.split_whitespace();
+    let first = words.next()?;
+    if first == "running" {
+        return Some(TaskSyscall::Running);
+    }
+    let nr: i64 = first.parse().ok()?;
+    if nr < 0 {
+        return Some(TaskSyscall::NotInSyscall);
+    }
+    let mut args = [0u64; 6];
+    for arg in &mut args {
+        *arg = u64::from_str_radix(words.next()?.trim_start_matches("0x"), 16).ok()?;
+    }
+    Some(TaskSyscall::In { nr: nr as i32, args })
+}
+
+pub fn task_syscall(pid: u32, tid: u32) -> Option<TaskSyscall> {
+    parse_task_syscall(&fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok()?)
+}
+
+pub fn wchan(pid: u32, tid: u32) -> Option<String> {
+    let text = fs::read_to_string(format!("/proc/{pid}/task/{tid}/wchan")).ok()?;
+    (!text.is_empty() && text != "0").then_some(text)
+}
+
+/// Reads up to `max` bytes of a NUL-terminated string from the process's memory.
+pub fn read_cstring(pid: u32, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> {
+    if addr == 0 {
+        return None;
+    }
+    let mem = fs::File::open(format!("/proc/{pid}/mem")).ok()?;
+    let mut buf = vec![0u8; max];
+    let n = mem.read_at(&mut buf, addr).ok()?;
+    buf.truncate(n);
+    match buf.iter().position(|&b| b == 0) {
+        Some(end) => {
+            buf.truncate(end);
+            Some((buf, false))
+        }
+        None => Some((buf, true)),
+    }
+}
+
+pub fn fd_path(pid: u32, fd: i64) -> Option<String> {
+    if fd < 0 {
+        return None;
+    }
+    let target: PathBuf = fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
+    Some(target.to_string_lossy().into_owned())
+}
+
+/// `Tgid:` from /proc/TID/status: the process a thread id belongs to.
+pub fn tgid_of(tid: u32) -> Option<u32> {
+    let status = fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_task_syscall() {
+        assert_eq!(parse_task_syscall("running\n"), Some(TaskSyscall::Running));
+        assert_eq!(parse_task_syscall("-1 0x7ffd 0x4011\n"), Some(TaskSyscall::NotInSyscall));
+        assert_eq!(
+            parse_task_syscall("0 0x3 0x7ffd1000 0x1 0x0 0x0 0x0 0x7ffd0ff8 0x7f00\n"),
+            Some(TaskSyscall::In { nr: 0, args: [3, 0x7ffd1000, 1, 0, 0, 0] })
+        );
+        assert_eq!(parse_task_syscall("0 0x3"), None);
+    }
+
+    #[test]
+    fn reads_own_threads_and_memory() {
+        let me = std::process::id();
+        assert!(threads(me).unwrap().contains(&me));
+        let text = c"hello";
+        let (bytes, cut) = read_cstring(me, text.as_ptr() as u64, 64).unwrap();
+        assert_eq!((bytes.as_slice(), cut), (&b"hello"[..], false));
+        assert_eq!(tgid_of(me), Some(me));
+    }
+}

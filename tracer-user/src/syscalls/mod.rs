@@ -1,0 +1,786 @@
+//! `tracer syscalls`: what is this process doing, and where is it stuck? strace's answers, from tracepoints.
+//! Only wiring lives here: which probes, which filters, which sink.
+
+mod decode;
+mod filter;
+mod summary;
+
+use std::{
+    collections::{HashMap, HashSet},
+    ffi::OsString,
+    path::PathBuf,
+    time::Duration,
+};
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+use tokio::signal::unix::{SignalKind, signal};
+use tracer_common::{
+    decode::{Event, SyscallRecord, c_bytes, decode},
+    event::{lost, traced},
+    process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
+    signals::SignalEvent,
+    syscalls::{CAPTURE_SLOTS, DATA_CAP, Inflight, SyscallEvent, result_filter, status},
+};
+
+use crate::{
+    bpf::{KernelLayout, Preflight, Probes},
+    escape::{display_name, quoted},
+    output::{Clock, Common, Output, OutputClosed, duration, timestamp},
+    procfs,
+    signames::{si_code_name, signal_display},
+    spawn::{Spawned, reap},
+    tracefs,
+};
+use decode::{ArgKind, FormatOptions, FormattedCall, SyscallTable};
+use filter::SyscallFilter;
+
+/// Trace the system calls of running processes (-p) or of a command (-- CMD), like strace.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  tracer syscalls -p 1234\n  tracer syscalls -f -e trace=%file -- make\n  \
+                        tracer syscalls -c -p \"$(pidof nginx)\"")]
+pub struct SyscallsArgs {
+    /// Trace this process, every thread of it (repeatable; a comma or space separated list as pidof prints).
+    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pids, action = clap::ArgAction::Append)]
+    pids: Vec<Vec<u32>>,
+    /// Follow children forked after tracing started, from their first instruction.
+    #[arg(short = 'f', long = "follow-forks")]
+    follow: bool,
+    /// Run the command as this user (it is started by root).
+    #[arg(short = 'u', long = "user", value_name = "USER", requires = "command")]
+    user: Option<String>,
+    /// Write events to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Prefix lines with the time of day; -tt adds microseconds, -ttt prints seconds since the epoch.
+    #[arg(short = 't', action = clap::ArgAction::Count)]
+    timestamps: u8,
+    /// Show the time spent in each call.
+    #[arg(short = 'T')]
+    durations: bool,
+    /// Which calls: names, classes (%file %network %signal %process %memory %desc), `!` negates: -e trace=!write.
+    #[arg(short = 'e', long = "trace", value_name = "EXPR")]
+    expr: Vec<String>,
+    /// Only calls that failed.
+    #[arg(short = 'Z', long = "failed", conflicts_with = "successful")]
+    failed: bool,
+    /// Only calls that succeeded.
+    #[arg(short = 'z', long = "successful")]
+    successful: bool,
+    /// Count calls, errors and time per syscall in the kernel; print the table at the end.
+    #[arg(short = 'c', long = "summary-only")]
+    summary: bool,
+    /// Bytes of data buffers to show (paths are always whole, up to 255 bytes).
+    #[arg(short = 's', long = "string-limit", value_name = "N", default_value_t = 32)]
+    string_limit: usize,
+    /// Show the path behind each file descriptor.
+    #[arg(short = 'y', long = "decode-fds")]
+    fd_paths: bool,
+    /// JSON lines instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Report a call still blocked after this many seconds (and threads blocked at attach).
+    #[arg(long, value_name = "SECS", default_value_t = 1.0)]
+    blocked_after: f64,
+    /// Kernel ring buffer size in bytes (a power of two, at least one page).
+    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20, value_parser = parse_ring_size)]
+    buffer_size: u32,
+    /// The command to run and trace.
+    #[arg(last = true, value_name = "CMD")]
+    command: Vec<OsString>,
+}
+
+fn parse_pids(text: &str) -> Result<Vec<u32>, String> {
+    let pids: Result<Vec<u32>, String> = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.parse::<u32>() {
+            Ok(0) | Err(_) => Err(format!("'{s}' is not a process id")),
+            Ok(pid) => Ok(pid),
+        })
+        .collect();
+    let pids = pids?;
+    if pids.is_empty() {
+        return Err("no process id given".into());
+    }
+    Ok(pids)
+}
+
+fn parse_ring_size(text: &str) -> Result<u32, String> {
+    let size: u32 = text.parse().map_err(|_| format!("'{text}' is not a size in bytes"))?;
+    if !size.is_power_of_two() || size < 4096 {
+        return Err("the ring buffer size must be a power of two of at least 4096".into());
+    }
+    Ok(size)
+}
+
+impl SyscallsArgs {
+    fn pids(&self) -> Vec<u32> {
+        let mut pids: Vec<u32> = self.pids.iter().flatten().copied().collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.pids.is_empty() && self.command.is_empty() {
+            return Err("give processes to trace with -p PID, or a command after --".into());
+        }
+        Ok(())
+    }
+
+    /// Forks the command (before any thread exists), if there is one.
+    pub fn spawn(&self) -> anyhow::Result<Option<Spawned>> {
+        if self.command.is_empty() {
+            return Ok(None);
+        }
+        Spawned::prepare(&self.command, self.user.as_deref()).map(Some)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Record<'a> {
+    Syscall {
+        ts_ns: u64,
+        pid: u32,
+        tid: u32,
+        comm: &'a str,
+        name: &'a str,
+        nr: i32,
+        args: &'a [String],
+        ret: i64,
+        errno: Option<&'a str>,
+        duration_ns: Option<u64>,
+    },
+    Blocked {
+        ts_ns: u64,
+        pid: u32,
+        tid: u32,
+        comm: &'a str,
+        name: &'a str,
+        nr: i32,
+        args: &'a [String],
+        wchan: Option<&'a str>,
+        /// "attach": it was already inside the call when tracing began; "live": it entered after.
+        since: &'a str,
+        blocked_ns: Option<u64>,
+    },
+    Signal {
+        ts_ns: u64,
+        signal: &'a str,
+        signo: i32,
+        code: &'a str,
+        sender_pid: Option<u32>,
+        sender_comm: Option<&'a str>,
+        target_pid: u32,
+        target_tid: u32,
+        target_comm: &'a str,
+        result: &'a str,
+    },
+    Exit {
+        ts_ns: u64,
+        pid: u32,
+        comm: &'a str,
+        code: Option<i32>,
+        signal: Option<&'a str>,
+        core_dumped: bool,
+    },
+    Summary {
+        rows: &'a [summary::Row],
+        lost: u64,
+    },
+}
+
+pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<Spawned>) -> anyhow::Result<i32> {
+    let formats = tracefs::syscall_formats(&preflight.tracefs).context("reading the kernel's syscall formats")?;
+    let table = SyscallTable::new(&formats);
+    let filter = match SyscallFilter::parse(&args.expr, &table) {
+        Ok(filter) => filter,
+        Err(err) => {
+            eprintln!("tracer: {err}");
+            return Ok(2);
+        }
+    };
+    let layout = KernelLayout::read(&preflight.tracefs)?;
+
+    // Resolve the processes before loading anything: a missing pid is a usage problem, not a trace.
+    let mut initial: Vec<u32> = Vec::new();
+    for pid in args.pids() {
+        match procfs::tgid_of(pid) {
+            Some(tgid) => initial.push(tgid),
+            None => bail!("no such process: {pid}"),
+        }
+    }
+    initial.sort_unstable();
+    initial.dedup();
+
+    let specs = table.specs(|info| filter.wants(info));
+    let specs: Box<[tracer_common::syscalls::SyscallSpec; tracer_common::syscalls::MAX_SYSCALL_NR]> =
+        specs.into_boxed_slice().try_into().map_err(|_| anyhow::anyhow!("syscall table has the wrong size"))?;
+    let summary_only = u8::from(args.summary);
+    let result_filter = if args.failed {
+        result_filter::FAILED
+    } else if args.successful {
+        result_filter::SUCCESSFUL
+    } else {
+        result_filter::ALL
+    };
+    let buffer_capture = args.string_limit.saturating_add(1).min(DATA_CAP) as u32;
+    let follow = u8::from(args.follow);
+    let execve_nr = table.by_name("execve").map_or(59, |i| i.nr as u32);
+    let execveat_nr = table.by_name("execveat").map_or(322, |i| i.nr as u32);
+
+    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+        loader
+            .override_global("SYSCALL_SPECS", &*specs, true)
+            .override_global("SUMMARY_ONLY", &summary_only, true)
+            .override_global("RESULT_FILTER", &result_filter, true)
+            .override_global("BUFFER_CAPTURE", &buffer_capture, true)
+            .override_global("FOLLOW_FORKS", &follow, true)
+            .override_global("EXECVE_NR", &execve_nr, true)
+            .override_global("EXECVEAT_NR", &execveat_nr, true);
+    })?;
+    for &pid in &initial {
+        probes.trace_pid(pid, traced::NOW)?;
+    }
+    if let Some(child) = &spawned {
+        probes.trace_pid(child.pid, traced::FROM_EXEC)?;
+    }
+    // Lifecycle first, so no fork or exit falls between attaching the syscall probes and these.
+    probes.attach_raw_tracepoint("process_fork", "sched_process_fork")?;
+    probes.attach_tracepoint("process_exit", "sched", "sched_process_exit")?;
+    probes.attach_tracepoint("process_exec", "sched", "sched_process_exec")?;
+    if !args.summary {
+        probes.attach_tracepoint("signal_generate", "signal", "signal_generate")?;
+    }
+    match filter.few() {
+        Some(numbers) => {
+            for &nr in numbers {
+                let name = table.name(nr);
+                let name = kernel_event_name(&name);
+                probes.attach_tracepoint("sys_enter_one", "syscalls", &format!("sys_enter_{name}"))?;
+                probes.attach_tracepoint("sys_exit_one", "syscalls", &format!("sys_exit_{name}"))?;
+            }
+        }
+        None => {
+            probes.attach_raw_tracepoint("raw_sys_enter", "sys_enter")?;
+            probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
+        }
+    }
+    let mut events = probes.events()?;
+
+    let output = Output::open(args.output.as_deref(), args.json)?;
+    let clock = Clock::new();
+    let mut tracer = Tracer {
+        table,
+        opts: FormatOptions { string_limit: args.string_limit, show_fd_paths: args.fd_paths },
+        output,
+        clock,
+        timestamps: args.timestamps,
+        durations: args.durations,
+        summary: args.summary,
+        show_pid: args.follow
+            || initial.len() > 1
+            || initial.iter().any(|&p| procfs::threads(p).map_or(false, |t| t.len() > 1)),
+        live: initial.iter().copied().collect(),
+        exec_files: HashMap::new(),
+        reported_blocked: HashSet::new(),
+        lost_seen: [0; lost::SLOTS as usize],
+        lost_total: 0,
+        decode_errors: 0,
+    };
+
+    // Attached processes may already be gone; one that vanished during attach is an error only if none is left.
+    let vanished: Vec<u32> = initial.iter().copied().filter(|&p| !procfs::exists(p)).collect();
+    for pid in &vanished {
+        tracer.live.remove(pid);
+    }
+    if !initial.is_empty() && tracer.live.is_empty() && spawned.is_none() {
+        bail!("process {} exited while tracer was attaching", vanished[0]);
+    }
+
+    let mut stop = Stop::Running;
+    if !args.summary {
+        for &pid in &initial {
+            if tracer.report_blocked_at_attach(pid).is_err() {
+                stop = Stop::OutputClosed;
+            }
+        }
+    }
+    if let Some(child) = &mut spawned {
+        tracer.live.insert(child.pid);
+        child.release()?;
+    }
+    announce_ready(&mut tracer, &initial, spawned.as_ref().map(|s| s.pid));
+
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let blocked_after_ns = (args.blocked_after.max(0.0) * 1e9) as u64;
+
+    while stop == Stop::Running {
+        tokio::select! {
+            batch = events.next_batch(|bytes| tracer.handle(bytes, &mut stop)) => {
+                batch.context("reading the ring buffer")?;
+                if tracer.output.end_batch().is_err() { stop = Stop::OutputClosed; }
+                if tracer.live.is_empty() && stop == Stop::Running { stop = Stop::TargetsExited; }
+            }
+            _ = tick.tick() => {
+                if tracer.report_lost(&probes).is_err()
+                    || !args.summary && tracer.report_blocked_live(&probes, blocked_after_ns).is_err()
+                    || tracer.output.flush().is_err()
+                {
+                    stop = Stop::OutputClosed;
+                }
+                // Processes that died before their exit could be recorded (they exited during attach).
+                tracer.live.retain(|&pid| procfs::exists(pid));
+                if tracer.live.is_empty() && stop == Stop::Running { stop = Stop::TargetsExited; }
+            }
+            _ = interrupt.recv() => stop = Stop::Signalled,
+            _ = terminate.recv() => stop = Stop::Signalled,
+            _ = hangup.recv() => stop = Stop::Signalled,
+        }
+    }
+
+    // Take what is still in the buffer, then detach before printing the summary.
+    if stop != Stop::OutputClosed {
+        events.drain_now(|bytes| tracer.handle(bytes, &mut Stop::Running));
+        let _ = tracer.report_lost(&probes);
+    }
+    let stats = if args.summary { Some(probes.syscall_stats()?) } else { None };
+    drop(events);
+    drop(probes);
+
+    if stop != Stop::OutputClosed {
+        if let Some(stats) = stats {
+            let rows = summary::rows(&stats, &tracer.table);
+            let result = if tracer.output.json {
+                tracer.output.record(&Record::Summary { rows: &rows, lost: tracer.lost_total })
+            } else {
+                tracer.output.text(&summary::render(&rows))
+            };
+            let _ = result;
+        }
+        let _ = tracer.output.flush();
+    }
+    if tracer.lost_total > 0 {
+        eprintln!(
+            "tracer: {} events were lost (the ring buffer was full); a larger --buffer-size keeps more",
+            tracer.lost_total
+        );
+    }
+    if tracer.decode_errors > 0 {
+        eprintln!("tracer: {} records could not be decoded", tracer.decode_errors);
+    }
+
+    let mut code = 0;
+    if let Some(child) = spawned {
+        if stop == Stop::Signalled {
+            return Ok(0); // detached: the command runs on, as under strace when interrupted
+        }
+        code = reap(child.pid).unwrap_or(0);
+    }
+    Ok(code)
+}
+
+/// The kernel names a few syscall tracepoints after its internal names.
+fn kernel_event_name(name: &str) -> &str {
+    match name {
+        "stat" => "newstat",
+        "lstat" => "newlstat",
+        "fstat" => "newfstat",
+        "uname" => "newuname",
+        "sendfile" => "sendfile64",
+        "umount2" => "umount",
+        other => other,
+    }
+}
+
+fn announce_ready(tracer: &mut Tracer, initial: &[u32], spawned: Option<u32>) {
+    if tracer.output.json {
+        let _ = tracer.output.record(&Common::Ready { command: "syscalls" });
+        let _ = tracer.output.flush();
+    }
+    if !tracer.output.json || tracer.output_is_file() {
+        let mut what: Vec<String> = initial
+            .iter()
+            .map(|&p| format!("{p} ({})", procfs::comm(p).map_or_else(|| "?".into(), |c| display_name(&c))))
+            .collect();
+        if let Some(pid) = spawned {
+            what.push(format!("command {pid}"));
+        }
+        eprintln!("tracer: tracing {}; ready", what.join(", "));
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stop {
+    Running,
+    TargetsExited,
+    Signalled,
+    OutputClosed,
+}
+
+struct Tracer {
+    table: SyscallTable,
+    opts: FormatOptions,
+    output: Output,
+    clock: Clock,
+    timestamps: u8,
+    durations: bool,
+    summary: bool,
+    show_pid: bool,
+    /// Traced processes still alive; tracing ends when it empties.
+    live: HashSet<u32>,
+    /// What each process last exec'd, from sched_process_exec (the execve's own pointers are gone by its exit).
+    exec_files: HashMap<u32, Vec<u8>>,
+    reported_blocked: HashSet<(u32, u64)>,
+    lost_seen: [u64; lost::SLOTS as usize],
+    lost_total: u64,
+    decode_errors: u64,
+}
+
+impl Tracer {
+    fn output_is_file(&self) -> bool {
+        false
+    }
+
+    fn handle(&mut self, bytes: &[u8], stop: &mut Stop) {
+        let result = match decode(bytes) {
+            Ok(Event::Syscall(record)) => self.on_syscall(record),
+            Ok(Event::Process(event)) => self.on_process(&event),
+            Ok(Event::Signal(event)) => self.on_signal(&event),
+            Err(err) => {
+                self.decode_errors += 1;
+                if self.decode_errors == 1 {
+                    eprintln!("tracer: undecodable record: {err}");
+                }
+                Ok(())
+            }
+        };
+        if result.is_err() {
+            *stop = Stop::OutputClosed;
+        }
+    }
+
+    fn prefix(&self, tid: u32, ts_ns: u64) -> String {
+        let mut prefix = String::new();
+        if self.show_pid {
+            prefix.push_str(&format!("[pid {tid:>5}] "));
+        }
+        if self.timestamps > 0 {
+            prefix.push_str(&timestamp(self.clock.wall_ns(ts_ns), self.timestamps));
+            prefix.push(' ');
+        }
+        prefix
+    }
+
+    fn on_syscall(&mut self, mut record: SyscallRecord) -> Result<(), OutputClosed> {
+        let event = record.event;
+        let pid = event.header.pid;
+        if self.show_pid_for(pid) {
+            self.show_pid = true;
+        }
+        let is_exec = matches!(self.table.name(event.nr).as_str(), "execve" | "execveat");
+        if is_exec && event.ret == 0 {
+            // The old image's memory is gone: use what the kernel executed, and the new image's argv.
+            if let Some(file) = self.exec_files.get(&pid) {
+                record.data[0] = file.clone();
+                record.event.status &= !(status::FAULT_0 | status::TRUNCATED_0);
+            }
+        }
+        let fd_path = |fd: i64| procfs::fd_path(pid, fd);
+        let mut call = self.table.format(&record, &self.opts, &fd_path);
+        if is_exec && event.ret == 0 {
+            if let Some(argv) = exec_argv(pid, self.opts.string_limit) {
+                let slot = if call.name == "execveat" { 2 } else { 1 };
+                if let Some(arg) = call.args.get_mut(slot) {
+                    *arg = argv;
+                }
+            }
+        }
+        let comm = display_name(c_bytes(&event.header.comm));
+        let duration_ns = (event.status & status::ENTER_SEEN != 0).then_some(event.duration_ns);
+        if self.output.json {
+            return self.output.record(&Record::Syscall {
+                ts_ns: self.clock.wall_ns(event.header.ts_ns),
+                pid,
+                tid: event.header.tid,
+                comm: &comm,
+                name: &call.name,
+                nr: event.nr,
+                args: &call.args,
+                ret: event.ret,
+                errno: call.errno,
+                duration_ns,
+            });
+        }
+        let start_ns = event.header.ts_ns.saturating_sub(event.duration_ns);
+        let mut line = self.prefix(event.header.tid, start_ns);
+        line.push_str(&render_call(&call));
+        if self.durations {
+            line.push(' ');
+            line.push_str(&duration_ns.map_or_else(|| "<?>".to_string(), duration));
+        }
+        self.output.text(&line)
+    }
+
+    /// A second process (a followed child) means lines need their pid.
+    fn show_pid_for(&self, pid: u32) -> bool {
+        !self.show_pid && self.live.len() > 1 && self.live.contains(&pid)
+    }
+
+    fn on_process(&mut self, event: &ProcessEvent) -> Result<(), OutputClosed> {
+        let pid = event.header.pid;
+        match event.what {
+            what::FORK => {
+                self.live.insert(event.other_pid);
+                Ok(())
+            }
+            what::EXEC => {
+                let len = usize::from(event.filename_len).min(event.filename.len());
+                self.exec_files.insert(pid, event.filename[..len].to_vec());
+                Ok(())
+            }
+            what::EXIT => {
+                self.live.remove(&pid);
+                self.exec_files.remove(&pid);
+                if self.summary {
+                    return Ok(());
+                }
+                let comm = display_name(c_bytes(&event.header.comm));
+                let (code, signal, core) = split_exit_code(event.exit_code);
+                let signal_name = signal.map(signal_display);
+                if self.output.json {
+                    return self.output.record(&Record::Exit {
+                        ts_ns: self.clock.wall_ns(event.header.ts_ns),
+                        pid,
+                        comm: &comm,
+                        code,
+                        signal: signal_name.as_deref(),
+                        core_dumped: core,
+                    });
+                }
+                let text = match (code, signal_name) {
+                    (Some(code), _) => format!("+++ exited with {code} +++"),
+                    (None, Some(sig)) => format!("+++ killed by {sig}{} +++", if core { " (core dumped)" } else { "" }),
+                    (None, None) => "+++ exited +++".to_string(),
+                };
+                let line = format!("{}{text}", self.prefix(pid, event.header.ts_ns));
+                self.output.text(&line)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn on_signal(&mut self, event: &SignalEvent) -> Result<(), OutputClosed> {
+        let signal = signal_display(event.signo);
+        let code = si_code_name(event.signo, event.code);
+        // SI_USER, SI_QUEUE, SI_TKILL come from a process (the current task); other codes from the kernel.
+        let from_process = matches!(event.code, 0 | -1 | -6);
+        let sender_comm = display_name(c_bytes(&event.header.comm));
+        let result = match event.result {
+            0 => "delivered",
+            1 => "ignored",
+            2 => "already_pending",
+            3 => "overflow",
+            4 => "lose_info",
+            _ => "unknown",
+        };
+        if self.output.json {
+            let target_comm = display_name(c_bytes(&event.target_comm));
+            return self.output.record(&Record::Signal {
+                ts_ns: self.clock.wall_ns(event.header.ts_ns),
+                signal: &signal,
+                signo: event.signo,
+                code: &code,
+                sender_pid: from_process.then_some(event.header.pid),
+                sender_comm: from_process.then_some(sender_comm.as_str()),
+                target_pid: event.target_pid,
+                target_tid: event.target_tid,
+                target_comm: &target_comm,
+                result,
+            });
+        }
+        if event.result == 1 {
+            return Ok(()); // discarded by the kernel: strace never sees these either
+        }
+        let mut info = format!("si_signo={signal}, si_code={code}");
+        if from_process {
+            info.push_str(&format!(", si_pid={}", event.header.pid));
+        }
+        let line = format!("{}--- {signal} {{{info}}} ---", self.prefix(event.target_tid, event.header.ts_ns));
+        self.output.text(&line)
+    }
+
+    fn report_lost(&mut self, probes: &Probes) -> Result<(), OutputClosed> {
+        let Ok(counts) = probes.lost_counts() else { return Ok(()) };
+        for (slot, &count) in counts.iter().enumerate() {
+            let new = count.saturating_sub(self.lost_seen[slot]);
+            if new == 0 {
+                continue;
+            }
+            self.lost_seen[slot] = count;
+            self.lost_total += new;
+            let probe = lost::probe_name(slot as u32);
+            if self.output.json {
+                self.output.record(&Common::Lost { probe, count: new })?;
+            } else {
+                self.output.text(&format!("--- lost {new} events ({probe}): the ring buffer was full ---"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Threads already inside a syscall when tracing starts: they may stay there for hours and send nothing.
+    fn report_blocked_at_attach(&mut self, pid: u32) -> Result<(), OutputClosed> {
+        let now = self.clock.monotonic_now();
+        for tid in procfs::threads(pid).unwrap_or_default() {
+            let Some(procfs::TaskSyscall::In { nr, args }) = procfs::task_syscall(pid, tid) else { continue };
+            self.emit_blocked(pid, tid, nr, args, now, None)?;
+        }
+        Ok(())
+    }
+
+    /// Calls entered after attach that have not returned within `after_ns`: reported once each, while blocked.
+    fn report_blocked_live(&mut self, probes: &Probes, after_ns: u64) -> Result<(), OutputClosed> {
+        let Ok(inflight) = probes.inflight() else { return Ok(()) };
+        let now = self.clock.monotonic_now();
+        let current: HashSet<(u32, u64)> = inflight.iter().map(|(tid, i)| (*tid, i.enter_ns)).collect();
+        self.reported_blocked.retain(|key| current.contains(key));
+        for (tid, Inflight { enter_ns, pid, nr, args }) in inflight {
+            let blocked_ns = now.saturating_sub(enter_ns);
+            if blocked_ns < after_ns || !self.reported_blocked.insert((tid, enter_ns)) {
+                continue;
+            }
+            self.emit_blocked(pid, tid, nr, args, enter_ns, Some(blocked_ns))?;
+        }
+        Ok(())
+    }
+
+    fn emit_blocked(
+        &mut self,
+        pid: u32,
+        tid: u32,
+        nr: i32,
+        args: [u64; 6],
+        since_ns: u64,
+        blocked_ns: Option<u64>,
+    ) -> Result<(), OutputClosed> {
+        let record = record_from_memory(&self.table, pid, tid, nr, args);
+        let fd_path = |fd: i64| procfs::fd_path(pid, fd);
+        let call = self.table.format(&record, &self.opts, &fd_path);
+        let wchan = procfs::wchan(pid, tid);
+        let comm = procfs::comm(pid).map(|c| display_name(&c)).unwrap_or_default();
+        if self.output.json {
+            return self.output.record(&Record::Blocked {
+                ts_ns: self.clock.wall_ns(since_ns),
+                pid,
+                tid,
+                comm: &comm,
+                name: &call.name,
+                nr,
+                args: &call.args,
+                wchan: wchan.as_deref(),
+                since: if blocked_ns.is_some() { "live" } else { "attach" },
+                blocked_ns,
+            });
+        }
+        let place = wchan.map_or_else(String::new, |w| format!(" in {w}"));
+        let when = match blocked_ns {
+            None => "since before attach".to_string(),
+            Some(ns) => format!("for {:.1}s, since {}", ns as f64 / 1e9, timestamp(self.clock.wall_ns(since_ns), 2)),
+        };
+        let line = format!("[pid {tid:>5}] {}({}) <blocked{place} {when}>", call.name, call.args.join(", "));
+        self.output.text(&line)
+    }
+}
+
+/// Builds a record for a call seen from outside (/proc or the in-flight map), copying string arguments from the
+/// process's memory as the kernel would have at exit.
+fn record_from_memory(table: &SyscallTable, pid: u32, tid: u32, nr: i32, args: [u64; 6]) -> SyscallRecord {
+    let mut record = SyscallRecord {
+        event: SyscallEvent { nr, args, status: status::ENTER_SEEN, ..Default::default() },
+        data: Default::default(),
+    };
+    record.event.header.pid = pid;
+    record.event.header.tid = tid;
+    let captured = table
+        .get(nr)
+        .and_then(|i| i.args.as_ref())
+        .map(|a| {
+            a.iter()
+                .enumerate()
+                .filter(|(_, a)| matches!(a.kind, ArgKind::Path | ArgKind::BufferIn { .. } | ArgKind::BufferOut))
+                .take(CAPTURE_SLOTS)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    for (slot, (i, arg)) in captured.into_iter().enumerate() {
+        match arg.kind {
+            ArgKind::Path => match procfs::read_cstring(pid, args[i], DATA_CAP - 1) {
+                Some((bytes, cut)) => {
+                    record.data[slot] = bytes;
+                    if cut {
+                        record.event.status |= status::TRUNCATED_0 << slot;
+                    }
+                }
+                None => record.event.status |= status::FAULT_0 << slot,
+            },
+            // A buffer being filled has no meaning yet; one being written is shown by address.
+            _ => record.event.status |= status::FAULT_0 << slot,
+        }
+    }
+    record
+}
+
+fn exec_argv(pid: u32, limit: usize) -> Option<String> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<String> = cmdline
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| quoted(&a[..a.len().min(limit)], a.len() > limit))
+        .collect();
+    Some(format!("[{}]", args.join(", ")))
+}
+
+fn render_call(call: &FormattedCall) -> String {
+    let mut line = format!("{}({}) = {}", call.name, call.args.join(", "), call.ret);
+    if let (Some(errno), Some(text)) = (call.errno, call.errno_text) {
+        line.push_str(&format!(" {errno} ({text})"));
+    }
+    line
+}
+
+/// wait(2)-style status from `task->exit_code`: (exit code, killing signal, core dumped).
+fn split_exit_code(raw: i32) -> (Option<i32>, Option<i32>, bool) {
+    if raw == EXIT_CODE_UNKNOWN {
+        return (None, None, false);
+    }
+    let signal = raw & 0x7f;
+    if signal == 0 { (Some((raw >> 8) & 0xff), None, false) } else { (None, Some(signal), raw & 0x80 != 0) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_pid_lists_as_pidof_prints_them() {
+        assert_eq!(parse_pids("12 34"), Ok(vec![12, 34]));
+        assert_eq!(parse_pids("12,34"), Ok(vec![12, 34]));
+        assert!(parse_pids("0").is_err());
+        assert!(parse_pids("abc").is_err());
+        assert!(parse_pids("").is_err());
+    }
+
+    #[test]
+    fn splits_exit_codes() {
+        assert_eq!(split_exit_code(3 << 8), (Some(3), None, false));
+        assert_eq!(split_exit_code(9), (None, Some(9), false));
+        assert_eq!(split_exit_code(11 | 0x80), (None, Some(11), true));
+    }
+}

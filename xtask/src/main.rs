@@ -1,0 +1,328 @@
+//! `cargo xtask`: orchestrates setup, building, testing, installing and benchmarking tracer.
+//!
+//! xtask is built with the stable toolchain and only runs other commands; it never depends on
+//! aya or builds the eBPF crate itself (tracer-user's build.rs does that through aya-build).
+//! Every command it runs is printed to stderr, prefixed with `+`.
+
+use std::{
+    env,
+    ffi::{OsStr, OsString},
+    fmt, fs,
+    os::unix::{fs::PermissionsExt as _, process::CommandExt as _},
+    path::{Path, PathBuf},
+    process::{self, Command},
+};
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", bin_name = "cargo xtask", about = "Development tasks for tracer")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install everything the build, tests and benchmarks need (runs scripts/setup.sh).
+    Setup,
+    /// Run setup, then build the tracer binary (release unless --debug).
+    Build {
+        /// Build the debug profile instead of release.
+        #[arg(long)]
+        debug: bool,
+    },
+    /// Run setup, build, then run tracer with ARGS (e.g. `cargo xtask run -- syscalls -c -- ls /`).
+    Run {
+        /// Build and run the debug profile instead of release.
+        #[arg(long)]
+        debug: bool,
+        /// Arguments passed to tracer unchanged.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+        args: Vec<OsString>,
+    },
+    /// Run setup, build release, install the binary as /usr/local/bin/tracer.
+    Install,
+    /// Run setup, then fmt check, clippy (host and eBPF), tests and a short fuzz run.
+    Test,
+    /// Run setup, build release, then bench/syscalls.sh with ARGS.
+    Bench {
+        /// Arguments passed to bench/syscalls.sh unchanged.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+        args: Vec<OsString>,
+    },
+}
+
+/// A command that ran and failed: xtask exits with the same code.
+#[derive(Debug)]
+struct Failed {
+    what: String,
+    code: i32,
+}
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` failed (exit code {})", self.what, self.code)
+    }
+}
+
+impl std::error::Error for Failed {}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(err) = real_main(cli) {
+        eprintln!("xtask: error: {err:#}");
+        let code = err.downcast_ref::<Failed>().map_or(1, |f| f.code);
+        process::exit(if code == 0 { 1 } else { code });
+    }
+}
+
+fn real_main(cli: Cli) -> Result<()> {
+    let root = workspace_root();
+    scrub_cargo_run_env(&root);
+    ensure_cargo_bin_on_path();
+    match cli.cmd {
+        Cmd::Setup => setup(&root),
+        Cmd::Build { debug } => {
+            setup(&root)?;
+            build(&root, debug)
+        }
+        Cmd::Run { debug, args } => {
+            setup(&root)?;
+            build(&root, debug)?;
+            let bin = tracer_bin(&root, debug);
+            let mut cmd = Command::new(&bin);
+            cmd.args(&args);
+            announce(&cmd, None);
+            // Replace this process: tracer gets the terminal and signals directly, and its exit
+            // status becomes ours (cargo's `run` execs xtask the same way).
+            let err = cmd.exec();
+            Err(err).with_context(|| format!("cannot execute {}", bin.display()))
+        }
+        Cmd::Install => {
+            setup(&root)?;
+            build(&root, false)?;
+            install(&tracer_bin(&root, false), Path::new("/usr/local/bin/tracer"))
+        }
+        Cmd::Test => test(&root),
+        Cmd::Bench { args } => {
+            setup(&root)?;
+            build(&root, false)?;
+            let script = root.join("bench/syscalls.sh");
+            if !script.is_file() {
+                bail!("{} does not exist yet: nothing to benchmark", script.display());
+            }
+            let mut cmd = Command::new("bash");
+            cmd.arg("bench/syscalls.sh").args(&args).env("TRACER", tracer_bin(&root, false));
+            run(&mut cmd, &root)
+        }
+    }
+}
+
+/// The workspace root: xtask lives in `<root>/xtask`.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().expect("xtask's manifest dir has a parent").to_path_buf()
+}
+
+/// `cargo run` (through the `cargo xtask` alias) gives xtask variables meant for xtask alone:
+/// its package metadata, and an LD_LIBRARY_PATH with target/ and the stable toolchain's library
+/// directories in front. Remove them so that the commands xtask runs see the caller's
+/// environment; this matters most for `run`, where a command traced by tracer would otherwise
+/// have ld.so search those directories too.
+fn scrub_cargo_run_env(root: &Path) {
+    let per_package = |k: &str| {
+        matches!(
+            k,
+            "CARGO"
+                | "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+        ) || k.starts_with("CARGO_PKG_")
+    };
+    let keys: Vec<OsString> = env::vars_os().map(|(k, _)| k).filter(|k| k.to_str().is_some_and(per_package)).collect();
+    let toolchains = env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")))
+        .map(|h| h.join("toolchains"));
+    let target = root.join("target");
+    let ld_path = env::var_os("LD_LIBRARY_PATH").map(|v| {
+        env::split_paths(&v)
+            .filter(|p| !p.starts_with(&target) && !toolchains.as_ref().is_some_and(|t| p.starts_with(t)))
+            .collect::<Vec<_>>()
+    });
+    // SAFETY: called at start-up, before xtask starts any thread.
+    unsafe {
+        for k in keys {
+            env::remove_var(k);
+        }
+        match ld_path {
+            Some(paths) if !paths.is_empty() => {
+                env::set_var("LD_LIBRARY_PATH", env::join_paths(paths).expect("entries came from split_paths"))
+            }
+            Some(_) => env::remove_var("LD_LIBRARY_PATH"),
+            None => {}
+        }
+    }
+}
+
+/// Tools installed by `cargo install` (bpf-linker, cargo-fuzz) live in `$CARGO_HOME/bin`; the
+/// eBPF build finds bpf-linker on PATH. Make sure that directory is on it for every child.
+fn ensure_cargo_bin_on_path() {
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(bin) = cargo_home.map(|h| h.join("bin")) else {
+        return;
+    };
+    let path = env::var_os("PATH").unwrap_or_default();
+    if env::split_paths(&path).any(|p| p == bin) {
+        return;
+    }
+    let joined = env::join_paths(std::iter::once(bin).chain(env::split_paths(&path)))
+        .expect("PATH entries contain no separator");
+    // SAFETY: called at start-up, before xtask starts any thread.
+    unsafe { env::set_var("PATH", joined) };
+}
+
+fn tracer_bin(root: &Path, debug: bool) -> PathBuf {
+    root.join("target").join(if debug { "debug" } else { "release" }).join("tracer")
+}
+
+fn setup(root: &Path) -> Result<()> {
+    run(Command::new("bash").arg("scripts/setup.sh"), root)
+}
+
+fn build(root: &Path, debug: bool) -> Result<()> {
+    let mut cmd = cargo(None);
+    cmd.arg("build");
+    if !debug {
+        cmd.arg("--release");
+    }
+    cmd.args(["-p", "tracer-user"]);
+    run(&mut cmd, root)
+}
+
+fn test(root: &Path) -> Result<()> {
+    setup(root)?;
+    run(cargo(None).args(["fmt", "--all", "--", "--check"]), root)?;
+    run(
+        cargo(None).args([
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "tracer-ebpf",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+        root,
+    )?;
+    run(
+        cargo(Some("nightly")).args([
+            "clippy",
+            "-p",
+            "tracer-ebpf",
+            "--target",
+            "bpfel-unknown-none",
+            "-Z",
+            "build-std=core",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+        root,
+    )?;
+    run(
+        cargo(None).args(["test", "--workspace", "--exclude", "tracer-ebpf", "--release", "--", "--test-threads=2"]),
+        root,
+    )?;
+    let fuzz_dir = root.join("tracer-user/fuzz");
+    if fuzz_dir.join("Cargo.toml").is_file() {
+        run(cargo(Some("nightly")).args(["fuzz", "run", "decode", "--", "-max_total_time=20"]), &fuzz_dir)?;
+    } else {
+        eprintln!("xtask: note: {} does not exist; skipping the fuzz run", fuzz_dir.join("Cargo.toml").display());
+    }
+    eprintln!("xtask: all checks passed");
+    Ok(())
+}
+
+/// Copies `src` next to `dest` under a temporary name, then renames it over `dest`, so that a
+/// running or concurrently started `dest` never sees a half-written file.
+fn install(src: &Path, dest: &Path) -> Result<()> {
+    let dir = dest.parent().context("destination has no parent directory")?;
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let file_name = dest.file_name().context("destination has no file name")?;
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp.{}", process::id()));
+    let tmp = dir.join(tmp_name);
+    eprintln!("+ cp {} {}", src.display(), tmp.display());
+    let result = (|| -> Result<()> {
+        fs::copy(src, &tmp).with_context(|| format!("cannot copy {} to {}", src.display(), tmp.display()))?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("cannot chmod {}", tmp.display()))?;
+        eprintln!("+ mv {} {}", tmp.display(), dest.display());
+        fs::rename(&tmp, dest).with_context(|| format!("cannot rename {} to {}", tmp.display(), dest.display()))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    println!("installed {}", dest.display());
+    Ok(())
+}
+
+/// `cargo`, through the rustup proxy on PATH, optionally with a `+toolchain`.
+fn cargo(toolchain: Option<&str>) -> Command {
+    let mut cmd = Command::new("cargo");
+    if let Some(toolchain) = toolchain {
+        cmd.arg(format!("+{toolchain}"));
+    }
+    cmd
+}
+
+/// Prints `cmd`, runs it in `dir` and fails if it does not exit with status 0.
+fn run(cmd: &mut Command, dir: &Path) -> Result<()> {
+    cmd.current_dir(dir);
+    let shown = announce(cmd, Some(dir));
+    let status = cmd.status().with_context(|| format!("cannot start `{shown}`"))?;
+    if status.success() {
+        return Ok(());
+    }
+    let code = status.code().unwrap_or_else(|| {
+        use std::os::unix::process::ExitStatusExt as _;
+        128 + status.signal().unwrap_or(0)
+    });
+    Err(Failed { what: shown, code }.into())
+}
+
+/// Prints the command line as `+ cmd args` (with `(in DIR)` when DIR is not the workspace root)
+/// and returns it.
+fn announce(cmd: &Command, dir: Option<&Path>) -> String {
+    let envs = cmd.get_envs().filter_map(|(k, v)| {
+        let mut kv = k.to_os_string();
+        kv.push("=");
+        kv.push(v?);
+        Some(shell_quote(&kv))
+    });
+    let argv = std::iter::once(cmd.get_program()).chain(cmd.get_args()).map(shell_quote);
+    let shown = envs.chain(argv).collect::<Vec<_>>().join(" ");
+    match dir {
+        Some(dir) if dir != workspace_root() => {
+            eprintln!("+ (cd {} && {shown})", shell_quote(dir.as_os_str()))
+        }
+        _ => eprintln!("+ {shown}"),
+    }
+    shown
+}
+
+fn shell_quote(arg: &OsStr) -> String {
+    let s = arg.to_string_lossy();
+    let plain = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=+:,@%".contains(c));
+    if plain { s.into_owned() } else { format!("'{}'", s.replace('\'', r"'\''")) }
+}
