@@ -147,6 +147,7 @@ impl Btf {
     }
 
     /// Parses BTF data (a copy of `bytes` is kept).
+    #[cfg_attr(not(test), allow(dead_code, reason = "used by tests and by BTF from files"))]
     pub fn parse(bytes: &[u8]) -> Result<Btf, BtfError> {
         Btf::from_vec(bytes.to_vec())
     }
@@ -227,6 +228,7 @@ impl Btf {
     }
 
     /// Size in bytes of struct (or union) `name`.
+    #[cfg_attr(not(test), allow(dead_code, reason = "layout checks of future probes"))]
     pub fn struct_size(&self, name: &str) -> Result<u32, BtfError> {
         Ok(self.find_composite(name)?.size_or_type)
     }

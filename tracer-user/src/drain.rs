@@ -12,7 +12,8 @@ pub struct EventReader {
 
 impl EventReader {
     pub fn new(ring: RingBuf<MapData>) -> io::Result<Self> {
-        Ok(EventReader { ring: AsyncFd::new(ring)? })
+        // SAFETY: the ring buffer owns its fd and lives inside the AsyncFd, which deregisters it before dropping it.
+        Ok(EventReader { ring: unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE)? } })
     }
 
     /// Waits until records are available, then hands every record to `handle`. Cancel-safe: nothing is

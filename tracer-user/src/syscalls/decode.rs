@@ -29,6 +29,14 @@ pub enum ArgKind {
     OpenFlags,
     Mode,
     Signal,
+    /// `PROT_*` (mmap, mprotect).
+    Prot,
+    /// `MAP_*` (mmap).
+    MapFlags,
+    /// `F_OK` / `R_OK|W_OK|X_OK` (access, faccessat).
+    AccessMode,
+    /// `AT_*` flags of the *at calls.
+    AtFlags,
 }
 
 #[derive(Clone, Debug)]
@@ -117,6 +125,22 @@ fn classify(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String
         )
     {
         return ArgKind::Signal;
+    }
+    match (syscall, name) {
+        ("mmap" | "mprotect" | "pkey_mprotect", "prot") => return ArgKind::Prot,
+        ("mmap", "flags") => return ArgKind::MapFlags,
+        ("access" | "faccessat" | "faccessat2", "mode") => return ArgKind::AccessMode,
+        (
+            "newfstatat" | "fstatat64" | "statx" | "unlinkat" | "linkat" | "fchownat" | "utimensat" | "faccessat2"
+            | "fchmodat2" | "name_to_handle_at" | "execveat" | "open_tree" | "mount_setattr",
+            "flag" | "flags",
+        ) => {
+            return ArgKind::AtFlags;
+        }
+        _ => {}
+    }
+    if c_type == "unsigned long" && matches!(name, "addr" | "start" | "brk" | "new_addr" | "old_addr" | "len_ptr") {
+        return ArgKind::Pointer;
     }
     if matches!(name, "dfd" | "olddfd" | "newdfd" | "dirfd" | "fromfd" | "tofd" | "to_dfd" | "from_dfd") {
         return ArgKind::DirFd;
@@ -386,6 +410,77 @@ fn format_scalar(kind: ArgKind, value: u64, opts: &FormatOptions, fd_path: &dyn 
         ArgKind::OpenFlags => open_flags(value),
         ArgKind::Mode => format!("{:#o}", value as u32),
         ArgKind::Signal => signal_name(value as i32).map_or_else(|| (value as i32).to_string(), str::to_string),
+        ArgKind::Prot => flag_names(value, PROT, "PROT_NONE"),
+        ArgKind::MapFlags => map_flags(value),
+        ArgKind::AccessMode => flag_names(value, ACCESS, "F_OK"),
+        ArgKind::AtFlags => flag_names(value, AT_FLAGS, "0"),
+    }
+}
+
+const PROT: &[(u64, &str)] = &[
+    (libc::PROT_READ as u64, "PROT_READ"),
+    (libc::PROT_WRITE as u64, "PROT_WRITE"),
+    (libc::PROT_EXEC as u64, "PROT_EXEC"),
+    (libc::PROT_GROWSDOWN as u64, "PROT_GROWSDOWN"),
+    (libc::PROT_GROWSUP as u64, "PROT_GROWSUP"),
+];
+const ACCESS: &[(u64, &str)] = &[(4, "R_OK"), (2, "W_OK"), (1, "X_OK")];
+const AT_FLAGS: &[(u64, &str)] = &[
+    (libc::AT_SYMLINK_NOFOLLOW as u64, "AT_SYMLINK_NOFOLLOW"),
+    (libc::AT_REMOVEDIR as u64, "AT_REMOVEDIR"),
+    (libc::AT_SYMLINK_FOLLOW as u64, "AT_SYMLINK_FOLLOW"),
+    (libc::AT_NO_AUTOMOUNT as u64, "AT_NO_AUTOMOUNT"),
+    (libc::AT_EMPTY_PATH as u64, "AT_EMPTY_PATH"),
+    (libc::AT_STATX_FORCE_SYNC as u64, "AT_STATX_FORCE_SYNC"),
+    (libc::AT_STATX_DONT_SYNC as u64, "AT_STATX_DONT_SYNC"),
+    (libc::AT_RECURSIVE as u64, "AT_RECURSIVE"),
+];
+const MAP_FLAGS: &[(u64, &str)] = &[
+    (libc::MAP_FIXED as u64, "MAP_FIXED"),
+    (libc::MAP_ANONYMOUS as u64, "MAP_ANONYMOUS"),
+    (libc::MAP_32BIT as u64, "MAP_32BIT"),
+    (libc::MAP_GROWSDOWN as u64, "MAP_GROWSDOWN"),
+    (libc::MAP_DENYWRITE as u64, "MAP_DENYWRITE"),
+    (libc::MAP_EXECUTABLE as u64, "MAP_EXECUTABLE"),
+    (libc::MAP_LOCKED as u64, "MAP_LOCKED"),
+    (libc::MAP_NORESERVE as u64, "MAP_NORESERVE"),
+    (libc::MAP_POPULATE as u64, "MAP_POPULATE"),
+    (libc::MAP_NONBLOCK as u64, "MAP_NONBLOCK"),
+    (libc::MAP_STACK as u64, "MAP_STACK"),
+    (libc::MAP_HUGETLB as u64, "MAP_HUGETLB"),
+    (libc::MAP_SYNC as u64, "MAP_SYNC"),
+    (libc::MAP_FIXED_NOREPLACE as u64, "MAP_FIXED_NOREPLACE"),
+];
+
+/// `A|B|0x40` for the named bits set in `value`, `zero` when none is.
+fn flag_names(value: u64, names: &[(u64, &str)], zero: &str) -> String {
+    if value == 0 {
+        return zero.to_string();
+    }
+    let mut parts = Vec::new();
+    let mut rest = value;
+    for &(bit, name) in names {
+        if bit != 0 && rest & bit == bit {
+            parts.push(name.to_string());
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        parts.push(format!("{rest:#x}"));
+    }
+    parts.join("|")
+}
+
+fn map_flags(value: u64) -> String {
+    let kind = match value & 0xf {
+        0x1 => "MAP_SHARED",
+        0x2 => "MAP_PRIVATE",
+        0x3 => "MAP_SHARED_VALIDATE",
+        _ => return flag_names(value, MAP_FLAGS, "0"),
+    };
+    match flag_names(value & !0xf, MAP_FLAGS, "") {
+        rest if rest.is_empty() => kind.to_string(),
+        rest => format!("{kind}|{rest}"),
     }
 }
 
@@ -518,5 +613,10 @@ mod tests {
         assert_eq!((f.ret.as_str(), f.errno), ("?", Some("ERESTARTSYS")));
         assert_eq!(t.name(999), "syscall_0x3e7");
         assert_eq!(open_flags(0o100000 | 2), "O_RDWR|O_LARGEFILE");
+        assert_eq!(map_flags(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
+        assert_eq!(map_flags(0x812), "MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE");
+        assert_eq!(flag_names(3, PROT, "PROT_NONE"), "PROT_READ|PROT_WRITE");
+        assert_eq!(flag_names(0, PROT, "PROT_NONE"), "PROT_NONE");
+        assert_eq!(flag_names(0x1000 | 0x4000_0000, AT_FLAGS, "0"), "AT_EMPTY_PATH|0x40000000");
     }
 }
