@@ -376,14 +376,11 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         eprintln!("tracer: {} records could not be decoded", tracer.decode_errors);
     }
 
-    let mut code = 0;
-    if let Some(child) = spawned {
-        if stop == Stop::Signalled {
-            return Ok(0); // detached: the command runs on, as under strace when interrupted
-        }
-        code = reap(child.pid).unwrap_or(0);
+    // Detached by a signal or a closed output: the command runs on untraced, and tracer stops cleanly.
+    match spawned {
+        Some(child) if stop == Stop::TargetsExited => Ok(reap(child.pid).unwrap_or(0)),
+        _ => Ok(0),
     }
-    Ok(code)
 }
 
 /// The kernel names a few syscall tracepoints after its internal names.
@@ -403,8 +400,7 @@ fn announce_ready(tracer: &mut Tracer, initial: &[u32], spawned: Option<u32>) {
     if tracer.output.json {
         let _ = tracer.output.record(&Common::Ready { command: "syscalls" });
         let _ = tracer.output.flush();
-    }
-    if !tracer.output.json || tracer.output_is_file() {
+    } else {
         let mut what: Vec<String> = initial
             .iter()
             .map(|&p| format!("{p} ({})", procfs::comm(p).map_or_else(|| "?".into(), |c| display_name(&c))))
@@ -444,10 +440,6 @@ struct Tracer {
 }
 
 impl Tracer {
-    fn output_is_file(&self) -> bool {
-        false
-    }
-
     fn handle(&mut self, bytes: &[u8], stop: &mut Stop) {
         let result = match decode(bytes) {
             Ok(Event::Syscall(record)) => self.on_syscall(record),
