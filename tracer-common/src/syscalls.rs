@@ -72,12 +72,19 @@ pub struct SyscallDataEvent {
 }
 const _: () = assert!(core::mem::size_of::<SyscallDataEvent>() == 120 + 2 * DATA_CAP);
 
-/// A syscall in progress, keyed by tid in the `INFLIGHT` map. User space reads it to report blocked calls.
+/// Slots of the `INFLIGHT` array (a power of two): a thread uses slot `tid % INFLIGHT_SLOTS`.
+pub const INFLIGHT_SLOTS: u32 = 1 << 16;
+
+/// A syscall in progress, in slot `tid % INFLIGHT_SLOTS` of the `INFLIGHT` array. User space reads it to report
+/// blocked calls. An array, not a hash: its lookups are inlined by the verifier and take no lock. Two traced
+/// threads whose tids share a slot overwrite each other; `tid` says whose entry it is, and the loser's call is
+/// reported without duration.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Inflight {
     pub enter_ns: u64,
-    pub pid: u32,
+    /// The thread in the call; 0 when the slot is free.
+    pub tid: u32,
     pub nr: i32,
     pub args: [u64; 6],
 }

@@ -1,9 +1,10 @@
 //! Maps and helpers every probe family shares.
 
 use aya_ebpf::{
+    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     helpers::{bpf_get_current_comm, bpf_ktime_get_ns},
     macros::map,
-    maps::{HashMap, PerCpuArray, RingBuf},
+    maps::{Array, PerCpuArray, RingBuf},
 };
 use tracer_common::{
     EventHeader,
@@ -18,9 +19,35 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(4 << 20, 0);
 #[map]
 pub static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(lost::SLOTS, 0);
 
-/// Traced processes (tgid → 1). Written by user space at start and by the fork probe for `-f`.
+/// Traced processes: `traced::*` by tgid, sized to the kernel's pid_max at load time. An array, so that the
+/// check every task on the machine pays at every syscall is an inlined load, not a hash lookup.
 #[map]
-pub static TRACED: HashMap<u32, u32> = HashMap::with_max_entries(32768, 0);
+pub static TRACED: Array<u8> = Array::with_max_entries(1 << 22, 0);
+
+/// Last time (ktime ns) this CPU woke the reader, to batch wakeups under load.
+#[map]
+static LAST_WAKEUP: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
+/// A CPU wakes the reader at most once per this many ns, unless this much data is waiting. The reader also
+/// drains on its own timer, so a quiet tail is never stranded.
+const WAKEUP_INTERVAL_NS: u64 = 1_000_000;
+const WAKEUP_BYTES: u64 = 256 * 1024;
+
+/// Flags for `submit`: a wakeup per record costs the traced task an interrupt and the reader a context switch at
+/// every event; under a flood, one per millisecond per CPU is plenty.
+#[inline(always)]
+pub fn wakeup_flags(now: u64) -> u64 {
+    if EVENTS.query(BPF_RB_AVAIL_DATA as u64) >= WAKEUP_BYTES {
+        return BPF_RB_FORCE_WAKEUP as u64;
+    }
+    let Some(last) = LAST_WAKEUP.get_ptr_mut(0) else { return 0 };
+    let last = unsafe { &mut *last };
+    if now.wrapping_sub(*last) >= WAKEUP_INTERVAL_NS {
+        *last = now;
+        return BPF_RB_FORCE_WAKEUP as u64;
+    }
+    BPF_RB_NO_WAKEUP as u64
+}
 
 /// Non-zero: every process is of interest, the TRACED map is not consulted.
 #[unsafe(no_mangle)]
@@ -43,7 +70,18 @@ pub fn traced_state(tgid: u32) -> u32 {
     if global(&TRACE_ALL) != 0 {
         return traced::NOW;
     }
-    unsafe { TRACED.get(tgid) }.copied().unwrap_or(0)
+    TRACED.get(tgid).copied().unwrap_or(0) as u32
+}
+
+#[inline(always)]
+pub fn set_traced(tgid: u32, state: u32) -> bool {
+    match TRACED.get_ptr_mut(tgid) {
+        Some(slot) => {
+            unsafe { *slot = state as u8 };
+            true
+        }
+        None => false,
+    }
 }
 
 #[inline(always)]

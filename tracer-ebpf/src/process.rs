@@ -14,8 +14,8 @@ use tracer_common::{
 };
 
 use crate::{
-    maps::{EVENTS, TRACED, count_lost, fill_header, global, is_traced, now_ns, traced_state},
-    syscalls::INFLIGHT,
+    maps::{EVENTS, count_lost, fill_header, global, is_traced, now_ns, set_traced, traced_state},
+    syscalls::take_inflight,
 };
 
 /// Non-zero for `-f`: children of traced processes are traced from their first instruction.
@@ -85,8 +85,8 @@ pub fn process_fork(ctx: RawTracePointContext) -> i32 {
     if child_pid != child_tgid {
         return 0; // a new thread of a traced process: already covered by its tgid
     }
-    if TRACED.insert(child_tgid, traced::NOW, 0).is_err() {
-        count_lost(lost::PROCESS); // the set is full: this child goes untraced, and the user is told
+    if !set_traced(child_tgid, traced::NOW) {
+        count_lost(lost::PROCESS); // beyond pid_max: cannot happen, but never silently
         return 0;
     }
     emit(what::FORK, child_tgid, 0);
@@ -98,10 +98,11 @@ pub fn process_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     let tid = pid_tgid as u32;
-    if unsafe { TRACED.get(tgid) }.is_none() {
+    if traced_state(tgid) == 0 {
         return 0;
     }
-    let _ = INFLIGHT.remove(tid); // a thread that dies inside a call (exit, execve of another thread) never returns
+    // A thread that dies inside a call (exit, execve of another thread) never returns from it.
+    let _ = take_inflight(tid);
     let group_dead = match global(&EXIT_GROUP_DEAD_OFFSET) {
         0 => tid == tgid,
         offset => {
@@ -120,7 +121,7 @@ pub fn process_exit(ctx: TracePointContext) -> u32 {
             read_task_u32(task, offset).map_or(EXIT_CODE_UNKNOWN, |code| code as i32)
         }
     };
-    let _ = TRACED.remove(tgid);
+    set_traced(tgid, 0);
     emit(what::EXIT, 0, exit_code);
     0
 }
@@ -133,7 +134,7 @@ pub fn process_exec(ctx: TracePointContext) -> u32 {
         0 => return 0,
         // The spawned command is now itself: trace everything from here (its execve's exit included).
         traced::FROM_EXEC => {
-            let _ = TRACED.insert(tgid, traced::NOW, 0);
+            set_traced(tgid, traced::NOW);
         }
         _ => {}
     }

@@ -10,18 +10,18 @@ use aya_ebpf::{
         bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_user_buf, bpf_probe_read_user_str_bytes,
     },
     macros::{map, raw_tracepoint, tracepoint},
-    maps::{HashMap, PerCpuArray},
+    maps::{Array, PerCpuArray},
     programs::{RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
     event::{kind, lost, traced},
     syscalls::{
-        CAPTURE_SLOTS, DATA_CAP, Inflight, MAX_SYSCALL_NR, SyscallDataEvent, SyscallEvent, SyscallSpec, SyscallStat,
-        capture, is_error_return, result_filter, status,
+        CAPTURE_SLOTS, DATA_CAP, INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallDataEvent, SyscallEvent, SyscallSpec,
+        SyscallStat, capture, is_error_return, result_filter, status,
     },
 };
 
-use crate::maps::{EVENTS, count_lost, fill_header, global, now_ns, traced_state};
+use crate::maps::{EVENTS, count_lost, fill_header, global, now_ns, traced_state, wakeup_flags};
 
 /// Per syscall number: wanted or not, and what to copy from user memory. Set at load time.
 #[unsafe(no_mangle)]
@@ -49,7 +49,7 @@ static EXECVE_NR: u32 = 59;
 static EXECVEAT_NR: u32 = 322;
 
 #[map]
-pub static INFLIGHT: HashMap<u32, Inflight> = HashMap::with_max_entries(32768, 0);
+pub static INFLIGHT: Array<Inflight> = Array::with_max_entries(INFLIGHT_SLOTS, 0);
 
 #[map]
 static SYSCALL_STATS: PerCpuArray<SyscallStat> = PerCpuArray::with_max_entries(MAX_SYSCALL_NR as u32, 0);
@@ -108,8 +108,14 @@ pub fn raw_sys_enter(ctx: RawTracePointContext) -> i32 {
     if !reports(state, nr) || spec(nr).is_none() {
         return 0;
     }
-    let Some(regs) = read_regs(ctx.arg(0)) else { return 0 };
-    on_enter(pid_tgid, nr as i32, args_from_regs(&regs));
+    // `-c` needs no arguments: skip the copy of the saved registers.
+    let args = if global(&SUMMARY_ONLY) != 0 {
+        [0; 6]
+    } else {
+        let Some(regs) = read_regs(ctx.arg(0)) else { return 0 };
+        args_from_regs(&regs)
+    };
+    on_enter(pid_tgid, nr as i32, args);
     0
 }
 
@@ -192,16 +198,22 @@ pub fn sys_exit_one(ctx: TracePointContext) -> u32 {
 
 #[inline(always)]
 fn on_enter(pid_tgid: u64, nr: i32, args: [u64; 6]) {
-    let inflight = Inflight { enter_ns: now_ns(), pid: (pid_tgid >> 32) as u32, nr, args };
-    // A full map only costs this call its duration and arguments; the exit is still reported.
-    let _ = INFLIGHT.insert(pid_tgid as u32, inflight, 0);
+    let tid = pid_tgid as u32;
+    if let Some(slot) = INFLIGHT.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1)) {
+        unsafe { *slot = Inflight { enter_ns: now_ns(), tid, nr, args } };
+    }
 }
 
+/// The call this thread entered, if its slot still holds it (another traced thread may have taken the slot).
 #[inline(always)]
-fn take_inflight(tid: u32) -> Option<Inflight> {
-    let inflight = unsafe { INFLIGHT.get(tid) }.copied()?;
-    let _ = INFLIGHT.remove(tid);
-    Some(inflight)
+pub fn take_inflight(tid: u32) -> Option<Inflight> {
+    let slot = INFLIGHT.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1))?;
+    let slot = unsafe { &mut *slot };
+    if slot.tid != tid {
+        return None;
+    }
+    slot.tid = 0;
+    Some(*slot)
 }
 
 #[inline(always)]
@@ -233,7 +245,7 @@ fn on_exit(pid_tgid: u64, nr: i32, args: [u64; 6], enter_ns: Option<u64>, ret: i
             return;
         };
         fill_event(entry.as_mut_ptr(), kind::SYSCALL, pid_tgid, now, nr, status, duration_ns, ret, args);
-        entry.submit(0);
+        entry.submit(wakeup_flags(now));
         return;
     }
     let Some(mut entry) = EVENTS.reserve::<SyscallDataEvent>(0) else {
@@ -259,7 +271,7 @@ fn on_exit(pid_tgid: u64, nr: i32, args: [u64; 6], enter_ns: Option<u64>, ret: i
         extra |= flags << slot;
     }
     unsafe { (*full).event.status |= extra };
-    entry.submit(0);
+    entry.submit(wakeup_flags(now));
 }
 
 #[allow(clippy::too_many_arguments)]

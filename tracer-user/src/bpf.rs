@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use aya::{
     Ebpf, EbpfLoader,
-    maps::{HashMap, MapData, PerCpuArray, RingBuf},
+    maps::{Array, MapData, PerCpuArray, RingBuf},
     programs::{ProgramType, RawTracePoint, TracePoint},
 };
 use tracer_common::{
     event::lost,
-    syscalls::{Inflight, MAX_SYSCALL_NR, SyscallStat},
+    syscalls::{INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallStat},
 };
 
 use crate::{btf::Btf, drain::EventReader, tracefs};
@@ -112,6 +112,12 @@ impl KernelLayout {
     }
 }
 
+/// Every pid is below this (the size of the traced-set array).
+fn pid_max() -> anyhow::Result<u32> {
+    let text = std::fs::read_to_string("/proc/sys/kernel/pid_max").context("reading /proc/sys/kernel/pid_max")?;
+    text.trim().parse().context("parsing /proc/sys/kernel/pid_max")
+}
+
 /// The loaded object. Dropping it detaches every program.
 pub struct Probes {
     ebpf: Ebpf,
@@ -127,6 +133,7 @@ impl Probes {
         let mut loader = EbpfLoader::new();
         layout.apply(&mut loader);
         loader.map_max_entries("EVENTS", ring_bytes);
+        loader.map_max_entries("TRACED", pid_max()?);
         configure(&mut loader);
         let ebpf = loader.load(OBJECT).context("loading the eBPF object")?;
         Ok(Probes { ebpf })
@@ -164,12 +171,10 @@ impl Probes {
         Ok(EventReader::new(ring)?)
     }
 
-    fn traced(&mut self) -> anyhow::Result<HashMap<&mut MapData, u32, u32>> {
-        Ok(HashMap::try_from(self.ebpf.map_mut("TRACED").context("TRACED map missing")?)?)
-    }
-
     pub fn trace_pid(&mut self, pid: u32, state: u32) -> anyhow::Result<()> {
-        self.traced()?.insert(pid, state, 0).with_context(|| format!("adding pid {pid} to the traced set"))
+        let mut traced: Array<&mut MapData, u8> =
+            Array::try_from(self.ebpf.map_mut("TRACED").context("TRACED map missing")?)?;
+        traced.set(pid, state as u8, 0).with_context(|| format!("adding pid {pid} to the traced set"))
     }
 
     /// Per-probe-family totals of records the kernel could not reserve, summed over CPUs.
@@ -183,12 +188,14 @@ impl Probes {
         Ok(totals)
     }
 
-    /// Calls in progress in traced threads (tid, enter).
-    pub fn inflight(&self) -> anyhow::Result<Vec<(u32, Inflight)>> {
-        let map: HashMap<&MapData, u32, Inflight> =
-            HashMap::try_from(self.ebpf.map("INFLIGHT").context("INFLIGHT map missing")?)?;
-        // An entry removed while we iterate is simply skipped.
-        Ok(map.iter().filter_map(Result::ok).collect())
+    /// The calls these threads are inside, where the kernel recorded their enter.
+    pub fn inflight(&self, tids: impl IntoIterator<Item = u32>) -> anyhow::Result<Vec<Inflight>> {
+        let map: Array<&MapData, Inflight> =
+            Array::try_from(self.ebpf.map("INFLIGHT").context("INFLIGHT map missing")?)?;
+        Ok(tids
+            .into_iter()
+            .filter_map(|tid| map.get(&(tid & (INFLIGHT_SLOTS - 1)), 0).ok().filter(|slot| slot.tid == tid))
+            .collect())
     }
 
     /// `-c` totals per syscall number, summed over CPUs.

@@ -317,7 +317,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let blocked_after_ns = (args.blocked_after.max(0.0) * 1e9) as u64;
 
@@ -329,6 +329,8 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
                 if tracer.live.is_empty() && stop == Stop::Running { stop = Stop::TargetsExited; }
             }
             _ = tick.tick() => {
+                // Under load the kernel batches wakeups; the tail of a burst is collected here.
+                events.drain_now(|bytes| tracer.handle(bytes, &mut stop));
                 if tracer.report_lost(&probes).is_err()
                     || !args.summary && tracer.report_blocked_live(&probes, blocked_after_ns).is_err()
                     || tracer.output.flush().is_err()
@@ -494,9 +496,9 @@ impl Tracer {
                 }
             }
         }
-        let comm = display_name(c_bytes(&event.header.comm));
         let duration_ns = (event.status & status::ENTER_SEEN != 0).then_some(event.duration_ns);
         if self.output.json {
+            let comm = display_name(c_bytes(&event.header.comm));
             return self.output.record(&Record::Syscall {
                 ts_ns: self.clock.wall_ns(event.header.ts_ns),
                 pid,
@@ -639,11 +641,17 @@ impl Tracer {
 
     /// Calls entered after attach that have not returned within `after_ns`: reported once each, while blocked.
     fn report_blocked_live(&mut self, probes: &Probes, after_ns: u64) -> Result<(), OutputClosed> {
-        let Ok(inflight) = probes.inflight() else { return Ok(()) };
+        let threads: HashMap<u32, u32> = self
+            .live
+            .iter()
+            .flat_map(|&pid| procfs::threads(pid).unwrap_or_default().into_iter().map(move |tid| (tid, pid)))
+            .collect();
+        let Ok(inflight) = probes.inflight(threads.keys().copied()) else { return Ok(()) };
         let now = self.clock.monotonic_now();
-        let current: HashSet<(u32, u64)> = inflight.iter().map(|(tid, i)| (*tid, i.enter_ns)).collect();
+        let current: HashSet<(u32, u64)> = inflight.iter().map(|i| (i.tid, i.enter_ns)).collect();
         self.reported_blocked.retain(|key| current.contains(key));
-        for (tid, Inflight { enter_ns, pid, nr, args }) in inflight {
+        for Inflight { enter_ns, tid, nr, args } in inflight {
+            let pid = threads[&tid];
             let blocked_ns = now.saturating_sub(enter_ns);
             if blocked_ns < after_ns || !self.reported_blocked.insert((tid, enter_ns)) {
                 continue;

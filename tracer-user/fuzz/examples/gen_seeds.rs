@@ -1,0 +1,117 @@
+//! Writes the seed corpus of the `decode` fuzz target: a few valid records of each kind, as the eBPF programs
+//! would put them in the ring buffer (native byte order, so regenerate on a host of the target's endianness).
+//!
+//! Run from `tracer-user/fuzz`: `cargo run --example gen_seeds`. Every record is decoded before it is written and
+//! must decode to `Ok`.
+
+use core::mem::size_of;
+use std::{fs, path::Path};
+
+use tracer_common::{
+    EventHeader,
+    decode::{Event, decode},
+    kind,
+    process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
+    signals::SignalEvent,
+    syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallEvent, status},
+};
+
+fn as_bytes<T: Copy>(value: &T) -> Vec<u8> {
+    // SAFETY: only called with `#[repr(C)]` event types whose padding is all explicit fields, so every byte is
+    // initialised.
+    unsafe { core::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>()) }.to_vec()
+}
+
+fn comm(name: &[u8]) -> [u8; 16] {
+    let mut out = [0; 16];
+    out[..name.len()].copy_from_slice(name);
+    out
+}
+
+fn header(kind: u16, pid: u32, ts_ns: u64, name: &[u8]) -> EventHeader {
+    EventHeader { kind, pid, tid: pid, ts_ns, comm: comm(name), ..Default::default() }
+}
+
+fn syscall(kind: u16, nr: i32, ret: i64, args: [u64; 6]) -> SyscallEvent {
+    SyscallEvent {
+        header: header(kind, 4242, 1_000_000_000, b"workload"),
+        nr,
+        status: status::ENTER_SEEN,
+        duration_ns: 1_500,
+        ret,
+        args,
+        ..Default::default()
+    }
+}
+
+fn with_data(mut event: SyscallEvent, slots: [&[u8]; CAPTURE_SLOTS]) -> SyscallDataEvent {
+    let mut data = [[0; DATA_CAP]; CAPTURE_SLOTS];
+    for (slot, bytes) in slots.iter().enumerate() {
+        let len = bytes.len().min(DATA_CAP);
+        data[slot][..len].copy_from_slice(&bytes[..len]);
+        event.data_len[slot] = u16::try_from(len).unwrap();
+    }
+    SyscallDataEvent { event, data }
+}
+
+fn process(what: u32, other_pid: u32, exit_code: i32, filename: &[u8]) -> ProcessEvent {
+    let mut name = [0; 256];
+    name[..filename.len()].copy_from_slice(filename);
+    ProcessEvent {
+        header: header(kind::PROCESS, 4242, 2_000_000_000, b"bash"),
+        what,
+        other_pid,
+        exit_code,
+        filename_len: u16::try_from(filename.len()).unwrap(),
+        _pad: 0,
+        filename: name,
+    }
+}
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/decode");
+    fs::create_dir_all(&dir).expect("create the seed directory");
+
+    let args = [0xffff_ff9c, 0x7ffd_0000_1000, 0, 0, 0, 0];
+    let full_write = [b'x'; DATA_CAP];
+    let mut truncated_write = syscall(kind::SYSCALL_DATA, 1, 4096, [1, 0x7ffd_0000_2000, 4096, 0, 0, 0]);
+    truncated_write.status |= status::TRUNCATED_0;
+
+    let seeds: Vec<(&str, Vec<u8>)> = vec![
+        ("syscall_getpid", as_bytes(&syscall(kind::SYSCALL, 39, 4242, [0; 6]))),
+        ("syscall_close_ebadf", as_bytes(&syscall(kind::SYSCALL, 3, -9, [99, 0, 0, 0, 0, 0]))),
+        ("syscall_data_openat", as_bytes(&with_data(syscall(kind::SYSCALL_DATA, 257, 3, args), [b"/etc/passwd", b""]))),
+        (
+            "syscall_data_rename",
+            as_bytes(&with_data(syscall(kind::SYSCALL_DATA, 82, 0, args), [b"/tmp/old", b"/tmp/new"])),
+        ),
+        ("syscall_data_write_full", as_bytes(&with_data(truncated_write, [&full_write, b""]))),
+        ("process_exec", as_bytes(&process(what::EXEC, 0, 0, b"/usr/bin/true"))),
+        ("process_fork", as_bytes(&process(what::FORK, 4243, 0, b""))),
+        ("process_exit", as_bytes(&process(what::EXIT, 0, EXIT_CODE_UNKNOWN, b""))),
+        (
+            "signal_kill",
+            as_bytes(&SignalEvent {
+                header: header(kind::SIGNAL, 4242, 3_000_000_000, b"kill"),
+                signo: 15,
+                code: 0,
+                target_pid: 4243,
+                target_tid: 4243,
+                result: 0,
+                group: 1,
+                target_comm: comm(b"sleep"),
+            }),
+        ),
+    ];
+
+    for (name, bytes) in &seeds {
+        let event = decode(bytes).unwrap_or_else(|err| panic!("seed {name} does not decode: {err}"));
+        assert_eq!(event.header().kind, u16::from_ne_bytes([bytes[0], bytes[1]]), "seed {name}");
+        if let Event::Syscall(record) = &event {
+            assert!(record.data.iter().all(|d| d.len() <= DATA_CAP), "seed {name}");
+        }
+        let path = dir.join(format!("{name}.bin"));
+        fs::write(&path, bytes).unwrap_or_else(|err| panic!("write {}: {err}", path.display()));
+        println!("{} ({} bytes)", path.display(), bytes.len());
+    }
+}

@@ -1,0 +1,582 @@
+//! Helpers shared by the end-to-end tests: locating the binaries, spawning processes that are killed when a
+//! test fails, reading their output without ever blocking past a deadline, and checking JSON lines.
+//!
+//! Every wait in these helpers is bounded by a [`Deadline`]; children are wrapped in [`Proc`], which kills them
+//! (SIGKILL) when dropped, so a failing or hanging test ends with a panic that shows the output instead of
+//! stalling CI.
+
+#![allow(dead_code)]
+
+use std::{
+    collections::BTreeMap,
+    ffi::OsStr,
+    io::{BufRead, BufReader, Read, Write},
+    os::unix::process::ExitStatusExt,
+    path::{Path, PathBuf},
+    process::{Child, ChildStdin, Command, ExitStatus, Stdio},
+    sync::{
+        Arc, Mutex,
+        mpsc::{self, Receiver, RecvTimeoutError},
+    },
+    thread::JoinHandle,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use serde_json::Value;
+
+/// The global time limit of one test.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `tracer` binary under test.
+pub fn tracer_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_tracer")
+}
+
+/// The `workload` example (`tracer-user/examples/workload.rs`), built by `cargo test` next to `deps/`.
+pub fn workload() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let deps = exe.parent().expect("test binary has a directory");
+    let path = deps.join("..").join("examples").join("workload");
+    assert!(
+        path.is_file(),
+        "the workload helper is missing at {}: build it with `cargo build --release -p tracer-user --example \
+         workload` (cargo test builds examples of the same profile)",
+        path.display()
+    );
+    path.canonicalize().expect("canonicalize workload path")
+}
+
+/// A unique scratch directory for one test (tests run in parallel).
+pub fn scratch_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tracer-test-{}-{}", test, std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// A path that does not exist, unique to one test.
+pub fn missing_path(test: &str) -> String {
+    let path = format!("/nonexistent-tracer-test-{test}/file");
+    assert!(!Path::new(&path).exists(), "{path} must not exist");
+    path
+}
+
+/// The end of a test's time budget. Every wait takes its remaining time.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline(Instant);
+
+impl Deadline {
+    pub fn new(budget: Duration) -> Deadline {
+        Deadline(Instant::now() + budget)
+    }
+
+    /// The whole-test guard.
+    pub fn test() -> Deadline {
+        Deadline::new(TEST_TIMEOUT)
+    }
+
+    pub fn remaining(&self) -> Duration {
+        self.0.saturating_duration_since(Instant::now())
+    }
+
+    pub fn expired(&self) -> bool {
+        self.remaining().is_zero()
+    }
+
+    /// The earlier of this deadline and `budget` from now.
+    pub fn within(&self, budget: Duration) -> Deadline {
+        Deadline(self.0.min(Instant::now() + budget))
+    }
+}
+
+/// Reads a pipe line by line in a thread: every line is kept (raw bytes, without the newline) and also sent
+/// to a channel so a test can wait for a particular one.
+pub struct Lines {
+    all: Arc<Mutex<Vec<Vec<u8>>>>,
+    rx: Receiver<Vec<u8>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Lines {
+    pub fn new(pipe: impl Read + Send + 'static) -> Lines {
+        let all = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let keep = all.clone();
+        let thread = std::thread::spawn(move || {
+            let mut reader = BufReader::new(pipe);
+            loop {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if line.last() == Some(&b'\n') {
+                            line.pop();
+                        }
+                        keep.lock().unwrap().push(line.clone());
+                        let _ = tx.send(line);
+                    }
+                }
+            }
+        });
+        Lines { all, rx, thread: Some(thread) }
+    }
+
+    /// Everything read so far, as text (lossy), one line per line.
+    pub fn text(&self) -> String {
+        let all = self.all.lock().unwrap();
+        all.iter().map(|l| String::from_utf8_lossy(l).into_owned() + "\n").collect()
+    }
+
+    /// Waits for the next line that satisfies `pred`; None when the deadline passes or the pipe ends first.
+    pub fn wait_for(&self, deadline: Deadline, mut pred: impl FnMut(&str) -> bool) -> Option<String> {
+        loop {
+            match self.rx.recv_timeout(deadline.remaining()) {
+                Ok(line) => {
+                    let line = String::from_utf8_lossy(&line).into_owned();
+                    if pred(&line) {
+                        return Some(line);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Waits for end of file; false if the deadline passed first (someone still holds the pipe open).
+    pub fn wait_eof(&mut self, deadline: Deadline) -> bool {
+        while let Some(thread) = &self.thread {
+            if thread.is_finished() {
+                let _ = self.thread.take().unwrap().join();
+                return true;
+            }
+            if deadline.expired() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        let all = self.all.lock().unwrap();
+        let mut out = Vec::new();
+        for line in all.iter() {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+        out
+    }
+}
+
+/// A child process that is SIGKILLed when dropped (unless it was already reaped), with its piped stdout and
+/// stderr read in the background.
+pub struct Proc {
+    pub name: String,
+    pub child: Child,
+    pub stdin: Option<ChildStdin>,
+    pub out: Option<Lines>,
+    pub err: Option<Lines>,
+    status: Option<ExitStatus>,
+}
+
+/// What a finished process left behind.
+pub struct Output {
+    pub what: String,
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Proc {
+    /// Spawns `cmd`; stdout/stderr that are piped are read in threads, a piped stdin is kept.
+    pub fn spawn(name: impl Into<String>, cmd: &mut Command) -> Proc {
+        let name = name.into();
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawning {name}: {e}"));
+        let stdin = child.stdin.take();
+        let out = child.stdout.take().map(Lines::new);
+        let err = child.stderr.take().map(Lines::new);
+        Proc { name, child, stdin, out, err, status: None }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn out(&self) -> &Lines {
+        self.out.as_ref().expect("stdout is not piped")
+    }
+
+    pub fn err(&self) -> &Lines {
+        self.err.as_ref().expect("stderr is not piped")
+    }
+
+    /// Writes to the child's stdin.
+    pub fn send(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is not piped");
+        stdin.write_all(text.as_bytes()).expect("writing to the child's stdin");
+        stdin.flush().unwrap();
+    }
+
+    /// What it printed so far (for assertion messages).
+    pub fn dump(&self) -> String {
+        let mut s = format!("--- {} (pid {})", self.name, self.pid());
+        if let Some(status) = self.status {
+            s += &format!(", {status}");
+        }
+        s += " ---\n";
+        if let Some(out) = &self.out {
+            s += &format!("[stdout]\n{}", truncate_lines(&out.text(), 150));
+        }
+        if let Some(err) = &self.err {
+            s += &format!("[stderr]\n{}", truncate_lines(&err.text(), 60));
+        }
+        s
+    }
+
+    /// The exit status if it has exited by `deadline`.
+    pub fn try_wait_until(&mut self, deadline: Deadline) -> Option<ExitStatus> {
+        if let Some(status) = self.status {
+            return Some(status);
+        }
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                self.status = Some(status);
+                return Some(status);
+            }
+            if deadline.expired() {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Waits for the exit and the end of its output; on timeout kills it and panics with what it printed.
+    pub fn wait(mut self, deadline: Deadline) -> Output {
+        if self.try_wait_until(deadline).is_none() {
+            self.kill();
+            panic!("timeout: {} did not exit in time; killed it\n{}", self.name, self.dump());
+        }
+        self.stdin.take();
+        // A grandchild (the traced command) may hold the pipes a little longer than tracer itself.
+        let grace = Deadline::new(Duration::from_secs(5)).within(deadline.remaining() + Duration::from_secs(5));
+        for lines in [self.out.as_mut(), self.err.as_mut()].into_iter().flatten() {
+            if !lines.wait_eof(grace) {
+                panic!("{} exited but its output pipe stayed open (a child left behind?)\n{}", self.name, self.dump());
+            }
+        }
+        Output {
+            what: self.name.clone(),
+            status: self.status.unwrap(),
+            stdout: self.out.as_ref().map(Lines::bytes).unwrap_or_default(),
+            stderr: self.err.as_ref().map(Lines::bytes).unwrap_or_default(),
+        }
+    }
+
+    pub fn signal(&self, sig: libc::c_int) {
+        // SAFETY: the child has not been reaped (we hold it), so its pid is still ours.
+        if self.status.is_none() {
+            unsafe { libc::kill(self.pid() as libc::pid_t, sig) };
+        }
+    }
+
+    pub fn kill(&mut self) {
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            if let Ok(status) = self.child.wait() {
+                self.status = Some(status);
+            }
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn truncate_lines(text: &str, keep: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.len() <= keep {
+        return text.to_string();
+    }
+    let head = keep / 2;
+    let tail = keep - head;
+    let mut s: String = lines[..head].iter().map(|l| format!("{l}\n")).collect();
+    s += &format!("... ({} lines omitted) ...\n", lines.len() - keep);
+    s += &lines[lines.len() - tail..].iter().map(|l| format!("{l}\n")).collect::<String>();
+    s
+}
+
+impl Output {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+
+    /// For assertion messages.
+    pub fn dump(&self) -> String {
+        format!(
+            "--- {} exited: {} ---\n[stdout]\n{}[stderr]\n{}",
+            self.what,
+            self.status,
+            truncate_lines(&self.stdout_text(), 150),
+            truncate_lines(&self.stderr_text(), 60)
+        )
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// Asserts the exit code.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(self.status.code(), Some(code), "expected exit code {code}\n{}", self.dump());
+        self
+    }
+
+    /// stdout parsed as JSON lines (see [`parse_json_lines`]).
+    pub fn json(&self) -> Vec<Value> {
+        parse_json_lines(&self.stdout).unwrap_or_else(|e| panic!("{e}\n{}", self.dump()))
+    }
+
+    /// No panic message and no Rust backtrace on stderr.
+    pub fn expect_no_panic(&self) {
+        let err = self.stderr_text();
+        assert!(!err.contains("panicked"), "tracer panicked\n{}", self.dump());
+        assert!(
+            self.status.signal() != Some(libc::SIGABRT) && self.status.signal() != Some(libc::SIGSEGV),
+            "tracer crashed\n{}",
+            self.dump()
+        );
+    }
+}
+
+/// A `tracer syscalls ARGS...` command with stdin null and stdout/stderr piped.
+pub fn tracer<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(tracer_bin());
+    cmd.arg("syscalls").args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs `tracer syscalls ARGS...` to completion within `deadline`.
+pub fn run_tracer<I, S>(args: I, deadline: Deadline) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let what = format!("tracer syscalls {}", args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "));
+    Proc::spawn(what, &mut tracer(&args)).wait(deadline)
+}
+
+/// Parses JSON lines: every line must be valid UTF-8, parse as a JSON object, and have `"type"` as its first
+/// key. Returns the objects in order.
+pub fn parse_json_lines(bytes: &[u8]) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() && i == bytes.split(|&b| b == b'\n').count() - 1 {
+            continue; // after the final newline
+        }
+        let text = std::str::from_utf8(line).map_err(|e| format!("line {}: not UTF-8 ({e}): {line:?}", i + 1))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| format!("line {} is not JSON ({e}): {text:?}", i + 1))?;
+        if !value.is_object() {
+            return Err(format!("line {} is not a JSON object: {text}", i + 1));
+        }
+        let after_brace = text.strip_prefix('{').unwrap_or("").trim_start();
+        if !after_brace.starts_with("\"type\"") {
+            return Err(format!("line {}: \"type\" is not the first key: {text}", i + 1));
+        }
+        if !value["type"].is_string() {
+            return Err(format!("line {}: \"type\" is not a string: {text}", i + 1));
+        }
+        out.push(value);
+    }
+    Ok(out)
+}
+
+/// Field accessors that panic with the object in the message.
+pub fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v.get(key).unwrap_or_else(|| panic!("missing field {key:?} in {v}"))
+}
+
+pub fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
+    field(v, key).as_str().unwrap_or_else(|| panic!("field {key:?} is not a string in {v}"))
+}
+
+pub fn i64_field(v: &Value, key: &str) -> i64 {
+    field(v, key).as_i64().unwrap_or_else(|| panic!("field {key:?} is not an integer in {v}"))
+}
+
+pub fn u64_field(v: &Value, key: &str) -> u64 {
+    field(v, key).as_u64().unwrap_or_else(|| panic!("field {key:?} is not an unsigned integer in {v}"))
+}
+
+/// The `args` of a syscall/blocked object as strings.
+pub fn args_of(v: &Value) -> Vec<&str> {
+    field(v, "args")
+        .as_array()
+        .unwrap_or_else(|| panic!("args is not an array in {v}"))
+        .iter()
+        .map(|a| a.as_str().unwrap_or_else(|| panic!("an arg is not a string in {v}")))
+        .collect()
+}
+
+pub fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == ty).collect()
+}
+
+/// `syscall` objects named `name` (and of process `pid`, when given).
+pub fn calls<'a>(events: &'a [Value], name: &str, pid: Option<u32>) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "syscall" && e["name"] == name)
+        .filter(|e| pid.is_none_or(|p| e["pid"] == p))
+        .collect()
+}
+
+/// Checks the fields every `syscall` object must have, with the right JSON types, and that timestamps are
+/// wall-clock nanoseconds near now.
+pub fn check_syscall_shape(e: &Value) {
+    for key in ["ts_ns", "pid", "tid", "nr"] {
+        assert!(field(e, key).is_u64() || field(e, key).is_i64(), "{key} must be an integer: {e}");
+    }
+    str_field(e, "comm");
+    str_field(e, "name");
+    args_of(e);
+    assert!(field(e, "ret").is_i64(), "ret must be an integer: {e}");
+    assert!(field(e, "errno").is_null() || field(e, "errno").is_string(), "errno must be a string or null: {e}");
+    assert!(
+        field(e, "duration_ns").is_null() || field(e, "duration_ns").is_u64(),
+        "duration_ns must be an unsigned integer or null: {e}"
+    );
+    check_ts(e);
+}
+
+/// `ts_ns` must be wall-clock time (ns since the epoch) within a minute of now.
+pub fn check_ts(e: &Value) {
+    let ts = u64_field(e, "ts_ns") as i128;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as i128;
+    assert!((now - ts).abs() < 60_000_000_000, "ts_ns {ts} is not within a minute of now ({now}): {e}");
+}
+
+/// No `lost` objects and, in a summary, `lost` 0.
+pub fn check_nothing_lost(events: &[Value], dump: &dyn Fn() -> String) {
+    let lost = of_type(events, "lost");
+    assert!(lost.is_empty(), "events were lost: {lost:?}\n{}", dump());
+    for s in of_type(events, "summary") {
+        assert_eq!(s["lost"], 0, "summary reports lost events: {s}\n{}", dump());
+    }
+}
+
+/// One row of a `strace -c` style table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SummaryRow {
+    pub calls: u64,
+    pub errors: u64,
+}
+
+/// Parses a `strace -c` table (`% time  seconds  usecs/call  calls  errors syscall`) into name -> row. The
+/// `total` row is returned under the name "total". Lines outside the table are ignored.
+pub fn parse_summary_table(text: &str) -> Result<BTreeMap<String, SummaryRow>, String> {
+    let mut rows = BTreeMap::new();
+    let mut in_table = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("% time") {
+            let cols: Vec<&str> = trimmed.split_whitespace().collect();
+            let want = ["%", "time", "seconds", "usecs/call", "calls", "errors", "syscall"];
+            if cols != want {
+                return Err(format!("unexpected header {line:?}"));
+            }
+            in_table = true;
+            continue;
+        }
+        if !in_table || trimmed.is_empty() || trimmed.starts_with("---") {
+            continue;
+        }
+        let cols: Vec<&str> = trimmed.split_whitespace().collect();
+        let (calls, errors, name) = match cols.len() {
+            6 => (cols[3], cols[4], cols[5]),
+            5 => (cols[3], "0", cols[4]),
+            _ => return Err(format!("unexpected table row {line:?}")),
+        };
+        for (i, c) in cols[..3].iter().enumerate() {
+            if c.parse::<f64>().is_err() {
+                return Err(format!("column {} of {line:?} is not a number", i + 1));
+            }
+        }
+        let row = SummaryRow {
+            calls: calls.parse().map_err(|_| format!("bad calls in {line:?}"))?,
+            errors: errors.parse().map_err(|_| format!("bad errors in {line:?}"))?,
+        };
+        if rows.insert(name.to_string(), row).is_some() {
+            return Err(format!("syscall {name} appears twice"));
+        }
+    }
+    if !in_table {
+        return Err("no table header".into());
+    }
+    if !rows.contains_key("total") {
+        return Err("no total row".into());
+    }
+    Ok(rows)
+}
+
+/// Per-name differences between two summaries, for a readable failure message.
+pub fn summary_diff(a: &BTreeMap<String, SummaryRow>, b: &BTreeMap<String, SummaryRow>) -> Vec<String> {
+    let mut names: Vec<&String> = a.keys().chain(b.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|n| a.get(*n) != b.get(*n))
+        .map(|n| format!("{n}: {:?} vs {:?}", a.get(n), b.get(n)))
+        .collect()
+}
+
+/// The syscall a thread is in according to /proc (the first field of /proc/PID/task/TID/syscall), with the
+/// whole line.
+pub fn proc_syscall(pid: u32, tid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok().map(|s| s.trim().to_string())
+}
+
+/// Waits until a thread is inside syscall `nr` (per /proc); returns the /proc line.
+pub fn wait_in_syscall(pid: u32, tid: u32, nrs: &[u32], deadline: Deadline) -> String {
+    loop {
+        if let Some(line) = proc_syscall(pid, tid)
+            && let Some(first) = line.split_whitespace().next()
+            && nrs.iter().any(|nr| first == nr.to_string())
+        {
+            return line;
+        }
+        if deadline.expired() {
+            panic!(
+                "thread {tid} of {pid} never entered syscall {nrs:?}; /proc says {:?}",
+                proc_syscall(pid, tid)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A pid that no process has: from above the kernel's pid_max, checked against /proc anyway.
+pub fn unused_pid() -> u32 {
+    let pid = 999_999_999;
+    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    pid
+}
+
+/// Lines of a text file (panics if it cannot be read).
+pub fn read_lines(path: &Path) -> Vec<String> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    String::from_utf8_lossy(&bytes).lines().map(str::to_string).collect()
+}
