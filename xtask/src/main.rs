@@ -243,7 +243,20 @@ fn test(root: &Path) -> Result<()> {
     )?;
     let fuzz_dir = root.join("tracer-user/fuzz");
     if fuzz_dir.join("Cargo.toml").is_file() {
-        run(cargo(Some("nightly")).args(["fuzz", "run", "decode", "--", "-max_total_time=20"]), &fuzz_dir)?;
+        // New inputs go to the first (git-ignored) corpus folder; the tracked seeds are read, never written.
+        std::fs::create_dir_all(fuzz_dir.join("corpus/decode"))?;
+        run(
+            cargo(Some("nightly")).args([
+                "fuzz",
+                "run",
+                "decode",
+                "corpus/decode",
+                "seeds/decode",
+                "--",
+                "-max_total_time=20",
+            ]),
+            &fuzz_dir,
+        )?;
     } else {
         eprintln!("xtask: note: {} does not exist; skipping the fuzz run", fuzz_dir.join("Cargo.toml").display());
     }

@@ -198,6 +198,16 @@ impl Proc {
         Proc { name, child, stdin, out, err, status: None }
     }
 
+    /// Like [`Proc::spawn`] but hands back the raw stdout pipe (which must be piped) instead of reading it.
+    pub fn spawn_raw_stdout(name: impl Into<String>, cmd: &mut Command) -> (Proc, std::process::ChildStdout) {
+        let name = name.into();
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawning {name}: {e}"));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stdin = child.stdin.take();
+        let err = child.stderr.take().map(Lines::new);
+        (Proc { name, child, stdin, out: None, err, status: None }, stdout)
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -259,10 +269,12 @@ impl Proc {
         self.stdin.take();
         // A grandchild (the traced command) may hold the pipes a little longer than tracer itself.
         let grace = Deadline::new(Duration::from_secs(5)).within(deadline.remaining() + Duration::from_secs(5));
+        let mut open = false;
         for lines in [self.out.as_mut(), self.err.as_mut()].into_iter().flatten() {
-            if !lines.wait_eof(grace) {
-                panic!("{} exited but its output pipe stayed open (a child left behind?)\n{}", self.name, self.dump());
-            }
+            open |= !lines.wait_eof(grace);
+        }
+        if open {
+            panic!("{} exited but its output pipe stayed open (a child left behind?)\n{}", self.name, self.dump());
         }
         Output {
             what: self.name.clone(),
@@ -559,10 +571,7 @@ pub fn wait_in_syscall(pid: u32, tid: u32, nrs: &[u32], deadline: Deadline) -> S
             return line;
         }
         if deadline.expired() {
-            panic!(
-                "thread {tid} of {pid} never entered syscall {nrs:?}; /proc says {:?}",
-                proc_syscall(pid, tid)
-            );
+            panic!("thread {tid} of {pid} never entered syscall {nrs:?}; /proc says {:?}", proc_syscall(pid, tid));
         }
         std::thread::sleep(Duration::from_millis(5));
     }

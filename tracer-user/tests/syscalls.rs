@@ -1,0 +1,1102 @@
+//! End-to-end tests of `tracer syscalls`: real eBPF programs loaded and attached (run as root), a workload with
+//! exactly known syscalls (`examples/workload.rs`), and strace as the oracle where one exists.
+//!
+//! Every test has a global deadline (`Deadline::test()`); children are killed when a test fails.
+
+mod common;
+
+use std::{
+    collections::BTreeMap,
+    os::unix::{ffi::OsStrExt, fs::PermissionsExt, process::CommandExt, process::ExitStatusExt},
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::*;
+use serde_json::Value;
+
+// Syscall numbers on x86_64.
+const NR_READ: u32 = 0;
+const NR_NANOSLEEP: u32 = 35;
+const NR_CLOCK_NANOSLEEP: u32 = 230;
+
+/// How many of each call a run of the workload makes; distinct per test so that no count matches by accident.
+#[derive(Clone, Copy, Debug)]
+struct Counts {
+    getppid: usize,
+    writes: usize,
+    failopen: usize,
+}
+
+impl Counts {
+    fn actions(&self, path: &str) -> Vec<String> {
+        vec![
+            "getppid".into(),
+            self.getppid.to_string(),
+            "writes".into(),
+            self.writes.to_string(),
+            "failopen".into(),
+            self.failopen.to_string(),
+            path.into(),
+        ]
+    }
+}
+
+/// `["--json", "--", workload, actions...]`-style argument lists.
+fn with_workload(tracer_opts: &[&str], actions: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = tracer_opts.iter().map(|s| s.to_string()).collect();
+    args.push("--".into());
+    args.push(workload().to_string_lossy().into_owned());
+    args.extend(actions.iter().cloned());
+    args
+}
+
+fn quoted(s: &str) -> String {
+    format!("\"{s}\"")
+}
+
+/// strace's rendering of an argv array with the default `-s 32`.
+fn strace_argv(argv: &[String]) -> String {
+    let items: Vec<String> =
+        argv.iter().map(|a| if a.len() > 32 { format!("\"{}\"...", &a[..32]) } else { quoted(a) }).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// Checks the calls the workload's `getppid/writes/failopen` actions make, in process `pid`, against `counts`.
+/// `ppid` is what getppid must return.
+fn check_workload_calls(events: &[Value], pid: u32, ppid: u32, path: &str, counts: Counts, dump: &dyn Fn() -> String) {
+    for e in of_type(events, "syscall") {
+        check_syscall_shape(e);
+    }
+    check_nothing_lost(events, dump);
+
+    let getppid = calls(events, "getppid", Some(pid));
+    assert_eq!(getppid.len(), counts.getppid, "number of getppid calls of {pid}\n{}", dump());
+    for e in &getppid {
+        assert_eq!(e["nr"], 110, "getppid nr: {e}");
+        assert_eq!(e["tid"], pid, "getppid tid: {e}");
+        assert!(args_of(e).is_empty(), "getppid has no arguments: {e}");
+        assert_eq!(i64_field(e, "ret"), ppid as i64, "getppid must return the parent {ppid}: {e}");
+        assert!(e["errno"].is_null(), "getppid cannot fail: {e}");
+        assert_eq!(str_field(e, "comm"), "workload", "comm: {e}");
+    }
+
+    // The workload opens /dev/null once for its writes; the writes must use that descriptor.
+    let devnull: Vec<&Value> = calls(events, "openat", Some(pid))
+        .into_iter()
+        .filter(|e| args_of(e).get(1) == Some(&"\"/dev/null\""))
+        .collect();
+    assert_eq!(devnull.len(), 1, "one openat of /dev/null\n{}", dump());
+    assert_eq!(args_of(devnull[0]), ["AT_FDCWD", "\"/dev/null\"", "O_WRONLY|O_CLOEXEC"], "{}", devnull[0]);
+    let fd = i64_field(devnull[0], "ret");
+    assert!(fd >= 0, "open of /dev/null failed: {}", devnull[0]);
+    let fd = fd.to_string();
+
+    let writes = calls(events, "write", Some(pid));
+    assert_eq!(writes.len(), counts.writes, "number of write calls of {pid}\n{}", dump());
+    for e in &writes {
+        assert_eq!(e["nr"], 1, "write nr: {e}");
+        assert_eq!(args_of(e), [fd.as_str(), "\"hello, tracer\\n\"", "14"], "write args: {e}");
+        assert_eq!(i64_field(e, "ret"), 14, "write returns 14: {e}");
+        assert!(e["errno"].is_null(), "write errno: {e}");
+    }
+
+    let qpath = quoted(path);
+    let opens: Vec<&Value> =
+        calls(events, "openat", Some(pid)).into_iter().filter(|e| args_of(e).get(1) == Some(&qpath.as_str())).collect();
+    assert_eq!(opens.len(), counts.failopen, "number of openat of {path}\n{}", dump());
+    for e in &opens {
+        assert_eq!(e["nr"], 257, "openat nr: {e}");
+        assert_eq!(args_of(e), ["AT_FDCWD", qpath.as_str(), "O_RDONLY"], "openat args: {e}");
+        assert_eq!(i64_field(e, "ret"), -2, "ret is the raw kernel return, -ENOENT: {e}");
+        assert_eq!(e["errno"], "ENOENT", "errno: {e}");
+    }
+}
+
+/// The single `exit` object of `pid`.
+fn exit_event<'a>(events: &'a [Value], pid: u32, dump: &dyn Fn() -> String) -> &'a Value {
+    let exits: Vec<&Value> = of_type(events, "exit").into_iter().filter(|e| e["pid"] == pid).collect();
+    assert_eq!(exits.len(), 1, "one exit object for {pid}\n{}", dump());
+    check_ts(exits[0]);
+    exits[0]
+}
+
+/// `ready` must come exactly once.
+fn check_ready_once(events: &[Value], dump: &dyn Fn() -> String) {
+    let ready = of_type(events, "ready");
+    assert_eq!(ready.len(), 1, "one ready object\n{}", dump());
+    assert_eq!(ready[0]["command"], "syscalls", "{}", ready[0]);
+}
+
+fn is_ready_json(line: &str) -> bool {
+    serde_json::from_str::<Value>(line).is_ok_and(|v| v["type"] == "ready")
+}
+
+/// Starts `workload --wait-stdin ACTIONS...` with stdin/stdout piped and returns it with its pid (read from
+/// its `pid=` line).
+fn start_waiting_workload(actions: &[String], deadline: Deadline) -> Proc {
+    let mut cmd = Command::new(workload());
+    cmd.arg("--wait-stdin").args(actions).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let w = Proc::spawn("workload --wait-stdin", &mut cmd);
+    let line = w
+        .out()
+        .wait_for(deadline, |l| l.starts_with("pid="))
+        .unwrap_or_else(|| panic!("workload did not print pid=\n{}", w.dump()));
+    assert_eq!(line, format!("pid={}", w.pid()), "workload's pid line");
+    w
+}
+
+/// Starts tracer in JSON mode and waits for its `ready` object.
+fn start_tracer_json(args: &[String], deadline: Deadline) -> Proc {
+    let t = Proc::spawn(format!("tracer syscalls {}", args.join(" ")), &mut tracer(args));
+    if t.out().wait_for(deadline, is_ready_json).is_none() {
+        panic!("tracer never printed its ready object\n{}", t.dump());
+    }
+    t
+}
+
+/// Starts tracer in text mode and waits for the stderr line that ends with "ready".
+fn start_tracer_text(cmd: &mut Command, what: &str, deadline: Deadline) -> Proc {
+    let t = Proc::spawn(what, cmd);
+    if t.err().wait_for(deadline, |l| l.trim_end().ends_with("ready")).is_none() {
+        panic!("tracer never printed its ready line on stderr\n{}", t.dump());
+    }
+    t
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 1. spawned
+
+#[test]
+fn spawned_json_exact_calls() {
+    let dl = Deadline::test();
+    let path = missing_path("spawned");
+    let counts = Counts { getppid: 53, writes: 47, failopen: 41 };
+    let actions = counts.actions(&path);
+    let args = with_workload(&["--json"], &actions);
+    let t = Proc::spawn(format!("tracer syscalls {}", args.join(" ")), &mut tracer(&args));
+    let tracer_pid = t.pid();
+    let out = t.wait(dl);
+    let dump = || out.dump();
+    out.expect_code(0);
+    out.expect_no_panic();
+    let events = out.json();
+    check_ready_once(&events, &dump);
+    assert_eq!(events[0]["type"], "ready", "ready comes before any event\n{}", dump());
+
+    let syscalls = of_type(&events, "syscall");
+    let first = syscalls.first().unwrap_or_else(|| panic!("no syscall events\n{}", dump()));
+    assert_eq!(first["name"], "execve", "the first call traced is the command's execve\n{}", dump());
+    let pid = u64_field(first, "pid") as u32;
+    assert_ne!(pid, tracer_pid, "the command is a child of tracer");
+    assert_eq!(i64_field(first, "ret"), 0, "execve succeeded: {first}");
+    let wl = workload().to_string_lossy().into_owned();
+    let mut argv = vec![wl.clone()];
+    argv.extend(actions.iter().cloned());
+    let exec_args = args_of(first);
+    assert_eq!(exec_args.first(), Some(&quoted(&wl).as_str()), "execve path: {first}");
+    assert_eq!(exec_args.get(1).copied(), Some(strace_argv(&argv).as_str()), "execve argv as strace shows it: {first}");
+    assert!(syscalls.iter().all(|e| e["pid"] == pid), "only the command's calls are traced\n{}", dump());
+
+    check_workload_calls(&events, pid, tracer_pid, &path, counts, &dump);
+
+    let exit = exit_event(&events, pid, &dump);
+    assert_eq!(exit["code"], 0, "exit code: {exit}");
+    assert!(exit["signal"].is_null(), "not killed: {exit}");
+    assert_eq!(exit["core_dumped"], false, "{exit}");
+    assert_eq!(exit["comm"], "workload", "{exit}");
+    assert_eq!(events.last().unwrap()["type"], "exit", "the exit is the last event\n{}", dump());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 2. attached
+
+#[test]
+fn attached_json_exact_calls() {
+    let dl = Deadline::test();
+    let path = missing_path("attached");
+    let counts = Counts { getppid: 61, writes: 43, failopen: 37 };
+    let mut actions = counts.actions(&path);
+    actions.extend(["sleep".to_string(), "200".to_string()]);
+    let mut w = start_waiting_workload(&actions, dl);
+    let pid = w.pid();
+
+    let args: Vec<String> = vec!["--json".into(), "-p".into(), pid.to_string()];
+    let t = start_tracer_json(&args, dl.within(Duration::from_secs(15)));
+    w.send("\n");
+    // tracer must end by itself when the workload exits.
+    let out = t.wait(dl.within(Duration::from_secs(15)));
+    let status = w.try_wait_until(dl).expect("workload exited");
+    let dump = || format!("{}\n{}", out.dump(), w.dump());
+    out.expect_code(0);
+    out.expect_no_panic();
+    assert!(status.success(), "workload failed\n{}", dump());
+
+    let events = out.json();
+    check_ready_once(&events, &dump);
+    assert!(
+        of_type(&events, "syscall").iter().all(|e| e["pid"] == pid),
+        "only the attached process is traced\n{}",
+        dump()
+    );
+    assert!(calls(&events, "execve", None).is_empty(), "no execve happened after attach\n{}", dump());
+    // The test process is the workload's parent.
+    check_workload_calls(&events, pid, std::process::id(), &path, counts, &dump);
+    let exit = exit_event(&events, pid, &dump);
+    assert_eq!(exit["code"], 0, "{exit}");
+    assert!(exit["signal"].is_null(), "{exit}");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 3. blocked
+
+/// The fd argument of a thread blocked in read, from /proc/PID/task/TID/syscall ("0 0x3 0x7f.. 0x1 ...").
+fn fd_from_proc_syscall(line: &str) -> u64 {
+    let hex = line.split_whitespace().nth(1).unwrap_or_else(|| panic!("bad /proc syscall line {line:?}"));
+    u64::from_str_radix(hex.trim_start_matches("0x"), 16).unwrap()
+}
+
+#[test]
+fn blocked_at_attach_is_reported() {
+    let dl = Deadline::test();
+    let mut cmd = Command::new(workload());
+    cmd.arg("block-read").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut w = Proc::spawn("workload block-read", &mut cmd);
+    let pid = w.pid();
+    let line = w
+        .out()
+        .wait_for(dl, |l| l.starts_with("blocked tid="))
+        .unwrap_or_else(|| panic!("no blocked tid= line\n{}", w.dump()));
+    let tid: u32 = line["blocked tid=".len()..].trim().parse().expect("tid");
+    assert_ne!(tid, pid);
+    let proc_line = wait_in_syscall(pid, tid, &[NR_READ], dl);
+    let pipe_fd = fd_from_proc_syscall(&proc_line);
+    // The main thread waits in read(0, ...) for stdin to close.
+    wait_in_syscall(pid, pid, &[NR_READ], dl);
+
+    let args: Vec<String> = vec!["--json".into(), "-p".into(), pid.to_string()];
+    let t = start_tracer_json(&args, dl.within(Duration::from_secs(15)));
+    let before_ready = parse_json_lines(&t.out().bytes()).unwrap_or_else(|e| panic!("{e}\n{}", t.dump()));
+
+    let blocked: Vec<&Value> = of_type(&before_ready, "blocked");
+    let reader: Vec<&&Value> = blocked.iter().filter(|b| b["tid"] == tid).collect();
+    assert_eq!(reader.len(), 1, "one blocked object for thread {tid}, before ready\n{}", t.dump());
+    let b = reader[0];
+    assert_eq!(b["pid"], pid, "{b}");
+    assert_eq!(b["name"], "read", "{b}");
+    assert_eq!(b["nr"], 0, "{b}");
+    assert_eq!(b["since"], "attach", "{b}");
+    assert_eq!(b["comm"], "workload", "{b}");
+    let bargs = args_of(b);
+    assert_eq!(bargs.len(), 3, "read has 3 args: {b}");
+    assert_eq!(bargs[0], pipe_fd.to_string(), "args[0] is the pipe fd: {b}");
+    assert_eq!(bargs[2], "1", "args[2] is the count: {b}");
+    assert!(b["wchan"].is_string(), "wchan is shown: {b}");
+    check_ts(b);
+
+    let main: Vec<&&Value> = blocked.iter().filter(|b| b["tid"] == pid).collect();
+    assert_eq!(main.len(), 1, "the main thread is blocked in read(0, ...) too\n{}", t.dump());
+    assert_eq!(main[0]["name"], "read", "{}", main[0]);
+    assert_eq!(args_of(main[0])[0], "0", "{}", main[0]);
+
+    // The reader never returns: SIGKILL the workload; tracer must notice and end by itself.
+    w.kill();
+    let out = t.wait(dl.within(Duration::from_secs(10)));
+    let dump = || out.dump();
+    out.expect_no_panic();
+    let events = out.json();
+    let exit = exit_event(&events, pid, &dump);
+    assert_eq!(exit["signal"], "SIGKILL", "{exit}");
+    assert!(exit["code"].is_null(), "killed, so no exit code: {exit}");
+    check_nothing_lost(&events, &dump);
+}
+
+#[test]
+fn blocked_live_is_reported_while_blocking() {
+    let dl = Deadline::test();
+    let mut w = start_waiting_workload(&["block-read".to_string()], dl);
+    let pid = w.pid();
+    let args: Vec<String> = vec!["--json".into(), "--blocked-after".into(), "0.5".into(), "-p".into(), pid.to_string()];
+    let t = start_tracer_json(&args, dl.within(Duration::from_secs(15)));
+    w.send("\n");
+    let released = Instant::now();
+    let line = w
+        .out()
+        .wait_for(dl, |l| l.starts_with("blocked tid="))
+        .unwrap_or_else(|| panic!("no blocked tid= line\n{}", w.dump()));
+    let tid: u32 = line["blocked tid=".len()..].trim().parse().expect("tid");
+    let proc_line = wait_in_syscall(pid, tid, &[NR_READ], dl);
+    let pipe_fd = fd_from_proc_syscall(&proc_line);
+
+    let found = t.out().wait_for(dl.within(Duration::from_secs(3)), |l| {
+        serde_json::from_str::<Value>(l)
+            .is_ok_and(|v| v["type"] == "blocked" && v["tid"] == tid && v["since"] == "live")
+    });
+    let Some(found) = found else {
+        panic!("no live blocked object for thread {tid} within 3 s of the release\n{}", t.dump());
+    };
+    let elapsed = released.elapsed();
+    let b: Value = serde_json::from_str(&found).unwrap();
+    assert_eq!(b["pid"], pid, "{b}");
+    assert_eq!(b["name"], "read", "{b}");
+    assert_eq!(b["nr"], 0, "{b}");
+    assert_eq!(args_of(&b).first().copied(), Some(pipe_fd.to_string().as_str()), "args[0] is the pipe fd: {b}");
+    check_ts(&b);
+    let blocked_ns = u64_field(&b, "blocked_ns");
+    assert!(
+        blocked_ns >= 400_000_000 && (blocked_ns as u128) <= elapsed.as_nanos() + 100_000_000,
+        "blocked_ns {blocked_ns} should be about 0.5 s (reported {elapsed:?} after release): {b}"
+    );
+
+    w.kill();
+    let out = t.wait(dl.within(Duration::from_secs(10)));
+    out.expect_no_panic();
+    let events = out.json();
+    let live: Vec<&Value> =
+        of_type(&events, "blocked").into_iter().filter(|b| b["tid"] == tid && b["since"] == "live").collect();
+    assert_eq!(live.len(), 1, "the live blocked call is reported once\n{}", out.dump());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 4. follow forks
+
+fn clone_of_child<'a>(events: &'a [Value], parent: u32, child: u32) -> Vec<&'a Value> {
+    of_type(events, "syscall")
+        .into_iter()
+        .filter(|e| e["pid"] == parent)
+        .filter(|e| matches!(e["name"].as_str(), Some("clone" | "clone3" | "fork" | "vfork")))
+        .filter(|e| e["ret"] == child)
+        .collect()
+}
+
+#[test]
+fn follow_forks_sees_the_child() {
+    let dl = Deadline::test();
+    let n = 29;
+    let args = with_workload(&["--json", "-f"], &["fork".into(), n.to_string()]);
+    let out = run_tracer(&args, dl);
+    let dump = || out.dump();
+    out.expect_code(0);
+    let events = out.json();
+    check_nothing_lost(&events, &dump);
+    for e in of_type(&events, "syscall") {
+        check_syscall_shape(e);
+    }
+    let parent = u64_field(of_type(&events, "syscall")[0], "pid") as u32;
+    assert_eq!(calls(&events, "getppid", Some(parent)).len(), 0, "the parent makes no getppid\n{}", dump());
+    let getppid = calls(&events, "getppid", None);
+    assert_eq!(getppid.len(), n, "the child's getppid calls\n{}", dump());
+    let child = u64_field(getppid[0], "pid") as u32;
+    assert_ne!(child, parent);
+    for e in &getppid {
+        assert_eq!(e["pid"], child, "all from the one child: {e}");
+        assert_eq!(e["tid"], child, "{e}");
+        assert_eq!(i64_field(e, "ret"), parent as i64, "the child's parent is the workload: {e}");
+    }
+    assert_eq!(clone_of_child(&events, parent, child).len(), 1, "the parent's fork returned {child}\n{}", dump());
+    assert_eq!(exit_event(&events, child, &dump)["code"], 0);
+    assert_eq!(exit_event(&events, parent, &dump)["code"], 0);
+}
+
+#[test]
+fn without_follow_the_child_is_not_traced() {
+    let dl = Deadline::test();
+    let n = 31;
+    let args = with_workload(&["--json"], &["fork".into(), n.to_string()]);
+    let out = run_tracer(&args, dl);
+    let dump = || out.dump();
+    out.expect_code(0);
+    let events = out.json();
+    let syscalls = of_type(&events, "syscall");
+    let parent = u64_field(syscalls[0], "pid") as u32;
+    assert_eq!(calls(&events, "getppid", None).len(), 0, "no getppid at all without -f\n{}", dump());
+    assert!(syscalls.iter().all(|e| e["pid"] == parent), "only the parent's calls\n{}", dump());
+    let forks: Vec<&Value> = syscalls
+        .iter()
+        .copied()
+        .filter(|e| matches!(e["name"].as_str(), Some("clone" | "clone3" | "fork" | "vfork")))
+        .collect();
+    assert_eq!(forks.len(), 1, "the parent's fork is traced\n{}", dump());
+    let child = i64_field(forks[0], "ret");
+    assert!(child > 0, "{}", forks[0]);
+    assert!(!events.iter().any(|e| e["pid"] == child), "nothing from the child {child}\n{}", dump());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 5. -c against strace
+
+fn strace_bin() -> &'static str {
+    let path = "/usr/bin/strace";
+    assert!(Path::new(path).exists(), "strace (the oracle) is not installed: run `cargo xtask setup`");
+    path
+}
+
+/// Runs `strace -f -o FILE STRACE_OPTS workload ACTIONS` with stdin/stdout/stderr on /dev/null and returns the
+/// file's contents.
+fn run_strace(dir: &Path, name: &str, opts: &[&str], workload_path: &Path, actions: &[String], dl: Deadline) -> String {
+    let file = dir.join(name);
+    let mut cmd = Command::new(strace_bin());
+    cmd.arg("-f").arg("-o").arg(&file).args(opts).arg(workload_path).args(actions);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let out = Proc::spawn(format!("strace {opts:?}"), &mut cmd).wait(dl);
+    assert!(out.status.success(), "strace failed: {}", out.status);
+    std::fs::read_to_string(&file).expect("strace output")
+}
+
+/// Per-name call counts of a strace (or tracer) text trace. Lines may start with a pid (strace -f -o).
+fn count_text_calls(text: &str) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for line in text.lines() {
+        let mut rest = line.trim_start();
+        if let Some((first, tail)) = rest.split_once(char::is_whitespace)
+            && first.chars().all(|c| c.is_ascii_digit())
+        {
+            rest = tail.trim_start();
+        }
+        if let Some(tail) = rest.strip_prefix("[pid ") {
+            rest = tail.split_once("] ").map_or(rest, |(_, t)| t);
+        }
+        if rest.starts_with("+++") || rest.starts_with("---") || rest.starts_with('<') {
+            continue;
+        }
+        let name = rest.split('(').next().unwrap();
+        *counts.entry(name.to_string()).or_default() += 1;
+    }
+    counts
+}
+
+fn count_json_calls(events: &[Value]) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for e in of_type(events, "syscall") {
+        *counts.entry(str_field(e, "name").to_string()).or_default() += 1;
+    }
+    counts
+}
+
+fn count_diff(a: &BTreeMap<String, u64>, b: &BTreeMap<String, u64>) -> Vec<String> {
+    let mut names: Vec<&String> = a.keys().chain(b.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|n| a.get(*n) != b.get(*n))
+        .map(|n| format!("{n}: {:?} vs {:?}", a.get(n), b.get(n)))
+        .collect()
+}
+
+#[test]
+fn summary_matches_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("summary");
+    let path = missing_path("summary");
+    let counts = Counts { getppid: 71, writes: 67, failopen: 59 };
+    let actions = counts.actions(&path);
+    let wl = workload();
+
+    let strace_text = run_strace(&dir, "strace.txt", &["-c"], &wl, &actions, dl);
+    let oracle = parse_summary_table(&strace_text).unwrap_or_else(|e| panic!("strace table: {e}\n{strace_text}"));
+    assert_eq!(oracle["getppid"], SummaryRow { calls: counts.getppid as u64, errors: 0 }, "strace itself");
+
+    // tracer -c -o FILE, every standard stream on /dev/null except stderr (a file, for diagnostics).
+    let table = dir.join("tracer.txt");
+    let errfile = dir.join("tracer.err");
+    let mut cmd = Command::new(tracer_bin());
+    cmd.arg("syscalls").arg("-c").arg("-o").arg(&table).arg("--").arg(&wl).args(&actions);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(std::fs::File::create(&errfile).unwrap());
+    let out = Proc::spawn("tracer syscalls -c -o FILE", &mut cmd).wait(dl);
+    let tracer_text = std::fs::read_to_string(&table).unwrap_or_default();
+    let err_text = std::fs::read_to_string(&errfile).unwrap_or_default();
+    let dump = || {
+        format!(
+            "tracer exited {}\n[tracer -c]\n{tracer_text}[stderr]\n{err_text}[strace -c]\n{strace_text}",
+            out.status
+        )
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", dump());
+    let mine = parse_summary_table(&tracer_text).unwrap_or_else(|e| panic!("tracer table: {e}\n{}", dump()));
+    let diff = summary_diff(&mine, &oracle);
+    assert!(
+        diff.is_empty(),
+        "calls/errors differ from strace -c -f (tracer vs strace):\n{}\n{}",
+        diff.join("\n"),
+        dump()
+    );
+
+    // -c --json: the summary object carries the same numbers.
+    let args = with_workload(&["-c", "--json"], &actions);
+    let out = run_tracer(&args, dl);
+    let dump = || format!("{}\n[strace -c]\n{strace_text}", out.dump());
+    out.expect_code(0);
+    let events = out.json();
+    check_nothing_lost(&events, &dump);
+    assert!(of_type(&events, "syscall").is_empty(), "-c prints no per-call events\n{}", dump());
+    let summaries = of_type(&events, "summary");
+    assert_eq!(summaries.len(), 1, "one summary object\n{}", dump());
+    let rows = field(summaries[0], "rows").as_array().unwrap_or_else(|| panic!("rows is not an array\n{}", dump()));
+    let mut json_rows = BTreeMap::new();
+    for row in rows {
+        let name = str_field(row, "name").to_string();
+        u64_field(row, "total_ns");
+        let r = SummaryRow { calls: u64_field(row, "calls"), errors: u64_field(row, "errors") };
+        assert!(json_rows.insert(name.clone(), r).is_none(), "{name} appears twice\n{}", dump());
+    }
+    assert_eq!(json_rows.get("getppid"), Some(&SummaryRow { calls: counts.getppid as u64, errors: 0 }), "{}", dump());
+    assert_eq!(json_rows.get("write"), Some(&SummaryRow { calls: counts.writes as u64, errors: 0 }), "{}", dump());
+    assert_eq!(json_rows.get("openat"), oracle.get("openat"), "openat as strace counts it\n{}", dump());
+    assert_eq!(json_rows["openat"].errors, counts.failopen as u64, "{}", dump());
+    let mut oracle_rows = oracle.clone();
+    oracle_rows.remove("total");
+    let diff = summary_diff(&json_rows, &oracle_rows);
+    assert!(diff.is_empty(), "JSON summary differs from strace -c -f:\n{}\n{}", diff.join("\n"), dump());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 6. filters
+
+fn filter_counts() -> Counts {
+    Counts { getppid: 31, writes: 23, failopen: 19 }
+}
+
+fn run_filtered(opts: &[&str], path: &str, dl: Deadline) -> (Output, Vec<Value>) {
+    let args = with_workload(&[&["--json"], opts].concat(), &filter_counts().actions(path));
+    let out = run_tracer(&args, dl);
+    out.expect_code(0);
+    out.expect_no_panic();
+    let events = out.json();
+    check_nothing_lost(&events, &|| out.dump());
+    (out, events)
+}
+
+#[test]
+fn filter_by_name() {
+    let dl = Deadline::test();
+    let path = missing_path("filter-name");
+    let (out, events) = run_filtered(&["-e", "trace=getppid"], &path, dl);
+    let syscalls = of_type(&events, "syscall");
+    assert!(syscalls.iter().all(|e| e["name"] == "getppid"), "only getppid\n{}", out.dump());
+    assert_eq!(syscalls.len(), filter_counts().getppid, "exactly N getppid\n{}", out.dump());
+}
+
+#[test]
+fn filter_by_several_names() {
+    let dl = Deadline::test();
+    let path = missing_path("filter-names");
+    let (out, events) = run_filtered(&["-e", "trace=write,getppid"], &path, dl);
+    let counts = count_json_calls(&events);
+    let want = BTreeMap::from([
+        ("getppid".to_string(), filter_counts().getppid as u64),
+        ("write".to_string(), filter_counts().writes as u64),
+    ]);
+    assert_eq!(counts, want, "{}", out.dump());
+}
+
+#[test]
+fn filter_by_class_file_matches_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("filter-file");
+    let path = missing_path("filter-file");
+    let (out, events) = run_filtered(&["-e", "trace=%file"], &path, dl);
+    let qpath = quoted(&path);
+    let opens =
+        calls(&events, "openat", None).into_iter().filter(|e| args_of(e).get(1) == Some(&qpath.as_str())).count();
+    assert_eq!(opens, filter_counts().failopen, "the failing openat are file calls\n{}", out.dump());
+    assert!(calls(&events, "getppid", None).is_empty(), "getppid is not a file call\n{}", out.dump());
+    assert!(calls(&events, "write", None).is_empty(), "write is not a file call\n{}", out.dump());
+    let strace =
+        run_strace(&dir, "strace.txt", &["-e", "trace=%file"], &workload(), &filter_counts().actions(&path), dl);
+    let diff = count_diff(&count_json_calls(&events), &count_text_calls(&strace));
+    assert!(
+        diff.is_empty(),
+        "-e trace=%file differs from strace (tracer vs strace):\n{}\n{}\n[strace]\n{strace}",
+        diff.join("\n"),
+        out.dump()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn filter_negated() {
+    let dl = Deadline::test();
+    let path = missing_path("filter-neg");
+    let (out, events) = run_filtered(&["-e", "trace=!getppid"], &path, dl);
+    assert!(calls(&events, "getppid", None).is_empty(), "no getppid\n{}", out.dump());
+    assert_eq!(calls(&events, "write", None).len(), filter_counts().writes, "{}", out.dump());
+    let qpath = quoted(&path);
+    let opens =
+        calls(&events, "openat", None).into_iter().filter(|e| args_of(e).get(1) == Some(&qpath.as_str())).count();
+    assert_eq!(opens, filter_counts().failopen, "{}", out.dump());
+    assert_eq!(of_type(&events, "syscall")[0]["name"], "execve", "{}", out.dump());
+}
+
+#[test]
+fn filter_failed_only_matches_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("filter-failed");
+    let path = missing_path("filter-failed");
+    let (out, events) = run_filtered(&["-Z"], &path, dl);
+    for e in of_type(&events, "syscall") {
+        assert!(e["errno"].is_string(), "-Z shows failed calls only: {e}\n{}", out.dump());
+        assert!(i64_field(e, "ret") < 0, "{e}");
+    }
+    let qpath = quoted(&path);
+    let opens: Vec<&Value> =
+        calls(&events, "openat", None).into_iter().filter(|e| args_of(e).get(1) == Some(&qpath.as_str())).collect();
+    assert_eq!(opens.len(), filter_counts().failopen, "{}", out.dump());
+    assert!(opens.iter().all(|e| e["errno"] == "ENOENT"));
+    let strace = run_strace(&dir, "strace.txt", &["-Z"], &workload(), &filter_counts().actions(&path), dl);
+    let diff = count_diff(&count_json_calls(&events), &count_text_calls(&strace));
+    assert!(
+        diff.is_empty(),
+        "-Z differs from strace -Z (tracer vs strace):\n{}\n{}\n[strace]\n{strace}",
+        diff.join("\n"),
+        out.dump()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn filter_successful_only_matches_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("filter-ok");
+    let path = missing_path("filter-ok");
+    let (out, events) = run_filtered(&["-z"], &path, dl);
+    for e in of_type(&events, "syscall") {
+        assert!(e["errno"].is_null(), "-z shows successful calls only: {e}\n{}", out.dump());
+    }
+    let qpath = quoted(&path);
+    assert!(
+        !calls(&events, "openat", None).iter().any(|e| args_of(e).get(1) == Some(&qpath.as_str())),
+        "no failing openat\n{}",
+        out.dump()
+    );
+    assert_eq!(calls(&events, "getppid", None).len(), filter_counts().getppid, "{}", out.dump());
+    assert_eq!(calls(&events, "write", None).len(), filter_counts().writes, "{}", out.dump());
+    let strace = run_strace(&dir, "strace.txt", &["-z"], &workload(), &filter_counts().actions(&path), dl);
+    let diff = count_diff(&count_json_calls(&events), &count_text_calls(&strace));
+    assert!(
+        diff.is_empty(),
+        "-z differs from strace -z (tracer vs strace):\n{}\n{}\n[strace]\n{strace}",
+        diff.join("\n"),
+        out.dump()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn filter_unknown_syscall_is_a_usage_error() {
+    let dl = Deadline::test();
+    let args = with_workload(&["-e", "trace=nosuchcall"], &["getppid".into(), "1".into()]);
+    let out = run_tracer(&args, dl);
+    out.expect_code(2);
+    let err = out.stderr_text();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr\n{}", out.dump());
+    assert!(lines[0].starts_with("tracer: "), "{}", out.dump());
+    assert!(lines[0].contains("nosuchcall"), "names the bad syscall\n{}", out.dump());
+    assert!(out.stdout.is_empty(), "nothing traced\n{}", out.dump());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 7. text mode
+
+/// Runs tracer in text mode with `-o FILE`; returns the file's lines and the process output.
+fn run_text(dir: &Path, name: &str, opts: &[&str], actions: &[String], dl: Deadline) -> (Vec<String>, Output) {
+    let file = dir.join(name);
+    let mut args: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+    args.extend(["-o".to_string(), file.to_string_lossy().into_owned()]);
+    let out = run_tracer(with_workload(&args.iter().map(String::as_str).collect::<Vec<_>>(), actions), dl);
+    out.expect_no_panic();
+    let lines = read_lines(&file);
+    (lines, out)
+}
+
+fn show(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn text_output_like_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("text");
+    let path = missing_path("text");
+    let actions = vec!["failopen".to_string(), "3".to_string(), path.clone()];
+    let expected = format!("openat(AT_FDCWD, \"{path}\", O_RDONLY) = -1 ENOENT (No such file or directory)");
+
+    let (lines, out) = run_text(&dir, "plain.txt", &[], &actions, dl);
+    out.expect_code(0);
+    assert!(out.stdout.is_empty(), "events go to the -o file, not stdout\n{}", out.dump());
+    let err = out.stderr_text();
+    assert!(
+        err.lines().any(|l| l.starts_with("tracer: ") && l.ends_with("ready")),
+        "text mode says ready on stderr\n{}",
+        out.dump()
+    );
+    let matching: Vec<&String> = lines.iter().filter(|l| l.contains(&path)).collect();
+    assert_eq!(matching.len(), 3, "three openat lines\n{}", show(&lines));
+    assert!(matching.iter().all(|l| **l == expected), "openat lines must be exactly {expected:?}\n{}", show(&lines));
+    assert_eq!(lines.last().map(String::as_str), Some("+++ exited with 0 +++"), "{}", show(&lines));
+    assert!(lines[0].starts_with("execve("), "the first line is the execve\n{}", show(&lines));
+    assert!(!lines.iter().any(|l| l.starts_with("[pid")), "one process: no [pid N] prefixes\n{}", show(&lines));
+
+    // -T: durations.
+    let (lines, out) = run_text(&dir, "durations.txt", &["-T"], &actions, dl);
+    out.expect_code(0);
+    let matching: Vec<&String> = lines.iter().filter(|l| l.contains(&path)).collect();
+    assert_eq!(matching.len(), 3, "{}", show(&lines));
+    for l in &matching {
+        let rest = l.strip_prefix(&format!("{expected} <")).unwrap_or_else(|| panic!("-T line {l:?}"));
+        let secs = rest.strip_suffix('>').unwrap_or_else(|| panic!("-T line {l:?} must end in >"));
+        let (whole, frac) = secs.split_once('.').unwrap_or_else(|| panic!("-T {secs:?}"));
+        assert!(!whole.is_empty() && whole.bytes().all(|b| b.is_ascii_digit()), "-T line {l:?}");
+        assert!(frac.len() == 6 && frac.bytes().all(|b| b.is_ascii_digit()), "-T line {l:?}: 6 decimals");
+        assert!(secs.parse::<f64>().unwrap() < 1.0, "a failing open takes well under a second: {l:?}");
+    }
+
+    // -tt: time of day with microseconds.
+    let (lines, out) = run_text(&dir, "tt.txt", &["-tt"], &actions, dl);
+    out.expect_code(0);
+    let matching: Vec<&String> = lines.iter().filter(|l| l.contains(&path)).collect();
+    assert_eq!(matching.len(), 3, "{}", show(&lines));
+    for l in lines.iter().filter(|l| !l.starts_with("+++")) {
+        let (stamp, rest) = l.split_once(' ').unwrap_or_else(|| panic!("-tt line {l:?}"));
+        let b = stamp.as_bytes();
+        let ok = b.len() == 15
+            && b[2] == b':'
+            && b[5] == b':'
+            && b[8] == b'.'
+            && [0, 1, 3, 4, 6, 7, 9, 10, 11, 12, 13, 14].iter().all(|&i| b[i].is_ascii_digit());
+        assert!(ok, "-tt prefix must be HH:MM:SS.micros: {l:?}");
+        if l.contains(&path) {
+            assert_eq!(rest, expected, "{l:?}");
+        }
+    }
+
+    // -ttt: seconds since the epoch, near now.
+    let (lines, out) = run_text(&dir, "ttt.txt", &["-ttt"], &actions, dl);
+    out.expect_code(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let matching: Vec<&String> = lines.iter().filter(|l| l.contains(&path)).collect();
+    assert_eq!(matching.len(), 3, "{}", show(&lines));
+    for l in matching {
+        let (stamp, rest) = l.split_once(' ').unwrap();
+        assert_eq!(stamp.split_once('.').map(|(_, f)| f.len()), Some(6), "-ttt has microseconds: {l:?}");
+        let t: f64 = stamp.parse().unwrap_or_else(|_| panic!("-ttt stamp {stamp:?}"));
+        assert!((now - t).abs() < 60.0, "-ttt stamp {t} is not near now {now}");
+        assert_eq!(rest, expected);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The lines of a trace for one syscall name, with strace's alignment padding before ` = ` removed.
+fn lines_of(text: &str, name: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}(")))
+        .map(|l| match l.rsplit_once(" = ") {
+            Some((call, ret)) => format!("{} = {ret}", call.trim_end()),
+            None => l.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn text_string_limit_and_fd_paths_match_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("text-s");
+    let n = 13;
+    let actions = vec!["writes".to_string(), n.to_string()];
+    for opts in [&["-s", "5"][..], &["-s", "0"][..], &["-s", "100"][..]] {
+        let (lines, out) = run_text(&dir, "tracer.txt", opts, &actions, dl);
+        out.expect_code(0);
+        let file = dir.join("strace.txt");
+        let mut cmd = Command::new(strace_bin());
+        cmd.arg("-o").arg(&file).args(opts).arg(workload()).args(&actions);
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
+        let oracle = lines_of(&std::fs::read_to_string(&file).unwrap(), "write");
+        let mine = lines_of(&show(&lines), "write");
+        assert_eq!(oracle.len(), n, "strace itself: {oracle:?}");
+        assert_eq!(mine, oracle, "write lines with {opts:?} (tracer vs strace)\n{}", show(&lines));
+    }
+    // And the exact form the issue names.
+    let (lines, _) = run_text(&dir, "tracer.txt", &["-s", "5"], &actions, dl);
+    let writes = lines_of(&show(&lines), "write");
+    assert_eq!(writes.len(), n);
+    assert!(writes.iter().all(|l| l.ends_with(", \"hello\"..., 14) = 14")), "{}", show(&lines));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 8. bad input
+
+/// stderr lines that start with "tracer: ", without the text-mode ready line.
+fn tracer_error_lines(out: &Output) -> Vec<String> {
+    out.stderr_text()
+        .lines()
+        .filter(|l| l.starts_with("tracer: ") && !l.ends_with("ready"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn bad_input_no_such_pid() {
+    let dl = Deadline::test();
+    // A pid above pid_max, and a pid that just existed (a reaped child).
+    let mut gone = Command::new("/bin/true").spawn().expect("spawn true");
+    let reaped = gone.id();
+    gone.wait().unwrap();
+    for pid in [unused_pid(), reaped] {
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            continue; // reused already
+        }
+        let out = run_tracer(["-p", &pid.to_string()], dl);
+        out.expect_code(1);
+        let err = out.stderr_text();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "one line on stderr\n{}", out.dump());
+        assert!(lines[0].starts_with("tracer: "), "{}", out.dump());
+        assert!(lines[0].contains(&pid.to_string()), "mentions the pid\n{}", out.dump());
+        assert!(out.stdout.is_empty(), "{}", out.dump());
+    }
+}
+
+#[test]
+fn bad_input_usage_errors() {
+    let dl = Deadline::test();
+    let out = run_tracer(Vec::<&str>::new(), dl);
+    out.expect_code(2);
+    assert!(!out.stderr.is_empty(), "says why\n{}", out.dump());
+    let out = run_tracer(["-p", "abc"], dl);
+    out.expect_code(2);
+    assert!(out.stderr_text().contains("abc"), "names the bad pid\n{}", out.dump());
+    let out = run_tracer(["--json", "-p", "abc"], dl);
+    out.expect_code(2);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_input_missing_command() {
+    let dl = Deadline::test();
+    for cmd in ["/nonexistent/cmd", "no-such-command-tracer-test"] {
+        let out = run_tracer(["--", cmd], dl);
+        out.expect_no_panic();
+        assert!(!out.status.success(), "a missing command is an error\n{}", out.dump());
+        let errors = tracer_error_lines(&out);
+        assert_eq!(errors.len(), 1, "one tracer: line on stderr\n{}", out.dump());
+        assert!(errors[0].contains(cmd), "the line names the command {cmd:?}\n{}", out.dump());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 9. exit status
+
+#[test]
+fn exit_status_is_passed_through() {
+    let dl = Deadline::test();
+    let args = with_workload(&["--json"], &["getppid".into(), "2".into(), "exit".into(), "7".into()]);
+    let out = run_tracer(&args, dl);
+    let dump = || out.dump();
+    out.expect_code(7);
+    let events = out.json();
+    let pid = u64_field(of_type(&events, "syscall")[0], "pid") as u32;
+    let exit = exit_event(&events, pid, &dump);
+    assert_eq!(exit["code"], 7, "{exit}");
+    assert!(exit["signal"].is_null(), "{exit}");
+
+    let dir = scratch_dir("exit");
+    let (lines, out) = run_text(&dir, "t.txt", &[], &["exit".into(), "7".into()], dl);
+    out.expect_code(7);
+    assert_eq!(lines.last().map(String::as_str), Some("+++ exited with 7 +++"), "{}", show(&lines));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn killed_command_is_reported() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("killed");
+    let file = dir.join("t.txt");
+    let out = run_tracer(["-o", file.to_str().unwrap(), "--", "/bin/sh", "-c", "kill -KILL $$"], dl);
+    out.expect_no_panic();
+    // strace re-raises the signal; a shell reports 128+9. Either is the command's status.
+    assert!(
+        out.status.code() == Some(137) || out.status.signal() == Some(libc::SIGKILL),
+        "tracer's status reflects SIGKILL\n{}",
+        out.dump()
+    );
+    let lines = read_lines(&file);
+    assert_eq!(lines.last().map(String::as_str), Some("+++ killed by SIGKILL +++"), "{}", show(&lines));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 10. hostile names
+
+/// The first argument of strace's execve line for `exe ARGS` (the path, quoted and escaped by strace).
+fn strace_exec_path(dir: &Path, exe: &Path, args: &[&str], dl: Deadline) -> String {
+    let file = dir.join("strace.txt");
+    let mut cmd = Command::new(strace_bin());
+    cmd.arg("-o").arg(&file).arg(exe).args(args);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
+    let text = String::from_utf8(std::fs::read(&file).unwrap()).expect("strace escapes everything");
+    let first = text.lines().next().unwrap().to_string();
+    first
+        .strip_prefix("execve(")
+        .and_then(|r| r.split_once(", [").map(|(p, _)| p.to_string()))
+        .unwrap_or_else(|| panic!("strace execve line {first:?}"))
+}
+
+/// Copies `src` to `dir/name`, runs it under tracer (JSON, then text with -f) and checks that every JSON line
+/// is valid, that the comm is `expect_comm` (when given), and that the execve path is escaped as strace
+/// escapes it, with no raw control byte in the text output.
+fn check_hostile_name(dir: &Path, src: &Path, name: &[u8], args: &[&str], expect_comm: Option<&str>, dl: Deadline) {
+    let exe: PathBuf = dir.join(std::ffi::OsStr::from_bytes(name));
+    std::fs::copy(src, &exe).expect("copy executable");
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let strace_path = strace_exec_path(dir, &exe, args, dl);
+
+    let mut targs: Vec<std::ffi::OsString> = vec!["--json".into(), "--".into(), exe.clone().into()];
+    targs.extend(args.iter().map(Into::into));
+    let out = run_tracer(&targs, dl);
+    let dump = || out.dump();
+    out.expect_code(0);
+    out.expect_no_panic();
+    let events = out.json(); // every line valid UTF-8 JSON with "type" first
+    let syscalls = of_type(&events, "syscall");
+    assert_eq!(syscalls[0]["name"], "execve", "{}", dump());
+    let pid = u64_field(syscalls[0], "pid") as u32;
+    assert_eq!(args_of(syscalls[0])[0], strace_path, "execve path arg as strace shows it\n{}", dump());
+    if let Some(want) = expect_comm {
+        for e in syscalls.iter().skip(1).chain(of_type(&events, "exit").iter()).filter(|e| e["pid"] == pid) {
+            assert_eq!(str_field(e, "comm"), want, "JSON comm must be the raw name (JSON escapes it, not tracer): {e}");
+        }
+    }
+
+    let file = dir.join("t.txt");
+    let mut targs: Vec<std::ffi::OsString> =
+        vec!["-f".into(), "-o".into(), file.clone().into(), "--".into(), exe.into()];
+    targs.extend(args.iter().map(Into::into));
+    let out = run_tracer(&targs, dl);
+    out.expect_code(0);
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(
+        !bytes.iter().any(|&b| b >= 0x7f || (b < 0x20 && b != b'\n')),
+        "raw control or non-ASCII bytes in text output:\n{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let text = String::from_utf8_lossy(&bytes);
+    let first = text.lines().next().unwrap();
+    let first = match first.split_once("] ") {
+        Some((p, rest)) if p.starts_with("[pid") => rest,
+        _ => first,
+    };
+    assert!(
+        first.starts_with(&format!("execve({strace_path}, [")),
+        "text execve line {first:?} must start like strace's: execve({strace_path}, [..."
+    );
+}
+
+#[test]
+fn hostile_process_names() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("hostile");
+    // A newline and an escape: valid UTF-8, 10 bytes, so the comm is the whole name.
+    let name = "evil\nname\x1b";
+    check_hostile_name(&dir, &workload(), name.as_bytes(), &["getppid", "3"], Some(name), dl);
+    // Invalid UTF-8 as well (a copy of /bin/true: the workload's std::env::args refuses such an argv[0]).
+    check_hostile_name(&dir, Path::new("/bin/true"), b"bad\xffname\n\x1b[2J", &[], None, dl);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 11. closed stdout
+
+#[test]
+fn closed_stdout_ends_quietly() {
+    for json in [false, true] {
+        let dl = Deadline::test();
+        let mut opts = vec![];
+        if json {
+            opts.push("--json");
+        }
+        let args = with_workload(&opts, &["getppid".into(), "200000".into()]);
+        let (mut t, stdout) = Proc::spawn_raw_stdout("tracer | head -1", &mut tracer(&args));
+        // `head -1`: read one line, then close the pipe.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut reader = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            // reader (the pipe) dropped here
+        });
+        let line = rx.recv_timeout(dl.remaining()).unwrap_or_else(|_| panic!("no first line\n{}", t.dump()));
+        assert!(!line.is_empty(), "tracer printed nothing\n{}", t.dump());
+        let Some(status) = t.try_wait_until(dl.within(Duration::from_secs(10))) else {
+            panic!("tracer kept running after its stdout closed (json={json})\n{}", t.dump());
+        };
+        let err = t.err().text();
+        assert!(!err.contains("panicked"), "tracer panicked (json={json})\n{}", t.dump());
+        assert!(status.success(), "ends quietly with status 0 (json={json}): {status}\n{}", t.dump());
+        assert!(
+            !err.lines().any(|l| l.starts_with("tracer: ") && !l.ends_with("ready")),
+            "a closed stdout is not an error to report (json={json})\n{}",
+            t.dump()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 12. SIGINT / SIGTERM
+
+fn signal_stops_with_summary(sig: libc::c_int, ignore_sigint: bool) {
+    let dl = Deadline::test();
+    let n = 37;
+    let mut w = start_waiting_workload(&["getppid".into(), n.to_string(), "sleep".into(), "100000".into()], dl);
+    let pid = w.pid();
+    let mut cmd = tracer(["-c", "-p", &pid.to_string()]);
+    if ignore_sigint {
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+    }
+    let t = start_tracer_text(&mut cmd, "tracer syscalls -c -p", dl.within(Duration::from_secs(15)));
+    w.send("\n");
+    // Wait until the getppid calls are done and the workload sleeps.
+    wait_in_syscall(pid, pid, &[NR_NANOSLEEP, NR_CLOCK_NANOSLEEP], dl);
+    std::thread::sleep(Duration::from_millis(100));
+    t.signal(sig);
+    let out = t.wait(dl.within(Duration::from_secs(10)));
+    out.expect_no_panic();
+    out.expect_code(0);
+    let table =
+        parse_summary_table(&out.stdout_text()).unwrap_or_else(|e| panic!("summary table: {e}\n{}", out.dump()));
+    assert_eq!(table.get("getppid"), Some(&SummaryRow { calls: n as u64, errors: 0 }), "{}", out.dump());
+    // Detached, not killed: the workload still sleeps.
+    assert!(w.try_wait_until(Deadline::new(Duration::from_millis(200))).is_none(), "tracer took the workload down");
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let state = state.rsplit_once(") ").unwrap().1.chars().next().unwrap();
+    assert!(state == 'S', "the workload is sleeping, not stopped: state {state}");
+    w.kill();
+}
+
+#[test]
+fn sigint_prints_summary() {
+    signal_stops_with_summary(libc::SIGINT, false);
+}
+
+#[test]
+fn sigterm_prints_summary() {
+    signal_stops_with_summary(libc::SIGTERM, false);
+}
+
+#[test]
+fn sigint_works_even_when_ignored_at_start() {
+    signal_stops_with_summary(libc::SIGINT, true);
+}
