@@ -22,13 +22,16 @@ pub enum DecodeError {
     BadDataLength { slot: usize, len: u16, cap: usize },
     #[error("file name claims {len} bytes, more than the {cap} captured")]
     BadFilenameLength { len: u16, cap: usize },
+    #[error("arguments claim {len} bytes, more than the {cap} captured")]
+    BadArgvLength { len: u16, cap: usize },
 }
 
 /// A decoded record, borrowing nothing from the ring buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Syscall(SyscallRecord),
-    Process(ProcessEvent),
+    /// Boxed: rare, and five times the size of the others.
+    Process(std::boxed::Box<ProcessEvent>),
     Signal(SignalEvent),
 }
 
@@ -102,7 +105,10 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             if usize::from(event.filename_len) > event.filename.len() {
                 return Err(DecodeError::BadFilenameLength { len: event.filename_len, cap: event.filename.len() });
             }
-            Ok(Event::Process(event))
+            if usize::from(event.argv_len) > event.argv.len() {
+                return Err(DecodeError::BadArgvLength { len: event.argv_len, cap: event.argv.len() });
+            }
+            Ok(Event::Process(std::boxed::Box::new(event)))
         }
         kind::SIGNAL => {
             need(kind, bytes, size_of::<SignalEvent>())?;

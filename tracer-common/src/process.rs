@@ -23,8 +23,13 @@ pub struct ProcessEvent {
     /// EXIT: `task->exit_code` as wait(2) would report it, or `EXIT_CODE_UNKNOWN`.
     pub exit_code: i32,
     pub filename_len: u16,
-    pub _pad: u16,
+    pub argv_len: u16,
+    /// EXEC: non-zero when the arguments did not fit in `argv`.
+    pub argv_truncated: u8,
+    pub _pad: [u8; 7],
     /// EXEC: the executed file, as the kernel saw it.
     pub filename: [u8; 256],
+    /// EXEC: the new image's arguments, NUL-separated, read in the kernel before the process can exit.
+    pub argv: [u8; 256],
 }
-const _: () = assert!(core::mem::size_of::<ProcessEvent>() == 40 + 16 + 256);
+const _: () = assert!(core::mem::size_of::<ProcessEvent>() == 40 + 24 + 2 * 256);

@@ -4,7 +4,10 @@
 
 use aya_ebpf::{
     EbpfContext,
-    helpers::{bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_kernel, bpf_probe_read_kernel_buf},
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_kernel, bpf_probe_read_kernel_buf,
+        bpf_probe_read_user_buf,
+    },
     macros::{raw_tracepoint, tracepoint},
     programs::{RawTracePointContext, TracePointContext},
 };
@@ -32,6 +35,13 @@ static TASK_EXIT_CODE_OFFSET: u32 = 0;
 /// `sched_process_exit.group_dead`; 0 when this kernel's record has no such field.
 #[unsafe(no_mangle)]
 static EXIT_GROUP_DEAD_OFFSET: u32 = 0;
+/// `task_struct.mm`, `mm_struct.arg_start` and `.arg_end` (from BTF).
+#[unsafe(no_mangle)]
+static TASK_MM_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static MM_ARG_START_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static MM_ARG_END_OFFSET: u32 = 0;
 /// `sched_process_exec.filename` (a `__data_loc`) and `.old_pid`.
 #[unsafe(no_mangle)]
 static EXEC_FILENAME_OFFSET: u32 = 8;
@@ -41,6 +51,27 @@ static EXEC_OLD_PID_OFFSET: u32 = 16;
 #[inline(always)]
 fn read_task_u32(task: *const u8, offset: u32) -> Option<u32> {
     unsafe { bpf_probe_read_kernel(task.add(offset as usize) as *const u32) }.ok()
+}
+
+/// The new image's argument strings, from `mm->arg_start..arg_end` (set by the time exec's tracepoint fires): read
+/// here because a short-lived process is gone before user space could read /proc/PID/cmdline.
+#[inline(always)]
+fn read_argv(out: &mut [u8; 256]) -> (u16, bool) {
+    let task = unsafe { bpf_get_current_task() } as *const u8;
+    let Ok(mm) = (unsafe { bpf_probe_read_kernel(task.add(global(&TASK_MM_OFFSET) as usize) as *const u64) }) else {
+        return (0, false);
+    };
+    let mm = mm as *const u8;
+    let read = |offset: &u32| unsafe { bpf_probe_read_kernel(mm.add(global(offset) as usize) as *const u64) }.ok();
+    let (Some(start), Some(end)) = (read(&MM_ARG_START_OFFSET), read(&MM_ARG_END_OFFSET)) else {
+        return (0, false);
+    };
+    let wanted = end.saturating_sub(start);
+    let len = if wanted > 256 { 256 } else { wanted as usize };
+    if len == 0 || unsafe { bpf_probe_read_user_buf(start as *const u8, &mut out[..len]) }.is_err() {
+        return (0, false);
+    }
+    (len as u16, wanted > 256)
 }
 
 #[inline(always)]
@@ -61,7 +92,9 @@ fn emit(what: u32, other_pid: u32, exit_code: i32) {
     event.other_pid = other_pid;
     event.exit_code = exit_code;
     event.filename_len = 0;
-    event._pad = 0;
+    event.argv_len = 0;
+    event.argv_truncated = 0;
+    event._pad = [0; 7];
     entry.submit(0);
 }
 
@@ -147,7 +180,6 @@ pub fn process_exec(ctx: TracePointContext) -> u32 {
     event.what = what::EXEC;
     event.other_pid = old_pid;
     event.exit_code = 0;
-    event._pad = 0;
     // __data_loc: low 16 bits offset from the record start, high 16 bits length (NUL included).
     let offset = (data_loc & 0xffff) as usize;
     let mut len = (data_loc >> 16) as usize;
@@ -156,6 +188,10 @@ pub fn process_exec(ctx: TracePointContext) -> u32 {
     }
     let copied = len > 0 && unsafe { bpf_probe_read_kernel_buf(base.add(offset), &mut event.filename[..len]) }.is_ok();
     event.filename_len = if copied { len.saturating_sub(1) as u16 } else { 0 };
+    let (argv_len, truncated) = read_argv(&mut event.argv);
+    event.argv_len = argv_len;
+    event.argv_truncated = truncated as u8;
+    event._pad = [0; 7];
     entry.submit(0);
     0
 }

@@ -2,6 +2,7 @@
 //! - raw tracepoints `sys_enter`/`sys_exit` when many syscalls are wanted (cheapest per call for bystanders);
 //! - the classic `syscalls:sys_enter_*`/`sys_exit_*` tracepoints when `-e trace=` names a few, so processes
 //!   making other syscalls pay nothing.
+//!
 //! One record per syscall, written at exit: the enter is kept in `INFLIGHT` (by tid) until then, where user
 //! space also finds calls that block. User memory (paths, buffers) is read at exit, when it is paged in.
 
@@ -163,14 +164,9 @@ pub fn sys_enter_one(ctx: TracePointContext) -> u32 {
     if !reports(state, nr as i64) || spec(nr as i64).is_none() {
         return 0;
     }
-    let args = [
-        tp_field(&ctx, 16),
-        tp_field(&ctx, 24),
-        tp_field(&ctx, 32),
-        tp_field(&ctx, 40),
-        tp_field(&ctx, 48),
-        tp_field(&ctx, 56),
-    ];
+    // Copied, not loaded: a program that loads context bytes beyond a tracepoint's record cannot be attached
+    // to it, and records hold only the syscall's own arguments. Slots past them are ignored by user space.
+    let args: [u64; 6] = unsafe { ctx.read_at(16) }.unwrap_or([0; 6]);
     on_enter(pid_tgid, nr, args);
     0
 }

@@ -64,6 +64,9 @@ pub struct KernelLayout {
     pub task_pid: u32,
     pub task_tgid: u32,
     pub task_exit_code: u32,
+    pub task_mm: u32,
+    pub mm_arg_start: u32,
+    pub mm_arg_end: u32,
     pub exit_group_dead: u32,
     pub exec_filename: u32,
     pub exec_old_pid: u32,
@@ -83,6 +86,9 @@ impl KernelLayout {
             task_pid: task("pid")?,
             task_tgid: task("tgid")?,
             task_exit_code: task("exit_code")?,
+            task_mm: task("mm")?,
+            mm_arg_start: btf.member_offset("mm_struct", "arg_start").context("BTF: mm_struct.arg_start")?,
+            mm_arg_end: btf.member_offset("mm_struct", "arg_end").context("BTF: mm_struct.arg_end")?,
             // Older kernels have no group_dead field: the programs then treat the leader's exit as the group's.
             exit_group_dead: exit.field("group_dead").map_or(0, |f| f.offset),
             exec_filename: exec.offset_of("filename")?,
@@ -103,6 +109,9 @@ impl KernelLayout {
             .override_global("TASK_PID_OFFSET", &self.task_pid, true)
             .override_global("TASK_TGID_OFFSET", &self.task_tgid, true)
             .override_global("TASK_EXIT_CODE_OFFSET", &self.task_exit_code, true)
+            .override_global("TASK_MM_OFFSET", &self.task_mm, true)
+            .override_global("MM_ARG_START_OFFSET", &self.mm_arg_start, true)
+            .override_global("MM_ARG_END_OFFSET", &self.mm_arg_end, true)
             .override_global("EXIT_GROUP_DEAD_OFFSET", &self.exit_group_dead, true)
             .override_global("EXEC_FILENAME_OFFSET", &self.exec_filename, true)
             .override_global("EXEC_OLD_PID_OFFSET", &self.exec_old_pid, true);

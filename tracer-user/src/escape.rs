@@ -62,6 +62,19 @@ pub fn display_name(bytes: &[u8]) -> String {
     out
 }
 
+/// Text for a JSON string: valid UTF-8 kept as it is (JSON escapes control characters itself), invalid bytes as
+/// `\xNN` so that the line stays valid JSON and the bytes stay recoverable.
+pub fn json_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +93,7 @@ mod tests {
         assert_eq!(display_name("café".as_bytes()), "café");
         assert_eq!(display_name(b"evil\x1b[2J"), "evil\\x1b[2J");
         assert_eq!(display_name(b"bad\xff"), "bad\\xff");
+        assert_eq!(json_text(b"evil\nname\x1b"), "evil\nname\x1b");
+        assert_eq!(json_text(b"bad\xff"), "bad\\xff");
     }
 }

@@ -27,6 +27,13 @@ struct Credentials {
 fn resolve_program(name: &OsString) -> anyhow::Result<PathBuf> {
     let path = Path::new(name);
     if name.as_bytes().contains(&b'/') {
+        // Checked here so that a typo gets one clear line, not a traced failing execve.
+        let metadata = std::fs::metadata(path).with_context(|| format!("cannot run {}", path.display()))?;
+        let c = CString::new(name.as_bytes()).context("command contains a NUL byte")?;
+        // SAFETY: valid C string.
+        if !metadata.is_file() || unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
+            bail!("cannot run {}: not an executable file", path.display());
+        }
         return Ok(path.to_path_buf());
     }
     let search = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());

@@ -196,7 +196,9 @@ fn spawned_json_exact_calls() {
     argv.extend(actions.iter().cloned());
     let exec_args = args_of(first);
     assert_eq!(exec_args.first(), Some(&quoted(&wl).as_str()), "execve path: {first}");
-    assert_eq!(exec_args.get(1).copied(), Some(strace_argv(&argv).as_str()), "execve argv as strace shows it: {first}");
+    // (argv itself is checked by execve_argv_of_a_short_lived_command: it races with the exit here.)
+    assert_eq!(exec_args.len(), 3, "execve has 3 args: {first}");
+
     assert!(syscalls.iter().all(|e| e["pid"] == pid), "only the command's calls are traced\n{}", dump());
 
     check_workload_calls(&events, pid, tracer_pid, &path, counts, &dump);
@@ -207,6 +209,42 @@ fn spawned_json_exact_calls() {
     assert_eq!(exit["core_dumped"], false, "{exit}");
     assert_eq!(exit["comm"], "workload", "{exit}");
     assert_eq!(events.last().unwrap()["type"], "exit", "the exit is the last event\n{}", dump());
+}
+
+/// The argv of the command's execve must be the real one even when the command exits at once (strace reads
+/// it at syscall entry; reading /proc/PID/cmdline afterwards races with the exit and shows `[]`).
+#[test]
+fn execve_argv_of_a_short_lived_command() {
+    let dl = Deadline::new(2 * TEST_TIMEOUT);
+    let wl = workload().to_string_lossy().into_owned();
+    let want = strace_argv(std::slice::from_ref(&wl));
+    // The workload with no action exits right after start-up; about one run in four lost its argv here, more
+    // when several tracers run at once.
+    const RUNS: usize = 30;
+    const PARALLEL: usize = 3;
+    let wrong: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..PARALLEL)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut wrong = Vec::new();
+                    for _ in 0..RUNS / PARALLEL {
+                        let out = run_tracer(["--json", "--", &wl], dl);
+                        out.expect_code(0);
+                        let events = out.json();
+                        let exec = calls(&events, "execve", None);
+                        assert_eq!(exec.len(), 1, "{}", out.dump());
+                        let argv = args_of(exec[0])[1].to_string();
+                        if argv != want {
+                            wrong.push(argv);
+                        }
+                    }
+                    wrong
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    });
+    assert!(wrong.is_empty(), "execve argv must be {want}; in {} of {RUNS} runs it was: {wrong:?}", wrong.len());
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -246,6 +284,32 @@ fn attached_json_exact_calls() {
     let exit = exit_event(&events, pid, &dump);
     assert_eq!(exit["code"], 0, "{exit}");
     assert!(exit["signal"].is_null(), "{exit}");
+}
+
+/// `-p "A B"` (as pidof prints) traces both processes and ends when the last one exits.
+#[test]
+fn attached_two_processes() {
+    let dl = Deadline::test();
+    let (na, nb) = (17, 26);
+    let mut a = start_waiting_workload(&["getppid".into(), na.to_string()], dl);
+    let mut b = start_waiting_workload(&["getppid".into(), nb.to_string(), "sleep".into(), "300".into()], dl);
+    let (pa, pb) = (a.pid(), b.pid());
+    let args: Vec<String> = vec!["--json".into(), "-p".into(), format!("{pa} {pb}")];
+    let t = start_tracer_json(&args, dl.within(Duration::from_secs(15)));
+    a.send("\n");
+    b.send("\n");
+    let out = t.wait(dl.within(Duration::from_secs(15)));
+    let dump = || out.dump();
+    out.expect_code(0);
+    let events = out.json();
+    check_nothing_lost(&events, &dump);
+    assert_eq!(calls(&events, "getppid", Some(pa)).len(), na, "{}", dump());
+    assert_eq!(calls(&events, "getppid", Some(pb)).len(), nb, "{}", dump());
+    assert_eq!(exit_event(&events, pa, &dump)["code"], 0);
+    assert_eq!(exit_event(&events, pb, &dump)["code"], 0);
+    assert_eq!(events.last().unwrap()["pid"], pb, "tracer ends after the last process exits\n{}", dump());
+    assert!(a.try_wait_until(dl).is_some_and(|s| s.success()));
+    assert!(b.try_wait_until(dl).is_some_and(|s| s.success()));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -306,6 +370,10 @@ fn blocked_at_attach_is_reported() {
     let dump = || out.dump();
     out.expect_no_panic();
     let events = out.json();
+    let position = |pred: &dyn Fn(&Value) -> bool| events.iter().position(pred);
+    let blocked_at = position(&|e| e["type"] == "blocked" && e["tid"] == tid);
+    let ready_at = position(&|e| e["type"] == "ready");
+    assert!(blocked_at.is_some() && blocked_at < ready_at, "threads blocked at attach come before ready\n{}", dump());
     let exit = exit_event(&events, pid, &dump);
     assert_eq!(exit["signal"], "SIGKILL", "{exit}");
     assert!(exit["code"].is_null(), "killed, so no exit code: {exit}");
@@ -361,7 +429,7 @@ fn blocked_live_is_reported_while_blocking() {
 // ---------------------------------------------------------------------------------------------------------
 // 4. follow forks
 
-fn clone_of_child<'a>(events: &'a [Value], parent: u32, child: u32) -> Vec<&'a Value> {
+fn clone_of_child(events: &[Value], parent: u32, child: u32) -> Vec<&Value> {
     of_type(events, "syscall")
         .into_iter()
         .filter(|e| e["pid"] == parent)
@@ -544,7 +612,7 @@ fn summary_matches_strace() {
     assert_eq!(json_rows.get("getppid"), Some(&SummaryRow { calls: counts.getppid as u64, errors: 0 }), "{}", dump());
     assert_eq!(json_rows.get("write"), Some(&SummaryRow { calls: counts.writes as u64, errors: 0 }), "{}", dump());
     assert_eq!(json_rows.get("openat"), oracle.get("openat"), "openat as strace counts it\n{}", dump());
-    assert_eq!(json_rows["openat"].errors, counts.failopen as u64, "{}", dump());
+    assert!(json_rows["openat"].errors >= counts.failopen as u64, "{}", dump());
     let mut oracle_rows = oracle.clone();
     oracle_rows.remove("total");
     let diff = summary_diff(&json_rows, &oracle_rows);
@@ -801,7 +869,7 @@ fn lines_of(text: &str, name: &str) -> Vec<String> {
 }
 
 #[test]
-fn text_string_limit_and_fd_paths_match_strace() {
+fn text_string_limit_matches_strace() {
     let dl = Deadline::test();
     let dir = scratch_dir("text-s");
     let n = 13;
@@ -825,6 +893,54 @@ fn text_string_limit_and_fd_paths_match_strace() {
     assert_eq!(writes.len(), n);
     assert!(writes.iter().all(|l| l.ends_with(", \"hello\"..., 14) = 14")), "{}", show(&lines));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `-y` on a short-lived fd: the workload opens /dev/null, writes and closes it at once. strace shows
+/// `write(3</dev/null>, ...)` and `close(3</dev/null>)`; tracer saw the openat itself, so it knows the path.
+#[test]
+fn text_fd_paths_match_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("text-y");
+    let n = 11;
+    let actions = vec!["writes".to_string(), n.to_string()];
+    let (lines, out) = run_text(&dir, "tracer.txt", &["-y"], &actions, dl);
+    out.expect_code(0);
+    let file = dir.join("strace.txt");
+    let mut cmd = Command::new(strace_bin());
+    cmd.arg("-y").arg("-o").arg(&file).arg(workload()).args(&actions);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
+    let strace = std::fs::read_to_string(&file).unwrap();
+    let oracle = lines_of(&strace, "write");
+    assert_eq!(oracle.len(), n, "strace itself: {oracle:?}");
+    assert_eq!(lines_of(&show(&lines), "write"), oracle, "-y write lines (tracer vs strace)\n{}", show(&lines));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `-y` on descriptors that stay open: the blocked reads of an attached process show `N<pipe:[INODE]>`.
+#[test]
+fn fd_paths_of_open_fds() {
+    let dl = Deadline::test();
+    let mut cmd = Command::new(workload());
+    cmd.arg("block-read").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let w = Proc::spawn("workload block-read", &mut cmd);
+    let pid = w.pid();
+    let line = w.out().wait_for(dl, |l| l.starts_with("blocked tid=")).expect("blocked tid= line");
+    let tid: u32 = line["blocked tid=".len()..].trim().parse().unwrap();
+    let fd = fd_from_proc_syscall(&wait_in_syscall(pid, tid, &[NR_READ], dl));
+    let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap();
+    let want = format!("{fd}<{}>", target.display());
+    assert!(want.contains("pipe:["), "{want}");
+    let args: Vec<String> = vec!["--json".into(), "-y".into(), "-p".into(), pid.to_string()];
+    let t = start_tracer_json(&args, dl.within(Duration::from_secs(15)));
+    let events = parse_json_lines(&t.out().bytes()).unwrap();
+    let b = of_type(&events, "blocked")
+        .into_iter()
+        .find(|b| b["tid"] == tid)
+        .unwrap_or_else(|| panic!("no blocked object for {tid}\n{}", t.dump()));
+    assert_eq!(args_of(b)[0], want, "-y shows the pipe: {b}");
+    drop(w);
+    t.wait(dl.within(Duration::from_secs(10))).expect_no_panic();
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -967,11 +1083,13 @@ fn check_hostile_name(dir: &Path, src: &Path, name: &[u8], args: &[&str], expect
     assert_eq!(syscalls[0]["name"], "execve", "{}", dump());
     let pid = u64_field(syscalls[0], "pid") as u32;
     assert_eq!(args_of(syscalls[0])[0], strace_path, "execve path arg as strace shows it\n{}", dump());
-    if let Some(want) = expect_comm {
-        for e in syscalls.iter().skip(1).chain(of_type(&events, "exit").iter()).filter(|e| e["pid"] == pid) {
-            assert_eq!(str_field(e, "comm"), want, "JSON comm must be the raw name (JSON escapes it, not tracer): {e}");
-        }
-    }
+    let comms: Vec<(String, String)> = syscalls
+        .iter()
+        .skip(1)
+        .chain(of_type(&events, "exit").iter())
+        .filter(|e| e["pid"] == pid)
+        .map(|e| (str_field(e, "comm").to_string(), e.to_string()))
+        .collect();
 
     let file = dir.join("t.txt");
     let mut targs: Vec<std::ffi::OsString> =
@@ -995,16 +1113,31 @@ fn check_hostile_name(dir: &Path, src: &Path, name: &[u8], args: &[&str], expect
         first.starts_with(&format!("execve({strace_path}, [")),
         "text execve line {first:?} must start like strace's: execve({strace_path}, [..."
     );
+    // Last, so that the escaping checks above run whatever this says.
+    if let Some(want) = expect_comm {
+        assert!(!comms.is_empty());
+        for (comm, e) in comms {
+            assert_eq!(comm, want, "JSON comm must be the raw name (JSON escapes it, not tracer): {e}");
+        }
+    }
 }
 
 #[test]
-fn hostile_process_names() {
+fn hostile_name_with_control_characters() {
     let dl = Deadline::test();
-    let dir = scratch_dir("hostile");
+    let dir = scratch_dir("hostile-ctl");
     // A newline and an escape: valid UTF-8, 10 bytes, so the comm is the whole name.
     let name = "evil\nname\x1b";
     check_hostile_name(&dir, &workload(), name.as_bytes(), &["getppid", "3"], Some(name), dl);
-    // Invalid UTF-8 as well (a copy of /bin/true: the workload's std::env::args refuses such an argv[0]).
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn hostile_name_with_invalid_utf8() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("hostile-utf8");
+    // A copy of /bin/true: the workload's std::env::args refuses a non-UTF-8 argv[0]. JSON cannot carry the raw
+    // byte, so only validity and the strace-style escaping of the path are checked.
     check_hostile_name(&dir, Path::new("/bin/true"), b"bad\xffname\n\x1b[2J", &[], None, dl);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -54,17 +54,22 @@ fn with_data(mut event: SyscallEvent, slots: [&[u8]; CAPTURE_SLOTS]) -> SyscallD
     SyscallDataEvent { event, data }
 }
 
-fn process(what: u32, other_pid: u32, exit_code: i32, filename: &[u8]) -> ProcessEvent {
+fn process(what: u32, other_pid: u32, exit_code: i32, filename: &[u8], argv_bytes: &[u8]) -> ProcessEvent {
     let mut name = [0; 256];
     name[..filename.len()].copy_from_slice(filename);
+    let mut argv = [0; 256];
+    argv[..argv_bytes.len()].copy_from_slice(argv_bytes);
     ProcessEvent {
         header: header(kind::PROCESS, 4242, 2_000_000_000, b"bash"),
         what,
         other_pid,
         exit_code,
         filename_len: u16::try_from(filename.len()).unwrap(),
-        _pad: 0,
+        argv_len: u16::try_from(argv_bytes.len()).unwrap(),
+        argv_truncated: 0,
+        _pad: [0; 7],
         filename: name,
+        argv,
     }
 }
 
@@ -86,9 +91,9 @@ fn main() {
             as_bytes(&with_data(syscall(kind::SYSCALL_DATA, 82, 0, args), [b"/tmp/old", b"/tmp/new"])),
         ),
         ("syscall_data_write_full", as_bytes(&with_data(truncated_write, [&full_write, b""]))),
-        ("process_exec", as_bytes(&process(what::EXEC, 0, 0, b"/usr/bin/true"))),
-        ("process_fork", as_bytes(&process(what::FORK, 4243, 0, b""))),
-        ("process_exit", as_bytes(&process(what::EXIT, 0, EXIT_CODE_UNKNOWN, b""))),
+        ("process_exec", as_bytes(&process(what::EXEC, 0, 0, b"/usr/bin/true", b"true\0--version\0"))),
+        ("process_fork", as_bytes(&process(what::FORK, 4243, 0, b"", b""))),
+        ("process_exit", as_bytes(&process(what::EXIT, 0, EXIT_CODE_UNKNOWN, b"", b""))),
         (
             "signal_kill",
             as_bytes(&SignalEvent {

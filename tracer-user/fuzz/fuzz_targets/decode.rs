@@ -105,6 +105,9 @@ fn build_record(data: &[u8]) -> Vec<u8> {
             if let Some(value) = pick_length(modes, byte(3), FILENAME_CAP) {
                 put_u16(&mut record, offset_of!(ProcessEvent, filename_len), value);
             }
+            if let Some(value) = pick_length(modes >> 2, byte(4), FILENAME_CAP) {
+                put_u16(&mut record, offset_of!(ProcessEvent, argv_len), value);
+            }
         }
         _ => {}
     }
@@ -172,12 +175,13 @@ fn check_event(bytes: &[u8], event: &Event) {
         }
         Event::Process(process) => {
             assert_eq!(kind_in, kind::PROCESS);
-            assert_eq!(as_bytes(process), &bytes[..size]);
+            assert_eq!(as_bytes(&**process), &bytes[..size]);
             let len = usize::from(process.filename_len);
             assert_eq!(process.filename.len(), FILENAME_CAP);
             assert!(len <= FILENAME_CAP, "filename_len {len}");
             let name = &process.filename[..len];
             assert!(c_bytes(name).len() <= len);
+            assert!(usize::from(process.argv_len) <= process.argv.len(), "argv_len {}", process.argv_len);
         }
         Event::Signal(signal) => {
             assert_eq!(kind_in, kind::SIGNAL);
@@ -227,6 +231,15 @@ fn check_error(bytes: &[u8], err: &DecodeError) {
             assert_eq!(cap, FILENAME_CAP);
             assert!(usize::from(len) > cap);
             assert_eq!(read_u16(bytes, offset_of!(ProcessEvent, filename_len)), len);
+        }
+        DecodeError::BadArgvLength { len, cap } => {
+            assert_eq!(read_u16(bytes, 0), kind::PROCESS);
+            assert!(bytes.len() >= size_of::<ProcessEvent>());
+            assert_eq!(cap, FILENAME_CAP);
+            assert!(usize::from(len) > cap);
+            // The file name is checked first.
+            assert!(usize::from(read_u16(bytes, offset_of!(ProcessEvent, filename_len))) <= FILENAME_CAP);
+            assert_eq!(read_u16(bytes, offset_of!(ProcessEvent, argv_len)), len);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! (`events/syscalls/sys_enter_*/format`: argument names and C types for every syscall it knows). Hand-written
 //! formatters are kept for what needs meaning: open flags, AT_FDCWD, modes, signal numbers.
 
-use std::fmt::Write as _;
+use std::{borrow::Cow, fmt::Write as _};
 
 use tracer_common::decode::SyscallRecord;
 use tracer_common::syscalls::{CAPTURE_SLOTS, MAX_SYSCALL_NR, SyscallSpec, capture, is_error_return, status};
@@ -103,7 +103,7 @@ fn is_path_name(name: &str) -> bool {
 
 fn classify(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String)]) -> ArgKind {
     let open_like = matches!(syscall, "open" | "openat" | "creat" | "mq_open");
-    if open_like && name == "flags" || syscall == "open" && name == "flags" {
+    if open_like && name == "flags" {
         return ArgKind::OpenFlags;
     }
     if name == "mode"
@@ -149,20 +149,21 @@ fn classify(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String
         return ArgKind::Fd;
     }
     if c_type == "const char *" || c_type == "char *" && is_path_name(name) {
-        if let Some(len_arg) = length_sibling(siblings) {
-            if name.contains("buf") || name.contains("msg") {
-                return ArgKind::BufferIn { len_arg };
-            }
+        if let Some(len_arg) = length_sibling(siblings)
+            && (name.contains("buf") || name.contains("msg"))
+        {
+            return ArgKind::BufferIn { len_arg };
         }
         return ArgKind::Path;
     }
     if c_type == "char *" && name.contains("buf") {
         return ArgKind::BufferOut;
     }
-    if syscall == "sendto" && name == "buff" {
-        if let Some(len_arg) = length_sibling(siblings) {
-            return ArgKind::BufferIn { len_arg };
-        }
+    if syscall == "sendto"
+        && name == "buff"
+        && let Some(len_arg) = length_sibling(siblings)
+    {
+        return ArgKind::BufferIn { len_arg };
     }
     if syscall == "recvfrom" && name == "ubuf" {
         return ArgKind::BufferOut;
@@ -244,8 +245,11 @@ impl SyscallTable {
         self.by_nr.iter().flatten()
     }
 
-    pub fn name(&self, nr: i32) -> String {
-        self.get(nr).map_or_else(|| format!("syscall_{nr:#x}"), |info| info.name.clone())
+    pub fn name(&self, nr: i32) -> Cow<'_, str> {
+        match self.get(nr) {
+            Some(info) => Cow::Borrowed(&info.name),
+            None => Cow::Owned(format!("syscall_{nr:#x}")),
+        }
     }
 
     /// The kernel's per-syscall table: which syscalls to report and what to copy from user memory.
@@ -309,7 +313,7 @@ impl SyscallTable {
     ) -> FormattedCall {
         let event = &record.event;
         let info = self.get(event.nr);
-        let name = self.name(event.nr);
+        let name = self.name(event.nr).into_owned();
         let enter_seen = event.status & status::ENTER_SEEN != 0;
         let mut args = Vec::new();
         match info.and_then(|i| i.args.as_ref()) {
@@ -408,7 +412,7 @@ fn format_scalar(kind: ArgKind, value: u64, opts: &FormatOptions, fd_path: &dyn 
             if opts.show_fd_paths { annotate_fd(fd, fd_path) } else { fd.to_string() }
         }
         ArgKind::OpenFlags => open_flags(value),
-        ArgKind::Mode => format!("{:#o}", value as u32),
+        ArgKind::Mode => format!("0{:02o}", value as u32),
         ArgKind::Signal => signal_name(value as i32).map_or_else(|| (value as i32).to_string(), str::to_string),
         ArgKind::Prot => flag_names(value, PROT, "PROT_NONE"),
         ArgKind::MapFlags => map_flags(value),
@@ -505,7 +509,8 @@ pub fn open_flags(value: u64) -> String {
         (libc::O_DSYNC, "O_DSYNC"),
         (libc::O_ASYNC, "O_ASYNC"),
         (libc::O_DIRECT, "O_DIRECT"),
-        (libc::O_LARGEFILE, "O_LARGEFILE"),
+        // libc says 0 (implied on 64-bit); the kernel still sees and reports the bit.
+        (0o100000, "O_LARGEFILE"),
         (libc::O_DIRECTORY, "O_DIRECTORY"),
         (libc::O_NOFOLLOW, "O_NOFOLLOW"),
         (libc::O_NOATIME, "O_NOATIME"),

@@ -90,6 +90,8 @@ const MEMORY: &[&str] = &[
     "map_shadow_stack",
 ];
 
+type ClassPredicate = Box<dyn Fn(&SyscallInfo) -> bool>;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FilterError {
     #[error("invalid system call '{0}' in -e trace= (see `ausyscall --dump` or /sys/kernel/tracing/events/syscalls)")]
@@ -147,7 +149,7 @@ fn parse_one(expr: &str, table: &SyscallTable) -> Result<BTreeSet<i32>, FilterEr
     };
     let mut set = BTreeSet::new();
     for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let class: Option<Box<dyn Fn(&SyscallInfo) -> bool>> = match item {
+        let class: Option<ClassPredicate> = match item {
             "all" => Some(Box::new(|_| true)),
             "none" => Some(Box::new(|_| false)),
             "%file" | "file" => Some(Box::new(SyscallInfo::has_path_arg)),

@@ -2,6 +2,7 @@
 //! Only wiring lives here: which probes, which filters, which sink.
 
 mod decode;
+mod fdpaths;
 mod filter;
 mod summary;
 
@@ -25,7 +26,7 @@ use tracer_common::{
 
 use crate::{
     bpf::{KernelLayout, Preflight, Probes},
-    escape::{display_name, quoted},
+    escape::{display_name, json_text, quoted},
     output::{Clock, Common, Output, OutputClosed, duration, timestamp},
     procfs,
     signames::{si_code_name, signal_display},
@@ -33,6 +34,7 @@ use crate::{
     tracefs,
 };
 use decode::{ArgKind, FormatOptions, FormattedCall, SyscallTable};
+use fdpaths::FdPaths;
 use filter::SyscallFilter;
 
 /// Trace the system calls of running processes (-p) or of a command (-- CMD), like strace.
@@ -282,9 +284,10 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         summary: args.summary,
         show_pid: args.follow
             || initial.len() > 1
-            || initial.iter().any(|&p| procfs::threads(p).map_or(false, |t| t.len() > 1)),
+            || initial.iter().any(|&p| procfs::threads(p).is_ok_and(|t| t.len() > 1)),
         live: initial.iter().copied().collect(),
-        exec_files: HashMap::new(),
+        execs: HashMap::new(),
+        fds: FdPaths::default(),
         reported_blocked: HashSet::new(),
         lost_seen: [0; lost::SLOTS as usize],
         lost_total: 0,
@@ -434,7 +437,8 @@ struct Tracer {
     /// Traced processes still alive; tracing ends when it empties.
     live: HashSet<u32>,
     /// What each process last exec'd, from sched_process_exec (the execve's own pointers are gone by its exit).
-    exec_files: HashMap<u32, Vec<u8>>,
+    execs: HashMap<u32, ExecInfo>,
+    fds: FdPaths,
     reported_blocked: HashSet<(u32, u64)>,
     lost_seen: [u64; lost::SLOTS as usize],
     lost_total: u64,
@@ -478,27 +482,37 @@ impl Tracer {
         if self.show_pid_for(pid) {
             self.show_pid = true;
         }
-        let is_exec = matches!(self.table.name(event.nr).as_str(), "execve" | "execveat");
+        let is_exec = matches!(&*self.table.name(event.nr), "execve" | "execveat");
         if is_exec && event.ret == 0 {
             // The old image's memory is gone: use what the kernel executed, and the new image's argv.
-            if let Some(file) = self.exec_files.get(&pid) {
-                record.data[0] = file.clone();
+            if let Some(exec) = self.execs.get(&pid) {
+                record.data[0] = exec.filename.clone();
                 record.event.status &= !(status::FAULT_0 | status::TRUNCATED_0);
             }
         }
-        let fd_path = |fd: i64| procfs::fd_path(pid, fd);
+        if self.opts.show_fd_paths {
+            // Before formatting, so that an open's result is annotated too.
+            let path_arg = (!record.data[0].is_empty()).then_some(record.data[0].as_slice());
+            self.fds.observe(pid, &self.table.name(event.nr), &event.args, event.ret, path_arg);
+        }
+        let fds = &self.fds;
+        let fd_path = |fd: i64| fds.lookup(pid, fd);
         let mut call = self.table.format(&record, &self.opts, &fd_path);
-        if is_exec && event.ret == 0 {
-            if let Some(argv) = exec_argv(pid, self.opts.string_limit) {
-                let slot = if call.name == "execveat" { 2 } else { 1 };
-                if let Some(arg) = call.args.get_mut(slot) {
-                    *arg = argv;
-                }
+        if self.opts.show_fd_paths && call.name == "close" && event.ret == 0 {
+            self.fds.forget(pid, event.args[0] as u32 as i32 as i64);
+        }
+        if is_exec
+            && event.ret == 0
+            && let Some(exec) = self.execs.get(&pid)
+        {
+            let slot = if call.name == "execveat" { 2 } else { 1 };
+            if let Some(arg) = call.args.get_mut(slot) {
+                *arg = exec.argv_text(self.opts.string_limit);
             }
         }
         let duration_ns = (event.status & status::ENTER_SEEN != 0).then_some(event.duration_ns);
         if self.output.json {
-            let comm = display_name(c_bytes(&event.header.comm));
+            let comm = json_text(c_bytes(&event.header.comm));
             return self.output.record(&Record::Syscall {
                 ts_ns: self.clock.wall_ns(event.header.ts_ns),
                 pid,
@@ -535,17 +549,17 @@ impl Tracer {
                 Ok(())
             }
             what::EXEC => {
-                let len = usize::from(event.filename_len).min(event.filename.len());
-                self.exec_files.insert(pid, event.filename[..len].to_vec());
+                self.execs.insert(pid, ExecInfo::from_event(event));
                 Ok(())
             }
             what::EXIT => {
                 self.live.remove(&pid);
-                self.exec_files.remove(&pid);
+                self.execs.remove(&pid);
+                self.fds.forget_process(pid);
                 if self.summary {
                     return Ok(());
                 }
-                let comm = display_name(c_bytes(&event.header.comm));
+                let comm = json_text(c_bytes(&event.header.comm));
                 let (code, signal, core) = split_exit_code(event.exit_code);
                 let signal_name = signal.map(signal_display);
                 if self.output.json {
@@ -573,9 +587,10 @@ impl Tracer {
     fn on_signal(&mut self, event: &SignalEvent) -> Result<(), OutputClosed> {
         let signal = signal_display(event.signo);
         let code = si_code_name(event.signo, event.code);
-        // SI_USER, SI_QUEUE, SI_TKILL come from a process (the current task); other codes from the kernel.
-        let from_process = matches!(event.code, 0 | -1 | -6);
-        let sender_comm = display_name(c_bytes(&event.header.comm));
+        // SI_USER, SI_QUEUE, SI_TKILL come from a process (the current task), and so does SIGCHLD (from the child
+        // that changed state); other codes from the kernel.
+        let from_process = matches!(event.code, 0 | -1 | -6) || event.signo == libc::SIGCHLD;
+        let sender_comm = json_text(c_bytes(&event.header.comm));
         let result = match event.result {
             0 => "delivered",
             1 => "ignored",
@@ -585,7 +600,7 @@ impl Tracer {
             _ => "unknown",
         };
         if self.output.json {
-            let target_comm = display_name(c_bytes(&event.target_comm));
+            let target_comm = json_text(c_bytes(&event.target_comm));
             return self.output.record(&Record::Signal {
                 ts_ns: self.clock.wall_ns(event.header.ts_ns),
                 signal: &signal,
@@ -674,7 +689,7 @@ impl Tracer {
         let fd_path = |fd: i64| procfs::fd_path(pid, fd);
         let call = self.table.format(&record, &self.opts, &fd_path);
         let wchan = procfs::wchan(pid, tid);
-        let comm = procfs::comm(pid).map(|c| display_name(&c)).unwrap_or_default();
+        let comm = procfs::comm(pid).map(|c| json_text(&c)).unwrap_or_default();
         if self.output.json {
             return self.output.record(&Record::Blocked {
                 ts_ns: self.clock.wall_ns(since_ns),
@@ -737,14 +752,31 @@ fn record_from_memory(table: &SyscallTable, pid: u32, tid: u32, nr: i32, args: [
     record
 }
 
-fn exec_argv(pid: u32, limit: usize) -> Option<String> {
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let args: Vec<String> = cmdline
-        .split(|&b| b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| quoted(&a[..a.len().min(limit)], a.len() > limit))
-        .collect();
-    Some(format!("[{}]", args.join(", ")))
+struct ExecInfo {
+    filename: Vec<u8>,
+    argv: Vec<u8>,
+    argv_truncated: bool,
+}
+
+impl ExecInfo {
+    fn from_event(event: &ProcessEvent) -> Self {
+        let filename_len = usize::from(event.filename_len).min(event.filename.len());
+        let argv_len = usize::from(event.argv_len).min(event.argv.len());
+        ExecInfo {
+            filename: event.filename[..filename_len].to_vec(),
+            argv: event.argv[..argv_len].to_vec(),
+            argv_truncated: event.argv_truncated != 0,
+        }
+    }
+
+    /// `["ls", "/"]` as strace prints argv, each string cut at `-s`, `...` when the kernel's copy was cut.
+    fn argv_text(&self, limit: usize) -> String {
+        let argv = self.argv.strip_suffix(&[0]).unwrap_or(&self.argv);
+        let args: Vec<String> =
+            argv.split(|&b| b == 0).map(|a| quoted(&a[..a.len().min(limit)], a.len() > limit)).collect();
+        let more = if self.argv_truncated { ", ..." } else { "" };
+        format!("[{}{more}]", args.join(", "))
+    }
 }
 
 fn render_call(call: &FormattedCall) -> String {

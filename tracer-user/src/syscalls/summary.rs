@@ -19,7 +19,12 @@ pub fn rows(stats: &[SyscallStat], table: &SyscallTable) -> Vec<Row> {
         .iter()
         .enumerate()
         .filter(|(_, s)| s.calls > 0)
-        .map(|(nr, s)| Row { name: table.name(nr as i32), calls: s.calls, errors: s.errors, total_ns: s.total_ns })
+        .map(|(nr, s)| Row {
+            name: table.name(nr as i32).into_owned(),
+            calls: s.calls,
+            errors: s.errors,
+            total_ns: s.total_ns,
+        })
         .collect();
     rows.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(b.calls.cmp(&a.calls)).then(a.name.cmp(&b.name)));
     rows
@@ -33,7 +38,7 @@ pub fn render(rows: &[Row]) -> String {
     out.push_str(rule);
     out.push('\n');
     let line = |out: &mut String, pct: f64, ns: u64, calls: u64, errors: u64, name: &str| {
-        let usecs = if calls > 0 { ns / 1000 / calls } else { 0 };
+        let usecs = (ns / 1000).checked_div(calls).unwrap_or(0);
         let errors = if errors > 0 { errors.to_string() } else { String::new() };
         out.push_str(&format!(
             "{pct:6.2} {:4}.{:06} {usecs:11} {calls:9} {errors:>9} {name}\n",

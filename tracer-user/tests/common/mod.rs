@@ -39,8 +39,8 @@ pub fn workload() -> PathBuf {
     let path = deps.join("..").join("examples").join("workload");
     assert!(
         path.is_file(),
-        "the workload helper is missing at {}: build it with `cargo build --release -p tracer-user --example \
-         workload` (cargo test builds examples of the same profile)",
+        "the workload helper is missing at {}: build it first with `cargo build --release -p tracer-user --example \
+         workload` (a plain `cargo test --release` builds it; `cargo test --test syscalls` alone does not)",
         path.display()
     );
     path.canonicalize().expect("canonicalize workload path")
