@@ -6,6 +6,7 @@ mod drain;
 mod escape;
 mod output;
 mod procfs;
+mod session;
 mod signames;
 mod spawn;
 mod syscalls;

@@ -10,15 +10,13 @@ use std::{
     collections::{HashMap, HashSet},
     ffi::OsString,
     path::PathBuf,
-    time::Duration,
 };
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
-use tokio::signal::unix::{SignalKind, signal};
 use tracer_common::{
-    decode::{Event, SyscallRecord, c_bytes, decode},
-    event::{lost, traced},
+    decode::{Event, SyscallRecord, c_bytes},
+    event::traced,
     process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
     signals::SignalEvent,
     syscalls::{CAPTURE_SLOTS, DATA_CAP, Inflight, SyscallEvent, result_filter, status},
@@ -27,8 +25,9 @@ use tracer_common::{
 use crate::{
     bpf::{KernelLayout, Preflight, Probes},
     escape::{display_name, json_text, quoted},
-    output::{Clock, Common, Output, OutputClosed, duration, timestamp},
+    output::{Clock, Output, OutputClosed, duration, timestamp},
     procfs,
+    session::{Handler, Io, Session, Stop},
     signames::{si_code_name, signal_display},
     spawn::{Spawned, reap},
     tracefs,
@@ -270,15 +269,11 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
             probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
         }
     }
-    let mut events = probes.events()?;
-
     let output = Output::open(args.output.as_deref(), args.json)?;
-    let clock = Clock::new();
+    let mut session = Session::new(probes, output)?;
     let mut tracer = Tracer {
         table,
         opts: FormatOptions { string_limit: args.string_limit, show_fd_paths: args.fd_paths },
-        output,
-        clock,
         timestamps: args.timestamps,
         durations: args.durations,
         summary: args.summary,
@@ -289,9 +284,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         execs: HashMap::new(),
         fds: FdPaths::default(),
         reported_blocked: HashSet::new(),
-        lost_seen: [0; lost::SLOTS as usize],
-        lost_total: 0,
-        decode_errors: 0,
+        blocked_after_ns: (args.blocked_after.max(0.0) * 1e9) as u64,
     };
 
     // Attached processes may already be gone; one that vanished during attach is an error only if none is left.
@@ -303,87 +296,34 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         bail!("process {} exited while tracer was attaching", vanished[0]);
     }
 
-    let mut stop = Stop::Running;
+    let mut closed = false;
     if !args.summary {
         for &pid in &initial {
-            if tracer.report_blocked_at_attach(pid).is_err() {
-                stop = Stop::OutputClosed;
-            }
+            closed |= tracer.report_blocked_at_attach(pid, &mut session.io).is_err();
         }
     }
     if let Some(child) = &mut spawned {
         tracer.live.insert(child.pid);
         child.release()?;
     }
-    announce_ready(&mut tracer, &initial, spawned.as_ref().map(|s| s.pid));
+    closed |= session.ready("syscalls", &describe_targets(&initial, spawned.as_ref().map(|s| s.pid))).is_err();
+    let stop = if closed { Stop::OutputClosed } else { session.run(&mut tracer).await? };
 
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let blocked_after_ns = (args.blocked_after.max(0.0) * 1e9) as u64;
-
-    while stop == Stop::Running {
-        tokio::select! {
-            batch = events.next_batch(|bytes| tracer.handle(bytes, &mut stop)) => {
-                batch.context("reading the ring buffer")?;
-                if tracer.output.end_batch().is_err() { stop = Stop::OutputClosed; }
-                if tracer.live.is_empty() && stop == Stop::Running { stop = Stop::TargetsExited; }
-            }
-            _ = tick.tick() => {
-                // Under load the kernel batches wakeups; the tail of a burst is collected here.
-                events.drain_now(|bytes| tracer.handle(bytes, &mut stop));
-                if tracer.report_lost(&probes).is_err()
-                    || !args.summary && tracer.report_blocked_live(&probes, blocked_after_ns).is_err()
-                    || tracer.output.flush().is_err()
-                {
-                    stop = Stop::OutputClosed;
-                }
-                // Processes that died before their exit could be recorded (they exited during attach).
-                tracer.live.retain(|&pid| procfs::exists(pid));
-                if tracer.live.is_empty() && stop == Stop::Running { stop = Stop::TargetsExited; }
-            }
-            _ = interrupt.recv() => stop = Stop::Signalled,
-            _ = terminate.recv() => stop = Stop::Signalled,
-            _ = hangup.recv() => stop = Stop::Signalled,
-        }
+    // Counts are read after the last drain, then the probes detach before the summary is printed.
+    if stop != Stop::OutputClosed && args.summary {
+        let rows = summary::rows(&session.probes.syscall_stats()?, &tracer.table);
+        let out = &mut session.io.out;
+        let _ = if out.json {
+            out.record(&Record::Summary { rows: &rows, lost: session.lost_total })
+        } else {
+            out.text(&summary::render(&rows))
+        };
     }
-
-    // Take what is still in the buffer, then detach before printing the summary.
-    if stop != Stop::OutputClosed {
-        events.drain_now(|bytes| tracer.handle(bytes, &mut Stop::Running));
-        let _ = tracer.report_lost(&probes);
-    }
-    let stats = if args.summary { Some(probes.syscall_stats()?) } else { None };
-    drop(events);
-    drop(probes);
-
-    if stop != Stop::OutputClosed {
-        if let Some(stats) = stats {
-            let rows = summary::rows(&stats, &tracer.table);
-            let result = if tracer.output.json {
-                tracer.output.record(&Record::Summary { rows: &rows, lost: tracer.lost_total })
-            } else {
-                tracer.output.text(&summary::render(&rows))
-            };
-            let _ = result;
-        }
-        let _ = tracer.output.flush();
-    }
-    if tracer.lost_total > 0 {
-        eprintln!(
-            "tracer: {} events were lost (the ring buffer was full); a larger --buffer-size keeps more",
-            tracer.lost_total
-        );
-    }
-    if tracer.decode_errors > 0 {
-        eprintln!("tracer: {} records could not be decoded", tracer.decode_errors);
-    }
+    session.finish();
 
     // Detached by a signal or a closed output: the command runs on untraced, and tracer stops cleanly.
     match spawned {
-        Some(child) if stop == Stop::TargetsExited => Ok(reap(child.pid).unwrap_or(0)),
+        Some(child) if stop == Stop::Finished => Ok(reap(child.pid).unwrap_or(0)),
         _ => Ok(0),
     }
 }
@@ -401,35 +341,20 @@ fn kernel_event_name(name: &str) -> &str {
     }
 }
 
-fn announce_ready(tracer: &mut Tracer, initial: &[u32], spawned: Option<u32>) {
-    if tracer.output.json {
-        let _ = tracer.output.record(&Common::Ready { command: "syscalls" });
-        let _ = tracer.output.flush();
-    } else {
-        let mut what: Vec<String> = initial
-            .iter()
-            .map(|&p| format!("{p} ({})", procfs::comm(p).map_or_else(|| "?".into(), |c| display_name(&c))))
-            .collect();
-        if let Some(pid) = spawned {
-            what.push(format!("command {pid}"));
-        }
-        eprintln!("tracer: tracing {}; ready", what.join(", "));
+fn describe_targets(initial: &[u32], spawned: Option<u32>) -> String {
+    let mut what: Vec<String> = initial
+        .iter()
+        .map(|&p| format!("{p} ({})", procfs::comm(p).map_or_else(|| "?".into(), |c| display_name(&c))))
+        .collect();
+    if let Some(pid) = spawned {
+        what.push(format!("command {pid}"));
     }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Stop {
-    Running,
-    TargetsExited,
-    Signalled,
-    OutputClosed,
+    format!("tracing {}", what.join(", "))
 }
 
 struct Tracer {
     table: SyscallTable,
     opts: FormatOptions,
-    output: Output,
-    clock: Clock,
     timestamps: u8,
     durations: bool,
     summary: bool,
@@ -440,43 +365,43 @@ struct Tracer {
     execs: HashMap<u32, ExecInfo>,
     fds: FdPaths,
     reported_blocked: HashSet<(u32, u64)>,
-    lost_seen: [u64; lost::SLOTS as usize],
-    lost_total: u64,
-    decode_errors: u64,
+    blocked_after_ns: u64,
 }
 
-impl Tracer {
-    fn handle(&mut self, bytes: &[u8], stop: &mut Stop) {
-        let result = match decode(bytes) {
-            Ok(Event::Syscall(record)) => self.on_syscall(record),
-            Ok(Event::Process(event)) => self.on_process(&event),
-            Ok(Event::Signal(event)) => self.on_signal(&event),
-            Err(err) => {
-                self.decode_errors += 1;
-                if self.decode_errors == 1 {
-                    eprintln!("tracer: undecodable record: {err}");
-                }
-                Ok(())
-            }
-        };
-        if result.is_err() {
-            *stop = Stop::OutputClosed;
+impl Handler for Tracer {
+    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
+        match event {
+            Event::Syscall(record) => self.on_syscall(record, io),
+            Event::Process(event) => self.on_process(&event, io),
+            Event::Signal(event) => self.on_signal(&event, io),
         }
     }
 
-    fn prefix(&self, tid: u32, ts_ns: u64) -> String {
+    fn tick(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
+        // Processes that died before their exit could be recorded (they exited during attach).
+        self.live.retain(|&pid| procfs::exists(pid));
+        if self.summary { Ok(()) } else { self.report_blocked_live(probes, io) }
+    }
+
+    fn finished(&self) -> bool {
+        self.live.is_empty()
+    }
+}
+
+impl Tracer {
+    fn prefix(&self, clock: &Clock, tid: u32, ts_ns: u64) -> String {
         let mut prefix = String::new();
         if self.show_pid {
             prefix.push_str(&format!("[pid {tid:>5}] "));
         }
         if self.timestamps > 0 {
-            prefix.push_str(&timestamp(self.clock.wall_ns(ts_ns), self.timestamps));
+            prefix.push_str(&timestamp(clock.wall_ns(ts_ns), self.timestamps));
             prefix.push(' ');
         }
         prefix
     }
 
-    fn on_syscall(&mut self, mut record: SyscallRecord) -> Result<(), OutputClosed> {
+    fn on_syscall(&mut self, mut record: SyscallRecord, io: &mut Io) -> Result<(), OutputClosed> {
         let event = record.event;
         let pid = event.header.pid;
         if self.show_pid_for(pid) {
@@ -511,10 +436,10 @@ impl Tracer {
             }
         }
         let duration_ns = (event.status & status::ENTER_SEEN != 0).then_some(event.duration_ns);
-        if self.output.json {
+        if io.out.json {
             let comm = json_text(c_bytes(&event.header.comm));
-            return self.output.record(&Record::Syscall {
-                ts_ns: self.clock.wall_ns(event.header.ts_ns),
+            return io.out.record(&Record::Syscall {
+                ts_ns: io.clock.wall_ns(event.header.ts_ns),
                 pid,
                 tid: event.header.tid,
                 comm: &comm,
@@ -527,13 +452,13 @@ impl Tracer {
             });
         }
         let start_ns = event.header.ts_ns.saturating_sub(event.duration_ns);
-        let mut line = self.prefix(event.header.tid, start_ns);
+        let mut line = self.prefix(&io.clock, event.header.tid, start_ns);
         line.push_str(&render_call(&call));
         if self.durations {
             line.push(' ');
             line.push_str(&duration_ns.map_or_else(|| "<?>".to_string(), duration));
         }
-        self.output.text(&line)
+        io.out.text(&line)
     }
 
     /// A second process (a followed child) means lines need their pid.
@@ -541,7 +466,7 @@ impl Tracer {
         !self.show_pid && self.live.len() > 1 && self.live.contains(&pid)
     }
 
-    fn on_process(&mut self, event: &ProcessEvent) -> Result<(), OutputClosed> {
+    fn on_process(&mut self, event: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
         let pid = event.header.pid;
         match event.what {
             what::FORK => {
@@ -562,9 +487,9 @@ impl Tracer {
                 let comm = json_text(c_bytes(&event.header.comm));
                 let (code, signal, core) = split_exit_code(event.exit_code);
                 let signal_name = signal.map(signal_display);
-                if self.output.json {
-                    return self.output.record(&Record::Exit {
-                        ts_ns: self.clock.wall_ns(event.header.ts_ns),
+                if io.out.json {
+                    return io.out.record(&Record::Exit {
+                        ts_ns: io.clock.wall_ns(event.header.ts_ns),
                         pid,
                         comm: &comm,
                         code,
@@ -577,14 +502,14 @@ impl Tracer {
                     (None, Some(sig)) => format!("+++ killed by {sig}{} +++", if core { " (core dumped)" } else { "" }),
                     (None, None) => "+++ exited +++".to_string(),
                 };
-                let line = format!("{}{text}", self.prefix(pid, event.header.ts_ns));
-                self.output.text(&line)
+                let line = format!("{}{text}", self.prefix(&io.clock, pid, event.header.ts_ns));
+                io.out.text(&line)
             }
             _ => Ok(()),
         }
     }
 
-    fn on_signal(&mut self, event: &SignalEvent) -> Result<(), OutputClosed> {
+    fn on_signal(&mut self, event: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
         let signal = signal_display(event.signo);
         let code = si_code_name(event.signo, event.code);
         // SI_USER, SI_QUEUE, SI_TKILL come from a process (the current task), and so does SIGCHLD (from the child
@@ -599,10 +524,10 @@ impl Tracer {
             4 => "lose_info",
             _ => "unknown",
         };
-        if self.output.json {
+        if io.out.json {
             let target_comm = json_text(c_bytes(&event.target_comm));
-            return self.output.record(&Record::Signal {
-                ts_ns: self.clock.wall_ns(event.header.ts_ns),
+            return io.out.record(&Record::Signal {
+                ts_ns: io.clock.wall_ns(event.header.ts_ns),
                 signal: &signal,
                 signo: event.signo,
                 code: &code,
@@ -621,48 +546,32 @@ impl Tracer {
         if from_process {
             info.push_str(&format!(", si_pid={}", event.header.pid));
         }
-        let line = format!("{}--- {signal} {{{info}}} ---", self.prefix(event.target_tid, event.header.ts_ns));
-        self.output.text(&line)
-    }
-
-    fn report_lost(&mut self, probes: &Probes) -> Result<(), OutputClosed> {
-        let Ok(counts) = probes.lost_counts() else { return Ok(()) };
-        for (slot, &count) in counts.iter().enumerate() {
-            let new = count.saturating_sub(self.lost_seen[slot]);
-            if new == 0 {
-                continue;
-            }
-            self.lost_seen[slot] = count;
-            self.lost_total += new;
-            let probe = lost::probe_name(slot as u32);
-            if self.output.json {
-                self.output.record(&Common::Lost { probe, count: new })?;
-            } else {
-                self.output.text(&format!("--- lost {new} events ({probe}): the ring buffer was full ---"))?;
-            }
-        }
-        Ok(())
+        let line =
+            format!("{}--- {signal} {{{info}}} ---", self.prefix(&io.clock, event.target_tid, event.header.ts_ns));
+        io.out.text(&line)
     }
 
     /// Threads already inside a syscall when tracing starts: they may stay there for hours and send nothing.
-    fn report_blocked_at_attach(&mut self, pid: u32) -> Result<(), OutputClosed> {
-        let now = self.clock.monotonic_now();
+    fn report_blocked_at_attach(&mut self, pid: u32, io: &mut Io) -> Result<(), OutputClosed> {
+        let now = io.clock.monotonic_now();
         for tid in procfs::threads(pid).unwrap_or_default() {
             let Some(procfs::TaskSyscall::In { nr, args }) = procfs::task_syscall(pid, tid) else { continue };
-            self.emit_blocked(pid, tid, nr, args, now, None)?;
+            let record = record_from_memory(&self.table, pid, tid, nr, args);
+            self.emit_blocked(&record, now, None, io)?;
         }
         Ok(())
     }
 
     /// Calls entered after attach that have not returned within `after_ns`: reported once each, while blocked.
-    fn report_blocked_live(&mut self, probes: &Probes, after_ns: u64) -> Result<(), OutputClosed> {
+    fn report_blocked_live(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
+        let after_ns = self.blocked_after_ns;
         let threads: HashMap<u32, u32> = self
             .live
             .iter()
             .flat_map(|&pid| procfs::threads(pid).unwrap_or_default().into_iter().map(move |tid| (tid, pid)))
             .collect();
         let Ok(inflight) = probes.inflight(threads.keys().copied()) else { return Ok(()) };
-        let now = self.clock.monotonic_now();
+        let now = io.clock.monotonic_now();
         let current: HashSet<(u32, u64)> = inflight.iter().map(|i| (i.tid, i.enter_ns)).collect();
         self.reported_blocked.retain(|key| current.contains(key));
         for Inflight { enter_ns, tid, nr, args } in inflight {
@@ -671,28 +580,27 @@ impl Tracer {
             if blocked_ns < after_ns || !self.reported_blocked.insert((tid, enter_ns)) {
                 continue;
             }
-            self.emit_blocked(pid, tid, nr, args, enter_ns, Some(blocked_ns))?;
+            let record = record_from_memory(&self.table, pid, tid, nr, args);
+            self.emit_blocked(&record, enter_ns, Some(blocked_ns), io)?;
         }
         Ok(())
     }
 
     fn emit_blocked(
         &mut self,
-        pid: u32,
-        tid: u32,
-        nr: i32,
-        args: [u64; 6],
+        record: &SyscallRecord,
         since_ns: u64,
         blocked_ns: Option<u64>,
+        io: &mut Io,
     ) -> Result<(), OutputClosed> {
-        let record = record_from_memory(&self.table, pid, tid, nr, args);
+        let (pid, tid, nr) = (record.event.header.pid, record.event.header.tid, record.event.nr);
         let fd_path = |fd: i64| procfs::fd_path(pid, fd);
-        let call = self.table.format(&record, &self.opts, &fd_path);
+        let call = self.table.format(record, &self.opts, &fd_path);
         let wchan = procfs::wchan(pid, tid);
         let comm = procfs::comm(pid).map(|c| json_text(&c)).unwrap_or_default();
-        if self.output.json {
-            return self.output.record(&Record::Blocked {
-                ts_ns: self.clock.wall_ns(since_ns),
+        if io.out.json {
+            return io.out.record(&Record::Blocked {
+                ts_ns: io.clock.wall_ns(since_ns),
                 pid,
                 tid,
                 comm: &comm,
@@ -707,10 +615,10 @@ impl Tracer {
         let place = wchan.map_or_else(String::new, |w| format!(" in {w}"));
         let when = match blocked_ns {
             None => "since before attach".to_string(),
-            Some(ns) => format!("for {:.1}s, since {}", ns as f64 / 1e9, timestamp(self.clock.wall_ns(since_ns), 2)),
+            Some(ns) => format!("for {:.1}s, since {}", ns as f64 / 1e9, timestamp(io.clock.wall_ns(since_ns), 2)),
         };
         let line = format!("[pid {tid:>5}] {}({}) <blocked{place} {when}>", call.name, call.args.join(", "));
-        self.output.text(&line)
+        io.out.text(&line)
     }
 }
 

@@ -1,0 +1,179 @@
+//! The loop every command runs once its probes are attached: drain the ring buffer as records arrive, decode
+//! them, hand them to the command's handler; every tick collect the tail of a burst and report lost events;
+//! stop on Ctrl-C, SIGTERM or SIGHUP, when the output closes, or when the handler has nothing left to watch.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::signal::unix::{SignalKind, signal};
+use tracer_common::{
+    decode::{Event, decode},
+    event::lost,
+};
+
+use crate::{
+    bpf::Probes,
+    drain::EventReader,
+    output::{Clock, Common, Output, OutputClosed},
+};
+
+/// Where events go, and the clock that stamps them: what a handler needs to print.
+pub struct Io {
+    pub out: Output,
+    pub clock: Clock,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stop {
+    Running,
+    /// The handler has nothing left to watch (every traced process exited).
+    Finished,
+    /// Ctrl-C, SIGTERM or SIGHUP.
+    Signalled,
+    /// The reader of the output went away.
+    OutputClosed,
+}
+
+pub trait Handler {
+    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed>;
+
+    /// Called every tick, after the buffer was drained.
+    fn tick(&mut self, _probes: &Probes, _io: &mut Io) -> Result<(), OutputClosed> {
+        Ok(())
+    }
+
+    fn finished(&self) -> bool {
+        false
+    }
+}
+
+const TICK: Duration = Duration::from_millis(100);
+
+pub struct Session {
+    pub probes: Probes,
+    events: EventReader,
+    pub io: Io,
+    lost_seen: [u64; lost::SLOTS as usize],
+    pub lost_total: u64,
+    decode_errors: u64,
+}
+
+impl Session {
+    pub fn new(mut probes: Probes, out: Output) -> anyhow::Result<Session> {
+        let events = probes.events()?;
+        Ok(Session {
+            probes,
+            events,
+            io: Io { out, clock: Clock::new() },
+            lost_seen: [0; lost::SLOTS as usize],
+            lost_total: 0,
+            decode_errors: 0,
+        })
+    }
+
+    /// Says that every probe is attached: a `ready` object in JSON mode, a line on stderr otherwise.
+    pub fn ready(&mut self, command: &str, what: &str) -> Result<(), OutputClosed> {
+        if self.io.out.json {
+            self.io.out.record(&Common::Ready { command })?;
+            self.io.out.flush()
+        } else {
+            eprintln!("tracer: {what}; ready");
+            Ok(())
+        }
+    }
+
+    pub async fn run(&mut self, handler: &mut impl Handler) -> anyhow::Result<Stop> {
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut hangup = signal(SignalKind::hangup())?;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut stop = if handler.finished() { Stop::Finished } else { Stop::Running };
+
+        while stop == Stop::Running {
+            let Session { events, io, decode_errors, .. } = self;
+            tokio::select! {
+                batch = events.next_batch(|bytes| dispatch(bytes, handler, io, decode_errors, &mut stop)) => {
+                    batch.context("reading the ring buffer")?;
+                    if self.io.out.end_batch().is_err() {
+                        stop = Stop::OutputClosed;
+                    }
+                }
+                _ = tick.tick() => {
+                    // Under load the kernel batches wakeups; the tail of a burst is collected here.
+                    events.drain_now(|bytes| dispatch(bytes, handler, io, decode_errors, &mut stop));
+                    if self.report_lost().is_err()
+                        || handler.tick(&self.probes, &mut self.io).is_err()
+                        || self.io.out.flush().is_err()
+                    {
+                        stop = Stop::OutputClosed;
+                    }
+                }
+                _ = interrupt.recv() => stop = Stop::Signalled,
+                _ = terminate.recv() => stop = Stop::Signalled,
+                _ = hangup.recv() => stop = Stop::Signalled,
+            }
+            if stop == Stop::Running && handler.finished() {
+                stop = Stop::Finished;
+            }
+        }
+        if stop != Stop::OutputClosed {
+            // What the kernel wrote before we stopped still belongs to the trace.
+            let Session { events, io, decode_errors, .. } = self;
+            let mut ignored = Stop::Running;
+            events.drain_now(|bytes| dispatch(bytes, handler, io, decode_errors, &mut ignored));
+            let _ = self.report_lost();
+        }
+        Ok(stop)
+    }
+
+    /// Reports records the kernel could not hand over since the last report, per probe family.
+    fn report_lost(&mut self) -> Result<(), OutputClosed> {
+        let Ok(counts) = self.probes.lost_counts() else { return Ok(()) };
+        for (slot, &count) in counts.iter().enumerate() {
+            let new = count.saturating_sub(self.lost_seen[slot]);
+            if new == 0 {
+                continue;
+            }
+            self.lost_seen[slot] = count;
+            self.lost_total += new;
+            let probe = lost::probe_name(slot as u32);
+            if self.io.out.json {
+                self.io.out.record(&Common::Lost { probe, count: new })?;
+            } else {
+                self.io.out.text(&format!("--- lost {new} events ({probe}): the ring buffer was full ---"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes the output and says on stderr what could not be shown.
+    pub fn finish(mut self) {
+        let _ = self.io.out.flush();
+        if self.lost_total > 0 {
+            eprintln!(
+                "tracer: {} events were lost (the ring buffer was full); a larger --buffer-size keeps more",
+                self.lost_total
+            );
+        }
+        if self.decode_errors > 0 {
+            eprintln!("tracer: {} records could not be decoded", self.decode_errors);
+        }
+    }
+}
+
+fn dispatch(bytes: &[u8], handler: &mut impl Handler, io: &mut Io, decode_errors: &mut u64, stop: &mut Stop) {
+    match decode(bytes) {
+        Ok(event) => {
+            if handler.event(event, io).is_err() {
+                *stop = Stop::OutputClosed;
+            }
+        }
+        Err(err) => {
+            *decode_errors += 1;
+            if *decode_errors == 1 {
+                eprintln!("tracer: undecodable record: {err}");
+            }
+        }
+    }
+}
