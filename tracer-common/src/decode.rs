@@ -26,8 +26,10 @@ pub enum DecodeError {
     BadArgvLength { len: u16, cap: usize },
 }
 
-/// A decoded record, borrowing nothing from the ring buffer.
+/// A decoded record, borrowing nothing from the ring buffer. New families add variants: consumers in other
+/// crates must handle the ones they do not expect.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     Syscall(SyscallRecord),
     /// Boxed: rare, and five times the size of the others.

@@ -4,6 +4,13 @@ pub mod kind {
     pub const SYSCALL_DATA: u16 = 2;
     pub const PROCESS: u16 = 3;
     pub const SIGNAL: u16 = 4;
+    // Reserved for the families being built: signals (delivery, failed sends), net (binds), files (opens).
+    pub const SIGNAL_DELIVER: u16 = 5;
+    pub const SIGNAL_SEND_FAILED: u16 = 6;
+    pub const NET_BIND: u16 = 7;
+    pub const NET_LISTEN: u16 = 8;
+    pub const NET_STATE: u16 = 9;
+    pub const FILE_OPEN: u16 = 10;
 }
 
 /// First bytes of every ring-buffer record. Describes the task that was running when the probe fired.
@@ -28,6 +35,8 @@ pub mod lost {
     pub const SYSCALLS: u32 = 0;
     pub const PROCESS: u32 = 1;
     pub const SIGNALS: u32 = 2;
+    pub const NET: u32 = 3;
+    pub const FILES: u32 = 4;
     pub const SLOTS: u32 = 8;
 
     pub const fn probe_name(slot: u32) -> &'static str {
@@ -35,6 +44,8 @@ pub mod lost {
             SYSCALLS => "syscalls",
             PROCESS => "process",
             SIGNALS => "signals",
+            NET => "net",
+            FILES => "files",
             _ => "unknown",
         }
     }

@@ -187,6 +187,8 @@ fn check_event(bytes: &[u8], event: &Event) {
             assert_eq!(kind_in, kind::SIGNAL);
             assert_eq!(as_bytes(signal), &bytes[..size]);
         }
+        // Families added later: decoding without a panic is what this target checks for them.
+        _ => {}
     }
 }
 

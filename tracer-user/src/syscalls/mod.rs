@@ -374,6 +374,7 @@ impl Handler for Tracer {
             Event::Syscall(record) => self.on_syscall(record, io),
             Event::Process(event) => self.on_process(&event, io),
             Event::Signal(event) => self.on_signal(&event, io),
+            _ => Ok(()),
         }
     }
 
