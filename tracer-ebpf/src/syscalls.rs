@@ -55,19 +55,21 @@ pub static INFLIGHT: Array<Inflight> = Array::with_max_entries(INFLIGHT_SLOTS, 0
 #[map]
 static SYSCALL_STATS: PerCpuArray<SyscallStat> = PerCpuArray::with_max_entries(MAX_SYSCALL_NR as u32, 0);
 
-// x86_64 `struct pt_regs`, a stable arch ABI: syscall arguments live in di, si, dx, r10, r8, r9.
-const PT_REGS_WORDS: usize = 16;
-const REG_R10: usize = 7;
-const REG_R9: usize = 8;
-const REG_R8: usize = 9;
-const REG_DX: usize = 12;
-const REG_SI: usize = 13;
-const REG_DI: usize = 14;
-const REG_ORIG_AX: usize = 15;
+// x86_64 `struct pt_regs`, a stable arch ABI: syscall arguments live in di, si, dx, r10, r8, r9, all within
+// words 7..=15 (r10 at 7 up to orig_ax at 15); one copy of those nine words serves enter and exit.
+const FIRST_WORD: usize = 7;
+const PT_REGS_WORDS: usize = 9;
+const REG_R10: usize = 7 - FIRST_WORD;
+const REG_R9: usize = 8 - FIRST_WORD;
+const REG_R8: usize = 9 - FIRST_WORD;
+const REG_DX: usize = 12 - FIRST_WORD;
+const REG_SI: usize = 13 - FIRST_WORD;
+const REG_DI: usize = 14 - FIRST_WORD;
+const REG_ORIG_AX: usize = 15 - FIRST_WORD;
 
 #[inline(always)]
-fn read_regs(regs: *const [u64; PT_REGS_WORDS]) -> Option<[u64; PT_REGS_WORDS]> {
-    unsafe { bpf_probe_read_kernel(regs) }.ok()
+fn read_regs(regs: *const u64) -> Option<[u64; PT_REGS_WORDS]> {
+    unsafe { bpf_probe_read_kernel(regs.wrapping_add(FIRST_WORD) as *const [u64; PT_REGS_WORDS]) }.ok()
 }
 
 #[inline(always)]
