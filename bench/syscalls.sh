@@ -413,6 +413,7 @@ spawned "$SLEEPER"
 
 FAILED=0
 FOREIGN=
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 START=$(date +%s)
 echo "bench: $RUNS runs of ${#CONFIGS[@]} configurations, $CALLS getppid calls each ($STRACE_CALLS under strace)" >&2
 for ((run = 1; run <= RUNS; run++)); do
@@ -448,7 +449,11 @@ echo "date:    $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "kernel:  $(uname -r) ($(uname -m))"
 echo "cpu:     ${cpu:-unknown} ($(nproc) online CPUs)"
 echo "tracer:  $TRACER_SRC (tree $rev)"
-echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min load average at the end; a busy machine makes noisy figures)"
+LOAD_END=$(cut -d' ' -f1 /proc/loadavg)
+echo "load:    $LOAD_START at the start, $LOAD_END at the end (1 min load average; the benchmark itself adds about 1)"
+if awk -v a="$LOAD_START" -v b="$LOAD_END" -v n="$(nproc)" 'BEGIN { exit !(a > n / 2 || b > n / 2 + 1) }'; then
+    echo "WARNING: the machine was busy with other work: expect noisy figures (see runs min-max); rerun when it is quiet"
+fi
 echo "tools:   $("$STRACE" -V | head -n1); $("$BPFTRACE" --version | head -n1)"
 echo "calls:   $CALLS per storm ($STRACE_CALLS under strace); took ${ELAPSED}s"
 if [[ -n $FOREIGN ]]; then

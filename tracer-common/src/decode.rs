@@ -5,8 +5,10 @@ use core::mem::size_of;
 
 use crate::{
     event::{EventHeader, kind},
+    files::OpenEvent,
+    net::{BindEvent, SockEvent},
     process::ProcessEvent,
-    signals::SignalEvent,
+    signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
     syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallEvent},
 };
 
@@ -24,6 +26,8 @@ pub enum DecodeError {
     BadFilenameLength { len: u16, cap: usize },
     #[error("arguments claim {len} bytes, more than the {cap} captured")]
     BadArgvLength { len: u16, cap: usize },
+    #[error("opened path claims {len} bytes, more than the {cap} captured")]
+    BadPathLength { len: u16, cap: usize },
 }
 
 /// A decoded record, borrowing nothing from the ring buffer. New families add variants: consumers in other
@@ -35,6 +39,18 @@ pub enum Event {
     /// Boxed: rare, and five times the size of the others.
     Process(std::boxed::Box<ProcessEvent>),
     Signal(SignalEvent),
+    /// A thread taking a signal.
+    SignalDeliver(SignalDeliverEvent),
+    /// A kill-family syscall that failed: no signal was generated.
+    SignalSendFailed(SignalSendFailedEvent),
+    /// A bind() that returned.
+    Bind(BindEvent),
+    /// A listen() that returned.
+    Listen(SockEvent),
+    /// A TCP socket that left LISTEN, or entered it outside listen() (io_uring).
+    SockState(SockEvent),
+    /// An open-family call that matched `tracer opens`' watch. Boxed: it carries the path.
+    Open(std::boxed::Box<OpenEvent>),
 }
 
 /// A syscall with whatever argument bytes the kernel copied (empty slots when none).
@@ -50,6 +66,11 @@ impl Event {
             Event::Syscall(s) => &s.event.header,
             Event::Process(p) => &p.header,
             Event::Signal(s) => &s.header,
+            Event::SignalDeliver(s) => &s.header,
+            Event::SignalSendFailed(s) => &s.header,
+            Event::Bind(b) => &b.header,
+            Event::Listen(s) | Event::SockState(s) => &s.header,
+            Event::Open(o) => &o.header,
         }
     }
 }
@@ -117,6 +138,36 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             // SAFETY: length checked; SignalEvent is plain data.
             Ok(Event::Signal(unsafe { read_pod(bytes) }))
         }
+        kind::SIGNAL_DELIVER => {
+            need(kind, bytes, size_of::<SignalDeliverEvent>())?;
+            // SAFETY: length checked; SignalDeliverEvent is plain data.
+            Ok(Event::SignalDeliver(unsafe { read_pod(bytes) }))
+        }
+        kind::SIGNAL_SEND_FAILED => {
+            need(kind, bytes, size_of::<SignalSendFailedEvent>())?;
+            // SAFETY: length checked; SignalSendFailedEvent is plain data.
+            Ok(Event::SignalSendFailed(unsafe { read_pod(bytes) }))
+        }
+        kind::NET_BIND => {
+            need(kind, bytes, size_of::<BindEvent>())?;
+            // SAFETY: length checked; BindEvent is plain data.
+            Ok(Event::Bind(unsafe { read_pod(bytes) }))
+        }
+        kind::NET_LISTEN | kind::NET_STATE => {
+            need(kind, bytes, size_of::<SockEvent>())?;
+            // SAFETY: length checked; SockEvent is plain data.
+            let event: SockEvent = unsafe { read_pod(bytes) };
+            Ok(if kind == kind::NET_LISTEN { Event::Listen(event) } else { Event::SockState(event) })
+        }
+        kind::FILE_OPEN => {
+            need(kind, bytes, size_of::<OpenEvent>())?;
+            // SAFETY: length checked; OpenEvent is plain data.
+            let event: OpenEvent = unsafe { read_pod(bytes) };
+            if usize::from(event.path_len) > event.path.len() {
+                return Err(DecodeError::BadPathLength { len: event.path_len, cap: event.path.len() });
+            }
+            Ok(Event::Open(std::boxed::Box::new(event)))
+        }
         other => Err(DecodeError::UnknownKind(other)),
     }
 }
@@ -171,6 +222,104 @@ mod tests {
         assert_eq!(decode(&bytes), Err(DecodeError::Truncated { kind: kind::SYSCALL, len: 100, need: 120 }));
         let unknown = as_bytes(&syscall(999));
         assert_eq!(decode(&unknown), Err(DecodeError::UnknownKind(999)));
+    }
+
+    #[test]
+    fn round_trips_net_events() {
+        let bind = BindEvent {
+            header: EventHeader { kind: kind::NET_BIND, pid: 7, tid: 8, ts_ns: 99, ..Default::default() },
+            ret: -98,
+            fd: 3,
+            family: crate::net::AF_INET6,
+            port: 8080,
+            addr: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            inode: 12345,
+            ..Default::default()
+        };
+        assert_eq!(decode(&as_bytes(&bind)), Ok(Event::Bind(bind)));
+        let mut sock = SockEvent {
+            header: EventHeader { kind: kind::NET_LISTEN, pid: 7, tid: 7, ..Default::default() },
+            port: 80,
+            backlog: 511,
+            ..Default::default()
+        };
+        assert_eq!(decode(&as_bytes(&sock)), Ok(Event::Listen(sock)));
+        sock.header.kind = kind::NET_STATE;
+        assert_eq!(decode(&as_bytes(&sock)), Ok(Event::SockState(sock)));
+        let mut short = as_bytes(&bind);
+        short.truncate(size_of::<BindEvent>() - 1);
+        assert_eq!(
+            decode(&short),
+            Err(DecodeError::Truncated { kind: kind::NET_BIND, len: 95, need: size_of::<BindEvent>() })
+        );
+        let mut short = as_bytes(&sock);
+        short.truncate(50);
+        assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::NET_STATE, len: 50, need: 88 }));
+    }
+
+    #[test]
+    fn round_trips_signal_events() {
+        let header = |kind| EventHeader { kind, pid: 7, tid: 8, ts_ns: 99, ..Default::default() };
+        let signal = SignalEvent {
+            header: header(kind::SIGNAL),
+            signo: 1,
+            target_pid: 9,
+            target_tid: 10,
+            handler: 0x5555_0000_1234,
+            flags: crate::signals::flags::FROM_PROCESS,
+            ..Default::default()
+        };
+        assert_eq!(decode(&as_bytes(&signal)), Ok(Event::Signal(signal)));
+        let deliver = SignalDeliverEvent {
+            header: header(kind::SIGNAL_DELIVER),
+            signo: 9,
+            orig_signo: 1,
+            flags: crate::signals::flags::GROUP_EXIT,
+            ..Default::default()
+        };
+        assert_eq!(decode(&as_bytes(&deliver)), Ok(Event::SignalDeliver(deliver)));
+        let failed = SignalSendFailedEvent {
+            header: header(kind::SIGNAL_SEND_FAILED),
+            nr: 62,
+            signo: 1,
+            ret: -3,
+            args: [999_999, 1, 0, 0],
+            uid: 65534,
+            _pad: 0,
+        };
+        assert_eq!(decode(&as_bytes(&failed)), Ok(Event::SignalSendFailed(failed)));
+        for (kind, mut bytes) in [
+            (kind::SIGNAL, as_bytes(&signal)),
+            (kind::SIGNAL_DELIVER, as_bytes(&deliver)),
+            (kind::SIGNAL_SEND_FAILED, as_bytes(&failed)),
+        ] {
+            let need = bytes.len();
+            bytes.pop();
+            assert_eq!(decode(&bytes), Err(DecodeError::Truncated { kind, len: need - 1, need }));
+        }
+    }
+
+    #[test]
+    fn round_trips_open_events() {
+        let mut open = crate::files::OpenEvent {
+            header: EventHeader { kind: kind::FILE_OPEN, pid: 7, tid: 8, ts_ns: 99, ..Default::default() },
+            ret: 3,
+            flags: 0o2000000,
+            dev: 8 << 20 | 1,
+            ino: 4242,
+            dfd: -100,
+            status: crate::files::status::ENTER_SEEN | crate::files::status::MATCH_FILE,
+            path_len: 8,
+            ..Default::default()
+        };
+        open.path[..8].copy_from_slice(b"/etc/foo");
+        assert_eq!(decode(&as_bytes(&open)), Ok(Event::Open(std::boxed::Box::new(open))));
+        let mut short = as_bytes(&open);
+        short.pop();
+        let need = size_of::<crate::files::OpenEvent>();
+        assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::FILE_OPEN, len: need - 1, need }));
+        open.path_len = 257;
+        assert_eq!(decode(&as_bytes(&open)), Err(DecodeError::BadPathLength { len: 257, cap: 256 }));
     }
 
     #[test]

@@ -9,6 +9,8 @@
 extern crate std;
 
 pub mod event;
+pub mod files;
+pub mod net;
 pub mod process;
 pub mod signals;
 pub mod syscalls;
@@ -23,10 +25,15 @@ pub use event::{EventHeader, kind};
 mod pod {
     use crate::{
         event::EventHeader,
+        files::{FileKey, OpenInflight},
+        signals::SendSpec,
         syscalls::{Inflight, SyscallSpec, SyscallStat},
     };
     unsafe impl aya::Pod for EventHeader {}
     unsafe impl aya::Pod for SyscallSpec {}
     unsafe impl aya::Pod for Inflight {}
     unsafe impl aya::Pod for SyscallStat {}
+    unsafe impl aya::Pod for SendSpec {}
+    unsafe impl aya::Pod for OpenInflight {}
+    unsafe impl aya::Pod for FileKey {}
 }

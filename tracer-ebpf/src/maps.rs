@@ -47,7 +47,7 @@ pub fn wakeup_flags(now: u64) -> u64 {
 
 /// Non-zero: every process is of interest, the TRACED map is not consulted.
 #[unsafe(no_mangle)]
-static TRACE_ALL: u8 = 0;
+pub static TRACE_ALL: u8 = 0;
 
 #[inline(always)]
 pub fn global<T: Copy>(value: &T) -> T {

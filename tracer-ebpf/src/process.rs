@@ -26,15 +26,15 @@ use crate::{
 static FOLLOW_FORKS: u8 = 0;
 /// `task_struct.pid` and `.tgid` (from BTF).
 #[unsafe(no_mangle)]
-static TASK_PID_OFFSET: u32 = 0;
+pub static TASK_PID_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
-static TASK_TGID_OFFSET: u32 = 0;
+pub static TASK_TGID_OFFSET: u32 = 0;
 /// `task_struct.exit_code` (from BTF); 0 when unknown.
 #[unsafe(no_mangle)]
-static TASK_EXIT_CODE_OFFSET: u32 = 0;
+pub static TASK_EXIT_CODE_OFFSET: u32 = 0;
 /// `sched_process_exit.group_dead`; 0 when this kernel's record has no such field.
 #[unsafe(no_mangle)]
-static EXIT_GROUP_DEAD_OFFSET: u32 = 0;
+pub static EXIT_GROUP_DEAD_OFFSET: u32 = 0;
 /// `task_struct.mm`, `mm_struct.arg_start` and `.arg_end` (from BTF).
 #[unsafe(no_mangle)]
 static TASK_MM_OFFSET: u32 = 0;

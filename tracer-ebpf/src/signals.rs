@@ -1,53 +1,408 @@
-//! Signals generated for traced processes (`signal:signal_generate`), with the sender as the current task.
+//! Signals, end to end:
+//! - `signal_generate` (raw tracepoint: its task pointer gives the target's tgid, which the classic record lacks):
+//!   every signal the kernel generates, with the current task as the sender when a process sent it. `tracer
+//!   syscalls` wants those for traced targets; `tracer signals` (`SIGNALS_COMMAND`) those to or from its `-p`
+//!   processes (all of them with `TRACE_ALL`), for the signals in `SIGNAL_SET`.
+//! - `signal_deliver` (raw): a thread taking a signal, and what its action is. A fatal signal with the default
+//!   action reaches every thread of the group as SIGKILL; the signal that caused it is in `signal->group_exit_code`.
+//! - `signal_exit` (`sched_process_exit`): the end of a process killed by a signal, or of one that a reported
+//!   signal was sent to (it may have handled SIGTERM and exited), or of a `-p` process.
+//! - `signal_send_enter`/`signal_send_exit` (classic `syscalls:sys_{enter,exit}_<kill family>`): sends that
+//!   failed never reach `signal_generate`; only attached with `--failed`.
+//!
+//! Kernel struct offsets come from BTF, set at load time.
 
-use aya_ebpf::{helpers::bpf_get_current_pid_tgid, macros::tracepoint, programs::TracePointContext};
+use aya_ebpf::{
+    EbpfContext,
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_current_uid_gid, bpf_probe_read_kernel,
+        bpf_probe_read_kernel_buf,
+    },
+    macros::{map, raw_tracepoint, tracepoint},
+    maps::LruHashMap,
+    programs::{RawTracePointContext, TracePointContext},
+};
 use tracer_common::{
     event::{kind, lost},
-    signals::SignalEvent,
+    process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
+    signals::{
+        DEFAULT_IGNORED, SEND_SPECS, SIGKILL, SendSpec, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags,
+        info, result, sent_by_process, signal_bit,
+    },
 };
 
-use crate::maps::{EVENTS, count_lost, fill_header, global, is_traced, now_ns};
+use crate::{
+    maps::{EVENTS, TRACE_ALL, count_lost, fill_header, global, now_ns, traced_state},
+    process::{EXIT_GROUP_DEAD_OFFSET, TASK_EXIT_CODE_OFFSET, TASK_PID_OFFSET, TASK_TGID_OFFSET},
+};
 
-/// Field offsets of `signal_generate`, from its format file.
+/// Non-zero for `tracer signals`: match senders too, remember targets, report deliveries and exits.
 #[unsafe(no_mangle)]
-static SIGGEN_SIG_OFFSET: u32 = 8;
+static SIGNALS_COMMAND: u8 = 0;
+/// Signals reported: bit `n - 1` for signal n (`--signal`).
 #[unsafe(no_mangle)]
-static SIGGEN_CODE_OFFSET: u32 = 16;
+static SIGNAL_SET: u64 = u64::MAX;
+/// Non-zero: failed sends of signal 0 (existence probes) are reported too.
 #[unsafe(no_mangle)]
-static SIGGEN_COMM_OFFSET: u32 = 20;
+static SEND_SIGNAL_ZERO: u8 = 0;
+/// The kill-family syscalls and their signal argument (from their format files).
 #[unsafe(no_mangle)]
-static SIGGEN_PID_OFFSET: u32 = 36;
-#[unsafe(no_mangle)]
-static SIGGEN_GROUP_OFFSET: u32 = 40;
-#[unsafe(no_mangle)]
-static SIGGEN_RESULT_OFFSET: u32 = 44;
+static SEND_SPECS_TABLE: [SendSpec; SEND_SPECS] = [SendSpec { nr: -1, sig_arg: 0 }; SEND_SPECS];
 
-/// Offsets known only at load time: the verifier refuses variable context offsets, so copy instead.
-#[inline(always)]
-fn field<T: Copy + Default>(ctx: &TracePointContext, offset: &u32) -> T {
-    unsafe { ctx.read_at(global(offset) as usize) }.unwrap_or_default()
+// From BTF: task_struct.{comm, blocked, sighand, signal}, sighand_struct.action, sizeof(struct k_sigaction),
+// k_sigaction.sa.{sa_handler, sa_flags}, signal_struct.{nr_threads, group_exit_code}, kernel_siginfo.{si_errno,
+// si_code}.
+#[unsafe(no_mangle)]
+static TASK_COMM_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static TASK_BLOCKED_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static TASK_SIGHAND_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static TASK_SIGNAL_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SIGHAND_ACTION_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static K_SIGACTION_SIZE: u32 = 0;
+#[unsafe(no_mangle)]
+static SA_HANDLER_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SA_FLAGS_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SIGNAL_NR_THREADS_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SIGNAL_GROUP_EXIT_CODE_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SIGINFO_ERRNO_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SIGINFO_CODE_OFFSET: u32 = 0;
+
+/// Processes a reported signal was queued for (tgid → set of signals, bit `n - 1`): with `-p SENDER` their
+/// deliveries are reported, and their exit is, even a clean one (a handled SIGTERM ends in `exit(0)`).
+#[map]
+static SIGNAL_TARGETS: LruHashMap<u32, u64> = LruHashMap::with_max_entries(16384, 0);
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct PendingSend {
+    nr: i32,
+    signo: i32,
+    args: [u64; 4],
 }
 
-#[tracepoint]
-pub fn signal_generate(ctx: TracePointContext) -> u32 {
-    // The record names the target thread; signals to a process go to its leader, whose tid is the pid.
-    let target_tid: u32 = field(&ctx, &SIGGEN_PID_OFFSET);
-    if !is_traced(target_tid) {
+/// Kill-family calls in progress (tid → arguments), until their exit says whether they failed.
+#[map]
+static SENDS: LruHashMap<u32, PendingSend> = LruHashMap::with_max_entries(4096, 0);
+
+#[inline(always)]
+fn wanted(signo: i32) -> bool {
+    global(&SIGNAL_SET) & signal_bit(signo) != 0
+}
+
+/// A `T` at `base + offset` in kernel memory.
+#[inline(always)]
+fn read_kernel<T: Copy>(base: u64, offset: u32) -> Option<T> {
+    if base == 0 {
+        return None;
+    }
+    unsafe { bpf_probe_read_kernel((base as *const u8).wrapping_add(offset as usize) as *const T) }.ok()
+}
+
+/// (`info::*`, si_code, si_errno) of the `kernel_siginfo *` a tracepoint was given.
+#[inline(always)]
+fn siginfo(ptr: u64) -> (u8, i32, i32) {
+    match ptr {
+        // SEND_SIG_NOINFO and SEND_SIG_PRIV: the classic tracepoint reports them as SI_USER and SI_KERNEL.
+        0 => (info::NONE, 0, 0),
+        1 => (info::PRIV, 0x80, 0),
+        _ => (
+            info::REAL,
+            read_kernel(ptr, global(&SIGINFO_CODE_OFFSET)).unwrap_or(0),
+            read_kernel(ptr, global(&SIGINFO_ERRNO_OFFSET)).unwrap_or(0),
+        ),
+    }
+}
+
+#[inline(always)]
+fn info_flags(kind: u8) -> u32 {
+    match kind {
+        info::NONE => flags::INFO_NONE,
+        info::PRIV => flags::INFO_PRIV,
+        _ => 0,
+    }
+}
+
+/// Whether a reported signal `signo` was queued for process `tgid`.
+#[inline(always)]
+fn marked(tgid: u32, signo: i32) -> bool {
+    match SIGNAL_TARGETS.get_ptr(tgid) {
+        Some(set) => (unsafe { *set }) & signal_bit(signo) != 0,
+        None => false,
+    }
+}
+
+#[inline(always)]
+fn mark(tgid: u32, signo: i32) {
+    let bit = signal_bit(signo);
+    match SIGNAL_TARGETS.get_ptr_mut(tgid) {
+        Some(set) => unsafe {
+            if *set & bit == 0 {
+                *set |= bit;
+            }
+        },
+        None => {
+            let _ = SIGNAL_TARGETS.insert(tgid, bit, 0);
+        }
+    }
+}
+
+/// `signal_generate(sig, info, task, group, result)`, in the context of whoever generated it.
+#[raw_tracepoint(tracepoint = "signal_generate")]
+pub fn signal_generate(ctx: RawTracePointContext) -> i32 {
+    let signo: i32 = ctx.arg(0);
+    if !wanted(signo) {
         return 0;
     }
+    let task: u64 = ctx.arg(2);
+    let target_tid: u32 = read_kernel(task, global(&TASK_PID_OFFSET)).unwrap_or(0);
+    let mut event_flags = 0;
+    let target_pid = match read_kernel::<u32>(task, global(&TASK_TGID_OFFSET)) {
+        Some(tgid) => tgid,
+        None => {
+            event_flags |= flags::TGID_UNKNOWN;
+            target_tid
+        }
+    };
+    let (info_kind, code, errno) = siginfo(ctx.arg(1));
+    let from_process = sent_by_process(info_kind, signo, code);
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let command = global(&SIGNALS_COMMAND) != 0;
+    if traced_state(target_pid) == 0 && !(command && from_process && traced_state((pid_tgid >> 32) as u32) != 0) {
+        return 0;
+    }
+    let group: i32 = ctx.arg(3);
+    let outcome: i32 = ctx.arg(4);
+
+    event_flags |= info_flags(info_kind);
+    if from_process {
+        event_flags |= flags::FROM_PROCESS;
+    }
+    let blocked: u64 = read_kernel(task, global(&TASK_BLOCKED_OFFSET)).unwrap_or(0);
+    if blocked & signal_bit(signo) != 0 {
+        event_flags |= flags::TARGET_BLOCKS;
+    }
+    let signal: u64 = read_kernel(task, global(&TASK_SIGNAL_OFFSET)).unwrap_or(0);
+    let threads: i32 = read_kernel(signal, global(&SIGNAL_NR_THREADS_OFFSET)).unwrap_or(0);
+    if threads > 1 {
+        event_flags |= flags::MULTI_THREADED;
+    }
+    // The target's action for this signal: sighand->action[signo - 1].sa.sa_handler.
+    let sighand: u64 = read_kernel(task, global(&TASK_SIGHAND_OFFSET)).unwrap_or(0);
+    let slot = global(&SIGHAND_ACTION_OFFSET) as u64
+        + (signo as u64).wrapping_sub(1) * global(&K_SIGACTION_SIZE) as u64
+        + global(&SA_HANDLER_OFFSET) as u64;
+    let handler = match read_kernel::<u64>(sighand.wrapping_add(slot), 0) {
+        Some(handler) => {
+            event_flags |= flags::HANDLER_KNOWN;
+            handler
+        }
+        None => 0,
+    };
+
     let Some(mut entry) = EVENTS.reserve::<SignalEvent>(0) else {
         count_lost(lost::SIGNALS);
         return 0;
     };
     let event = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut event.header, kind::SIGNAL, bpf_get_current_pid_tgid(), now_ns());
-    event.signo = field(&ctx, &SIGGEN_SIG_OFFSET);
-    event.code = field(&ctx, &SIGGEN_CODE_OFFSET);
-    event.target_pid = target_tid;
+    fill_header(&mut event.header, kind::SIGNAL, pid_tgid, now_ns());
+    event.signo = signo;
+    event.code = code;
+    event.target_pid = target_pid;
     event.target_tid = target_tid;
-    event.result = field(&ctx, &SIGGEN_RESULT_OFFSET);
-    event.group = field(&ctx, &SIGGEN_GROUP_OFFSET);
-    event.target_comm = field(&ctx, &SIGGEN_COMM_OFFSET);
+    event.result = outcome;
+    event.group = group;
+    let comm = (task as *const u8).wrapping_add(global(&TASK_COMM_OFFSET) as usize);
+    if unsafe { bpf_probe_read_kernel_buf(comm, &mut event.target_comm) }.is_err() {
+        event.target_comm = [0; 16];
+    }
+    event.errno = errno;
+    event.flags = event_flags;
+    event.handler = handler;
+    event.uid = bpf_get_current_uid_gid() as u32;
+    event._pad = 0;
+    entry.submit(0);
+
+    if command && outcome == result::DELIVERED {
+        mark(target_pid, signo);
+    }
+    0
+}
+
+/// `signal_deliver(sig, info, ka)`, in the context of the thread taking the signal.
+#[raw_tracepoint(tracepoint = "signal_deliver")]
+pub fn signal_deliver(ctx: RawTracePointContext) -> i32 {
+    let signo: i32 = ctx.arg(0);
+    let info_ptr: u64 = ctx.arg(1);
+    let action: u64 = ctx.arg(2);
+    let mut event_flags = 0;
+    let mut orig_signo = signo;
+    if signo == SIGKILL && info_ptr == 0 {
+        // The group is dying: complete_signal() turned a fatal signal into SIGKILL for every thread and kept the
+        // signal in group_exit_code. Without a signal there, another thread called exit_group or exec.
+        let task = unsafe { bpf_get_current_task() };
+        let signal: u64 = read_kernel(task, global(&TASK_SIGNAL_OFFSET)).unwrap_or(0);
+        let exit_code: i32 = read_kernel(signal, global(&SIGNAL_GROUP_EXIT_CODE_OFFSET)).unwrap_or(0);
+        if exit_code & 0x7f == 0 {
+            return 0;
+        }
+        orig_signo = exit_code & 0x7f;
+        event_flags |= flags::GROUP_EXIT;
+        if exit_code & 0x80 != 0 {
+            event_flags |= flags::CORE_DUMP;
+        }
+    }
+    if !wanted(orig_signo) {
+        return 0;
+    }
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    if traced_state(tgid) == 0 && !marked(tgid, orig_signo) {
+        return 0;
+    }
+    let (info_kind, code, errno) = siginfo(info_ptr);
+    event_flags |= info_flags(info_kind);
+    let handler: u64 = read_kernel(action, global(&SA_HANDLER_OFFSET)).unwrap_or(0);
+    let sa_flags: u64 = read_kernel(action, global(&SA_FLAGS_OFFSET)).unwrap_or(0);
+
+    let Some(mut entry) = EVENTS.reserve::<SignalDeliverEvent>(0) else {
+        count_lost(lost::SIGNALS);
+        return 0;
+    };
+    let event = unsafe { &mut *entry.as_mut_ptr() };
+    fill_header(&mut event.header, kind::SIGNAL_DELIVER, pid_tgid, now_ns());
+    event.signo = signo;
+    event.orig_signo = orig_signo;
+    event.code = code;
+    event.errno = errno;
+    event.flags = event_flags;
+    event._pad = 0;
+    event.handler = handler;
+    event.sa_flags = sa_flags;
+    entry.submit(0);
+    0
+}
+
+/// `sched_process_exit`, for `tracer signals`: see the module comment for which exits are reported.
+#[tracepoint]
+pub fn signal_exit(ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    let tid = pid_tgid as u32;
+    let group_dead = match global(&EXIT_GROUP_DEAD_OFFSET) {
+        0 => tid == tgid,
+        // Offsets known only at load time: the verifier refuses variable context offsets, so copy instead.
+        offset => unsafe { ctx.read_at::<u8>(offset as usize) }.unwrap_or(0) != 0,
+    };
+    if !group_dead {
+        return 0;
+    }
+    let marks = match SIGNAL_TARGETS.get_ptr(tgid) {
+        Some(set) => {
+            let set = unsafe { *set };
+            let _ = SIGNAL_TARGETS.remove(tgid);
+            set
+        }
+        None => 0,
+    };
+    let exit_code = match global(&TASK_EXIT_CODE_OFFSET) {
+        0 => EXIT_CODE_UNKNOWN,
+        offset => read_kernel::<i32>(unsafe { bpf_get_current_task() }, offset).unwrap_or(EXIT_CODE_UNKNOWN),
+    };
+    let killed_by = if exit_code == EXIT_CODE_UNKNOWN { 0 } else { exit_code & 0x7f };
+    let all = global(&TRACE_ALL) != 0;
+    let named = !all && traced_state(tgid) != 0;
+    let report = named
+        || (killed_by != 0 && wanted(killed_by) && (all || marks != 0))
+        || marks & !DEFAULT_IGNORED & global(&SIGNAL_SET) != 0;
+    if !report {
+        return 0;
+    }
+    // `named` stays in TRACED: its SIGCHLD to its parent comes after this (exit_notify), and is from a `-p`
+    // process. A pid is reused only after the whole pid space went round.
+    let Some(mut entry) = EVENTS.reserve::<ProcessEvent>(0) else {
+        count_lost(lost::SIGNALS);
+        return 0;
+    };
+    let event = unsafe { &mut *entry.as_mut_ptr() };
+    fill_header(&mut event.header, kind::PROCESS, pid_tgid, now_ns());
+    event.what = what::EXIT;
+    event.other_pid = 0;
+    event.exit_code = exit_code;
+    event.filename_len = 0;
+    event.argv_len = 0;
+    event.argv_truncated = 0;
+    event._pad = [0; 7];
+    entry.submit(0);
+    0
+}
+
+/// A field of a classic tracepoint record at a constant offset: one volatile load (see syscalls.rs).
+#[inline(always)]
+fn record_field<T: Copy>(ctx: &TracePointContext, offset: usize) -> T {
+    unsafe { core::ptr::read_volatile((ctx.as_ptr() as *const u8).add(offset) as *const T) }
+}
+
+/// `syscalls:sys_enter_<kill family>`: `__syscall_nr` at 8, arguments from 16 (the layout of every syscall record).
+#[tracepoint]
+pub fn signal_send_enter(ctx: TracePointContext) -> u32 {
+    let nr: i32 = record_field(&ctx, 8);
+    let mut sig_arg = None;
+    for spec in global(&SEND_SPECS_TABLE) {
+        if spec.nr == nr {
+            sig_arg = Some(spec.sig_arg);
+        }
+    }
+    let Some(sig_arg) = sig_arg else { return 0 };
+    // Copied, not loaded: records hold only the call's own arguments, and kill has two.
+    let args: [u64; 4] = unsafe { ctx.read_at(16) }.unwrap_or([0; 4]);
+    let signo = match sig_arg {
+        0 => args[0],
+        1 => args[1],
+        2 => args[2],
+        _ => args[3],
+    } as i32;
+    if !(wanted(signo) || (signo == 0 && global(&SEND_SIGNAL_ZERO) != 0)) {
+        return 0;
+    }
+    let tid = bpf_get_current_pid_tgid() as u32;
+    let _ = SENDS.insert(tid, PendingSend { nr, signo, args }, 0);
+    0
+}
+
+/// `syscalls:sys_exit_<kill family>`: `ret` at 16.
+#[tracepoint]
+pub fn signal_send_exit(ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tid = pid_tgid as u32;
+    let Some(pending) = SENDS.get_ptr(tid) else { return 0 };
+    let pending = unsafe { *pending };
+    let _ = SENDS.remove(tid);
+    let ret: i64 = record_field(&ctx, 16);
+    if ret >= 0 {
+        return 0;
+    }
+    let Some(mut entry) = EVENTS.reserve::<SignalSendFailedEvent>(0) else {
+        count_lost(lost::SIGNALS);
+        return 0;
+    };
+    let event = unsafe { &mut *entry.as_mut_ptr() };
+    fill_header(&mut event.header, kind::SIGNAL_SEND_FAILED, pid_tgid, now_ns());
+    event.nr = pending.nr;
+    event.signo = pending.signo;
+    event.ret = ret;
+    event.args = pending.args;
+    event.uid = bpf_get_current_uid_gid() as u32;
+    event._pad = 0;
     entry.submit(0);
     0
 }

@@ -12,6 +12,17 @@
 //!                            stdin to close
 //!     sleep MS               nanosleep for MS milliseconds
 //!     exit CODE              exit_group(CODE)
+//!     storm-cpu N            like storm, timed in the thread's CPU time (steady on a busy machine)
+//!     handle SIG             install a handler for signal number SIG that prints `caught SIG`; print `handling SIG`
+//!     ignore-signal SIG      set SIG to SIG_IGN; print `ignoring SIG`
+//!     block-signal SIG       block SIG; print `blocking SIG`
+//!     segv                   read address 8 (a null pointer's field) with SIGSEGV's default action and no core
+//!     sigpipe                write to a pipe whose read end is closed, with SIGPIPE's default action
+//!     kill PID SIG           kill(PID, SIG); print `kill=RET errno=E`
+//!     sigqueue PID SIG       sigqueue(PID, SIG, 42) (rt_sigqueueinfo, SI_QUEUE)
+//!     pidfd-kill PID SIG     pidfd_open(PID) then pidfd_send_signal
+//!     drop-privileges        become nobody (uid and gid 65534, no groups)
+//!     comm NAME              set the thread's name (comm) to NAME
 //!   --wait-stdin: print `pid=PID` then read one line from stdin before acting (lets a tracer attach first).
 
 use std::{
@@ -30,6 +41,20 @@ fn getppid_n(n: u64) {
         // SAFETY: no arguments.
         unsafe { libc::getppid() };
     }
+}
+
+/// Says which signal arrived, with write(2) only (async-signal-safe): `caught N`.
+extern "C" fn on_signal(sig: libc::c_int) {
+    let mut line = *b"caught ....";
+    let mut len = 7;
+    if sig >= 10 {
+        line[len] = b'0' + (sig / 10 % 10) as u8;
+        len += 1;
+    }
+    line[len] = b'0' + (sig % 10) as u8;
+    line[len + 1] = b'\n';
+    // SAFETY: a buffer we own.
+    unsafe { libc::write(1, line.as_ptr().cast(), len + 2) };
 }
 
 fn main() {
@@ -112,6 +137,86 @@ fn main() {
             }
             "sleep" => std::thread::sleep(std::time::Duration::from_millis(arg(&mut args, "milliseconds"))),
             "exit" => unsafe { libc::_exit(arg(&mut args, "code")) },
+            "storm-cpu" => {
+                // Like storm, timed in this thread's CPU time: preemption by other work on the machine is not counted.
+                let n: u64 = arg(&mut args, "count");
+                let cpu_ns = || {
+                    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+                    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+                };
+                let start = cpu_ns();
+                getppid_n(n);
+                println!("ns_per_call={:.1}", (cpu_ns() - start) / n as f64);
+            }
+            "handle" => {
+                let sig: libc::c_int = arg(&mut args, "signal number");
+                // SAFETY: the handler only calls write(2), which is async-signal-safe.
+                let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+                assert_ne!(unsafe { libc::signal(sig, handler) }, libc::SIG_ERR, "signal({sig})");
+                println!("handling {sig}");
+            }
+            "ignore-signal" => {
+                let sig: libc::c_int = arg(&mut args, "signal number");
+                assert_ne!(unsafe { libc::signal(sig, libc::SIG_IGN) }, libc::SIG_ERR, "signal({sig})");
+                println!("ignoring {sig}");
+            }
+            "block-signal" => {
+                let sig: libc::c_int = arg(&mut args, "signal number");
+                // SAFETY: a sigset_t we own, filled by sigemptyset.
+                let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+                unsafe { libc::sigemptyset(&mut set) };
+                unsafe { libc::sigaddset(&mut set, sig) };
+                assert_eq!(unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) }, 0);
+                println!("blocking {sig}");
+            }
+            "segv" => {
+                // The default action (Rust's runtime handles SIGSEGV to report stack overflows), and no core file.
+                let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
+                unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
+                // A field read through a null pointer: address 8 is in the never-mapped first page.
+                let field = std::hint::black_box(8usize) as *const u8;
+                unsafe { std::ptr::read_volatile(field) };
+                unreachable!("reading address 8 did not fault");
+            }
+            "sigpipe" => {
+                // Rust's runtime ignores SIGPIPE; restore the default, then write to a pipe nobody reads.
+                unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+                let mut fds = [0; 2];
+                assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+                unsafe { libc::close(fds[0]) };
+                unsafe { libc::write(fds[1], b"x".as_ptr().cast(), 1) };
+                unreachable!("the write to a closed pipe did not kill the process");
+            }
+            "kill" => {
+                let (pid, sig): (libc::pid_t, libc::c_int) = (arg(&mut args, "pid"), arg(&mut args, "signal number"));
+                let ret = unsafe { libc::kill(pid, sig) };
+                println!("kill={ret} errno={}", std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+            }
+            "sigqueue" => {
+                let (pid, sig): (libc::pid_t, libc::c_int) = (arg(&mut args, "pid"), arg(&mut args, "signal number"));
+                let value = libc::sigval { sival_ptr: std::ptr::without_provenance_mut(42) };
+                assert_eq!(unsafe { libc::sigqueue(pid, sig, value) }, 0, "sigqueue({pid}, {sig})");
+            }
+            "pidfd-kill" => {
+                let (pid, sig): (libc::pid_t, libc::c_int) = (arg(&mut args, "pid"), arg(&mut args, "signal number"));
+                let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+                assert!(fd >= 0, "pidfd_open({pid})");
+                let ret = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd, sig, std::ptr::null::<u8>(), 0) };
+                assert_eq!(ret, 0, "pidfd_send_signal({pid}, {sig})");
+                unsafe { libc::close(fd as libc::c_int) };
+            }
+            "drop-privileges" => {
+                // nobody/nogroup: sends to root's processes fail with EPERM from here on.
+                assert_eq!(unsafe { libc::setgroups(0, std::ptr::null()) }, 0, "setgroups");
+                assert_eq!(unsafe { libc::setgid(65534) }, 0, "setgid");
+                assert_eq!(unsafe { libc::setuid(65534) }, 0, "setuid");
+            }
+            "comm" => {
+                let name = CString::new(args.next().expect("name")).unwrap();
+                assert_eq!(unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) }, 0, "PR_SET_NAME");
+            }
             other => panic!("unknown action {other}"),
         }
     }

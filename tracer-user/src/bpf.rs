@@ -70,7 +70,8 @@ pub struct KernelLayout {
     pub exit_group_dead: u32,
     pub exec_filename: u32,
     pub exec_old_pid: u32,
-    pub siggen: [(&'static str, u32); 6],
+    /// Globals of the signal probes (kernel struct offsets from BTF), by name.
+    pub signals: Vec<(&'static str, u32)>,
 }
 
 impl KernelLayout {
@@ -81,7 +82,6 @@ impl KernelLayout {
         };
         let exit = tracefs::read_format(tracefs, "sched", "sched_process_exit")?;
         let exec = tracefs::read_format(tracefs, "sched", "sched_process_exec")?;
-        let siggen = tracefs::read_format(tracefs, "signal", "signal_generate")?;
         Ok(KernelLayout {
             task_pid: task("pid")?,
             task_tgid: task("tgid")?,
@@ -93,14 +93,7 @@ impl KernelLayout {
             exit_group_dead: exit.field("group_dead").map_or(0, |f| f.offset),
             exec_filename: exec.offset_of("filename")?,
             exec_old_pid: exec.offset_of("old_pid")?,
-            siggen: [
-                ("SIGGEN_SIG_OFFSET", siggen.offset_of("sig")?),
-                ("SIGGEN_CODE_OFFSET", siggen.offset_of("code")?),
-                ("SIGGEN_COMM_OFFSET", siggen.offset_of("comm")?),
-                ("SIGGEN_PID_OFFSET", siggen.offset_of("pid")?),
-                ("SIGGEN_GROUP_OFFSET", siggen.offset_of("group")?),
-                ("SIGGEN_RESULT_OFFSET", siggen.offset_of("result")?),
-            ],
+            signals: signal_offsets(&btf)?,
         })
     }
 
@@ -115,10 +108,30 @@ impl KernelLayout {
             .override_global("EXIT_GROUP_DEAD_OFFSET", &self.exit_group_dead, true)
             .override_global("EXEC_FILENAME_OFFSET", &self.exec_filename, true)
             .override_global("EXEC_OLD_PID_OFFSET", &self.exec_old_pid, true);
-        for (name, offset) in &self.siggen {
+        for (name, offset) in &self.signals {
             loader.override_global(name, offset, true);
         }
     }
+}
+
+/// Kernel struct offsets the signal probes read (tracer-ebpf/src/signals.rs), from BTF.
+fn signal_offsets(btf: &Btf) -> anyhow::Result<Vec<(&'static str, u32)>> {
+    let offset = |ty: &str, member: &str| btf.member_offset(ty, member).with_context(|| format!("BTF: {ty}.{member}"));
+    let sa = offset("k_sigaction", "sa")?;
+    Ok(vec![
+        ("TASK_COMM_OFFSET", offset("task_struct", "comm")?),
+        ("TASK_BLOCKED_OFFSET", offset("task_struct", "blocked")?),
+        ("TASK_SIGHAND_OFFSET", offset("task_struct", "sighand")?),
+        ("TASK_SIGNAL_OFFSET", offset("task_struct", "signal")?),
+        ("SIGHAND_ACTION_OFFSET", offset("sighand_struct", "action")?),
+        ("K_SIGACTION_SIZE", btf.struct_size("k_sigaction").context("BTF: sizeof(struct k_sigaction)")?),
+        ("SA_HANDLER_OFFSET", sa + offset("sigaction", "sa_handler")?),
+        ("SA_FLAGS_OFFSET", sa + offset("sigaction", "sa_flags")?),
+        ("SIGNAL_NR_THREADS_OFFSET", offset("signal_struct", "nr_threads")?),
+        ("SIGNAL_GROUP_EXIT_CODE_OFFSET", offset("signal_struct", "group_exit_code")?),
+        ("SIGINFO_ERRNO_OFFSET", offset("kernel_siginfo", "si_errno")?),
+        ("SIGINFO_CODE_OFFSET", offset("kernel_siginfo", "si_code")?),
+    ])
 }
 
 /// Every pid is below this (the size of the traced-set array).
@@ -180,10 +193,26 @@ impl Probes {
         Ok(EventReader::new(ring)?)
     }
 
+    /// Takes a command's own map out of the object (the programs keep using it), to update it while events are
+    /// read.
+    pub fn take_map(&mut self, name: &str) -> anyhow::Result<aya::maps::Map> {
+        self.ebpf.take_map(name).with_context(|| format!("{name} map missing"))
+    }
+
     pub fn trace_pid(&mut self, pid: u32, state: u32) -> anyhow::Result<()> {
         let mut traced: Array<&mut MapData, u8> =
             Array::try_from(self.ebpf.map_mut("TRACED").context("TRACED map missing")?)?;
         traced.set(pid, state as u8, 0).with_context(|| format!("adding pid {pid} to the traced set"))
+    }
+
+    /// Marks ports as watched in the `NET_PORTS` array (`tracer binds --port`).
+    pub fn watch_ports(&mut self, ports: &[u16]) -> anyhow::Result<()> {
+        let mut map: Array<&mut MapData, u8> =
+            Array::try_from(self.ebpf.map_mut("NET_PORTS").context("NET_PORTS map missing")?)?;
+        for &port in ports {
+            map.set(u32::from(port), 1, 0).with_context(|| format!("watching port {port}"))?;
+        }
+        Ok(())
     }
 
     /// Per-probe-family totals of records the kernel could not reserve, summed over CPUs.

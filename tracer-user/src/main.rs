@@ -1,12 +1,15 @@
 //! tracer: answers an operator's questions about a live Linux system with eBPF tracepoints.
 
+mod binds;
 mod bpf;
 mod btf;
 mod drain;
 mod escape;
+mod opens;
 mod output;
 mod procfs;
 mod session;
+mod signals;
 mod signames;
 mod spawn;
 mod syscalls;
@@ -26,24 +29,40 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     Syscalls(syscalls::SyscallsArgs),
+    Binds(binds::BindsArgs),
+    Opens(opens::OpensArgs),
+    Signals(signals::SignalsArgs),
 }
 
 impl Command {
     fn name(&self) -> &'static str {
         match self {
             Command::Syscalls(_) => "syscalls",
+            Command::Binds(_) => "binds",
+            Command::Opens(_) => "opens",
+            Command::Signals(_) => "signals",
         }
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Syscalls(args) = &cli.command;
-    if let Err(msg) = args.validate() {
+    if let Command::Syscalls(args) = &cli.command
+        && let Err(msg) = args.validate()
+    {
         use clap::CommandFactory as _;
         let mut cmd = Cli::command();
         let sub = cmd.find_subcommand_mut("syscalls").expect("subcommand exists");
         sub.error(clap::error::ErrorKind::MissingRequiredArgument, msg).exit();
+    }
+    if let Command::Binds(args) = &cli.command
+        && let Err(msg) = args.validate()
+    {
+        use clap::CommandFactory as _;
+        let mut cmd = Cli::command();
+        cmd.build();
+        let sub = cmd.find_subcommand_mut("binds").expect("subcommand exists");
+        sub.error(clap::error::ErrorKind::ValueValidation, msg).exit();
     }
     match run(cli.command) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
@@ -63,9 +82,24 @@ fn run(command: Command) -> anyhow::Result<i32> {
     let name = command.name();
     // Privileges and tracefs first: nothing else is worth doing without them.
     let preflight = bpf::preflight(name)?;
-    let Command::Syscalls(args) = command;
-    // Fork the command while the process is still single-threaded.
-    let spawned = args.spawn()?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(syscalls::run(args, preflight, spawned))
+    match command {
+        Command::Syscalls(args) => {
+            // Fork the command while the process is still single-threaded.
+            let spawned = args.spawn()?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(syscalls::run(args, preflight, spawned))
+        }
+        Command::Binds(args) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(binds::run(args, preflight))
+        }
+        Command::Opens(args) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(opens::run(args, preflight))
+        }
+        Command::Signals(args) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(signals::run(args, preflight))
+        }
+    }
 }

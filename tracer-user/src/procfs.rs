@@ -94,6 +94,46 @@ pub fn tgid_of(tid: u32) -> Option<u32> {
     status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
 }
 
+/// A process holding a socket: the socket's inode is behind one of its fds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketOwner {
+    pub pid: u32,
+    pub fd: i32,
+}
+
+/// The inode of a socket fd's link target, `socket:[12345]`.
+pub fn parse_socket_link(target: &[u8]) -> Option<u64> {
+    std::str::from_utf8(target.strip_prefix(b"socket:[")?.strip_suffix(b"]")?).ok()?.parse().ok()
+}
+
+/// Which processes hold the sockets `wanted` (every socket when `None`), from the `socket:[INODE]` links of
+/// /proc/PID/fd, as `ss -p` and lsof find them. Every process sharing a socket is listed (a server's workers);
+/// processes that exit meanwhile or that cannot be read are skipped.
+pub fn socket_owners(
+    wanted: Option<&std::collections::HashSet<u64>>,
+) -> std::collections::HashMap<u64, Vec<SocketOwner>> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut owners: std::collections::HashMap<u64, Vec<SocketOwner>> = std::collections::HashMap::new();
+    if wanted.is_some_and(|w| w.is_empty()) {
+        return owners;
+    }
+    let Ok(procs) = fs::read_dir("/proc") else { return owners };
+    let mut pids: Vec<u32> = procs.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
+    pids.sort_unstable();
+    for pid in pids {
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else { continue };
+        for entry in fds.flatten() {
+            let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+            let Ok(target) = fs::read_link(entry.path()) else { continue };
+            let Some(inode) = parse_socket_link(target.as_os_str().as_bytes()) else { continue };
+            if wanted.is_none_or(|w| w.contains(&inode)) {
+                owners.entry(inode).or_default().push(SocketOwner { pid, fd });
+            }
+        }
+    }
+    owners
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +157,19 @@ mod tests {
         let (bytes, cut) = read_cstring(me, text.as_ptr() as u64, 64).unwrap();
         assert_eq!((bytes.as_slice(), cut), (&b"hello"[..], false));
         assert_eq!(tgid_of(me), Some(me));
+    }
+
+    #[test]
+    fn finds_the_owner_of_a_socket() {
+        use std::os::fd::AsRawFd as _;
+        assert_eq!(parse_socket_link(b"socket:[4242]"), Some(4242));
+        assert_eq!(parse_socket_link(b"pipe:[4242]"), None);
+        assert_eq!(parse_socket_link(b"socket:[x]"), None);
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let fd = socket.as_raw_fd();
+        let link = fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+        let inode = parse_socket_link(link.to_string_lossy().as_bytes()).unwrap();
+        let owners = socket_owners(Some(&[inode].into_iter().collect()));
+        assert_eq!(owners.get(&inode), Some(&vec![SocketOwner { pid: std::process::id(), fd }]));
     }
 }

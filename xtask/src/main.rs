@@ -4,6 +4,8 @@
 //! aya or builds the eBPF crate itself (tracer-user's build.rs does that through aya-build).
 //! Every command it runs is printed to stderr, prefixed with `+`.
 
+mod kernels;
+
 use std::{
     env,
     ffi::{OsStr, OsString},
@@ -52,6 +54,10 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
         args: Vec<OsString>,
     },
+    /// Run setup, build release tracer and the workload, then boot each kernel of the matrix (Debian 6.1 cloud,
+    /// 6.12 cloud, 6.1 generic) once under qemu and run every command's end-to-end checks inside
+    /// (kernels/README.md). Prints `RELEASE CHECK PASS|FAIL why` per kernel and check.
+    Kernels(kernels::Args),
 }
 
 /// A command that ran and failed: xtask exits with the same code.
@@ -106,6 +112,7 @@ fn real_main(cli: Cli) -> Result<()> {
             install(&tracer_bin(&root, false), Path::new("/usr/local/bin/tracer"))
         }
         Cmd::Test => test(&root),
+        Cmd::Kernels(args) => kernels::kernels(&root, args),
         Cmd::Bench { args } => {
             setup(&root)?;
             build(&root, false)?;

@@ -12,7 +12,7 @@ use tracer_common::{
     decode::{Event, decode},
     kind,
     process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
-    signals::SignalEvent,
+    signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags},
     syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallEvent, status},
 };
 
@@ -105,6 +105,30 @@ fn main() {
                 result: 0,
                 group: 1,
                 target_comm: comm(b"sleep"),
+                flags: flags::FROM_PROCESS | flags::HANDLER_KNOWN,
+                ..Default::default()
+            }),
+        ),
+        (
+            "signal_deliver_group_exit",
+            as_bytes(&SignalDeliverEvent {
+                header: header(kind::SIGNAL_DELIVER, 4243, 3_000_100_000, b"sleep"),
+                signo: 9,
+                orig_signo: 1,
+                flags: flags::GROUP_EXIT | flags::INFO_NONE,
+                ..Default::default()
+            }),
+        ),
+        (
+            "signal_send_failed",
+            as_bytes(&SignalSendFailedEvent {
+                header: header(kind::SIGNAL_SEND_FAILED, 4244, 3_000_200_000, b"kill"),
+                nr: 62,
+                signo: 1,
+                ret: -3,
+                args: [999_999_999, 1, 0, 0],
+                uid: 65534,
+                _pad: 0,
             }),
         ),
     ];

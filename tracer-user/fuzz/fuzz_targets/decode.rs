@@ -16,7 +16,7 @@ use tracer_common::{
     decode::{DecodeError, Event, c_bytes, decode},
     kind,
     process::ProcessEvent,
-    signals::SignalEvent,
+    signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
     syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallEvent},
 };
 
@@ -32,6 +32,8 @@ fn size_for(kind: u16) -> Option<usize> {
         kind::SYSCALL_DATA => Some(size_of::<SyscallDataEvent>()),
         kind::PROCESS => Some(size_of::<ProcessEvent>()),
         kind::SIGNAL => Some(size_of::<SignalEvent>()),
+        kind::SIGNAL_DELIVER => Some(size_of::<SignalDeliverEvent>()),
+        kind::SIGNAL_SEND_FAILED => Some(size_of::<SignalSendFailedEvent>()),
         _ => None,
     }
 }
@@ -186,6 +188,14 @@ fn check_event(bytes: &[u8], event: &Event) {
         Event::Signal(signal) => {
             assert_eq!(kind_in, kind::SIGNAL);
             assert_eq!(as_bytes(signal), &bytes[..size]);
+        }
+        Event::SignalDeliver(deliver) => {
+            assert_eq!(kind_in, kind::SIGNAL_DELIVER);
+            assert_eq!(as_bytes(deliver), &bytes[..size]);
+        }
+        Event::SignalSendFailed(failed) => {
+            assert_eq!(kind_in, kind::SIGNAL_SEND_FAILED);
+            assert_eq!(as_bytes(failed), &bytes[..size]);
         }
         // Families added later: decoding without a panic is what this target checks for them.
         _ => {}

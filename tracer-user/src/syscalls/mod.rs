@@ -1,7 +1,7 @@
 //! `tracer syscalls`: what is this process doing, and where is it stuck? strace's answers, from tracepoints.
 //! Only wiring lives here: which probes, which filters, which sink.
 
-mod decode;
+pub(crate) mod decode;
 mod fdpaths;
 mod filter;
 mod summary;
@@ -253,7 +253,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     probes.attach_tracepoint("process_exit", "sched", "sched_process_exit")?;
     probes.attach_tracepoint("process_exec", "sched", "sched_process_exec")?;
     if !args.summary {
-        probes.attach_tracepoint("signal_generate", "signal", "signal_generate")?;
+        probes.attach_raw_tracepoint("signal_generate", "signal_generate")?;
     }
     match filter.few() {
         Some(numbers) => {

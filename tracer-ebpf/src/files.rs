@@ -1,0 +1,514 @@
+//! Opens, for `tracer opens`: `syscalls:sys_enter/sys_exit_{open,openat,openat2,creat,open_by_handle_at}`.
+//!
+//! The enter keeps the dirfd, the file-name pointer and the flags in `OPEN_INFLIGHT` (by tid); the file name is
+//! read at the exit, when the caller's page is resident (reading it at enter fails for fresh .rodata pages).
+//!
+//! Matching strategy (filters run before anything is reserved; a process opening other files pays the checks
+//! and sends nothing):
+//! - **Successful opens** are matched by the opened file's identity, not by its spelling: the exit follows the new
+//!   fd to its `struct file` (task → files → fdtable → fd[] → file → f_inode) and looks (device, inode) up in
+//!   `FILES_WATCHED`. Exact for every spelling — relative, dirfd, `..`, symlinks, hard links.
+//!   Directory watches climb the file's dentry parents (at most `MAX_DEPTH` levels), comparing each directory
+//!   with the watched ones. A watched file that did not exist at start (or was replaced since) is caught by the
+//!   first step of that climb: its directory is marked `watch::PARENT`, and a file opened there whose dentry name
+//!   hashes into `FILES_NAMES` is sent as a candidate that user space confirms with `stat`.
+//! - **Failed opens** have no file: the requested string is scanned once, hashing its base name (compared with
+//!   `FILES_NAMES`) and every directory prefix of an absolute path (compared with `FILES_PREFIXES`); a relative
+//!   path under a watched directory is found by climbing from its start directory (cwd or the dirfd). These are
+//!   lexical candidates: user space resolves the path (cwd/dirfd identity from the kernel, /proc while the
+//!   process lives) and keeps only real matches.
+//!
+//! Limits: the climb stops at the root of the file's filesystem, so a directory watch does not see files on a
+//! filesystem mounted below the watched directory; device numbers are the superblock's (`s_dev`), which differ
+//! from `stat`'s on btrfs subvolumes and overlayfs; failed opens through a symlinked directory are not matched.
+
+use aya_ebpf::{
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_current_uid_gid, bpf_probe_read_kernel,
+        bpf_probe_read_kernel_str_bytes, bpf_probe_read_user, bpf_probe_read_user_str_bytes, generated,
+    },
+    macros::{map, tracepoint},
+    maps::{Array, HashMap, PerCpuArray},
+    programs::TracePointContext,
+};
+use tracer_common::{
+    event::{kind, lost},
+    files::{
+        FNV_OFFSET, FNV_PRIME, FileKey, MAX_DEPTH, OPEN_INFLIGHT_SLOTS, OpenEvent, OpenInflight, PATH_CAP,
+        WATCH_SLOTS, call, status, watch,
+    },
+};
+
+use crate::maps::{EVENTS, count_lost, fill_header, global, is_traced, now_ns, wakeup_flags};
+
+#[map]
+static OPEN_INFLIGHT: Array<OpenInflight> = Array::with_max_entries(OPEN_INFLIGHT_SLOTS, 0);
+/// (device, inode) → `watch::*` bits.
+#[map]
+static FILES_WATCHED: HashMap<FileKey, u32> = HashMap::with_max_entries(WATCH_SLOTS, 0);
+/// FNV-1a of the base names of watched files → 1.
+#[map]
+static FILES_NAMES: HashMap<u64, u8> = HashMap::with_max_entries(WATCH_SLOTS, 0);
+/// FNV-1a of watched directories' absolute paths (no trailing slash) → 1.
+#[map]
+static FILES_PREFIXES: HashMap<u64, u8> = HashMap::with_max_entries(WATCH_SLOTS, 0);
+/// Room for a path before it is known to be wanted (the 512-byte stack cannot hold it with the rest).
+#[map]
+static FILES_SCRATCH: PerCpuArray<[u8; PATH_CAP]> = PerCpuArray::with_max_entries(1, 0);
+
+/// Non-zero: every open of the traced processes is reported (no path given).
+#[unsafe(no_mangle)]
+static FILES_UNFILTERED: u8 = 0;
+/// Non-zero: only failed opens (`--failed`).
+#[unsafe(no_mangle)]
+static FILES_FAILED_ONLY: u8 = 0;
+/// Non-zero when some watched path is a directory (enables the parent climb and the prefix checks).
+#[unsafe(no_mangle)]
+static FILES_HAVE_DIRS: u8 = 0;
+
+// Tracepoint field offsets, from the format files.
+#[unsafe(no_mangle)]
+static FILES_OPEN_FILENAME: u32 = 16;
+#[unsafe(no_mangle)]
+static FILES_OPEN_FLAGS: u32 = 24;
+#[unsafe(no_mangle)]
+static FILES_OPEN_MODE: u32 = 32;
+#[unsafe(no_mangle)]
+static FILES_OPENAT_DFD: u32 = 16;
+#[unsafe(no_mangle)]
+static FILES_OPENAT_FILENAME: u32 = 24;
+#[unsafe(no_mangle)]
+static FILES_OPENAT_FLAGS: u32 = 32;
+#[unsafe(no_mangle)]
+static FILES_OPENAT_MODE: u32 = 40;
+#[unsafe(no_mangle)]
+static FILES_OPENAT2_DFD: u32 = 16;
+#[unsafe(no_mangle)]
+static FILES_OPENAT2_FILENAME: u32 = 24;
+#[unsafe(no_mangle)]
+static FILES_OPENAT2_HOW: u32 = 32;
+#[unsafe(no_mangle)]
+static FILES_CREAT_FILENAME: u32 = 16;
+#[unsafe(no_mangle)]
+static FILES_CREAT_MODE: u32 = 24;
+#[unsafe(no_mangle)]
+static FILES_BY_HANDLE_MOUNT_FD: u32 = 16;
+#[unsafe(no_mangle)]
+static FILES_BY_HANDLE_FLAGS: u32 = 32;
+#[unsafe(no_mangle)]
+static FILES_EXIT_RET: u32 = 16;
+
+// Kernel struct offsets, from BTF.
+#[unsafe(no_mangle)]
+static FILES_TASK_FILES: u32 = 0;
+#[unsafe(no_mangle)]
+static FILES_TASK_FS: u32 = 0;
+/// `fs_struct.pwd.dentry`.
+#[unsafe(no_mangle)]
+static FILES_FS_PWD_DENTRY: u32 = 0;
+#[unsafe(no_mangle)]
+static FILES_FILES_FDT: u32 = 0;
+#[unsafe(no_mangle)]
+static FILES_FDT_MAX_FDS: u32 = 0;
+#[unsafe(no_mangle)]
+static FILES_FDT_FD: u32 = 0;
+/// `file.f_path.dentry`.
+#[unsafe(no_mangle)]
+static FILES_FILE_DENTRY: u32 = 0;
+#[unsafe(no_mangle)]
+static FILES_DENTRY_PARENT: u32 = 0;
+#[unsafe(no_mangle)]
+static FILES_DENTRY_INODE: u32 = 0;
+/// `dentry.d_name.name`.
+#[unsafe(no_mangle)]
+static FILES_DENTRY_NAME: u32 = 0;
+#[unsafe(no_mangle)]
+static FILES_INODE_INO: u32 = 0;
+#[unsafe(no_mangle)]
+static FILES_INODE_SB: u32 = 0;
+#[unsafe(no_mangle)]
+static FILES_SB_DEV: u32 = 0;
+
+const AT_FDCWD: i32 = -100;
+const O_WRONLY_CREAT_TRUNC: u64 = 0o1 | 0o100 | 0o1000;
+
+#[inline(always)]
+fn read_kernel<T>(base: u64, offset: &u32) -> Option<T> {
+    if base == 0 {
+        return None;
+    }
+    unsafe { bpf_probe_read_kernel((base as *const u8).wrapping_add(global(offset) as usize) as *const T) }.ok()
+}
+
+#[inline(always)]
+fn field(ctx: &TracePointContext, offset: &u32) -> u64 {
+    // `read_at` copies with a helper: the offset is a load-time global, not a constant.
+    unsafe { ctx.read_at(global(offset) as usize) }.unwrap_or(0)
+}
+
+#[inline(always)]
+fn enter(call: u16, dfd: i32, filename: u64, flags: u64, mode: u64) {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !is_traced((pid_tgid >> 32) as u32) {
+        return;
+    }
+    let tid = pid_tgid as u32;
+    if let Some(slot) = OPEN_INFLIGHT.get_ptr_mut(tid & (OPEN_INFLIGHT_SLOTS - 1)) {
+        unsafe {
+            *slot = OpenInflight {
+                enter_ns: now_ns(),
+                filename,
+                flags,
+                tid,
+                dfd,
+                mode: mode as u32,
+                call,
+                _pad: 0,
+            }
+        };
+    }
+}
+
+#[tracepoint]
+pub fn files_open_enter(ctx: TracePointContext) -> u32 {
+    let filename = field(&ctx, &FILES_OPEN_FILENAME);
+    let flags = field(&ctx, &FILES_OPEN_FLAGS);
+    let mode = field(&ctx, &FILES_OPEN_MODE);
+    enter(call::OPEN, AT_FDCWD, filename, flags, mode);
+    0
+}
+
+#[tracepoint]
+pub fn files_openat_enter(ctx: TracePointContext) -> u32 {
+    let dfd = field(&ctx, &FILES_OPENAT_DFD) as i32;
+    let filename = field(&ctx, &FILES_OPENAT_FILENAME);
+    let flags = field(&ctx, &FILES_OPENAT_FLAGS);
+    let mode = field(&ctx, &FILES_OPENAT_MODE);
+    enter(call::OPENAT, dfd, filename, flags, mode);
+    0
+}
+
+#[tracepoint]
+pub fn files_openat2_enter(ctx: TracePointContext) -> u32 {
+    let dfd = field(&ctx, &FILES_OPENAT2_DFD) as i32;
+    let filename = field(&ctx, &FILES_OPENAT2_FILENAME);
+    // The `struct open_how *`: its flags are read at exit.
+    let how = field(&ctx, &FILES_OPENAT2_HOW);
+    enter(call::OPENAT2, dfd, filename, how, 0);
+    0
+}
+
+#[tracepoint]
+pub fn files_creat_enter(ctx: TracePointContext) -> u32 {
+    let filename = field(&ctx, &FILES_CREAT_FILENAME);
+    let mode = field(&ctx, &FILES_CREAT_MODE);
+    enter(call::CREAT, AT_FDCWD, filename, O_WRONLY_CREAT_TRUNC, mode);
+    0
+}
+
+#[tracepoint]
+pub fn files_by_handle_enter(ctx: TracePointContext) -> u32 {
+    let mount_fd = field(&ctx, &FILES_BY_HANDLE_MOUNT_FD) as i32;
+    let flags = field(&ctx, &FILES_BY_HANDLE_FLAGS);
+    enter(call::OPEN_BY_HANDLE_AT, mount_fd, 0, flags, 0);
+    0
+}
+
+/// The open this thread entered, if its slot still holds it.
+#[inline(always)]
+fn take_inflight(tid: u32) -> Option<OpenInflight> {
+    let slot = OPEN_INFLIGHT.get_ptr_mut(tid & (OPEN_INFLIGHT_SLOTS - 1))?;
+    let slot = unsafe { &mut *slot };
+    if slot.tid != tid {
+        return None;
+    }
+    slot.tid = 0;
+    Some(*slot)
+}
+
+/// The current task's `struct file *` behind `fd`.
+#[inline(always)]
+fn file_of_fd(fd: i32) -> Option<u64> {
+    if fd < 0 {
+        return None;
+    }
+    let task = unsafe { bpf_get_current_task() };
+    let files: u64 = read_kernel(task, &FILES_TASK_FILES)?;
+    let fdt: u64 = read_kernel(files, &FILES_FILES_FDT)?;
+    let max_fds: u32 = read_kernel(fdt, &FILES_FDT_MAX_FDS)?;
+    if fd as u32 >= max_fds {
+        return None;
+    }
+    let fd_array: u64 = read_kernel(fdt, &FILES_FDT_FD)?;
+    if fd_array == 0 {
+        return None;
+    }
+    let file: u64 = unsafe { bpf_probe_read_kernel((fd_array as *const u64).wrapping_add(fd as usize)) }.ok()?;
+    (file != 0).then_some(file)
+}
+
+/// (dentry, identity) of an open file.
+#[inline(always)]
+fn file_identity(file: u64) -> Option<(u64, FileKey)> {
+    let dentry: u64 = read_kernel(file, &FILES_FILE_DENTRY)?;
+    Some((dentry, dentry_identity(dentry)?))
+}
+
+#[inline(always)]
+fn dentry_identity(dentry: u64) -> Option<FileKey> {
+    let inode: u64 = read_kernel(dentry, &FILES_DENTRY_INODE)?;
+    let ino: u64 = read_kernel(inode, &FILES_INODE_INO)?;
+    let sb: u64 = read_kernel(inode, &FILES_INODE_SB)?;
+    let dev: u32 = read_kernel(sb, &FILES_SB_DEV)?;
+    Some(FileKey { ino, dev, _pad: 0 })
+}
+
+#[inline(always)]
+fn watched(key: &FileKey) -> u32 {
+    unsafe { FILES_WATCHED.get(key) }.copied().unwrap_or(0)
+}
+
+/// Climbs from `dentry` (included when `include_self`) towards the root of its filesystem: `MATCH_DIR` when a
+/// watched directory is an ancestor; `MATCH_NAME` when the direct parent holds a watched file and the dentry's
+/// name is a watched name. Directories on one filesystem share `dev`.
+#[inline(always)]
+fn climb(mut dentry: u64, dev: u32, include_self: bool) -> u32 {
+    let have_dirs = global(&FILES_HAVE_DIRS) != 0;
+    if include_self {
+        if !have_dirs {
+            return 0;
+        }
+        let Some(key) = dentry_identity(dentry) else { return 0 };
+        if watched(&key) & watch::DIR != 0 {
+            return status::MATCH_BASE_DIR;
+        }
+    }
+    let first = dentry;
+    for depth in 0..MAX_DEPTH {
+        let Some(parent) = read_kernel::<u64>(dentry, &FILES_DENTRY_PARENT) else { return 0 };
+        if parent == dentry || parent == 0 {
+            return 0; // the root of this filesystem
+        }
+        let Some(inode) = read_kernel::<u64>(parent, &FILES_DENTRY_INODE) else { return 0 };
+        let Some(ino) = read_kernel::<u64>(inode, &FILES_INODE_INO) else { return 0 };
+        let bits = watched(&FileKey { ino, dev, _pad: 0 });
+        if bits & watch::DIR != 0 {
+            return if include_self { status::MATCH_BASE_DIR } else { status::MATCH_DIR };
+        }
+        if depth == 0 && !include_self && bits & watch::PARENT != 0 && name_watched(first) {
+            return status::MATCH_NAME;
+        }
+        if !have_dirs {
+            return 0; // only the parent matters to file watches
+        }
+        dentry = parent;
+    }
+    0
+}
+
+/// Whether a dentry's name hashes into `FILES_NAMES`.
+#[inline(always)]
+fn name_watched(dentry: u64) -> bool {
+    let Some(name) = read_kernel::<u64>(dentry, &FILES_DENTRY_NAME) else { return false };
+    let Some(buf) = FILES_SCRATCH.get_ptr_mut(0) else { return false };
+    let buf = unsafe { &mut *buf };
+    let Ok(bytes) = (unsafe { bpf_probe_read_kernel_str_bytes(name as *const u8, buf) }) else { return false };
+    let len = bytes.len();
+    let mut hash = FNV_OFFSET;
+    for i in 0..PATH_CAP {
+        if i >= len {
+            break;
+        }
+        let Some(&b) = buf.get(i) else { break };
+        hash = (hash ^ b as u64).wrapping_mul(FNV_PRIME);
+    }
+    unsafe { FILES_NAMES.get(hash) }.is_some()
+}
+
+/// Scans a requested path (in `buf`, `len` bytes): `MATCH_BASENAME` when its base name is a watched name,
+/// `MATCH_PREFIX` when it is absolute and one of its directory prefixes is a watched directory.
+#[inline(always)]
+fn scan_path(buf: &[u8; PATH_CAP], len: usize) -> u32 {
+    let check_prefixes = global(&FILES_HAVE_DIRS) != 0 && buf[0] == b'/';
+    let mut whole = FNV_OFFSET;
+    let mut base = FNV_OFFSET;
+    let mut found = 0;
+    for i in 0..PATH_CAP {
+        if i >= len {
+            break;
+        }
+        let Some(&b) = buf.get(i) else { break };
+        if b == b'/' {
+            if check_prefixes && i > 0 && unsafe { FILES_PREFIXES.get(whole) }.is_some() {
+                found |= status::MATCH_PREFIX;
+            }
+            base = FNV_OFFSET;
+        } else {
+            base = (base ^ b as u64).wrapping_mul(FNV_PRIME);
+        }
+        whole = (whole ^ b as u64).wrapping_mul(FNV_PRIME);
+    }
+    if check_prefixes && unsafe { FILES_PREFIXES.get(whole) }.is_some() {
+        found |= status::MATCH_PREFIX;
+    }
+    if unsafe { FILES_NAMES.get(base) }.is_some() {
+        found |= status::MATCH_BASENAME;
+    }
+    found
+}
+
+/// The dentry a relative path starts at: the cwd for `AT_FDCWD`, else the dirfd's.
+#[inline(always)]
+fn base_dentry(dfd: i32) -> Option<u64> {
+    if dfd == AT_FDCWD {
+        let task = unsafe { bpf_get_current_task() };
+        let fs: u64 = read_kernel(task, &FILES_TASK_FS)?;
+        return read_kernel(fs, &FILES_FS_PWD_DENTRY);
+    }
+    read_kernel(file_of_fd(dfd)?, &FILES_FILE_DENTRY)
+}
+
+/// Reads the requested path into the scratch buffer: (bytes, status bits).
+#[inline(always)]
+fn read_path(filename: u64, buf: &mut [u8; PATH_CAP]) -> (usize, u32) {
+    if filename == 0 {
+        return (0, status::PATH_FAULT);
+    }
+    match unsafe { bpf_probe_read_user_str_bytes(filename as *const u8, buf) } {
+        // The copy stops one short of the buffer when the string did not fit.
+        Ok(bytes) if bytes.len() >= PATH_CAP - 1 => (bytes.len(), status::PATH_TRUNCATED),
+        Ok(bytes) => (bytes.len(), 0),
+        Err(_) => (0, status::PATH_FAULT),
+    }
+}
+
+#[tracepoint]
+pub fn files_open_exit(ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !is_traced((pid_tgid >> 32) as u32) {
+        return 0;
+    }
+    let inflight = take_inflight(pid_tgid as u32);
+    let ret = field(&ctx, &FILES_EXIT_RET) as i64;
+    let failed = ret < 0;
+    if !failed && global(&FILES_FAILED_ONLY) != 0 {
+        return 0;
+    }
+    let unfiltered = global(&FILES_UNFILTERED) != 0;
+    let mut st = if unfiltered { status::UNFILTERED } else { 0 };
+    let mut file_key = FileKey::default();
+
+    if !failed {
+        // Identify the file behind the new fd; match it when a path filter is set.
+        match file_of_fd(ret as i32).and_then(file_identity) {
+            Some((dentry, key)) => {
+                file_key = key;
+                st |= status::FILE_KNOWN;
+                if !unfiltered {
+                    if watched(&key) & (watch::FILE | watch::DIR) != 0 {
+                        st |= status::MATCH_FILE;
+                    } else {
+                        st |= climb(dentry, key.dev, false);
+                    }
+                }
+            }
+            None if !unfiltered => return 0,
+            None => {}
+        }
+        if st & (status::MATCH_FILE | status::MATCH_DIR | status::MATCH_NAME | status::UNFILTERED) == 0 {
+            return 0;
+        }
+    }
+    let Some(inflight) = inflight else {
+        // Entered before the probes were attached: no name, no flags. Still worth a line when the file matched.
+        if failed && !unfiltered {
+            return 0;
+        }
+        send(pid_tgid, ret, &OpenInflight::default(), st, &file_key, None, 0, None);
+        return 0;
+    };
+    st |= status::ENTER_SEEN;
+
+    let Some(buf) = FILES_SCRATCH.get_ptr_mut(0) else { return 0 };
+    let buf = unsafe { &mut *buf };
+    let (len, read_status) = read_path(inflight.filename, buf);
+    st |= read_status;
+    let relative = len > 0 && buf[0] != b'/';
+    if failed && !unfiltered {
+        st |= scan_path(buf, len);
+        if relative
+            && st & status::MATCH_BASENAME == 0
+            && let Some(base) = base_dentry(inflight.dfd)
+            && let Some(key) = dentry_identity(base)
+        {
+            st |= climb(base, key.dev, true);
+        }
+        if st & (status::MATCH_BASENAME | status::MATCH_PREFIX | status::MATCH_BASE_DIR) == 0 {
+            return 0;
+        }
+    }
+    // What user space needs to resolve a relative name once the process is gone: its start directory.
+    let base = if relative || inflight.call == call::OPEN_BY_HANDLE_AT {
+        base_dentry(inflight.dfd).and_then(dentry_identity)
+    } else {
+        None
+    };
+    if base.is_some() {
+        st |= status::BASE_KNOWN;
+    }
+    let mut flags = inflight.flags;
+    if inflight.call == call::OPENAT2 {
+        // `struct open_how` starts with `__u64 flags`; the kernel copied it in, so it is resident.
+        flags = unsafe { bpf_probe_read_user(inflight.flags as *const u64) }.unwrap_or(0);
+    }
+    let duration = now_ns().saturating_sub(inflight.enter_ns);
+    send(pid_tgid, ret, &OpenInflight { flags, ..inflight }, st, &file_key, base, duration, Some((buf, len)));
+    0
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn send(
+    pid_tgid: u64,
+    ret: i64,
+    inflight: &OpenInflight,
+    status: u32,
+    file: &FileKey,
+    base: Option<FileKey>,
+    duration_ns: u64,
+    path: Option<(&[u8; PATH_CAP], usize)>,
+) {
+    let now = now_ns();
+    let Some(mut entry) = EVENTS.reserve::<OpenEvent>(0) else {
+        count_lost(lost::FILES);
+        return;
+    };
+    let event = unsafe { &mut *entry.as_mut_ptr() };
+    fill_header(&mut event.header, kind::FILE_OPEN, pid_tgid, now);
+    event.ret = ret;
+    event.duration_ns = duration_ns;
+    event.flags = inflight.flags;
+    event.ino = file.ino;
+    event.dev = file.dev;
+    let base = base.unwrap_or_default();
+    event.base_ino = base.ino;
+    event.base_dev = base.dev;
+    event.uid = bpf_get_current_uid_gid() as u32;
+    event.dfd = inflight.dfd;
+    event.mode = inflight.mode;
+    event.status = status;
+    event.call = inflight.call;
+    event._pad = 0;
+    event.path_len = 0;
+    if let Some((buf, len)) = path {
+        // One helper copy of the bytes read (the size is masked so that the verifier sees it bounded).
+        let size = (len as u32) & (PATH_CAP as u32 - 1);
+        let copied = unsafe {
+            generated::bpf_probe_read_kernel(event.path.as_mut_ptr().cast(), size, buf.as_ptr().cast())
+        };
+        if copied == 0 {
+            event.path_len = size as u16;
+        }
+    }
+    entry.submit(wakeup_flags(now));
+}

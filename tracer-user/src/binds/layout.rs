@@ -1,0 +1,114 @@
+//! Where the net probes find things in the running kernel: struct offsets from BTF to walk from an fd to its
+//! socket (aya-ebpf emits no CO-RE relocations), and `sock:inet_sock_set_state`'s field offsets from its format
+//! file. Handed to the programs as load-time globals.
+
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use aya::EbpfLoader;
+
+use crate::{
+    btf::{Btf, BtfError},
+    tracefs,
+};
+
+pub struct NetLayout {
+    globals: Vec<(&'static str, u32)>,
+}
+
+/// A `sock_common` bitfield as the probes read it: `byte offset << 16 | bit shift << 8 | mask`; 0 (read as
+/// "not set") when the field is missing or spans bytes.
+fn packed_bits(btf: &Btf, base: u32, member: &str) -> u32 {
+    match btf.member("sock_common", member) {
+        Err(BtfError::Bitfield { bit_offset, bits, .. }) if bits > 0 && bit_offset % 8 + u64::from(bits) <= 8 => {
+            let Ok(byte) = u32::try_from(bit_offset / 8) else { return 0 };
+            (base + byte) << 16 | ((bit_offset % 8) as u32) << 8 | ((1u32 << bits) - 1)
+        }
+        // A whole byte on some kernel: the low bits hold it.
+        Ok(m) if m.size == 1 => (base + m.offset) << 16 | 0xff,
+        _ => 0,
+    }
+}
+
+impl NetLayout {
+    pub fn read(tracefs: &Path) -> anyhow::Result<NetLayout> {
+        let btf = Btf::from_sys_fs().context("reading kernel BTF")?;
+        let off = |st: &str, member: &str| btf.member_offset(st, member).with_context(|| format!("BTF: {st}.{member}"));
+        let sized = |st: &str, member: &str, size: u32| -> anyhow::Result<u32> {
+            let m = btf.member(st, member).with_context(|| format!("BTF: {st}.{member}"))?;
+            if m.size != size {
+                bail!("BTF: {st}.{member} is {} bytes on this kernel, expected {size}", m.size);
+            }
+            Ok(m.offset)
+        };
+        let common = off("sock", "__sk_common")?;
+        let in_common =
+            |member: &str, size: u32| -> anyhow::Result<u32> { Ok(common + sized("sock_common", member, size)?) };
+        // SOCK_INODE(): the inode is allocated right after the socket, in `struct socket_alloc`.
+        let socket_ino = (off("socket_alloc", "vfs_inode")? + sized("inode", "i_ino", 8)?)
+            .checked_sub(off("socket_alloc", "socket")?);
+        let Some(socket_ino) = socket_ino else { bail!("BTF: socket_alloc has its socket after its inode") };
+
+        let sss = tracefs::read_format(tracefs, "sock", "inet_sock_set_state")?;
+        let globals = vec![
+            ("NET_TASK_FILES_OFFSET", off("task_struct", "files")?),
+            ("NET_FILES_FDT_OFFSET", off("files_struct", "fdt")?),
+            ("NET_FDT_MAX_FDS_OFFSET", sized("fdtable", "max_fds", 4)?),
+            ("NET_FDT_FD_OFFSET", off("fdtable", "fd")?),
+            ("NET_FILE_PRIVATE_DATA_OFFSET", off("file", "private_data")?),
+            ("NET_SOCKET_TYPE_OFFSET", sized("socket", "type", 2)?),
+            ("NET_SOCKET_FILE_OFFSET", off("socket", "file")?),
+            ("NET_SOCKET_SK_OFFSET", off("socket", "sk")?),
+            ("NET_SOCKET_INO_OFFSET", socket_ino),
+            ("NET_SK_FAMILY_OFFSET", in_common("skc_family", 2)?),
+            ("NET_SK_NUM_OFFSET", in_common("skc_num", 2)?),
+            ("NET_SK_STATE_OFFSET", in_common("skc_state", 1)?),
+            ("NET_SK_RCV_SADDR_OFFSET", in_common("skc_rcv_saddr", 4)?),
+            ("NET_SK_V6_RCV_SADDR_OFFSET", in_common("skc_v6_rcv_saddr", 16)?),
+            ("NET_SK_PROTOCOL_OFFSET", sized("sock", "sk_protocol", 2)?),
+            ("NET_SK_SOCKET_OFFSET", off("sock", "sk_socket")?),
+            ("NET_SK_REUSE_BITS", packed_bits(&btf, common, "skc_reuse")),
+            ("NET_SK_REUSEPORT_BITS", packed_bits(&btf, common, "skc_reuseport")),
+            ("NET_SK_IPV6ONLY_BITS", packed_bits(&btf, common, "skc_ipv6only")),
+            ("NET_SSS_SKADDR_OFFSET", sss.offset_of("skaddr")?),
+            ("NET_SSS_OLDSTATE_OFFSET", sss.offset_of("oldstate")?),
+            ("NET_SSS_NEWSTATE_OFFSET", sss.offset_of("newstate")?),
+            ("NET_SSS_SPORT_OFFSET", sss.offset_of("sport")?),
+            ("NET_SSS_FAMILY_OFFSET", sss.offset_of("family")?),
+            ("NET_SSS_PROTOCOL_OFFSET", sss.offset_of("protocol")?),
+            ("NET_SSS_SADDR_OFFSET", sss.offset_of("saddr")?),
+            ("NET_SSS_SADDR_V6_OFFSET", sss.offset_of("saddr_v6")?),
+        ];
+        Ok(NetLayout { globals })
+    }
+
+    pub fn apply<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
+        for (name, value) in &self.globals {
+            loader.override_global(name, value, true);
+        }
+    }
+
+    #[cfg(test)]
+    fn get(&self, name: &str) -> Option<u32> {
+        self.globals.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_kernel() {
+        let Ok(tracefs) = tracefs::ensure_mounted() else { return };
+        let start = std::time::Instant::now();
+        let layout = NetLayout::read(&tracefs).unwrap();
+        eprintln!("net layout read in {:?}", start.elapsed());
+        // Stable for years: the set_state record and sock_common's first fields.
+        assert_eq!(layout.get("NET_SSS_SPORT_OFFSET"), Some(24));
+        assert_eq!(layout.get("NET_SK_NUM_OFFSET"), Some(14));
+        assert_eq!(layout.get("NET_SK_FAMILY_OFFSET"), Some(16));
+        assert_ne!(layout.get("NET_SK_REUSE_BITS"), Some(0));
+        assert_ne!(layout.get("NET_SK_REUSEPORT_BITS"), Some(0));
+    }
+}

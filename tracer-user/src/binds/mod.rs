@@ -1,0 +1,877 @@
+//! `tracer binds`: who holds this port, who just bound it, and why did my bind fail?
+//!
+//! A snapshot of the sockets bound now (sock_diag, with the processes holding them from /proc/PID/fd), then every
+//! bind(), listen() and TCP listener closing, live, filtered in the kernel by port, protocol, family and pid.
+//! A bind refused with EADDRINUSE is explained by a sock_diag lookup made when it is reported.
+//! Only wiring and rendering live here; the kernel side is tracer-ebpf/src/net.rs.
+
+mod layout;
+mod sockdiag;
+
+use std::{
+    collections::{HashMap, HashSet},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+use tracer_common::{
+    decode::{Event, c_bytes},
+    event::traced,
+    net::{AF_INET, AF_INET6, BindEvent, SockEvent, proto, sock_flags, sock_type, tcp_state, want},
+};
+
+use crate::{
+    bpf::{KernelLayout, Preflight, Probes},
+    escape::{display_name, json_text},
+    output::{Output, OutputClosed, timestamp},
+    procfs::{self, SocketOwner},
+    session::{Handler, Io, Session},
+};
+use layout::NetLayout;
+use sockdiag::{DiagSocket, Proto, Which};
+
+/// Who holds a port now, and every bind, listen and listener close from now on (every port without --port).
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  tracer binds --port 80\n  tracer binds --port 53 --udp -6\n  \
+                        tracer binds --json -p \"$(pidof nginx)\"")]
+pub struct BindsArgs {
+    /// Only this port, 1-65535 (repeatable, or a comma separated list); every port when not given.
+    // Checked by `validate`, after parsing, so that a bad port gets the usage with its error.
+    #[arg(short = 'P', long = "port", value_name = "PORT", action = clap::ArgAction::Append, allow_hyphen_values = true)]
+    ports: Vec<String>,
+    /// Only binds and sockets of this process (repeatable; a comma or space separated list as pidof prints).
+    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pids, action = clap::ArgAction::Append)]
+    pids: Vec<Vec<u32>>,
+    /// Only TCP sockets (with --udp: both).
+    #[arg(long)]
+    tcp: bool,
+    /// Only UDP sockets (with --tcp: both).
+    #[arg(long)]
+    udp: bool,
+    /// Only IPv4 sockets (with -6: both).
+    #[arg(short = '4', long = "ipv4")]
+    ipv4: bool,
+    /// Only IPv6 sockets (with -4: both).
+    #[arg(short = '6', long = "ipv6")]
+    ipv6: bool,
+    /// Snapshot every socket on the port, connections and TIME-WAIT included (default: what holds it
+    /// without a connection: listeners, bound sockets, UDP sockets).
+    #[arg(short = 'a', long = "all")]
+    all: bool,
+    /// JSON lines instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write events to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Kernel ring buffer size in bytes (a power of two, at least one page).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = parse_ring_size)]
+    buffer_size: u32,
+}
+
+fn parse_ports(text: &str) -> Result<Vec<u16>, String> {
+    let ports: Result<Vec<u16>, String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.parse::<u32>() {
+            Ok(port @ 1..=65535) => Ok(port as u16),
+            Ok(_) => Err(format!("port {s} is out of range: a port is 1-65535")),
+            Err(_) => Err(format!("'{s}' is not a port number (1-65535)")),
+        })
+        .collect();
+    let ports = ports?;
+    if ports.is_empty() {
+        return Err("no port given".into());
+    }
+    Ok(ports)
+}
+
+fn parse_pids(text: &str) -> Result<Vec<u32>, String> {
+    let pids: Result<Vec<u32>, String> = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.parse::<u32>() {
+            Ok(0) | Err(_) => Err(format!("'{s}' is not a process id")),
+            Ok(pid) => Ok(pid),
+        })
+        .collect();
+    let pids = pids?;
+    if pids.is_empty() {
+        return Err("no process id given".into());
+    }
+    Ok(pids)
+}
+
+fn parse_ring_size(text: &str) -> Result<u32, String> {
+    let size: u32 = text.parse().map_err(|_| format!("'{text}' is not a size in bytes"))?;
+    if !size.is_power_of_two() || size < 4096 {
+        return Err("the ring buffer size must be a power of two of at least 4096".into());
+    }
+    Ok(size)
+}
+
+impl BindsArgs {
+    /// Every `--port`, checked: a usage error otherwise.
+    pub fn validate(&self) -> Result<(), String> {
+        self.parsed_ports().map(|_| ())
+    }
+
+    fn parsed_ports(&self) -> Result<Vec<u16>, String> {
+        let mut ports = Vec::new();
+        for text in &self.ports {
+            ports.extend(parse_ports(text).map_err(|e| format!("invalid value '{text}' for '--port <PORT>': {e}"))?);
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        Ok(ports)
+    }
+}
+
+/// What the options select.
+struct Filter {
+    ports: Vec<u16>,
+    pids: HashSet<u32>,
+    protos: Vec<Proto>,
+    families: Vec<u16>,
+    proto_mask: u8,
+    family_mask: u8,
+}
+
+impl Filter {
+    fn new(args: &BindsArgs, pids: HashSet<u32>) -> Filter {
+        // Checked by `validate` before anything runs.
+        let ports = args.parsed_ports().unwrap_or_default();
+        let (tcp, udp) = if args.tcp || args.udp { (args.tcp, args.udp) } else { (true, true) };
+        let (v4, v6) = if args.ipv4 || args.ipv6 { (args.ipv4, args.ipv6) } else { (true, true) };
+        let protos = [(tcp, Proto::Tcp), (udp, Proto::Udp)].into_iter().filter(|(on, _)| *on).map(|(_, p)| p).collect();
+        let families = [(v4, AF_INET), (v6, AF_INET6)].into_iter().filter(|(on, _)| *on).map(|(_, f)| f).collect();
+        // Other inet protocols (SCTP, ping and raw sockets) only when no protocol was asked for.
+        let proto_mask = if args.tcp || args.udp {
+            (if tcp { want::TCP } else { 0 }) | (if udp { want::UDP } else { 0 })
+        } else {
+            want::TCP | want::UDP | want::OTHER
+        };
+        let family_mask = (if v4 { want::IPV4 } else { 0 }) | (if v6 { want::IPV6 } else { 0 });
+        Filter { ports, pids, protos, families, proto_mask, family_mask }
+    }
+
+    fn port_wanted(&self, port: u16) -> bool {
+        self.ports.is_empty() || self.ports.contains(&port)
+    }
+
+    fn ports_text(&self) -> String {
+        match self.ports.as_slice() {
+            [] => "any port".to_string(),
+            [one] => format!("port {one}"),
+            many => format!("ports {}", many.iter().map(u16::to_string).collect::<Vec<_>>().join(",")),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let ports = if self.ports.is_empty() { "every port".to_string() } else { self.ports_text() };
+        let protos: Vec<&str> = self.protos.iter().map(|p| p.name()).collect();
+        let families: Vec<&str> = self.families.iter().map(|&f| family_name(f)).collect();
+        let mut what =
+            format!("tracing binds, listens and closes on {ports} ({}; {})", protos.join(", "), families.join(", "));
+        if !self.pids.is_empty() {
+            let mut pids: Vec<String> = self.pids.iter().map(u32::to_string).collect();
+            pids.sort();
+            what.push_str(&format!(" of process {}", pids.join(", ")));
+        }
+        what
+    }
+}
+
+pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
+    // Resolve the processes before loading anything: a missing pid is a usage problem, not a trace.
+    let mut pids = HashSet::new();
+    for pid in args.pids.iter().flatten() {
+        match procfs::tgid_of(*pid) {
+            Some(tgid) => pids.insert(tgid),
+            None => bail!("no such process: {pid}"),
+        };
+    }
+    let filter = Filter::new(&args, pids);
+    let layout = KernelLayout::read(&preflight.tracefs)?;
+    let net = NetLayout::read(&preflight.tracefs).context("finding sockets in this kernel")?;
+
+    let trace_all = u8::from(filter.pids.is_empty());
+    let port_filter = u8::from(!filter.ports.is_empty());
+    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+        net.apply(loader);
+        loader
+            .override_global("TRACE_ALL", &trace_all, true)
+            .override_global("NET_PORT_FILTER", &port_filter, true)
+            .override_global("NET_FAMILIES", &filter.family_mask, true)
+            .override_global("NET_PROTOCOLS", &filter.proto_mask, true);
+    })?;
+    probes.watch_ports(&filter.ports)?;
+    for &pid in &filter.pids {
+        probes.trace_pid(pid, traced::NOW)?;
+    }
+    // Exits before enters, so that no call is entered without its exit being watched.
+    probes.attach_tracepoint("net_bind_exit", "syscalls", "sys_exit_bind")?;
+    probes.attach_tracepoint("net_bind_enter", "syscalls", "sys_enter_bind")?;
+    probes.attach_tracepoint("net_listen_exit", "syscalls", "sys_exit_listen")?;
+    probes.attach_tracepoint("net_listen_enter", "syscalls", "sys_enter_listen")?;
+    probes.attach_tracepoint("net_sock_state", "sock", "inet_sock_set_state")?;
+
+    let output = Output::open(args.output.as_deref(), args.json)?;
+    let mut session = Session::new(probes, output)?;
+    let mut handler = Binds::new(filter);
+
+    // The snapshot is taken once the probes are attached: a bind made meanwhile is in both, none is in neither.
+    let which = if args.all { Which::All } else { Which::Bound };
+    let sockets = sockdiag::dump_all(&handler.filter.protos, &handler.filter.families, which)
+        .context("taking the snapshot of bound sockets")?;
+    let closed = handler.snapshot(sockets, &mut session.io).is_err()
+        || session.ready("binds", &handler.filter.describe()).is_err();
+    if !closed {
+        session.run(&mut handler).await?;
+    }
+    session.finish();
+    Ok(0)
+}
+
+/// A process holding a socket, or the socket alone when no process has it open (TIME-WAIT, kernel sockets,
+/// processes in another pid namespace).
+#[derive(Clone, Debug, Serialize)]
+struct Holder {
+    source: &'static str,
+    pid: Option<u32>,
+    comm: Option<String>,
+    #[serde(skip)]
+    comm_bytes: Vec<u8>,
+    fd: Option<i32>,
+    proto: &'static str,
+    family: &'static str,
+    addr: String,
+    port: u16,
+    state: &'static str,
+    #[serde(skip)]
+    scope_id: u32,
+    inode: Option<u64>,
+    uid: u32,
+    v6only: Option<bool>,
+}
+
+impl Holder {
+    fn from_socket(socket: &DiagSocket, owners: &HashMap<u64, Vec<SocketOwner>>, source: &'static str) -> Vec<Holder> {
+        let base = Holder {
+            source,
+            pid: None,
+            comm: None,
+            comm_bytes: Vec::new(),
+            fd: None,
+            proto: socket.proto.name(),
+            family: family_name(socket.family),
+            addr: socket.local.to_string(),
+            port: socket.port,
+            state: sockdiag::state_name(socket.proto, socket.state),
+            scope_id: socket.scope_id,
+            inode: (socket.inode != 0).then_some(socket.inode),
+            uid: socket.uid,
+            v6only: socket.v6only,
+        };
+        let Some(owners) = owners.get(&socket.inode).filter(|_| socket.inode != 0) else { return vec![base] };
+        owners
+            .iter()
+            .map(|owner| {
+                let comm = procfs::comm(owner.pid).unwrap_or_default();
+                Holder {
+                    pid: Some(owner.pid),
+                    comm: Some(json_text(&comm)),
+                    comm_bytes: comm,
+                    fd: Some(owner.fd),
+                    ..base.clone()
+                }
+            })
+            .collect()
+    }
+
+    fn ip(&self) -> IpAddr {
+        self.addr.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    }
+
+    fn address(&self) -> String {
+        show_addr(self.ip(), self.port, self.scope_id, self.v6only)
+    }
+
+    /// `pid 1234 (nginx) fd=6`, or `no process` for a socket nobody holds open.
+    fn who(&self) -> String {
+        match (self.pid, self.fd) {
+            (Some(pid), Some(fd)) => format!("{pid} ({}) fd={fd}", display_name(&self.comm_bytes)),
+            _ => "no process".to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Record<'a> {
+    Holder(&'a Holder),
+    Bind {
+        ts_ns: u64,
+        pid: u32,
+        tid: u32,
+        comm: &'a str,
+        /// null when the fd was not a socket (EBADF, ENOTSOCK).
+        proto: Option<&'a str>,
+        family: &'a str,
+        addr: &'a str,
+        /// The port bound: the one the kernel picked for port 0 when the bind succeeded.
+        port: u16,
+        requested_port: u16,
+        fd: i32,
+        ret: i32,
+        errno: Option<&'a str>,
+        holder_pid: Option<u32>,
+        holder_comm: Option<&'a str>,
+        holders: &'a [Holder],
+        reuseaddr: Option<bool>,
+        reuseport: Option<bool>,
+        v6only: Option<bool>,
+        inode: Option<u64>,
+    },
+    Listen {
+        ts_ns: u64,
+        pid: u32,
+        tid: u32,
+        comm: &'a str,
+        proto: &'a str,
+        family: &'a str,
+        addr: &'a str,
+        port: u16,
+        /// null when the socket started listening outside listen() (io_uring).
+        fd: Option<i32>,
+        backlog: Option<i32>,
+        ret: i32,
+        errno: Option<&'a str>,
+        holder_pid: Option<u32>,
+        holder_comm: Option<&'a str>,
+        holders: &'a [Holder],
+        reuseaddr: Option<bool>,
+        reuseport: Option<bool>,
+        v6only: Option<bool>,
+        inode: Option<u64>,
+    },
+    Close {
+        ts_ns: u64,
+        pid: Option<u32>,
+        comm: Option<&'a str>,
+        proto: &'a str,
+        family: &'a str,
+        addr: &'a str,
+        port: u16,
+        inode: Option<u64>,
+        /// "kernel": a TCP listener left LISTEN (pid is the task that closed it); "poll": a UDP socket was found
+        /// gone by the once-a-second sock_diag check (pid is the process that held it).
+        source: &'static str,
+    },
+}
+
+/// A UDP socket known to be bound, watched for its release (UDP has no state-change tracepoint).
+struct KnownUdp {
+    pid: Option<u32>,
+    comm: Vec<u8>,
+    family: u16,
+    addr: IpAddr,
+    port: u16,
+    v6only: Option<bool>,
+}
+
+/// How long an EADDRINUSE lookup answers for the same port (a process retrying in a loop costs one lookup).
+const LOOKUP_TTL: Duration = Duration::from_millis(500);
+/// UDP sockets are checked for release every this many ticks of the session (100 ms).
+const UDP_POLL_TICKS: u32 = 10;
+const EADDRINUSE: i32 = 98;
+
+/// A sock_diag lookup of one port, both families, with the processes holding its sockets.
+struct Lookup {
+    at: Instant,
+    sockets: Vec<DiagSocket>,
+    owners: HashMap<u64, Vec<SocketOwner>>,
+}
+
+struct Binds {
+    filter: Filter,
+    udp_known: HashMap<u64, KnownUdp>,
+    ticks: u32,
+    lookups: HashMap<(Proto, u16), Lookup>,
+    /// Traced processes still alive (with --pid): tracing ends when none is left.
+    live: HashSet<u32>,
+}
+
+impl Binds {
+    fn new(filter: Filter) -> Binds {
+        let live = filter.pids.clone();
+        Binds { filter, udp_known: HashMap::new(), ticks: 0, lookups: HashMap::new(), live }
+    }
+
+    fn snapshot(&mut self, sockets: Vec<DiagSocket>, io: &mut Io) -> Result<(), OutputClosed> {
+        let sockets: Vec<DiagSocket> = sockets.into_iter().filter(|s| self.filter.port_wanted(s.port)).collect();
+        let inodes: HashSet<u64> = sockets.iter().map(|s| s.inode).filter(|&i| i != 0).collect();
+        let owners = procfs::socket_owners(Some(&inodes));
+        let mut holders = Vec::new();
+        for socket in &sockets {
+            let mine = Holder::from_socket(socket, &owners, "snapshot");
+            if !self.filter.pids.is_empty()
+                && !mine.iter().any(|h| h.pid.is_some_and(|p| self.filter.pids.contains(&p)))
+            {
+                continue;
+            }
+            if socket.proto == Proto::Udp
+                && socket.inode != 0
+                && let Some(first) = mine.first()
+            {
+                self.udp_known.insert(
+                    socket.inode,
+                    KnownUdp {
+                        pid: first.pid,
+                        comm: first.comm_bytes.clone(),
+                        family: socket.family,
+                        addr: socket.local,
+                        port: socket.port,
+                        v6only: socket.v6only,
+                    },
+                );
+            }
+            holders.extend(
+                mine.into_iter()
+                    .filter(|h| self.filter.pids.is_empty() || h.pid.is_some_and(|p| self.filter.pids.contains(&p))),
+            );
+        }
+        if io.out.json {
+            for holder in &holders {
+                io.out.record(&Record::Holder(holder))?;
+            }
+            return Ok(());
+        }
+        io.out.text(&format!(
+            "{:<6} {:<10} {:<40} {:>7} {:<16} {:>4} {:>10}",
+            "PROTO", "STATE", "LOCAL ADDRESS", "PID", "COMMAND", "FD", "INODE"
+        ))?;
+        for h in &holders {
+            let pid = h.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
+            let fd = h.fd.map_or_else(|| "-".to_string(), |f| f.to_string());
+            let inode = h.inode.map_or_else(|| "-".to_string(), |i| i.to_string());
+            let comm = if h.pid.is_some() { display_name(&h.comm_bytes) } else { "-".to_string() };
+            io.out.text(&format!(
+                "{:<6} {:<10} {:<40} {pid:>7} {comm:<16} {fd:>4} {inode:>10}",
+                h.proto,
+                h.state,
+                h.address()
+            ))?;
+        }
+        if holders.is_empty() {
+            io.out.text(&format!("(no socket on {})", self.filter.ports_text()))?;
+        }
+        io.out.flush()
+    }
+
+    /// The sockets that make a bind to `addr:port` fail (overlapping address, both families), with the
+    /// processes holding them: listeners first, then bound sockets, then connections and TIME-WAIT.
+    fn conflicts(&mut self, proto: Proto, addr: IpAddr, port: u16, v6only: bool, own_inode: u64) -> Vec<Holder> {
+        let now = Instant::now();
+        self.lookups.retain(|_, lookup| now.duration_since(lookup.at) < LOOKUP_TTL);
+        let Lookup { sockets, owners, .. } = self.lookups.entry((proto, port)).or_insert_with(|| {
+            let sockets = match sockdiag::dump_all(&[proto], &[AF_INET, AF_INET6], Which::All) {
+                Ok(all) => all.into_iter().filter(|s| s.port == port).collect::<Vec<_>>(),
+                Err(err) => {
+                    eprintln!("tracer: looking up the holder of port {port}: {err}");
+                    Vec::new()
+                }
+            };
+            let inodes: HashSet<u64> = sockets.iter().map(|s| s.inode).filter(|&i| i != 0).collect();
+            let owners = procfs::socket_owners(Some(&inodes));
+            Lookup { at: now, sockets, owners }
+        });
+        let mut matching: Vec<&DiagSocket> = sockets
+            .iter()
+            .filter(|s| s.inode != own_inode || own_inode == 0)
+            .filter(|s| sockdiag::overlaps(s.local, s.v6only.unwrap_or(false), addr, v6only))
+            .collect();
+        let rank = |s: &DiagSocket| match s.state {
+            tcp_state::LISTEN => 0,
+            tcp_state::CLOSE | tcp_state::BOUND_INACTIVE => 1,
+            _ => 2,
+        };
+        matching.sort_by_key(|s| (rank(s), s.inode == 0));
+        let mut holders: Vec<Holder> = matching.iter().flat_map(|s| Holder::from_socket(s, owners, "lookup")).collect();
+        // Within a rank, holders with a process first (stable: the socket order above is kept).
+        holders.sort_by_key(|h| (rank_state(h.state), h.pid.is_none()));
+        holders
+    }
+
+    fn on_bind(&mut self, e: &BindEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let known = e.flags & sock_flags::SOCKET_KNOWN != 0;
+        let proto = known.then(|| proto_name(e.protocol, e.sock_type));
+        let addr = ip_of(e.sa_family, &e.addr);
+        let port = if e.bound_port != 0 { e.bound_port } else { e.port };
+        let v6only = known.then_some(e.flags & sock_flags::V6ONLY != 0);
+        // The address could not be read from the caller's memory (it faulted at entry and at exit).
+        let fault = e.flags & sock_flags::ADDR_FAULT != 0;
+        let addr_text = if fault { "?".to_string() } else { addr.to_string() };
+        let holders = match diag_proto(e.protocol) {
+            Some(p) if e.ret == -EADDRINUSE && port != 0 => {
+                self.conflicts(p, addr, port, v6only.unwrap_or(false), e.inode)
+            }
+            _ => Vec::new(),
+        };
+        if e.ret == 0 && e.protocol == proto::UDP && e.inode != 0 && self.filter.protos.contains(&Proto::Udp) {
+            self.udp_known.insert(
+                e.inode,
+                KnownUdp {
+                    pid: Some(e.header.pid),
+                    comm: c_bytes(&e.header.comm).to_vec(),
+                    family: e.family,
+                    addr,
+                    port,
+                    v6only,
+                },
+            );
+        }
+        let holder = holders.iter().find(|h| h.pid.is_some());
+        let errno = errno_name(e.ret);
+        if io.out.json {
+            let comm = json_text(c_bytes(&e.header.comm));
+            return io.out.record(&Record::Bind {
+                ts_ns: io.clock.wall_ns(e.header.ts_ns),
+                pid: e.header.pid,
+                tid: e.header.tid,
+                comm: &comm,
+                proto,
+                family: family_name(e.family),
+                addr: &addr_text,
+                port,
+                requested_port: e.port,
+                fd: e.fd,
+                ret: e.ret,
+                errno: errno.map(|(name, _)| name),
+                holder_pid: holder.and_then(|h| h.pid),
+                holder_comm: holder.and_then(|h| h.comm.as_deref()),
+                holders: &holders,
+                reuseaddr: known.then_some(e.flags & sock_flags::REUSEADDR != 0),
+                reuseport: known.then_some(e.flags & sock_flags::REUSEPORT != 0),
+                v6only,
+                inode: (e.inode != 0).then_some(e.inode),
+            });
+        }
+        let mut line = format!(
+            "{} bind   {:<5} {:<24} {} ({}) fd={}",
+            timestamp(io.clock.wall_ns(e.header.ts_ns), 2),
+            proto.unwrap_or("?"),
+            if fault { format!("?:{port}") } else { show_addr(addr, port, e.scope_id, v6only) },
+            e.header.pid,
+            display_name(c_bytes(&e.header.comm)),
+            e.fd
+        );
+        if e.port == 0 && e.bound_port != 0 {
+            line.push_str(" (port 0: kernel picked)");
+        }
+        line.push_str(&options_text(e.flags));
+        line.push_str(&result_text(e.ret, errno));
+        line.push_str(&holders_text(&holders));
+        io.out.text(&line)
+    }
+
+    fn on_listen(&mut self, e: &SockEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let proto = proto_name(e.protocol, sock_type::STREAM);
+        let addr = ip_of(e.family, &e.addr);
+        let v6only = e.flags & sock_flags::V6ONLY != 0;
+        // A socket that entered LISTEN outside the listen() syscall (reported from inet_sock_set_state).
+        let from_syscall = e.fd >= 0;
+        let holders = match diag_proto(e.protocol) {
+            Some(p) if e.ret == -EADDRINUSE && e.port != 0 => self.conflicts(p, addr, e.port, v6only, e.inode),
+            _ => Vec::new(),
+        };
+        let holder = holders.iter().find(|h| h.pid.is_some());
+        let errno = errno_name(e.ret);
+        if io.out.json {
+            let comm = json_text(c_bytes(&e.header.comm));
+            return io.out.record(&Record::Listen {
+                ts_ns: io.clock.wall_ns(e.header.ts_ns),
+                pid: e.header.pid,
+                tid: e.header.tid,
+                comm: &comm,
+                proto,
+                family: family_name(e.family),
+                addr: &addr.to_string(),
+                port: e.port,
+                fd: (e.fd >= 0).then_some(e.fd),
+                backlog: (e.fd >= 0).then_some(e.backlog),
+                ret: e.ret,
+                errno: errno.map(|(name, _)| name),
+                holder_pid: holder.and_then(|h| h.pid),
+                holder_comm: holder.and_then(|h| h.comm.as_deref()),
+                holders: &holders,
+                reuseaddr: Some(e.flags & sock_flags::REUSEADDR != 0),
+                reuseport: Some(e.flags & sock_flags::REUSEPORT != 0),
+                v6only: Some(v6only),
+                inode: (e.inode != 0).then_some(e.inode),
+            });
+        }
+        let mut line = format!(
+            "{} listen {:<5} {:<24} {} ({})",
+            timestamp(io.clock.wall_ns(e.header.ts_ns), 2),
+            proto,
+            show_addr(addr, e.port, 0, Some(v6only)),
+            e.header.pid,
+            display_name(c_bytes(&e.header.comm)),
+        );
+        if from_syscall {
+            line.push_str(&format!(" fd={} backlog={}", e.fd, e.backlog));
+        } else {
+            line.push_str(" (not by listen(): io_uring)");
+        }
+        line.push_str(&options_text(e.flags));
+        line.push_str(&result_text(e.ret, errno));
+        line.push_str(&holders_text(&holders));
+        io.out.text(&line)
+    }
+
+    fn on_state(&mut self, e: &SockEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        if e.newstate == tcp_state::LISTEN {
+            return self.on_listen(e, io); // without listen(): an io_uring IORING_OP_LISTEN
+        }
+        if e.oldstate != tcp_state::LISTEN {
+            return Ok(());
+        }
+        let proto = proto_name(e.protocol, sock_type::STREAM);
+        let addr = ip_of(e.family, &e.addr);
+        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
+        if io.out.json {
+            let comm = json_text(c_bytes(&e.header.comm));
+            return io.out.record(&Record::Close {
+                ts_ns,
+                pid: Some(e.header.pid),
+                comm: Some(&comm),
+                proto,
+                family: family_name(e.family),
+                addr: &addr.to_string(),
+                port: e.port,
+                inode: (e.inode != 0).then_some(e.inode),
+                source: "kernel",
+            });
+        }
+        io.out.text(&format!(
+            "{} close  {:<5} {:<24} {} ({}): no longer listening, port released",
+            timestamp(ts_ns, 2),
+            proto,
+            show_addr(addr, e.port, 0, Some(e.flags & sock_flags::V6ONLY != 0)),
+            e.header.pid,
+            display_name(c_bytes(&e.header.comm)),
+        ))
+    }
+
+    /// UDP sockets have no state tracepoint: the ones known to be bound are looked for in sock_diag, and those
+    /// gone are reported as closed.
+    fn poll_udp(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
+        if self.udp_known.is_empty() {
+            return Ok(());
+        }
+        let mut present = HashSet::new();
+        for family in [AF_INET, AF_INET6] {
+            match sockdiag::dump(Proto::Udp, family, Which::All) {
+                Ok(sockets) => present.extend(sockets.iter().map(|s| s.inode)),
+                Err(_) => return Ok(()), // try again at the next poll
+            }
+        }
+        let gone: Vec<u64> = self.udp_known.keys().copied().filter(|i| !present.contains(i)).collect();
+        let ts_ns = io.clock.wall_ns(io.clock.monotonic_now());
+        for inode in gone {
+            let Some(k) = self.udp_known.remove(&inode) else { continue };
+            if io.out.json {
+                let comm = k.pid.map(|_| json_text(&k.comm));
+                io.out.record(&Record::Close {
+                    ts_ns,
+                    pid: k.pid,
+                    comm: comm.as_deref(),
+                    proto: "udp",
+                    family: family_name(k.family),
+                    addr: &k.addr.to_string(),
+                    port: k.port,
+                    inode: Some(inode),
+                    source: "poll",
+                })?;
+            } else {
+                let who =
+                    k.pid.map_or_else(|| "no process".to_string(), |p| format!("{p} ({})", display_name(&k.comm)));
+                io.out.text(&format!(
+                    "{} close  udp   {:<24} {who}: socket gone, port released (seen by polling)",
+                    timestamp(ts_ns, 2),
+                    show_addr(k.addr, k.port, 0, k.v6only),
+                ))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Handler for Binds {
+    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
+        match event {
+            Event::Bind(e) => self.on_bind(&e, io),
+            Event::Listen(e) => self.on_listen(&e, io),
+            Event::SockState(e) => self.on_state(&e, io),
+            _ => Ok(()),
+        }
+    }
+
+    fn tick(&mut self, _probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
+        self.ticks = self.ticks.wrapping_add(1);
+        self.live.retain(|&pid| procfs::exists(pid));
+        if self.ticks.is_multiple_of(UDP_POLL_TICKS) { self.poll_udp(io) } else { Ok(()) }
+    }
+
+    fn finished(&self) -> bool {
+        !self.filter.pids.is_empty() && self.live.is_empty()
+    }
+}
+
+fn rank_state(state: &str) -> u8 {
+    match state {
+        "LISTEN" => 0,
+        "UNCONN" | "BOUND" => 1,
+        _ => 2,
+    }
+}
+
+fn family_name(family: u16) -> &'static str {
+    match family {
+        AF_INET => "ipv4",
+        AF_INET6 => "ipv6",
+        _ => "unspec",
+    }
+}
+
+/// The protocol as ss names it.
+fn proto_name(protocol: u16, ty: u16) -> &'static str {
+    match (protocol, ty) {
+        (proto::TCP, _) => "tcp",
+        (proto::UDP, _) => "udp",
+        (proto::UDPLITE, _) => "udplite",
+        (proto::SCTP, _) => "sctp",
+        (proto::MPTCP, _) => "mptcp",
+        (proto::ICMP | proto::ICMPV6, sock_type::DGRAM) => "ping",
+        (_, sock_type::RAW) => "raw",
+        (proto::RAW, _) => "raw",
+        _ => "inet",
+    }
+}
+
+fn diag_proto(protocol: u16) -> Option<Proto> {
+    match protocol {
+        proto::TCP => Some(Proto::Tcp),
+        proto::UDP => Some(Proto::Udp),
+        _ => None,
+    }
+}
+
+fn ip_of(family: u16, bytes: &[u8; 16]) -> IpAddr {
+    if family == AF_INET6 {
+        IpAddr::V6(Ipv6Addr::from(*bytes))
+    } else {
+        IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
+    }
+}
+
+/// An address as ss shows it: `0.0.0.0:80`, `[::1]:53`, `[fe80::1]%eth0:53`, and `*:80` for a dual-stack `[::]`.
+fn show_addr(ip: IpAddr, port: u16, scope_id: u32, v6only: Option<bool>) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+        IpAddr::V6(v6) if v6.is_unspecified() && v6only == Some(false) => format!("*:{port}"),
+        IpAddr::V6(v6) => match (scope_id != 0).then(|| interface_name(scope_id)) {
+            Some(name) => format!("[{v6}]%{name}:{port}"),
+            None => format!("[{v6}]:{port}"),
+        },
+    }
+}
+
+fn interface_name(index: u32) -> String {
+    let mut buf = [0u8; libc::IF_NAMESIZE];
+    // SAFETY: the buffer has IF_NAMESIZE bytes, as if_indextoname requires.
+    let name = unsafe { libc::if_indextoname(index, buf.as_mut_ptr().cast()) };
+    if name.is_null() {
+        return index.to_string();
+    }
+    display_name(c_bytes(&buf))
+}
+
+fn errno_name(ret: i32) -> Option<(&'static str, &'static str)> {
+    if ret >= 0 {
+        return None;
+    }
+    Some(::syscalls::Errno::new(-ret).name_and_description().unwrap_or(("E?", "Unknown error")))
+}
+
+fn options_text(flags: u32) -> String {
+    let mut out = String::new();
+    for (bit, name) in [
+        (sock_flags::REUSEADDR, "SO_REUSEADDR"),
+        (sock_flags::REUSEPORT, "SO_REUSEPORT"),
+        (sock_flags::V6ONLY, "IPV6_V6ONLY"),
+    ] {
+        if flags & bit != 0 {
+            out.push(' ');
+            out.push_str(name);
+        }
+    }
+    out
+}
+
+fn result_text(ret: i32, errno: Option<(&str, &str)>) -> String {
+    match errno {
+        Some((name, text)) => format!(" = -1 {name} ({text})"),
+        None => format!(" = {ret}"),
+    }
+}
+
+fn holders_text(holders: &[Holder]) -> String {
+    let Some(first) = holders.first() else { return String::new() };
+    let mut text = format!("; held by {} {} {} {}", first.who(), first.proto, first.state, first.address());
+    if holders.len() > 1 {
+        let others: Vec<String> = holders[1..].iter().take(8).map(|h| format!("{} {}", h.who(), h.state)).collect();
+        text.push_str(&format!(" (also: {}{})", others.join(", "), if holders.len() > 9 { ", ..." } else { "" }));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ports() {
+        assert_eq!(parse_ports("80"), Ok(vec![80]));
+        assert_eq!(parse_ports("80,443"), Ok(vec![80, 443]));
+        assert_eq!(parse_ports("65535"), Ok(vec![65535]));
+        assert!(parse_ports("0").unwrap_err().contains("1-65535"));
+        assert!(parse_ports("70000").unwrap_err().contains("1-65535"));
+        assert!(parse_ports("abc").unwrap_err().contains("not a port"));
+        assert!(parse_ports("").is_err());
+    }
+
+    #[test]
+    fn shows_addresses_as_ss_does() {
+        assert_eq!(show_addr("0.0.0.0".parse().unwrap(), 80, 0, None), "0.0.0.0:80");
+        assert_eq!(show_addr("::1".parse().unwrap(), 53, 0, Some(false)), "[::1]:53");
+        assert_eq!(show_addr("::".parse().unwrap(), 80, 0, Some(false)), "*:80");
+        assert_eq!(show_addr("::".parse().unwrap(), 22, 0, Some(true)), "[::]:22");
+        assert_eq!(show_addr("fe80::1".parse().unwrap(), 53, 1, None), "[fe80::1]%lo:53");
+    }
+
+    #[test]
+    fn names_protocols() {
+        assert_eq!(proto_name(proto::TCP, sock_type::STREAM), "tcp");
+        assert_eq!(proto_name(proto::UDP, sock_type::DGRAM), "udp");
+        assert_eq!(proto_name(proto::ICMP, sock_type::DGRAM), "ping");
+        assert_eq!(proto_name(proto::ICMP, sock_type::RAW), "raw");
+        assert_eq!(errno_name(-98), Some(("EADDRINUSE", "Address already in use")));
+        assert_eq!(errno_name(0), None);
+    }
+}

@@ -1,0 +1,675 @@
+//! `tracer opens`: who has this file open now, and who opens it from here on?
+//!
+//! A snapshot of the processes holding the watched paths (as `lsof PATH` lists them), then every open, openat,
+//! openat2, creat and open_by_handle_at whose target is watched, live, from any process (or from `-p` ones).
+//! The kernel side (tracer-ebpf/src/files.rs) matches successful opens by the opened file's (device, inode) and
+//! directory watches by climbing the file's parents; failed opens by base name or directory prefix, which this
+//! module then resolves and confirms. See that file for the strategy and its limits.
+//!
+//! Paths are shown as the kernel resolved them: for a successful open, the fd's /proc link when the process
+//! still has it (checked against the kernel's identity of the file), else the watched path with that identity,
+//! else the requested name joined to its start directory (cwd or dirfd, identified by the kernel; named from
+//! /proc or from directories known to the watch). A relative name whose start directory cannot be named is shown
+//! raw with `path_resolved: false`: never guessed.
+
+mod layout;
+mod paths;
+mod snapshot;
+
+use std::{
+    collections::{HashMap, HashSet},
+    os::unix::ffi::OsStrExt as _,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context as _, bail};
+use aya::maps::{HashMap as BpfHashMap, MapData};
+use serde::Serialize;
+use tracer_common::{
+    decode::{Event, c_bytes},
+    event::traced,
+    files::{FileKey, OpenEvent, call, fnv1a, status, watch},
+};
+
+use crate::{
+    bpf::{KernelLayout, Preflight, Probes},
+    escape::{display_name, json_text},
+    output::{Output, OutputClosed, timestamp},
+    procfs,
+    session::{Handler, Io, Session},
+    syscalls::decode::{errno_name, open_flags},
+};
+use layout::{ENTER_PROGRAMS, FilesLayout};
+use paths::{Ident, base_name, is_under, link_path, resolve};
+use snapshot::{Hold, Slot, Wanted};
+
+/// Who has these files open now, and every open of them from now on (every open on the machine without a path).
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  tracer opens /etc/passwd\n  tracer opens /etc/ /var/log/syslog\n  \
+                        tracer opens -p \"$(pidof nginx)\"\n  tracer opens --failed --json -o opens.jsonl")]
+pub struct OpensArgs {
+    /// Files or directories to watch (a directory matches every file below it). A file that does not exist yet
+    /// can be watched. Without a path: every open.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Only opens by this process (repeatable; a comma or space separated list as pidof prints).
+    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pids, action = clap::ArgAction::Append)]
+    pids: Vec<Vec<u32>>,
+    /// Only failed opens.
+    #[arg(short = 'x', long)]
+    failed: bool,
+    /// No snapshot of the processes holding the paths now: live opens only.
+    #[arg(long)]
+    no_snapshot: bool,
+    /// JSON lines instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write events to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Kernel ring buffer size in bytes (a power of two, at least one page).
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20, value_parser = parse_ring_size)]
+    buffer_size: u32,
+}
+
+fn parse_pids(text: &str) -> Result<Vec<u32>, String> {
+    let pids: Result<Vec<u32>, String> = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.parse::<u32>() {
+            Ok(0) | Err(_) => Err(format!("'{s}' is not a process id")),
+            Ok(pid) => Ok(pid),
+        })
+        .collect();
+    let pids = pids?;
+    if pids.is_empty() {
+        return Err("no process id given".into());
+    }
+    Ok(pids)
+}
+
+fn parse_ring_size(text: &str) -> Result<u32, String> {
+    let size: u32 = text.parse().map_err(|_| format!("'{text}' is not a size in bytes"))?;
+    if !size.is_power_of_two() || size < 4096 {
+        return Err("the ring buffer size must be a power of two of at least 4096".into());
+    }
+    Ok(size)
+}
+
+/// One watched path.
+#[derive(Debug)]
+struct Watch {
+    /// As given on the command line.
+    arg: PathBuf,
+    /// Absolute, resolved as the kernel would (it may not exist yet).
+    path: PathBuf,
+    dir: bool,
+    /// Its identity, when it exists.
+    ident: Option<Ident>,
+}
+
+impl Watch {
+    fn new(arg: &Path) -> anyhow::Result<Watch> {
+        let cwd = std::env::current_dir().context("reading the current directory")?;
+        let path = resolve(Some(&cwd), arg.as_os_str().as_bytes())
+            .with_context(|| format!("cannot resolve {}", arg.display()))?;
+        let meta = std::fs::metadata(&path).ok();
+        let dir = meta.as_ref().is_some_and(|m| m.is_dir());
+        let ident = meta.as_ref().map(Ident::of_metadata);
+        if meta.is_none() && !path.parent().is_some_and(Path::is_dir) {
+            eprintln!(
+                "tracer: warning: neither {} nor its directory exists: only failed opens of it can be seen until \
+                 its directory is created",
+                path.display()
+            );
+        }
+        Ok(Watch { arg: arg.to_path_buf(), path, dir, ident })
+    }
+
+    /// Whether `path` (absolute, resolved) is this watch's file or below its directory.
+    fn covers(&self, path: &Path) -> bool {
+        if self.dir { is_under(path, &self.path) } else { path == self.path }
+    }
+}
+
+/// The watched paths, with directories whose names are known by identity (to name a start directory after its
+/// process is gone).
+struct WatchSet {
+    watches: Vec<Watch>,
+    known_dirs: HashMap<Ident, PathBuf>,
+}
+
+/// Known directories kept at most (a cache of start directories named from /proc).
+const KNOWN_DIRS_MAX: usize = 4096;
+
+impl WatchSet {
+    fn new(args: &[PathBuf]) -> anyhow::Result<WatchSet> {
+        let watches = args.iter().map(|a| Watch::new(a)).collect::<anyhow::Result<Vec<_>>>()?;
+        let mut known_dirs = HashMap::new();
+        for w in &watches {
+            let mut dir = if w.dir { Some(w.path.as_path()) } else { w.path.parent() };
+            while let Some(d) = dir {
+                if let Some(ident) = Ident::of(d) {
+                    known_dirs.entry(ident).or_insert_with(|| d.to_path_buf());
+                }
+                dir = d.parent();
+            }
+        }
+        Ok(WatchSet { watches, known_dirs })
+    }
+
+    fn any_dirs(&self) -> bool {
+        self.watches.iter().any(|w| w.dir)
+    }
+
+    fn by_ident(&self, ident: Ident) -> Option<&Watch> {
+        self.watches.iter().find(|w| w.ident == Some(ident))
+    }
+
+    fn by_path(&self, path: &Path) -> Option<&Watch> {
+        self.watches.iter().find(|w| w.covers(path))
+    }
+
+    /// Fills the kernel's watch maps.
+    fn program(&self, maps: &mut WatchMaps) -> anyhow::Result<()> {
+        for w in &self.watches {
+            if let Some(ident) = w.ident {
+                maps.mark(ident, if w.dir { watch::DIR } else { watch::FILE })?;
+            }
+            if w.dir {
+                maps.prefix(w.path.as_os_str().as_bytes())?;
+                let given = w.arg.as_os_str().as_bytes();
+                if given.starts_with(b"/") {
+                    // The spelling given, as a process would likely spell it too (no trailing slash).
+                    let trimmed = given.strip_suffix(b"/").unwrap_or(given);
+                    maps.prefix(trimmed)?;
+                }
+                continue;
+            }
+            maps.name(base_name(w.path.as_os_str().as_bytes()))?;
+            maps.name(base_name(w.arg.as_os_str().as_bytes()))?;
+            if let Some(parent) = w.path.parent().and_then(Ident::of) {
+                maps.mark(parent, watch::PARENT)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Wanted for WatchSet {
+    fn wants(&self, ident: Ident, path: Option<&Path>) -> bool {
+        self.watches.iter().any(|w| w.ident == Some(ident) || (w.dir && path.is_some_and(|p| w.covers(p))))
+    }
+}
+
+/// The kernel's watch maps (taken out of the object so that they can be updated while events are read).
+struct WatchMaps {
+    watched: BpfHashMap<MapData, FileKey, u32>,
+    names: BpfHashMap<MapData, u64, u8>,
+    prefixes: BpfHashMap<MapData, u64, u8>,
+}
+
+impl WatchMaps {
+    fn take(probes: &mut Probes) -> anyhow::Result<WatchMaps> {
+        Ok(WatchMaps {
+            watched: BpfHashMap::try_from(probes.take_map("FILES_WATCHED")?)?,
+            names: BpfHashMap::try_from(probes.take_map("FILES_NAMES")?)?,
+            prefixes: BpfHashMap::try_from(probes.take_map("FILES_PREFIXES")?)?,
+        })
+    }
+
+    fn mark(&mut self, ident: Ident, bits: u32) -> anyhow::Result<()> {
+        let key = FileKey { ino: ident.ino, dev: ident.dev, _pad: 0 };
+        let old = self.watched.get(&key, 0).unwrap_or(0);
+        self.watched.insert(key, old | bits, 0).context("adding to the watched files")?;
+        Ok(())
+    }
+
+    fn name(&mut self, name: &[u8]) -> anyhow::Result<()> {
+        if !name.is_empty() {
+            self.names.insert(fnv1a(name), 1, 0).context("adding to the watched names")?;
+        }
+        Ok(())
+    }
+
+    fn prefix(&mut self, dir: &[u8]) -> anyhow::Result<()> {
+        self.prefixes.insert(fnv1a(dir), 1, 0).context("adding to the watched directories")?;
+        Ok(())
+    }
+}
+
+pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
+    let mut pids = HashSet::new();
+    for pid in args.pids.iter().flatten() {
+        match procfs::tgid_of(*pid) {
+            Some(tgid) => pids.insert(tgid),
+            None => bail!("no such process: {pid}"),
+        };
+    }
+    let watches = WatchSet::new(&args.paths)?;
+    let layout = KernelLayout::read(&preflight.tracefs)?;
+    let files = FilesLayout::read(&preflight.tracefs).context("finding files in this kernel")?;
+
+    let trace_all = u8::from(pids.is_empty());
+    let unfiltered = u8::from(watches.watches.is_empty());
+    let failed_only = u8::from(args.failed);
+    let have_dirs = u8::from(watches.any_dirs());
+    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+        files.apply(loader);
+        loader
+            .override_global("TRACE_ALL", &trace_all, true)
+            .override_global("FILES_UNFILTERED", &unfiltered, true)
+            .override_global("FILES_FAILED_ONLY", &failed_only, true)
+            .override_global("FILES_HAVE_DIRS", &have_dirs, true);
+    })?;
+    let mut maps = WatchMaps::take(&mut probes)?;
+    watches.program(&mut maps)?;
+    for &pid in &pids {
+        probes.trace_pid(pid, traced::NOW)?;
+    }
+    // Exits before enters, so that no open is entered without its exit being watched.
+    for &syscall in &files.calls {
+        probes.attach_tracepoint("files_open_exit", "syscalls", &format!("sys_exit_{syscall}"))?;
+    }
+    for &(program, syscall) in ENTER_PROGRAMS {
+        if files.calls.contains(&syscall) {
+            probes.attach_tracepoint(program, "syscalls", &format!("sys_enter_{syscall}"))?;
+        }
+    }
+
+    let output = Output::open(args.output.as_deref(), args.json)?;
+    let mut session = Session::new(probes, output)?;
+    let mut handler = Opens::new(watches, maps, pids);
+
+    // Taken once the probes are attached: a file opened meanwhile is in both, none is in neither.
+    let mut closed = false;
+    if !args.no_snapshot && !handler.set.watches.is_empty() {
+        let pids = (!handler.pids.is_empty()).then_some(&handler.pids);
+        let holds = snapshot::holders(&handler.set, pids);
+        closed = handler.snapshot(&holds, &mut session.io).is_err();
+    }
+    closed = closed || handler.header(&mut session.io).is_err();
+    closed = closed || session.ready("opens", &handler.describe(args.failed)).is_err();
+    if !closed {
+        session.run(&mut handler).await?;
+    }
+    session.finish();
+    Ok(0)
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum FdField {
+    Number(i32),
+    Name(&'static str),
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Record<'a> {
+    Holder {
+        source: &'static str,
+        pid: u32,
+        comm: &'a str,
+        uid: Option<u32>,
+        user: Option<&'a str>,
+        /// A descriptor number, or lsof's `cwd`, `rtd`, `txt`, `mem`.
+        fd: FdField,
+        /// `r`, `w`, `u` for descriptors, null otherwise.
+        mode: Option<String>,
+        path: &'a str,
+        dev: String,
+        inode: u64,
+    },
+    Open {
+        ts_ns: u64,
+        pid: u32,
+        tid: u32,
+        comm: &'a str,
+        uid: u32,
+        user: &'a str,
+        call: &'static str,
+        /// Absolute and resolved when `path_resolved`, else the name as the process passed it.
+        path: &'a str,
+        path_resolved: bool,
+        /// The path was checked against the kernel's identity of the opened file.
+        path_verified: bool,
+        /// The name as the process passed it.
+        requested: &'a str,
+        flags: &'a str,
+        mode: Option<String>,
+        fd: Option<i64>,
+        errno: Option<&'a str>,
+        ret: i64,
+        duration_ns: Option<u64>,
+        /// The watched path (as given) that this open matched; null without a path filter.
+        watch: Option<&'a str>,
+        dev: Option<String>,
+        inode: Option<u64>,
+    },
+}
+
+/// How the path of an open was found.
+struct Resolved {
+    path: Option<PathBuf>,
+    verified: bool,
+}
+
+struct Opens {
+    set: WatchSet,
+    maps: WatchMaps,
+    pids: HashSet<u32>,
+    live: HashSet<u32>,
+    users: HashMap<u32, String>,
+    dropped: u64,
+}
+
+impl Opens {
+    fn new(set: WatchSet, maps: WatchMaps, pids: HashSet<u32>) -> Opens {
+        let live = pids.clone();
+        Opens { set, maps, pids, live, users: HashMap::new(), dropped: 0 }
+    }
+
+    fn describe(&self, failed: bool) -> String {
+        let what = if failed { "failed opens" } else { "opens" };
+        let mut text = match self.set.watches.as_slice() {
+            [] => format!("tracing every {what}"),
+            watches => {
+                let names: Vec<String> = watches
+                    .iter()
+                    .map(|w| {
+                        let mut name = display_name(w.path.as_os_str().as_bytes());
+                        if w.dir {
+                            name.push_str("/ (and below)");
+                        }
+                        name
+                    })
+                    .collect();
+                format!("tracing {what} of {}", names.join(", "))
+            }
+        };
+        if !self.pids.is_empty() {
+            let mut pids: Vec<String> = self.pids.iter().map(u32::to_string).collect();
+            pids.sort();
+            text.push_str(&format!(" by process {}", pids.join(", ")));
+        }
+        text
+    }
+
+    fn user(&mut self, uid: u32) -> String {
+        self.users
+            .entry(uid)
+            .or_insert_with(|| match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+                Ok(Some(user)) => user.name,
+                _ => uid.to_string(),
+            })
+            .clone()
+    }
+
+    fn snapshot(&mut self, holds: &[Hold], io: &mut Io) -> Result<(), OutputClosed> {
+        if !io.out.json {
+            io.out.text(&format!(
+                "{:<16} {:>7} {:<10} {:>5} {:>10} NAME",
+                "COMMAND", "PID", "USER", "FD", "NODE"
+            ))?;
+        }
+        for hold in holds {
+            let comm = procfs::comm(hold.pid).unwrap_or_default();
+            let uid = process_uid(hold.pid);
+            let user = uid.map(|u| self.user(u));
+            let path = hold.path.as_os_str().as_bytes();
+            if io.out.json {
+                let (fd, mode) = match hold.slot {
+                    Slot::Fd(fd, mode) => (FdField::Number(fd), Some(mode.to_string()).filter(|m| m != " ")),
+                    Slot::Cwd => (FdField::Name("cwd"), None),
+                    Slot::Root => (FdField::Name("rtd"), None),
+                    Slot::Text => (FdField::Name("txt"), None),
+                    Slot::Mem => (FdField::Name("mem"), None),
+                };
+                io.out.record(&Record::Holder {
+                    source: "snapshot",
+                    pid: hold.pid,
+                    comm: &json_text(&comm),
+                    uid,
+                    user: user.as_deref(),
+                    fd,
+                    mode,
+                    path: &json_text(path),
+                    dev: dev_text(hold.ident.dev),
+                    inode: hold.ident.ino,
+                })?;
+            } else {
+                io.out.text(&format!(
+                    "{:<16} {:>7} {:<10} {:>5} {:>10} {}",
+                    display_name(&comm),
+                    hold.pid,
+                    user.as_deref().unwrap_or("?"),
+                    hold.slot.text(),
+                    hold.ident.ino,
+                    display_name(path)
+                ))?;
+            }
+        }
+        if holds.is_empty() && !io.out.json {
+            io.out.text("(no process has it open)")?;
+        }
+        io.out.flush()
+    }
+
+    fn header(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
+        if io.out.json {
+            return Ok(());
+        }
+        io.out.text("")?;
+        io.out.text(&format!(
+            "{:<15} {:>7} {:>7} {:<16} {:<10} {:>4} {:<8} {:>9} {:<24} PATH",
+            "TIME", "PID", "TID", "COMMAND", "USER", "FD", "ERR", "LATENCY", "FLAGS"
+        ))?;
+        io.out.flush()
+    }
+
+    /// The directory a relative name starts at, named: from /proc while the process lives (checked against the
+    /// kernel's identity), else from the directories the watch knows.
+    fn base_dir(&mut self, e: &OpenEvent) -> Option<PathBuf> {
+        if e.status & status::BASE_KNOWN == 0 {
+            return None;
+        }
+        let ident = Ident { dev: e.base_dev, ino: e.base_ino };
+        let link = if e.dfd == -100 { "cwd".to_string() } else { format!("fd/{}", e.dfd) };
+        let proc_path = PathBuf::from(format!("/proc/{}/{link}", e.header.pid));
+        if Ident::of(&proc_path) == Some(ident)
+            && let Some(path) = std::fs::read_link(&proc_path).ok().as_deref().and_then(link_path)
+        {
+            if self.set.known_dirs.len() < KNOWN_DIRS_MAX {
+                self.set.known_dirs.insert(ident, path.clone());
+            }
+            return Some(path);
+        }
+        self.set.known_dirs.get(&ident).cloned()
+    }
+
+    fn resolve(&mut self, e: &OpenEvent, raw: &[u8]) -> Resolved {
+        let file = (e.status & status::FILE_KNOWN != 0).then_some(Ident { dev: e.dev, ino: e.ino });
+        if e.ret >= 0
+            && let Some(file) = file
+        {
+            // The fd, while the process still has it.
+            let proc_path = PathBuf::from(format!("/proc/{}/fd/{}", e.header.pid, e.ret));
+            if Ident::of(&proc_path) == Some(file)
+                && let Some(path) = std::fs::read_link(&proc_path).ok().as_deref().and_then(link_path)
+            {
+                return Resolved { path: Some(path), verified: true };
+            }
+            // A watched path with that identity now.
+            if let Some(w) = self.set.by_ident(file) {
+                return Resolved { path: Some(w.path.clone()), verified: true };
+            }
+            for w in self.set.watches.iter_mut().filter(|w| !w.dir) {
+                if Ident::of(&w.path) == Some(file) {
+                    w.ident = Some(file);
+                    let _ = self.maps.mark(file, watch::FILE);
+                    return Resolved { path: Some(w.path.clone()), verified: true };
+                }
+            }
+        }
+        if e.status & status::PATH_FAULT != 0 || e.status & status::ENTER_SEEN == 0 {
+            return Resolved { path: None, verified: false };
+        }
+        let absolute = raw.starts_with(b"/");
+        let base = if absolute { None } else { self.base_dir(e) };
+        let Some(path) = resolve(base.as_deref(), raw) else { return Resolved { path: None, verified: false } };
+        let verified = file.is_some_and(|f| Ident::of(&path) == Some(f));
+        Resolved { path: Some(path), verified }
+    }
+
+    fn on_open(&mut self, e: &OpenEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let raw = &e.path[..usize::from(e.path_len).min(e.path.len())];
+        let resolved = self.resolve(e, raw);
+        let unfiltered = e.status & status::UNFILTERED != 0;
+        let exact = e.status & (status::MATCH_FILE | status::MATCH_DIR) != 0;
+
+        // Which watch it matched; candidates the kernel could only guess at are confirmed here.
+        let watch = if unfiltered {
+            None
+        } else if let Some(w) = resolved.path.as_deref().and_then(|p| self.set.by_path(p)) {
+            Some(w.arg.clone())
+        } else if exact || e.status & status::MATCH_BASE_DIR != 0 {
+            // The kernel's identity says so; the path could not be named or lies elsewhere (hard link).
+            let file = Ident { dev: e.dev, ino: e.ino };
+            self.set.by_ident(file).map(|w| w.arg.clone()).or_else(|| self.set.watches.first().map(|w| w.arg.clone()))
+        } else if resolved.path.is_none() && e.status & status::MATCH_BASENAME != 0 {
+            // Unresolvable, but its base name is a watched file's: shown unresolved, not dropped.
+            let name = base_name(raw);
+            self.set
+                .watches
+                .iter()
+                .find(|w| !w.dir && base_name(w.path.as_os_str().as_bytes()) == name)
+                .map(|w| w.arg.clone())
+        } else {
+            None
+        };
+        if !unfiltered && watch.is_none() {
+            self.dropped += 1;
+            return Ok(());
+        }
+
+        let comm_bytes = c_bytes(&e.header.comm);
+        let user = self.user(e.uid);
+        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
+        let entered = e.status & status::ENTER_SEEN != 0;
+        let flags = if entered { open_flags(e.flags) } else { "?".to_string() };
+        let creates = e.flags & (libc::O_CREAT | libc::O_TMPFILE) as u64 != 0;
+        let mode = (entered && creates).then(|| format!("{:#o}", e.mode));
+        let errno = (e.ret < 0).then(|| errno_name(-e.ret as i32).map_or("E?", |(name, _)| name));
+        let path_bytes: Vec<u8> = match &resolved.path {
+            Some(p) => p.as_os_str().as_bytes().to_vec(),
+            None => raw.to_vec(),
+        };
+        let file_known = e.status & status::FILE_KNOWN != 0;
+        if io.out.json {
+            let watch = watch.as_ref().map(|w| json_text(w.as_os_str().as_bytes()));
+            return io.out.record(&Record::Open {
+                ts_ns,
+                pid: e.header.pid,
+                tid: e.header.tid,
+                comm: &json_text(comm_bytes),
+                uid: e.uid,
+                user: &user,
+                call: call::name(e.call),
+                path: &json_text(&path_bytes),
+                path_resolved: resolved.path.is_some(),
+                path_verified: resolved.verified,
+                requested: &json_text(raw),
+                flags: &flags,
+                mode,
+                fd: (e.ret >= 0).then_some(e.ret),
+                errno,
+                ret: e.ret,
+                duration_ns: entered.then_some(e.duration_ns),
+                watch: watch.as_deref(),
+                dev: file_known.then(|| dev_text(e.dev)),
+                inode: file_known.then_some(e.ino),
+            });
+        }
+        let fd = if e.ret >= 0 { e.ret.to_string() } else { "-1".to_string() };
+        let latency = if entered { format!("{:.6}", e.duration_ns as f64 / 1e9) } else { "?".to_string() };
+        let mut path = display_name(&path_bytes);
+        if resolved.path.is_none() {
+            path = format!("{path} (unresolved: relative to a directory of a process that is gone)");
+        } else if !resolved.verified && e.ret >= 0 {
+            path.push_str(" (unverified)");
+        }
+        if let Some(mode) = &mode {
+            path = format!("{path} mode={mode}");
+        }
+        io.out.text(&format!(
+            "{:<15} {:>7} {:>7} {:<16} {:<10} {:>4} {:<8} {:>9} {:<24} {}",
+            timestamp(ts_ns, 2),
+            e.header.pid,
+            e.header.tid,
+            display_name(comm_bytes),
+            user,
+            fd,
+            errno.unwrap_or("0"),
+            latency,
+            flags,
+            path
+        ))
+    }
+}
+
+impl Handler for Opens {
+    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
+        match event {
+            Event::Open(e) => self.on_open(&e, io),
+            _ => Ok(()),
+        }
+    }
+
+    fn tick(&mut self, _probes: &Probes, _io: &mut Io) -> Result<(), OutputClosed> {
+        self.live.retain(|&pid| procfs::exists(pid));
+        Ok(())
+    }
+
+    fn finished(&self) -> bool {
+        !self.pids.is_empty() && self.live.is_empty()
+    }
+}
+
+/// `major:minor` of a kernel `dev_t`, as /proc/PID/maps and lsof's DEVICE column show it.
+fn dev_text(dev: u32) -> String {
+    format!("{}:{}", dev >> 20, dev & 0xfffff)
+}
+
+/// The real uid of a process (`Uid:` in /proc/PID/status).
+fn process_uid(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_devices_and_parses_pids() {
+        assert_eq!(dev_text(8 << 20 | 1), "8:1");
+        assert_eq!(parse_pids("1, 2"), Ok(vec![1, 2]));
+        assert!(parse_pids("0").is_err());
+        assert!(parse_ring_size("1000").is_err());
+    }
+
+    #[test]
+    fn watches_resolve_and_cover() {
+        let dir = std::env::temp_dir().join(format!("tracer-watch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = Watch::new(&dir.join("sub/../missing")).unwrap();
+        assert_eq!(file.path, dir.join("missing"));
+        assert!(file.ident.is_none() && !file.dir);
+        assert!(file.covers(&dir.join("missing")));
+        let d = Watch::new(&dir).unwrap();
+        assert!(d.dir && d.covers(&dir.join("x/y")) && !d.covers(Path::new("/elsewhere")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,736 @@
+//! `tracer signals`: who sent which signal to whom, and what became of it. Only wiring lives here: which probes,
+//! which filters, which sink; signal names and default actions are in `names`.
+//!
+//! Each signal is followed end to end: generated (sender, target, the kernel's result, what the target will do),
+//! taken (the action that ran), and the exit it caused, which names the signal's sender so that "who killed pid X"
+//! is one line. The kernel's own accounting is turned into the user's terms: a fatal signal reaches every thread as
+//! SIGKILL (reported as the signal that caused it), a SIGPIPE looks self-sent (reported as the kernel's).
+
+mod names;
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
+    str::FromStr as _,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+use tracer_common::{
+    decode::{Event, c_bytes},
+    event::traced,
+    process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
+    signals::{
+        DEFAULT_IGNORED, SEND_SPECS, SendSpec, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags, result,
+        signal_bit,
+    },
+};
+
+use crate::{
+    bpf::{KernelLayout, Preflight, Probes},
+    escape::{display_name, json_text},
+    output::{Output, OutputClosed, timestamp},
+    procfs,
+    session::{Handler, Io, Session},
+    signames::{si_code_name, signal_display},
+    tracefs,
+};
+use names::{Action, parse_signal, result_name};
+
+/// Show who sends which signal to whom and what becomes of it: every signal on the machine, or those to and from
+/// some processes; kernel-sent ones (faults, broken pipes, the terminal, the OOM killer) included.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  tracer signals\n  tracer signals -p \"$(pidof nginx)\" --signal HUP,TERM\n  \
+                        tracer signals --failed --json -o signals.jsonl")]
+pub struct SignalsArgs {
+    /// Only signals to or from this process (repeatable; a comma or space separated list as pidof prints).
+    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pids, action = clap::ArgAction::Append)]
+    pids: Vec<Vec<u32>>,
+    /// Only these signals: names with or without SIG, or numbers (HUP,KILL or 1,9); 0 adds failed `kill -0` probes.
+    #[arg(long = "signal", value_name = "SIGNALS", value_parser = parse_signals, action = clap::ArgAction::Append)]
+    signals: Vec<Vec<i32>>,
+    /// Also report kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo and pidfd_send_signal calls that failed
+    /// (EPERM, ESRCH, ...): they send no signal. Hooks those syscalls, which slows every syscall on the machine
+    /// slightly while tracer runs.
+    #[arg(long)]
+    failed: bool,
+    /// JSON lines instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write events to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Kernel ring buffer size in bytes (a power of two, at least one page).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = parse_ring_size)]
+    buffer_size: u32,
+}
+
+fn parse_pids(text: &str) -> Result<Vec<u32>, String> {
+    let pids = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.parse::<u32>() {
+            Ok(0) | Err(_) => Err(format!("'{s}' is not a process id")),
+            Ok(pid) => Ok(pid),
+        })
+        .collect::<Result<Vec<u32>, String>>()?;
+    if pids.is_empty() {
+        return Err("no process id given".into());
+    }
+    Ok(pids)
+}
+
+fn parse_signals(text: &str) -> Result<Vec<i32>, String> {
+    let signals = text.split(',').map(parse_signal).collect::<Result<Vec<i32>, String>>()?;
+    if signals.is_empty() {
+        return Err("no signal given".into());
+    }
+    Ok(signals)
+}
+
+fn parse_ring_size(text: &str) -> Result<u32, String> {
+    let size: u32 = text.parse().map_err(|_| format!("'{text}' is not a size in bytes"))?;
+    if !size.is_power_of_two() || size < 4096 {
+        return Err("the ring buffer size must be a power of two of at least 4096".into());
+    }
+    Ok(size)
+}
+
+/// The syscalls whose failures `--failed` reports, in `SEND_SPECS_TABLE` order.
+const SEND_SYSCALLS: [&str; SEND_SPECS] =
+    ["kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal"];
+
+/// Each send syscall's number and which argument is the signal, from its `sys_enter_*` format. The program copies
+/// four argument slots from offset 16, the layout of every syscall record: checked here.
+fn send_specs(tracefs_root: &Path) -> anyhow::Result<[SendSpec; SEND_SPECS]> {
+    let mut specs = [SendSpec { nr: -1, sig_arg: 0 }; SEND_SPECS];
+    for (spec, name) in specs.iter_mut().zip(SEND_SYSCALLS) {
+        let sysno = syscalls::Sysno::from_str(name).map_err(|_| anyhow::anyhow!("unknown syscall {name}"))?;
+        let format = tracefs::read_format(tracefs_root, "syscalls", &format!("sys_enter_{name}"))?;
+        let args: Vec<&tracefs::Field> =
+            format.fields.iter().skip_while(|f| f.name != "__syscall_nr").skip(1).collect();
+        let index = args
+            .iter()
+            .position(|f| f.name == "sig")
+            .with_context(|| format!("syscalls:sys_enter_{name} has no `sig` argument"))?;
+        if index >= 4 || args[index].offset as usize != 16 + 8 * index {
+            bail!("syscalls:sys_enter_{name} has an unexpected layout (`sig` at offset {})", args[index].offset);
+        }
+        *spec = SendSpec { nr: sysno.id(), sig_arg: index as u32 };
+    }
+    Ok(specs)
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Record<'a> {
+    Signal {
+        ts_ns: u64,
+        signal: &'a str,
+        signo: i32,
+        /// si_code by name; null for a failed send.
+        code: Option<&'a str>,
+        /// "process" (the sender fields say which) or "kernel".
+        origin: &'a str,
+        sender_pid: Option<u32>,
+        sender_tid: Option<u32>,
+        sender_comm: Option<&'a str>,
+        sender_uid: Option<u32>,
+        /// The target process; for a failed kill, its pid argument as given (0 or negative: a process group).
+        target_pid: Option<i64>,
+        target_tid: Option<u32>,
+        target_comm: Option<&'a str>,
+        /// Sent to the whole process rather than one thread.
+        group: bool,
+        result: &'a str,
+        /// What the target will do with it, from its action when the signal was generated.
+        action: Option<&'a str>,
+        handler: Option<String>,
+        errno: Option<&'a str>,
+        /// The syscall of a failed send.
+        syscall: Option<&'a str>,
+        /// For a kernel-sent signal, the task that was running: the faulting or writing process for SIGSEGV,
+        /// SIGBUS, SIGFPE, SIGPIPE; the allocating task for an OOM kill; whoever was interrupted for a timer.
+        context_pid: Option<u32>,
+        context_comm: Option<&'a str>,
+    },
+    Delivery {
+        ts_ns: u64,
+        /// The signal in the user's terms: the one that caused a group's fatal SIGKILL.
+        signal: &'a str,
+        signo: i32,
+        pid: u32,
+        tid: u32,
+        comm: &'a str,
+        action: &'a str,
+        handler: Option<String>,
+        /// si_code by name; null for a group's fatal SIGKILL, which has no siginfo.
+        code: Option<&'a str>,
+        /// "SIGKILL" when the kernel delivered the fatal signal as SIGKILL to every thread; null otherwise.
+        kernel_signal: Option<&'a str>,
+    },
+    Exit {
+        ts_ns: u64,
+        pid: u32,
+        comm: &'a str,
+        code: Option<i32>,
+        signal: Option<&'a str>,
+        core_dumped: bool,
+        /// The signal behind the exit: the killing one, or the last one sent before a process exited by itself.
+        cause: Option<&'a str>,
+        origin: Option<&'a str>,
+        sender_pid: Option<u32>,
+        sender_comm: Option<&'a str>,
+        cause_ts_ns: Option<u64>,
+    },
+}
+
+pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32> {
+    let layout = KernelLayout::read(&preflight.tracefs)?;
+    let mut named: Vec<u32> = Vec::new();
+    for &pid in args.pids.iter().flatten() {
+        match procfs::tgid_of(pid) {
+            Some(tgid) => named.push(tgid),
+            None => bail!("no such process: {pid}"),
+        }
+    }
+    named.sort_unstable();
+    named.dedup();
+    let wanted: Vec<i32> = args.signals.iter().flatten().copied().collect();
+    let signal_set = if wanted.is_empty() { u64::MAX } else { wanted.iter().fold(0, |set, &n| set | signal_bit(n)) };
+    let send_zero = u8::from(wanted.contains(&0));
+    let specs =
+        if args.failed { send_specs(&preflight.tracefs)? } else { [SendSpec { nr: -1, sig_arg: 0 }; SEND_SPECS] };
+    let command = 1u8;
+    let trace_all = u8::from(named.is_empty());
+
+    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+        loader
+            .override_global("SIGNALS_COMMAND", &command, true)
+            .override_global("TRACE_ALL", &trace_all, true)
+            .override_global("SIGNAL_SET", &signal_set, true)
+            .override_global("SEND_SIGNAL_ZERO", &send_zero, true)
+            .override_global("SEND_SPECS_TABLE", &specs, true);
+    })?;
+    for &pid in &named {
+        probes.trace_pid(pid, traced::NOW)?;
+    }
+    // Exits and deliveries first, so that no signal reported is missing what became of it.
+    probes.attach_tracepoint("signal_exit", "sched", "sched_process_exit")?;
+    probes.attach_raw_tracepoint("signal_deliver", "signal_deliver")?;
+    probes.attach_raw_tracepoint("signal_generate", "signal_generate")?;
+    if args.failed {
+        for name in SEND_SYSCALLS {
+            probes.attach_tracepoint("signal_send_enter", "syscalls", &format!("sys_enter_{name}"))?;
+            probes.attach_tracepoint("signal_send_exit", "syscalls", &format!("sys_exit_{name}"))?;
+        }
+    }
+
+    let output = Output::open(args.output.as_deref(), args.json)?;
+    let mut session = Session::new(probes, output)?;
+    let mut watcher = Watcher {
+        named: named.iter().copied().collect(),
+        live: named.iter().copied().filter(|&p| procfs::exists(p)).collect(),
+        all_gone: None,
+        send_names: specs.iter().zip(SEND_SYSCALLS).map(|(s, n)| (s.nr, n)).collect(),
+        send_zero: send_zero != 0,
+        signal_set,
+        causes: HashMap::new(),
+        group_exits: HashSet::new(),
+        ticks: 0,
+    };
+    if !named.is_empty() && watcher.live.is_empty() {
+        bail!("process {} exited while tracer was attaching", named[0]);
+    }
+    let mut closed = false;
+    if !args.json {
+        closed |= session
+            .io
+            .out
+            .text(&format!("{:<15} {:<8} {:<9} {:<24} {:<24} RESULT", "TIME", "EVENT", "SIGNAL", "FROM", "TO"))
+            .is_err();
+    }
+    closed |= session.ready("signals", &describe(&named, &wanted, args.failed)).is_err();
+    if !closed {
+        session.run(&mut watcher).await?;
+    }
+    session.finish();
+    Ok(0)
+}
+
+fn describe(named: &[u32], wanted: &[i32], failed: bool) -> String {
+    let mut text = String::from("tracing ");
+    if wanted.is_empty() {
+        text.push_str("signals");
+    } else {
+        let names: Vec<String> = wanted.iter().map(|&n| if n == 0 { "0".into() } else { signal_display(n) }).collect();
+        text.push_str(&names.join(", "));
+    }
+    if named.is_empty() {
+        text.push_str(" of every process");
+    } else {
+        let who: Vec<String> = named
+            .iter()
+            .map(|&p| format!("{p} ({})", procfs::comm(p).map_or_else(|| "?".into(), |c| display_name(&c))))
+            .collect();
+        text.push_str(&format!(" to and from {}", who.join(", ")));
+    }
+    if failed {
+        text.push_str(", and failed sends");
+    }
+    text
+}
+
+/// Who sent a signal.
+#[derive(Clone, Debug)]
+enum Sender {
+    Process { pid: u32, comm: Vec<u8> },
+    Kernel,
+}
+
+impl Sender {
+    fn origin(&self) -> &'static str {
+        match self {
+            Sender::Process { .. } => "process",
+            Sender::Kernel => "kernel",
+        }
+    }
+
+    fn pid(&self) -> Option<u32> {
+        match self {
+            Sender::Process { pid, .. } => Some(*pid),
+            Sender::Kernel => None,
+        }
+    }
+
+    fn comm(&self) -> Option<&[u8]> {
+        match self {
+            Sender::Process { comm, .. } => Some(comm),
+            Sender::Kernel => None,
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Sender::Process { pid, comm, .. } => who(*pid, *pid, comm),
+            Sender::Kernel => "kernel".into(),
+        }
+    }
+}
+
+/// A signal queued for a process, kept until it exits to say what ended it.
+#[derive(Clone, Debug)]
+struct Cause {
+    signo: i32,
+    sender: Sender,
+    ts_ns: u64,
+}
+
+/// How long tracing goes on after the last `-p` process ended.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// Every this many ticks, forget processes that are gone.
+const PRUNE_TICKS: u32 = 50;
+
+/// Causes kept per process, at most: the oldest processes' are dropped beyond this.
+const MAX_CAUSES: usize = 1 << 16;
+
+struct Watcher {
+    /// `-p` processes, and those of them still alive: tracing ends when none is.
+    named: HashSet<u32>,
+    live: HashSet<u32>,
+    /// When the last `-p` process was found gone.
+    all_gone: Option<Instant>,
+    send_names: HashMap<i32, &'static str>,
+    send_zero: bool,
+    signal_set: u64,
+    /// Per process, the last signal of each number queued for it, and the last one that is not ignored by default.
+    causes: HashMap<u32, ProcessCauses>,
+    /// Processes whose fatal delivery was shown: the kernel delivers it once per thread.
+    group_exits: HashSet<u32>,
+    /// Ticks since `causes` and `group_exits` were last pruned of processes gone unseen.
+    ticks: u32,
+}
+
+#[derive(Default)]
+struct ProcessCauses {
+    by_signal: HashMap<i32, Cause>,
+    last: Option<Cause>,
+}
+
+impl Handler for Watcher {
+    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
+        match event {
+            Event::Signal(event) => self.on_signal(&event, io),
+            Event::SignalDeliver(event) => self.on_deliver(&event, io),
+            Event::SignalSendFailed(event) => self.on_send_failed(&event, io),
+            Event::Process(event) if event.what == what::EXIT => self.on_exit(&event, io),
+            _ => Ok(()),
+        }
+    }
+
+    fn tick(&mut self, _probes: &Probes, _io: &mut Io) -> Result<(), OutputClosed> {
+        // Named processes that ended unseen (reaped during attach).
+        self.live.retain(|&pid| procfs::exists(pid));
+        // Processes whose exit was not reported (filtered out, or lost) must not lend their causes to a later
+        // process with the same pid.
+        self.ticks += 1;
+        if self.ticks >= PRUNE_TICKS {
+            self.ticks = 0;
+            self.causes.retain(|&pid, _| procfs::exists(pid));
+            self.group_exits.retain(|&pid| procfs::exists(pid));
+        }
+        if !self.named.is_empty() && self.live.is_empty() && self.all_gone.is_none() {
+            self.all_gone = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// With `-p`, a while after the last of those processes ended: what its last signals did to their targets (a
+    /// delivery, an exit) comes a little after the sender is gone.
+    fn finished(&self) -> bool {
+        self.all_gone.is_some_and(|since| since.elapsed() >= LINGER)
+    }
+}
+
+/// `1234 (nginx)`, or `1234/1240 (worker)` for a thread other than the main one.
+fn who(pid: u32, tid: u32, comm: &[u8]) -> String {
+    let name = display_name(comm);
+    if tid == pid || tid == 0 { format!("{pid} ({name})") } else { format!("{pid}/{tid} ({name})") }
+}
+
+fn handler_text(handler: u64) -> String {
+    format!("{handler:#x}")
+}
+
+/// A line of the text table.
+fn line(io: &Io, ts_ns: u64, event: &str, signal: &str, from: &str, to: &str, result: &str) -> String {
+    let time = timestamp(io.clock.wall_ns(ts_ns), 2);
+    format!("{time:<15} {event:<8} {signal:<9} {from:<24} {to:<24} {result}")
+}
+
+/// wait(2)-style status from `task->exit_code`: (exit code, killing signal, core dumped).
+fn split_exit_code(raw: i32) -> (Option<i32>, Option<i32>, bool) {
+    if raw == EXIT_CODE_UNKNOWN {
+        return (None, None, false);
+    }
+    let signal = raw & 0x7f;
+    if signal == 0 { (Some((raw >> 8) & 0xff), None, false) } else { (None, Some(signal), raw & 0x80 != 0) }
+}
+
+impl Watcher {
+    fn on_signal(&mut self, event: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let signal = signal_display(event.signo);
+        let from_process = event.flags & flags::FROM_PROCESS != 0;
+        let sender = if from_process {
+            Sender::Process { pid: event.header.pid, comm: c_bytes(&event.header.comm).to_vec() }
+        } else {
+            Sender::Kernel
+        };
+        let queued = matches!(event.result, result::DELIVERED | result::LOSE_INFO);
+        let blocked = event.result == result::DELIVERED
+            && event.flags & flags::TARGET_BLOCKS != 0
+            && (event.group == 0 || event.flags & flags::MULTI_THREADED == 0);
+        let outcome = if blocked { "blocked" } else { result_name(event.result) };
+        let action = (event.flags & flags::HANDLER_KNOWN != 0).then(|| Action::of(event.signo, event.handler));
+        let handler = (action == Some(Action::Handler)).then(|| handler_text(event.handler));
+        let code = si_code_name(event.signo, event.code);
+        if queued {
+            self.remember(
+                event.target_pid,
+                Cause { signo: event.signo, sender: sender.clone(), ts_ns: event.header.ts_ns },
+            );
+        }
+
+        let target_comm = c_bytes(&event.target_comm);
+        if io.out.json {
+            let sender_comm = sender.comm().map(json_text);
+            let target_comm = json_text(target_comm);
+            let context_comm = (!from_process).then(|| json_text(c_bytes(&event.header.comm)));
+            return io.out.record(&Record::Signal {
+                ts_ns: io.clock.wall_ns(event.header.ts_ns),
+                signal: &signal,
+                signo: event.signo,
+                code: Some(&code),
+                origin: sender.origin(),
+                sender_pid: sender.pid(),
+                sender_tid: from_process.then_some(event.header.tid),
+                sender_comm: sender_comm.as_deref(),
+                sender_uid: from_process.then_some(event.uid),
+                target_pid: Some(i64::from(event.target_pid)),
+                target_tid: Some(event.target_tid),
+                target_comm: Some(&target_comm),
+                group: event.group != 0,
+                result: outcome,
+                action: action.map(Action::as_str),
+                handler,
+                errno: None,
+                syscall: None,
+                context_pid: (!from_process).then_some(event.header.pid),
+                context_comm: context_comm.as_deref(),
+            });
+        }
+        let mut text = match (outcome, action) {
+            ("delivered" | "lose_info", Some(Action::Handler)) => format!("{outcome} (handler)"),
+            ("delivered" | "lose_info", Some(action)) => format!("{outcome} (default: {})", action.as_str()),
+            ("blocked", _) => "blocked (pending until unblocked)".to_string(),
+            ("already_pending", _) => "already pending".to_string(),
+            ("overflow", _) => "not queued: queue full".to_string(),
+            (other, _) => other.to_string(),
+        };
+        // SI_USER is the plain case; the kernel's siginfo-less sends (SIGPIPE) carry it too.
+        if code != "SI_USER" {
+            text.push_str(&format!(" [{code}]"));
+        }
+        let to = who(event.target_pid, event.target_tid, target_comm);
+        let row = line(io, event.header.ts_ns, "signal", &signal, &sender.text(), &to, &text);
+        io.out.text(&row)
+    }
+
+    fn remember(&mut self, pid: u32, cause: Cause) {
+        if self.causes.len() >= MAX_CAUSES && !self.causes.contains_key(&pid) {
+            // A machine where that many processes were signalled and never exited: start over rather than grow.
+            self.causes.clear();
+        }
+        let entry = self.causes.entry(pid).or_default();
+        if signal_bit(cause.signo) & DEFAULT_IGNORED == 0 {
+            entry.last = Some(cause.clone());
+        }
+        entry.by_signal.insert(cause.signo, cause);
+    }
+
+    fn on_deliver(&mut self, event: &SignalDeliverEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let pid = event.header.pid;
+        let group_exit = event.flags & flags::GROUP_EXIT != 0;
+        if group_exit && !self.group_exits.insert(pid) {
+            return Ok(()); // the same end, delivered to another thread
+        }
+        let signo = event.orig_signo;
+        let signal = signal_display(signo);
+        // A group's end is the default action of the signal that caused it.
+        let action = if group_exit {
+            if event.flags & flags::CORE_DUMP != 0 { Action::Core } else { Action::default_for(signo) }
+        } else {
+            Action::of(signo, event.handler)
+        };
+        let handler = (action == Action::Handler).then(|| handler_text(event.handler));
+        let comm = c_bytes(&event.header.comm);
+        if io.out.json {
+            let comm = json_text(comm);
+            let code = si_code_name(signo, event.code);
+            return io.out.record(&Record::Delivery {
+                ts_ns: io.clock.wall_ns(event.header.ts_ns),
+                signal: &signal,
+                signo,
+                pid,
+                tid: event.header.tid,
+                comm: &comm,
+                action: action.as_str(),
+                handler,
+                code: (!group_exit).then_some(code.as_str()),
+                kernel_signal: group_exit.then_some("SIGKILL"),
+            });
+        }
+        let text = match (action, handler) {
+            (Action::Handler, Some(address)) => format!("runs handler {address}"),
+            (Action::Ignore, _) => "ignored".to_string(),
+            (Action::Core, _) => "core dump".to_string(),
+            (action, _) => action.as_str().to_string(),
+        };
+        let row = line(io, event.header.ts_ns, "deliver", &signal, "-", &who(pid, event.header.tid, comm), &text);
+        io.out.text(&row)
+    }
+
+    fn on_exit(&mut self, event: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let pid = event.header.pid;
+        self.live.remove(&pid);
+        self.group_exits.remove(&pid);
+        let causes = self.causes.remove(&pid).unwrap_or_default();
+        let (code, killed_by, core) = split_exit_code(event.exit_code);
+        let cause = match killed_by {
+            Some(signo) => causes.by_signal.get(&signo).cloned(),
+            None => causes.last.clone(),
+        };
+        let signal = killed_by.map(signal_display);
+        let cause_name = cause.as_ref().map(|c| signal_display(c.signo));
+        let comm = c_bytes(&event.header.comm);
+        if io.out.json {
+            let comm = json_text(comm);
+            let sender_comm = cause.as_ref().and_then(|c| c.sender.comm()).map(json_text);
+            return io.out.record(&Record::Exit {
+                ts_ns: io.clock.wall_ns(event.header.ts_ns),
+                pid,
+                comm: &comm,
+                code,
+                signal: signal.as_deref(),
+                core_dumped: core,
+                cause: cause_name.as_deref(),
+                origin: cause.as_ref().map(|c| c.sender.origin()),
+                sender_pid: cause.as_ref().and_then(|c| c.sender.pid()),
+                sender_comm: sender_comm.as_deref(),
+                cause_ts_ns: cause.as_ref().map(|c| io.clock.wall_ns(c.ts_ns)),
+            });
+        }
+        let text = match (code, &signal) {
+            (Some(code), _) => match &cause_name {
+                Some(name) => format!("exited with {code} after {name}"),
+                None => format!("exited with {code}"),
+            },
+            (None, Some(sig)) => format!("killed by {sig}{}", if core { " (core dumped)" } else { "" }),
+            (None, None) => "exited".to_string(),
+        };
+        let from = cause.as_ref().map_or_else(|| "-".to_string(), |c| c.sender.text());
+        let shown = signal.as_deref().or(cause_name.as_deref()).unwrap_or("-");
+        let row = line(io, event.header.ts_ns, "exit", shown, &from, &who(pid, pid, comm), &text);
+        io.out.text(&row)
+    }
+
+    fn on_send_failed(&mut self, event: &SignalSendFailedEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let signo = event.signo;
+        if signo == 0 && !self.send_zero || signo != 0 && self.signal_set & signal_bit(signo) == 0 {
+            return Ok(());
+        }
+        let syscall = self.send_names.get(&event.nr).copied().unwrap_or("?");
+        let target = SendTarget::of(syscall, &event.args, event.header.pid);
+        let sender = event.header.pid;
+        if !self.named.is_empty()
+            && !self.named.contains(&sender)
+            && !target.pid.and_then(|p| u32::try_from(p).ok()).is_some_and(|p| self.named.contains(&p))
+        {
+            return Ok(());
+        }
+        let signal = if signo == 0 { "0".to_string() } else { signal_display(signo) };
+        let errno = i32::try_from(-event.ret).ok();
+        let (errno_name, errno_text) =
+            errno.and_then(|e| syscalls::Errno::new(e).name_and_description()).unwrap_or(("?", "unknown error"));
+        let target_comm = target.pid.filter(|&p| p > 0).and_then(|p| procfs::comm(p as u32));
+        let sender_comm = c_bytes(&event.header.comm);
+        if io.out.json {
+            let sender_comm = json_text(sender_comm);
+            let target_comm = target_comm.as_deref().map(json_text);
+            return io.out.record(&Record::Signal {
+                ts_ns: io.clock.wall_ns(event.header.ts_ns),
+                signal: &signal,
+                signo,
+                code: None,
+                origin: "process",
+                sender_pid: Some(sender),
+                sender_tid: Some(event.header.tid),
+                sender_comm: Some(&sender_comm),
+                sender_uid: Some(event.uid),
+                target_pid: target.pid,
+                target_tid: target.tid,
+                target_comm: target_comm.as_deref(),
+                group: target.tid.is_none(),
+                result: "error",
+                action: None,
+                handler: None,
+                errno: Some(errno_name),
+                syscall: Some(syscall),
+                context_pid: None,
+                context_comm: None,
+            });
+        }
+        let to = target.text(target_comm.as_deref());
+        let text = format!("failed: {errno_name} ({errno_text}) in {syscall}()");
+        let row =
+            line(io, event.header.ts_ns, "signal", &signal, &who(sender, event.header.tid, sender_comm), &to, &text);
+        io.out.text(&row)
+    }
+}
+
+/// Whom a failed send was for, from its arguments.
+struct SendTarget {
+    /// A process; for kill, its pid argument as given (0: the caller's group, -1: every process, < -1: a group).
+    pid: Option<i64>,
+    tid: Option<u32>,
+    pidfd: Option<i32>,
+}
+
+impl SendTarget {
+    fn of(syscall: &str, args: &[u64; 4], sender: u32) -> SendTarget {
+        let int = |i: usize| args[i] as u32 as i32;
+        let tgid_of = |tid: i32| u32::try_from(tid).ok().and_then(procfs::tgid_of).map(i64::from);
+        match syscall {
+            "kill" | "rt_sigqueueinfo" => SendTarget { pid: Some(i64::from(int(0))), tid: None, pidfd: None },
+            "tkill" => SendTarget { pid: tgid_of(int(0)), tid: u32::try_from(int(0)).ok(), pidfd: None },
+            "tgkill" | "rt_tgsigqueueinfo" => {
+                SendTarget { pid: Some(i64::from(int(0))), tid: u32::try_from(int(1)).ok(), pidfd: None }
+            }
+            "pidfd_send_signal" => SendTarget { pid: pidfd_target(sender, int(0)), tid: None, pidfd: Some(int(0)) },
+            _ => SendTarget { pid: None, tid: None, pidfd: None },
+        }
+    }
+
+    fn text(&self, comm: Option<&[u8]>) -> String {
+        let mut text = match (self.pid, self.tid) {
+            (Some(-1), _) => "every process".to_string(),
+            (Some(0), _) => "own process group".to_string(),
+            (Some(pid), _) if pid < 0 => format!("process group {}", -pid),
+            (Some(pid), tid) => match comm {
+                Some(comm) => who(pid as u32, tid.unwrap_or(pid as u32), comm),
+                None => match tid {
+                    Some(tid) if i64::from(tid) != pid => format!("{pid}/{tid}"),
+                    _ => pid.to_string(),
+                },
+            },
+            (None, Some(tid)) => format!("thread {tid}"),
+            (None, None) => "?".to_string(),
+        };
+        if let Some(fd) = self.pidfd {
+            text = if self.pid.is_some() { format!("{text} (pidfd {fd})") } else { format!("pidfd {fd}") };
+        }
+        text
+    }
+}
+
+/// The process a pidfd of `pid` refers to, from /proc/PID/fdinfo (`Pid: -1` once it has exited).
+fn pidfd_target(pid: u32, fd: i32) -> Option<i64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+    let target: i64 = text.lines().find_map(|l| l.strip_prefix("Pid:"))?.trim().parse().ok()?;
+    (target > 0).then_some(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_options() {
+        assert_eq!(parse_pids("12 34"), Ok(vec![12, 34]));
+        assert!(parse_pids("0").is_err());
+        assert_eq!(parse_signals("HUP,KILL"), Ok(vec![1, 9]));
+        assert_eq!(parse_signals("sigterm,0"), Ok(vec![15, 0]));
+        assert!(parse_signals("HUP,,KILL").is_err());
+        assert!(parse_ring_size("1000").is_err());
+        assert_eq!(parse_ring_size("65536"), Ok(65536));
+    }
+
+    #[test]
+    fn describes_failed_send_targets() {
+        let kill = |pid: i64| SendTarget::of("kill", &[pid as u64, 1, 0, 0], 1).text(None);
+        assert_eq!(kill(0), "own process group");
+        assert_eq!(kill(-1), "every process");
+        assert_eq!(kill(-42), "process group 42");
+        assert_eq!(kill(999_999_999), "999999999");
+        let tgkill = SendTarget::of("tgkill", &[10, 12, 1, 0], 1);
+        assert_eq!((tgkill.pid, tgkill.tid), (Some(10), Some(12)));
+        assert_eq!(tgkill.text(Some(b"app")), "10/12 (app)");
+        assert_eq!(SendTarget::of("pidfd_send_signal", &[987_654, 1, 0, 0], 1).text(None), "pidfd 987654");
+    }
+
+    #[test]
+    fn names_hostile_processes_safely() {
+        assert_eq!(who(5, 5, b"evil\x1b[2J"), "5 (evil\\x1b[2J)");
+        assert_eq!(who(5, 6, b"w"), "5/6 (w)");
+    }
+
+    #[test]
+    fn splits_exit_codes() {
+        assert_eq!(split_exit_code(3 << 8), (Some(3), None, false));
+        assert_eq!(split_exit_code(1), (None, Some(1), false));
+        assert_eq!(split_exit_code(11 | 0x80), (None, Some(11), true));
+        assert_eq!(split_exit_code(EXIT_CODE_UNKNOWN), (None, None, false));
+    }
+}

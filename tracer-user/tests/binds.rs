@@ -1,0 +1,495 @@
+//! End-to-end tests of `tracer binds`: real eBPF programs loaded and attached (run as root), real sockets made by a
+//! small Python helper driven over its stdin (`/usr/bin/python3`, not the pyenv shim on PATH), and `ss` as the
+//! oracle for the snapshot.
+//!
+//! Tests run in parallel: each uses its own free high ports, and its tracer filters on them with `--port`.
+
+mod common;
+
+use std::{
+    collections::BTreeSet,
+    net::{TcpListener, UdpSocket},
+    process::{Command, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use common::*;
+use serde_json::Value;
+
+const PYTHON: &str = "/usr/bin/python3";
+
+/// Makes sockets on command, one command per stdin line, answering `ok PORT`, `ok` or `err ERRNO`:
+///   listen|bind NAME tcp|udp ADDR PORT [v6only|dual]   a socket bound (and listening, for listen)
+///   close NAME                                          close it
+///   fork                                                a child sharing every socket (a server's workers)
+///   name HEX                                            set the thread's comm to these bytes
+const HELPER: &str = r#"
+import ctypes, os, signal, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def out(*a): print(*a, flush=True)
+socks = {}
+out("pid", os.getpid())
+for line in sys.stdin:
+    w = line.split()
+    if not w:
+        continue
+    try:
+        if w[0] in ("listen", "bind"):
+            name, proto, addr, port = w[1], w[2], w[3], int(w[4])
+            fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+            s = socket.socket(fam, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+            socks[name] = s
+            if "v6only" in w[5:]:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if "dual" in w[5:]:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind((addr, port))
+            if w[0] == "listen":
+                s.listen(8)
+            out("ok", s.getsockname()[1])
+        elif w[0] == "close":
+            socks.pop(w[1]).close()
+            out("ok")
+        elif w[0] == "fork":
+            pid = os.fork()
+            if pid == 0:
+                libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: dies with its parent
+                sys.stdin.close()
+                while True:
+                    signal.pause()
+            out("ok", pid)
+        elif w[0] == "name":
+            libc.prctl(15, ctypes.c_char_p(bytes.fromhex(w[1])))  # PR_SET_NAME
+            out("ok")
+    except OSError as e:
+        out("err", e.errno)
+"#;
+
+/// A helper process making sockets.
+struct Sockets {
+    proc: Proc,
+    pid: u32,
+}
+
+impl Sockets {
+    fn start(name: &str, deadline: Deadline) -> Sockets {
+        let mut cmd = Command::new(PYTHON);
+        cmd.arg("-c").arg(HELPER).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let proc = Proc::spawn(name, &mut cmd);
+        let line = proc.out().wait_for(deadline, |l| l.starts_with("pid ")).unwrap_or_else(|| {
+            panic!("the socket helper did not start\n{}", proc.dump());
+        });
+        let pid = line["pid ".len()..].trim().parse().expect("pid");
+        assert_eq!(pid, proc.pid());
+        Sockets { proc, pid }
+    }
+
+    /// Sends a command; returns the answer's words after `ok` (Ok) or the errno (Err).
+    fn run(&mut self, command: &str, deadline: Deadline) -> Result<Vec<String>, i32> {
+        self.proc.send(&format!("{command}\n"));
+        let line = self
+            .proc
+            .out()
+            .wait_for(deadline, |l| l.starts_with("ok") || l.starts_with("err "))
+            .unwrap_or_else(|| panic!("no answer to `{command}`\n{}", self.proc.dump()));
+        let mut words = line.split_whitespace().map(str::to_string);
+        match words.next().as_deref() {
+            Some("ok") => Ok(words.collect()),
+            _ => Err(words.next().and_then(|e| e.parse().ok()).expect("errno")),
+        }
+    }
+
+    /// A command that must succeed; returns the port bound, if the answer has one.
+    fn ok(&mut self, command: &str, deadline: Deadline) -> Option<u16> {
+        match self.run(command, deadline) {
+            Ok(words) => words.first().and_then(|w| w.parse().ok()),
+            Err(errno) => panic!("`{command}` failed with errno {errno}\n{}", self.proc.dump()),
+        }
+    }
+}
+
+static PORT_SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A port below the ephemeral range that nothing holds in either family or protocol now, distinct per call.
+fn free_port() -> u16 {
+    let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos() ^ (std::process::id() << 8);
+    for attempt in 0..1000u32 {
+        let n = PORT_SEQ.fetch_add(1, Ordering::Relaxed);
+        let port = 20000 + (seed.wrapping_add(n.wrapping_mul(7919)).wrapping_add(attempt) % 12000) as u16;
+        let free = TcpListener::bind(("0.0.0.0", port)).is_ok()
+            && TcpListener::bind(("::", port)).is_ok()
+            && UdpSocket::bind(("0.0.0.0", port)).is_ok()
+            && UdpSocket::bind(("::", port)).is_ok();
+        if free {
+            return port;
+        }
+    }
+    panic!("no free port found");
+}
+
+/// `tracer binds ARGS...` with stdout and stderr piped.
+fn tracer_binds(args: &[String]) -> Proc {
+    let mut cmd = Command::new(tracer_bin());
+    cmd.arg("binds").args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    Proc::spawn(format!("tracer binds {}", args.join(" ")), &mut cmd)
+}
+
+/// Starts `tracer binds --json ARGS` and waits for `ready`; returns it with the objects printed before.
+fn start_json(args: &[String], deadline: Deadline) -> (Proc, Vec<Value>) {
+    let mut all = vec!["--json".to_string()];
+    all.extend(args.iter().cloned());
+    let tracer = tracer_binds(&all);
+    let mut before = Vec::new();
+    let ready = tracer.out().wait_for(deadline, |line| {
+        let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if value["type"] == "ready" {
+            return true;
+        }
+        before.push(value);
+        false
+    });
+    assert!(ready.is_some(), "tracer never became ready\n{}", tracer.dump());
+    (tracer, before)
+}
+
+/// Waits for the next JSON object that `pred` accepts.
+fn wait_json(tracer: &Proc, deadline: Deadline, what: &str, mut pred: impl FnMut(&Value) -> bool) -> Value {
+    let line = tracer.out().wait_for(deadline, |line| serde_json::from_str::<Value>(line).is_ok_and(|v| pred(&v)));
+    let line = line.unwrap_or_else(|| panic!("no {what} reported\n{}", tracer.dump()));
+    serde_json::from_str(&line).unwrap()
+}
+
+/// Stops the tracer with Ctrl-C; checks it exits 0 with valid JSON lines and no loss; returns every object.
+fn stop(tracer: Proc, deadline: Deadline) -> Vec<Value> {
+    tracer.signal(libc::SIGINT);
+    let out = tracer.wait(deadline);
+    out.expect_no_panic();
+    out.expect_code(0);
+    let events = out.json();
+    check_nothing_lost(&events, &|| out.dump());
+    events
+}
+
+fn ports_arg(ports: &[u16]) -> Vec<String> {
+    ports.iter().flat_map(|p| ["--port".to_string(), p.to_string()]).collect()
+}
+
+fn check_event_shape(e: &Value) {
+    check_ts(e);
+    for key in ["pid", "port"] {
+        u64_field(e, key);
+    }
+    str_field(e, "comm");
+    str_field(e, "family");
+    str_field(e, "addr");
+}
+
+#[test]
+fn holder_in_snapshot_and_eaddrinuse_names_it_and_close_is_reported() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let mut server = Sockets::start("server", deadline);
+    server.ok(&format!("listen web tcp 0.0.0.0 {port}"), deadline);
+
+    let (tracer, snapshot) = start_json(&ports_arg(&[port]), deadline);
+    let holders: Vec<&Value> = snapshot.iter().filter(|v| v["type"] == "holder").collect();
+    assert_eq!(holders.len(), 1, "one holder of port {port}: {snapshot:?}\n{}", tracer.dump());
+    let h = holders[0];
+    assert_eq!(h["source"], "snapshot", "{h}");
+    assert_eq!(h["pid"], server.pid, "{h}");
+    assert_eq!(h["comm"], "python3", "{h}");
+    assert_eq!(h["proto"], "tcp", "{h}");
+    assert_eq!(h["family"], "ipv4", "{h}");
+    assert_eq!(h["addr"], "0.0.0.0", "{h}");
+    assert_eq!(h["port"], port, "{h}");
+    assert_eq!(h["state"], "LISTEN", "{h}");
+    assert!(h["fd"].is_u64() && h["inode"].is_u64(), "{h}");
+
+    // Another process binding the same port on another address of the same family.
+    let mut client = Sockets::start("client", deadline);
+    assert_eq!(client.run(&format!("bind late tcp 127.0.0.1 {port}"), deadline), Err(libc::EADDRINUSE));
+    let bind = wait_json(&tracer, deadline, "the failed bind", |v| v["type"] == "bind" && v["pid"] == client.pid);
+    check_event_shape(&bind);
+    assert_eq!(bind["errno"], "EADDRINUSE", "{bind}");
+    assert_eq!(bind["ret"], -libc::EADDRINUSE, "{bind}");
+    assert_eq!(bind["proto"], "tcp", "{bind}");
+    assert_eq!(bind["family"], "ipv4", "{bind}");
+    assert_eq!(bind["addr"], "127.0.0.1", "{bind}");
+    assert_eq!(bind["port"], port, "{bind}");
+    assert_eq!(bind["comm"], "python3", "{bind}");
+    assert_eq!(bind["holder_pid"], server.pid, "{bind}");
+    assert_eq!(bind["holder_comm"], "python3", "{bind}");
+    assert_eq!(bind["holders"][0]["state"], "LISTEN", "{bind}");
+    assert_eq!(bind["holders"][0]["addr"], "0.0.0.0", "{bind}");
+
+    // The listener goes away: the port is free again.
+    server.ok("close web", deadline);
+    let close = wait_json(&tracer, deadline, "the close", |v| v["type"] == "close");
+    check_event_shape(&close);
+    assert_eq!(close["pid"], server.pid, "{close}");
+    assert_eq!(close["proto"], "tcp", "{close}");
+    assert_eq!(close["family"], "ipv4", "{close}");
+    assert_eq!(close["addr"], "0.0.0.0", "{close}");
+    assert_eq!(close["port"], port, "{close}");
+    assert_eq!(close["source"], "kernel", "{close}");
+    assert_eq!(close["inode"], h["inode"], "the closed socket is the snapshot's: {close}");
+    client.ok(&format!("bind again tcp 127.0.0.1 {port}"), deadline);
+    let again =
+        wait_json(&tracer, deadline, "the bind after the close", |v| v["type"] == "bind" && v["errno"].is_null());
+    assert_eq!((again["pid"].clone(), again["port"].clone()), (client.pid.into(), port.into()), "{again}");
+
+    let events = stop(tracer, deadline);
+    assert_eq!(of_type(&events, "bind").len(), 2, "{events:?}");
+    assert_eq!(of_type(&events, "close").len(), 1, "{events:?}");
+}
+
+#[test]
+fn live_bind_and_listen_then_close() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let (tracer, snapshot) = start_json(&ports_arg(&[port]), deadline);
+    assert!(of_type(&snapshot, "holder").is_empty(), "nothing holds {port} yet: {snapshot:?}");
+    let mut server = Sockets::start("server", deadline);
+    server.ok(&format!("listen web tcp ::1 {port}"), deadline);
+    let bind = wait_json(&tracer, deadline, "the bind", |v| v["type"] == "bind");
+    check_event_shape(&bind);
+    assert_eq!(bind["pid"], server.pid, "{bind}");
+    assert_eq!((bind["proto"].as_str(), bind["family"].as_str()), (Some("tcp"), Some("ipv6")), "{bind}");
+    assert_eq!((bind["addr"].as_str(), bind["port"].as_u64()), (Some("::1"), Some(u64::from(port))), "{bind}");
+    assert!(bind["errno"].is_null() && bind["holder_pid"].is_null(), "{bind}");
+    assert_eq!(bind["ret"], 0, "{bind}");
+    let listen = wait_json(&tracer, deadline, "the listen", |v| v["type"] == "listen");
+    check_event_shape(&listen);
+    assert_eq!(listen["pid"], server.pid, "{listen}");
+    assert_eq!((listen["addr"].as_str(), listen["port"].as_u64()), (Some("::1"), Some(u64::from(port))), "{listen}");
+    assert_eq!((listen["backlog"].as_i64(), listen["ret"].as_i64()), (Some(8), Some(0)), "{listen}");
+    assert_eq!(listen["fd"], bind["fd"], "{listen}");
+    assert_eq!(listen["inode"], bind["inode"], "{listen}");
+    server.ok("close web", deadline);
+    let close = wait_json(&tracer, deadline, "the close", |v| v["type"] == "close");
+    assert_eq!((close["pid"].clone(), close["addr"].clone()), (server.pid.into(), "::1".into()), "{close}");
+    assert_eq!(close["inode"], bind["inode"], "{close}");
+    let events = stop(tracer, deadline);
+    // listen() is reported once: at its exit, not again when the socket enters LISTEN inside it.
+    assert_eq!(of_type(&events, "listen").len(), 1, "{events:?}");
+}
+
+#[test]
+fn dual_stack_listener_blocks_ipv4_and_is_named() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let mut server = Sockets::start("server", deadline);
+    server.ok(&format!("listen web tcp :: {port} dual"), deadline);
+    let (tracer, snapshot) = start_json(&ports_arg(&[port]), deadline);
+    let holders = of_type(&snapshot, "holder");
+    assert_eq!(holders.len(), 1, "{snapshot:?}");
+    assert_eq!((holders[0]["family"].as_str(), holders[0]["addr"].as_str()), (Some("ipv6"), Some("::")));
+    assert_eq!(holders[0]["v6only"], false, "{}", holders[0]);
+
+    let mut client = Sockets::start("client", deadline);
+    assert_eq!(client.run(&format!("bind v4 tcp 0.0.0.0 {port}"), deadline), Err(libc::EADDRINUSE));
+    let bind = wait_json(&tracer, deadline, "the failed bind", |v| v["type"] == "bind");
+    assert_eq!((bind["family"].as_str(), bind["addr"].as_str()), (Some("ipv4"), Some("0.0.0.0")), "{bind}");
+    assert_eq!(bind["errno"], "EADDRINUSE", "{bind}");
+    assert_eq!(bind["holder_pid"], server.pid, "the IPv6 listener holds the IPv4 port too: {bind}");
+    assert_eq!(bind["holders"][0]["family"], "ipv6", "{bind}");
+    stop(tracer, deadline);
+}
+
+#[test]
+fn udp_bind_on_ipv6_loopback() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let (tracer, _) = start_json(&ports_arg(&[port]), deadline);
+    let mut app = Sockets::start("app", deadline);
+    app.ok(&format!("bind dns udp ::1 {port}"), deadline);
+    let bind = wait_json(&tracer, deadline, "the UDP bind", |v| v["type"] == "bind");
+    check_event_shape(&bind);
+    assert_eq!(bind["pid"], app.pid, "{bind}");
+    assert_eq!(bind["proto"], "udp", "{bind}");
+    assert_eq!(bind["family"], "ipv6", "{bind}");
+    assert_eq!(bind["addr"], "::1", "{bind}");
+    assert_eq!(bind["port"], port, "{bind}");
+    assert_eq!(bind["ret"], 0, "{bind}");
+    assert!(bind["errno"].is_null(), "{bind}");
+    assert!(bind["inode"].is_u64(), "{bind}");
+    // UDP has no state tracepoint: its release is found by polling sock_diag (once a second).
+    app.ok("close dns", deadline);
+    let close = wait_json(&tracer, deadline, "the UDP close", |v| v["type"] == "close");
+    assert_eq!((close["proto"].as_str(), close["source"].as_str()), (Some("udp"), Some("poll")), "{close}");
+    assert_eq!((close["pid"].clone(), close["inode"].clone()), (app.pid.into(), bind["inode"].clone()), "{close}");
+    assert_eq!((close["addr"].as_str(), close["port"].as_u64()), (Some("::1"), Some(u64::from(port))), "{close}");
+    stop(tracer, deadline);
+}
+
+#[test]
+fn binds_to_other_ports_are_not_reported() {
+    let deadline = Deadline::test();
+    let (watched, other) = (free_port(), free_port());
+    let (tracer, _) = start_json(&ports_arg(&[watched]), deadline);
+    let mut app = Sockets::start("app", deadline);
+    app.ok(&format!("listen a tcp 127.0.0.1 {other}"), deadline);
+    app.ok(&format!("bind b udp 127.0.0.1 {other}"), deadline);
+    app.ok("bind c tcp 127.0.0.1 0", deadline);
+    app.ok(&format!("bind d udp 127.0.0.1 {watched}"), deadline);
+    wait_json(&tracer, deadline, "the watched bind", |v| v["type"] == "bind" && v["port"] == watched);
+    app.ok("close a", deadline);
+    app.ok("close d", deadline);
+    // The UDP close comes from the once-a-second poll: by then the other port's close would have been seen.
+    wait_json(&tracer, deadline, "the watched close", |v| v["type"] == "close" && v["port"] == watched);
+    let events = stop(tracer, deadline);
+    let reported: Vec<&Value> = events.iter().filter(|v| v["type"] != "ready").collect();
+    assert!(reported.iter().all(|v| v["port"] == watched), "only port {watched} is watched: {reported:?}");
+    assert_eq!(reported.len(), 2, "{reported:?}");
+}
+
+#[test]
+fn pid_filter_and_port_zero_report_the_picked_port() {
+    let deadline = Deadline::test();
+    let mut app = Sockets::start("app", deadline);
+    let mut other = Sockets::start("other", deadline);
+    let (tracer, _) = start_json(&["--pid".to_string(), app.pid.to_string()], deadline);
+    other.ok("bind x tcp 127.0.0.1 0", deadline);
+    let picked = app.ok("listen y tcp 127.0.0.1 0", deadline).expect("a port");
+    let bind = wait_json(&tracer, deadline, "the port-0 bind", |v| v["type"] == "bind");
+    assert_eq!(bind["pid"], app.pid, "only --pid's binds: {bind}");
+    assert_eq!(bind["requested_port"], 0, "{bind}");
+    assert_eq!(bind["port"], picked, "the port the kernel picked: {bind}");
+    let listen = wait_json(&tracer, deadline, "the listen", |v| v["type"] == "listen");
+    assert_eq!(listen["port"], picked, "{listen}");
+    // Its process exits: nothing left to trace, tracer ends by itself.
+    drop(app);
+    let out = tracer.wait(deadline);
+    out.expect_code(0);
+    let events = out.json();
+    assert!(events.iter().all(|v| v["pid"].is_null() || v["type"] == "close" || v["pid"] == bind["pid"]), "{events:?}");
+}
+
+/// (proto, address as ss prints it, port, pid, fd) from `ss -ltnupH` for one port.
+fn ss_holders(port: u16) -> BTreeSet<(String, String, u16, u32, u32)> {
+    let out = Command::new("ss").arg("-ltnupH").output().expect("running ss (apt-get install iproute2)");
+    assert!(out.status.success(), "ss failed: {out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut rows = BTreeSet::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() < 6 {
+            continue;
+        }
+        let (addr, p) = cols[4].rsplit_once(':').expect("addr:port");
+        if p != port.to_string() {
+            continue;
+        }
+        let addr = match addr {
+            "*" => "::".to_string(),
+            a => a.trim_start_matches('[').trim_end_matches(']').to_string(),
+        };
+        let users = cols[6..].join(" ");
+        for user in users.split("),(") {
+            let num = |key: &str| -> u32 {
+                let start = user.find(key).unwrap_or_else(|| panic!("no {key} in {line}")) + key.len();
+                user[start..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+            };
+            rows.insert((cols[0].to_string(), addr.clone(), port, num("pid="), num("fd=")));
+        }
+    }
+    rows
+}
+
+#[test]
+fn snapshot_agrees_with_ss() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let mut server = Sockets::start("server", deadline);
+    server.ok(&format!("listen v4 tcp 0.0.0.0 {port}"), deadline);
+    server.ok(&format!("listen v6 tcp ::1 {port}"), deadline);
+    server.ok(&format!("bind u4 udp 127.0.0.1 {port}"), deadline);
+    server.ok(&format!("bind u6 udp ::1 {port}"), deadline);
+    // A worker sharing every socket, as nginx's do: both processes must be listed.
+    let worker: u32 = server.run("fork", deadline).expect("fork")[0].parse().unwrap();
+
+    let (tracer, snapshot) = start_json(&ports_arg(&[port]), deadline);
+    let expected = ss_holders(port);
+    let seen: BTreeSet<(String, String, u16, u32, u32)> = of_type(&snapshot, "holder")
+        .iter()
+        .map(|h| {
+            (
+                str_field(h, "proto").to_string(),
+                str_field(h, "addr").to_string(),
+                u64_field(h, "port") as u16,
+                u64_field(h, "pid") as u32,
+                u64_field(h, "fd") as u32,
+            )
+        })
+        .collect();
+    assert_eq!(seen, expected, "tracer's snapshot vs ss -ltnup\n{}", tracer.dump());
+    assert_eq!(expected.len(), 8, "4 sockets, 2 processes each: {expected:?}");
+    assert!(expected.iter().any(|row| row.3 == worker), "{expected:?}");
+    for h in of_type(&snapshot, "holder") {
+        let state = str_field(h, "state");
+        assert_eq!(state, if h["proto"] == "tcp" { "LISTEN" } else { "UNCONN" }, "{h}");
+        let family = if str_field(h, "addr").contains(':') { "ipv6" } else { "ipv4" };
+        assert_eq!(h["family"], family, "{h}");
+    }
+    stop(tracer, deadline);
+}
+
+#[test]
+fn text_output_explains_a_refused_bind_and_escapes_names() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let mut server = Sockets::start("server", deadline);
+    server.ok(&format!("bind web udp 127.0.0.1 {port}"), deadline);
+    server.ok(&format!("name {}", hex(b"evil\x1b[2J")), deadline);
+    let tracer = tracer_binds(&ports_arg(&[port]));
+    let header = tracer.out().wait_for(deadline, |l| l.starts_with("PROTO"));
+    assert!(header.is_some(), "no snapshot table\n{}", tracer.dump());
+    let row = tracer.out().wait_for(deadline, |l| l.starts_with("udp"));
+    let row = row.unwrap_or_else(|| panic!("no snapshot row\n{}", tracer.dump()));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cols[..4], ["udp", "UNCONN", &format!("127.0.0.1:{port}"), &server.pid.to_string()], "{row}");
+    assert_eq!(cols[4], "evil\\x1b[2J", "the name is escaped: {row}");
+    assert!(tracer.err().wait_for(deadline, |l| l.ends_with("; ready")).is_some(), "{}", tracer.dump());
+
+    let mut client = Sockets::start("client", deadline);
+    assert_eq!(client.run(&format!("bind late udp 0.0.0.0 {port}"), deadline), Err(libc::EADDRINUSE));
+    let line = tracer.out().wait_for(deadline, |l| l.contains(" bind "));
+    let line = line.unwrap_or_else(|| panic!("no bind line\n{}", tracer.dump()));
+    let expected_tail = format!(
+        " bind   udp   0.0.0.0:{port}{pad} {} (python3) fd=3 = -1 EADDRINUSE (Address already in use); held by {} \
+         (evil\\x1b[2J) fd=3 udp UNCONN 127.0.0.1:{port}",
+        client.pid,
+        server.pid,
+        pad = " ".repeat(24 - format!("0.0.0.0:{port}").len()),
+    );
+    assert!(line.ends_with(&expected_tail), "{line:?}\nexpected it to end with\n{expected_tail:?}");
+    assert!(!line.contains('\x1b'), "raw escape in {line:?}");
+    tracer.signal(libc::SIGINT);
+    tracer.wait(deadline).expect_code(0);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn bad_ports_are_usage_errors() {
+    let deadline = Deadline::test();
+    for bad in ["0", "70000", "abc", "-1"] {
+        let mut cmd = Command::new(tracer_bin());
+        cmd.args(["binds", &format!("--port={bad}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let out = Proc::spawn(format!("tracer binds --port={bad}"), &mut cmd).wait(deadline);
+        out.expect_code(2);
+        let err = out.stderr_text();
+        assert!(err.contains(&format!("invalid value '{bad}' for '--port <PORT>'")), "{}", out.dump());
+        assert!(err.contains("1-65535"), "the error says what a port is: {}", out.dump());
+        assert!(err.contains("Usage: tracer binds"), "{}", out.dump());
+        assert!(out.stdout.is_empty(), "{}", out.dump());
+    }
+    // Sanity: the clock of the test machine is what the other tests rely on.
+    assert!(Duration::from_secs(1) < Deadline::test().remaining());
+}

@@ -1,0 +1,665 @@
+//! End-to-end tests of `tracer signals`: real eBPF programs loaded and attached (run as root), real senders
+//! (`/bin/kill`, the workload example) and real targets whose pids the tests know. The machine runs other things,
+//! so every assertion is about the tests' own processes.
+//!
+//! Every test has a global deadline (`Deadline::test()`); children are killed when a test fails.
+
+mod common;
+
+use std::{
+    os::unix::process::ExitStatusExt,
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use common::*;
+use serde_json::Value;
+
+/// A `tracer signals ARGS...` command with stdin null and stdout/stderr piped.
+fn tracer_signals(args: &[&str]) -> Command {
+    let mut cmd = Command::new(tracer_bin());
+    cmd.arg("signals").args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+fn is_ready_json(line: &str) -> bool {
+    serde_json::from_str::<Value>(line).is_ok_and(|v| v["type"] == "ready")
+}
+
+/// Starts `tracer signals --json ARGS...` and waits for its ready object.
+fn start(args: &[&str], dl: Deadline) -> Proc {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let t = Proc::spawn(format!("tracer signals {}", all.join(" ")), &mut tracer_signals(&all));
+    if t.out().wait_for(dl.within(Duration::from_secs(20)), is_ready_json).is_none() {
+        panic!("tracer never printed its ready object\n{}", t.dump());
+    }
+    t
+}
+
+/// Waits until tracer reports an object matching `pred` (the last one a test expects), stops it with SIGINT and
+/// returns everything it printed.
+fn finish(t: Proc, dl: Deadline, what: &str, pred: impl Fn(&Value) -> bool) -> (Output, Vec<Value>) {
+    let found = t
+        .out()
+        .wait_for(dl.within(Duration::from_secs(10)), |l| serde_json::from_str::<Value>(l).is_ok_and(|v| pred(&v)));
+    t.signal(libc::SIGINT);
+    let out = t.wait(dl);
+    assert!(found.is_some(), "tracer never reported {what}\n{}", out.dump());
+    ended_cleanly(out)
+}
+
+/// Waits for tracer to end by itself (`-p` processes all gone).
+fn wait_end(t: Proc, dl: Deadline) -> (Output, Vec<Value>) {
+    ended_cleanly(t.wait(dl.within(Duration::from_secs(15))))
+}
+
+fn ended_cleanly(out: Output) -> (Output, Vec<Value>) {
+    out.expect_no_panic();
+    out.expect_code(0);
+    let events = out.json();
+    check_nothing_lost(&events, &|| out.dump());
+    for e in &events {
+        if e["type"] != "ready" && e["type"] != "lost" {
+            check_ts(e);
+        }
+    }
+    assert_eq!(of_type(&events, "ready").len(), 1, "one ready object\n{}", out.dump());
+    (out, events)
+}
+
+fn quiet(cmd: &mut Command) -> &mut Command {
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null())
+}
+
+/// `/bin/sleep 30`, a target with every signal's default action; returned once its exec is complete.
+fn sleeper() -> Proc {
+    let p = Proc::spawn("sleep 30", quiet(Command::new("/bin/sleep").arg("30")));
+    // spawn returns when exec has replaced the memory of the child, which gets its new name a little later.
+    let dl = Deadline::new(Duration::from_secs(10));
+    while std::fs::read_to_string(format!("/proc/{}/comm", p.pid())).ok().as_deref() != Some("sleep\n") {
+        assert!(!dl.expired(), "sleep never got its name\n{}", p.dump());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    p
+}
+
+/// Runs a command to its end: its pid and what it left.
+fn run(name: &str, cmd: &mut Command, dl: Deadline) -> (u32, Output) {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let p = Proc::spawn(name, cmd);
+    let pid = p.pid();
+    (pid, p.wait(dl))
+}
+
+/// `/bin/kill -SIG PID` to its end; returns kill's pid.
+fn kill(sig: &str, target: u32, dl: Deadline) -> u32 {
+    let (pid, out) = run(
+        &format!("kill -{sig} {target}"),
+        Command::new("/bin/kill").arg(format!("-{sig}")).arg(target.to_string()),
+        dl,
+    );
+    out.expect_code(0);
+    pid
+}
+
+/// The workload example with ACTIONS, its stdout piped; waits until it printed `ready_line` (when given).
+fn workload_proc(actions: &[&str], ready_line: Option<&str>, dl: Deadline) -> Proc {
+    let mut cmd = Command::new(workload());
+    cmd.args(actions).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let w = Proc::spawn(format!("workload {}", actions.join(" ")), &mut cmd);
+    if let Some(line) = ready_line {
+        wait_line(&w, line, dl);
+    }
+    w
+}
+
+fn wait_line(p: &Proc, line: &str, dl: Deadline) {
+    if p.out().wait_for(dl.within(Duration::from_secs(10)), |l| l == line).is_none() {
+        panic!("{} never printed {line:?}\n{}", p.name, p.dump());
+    }
+}
+
+/// Runs the workload with ACTIONS to its end.
+fn run_workload(actions: &[&str], dl: Deadline) -> (u32, Output) {
+    run(&format!("workload {}", actions.join(" ")), Command::new(workload()).args(actions), dl)
+}
+
+fn typed<'a>(events: &'a [Value], ty: &str, pred: impl Fn(&Value) -> bool) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == ty && pred(e)).collect()
+}
+
+/// The single element of `items`.
+fn one<'a>(items: Vec<&'a Value>, what: &str, out: &Output) -> &'a Value {
+    assert_eq!(items.len(), 1, "expected exactly one {what}: {items:?}\n{}", out.dump());
+    items[0]
+}
+
+/// Checks the fields every `signal` object has, with their JSON types.
+fn check_signal_shape(e: &Value) {
+    for key in ["signal", "origin", "result"] {
+        str_field(e, key);
+    }
+    u64_field(e, "signo");
+    assert!(field(e, "group").is_boolean(), "{e}");
+    for key in ["sender_pid", "sender_tid", "sender_uid", "target_tid", "context_pid"] {
+        assert!(field(e, key).is_null() || field(e, key).is_u64(), "{key}: {e}");
+    }
+    assert!(field(e, "target_pid").is_null() || field(e, "target_pid").is_i64(), "{e}");
+    for key in ["code", "sender_comm", "target_comm", "action", "handler", "errno", "syscall", "context_comm"] {
+        assert!(field(e, key).is_null() || field(e, key).is_string(), "{key}: {e}");
+    }
+}
+
+/// The one signal `signo` generated for `target`.
+fn signal_to<'a>(events: &'a [Value], target: u32, signo: i32, out: &Output) -> &'a Value {
+    let e = one(
+        typed(events, "signal", |e| e["target_pid"] == target && e["signo"] == signo),
+        &format!("signal {signo} to {target}"),
+        out,
+    );
+    check_signal_shape(e);
+    e
+}
+
+/// Checks a signal a process sent: sender, target and how the kernel took it.
+fn check_sent(e: &Value, sender: u32, sender_comm: &str, target: u32, target_comm: &str) {
+    assert_eq!(e["origin"], "process", "{e}");
+    assert_eq!(e["sender_pid"], sender, "{e}");
+    assert_eq!(e["sender_tid"], sender, "{e}");
+    assert_eq!(e["sender_comm"], sender_comm, "{e}");
+    assert_eq!(e["sender_uid"], 0, "{e}");
+    assert_eq!(e["target_pid"], target, "{e}");
+    assert_eq!(e["target_tid"], target, "{e}");
+    assert_eq!(e["target_comm"], target_comm, "{e}");
+    assert!(e["context_pid"].is_null(), "{e}");
+    assert!(e["errno"].is_null() && e["syscall"].is_null(), "{e}");
+}
+
+fn exit_of<'a>(events: &'a [Value], pid: u32, out: &Output) -> &'a Value {
+    one(typed(events, "exit", |e| e["pid"] == pid), &format!("exit of {pid}"), out)
+}
+
+fn deliveries_of(events: &[Value], pid: u32) -> Vec<&Value> {
+    typed(events, "delivery", |e| e["pid"] == pid)
+}
+
+fn mentions(e: &Value, pid: u32) -> bool {
+    ["sender_pid", "target_pid", "pid", "context_pid"].iter().any(|k| e[*k] == pid)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+/// `kill -HUP` from a known pid to a known child: both pids, delivered; the kernel ends the child with SIGKILL
+/// for the whole group, reported as the HUP it is; the exit names the sender; the child's SIGCHLD reaches us.
+#[test]
+fn kill_hup_from_a_known_sender() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let mut target = sleeper();
+    let tpid = target.pid();
+    let kpid = kill("HUP", tpid, dl);
+    let status = target.try_wait_until(dl).expect("sleep ends");
+    assert_eq!(status.signal(), Some(libc::SIGHUP));
+    let me = std::process::id();
+    let (out, events) =
+        finish(t, dl, "the SIGCHLD of the killed sleep", |e| e["signo"] == libc::SIGCHLD && e["sender_pid"] == tpid);
+
+    let sig = signal_to(&events, tpid, libc::SIGHUP, &out);
+    check_sent(sig, kpid, "kill", tpid, "sleep");
+    assert_eq!(sig["signal"], "SIGHUP", "{sig}");
+    assert_eq!(sig["code"], "SI_USER", "{sig}");
+    assert_eq!(sig["result"], "delivered", "{sig}");
+    assert_eq!(sig["action"], "terminate", "{sig}");
+    assert_eq!(sig["group"], true, "{sig}");
+    assert!(sig["handler"].is_null(), "{sig}");
+
+    let delivery = one(deliveries_of(&events, tpid), "delivery", &out);
+    assert_eq!(delivery["signal"], "SIGHUP", "the HUP that ended it is a HUP: {delivery}");
+    assert_eq!(delivery["signo"], libc::SIGHUP, "{delivery}");
+    assert_eq!(delivery["kernel_signal"], "SIGKILL", "{delivery}");
+    assert_eq!(delivery["action"], "terminate", "{delivery}");
+    assert_eq!(delivery["tid"], tpid, "{delivery}");
+    assert_eq!(delivery["comm"], "sleep", "{delivery}");
+
+    let exit = exit_of(&events, tpid, &out);
+    assert_eq!(exit["signal"], "SIGHUP", "{exit}");
+    assert!(exit["code"].is_null(), "{exit}");
+    assert_eq!(exit["core_dumped"], false, "{exit}");
+    assert_eq!(exit["cause"], "SIGHUP", "{exit}");
+    assert_eq!(exit["origin"], "process", "{exit}");
+    assert_eq!(exit["sender_pid"], kpid, "who killed it: {exit}");
+    assert_eq!(exit["sender_comm"], "kill", "{exit}");
+    assert_eq!(exit["cause_ts_ns"], sig["ts_ns"], "{exit}");
+    assert_eq!(exit["comm"], "sleep", "{exit}");
+
+    // SIGCHLD is reported too: from the child that died, to us, who leave it at its default (ignore).
+    let chld = one(
+        typed(&events, "signal", |e| e["signo"] == libc::SIGCHLD && e["sender_pid"] == tpid),
+        "SIGCHLD from the sleep",
+        &out,
+    );
+    assert_eq!(chld["target_pid"], me, "{chld}");
+    assert_eq!(chld["code"], "CLD_KILLED", "{chld}");
+    assert_eq!(chld["origin"], "process", "{chld}");
+    assert_eq!(chld["action"], "ignore", "{chld}");
+    // Ignored, unless a thread of ours blocked signals then (glibc's posix_spawn does while it clones, and other
+    // tests spawn in parallel): then queued, or merged with a SIGCHLD already pending.
+    assert!(["ignored", "delivered", "already_pending"].contains(&str_field(chld, "result")), "{chld}");
+}
+
+#[test]
+fn kill_9_and_the_exit_by_sigkill() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let mut target = sleeper();
+    let tpid = target.pid();
+    let kpid = kill("9", tpid, dl);
+    assert_eq!(target.try_wait_until(dl).expect("sleep ends").signal(), Some(libc::SIGKILL));
+    let (out, events) = finish(t, dl, "the exit", |e| e["type"] == "exit" && e["pid"] == tpid);
+
+    let sig = signal_to(&events, tpid, libc::SIGKILL, &out);
+    check_sent(sig, kpid, "kill", tpid, "sleep");
+    assert_eq!(sig["signal"], "SIGKILL", "{sig}");
+    assert_eq!(sig["result"], "delivered", "{sig}");
+    assert_eq!(sig["action"], "terminate", "{sig}");
+    let delivery = one(deliveries_of(&events, tpid), "delivery", &out);
+    assert_eq!(delivery["signal"], "SIGKILL", "{delivery}");
+    assert_eq!(delivery["action"], "terminate", "{delivery}");
+    let exit = exit_of(&events, tpid, &out);
+    assert_eq!(exit["signal"], "SIGKILL", "{exit}");
+    assert!(exit["code"].is_null(), "{exit}");
+    assert_eq!(exit["sender_pid"], kpid, "{exit}");
+    assert_eq!(exit["sender_comm"], "kill", "{exit}");
+}
+
+#[test]
+fn segv_from_a_null_dereference_comes_from_the_kernel() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let (wpid, wout) = run_workload(&["segv"], dl);
+    assert_eq!(wout.status.signal(), Some(libc::SIGSEGV), "{}", wout.dump());
+    let (out, events) = finish(t, dl, "the exit", |e| e["type"] == "exit" && e["pid"] == wpid);
+
+    let sig = signal_to(&events, wpid, libc::SIGSEGV, &out);
+    assert_eq!(sig["signal"], "SIGSEGV", "{sig}");
+    assert_eq!(sig["origin"], "kernel", "{sig}");
+    assert!(sig["sender_pid"].is_null() && sig["sender_comm"].is_null() && sig["sender_uid"].is_null(), "{sig}");
+    assert_eq!(sig["code"], "SEGV_MAPERR", "{sig}");
+    assert_eq!(sig["context_pid"], wpid, "the faulting process was running: {sig}");
+    assert_eq!(sig["context_comm"], "workload", "{sig}");
+    assert_eq!(sig["target_tid"], wpid, "{sig}");
+    assert_eq!(sig["group"], false, "a fault is for the faulting thread: {sig}");
+    assert_eq!(sig["result"], "delivered", "{sig}");
+    assert_eq!(sig["action"], "core", "{sig}");
+    let delivery = one(deliveries_of(&events, wpid), "delivery", &out);
+    assert_eq!(delivery["signal"], "SIGSEGV", "{delivery}");
+    assert_eq!(delivery["code"], "SEGV_MAPERR", "{delivery}");
+    assert_eq!(delivery["action"], "core", "{delivery}");
+    assert!(delivery["kernel_signal"].is_null(), "{delivery}");
+    let exit = exit_of(&events, wpid, &out);
+    assert_eq!(exit["signal"], "SIGSEGV", "{exit}");
+    assert_eq!(exit["core_dumped"], false, "RLIMIT_CORE is 0: {exit}");
+    assert_eq!(exit["origin"], "kernel", "{exit}");
+    assert!(exit["sender_pid"].is_null(), "{exit}");
+}
+
+#[test]
+fn sigpipe_on_a_write_to_a_closed_pipe() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let (wpid, wout) = run_workload(&["sigpipe"], dl);
+    assert_eq!(wout.status.signal(), Some(libc::SIGPIPE), "{}", wout.dump());
+    let (out, events) = finish(t, dl, "the exit", |e| e["type"] == "exit" && e["pid"] == wpid);
+
+    let sig = signal_to(&events, wpid, libc::SIGPIPE, &out);
+    // The kernel sends it without a siginfo on behalf of the writer: it looks self-sent, it is the kernel's.
+    assert_eq!(sig["signal"], "SIGPIPE", "{sig}");
+    assert_eq!(sig["origin"], "kernel", "{sig}");
+    assert!(sig["sender_pid"].is_null(), "{sig}");
+    assert_eq!(sig["context_pid"], wpid, "{sig}");
+    assert_eq!(sig["result"], "delivered", "{sig}");
+    assert_eq!(sig["action"], "terminate", "{sig}");
+    let delivery = one(deliveries_of(&events, wpid), "delivery", &out);
+    assert_eq!(delivery["signal"], "SIGPIPE", "{delivery}");
+    assert_eq!(delivery["kernel_signal"], "SIGKILL", "{delivery}");
+    let exit = exit_of(&events, wpid, &out);
+    assert_eq!(exit["signal"], "SIGPIPE", "{exit}");
+    assert_eq!(exit["origin"], "kernel", "{exit}");
+}
+
+#[test]
+fn a_signal_the_target_ignores_shows_as_ignored() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let mut target = workload_proc(&["ignore-signal", "10", "sleep", "30000"], Some("ignoring 10"), dl);
+    let tpid = target.pid();
+    let k1 = kill("USR1", tpid, dl);
+    let k2 = kill("TERM", tpid, dl);
+    assert_eq!(target.try_wait_until(dl).expect("workload ends").signal(), Some(libc::SIGTERM));
+    let (out, events) = finish(t, dl, "the exit", |e| e["type"] == "exit" && e["pid"] == tpid);
+
+    let usr1 = signal_to(&events, tpid, libc::SIGUSR1, &out);
+    check_sent(usr1, k1, "kill", tpid, "workload");
+    assert_eq!(usr1["result"], "ignored", "{usr1}");
+    assert_eq!(usr1["action"], "ignore", "{usr1}");
+    assert!(
+        deliveries_of(&events, tpid).iter().all(|d| d["signo"] != libc::SIGUSR1),
+        "an ignored signal is never delivered\n{}",
+        out.dump()
+    );
+    let exit = exit_of(&events, tpid, &out);
+    assert_eq!(exit["signal"], "SIGTERM", "{exit}");
+    assert_eq!(exit["sender_pid"], k2, "{exit}");
+}
+
+#[test]
+fn a_blocked_signal_shows_as_blocked() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let mut target = workload_proc(&["block-signal", "10", "sleep", "30000"], Some("blocking 10"), dl);
+    let tpid = target.pid();
+    let k1 = kill("USR1", tpid, dl);
+    let (out, events) =
+        finish(t, dl, "the USR1", |e| e["type"] == "signal" && e["target_pid"] == tpid && e["signo"] == 10);
+    target.kill();
+
+    let usr1 = signal_to(&events, tpid, libc::SIGUSR1, &out);
+    check_sent(usr1, k1, "kill", tpid, "workload");
+    assert_eq!(usr1["result"], "blocked", "{usr1}");
+    assert_eq!(usr1["action"], "terminate", "what it will do once unblocked: {usr1}");
+    assert!(deliveries_of(&events, tpid).is_empty(), "a blocked signal is not delivered\n{}", out.dump());
+}
+
+#[test]
+fn sigqueue_and_pidfd_send_signal_are_seen() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let target = workload_proc(&["handle", "10", "handle", "12", "sleep", "30000"], Some("handling 12"), dl);
+    let tpid = target.pid();
+    let (q, qout) = run_workload(&["sigqueue", &tpid.to_string(), "10"], dl);
+    qout.expect_code(0);
+    wait_line(&target, "caught 10", dl);
+    let (p, pout) = run_workload(&["pidfd-kill", &tpid.to_string(), "12"], dl);
+    pout.expect_code(0);
+    wait_line(&target, "caught 12", dl);
+    let (out, events) = finish(t, dl, "the delivery of SIGUSR2", |e| {
+        e["type"] == "delivery" && e["pid"] == tpid && e["signo"] == libc::SIGUSR2
+    });
+    drop(target);
+
+    let queued = signal_to(&events, tpid, libc::SIGUSR1, &out);
+    check_sent(queued, q, "workload", tpid, "workload");
+    assert_eq!(queued["code"], "SI_QUEUE", "{queued}");
+    assert_eq!(queued["result"], "delivered", "{queued}");
+    assert_eq!(queued["action"], "handler", "{queued}");
+    let handler = str_field(queued, "handler");
+    assert!(handler.starts_with("0x") && handler != "0x0" && handler != "0x1", "{queued}");
+
+    let pidfd = signal_to(&events, tpid, libc::SIGUSR2, &out);
+    check_sent(pidfd, p, "workload", tpid, "workload");
+    assert_eq!(pidfd["code"], "SI_USER", "{pidfd}");
+    assert_eq!(pidfd["action"], "handler", "{pidfd}");
+    assert_eq!(pidfd["handler"], queued["handler"], "one handler for both: {pidfd}");
+
+    for signo in [libc::SIGUSR1, libc::SIGUSR2] {
+        let d = one(typed(&events, "delivery", |e| e["pid"] == tpid && e["signo"] == signo), "delivery", &out);
+        assert_eq!(d["action"], "handler", "{d}");
+        assert_eq!(d["handler"], queued["handler"], "{d}");
+        assert_eq!(d["tid"], tpid, "{d}");
+    }
+    assert_eq!(typed(&events, "delivery", |e| e["pid"] == tpid && e["signo"] == libc::SIGUSR1)[0]["code"], "SI_QUEUE");
+}
+
+#[test]
+fn failed_sends_are_reported_with_failed() {
+    let dl = Deadline::test();
+    let t = start(&["--failed"], dl);
+    let missing = unused_pid();
+    // A `kill -0` existence probe that fails is not reported unless asked for (--signal 0).
+    let (probe, probe_out) = run_workload(&["kill", &missing.to_string(), "0"], dl);
+    assert_eq!(probe_out.stdout_text(), "kill=-1 errno=3\n");
+    let (esrch, esrch_out) = run_workload(&["kill", &missing.to_string(), "1"], dl);
+    assert_eq!(esrch_out.stdout_text(), "kill=-1 errno=3\n", "{}", esrch_out.dump());
+    let target = sleeper();
+    let tpid = target.pid();
+    let (eperm, eperm_out) = run_workload(&["drop-privileges", "kill", &tpid.to_string(), "1"], dl);
+    assert_eq!(eperm_out.stdout_text(), "kill=-1 errno=1\n", "{}", eperm_out.dump());
+    let (out, events) = finish(t, dl, "the EPERM", |e| e["sender_pid"] == eperm && e["result"] == "error");
+    drop(target);
+
+    assert!(
+        !events.iter().any(|e| e["sender_pid"] == probe && e["result"] == "error"),
+        "a failed kill -0 is not reported by default\n{}",
+        out.dump()
+    );
+    let e = one(
+        typed(&events, "signal", |e| e["sender_pid"] == esrch && e["result"] == "error"),
+        "failed send (ESRCH)",
+        &out,
+    );
+    check_signal_shape(e);
+    assert_eq!(e["result"], "error", "{e}");
+    assert_eq!(e["errno"], "ESRCH", "{e}");
+    assert_eq!(e["syscall"], "kill", "{e}");
+    assert_eq!(e["signal"], "SIGHUP", "{e}");
+    assert_eq!(e["target_pid"], missing, "{e}");
+    assert!(e["target_comm"].is_null(), "{e}");
+    assert_eq!(e["sender_comm"], "workload", "{e}");
+    assert_eq!(e["sender_uid"], 0, "{e}");
+    assert!(e["code"].is_null() && e["action"].is_null(), "{e}");
+
+    let e = one(
+        typed(&events, "signal", |e| e["sender_pid"] == eperm && e["result"] == "error"),
+        "failed send (EPERM)",
+        &out,
+    );
+    check_signal_shape(e);
+    assert_eq!(e["result"], "error", "{e}");
+    assert_eq!(e["errno"], "EPERM", "{e}");
+    assert_eq!(e["target_pid"], tpid, "{e}");
+    assert_eq!(e["target_comm"], "sleep", "{e}");
+    assert_eq!(e["sender_uid"], 65534, "sent as nobody: {e}");
+    assert!(
+        typed(&events, "signal", |e| e["target_pid"] == tpid && e["result"] != "error").is_empty(),
+        "no signal reached the target\n{}",
+        out.dump()
+    );
+}
+
+#[test]
+fn failed_sends_are_not_hooked_without_failed() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let (esrch, esrch_out) = run_workload(&["kill", &unused_pid().to_string(), "1"], dl);
+    assert_eq!(esrch_out.stdout_text(), "kill=-1 errno=3\n");
+    let mut target = sleeper();
+    let tpid = target.pid();
+    kill("TERM", tpid, dl);
+    target.try_wait_until(dl).expect("sleep ends");
+    let (out, events) = finish(t, dl, "the marker's exit", |e| e["type"] == "exit" && e["pid"] == tpid);
+    assert!(!events.iter().any(|e| e["result"] == "error"), "no failed send without --failed\n{}", out.dump());
+    // The sender itself shows up only through its SIGCHLD to us.
+    for e in events.iter().filter(|e| mentions(e, esrch)) {
+        assert_eq!(e["signo"], libc::SIGCHLD, "{e}");
+    }
+}
+
+#[test]
+fn signal_filter_excludes_other_signals() {
+    let dl = Deadline::test();
+    let t = start(&["--signal", "usr1,KILL"], dl);
+    let mut target = workload_proc(&["handle", "10", "handle", "12", "sleep", "30000"], Some("handling 12"), dl);
+    let tpid = target.pid();
+    let decoy = kill("USR2", tpid, dl);
+    wait_line(&target, "caught 12", dl);
+    let k1 = kill("USR1", tpid, dl);
+    wait_line(&target, "caught 10", dl);
+    let k9 = kill("KILL", tpid, dl);
+    target.try_wait_until(dl).expect("workload ends");
+    let (out, events) = finish(t, dl, "the exit", |e| e["type"] == "exit" && e["pid"] == tpid);
+
+    let usr1 = signal_to(&events, tpid, libc::SIGUSR1, &out);
+    check_sent(usr1, k1, "kill", tpid, "workload");
+    one(typed(&events, "delivery", |e| e["pid"] == tpid && e["signo"] == libc::SIGUSR1), "USR1 delivery", &out);
+    let exit = exit_of(&events, tpid, &out);
+    assert_eq!(exit["signal"], "SIGKILL", "{exit}");
+    assert_eq!(exit["sender_pid"], k9, "{exit}");
+    assert!(!events.iter().any(|e| e["signo"] == libc::SIGUSR2), "the USR2 decoy is filtered out\n{}", out.dump());
+    assert!(!events.iter().any(|e| mentions(e, decoy)), "{}", out.dump());
+    assert!(!events.iter().any(|e| e["signo"] == libc::SIGCHLD), "SIGCHLD is not in the set\n{}", out.dump());
+    for e in of_type(&events, "signal").into_iter().chain(of_type(&events, "delivery")) {
+        assert!(e["signo"] == libc::SIGUSR1 || e["signo"] == libc::SIGKILL, "only USR1 and KILL: {e}");
+    }
+}
+
+#[test]
+fn pid_filter_matches_the_target_and_excludes_others() {
+    let dl = Deadline::test();
+    let mut target = sleeper();
+    let mut decoy = sleeper();
+    let (tpid, dpid) = (target.pid(), decoy.pid());
+    let t = start(&["-p", &tpid.to_string()], dl);
+    let decoy_sender = kill("HUP", dpid, dl);
+    decoy.try_wait_until(dl).expect("decoy ends");
+    let sender = kill("HUP", tpid, dl);
+    target.try_wait_until(dl).expect("target ends");
+    // Its only -p process is gone: tracer ends by itself.
+    let (out, events) = wait_end(t, dl);
+
+    let sig = signal_to(&events, tpid, libc::SIGHUP, &out);
+    check_sent(sig, sender, "kill", tpid, "sleep");
+    one(deliveries_of(&events, tpid), "delivery", &out);
+    let exit = exit_of(&events, tpid, &out);
+    assert_eq!(exit["sender_pid"], sender, "{exit}");
+    for pid in [dpid, decoy_sender] {
+        assert!(!events.iter().any(|e| mentions(e, pid)), "nothing about decoy {pid}\n{}", out.dump());
+    }
+    // The target's SIGCHLD to us is from the target: it is reported.
+    let chld = one(typed(&events, "signal", |e| e["signo"] == libc::SIGCHLD), "SIGCHLD", &out);
+    assert_eq!(chld["sender_pid"], tpid, "{chld}");
+}
+
+#[test]
+fn pid_filter_matches_the_sender_and_what_its_signal_did() {
+    let dl = Deadline::test();
+    let mut target = sleeper();
+    let mut decoy = sleeper();
+    let (tpid, dpid) = (target.pid(), decoy.pid());
+    let mut sender = workload_proc(&["--wait-stdin", "kill", &tpid.to_string(), "15"], None, dl);
+    let spid = sender.pid();
+    wait_line(&sender, &format!("pid={spid}"), dl);
+    let t = start(&["-p", &spid.to_string()], dl);
+    let decoy_sender = kill("TERM", dpid, dl);
+    decoy.try_wait_until(dl).expect("decoy ends");
+    sender.send("\n");
+    wait_line(&sender, "kill=0 errno=0", dl);
+    target.try_wait_until(dl).expect("target ends");
+    sender.try_wait_until(dl).expect("sender ends");
+    let (out, events) = wait_end(t, dl);
+
+    let sig = signal_to(&events, tpid, libc::SIGTERM, &out);
+    check_sent(sig, spid, "workload", tpid, "sleep");
+    let delivery = one(deliveries_of(&events, tpid), "delivery of the sender's signal", &out);
+    assert_eq!(delivery["signal"], "SIGTERM", "{delivery}");
+    let exit = exit_of(&events, tpid, &out);
+    assert_eq!(exit["signal"], "SIGTERM", "{exit}");
+    assert_eq!(exit["sender_pid"], spid, "{exit}");
+    let own = exit_of(&events, spid, &out);
+    assert_eq!(own["code"], 0, "the -p process's own exit: {own}");
+    for pid in [dpid, decoy_sender] {
+        assert!(!events.iter().any(|e| mentions(e, pid)), "nothing about decoy {pid}\n{}", out.dump());
+    }
+}
+
+/// A process that handles SIGTERM and then exits by itself: its exit still names the SIGTERM and its sender.
+#[test]
+fn a_handled_signal_is_the_cause_of_the_exit_that_follows() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args(["-c", "trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done"]);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut sh = Proc::spawn("sh trap", &mut cmd);
+    wait_line(&sh, "ready", dl);
+    let shpid = sh.pid();
+    let k = kill("TERM", shpid, dl);
+    assert_eq!(sh.try_wait_until(dl).expect("sh ends").code(), Some(3));
+    let (out, events) = finish(t, dl, "the exit", |e| e["type"] == "exit" && e["pid"] == shpid);
+
+    let sig = signal_to(&events, shpid, libc::SIGTERM, &out);
+    assert_eq!(sig["action"], "handler", "{sig}");
+    let exit = exit_of(&events, shpid, &out);
+    assert_eq!(exit["code"], 3, "{exit}");
+    assert!(exit["signal"].is_null(), "{exit}");
+    assert_eq!(exit["cause"], "SIGTERM", "{exit}");
+    assert_eq!(exit["sender_pid"], k, "{exit}");
+    assert_eq!(exit["sender_comm"], "kill", "{exit}");
+}
+
+/// Text: one line per event, hostile names escaped; `-o` writes the file.
+#[test]
+fn text_lines_a_killsnoop_user_reads() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("signals-text");
+    let file = dir.join("signals.txt");
+    let evil = "evil\x1b[2Jname";
+    let mut target = workload_proc(&["comm", evil, "handle", "10", "sleep", "30000"], Some("handling 10"), dl);
+    let tpid = target.pid();
+    let mut cmd = tracer_signals(&["-o", file.to_str().unwrap(), "-p", &tpid.to_string()]);
+    let t = Proc::spawn("tracer signals -o -p", &mut cmd);
+    if t.err().wait_for(dl.within(Duration::from_secs(20)), |l| l.trim_end().ends_with("ready")).is_none() {
+        panic!("tracer never printed its ready line on stderr\n{}", t.dump());
+    }
+    let k1 = kill("USR1", tpid, dl);
+    wait_line(&target, "caught 10", dl);
+    let k9 = kill("KILL", tpid, dl);
+    target.try_wait_until(dl).expect("workload ends");
+    let out = t.wait(dl.within(Duration::from_secs(15)));
+    out.expect_no_panic();
+    out.expect_code(0);
+    assert!(out.stdout.is_empty(), "events go to the file\n{}", out.dump());
+
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(!bytes.contains(&0x1b), "a raw escape character reached the output");
+    let lines = read_lines(&file);
+    let show = || lines.join("\n");
+    assert_eq!(lines[0], format!("{:<15} {:<8} {:<9} {:<24} {:<24} RESULT", "TIME", "EVENT", "SIGNAL", "FROM", "TO"));
+    let shown = format!("{tpid} (evil\\x1b[2Jname)");
+    let row = |event: &str, signal: &str, from: &str, result: &str| {
+        format!("{event:<8} {signal:<9} {from:<24} {shown:<24} {result}")
+    };
+    // After the time (HH:MM:SS.micros and a space).
+    let rest: Vec<&str> = lines[1..].iter().map(|l| l.get(16..).unwrap_or("")).collect();
+    for l in &lines[1..] {
+        assert!(l.as_bytes()[2] == b':' && l.as_bytes()[8] == b'.', "time first: {l}\n{}", show());
+    }
+    let expected_signal = row("signal", "SIGUSR1", &format!("{k1} (kill)"), "delivered (handler)");
+    assert!(rest.contains(&expected_signal.as_str()), "{expected_signal:?} in\n{}", show());
+    let deliver = rest.iter().find(|l| l.starts_with("deliver  SIGUSR1")).unwrap_or_else(|| panic!("{}", show()));
+    assert!(deliver.starts_with(&row("deliver", "SIGUSR1", "-", "runs handler 0x")), "{deliver}");
+    let expected_kill = row("signal", "SIGKILL", &format!("{k9} (kill)"), "delivered (default: terminate)");
+    assert!(rest.contains(&expected_kill.as_str()), "{expected_kill:?} in\n{}", show());
+    let expected_exit = row("exit", "SIGKILL", &format!("{k9} (kill)"), "killed by SIGKILL");
+    assert!(rest.contains(&expected_exit.as_str()), "{expected_exit:?} in\n{}", show());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn usage_errors() {
+    let dl = Deadline::test();
+    for (args, needle) in [
+        (vec!["--signal", "NOPE"], "unknown signal"),
+        (vec!["--signal", "65"], "out of range"),
+        (vec!["-p", "abc"], "not a process id"),
+        (vec!["--buffer-size", "1000"], "power of two"),
+    ] {
+        let (_, out) = run("tracer signals (bad)", &mut tracer_signals(&args), dl);
+        assert_eq!(out.code(), Some(2), "{args:?} is a usage error\n{}", out.dump());
+        assert!(out.stderr_text().contains(needle), "{args:?}: {needle:?}\n{}", out.dump());
+    }
+    let missing = unused_pid().to_string();
+    let (_, out) = run("tracer signals -p missing", &mut tracer_signals(&["-p", &missing]), dl);
+    assert_eq!(out.code(), Some(1), "{}", out.dump());
+    assert!(out.stderr_text().contains(&format!("no such process: {missing}")), "{}", out.dump());
+}

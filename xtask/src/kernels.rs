@@ -1,0 +1,283 @@
+//! `cargo xtask kernels`: tracer's end-to-end checks on other kernels, each booted once under qemu.
+//!
+//! For each kernel of the matrix ([`SPECS`]: Debian's newest 6.1 cloud, 6.12 cloud and 6.1 generic images), the
+//! host resolves and caches the image ([`images`]), boots it with a small initramfs ([`initramfs`]: busybox,
+//! tracer, the workload, their libraries and `kernels/guest/`) under qemu TCG ([`vm`]), and the guest runs every
+//! check of `kernels/guest/checks.sh` in that one boot. The output is one line per kernel and check,
+//! `RELEASE CHECK PASS` or `RELEASE CHECK FAIL why`, on stdout; progress, timings and the output of failed checks
+//! (tracer's stderr, verifier logs, kernel messages) go to stderr. See kernels/README.md.
+
+mod images;
+mod initramfs;
+mod vm;
+
+use std::{
+    collections::VecDeque,
+    fs,
+    io::Write as _,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::{Arc, Mutex, mpsc},
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::{cargo, run, setup};
+
+/// One kernel of the matrix: Debian's newest `linux-image-<series>.*-<flavour>` package.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    /// What `--kernel` selects it by (besides its series and release).
+    pub name: &'static str,
+    /// `6.1`, `6.12`: the package's version starts with `<series>.`.
+    pub series: &'static str,
+    /// The package name's suffix after the version: `cloud-amd64`, `amd64` (generic).
+    pub flavour: &'static str,
+}
+
+pub const SPECS: &[Spec] = &[
+    Spec { name: "6.1-cloud", series: "6.1", flavour: "cloud-amd64" },
+    Spec { name: "6.12-cloud", series: "6.12", flavour: "cloud-amd64" },
+    Spec { name: "6.1-generic", series: "6.1", flavour: "amd64" },
+];
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Only these kernels (repeatable or comma separated): a series (`6.1`, `6.12`), a name (`6.1-cloud`,
+    /// `6.12-cloud`, `6.1-generic`) or a kernel release (`6.12.117+deb12-cloud-amd64`).
+    #[arg(long = "kernel", value_name = "KERNEL", value_delimiter = ',')]
+    kernels: Vec<String>,
+    /// Keep the serial console output of each kernel as DIR/RELEASE.log (of a second boot, if the first never
+    /// reached the checks, as DIR/RELEASE.boot2.log).
+    #[arg(long, value_name = "DIR")]
+    log: Option<PathBuf>,
+    /// How many guests run at once [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// vCPUs of each guest (qemu TCG runs one host thread per vCPU).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    smp: u32,
+    /// Only these checks (repeatable or comma separated), e.g. `syscalls-attach`; see kernels/guest/checks.sh.
+    #[arg(long = "check", value_name = "CHECK", value_delimiter = ',')]
+    checks: Vec<String>,
+    /// Seconds one check may take inside the guest before it is killed and fails.
+    #[arg(long, value_name = "SECS", default_value_t = 40)]
+    check_timeout: u64,
+    /// Do not run setup and build: use the target/release/tracer and workload that exist.
+    #[arg(long)]
+    no_build: bool,
+}
+
+/// Where downloaded kernel images are kept, one directory per release.
+const CACHE: &str = "/var/cache/tracer-kernels";
+
+pub fn kernels(root: &Path, args: Args) -> Result<()> {
+    let started = Instant::now();
+    let specs = select(&args.kernels)?;
+    ensure_host_tools()?;
+    if !args.no_build {
+        setup(root)?;
+        run(
+            cargo(None).args(["build", "--release", "-p", "tracer-user", "--bin", "tracer", "--example", "workload"]),
+            root,
+        )?;
+    }
+    let release_dir = root.join("target/release");
+    let tracer = release_dir.join("tracer");
+    let workload = release_dir.join("examples/workload");
+    for f in [&tracer, &workload] {
+        if !f.is_file() {
+            bail!("{} does not exist (build it, or drop --no-build)", f.display());
+        }
+    }
+
+    let t = Instant::now();
+    let mut apt = images::Apt::default();
+    let mut kernels: Vec<images::Kernel> = Vec::new();
+    for (spec, release) in &specs {
+        let kernel = apt.resolve(spec, release.as_deref(), Path::new(CACHE))?;
+        // `--kernel 6.1 --kernel 6.1.0-56-amd64` names one kernel twice: boot it once.
+        if !kernels.iter().any(|k| k.release == kernel.release) {
+            kernels.push(kernel);
+        }
+    }
+    eprintln!(
+        "xtask: kernels ready in {:.1} s: {}",
+        secs(t.elapsed()),
+        kernels.iter().map(|k| k.release.as_str()).collect::<Vec<_>>().join(", ")
+    );
+
+    let work = root.join("target/kernels");
+    fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let initrd = work.join("initramfs.cpio");
+    let t = Instant::now();
+    initramfs::build(&initrd, &tracer, &workload, &root.join("kernels/guest"))?;
+    eprintln!(
+        "xtask: initramfs {} ({} KiB) in {:.1} s",
+        initrd.display(),
+        fs::metadata(&initrd)?.len() / 1024,
+        secs(t.elapsed())
+    );
+    let mut initrds = Vec::new();
+    for k in &kernels {
+        let dest = work.join(format!("{}.initrd", k.release));
+        initramfs::for_kernel(&initrd, &k.modules, &dest)?;
+        initrds.push((k.clone(), dest));
+    }
+    if let Some(dir) = &args.log {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+
+    let jobs = args.jobs.unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let queue = Arc::new(Mutex::new(initrds.into_iter().collect::<VecDeque<_>>()));
+    let (tx, rx) = mpsc::channel();
+    let mut workers = Vec::new();
+    for _ in 0..jobs.min(kernels.len()) {
+        let queue = Arc::clone(&queue);
+        let tx = tx.clone();
+        let boot = vm::BootConfig {
+            smp: args.smp,
+            only_checks: args.checks.clone(),
+            check_timeout: Duration::from_secs(args.check_timeout),
+            log_dir: args.log.clone(),
+        };
+        workers.push(thread::spawn(move || {
+            loop {
+                let Some((kernel, initrd)) = queue.lock().unwrap().pop_front() else { break };
+                let report = vm::run_with_retry(&boot, &kernel, &initrd);
+                if tx.send((kernel, report)).is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    drop(tx);
+
+    let mut failed = 0;
+    let mut total = 0;
+    let mut lines = Vec::new();
+    for (kernel, report) in rx {
+        // Details first (stderr), then the kernel's result lines (stdout) in one piece.
+        for r in report.results.iter().filter(|r| r.failure.is_some()) {
+            if !r.details.is_empty() {
+                eprintln!("xtask: ---- {} {}: output of the failed check", kernel.release, r.check);
+                let shown = r.details.len().min(DETAIL_LINES);
+                for l in &r.details[..shown] {
+                    eprintln!("  {l}");
+                }
+                if r.details.len() > shown {
+                    eprintln!("  ... {} more lines{}", r.details.len() - shown, log_hint(args.log.as_deref()));
+                }
+            }
+        }
+        for note in &report.notes {
+            eprintln!("xtask: {}: {note}", kernel.release);
+        }
+        let mut out = std::io::stdout().lock();
+        for r in &report.results {
+            total += 1;
+            let line = match &r.failure {
+                None => format!("{} {} PASS", kernel.release, r.check),
+                Some(why) => {
+                    failed += 1;
+                    format!("{} {} FAIL {why}", kernel.release, r.check)
+                }
+            };
+            writeln!(out, "{line}")?;
+            lines.push(line);
+        }
+        out.flush()?;
+    }
+    for w in workers {
+        w.join().expect("a kernel worker panicked");
+    }
+    eprintln!(
+        "xtask: kernel matrix: {} checks on {} kernels, {failed} failed, in {:.1} s",
+        total,
+        kernels.len(),
+        secs(started.elapsed())
+    );
+    if failed > 0 {
+        bail!("kernel matrix: {failed} of {total} checks failed");
+    }
+    Ok(())
+}
+
+/// Lines of a failed check's output shown on stderr (the serial log kept with --log has them all).
+const DETAIL_LINES: usize = 120;
+
+fn log_hint(log: Option<&Path>) -> String {
+    match log {
+        Some(dir) => format!(" (all of them in {})", dir.display()),
+        None => " (re-run with --log DIR to keep the whole serial log)".into(),
+    }
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// The kernels `--kernel` selects (all of [`SPECS`] without it), each with the exact release asked for, if one
+/// was: a series or a name means the newest release of the spec.
+fn select(filters: &[String]) -> Result<Vec<(Spec, Option<String>)>> {
+    if filters.is_empty() {
+        return Ok(SPECS.iter().map(|s| (*s, None)).collect());
+    }
+    let mut chosen: Vec<(Spec, Option<String>)> = Vec::new();
+    for f in filters {
+        let f = f.trim();
+        let mut found = false;
+        for s in SPECS {
+            let pick = if f == s.series || f == s.name {
+                (*s, None)
+            } else if images::parse_release(s, f).is_some() {
+                (*s, Some(f.to_string()))
+            } else {
+                continue;
+            };
+            found = true;
+            if !chosen.iter().any(|c| c.0.name == pick.0.name && c.1 == pick.1) {
+                chosen.push(pick);
+            }
+        }
+        if !found {
+            let names: Vec<&str> = SPECS.iter().map(|s| s.name).collect();
+            bail!(
+                "--kernel {f:?} matches no kernel of the matrix: give a series (6.1, 6.12), a name ({}) or a \
+                 release such as 6.1.0-56-cloud-amd64",
+                names.join(", ")
+            );
+        }
+    }
+    Ok(chosen)
+}
+
+/// qemu and a static busybox, from Debian, when missing.
+fn ensure_host_tools() -> Result<()> {
+    let mut missing = Vec::new();
+    if !Command::new("qemu-system-x86_64").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        missing.push("qemu-system-x86");
+    }
+    if !initramfs::static_busybox_present() {
+        missing.push("busybox-static");
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {}", missing.join(" "));
+    let install = |cmd: &mut Command| cmd.env("DEBIAN_FRONTEND", "noninteractive").status();
+    let mut apt = Command::new("apt-get");
+    apt.args(["install", "-y", "-qq", "--no-install-recommends"]).args(&missing);
+    if !install(&mut apt).is_ok_and(|s| s.success()) {
+        run(Command::new("apt-get").args(["update", "-qq"]), Path::new("/"))?;
+        let mut apt = Command::new("apt-get");
+        apt.args(["install", "-y", "-qq", "--no-install-recommends"]).args(&missing);
+        run(apt.env("DEBIAN_FRONTEND", "noninteractive"), Path::new("/"))?;
+    }
+    if !initramfs::static_busybox_present() {
+        bail!("/bin/busybox is still not a static binary after installing busybox-static");
+    }
+    Ok(())
+}
