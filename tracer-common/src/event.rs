@@ -30,6 +30,13 @@ pub struct EventHeader {
 }
 const _: () = assert!(core::mem::size_of::<EventHeader>() == 40);
 
+/// `EventHeader::flags` bits.
+pub mod header_flags {
+    /// `comm` was not filled in (the syscall hot path leaves it to user space, which knows every exec and
+    /// PR_SET_NAME of the threads it traces).
+    pub const NO_COMM: u16 = 1 << 0;
+}
+
 /// Indexes of the per-CPU lost-event counters (`LOST` map): one per probe family.
 pub mod lost {
     pub const SYSCALLS: u32 = 0;

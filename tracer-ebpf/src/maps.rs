@@ -8,7 +8,7 @@ use aya_ebpf::{
 };
 use tracer_common::{
     EventHeader,
-    event::{lost, traced},
+    event::{header_flags, lost, traced},
 };
 
 /// Every record for user space. Its size is set at load time (`--buffer-size`).
@@ -104,4 +104,17 @@ pub fn fill_header(header: &mut EventHeader, kind: u16, pid_tgid: u64, ts_ns: u6
     // Straight into the record: the safe wrapper's zeroed stack copy costs a byte loop per event. The helper
     // NUL-pads what it writes and zero-fills the buffer when it fails.
     unsafe { generated::bpf_get_current_comm(header.comm.as_mut_ptr().cast(), header.comm.len() as u32) };
+}
+
+/// `fill_header` without the command name, for the per-syscall hot path where copying it costs as much as the
+/// rest of the record (see `header_flags::NO_COMM`).
+#[inline(always)]
+pub fn fill_header_no_comm(header: &mut EventHeader, kind: u16, pid_tgid: u64, ts_ns: u64) {
+    header.kind = kind;
+    header.flags = header_flags::NO_COMM;
+    header.pid = (pid_tgid >> 32) as u32;
+    header.tid = pid_tgid as u32;
+    header._pad = 0;
+    header.ts_ns = ts_ns;
+    header.comm = [0; 16];
 }

@@ -22,7 +22,7 @@ use tracer_common::{
     },
 };
 
-use crate::maps::{EVENTS, count_lost, fill_header, global, now_ns, traced_state, wakeup_flags};
+use crate::maps::{EVENTS, count_lost, fill_header_no_comm, global, now_ns, traced_state, wakeup_flags};
 
 /// Per syscall number: wanted or not, and what to copy from user memory. Set at load time.
 #[unsafe(no_mangle)]
@@ -286,7 +286,7 @@ fn fill_event(
     args: [u64; 6],
 ) {
     let event = unsafe { &mut *event };
-    fill_header(&mut event.header, kind, pid_tgid, ts_ns);
+    fill_header_no_comm(&mut event.header, kind, pid_tgid, ts_ns);
     event.nr = nr;
     event.status = status;
     event.duration_ns = duration_ns;

@@ -16,6 +16,14 @@ pub fn threads(pid: u32) -> io::Result<Vec<u32>> {
     Ok(tids)
 }
 
+pub fn thread_comm(pid: u32, tid: u32) -> Option<Vec<u8>> {
+    let mut bytes = fs::read(format!("/proc/{pid}/task/{tid}/comm")).ok()?;
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
+    Some(bytes)
+}
+
 pub fn comm(pid: u32) -> Option<Vec<u8>> {
     let mut bytes = fs::read(format!("/proc/{pid}/comm")).ok()?;
     if bytes.last() == Some(&b'\n') {

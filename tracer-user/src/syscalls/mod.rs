@@ -1,6 +1,7 @@
 //! `tracer syscalls`: what is this process doing, and where is it stuck? strace's answers, from tracepoints.
 //! Only wiring lives here: which probes, which filters, which sink.
 
+pub(crate) mod comms;
 pub(crate) mod decode;
 mod fdpaths;
 mod filter;
@@ -16,7 +17,7 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 use tracer_common::{
     decode::{Event, SyscallRecord, c_bytes},
-    event::traced,
+    event::{header_flags, traced},
     process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
     signals::SignalEvent,
     syscalls::{CAPTURE_SLOTS, DATA_CAP, Inflight, SyscallEvent, result_filter, status},
@@ -33,6 +34,7 @@ use crate::{
     tracefs,
 };
 use decode::{ArgKind, FormatOptions, FormattedCall, SyscallTable};
+use comms::Comms;
 use fdpaths::FdPaths;
 use filter::SyscallFilter;
 
@@ -282,6 +284,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
             || initial.iter().any(|&p| procfs::threads(p).is_ok_and(|t| t.len() > 1)),
         live: initial.iter().copied().collect(),
         execs: HashMap::new(),
+        comms: Comms::default(),
         fds: FdPaths::default(),
         reported_blocked: HashSet::new(),
         blocked_after_ns: (args.blocked_after.max(0.0) * 1e9) as u64,
@@ -363,6 +366,7 @@ struct Tracer {
     live: HashSet<u32>,
     /// What each process last exec'd, from sched_process_exec (the execve's own pointers are gone by its exit).
     execs: HashMap<u32, ExecInfo>,
+    comms: Comms,
     fds: FdPaths,
     reported_blocked: HashSet<(u32, u64)>,
     blocked_after_ns: u64,
@@ -379,6 +383,7 @@ impl Handler for Tracer {
     }
 
     fn tick(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
+        self.comms.expire();
         // Processes that died before their exit could be recorded (they exited during attach).
         self.live.retain(|&pid| procfs::exists(pid));
         if self.summary { Ok(()) } else { self.report_blocked_live(probes, io) }
@@ -409,6 +414,9 @@ impl Tracer {
             self.show_pid = true;
         }
         let is_exec = matches!(&*self.table.name(event.nr), "execve" | "execveat");
+        if event.ret == 0 && event.args[0] == libc::PR_SET_NAME as u64 && &*self.table.name(event.nr) == "prctl" {
+            self.comms.forget(event.header.tid);
+        }
         if is_exec && event.ret == 0 {
             // The old image's memory is gone: use what the kernel executed, and the new image's argv.
             if let Some(exec) = self.execs.get(&pid) {
@@ -438,7 +446,11 @@ impl Tracer {
         }
         let duration_ns = (event.status & status::ENTER_SEEN != 0).then_some(event.duration_ns);
         if io.out.json {
-            let comm = json_text(c_bytes(&event.header.comm));
+            let comm = if event.header.flags & header_flags::NO_COMM != 0 {
+                json_text(self.comms.get(pid, event.header.tid))
+            } else {
+                json_text(c_bytes(&event.header.comm))
+            };
             return io.out.record(&Record::Syscall {
                 ts_ns: io.clock.wall_ns(event.header.ts_ns),
                 pid,
@@ -475,6 +487,7 @@ impl Tracer {
                 Ok(())
             }
             what::EXEC => {
+                self.comms.exec(pid, event.header.tid, c_bytes(&event.header.comm));
                 self.execs.insert(pid, ExecInfo::from_event(event));
                 Ok(())
             }
