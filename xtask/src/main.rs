@@ -48,9 +48,13 @@ enum Cmd {
     Install,
     /// Run setup, then fmt check, clippy (host and eBPF), tests and a short fuzz run.
     Test,
-    /// Run setup, build release, then bench/syscalls.sh with ARGS.
+    /// Run setup, build release, then the benchmark scripts: bench/syscalls.sh, bench/opens.sh, bench/monitor.sh
+    /// (those that exist), or only the one named with --only, passing ARGS to each.
     Bench {
-        /// Arguments passed to bench/syscalls.sh unchanged.
+        /// Run only bench/NAME.sh (syscalls, opens, monitor).
+        #[arg(long, value_name = "NAME")]
+        only: Option<String>,
+        /// Arguments passed to the scripts unchanged.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
         args: Vec<OsString>,
     },
@@ -113,16 +117,29 @@ fn real_main(cli: Cli) -> Result<()> {
         }
         Cmd::Test => test(&root),
         Cmd::Kernels(args) => kernels::kernels(&root, args),
-        Cmd::Bench { args } => {
+        Cmd::Bench { only, args } => {
             setup(&root)?;
             build(&root, false)?;
-            let script = root.join("bench/syscalls.sh");
-            if !script.is_file() {
-                bail!("{} does not exist yet: nothing to benchmark", script.display());
+            let names: Vec<String> = match only {
+                Some(name) => vec![name],
+                None => ["syscalls", "opens", "monitor"].map(String::from).to_vec(),
+            };
+            let mut ran = 0;
+            for name in names {
+                let script = format!("bench/{name}.sh");
+                if !root.join(&script).is_file() {
+                    eprintln!("xtask: note: {script} does not exist");
+                    continue;
+                }
+                let mut cmd = Command::new("bash");
+                cmd.arg(&script).args(&args).env("TRACER", tracer_bin(&root, false));
+                run(&mut cmd, &root)?;
+                ran += 1;
             }
-            let mut cmd = Command::new("bash");
-            cmd.arg("bench/syscalls.sh").args(&args).env("TRACER", tracer_bin(&root, false));
-            run(&mut cmd, &root)
+            if ran == 0 {
+                bail!("no benchmark script found under bench/");
+            }
+            Ok(())
         }
     }
 }
