@@ -18,8 +18,9 @@ installed_something=0
 # --- Debian packages -------------------------------------------------------------------------
 # strace, bpftrace, lsof, ss (iproute2), hyperfine: comparison tools for tests and benchmarks.
 # python3 (/usr/bin/python3): the socket-making helper of the `tracer binds` tests.
+# prometheus: the real server that scrapes `tracer monitor --metrics-addr` in its tests.
 # C and C++ compilers: to link Rust binaries, build bpf-linker, and build libFuzzer for cargo-fuzz.
-want_pkgs=(strace bpftrace lsof iproute2 hyperfine python3)
+want_pkgs=(strace bpftrace lsof iproute2 hyperfine python3 prometheus)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || want_pkgs+=(build-essential)
 missing_pkgs=()
 for p in "${want_pkgs[@]}"; do

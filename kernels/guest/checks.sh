@@ -39,6 +39,7 @@ syscalls-follow     syscalls  -f --json: a forked child is traced from its first
 opens-dirfd         opens     an open through a dirfd, resolved to the absolute path
 binds-refused       binds     a bind refused with EADDRINUSE names the holder
 signals-hup         signals   a kill -HUP with sender and target, and the exit it causes
+signals-kernel      signals   a SIGSEGV from the kernel; a fatal HUP taken as SIGKILL, reported as the HUP; a failed kill
 monitor-short       monitor   a short monitor run sees one exec and one exit of a spawned process
 '
 
@@ -298,6 +299,35 @@ check_signals_hup() {
     expect "SIGHUP objects from $sender to $target" "$n" 1
     n=$(count events '"type":"exit"' "\"pid\":$target," '"signal":"SIGHUP"')
     expect "exit objects of $target by SIGHUP" "$n" 1
+    kill -INT "$TPID"
+    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    no_lost events
+}
+
+check_signals_kernel() {
+    start_tracer events err '"type":"ready"' signals --json --failed
+    workload segv &
+    segv=$!
+    wait_exit "$segv" 10
+    sleep 60 &
+    target=$!
+    kill -HUP "$target"
+    wait_exit "$target" 10 || fail "the target did not die of SIGHUP"
+    workload kill 999999999 1 >/dev/null
+    wait_for events "\"type\":\"exit\".*\"pid\":$target," 10 || fail "no exit object for the target $target"
+    wait_for events '"errno":"ESRCH"' 10 || fail "no failed send with ESRCH"
+    n=$(count events '"type":"signal"' "\"target_pid\":$segv," '"signal":"SIGSEGV"' '"origin":"kernel"' '"code":"SEGV_MAPERR"')
+    expect "SIGSEGV objects from the kernel to $segv" "$n" 1
+    n=$(count events '"type":"exit"' "\"pid\":$segv," '"signal":"SIGSEGV"' '"origin":"kernel"')
+    expect "exit objects of $segv by SIGSEGV" "$n" 1
+    n=$(count events '"type":"signal"' "\"target_pid\":$target," '"signal":"SIGHUP"' "\"sender_pid\":$$,")
+    expect "SIGHUP objects from $$ to $target" "$n" 1
+    n=$(count events '"type":"delivery"' "\"pid\":$target," '"signal":"SIGHUP"' '"kernel_signal":"SIGKILL"')
+    expect "deliveries of the HUP to $target as the kernel's SIGKILL" "$n" 1
+    n=$(count events '"type":"exit"' "\"pid\":$target," '"signal":"SIGHUP"' "\"sender_pid\":$$,")
+    expect "exit objects of $target by SIGHUP from $$" "$n" 1
+    n=$(count events '"result":"error"' '"errno":"ESRCH"' '"syscall":"kill"' '"target_pid":999999999,')
+    expect "failed kill objects" "$n" 1
     kill -INT "$TPID"
     wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
     no_lost events

@@ -14,6 +14,12 @@ pub const OPEN_INFLIGHT_SLOTS: u32 = 1 << 15;
 /// Entries of the watch maps (`FILES_WATCHED`, `FILES_NAMES`, `FILES_PREFIXES`).
 pub const WATCH_SLOTS: u32 = 4096;
 
+/// Bytes of a dentry name compared in the kernel (`FILES_NAMES` keys): the first `NAME_KEY - 1` bytes, NUL-padded.
+pub const NAME_KEY: usize = 32;
+
+/// Directory prefixes of a failed open's absolute path compared with watched directories (deeper ones are not).
+pub const PREFIX_SLOTS: usize = 16;
+
 /// How many parent directories a directory watch climbs from an opened file (deeper files are not matched).
 pub const MAX_DEPTH: u32 = 24;
 
@@ -175,7 +181,15 @@ pub const fn kernel_dev(st_dev: u64) -> u32 {
 pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 pub const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-/// FNV-1a over `bytes`: the hash the kernel computes for base names (`FILES_NAMES`) and directory prefixes
+/// The `FILES_NAMES` key of a base name.
+pub fn name_key(name: &[u8]) -> [u8; NAME_KEY] {
+    let mut key = [0u8; NAME_KEY];
+    let len = name.len().min(NAME_KEY - 1);
+    key[..len].copy_from_slice(&name[..len]);
+    key
+}
+
+/// FNV-1a over `bytes`: the hash the kernel computes for base names (`FILES_BASENAMES`) and directory prefixes
 /// (`FILES_PREFIXES`) while it scans a requested path.
 pub const fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash = FNV_OFFSET;

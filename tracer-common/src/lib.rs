@@ -10,6 +10,7 @@ extern crate std;
 
 pub mod event;
 pub mod files;
+pub mod monitor;
 pub mod net;
 pub mod process;
 pub mod signals;
@@ -26,6 +27,7 @@ mod pod {
     use crate::{
         event::EventHeader,
         files::{FileKey, OpenInflight},
+        monitor::{CallCount, ProcSyscall, RateBucket},
         signals::SendSpec,
         syscalls::{Inflight, SyscallSpec, SyscallStat},
     };
@@ -36,4 +38,7 @@ mod pod {
     unsafe impl aya::Pod for SendSpec {}
     unsafe impl aya::Pod for OpenInflight {}
     unsafe impl aya::Pod for FileKey {}
+    unsafe impl aya::Pod for RateBucket {}
+    unsafe impl aya::Pod for CallCount {}
+    unsafe impl aya::Pod for ProcSyscall {}
 }

@@ -31,5 +31,9 @@ pub struct ProcessEvent {
     pub filename: [u8; 256],
     /// EXEC: the new image's arguments, NUL-separated, read in the kernel before the process can exit.
     pub argv: [u8; 256],
+    /// EXEC: the parent's pid (`real_parent->tgid`), 0 when unknown; 0 for other events.
+    pub ppid: u32,
+    /// EXEC: the real uid after the exec; 0 for other events.
+    pub uid: u32,
 }
-const _: () = assert!(core::mem::size_of::<ProcessEvent>() == 40 + 24 + 2 * 256);
+const _: () = assert!(core::mem::size_of::<ProcessEvent>() == 40 + 24 + 2 * 256 + 8);

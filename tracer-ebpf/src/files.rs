@@ -25,7 +25,7 @@
 use aya_ebpf::{
     helpers::{
         bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_current_uid_gid, bpf_probe_read_kernel,
-        bpf_probe_read_kernel_str_bytes, bpf_probe_read_user, bpf_probe_read_user_str_bytes, generated,
+        bpf_probe_read_user, bpf_probe_read_user_str_bytes, generated,
     },
     macros::{map, tracepoint},
     maps::{Array, HashMap, PerCpuArray},
@@ -34,8 +34,8 @@ use aya_ebpf::{
 use tracer_common::{
     event::{kind, lost},
     files::{
-        FNV_OFFSET, FNV_PRIME, FileKey, MAX_DEPTH, OPEN_INFLIGHT_SLOTS, OpenEvent, OpenInflight, PATH_CAP,
-        WATCH_SLOTS, call, status, watch,
+        FNV_OFFSET, FNV_PRIME, FileKey, MAX_DEPTH, NAME_KEY, OPEN_INFLIGHT_SLOTS, OpenEvent, OpenInflight, PATH_CAP,
+        PREFIX_SLOTS, WATCH_SLOTS, call, status, watch,
     },
 };
 
@@ -46,15 +46,27 @@ static OPEN_INFLIGHT: Array<OpenInflight> = Array::with_max_entries(OPEN_INFLIGH
 /// (device, inode) → `watch::*` bits.
 #[map]
 static FILES_WATCHED: HashMap<FileKey, u32> = HashMap::with_max_entries(WATCH_SLOTS, 0);
-/// FNV-1a of the base names of watched files → 1.
+/// Base names of watched files as fixed-size keys (dentry names of successful opens) → 1.
 #[map]
-static FILES_NAMES: HashMap<u64, u8> = HashMap::with_max_entries(WATCH_SLOTS, 0);
+static FILES_NAMES: HashMap<[u8; NAME_KEY], u8> = HashMap::with_max_entries(WATCH_SLOTS, 0);
+/// FNV-1a of the base names of watched files (requested names of failed opens) → 1.
+#[map]
+static FILES_BASENAMES: HashMap<u64, u8> = HashMap::with_max_entries(WATCH_SLOTS, 0);
 /// FNV-1a of watched directories' absolute paths (no trailing slash) → 1.
 #[map]
 static FILES_PREFIXES: HashMap<u64, u8> = HashMap::with_max_entries(WATCH_SLOTS, 0);
 /// Room for a path before it is known to be wanted (the 512-byte stack cannot hold it with the rest).
 #[map]
-static FILES_SCRATCH: PerCpuArray<[u8; PATH_CAP]> = PerCpuArray::with_max_entries(1, 0);
+static FILES_SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);
+
+#[repr(C)]
+struct Scratch {
+    path: [u8; PATH_CAP],
+    /// FNV-1a of each directory prefix of `path` (see `scan_path`).
+    prefixes: [u64; PREFIX_SLOTS],
+    /// Slots of `prefixes` filled (see `scan_path`).
+    count: u64,
+}
 
 /// Non-zero: every open of the traced processes is reported (no path given).
 #[unsafe(no_mangle)]
@@ -155,16 +167,7 @@ fn enter(call: u16, dfd: i32, filename: u64, flags: u64, mode: u64) {
     let tid = pid_tgid as u32;
     if let Some(slot) = OPEN_INFLIGHT.get_ptr_mut(tid & (OPEN_INFLIGHT_SLOTS - 1)) {
         unsafe {
-            *slot = OpenInflight {
-                enter_ns: now_ns(),
-                filename,
-                flags,
-                tid,
-                dfd,
-                mode: mode as u32,
-                call,
-                _pad: 0,
-            }
+            *slot = OpenInflight { enter_ns: now_ns(), filename, flags, tid, dfd, mode: mode as u32, call, _pad: 0 }
         };
     }
 }
@@ -268,91 +271,117 @@ fn watched(key: &FileKey) -> u32 {
     unsafe { FILES_WATCHED.get(key) }.copied().unwrap_or(0)
 }
 
-/// Climbs from `dentry` (included when `include_self`) towards the root of its filesystem: `MATCH_DIR` when a
-/// watched directory is an ancestor; `MATCH_NAME` when the direct parent holds a watched file and the dentry's
-/// name is a watched name. Directories on one filesystem share `dev`.
+/// Reads a pointer-sized kernel word at `base + offset`; 0 when it cannot be read. Branch-free (the helper
+/// zero-fills on failure), which keeps the loops below linear for the verifier.
 #[inline(always)]
-fn climb(mut dentry: u64, dev: u32, include_self: bool) -> u32 {
-    let have_dirs = global(&FILES_HAVE_DIRS) != 0;
-    if include_self {
-        if !have_dirs {
+fn word(base: u64, offset: &u32) -> u64 {
+    let mut value: u64 = 0;
+    unsafe {
+        generated::bpf_probe_read_kernel(
+            (&mut value as *mut u64).cast(),
+            8,
+            (base as *const u8).wrapping_add(global(offset) as usize).cast(),
+        )
+    };
+    value
+}
+
+/// Climbs from `dentry` (included when `include_self`) towards the root of its filesystem; `MATCH_DIR` (or
+/// `MATCH_BASE_DIR` for a start directory) when a watched directory is on the way. Directories of one
+/// filesystem share `dev`. Only taken when some watched path is a directory.
+///
+/// Written for the verifier: one loop exit per condition and no state carried but the dentry, so that each
+/// iteration is walked once.
+#[inline(always)]
+fn climb(dentry: u64, dev: u32, include_self: bool) -> u32 {
+    if global(&FILES_HAVE_DIRS) == 0 {
+        return 0;
+    }
+    let hit = if include_self { status::MATCH_BASE_DIR } else { status::MATCH_DIR };
+    let mut current = dentry;
+    if !include_self {
+        current = word(dentry, &FILES_DENTRY_PARENT);
+        if current == dentry {
             return 0;
         }
-        let Some(key) = dentry_identity(dentry) else { return 0 };
-        if watched(&key) & watch::DIR != 0 {
-            return status::MATCH_BASE_DIR;
-        }
     }
-    let first = dentry;
-    for depth in 0..MAX_DEPTH {
-        let Some(parent) = read_kernel::<u64>(dentry, &FILES_DENTRY_PARENT) else { return 0 };
-        if parent == dentry || parent == 0 {
-            return 0; // the root of this filesystem
+    for _ in 0..MAX_DEPTH {
+        if current == 0 {
+            break;
         }
-        let Some(inode) = read_kernel::<u64>(parent, &FILES_DENTRY_INODE) else { return 0 };
-        let Some(ino) = read_kernel::<u64>(inode, &FILES_INODE_INO) else { return 0 };
-        let bits = watched(&FileKey { ino, dev, _pad: 0 });
-        if bits & watch::DIR != 0 {
-            return if include_self { status::MATCH_BASE_DIR } else { status::MATCH_DIR };
+        let ino = word(word(current, &FILES_DENTRY_INODE), &FILES_INODE_INO);
+        if watched(&FileKey { ino, dev, _pad: 0 }) & watch::DIR != 0 {
+            return hit;
         }
-        if depth == 0 && !include_self && bits & watch::PARENT != 0 && name_watched(first) {
-            return status::MATCH_NAME;
-        }
-        if !have_dirs {
-            return 0; // only the parent matters to file watches
-        }
-        dentry = parent;
+        let parent = word(current, &FILES_DENTRY_PARENT);
+        // The root of this filesystem is its own parent.
+        current = if parent == current { 0 } else { parent };
     }
     0
 }
 
-/// Whether a dentry's name hashes into `FILES_NAMES`.
+/// Whether a file was opened in the directory of a watched file under a watched name: the candidate for a
+/// watched file created (or replaced) since the watch started. The name is compared as a fixed-size key.
 #[inline(always)]
-fn name_watched(dentry: u64) -> bool {
-    let Some(name) = read_kernel::<u64>(dentry, &FILES_DENTRY_NAME) else { return false };
-    let Some(buf) = FILES_SCRATCH.get_ptr_mut(0) else { return false };
-    let buf = unsafe { &mut *buf };
-    let Ok(bytes) = (unsafe { bpf_probe_read_kernel_str_bytes(name as *const u8, buf) }) else { return false };
-    let len = bytes.len();
-    let mut hash = FNV_OFFSET;
-    for i in 0..PATH_CAP {
-        if i >= len {
-            break;
-        }
-        let Some(&b) = buf.get(i) else { break };
-        hash = (hash ^ b as u64).wrapping_mul(FNV_PRIME);
+fn parent_and_name_watched(dentry: u64, dev: u32) -> bool {
+    let parent = word(dentry, &FILES_DENTRY_PARENT);
+    let ino = word(word(parent, &FILES_DENTRY_INODE), &FILES_INODE_INO);
+    if watched(&FileKey { ino, dev, _pad: 0 }) & watch::PARENT == 0 {
+        return false;
     }
-    unsafe { FILES_NAMES.get(hash) }.is_some()
+    let name = word(dentry, &FILES_DENTRY_NAME);
+    let mut key = [0u8; NAME_KEY];
+    unsafe { generated::bpf_probe_read_kernel_str(key.as_mut_ptr().cast(), NAME_KEY as u32, name as *const _) };
+    unsafe { FILES_NAMES.get(key) }.is_some()
 }
 
-/// Scans a requested path (in `buf`, `len` bytes): `MATCH_BASENAME` when its base name is a watched name,
-/// `MATCH_PREFIX` when it is absolute and one of its directory prefixes is a watched directory.
+/// Scans a requested path (in the scratch buffer, NUL-terminated): `MATCH_BASENAME` when its base name hashes
+/// into `FILES_BASENAMES`, `MATCH_PREFIX` when it is absolute and one of its directory prefixes hashes into
+/// `FILES_PREFIXES`. Branch-free but for the end of the string: the hash restarts at each `/` by arithmetic, and
+/// the hash of every prefix ending before a `/` is stored in a slot whose index only advances at a `/`.
 #[inline(always)]
-fn scan_path(buf: &[u8; PATH_CAP], len: usize) -> u32 {
-    let check_prefixes = global(&FILES_HAVE_DIRS) != 0 && buf[0] == b'/';
+fn scan_path(scratch: &mut Scratch) -> u32 {
     let mut whole = FNV_OFFSET;
     let mut base = FNV_OFFSET;
-    let mut found = 0;
+    let mut count: u64 = 0;
     for i in 0..PATH_CAP {
-        if i >= len {
+        let b = scratch.path[i] as u64;
+        if b == 0 {
             break;
         }
-        let Some(&b) = buf.get(i) else { break };
-        if b == b'/' {
-            if check_prefixes && i > 0 && unsafe { FILES_PREFIXES.get(whole) }.is_some() {
-                found |= status::MATCH_PREFIX;
-            }
-            base = FNV_OFFSET;
-        } else {
-            base = (base ^ b as u64).wrapping_mul(FNV_PRIME);
+        // 1 for '/', 0 otherwise: (b ^ '/') - 1 wraps to the top bit only for 0.
+        let slash = (b ^ b'/' as u64).wrapping_sub(1) >> 63;
+        let mixed = (base ^ b).wrapping_mul(FNV_PRIME);
+        base = mixed ^ ((mixed ^ FNV_OFFSET) & slash.wrapping_neg());
+        let slot = core::hint::black_box(count & (PREFIX_SLOTS as u64 - 1)) as usize;
+        if let Some(s) = scratch.prefixes.get_mut(slot) {
+            *s = whole;
         }
-        whole = (whole ^ b as u64).wrapping_mul(FNV_PRIME);
+        count += slash;
+        whole = (whole ^ b).wrapping_mul(FNV_PRIME);
     }
-    if check_prefixes && unsafe { FILES_PREFIXES.get(whole) }.is_some() {
-        found |= status::MATCH_PREFIX;
-    }
-    if unsafe { FILES_NAMES.get(base) }.is_some() {
+    // Through map memory, which the verifier does not track: every exit of the loop above then leaves the same
+    // state, and the code below is verified once instead of once per string length.
+    scratch.count = count;
+    let count = unsafe { core::ptr::read_volatile(&scratch.count) };
+    let mut found = 0;
+    if unsafe { FILES_BASENAMES.get(base) }.is_some() {
         found |= status::MATCH_BASENAME;
+    }
+    if global(&FILES_HAVE_DIRS) != 0 && scratch.path[0] == b'/' {
+        if unsafe { FILES_PREFIXES.get(whole) }.is_some() {
+            found |= status::MATCH_PREFIX;
+        }
+        // Slot 0 holds the empty prefix before the leading '/'.
+        for k in 1..PREFIX_SLOTS {
+            if k as u64 >= count {
+                break;
+            }
+            if unsafe { FILES_PREFIXES.get(scratch.prefixes[k]) }.is_some() {
+                found |= status::MATCH_PREFIX;
+                break;
+            }
+        }
     }
     found
 }
@@ -407,6 +436,8 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
                 if !unfiltered {
                     if watched(&key) & (watch::FILE | watch::DIR) != 0 {
                         st |= status::MATCH_FILE;
+                    } else if parent_and_name_watched(dentry, key.dev) {
+                        st |= status::MATCH_NAME;
                     } else {
                         st |= climb(dentry, key.dev, false);
                     }
@@ -429,13 +460,13 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
     };
     st |= status::ENTER_SEEN;
 
-    let Some(buf) = FILES_SCRATCH.get_ptr_mut(0) else { return 0 };
-    let buf = unsafe { &mut *buf };
-    let (len, read_status) = read_path(inflight.filename, buf);
+    let Some(scratch) = FILES_SCRATCH.get_ptr_mut(0) else { return 0 };
+    let scratch = unsafe { &mut *scratch };
+    let (len, read_status) = read_path(inflight.filename, &mut scratch.path);
     st |= read_status;
-    let relative = len > 0 && buf[0] != b'/';
+    let relative = len > 0 && scratch.path[0] != b'/';
     if failed && !unfiltered {
-        st |= scan_path(buf, len);
+        st |= scan_path(scratch);
         if relative
             && st & status::MATCH_BASENAME == 0
             && let Some(base) = base_dentry(inflight.dfd)
@@ -462,7 +493,7 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
         flags = unsafe { bpf_probe_read_user(inflight.flags as *const u64) }.unwrap_or(0);
     }
     let duration = now_ns().saturating_sub(inflight.enter_ns);
-    send(pid_tgid, ret, &OpenInflight { flags, ..inflight }, st, &file_key, base, duration, Some((buf, len)));
+    send(pid_tgid, ret, &OpenInflight { flags, ..inflight }, st, &file_key, base, duration, Some((&scratch.path, len)));
     0
 }
 
@@ -503,9 +534,8 @@ fn send(
     if let Some((buf, len)) = path {
         // One helper copy of the bytes read (the size is masked so that the verifier sees it bounded).
         let size = (len as u32) & (PATH_CAP as u32 - 1);
-        let copied = unsafe {
-            generated::bpf_probe_read_kernel(event.path.as_mut_ptr().cast(), size, buf.as_ptr().cast())
-        };
+        let copied =
+            unsafe { generated::bpf_probe_read_kernel(event.path.as_mut_ptr().cast(), size, buf.as_ptr().cast()) };
         if copied == 0 {
             event.path_len = size as u16;
         }

@@ -9,6 +9,7 @@ use aya_ebpf::{
 use tracer_common::{
     EventHeader,
     event::{header_flags, lost, traced},
+    monitor::{RateBucket, TOKEN, bucket},
 };
 
 /// Every record for user space. Its size is set at load time (`--buffer-size`).
@@ -117,4 +118,50 @@ pub fn fill_header_no_comm(header: &mut EventHeader, kind: u16, pid_tgid: u64, t
     header._pad = 0;
     header.ts_ns = ts_ns;
     header.comm = [0; 16];
+}
+
+/// Per-CPU token bucket per kind of event (`tracer monitor`): a flood of one kind cannot fill the ring buffer and
+/// starve the others. Refused events are counted in `RATE_DROPPED`.
+#[map]
+static RATE_BUCKETS: PerCpuArray<RateBucket> = PerCpuArray::with_max_entries(bucket::SLOTS, 0);
+#[map]
+static RATE_DROPPED: PerCpuArray<u64> = PerCpuArray::with_max_entries(bucket::SLOTS, 0);
+
+/// Events per second each CPU may send of each kind; 0: unlimited (every command but `monitor`).
+#[unsafe(no_mangle)]
+static RATE_LIMIT: u32 = 0;
+/// Events a bucket can save up for a burst.
+#[unsafe(no_mangle)]
+static RATE_BURST: u32 = 0;
+
+/// Whether an event of this kind may be sent now (takes a token); counts it in `RATE_DROPPED` when not.
+#[inline(always)]
+pub fn admit(slot: u32) -> bool {
+    let rate = global(&RATE_LIMIT) as u64;
+    if rate == 0 {
+        return true;
+    }
+    let Some(state) = RATE_BUCKETS.get_ptr_mut(slot) else { return true };
+    let state = unsafe { &mut *state };
+    let now = now_ns();
+    let cap = global(&RATE_BURST) as u64 * TOKEN;
+    // At most 10 s of refill at once: the product stays far below u64::MAX for any rate a u32 holds.
+    let mut elapsed = now.wrapping_sub(state.last_ns);
+    if elapsed > 10 * TOKEN || state.last_ns == 0 {
+        elapsed = 10 * TOKEN;
+    }
+    state.last_ns = now;
+    let mut tokens = state.tokens + elapsed * rate;
+    if tokens > cap {
+        tokens = cap;
+    }
+    if tokens >= TOKEN {
+        state.tokens = tokens - TOKEN;
+        return true;
+    }
+    state.tokens = tokens;
+    if let Some(dropped) = RATE_DROPPED.get_ptr_mut(slot) {
+        unsafe { *dropped += 1 };
+    }
+    false
 }

@@ -18,13 +18,14 @@ use aya_ebpf::{
 };
 use tracer_common::{
     event::{kind, lost},
+    monitor::bucket,
     net::{
         AF_INET, AF_INET6, AF_UNSPEC, BindEvent, BindInflight, ListenInflight, PORT_SLOTS, SockEvent, family_class,
         protocol_class, sock_flags, tcp_state,
     },
 };
 
-use crate::maps::{EVENTS, count_lost, fill_header, global, is_traced, now_ns, wakeup_flags};
+use crate::maps::{EVENTS, admit, count_lost, fill_header, global, is_traced, now_ns, wakeup_flags};
 
 /// Watched ports (non-zero byte = watched), consulted when `NET_PORT_FILTER` is set.
 #[map]
@@ -341,6 +342,9 @@ pub fn net_bind_exit(ctx: TracePointContext) -> u32 {
     }
 
     let now = now_ns();
+    if !admit(bucket::NET) {
+        return 0;
+    }
     let Some(mut entry) = EVENTS.reserve::<BindEvent>(0) else {
         count_lost(lost::NET);
         return 0;
@@ -393,6 +397,9 @@ pub fn net_listen_exit(ctx: TracePointContext) -> u32 {
         return 0;
     }
     let now = now_ns();
+    if !admit(bucket::NET) {
+        return 0;
+    }
     let Some(mut entry) = EVENTS.reserve::<SockEvent>(0) else {
         count_lost(lost::NET);
         return 0;
@@ -427,6 +434,10 @@ pub fn net_sock_state(ctx: TracePointContext) -> u32 {
     let newstate: i32 = field(&ctx, &NET_SSS_NEWSTATE_OFFSET);
     let listen = tcp_state::LISTEN as i32;
     if oldstate != listen && newstate != listen {
+        return 0;
+    }
+    // A connection accepted from a listener starts as its clone (LISTEN → SYN_RECV): not the listener closing.
+    if oldstate == listen && newstate != tcp_state::CLOSE as i32 {
         return 0;
     }
     let pid_tgid = bpf_get_current_pid_tgid();
@@ -469,6 +480,9 @@ pub fn net_sock_state(ctx: TracePointContext) -> u32 {
     }
 
     let now = now_ns();
+    if !admit(bucket::NET) {
+        return 0;
+    }
     let Some(mut entry) = EVENTS.reserve::<SockEvent>(0) else {
         count_lost(lost::NET);
         return 0;

@@ -5,19 +5,20 @@
 use aya_ebpf::{
     EbpfContext,
     helpers::{
-        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_kernel, bpf_probe_read_kernel_buf,
-        bpf_probe_read_user_buf,
+        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_current_uid_gid, bpf_probe_read_kernel,
+        bpf_probe_read_kernel_buf, bpf_probe_read_user_buf,
     },
     macros::{raw_tracepoint, tracepoint},
     programs::{RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
     event::{kind, lost, traced},
+    monitor::bucket,
     process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
 };
 
 use crate::{
-    maps::{EVENTS, count_lost, fill_header, global, is_traced, now_ns, set_traced, traced_state},
+    maps::{EVENTS, admit, count_lost, fill_header, global, is_traced, now_ns, set_traced, traced_state},
     syscalls::take_inflight,
 };
 
@@ -38,6 +39,9 @@ pub static EXIT_GROUP_DEAD_OFFSET: u32 = 0;
 /// `task_struct.mm`, `mm_struct.arg_start` and `.arg_end` (from BTF).
 #[unsafe(no_mangle)]
 static TASK_MM_OFFSET: u32 = 0;
+/// `task_struct.real_parent` (from BTF); 0 when unknown.
+#[unsafe(no_mangle)]
+static TASK_REAL_PARENT_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static MM_ARG_START_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
@@ -74,6 +78,21 @@ fn read_argv(out: &mut [u8; 256]) -> (u16, bool) {
     (len as u16, wanted > 256)
 }
 
+/// The current task's parent process (`real_parent->tgid`), 0 when unknown.
+#[inline(always)]
+fn parent_tgid() -> u32 {
+    let offset = global(&TASK_REAL_PARENT_OFFSET);
+    if offset == 0 {
+        return 0;
+    }
+    let task = unsafe { bpf_get_current_task() } as *const u8;
+    let Ok(parent) = (unsafe { bpf_probe_read_kernel(task.add(offset as usize) as *const u64) }) else { return 0 };
+    if parent == 0 {
+        return 0;
+    }
+    read_task_u32(parent as *const u8, global(&TASK_TGID_OFFSET)).unwrap_or(0)
+}
+
 #[inline(always)]
 fn reserve() -> Option<aya_ebpf::maps::ring_buf::RingBufEntry<ProcessEvent>> {
     let entry = EVENTS.reserve::<ProcessEvent>(0);
@@ -95,6 +114,8 @@ fn emit(what: u32, other_pid: u32, exit_code: i32) {
     event.argv_len = 0;
     event.argv_truncated = 0;
     event._pad = [0; 7];
+    event.ppid = 0;
+    event.uid = 0;
     entry.submit(0);
 }
 
@@ -155,6 +176,9 @@ pub fn process_exit(ctx: TracePointContext) -> u32 {
         }
     };
     set_traced(tgid, 0);
+    if !admit(bucket::EXIT) {
+        return 0;
+    }
     emit(what::EXIT, 0, exit_code);
     0
 }
@@ -174,6 +198,9 @@ pub fn process_exec(ctx: TracePointContext) -> u32 {
     let base = ctx.as_ptr() as *const u8;
     let data_loc: u32 = unsafe { ctx.read_at(global(&EXEC_FILENAME_OFFSET) as usize) }.unwrap_or(0);
     let old_pid: u32 = unsafe { ctx.read_at(global(&EXEC_OLD_PID_OFFSET) as usize) }.unwrap_or(0);
+    if !admit(bucket::EXEC) {
+        return 0;
+    }
     let Some(mut entry) = reserve() else { return 0 };
     let event = unsafe { &mut *entry.as_mut_ptr() };
     fill_header(&mut event.header, kind::PROCESS, pid_tgid, now_ns());
@@ -192,6 +219,8 @@ pub fn process_exec(ctx: TracePointContext) -> u32 {
     event.argv_len = argv_len;
     event.argv_truncated = truncated as u8;
     event._pad = [0; 7];
+    event.ppid = parent_tgid();
+    event.uid = bpf_get_current_uid_gid() as u32;
     entry.submit(0);
     0
 }

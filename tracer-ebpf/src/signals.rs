@@ -24,6 +24,7 @@ use aya_ebpf::{
 };
 use tracer_common::{
     event::{kind, lost},
+    monitor::bucket,
     process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
     signals::{
         DEFAULT_IGNORED, SEND_SPECS, SIGKILL, SendSpec, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags,
@@ -32,7 +33,7 @@ use tracer_common::{
 };
 
 use crate::{
-    maps::{EVENTS, TRACE_ALL, count_lost, fill_header, global, now_ns, traced_state},
+    maps::{EVENTS, TRACE_ALL, admit, count_lost, fill_header, global, now_ns, traced_state},
     process::{EXIT_GROUP_DEAD_OFFSET, TASK_EXIT_CODE_OFFSET, TASK_PID_OFFSET, TASK_TGID_OFFSET},
 };
 
@@ -209,6 +210,9 @@ pub fn signal_generate(ctx: RawTracePointContext) -> i32 {
         None => 0,
     };
 
+    if !admit(bucket::SIGNAL) {
+        return 0;
+    }
     let Some(mut entry) = EVENTS.reserve::<SignalEvent>(0) else {
         count_lost(lost::SIGNALS);
         return 0;
@@ -342,6 +346,8 @@ pub fn signal_exit(ctx: TracePointContext) -> u32 {
     event.argv_len = 0;
     event.argv_truncated = 0;
     event._pad = [0; 7];
+    event.ppid = 0;
+    event.uid = 0;
     entry.submit(0);
     0
 }

@@ -23,6 +23,11 @@
 //!     pidfd-kill PID SIG     pidfd_open(PID) then pidfd_send_signal
 //!     drop-privileges        become nobody (uid and gid 65534, no groups)
 //!     comm NAME              set the thread's name (comm) to NAME
+//!     open PATH              open(PATH, O_RDONLY|O_CLOEXEC), print `open=FD errno=E`, close it
+//!     create PATH            open(PATH, O_WRONLY|O_CREAT|O_TRUNC, 0644), print `open=FD errno=E`, close it
+//!     openat-dirfd DIR NAME  open DIR (O_DIRECTORY), then openat(dirfd, NAME, O_RDONLY); print as for open
+//!     chdir-open DIR REL     chdir(DIR), then open(REL, O_RDONLY); print as for open
+//!     hold PATH              open PATH read-only, print `holding fd=FD`, keep it open until stdin closes
 //!   --wait-stdin: print `pid=PID` then read one line from stdin before acting (lets a tracer attach first).
 
 use std::{
@@ -55,6 +60,16 @@ extern "C" fn on_signal(sig: libc::c_int) {
     line[len + 1] = b'\n';
     // SAFETY: a buffer we own.
     unsafe { libc::write(1, line.as_ptr().cast(), len + 2) };
+}
+
+/// Prints an open's result (`open=FD errno=0`, or `open=-1 errno=E`) and closes the fd.
+fn report_open(fd: libc::c_int) {
+    let errno = if fd < 0 { std::io::Error::last_os_error().raw_os_error().unwrap_or(0) } else { 0 };
+    println!("open={fd} errno={errno}");
+    std::io::stdout().flush().unwrap();
+    if fd >= 0 {
+        unsafe { libc::close(fd) };
+    }
 }
 
 fn main() {
@@ -216,6 +231,39 @@ fn main() {
             "comm" => {
                 let name = CString::new(args.next().expect("name")).unwrap();
                 assert_eq!(unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) }, 0, "PR_SET_NAME");
+            }
+            "open" | "create" => {
+                let path = CString::new(args.next().expect("path")).unwrap();
+                let flags = if action == "create" {
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC
+                } else {
+                    libc::O_RDONLY | libc::O_CLOEXEC
+                };
+                report_open(unsafe { libc::open(path.as_ptr(), flags, 0o644) });
+            }
+            "openat-dirfd" => {
+                let dir = CString::new(args.next().expect("dir")).unwrap();
+                let name = CString::new(args.next().expect("name")).unwrap();
+                let dirfd = unsafe { libc::open(dir.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+                assert!(dirfd >= 0, "open {dir:?}");
+                report_open(unsafe { libc::openat(dirfd, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) });
+                unsafe { libc::close(dirfd) };
+            }
+            "chdir-open" => {
+                let dir = CString::new(args.next().expect("dir")).unwrap();
+                let rel = CString::new(args.next().expect("relative path")).unwrap();
+                assert_eq!(unsafe { libc::chdir(dir.as_ptr()) }, 0, "chdir {dir:?}");
+                report_open(unsafe { libc::open(rel.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) });
+            }
+            "hold" => {
+                let path = CString::new(args.next().expect("path")).unwrap();
+                let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+                assert!(fd >= 0, "open {path:?}");
+                println!("holding fd={fd}");
+                std::io::stdout().flush().unwrap();
+                let mut rest = String::new();
+                let _ = std::io::stdin().lock().read_line(&mut rest);
+                unsafe { libc::close(fd) };
             }
             other => panic!("unknown action {other}"),
         }

@@ -65,6 +65,7 @@ pub struct KernelLayout {
     pub task_tgid: u32,
     pub task_exit_code: u32,
     pub task_mm: u32,
+    pub task_real_parent: u32,
     pub mm_arg_start: u32,
     pub mm_arg_end: u32,
     pub exit_group_dead: u32,
@@ -87,6 +88,7 @@ impl KernelLayout {
             task_tgid: task("tgid")?,
             task_exit_code: task("exit_code")?,
             task_mm: task("mm")?,
+            task_real_parent: task("real_parent")?,
             mm_arg_start: btf.member_offset("mm_struct", "arg_start").context("BTF: mm_struct.arg_start")?,
             mm_arg_end: btf.member_offset("mm_struct", "arg_end").context("BTF: mm_struct.arg_end")?,
             // Older kernels have no group_dead field: the programs then treat the leader's exit as the group's.
@@ -103,6 +105,7 @@ impl KernelLayout {
             .override_global("TASK_TGID_OFFSET", &self.task_tgid, true)
             .override_global("TASK_EXIT_CODE_OFFSET", &self.task_exit_code, true)
             .override_global("TASK_MM_OFFSET", &self.task_mm, true)
+            .override_global("TASK_REAL_PARENT_OFFSET", &self.task_real_parent, true)
             .override_global("MM_ARG_START_OFFSET", &self.mm_arg_start, true)
             .override_global("MM_ARG_END_OFFSET", &self.mm_arg_end, true)
             .override_global("EXIT_GROUP_DEAD_OFFSET", &self.exit_group_dead, true)
@@ -213,6 +216,19 @@ impl Probes {
             map.set(u32::from(port), 1, 0).with_context(|| format!("watching port {port}"))?;
         }
         Ok(())
+    }
+
+    /// A map still in the object, to read it.
+    pub fn map(&self, name: &str) -> anyhow::Result<&aya::maps::Map> {
+        self.ebpf.map(name).with_context(|| format!("{name} map missing"))
+    }
+
+    /// Each loaded program's name and kernel info (run time and count when BPF statistics are on).
+    pub fn program_infos(&self) -> Vec<(String, aya::programs::ProgramInfo)> {
+        self.ebpf
+            .programs()
+            .filter_map(|(name, program)| program.info().ok().map(|info| (name.to_string(), info)))
+            .collect()
     }
 
     /// Per-probe-family totals of records the kernel could not reserve, summed over CPUs.

@@ -5,6 +5,7 @@ mod bpf;
 mod btf;
 mod drain;
 mod escape;
+mod monitor;
 mod opens;
 mod output;
 mod procfs;
@@ -32,6 +33,7 @@ enum Command {
     Binds(binds::BindsArgs),
     Opens(opens::OpensArgs),
     Signals(signals::SignalsArgs),
+    Monitor(monitor::MonitorArgs),
 }
 
 impl Command {
@@ -41,6 +43,7 @@ impl Command {
             Command::Binds(_) => "binds",
             Command::Opens(_) => "opens",
             Command::Signals(_) => "signals",
+            Command::Monitor(_) => "monitor",
         }
     }
 }
@@ -100,6 +103,10 @@ fn run(command: Command) -> anyhow::Result<i32> {
         Command::Signals(args) => {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(signals::run(args, preflight))
+        }
+        Command::Monitor(args) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(monitor::run(args, preflight))
         }
     }
 }

@@ -33,6 +33,11 @@ impl Output {
         Ok(Output { writer: BufWriter::with_capacity(64 * 1024, writer), json, interactive })
     }
 
+    /// Events to any writer (`tracer monitor`'s rotating file); `interactive` flushes after every batch.
+    pub fn from_writer(writer: Box<dyn Write + Send>, json: bool, interactive: bool) -> Output {
+        Output { writer: BufWriter::with_capacity(64 * 1024, writer), json, interactive }
+    }
+
     pub fn text(&mut self, line: &str) -> Result<(), OutputClosed> {
         check(writeln!(self.writer, "{line}"))
     }

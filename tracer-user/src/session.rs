@@ -45,6 +45,11 @@ pub trait Handler {
     fn finished(&self) -> bool {
         false
     }
+
+    /// SIGHUP when the session was told to pass it on (`Session::hangup_reopens`): reopen the output.
+    fn hangup(&mut self, _io: &mut Io) -> Result<(), OutputClosed> {
+        Ok(())
+    }
 }
 
 const TICK: Duration = Duration::from_millis(100);
@@ -56,6 +61,8 @@ pub struct Session {
     lost_seen: [u64; lost::SLOTS as usize],
     pub lost_total: u64,
     decode_errors: u64,
+    /// SIGHUP goes to `Handler::hangup` (a daemon reopening its log) instead of stopping the session.
+    pub hangup_reopens: bool,
 }
 
 impl Session {
@@ -68,6 +75,7 @@ impl Session {
             lost_seen: [0; lost::SLOTS as usize],
             lost_total: 0,
             decode_errors: 0,
+            hangup_reopens: false,
         })
     }
 
@@ -111,7 +119,13 @@ impl Session {
                 }
                 _ = interrupt.recv() => stop = Stop::Signalled,
                 _ = terminate.recv() => stop = Stop::Signalled,
-                _ = hangup.recv() => stop = Stop::Signalled,
+                _ = hangup.recv() => {
+                    if !self.hangup_reopens {
+                        stop = Stop::Signalled;
+                    } else if handler.hangup(&mut self.io).is_err() {
+                        stop = Stop::OutputClosed;
+                    }
+                }
             }
             if stop == Stop::Running && handler.finished() {
                 stop = Stop::Finished;

@@ -273,6 +273,32 @@ fn kill_9_and_the_exit_by_sigkill() {
     assert_eq!(exit["sender_comm"], "kill", "{exit}");
 }
 
+/// Every thread of a process ended by a fatal signal takes the kernel's SIGKILL: one delivery is reported, as the
+/// signal that caused it.
+#[test]
+fn a_multithreaded_process_ends_once_by_the_signal_sent() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let mut target = workload_proc(&["block-read"], None, dl);
+    let tpid = target.pid();
+    let line = target.out().wait_for(dl.within(Duration::from_secs(10)), |l| l.starts_with("blocked tid="));
+    let tid: u32 = line.and_then(|l| l["blocked tid=".len()..].parse().ok()).expect("the second thread's tid");
+    assert_ne!(tid, tpid);
+    let kpid = kill("HUP", tpid, dl);
+    assert_eq!(target.try_wait_until(dl).expect("workload ends").signal(), Some(libc::SIGHUP));
+    let (out, events) = finish(t, dl, "the exit", |e| e["type"] == "exit" && e["pid"] == tpid);
+
+    let sig = signal_to(&events, tpid, libc::SIGHUP, &out);
+    check_sent(sig, kpid, "kill", tpid, "workload");
+    let delivery = one(deliveries_of(&events, tpid), "delivery for the whole process", &out);
+    assert_eq!(delivery["signal"], "SIGHUP", "{delivery}");
+    assert_eq!(delivery["kernel_signal"], "SIGKILL", "{delivery}");
+    assert!(delivery["tid"] == tpid || delivery["tid"] == tid, "{delivery}");
+    let exit = exit_of(&events, tpid, &out);
+    assert_eq!(exit["signal"], "SIGHUP", "{exit}");
+    assert_eq!(exit["sender_pid"], kpid, "{exit}");
+}
+
 #[test]
 fn segv_from_a_null_dereference_comes_from_the_kernel() {
     let dl = Deadline::test();

@@ -70,6 +70,8 @@ fn process(what: u32, other_pid: u32, exit_code: i32, filename: &[u8], argv_byte
         _pad: [0; 7],
         filename: name,
         argv,
+        ppid: 1,
+        uid: 0,
     }
 }
 

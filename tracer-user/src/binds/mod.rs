@@ -5,7 +5,7 @@
 //! A bind refused with EADDRINUSE is explained by a sock_diag lookup made when it is reported.
 //! Only wiring and rendering live here; the kernel side is tracer-ebpf/src/net.rs.
 
-mod layout;
+pub(crate) mod layout;
 mod sockdiag;
 
 use std::{
@@ -741,7 +741,7 @@ fn rank_state(state: &str) -> u8 {
     }
 }
 
-fn family_name(family: u16) -> &'static str {
+pub(crate) fn family_name(family: u16) -> &'static str {
     match family {
         AF_INET => "ipv4",
         AF_INET6 => "ipv6",
@@ -750,7 +750,7 @@ fn family_name(family: u16) -> &'static str {
 }
 
 /// The protocol as ss names it.
-fn proto_name(protocol: u16, ty: u16) -> &'static str {
+pub(crate) fn proto_name(protocol: u16, ty: u16) -> &'static str {
     match (protocol, ty) {
         (proto::TCP, _) => "tcp",
         (proto::UDP, _) => "udp",
@@ -772,7 +772,7 @@ fn diag_proto(protocol: u16) -> Option<Proto> {
     }
 }
 
-fn ip_of(family: u16, bytes: &[u8; 16]) -> IpAddr {
+pub(crate) fn ip_of(family: u16, bytes: &[u8; 16]) -> IpAddr {
     if family == AF_INET6 {
         IpAddr::V6(Ipv6Addr::from(*bytes))
     } else {
@@ -781,7 +781,7 @@ fn ip_of(family: u16, bytes: &[u8; 16]) -> IpAddr {
 }
 
 /// An address as ss shows it: `0.0.0.0:80`, `[::1]:53`, `[fe80::1]%eth0:53`, and `*:80` for a dual-stack `[::]`.
-fn show_addr(ip: IpAddr, port: u16, scope_id: u32, v6only: Option<bool>) -> String {
+pub(crate) fn show_addr(ip: IpAddr, port: u16, scope_id: u32, v6only: Option<bool>) -> String {
     match ip {
         IpAddr::V4(v4) => format!("{v4}:{port}"),
         IpAddr::V6(v6) if v6.is_unspecified() && v6only == Some(false) => format!("*:{port}"),
@@ -802,7 +802,7 @@ fn interface_name(index: u32) -> String {
     display_name(c_bytes(&buf))
 }
 
-fn errno_name(ret: i32) -> Option<(&'static str, &'static str)> {
+pub(crate) fn errno_name(ret: i32) -> Option<(&'static str, &'static str)> {
     if ret >= 0 {
         return None;
     }

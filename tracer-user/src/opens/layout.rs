@@ -61,7 +61,9 @@ impl FilesLayout {
                 Err(err) => return Err(err.into()),
             };
             let fields: &[(&'static str, &str)] = match syscall {
-                "open" => &[("FILES_OPEN_FILENAME", "filename"), ("FILES_OPEN_FLAGS", "flags"), ("FILES_OPEN_MODE", "mode")],
+                "open" => {
+                    &[("FILES_OPEN_FILENAME", "filename"), ("FILES_OPEN_FLAGS", "flags"), ("FILES_OPEN_MODE", "mode")]
+                }
                 "openat" => &[
                     ("FILES_OPENAT_DFD", "dfd"),
                     ("FILES_OPENAT_FILENAME", "filename"),

@@ -28,7 +28,7 @@ use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
     event::traced,
-    files::{FileKey, OpenEvent, call, fnv1a, status, watch},
+    files::{FileKey, NAME_KEY, OpenEvent, call, fnv1a, name_key, status, watch},
 };
 
 use crate::{
@@ -141,6 +141,8 @@ struct WatchSet {
 
 /// Known directories kept at most (a cache of start directories named from /proc).
 const KNOWN_DIRS_MAX: usize = 4096;
+/// Directory entries looked at, at most, to name a start directory by its identity.
+const SEARCH_MAX_ENTRIES: usize = 20_000;
 
 impl WatchSet {
     fn new(args: &[PathBuf]) -> anyhow::Result<WatchSet> {
@@ -205,7 +207,8 @@ impl Wanted for WatchSet {
 /// The kernel's watch maps (taken out of the object so that they can be updated while events are read).
 struct WatchMaps {
     watched: BpfHashMap<MapData, FileKey, u32>,
-    names: BpfHashMap<MapData, u64, u8>,
+    names: BpfHashMap<MapData, [u8; NAME_KEY], u8>,
+    basenames: BpfHashMap<MapData, u64, u8>,
     prefixes: BpfHashMap<MapData, u64, u8>,
 }
 
@@ -214,6 +217,7 @@ impl WatchMaps {
         Ok(WatchMaps {
             watched: BpfHashMap::try_from(probes.take_map("FILES_WATCHED")?)?,
             names: BpfHashMap::try_from(probes.take_map("FILES_NAMES")?)?,
+            basenames: BpfHashMap::try_from(probes.take_map("FILES_BASENAMES")?)?,
             prefixes: BpfHashMap::try_from(probes.take_map("FILES_PREFIXES")?)?,
         })
     }
@@ -227,7 +231,8 @@ impl WatchMaps {
 
     fn name(&mut self, name: &[u8]) -> anyhow::Result<()> {
         if !name.is_empty() {
-            self.names.insert(fnv1a(name), 1, 0).context("adding to the watched names")?;
+            self.names.insert(name_key(name), 1, 0).context("adding to the watched names")?;
+            self.basenames.insert(fnv1a(name), 1, 0).context("adding to the watched names")?;
         }
         Ok(())
     }
@@ -408,10 +413,7 @@ impl Opens {
 
     fn snapshot(&mut self, holds: &[Hold], io: &mut Io) -> Result<(), OutputClosed> {
         if !io.out.json {
-            io.out.text(&format!(
-                "{:<16} {:>7} {:<10} {:>5} {:>10} NAME",
-                "COMMAND", "PID", "USER", "FD", "NODE"
-            ))?;
+            io.out.text(&format!("{:<16} {:>7} {:<10} {:>5} {:>10} NAME", "COMMAND", "PID", "USER", "FD", "NODE"))?;
         }
         for hold in holds {
             let comm = procfs::comm(hold.pid).unwrap_or_default();
@@ -485,7 +487,22 @@ impl Opens {
             }
             return Some(path);
         }
-        self.set.known_dirs.get(&ident).cloned()
+        if let Some(path) = self.set.known_dirs.get(&ident) {
+            return Some(path.clone());
+        }
+        // Gone, in a directory not seen yet: look for that identity below the watched directories (where the
+        // kernel found it, for a directory watch) and the watched files' directories.
+        let roots: Vec<PathBuf> = self
+            .set
+            .watches
+            .iter()
+            .filter_map(|w| if w.dir { Some(w.path.clone()) } else { w.path.parent().map(Path::to_path_buf) })
+            .collect();
+        let found = roots.iter().find_map(|root| paths::find_dir(root, ident, SEARCH_MAX_ENTRIES))?;
+        if self.set.known_dirs.len() < KNOWN_DIRS_MAX {
+            self.set.known_dirs.insert(ident, found.clone());
+        }
+        Some(found)
     }
 
     fn resolve(&mut self, e: &OpenEvent, raw: &[u8]) -> Resolved {
@@ -559,7 +576,7 @@ impl Opens {
         let entered = e.status & status::ENTER_SEEN != 0;
         let flags = if entered { open_flags(e.flags) } else { "?".to_string() };
         let creates = e.flags & (libc::O_CREAT | libc::O_TMPFILE) as u64 != 0;
-        let mode = (entered && creates).then(|| format!("{:#o}", e.mode));
+        let mode = (entered && creates).then(|| format!("0{:o}", e.mode));
         let errno = (e.ret < 0).then(|| errno_name(-e.ret as i32).map_or("E?", |(name, _)| name));
         let path_bytes: Vec<u8> = match &resolved.path {
             Some(p) => p.as_os_str().as_bytes().to_vec(),

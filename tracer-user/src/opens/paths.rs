@@ -66,6 +66,34 @@ fn push_lexically(mut path: PathBuf, rest: &[Component]) -> PathBuf {
     path
 }
 
+/// The directory with identity `ident` at or below `root` (breadth first, symlinks not followed, at most
+/// `max_entries` entries read): an exact name for a directory known only by its identity.
+pub fn find_dir(root: &Path, ident: Ident, max_entries: usize) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut queue = std::collections::VecDeque::from([root.to_path_buf()]);
+    let mut budget = max_entries;
+    while let Some(dir) = queue.pop_front() {
+        if std::fs::symlink_metadata(&dir).is_ok_and(|m| Ident::of_metadata(&m) == ident) {
+            return Some(dir);
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            if budget == 0 {
+                return None;
+            }
+            budget -= 1;
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                let path = entry.path();
+                if entry.metadata().is_ok_and(|m| m.ino() == ident.ino && kernel_dev(m.dev()) == ident.dev) {
+                    return Some(path);
+                }
+                queue.push_back(path);
+            }
+        }
+    }
+    None
+}
+
 /// Whether `path` is `dir` or below it.
 pub fn is_under(path: &Path, dir: &Path) -> bool {
     path.starts_with(dir)

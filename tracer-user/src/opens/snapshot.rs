@@ -109,10 +109,7 @@ fn holds_of(pid: u32, wanted: &impl Wanted, out: &mut Vec<Hold>) {
 /// lsof's mode letter from `/proc/PID/fdinfo/FD`'s `flags:` (octal): `r`, `w` or `u`; ` ` when unknown.
 fn fd_mode(pid: u32, fd: i32) -> char {
     let Ok(info) = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")) else { return ' ' };
-    let flags = info
-        .lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
+    let flags = info.lines().find_map(|l| l.strip_prefix("flags:")).and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
     match flags.map(|f| f & 3) {
         Some(0) => 'r',
         Some(1) => 'w',

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Cost and footprint of `tracer monitor` (issue 7). Run as root on a quiet machine:
+#
+#   TRACER=target/release/tracer bash bench/monitor.sh [--calls N] [--runs R] [--soak SECS]
+#
+# 1. What a getppid storm pays per call (`workload storm N` times its own loop: no start-up costs), median of R
+#    runs, interleaved round by round: no tracer; default monitor; monitor --syscall-stats; monitor --syscall-stats
+#    with --metrics-addr (which also turns on the kernel's BPF run-time statistics).
+# 2. A soak of SECS seconds (default 150) of monitor --syscall-stats --interval 1 --metrics-addr under a
+#    continuous getppid storm plus an exec loop: tracer's RSS sampled every 10 s (it must stay flat), its CPU
+#    time, and the events it wrote.
+set -euo pipefail
+
+CALLS=2000000
+RUNS=5
+SOAK=150
+while (($#)); do
+    case $1 in
+    --calls) CALLS=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --soak) SOAK=$2; shift 2 ;;
+    *) echo "usage: bash bench/monitor.sh [--calls N] [--runs R] [--soak SECS]" >&2; exit 2 ;;
+    esac
+done
+[[ $(id -u) -eq 0 ]] || { echo "bench/monitor.sh: run as root" >&2; exit 1; }
+TRACER=${TRACER:-target/release/tracer}
+WORKLOAD=${WORKLOAD:-$(dirname "$TRACER")/examples/workload}
+[[ -x $TRACER && -x $WORKLOAD ]] || {
+    echo "build first: cargo build --release -p tracer-user --example workload" >&2
+    exit 1
+}
+tmp=$(mktemp -d)
+tracer_pid=
+cleanup() {
+    [[ -n $tracer_pid ]] && kill -INT "$tracer_pid" 2>/dev/null && wait "$tracer_pid" 2>/dev/null
+    jobs -p | xargs -r kill 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+port=$((20000 + RANDOM % 20000))
+
+# start_monitor ARGS...: starts tracer monitor, waits for its ready line.
+start_monitor() {
+    "$TRACER" monitor --json -o "$tmp/events.jsonl" "$@" 2>"$tmp/stderr" &
+    tracer_pid=$!
+    for _ in $(seq 300); do
+        grep -q '"type":"ready"' "$tmp/events.jsonl" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "tracer never got ready: $(cat "$tmp/stderr")" >&2
+    exit 1
+}
+stop_monitor() {
+    kill -INT "$tracer_pid"
+    wait "$tracer_pid" || true
+    tracer_pid=
+    rm -f "$tmp/events.jsonl"
+}
+storm() { "$WORKLOAD" storm "$CALLS" | sed -n 's/^ns_per_call=//p'; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+configs=("baseline" "monitor" "monitor --syscall-stats" "monitor --syscall-stats --metrics-addr")
+declare -A results
+for ((r = 1; r <= RUNS; r++)); do
+    for c in "${configs[@]}"; do
+        case $c in
+        baseline) ns=$(storm) ;;
+        monitor) start_monitor; ns=$(storm); stop_monitor ;;
+        "monitor --syscall-stats") start_monitor --syscall-stats; ns=$(storm); stop_monitor ;;
+        *) start_monitor --syscall-stats --metrics-addr "127.0.0.1:$port"; ns=$(storm); stop_monitor ;;
+        esac
+        results[$c]+="$ns "
+        echo "run $r: $c: $ns ns/call" >&2
+    done
+done
+base=$(tr ' ' '\n' <<<"${results[baseline]}" | grep . | median)
+echo "## getppid storm: $CALLS calls, median of $RUNS runs"
+echo "| configuration | ns per call | extra ns per call | target |"
+echo "| --- | --- | --- | --- |"
+for c in "${configs[@]}"; do
+    m=$(tr ' ' '\n' <<<"${results[$c]}" | grep . | median)
+    extra=$(awk -v a="$m" -v b="$base" 'BEGIN {printf "%+.1f", a - b}')
+    target=
+    [[ $c == monitor ]] && target="+30 ns"
+    [[ $c == "monitor --syscall-stats" ]] && target="+150 ns"
+    echo "| $c | $m | $extra | $target |"
+done
+
+# --- soak ---
+echo
+echo "## soak: $SOAK s of monitor --syscall-stats --interval 1 --metrics-addr under a getppid storm and an exec loop"
+start_monitor --syscall-stats --interval 1 --metrics-addr "127.0.0.1:$port"
+(while :; do "$WORKLOAD" getppid 5000000 >/dev/null; done) &
+storm_loop=$!
+(while :; do /bin/true; sleep 0.01; done) &
+exec_loop=$!
+clk=$(getconf CLK_TCK)
+cpu() { awk -v t="$clk" '{print ($14 + $15) / t}' "/proc/$tracer_pid/stat"; }
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$tracer_pid/status"; }
+cpu0=$(cpu)
+echo "| seconds | tracer RSS (KiB) | tracer CPU (s) | output bytes |"
+echo "| --- | --- | --- | --- |"
+for ((s = 0; s <= SOAK; s += 10)); do
+    echo "| $s | $(rss) | $(awk -v a="$(cpu)" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}') | $(stat -c %s "$tmp/events.jsonl") |"
+    ((s + 10 <= SOAK)) && sleep 10
+done
+kill "$storm_loop" "$exec_loop" 2>/dev/null || true
+wait "$storm_loop" "$exec_loop" 2>/dev/null || true
+scrape=$(curl -s "http://127.0.0.1:$port/metrics" || true)
+echo
+echo "tracer CPU over the soak: $(awk -v a="$(cpu)" -v b="$cpu0" -v s="$SOAK" 'BEGIN {printf "%.2f s (%.2f%% of one CPU)", a - b, 100 * (a - b) / s}')"
+echo "BPF program time (kernel statistics):"
+grep '^tracer_bpf_run_seconds_total' <<<"$scrape" | sed 's/^/  /' || true
+grep '^tracer_events_lost_total' <<<"$scrape" | grep -v ' 0$' | sed 's/^/  lost: /' || true

@@ -1,0 +1,68 @@
+//! `tracer monitor`: per-kind rate limits that keep a flood of one kind of event from starving the others, and
+//! the syscall aggregates counted in the kernel (`--syscall-stats`).
+
+/// Token buckets of the per-kind rate limit (`RATE_BUCKETS`, `RATE_DROPPED`): one per kind of event.
+pub mod bucket {
+    pub const EXEC: u32 = 0;
+    pub const EXIT: u32 = 1;
+    pub const SIGNAL: u32 = 2;
+    /// bind, listen, and listeners closing.
+    pub const NET: u32 = 3;
+    pub const OPEN: u32 = 4;
+    pub const SLOTS: u32 = 8;
+
+    /// The `probe` of a `lost` record for events this bucket refused.
+    pub const fn name(slot: u32) -> &'static str {
+        match slot {
+            EXEC => "exec",
+            EXIT => "exit",
+            SIGNAL => "signal",
+            NET => "net",
+            OPEN => "open",
+            _ => "unknown",
+        }
+    }
+}
+
+/// Token units per event: a bucket refills `rate` events per second as `rate * elapsed_ns` units.
+pub const TOKEN: u64 = 1_000_000_000;
+
+/// One CPU's bucket for one kind of event.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateBucket {
+    /// Available tokens, in `TOKEN` units.
+    pub tokens: u64,
+    /// `bpf_ktime_get_ns` of the last refill; 0 before the first event.
+    pub last_ns: u64,
+}
+const _: () = assert!(core::mem::size_of::<RateBucket>() == 16);
+
+/// Calls and failed calls, per CPU (summed by user space).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallCount {
+    pub calls: u64,
+    pub errors: u64,
+}
+const _: () = assert!(core::mem::size_of::<CallCount>() == 16);
+
+/// Key of the per-process counts (`MON_PROCS`, an LRU map: bounded whatever the number of processes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcSyscall {
+    pub tgid: u32,
+    pub nr: u32,
+}
+const _: () = assert!(core::mem::size_of::<ProcSyscall>() == 8);
+
+/// Entries of the per-process LRU map.
+pub const PROC_SLOTS: u32 = 16384;
+/// Entries of the (syscall, errno) error map; beyond it new pairs are counted in `errors` only.
+pub const ERROR_SLOTS: u32 = 4096;
+
+/// Key of the error map: syscall number in the high half, errno in the low half.
+#[inline(always)]
+pub const fn error_key(nr: u32, errno: u32) -> u32 {
+    (nr << 16) | (errno & 0xffff)
+}

@@ -1,0 +1,763 @@
+//! `tracer monitor`: leave it running on a server. Every process's execs and exits, binds/listens/closes of
+//! listening sockets, signals, as JSON lines (or text on a terminal); with `--syscall-stats`, syscall counts and
+//! errors per syscall and per process aggregated in the kernel and read every `--interval`; with
+//! `--metrics-addr`, a Prometheus endpoint. Only wiring lives here: the probes are the other commands' (process,
+//! signals, net) plus `tracer-ebpf/src/monitor.rs`; the renderers are reused from `binds` and `signals`.
+//!
+//! A flood of one kind cannot starve the others: each kind has its own per-CPU token bucket in the kernel
+//! (`--rate-limit`), and what a bucket refuses is counted per kind and reported as `lost`.
+
+mod metrics;
+mod sink;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    io::IsTerminal as _,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use aya::maps::{MapData, PerCpuArray, PerCpuHashMap};
+use serde::Serialize;
+use tracer_common::{
+    decode::{Event, c_bytes},
+    event::lost,
+    monitor::{CallCount, ProcSyscall, bucket},
+    net::{BindEvent, SockEvent, sock_flags, sock_type, tcp_state},
+    process::{ProcessEvent, what},
+    signals::{SIGCHLD, SignalEvent, flags, signal_bit},
+    syscalls::MAX_SYSCALL_NR,
+};
+
+use crate::{
+    binds::{errno_name, family_name, ip_of, layout::NetLayout, proto_name, show_addr},
+    bpf::{KernelLayout, Preflight, Probes},
+    escape::{display_name, json_text},
+    output::{Output, OutputClosed, timestamp},
+    procfs,
+    session::{Handler, Io, Session},
+    signals::{names::result_name, split_exit_code},
+    signames::signal_display,
+};
+use sink::{RotatingFile, SinkControl};
+
+/// Watch the whole machine continuously: process starts and ends, listening sockets, signals; syscall counts
+/// aggregated in the kernel (--syscall-stats); a Prometheus endpoint (--metrics-addr).
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  sudo tracer monitor\n  sudo tracer monitor --json -o /var/log/tracer/events.jsonl \
+                        --syscall-stats --metrics-addr 127.0.0.1:9464"
+)]
+pub struct MonitorArgs {
+    /// JSON lines (the default when stdout is not a terminal, and with --output).
+    #[arg(long)]
+    json: bool,
+    /// Append events to FILE (rotated by size; reopened on SIGHUP, for logrotate).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Rotate --output when it would grow past this many bytes (0: never).
+    #[arg(long, value_name = "BYTES", default_value_t = 100 << 20)]
+    rotate_size: u64,
+    /// Rotated files kept (FILE.1 is the newest).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    rotate_keep: u32,
+    /// Also report every bind() (failed ones included), through the bind and listen syscall tracepoints. Without
+    /// it, listening sockets are seen from the kernel's socket state changes only, which cost syscalls nothing;
+    /// with it every syscall on the machine pays the slow syscall path (about 60 ns).
+    #[arg(long)]
+    binds: bool,
+    /// Also report SIGCHLD (sent at every child's exit: noisy).
+    #[arg(long)]
+    sigchld: bool,
+    /// Count every syscall of every process in the kernel, per syscall and per process (costs every syscall on the
+    /// machine about 100 ns while tracer runs).
+    #[arg(long)]
+    syscall_stats: bool,
+    /// Seconds between two reports of the syscall counts.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    interval: u64,
+    /// Processes shown in each syscall report (the busiest of the interval).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    top: usize,
+    /// Serve Prometheus metrics at ADDR (e.g. 127.0.0.1:9464); off by default.
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<SocketAddr>,
+    /// Do not turn on the kernel's BPF run-time statistics (tracer_bpf_run_seconds_total) with --metrics-addr.
+    #[arg(long)]
+    no_bpf_stats: bool,
+    /// Events of one kind (exec, exit, signal, net) each CPU may send per second; the rest are counted as lost.
+    #[arg(long, value_name = "PER_SEC", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    rate_limit: u32,
+    /// Kernel ring buffer size in bytes (a power of two, at least one page).
+    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20, value_parser = parse_ring_size)]
+    buffer_size: u32,
+}
+
+fn parse_ring_size(text: &str) -> Result<u32, String> {
+    let size: u32 = text.parse().map_err(|_| format!("'{text}' is not a size in bytes"))?;
+    if !size.is_power_of_two() || size < 4096 {
+        return Err("the ring buffer size must be a power of two of at least 4096".into());
+    }
+    Ok(size)
+}
+
+pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32> {
+    let layout = KernelLayout::read(&preflight.tracefs)?;
+    let net = NetLayout::read(&preflight.tracefs).context("finding sockets in this kernel")?;
+    let trace_all = 1u8;
+    let signal_set = if args.sigchld { u64::MAX } else { !signal_bit(SIGCHLD) };
+    let rate = args.rate_limit;
+    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+        net.apply(loader);
+        loader
+            .override_global("TRACE_ALL", &trace_all, true)
+            .override_global("SIGNAL_SET", &signal_set, true)
+            .override_global("RATE_LIMIT", &rate, true)
+            .override_global("RATE_BURST", &rate, true);
+    })?;
+    // Exits before execs, so that no process seen starting is missed ending.
+    probes.attach_tracepoint("process_exit", "sched", "sched_process_exit")?;
+    probes.attach_tracepoint("process_exec", "sched", "sched_process_exec")?;
+    probes.attach_raw_tracepoint("signal_generate", "signal_generate")?;
+    // Listeners starting and ending, from socket state changes: nothing on the syscall path.
+    probes.attach_tracepoint("net_sock_state", "sock", "inet_sock_set_state")?;
+    if args.binds {
+        probes.attach_tracepoint("net_bind_exit", "syscalls", "sys_exit_bind")?;
+        probes.attach_tracepoint("net_bind_enter", "syscalls", "sys_enter_bind")?;
+        probes.attach_tracepoint("net_listen_exit", "syscalls", "sys_exit_listen")?;
+        probes.attach_tracepoint("net_listen_enter", "syscalls", "sys_enter_listen")?;
+    }
+    if args.syscall_stats {
+        probes.attach_raw_tracepoint("monitor_sys_exit", "sys_exit")?;
+    }
+    // Kernel BPF statistics cost every program run two clock reads: only for the metrics that show them.
+    let _bpf_stats = match (&args.metrics_addr, args.no_bpf_stats) {
+        (Some(_), false) => match aya::sys::enable_stats(aya::sys::Stats::RunTime) {
+            Ok(fd) => Some(fd),
+            Err(err) => {
+                eprintln!("tracer: BPF run-time statistics unavailable ({err}); tracer_bpf_run_seconds_total stays 0");
+                None
+            }
+        },
+        _ => None,
+    };
+
+    let control = Arc::new(SinkControl::default());
+    let json = args.json || args.output.is_some() || !std::io::stdout().is_terminal();
+    let output = match &args.output {
+        Some(path) => {
+            let file = RotatingFile::open(path, args.rotate_size, args.rotate_keep, control.clone())
+                .with_context(|| format!("cannot open output file {}", path.display()))?;
+            Output::from_writer(Box::new(file), json, false)
+        }
+        None => Output::from_writer(Box::new(std::io::stdout()), json, std::io::stdout().is_terminal()),
+    };
+    let shared = match args.metrics_addr {
+        Some(addr) => {
+            let shared: metrics::Shared = Arc::new(Mutex::new(metrics::Snapshot::default()));
+            let local = metrics::serve(addr, shared.clone()).await?;
+            eprintln!("tracer: serving Prometheus metrics at http://{local}/metrics");
+            Some(shared)
+        }
+        None => None,
+    };
+
+    let mut session = Session::new(probes, output)?;
+    session.hangup_reopens = true;
+    let mut monitor = Monitor::new(&args, shared, control);
+    monitor.refresh(&session.probes);
+    monitor.update_metrics(&session.probes);
+    let mut what = format!(
+        "monitoring execs, exits, {}listening sockets and signals of every process",
+        if args.binds { "binds, " } else { "" }
+    );
+    if args.syscall_stats {
+        what.push_str(&format!(", and syscall counts every {} s", args.interval));
+    }
+    if !session.io.out.json {
+        let _ = session.io.out.text(&format!("{:<15} {:<7} {:<24} DETAILS", "TIME", "EVENT", "PROCESS"));
+    }
+    if session.ready("monitor", &what).is_ok() {
+        session.run(&mut monitor).await?;
+    }
+    // The last counts, so that a stopped monitor's log is complete.
+    let _ = monitor.report_dropped(&session.probes, &mut session.io);
+    if args.syscall_stats {
+        let _ = monitor.report_stats(&session.probes, &mut session.io);
+    }
+    session.finish();
+    Ok(0)
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Record<'a> {
+    Exec {
+        ts_ns: u64,
+        pid: u32,
+        ppid: Option<u32>,
+        comm: &'a str,
+        filename: &'a str,
+        argv: Vec<String>,
+        argv_truncated: bool,
+        uid: u32,
+    },
+    Exit {
+        ts_ns: u64,
+        pid: u32,
+        comm: &'a str,
+        code: Option<i32>,
+        signal: Option<&'a str>,
+        core_dumped: bool,
+    },
+    Bind {
+        ts_ns: u64,
+        pid: u32,
+        comm: &'a str,
+        proto: Option<&'a str>,
+        family: &'a str,
+        addr: &'a str,
+        port: u16,
+        fd: i32,
+        errno: Option<&'a str>,
+        holder_pid: Option<u32>,
+    },
+    Listen {
+        ts_ns: u64,
+        pid: u32,
+        comm: &'a str,
+        proto: &'a str,
+        family: &'a str,
+        addr: &'a str,
+        port: u16,
+        errno: Option<&'a str>,
+    },
+    Close {
+        ts_ns: u64,
+        pid: u32,
+        comm: &'a str,
+        proto: &'a str,
+        family: &'a str,
+        addr: &'a str,
+        port: u16,
+    },
+    Signal {
+        ts_ns: u64,
+        signal: &'a str,
+        signo: i32,
+        sender_pid: Option<u32>,
+        sender_comm: Option<&'a str>,
+        target_pid: u32,
+        target_tid: u32,
+        target_comm: &'a str,
+        result: &'a str,
+    },
+    Lost {
+        probe: &'a str,
+        count: u64,
+        reason: &'a str,
+    },
+    SyscallStats {
+        ts_ns: u64,
+        interval_ns: u64,
+        /// Calls in the interval, per syscall (those called at least once).
+        syscalls: Vec<SyscallRow>,
+        /// The busiest (process, syscall) pairs of the interval.
+        processes: Vec<ProcessRow>,
+    },
+}
+
+#[derive(Serialize)]
+struct SyscallRow {
+    name: String,
+    nr: u32,
+    calls: u64,
+    errors: u64,
+    total_calls: u64,
+}
+
+#[derive(Serialize)]
+struct ProcessRow {
+    pid: u32,
+    comm: Option<String>,
+    syscall: String,
+    calls: u64,
+    errors: u64,
+    /// Since the kernel's entry for this process and syscall was created (at most since tracer started).
+    total_calls: u64,
+    total_errors: u64,
+}
+
+/// The `type`s of the events monitor reports.
+const EVENT_TYPES: [&str; 6] = ["exec", "exit", "bind", "listen", "close", "signal"];
+
+/// How often the metrics snapshot is refreshed.
+const METRICS_EVERY: Duration = Duration::from_secs(1);
+/// Names kept for processes that exited, until the next syscall report (bounded by the exit rate limit).
+const MAX_COMMS: usize = 1 << 16;
+
+struct Monitor {
+    syscall_stats: bool,
+    interval: Duration,
+    top: usize,
+    last_stats: Instant,
+    last_metrics: Instant,
+    shared: Option<metrics::Shared>,
+    control: Arc<SinkControl>,
+    events: BTreeMap<&'static str, u64>,
+    execs: u64,
+    /// Rate-limited drops per bucket, as last reported.
+    dropped_seen: [u64; bucket::SLOTS as usize],
+    /// Per syscall, totals at the last report (for the interval's deltas).
+    syscalls_seen: Vec<CallCount>,
+    /// Per (process, syscall), totals at the last report.
+    procs_seen: HashMap<ProcSyscall, CallCount>,
+    /// Names of processes seen exiting since the last report.
+    comms: HashMap<u32, Vec<u8>>,
+}
+
+impl Monitor {
+    fn new(args: &MonitorArgs, shared: Option<metrics::Shared>, control: Arc<SinkControl>) -> Monitor {
+        Monitor {
+            syscall_stats: args.syscall_stats,
+            interval: Duration::from_secs(args.interval),
+            top: args.top,
+            last_stats: Instant::now(),
+            last_metrics: Instant::now(),
+            shared,
+            control,
+            // Every type from the start: a counter that appears late looks like a reset to rate().
+            events: EVENT_TYPES.iter().map(|&t| (t, 0)).collect(),
+            execs: 0,
+            dropped_seen: [0; bucket::SLOTS as usize],
+            syscalls_seen: vec![CallCount::default(); MAX_SYSCALL_NR],
+            procs_seen: HashMap::new(),
+            comms: HashMap::new(),
+        }
+    }
+
+    fn count(&mut self, kind: &'static str) {
+        *self.events.entry(kind).or_default() += 1;
+    }
+
+    /// The first reading: counts from before the monitor started are not reported as the first interval's.
+    fn refresh(&mut self, probes: &Probes) {
+        if self.syscall_stats {
+            if let Ok(totals) = read_syscalls(probes) {
+                self.syscalls_seen = totals;
+            }
+            if let Ok(procs) = read_procs(probes) {
+                self.procs_seen = procs.into_iter().collect();
+            }
+        }
+    }
+
+    fn on_exec(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        self.count("exec");
+        self.execs += 1;
+        let argv_len = usize::from(e.argv_len).min(e.argv.len());
+        let argv = &e.argv[..argv_len];
+        let argv = argv.strip_suffix(&[0]).unwrap_or(argv);
+        let args: Vec<&[u8]> = if argv.is_empty() { Vec::new() } else { argv.split(|&b| b == 0).collect() };
+        let filename = &e.filename[..usize::from(e.filename_len).min(e.filename.len())];
+        let comm = c_bytes(&e.header.comm);
+        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
+        if io.out.json {
+            return io.out.record(&Record::Exec {
+                ts_ns,
+                pid: e.header.pid,
+                ppid: (e.ppid != 0).then_some(e.ppid),
+                comm: &json_text(comm),
+                filename: &json_text(filename),
+                argv: args.iter().map(|a| json_text(a)).collect(),
+                argv_truncated: e.argv_truncated != 0,
+                uid: e.uid,
+            });
+        }
+        let shown: Vec<String> = args.iter().map(|a| display_name(a)).collect();
+        let more = if e.argv_truncated != 0 { " ..." } else { "" };
+        let details = format!("ppid={} uid={} {}{more}", e.ppid, e.uid, shown.join(" "));
+        io.out.text(&line(ts_ns, "exec", e.header.pid, comm, &details))
+    }
+
+    fn on_exit(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        self.count("exit");
+        let comm = c_bytes(&e.header.comm);
+        if self.syscall_stats && self.comms.len() < MAX_COMMS {
+            self.comms.insert(e.header.pid, comm.to_vec());
+        }
+        let (code, signo, core) = split_exit_code(e.exit_code);
+        let signal = signo.map(signal_display);
+        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
+        if io.out.json {
+            return io.out.record(&Record::Exit {
+                ts_ns,
+                pid: e.header.pid,
+                comm: &json_text(comm),
+                code,
+                signal: signal.as_deref(),
+                core_dumped: core,
+            });
+        }
+        let details = match (code, &signal) {
+            (Some(code), _) => format!("exited with {code}"),
+            (None, Some(sig)) => format!("killed by {sig}{}", if core { " (core dumped)" } else { "" }),
+            (None, None) => "exited".to_string(),
+        };
+        io.out.text(&line(ts_ns, "exit", e.header.pid, comm, &details))
+    }
+
+    fn on_bind(&mut self, e: &BindEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        self.count("bind");
+        let known = e.flags & sock_flags::SOCKET_KNOWN != 0;
+        let proto = known.then(|| proto_name(e.protocol, e.sock_type));
+        let addr = ip_of(e.sa_family, &e.addr);
+        let port = if e.bound_port != 0 { e.bound_port } else { e.port };
+        let fault = e.flags & sock_flags::ADDR_FAULT != 0;
+        let errno = errno_name(e.ret);
+        let comm = c_bytes(&e.header.comm);
+        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
+        if io.out.json {
+            return io.out.record(&Record::Bind {
+                ts_ns,
+                pid: e.header.pid,
+                comm: &json_text(comm),
+                proto,
+                family: family_name(e.family),
+                addr: &if fault { "?".to_string() } else { addr.to_string() },
+                port,
+                fd: e.fd,
+                errno: errno.map(|(name, _)| name),
+                holder_pid: None,
+            });
+        }
+        let v6only = known.then_some(e.flags & sock_flags::V6ONLY != 0);
+        let mut details = format!("{} {}", proto.unwrap_or("?"), show_addr(addr, port, e.scope_id, v6only));
+        if let Some((name, _)) = errno {
+            details.push_str(&format!(" failed: {name}"));
+        }
+        io.out.text(&line(ts_ns, "bind", e.header.pid, comm, &details))
+    }
+
+    fn on_sock(&mut self, e: &SockEvent, listen: bool, io: &mut Io) -> Result<(), OutputClosed> {
+        let kind = if listen { "listen" } else { "close" };
+        self.count(kind);
+        let proto = proto_name(e.protocol, sock_type::STREAM);
+        let addr = ip_of(e.family, &e.addr);
+        let comm = c_bytes(&e.header.comm);
+        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
+        let errno = errno_name(e.ret);
+        if io.out.json {
+            let (comm, addr) = (json_text(comm), addr.to_string());
+            let family = family_name(e.family);
+            let (pid, port) = (e.header.pid, e.port);
+            return io.out.record(&if listen {
+                Record::Listen {
+                    ts_ns,
+                    pid,
+                    comm: &comm,
+                    proto,
+                    family,
+                    addr: &addr,
+                    port,
+                    errno: errno.map(|(n, _)| n),
+                }
+            } else {
+                Record::Close { ts_ns, pid, comm: &comm, proto, family, addr: &addr, port }
+            });
+        }
+        let mut details = format!("{proto} {}", show_addr(addr, e.port, 0, Some(e.flags & sock_flags::V6ONLY != 0)));
+        if let Some((name, _)) = errno {
+            details.push_str(&format!(" failed: {name}"));
+        }
+        io.out.text(&line(ts_ns, kind, e.header.pid, comm, &details))
+    }
+
+    fn on_signal(&mut self, e: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        self.count("signal");
+        let signal = signal_display(e.signo);
+        let from_process = e.flags & flags::FROM_PROCESS != 0;
+        let sender_comm = c_bytes(&e.header.comm);
+        let target_comm = c_bytes(&e.target_comm);
+        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
+        if io.out.json {
+            let sender = from_process.then(|| json_text(sender_comm));
+            return io.out.record(&Record::Signal {
+                ts_ns,
+                signal: &signal,
+                signo: e.signo,
+                sender_pid: from_process.then_some(e.header.pid),
+                sender_comm: sender.as_deref(),
+                target_pid: e.target_pid,
+                target_tid: e.target_tid,
+                target_comm: &json_text(target_comm),
+                result: result_name(e.result),
+            });
+        }
+        let from = if from_process {
+            format!("{} ({})", e.header.pid, display_name(sender_comm))
+        } else {
+            "kernel".to_string()
+        };
+        let details = format!("{signal} from {from}: {}", result_name(e.result));
+        io.out.text(&line(ts_ns, "signal", e.target_pid, target_comm, &details))
+    }
+
+    /// Events refused by the per-kind rate limits since the last report.
+    fn report_dropped(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
+        let Ok(dropped) = read_percpu_u64(probes, "RATE_DROPPED", bucket::SLOTS) else { return Ok(()) };
+        for (slot, &total) in dropped.iter().enumerate() {
+            let new = total.saturating_sub(self.dropped_seen[slot]);
+            if new == 0 {
+                continue;
+            }
+            self.dropped_seen[slot] = total;
+            let probe = bucket::name(slot as u32);
+            if io.out.json {
+                io.out.record(&Record::Lost { probe, count: new, reason: "rate_limit" })?;
+            } else {
+                io.out.text(&format!("--- {new} {probe} events dropped: more than --rate-limit per second ---"))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn report_stats(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
+        let interval_ns = self.last_stats.elapsed().as_nanos() as u64;
+        self.last_stats = Instant::now();
+        let Ok(totals) = read_syscalls(probes) else { return Ok(()) };
+        let mut syscalls = Vec::new();
+        for (nr, (now, seen)) in totals.iter().zip(&self.syscalls_seen).enumerate() {
+            let calls = now.calls.saturating_sub(seen.calls);
+            if calls == 0 {
+                continue;
+            }
+            syscalls.push(SyscallRow {
+                name: syscall_name(nr as u32),
+                nr: nr as u32,
+                calls,
+                errors: now.errors.saturating_sub(seen.errors),
+                total_calls: now.calls,
+            });
+        }
+        syscalls.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.nr.cmp(&b.nr)));
+        self.syscalls_seen = totals;
+
+        let procs = read_procs(probes).unwrap_or_default();
+        let mut busy: Vec<(ProcSyscall, CallCount, u64, u64)> = procs
+            .iter()
+            .filter_map(|(key, now)| {
+                let seen = self.procs_seen.get(key).copied().unwrap_or_default();
+                let calls = now.calls.saturating_sub(seen.calls);
+                (calls > 0).then(|| (*key, *now, calls, now.errors.saturating_sub(seen.errors)))
+            })
+            .collect();
+        busy.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+        busy.truncate(self.top);
+        // Replaced, not merged: as bounded as the kernel's LRU map.
+        self.procs_seen = procs.into_iter().collect();
+        let processes: Vec<ProcessRow> = busy
+            .into_iter()
+            .map(|(key, total, calls, errors)| {
+                let comm = procfs::comm(key.tgid).or_else(|| self.comms.get(&key.tgid).cloned());
+                ProcessRow {
+                    pid: key.tgid,
+                    comm: comm.map(|c| json_text(&c)),
+                    syscall: syscall_name(key.nr),
+                    calls,
+                    errors,
+                    total_calls: total.calls,
+                    total_errors: total.errors,
+                }
+            })
+            .collect();
+        self.comms.clear();
+        let ts_ns = io.clock.wall_ns(io.clock.monotonic_now());
+        if io.out.json {
+            return io.out.record(&Record::SyscallStats { ts_ns, interval_ns, syscalls, processes });
+        }
+        let total: u64 = syscalls.iter().map(|r| r.calls).sum();
+        let errors: u64 = syscalls.iter().map(|r| r.errors).sum();
+        let mut text = format!(
+            "{} syscalls: {total} calls, {errors} failed in {:.1} s; busiest:",
+            timestamp(ts_ns, 2),
+            interval_ns as f64 / 1e9
+        );
+        for row in syscalls.iter().take(5) {
+            text.push_str(&format!(" {} {}", row.name, row.calls));
+        }
+        for row in &processes {
+            text.push_str(&format!(
+                "\n    {:>8} {:<16} {:<20} {:>10} calls {:>8} failed",
+                row.pid,
+                row.comm.as_deref().unwrap_or("?"),
+                row.syscall,
+                row.calls,
+                row.errors
+            ));
+        }
+        io.out.text(&text)
+    }
+
+    /// Refreshes what `/metrics` shows.
+    fn update_metrics(&mut self, probes: &Probes) {
+        let Some(shared) = &self.shared else { return };
+        let mut snap = metrics::Snapshot { events: self.events.clone(), execs: self.execs, ..Default::default() };
+        if self.syscall_stats {
+            if let Ok(totals) = read_syscalls(probes) {
+                snap.syscalls = totals
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.calls > 0)
+                    .map(|(nr, c)| (syscall_name(nr as u32), c.calls))
+                    .collect();
+            }
+            if let Ok(errors) = read_errors(probes) {
+                snap.syscall_errors = errors
+                    .into_iter()
+                    .map(|(key, count)| (syscall_name(key >> 16), errno_label(key & 0xffff), count))
+                    .collect();
+                snap.syscall_errors.sort();
+            }
+        }
+        for probe in [lost::PROCESS, lost::SIGNALS, lost::NET].map(lost::probe_name) {
+            snap.lost.insert(probe, 0);
+        }
+        for probe in [bucket::EXEC, bucket::EXIT, bucket::SIGNAL, bucket::NET].map(bucket::name) {
+            snap.lost.insert(probe, 0);
+        }
+        if let Ok(ring) = probes.lost_counts() {
+            for (slot, &count) in ring.iter().enumerate() {
+                if count > 0 {
+                    *snap.lost.entry(lost::probe_name(slot as u32)).or_default() += count;
+                }
+            }
+        }
+        for (slot, &count) in self.dropped_seen.iter().enumerate() {
+            if count > 0 {
+                *snap.lost.entry(bucket::name(slot as u32)).or_default() += count;
+            }
+        }
+        snap.bpf_programs = probes
+            .program_infos()
+            .into_iter()
+            .map(|(name, info)| (name, info.run_time().as_secs_f64(), info.run_count()))
+            .collect();
+        (snap.cpu_seconds, snap.resident_bytes) = metrics::own_usage();
+        snap.output_errors = self.control.write_errors.load(std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut current) = shared.lock() {
+            *current = snap;
+        }
+    }
+}
+
+impl Handler for Monitor {
+    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
+        match event {
+            Event::Process(e) if e.what == what::EXEC => self.on_exec(&e, io),
+            Event::Process(e) if e.what == what::EXIT => self.on_exit(&e, io),
+            Event::Signal(e) => self.on_signal(&e, io),
+            Event::Bind(e) => self.on_bind(&e, io),
+            Event::Listen(e) => self.on_sock(&e, true, io),
+            Event::SockState(e) if e.newstate == tcp_state::LISTEN => self.on_sock(&e, true, io),
+            Event::SockState(e) if e.oldstate == tcp_state::LISTEN => self.on_sock(&e, false, io),
+            _ => Ok(()),
+        }
+    }
+
+    fn tick(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
+        self.report_dropped(probes, io)?;
+        if self.syscall_stats && self.last_stats.elapsed() >= self.interval {
+            self.report_stats(probes, io)?;
+        }
+        if self.last_metrics.elapsed() >= METRICS_EVERY {
+            self.last_metrics = Instant::now();
+            self.update_metrics(probes);
+        }
+        Ok(())
+    }
+
+    fn hangup(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
+        // What is buffered belongs to the old file; the next write goes to the new one.
+        io.out.flush()?;
+        self.control.reopen.store(true, std::sync::atomic::Ordering::Relaxed);
+        io.out.flush()
+    }
+}
+
+fn line(ts_ns: u64, event: &str, pid: u32, comm: &[u8], details: &str) -> String {
+    let who = format!("{pid} ({})", display_name(comm));
+    format!("{:<15} {event:<7} {who:<24} {details}", timestamp(ts_ns, 2))
+}
+
+fn syscall_name(nr: u32) -> String {
+    ::syscalls::Sysno::new(nr as usize).map_or_else(|| format!("syscall_{nr}"), |s| s.name().to_string())
+}
+
+/// An errno as a label: its name, the kernel-internal restart codes by theirs (a signal interrupted the call).
+fn errno_label(errno: u32) -> String {
+    match errno {
+        512 => "ERESTARTSYS".into(),
+        513 => "ERESTARTNOINTR".into(),
+        514 => "ERESTARTNOHAND".into(),
+        515 => "ENOIOCTLCMD".into(),
+        516 => "ERESTART_RESTARTBLOCK".into(),
+        _ => ::syscalls::Errno::new(errno as i32).name().map_or_else(|| format!("E{errno}"), str::to_string),
+    }
+}
+
+fn read_percpu_u64(probes: &Probes, name: &str, slots: u32) -> anyhow::Result<Vec<u64>> {
+    let map: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(probes.map(name)?)?;
+    (0..slots).map(|slot| Ok(map.get(&slot, 0)?.iter().sum())).collect()
+}
+
+/// Per syscall number, calls and errors summed over CPUs.
+fn read_syscalls(probes: &Probes) -> anyhow::Result<Vec<CallCount>> {
+    let map: PerCpuArray<&MapData, CallCount> = PerCpuArray::try_from(probes.map("MON_SYSCALLS")?)?;
+    (0..MAX_SYSCALL_NR as u32)
+        .map(|nr| {
+            Ok(map.get(&nr, 0)?.iter().fold(CallCount::default(), |sum, c| CallCount {
+                calls: sum.calls + c.calls,
+                errors: sum.errors + c.errors,
+            }))
+        })
+        .collect()
+}
+
+/// (syscall << 16 | errno, failures) summed over CPUs.
+fn read_errors(probes: &Probes) -> anyhow::Result<Vec<(u32, u64)>> {
+    let map: PerCpuHashMap<&MapData, u32, u64> = PerCpuHashMap::try_from(probes.map("MON_ERRORS")?)?;
+    Ok(map.iter().filter_map(Result::ok).map(|(key, values)| (key, values.iter().sum())).collect())
+}
+
+fn read_procs(probes: &Probes) -> anyhow::Result<Vec<(ProcSyscall, CallCount)>> {
+    let map: PerCpuHashMap<&MapData, ProcSyscall, CallCount> = PerCpuHashMap::try_from(probes.map("MON_PROCS")?)?;
+    Ok(map
+        .iter()
+        .filter_map(Result::ok)
+        .map(|(key, values)| {
+            let sum = values.iter().fold(CallCount::default(), |sum, c| CallCount {
+                calls: sum.calls + c.calls,
+                errors: sum.errors + c.errors,
+            });
+            (key, sum)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_syscalls_and_errnos() {
+        assert_eq!(syscall_name(110), "getppid");
+        assert_eq!(syscall_name(511), "syscall_511");
+        assert_eq!(errno_label(2), "ENOENT");
+        assert_eq!(errno_label(512), "ERESTARTSYS");
+        assert_eq!(errno_label(4000), "E4000");
+    }
+}

@@ -1,0 +1,372 @@
+//! End-to-end tests of `tracer monitor`: real eBPF programs loaded and attached (run as root), real processes,
+//! sockets and signals whose pids the tests know (the machine runs other things: every assertion is about the
+//! tests' own processes), and a real Prometheus server scraping the metrics endpoint.
+
+mod common;
+
+use std::{
+    io::{Read as _, Write as _},
+    net::{TcpListener, TcpStream},
+    path::Path,
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use common::*;
+use serde_json::Value;
+
+fn tracer_monitor(args: &[&str]) -> Command {
+    let mut cmd = Command::new(tracer_bin());
+    cmd.arg("monitor").args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd
+}
+
+fn is_ready_json(line: &str) -> bool {
+    serde_json::from_str::<Value>(line).is_ok_and(|v| v["type"] == "ready")
+}
+
+/// Starts `tracer monitor --json ARGS...` and waits for its ready object.
+fn start(args: &[&str], dl: Deadline) -> Proc {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let t = Proc::spawn(format!("tracer monitor {}", all.join(" ")), &mut tracer_monitor(&all));
+    if t.out().wait_for(dl.within(Duration::from_secs(20)), is_ready_json).is_none() {
+        panic!("tracer never printed its ready object\n{}", t.dump());
+    }
+    t
+}
+
+/// Waits for an object matching `pred`, stops tracer with SIGINT, and returns everything it printed.
+fn finish(t: Proc, dl: Deadline, what: &str, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let found = t
+        .out()
+        .wait_for(dl.within(Duration::from_secs(15)), |l| serde_json::from_str::<Value>(l).is_ok_and(|v| pred(&v)));
+    t.signal(libc::SIGINT);
+    let out = t.wait(dl);
+    assert!(found.is_some(), "tracer never reported {what}\n{}", out.dump());
+    out.expect_no_panic();
+    out.expect_code(0);
+    out.json()
+}
+
+fn of_pid<'a>(events: &'a [Value], ty: &str, key: &str, pid: u32) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == ty && e[key] == pid).collect()
+}
+
+#[test]
+fn a_process_yields_one_exec_and_one_exit() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let mut child = Command::new(workload()).args(["getppid", "10"]).spawn().expect("spawn workload");
+    let child_pid = child.id();
+    assert!(child.wait().unwrap().success());
+    let mut failing = Command::new(workload()).args(["exit", "3"]).spawn().expect("spawn workload");
+    let failing_pid = failing.id();
+    assert_eq!(failing.wait().unwrap().code(), Some(3));
+    let events = finish(t, dl, "the exit of the second workload", |v| v["type"] == "exit" && v["pid"] == failing_pid);
+
+    let me = std::process::id();
+    let execs: Vec<&Value> = events
+        .iter()
+        // Other tests of this binary run workloads too: only this child's pid counts.
+        .filter(|e| e["type"] == "exec" && e["ppid"] == me && e["pid"] == child_pid)
+        .collect();
+    assert_eq!(execs.len(), 1, "one exec of `workload getppid 10`: {execs:?}");
+    let exec = execs[0];
+    let pid = u64_field(exec, "pid") as u32;
+    assert_eq!(exec["uid"], 0);
+    assert_eq!(exec["argv"], serde_json::json!([workload().to_str().unwrap(), "getppid", "10"]));
+    assert_eq!(exec["comm"], "workload");
+    check_ts(exec);
+    assert_eq!(of_pid(&events, "exec", "pid", pid).len(), 1);
+    let exits = of_pid(&events, "exit", "pid", pid);
+    assert_eq!(exits.len(), 1, "one exit of pid {pid}: {exits:?}");
+    assert_eq!(exits[0]["code"], 0);
+    assert_eq!(exits[0]["signal"], Value::Null);
+    assert_eq!(exits[0]["core_dumped"], false);
+
+    let exits = of_pid(&events, "exit", "pid", failing_pid);
+    assert_eq!(exits.len(), 1);
+    assert_eq!(exits[0]["code"], 3);
+    assert_eq!(of_pid(&events, "exec", "pid", failing_pid).len(), 1);
+}
+
+#[test]
+fn a_listening_socket_yields_one_bind_one_listen_one_close() {
+    let dl = Deadline::test();
+    let t = start(&["--binds"], dl);
+    let script = "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(8)\n\
+                  print(s.getsockname()[1]); sys.stdout.flush()\ns.close()\n";
+    let mut py = Command::new("/usr/bin/python3");
+    py.args(["-c", script]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let py = Proc::spawn("python3 listener", &mut py);
+    let pid = py.pid();
+    let out = py.wait(dl);
+    out.expect_code(0);
+    let port: u64 = out.stdout_text().trim().parse().expect("the helper prints its port");
+    let events = finish(t, dl, "the listener's close", |v| v["type"] == "close" && v["pid"] == pid);
+
+    for (ty, what) in [("bind", "bind"), ("listen", "listen"), ("close", "close")] {
+        let mine = of_pid(&events, ty, "pid", pid);
+        assert_eq!(mine.len(), 1, "exactly one {what} of pid {pid}: {mine:?}");
+        let e = mine[0];
+        assert_eq!(e["port"], port, "{e}");
+        assert_eq!(e["addr"], "127.0.0.1", "{e}");
+        assert_eq!(e["proto"], "tcp", "{e}");
+        assert_eq!(e["family"], "ipv4", "{e}");
+        check_ts(e);
+    }
+    assert_eq!(of_pid(&events, "bind", "pid", pid)[0]["errno"], Value::Null);
+}
+
+/// Without --binds, listeners are seen from socket state changes alone (no syscall tracepoint).
+#[test]
+fn listeners_are_seen_without_syscall_hooks() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let script = "import socket,sys\ns=socket.socket(socket.AF_INET6)\ns.bind(('::1',0))\ns.listen(8)\n\
+                  print(s.getsockname()[1]); sys.stdout.flush()\ns.close()\n";
+    let mut py = Command::new("/usr/bin/python3");
+    py.args(["-c", script]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let py = Proc::spawn("python3 listener", &mut py);
+    let pid = py.pid();
+    let out = py.wait(dl);
+    out.expect_code(0);
+    let port: u64 = out.stdout_text().trim().parse().expect("the helper prints its port");
+    let events = finish(t, dl, "the listener's close", |v| v["type"] == "close" && v["pid"] == pid);
+    assert!(of_pid(&events, "bind", "pid", pid).is_empty(), "binds only with --binds");
+    for ty in ["listen", "close"] {
+        let mine = of_pid(&events, ty, "pid", pid);
+        assert_eq!(mine.len(), 1, "exactly one {ty} of pid {pid}: {mine:?}");
+        assert_eq!(mine[0]["port"], port);
+        assert_eq!(mine[0]["addr"], "::1");
+        assert_eq!(mine[0]["family"], "ipv6");
+    }
+}
+
+#[test]
+fn kill_hup_yields_one_signal_and_the_exit_it_caused() {
+    let dl = Deadline::test();
+    let t = start(&[], dl);
+    let mut target = Command::new("sleep");
+    target.arg("30").stdout(Stdio::null());
+    let mut target = Proc::spawn("sleep 30", &mut target);
+    let pid = target.pid();
+    std::thread::sleep(Duration::from_millis(100));
+    let kill = Command::new("/bin/kill").args(["-HUP", &pid.to_string()]).spawn().expect("spawn kill");
+    let kill_pid = kill.id();
+    assert!(kill.wait_with_output().unwrap().status.success());
+    let status = target.try_wait_until(dl.within(Duration::from_secs(5))).expect("sleep ends on SIGHUP");
+    assert!(!status.success());
+    let events = finish(t, dl, "the exit of sleep", |v| v["type"] == "exit" && v["pid"] == pid);
+
+    let signals = of_pid(&events, "signal", "target_pid", pid);
+    assert_eq!(signals.len(), 1, "exactly one signal to pid {pid}: {signals:?}");
+    let s = signals[0];
+    assert_eq!(s["signal"], "SIGHUP");
+    assert_eq!(s["signo"], 1);
+    assert_eq!(s["sender_pid"], kill_pid);
+    assert_eq!(s["sender_comm"], "kill");
+    assert_eq!(s["target_comm"], "sleep");
+    assert_eq!(s["result"], "delivered");
+    let exits = of_pid(&events, "exit", "pid", pid);
+    assert_eq!(exits.len(), 1);
+    assert_eq!(exits[0]["signal"], "SIGHUP");
+    assert_eq!(exits[0]["code"], Value::Null);
+    // Without --sigchld, the SIGCHLD its death sent to this test is not reported (nor any other).
+    assert!(events.iter().all(|e| e["signal"] != "SIGCHLD"), "SIGCHLD reported without --sigchld");
+}
+
+/// The kernel's per-process count of a storm of known size: exactly its size (the key is the storm's own pid, so
+/// nothing else on the machine can disturb it).
+#[test]
+fn kernel_counts_a_storm_exactly() {
+    let dl = Deadline::test();
+    let t = start(&["--syscall-stats", "--interval", "1", "--top", "1000"], dl);
+    let storm = Command::new(workload()).args(["getppid", "12345"]).spawn().expect("spawn workload");
+    let pid = storm.id();
+    assert!(storm.wait_with_output().unwrap().status.success());
+    // Two reports after the storm ended hold its final count.
+    let mut reports_after = 0;
+    let mut best = 0;
+    t.out().wait_for(dl.within(Duration::from_secs(15)), |l| {
+        let Ok(v) = serde_json::from_str::<Value>(l) else { return false };
+        if v["type"] != "syscall_stats" {
+            return false;
+        }
+        for row in v["processes"].as_array().into_iter().flatten() {
+            if row["pid"] == pid && row["syscall"] == "getppid" {
+                best = best.max(u64_field(row, "total_calls"));
+            }
+        }
+        reports_after += 1;
+        reports_after >= 2
+    });
+    t.signal(libc::SIGINT);
+    let out = t.wait(dl);
+    out.expect_code(0);
+    assert_eq!(best, 12345, "getppid calls of pid {pid} counted in the kernel\n{}", out.dump());
+    let stats: Vec<Value> = out.json().into_iter().filter(|v| v["type"] == "syscall_stats").collect();
+    assert!(!stats.is_empty());
+    let rows = stats.iter().flat_map(|s| s["syscalls"].as_array().cloned().unwrap_or_default());
+    let getppid: u64 = rows.filter(|r| r["name"] == "getppid").map(|r| u64_field(&r, "calls")).sum();
+    assert!(getppid >= 12345, "the machine-wide getppid count covers the storm: {getppid}");
+}
+
+#[test]
+fn output_file_appends_rotates_and_reopens_on_sighup() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("monitor-output");
+    let path = dir.join("events.jsonl");
+    std::fs::write(&path, "{\"type\":\"old\"}\n").unwrap();
+    let path_text = path.to_str().unwrap();
+    let mut t = Proc::spawn(
+        "tracer monitor -o",
+        &mut tracer_monitor(&["-o", path_text, "--rotate-size", "4096", "--rotate-keep", "2"]),
+    );
+    let wait_file = |p: &Path, pred: &dyn Fn(&str) -> bool| {
+        while !dl.expired() {
+            if std::fs::read_to_string(p).is_ok_and(|text| pred(&text)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    };
+    assert!(wait_file(&path, &|text| text.contains("\"ready\"")), "no ready in {}\n{}", path.display(), t.dump());
+    assert!(std::fs::read_to_string(&path).unwrap().starts_with("{\"type\":\"old\"}\n"), "appended, not truncated");
+    // Enough execs to rotate a few times.
+    for _ in 0..20 {
+        assert!(Command::new(workload()).args(["getppid", "1"]).status().unwrap().success());
+    }
+    assert!(wait_file(&dir.join("events.jsonl.1"), &|text| !text.is_empty()), "no rotation\n{}", t.dump());
+    // logrotate: move the file away, SIGHUP, and the next events go to a new file.
+    let moved = dir.join("moved.jsonl");
+    std::fs::rename(&path, &moved).unwrap();
+    t.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(300));
+    let marker = Command::new(workload()).args(["exit", "7"]).spawn().unwrap();
+    let marker_pid = marker.id();
+    let _ = marker.wait_with_output();
+    let needle = format!("\"pid\":{marker_pid},");
+    assert!(
+        wait_file(&path, &|text| text.lines().any(|l| l.contains("\"exit\"") && l.contains(&needle))),
+        "SIGHUP did not reopen the output\n{}",
+        t.dump()
+    );
+    assert!(t.try_wait_until(dl.within(Duration::from_millis(100))).is_none(), "SIGHUP stopped tracer");
+    t.signal(libc::SIGTERM);
+    let out = t.wait(dl);
+    out.expect_code(0);
+    for file in [&path, &moved, &dir.join("events.jsonl.1")] {
+        let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        parse_json_lines(text.as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    }
+    assert!(!dir.join("events.jsonl.3").exists(), "--rotate-keep 2 keeps two");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A plain HTTP/1.0 GET; the body.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.").then(|| body.to_string())
+}
+
+/// Prometheus itself (Debian's package) scrapes the endpoint; its query API is the oracle.
+#[test]
+fn prometheus_scrapes_the_metrics() {
+    let prometheus = Path::new("/usr/bin/prometheus");
+    assert!(prometheus.exists(), "Prometheus is missing: run scripts/setup.sh (installs Debian's `prometheus`)");
+    let dl = Deadline::new(Duration::from_secs(90));
+    let metrics_port = free_port();
+    let addr = format!("127.0.0.1:{metrics_port}");
+    let t = start(&["--syscall-stats", "--metrics-addr", &addr], dl);
+    let body = http_get(metrics_port, "/metrics").expect("GET /metrics");
+    for name in [
+        "tracer_syscalls_total{",
+        "tracer_events_total{",
+        "tracer_process_execs_total",
+        "tracer_bpf_run_seconds_total{program=",
+        "tracer_process_cpu_seconds_total",
+    ] {
+        assert!(body.contains(name), "{name} missing from /metrics:\n{body}");
+    }
+    assert!(!body.contains("pid="), "no pid labels");
+
+    let dir = scratch_dir("monitor-prometheus");
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: tracer\n    \
+             static_configs:\n      - targets: ['{addr}']\n"
+        ),
+    )
+    .unwrap();
+    let web_port = free_port();
+    let mut cmd = Command::new(prometheus);
+    cmd.arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{web_port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let server = Proc::spawn("prometheus", &mut cmd);
+    let mut answer = String::new();
+    while !dl.expired() {
+        if let Some(body) = http_get(web_port, "/api/v1/query?query=tracer_syscalls_total") {
+            let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            if v["data"]["result"].as_array().is_some_and(|r| !r.is_empty()) {
+                answer = body;
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(!answer.is_empty(), "Prometheus never returned tracer_syscalls_total\n{}\n{}", server.dump(), t.dump());
+    let v: Value = serde_json::from_str(&answer).unwrap();
+    let results = v["data"]["result"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["metric"]["syscall"] == "getppid" || r["metric"]["syscall"] == "read"));
+    assert!(results.iter().all(|r| r["metric"]["job"] == "tracer"));
+    drop(server);
+    t.signal(libc::SIGINT);
+    t.wait(dl).expect_code(0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An exec storm beyond the rate limit is cut and counted per kind; a signal sent during it still arrives.
+#[test]
+fn a_flood_of_execs_does_not_starve_signals() {
+    let dl = Deadline::test();
+    let t = start(&["--rate-limit", "20"], dl);
+    let mut storm = Command::new("/bin/sh");
+    storm.args(["-c", "i=0; while [ $i -lt 400 ]; do /bin/true; i=$((i+1)); done"]).stdout(Stdio::null());
+    let mut storm = Proc::spawn("exec storm", &mut storm);
+    let mut target = Command::new("sleep");
+    target.arg("30").stdout(Stdio::null());
+    let mut target = Proc::spawn("sleep 30", &mut target);
+    let pid = target.pid();
+    std::thread::sleep(Duration::from_millis(50));
+    // SAFETY: kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    assert!(target.try_wait_until(dl.within(Duration::from_secs(5))).is_some());
+    assert!(storm.try_wait_until(dl.within(Duration::from_secs(20))).is_some_and(|s| s.success()));
+    let events = finish(t, dl, "the dropped execs", |v| v["type"] == "lost" && v["probe"] == "exec");
+    let signals = of_pid(&events, "signal", "target_pid", pid);
+    assert_eq!(signals.len(), 1, "the SIGTERM to {pid} got through the storm");
+    assert_eq!(signals[0]["signal"], "SIGTERM");
+    let dropped: u64 =
+        events.iter().filter(|e| e["type"] == "lost" && e["probe"] == "exec").map(|e| u64_field(e, "count")).sum();
+    let shown = events.iter().filter(|e| e["type"] == "exec").count() as u64;
+    assert!(dropped > 0 && shown + dropped >= 400, "{shown} execs shown, {dropped} dropped");
+    assert!(events.iter().any(|e| e["type"] == "lost" && e["reason"] == "rate_limit"));
+}
