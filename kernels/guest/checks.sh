@@ -258,10 +258,28 @@ check_syscalls_follow() {
 # existed: adjust them to the commands as built. Until a command is in `tracer --help` its checks FAIL with
 # "command not implemented".
 
-# check_opens_dirfd: not written yet. It needs a process that opens a file through a directory fd
-# (openat(dfd, "name")); neither busybox nor the workload does that today. When `tracer opens` lands with a
-# workload action for it: watch $W/d/f with `tracer opens --json $W/d/f`, open it through a dirfd on $W/d, expect
-# one "open" object with "path":"$W/d/f" and the opener's pid, and none for a decoy $W/e/f.
+check_opens_dirfd() {
+    mkdir -p "$W/d" "$W/e"
+    : >"$W/d/f"
+    : >"$W/e/f"
+    start_tracer events err '"type":"ready"' opens --json "$W/d/f"
+    workload openat-dirfd "$W/d" f >opener.out 2>&1 &
+    opener=$!
+    wait_exit "$opener" 10 || fail "the opener did not finish"
+    # A same-named file in another directory must not match.
+    workload openat-dirfd "$W/e" f >decoy.out 2>&1 &
+    decoy=$!
+    wait_exit "$decoy" 10 || fail "the decoy opener did not finish"
+    wait_for events '"type":"open"' 10 || fail "no open object: $(why_tracer err)"
+    sleep 0.5
+    n=$(count events '"type":"open"' "\"pid\":$opener," "\"path\":\"$W/d/f\"")
+    expect "opens of $W/d/f through a dirfd by pid $opener" "$n" 1
+    n=$(count events '"type":"open"' "\"pid\":$decoy,")
+    expect "opens reported for the decoy $W/e/f" "$n" 0
+    kill -INT "$TPID"
+    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    no_lost events
+}
 
 check_binds_refused() {
     port=7341

@@ -284,6 +284,8 @@ fn test(root: &Path) -> Result<()> {
     } else {
         eprintln!("xtask: note: {} does not exist; skipping the fuzz run", fuzz_dir.join("Cargo.toml").display());
     }
+    // The end-to-end checks of every command again, on the other kernels users run (kernels/README.md).
+    run(Command::new(std::env::current_exe()?).arg("kernels").arg("--no-build"), root)?;
     eprintln!("xtask: all checks passed");
     Ok(())
 }
