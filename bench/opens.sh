@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark of `tracer opens` (issue 4, item 8). Run as root:
 #
-#   TRACER=target/release/tracer bash bench/opens.sh [--opens N] [--calls M] [--runs R]
+#   TRACER=target/release/tracer bash bench/opens.sh [--opens N] [--calls M] [--runs R] [--wall]
 #
 # While `tracer opens WATCHED -o /dev/null` watches one file, what does a process pay that
-#   - opens and closes ANOTHER file (`workload storm-open N OTHER`: ns per open+close pair; target +250 ns),
-#   - makes no opens at all (`workload storm M`, getppid: ns per call; target +25 ns),
+#   - opens and closes ANOTHER file (`workload storm-open-cpu N OTHER`: ns per open+close pair; target +250 ns),
+#   - makes no opens at all (`workload storm-cpu M`, getppid: ns per call; target +25 ns),
 #   - opens and closes the WATCHED file itself (every open is an event: reported, no target)?
-# Each figure is timed inside the workload (no start-up costs). Baseline and watched runs alternate, R rounds, and
+# Each figure is timed inside the workload in the thread's CPU time (no start-up costs, and steady on a busy
+# machine: time spent preempted is not counted; `--wall` times wall-clock instead, `storm-open`/`storm`). Baseline and watched runs alternate, R rounds, and
 # the table shows medians. Lost events (the watched storm can outrun the reader) are reported from tracer's stderr.
 
 set -euo pipefail
@@ -15,12 +16,14 @@ set -euo pipefail
 OPENS=500000
 CALLS=3000000
 RUNS=5
+WALL=
 while (($#)); do
     case $1 in
         --opens) OPENS=$2; shift 2 ;;
         --calls) CALLS=$2; shift 2 ;;
         --runs) RUNS=$2; shift 2 ;;
-        -h | --help) echo "usage: bash bench/opens.sh [--opens N] [--calls M] [--runs R]"; exit 0 ;;
+        --wall) WALL=1; shift ;;
+        -h | --help) echo "usage: bash bench/opens.sh [--opens N] [--calls M] [--runs R] [--wall]"; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -42,7 +45,12 @@ trap cleanup EXIT
 echo watched >"$DIR/watched"
 echo other >"$DIR/other"
 
-ns() { "$WORKLOAD" "$@" | sed -n 's/^ns_per_call=//p'; }
+ns() {
+    local action=$1
+    shift
+    [[ -z $WALL ]] && action=$action-cpu
+    "$WORKLOAD" "$action" "$@" | sed -n 's/^ns_per_call=//p'
+}
 
 start_tracer() {
     : >"$DIR/tracer.err"

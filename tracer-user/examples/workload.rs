@@ -27,6 +27,7 @@
 //!     create PATH            open(PATH, O_WRONLY|O_CREAT|O_TRUNC, 0644), print `open=FD errno=E`, close it
 //!     openat-dirfd DIR NAME  open DIR (O_DIRECTORY), then openat(dirfd, NAME, O_RDONLY); print as for open
 //!     chdir-open DIR REL     chdir(DIR), then open(REL, O_RDONLY); print as for open
+//!     storm-open-cpu N PATH  like storm-open, timed in the thread's CPU time
 //!     hold PATH              open PATH read-only, print `holding fd=FD`, keep it open until stdin closes
 //!   --wait-stdin: print `pid=PID` then read one line from stdin before acting (lets a tracer attach first).
 
@@ -231,6 +232,23 @@ fn main() {
             "comm" => {
                 let name = CString::new(args.next().expect("name")).unwrap();
                 assert_eq!(unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) }, 0, "PR_SET_NAME");
+            }
+            "storm-open-cpu" => {
+                let n: u64 = arg(&mut args, "count");
+                let path = CString::new(args.next().expect("path")).unwrap();
+                let cpu_ns = || {
+                    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+                    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+                };
+                let start = cpu_ns();
+                for _ in 0..n {
+                    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+                    if fd >= 0 {
+                        unsafe { libc::close(fd) };
+                    }
+                }
+                println!("ns_per_call={:.1}", (cpu_ns() - start) / n as f64);
             }
             "open" | "create" => {
                 let path = CString::new(args.next().expect("path")).unwrap();
