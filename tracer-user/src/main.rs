@@ -3,6 +3,7 @@
 mod binds;
 mod bpf;
 mod btf;
+mod cli;
 mod drain;
 mod escape;
 mod monitor;
@@ -49,7 +50,17 @@ impl Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // `monitor --config FILE`: the file fills in what the command line did not give.
+    if let Command::Monitor(args) = &mut cli.command
+        && let Some(("monitor", sub)) = matches.subcommand()
+        && let Err(err) = monitor::apply_config(args, sub)
+    {
+        eprintln!("tracer: {}", chain(&err));
+        return ExitCode::from(2);
+    }
     if let Command::Syscalls(args) = &cli.command
         && let Err(msg) = args.validate()
     {

@@ -33,6 +33,7 @@ use tracer_common::{
 
 use crate::{
     bpf::{KernelLayout, Preflight, Probes},
+    cli::{parse_pids, parse_ring_size},
     escape::{display_name, json_text},
     output::{Output, OutputClosed, timestamp},
     procfs,
@@ -70,30 +71,6 @@ pub struct OpensArgs {
     /// Kernel ring buffer size in bytes (a power of two, at least one page).
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20, value_parser = parse_ring_size)]
     buffer_size: u32,
-}
-
-fn parse_pids(text: &str) -> Result<Vec<u32>, String> {
-    let pids: Result<Vec<u32>, String> = text
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(|s| match s.parse::<u32>() {
-            Ok(0) | Err(_) => Err(format!("'{s}' is not a process id")),
-            Ok(pid) => Ok(pid),
-        })
-        .collect();
-    let pids = pids?;
-    if pids.is_empty() {
-        return Err("no process id given".into());
-    }
-    Ok(pids)
-}
-
-fn parse_ring_size(text: &str) -> Result<u32, String> {
-    let size: u32 = text.parse().map_err(|_| format!("'{text}' is not a size in bytes"))?;
-    if !size.is_power_of_two() || size < 4096 {
-        return Err("the ring buffer size must be a power of two of at least 4096".into());
-    }
-    Ok(size)
 }
 
 /// One watched path.

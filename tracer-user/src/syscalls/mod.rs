@@ -25,6 +25,7 @@ use tracer_common::{
 
 use crate::{
     bpf::{KernelLayout, Preflight, Probes},
+    cli::{parse_pids, parse_ring_size},
     escape::{display_name, json_text, quoted},
     output::{Clock, Output, OutputClosed, duration, timestamp},
     procfs,
@@ -33,8 +34,8 @@ use crate::{
     spawn::{Spawned, reap},
     tracefs,
 };
-use decode::{ArgKind, FormatOptions, FormattedCall, SyscallTable};
 use comms::Comms;
+use decode::{ArgKind, FormatOptions, FormattedCall, SyscallTable};
 use fdpaths::FdPaths;
 use filter::SyscallFilter;
 
@@ -91,30 +92,6 @@ pub struct SyscallsArgs {
     /// The command to run and trace.
     #[arg(last = true, value_name = "CMD")]
     command: Vec<OsString>,
-}
-
-fn parse_pids(text: &str) -> Result<Vec<u32>, String> {
-    let pids: Result<Vec<u32>, String> = text
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(|s| match s.parse::<u32>() {
-            Ok(0) | Err(_) => Err(format!("'{s}' is not a process id")),
-            Ok(pid) => Ok(pid),
-        })
-        .collect();
-    let pids = pids?;
-    if pids.is_empty() {
-        return Err("no process id given".into());
-    }
-    Ok(pids)
-}
-
-fn parse_ring_size(text: &str) -> Result<u32, String> {
-    let size: u32 = text.parse().map_err(|_| format!("'{text}' is not a size in bytes"))?;
-    if !size.is_power_of_two() || size < 4096 {
-        return Err("the ring buffer size must be a power of two of at least 4096".into());
-    }
-    Ok(size)
 }
 
 impl SyscallsArgs {
@@ -721,15 +698,6 @@ fn split_exit_code(raw: i32) -> (Option<i32>, Option<i32>, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_pid_lists_as_pidof_prints_them() {
-        assert_eq!(parse_pids("12 34"), Ok(vec![12, 34]));
-        assert_eq!(parse_pids("12,34"), Ok(vec![12, 34]));
-        assert!(parse_pids("0").is_err());
-        assert!(parse_pids("abc").is_err());
-        assert!(parse_pids("").is_err());
-    }
 
     #[test]
     fn splits_exit_codes() {
