@@ -27,7 +27,7 @@ mod pod {
     use crate::{
         event::EventHeader,
         files::{FileKey, OpenInflight},
-        monitor::{CallCount, ProcSyscall, RateBucket},
+        monitor::{CallCount, ProcCache, ProcSyscall, RateBucket},
         signals::SendSpec,
         syscalls::{Inflight, SyscallSpec, SyscallStat},
     };
@@ -41,4 +41,5 @@ mod pod {
     unsafe impl aya::Pod for RateBucket {}
     unsafe impl aya::Pod for CallCount {}
     unsafe impl aya::Pod for ProcSyscall {}
+    unsafe impl aya::Pod for ProcCache {}
 }

@@ -56,6 +56,27 @@ pub struct ProcSyscall {
 }
 const _: () = assert!(core::mem::size_of::<ProcSyscall>() == 8);
 
+/// Syscalls of one process a CPU's cache holds (`MON_CACHE`); a power of two.
+pub const CACHE_SLOTS: usize = 4;
+
+/// One CPU's cache in front of `MON_PROCS`: the counts of the last process that made a syscall on this CPU, for up
+/// to `CACHE_SLOTS` syscalls. A storm from one process touches only this per-CPU memory; the counts move to the LRU
+/// map when another process runs a syscall on this CPU (or the slot is needed for another syscall). User space
+/// adds the slots in when it reads `MON_PROCS` (read the map first, then the caches: a flush racing the read can
+/// only make one reading low, never count a call twice).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcCache {
+    pub tgid: u32,
+    /// The slot the next miss evicts when none is empty.
+    pub next: u32,
+    /// Syscall number of each slot; a slot whose `calls` is 0 is empty.
+    pub nr: [u32; CACHE_SLOTS],
+    pub counts: [CallCount; CACHE_SLOTS],
+}
+const _: () = assert!(CACHE_SLOTS.is_power_of_two());
+const _: () = assert!(core::mem::size_of::<ProcCache>() == 8 + 4 * CACHE_SLOTS + 16 * CACHE_SLOTS);
+
 /// Entries of the per-process LRU map.
 pub const PROC_SLOTS: u32 = 16384;
 /// Entries of the (syscall, errno) error map; beyond it new pairs are counted in `errors` only.

@@ -1,9 +1,12 @@
 //! `tracer monitor --syscall-stats`: every syscall of every process counted in the kernel, nothing sent.
 //!
-//! One raw tracepoint on `sys_exit` (no enter: the number is in the saved registers' `orig_ax`), three bounded maps:
-//! calls and errors per syscall (per-CPU array), failures per (syscall, errno) (per-CPU hash, bounded), and calls
-//! and errors per (process, syscall) (per-CPU LRU hash: a million short-lived processes evict old entries, they
-//! do not grow it). User space reads them every `--interval`.
+//! One raw tracepoint on `sys_exit` (no enter: the number is in the saved registers' `orig_ax`), four bounded maps:
+//! calls and errors per syscall (per-CPU array: the kernel inlines its lookup), failures per (syscall, errno)
+//! (per-CPU hash, bounded, touched only by failures), and calls and errors per (process, syscall) (per-CPU LRU
+//! hash: a million short-lived processes evict old entries, they do not grow it), fronted by a one-entry per-CPU
+//! cache of the last process's counts (`ProcCache`): a storm from one process touches only per-CPU memory and
+//! reaches the LRU map (a hash lookup, the expensive part) only when another process makes a syscall on that CPU.
+//! User space reads them every `--interval` and adds the caches to the LRU map's counts.
 
 use aya_ebpf::{
     helpers::{bpf_get_current_pid_tgid, bpf_probe_read_kernel},
@@ -12,7 +15,7 @@ use aya_ebpf::{
     programs::RawTracePointContext,
 };
 use tracer_common::{
-    monitor::{CallCount, ERROR_SLOTS, PROC_SLOTS, ProcSyscall, error_key},
+    monitor::{CACHE_SLOTS, CallCount, ERROR_SLOTS, PROC_SLOTS, ProcCache, ProcSyscall, error_key},
     syscalls::{MAX_SYSCALL_NR, is_error_return},
 };
 
@@ -22,6 +25,8 @@ static MON_SYSCALLS: PerCpuArray<CallCount> = PerCpuArray::with_max_entries(MAX_
 static MON_ERRORS: PerCpuHashMap<u32, u64> = PerCpuHashMap::with_max_entries(ERROR_SLOTS, 0);
 #[map]
 static MON_PROCS: LruPerCpuHashMap<ProcSyscall, CallCount> = LruPerCpuHashMap::with_max_entries(PROC_SLOTS, 0);
+#[map]
+static MON_CACHE: PerCpuArray<ProcCache> = PerCpuArray::with_max_entries(1, 0);
 
 /// `struct pt_regs` word of `orig_ax` on x86_64 (the syscall number), a stable arch ABI.
 const REG_ORIG_AX: usize = 15;
@@ -53,16 +58,60 @@ pub fn monitor_sys_exit(ctx: RawTracePointContext) -> i32 {
             }
         }
     }
-    let key = ProcSyscall { tgid: (bpf_get_current_pid_tgid() >> 32) as u32, nr };
-    match MON_PROCS.get_ptr_mut(key) {
-        Some(count) => {
-            let count = unsafe { &mut *count };
-            count.calls += 1;
-            count.errors += failed as u64;
+    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    let Some(cache) = MON_CACHE.get_ptr_mut(0) else {
+        flush(tgid, nr, &CallCount { calls: 1, errors: failed as u64 });
+        return 0;
+    };
+    let cache = unsafe { &mut *cache };
+    if cache.tgid != tgid {
+        for slot in 0..CACHE_SLOTS {
+            if cache.counts[slot].calls != 0 {
+                flush(cache.tgid, cache.nr[slot], &cache.counts[slot]);
+                cache.counts[slot] = CallCount::default();
+            }
         }
-        None => {
-            let _ = MON_PROCS.insert(key, CallCount { calls: 1, errors: failed as u64 }, 0);
+        cache.tgid = tgid;
+    }
+    // A hit: the common case of a storm.
+    for slot in 0..CACHE_SLOTS {
+        if cache.nr[slot] == nr && cache.counts[slot].calls != 0 {
+            cache.counts[slot].calls += 1;
+            cache.counts[slot].errors += failed as u64;
+            return 0;
         }
     }
+    // A miss: an empty slot, or the next one in turn, flushed first.
+    let mut victim = CACHE_SLOTS;
+    for slot in 0..CACHE_SLOTS {
+        if victim == CACHE_SLOTS && cache.counts[slot].calls == 0 {
+            victim = slot;
+        }
+    }
+    if victim == CACHE_SLOTS {
+        victim = cache.next as usize & (CACHE_SLOTS - 1);
+        cache.next = ((victim + 1) & (CACHE_SLOTS - 1)) as u32;
+        flush(tgid, cache.nr[victim], &cache.counts[victim]);
+    }
+    // A constant mask the verifier (and the bounds check) can see.
+    let victim = victim & (CACHE_SLOTS - 1);
+    cache.nr[victim] = nr;
+    cache.counts[victim] = CallCount { calls: 1, errors: failed as u64 };
     0
+}
+
+/// Adds `count` to the LRU map's entry of (tgid, nr).
+#[inline(always)]
+fn flush(tgid: u32, nr: u32, count: &CallCount) {
+    let key = ProcSyscall { tgid, nr };
+    match MON_PROCS.get_ptr_mut(key) {
+        Some(entry) => {
+            let entry = unsafe { &mut *entry };
+            entry.calls += count.calls;
+            entry.errors += count.errors;
+        }
+        None => {
+            let _ = MON_PROCS.insert(key, *count, 0);
+        }
+    }
 }

@@ -370,3 +370,46 @@ fn a_flood_of_execs_does_not_starve_signals() {
     assert!(dropped > 0 && shown + dropped >= 400, "{shown} execs shown, {dropped} dropped");
     assert!(events.iter().any(|e| e["type"] == "lost" && e["reason"] == "rate_limit"));
 }
+
+/// `--config FILE`: options from TOML; events go to the file's `output`.
+#[test]
+fn a_config_file_sets_the_options() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("monitor-config");
+    let path = dir.join("events.jsonl");
+    let config = dir.join("monitor.toml");
+    std::fs::write(&config, format!("json = true\nsigchld = false\noutput = {:?}\n", path.to_str().unwrap())).unwrap();
+    let mut t = Proc::spawn("tracer monitor --config", &mut tracer_monitor(&["--config", config.to_str().unwrap()]));
+    let read = || std::fs::read_to_string(&path).unwrap_or_default();
+    let wait_file = |pred: &dyn Fn(&str) -> bool| {
+        while !dl.expired() {
+            if pred(&read()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    };
+    assert!(wait_file(&|text| text.lines().any(is_ready_json)), "no ready in {}\n{}", path.display(), t.dump());
+    let marker = Command::new(workload()).args(["exit", "5"]).spawn().unwrap();
+    let marker_pid = marker.id();
+    let _ = marker.wait_with_output();
+    let is_marker_exit = |v: &Value| v["type"] == "exit" && v["pid"] == marker_pid;
+    assert!(
+        wait_file(&|text| parse_json_lines(text.as_bytes()).is_ok_and(|vs| vs.iter().any(is_marker_exit))),
+        "the marker's exit never reached {}\n{}",
+        path.display(),
+        t.dump()
+    );
+    assert!(t.try_wait_until(dl.within(Duration::from_millis(10))).is_none());
+    t.signal(libc::SIGTERM);
+    let out = t.wait(dl);
+    out.expect_code(0);
+    assert!(out.stdout_text().trim().is_empty(), "events went to the file, not stdout: {}", out.stdout_text());
+    let events = parse_json_lines(read().as_bytes()).expect("JSON lines");
+    let exits: Vec<&Value> = events.iter().filter(|v| is_marker_exit(v)).collect();
+    assert_eq!(exits.len(), 1);
+    assert_eq!(exits[0]["code"], 5);
+    assert!(events.iter().all(|e| e["signal"] != "SIGCHLD"), "sigchld = false");
+    let _ = std::fs::remove_dir_all(&dir);
+}

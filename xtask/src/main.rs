@@ -120,6 +120,8 @@ fn real_main(cli: Cli) -> Result<()> {
         Cmd::Bench { only, args } => {
             setup(&root)?;
             build(&root, false)?;
+            // The scripts time `target/release/examples/workload` (not built by `cargo build`).
+            run(cargo(None).args(["build", "--release", "-p", "tracer-user", "--example", "workload"]), &root)?;
             let names: Vec<String> = match only {
                 Some(name) => vec![name],
                 None => ["syscalls", "opens", "monitor", "signals"].map(String::from).to_vec(),

@@ -19,9 +19,9 @@ impl Default for Comms {
 
 impl Comms {
     pub fn get(&mut self, pid: u32, tid: u32) -> &[u8] {
-        self.by_tid.entry(tid).or_insert_with(|| {
-            procfs::thread_comm(pid, tid).or_else(|| procfs::comm(pid)).unwrap_or_default()
-        })
+        self.by_tid
+            .entry(tid)
+            .or_insert_with(|| procfs::thread_comm(pid, tid).or_else(|| procfs::comm(pid)).unwrap_or_default())
     }
 
     /// A thread exec'd: it is now the only thread, with the name the kernel reported.
