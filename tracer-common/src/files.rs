@@ -209,7 +209,8 @@ mod tests {
     fn converts_devices() {
         // makedev(8, 1) and makedev(259, 65536) in glibc's encoding.
         assert_eq!(kernel_dev(0x801), (8 << 20) | 1);
-        let st_dev = ((259u64 & 0xfff) << 8) | ((65536u64 & 0xff) | ((65536u64 & !0xff) << 12));
+        let (major, minor) = (259u64, 65536u64);
+        let st_dev = ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & !0xff) << 12);
         assert_eq!(kernel_dev(st_dev), (259 << 20) | 65536);
     }
 
