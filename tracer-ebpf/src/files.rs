@@ -37,9 +37,10 @@ use tracer_common::{
         FNV_OFFSET, FNV_PRIME, FileKey, MAX_DEPTH, NAME_KEY, OPEN_INFLIGHT_SLOTS, OpenEvent, OpenInflight, PATH_CAP,
         PREFIX_SLOTS, WATCH_SLOTS, call, status, watch,
     },
+    monitor::bucket,
 };
 
-use crate::maps::{EVENTS, count_lost, fill_header, global, is_traced, now_ns, wakeup_flags};
+use crate::maps::{EVENTS, admit, count_lost, fill_header, global, is_traced, now_ns, wakeup_flags};
 
 #[map]
 static OPEN_INFLIGHT: Array<OpenInflight> = Array::with_max_entries(OPEN_INFLIGHT_SLOTS, 0);
@@ -509,6 +510,11 @@ fn send(
     duration_ns: u64,
     path: Option<(&[u8; PATH_CAP], usize)>,
 ) {
+    // `tracer monitor --watch`: its own bucket, so that an open storm cannot starve the other kinds (no limit
+    // for `tracer opens`).
+    if !admit(bucket::OPEN) {
+        return;
+    }
     let now = now_ns();
     let Some(mut entry) = EVENTS.reserve::<OpenEvent>(0) else {
         count_lost(lost::FILES);

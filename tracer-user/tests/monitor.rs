@@ -177,6 +177,58 @@ fn kill_hup_yields_one_signal_and_the_exit_it_caused() {
     assert!(events.iter().all(|e| e["signal"] != "SIGCHLD"), "SIGCHLD reported without --sigchld");
 }
 
+/// `--watch DIR/f`: one open of it yields one `open` event (as `tracer opens` shows it) with the opener's pid,
+/// counted in `tracer_events_total{type="open"}`; an open of a file beside it yields none.
+#[test]
+fn an_open_of_a_watched_file_yields_one_event() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("monitor-watch");
+    let (watched, decoy) = (dir.join("f"), dir.join("g"));
+    std::fs::write(&watched, "watched\n").unwrap();
+    std::fs::write(&decoy, "decoy\n").unwrap();
+    let metrics_port = free_port();
+    let addr = format!("127.0.0.1:{metrics_port}");
+    let t = start(&["--watch", watched.to_str().unwrap(), "--metrics-addr", &addr, "--no-bpf-stats"], dl);
+    // `workload open PATH`: (its pid, the fd it got).
+    let open = |path: &Path| {
+        let child = Command::new(workload()).args(["open", path.to_str().unwrap()]).stdout(Stdio::piped()).spawn();
+        let child = child.expect("spawn workload");
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let fd = text.trim().strip_prefix("open=").and_then(|r| r.strip_suffix(" errno=0"));
+        (pid, fd.and_then(|fd| fd.parse::<i64>().ok()).unwrap_or_else(|| panic!("open {}: {text}", path.display())))
+    };
+    // The decoy first: once the watched file's open is seen, the decoy's would have been too.
+    let (decoy_pid, _) = open(&decoy);
+    let (pid, fd) = open(&watched);
+    // The open is counted in the metrics (refreshed every second).
+    let counted = "tracer_events_total{type=\"open\"} 1";
+    let mut body = String::new();
+    while !dl.within(Duration::from_secs(10)).expired() && !body.contains(counted) {
+        std::thread::sleep(Duration::from_millis(200));
+        body = http_get(metrics_port, "/metrics").unwrap_or_default();
+    }
+    let events = finish(t, dl, "the open of the watched file", |v| v["type"] == "open" && v["pid"] == pid);
+
+    let opens: Vec<&Value> = events.iter().filter(|e| e["type"] == "open").collect();
+    assert_eq!(opens.len(), 1, "exactly one open, of {}: {opens:?}", watched.display());
+    let e = opens[0];
+    assert_eq!(e["pid"], pid);
+    assert_eq!(e["tid"], pid);
+    assert_eq!(e["comm"], "workload");
+    assert_eq!(e["path"], watched.to_str().unwrap());
+    assert_eq!(e["flags"], "O_RDONLY|O_CLOEXEC");
+    assert_eq!(e["fd"], fd);
+    assert_eq!(e["errno"], Value::Null);
+    check_ts(e);
+    assert!(of_pid(&events, "open", "pid", decoy_pid).is_empty(), "the decoy {} is not watched", decoy.display());
+    assert!(events.iter().all(|e| e["path"] != decoy.to_str().unwrap()));
+    assert!(body.contains(counted), "{counted} not in /metrics:\n{body}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The kernel's per-process count of a storm of known size: exactly its size (the key is the storm's own pid, so
 /// nothing else on the machine can disturb it).
 #[test]

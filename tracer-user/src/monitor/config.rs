@@ -20,6 +20,8 @@ struct ConfigFile {
     rotate_keep: Option<u32>,
     binds: Option<bool>,
     sigchld: Option<bool>,
+    /// `--watch`, repeated: `watch = ["/etc/passwd", "/etc/ssh/"]`.
+    watch: Option<Vec<PathBuf>>,
     #[serde(alias = "syscall-stats")]
     syscall_stats: Option<bool>,
     interval: Option<u64>,
@@ -69,6 +71,7 @@ pub fn apply(args: &mut MonitorArgs, matches: &ArgMatches) -> anyhow::Result<()>
     take!(rotate_keep);
     take!(binds);
     take!(sigchld);
+    take!(watch);
     take!(syscall_stats);
     take!(interval);
     take!(top);
@@ -109,7 +112,7 @@ mod tests {
         let args = parse(
             &["--interval", "3"],
             "json = true\nsigchld = false\noutput = \"/var/log/x.jsonl\"\ninterval = 30\nrotate-keep = 9\n\
-             metrics_addr = \"127.0.0.1:9464\"\nsyscall_stats = true\n",
+             metrics_addr = \"127.0.0.1:9464\"\nsyscall_stats = true\nwatch = [\"/etc/passwd\", \"/etc/ssh/\"]\n",
         )
         .unwrap();
         assert!(args.json && !args.sigchld && args.syscall_stats);
@@ -118,6 +121,9 @@ mod tests {
         assert_eq!(args.rotate_keep, 9);
         assert_eq!(args.top, 10, "defaults stay");
         assert_eq!(args.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(args.watch, [std::path::Path::new("/etc/passwd"), std::path::Path::new("/etc/ssh/")]);
+        let args = parse(&["--watch", "/tmp/x"], "watch = [\"/etc/passwd\"]\n").unwrap();
+        assert_eq!(args.watch, [std::path::Path::new("/tmp/x")], "the command line wins");
     }
 
     #[test]
@@ -127,5 +133,6 @@ mod tests {
         assert!(parse(&[], "buffer_size = 5000\n").is_err());
         assert!(parse(&[], "metrics_addr = \"localhost\"\n").is_err());
         assert!(parse(&[], "json = \"yes\"\n").is_err());
+        assert!(parse(&[], "watch = \"/etc/passwd\"\n").is_err(), "a list");
     }
 }

@@ -1,8 +1,9 @@
 //! `tracer monitor`: leave it running on a server. Every process's execs and exits, binds/listens/closes of
 //! listening sockets, signals, as JSON lines (or text on a terminal); with `--syscall-stats`, syscall counts and
 //! errors per syscall and per process aggregated in the kernel and read every `--interval`; with
-//! `--metrics-addr`, a Prometheus endpoint. Only wiring lives here: the probes are the other commands' (process,
-//! signals, net) plus `tracer-ebpf/src/monitor.rs`; the renderers are reused from `binds` and `signals`.
+//! `--metrics-addr`, a Prometheus endpoint; with `--watch PATH`, opens of those paths. Only wiring lives here: the
+//! probes are the other commands' (process, signals, net, files) plus `tracer-ebpf/src/monitor.rs`; the renderers
+//! are reused from `binds`, `signals` and `opens`.
 //!
 //! A flood of one kind cannot starve the others: each kind has its own per-CPU token bucket in the kernel
 //! (`--rate-limit`), and what a bucket refuses is counted per kind and reported as `lost`.
@@ -37,6 +38,7 @@ use crate::{
     binds::{errno_name, family_name, ip_of, layout::NetLayout, proto_name, show_addr},
     bpf::{KernelLayout, Preflight, Probes},
     escape::{display_name, json_text},
+    opens::{OpenProbes, Opens},
     output::{Output, OutputClosed, timestamp},
     procfs,
     session::{Handler, Io, Session},
@@ -46,12 +48,14 @@ use crate::{
 pub use config::apply as apply_config;
 use sink::{RotatingFile, SinkControl};
 
-/// Watch the whole machine continuously: process starts and ends, listening sockets, signals; syscall counts
-/// aggregated in the kernel (--syscall-stats); a Prometheus endpoint (--metrics-addr).
+/// Watch the whole machine continuously: process starts and ends, listening sockets, signals, opens of watched
+/// paths (--watch); syscall counts aggregated in the kernel (--syscall-stats); a Prometheus endpoint
+/// (--metrics-addr).
 #[derive(clap::Args, Debug)]
 #[command(
     after_help = "Examples:\n  sudo tracer monitor\n  sudo tracer monitor --json -o /var/log/tracer/events.jsonl \
-                        --syscall-stats --metrics-addr 127.0.0.1:9464\n  sudo tracer monitor --config /etc/tracer/monitor.toml"
+                        --syscall-stats --metrics-addr 127.0.0.1:9464\n  sudo tracer monitor --watch /etc/passwd --watch /etc/ssh/\n  \
+                        sudo tracer monitor --config /etc/tracer/monitor.toml"
 )]
 pub struct MonitorArgs {
     /// Read options from a TOML file (keys are the long option names: `json = true`, `output = "/var/log/..."`,
@@ -78,6 +82,10 @@ pub struct MonitorArgs {
     /// Also report SIGCHLD (sent at every child's exit: noisy).
     #[arg(long)]
     sigchld: bool,
+    /// Report every open of PATH, by any process (repeatable; a directory: every file below it; a file that does
+    /// not exist yet can be watched). Hooks the open syscalls' tracepoints: every syscall pays the slow path.
+    #[arg(long = "watch", value_name = "PATH")]
+    watch: Vec<PathBuf>,
     /// Count every syscall of every process in the kernel, per syscall and per process (costs every syscall on the
     /// machine about 150 ns while tracer runs).
     #[arg(long)]
@@ -94,7 +102,7 @@ pub struct MonitorArgs {
     /// Do not turn on the kernel's BPF run-time statistics (tracer_bpf_run_seconds_total) with --metrics-addr.
     #[arg(long)]
     no_bpf_stats: bool,
-    /// Events of one kind (exec, exit, signal, net) each CPU may send per second; the rest are counted as lost.
+    /// Events of one kind (exec, exit, signal, net, open) each CPU may send per second; the rest are counted as lost.
     #[arg(long, value_name = "PER_SEC", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     rate_limit: u32,
     /// Kernel ring buffer size in bytes (a power of two, at least one page).
@@ -116,8 +124,15 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     let trace_all = 1u8;
     let signal_set = if args.sigchld { u64::MAX } else { !signal_bit(SIGCHLD) };
     let rate = args.rate_limit;
+    let opens = match args.watch.as_slice() {
+        [] => None,
+        paths => Some(OpenProbes::new(&preflight.tracefs, paths, false)?),
+    };
     let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
         net.apply(loader);
+        if let Some(opens) = &opens {
+            opens.configure(loader);
+        }
         loader
             .override_global("TRACE_ALL", &trace_all, true)
             .override_global("SIGNAL_SET", &signal_set, true)
@@ -139,6 +154,10 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     if args.syscall_stats {
         probes.attach_raw_tracepoint("monitor_sys_exit", "sys_exit")?;
     }
+    let opens = match opens {
+        Some(opens) => Some(opens.attach(&mut probes, Default::default())?.with_text_line(line)),
+        None => None,
+    };
     // Kernel BPF statistics cost every program run two clock reads: only for the metrics that show them.
     let _bpf_stats = match (&args.metrics_addr, args.no_bpf_stats) {
         (Some(_), false) => match aya::sys::enable_stats(aya::sys::Stats::RunTime) {
@@ -173,13 +192,16 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
 
     let mut session = Session::new(probes, output)?;
     session.hangup_reopens = true;
-    let mut monitor = Monitor::new(&args, shared, control);
+    let mut monitor = Monitor::new(&args, shared, control, opens);
     monitor.refresh(&session.probes);
     monitor.update_metrics(&session.probes);
     let mut what = format!(
         "monitoring execs, exits, {}listening sockets and signals of every process",
         if args.binds { "binds, " } else { "" }
     );
+    if let Some(opens) = &monitor.opens {
+        what.push_str(&format!("; {}", opens.describe(false)));
+    }
     if args.syscall_stats {
         what.push_str(&format!(", and syscall counts every {} s", args.interval));
     }
@@ -298,7 +320,7 @@ struct ProcessRow {
 }
 
 /// The `type`s of the events monitor reports.
-const EVENT_TYPES: [&str; 6] = ["exec", "exit", "bind", "listen", "close", "signal"];
+const EVENT_TYPES: [&str; 7] = ["exec", "exit", "bind", "listen", "close", "signal", "open"];
 
 /// How often the metrics snapshot is refreshed.
 const METRICS_EVERY: Duration = Duration::from_secs(1);
@@ -323,10 +345,17 @@ struct Monitor {
     procs_seen: HashMap<ProcSyscall, CallCount>,
     /// Names of processes seen exiting since the last report.
     comms: HashMap<u32, Vec<u8>>,
+    /// With `--watch`: the opens command's handler, which resolves and shows open events.
+    opens: Option<Opens>,
 }
 
 impl Monitor {
-    fn new(args: &MonitorArgs, shared: Option<metrics::Shared>, control: Arc<SinkControl>) -> Monitor {
+    fn new(
+        args: &MonitorArgs,
+        shared: Option<metrics::Shared>,
+        control: Arc<SinkControl>,
+        opens: Option<Opens>,
+    ) -> Monitor {
         Monitor {
             syscall_stats: args.syscall_stats,
             interval: Duration::from_secs(args.interval),
@@ -342,6 +371,7 @@ impl Monitor {
             syscalls_seen: vec![CallCount::default(); MAX_SYSCALL_NR],
             procs_seen: HashMap::new(),
             comms: HashMap::new(),
+            opens,
         }
     }
 
@@ -635,6 +665,10 @@ impl Monitor {
         for probe in [bucket::EXEC, bucket::EXIT, bucket::SIGNAL, bucket::NET].map(bucket::name) {
             snap.lost.insert(probe, 0);
         }
+        if self.opens.is_some() {
+            snap.lost.insert(lost::probe_name(lost::FILES), 0);
+            snap.lost.insert(bucket::name(bucket::OPEN), 0);
+        }
         if let Ok(ring) = probes.lost_counts() {
             for (slot, &count) in ring.iter().enumerate() {
                 if count > 0 {
@@ -670,6 +704,13 @@ impl Handler for Monitor {
             Event::Listen(e) => self.on_sock(&e, true, io),
             Event::SockState(e) if e.newstate == tcp_state::LISTEN => self.on_sock(&e, true, io),
             Event::SockState(e) if e.oldstate == tcp_state::LISTEN => self.on_sock(&e, false, io),
+            Event::Open(e) => {
+                let Some(opens) = &mut self.opens else { return Ok(()) };
+                if opens.on_open(&e, io)? {
+                    self.count("open");
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

@@ -23,7 +23,10 @@ use std::{
 };
 
 use anyhow::{Context as _, bail};
-use aya::maps::{HashMap as BpfHashMap, MapData};
+use aya::{
+    EbpfLoader,
+    maps::{HashMap as BpfHashMap, MapData},
+};
 use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
@@ -111,7 +114,7 @@ impl Watch {
 
 /// The watched paths, with directories whose names are known by identity (to name a start directory after its
 /// process is gone).
-struct WatchSet {
+pub(crate) struct WatchSet {
     watches: Vec<Watch>,
     known_dirs: HashMap<Ident, PathBuf>,
 }
@@ -220,6 +223,56 @@ impl WatchMaps {
     }
 }
 
+/// The open probes and the paths they watch, as `tracer opens` and `tracer monitor --watch` load and attach them:
+/// `new`, then `configure` the loader, then `attach` to the loaded programs.
+pub(crate) struct OpenProbes {
+    files: FilesLayout,
+    set: WatchSet,
+    unfiltered: u8,
+    failed_only: u8,
+    have_dirs: u8,
+}
+
+impl OpenProbes {
+    /// `paths` empty: every open on the machine.
+    pub(crate) fn new(tracefs: &Path, paths: &[PathBuf], failed_only: bool) -> anyhow::Result<OpenProbes> {
+        let set = WatchSet::new(paths)?;
+        let files = FilesLayout::read(tracefs).context("finding files in this kernel")?;
+        let unfiltered = u8::from(set.watches.is_empty());
+        let have_dirs = u8::from(set.any_dirs());
+        Ok(OpenProbes { files, set, unfiltered, failed_only: u8::from(failed_only), have_dirs })
+    }
+
+    /// The open probes' load-time globals (`TRACE_ALL` is the caller's).
+    pub(crate) fn configure<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
+        self.files.apply(loader);
+        loader
+            .override_global("FILES_UNFILTERED", &self.unfiltered, true)
+            .override_global("FILES_FAILED_ONLY", &self.failed_only, true)
+            .override_global("FILES_HAVE_DIRS", &self.have_dirs, true);
+    }
+
+    /// Fills the watch maps, traces `pids` (none: the caller traces every process), attaches the programs, and
+    /// returns the handler that resolves and shows their events.
+    pub(crate) fn attach(self, probes: &mut Probes, pids: HashSet<u32>) -> anyhow::Result<Opens> {
+        let mut maps = WatchMaps::take(probes)?;
+        self.set.program(&mut maps)?;
+        for &pid in &pids {
+            probes.trace_pid(pid, traced::NOW)?;
+        }
+        // Exits before enters, so that no open is entered without its exit being watched.
+        for &syscall in &self.files.calls {
+            probes.attach_tracepoint("files_open_exit", "syscalls", &format!("sys_exit_{syscall}"))?;
+        }
+        for &(program, syscall) in ENTER_PROGRAMS {
+            if self.files.calls.contains(&syscall) {
+                probes.attach_tracepoint(program, "syscalls", &format!("sys_enter_{syscall}"))?;
+            }
+        }
+        Ok(Opens::new(self.set, maps, pids))
+    }
+}
+
 pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
     let mut pids = HashSet::new();
     for pid in args.pids.iter().flatten() {
@@ -228,40 +281,18 @@ pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
             None => bail!("no such process: {pid}"),
         };
     }
-    let watches = WatchSet::new(&args.paths)?;
+    let opens = OpenProbes::new(&preflight.tracefs, &args.paths, args.failed)?;
     let layout = KernelLayout::read(&preflight.tracefs)?;
-    let files = FilesLayout::read(&preflight.tracefs).context("finding files in this kernel")?;
 
     let trace_all = u8::from(pids.is_empty());
-    let unfiltered = u8::from(watches.watches.is_empty());
-    let failed_only = u8::from(args.failed);
-    let have_dirs = u8::from(watches.any_dirs());
     let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
-        files.apply(loader);
-        loader
-            .override_global("TRACE_ALL", &trace_all, true)
-            .override_global("FILES_UNFILTERED", &unfiltered, true)
-            .override_global("FILES_FAILED_ONLY", &failed_only, true)
-            .override_global("FILES_HAVE_DIRS", &have_dirs, true);
+        opens.configure(loader);
+        loader.override_global("TRACE_ALL", &trace_all, true);
     })?;
-    let mut maps = WatchMaps::take(&mut probes)?;
-    watches.program(&mut maps)?;
-    for &pid in &pids {
-        probes.trace_pid(pid, traced::NOW)?;
-    }
-    // Exits before enters, so that no open is entered without its exit being watched.
-    for &syscall in &files.calls {
-        probes.attach_tracepoint("files_open_exit", "syscalls", &format!("sys_exit_{syscall}"))?;
-    }
-    for &(program, syscall) in ENTER_PROGRAMS {
-        if files.calls.contains(&syscall) {
-            probes.attach_tracepoint(program, "syscalls", &format!("sys_enter_{syscall}"))?;
-        }
-    }
+    let mut handler = opens.attach(&mut probes, pids)?;
 
     let output = Output::open(args.output.as_deref(), args.json)?;
     let mut session = Session::new(probes, output)?;
-    let mut handler = Opens::new(watches, maps, pids);
 
     // Taken once the probes are attached: a file opened meanwhile is in both, none is in neither.
     let mut closed = false;
@@ -337,22 +368,33 @@ struct Resolved {
     verified: bool,
 }
 
-struct Opens {
+/// Renders one text line: (wall-clock ns, event type, pid, comm, details), for a caller with its own columns.
+pub(crate) type TextLine = fn(u64, &str, u32, &[u8], &str) -> String;
+
+pub(crate) struct Opens {
     set: WatchSet,
     maps: WatchMaps,
     pids: HashSet<u32>,
     live: HashSet<u32>,
     users: HashMap<u32, String>,
     dropped: u64,
+    /// Text lines in the caller's columns instead of this command's table.
+    text_line: Option<TextLine>,
 }
 
 impl Opens {
     fn new(set: WatchSet, maps: WatchMaps, pids: HashSet<u32>) -> Opens {
         let live = pids.clone();
-        Opens { set, maps, pids, live, users: HashMap::new(), dropped: 0 }
+        Opens { set, maps, pids, live, users: HashMap::new(), dropped: 0, text_line: None }
     }
 
-    fn describe(&self, failed: bool) -> String {
+    /// Text output as `line` renders it (`tracer monitor`'s columns).
+    pub(crate) fn with_text_line(mut self, line: TextLine) -> Opens {
+        self.text_line = Some(line);
+        self
+    }
+
+    pub(crate) fn describe(&self, failed: bool) -> String {
         let what = if failed { "failed opens" } else { "opens" };
         let mut text = match self.set.watches.as_slice() {
             [] => format!("tracing every {what}"),
@@ -516,7 +558,8 @@ impl Opens {
         Resolved { path: Some(path), verified }
     }
 
-    fn on_open(&mut self, e: &OpenEvent, io: &mut Io) -> Result<(), OutputClosed> {
+    /// Shows one open event; false when it is not of a watched path (it was only a candidate).
+    pub(crate) fn on_open(&mut self, e: &OpenEvent, io: &mut Io) -> Result<bool, OutputClosed> {
         let raw = &e.path[..usize::from(e.path_len).min(e.path.len())];
         let resolved = self.resolve(e, raw);
         let unfiltered = e.status & status::UNFILTERED != 0;
@@ -544,7 +587,7 @@ impl Opens {
         };
         if !unfiltered && watch.is_none() {
             self.dropped += 1;
-            return Ok(());
+            return Ok(false);
         }
 
         let comm_bytes = c_bytes(&e.header.comm);
@@ -562,7 +605,7 @@ impl Opens {
         let file_known = e.status & status::FILE_KNOWN != 0;
         if io.out.json {
             let watch = watch.as_ref().map(|w| json_text(w.as_os_str().as_bytes()));
-            return io.out.record(&Record::Open {
+            io.out.record(&Record::Open {
                 ts_ns,
                 pid: e.header.pid,
                 tid: e.header.tid,
@@ -583,7 +626,8 @@ impl Opens {
                 watch: watch.as_deref(),
                 dev: file_known.then(|| dev_text(e.dev)),
                 inode: file_known.then_some(e.ino),
-            });
+            })?;
+            return Ok(true);
         }
         let fd = if e.ret >= 0 { e.ret.to_string() } else { "-1".to_string() };
         let latency = if entered { format!("{:.6}", e.duration_ns as f64 / 1e9) } else { "?".to_string() };
@@ -595,6 +639,12 @@ impl Opens {
         }
         if let Some(mode) = &mode {
             path = format!("{path} mode={mode}");
+        }
+        if let Some(line) = self.text_line {
+            let err = errno.map(|e| format!(" failed: {e}")).unwrap_or_default();
+            let details = format!("{path} fd={fd} {flags}{err}");
+            io.out.text(&line(ts_ns, "open", e.header.pid, comm_bytes, &details))?;
+            return Ok(true);
         }
         io.out.text(&format!(
             "{:<15} {:>7} {:>7} {:<16} {:<10} {:>4} {:<8} {:>9} {:<24} {}",
@@ -608,14 +658,15 @@ impl Opens {
             latency,
             flags,
             path
-        ))
+        ))?;
+        Ok(true)
     }
 }
 
 impl Handler for Opens {
     fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
         match event {
-            Event::Open(e) => self.on_open(&e, io),
+            Event::Open(e) => self.on_open(&e, io).map(drop),
             _ => Ok(()),
         }
     }
