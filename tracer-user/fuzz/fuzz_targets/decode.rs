@@ -14,7 +14,9 @@ use libfuzzer_sys::fuzz_target;
 use tracer_common::{
     EventHeader,
     decode::{DecodeError, Event, c_bytes, decode},
+    files::OpenEvent,
     kind,
+    net::{BindEvent, SockEvent},
     process::ProcessEvent,
     signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
     syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallEvent},
@@ -34,6 +36,9 @@ fn size_for(kind: u16) -> Option<usize> {
         kind::SIGNAL => Some(size_of::<SignalEvent>()),
         kind::SIGNAL_DELIVER => Some(size_of::<SignalDeliverEvent>()),
         kind::SIGNAL_SEND_FAILED => Some(size_of::<SignalSendFailedEvent>()),
+        kind::NET_BIND => Some(size_of::<BindEvent>()),
+        kind::NET_LISTEN | kind::NET_STATE => Some(size_of::<SockEvent>()),
+        kind::FILE_OPEN => Some(size_of::<OpenEvent>()),
         _ => None,
     }
 }
@@ -252,6 +257,12 @@ fn check_error(bytes: &[u8], err: &DecodeError) {
             // The file name is checked first.
             assert!(usize::from(read_u16(bytes, offset_of!(ProcessEvent, filename_len))) <= FILENAME_CAP);
             assert_eq!(read_u16(bytes, offset_of!(ProcessEvent, argv_len)), len);
+        }
+        DecodeError::BadPathLength { len, cap } => {
+            assert_eq!(read_u16(bytes, 0), kind::FILE_OPEN);
+            assert!(bytes.len() >= size_of::<OpenEvent>());
+            assert!(usize::from(len) > cap);
+            assert_eq!(read_u16(bytes, offset_of!(OpenEvent, path_len)), len);
         }
     }
 }
