@@ -86,6 +86,31 @@ for c in "${configs[@]}"; do
     echo "| $c | $m | $extra | $target |"
 done
 
+# --- mixed storm: open+close pairs of a file nobody watches (two syscalls a pair, path lookups, fd churn) ---
+MIXED=$((CALLS / 10))
+mixed() { "$WORKLOAD" storm-open "$MIXED" /etc/hostname | sed -n 's/^ns_per_call=//p'; }
+declare -A mixed_results
+for ((r = 1; r <= RUNS; r++)); do
+    for c in baseline monitor "monitor --syscall-stats"; do
+        case $c in
+        baseline) ns=$(mixed) ;;
+        monitor) start_monitor; ns=$(mixed); stop_monitor ;;
+        *) start_monitor --syscall-stats; ns=$(mixed); stop_monitor ;;
+        esac
+        mixed_results[$c]+="$ns "
+        echo "run $r: mixed: $c: $ns ns/pair" >&2
+    done
+done
+mbase=$(tr ' ' '\n' <<<"${mixed_results[baseline]}" | grep . | median)
+echo
+echo "## mixed storm: $MIXED open+close pairs of /etc/hostname, median of $RUNS runs"
+echo "| configuration | ns per pair | extra ns per pair |"
+echo "| --- | --- | --- |"
+for c in baseline monitor "monitor --syscall-stats"; do
+    m=$(tr ' ' '\n' <<<"${mixed_results[$c]}" | grep . | median)
+    echo "| $c | $m | $(awk -v a="$m" -v b="$mbase" 'BEGIN {printf "%+.1f", a - b}') |"
+done
+
 # --- soak ---
 echo
 echo "## soak: $SOAK s of monitor --syscall-stats --interval 1 --metrics-addr under a getppid storm and an exec loop"
