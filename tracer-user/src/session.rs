@@ -63,6 +63,8 @@ pub struct Session {
     decode_errors: u64,
     /// SIGHUP goes to `Handler::hangup` (a daemon reopening its log) instead of stopping the session.
     pub hangup_reopens: bool,
+    /// Why `run` ended; a closed output ends tracer quietly.
+    stopped: Stop,
 }
 
 impl Session {
@@ -76,6 +78,7 @@ impl Session {
             lost_total: 0,
             decode_errors: 0,
             hangup_reopens: false,
+            stopped: Stop::Running,
         })
     }
 
@@ -138,6 +141,7 @@ impl Session {
             events.drain_now(|bytes| dispatch(bytes, handler, io, decode_errors, &mut ignored));
             let _ = self.report_lost();
         }
+        self.stopped = stop;
         Ok(stop)
     }
 
@@ -163,6 +167,9 @@ impl Session {
 
     /// Flushes the output and says on stderr what could not be shown.
     pub fn finish(mut self) {
+        if self.stopped == Stop::OutputClosed {
+            return; // the reader went away (`| head`): nothing to say, and nowhere useful to say it
+        }
         let _ = self.io.out.flush();
         if self.lost_total > 0 {
             eprintln!(

@@ -15,27 +15,6 @@ use std::{
 use common::*;
 use serde_json::Value;
 
-fn tracer_monitor(args: &[&str]) -> Command {
-    let mut cmd = Command::new(tracer_bin());
-    cmd.arg("monitor").args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd
-}
-
-fn is_ready_json(line: &str) -> bool {
-    serde_json::from_str::<Value>(line).is_ok_and(|v| v["type"] == "ready")
-}
-
-/// Starts `tracer monitor --json ARGS...` and waits for its ready object.
-fn start(args: &[&str], dl: Deadline) -> Proc {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let t = Proc::spawn(format!("tracer monitor {}", all.join(" ")), &mut tracer_monitor(&all));
-    if t.out().wait_for(dl.within(Duration::from_secs(20)), is_ready_json).is_none() {
-        panic!("tracer never printed its ready object\n{}", t.dump());
-    }
-    t
-}
-
 /// Waits for an object matching `pred`, stops tracer with SIGINT, and returns everything it printed.
 fn finish(t: Proc, dl: Deadline, what: &str, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
     let found = t
@@ -56,7 +35,7 @@ fn of_pid<'a>(events: &'a [Value], ty: &str, key: &str, pid: u32) -> Vec<&'a Val
 #[test]
 fn a_process_yields_one_exec_and_one_exit() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("monitor", &[], dl);
     let mut child = Command::new(workload()).args(["getppid", "10"]).spawn().expect("spawn workload");
     let child_pid = child.id();
     assert!(child.wait().unwrap().success());
@@ -94,7 +73,7 @@ fn a_process_yields_one_exec_and_one_exit() {
 #[test]
 fn a_listening_socket_yields_one_bind_one_listen_one_close() {
     let dl = Deadline::test();
-    let t = start(&["--binds"], dl);
+    let t = start_json("monitor", &["--binds"], dl);
     let script = "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(8)\n\
                   print(s.getsockname()[1]); sys.stdout.flush()\ns.close()\n";
     let mut py = Command::new("/usr/bin/python3");
@@ -123,7 +102,7 @@ fn a_listening_socket_yields_one_bind_one_listen_one_close() {
 #[test]
 fn listeners_are_seen_without_syscall_hooks() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("monitor", &[], dl);
     let script = "import socket,sys\ns=socket.socket(socket.AF_INET6)\ns.bind(('::1',0))\ns.listen(8)\n\
                   print(s.getsockname()[1]); sys.stdout.flush()\ns.close()\n";
     let mut py = Command::new("/usr/bin/python3");
@@ -147,7 +126,7 @@ fn listeners_are_seen_without_syscall_hooks() {
 #[test]
 fn kill_hup_yields_one_signal_and_the_exit_it_caused() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("monitor", &[], dl);
     let mut target = Command::new("sleep");
     target.arg("30").stdout(Stdio::null());
     let mut target = Proc::spawn("sleep 30", &mut target);
@@ -188,7 +167,8 @@ fn an_open_of_a_watched_file_yields_one_event() {
     std::fs::write(&decoy, "decoy\n").unwrap();
     let metrics_port = free_port();
     let addr = format!("127.0.0.1:{metrics_port}");
-    let t = start(&["--watch", watched.to_str().unwrap(), "--metrics-addr", &addr, "--no-bpf-stats"], dl);
+    let t =
+        start_json("monitor", &["--watch", watched.to_str().unwrap(), "--metrics-addr", &addr, "--no-bpf-stats"], dl);
     // `workload open PATH`: (its pid, the fd it got).
     let open = |path: &Path| {
         let child = Command::new(workload()).args(["open", path.to_str().unwrap()]).stdout(Stdio::piped()).spawn();
@@ -234,7 +214,7 @@ fn an_open_of_a_watched_file_yields_one_event() {
 #[test]
 fn kernel_counts_a_storm_exactly() {
     let dl = Deadline::test();
-    let t = start(&["--syscall-stats", "--interval", "1", "--top", "1000"], dl);
+    let t = start_json("monitor", &["--syscall-stats", "--interval", "1", "--top", "1000"], dl);
     let storm = Command::new(workload()).args(["getppid", "12345"]).spawn().expect("spawn workload");
     let pid = storm.id();
     assert!(storm.wait_with_output().unwrap().status.success());
@@ -274,7 +254,7 @@ fn output_file_appends_rotates_and_reopens_on_sighup() {
     let path_text = path.to_str().unwrap();
     let mut t = Proc::spawn(
         "tracer monitor -o",
-        &mut tracer_monitor(&["-o", path_text, "--rotate-size", "4096", "--rotate-keep", "2"]),
+        &mut tracer_command("monitor", &["-o", path_text, "--rotate-size", "4096", "--rotate-keep", "2"]),
     );
     let wait_file = |p: &Path, pred: &dyn Fn(&str) -> bool| {
         while !dl.expired() {
@@ -341,7 +321,7 @@ fn prometheus_scrapes_the_metrics() {
     let dl = Deadline::new(Duration::from_secs(90));
     let metrics_port = free_port();
     let addr = format!("127.0.0.1:{metrics_port}");
-    let t = start(&["--syscall-stats", "--metrics-addr", &addr], dl);
+    let t = start_json("monitor", &["--syscall-stats", "--metrics-addr", &addr], dl);
     let body = http_get(metrics_port, "/metrics").expect("GET /metrics");
     for name in [
         "tracer_syscalls_total{",
@@ -399,7 +379,7 @@ fn prometheus_scrapes_the_metrics() {
 #[test]
 fn a_flood_of_execs_does_not_starve_signals() {
     let dl = Deadline::test();
-    let t = start(&["--rate-limit", "20"], dl);
+    let t = start_json("monitor", &["--rate-limit", "20"], dl);
     let mut storm = Command::new("/bin/sh");
     storm.args(["-c", "i=0; while [ $i -lt 400 ]; do /bin/true; i=$((i+1)); done"]).stdout(Stdio::null());
     let mut storm = Proc::spawn("exec storm", &mut storm);
@@ -431,7 +411,8 @@ fn a_config_file_sets_the_options() {
     let path = dir.join("events.jsonl");
     let config = dir.join("monitor.toml");
     std::fs::write(&config, format!("json = true\nsigchld = false\noutput = {:?}\n", path.to_str().unwrap())).unwrap();
-    let mut t = Proc::spawn("tracer monitor --config", &mut tracer_monitor(&["--config", config.to_str().unwrap()]));
+    let mut t =
+        Proc::spawn("tracer monitor --config", &mut tracer_command("monitor", &["--config", config.to_str().unwrap()]));
     let read = || std::fs::read_to_string(&path).unwrap_or_default();
     let wait_file = |pred: &dyn Fn(&str) -> bool| {
         while !dl.expired() {

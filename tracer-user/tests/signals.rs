@@ -15,28 +15,6 @@ use std::{
 use common::*;
 use serde_json::Value;
 
-/// A `tracer signals ARGS...` command with stdin null and stdout/stderr piped.
-fn tracer_signals(args: &[&str]) -> Command {
-    let mut cmd = Command::new(tracer_bin());
-    cmd.arg("signals").args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd
-}
-
-fn is_ready_json(line: &str) -> bool {
-    serde_json::from_str::<Value>(line).is_ok_and(|v| v["type"] == "ready")
-}
-
-/// Starts `tracer signals --json ARGS...` and waits for its ready object.
-fn start(args: &[&str], dl: Deadline) -> Proc {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let t = Proc::spawn(format!("tracer signals {}", all.join(" ")), &mut tracer_signals(&all));
-    if t.out().wait_for(dl.within(Duration::from_secs(20)), is_ready_json).is_none() {
-        panic!("tracer never printed its ready object\n{}", t.dump());
-    }
-    t
-}
-
 /// Waits until tracer reports an object matching `pred` (the last one a test expects), stops it with SIGINT and
 /// returns everything it printed.
 fn finish(t: Proc, dl: Deadline, what: &str, pred: impl Fn(&Value) -> bool) -> (Output, Vec<Value>) {
@@ -195,7 +173,7 @@ fn mentions(e: &Value, pid: u32) -> bool {
 #[test]
 fn kill_hup_from_a_known_sender() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("signals", &[], dl);
     let mut target = sleeper();
     let tpid = target.pid();
     let kpid = kill("HUP", tpid, dl);
@@ -251,7 +229,7 @@ fn kill_hup_from_a_known_sender() {
 #[test]
 fn kill_9_and_the_exit_by_sigkill() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("signals", &[], dl);
     let mut target = sleeper();
     let tpid = target.pid();
     let kpid = kill("9", tpid, dl);
@@ -278,7 +256,7 @@ fn kill_9_and_the_exit_by_sigkill() {
 #[test]
 fn a_multithreaded_process_ends_once_by_the_signal_sent() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("signals", &[], dl);
     let mut target = workload_proc(&["block-read"], None, dl);
     let tpid = target.pid();
     let line = target.out().wait_for(dl.within(Duration::from_secs(10)), |l| l.starts_with("blocked tid="));
@@ -302,7 +280,7 @@ fn a_multithreaded_process_ends_once_by_the_signal_sent() {
 #[test]
 fn segv_from_a_null_dereference_comes_from_the_kernel() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("signals", &[], dl);
     let (wpid, wout) = run_workload(&["segv"], dl);
     assert_eq!(wout.status.signal(), Some(libc::SIGSEGV), "{}", wout.dump());
     let (out, events) = finish(t, dl, "the exit", |e| e["type"] == "exit" && e["pid"] == wpid);
@@ -333,7 +311,7 @@ fn segv_from_a_null_dereference_comes_from_the_kernel() {
 #[test]
 fn sigpipe_on_a_write_to_a_closed_pipe() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("signals", &[], dl);
     let (wpid, wout) = run_workload(&["sigpipe"], dl);
     assert_eq!(wout.status.signal(), Some(libc::SIGPIPE), "{}", wout.dump());
     let (out, events) = finish(t, dl, "the exit", |e| e["type"] == "exit" && e["pid"] == wpid);
@@ -357,7 +335,7 @@ fn sigpipe_on_a_write_to_a_closed_pipe() {
 #[test]
 fn a_signal_the_target_ignores_shows_as_ignored() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("signals", &[], dl);
     let mut target = workload_proc(&["ignore-signal", "10", "sleep", "30000"], Some("ignoring 10"), dl);
     let tpid = target.pid();
     let k1 = kill("USR1", tpid, dl);
@@ -382,7 +360,7 @@ fn a_signal_the_target_ignores_shows_as_ignored() {
 #[test]
 fn a_blocked_signal_shows_as_blocked() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("signals", &[], dl);
     let mut target = workload_proc(&["block-signal", "10", "sleep", "30000"], Some("blocking 10"), dl);
     let tpid = target.pid();
     let k1 = kill("USR1", tpid, dl);
@@ -400,7 +378,7 @@ fn a_blocked_signal_shows_as_blocked() {
 #[test]
 fn sigqueue_and_pidfd_send_signal_are_seen() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("signals", &[], dl);
     let target = workload_proc(&["handle", "10", "handle", "12", "sleep", "30000"], Some("handling 12"), dl);
     let tpid = target.pid();
     let (q, qout) = run_workload(&["sigqueue", &tpid.to_string(), "10"], dl);
@@ -440,7 +418,7 @@ fn sigqueue_and_pidfd_send_signal_are_seen() {
 #[test]
 fn failed_sends_are_reported_with_failed() {
     let dl = Deadline::test();
-    let t = start(&["--failed"], dl);
+    let t = start_json("signals", &["--failed"], dl);
     let missing = unused_pid();
     // A `kill -0` existence probe that fails is not reported unless asked for (--signal 0).
     let (probe, probe_out) = run_workload(&["kill", &missing.to_string(), "0"], dl);
@@ -496,7 +474,7 @@ fn failed_sends_are_reported_with_failed() {
 #[test]
 fn failed_sends_are_not_hooked_without_failed() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("signals", &[], dl);
     let (esrch, esrch_out) = run_workload(&["kill", &unused_pid().to_string(), "1"], dl);
     assert_eq!(esrch_out.stdout_text(), "kill=-1 errno=3\n");
     let mut target = sleeper();
@@ -514,7 +492,7 @@ fn failed_sends_are_not_hooked_without_failed() {
 #[test]
 fn signal_filter_excludes_other_signals() {
     let dl = Deadline::test();
-    let t = start(&["--signal", "usr1,KILL"], dl);
+    let t = start_json("signals", &["--signal", "usr1,KILL"], dl);
     let mut target = workload_proc(&["handle", "10", "handle", "12", "sleep", "30000"], Some("handling 12"), dl);
     let tpid = target.pid();
     let decoy = kill("USR2", tpid, dl);
@@ -545,7 +523,7 @@ fn pid_filter_matches_the_target_and_excludes_others() {
     let mut target = sleeper();
     let mut decoy = sleeper();
     let (tpid, dpid) = (target.pid(), decoy.pid());
-    let t = start(&["-p", &tpid.to_string()], dl);
+    let t = start_json("signals", &["-p", &tpid.to_string()], dl);
     let decoy_sender = kill("HUP", dpid, dl);
     decoy.try_wait_until(dl).expect("decoy ends");
     let sender = kill("HUP", tpid, dl);
@@ -575,7 +553,7 @@ fn pid_filter_matches_the_sender_and_what_its_signal_did() {
     let mut sender = workload_proc(&["--wait-stdin", "kill", &tpid.to_string(), "15"], None, dl);
     let spid = sender.pid();
     wait_line(&sender, &format!("pid={spid}"), dl);
-    let t = start(&["-p", &spid.to_string()], dl);
+    let t = start_json("signals", &["-p", &spid.to_string()], dl);
     let decoy_sender = kill("TERM", dpid, dl);
     decoy.try_wait_until(dl).expect("decoy ends");
     sender.send("\n");
@@ -602,7 +580,7 @@ fn pid_filter_matches_the_sender_and_what_its_signal_did() {
 #[test]
 fn a_handled_signal_is_the_cause_of_the_exit_that_follows() {
     let dl = Deadline::test();
-    let t = start(&[], dl);
+    let t = start_json("signals", &[], dl);
     let mut cmd = Command::new("/bin/sh");
     cmd.args(["-c", "trap 'exit 3' TERM; echo ready; while :; do sleep 0.05; done"]);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -632,7 +610,7 @@ fn text_lines_a_killsnoop_user_reads() {
     let evil = "evil\x1b[2Jname";
     let mut target = workload_proc(&["comm", evil, "handle", "10", "sleep", "30000"], Some("handling 10"), dl);
     let tpid = target.pid();
-    let mut cmd = tracer_signals(&["-o", file.to_str().unwrap(), "-p", &tpid.to_string()]);
+    let mut cmd = tracer_command("signals", &["-o", file.to_str().unwrap(), "-p", &tpid.to_string()]);
     let t = Proc::spawn("tracer signals -o -p", &mut cmd);
     if t.err().wait_for(dl.within(Duration::from_secs(20)), |l| l.trim_end().ends_with("ready")).is_none() {
         panic!("tracer never printed its ready line on stderr\n{}", t.dump());
@@ -680,12 +658,12 @@ fn usage_errors() {
         (vec!["-p", "abc"], "not a process id"),
         (vec!["--buffer-size", "1000"], "power of two"),
     ] {
-        let (_, out) = run("tracer signals (bad)", &mut tracer_signals(&args), dl);
+        let (_, out) = run("tracer signals (bad)", &mut tracer_command("signals", &args), dl);
         assert_eq!(out.code(), Some(2), "{args:?} is a usage error\n{}", out.dump());
         assert!(out.stderr_text().contains(needle), "{args:?}: {needle:?}\n{}", out.dump());
     }
     let missing = unused_pid().to_string();
-    let (_, out) = run("tracer signals -p missing", &mut tracer_signals(&["-p", &missing]), dl);
+    let (_, out) = run("tracer signals -p missing", &mut tracer_command("signals", &["-p", &missing]), dl);
     assert_eq!(out.code(), Some(1), "{}", out.dump());
     assert!(out.stderr_text().contains(&format!("no such process: {missing}")), "{}", out.dump());
 }

@@ -129,10 +129,6 @@ fn check_ready_once(events: &[Value], dump: &dyn Fn() -> String) {
     assert_eq!(ready[0]["command"], "syscalls", "{}", ready[0]);
 }
 
-fn is_ready_json(line: &str) -> bool {
-    serde_json::from_str::<Value>(line).is_ok_and(|v| v["type"] == "ready")
-}
-
 /// Starts `workload --wait-stdin ACTIONS...` with stdin/stdout piped and returns it with its pid (read from
 /// its `pid=` line).
 fn start_waiting_workload(actions: &[String], deadline: Deadline) -> Proc {

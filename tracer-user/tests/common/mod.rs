@@ -589,3 +589,29 @@ pub fn read_lines(path: &Path) -> Vec<String> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     String::from_utf8_lossy(&bytes).lines().map(str::to_string).collect()
 }
+
+/// `tracer SUBCOMMAND ARGS...` with stdin null and stdout/stderr piped.
+pub fn tracer_command(subcommand: &str, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(tracer_bin());
+    cmd.arg(subcommand)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+pub fn is_ready_json(line: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v["type"] == "ready")
+}
+
+/// Starts `tracer SUBCOMMAND --json ARGS...` and waits for its ready object.
+pub fn start_json(subcommand: &str, args: &[&str], dl: Deadline) -> Proc {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let t = Proc::spawn(format!("tracer {subcommand} {}", all.join(" ")), &mut tracer_command(subcommand, &all));
+    if t.out().wait_for(dl.within(std::time::Duration::from_secs(20)), is_ready_json).is_none() {
+        panic!("tracer never printed its ready object\n{}", t.dump());
+    }
+    t
+}
