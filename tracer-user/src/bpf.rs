@@ -143,6 +143,27 @@ fn pid_max() -> anyhow::Result<u32> {
     text.trim().parse().context("parsing /proc/sys/kernel/pid_max")
 }
 
+/// Named `u32` load-time globals read from the running kernel (struct and tracepoint field offsets): what a
+/// probe family needs to find things in this kernel, set on the loader in one go.
+pub struct KernelGlobals(Vec<(&'static str, u32)>);
+
+impl KernelGlobals {
+    pub fn new(globals: Vec<(&'static str, u32)>) -> Self {
+        KernelGlobals(globals)
+    }
+
+    pub fn apply<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
+        for (name, value) in &self.0 {
+            loader.override_global(name, value, true);
+        }
+    }
+
+    #[cfg(test)]
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+}
+
 /// The loaded object. Dropping it detaches every program.
 pub struct Probes {
     ebpf: Ebpf,

@@ -5,15 +5,15 @@
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use aya::EbpfLoader;
 
 use crate::{
+    bpf::KernelGlobals,
     btf::{Btf, BtfError},
     tracefs,
 };
 
 pub struct NetLayout {
-    globals: Vec<(&'static str, u32)>,
+    pub globals: KernelGlobals,
 }
 
 /// A `sock_common` bitfield as the probes read it: `byte offset << 16 | bit shift << 8 | mask`; 0 (read as
@@ -79,18 +79,7 @@ impl NetLayout {
             ("NET_SSS_SADDR_OFFSET", sss.offset_of("saddr")?),
             ("NET_SSS_SADDR_V6_OFFSET", sss.offset_of("saddr_v6")?),
         ];
-        Ok(NetLayout { globals })
-    }
-
-    pub fn apply<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
-        for (name, value) in &self.globals {
-            loader.override_global(name, value, true);
-        }
-    }
-
-    #[cfg(test)]
-    fn get(&self, name: &str) -> Option<u32> {
-        self.globals.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        Ok(NetLayout { globals: KernelGlobals::new(globals) })
     }
 }
 
@@ -105,10 +94,10 @@ mod tests {
         let layout = NetLayout::read(&tracefs).unwrap();
         eprintln!("net layout read in {:?}", start.elapsed());
         // Stable for years: the set_state record and sock_common's first fields.
-        assert_eq!(layout.get("NET_SSS_SPORT_OFFSET"), Some(24));
-        assert_eq!(layout.get("NET_SK_NUM_OFFSET"), Some(14));
-        assert_eq!(layout.get("NET_SK_FAMILY_OFFSET"), Some(16));
-        assert_ne!(layout.get("NET_SK_REUSE_BITS"), Some(0));
-        assert_ne!(layout.get("NET_SK_REUSEPORT_BITS"), Some(0));
+        assert_eq!(layout.globals.get("NET_SSS_SPORT_OFFSET"), Some(24));
+        assert_eq!(layout.globals.get("NET_SK_NUM_OFFSET"), Some(14));
+        assert_eq!(layout.globals.get("NET_SK_FAMILY_OFFSET"), Some(16));
+        assert_ne!(layout.globals.get("NET_SK_REUSE_BITS"), Some(0));
+        assert_ne!(layout.globals.get("NET_SK_REUSEPORT_BITS"), Some(0));
     }
 }

@@ -179,7 +179,7 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     let trace_all = u8::from(filter.pids.is_empty());
     let port_filter = u8::from(!filter.ports.is_empty());
     let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
-        net.apply(loader);
+        net.globals.apply(loader);
         loader
             .override_global("TRACE_ALL", &trace_all, true)
             .override_global("NET_PORT_FILTER", &port_filter, true)

@@ -129,7 +129,7 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
         paths => Some(OpenProbes::new(&preflight.tracefs, paths, false)?),
     };
     let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
-        net.apply(loader);
+        net.globals.apply(loader);
         if let Some(opens) = &opens {
             opens.configure(loader);
         }

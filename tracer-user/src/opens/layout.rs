@@ -5,12 +5,11 @@
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use aya::EbpfLoader;
 
-use crate::{btf::Btf, tracefs};
+use crate::{bpf::KernelGlobals, btf::Btf, tracefs};
 
 pub struct FilesLayout {
-    globals: Vec<(&'static str, u32)>,
+    pub globals: KernelGlobals,
     /// Enter tracepoints this kernel has (openat2 is 5.6+).
     pub calls: Vec<&'static str>,
 }
@@ -88,18 +87,7 @@ impl FilesLayout {
         }
         let exit = tracefs::read_format(tracefs, "syscalls", "sys_exit_openat")?;
         globals.push(("FILES_EXIT_RET", exit.offset_of("ret")?));
-        Ok(FilesLayout { globals, calls })
-    }
-
-    pub fn apply<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
-        for (name, value) in &self.globals {
-            loader.override_global(name, value, true);
-        }
-    }
-
-    #[cfg(test)]
-    fn get(&self, name: &str) -> Option<u32> {
-        self.globals.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        Ok(FilesLayout { globals: KernelGlobals::new(globals), calls })
     }
 }
 
@@ -112,10 +100,10 @@ mod tests {
         let Ok(tracefs) = tracefs::ensure_mounted() else { return };
         let layout = FilesLayout::read(&tracefs).unwrap();
         // Syscall records: arguments in 8-byte slots from 16, stable since the format exists.
-        assert_eq!(layout.get("FILES_OPENAT_DFD"), Some(16));
-        assert_eq!(layout.get("FILES_OPENAT_FILENAME"), Some(24));
-        assert_eq!(layout.get("FILES_EXIT_RET"), Some(16));
+        assert_eq!(layout.globals.get("FILES_OPENAT_DFD"), Some(16));
+        assert_eq!(layout.globals.get("FILES_OPENAT_FILENAME"), Some(24));
+        assert_eq!(layout.globals.get("FILES_EXIT_RET"), Some(16));
         assert!(layout.calls.contains(&"openat"));
-        assert_ne!(layout.get("FILES_DENTRY_PARENT"), Some(0));
+        assert_ne!(layout.globals.get("FILES_DENTRY_PARENT"), Some(0));
     }
 }

@@ -245,7 +245,7 @@ impl OpenProbes {
 
     /// The open probes' load-time globals (`TRACE_ALL` is the caller's).
     pub(crate) fn configure<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
-        self.files.apply(loader);
+        self.files.globals.apply(loader);
         loader
             .override_global("FILES_UNFILTERED", &self.unfiltered, true)
             .override_global("FILES_FAILED_ONLY", &self.failed_only, true)
