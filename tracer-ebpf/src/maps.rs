@@ -50,6 +50,10 @@ pub fn wakeup_flags(now: u64) -> u64 {
 #[unsafe(no_mangle)]
 pub static TRACE_ALL: u8 = 0;
 
+/// tracer's own pid, left out when every process is of interest.
+#[unsafe(no_mangle)]
+static TRACER_TGID: u32 = 0;
+
 #[inline(always)]
 pub fn global<T: Copy>(value: &T) -> T {
     // Volatile so the compiler cannot fold the value it saw at build time: user space overrides it at load.
@@ -65,7 +69,8 @@ pub fn is_traced(tgid: u32) -> bool {
 #[inline(always)]
 pub fn traced_state(tgid: u32) -> u32 {
     if global(&TRACE_ALL) != 0 {
-        return traced::NOW;
+        // Every process but tracer itself: its own reads of /proc and of watched directories are not news.
+        return if tgid == global(&TRACER_TGID) { 0 } else { traced::NOW };
     }
     TRACED.get(tgid).copied().unwrap_or(0) as u32
 }

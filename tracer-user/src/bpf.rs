@@ -61,6 +61,8 @@ fn check_privileges(command: &str) -> anyhow::Result<()> {
 
 /// Offsets that move between kernels, read from the running one.
 pub struct KernelLayout {
+    /// tracer's own pid (as the kernel numbers it in the initial pid namespace, where tracer runs).
+    pub tracer_tgid: u32,
     pub task_pid: u32,
     pub task_tgid: u32,
     pub task_exit_code: u32,
@@ -84,6 +86,7 @@ impl KernelLayout {
         let exit = tracefs::read_format(tracefs, "sched", "sched_process_exit")?;
         let exec = tracefs::read_format(tracefs, "sched", "sched_process_exec")?;
         Ok(KernelLayout {
+            tracer_tgid: std::process::id(),
             task_pid: task("pid")?,
             task_tgid: task("tgid")?,
             task_exit_code: task("exit_code")?,
@@ -101,6 +104,7 @@ impl KernelLayout {
 
     fn apply<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
         loader
+            .override_global("TRACER_TGID", &self.tracer_tgid, true)
             .override_global("TASK_PID_OFFSET", &self.task_pid, true)
             .override_global("TASK_TGID_OFFSET", &self.task_tgid, true)
             .override_global("TASK_EXIT_CODE_OFFSET", &self.task_exit_code, true)
