@@ -31,7 +31,8 @@ pub mod capture {
 }
 
 /// Per syscall number: which syscalls to report and which arguments to copy. A load-time global array.
-#[repr(C)]
+/// Aligned so that the kernel side reads an entry in one load.
+#[repr(C, align(8))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SyscallSpec {
     /// Non-zero when this syscall is wanted (`-e trace=`).

@@ -3,8 +3,10 @@
 //! - the classic `syscalls:sys_enter_*`/`sys_exit_*` tracepoints when `-e trace=` names a few, so processes
 //!   making other syscalls pay nothing.
 //!
-//! One record per syscall, written at exit: the enter is kept in `INFLIGHT` (by tid) until then, where user
-//! space also finds calls that block. User memory (paths, buffers) is read at exit, when it is paged in.
+//! One record per syscall, written at exit: the enter's clock and number are kept in `INFLIGHT` (by tid) until
+//! then, where user space also finds calls that block. Arguments are read from the saved registers at exit (the
+//! classic enter, which has them in its record, keeps them too). User memory (paths, buffers) is read at exit,
+//! when it is paged in. When no durations are wanted, user space attaches no enter hook at all.
 
 use aya_ebpf::{
     helpers::{
@@ -82,13 +84,15 @@ fn args_from_regs(regs: &[u64; PT_REGS_WORDS]) -> [u64; 6] {
 fn reports(state: u32, nr: i64) -> bool {
     match state {
         0 => false,
-        traced::FROM_EXEC => nr == global(&EXECVE_NR) as i64 || nr == global(&EXECVEAT_NR) as i64,
+        traced::FROM_EXEC => is_exec(nr),
         _ => true,
     }
 }
 
+/// The spec of a wanted syscall: the `wanted` byte alone is read (volatile reads of the whole entry go byte by
+/// byte); `global(entry)` copies the rest where it is needed.
 #[inline(always)]
-fn spec(nr: i64) -> Option<SyscallSpec> {
+fn spec(nr: i64) -> Option<&'static SyscallSpec> {
     // LLVM likes to bound-check one copy of the number (zero-extended) and index with another (sign-extended),
     // which the verifier refuses: `black_box` gives both uses the same register. `get`, not indexing: a failed
     // bounds check would leave a panic call the verifier cannot load.
@@ -96,8 +100,8 @@ fn spec(nr: i64) -> Option<SyscallSpec> {
     if index >= MAX_SYSCALL_NR as u64 {
         return None;
     }
-    let spec = global(SYSCALL_SPECS.get(index as usize)?);
-    (spec.wanted != 0).then_some(spec)
+    let spec = SYSCALL_SPECS.get(index as usize)?;
+    (global(&spec.wanted) != 0).then_some(spec)
 }
 
 #[raw_tracepoint(tracepoint = "sys_enter")]
@@ -111,17 +115,29 @@ pub fn raw_sys_enter(ctx: RawTracePointContext) -> i32 {
     if !reports(state, nr) || spec(nr).is_none() {
         return 0;
     }
-    // `-c` needs no arguments: skip the copy of the saved registers.
-    let args = if global(&SUMMARY_ONLY) != 0 {
-        [0; 6]
-    } else {
+    // Only the clock and the number: the arguments are still in the saved registers at exit, so copying them
+    // here would only double the work.
+    let Some(slot) = INFLIGHT.get_ptr_mut(pid_tgid as u32 & (INFLIGHT_SLOTS - 1)) else { return 0 };
+    if is_exec(nr) {
+        // A successful exec resets the saved registers: its arguments are only here.
         let Some(regs) = read_regs(ctx.arg(0)) else { return 0 };
-        args_from_regs(&regs)
-    };
-    on_enter(pid_tgid, nr as i32, args);
+        unsafe { (*slot).args = args_from_regs(&regs) };
+    }
+    unsafe {
+        (*slot).enter_ns = now_ns();
+        (*slot).tid = pid_tgid as u32;
+        (*slot).nr = nr as i32;
+    }
     0
 }
 
+#[inline(always)]
+fn is_exec(nr: i64) -> bool {
+    nr == global(&EXECVE_NR) as i64 || nr == global(&EXECVEAT_NR) as i64
+}
+
+/// Without `raw_sys_enter` attached (no durations wanted) every call takes the no-enter path: one hook per
+/// syscall instead of two.
 #[raw_tracepoint(tracepoint = "sys_exit")]
 pub fn raw_sys_exit(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
@@ -130,19 +146,43 @@ pub fn raw_sys_exit(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     let ret: i64 = ctx.arg(1);
-    let tid = pid_tgid as u32;
-    if let Some(inflight) = take_inflight(tid) {
-        if reports(state, inflight.nr as i64) {
-            on_exit(pid_tgid, inflight.nr, inflight.args, Some(inflight.enter_ns), ret);
-        }
-    } else {
-        // Entered before we attached (or before it became traced): arguments are still in the saved registers.
-        let Some(regs) = read_regs(ctx.arg(0)) else { return 0 };
-        let nr = regs[REG_ORIG_AX] as i64;
+    // Plain values, not an `Option` of a tuple: LLVM spills the undefined payload of `None`, which the verifier
+    // refuses to read.
+    let (entered, nr, enter_ns) = match take_inflight(pid_tgid as u32) {
+        Some(e) => (true, e.nr as i64, e.enter_ns),
+        None => (false, -1, 0),
+    };
+    if global(&SUMMARY_ONLY) != 0 {
+        // `-c` needs no arguments: the saved registers are read only for a call entered before we attached.
+        let nr = if entered {
+            nr
+        } else {
+            match read_regs(ctx.arg(0)) {
+                Some(regs) => regs[REG_ORIG_AX] as i64,
+                None => return 0,
+            }
+        };
         if reports(state, nr) && spec(nr).is_some() {
-            on_exit(pid_tgid, nr as i32, args_from_regs(&regs), None, ret);
+            count_call(nr as i32, entered.then_some(enter_ns), ret);
+        }
+        return 0;
+    }
+    let Some(regs) = read_regs(ctx.arg(0)) else { return 0 };
+    // Entered before we attached, or no enter hook: the number is in the saved registers too.
+    let nr = if entered { nr } else { regs[REG_ORIG_AX] as i64 };
+    if !reports(state, nr) {
+        return 0;
+    }
+    let Some(spec) = spec(nr) else { return 0 };
+    let mut args = args_from_regs(&regs);
+    if entered && is_exec(nr) {
+        // A successful exec reset the saved registers: the enter kept its arguments.
+        if let Some(slot) = INFLIGHT.get(pid_tgid as u32 & (INFLIGHT_SLOTS - 1)) {
+            args = slot.args;
         }
     }
+    let enter_ns = entered.then_some(enter_ns);
+    report_call(pid_tgid, nr as i32, &global(spec), args, enter_ns, ret);
     0
 }
 
@@ -182,15 +222,19 @@ pub fn sys_exit_one(ctx: TracePointContext) -> u32 {
     }
     let nr: i32 = tp_field(&ctx, 8);
     let ret: i64 = tp_field(&ctx, 16);
-    match take_inflight(pid_tgid as u32) {
-        Some(inflight) if reports(state, inflight.nr as i64) => {
-            on_exit(pid_tgid, inflight.nr, inflight.args, Some(inflight.enter_ns), ret)
-        }
-        Some(_) => {}
-        // No arguments in this record; report the call without them rather than not at all.
-        None if reports(state, nr as i64) => on_exit(pid_tgid, nr, [0; 6], None, ret),
-        None => {}
+    let entered = take_inflight(pid_tgid as u32);
+    let nr = entered.map_or(nr, |e| e.nr);
+    if !reports(state, nr as i64) {
+        return 0;
     }
+    let Some(spec) = spec(nr as i64) else { return 0 };
+    let enter_ns = entered.map(|e| e.enter_ns);
+    if global(&SUMMARY_ONLY) != 0 {
+        count_call(nr, enter_ns, ret);
+        return 0;
+    }
+    // No arguments in this record without the enter: report the call without them rather than not at all.
+    report_call(pid_tgid, nr, &global(spec), entered.map_or([0; 6], |e| e.args), enter_ns, ret);
     0
 }
 
@@ -203,39 +247,41 @@ fn on_enter(pid_tgid: u64, nr: i32, args: [u64; 6]) {
 }
 
 /// The call this thread entered, if its slot still holds it (another traced thread may have taken the slot).
+/// The slot is freed; the caller reads only the fields it needs (`args` are filled by the classic enter only).
 #[inline(always)]
-pub fn take_inflight(tid: u32) -> Option<Inflight> {
+pub fn take_inflight(tid: u32) -> Option<&'static Inflight> {
     let slot = INFLIGHT.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1))?;
     let slot = unsafe { &mut *slot };
     if slot.tid != tid {
         return None;
     }
     slot.tid = 0;
-    Some(*slot)
+    Some(slot)
 }
 
+/// `-c`: one more call in this CPU's totals.
 #[inline(always)]
-fn on_exit(pid_tgid: u64, nr: i32, args: [u64; 6], enter_ns: Option<u64>, ret: i64) {
-    let Some(spec) = spec(nr as i64) else { return };
-    let now = now_ns();
-    let duration_ns = enter_ns.map_or(0, |t| now.saturating_sub(t));
-    let failed = is_error_return(ret);
-
-    if global(&SUMMARY_ONLY) != 0 {
-        if let Some(stat) = SYSCALL_STATS.get_ptr_mut(nr as u32) {
-            let stat = unsafe { &mut *stat };
-            stat.calls += 1;
-            stat.errors += failed as u64;
-            stat.total_ns += duration_ns;
-        }
-        return;
+fn count_call(nr: i32, enter_ns: Option<u64>, ret: i64) {
+    let Some(stat) = SYSCALL_STATS.get_ptr_mut(nr as u32) else { return };
+    let stat = unsafe { &mut *stat };
+    stat.calls += 1;
+    stat.errors += is_error_return(ret) as u64;
+    if let Some(enter_ns) = enter_ns {
+        stat.total_ns += now_ns().saturating_sub(enter_ns);
     }
+}
+
+/// Sends the record of a finished call.
+#[inline(always)]
+fn report_call(pid_tgid: u64, nr: i32, spec: &SyscallSpec, args: [u64; 6], enter_ns: Option<u64>, ret: i64) {
+    let failed = is_error_return(ret);
     match global(&RESULT_FILTER) {
         result_filter::FAILED if !failed => return,
         result_filter::SUCCESSFUL if failed => return,
         _ => {}
     }
-
+    let now = now_ns();
+    let duration_ns = enter_ns.map_or(0, |t| now.saturating_sub(t));
     let status = if enter_ns.is_some() { status::ENTER_SEEN } else { 0 };
     if spec.kind[0] == capture::NONE {
         let Some(mut entry) = EVENTS.reserve::<SyscallEvent>(0) else {
@@ -264,7 +310,7 @@ fn on_exit(pid_tgid: u64, nr: i32, args: [u64; 6], enter_ns: Option<u64>, ret: i
     );
     let mut extra = 0;
     for slot in 0..CAPTURE_SLOTS {
-        let (len, flags) = capture_slot(&spec, slot, &args, ret, unsafe { &mut (*full).data[slot] });
+        let (len, flags) = capture_slot(spec, slot, &args, ret, unsafe { &mut (*full).data[slot] });
         unsafe { (*full).event.data_len[slot] = len };
         extra |= flags << slot;
     }

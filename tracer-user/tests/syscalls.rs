@@ -422,6 +422,39 @@ fn blocked_live_is_reported_while_blocking() {
     assert_eq!(live.len(), 1, "the live blocked call is reported once\n{}", out.dump());
 }
 
+/// Text without -T/-t attaches no enter hook: a call that starts blocking is found from /proc instead, and
+/// reported once, with a lower bound on how long it has blocked.
+#[test]
+fn blocked_live_without_enter_hook() {
+    let dl = Deadline::test();
+    let mut w = start_waiting_workload(&["block-read".to_string()], dl);
+    let pid = w.pid();
+    let args = ["--blocked-after", "0.5", "-p", &pid.to_string()];
+    let t = start_tracer_text(&mut tracer(args), "tracer syscalls (text, blocked)", dl.within(Duration::from_secs(15)));
+    w.send("\n");
+    let line = w
+        .out()
+        .wait_for(dl, |l| l.starts_with("blocked tid="))
+        .unwrap_or_else(|| panic!("no blocked tid= line\n{}", w.dump()));
+    let tid: u32 = line["blocked tid=".len()..].trim().parse().expect("tid");
+    let proc_line = wait_in_syscall(pid, tid, &[NR_READ], dl);
+    let pipe_fd = fd_from_proc_syscall(&proc_line);
+    let prefix = format!("[pid {tid:>5}] read({pipe_fd}, ");
+    let found = t
+        .out()
+        .wait_for(dl.within(Duration::from_secs(4)), |l| l.starts_with(&prefix) && l.contains("<blocked"))
+        .unwrap_or_else(|| panic!("no blocked line for thread {tid} within 4 s of the release\n{}", t.dump()));
+    assert!(found.contains("for at least 0.") || found.contains("for at least 1."), "a lower bound: {found}");
+    // Stays blocked: still one line a while later.
+    std::thread::sleep(Duration::from_millis(1500));
+    w.kill();
+    let out = t.wait(dl.within(Duration::from_secs(10)));
+    out.expect_no_panic();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with(&prefix) && l.contains("<blocked")).collect();
+    assert_eq!(lines.len(), 1, "the blocked call is reported once\n{}", out.dump());
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // 4. follow forks
 

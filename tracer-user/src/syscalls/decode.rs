@@ -142,10 +142,14 @@ fn classify(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String
     if c_type == "unsigned long" && matches!(name, "addr" | "start" | "brk" | "new_addr" | "old_addr" | "len_ptr") {
         return ArgKind::Pointer;
     }
-    if matches!(name, "dfd" | "olddfd" | "newdfd" | "dirfd" | "fromfd" | "tofd" | "to_dfd" | "from_dfd") {
+    let pointer = c_type.contains('*');
+    if !pointer && matches!(name, "dfd" | "olddfd" | "newdfd" | "dirfd" | "fromfd" | "tofd" | "to_dfd" | "from_dfd") {
         return ArgKind::DirFd;
     }
-    if matches!(name, "fd" | "oldfd" | "newfd" | "fd_in" | "fd_out" | "out_fd" | "in_fd" | "epfd" | "fildes") {
+    // pipe2's `int *fildes` is where the kernel writes two descriptors, not one.
+    if !pointer
+        && matches!(name, "fd" | "oldfd" | "newfd" | "fd_in" | "fd_out" | "out_fd" | "in_fd" | "epfd" | "fildes")
+    {
         return ArgKind::Fd;
     }
     if c_type == "const char *" || c_type == "char *" && is_path_name(name) {

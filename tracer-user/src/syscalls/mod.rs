@@ -211,6 +211,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     let execve_nr = table.by_name("execve").map_or(59, |i| i.nr as u32);
     let execveat_nr = table.by_name("execveat").map_or(322, |i| i.nr as u32);
 
+    let enter_hook = args.summary || args.durations || args.timestamps > 0 || args.json || filter.few().is_some();
     let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
         loader
             .override_global("SYSCALL_SPECS", &*specs, true)
@@ -244,7 +245,11 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
             }
         }
         None => {
-            probes.attach_raw_tracepoint("raw_sys_enter", "sys_enter")?;
+            // The enter hook only measures time: without durations, timestamps or JSON (whose records carry
+            // duration_ns) every traced call costs one hook instead of two, and every other task too.
+            if enter_hook {
+                probes.attach_raw_tracepoint("raw_sys_enter", "sys_enter")?;
+            }
             probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
         }
     }
@@ -265,6 +270,8 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         fds: FdPaths::default(),
         reported_blocked: HashSet::new(),
         blocked_after_ns: (args.blocked_after.max(0.0) * 1e9) as u64,
+        quiet: (!enter_hook).then(QuietThreads::default),
+        wanted: specs.iter().map(|spec| spec.wanted != 0).collect(),
     };
 
     // Attached processes may already be gone; one that vanished during attach is an error only if none is left.
@@ -276,6 +283,9 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         bail!("process {} exited while tracer was attaching", vanished[0]);
     }
 
+    if let Some(quiet) = &mut tracer.quiet {
+        quiet.start_ns = session.io.clock.monotonic_now();
+    }
     let mut closed = false;
     if !args.summary {
         for &pid in &initial {
@@ -347,6 +357,34 @@ struct Tracer {
     fds: FdPaths,
     reported_blocked: HashSet<(u32, u64)>,
     blocked_after_ns: u64,
+    /// Without an enter hook, calls that block are found by watching threads that stopped returning.
+    quiet: Option<QuietThreads>,
+    /// By syscall number: selected by `-e trace=`.
+    wanted: Vec<bool>,
+}
+
+/// Blocked calls found without an enter hook. A thread that has returned from no call for `--blocked-after` is
+/// looked at in /proc; seen inside the same call again `--blocked-after` later, with no return in between, it is
+/// reported as blocked for at least that long.
+#[derive(Default)]
+struct QuietThreads {
+    /// Monotonic time of each thread's last reported return.
+    last_exit_ns: HashMap<u32, u64>,
+    /// What a quiet thread was doing when last looked at.
+    seen: HashMap<u32, Seen>,
+    /// Threads reported blocked at attach: left alone until they return.
+    blocked_at_attach: HashSet<u32>,
+    /// When tracing started: the "last return" of threads that made no call since.
+    start_ns: u64,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+struct Seen {
+    /// Inside this call (`None`: running, or not in a call).
+    call: Option<(i32, [u64; 6])>,
+    at_ns: u64,
+    /// `last_exit_ns` at that moment: a return since means a different call.
+    last_exit_ns: u64,
 }
 
 impl Handler for Tracer {
@@ -387,6 +425,9 @@ impl Tracer {
     fn on_syscall(&mut self, mut record: SyscallRecord, io: &mut Io) -> Result<(), OutputClosed> {
         let event = record.event;
         let pid = event.header.pid;
+        if let Some(quiet) = &mut self.quiet {
+            quiet.last_exit_ns.insert(event.header.tid, event.header.ts_ns);
+        }
         if self.show_pid_for(pid) {
             self.show_pid = true;
         }
@@ -394,11 +435,17 @@ impl Tracer {
         if event.ret == 0 && event.args[0] == libc::PR_SET_NAME as u64 && &*self.table.name(event.nr) == "prctl" {
             self.comms.forget(event.header.tid);
         }
+        // A successful exec's saved registers were reset: without the enter hook its arguments are gone.
+        let exec_args_lost = is_exec && event.ret == 0 && event.status & status::ENTER_SEEN == 0;
+        let path_arg = usize::from(&*self.table.name(event.nr) == "execveat");
         if is_exec && event.ret == 0 {
             // The old image's memory is gone: use what the kernel executed, and the new image's argv.
             if let Some(exec) = self.execs.get(&pid) {
                 record.data[0] = exec.filename.clone();
                 record.event.status &= !(status::FAULT_0 | status::TRUNCATED_0);
+                if record.event.args[path_arg] == 0 {
+                    record.event.args[path_arg] = u64::MAX; // not NULL: shown from the data above
+                }
             }
         }
         if self.opts.show_fd_paths {
@@ -415,10 +462,16 @@ impl Tracer {
         if is_exec
             && event.ret == 0
             && let Some(exec) = self.execs.get(&pid)
+            && let Some(arg) = call.args.get_mut(path_arg + 1)
         {
-            let slot = if call.name == "execveat" { 2 } else { 1 };
-            if let Some(arg) = call.args.get_mut(slot) {
-                *arg = exec.argv_text(self.opts.string_limit);
+            *arg = exec.argv_text(self.opts.string_limit);
+        }
+        if exec_args_lost {
+            // The environment pointer (and execveat's dirfd and flags) are not known: say so, not NULL or 0.
+            for (i, arg) in call.args.iter_mut().enumerate() {
+                if i != path_arg && i != path_arg + 1 {
+                    *arg = "...".to_string();
+                }
             }
         }
         let duration_ns = (event.status & status::ENTER_SEEN != 0).then_some(event.duration_ns);
@@ -547,6 +600,9 @@ impl Tracer {
         let now = io.clock.monotonic_now();
         for tid in procfs::threads(pid).unwrap_or_default() {
             let Some(procfs::TaskSyscall::In { nr, args }) = procfs::task_syscall(pid, tid) else { continue };
+            if let Some(quiet) = &mut self.quiet {
+                quiet.blocked_at_attach.insert(tid);
+            }
             let record = record_from_memory(&self.table, pid, tid, nr, args);
             self.emit_blocked(&record, now, None, io)?;
         }
@@ -555,24 +611,89 @@ impl Tracer {
 
     /// Calls entered after attach that have not returned within `after_ns`: reported once each, while blocked.
     fn report_blocked_live(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
-        let after_ns = self.blocked_after_ns;
         let threads: HashMap<u32, u32> = self
             .live
             .iter()
             .flat_map(|&pid| procfs::threads(pid).unwrap_or_default().into_iter().map(move |tid| (tid, pid)))
             .collect();
+        if self.quiet.is_some() {
+            return self.report_blocked_quiet(&threads, io);
+        }
+        let after_ns = self.blocked_after_ns;
         let Ok(inflight) = probes.inflight(threads.keys().copied()) else { return Ok(()) };
         let now = io.clock.monotonic_now();
         let current: HashSet<(u32, u64)> = inflight.iter().map(|i| (i.tid, i.enter_ns)).collect();
         self.reported_blocked.retain(|key| current.contains(key));
-        for Inflight { enter_ns, tid, nr, args } in inflight {
+        for Inflight { enter_ns, tid, nr, .. } in inflight {
             let pid = threads[&tid];
             let blocked_ns = now.saturating_sub(enter_ns);
-            if blocked_ns < after_ns || !self.reported_blocked.insert((tid, enter_ns)) {
+            if blocked_ns < after_ns || self.reported_blocked.contains(&(tid, enter_ns)) {
                 continue;
             }
+            // The kernel keeps no arguments for calls entered through the raw hook: the blocked thread's saved
+            // registers have them. A thread in another call by now is no longer blocked in this one.
+            let Some(procfs::TaskSyscall::In { nr: now_in, args }) = procfs::task_syscall(pid, tid) else { continue };
+            if now_in != nr {
+                continue;
+            }
+            self.reported_blocked.insert((tid, enter_ns));
             let record = record_from_memory(&self.table, pid, tid, nr, args);
             self.emit_blocked(&record, enter_ns, Some(blocked_ns), io)?;
+        }
+        Ok(())
+    }
+
+    /// `report_blocked_live` without an enter hook (see `QuietThreads`).
+    fn report_blocked_quiet(&mut self, threads: &HashMap<u32, u32>, io: &mut Io) -> Result<(), OutputClosed> {
+        let after_ns = self.blocked_after_ns;
+        let now = io.clock.monotonic_now();
+        let Some(quiet) = &mut self.quiet else { return Ok(()) };
+        quiet.last_exit_ns.retain(|tid, _| threads.contains_key(tid));
+        quiet.seen.retain(|tid, _| threads.contains_key(tid));
+        let mut found = Vec::new();
+        for (&tid, &pid) in threads {
+            let last_exit = quiet.last_exit_ns.get(&tid).copied();
+            if last_exit.is_some() {
+                quiet.blocked_at_attach.remove(&tid);
+            } else if quiet.blocked_at_attach.contains(&tid) {
+                continue;
+            }
+            let last_exit = last_exit.unwrap_or(quiet.start_ns);
+            if now.saturating_sub(last_exit) < after_ns {
+                quiet.seen.remove(&tid);
+                continue;
+            }
+            let previous = quiet.seen.get(&tid).copied();
+            if previous.is_some_and(|p| p.last_exit_ns == last_exit && now.saturating_sub(p.at_ns) < after_ns) {
+                continue; // looked at less than `after_ns` ago
+            }
+            let call = match procfs::task_syscall(pid, tid) {
+                Some(procfs::TaskSyscall::In { nr, args }) if self.wanted.get(nr as usize) == Some(&true) => {
+                    Some((nr, args))
+                }
+                _ => None,
+            };
+            let seen = Seen { call, at_ns: now, last_exit_ns: last_exit };
+            match previous {
+                Some(p) if p.call.is_some() && p.call == call && p.last_exit_ns == last_exit => {
+                    if self.reported_blocked.insert((tid, p.at_ns)) {
+                        found.push((pid, tid, p));
+                    }
+                    // Keep the first sighting: it dates the call.
+                }
+                _ => {
+                    quiet.seen.insert(tid, seen);
+                }
+            }
+        }
+        let live: HashSet<(u32, u64)> =
+            quiet.seen.iter().filter(|(_, s)| s.call.is_some()).map(|(&tid, s)| (tid, s.at_ns)).collect();
+        self.reported_blocked.retain(|key| live.contains(key));
+        found.sort_unstable_by_key(|&(_, tid, _)| tid);
+        for (pid, tid, seen) in found {
+            let Some((nr, args)) = seen.call else { continue };
+            let record = record_from_memory(&self.table, pid, tid, nr, args);
+            self.emit_blocked(&record, seen.at_ns, Some(now.saturating_sub(seen.at_ns)), io)?;
         }
         Ok(())
     }
@@ -606,6 +727,12 @@ impl Tracer {
         let place = wchan.map_or_else(String::new, |w| format!(" in {w}"));
         let when = match blocked_ns {
             None => "since before attach".to_string(),
+            // Seen inside the call twice, without an enter hook to date it: a lower bound.
+            Some(ns) if self.quiet.is_some() => format!(
+                "for at least {:.1}s, since before {}",
+                ns as f64 / 1e9,
+                timestamp(io.clock.wall_ns(since_ns), 2)
+            ),
             Some(ns) => format!("for {:.1}s, since {}", ns as f64 / 1e9, timestamp(io.clock.wall_ns(since_ns), 2)),
         };
         let line = format!("[pid {tid:>5}] {}({}) <blocked{place} {when}>", call.name, call.args.join(", "));
