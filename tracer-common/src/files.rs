@@ -5,6 +5,10 @@
 
 use crate::event::EventHeader;
 
+/// Where the arguments start in a `syscalls:sys_enter_*` record (one 8-byte slot each), and the return value in
+/// a `sys_exit_*` one: fixed by the kernel's `struct syscall_trace_enter`/`_exit`, checked at load time.
+pub const SYSCALL_ARGS_OFFSET: usize = 16;
+
 /// Bytes of the requested file name copied from the caller's memory.
 pub const PATH_CAP: usize = 256;
 
@@ -178,6 +182,21 @@ pub const fn kernel_dev(st_dev: u64) -> u32 {
     ((major as u32) << 20) | (minor as u32 & 0xfffff)
 }
 
+/// Bit of a base name's length in `FILES_NAME_LENS` (lengths of 63 bytes and more share the last bit).
+pub const fn name_len_bit(len: usize) -> u64 {
+    1 << if len < 63 { len } else { 63 }
+}
+
+/// Words of the `FILES_INO_BITS` array: one bit per hash of a watched inode number.
+pub const INO_BITS_WORDS: u32 = 4096;
+
+/// (word, bit) of an inode number in `FILES_INO_BITS`. Any device, any role: a clear bit means no watch can
+/// concern that inode, and the kernel skips the device read and the hash lookups.
+pub const fn ino_bit(ino: u64) -> (u32, u32) {
+    let hash = ino.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - 18); // 2^18 bits = 4096 words of 64
+    ((hash >> 6) as u32, (hash & 63) as u32)
+}
+
 pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 pub const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
@@ -204,6 +223,15 @@ pub const fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ino_bits_stay_in_the_array() {
+        for ino in [0, 1, 2, 12345, u64::MAX, 1 << 40] {
+            let (word, bit) = ino_bit(ino);
+            assert!(word < INO_BITS_WORDS && bit < 64, "{ino}");
+        }
+        assert_ne!(ino_bit(2), ino_bit(3));
+    }
 
     #[test]
     fn converts_devices() {

@@ -34,8 +34,9 @@ use aya_ebpf::{
 use tracer_common::{
     event::{kind, lost},
     files::{
-        FNV_OFFSET, FNV_PRIME, FileKey, MAX_DEPTH, NAME_KEY, OPEN_INFLIGHT_SLOTS, OpenEvent, OpenInflight, PATH_CAP,
-        PREFIX_SLOTS, WATCH_SLOTS, call, status, watch,
+        FNV_OFFSET, FNV_PRIME, FileKey, INO_BITS_WORDS, MAX_DEPTH, NAME_KEY, OPEN_INFLIGHT_SLOTS, OpenEvent,
+        OpenInflight, PATH_CAP, PREFIX_SLOTS, SYSCALL_ARGS_OFFSET, WATCH_SLOTS, call, ino_bit, name_len_bit, status,
+        watch,
     },
     monitor::bucket,
 };
@@ -47,6 +48,12 @@ static OPEN_INFLIGHT: Array<OpenInflight> = Array::with_max_entries(OPEN_INFLIGH
 /// (device, inode) → `watch::*` bits.
 #[map]
 static FILES_WATCHED: HashMap<FileKey, u32> = HashMap::with_max_entries(WATCH_SLOTS, 0);
+/// A bit per hash of every inode number in `FILES_WATCHED` (see `watched`).
+#[map]
+static FILES_INO_BITS: Array<u64> = Array::with_max_entries(INO_BITS_WORDS, 0);
+/// One word: a bit per length of the base names in `FILES_NAMES` (`name_len_bit`).
+#[map]
+static FILES_NAME_LENS: Array<u64> = Array::with_max_entries(1, 0);
 /// Base names of watched files as fixed-size keys (dentry names of successful opens) → 1.
 #[map]
 static FILES_NAMES: HashMap<[u8; NAME_KEY], u8> = HashMap::with_max_entries(WATCH_SLOTS, 0);
@@ -79,38 +86,6 @@ static FILES_FAILED_ONLY: u8 = 0;
 #[unsafe(no_mangle)]
 static FILES_HAVE_DIRS: u8 = 0;
 
-// Tracepoint field offsets, from the format files.
-#[unsafe(no_mangle)]
-static FILES_OPEN_FILENAME: u32 = 16;
-#[unsafe(no_mangle)]
-static FILES_OPEN_FLAGS: u32 = 24;
-#[unsafe(no_mangle)]
-static FILES_OPEN_MODE: u32 = 32;
-#[unsafe(no_mangle)]
-static FILES_OPENAT_DFD: u32 = 16;
-#[unsafe(no_mangle)]
-static FILES_OPENAT_FILENAME: u32 = 24;
-#[unsafe(no_mangle)]
-static FILES_OPENAT_FLAGS: u32 = 32;
-#[unsafe(no_mangle)]
-static FILES_OPENAT_MODE: u32 = 40;
-#[unsafe(no_mangle)]
-static FILES_OPENAT2_DFD: u32 = 16;
-#[unsafe(no_mangle)]
-static FILES_OPENAT2_FILENAME: u32 = 24;
-#[unsafe(no_mangle)]
-static FILES_OPENAT2_HOW: u32 = 32;
-#[unsafe(no_mangle)]
-static FILES_CREAT_FILENAME: u32 = 16;
-#[unsafe(no_mangle)]
-static FILES_CREAT_MODE: u32 = 24;
-#[unsafe(no_mangle)]
-static FILES_BY_HANDLE_MOUNT_FD: u32 = 16;
-#[unsafe(no_mangle)]
-static FILES_BY_HANDLE_FLAGS: u32 = 32;
-#[unsafe(no_mangle)]
-static FILES_EXIT_RET: u32 = 16;
-
 // Kernel struct offsets, from BTF.
 #[unsafe(no_mangle)]
 static FILES_TASK_FILES: u32 = 0;
@@ -135,6 +110,9 @@ static FILES_DENTRY_INODE: u32 = 0;
 /// `dentry.d_name.name`.
 #[unsafe(no_mangle)]
 static FILES_DENTRY_NAME: u32 = 0;
+/// `dentry.d_name.len`.
+#[unsafe(no_mangle)]
+static FILES_DENTRY_NAME_LEN: u32 = 0;
 #[unsafe(no_mangle)]
 static FILES_INODE_INO: u32 = 0;
 #[unsafe(no_mangle)]
@@ -153,10 +131,13 @@ fn read_kernel<T>(base: u64, offset: &u32) -> Option<T> {
     unsafe { bpf_probe_read_kernel((base as *const u8).wrapping_add(global(offset) as usize) as *const T) }.ok()
 }
 
+/// Argument `N` of a `sys_enter_*` record, or the return value (`arg::<0>`) of a `sys_exit_*` one. One volatile
+/// load at a constant offset (user space checked the format files): a wider read made LLVM emit a modified context
+/// pointer, which the verifier refuses, and a helper copy per field costs more than the rest of the program.
 #[inline(always)]
-fn field(ctx: &TracePointContext, offset: &u32) -> u64 {
-    // `read_at` copies with a helper: the offset is a load-time global, not a constant.
-    unsafe { ctx.read_at(global(offset) as usize) }.unwrap_or(0)
+fn arg<const N: usize>(ctx: &TracePointContext) -> u64 {
+    use aya_ebpf::EbpfContext;
+    unsafe { core::ptr::read_volatile((ctx.as_ptr() as *const u8).add(SYSCALL_ARGS_OFFSET + 8 * N) as *const u64) }
 }
 
 #[inline(always)]
@@ -175,46 +156,32 @@ fn enter(call: u16, dfd: i32, filename: u64, flags: u64, mode: u64) {
 
 #[tracepoint]
 pub fn files_open_enter(ctx: TracePointContext) -> u32 {
-    let filename = field(&ctx, &FILES_OPEN_FILENAME);
-    let flags = field(&ctx, &FILES_OPEN_FLAGS);
-    let mode = field(&ctx, &FILES_OPEN_MODE);
-    enter(call::OPEN, AT_FDCWD, filename, flags, mode);
+    enter(call::OPEN, AT_FDCWD, arg::<0>(&ctx), arg::<1>(&ctx), arg::<2>(&ctx));
     0
 }
 
 #[tracepoint]
 pub fn files_openat_enter(ctx: TracePointContext) -> u32 {
-    let dfd = field(&ctx, &FILES_OPENAT_DFD) as i32;
-    let filename = field(&ctx, &FILES_OPENAT_FILENAME);
-    let flags = field(&ctx, &FILES_OPENAT_FLAGS);
-    let mode = field(&ctx, &FILES_OPENAT_MODE);
-    enter(call::OPENAT, dfd, filename, flags, mode);
+    enter(call::OPENAT, arg::<0>(&ctx) as i32, arg::<1>(&ctx), arg::<2>(&ctx), arg::<3>(&ctx));
     0
 }
 
 #[tracepoint]
 pub fn files_openat2_enter(ctx: TracePointContext) -> u32 {
-    let dfd = field(&ctx, &FILES_OPENAT2_DFD) as i32;
-    let filename = field(&ctx, &FILES_OPENAT2_FILENAME);
-    // The `struct open_how *`: its flags are read at exit.
-    let how = field(&ctx, &FILES_OPENAT2_HOW);
-    enter(call::OPENAT2, dfd, filename, how, 0);
+    // The `struct open_how *` (argument 2) stands in for the flags: they are read at exit.
+    enter(call::OPENAT2, arg::<0>(&ctx) as i32, arg::<1>(&ctx), arg::<2>(&ctx), 0);
     0
 }
 
 #[tracepoint]
 pub fn files_creat_enter(ctx: TracePointContext) -> u32 {
-    let filename = field(&ctx, &FILES_CREAT_FILENAME);
-    let mode = field(&ctx, &FILES_CREAT_MODE);
-    enter(call::CREAT, AT_FDCWD, filename, O_WRONLY_CREAT_TRUNC, mode);
+    enter(call::CREAT, AT_FDCWD, arg::<0>(&ctx), O_WRONLY_CREAT_TRUNC, arg::<1>(&ctx));
     0
 }
 
 #[tracepoint]
 pub fn files_by_handle_enter(ctx: TracePointContext) -> u32 {
-    let mount_fd = field(&ctx, &FILES_BY_HANDLE_MOUNT_FD) as i32;
-    let flags = field(&ctx, &FILES_BY_HANDLE_FLAGS);
-    enter(call::OPEN_BY_HANDLE_AT, mount_fd, 0, flags, 0);
+    enter(call::OPEN_BY_HANDLE_AT, arg::<0>(&ctx) as i32, 0, arg::<2>(&ctx), 0);
     0
 }
 
@@ -232,16 +199,19 @@ fn take_inflight(tid: u32) -> Option<OpenInflight> {
 
 /// The current task's `struct file *` behind `fd`.
 #[inline(always)]
-fn file_of_fd(fd: i32) -> Option<u64> {
+fn file_of_fd(fd: i32, just_opened: bool) -> Option<u64> {
     if fd < 0 {
         return None;
     }
     let task = unsafe { bpf_get_current_task() };
     let files: u64 = read_kernel(task, &FILES_TASK_FILES)?;
     let fdt: u64 = read_kernel(files, &FILES_FILES_FDT)?;
-    let max_fds: u32 = read_kernel(fdt, &FILES_FDT_MAX_FDS)?;
-    if fd as u32 >= max_fds {
-        return None;
+    // An fd the open just installed is within the table (tables only grow): only a caller's dirfd is checked.
+    if !just_opened {
+        let max_fds: u32 = read_kernel(fdt, &FILES_FDT_MAX_FDS)?;
+        if fd as u32 >= max_fds {
+            return None;
+        }
     }
     let fd_array: u64 = read_kernel(fdt, &FILES_FDT_FD)?;
     if fd_array == 0 {
@@ -251,25 +221,47 @@ fn file_of_fd(fd: i32) -> Option<u64> {
     (file != 0).then_some(file)
 }
 
-/// (dentry, identity) of an open file.
+/// An opened file: its dentry, inode and inode number. Its device takes two more reads and is read only when a
+/// watch may concern the inode (`dev_of`).
+#[derive(Clone, Copy)]
+struct Opened {
+    dentry: u64,
+    inode: u64,
+    ino: u64,
+}
+
 #[inline(always)]
-fn file_identity(file: u64) -> Option<(u64, FileKey)> {
+fn opened(file: u64) -> Option<Opened> {
     let dentry: u64 = read_kernel(file, &FILES_FILE_DENTRY)?;
-    Some((dentry, dentry_identity(dentry)?))
+    let inode: u64 = read_kernel(dentry, &FILES_DENTRY_INODE)?;
+    let ino: u64 = read_kernel(inode, &FILES_INODE_INO)?;
+    Some(Opened { dentry, inode, ino })
+}
+
+/// The device of an inode (`i_sb->s_dev`), 0 when it cannot be read.
+#[inline(always)]
+fn dev_of(inode: u64) -> u32 {
+    read_kernel(word(inode, &FILES_INODE_SB), &FILES_SB_DEV).unwrap_or(0)
 }
 
 #[inline(always)]
 fn dentry_identity(dentry: u64) -> Option<FileKey> {
     let inode: u64 = read_kernel(dentry, &FILES_DENTRY_INODE)?;
     let ino: u64 = read_kernel(inode, &FILES_INODE_INO)?;
-    let sb: u64 = read_kernel(inode, &FILES_INODE_SB)?;
-    let dev: u32 = read_kernel(sb, &FILES_SB_DEV)?;
-    Some(FileKey { ino, dev, _pad: 0 })
+    Some(FileKey { ino, dev: dev_of(inode), _pad: 0 })
 }
 
+/// `watch::*` bits of an inode. Most opens concern no watch: an inlined bit test on the inode number lets them
+/// skip the device read and the hash lookup.
 #[inline(always)]
-fn watched(key: &FileKey) -> u32 {
-    unsafe { FILES_WATCHED.get(key) }.copied().unwrap_or(0)
+fn watched(ino: u64, inode: u64) -> u32 {
+    let (word_index, bit) = ino_bit(ino);
+    match FILES_INO_BITS.get(word_index) {
+        Some(bits) if *bits >> bit & 1 != 0 => {}
+        _ => return 0,
+    }
+    let key = FileKey { ino, dev: dev_of(inode), _pad: 0 };
+    unsafe { FILES_WATCHED.get(&key) }.copied().unwrap_or(0)
 }
 
 /// Reads a pointer-sized kernel word at `base + offset`; 0 when it cannot be read. Branch-free (the helper
@@ -289,12 +281,12 @@ fn word(base: u64, offset: &u32) -> u64 {
 
 /// Climbs from `dentry` (included when `include_self`) towards the root of its filesystem; `MATCH_DIR` (or
 /// `MATCH_BASE_DIR` for a start directory) when a watched directory is on the way. Directories of one
-/// filesystem share `dev`. Only taken when some watched path is a directory.
+/// Only taken when some watched path is a directory.
 ///
 /// Written for the verifier: one loop exit per condition and no state carried but the dentry, so that each
 /// iteration is walked once.
 #[inline(always)]
-fn climb(dentry: u64, dev: u32, include_self: bool) -> u32 {
+fn climb(dentry: u64, include_self: bool) -> u32 {
     if global(&FILES_HAVE_DIRS) == 0 {
         return 0;
     }
@@ -310,8 +302,8 @@ fn climb(dentry: u64, dev: u32, include_self: bool) -> u32 {
         if current == 0 {
             break;
         }
-        let ino = word(word(current, &FILES_DENTRY_INODE), &FILES_INODE_INO);
-        if watched(&FileKey { ino, dev, _pad: 0 }) & watch::DIR != 0 {
+        let inode = word(current, &FILES_DENTRY_INODE);
+        if watched(word(inode, &FILES_INODE_INO), inode) & watch::DIR != 0 {
             return hit;
         }
         let parent = word(current, &FILES_DENTRY_PARENT);
@@ -324,10 +316,16 @@ fn climb(dentry: u64, dev: u32, include_self: bool) -> u32 {
 /// Whether a file was opened in the directory of a watched file under a watched name: the candidate for a
 /// watched file created (or replaced) since the watch started. The name is compared as a fixed-size key.
 #[inline(always)]
-fn parent_and_name_watched(dentry: u64, dev: u32) -> bool {
+fn parent_and_name_watched(dentry: u64) -> bool {
+    // The name's length first (it sits in the dentry): files next to a watched one mostly have other lengths.
+    let len: u32 = read_kernel(dentry, &FILES_DENTRY_NAME_LEN).unwrap_or(0);
+    let lens = FILES_NAME_LENS.get(0).copied().unwrap_or(0);
+    if lens & name_len_bit(len as usize) == 0 {
+        return false;
+    }
     let parent = word(dentry, &FILES_DENTRY_PARENT);
-    let ino = word(word(parent, &FILES_DENTRY_INODE), &FILES_INODE_INO);
-    if watched(&FileKey { ino, dev, _pad: 0 }) & watch::PARENT == 0 {
+    let inode = word(parent, &FILES_DENTRY_INODE);
+    if watched(word(inode, &FILES_INODE_INO), inode) & watch::PARENT == 0 {
         return false;
     }
     let name = word(dentry, &FILES_DENTRY_NAME);
@@ -395,7 +393,7 @@ fn base_dentry(dfd: i32) -> Option<u64> {
         let fs: u64 = read_kernel(task, &FILES_TASK_FS)?;
         return read_kernel(fs, &FILES_FS_PWD_DENTRY);
     }
-    read_kernel(file_of_fd(dfd)?, &FILES_FILE_DENTRY)
+    read_kernel(file_of_fd(dfd, false)?, &FILES_FILE_DENTRY)
 }
 
 /// Reads the requested path into the scratch buffer: (bytes, status bits).
@@ -419,7 +417,7 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
         return 0;
     }
     let inflight = take_inflight(pid_tgid as u32);
-    let ret = field(&ctx, &FILES_EXIT_RET) as i64;
+    let ret = arg::<0>(&ctx) as i64;
     let failed = ret < 0;
     if !failed && global(&FILES_FAILED_ONLY) != 0 {
         return 0;
@@ -430,18 +428,20 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
 
     if !failed {
         // Identify the file behind the new fd; match it when a path filter is set.
-        match file_of_fd(ret as i32).and_then(file_identity) {
-            Some((dentry, key)) => {
-                file_key = key;
+        match file_of_fd(ret as i32, true).and_then(opened) {
+            Some(file) => {
                 st |= status::FILE_KNOWN;
                 if !unfiltered {
-                    if watched(&key) & (watch::FILE | watch::DIR) != 0 {
+                    if watched(file.ino, file.inode) & (watch::FILE | watch::DIR) != 0 {
                         st |= status::MATCH_FILE;
-                    } else if parent_and_name_watched(dentry, key.dev) {
+                    } else if parent_and_name_watched(file.dentry) {
                         st |= status::MATCH_NAME;
                     } else {
-                        st |= climb(dentry, key.dev, false);
+                        st |= climb(file.dentry, false);
                     }
+                }
+                if unfiltered || st & (status::MATCH_FILE | status::MATCH_DIR | status::MATCH_NAME) != 0 {
+                    file_key = FileKey { ino: file.ino, dev: dev_of(file.inode), _pad: 0 };
                 }
             }
             None if !unfiltered => return 0,
@@ -471,9 +471,8 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
         if relative
             && st & status::MATCH_BASENAME == 0
             && let Some(base) = base_dentry(inflight.dfd)
-            && let Some(key) = dentry_identity(base)
         {
-            st |= climb(base, key.dev, true);
+            st |= climb(base, true);
         }
         if st & (status::MATCH_BASENAME | status::MATCH_PREFIX | status::MATCH_BASE_DIR) == 0 {
             return 0;

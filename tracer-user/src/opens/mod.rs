@@ -25,13 +25,13 @@ use std::{
 use anyhow::{Context as _, bail};
 use aya::{
     EbpfLoader,
-    maps::{HashMap as BpfHashMap, MapData},
+    maps::{Array, HashMap as BpfHashMap, MapData},
 };
 use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
     event::traced,
-    files::{FileKey, NAME_KEY, OpenEvent, call, fnv1a, name_key, status, watch},
+    files::{FileKey, NAME_KEY, OpenEvent, call, fnv1a, ino_bit, name_key, name_len_bit, status, watch},
 };
 
 use crate::{
@@ -187,6 +187,8 @@ impl Wanted for WatchSet {
 /// The kernel's watch maps (taken out of the object so that they can be updated while events are read).
 struct WatchMaps {
     watched: BpfHashMap<MapData, FileKey, u32>,
+    ino_bits: Array<MapData, u64>,
+    name_lens: Array<MapData, u64>,
     names: BpfHashMap<MapData, [u8; NAME_KEY], u8>,
     basenames: BpfHashMap<MapData, u64, u8>,
     prefixes: BpfHashMap<MapData, u64, u8>,
@@ -196,6 +198,8 @@ impl WatchMaps {
     fn take(probes: &mut Probes) -> anyhow::Result<WatchMaps> {
         Ok(WatchMaps {
             watched: BpfHashMap::try_from(probes.take_map("FILES_WATCHED")?)?,
+            ino_bits: Array::try_from(probes.take_map("FILES_INO_BITS")?)?,
+            name_lens: Array::try_from(probes.take_map("FILES_NAME_LENS")?)?,
             names: BpfHashMap::try_from(probes.take_map("FILES_NAMES")?)?,
             basenames: BpfHashMap::try_from(probes.take_map("FILES_BASENAMES")?)?,
             prefixes: BpfHashMap::try_from(probes.take_map("FILES_PREFIXES")?)?,
@@ -205,12 +209,18 @@ impl WatchMaps {
     fn mark(&mut self, ident: Ident, bits: u32) -> anyhow::Result<()> {
         let key = FileKey { ino: ident.ino, dev: ident.dev, _pad: 0 };
         let old = self.watched.get(&key, 0).unwrap_or(0);
+        // The filter bit first: an open between the two updates is then at worst looked up for nothing.
+        let (word, bit) = ino_bit(ident.ino);
+        let old_bits = self.ino_bits.get(&word, 0).context("reading the watched inode filter")?;
+        self.ino_bits.set(word, old_bits | 1 << bit, 0).context("adding to the watched inode filter")?;
         self.watched.insert(key, old | bits, 0).context("adding to the watched files")?;
         Ok(())
     }
 
     fn name(&mut self, name: &[u8]) -> anyhow::Result<()> {
         if !name.is_empty() {
+            let lens = self.name_lens.get(&0, 0).context("reading the watched name lengths")?;
+            self.name_lens.set(0, lens | name_len_bit(name.len()), 0).context("adding to the watched name lengths")?;
             self.names.insert(name_key(name), 1, 0).context("adding to the watched names")?;
             self.basenames.insert(fnv1a(name), 1, 0).context("adding to the watched names")?;
         }
