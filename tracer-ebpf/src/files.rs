@@ -261,7 +261,7 @@ fn watched(ino: u64, inode: u64) -> u32 {
         _ => return 0,
     }
     let key = FileKey { ino, dev: dev_of(inode), _pad: 0 };
-    unsafe { FILES_WATCHED.get(&key) }.copied().unwrap_or(0)
+    unsafe { FILES_WATCHED.get(key) }.copied().unwrap_or(0)
 }
 
 /// Reads a pointer-sized kernel word at `base + offset`; 0 when it cannot be read. Branch-free (the helper
