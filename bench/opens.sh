@@ -10,6 +10,8 @@
 # Each figure is timed inside the workload in the thread's CPU time (no start-up costs, and steady on a busy
 # machine: time spent preempted is not counted; `--wall` times wall-clock instead, `storm-open`/`storm`). Baseline and watched runs alternate, R rounds, and
 # the table shows medians. Lost events (the watched storm can outrun the reader) are reported from tracer's stderr.
+# The "floor" column is the same storm under bpftrace with a trivial filter on the openat tracepoints (see
+# start_floor): the least any in-kernel open filter costs here (--no-floor skips it).
 
 set -euo pipefail
 
@@ -17,13 +19,15 @@ OPENS=500000
 CALLS=3000000
 RUNS=5
 WALL=
+FLOOR=1
 while (($#)); do
     case $1 in
         --opens) OPENS=$2; shift 2 ;;
         --calls) CALLS=$2; shift 2 ;;
         --runs) RUNS=$2; shift 2 ;;
         --wall) WALL=1; shift ;;
-        -h | --help) echo "usage: bash bench/opens.sh [--opens N] [--calls M] [--runs R] [--wall]"; exit 0 ;;
+        --no-floor) FLOOR=; shift ;;
+        -h | --help) echo "usage: bash bench/opens.sh [--opens N] [--calls M] [--runs R] [--wall] [--no-floor]"; exit 0 ;;
         *) echo "bench: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -39,6 +43,7 @@ DIR=$(mktemp -d /tmp/tracer-bench-opens.XXXXXX)
 TRACER_PID=
 cleanup() {
     [[ -n $TRACER_PID ]] && kill "$TRACER_PID" 2>/dev/null && wait "$TRACER_PID" 2>/dev/null
+    [[ -n $FLOOR_PID ]] && kill -INT "$FLOOR_PID" 2>/dev/null && wait "$FLOOR_PID" 2>/dev/null
     rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -52,12 +57,17 @@ ns() {
     "$WORKLOAD" "$action" "$@" | sed -n 's/^ns_per_call=//p'
 }
 
+# The first storm after a tracer attaches runs slower (cold caches, the tracer still settling): not measured.
+warm_up() {
+    ns storm-open 20000 "$DIR/other" >/dev/null
+}
+
 start_tracer() {
     : >"$DIR/tracer.err"
     "$TRACER" opens -o /dev/null "$DIR/watched" 2>"$DIR/tracer.err" &
     TRACER_PID=$!
     for _ in $(seq 300); do
-        grep -q '; ready' "$DIR/tracer.err" && return 0
+        grep -q '; ready' "$DIR/tracer.err" && { warm_up; return 0; }
         kill -0 "$TRACER_PID" 2>/dev/null || break
         sleep 0.1
     done
@@ -73,6 +83,30 @@ stop_tracer() {
     sed -n 's/^tracer: \([0-9]*\) events were lost.*/\1/p' "$DIR/tracer.err"
 }
 
+# The floor: bpftrace with a one-comparison program on sys_enter_openat and sys_exit_openat (its filter never
+# matches). What any in-kernel open filter pays before doing any work: the slow syscall path every task is put
+# on, the tracepoint callbacks, and a BPF program run per open.
+FLOOR_PID=
+start_floor() {
+    : >"$DIR/floor.out"
+    bpftrace -e 'tracepoint:syscalls:sys_enter_openat /pid == 0/ { @e = count(); }
+                 tracepoint:syscalls:sys_exit_openat /pid == 0/ { @x = count(); }' >"$DIR/floor.out" 2>&1 &
+    FLOOR_PID=$!
+    for _ in $(seq 300); do
+        grep -q 'Attaching' "$DIR/floor.out" && { sleep 2; warm_up; return 0; } # attaches right after printing this
+        kill -0 "$FLOOR_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$DIR/floor.out" >&2
+    echo "bench: bpftrace did not attach" >&2
+    exit 1
+}
+stop_floor() {
+    kill -INT "$FLOOR_PID"
+    wait "$FLOOR_PID" || true
+    FLOOR_PID=
+}
+
 declare -A R
 lost_total=0
 for round in $(seq "$RUNS"); do
@@ -85,24 +119,34 @@ for round in $(seq "$RUNS"); do
     R[traced_watched]+="$(ns storm-open "$OPENS" "$DIR/watched") "
     lost=$(stop_tracer)
     lost_total=$((lost_total + ${lost:-0}))
+    if [[ -n $FLOOR ]]; then
+        start_floor
+        R[floor_other]+="$(ns storm-open "$OPENS" "$DIR/other") "
+        R[floor_getppid]+="$(ns storm "$CALLS") "
+        stop_floor
+    fi
     echo "round $round done" >&2
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-printf '%-34s %10s %10s %10s %8s %s\n' "configuration" "baseline" "watching" "extra" "target" "result"
+printf '%-34s %10s %10s %10s %8s %-6s %s\n' "configuration" "baseline" "watching" "extra" "target" "result" "floor"
 row() {
     local name=$1 key=$2 target=$3
-    local b t
+    local b t f floor=-
     b=$(echo "${R[base_$key]}" | median)
     t=$(echo "${R[traced_$key]}" | median)
     local extra
     extra=$(awk -v b="$b" -v t="$t" 'BEGIN {printf "%+.1f", t - b}')
+    if [[ -n ${R[floor_$key]:-} ]]; then
+        f=$(echo "${R[floor_$key]}" | median)
+        floor=$(awk -v b="$b" -v f="$f" 'BEGIN {printf "%+.1f", f - b}')
+    fi
     local verdict=""
     if [[ $target != - ]]; then
         verdict=$(awk -v e="$extra" -v m="$target" 'BEGIN {print (e <= m) ? "PASS" : "MISS"}')
     fi
-    printf '%-34s %10s %10s %10s %8s %s\n' "$name" "$b" "$t" "$extra" "$target" "$verdict"
+    printf '%-34s %10s %10s %10s %8s %-6s %s\n' "$name" "$b" "$t" "$extra" "$target" "$verdict" "$floor"
 }
 row "open+close of another file (ns)" other 250
 row "getppid, no opens (ns)" getppid 25

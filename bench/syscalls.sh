@@ -13,7 +13,11 @@
 #   traced, all     tracer syscalls -o /dev/null -p STORM        (every event decoded, written to /dev/null)
 #   traced, -c      tracer syscalls -c -o /dev/null -p STORM     (counted in the kernel)
 #   bystander, all  tracer syscalls -o /dev/null -p SLEEPER      (storm untraced; what everyone else pays)
+#   traced, -T      as "traced, all" with durations: the enter is hooked too (as for -t, --json and -c)
+#   bystander, -T   as "bystander, all" with the enter hooked too
 #   bystander, few  tracer syscalls -e trace=openat -o /dev/null -p SLEEPER
+#   floor, few      bpftrace with (never running) programs on sys_enter_openat/sys_exit_openat: what the kernel
+#                   charges every syscall once one syscall tracepoint is in use, the floor under "bystander, few"
 #   strace -f       strace -f -o /dev/null on the storm (M calls, default N/20: it is ~400x slower)
 #   bpftrace count  bpftrace counting the storm's syscalls per id in a map
 #
@@ -321,15 +325,16 @@ run_strace() {
     parse_ns "$TMP/strace.out"
 }
 
+# bpftrace_attached PID [TRACEPOINT]: wait until PID has a program on TRACEPOINT (default sys_enter).
 bpftrace_attached() {
-    local pid=$1 until
+    local pid=$1 tracepoint=${2:-sys_enter} until
     if [[ -z $BPFTOOL ]]; then
         sleep 1 # no bpftool to check with: give it time (the count check below catches a late attach)
         return 0
     fi
     until=$(deadline "$READY_TIMEOUT")
     while before "$until"; do
-        "$BPFTOOL" perf list 2>/dev/null | grep -Eq "^pid $pid .*tracepoint +sys_enter\b" && return 0
+        "$BPFTOOL" perf list 2>/dev/null | grep -Eq "^pid $pid .*tracepoint +$tracepoint\b" && return 0
         kill -0 "$pid" 2>/dev/null || return 1
         sleep 0.02
     done
@@ -379,15 +384,44 @@ run_bpftrace() {
     fi
 }
 
+# The floor under "bystander, few": bpftrace with programs on sys_enter_openat and sys_exit_openat while the
+# getppid storm runs. None of them ever runs (getppid is not openat): this is what the kernel itself charges every
+# syscall once any syscall tracepoint is in use (the slow syscall path and the tracepoint callbacks).
+run_floor_few() {
+    local out=$TMP/floor.out err=$TMP/floor.err bpid prog
+    LOST=-
+    prog="tracepoint:syscalls:sys_enter_openat /pid == $SLEEPER/ { @e = count(); }
+          tracepoint:syscalls:sys_exit_openat /pid == $SLEEPER/ { @x = count(); }"
+    "$BPFTRACE" -e "$prog" </dev/null >"$out" 2>"$err" &
+    bpid=$!
+    spawned "$bpid"
+    if ! wait_for "$out" 'Attaching' "$bpid" "$READY_TIMEOUT" || ! bpftrace_attached "$bpid" sys_exit_openat; then
+        stop "$bpid" || true
+        FAIL_MSG="bpftrace did not attach; command: bpftrace -e '$prog'; stderr: $(tr '\n' ' ' <"$err" | cut -c1-500)"
+        return 1
+    fi
+    if ! "$WORKLOAD" storm "$CALLS" >"$TMP/storm.out" 2>"$TMP/storm.err"; then
+        stop "$bpid" || true
+        FAIL_MSG="workload storm failed: $(cat "$TMP/storm.err")"
+        return 1
+    fi
+    kill -INT "$bpid" 2>/dev/null || true
+    wait_exit "$bpid" "$EXIT_TIMEOUT" || { stop "$bpid" || true; FAIL_MSG="bpftrace did not exit on SIGINT"; return 1; }
+    parse_ns "$TMP/storm.out"
+}
+
 # ----------------------------------------------------------------------------------------------- run
 
-CONFIGS=(baseline traced_all traced_c bystander_all bystander_few strace bpftrace)
+CONFIGS=(baseline traced_all traced_t traced_c bystander_all bystander_t bystander_few floor_few strace bpftrace)
 declare -A LABEL=(
     [baseline]="baseline (no tracer)"
     [traced_all]="tracer -p STORM (all events decoded)"
+    [traced_t]="tracer -T -p STORM (durations: enter hook too)"
     [traced_c]="tracer -c -p STORM (kernel counts)"
     [bystander_all]="bystander: tracer -p OTHER"
+    [bystander_t]="bystander: tracer -T -p OTHER"
     [bystander_few]="bystander: tracer -e trace=openat -p OTHER"
+    [floor_few]="floor: bpftrace on openat enter+exit, idle"
     [strace]="strace -f (${STRACE_CALLS} calls)"
     [bpftrace]="bpftrace count by syscall id"
 )
@@ -398,9 +432,12 @@ run_config() {
     case $1 in
         baseline) run_baseline ;;
         traced_all) run_traced -o /dev/null ;;
+        traced_t) run_traced -T -o /dev/null ;;
         traced_c) run_traced -c -o "$TMP/summary" && check_summary ;;
         bystander_all) run_bystander -o /dev/null ;;
+        bystander_t) run_bystander -T -o /dev/null ;;
         bystander_few) run_bystander -e trace=openat -o /dev/null ;;
+        floor_few) run_floor_few ;;
         strace) run_strace ;;
         bpftrace) run_bpftrace ;;
     esac
