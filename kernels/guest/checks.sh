@@ -33,6 +33,7 @@ SELF=$0
 CHECKS='
 syscalls-count      syscalls  -c table: exact counts of a known storm (in-kernel counting)
 syscalls-errors     syscalls  text events, -Z -e trace=openat: every failed openat with its path and ENOENT
+syscalls-text       syscalls  text, every call, exit hook only: exact getppid/write/openat lines, execve path and argv
 syscalls-attach     syscalls  -p PID --json: exact calls of an attached process, its exit, tracer ends by itself
 syscalls-blocked    syscalls  -p PID --json: threads blocked in read(2) at attach reported before ready; SIGKILL exit
 syscalls-follow     syscalls  -f --json: a forked child is traced from its first call, with its exit
@@ -177,6 +178,23 @@ check_syscalls_errors() {
     expect "lines other than failed openat and the exit" "$other" 0
     ok=$(grep '^openat(' events | grep -vc ' = -1 ')
     expect "successful openat lines under -Z" "$ok" 0
+}
+
+# Plain text without -T/-t is traced from sys_exit alone, arguments read from the saved registers.
+check_syscalls_text() {
+    tracer syscalls -o events -- workload getppid 1000 writes 100 failopen 50 /nonexistent/t >out 2>err
+    rc=$?
+    [ "$rc" = 0 ] || fail "tracer syscalls exited with $rc: $(why_tracer err)"
+    expect "getppid lines" "$(grep -c '^getppid() = [0-9][0-9]*$' events)" 1000
+    expect "14-byte write lines" "$(grep -c '^write([0-9]*, "hello, tracer\\n", 14) = 14$' events)" 100
+    n=$(count events 'openat(AT_FDCWD, "/nonexistent/t", O_RDONLY) = -1 ENOENT (No such file or directory)')
+    expect "failed openat lines with path and ENOENT" "$n" 50
+    first=$(head -n1 events)
+    case $first in
+    'execve("'*'workload", ["workload", "getppid", "1000", "writes", "100", "failopen", "50", "/nonexistent/t"], ...) = 0') ;;
+    *) fail "first line is not the command's execve with its path and argv: $first" ;;
+    esac
+    expect "last line" "$(tail -n1 events)" "+++ exited with 0 +++"
 }
 
 check_syscalls_attach() {
