@@ -311,6 +311,15 @@ fn attached_two_processes() {
 // ---------------------------------------------------------------------------------------------------------
 // 3. blocked
 
+/// The thread of `workload block-read` that blocks in read(2) on a pipe, from its `blocked tid=TID` line.
+fn reader_tid(w: &Proc, dl: Deadline) -> u32 {
+    let line = w
+        .out()
+        .wait_for(dl, |l| l.starts_with("blocked tid="))
+        .unwrap_or_else(|| panic!("no blocked tid= line\n{}", w.dump()));
+    line["blocked tid=".len()..].trim().parse().expect("tid")
+}
+
 /// The fd argument of a thread blocked in read, from /proc/PID/task/TID/syscall ("0 0x3 0x7f.. 0x1 ...").
 fn fd_from_proc_syscall(line: &str) -> u64 {
     let hex = line.split_whitespace().nth(1).unwrap_or_else(|| panic!("bad /proc syscall line {line:?}"));
@@ -324,11 +333,7 @@ fn blocked_at_attach_is_reported() {
     cmd.arg("block-read").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut w = Proc::spawn("workload block-read", &mut cmd);
     let pid = w.pid();
-    let line = w
-        .out()
-        .wait_for(dl, |l| l.starts_with("blocked tid="))
-        .unwrap_or_else(|| panic!("no blocked tid= line\n{}", w.dump()));
-    let tid: u32 = line["blocked tid=".len()..].trim().parse().expect("tid");
+    let tid = reader_tid(&w, dl);
     assert_ne!(tid, pid);
     let proc_line = wait_in_syscall(pid, tid, &[NR_READ], dl);
     let pipe_fd = fd_from_proc_syscall(&proc_line);
@@ -385,11 +390,7 @@ fn blocked_live_is_reported_while_blocking() {
     let t = start_tracer_json(&args, dl.within(Duration::from_secs(15)));
     w.send("\n");
     let released = Instant::now();
-    let line = w
-        .out()
-        .wait_for(dl, |l| l.starts_with("blocked tid="))
-        .unwrap_or_else(|| panic!("no blocked tid= line\n{}", w.dump()));
-    let tid: u32 = line["blocked tid=".len()..].trim().parse().expect("tid");
+    let tid = reader_tid(&w, dl);
     let proc_line = wait_in_syscall(pid, tid, &[NR_READ], dl);
     let pipe_fd = fd_from_proc_syscall(&proc_line);
 
@@ -432,11 +433,7 @@ fn blocked_live_without_enter_hook() {
     let args = ["--blocked-after", "0.5", "-p", &pid.to_string()];
     let t = start_tracer_text(&mut tracer(args), "tracer syscalls (text, blocked)", dl.within(Duration::from_secs(15)));
     w.send("\n");
-    let line = w
-        .out()
-        .wait_for(dl, |l| l.starts_with("blocked tid="))
-        .unwrap_or_else(|| panic!("no blocked tid= line\n{}", w.dump()));
-    let tid: u32 = line["blocked tid=".len()..].trim().parse().expect("tid");
+    let tid = reader_tid(&w, dl);
     let proc_line = wait_in_syscall(pid, tid, &[NR_READ], dl);
     let pipe_fd = fd_from_proc_syscall(&proc_line);
     let prefix = format!("[pid {tid:>5}] read({pipe_fd}, ");
@@ -954,8 +951,7 @@ fn fd_paths_of_open_fds() {
     cmd.arg("block-read").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let w = Proc::spawn("workload block-read", &mut cmd);
     let pid = w.pid();
-    let line = w.out().wait_for(dl, |l| l.starts_with("blocked tid=")).expect("blocked tid= line");
-    let tid: u32 = line["blocked tid=".len()..].trim().parse().unwrap();
+    let tid = reader_tid(&w, dl);
     let fd = fd_from_proc_syscall(&wait_in_syscall(pid, tid, &[NR_READ], dl));
     let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap();
     let want = format!("{fd}<{}>", target.display());
