@@ -41,7 +41,7 @@ use tracer_common::{
     monitor::bucket,
 };
 
-use crate::maps::{EVENTS, admit, count_lost, fill_header, global, is_traced, now_ns, wakeup_flags};
+use crate::maps::{admit, fill_header, global, is_traced, now_ns, reserve, wakeup_flags};
 
 #[map]
 static OPEN_INFLIGHT: Array<OpenInflight> = Array::with_max_entries(OPEN_INFLIGHT_SLOTS, 0);
@@ -515,8 +515,7 @@ fn send(
         return;
     }
     let now = now_ns();
-    let Some(mut entry) = EVENTS.reserve::<OpenEvent>(0) else {
-        count_lost(lost::FILES);
+    let Some(mut entry) = reserve::<OpenEvent>(lost::FILES) else {
         return;
     };
     let event = unsafe { &mut *entry.as_mut_ptr() };

@@ -4,7 +4,7 @@ use aya_ebpf::{
     bindings::{BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
     helpers::{bpf_ktime_get_ns, generated},
     macros::map,
-    maps::{Array, PerCpuArray, RingBuf},
+    maps::{Array, PerCpuArray, RingBuf, ring_buf::RingBufEntry},
 };
 use tracer_common::{
     EventHeader,
@@ -91,6 +91,17 @@ pub fn count_lost(slot: u32) {
     if let Some(counter) = LOST.get_ptr_mut(slot) {
         unsafe { *counter += 1 };
     }
+}
+
+/// A record of type `T` in `EVENTS`; when the ring buffer is full, counts the loss in `LOST[lost_slot]` and gives
+/// `None`.
+#[inline(always)]
+pub fn reserve<T: 'static>(lost_slot: u32) -> Option<RingBufEntry<T>> {
+    let entry = EVENTS.reserve::<T>(0);
+    if entry.is_none() {
+        count_lost(lost_slot);
+    }
+    entry
 }
 
 #[inline(always)]

@@ -25,7 +25,7 @@ use tracer_common::{
     },
 };
 
-use crate::maps::{EVENTS, admit, count_lost, fill_header, global, is_traced, now_ns, wakeup_flags};
+use crate::maps::{admit, fill_header, global, is_traced, now_ns, reserve, wakeup_flags};
 
 /// Watched ports (non-zero byte = watched), consulted when `NET_PORT_FILTER` is set.
 #[map]
@@ -345,8 +345,7 @@ pub fn net_bind_exit(ctx: TracePointContext) -> u32 {
     if !admit(bucket::NET) {
         return 0;
     }
-    let Some(mut entry) = EVENTS.reserve::<BindEvent>(0) else {
-        count_lost(lost::NET);
+    let Some(mut entry) = reserve::<BindEvent>(lost::NET) else {
         return 0;
     };
     let event = unsafe { &mut *entry.as_mut_ptr() };
@@ -400,8 +399,7 @@ pub fn net_listen_exit(ctx: TracePointContext) -> u32 {
     if !admit(bucket::NET) {
         return 0;
     }
-    let Some(mut entry) = EVENTS.reserve::<SockEvent>(0) else {
-        count_lost(lost::NET);
+    let Some(mut entry) = reserve::<SockEvent>(lost::NET) else {
         return 0;
     };
     let event = unsafe { &mut *entry.as_mut_ptr() };
@@ -483,8 +481,7 @@ pub fn net_sock_state(ctx: TracePointContext) -> u32 {
     if !admit(bucket::NET) {
         return 0;
     }
-    let Some(mut entry) = EVENTS.reserve::<SockEvent>(0) else {
-        count_lost(lost::NET);
+    let Some(mut entry) = reserve::<SockEvent>(lost::NET) else {
         return 0;
     };
     let event = unsafe { &mut *entry.as_mut_ptr() };

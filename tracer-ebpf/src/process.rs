@@ -18,7 +18,7 @@ use tracer_common::{
 };
 
 use crate::{
-    maps::{EVENTS, admit, count_lost, fill_header, global, is_traced, now_ns, set_traced, traced_state},
+    maps::{admit, count_lost, fill_header, global, is_traced, now_ns, reserve, set_traced, traced_state},
     syscalls::take_inflight,
 };
 
@@ -94,17 +94,8 @@ fn parent_tgid() -> u32 {
 }
 
 #[inline(always)]
-fn reserve() -> Option<aya_ebpf::maps::ring_buf::RingBufEntry<ProcessEvent>> {
-    let entry = EVENTS.reserve::<ProcessEvent>(0);
-    if entry.is_none() {
-        count_lost(lost::PROCESS);
-    }
-    entry
-}
-
-#[inline(always)]
 fn emit(what: u32, other_pid: u32, exit_code: i32) {
-    let Some(mut entry) = reserve() else { return };
+    let Some(mut entry) = reserve::<ProcessEvent>(lost::PROCESS) else { return };
     let event = unsafe { &mut *entry.as_mut_ptr() };
     fill_header(&mut event.header, kind::PROCESS, bpf_get_current_pid_tgid(), now_ns());
     event.what = what;
@@ -201,7 +192,7 @@ pub fn process_exec(ctx: TracePointContext) -> u32 {
     if !admit(bucket::EXEC) {
         return 0;
     }
-    let Some(mut entry) = reserve() else { return 0 };
+    let Some(mut entry) = reserve::<ProcessEvent>(lost::PROCESS) else { return 0 };
     let event = unsafe { &mut *entry.as_mut_ptr() };
     fill_header(&mut event.header, kind::PROCESS, pid_tgid, now_ns());
     event.what = what::EXEC;

@@ -33,7 +33,7 @@ use tracer_common::{
 };
 
 use crate::{
-    maps::{EVENTS, TRACE_ALL, admit, count_lost, fill_header, global, now_ns, traced_state},
+    maps::{TRACE_ALL, admit, fill_header, global, now_ns, reserve, traced_state},
     process::{EXIT_GROUP_DEAD_OFFSET, TASK_EXIT_CODE_OFFSET, TASK_PID_OFFSET, TASK_TGID_OFFSET},
 };
 
@@ -213,8 +213,7 @@ pub fn signal_generate(ctx: RawTracePointContext) -> i32 {
     if !admit(bucket::SIGNAL) {
         return 0;
     }
-    let Some(mut entry) = EVENTS.reserve::<SignalEvent>(0) else {
-        count_lost(lost::SIGNALS);
+    let Some(mut entry) = reserve::<SignalEvent>(lost::SIGNALS) else {
         return 0;
     };
     let event = unsafe { &mut *entry.as_mut_ptr() };
@@ -278,8 +277,7 @@ pub fn signal_deliver(ctx: RawTracePointContext) -> i32 {
     let handler: u64 = read_kernel(action, global(&SA_HANDLER_OFFSET)).unwrap_or(0);
     let sa_flags: u64 = read_kernel(action, global(&SA_FLAGS_OFFSET)).unwrap_or(0);
 
-    let Some(mut entry) = EVENTS.reserve::<SignalDeliverEvent>(0) else {
-        count_lost(lost::SIGNALS);
+    let Some(mut entry) = reserve::<SignalDeliverEvent>(lost::SIGNALS) else {
         return 0;
     };
     let event = unsafe { &mut *entry.as_mut_ptr() };
@@ -333,8 +331,7 @@ pub fn signal_exit(ctx: TracePointContext) -> u32 {
     }
     // `named` stays in TRACED: its SIGCHLD to its parent comes after this (exit_notify), and is from a `-p`
     // process. A pid is reused only after the whole pid space went round.
-    let Some(mut entry) = EVENTS.reserve::<ProcessEvent>(0) else {
-        count_lost(lost::SIGNALS);
+    let Some(mut entry) = reserve::<ProcessEvent>(lost::SIGNALS) else {
         return 0;
     };
     let event = unsafe { &mut *entry.as_mut_ptr() };
@@ -397,8 +394,7 @@ pub fn signal_send_exit(ctx: TracePointContext) -> u32 {
     if ret >= 0 {
         return 0;
     }
-    let Some(mut entry) = EVENTS.reserve::<SignalSendFailedEvent>(0) else {
-        count_lost(lost::SIGNALS);
+    let Some(mut entry) = reserve::<SignalSendFailedEvent>(lost::SIGNALS) else {
         return 0;
     };
     let event = unsafe { &mut *entry.as_mut_ptr() };

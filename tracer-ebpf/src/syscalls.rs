@@ -24,7 +24,7 @@ use tracer_common::{
     },
 };
 
-use crate::maps::{EVENTS, count_lost, fill_header_no_comm, global, now_ns, traced_state, wakeup_flags};
+use crate::maps::{fill_header_no_comm, global, now_ns, reserve, traced_state, wakeup_flags};
 
 /// Per syscall number: wanted or not, and what to copy from user memory. Set at load time.
 #[unsafe(no_mangle)]
@@ -284,16 +284,14 @@ fn report_call(pid_tgid: u64, nr: i32, spec: &SyscallSpec, args: [u64; 6], enter
     let duration_ns = enter_ns.map_or(0, |t| now.saturating_sub(t));
     let status = if enter_ns.is_some() { status::ENTER_SEEN } else { 0 };
     if spec.kind[0] == capture::NONE {
-        let Some(mut entry) = EVENTS.reserve::<SyscallEvent>(0) else {
-            count_lost(lost::SYSCALLS);
+        let Some(mut entry) = reserve::<SyscallEvent>(lost::SYSCALLS) else {
             return;
         };
         fill_event(entry.as_mut_ptr(), kind::SYSCALL, pid_tgid, now, nr, status, duration_ns, ret, args);
         entry.submit(wakeup_flags(now));
         return;
     }
-    let Some(mut entry) = EVENTS.reserve::<SyscallDataEvent>(0) else {
-        count_lost(lost::SYSCALLS);
+    let Some(mut entry) = reserve::<SyscallDataEvent>(lost::SYSCALLS) else {
         return;
     };
     let full = entry.as_mut_ptr();
