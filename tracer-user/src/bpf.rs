@@ -15,7 +15,11 @@ use tracer_common::{
     syscalls::{INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallStat},
 };
 
-use crate::{btf::Btf, drain::EventReader, tracefs};
+use crate::{
+    btf::{Btf, kernel_btf},
+    drain::EventReader,
+    tracefs,
+};
 
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));
 
@@ -79,7 +83,7 @@ pub struct KernelLayout {
 
 impl KernelLayout {
     pub fn read(tracefs: &Path) -> anyhow::Result<Self> {
-        let btf = Btf::from_sys_fs().context("reading kernel BTF")?;
+        let btf = kernel_btf()?;
         let task = |member: &str| {
             btf.member_offset("task_struct", member).with_context(|| format!("BTF: task_struct.{member}"))
         };
@@ -98,7 +102,7 @@ impl KernelLayout {
             exit_group_dead: exit.field("group_dead").map_or(0, |f| f.offset),
             exec_filename: exec.offset_of("filename")?,
             exec_old_pid: exec.offset_of("old_pid")?,
-            signals: signal_offsets(&btf)?,
+            signals: signal_offsets(btf)?,
         })
     }
 

@@ -12,7 +12,12 @@
 //!
 //! Every read is bounds-checked: malformed input gives an error, never a panic.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::OnceLock,
+};
+
+use anyhow::Context as _;
 
 const SYS_FS_PATH: &str = "/sys/kernel/btf/vmlinux";
 const BTF_MAGIC: u16 = 0xeb9f;
@@ -95,6 +100,17 @@ pub struct Btf {
     str_end: usize,
     /// Byte offset in `data` of each type's record, indexed by type id. Entry 0 (void) is a placeholder.
     type_pos: Vec<u32>,
+}
+
+/// The running kernel's BTF, parsed the first time it is asked for (about 10 ms) and kept for the rest of the
+/// process: every probe family's layout reads its offsets from it.
+pub fn kernel_btf() -> anyhow::Result<&'static Btf> {
+    static KERNEL: OnceLock<Btf> = OnceLock::new();
+    if let Some(btf) = KERNEL.get() {
+        return Ok(btf);
+    }
+    let btf = Btf::from_sys_fs().context("reading kernel BTF")?;
+    Ok(KERNEL.get_or_init(|| btf))
 }
 
 /// The fixed part of a type record.
@@ -423,6 +439,13 @@ mod tests {
 
     fn vmlinux() -> Btf {
         Btf::from_sys_fs().expect("kernel BTF at /sys/kernel/btf/vmlinux")
+    }
+
+    #[test]
+    fn kernel_btf_is_parsed_once() {
+        let first = kernel_btf().unwrap();
+        assert!(std::ptr::eq(first, kernel_btf().unwrap()));
+        assert!(first.member_offset("task_struct", "pid").is_ok());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 
 use crate::{
     bpf::KernelGlobals,
-    btf::{Btf, BtfError},
+    btf::{Btf, BtfError, kernel_btf},
     tracefs,
 };
 
@@ -32,7 +32,7 @@ fn packed_bits(btf: &Btf, base: u32, member: &str) -> u32 {
 
 impl NetLayout {
     pub fn read(tracefs: &Path) -> anyhow::Result<NetLayout> {
-        let btf = Btf::from_sys_fs().context("reading kernel BTF")?;
+        let btf = kernel_btf()?;
         let off = |st: &str, member: &str| btf.member_offset(st, member).with_context(|| format!("BTF: {st}.{member}"));
         let sized = |st: &str, member: &str, size: u32| -> anyhow::Result<u32> {
             let m = btf.member(st, member).with_context(|| format!("BTF: {st}.{member}"))?;
@@ -67,9 +67,9 @@ impl NetLayout {
             ("NET_SK_V6_RCV_SADDR_OFFSET", in_common("skc_v6_rcv_saddr", 16)?),
             ("NET_SK_PROTOCOL_OFFSET", sized("sock", "sk_protocol", 2)?),
             ("NET_SK_SOCKET_OFFSET", off("sock", "sk_socket")?),
-            ("NET_SK_REUSE_BITS", packed_bits(&btf, common, "skc_reuse")),
-            ("NET_SK_REUSEPORT_BITS", packed_bits(&btf, common, "skc_reuseport")),
-            ("NET_SK_IPV6ONLY_BITS", packed_bits(&btf, common, "skc_ipv6only")),
+            ("NET_SK_REUSE_BITS", packed_bits(btf, common, "skc_reuse")),
+            ("NET_SK_REUSEPORT_BITS", packed_bits(btf, common, "skc_reuseport")),
+            ("NET_SK_IPV6ONLY_BITS", packed_bits(btf, common, "skc_ipv6only")),
             ("NET_SSS_SKADDR_OFFSET", sss.offset_of("skaddr")?),
             ("NET_SSS_OLDSTATE_OFFSET", sss.offset_of("oldstate")?),
             ("NET_SSS_NEWSTATE_OFFSET", sss.offset_of("newstate")?),

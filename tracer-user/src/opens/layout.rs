@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 
 use tracer_common::files::SYSCALL_ARGS_OFFSET;
 
-use crate::{bpf::KernelGlobals, btf::Btf, tracefs};
+use crate::{bpf::KernelGlobals, btf::kernel_btf, tracefs};
 
 pub struct FilesLayout {
     pub globals: KernelGlobals,
@@ -27,7 +27,7 @@ pub const ENTER_PROGRAMS: &[(&str, &str)] = &[
 
 impl FilesLayout {
     pub fn read(tracefs: &Path) -> anyhow::Result<FilesLayout> {
-        let btf = Btf::from_sys_fs().context("reading kernel BTF")?;
+        let btf = kernel_btf()?;
         let off = |st: &str, member: &str| btf.member_offset(st, member).with_context(|| format!("BTF: {st}.{member}"));
         let sized = |st: &str, member: &str, size: u32| -> anyhow::Result<u32> {
             let m = btf.member(st, member).with_context(|| format!("BTF: {st}.{member}"))?;
