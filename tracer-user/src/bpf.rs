@@ -127,7 +127,7 @@ impl KernelLayout {
 
 /// Kernel struct offsets the signal probes read (tracer-ebpf/src/signals.rs), from BTF.
 fn signal_offsets(btf: &Btf) -> anyhow::Result<Vec<(&'static str, u32)>> {
-    let offset = |ty: &str, member: &str| btf.member_offset(ty, member).with_context(|| format!("BTF: {ty}.{member}"));
+    let offset = |ty: &str, member: &str| btf_offset(btf, ty, member);
     let sa = offset("k_sigaction", "sa")?;
     Ok(vec![
         ("TASK_COMM_OFFSET", offset("task_struct", "comm")?),
@@ -143,6 +143,46 @@ fn signal_offsets(btf: &Btf) -> anyhow::Result<Vec<(&'static str, u32)>> {
         ("SIGINFO_ERRNO_OFFSET", offset("kernel_siginfo", "si_errno")?),
         ("SIGINFO_CODE_OFFSET", offset("kernel_siginfo", "si_code")?),
     ])
+}
+
+/// `st.member`'s byte offset, from BTF.
+pub fn btf_offset(btf: &Btf, st: &str, member: &str) -> anyhow::Result<u32> {
+    btf.member_offset(st, member).with_context(|| format!("BTF: {st}.{member}"))
+}
+
+/// `st.member`'s byte offset, from BTF, for a member the programs read as `size` bytes: an error when it has
+/// another size on this kernel.
+pub fn btf_sized_offset(btf: &Btf, st: &str, member: &str, size: u32) -> anyhow::Result<u32> {
+    let m = btf.member(st, member).with_context(|| format!("BTF: {st}.{member}"))?;
+    if m.size != size {
+        bail!("BTF: {st}.{member} is {} bytes on this kernel, expected {size}", m.size);
+    }
+    Ok(m.offset)
+}
+
+/// How the open and the net probes find the `struct file` behind an fd of the current task:
+/// `task->files->fdt`, then `fdt->fd[fd]` for an fd below `fdt->max_fds`. Each family hands these to its
+/// programs under its own global names.
+pub struct FdTableOffsets {
+    /// `task_struct.files`.
+    pub task_files: u32,
+    /// `files_struct.fdt`.
+    pub files_fdt: u32,
+    /// `fdtable.max_fds`.
+    pub fdt_max_fds: u32,
+    /// `fdtable.fd`.
+    pub fdt_fd: u32,
+}
+
+impl FdTableOffsets {
+    pub fn read(btf: &Btf) -> anyhow::Result<FdTableOffsets> {
+        Ok(FdTableOffsets {
+            task_files: btf_sized_offset(btf, "task_struct", "files", 8)?,
+            files_fdt: btf_sized_offset(btf, "files_struct", "fdt", 8)?,
+            fdt_max_fds: btf_sized_offset(btf, "fdtable", "max_fds", 4)?,
+            fdt_fd: btf_sized_offset(btf, "fdtable", "fd", 8)?,
+        })
+    }
 }
 
 /// Every pid is below this (the size of the traced-set array).

@@ -4,11 +4,15 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 
 use tracer_common::files::SYSCALL_ARGS_OFFSET;
 
-use crate::{bpf::KernelGlobals, btf::kernel_btf, tracefs};
+use crate::{
+    bpf::{FdTableOffsets, KernelGlobals, btf_offset, btf_sized_offset},
+    btf::kernel_btf,
+    tracefs,
+};
 
 pub struct FilesLayout {
     pub globals: KernelGlobals,
@@ -28,22 +32,17 @@ pub const ENTER_PROGRAMS: &[(&str, &str)] = &[
 impl FilesLayout {
     pub fn read(tracefs: &Path) -> anyhow::Result<FilesLayout> {
         let btf = kernel_btf()?;
-        let off = |st: &str, member: &str| btf.member_offset(st, member).with_context(|| format!("BTF: {st}.{member}"));
-        let sized = |st: &str, member: &str, size: u32| -> anyhow::Result<u32> {
-            let m = btf.member(st, member).with_context(|| format!("BTF: {st}.{member}"))?;
-            if m.size != size {
-                bail!("BTF: {st}.{member} is {} bytes on this kernel, expected {size}", m.size);
-            }
-            Ok(m.offset)
-        };
+        let off = |st: &str, member: &str| btf_offset(btf, st, member);
+        let sized = |st: &str, member: &str, size: u32| btf_sized_offset(btf, st, member, size);
+        let fds = FdTableOffsets::read(btf)?;
         let path_dentry = sized("path", "dentry", 8)?;
         let globals = vec![
-            ("FILES_TASK_FILES", sized("task_struct", "files", 8)?),
+            ("FILES_TASK_FILES", fds.task_files),
             ("FILES_TASK_FS", sized("task_struct", "fs", 8)?),
             ("FILES_FS_PWD_DENTRY", off("fs_struct", "pwd")? + path_dentry),
-            ("FILES_FILES_FDT", sized("files_struct", "fdt", 8)?),
-            ("FILES_FDT_MAX_FDS", sized("fdtable", "max_fds", 4)?),
-            ("FILES_FDT_FD", sized("fdtable", "fd", 8)?),
+            ("FILES_FILES_FDT", fds.files_fdt),
+            ("FILES_FDT_MAX_FDS", fds.fdt_max_fds),
+            ("FILES_FDT_FD", fds.fdt_fd),
             ("FILES_FILE_DENTRY", off("file", "f_path")? + path_dentry),
             ("FILES_DENTRY_PARENT", sized("dentry", "d_parent", 8)?),
             ("FILES_DENTRY_INODE", sized("dentry", "d_inode", 8)?),
