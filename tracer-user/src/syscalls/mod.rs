@@ -211,7 +211,15 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     let execve_nr = table.by_name("execve").map_or(59, |i| i.nr as u32);
     let execveat_nr = table.by_name("execveat").map_or(322, |i| i.nr as u32);
 
-    let enter_hook = args.summary || args.durations || args.timestamps > 0 || args.json || filter.few().is_some();
+    // Without the enter hook, blocked calls are found from the returns a thread reports (see `QuietThreads`):
+    // with -Z/-z the kernel drops half of them, so those keep the enter hook too.
+    let enter_hook = args.summary
+        || args.durations
+        || args.timestamps > 0
+        || args.json
+        || args.failed
+        || args.successful
+        || filter.few().is_some();
     let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
         loader
             .override_global("SYSCALL_SPECS", &*specs, true)
