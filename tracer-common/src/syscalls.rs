@@ -91,6 +91,14 @@ pub struct Inflight {
 }
 const _: () = assert!(core::mem::size_of::<Inflight>() == 64);
 
+/// A `RETURNS` slot (`tid % INFLIGHT_SLOTS`): the thread in the high half, how many calls it has returned from
+/// (wrapping) in the low half. Counted when no enter hook is attached, so that user space can tell a thread that
+/// stays in one call from one that keeps returning.
+pub const fn returns_slot(tid: u32, previous: u64) -> u64 {
+    let count = if (previous >> 32) as u32 == tid { (previous as u32).wrapping_add(1) } else { 1 };
+    (tid as u64) << 32 | count as u64
+}
+
 /// Per-syscall totals counted in the kernel for `-c` (per CPU, summed by user space).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -111,4 +119,18 @@ pub mod result_filter {
 /// A return value in `-4095..=-1` is a negated errno.
 pub const fn is_error_return(ret: i64) -> bool {
     ret < 0 && ret >= -4095
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn returns_slots_count_per_thread() {
+        let first = returns_slot(42, 0);
+        assert_eq!(first, 42 << 32 | 1);
+        assert_eq!(returns_slot(42, first), 42 << 32 | 2);
+        assert_eq!(returns_slot(43, first), 43 << 32 | 1, "another thread takes the slot over");
+        assert_eq!(returns_slot(42, 42 << 32 | 0xffff_ffff), 42 << 32, "the count wraps within its half");
+    }
 }

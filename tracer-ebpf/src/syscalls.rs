@@ -20,7 +20,7 @@ use tracer_common::{
     event::{kind, lost, traced},
     syscalls::{
         CAPTURE_SLOTS, DATA_CAP, INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallDataEvent, SyscallEvent, SyscallSpec,
-        SyscallStat, capture, is_error_return, result_filter, status,
+        SyscallStat, capture, is_error_return, result_filter, returns_slot, status,
     },
 };
 
@@ -53,6 +53,13 @@ static EXECVEAT_NR: u32 = 322;
 
 #[map]
 pub static INFLIGHT: Array<Inflight> = Array::with_max_entries(INFLIGHT_SLOTS, 0);
+
+/// Without the enter hook: each traced thread's return count (`returns_slot`), by `tid % INFLIGHT_SLOTS`.
+#[map]
+static RETURNS: Array<u64> = Array::with_max_entries(INFLIGHT_SLOTS, 0);
+/// Non-zero when `raw_sys_enter` is attached (user space decides).
+#[unsafe(no_mangle)]
+static ENTER_HOOKED: u8 = 1;
 
 #[map]
 static SYSCALL_STATS: PerCpuArray<SyscallStat> = PerCpuArray::with_max_entries(MAX_SYSCALL_NR as u32, 0);
@@ -146,9 +153,17 @@ pub fn raw_sys_exit(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     let ret: i64 = ctx.arg(1);
+    let tid = pid_tgid as u32;
+    if global(&ENTER_HOOKED) == 0 {
+        // Every return counts, whatever is reported: a count that stands still means a thread inside one call.
+        if let Some(slot) = RETURNS.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1)) {
+            unsafe { *slot = returns_slot(tid, *slot) };
+        }
+    }
     // Plain values, not an `Option` of a tuple: LLVM spills the undefined payload of `None`, which the verifier
     // refuses to read.
-    let (entered, nr, enter_ns) = match take_inflight(pid_tgid as u32) {
+    let entered = if global(&ENTER_HOOKED) != 0 { take_inflight(tid) } else { None };
+    let (entered, nr, enter_ns) = match entered {
         Some(e) => (true, e.nr as i64, e.enter_ns),
         None => (false, -1, 0),
     };

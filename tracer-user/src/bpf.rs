@@ -321,6 +321,22 @@ impl Probes {
             .collect())
     }
 
+    /// How many calls each of these threads has returned from, where the kernel counted them (no enter hook):
+    /// absent for a thread with no return counted yet, or whose slot another thread took.
+    pub fn thread_returns(
+        &self,
+        tids: impl IntoIterator<Item = u32>,
+    ) -> anyhow::Result<std::collections::HashMap<u32, u32>> {
+        let map: Array<&MapData, u64> = Array::try_from(self.ebpf.map("RETURNS").context("RETURNS map missing")?)?;
+        Ok(tids
+            .into_iter()
+            .filter_map(|tid| {
+                let slot = map.get(&(tid & (INFLIGHT_SLOTS - 1)), 0).ok()?;
+                ((slot >> 32) as u32 == tid).then_some((tid, slot as u32))
+            })
+            .collect())
+    }
+
     /// `-c` totals per syscall number, summed over CPUs.
     pub fn syscall_stats(&self) -> anyhow::Result<Vec<SyscallStat>> {
         let map: PerCpuArray<&MapData, SyscallStat> =

@@ -452,6 +452,26 @@ fn blocked_live_without_enter_hook() {
     assert_eq!(lines.len(), 1, "the blocked call is reported once\n{}", out.dump());
 }
 
+/// The other side of `blocked_live_without_enter_hook`: a thread that sleeps 2 ms at a time, over and over, is
+/// always found inside the same nanosleep, but it keeps returning (the kernel counts it), so it is never blocked.
+/// Spawned, so that no thread is blocked at attach (those are left alone until they return).
+#[test]
+fn a_thread_that_keeps_returning_is_not_blocked() {
+    let dl = Deadline::test();
+    let workload = workload();
+    let mut args: Vec<String> = vec!["--blocked-after".into(), "0.3".into(), "--".into()];
+    args.push(workload.to_string_lossy().into_owned());
+    args.extend(["sleep", "2"].iter().cycle().take(2 * 1200).map(|s| s.to_string()));
+    let out = Proc::spawn("tracer syscalls (text, sleeps)", &mut tracer(&args)).wait(dl);
+    out.expect_no_panic();
+    assert!(out.status.success(), "tracer and the command exit 0\n{}", out.dump());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let sleeps = text.lines().filter(|l| l.starts_with("clock_nanosleep(") || l.starts_with("nanosleep(")).count();
+    assert!(sleeps >= 1200, "{sleeps} sleeps traced, want 1200\n{}", out.dump());
+    let blocked: Vec<&str> = text.lines().filter(|l| l.contains("<blocked")).collect();
+    assert!(blocked.is_empty(), "a thread returning every 2 ms was reported blocked: {blocked:?}");
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // 4. follow forks
 

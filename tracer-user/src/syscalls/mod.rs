@@ -211,15 +211,8 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     let execve_nr = table.by_name("execve").map_or(59, |i| i.nr as u32);
     let execveat_nr = table.by_name("execveat").map_or(322, |i| i.nr as u32);
 
-    // Without the enter hook, blocked calls are found from the returns a thread reports (see `QuietThreads`):
-    // with -Z/-z the kernel drops half of them, so those keep the enter hook too.
-    let enter_hook = args.summary
-        || args.durations
-        || args.timestamps > 0
-        || args.json
-        || args.failed
-        || args.successful
-        || filter.few().is_some();
+    let enter_hook = args.summary || args.durations || args.timestamps > 0 || args.json || filter.few().is_some();
+    let enter_hooked = u8::from(enter_hook);
     let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
         loader
             .override_global("SYSCALL_SPECS", &*specs, true)
@@ -228,7 +221,8 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
             .override_global("BUFFER_CAPTURE", &buffer_capture, true)
             .override_global("FOLLOW_FORKS", &follow, true)
             .override_global("EXECVE_NR", &execve_nr, true)
-            .override_global("EXECVEAT_NR", &execveat_nr, true);
+            .override_global("EXECVEAT_NR", &execveat_nr, true)
+            .override_global("ENTER_HOOKED", &enter_hooked, true);
     })?;
     for &pid in &initial {
         probes.trace_pid(pid, traced::NOW)?;
@@ -291,9 +285,6 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         bail!("process {} exited while tracer was attaching", vanished[0]);
     }
 
-    if let Some(quiet) = &mut tracer.quiet {
-        quiet.start_ns = session.io.clock.monotonic_now();
-    }
     let mut closed = false;
     if !args.summary {
         for &pid in &initial {
@@ -371,28 +362,25 @@ struct Tracer {
     wanted: Vec<bool>,
 }
 
-/// Blocked calls found without an enter hook. A thread that has returned from no call for `--blocked-after` is
-/// looked at in /proc; seen inside the same call again `--blocked-after` later, with no return in between, it is
-/// reported as blocked for at least that long.
+/// Blocked calls found without an enter hook. The kernel counts each traced thread's returns (`RETURNS`); a thread
+/// looked at in /proc inside a call, whose count has not moved when it is looked at again `--blocked-after` later,
+/// inside the same call, has been in that call all along, and is reported once as blocked for at least that long.
+/// Threads are looked at every half `--blocked-after`; one that keeps returning costs one map read a look.
 #[derive(Default)]
 struct QuietThreads {
-    /// Monotonic time of each thread's last reported return.
-    last_exit_ns: HashMap<u32, u64>,
-    /// What a quiet thread was doing when last looked at.
-    seen: HashMap<u32, Seen>,
+    looks: HashMap<u32, Look>,
     /// Threads reported blocked at attach: left alone until they return.
     blocked_at_attach: HashSet<u32>,
-    /// When tracing started: the "last return" of threads that made no call since.
-    start_ns: u64,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-struct Seen {
-    /// Inside this call (`None`: running, or not in a call).
-    call: Option<(i32, [u64; 6])>,
+#[derive(Clone, Copy)]
+struct Look {
     at_ns: u64,
-    /// `last_exit_ns` at that moment: a return since means a different call.
-    last_exit_ns: u64,
+    /// The thread's return count then (`None`: none counted yet).
+    returns: Option<u32>,
+    /// Inside this call since `call_since_ns` at the latest, with `returns` unchanged since.
+    call: Option<(i32, [u64; 6])>,
+    call_since_ns: u64,
 }
 
 impl Handler for Tracer {
@@ -433,9 +421,6 @@ impl Tracer {
     fn on_syscall(&mut self, mut record: SyscallRecord, io: &mut Io) -> Result<(), OutputClosed> {
         let event = record.event;
         let pid = event.header.pid;
-        if let Some(quiet) = &mut self.quiet {
-            quiet.last_exit_ns.insert(event.header.tid, event.header.ts_ns);
-        }
         if self.show_pid_for(pid) {
             self.show_pid = true;
         }
@@ -625,7 +610,7 @@ impl Tracer {
             .flat_map(|&pid| procfs::threads(pid).unwrap_or_default().into_iter().map(move |tid| (tid, pid)))
             .collect();
         if self.quiet.is_some() {
-            return self.report_blocked_quiet(&threads, io);
+            return self.report_blocked_quiet(probes, &threads, io);
         }
         let after_ns = self.blocked_after_ns;
         let Ok(inflight) = probes.inflight(threads.keys().copied()) else { return Ok(()) };
@@ -652,56 +637,75 @@ impl Tracer {
     }
 
     /// `report_blocked_live` without an enter hook (see `QuietThreads`).
-    fn report_blocked_quiet(&mut self, threads: &HashMap<u32, u32>, io: &mut Io) -> Result<(), OutputClosed> {
+    fn report_blocked_quiet(
+        &mut self,
+        probes: &Probes,
+        threads: &HashMap<u32, u32>,
+        io: &mut Io,
+    ) -> Result<(), OutputClosed> {
         let after_ns = self.blocked_after_ns;
         let now = io.clock.monotonic_now();
         let Some(quiet) = &mut self.quiet else { return Ok(()) };
-        quiet.last_exit_ns.retain(|tid, _| threads.contains_key(tid));
-        quiet.seen.retain(|tid, _| threads.contains_key(tid));
+        quiet.looks.retain(|tid, _| threads.contains_key(tid));
+        let due: Vec<u32> = threads
+            .keys()
+            .copied()
+            .filter(|tid| quiet.looks.get(tid).is_none_or(|l| now.saturating_sub(l.at_ns) >= after_ns / 2))
+            .collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        let Ok(returns) = probes.thread_returns(due.iter().copied()) else { return Ok(()) };
         let mut found = Vec::new();
-        for (&tid, &pid) in threads {
-            let last_exit = quiet.last_exit_ns.get(&tid).copied();
-            if last_exit.is_some() {
+        for tid in due {
+            let pid = threads[&tid];
+            let count = returns.get(&tid).copied();
+            if count.is_some() {
                 quiet.blocked_at_attach.remove(&tid);
             } else if quiet.blocked_at_attach.contains(&tid) {
                 continue;
             }
-            let last_exit = last_exit.unwrap_or(quiet.start_ns);
-            if now.saturating_sub(last_exit) < after_ns {
-                quiet.seen.remove(&tid);
-                continue;
-            }
-            let previous = quiet.seen.get(&tid).copied();
-            if previous.is_some_and(|p| p.last_exit_ns == last_exit && now.saturating_sub(p.at_ns) < after_ns) {
-                continue; // looked at less than `after_ns` ago
-            }
-            let call = match procfs::task_syscall(pid, tid) {
-                Some(procfs::TaskSyscall::In { nr, args }) if self.wanted.get(nr as usize) == Some(&true) => {
+            let previous = quiet.looks.get(&tid).copied().filter(|l| l.returns == count);
+            // /proc shows six registers whatever the call takes: the unused ones are not the call's.
+            let in_call = || match procfs::task_syscall(pid, tid) {
+                Some(procfs::TaskSyscall::In { nr, mut args }) if self.wanted.get(nr as usize) == Some(&true) => {
+                    let used = self.table.get(nr).and_then(|i| i.args.as_ref()).map_or(6, Vec::len);
+                    args.iter_mut().skip(used).for_each(|a| *a = 0);
                     Some((nr, args))
                 }
                 _ => None,
             };
-            let seen = Seen { call, at_ns: now, last_exit_ns: last_exit };
-            match previous {
-                Some(p) if p.call.is_some() && p.call == call && p.last_exit_ns == last_exit => {
-                    if self.reported_blocked.insert((tid, p.at_ns)) {
-                        found.push((pid, tid, p));
+            let look = match previous {
+                // It returned since the last look (or was never looked at): busy, nothing to read in /proc.
+                None => Look { at_ns: now, returns: count, call: None, call_since_ns: now },
+                // No return since: inside a call now?
+                Some(l) if l.call.is_none() => Look { at_ns: now, call: in_call(), call_since_ns: now, ..l },
+                Some(l) => {
+                    if now.saturating_sub(l.call_since_ns) >= after_ns {
+                        if in_call() == l.call {
+                            if self.reported_blocked.insert((tid, l.call_since_ns)) {
+                                found.push((pid, tid, l));
+                            }
+                        } else {
+                            quiet
+                                .looks
+                                .insert(tid, Look { at_ns: now, returns: count, call: None, call_since_ns: now });
+                            continue;
+                        }
                     }
-                    // Keep the first sighting: it dates the call.
+                    Look { at_ns: now, ..l }
                 }
-                _ => {
-                    quiet.seen.insert(tid, seen);
-                }
-            }
+            };
+            quiet.looks.insert(tid, look);
         }
         let live: HashSet<(u32, u64)> =
-            quiet.seen.iter().filter(|(_, s)| s.call.is_some()).map(|(&tid, s)| (tid, s.at_ns)).collect();
+            quiet.looks.iter().filter(|(_, l)| l.call.is_some()).map(|(&tid, l)| (tid, l.call_since_ns)).collect();
         self.reported_blocked.retain(|key| live.contains(key));
         found.sort_unstable_by_key(|&(_, tid, _)| tid);
-        for (pid, tid, seen) in found {
-            let Some((nr, args)) = seen.call else { continue };
+        for (pid, tid, look) in found {
+            let Some((nr, args)) = look.call else { continue };
             let record = record_from_memory(&self.table, pid, tid, nr, args);
-            self.emit_blocked(&record, seen.at_ns, Some(now.saturating_sub(seen.at_ns)), io)?;
+            self.emit_blocked(&record, look.call_since_ns, Some(now.saturating_sub(look.call_since_ns)), io)?;
         }
         Ok(())
     }
