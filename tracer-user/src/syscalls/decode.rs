@@ -2,7 +2,7 @@
 //! (`events/syscalls/sys_enter_*/format`: argument names and C types for every syscall it knows). Hand-written
 //! formatters are kept for what needs meaning: open flags, AT_FDCWD, modes, signal numbers.
 
-use std::{borrow::Cow, fmt::Write as _};
+use std::{borrow::Cow, fmt::Write as _, sync::OnceLock};
 
 use tracer_common::decode::SyscallRecord;
 use tracer_common::syscalls::{CAPTURE_SLOTS, MAX_SYSCALL_NR, SyscallSpec, capture, is_error_return, status};
@@ -303,8 +303,24 @@ fn restart_code(ret: i64) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// `("ENOTTY", "Inappropriate ioctl for device")`: the kernel's name and, as strace prints it, glibc's text.
 pub fn errno_name(errno: i32) -> Option<(&'static str, &'static str)> {
-    restart_code(-i64::from(errno)).or_else(|| syscalls::Errno::new(errno).name_and_description())
+    restart_code(-i64::from(errno))
+        .or_else(|| syscalls::Errno::new(errno).name_and_description().map(|(name, _)| (name, strerror(errno))))
+}
+
+/// glibc's `strerror` text (the syscalls crate's come from kernel comments: "Not a typewriter").
+fn strerror(errno: i32) -> &'static str {
+    static TEXTS: OnceLock<Vec<String>> = OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        (0..256)
+            .map(|n| {
+                let text = std::io::Error::from_raw_os_error(n).to_string();
+                text.strip_suffix(&format!(" (os error {n})")).map_or(text.clone(), str::to_string)
+            })
+            .collect()
+    });
+    usize::try_from(errno).ok().and_then(|i| texts.get(i)).map_or("Unknown error", String::as_str)
 }
 
 impl SyscallTable {
@@ -621,6 +637,8 @@ mod tests {
         let f = t.format(&r, &OPTS, &|_| None);
         assert_eq!((f.ret.as_str(), f.errno), ("?", Some("ERESTARTSYS")));
         assert_eq!(t.name(999), "syscall_0x3e7");
+        assert_eq!(errno_name(libc::ENOTTY), Some(("ENOTTY", "Inappropriate ioctl for device")));
+        assert_eq!(errno_name(libc::EAGAIN), Some(("EAGAIN", "Resource temporarily unavailable")));
         assert_eq!(open_flags(0o100000 | 2), "O_RDWR|O_LARGEFILE");
         assert_eq!(map_flags(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
         assert_eq!(map_flags(0x812), "MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE");
