@@ -1,12 +1,14 @@
 //! The syscall table and argument formatting, driven by the running kernel's own tracepoint formats
 //! (`events/syscalls/sys_enter_*/format`: argument names and C types for every syscall it knows). Hand-written
-//! formatters are kept for what needs meaning: open flags, AT_FDCWD, modes, signal numbers.
+//! formatters are kept for what needs meaning: open flags, AT_FDCWD, modes, signal numbers, and the names of
+//! constants (tables in `constants`), with strace's choice of which arguments a command shows.
 
-use std::{borrow::Cow, fmt::Write as _, sync::OnceLock};
+use std::{borrow::Cow, sync::OnceLock};
 
 use tracer_common::decode::SyscallRecord;
 use tracer_common::syscalls::{CAPTURE_SLOTS, MAX_SYSCALL_NR, SyscallSpec, capture, is_error_return, status};
 
+use super::constants::{self as c, Names};
 use crate::{escape::quoted, signames::signal_name, tracefs::SyscallFormat};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,14 +31,30 @@ pub enum ArgKind {
     OpenFlags,
     Mode,
     Signal,
-    /// `PROT_*` (mmap, mprotect).
-    Prot,
-    /// `MAP_*` (mmap).
-    MapFlags,
-    /// `F_OK` / `R_OK|W_OK|X_OK` (access, faccessat).
-    AccessMode,
-    /// `AT_*` flags of the *at calls.
-    AtFlags,
+    /// One value of a table (`SEEK_CUR`); unknown ones as strace shows them (`0x9 /* SEEK_??? */`).
+    Named(&'static Names),
+    /// A set of flags of a table (`O_NONBLOCK|O_CLOEXEC`).
+    Flags(&'static Names),
+    /// A type in the low four bits, flags above: `SOCK_STREAM|SOCK_CLOEXEC`, `MAP_PRIVATE|MAP_ANONYMOUS`.
+    TypeAndFlags(&'static Names, &'static Names),
+    /// socket's protocol, named after the family in argument 0 (`IPPROTO_TCP`, `NETLINK_ROUTE`).
+    SocketProtocol,
+    /// setsockopt's option name, named after the level in argument 1 (`SO_REUSEADDR`, `TCP_NODELAY`).
+    SocketOption,
+    /// `FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME`.
+    FutexOp,
+    /// futex arguments after the op: which are shown, and how, depends on the op (as in strace).
+    FutexArg,
+    /// fcntl's third argument, after the command: left out when it takes none (`fcntl(3, F_GETFD)`).
+    FcntlArg,
+    /// `TCGETS`, or `_IOC(dir, type, nr, size)` for requests without a name.
+    IoctlRequest,
+    /// ioctl's third argument: an address, an int, or nothing, after the request.
+    IoctlArg,
+    /// arch_prctl's second argument: an address in hex, nothing for ARCH_GET_CPUID.
+    ArchPrctlArg,
+    /// `CLONE_VM|...|SIGCHLD`: clone's flags with the exit signal in the low byte.
+    CloneFlags,
 }
 
 #[derive(Clone, Debug)]
@@ -126,18 +144,8 @@ fn classify(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String
     {
         return ArgKind::Signal;
     }
-    match (syscall, name) {
-        ("mmap" | "mprotect" | "pkey_mprotect", "prot") => return ArgKind::Prot,
-        ("mmap", "flags") => return ArgKind::MapFlags,
-        ("access" | "faccessat" | "faccessat2", "mode") => return ArgKind::AccessMode,
-        (
-            "newfstatat" | "fstatat64" | "statx" | "unlinkat" | "linkat" | "fchownat" | "utimensat" | "faccessat2"
-            | "fchmodat2" | "name_to_handle_at" | "execveat" | "open_tree" | "mount_setattr",
-            "flag" | "flags",
-        ) => {
-            return ArgKind::AtFlags;
-        }
-        _ => {}
+    if let Some(kind) = constant_kind(syscall, name) {
+        return kind;
     }
     if c_type == "unsigned long" && matches!(name, "addr" | "start" | "brk" | "new_addr" | "old_addr" | "len_ptr") {
         return ArgKind::Pointer;
@@ -175,7 +183,7 @@ fn classify(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String
     if c_type.contains('*') {
         return ArgKind::Pointer;
     }
-    if name.contains("flags") || name == "prot" || name == "cmd" && syscall == "fcntl" {
+    if name.contains("flags") || name == "prot" {
         return ArgKind::Hex;
     }
     match c_type {
@@ -183,6 +191,61 @@ fn classify(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String
         "long" | "off_t" | "loff_t" | "ssize_t" => ArgKind::Signed64,
         _ => ArgKind::Unsigned,
     }
+}
+
+/// Arguments whose values have names, by (syscall, argument name) as the kernel's formats spell them.
+fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
+    use ArgKind::{Flags, Named};
+    Some(match (syscall, name) {
+        ("mmap" | "mprotect" | "pkey_mprotect", "prot") => Flags(&c::PROT),
+        ("mmap", "flags") => ArgKind::TypeAndFlags(&c::MAP_TYPES, &c::MAP_FLAGS),
+        ("access" | "faccessat" | "faccessat2", "mode") => Flags(&c::ACCESS),
+        (
+            "newfstatat" | "fstatat64" | "statx" | "unlinkat" | "linkat" | "fchownat" | "utimensat" | "faccessat2"
+            | "fchmodat2" | "name_to_handle_at" | "execveat" | "open_tree" | "mount_setattr",
+            "flag" | "flags",
+        ) => Flags(&c::AT_FLAGS),
+        ("socket" | "socketpair", "family") => Named(&c::ADDRESS_FAMILIES),
+        ("socket" | "socketpair", "type") => ArgKind::TypeAndFlags(&c::SOCKET_TYPES, &c::SOCKET_FLAGS),
+        ("socket" | "socketpair", "protocol") => ArgKind::SocketProtocol,
+        ("setsockopt" | "getsockopt", "level") => Named(&c::SOCKET_LEVELS),
+        ("setsockopt" | "getsockopt", "optname") => ArgKind::SocketOption,
+        ("accept4", "flags") => Flags(&c::SOCKET_FLAGS),
+        ("sendto" | "recvfrom" | "sendmsg" | "recvmsg" | "sendmmsg" | "recvmmsg", "flags") => Flags(&c::MSG_FLAGS),
+        ("shutdown", "how") => Named(&c::SHUTDOWN_HOW),
+        ("fcntl", "cmd") => Named(&c::FCNTL_COMMANDS),
+        ("fcntl", "arg") => ArgKind::FcntlArg,
+        ("futex", "op") => ArgKind::FutexOp,
+        ("futex", "val" | "utime" | "uaddr2" | "val3") => ArgKind::FutexArg,
+        ("ioctl", "cmd") => ArgKind::IoctlRequest,
+        ("ioctl", "arg") => ArgKind::IoctlArg,
+        ("lseek", "whence") => Named(&c::SEEK_WHENCE),
+        ("prlimit64" | "getrlimit" | "setrlimit", "resource") => Named(&c::RLIMITS),
+        ("arch_prctl", "option") => Named(&c::ARCH_PRCTL_CODES),
+        ("arch_prctl", "arg2") => ArgKind::ArchPrctlArg,
+        (
+            "clock_gettime" | "clock_settime" | "clock_getres" | "clock_nanosleep" | "clock_adjtime" | "timer_create",
+            "which_clock",
+        )
+        | ("timerfd_create", "clockid") => Named(&c::CLOCKS),
+        ("clock_nanosleep", "flags") => Flags(&c::TIMER_FLAGS),
+        ("timerfd_create", "flags") => Flags(&c::TFD_FLAGS),
+        ("timerfd_settime", "flags") => Flags(&c::TFD_TIMER_FLAGS),
+        ("getrandom", "flags") => Flags(&c::GRND_FLAGS),
+        ("pipe2" | "dup3", "flags") => Flags(&c::O_FLAGS),
+        ("eventfd2", "flags") => Flags(&c::EFD_FLAGS),
+        ("epoll_create1", "flags") => Flags(&c::EPOLL_FLAGS),
+        ("inotify_init1", "flags") => Flags(&c::IN_FLAGS),
+        ("signalfd4", "flags") => Flags(&c::SFD_FLAGS),
+        ("memfd_create", "flags") => Flags(&c::MFD_FLAGS),
+        ("epoll_ctl", "op") => Named(&c::EPOLL_CTL_OPS),
+        ("rt_sigprocmask", "how") => Named(&c::SIGPROCMASK_HOW),
+        ("madvise", "behavior") | ("process_madvise", "behavior" | "advice") => Named(&c::MADVICE),
+        ("wait4" | "waitid", "options") => Flags(&c::WAIT_OPTIONS),
+        ("waitid", "which") => Named(&c::WAITID_TYPES),
+        ("clone", "clone_flags") => ArgKind::CloneFlags,
+        _ => return None,
+    })
 }
 
 /// The argument carrying a buffer's length, by the names the kernel uses.
@@ -357,7 +420,10 @@ impl SyscallTable {
                         // strace leaves out the mode of an open that cannot create.
                         continue;
                     } else {
-                        format_scalar(arg.kind, value, opts, fd_path)
+                        match format_scalar(arg.kind, i, &event.args, opts, fd_path) {
+                            Some(text) => text,
+                            None => continue,
+                        }
                     };
                     args.push(text);
                 }
@@ -417,15 +483,23 @@ fn annotate_fd(fd: i64, fd_path: &dyn Fn(i64) -> Option<String>) -> String {
     }
 }
 
-fn format_scalar(kind: ArgKind, value: u64, opts: &FormatOptions, fd_path: &dyn Fn(i64) -> Option<String>) -> String {
-    match kind {
+/// Argument `i` of `args` as text; `None` when strace leaves it out (`fcntl(3, F_GETFD)`).
+fn format_scalar(
+    kind: ArgKind,
+    i: usize,
+    args: &[u64; 6],
+    opts: &FormatOptions,
+    fd_path: &dyn Fn(i64) -> Option<String>,
+) -> Option<String> {
+    let value = args[i];
+    // Named values and flags are C ints (mmap's flags fit in one; clone's do not): the register's upper half is noise.
+    let int = u64::from(value as u32);
+    Some(match kind {
         ArgKind::Signed32 => (value as u32 as i32).to_string(),
         ArgKind::Signed64 => (value as i64).to_string(),
         ArgKind::Unsigned => value.to_string(),
-        ArgKind::Hex if value == 0 => "0".to_string(),
-        ArgKind::Hex => format!("{value:#x}"),
-        ArgKind::Pointer if value == 0 => "NULL".to_string(),
-        ArgKind::Pointer | ArgKind::Path | ArgKind::BufferIn { .. } | ArgKind::BufferOut => format!("{value:#x}"),
+        ArgKind::Hex => c_hex(value),
+        ArgKind::Pointer | ArgKind::Path | ArgKind::BufferIn { .. } | ArgKind::BufferOut => pointer(value),
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
         ArgKind::Fd | ArgKind::DirFd => {
             let fd = i64::from(value as u32 as i32);
@@ -433,57 +507,64 @@ fn format_scalar(kind: ArgKind, value: u64, opts: &FormatOptions, fd_path: &dyn 
         }
         ArgKind::OpenFlags => open_flags(value),
         ArgKind::Mode => format!("0{:02o}", value as u32),
-        ArgKind::Signal => signal_name(value as i32).map_or_else(|| (value as i32).to_string(), str::to_string),
-        ArgKind::Prot => flag_names(value, PROT, "PROT_NONE"),
-        ArgKind::MapFlags => map_flags(value),
-        ArgKind::AccessMode => flag_names(value, ACCESS, "F_OK"),
-        ArgKind::AtFlags => flag_names(value, AT_FLAGS, "0"),
+        ArgKind::Signal => signal_text(int),
+        ArgKind::Named(names) => named(int, names),
+        ArgKind::Flags(names) => flag_names(int, names),
+        ArgKind::TypeAndFlags(types, flags) => type_and_flags(int, types, flags),
+        ArgKind::SocketProtocol => socket_protocol(args[0] as u32 as i32, int),
+        ArgKind::SocketOption => match socket_options(args[1] as u32 as i32) {
+            Some(names) => named(int, names),
+            None => (value as u32 as i32).to_string(),
+        },
+        ArgKind::FutexOp => futex_op(int),
+        ArgKind::FutexArg => return futex_arg(i, args),
+        ArgKind::FcntlArg => return fcntl_arg(args[1] as u32 as i32, value),
+        ArgKind::IoctlRequest => ioctl_request(int),
+        ArgKind::IoctlArg => return ioctl_arg(args[1] as u32, value),
+        ArgKind::ArchPrctlArg => match args[0] as u32 as u64 {
+            c::ARCH_GET_CPUID => return None,
+            c::ARCH_GET_FS | c::ARCH_GET_GS => pointer(value),
+            _ => c_hex(value),
+        },
+        ArgKind::CloneFlags => clone_flags(value),
+    })
+}
+
+/// C's `%#x`: `0` for zero, `0x1f` otherwise.
+fn c_hex(value: u64) -> String {
+    if value == 0 { "0".to_string() } else { format!("{value:#x}") }
+}
+
+fn pointer(value: u64) -> String {
+    if value == 0 { "NULL".to_string() } else { format!("{value:#x}") }
+}
+
+fn signal_text(value: u64) -> String {
+    signal_name(value as i32).map_or_else(|| (value as i32).to_string(), str::to_string)
+}
+
+/// The name of `value`, or its number with strace's comment: `0x3e7 /* F_??? */`.
+fn named(value: u64, names: &Names) -> String {
+    match names.get(value) {
+        Some(name) => name.to_string(),
+        None if names.unknown.is_empty() => c_hex(value),
+        None => format!("{} /* {} */", c_hex(value), names.unknown),
     }
 }
 
-const PROT: &[(u64, &str)] = &[
-    (libc::PROT_READ as u64, "PROT_READ"),
-    (libc::PROT_WRITE as u64, "PROT_WRITE"),
-    (libc::PROT_EXEC as u64, "PROT_EXEC"),
-    (libc::PROT_GROWSDOWN as u64, "PROT_GROWSDOWN"),
-    (libc::PROT_GROWSUP as u64, "PROT_GROWSUP"),
-];
-const ACCESS: &[(u64, &str)] = &[(4, "R_OK"), (2, "W_OK"), (1, "X_OK")];
-const AT_FLAGS: &[(u64, &str)] = &[
-    (libc::AT_SYMLINK_NOFOLLOW as u64, "AT_SYMLINK_NOFOLLOW"),
-    (libc::AT_REMOVEDIR as u64, "AT_REMOVEDIR"),
-    (libc::AT_SYMLINK_FOLLOW as u64, "AT_SYMLINK_FOLLOW"),
-    (libc::AT_NO_AUTOMOUNT as u64, "AT_NO_AUTOMOUNT"),
-    (libc::AT_EMPTY_PATH as u64, "AT_EMPTY_PATH"),
-    (libc::AT_STATX_FORCE_SYNC as u64, "AT_STATX_FORCE_SYNC"),
-    (libc::AT_STATX_DONT_SYNC as u64, "AT_STATX_DONT_SYNC"),
-    (libc::AT_RECURSIVE as u64, "AT_RECURSIVE"),
-];
-const MAP_FLAGS: &[(u64, &str)] = &[
-    (libc::MAP_FIXED as u64, "MAP_FIXED"),
-    (libc::MAP_ANONYMOUS as u64, "MAP_ANONYMOUS"),
-    (libc::MAP_32BIT as u64, "MAP_32BIT"),
-    (libc::MAP_GROWSDOWN as u64, "MAP_GROWSDOWN"),
-    (libc::MAP_DENYWRITE as u64, "MAP_DENYWRITE"),
-    (libc::MAP_EXECUTABLE as u64, "MAP_EXECUTABLE"),
-    (libc::MAP_LOCKED as u64, "MAP_LOCKED"),
-    (libc::MAP_NORESERVE as u64, "MAP_NORESERVE"),
-    (libc::MAP_POPULATE as u64, "MAP_POPULATE"),
-    (libc::MAP_NONBLOCK as u64, "MAP_NONBLOCK"),
-    (libc::MAP_STACK as u64, "MAP_STACK"),
-    (libc::MAP_HUGETLB as u64, "MAP_HUGETLB"),
-    (libc::MAP_SYNC as u64, "MAP_SYNC"),
-    (libc::MAP_FIXED_NOREPLACE as u64, "MAP_FIXED_NOREPLACE"),
-];
+/// `A|B|0x40` for the named bits set in `value`; the zero entry's name (or `0`) when none is set, and strace's
+/// comment when no bit has a name (`0x8 /* GRND_??? */`).
+fn flag_names(value: u64, names: &Names) -> String {
+    flags_text(value, names, names.unknown)
+}
 
-/// `A|B|0x40` for the named bits set in `value`, `zero` when none is.
-fn flag_names(value: u64, names: &[(u64, &str)], zero: &str) -> String {
+fn flags_text(value: u64, names: &Names, unknown: &str) -> String {
     if value == 0 {
-        return zero.to_string();
+        return names.get(0).unwrap_or("0").to_string();
     }
     let mut parts = Vec::new();
     let mut rest = value;
-    for &(bit, name) in names {
+    for &(bit, name) in names.values {
         if bit != 0 && rest & bit == bit {
             parts.push(name.to_string());
             rest &= !bit;
@@ -491,64 +572,166 @@ fn flag_names(value: u64, names: &[(u64, &str)], zero: &str) -> String {
     }
     if rest != 0 {
         parts.push(format!("{rest:#x}"));
+        if parts.len() == 1 && !unknown.is_empty() {
+            return format!("{rest:#x} /* {unknown} */");
+        }
     }
     parts.join("|")
 }
 
-fn map_flags(value: u64) -> String {
-    let kind = match value & 0xf {
-        0x1 => "MAP_SHARED",
-        0x2 => "MAP_PRIVATE",
-        0x3 => "MAP_SHARED_VALIDATE",
-        _ => return flag_names(value, MAP_FLAGS, "0"),
+/// `SOCK_STREAM|SOCK_CLOEXEC`: a named type in the low four bits, then flags; all flags when the type has no name.
+fn type_and_flags(value: u64, types: &Names, flags: &Names) -> String {
+    match types.get(value & 0xf) {
+        Some(name) if value & !0xf == 0 => name.to_string(),
+        Some(name) => format!("{name}|{}", flag_names(value & !0xf, flags)),
+        None => flag_names(value, flags),
+    }
+}
+
+fn socket_protocol(family: i32, protocol: u64) -> String {
+    match family {
+        libc::AF_INET | libc::AF_INET6 => named(protocol, &c::IP_PROTOCOLS),
+        libc::AF_NETLINK => named(protocol, &c::NETLINK_PROTOCOLS),
+        // The protocol of a packet socket is an ethertype in network byte order.
+        libc::AF_PACKET => format!("htons({})", named(u64::from((protocol as u16).swap_bytes()), &c::ETHER_PROTOCOLS)),
+        _ => (protocol as i32).to_string(),
+    }
+}
+
+fn socket_options(level: i32) -> Option<&'static Names> {
+    Some(match level {
+        libc::SOL_SOCKET => &c::SO_OPTIONS,
+        libc::SOL_IP => &c::IP_OPTIONS,
+        libc::SOL_TCP => &c::TCP_OPTIONS,
+        libc::SOL_IPV6 => &c::IPV6_OPTIONS,
+        libc::SOL_UDP => &c::UDP_OPTIONS,
+        libc::SOL_NETLINK => &c::NETLINK_OPTIONS,
+        _ => return None,
+    })
+}
+
+const FUTEX_FLAGS: u64 = (libc::FUTEX_PRIVATE_FLAG | libc::FUTEX_CLOCK_REALTIME) as u64;
+
+fn futex_op(op: u64) -> String {
+    let Some(command) = c::FUTEX_COMMANDS.get(op & !FUTEX_FLAGS) else { return named(op, &c::FUTEX_COMMANDS) };
+    let private = if op & libc::FUTEX_PRIVATE_FLAG as u64 != 0 { "_PRIVATE" } else { "" };
+    let realtime = if op & libc::FUTEX_CLOCK_REALTIME as u64 != 0 { "|FUTEX_CLOCK_REALTIME" } else { "" };
+    format!("{command}{private}{realtime}")
+}
+
+/// futex(uaddr, op, val, utime, uaddr2, val3): argument `i` (2 to 5) as strace shows it for this op. `utime` is a
+/// timeout for the waits and a count (val2) for the requeues.
+fn futex_arg(i: usize, args: &[u64; 6]) -> Option<String> {
+    let value = args[i];
+    let val = || (value as u32).to_string();
+    let bitset = || match value as u32 {
+        u32::MAX => "FUTEX_BITSET_MATCH_ANY".to_string(),
+        v => c_hex(v.into()),
     };
-    match flag_names(value & !0xf, MAP_FLAGS, "") {
-        rest if rest.is_empty() => kind.to_string(),
-        rest => format!("{kind}|{rest}"),
+    let command = (args[1] as u32 & !(FUTEX_FLAGS as u32)) as i32;
+    use libc::{
+        FUTEX_CMP_REQUEUE as CMP_REQUEUE, FUTEX_CMP_REQUEUE_PI as CMP_REQUEUE_PI, FUTEX_FD as FD,
+        FUTEX_LOCK_PI as LOCK_PI, FUTEX_LOCK_PI2 as LOCK_PI2, FUTEX_REQUEUE as REQUEUE, FUTEX_WAIT as WAIT,
+        FUTEX_WAIT_BITSET as WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI as WAIT_REQUEUE_PI, FUTEX_WAKE as WAKE,
+        FUTEX_WAKE_BITSET as WAKE_BITSET, FUTEX_WAKE_OP as WAKE_OP,
+    };
+    Some(match (command, i) {
+        (WAIT_BITSET | WAKE_BITSET, 5) => bitset(),
+        (WAIT | WAKE | FD | WAIT_BITSET | WAKE_BITSET | WAIT_REQUEUE_PI, 2) => val(),
+        (REQUEUE | CMP_REQUEUE | CMP_REQUEUE_PI | WAKE_OP, 2 | 3) | (CMP_REQUEUE | CMP_REQUEUE_PI, 5) => val(),
+        (WAIT | WAIT_BITSET | WAIT_REQUEUE_PI | LOCK_PI | LOCK_PI2, 3) => pointer(value),
+        (WAIT_REQUEUE_PI | REQUEUE | CMP_REQUEUE | CMP_REQUEUE_PI | WAKE_OP, 4) => pointer(value),
+        (WAKE_OP, 5) => futex_wake_op(value as u32),
+        _ if c::FUTEX_COMMANDS.get(command as u64).is_some() => return None,
+        // An op strace does not know: everything, raw.
+        (_, 2) => val(),
+        (_, 3 | 4) => pointer(value),
+        _ => c_hex(u64::from(value as u32)),
+    })
+}
+
+/// FUTEX_WAKE_OP's encoded operation: `FUTEX_OP_ADD<<28|0x3<<12|FUTEX_OP_CMP_LT<<24|0x4`.
+fn futex_wake_op(v: u32) -> String {
+    let shift = if v >> 28 & 8 != 0 { "FUTEX_OP_OPARG_SHIFT<<28|" } else { "" };
+    let op = named(u64::from(v >> 28 & 7), &c::FUTEX_WAKE_OPS);
+    let cmp = named(u64::from(v >> 24 & 0xf), &c::FUTEX_WAKE_CMPS);
+    format!("{shift}{op}<<28|{}<<12|{cmp}<<24|{}", c_hex(u64::from(v >> 12 & 0xfff)), c_hex(u64::from(v & 0xfff)))
+}
+
+fn fcntl_arg(command: i32, value: u64) -> Option<String> {
+    Some(match command {
+        libc::F_GETFD | libc::F_GETFL | libc::F_GETOWN | libc::F_GETLEASE | libc::F_GETPIPE_SZ | libc::F_GET_SEALS => {
+            return None;
+        }
+        c::F_GETSIG => return None,
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_SETOWN | libc::F_SETPIPE_SZ => {
+            (value as u32 as i32).to_string()
+        }
+        libc::F_SETFD => flag_names(u64::from(value as u32), &c::FD_FLAGS),
+        libc::F_SETFL => open_flags(value),
+        c::F_SETSIG => signal_text(u64::from(value as u32)),
+        libc::F_SETLEASE => named(u64::from(value as u32), &c::LEASE_TYPES),
+        libc::F_NOTIFY => flag_names(u64::from(value as u32), &c::DN_FLAGS),
+        libc::F_ADD_SEALS => flag_names(u64::from(value as u32), &c::SEALS),
+        libc::F_GETLK | libc::F_SETLK | libc::F_SETLKW | libc::F_OFD_GETLK | libc::F_OFD_SETLK | libc::F_OFD_SETLKW => {
+            pointer(value)
+        }
+        c::F_SETOWN_EX | c::F_GETOWN_EX => pointer(value),
+        _ => c_hex(value),
+    })
+}
+
+fn ioctl_request(request: u64) -> String {
+    if let Some(name) = c::IOCTLS.get(request) {
+        return name.to_string();
+    }
+    // Linux's encoding: direction in the top two bits, then the size, the type and the number.
+    let dir = match request >> 30 {
+        0 => "_IOC_NONE",
+        1 => "_IOC_WRITE",
+        2 => "_IOC_READ",
+        _ => "_IOC_READ|_IOC_WRITE",
+    };
+    let (size, kind, nr) = (request >> 16 & 0x3fff, request >> 8 & 0xff, request & 0xff);
+    format!("_IOC({dir}, {}, {}, {})", c_hex(kind), c_hex(nr), c_hex(size))
+}
+
+fn ioctl_arg(request: u32, value: u64) -> Option<String> {
+    let request = u64::from(request);
+    Some(if [libc::FIOCLEX, libc::FIONCLEX, libc::TIOCNOTTY, libc::TIOCEXCL, libc::TIOCNXCL].contains(&request) {
+        return None;
+    } else if [libc::TCSBRK, libc::TCXONC, libc::TCFLSH, libc::TIOCSCTTY].contains(&request) {
+        (value as u32 as i32).to_string()
+    } else if c::IOCTLS.get(request).is_some() {
+        pointer(value)
+    } else {
+        c_hex(value)
+    })
+}
+
+fn clone_flags(value: u64) -> String {
+    let signal = value & 0xff;
+    let flags = flag_names(value & !0xff, &c::CLONE_FLAGS);
+    match (value & !0xff, signal) {
+        (_, 0) => flags,
+        (0, _) => signal_text(signal),
+        _ => format!("{flags}|{}", signal_text(signal)),
     }
 }
 
 pub fn open_flags(value: u64) -> String {
     let flags = value as u32 as i32;
-    let mut out = String::from(match flags & libc::O_ACCMODE {
+    let mode = match flags & libc::O_ACCMODE {
         libc::O_RDONLY => "O_RDONLY",
         libc::O_WRONLY => "O_WRONLY",
         libc::O_RDWR => "O_RDWR",
         _ => "O_ACCMODE",
-    });
-    // O_TMPFILE includes O_DIRECTORY's bit and O_SYNC includes O_DSYNC's: test the wide ones first.
-    const NAMED: &[(i32, &str)] = &[
-        (libc::O_TMPFILE, "O_TMPFILE"),
-        (libc::O_SYNC, "O_SYNC"),
-        (libc::O_CREAT, "O_CREAT"),
-        (libc::O_EXCL, "O_EXCL"),
-        (libc::O_NOCTTY, "O_NOCTTY"),
-        (libc::O_TRUNC, "O_TRUNC"),
-        (libc::O_APPEND, "O_APPEND"),
-        (libc::O_NONBLOCK, "O_NONBLOCK"),
-        (libc::O_DSYNC, "O_DSYNC"),
-        (libc::O_ASYNC, "O_ASYNC"),
-        (libc::O_DIRECT, "O_DIRECT"),
-        // libc says 0 (implied on 64-bit); the kernel still sees and reports the bit.
-        (0o100000, "O_LARGEFILE"),
-        (libc::O_DIRECTORY, "O_DIRECTORY"),
-        (libc::O_NOFOLLOW, "O_NOFOLLOW"),
-        (libc::O_NOATIME, "O_NOATIME"),
-        (libc::O_CLOEXEC, "O_CLOEXEC"),
-        (libc::O_PATH, "O_PATH"),
-    ];
-    let mut rest = flags & !libc::O_ACCMODE;
-    for &(bit, name) in NAMED {
-        if rest & bit == bit && bit != 0 {
-            out.push('|');
-            out.push_str(name);
-            rest &= !bit;
-        }
+    };
+    match (flags & !libc::O_ACCMODE) as u32 {
+        0 => mode.to_string(),
+        // Unlike pipe2's, open's unknown bits get no `/* O_??? */` from strace.
+        rest => format!("{mode}|{}", flags_text(rest.into(), &c::O_FLAGS, "")),
     }
-    if rest != 0 {
-        let _ = write!(out, "|{rest:#x}");
-    }
-    out
 }
 
 #[cfg(test)]
@@ -640,10 +823,237 @@ mod tests {
         assert_eq!(errno_name(libc::ENOTTY), Some(("ENOTTY", "Inappropriate ioctl for device")));
         assert_eq!(errno_name(libc::EAGAIN), Some(("EAGAIN", "Resource temporarily unavailable")));
         assert_eq!(open_flags(0o100000 | 2), "O_RDWR|O_LARGEFILE");
-        assert_eq!(map_flags(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
-        assert_eq!(map_flags(0x812), "MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE");
-        assert_eq!(flag_names(3, PROT, "PROT_NONE"), "PROT_READ|PROT_WRITE");
-        assert_eq!(flag_names(0, PROT, "PROT_NONE"), "PROT_NONE");
-        assert_eq!(flag_names(0x1000 | 0x4000_0000, AT_FLAGS, "0"), "AT_EMPTY_PATH|0x40000000");
+        assert_eq!(open_flags(0x400_0000), "O_RDONLY|0x4000000");
+    }
+
+    /// The arguments of `name(args)` as formatted, for a kernel format with these (C type, name) fields.
+    fn call(name: &str, fields: &[(&str, &str)], args: &[u64]) -> Vec<String> {
+        // Syscall 0 (read) stands in for `name`: the table classifies by name.
+        let mut t = SyscallTable::new(&[]);
+        let siblings: Vec<(String, String)> = fields.iter().map(|(c, n)| (c.to_string(), n.to_string())).collect();
+        let info = t.by_nr[0].as_mut().unwrap();
+        info.name = name.to_string();
+        info.args = Some(
+            fields
+                .iter()
+                .map(|(c_type, n)| ArgInfo { name: n.to_string(), kind: classify(name, c_type, n, &siblings) })
+                .collect(),
+        );
+        let mut all = [0; 6];
+        all[..args.len()].copy_from_slice(args);
+        t.format(&record(0, all, 0, [b"", b""]), &OPTS, &|_| None).args
+    }
+
+    /// A call whose arguments are all ints, named `names`.
+    fn ints(name: &str, names: &[&str], args: &[u64]) -> Vec<String> {
+        let fields: Vec<(&str, &str)> = names.iter().map(|n| ("int", *n)).collect();
+        call(name, &fields, args)
+    }
+
+    const SOCKET: &[&str] = &["family", "type", "protocol"];
+
+    #[test]
+    fn sockets() {
+        assert_eq!(ints("socket", SOCKET, &[2, 0x80001, 0]), ["AF_INET", "SOCK_STREAM|SOCK_CLOEXEC", "IPPROTO_IP"]);
+        assert_eq!(ints("socket", SOCKET, &[10, 0x802, 17]), ["AF_INET6", "SOCK_DGRAM|SOCK_NONBLOCK", "IPPROTO_UDP"]);
+        assert_eq!(
+            ints("socket", SOCKET, &[1, 0x80801, 0]),
+            ["AF_UNIX", "SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK", "0"]
+        );
+        assert_eq!(ints("socket", SOCKET, &[16, 3, 15]), ["AF_NETLINK", "SOCK_RAW", "NETLINK_KOBJECT_UEVENT"]);
+        assert_eq!(ints("socket", SOCKET, &[17, 3, 0x300]), ["AF_PACKET", "SOCK_RAW", "htons(ETH_P_ALL)"]);
+        assert_eq!(ints("socket", SOCKET, &[99, 0x4f, 1234]), ["0x63 /* AF_??? */", "0x4f /* SOCK_??? */", "1234"]);
+        assert_eq!(
+            ints("socket", SOCKET, &[2, 0x41, 99])[1..],
+            ["SOCK_STREAM|0x40 /* SOCK_??? */", "0x63 /* IPPROTO_??? */"]
+        );
+        assert_eq!(ints("socket", SOCKET, &[2, 0x80000, 0])[1], "SOCK_CLOEXEC");
+        assert_eq!(ints("socketpair", &["family", "type", "protocol"], &[1, 2, 0]), ["AF_UNIX", "SOCK_DGRAM", "0"]);
+        assert_eq!(ints("accept4", &["fd", "flags"], &[3, 0x80800]), ["3", "SOCK_CLOEXEC|SOCK_NONBLOCK"]);
+        let opt = |level, name| ints("setsockopt", &["fd", "level", "optname"], &[3, level, name])[1..].join(", ");
+        assert_eq!(opt(1, 2), "SOL_SOCKET, SO_REUSEADDR");
+        assert_eq!(opt(1, 20), "SOL_SOCKET, SO_RCVTIMEO_OLD");
+        assert_eq!(opt(1, 999), "SOL_SOCKET, 0x3e7 /* SO_??? */");
+        assert_eq!(opt(6, 1), "SOL_TCP, TCP_NODELAY");
+        assert_eq!(opt(41, 26), "SOL_IPV6, IPV6_V6ONLY");
+        assert_eq!(opt(0, 1), "SOL_IP, IP_TOS");
+        assert_eq!(opt(17, 103), "SOL_UDP, UDP_SEGMENT");
+        assert_eq!(opt(999, 5), "0x3e7 /* SOL_?? */, 5");
+        assert_eq!(ints("shutdown", &["fd", "how"], &[3, 2]), ["3", "SHUT_RDWR"]);
+        assert_eq!(ints("shutdown", &["fd", "how"], &[3, 3])[1], "0x3 /* SHUT_??? */");
+        let send = |flags| ints("sendto", &["fd", "flags"], &[3, flags])[1].clone();
+        assert_eq!(send(0x4040), "MSG_DONTWAIT|MSG_NOSIGNAL");
+        assert_eq!(send(0x800_0000), "0x8000000 /* MSG_??? */");
+        assert_eq!(send(0x800_0001), "MSG_OOB|0x8000000");
+        assert_eq!(send(0), "0");
+        assert_eq!(ints("recvmsg", &["fd", "flags"], &[3, 0x6000_0001])[1], "MSG_OOB|MSG_FASTOPEN|MSG_CMSG_CLOEXEC");
+    }
+
+    const FCNTL: &[(&str, &str)] = &[("unsigned int", "fd"), ("unsigned int", "cmd"), ("unsigned long", "arg")];
+
+    #[test]
+    fn fcntl_commands_and_their_argument() {
+        let fcntl = |cmd, arg| call("fcntl", FCNTL, &[3, cmd, arg]).join(", ");
+        assert_eq!(fcntl(1, 0), "3, F_GETFD");
+        assert_eq!(fcntl(3, 0), "3, F_GETFL");
+        assert_eq!(fcntl(0, 5), "3, F_DUPFD, 5");
+        assert_eq!(fcntl(1030, 3), "3, F_DUPFD_CLOEXEC, 3");
+        assert_eq!(fcntl(2, 1), "3, F_SETFD, FD_CLOEXEC");
+        assert_eq!(fcntl(2, 3), "3, F_SETFD, FD_CLOEXEC|0x2");
+        assert_eq!(fcntl(2, 0), "3, F_SETFD, 0");
+        assert_eq!(fcntl(4, 0x802), "3, F_SETFL, O_RDWR|O_NONBLOCK");
+        assert_eq!(fcntl(6, 0), "3, F_SETLK, NULL");
+        assert_eq!(fcntl(7, 0x7ffc_1000), "3, F_SETLKW, 0x7ffc1000");
+        assert_eq!(fcntl(10, 10), "3, F_SETSIG, SIGUSR1");
+        assert_eq!(fcntl(1031, 65536), "3, F_SETPIPE_SZ, 65536");
+        assert_eq!(fcntl(1032, 0), "3, F_GETPIPE_SZ");
+        assert_eq!(fcntl(1024, 1), "3, F_SETLEASE, F_WRLCK");
+        assert_eq!(fcntl(1026, 0x8000_0004), "3, F_NOTIFY, DN_CREATE|DN_MULTISHOT");
+        assert_eq!(fcntl(1033, 1), "3, F_ADD_SEALS, F_SEAL_SEAL");
+        assert_eq!(fcntl(999, 5), "3, 0x3e7 /* F_??? */, 0x5");
+    }
+
+    const FUTEX: &[(&str, &str)] = &[
+        ("u32 *", "uaddr"),
+        ("int", "op"),
+        ("u32", "val"),
+        ("const struct __kernel_timespec *", "utime"),
+        ("u32 *", "uaddr2"),
+        ("u32", "val3"),
+    ];
+
+    #[test]
+    fn futex_ops_and_the_arguments_they_use() {
+        let futex = |op, val3| call("futex", FUTEX, &[0x1000, op, 1, 0, 0, val3])[1..].join(", ");
+        assert_eq!(futex(0, 0), "FUTEX_WAIT, 1, NULL");
+        assert_eq!(futex(1, 0), "FUTEX_WAKE, 1");
+        assert_eq!(futex(129, 0), "FUTEX_WAKE_PRIVATE, 1");
+        assert_eq!(futex(128, 0), "FUTEX_WAIT_PRIVATE, 1, NULL");
+        assert_eq!(
+            futex(393, u32::MAX.into()),
+            "FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME, 1, NULL, FUTEX_BITSET_MATCH_ANY"
+        );
+        assert_eq!(futex(10, 5), "FUTEX_WAKE_BITSET, 1, 0x5");
+        assert_eq!(futex(4, 0), "FUTEX_CMP_REQUEUE, 1, 0, NULL, 0");
+        assert_eq!(futex(3, 0), "FUTEX_REQUEUE, 1, 0, NULL");
+        assert_eq!(futex(6, 0), "FUTEX_LOCK_PI, NULL");
+        assert_eq!(futex(7, 0), "FUTEX_UNLOCK_PI");
+        assert_eq!(futex(11, 0), "FUTEX_WAIT_REQUEUE_PI, 1, NULL, NULL");
+        let op = 1 << 28 | 2 << 24 | 3 << 12 | 4;
+        assert_eq!(futex(5, op), "FUTEX_WAKE_OP, 1, 0, NULL, FUTEX_OP_ADD<<28|0x3<<12|FUTEX_OP_CMP_LT<<24|0x4");
+        assert_eq!(
+            futex(133, 9 << 28),
+            "FUTEX_WAKE_OP_PRIVATE, 1, 0, NULL, FUTEX_OP_OPARG_SHIFT<<28|FUTEX_OP_ADD<<28|0<<12|FUTEX_OP_CMP_EQ<<24|0"
+        );
+        assert_eq!(futex(99, 5), "0x63 /* FUTEX_??? */, 1, NULL, NULL, 0x5");
+    }
+
+    #[test]
+    fn ioctl_requests() {
+        let fields = &[("unsigned int", "fd"), ("unsigned int", "cmd"), ("unsigned long", "arg")];
+        let ioctl = |cmd, arg| call("ioctl", fields, &[3, cmd, arg])[1..].join(", ");
+        assert_eq!(ioctl(0x5401, 0x7ffc_d300_fd70), "TCGETS, 0x7ffcd300fd70");
+        assert_eq!(ioctl(0x5401, 0), "TCGETS, NULL");
+        assert_eq!(ioctl(0x5402, 0x1000), "SNDCTL_TMR_START or TCSETS, 0x1000");
+        assert_eq!(ioctl(0x5413, 0x1000), "TIOCGWINSZ, 0x1000");
+        assert_eq!(ioctl(0x5414, 0x1000), "TIOCSWINSZ, 0x1000");
+        assert_eq!(ioctl(0x541b, 0x1000), "FIONREAD, 0x1000");
+        assert_eq!(ioctl(0x5421, 0x1000), "FIONBIO, 0x1000");
+        assert_eq!(ioctl(0x540f, 0x1000), "TIOCGPGRP, 0x1000");
+        assert_eq!(ioctl(0x5410, 0x1000), "TIOCSPGRP, 0x1000");
+        assert_eq!(ioctl(0x5451, 0), "FIOCLEX");
+        assert_eq!(ioctl(0x5450, 0), "FIONCLEX");
+        assert_eq!(ioctl(0x5409, 0), "TCSBRK, 0");
+        assert_eq!(ioctl(0x5499, 5), "_IOC(_IOC_NONE, 0x54, 0x99, 0), 0x5");
+        assert_eq!(ioctl(0xc010_5512, 0), "_IOC(_IOC_READ|_IOC_WRITE, 0x55, 0x12, 0x10), 0");
+    }
+
+    #[test]
+    fn process_and_memory_constants() {
+        assert_eq!(
+            call(
+                "lseek",
+                &[("unsigned int", "fd"), ("off_t", "offset"), ("unsigned int", "whence")],
+                &[3, (-60i64) as u64, 1]
+            ),
+            ["3", "-60", "SEEK_CUR"]
+        );
+        assert_eq!(ints("lseek", &["fd", "offset", "whence"], &[3, 0, 9])[2], "0x9 /* SEEK_??? */");
+        let limits = &[("pid_t", "pid"), ("unsigned int", "resource"), ("const struct rlimit64 *", "new_rlim")];
+        assert_eq!(call("prlimit64", limits, &[0, 3, 0]), ["0", "RLIMIT_STACK", "NULL"]);
+        assert_eq!(call("prlimit64", limits, &[0, 16, 0])[1], "0x10 /* RLIMIT_??? */");
+        assert_eq!(ints("getrlimit", &["resource"], &[7]), ["RLIMIT_NOFILE"]);
+        let arch = &[("int", "option"), ("unsigned long", "arg2")];
+        assert_eq!(call("arch_prctl", arch, &[0x1002, 0x7f36_df9a_a040]), ["ARCH_SET_FS", "0x7f36df9aa040"]);
+        assert_eq!(call("arch_prctl", arch, &[0x1003, 0]), ["ARCH_GET_FS", "NULL"]);
+        assert_eq!(call("arch_prctl", arch, &[0x1011, 0]), ["ARCH_GET_CPUID"]);
+        assert_eq!(call("arch_prctl", arch, &[0x9999, 0]), ["0x9999 /* ARCH_??? */", "0"]);
+        assert_eq!(ints("rt_sigprocmask", &["how"], &[0]), ["SIG_BLOCK"]);
+        assert_eq!(ints("rt_sigprocmask", &["how"], &[5]), ["0x5 /* SIG_??? */"]);
+        assert_eq!(ints("madvise", &["behavior"], &[4]), ["MADV_DONTNEED"]);
+        assert_eq!(ints("madvise", &["behavior"], &[999]), ["0x3e7 /* MADV_??? */"]);
+        let wait = |options| ints("wait4", &["upid", "options"], &[(-1i64) as u64, options])[1].clone();
+        assert_eq!(wait(0), "0");
+        assert_eq!(wait(3), "WNOHANG|WSTOPPED");
+        assert_eq!(wait(0x4000_0000), "__WALL");
+        assert_eq!(wait(0x100), "0x100 /* W??? */");
+        assert_eq!(wait(0x101), "WNOHANG|0x100");
+        assert_eq!(ints("waitid", &["which", "options"], &[0, 5]), ["P_ALL", "WNOHANG|WEXITED"]);
+        let clone = |flags| call("clone", &[("unsigned long", "clone_flags")], &[flags])[0].clone();
+        assert_eq!(clone(0x120_0011), "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
+        assert_eq!(
+            clone(0x3d_0f00),
+            "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|\
+             CLONE_CHILD_CLEARTID"
+        );
+        assert_eq!(clone(17), "SIGCHLD");
+        assert_eq!(clone(0), "0");
+        let mmap = |flags| call("mmap", &[("unsigned long", "flags")], &[flags])[0].clone();
+        assert_eq!(mmap(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
+        assert_eq!(mmap(0x812), "MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE");
+        assert_eq!(mmap(0x20), "MAP_ANONYMOUS");
+        assert_eq!(call("mprotect", &[("unsigned long", "prot")], &[3]), ["PROT_READ|PROT_WRITE"]);
+        assert_eq!(call("mprotect", &[("unsigned long", "prot")], &[0]), ["PROT_NONE"]);
+        assert_eq!(ints("unlinkat", &["flag"], &[0x1000 | 0x4000_0000]), ["AT_EMPTY_PATH|0x40000000"]);
+        assert_eq!(ints("access", &["mode"], &[0]), ["F_OK"]);
+    }
+
+    #[test]
+    fn clocks_and_fd_creation_flags() {
+        let clock = |id| ints("clock_gettime", &["which_clock"], &[id])[0].clone();
+        assert_eq!(clock(1), "CLOCK_MONOTONIC");
+        assert_eq!(clock(11), "CLOCK_TAI");
+        assert_eq!(clock((-2i64) as u64), "0xfffffffe /* CLOCK_??? */");
+        let sleep = |id, flags| ints("clock_nanosleep", &["which_clock", "flags"], &[id, flags]).join(", ");
+        assert_eq!(sleep(1, 1), "CLOCK_MONOTONIC, TIMER_ABSTIME");
+        assert_eq!(sleep(0, 0), "CLOCK_REALTIME, 0");
+        assert_eq!(sleep(7, 3), "CLOCK_BOOTTIME, TIMER_ABSTIME|0x2");
+        assert_eq!(sleep(1, 0x8000_0000), "CLOCK_MONOTONIC, 0x80000000 /* TIMER_??? */");
+        assert_eq!(
+            ints("timerfd_create", &["clockid", "flags"], &[1, 0x80800]),
+            ["CLOCK_MONOTONIC", "TFD_CLOEXEC|TFD_NONBLOCK"]
+        );
+        assert_eq!(ints("timerfd_settime", &["ufd", "flags"], &[3, 3])[1], "TFD_TIMER_ABSTIME|TFD_TIMER_CANCEL_ON_SET");
+        assert_eq!(ints("timer_create", &["which_clock"], &[2]), ["CLOCK_PROCESS_CPUTIME_ID"]);
+        let flags = |name: &str, value| ints(name, &["flags"], &[value])[0].clone();
+        assert_eq!(flags("getrandom", 1), "GRND_NONBLOCK");
+        assert_eq!(flags("getrandom", 7), "GRND_NONBLOCK|GRND_RANDOM|GRND_INSECURE");
+        assert_eq!(flags("getrandom", 8), "0x8 /* GRND_??? */");
+        assert_eq!(flags("getrandom", 9), "GRND_NONBLOCK|0x8");
+        assert_eq!(flags("pipe2", 0x80000), "O_CLOEXEC");
+        assert_eq!(flags("pipe2", 0x80800), "O_NONBLOCK|O_CLOEXEC");
+        assert_eq!(flags("pipe2", 0x4000), "O_DIRECT");
+        assert_eq!(flags("pipe2", 0), "0");
+        assert_eq!(flags("pipe2", 1), "0x1 /* O_??? */");
+        assert_eq!(flags("dup3", 0x80001), "O_CLOEXEC|0x1");
+        assert_eq!(flags("eventfd2", 0x80801), "EFD_SEMAPHORE|EFD_CLOEXEC|EFD_NONBLOCK");
+        assert_eq!(flags("eventfd2", 8), "0x8 /* EFD_??? */");
+        assert_eq!(flags("epoll_create1", 0x80000), "EPOLL_CLOEXEC");
+        assert_eq!(flags("inotify_init1", 0x80800), "IN_NONBLOCK|IN_CLOEXEC");
+        assert_eq!(flags("signalfd4", 0x80800), "SFD_CLOEXEC|SFD_NONBLOCK");
+        assert_eq!(flags("memfd_create", 7), "MFD_CLOEXEC|MFD_ALLOW_SEALING|MFD_HUGETLB");
+        assert_eq!(flags("memfd_create", 0x40), "0x40 /* MFD_??? */");
+        assert_eq!(ints("epoll_ctl", &["epfd", "op", "fd"], &[4, 1, 3]), ["4", "EPOLL_CTL_ADD", "3"]);
+        assert_eq!(ints("epoll_ctl", &["epfd", "op", "fd"], &[4, 0, 3])[1], "0 /* EPOLL_CTL_??? */");
     }
 }

@@ -2,6 +2,7 @@
 //! Only wiring lives here: which probes, which filters, which sink.
 
 pub(crate) mod comms;
+mod constants;
 pub(crate) mod decode;
 mod fdpaths;
 mod filter;
