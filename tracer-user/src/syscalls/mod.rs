@@ -11,6 +11,7 @@ mod summary;
 use std::{
     collections::{HashMap, HashSet},
     ffi::OsString,
+    fmt::Write as _,
     path::PathBuf,
 };
 
@@ -275,6 +276,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         blocked_after_ns: (args.blocked_after.max(0.0) * 1e9) as u64,
         quiet: (!enter_hook).then(QuietThreads::default),
         wanted: specs.iter().map(|spec| spec.wanted != 0).collect(),
+        line: String::new(),
     };
 
     // Attached processes may already be gone; one that vanished during attach is an error only if none is left.
@@ -361,6 +363,8 @@ struct Tracer {
     quiet: Option<QuietThreads>,
     /// By syscall number: selected by `-e trace=`.
     wanted: Vec<bool>,
+    /// The text line being written (kept to reuse its allocation).
+    line: String,
 }
 
 /// Blocked calls found without an enter hook. The kernel counts each traced thread's returns (`RETURNS`); a thread
@@ -409,14 +413,18 @@ impl Handler for Tracer {
 impl Tracer {
     fn prefix(&self, clock: &Clock, tid: u32, ts_ns: u64) -> String {
         let mut prefix = String::new();
+        self.write_prefix(&mut prefix, clock, tid, ts_ns);
+        prefix
+    }
+
+    fn write_prefix(&self, out: &mut String, clock: &Clock, tid: u32, ts_ns: u64) {
         if self.show_pid {
-            prefix.push_str(&format!("[pid {tid:>5}] "));
+            let _ = write!(out, "[pid {tid:>5}] ");
         }
         if self.timestamps > 0 {
-            prefix.push_str(&timestamp(clock.wall_ns(ts_ns), self.timestamps));
-            prefix.push(' ');
+            out.push_str(&timestamp(clock.wall_ns(ts_ns), self.timestamps));
+            out.push(' ');
         }
-        prefix
     }
 
     fn on_syscall(&mut self, mut record: SyscallRecord, io: &mut Io) -> Result<(), OutputClosed> {
@@ -488,14 +496,19 @@ impl Tracer {
                 duration_ns,
             });
         }
+        // One line buffer for every event: the text path runs at up to millions of calls a second.
         let start_ns = event.header.ts_ns.saturating_sub(event.duration_ns);
-        let mut line = self.prefix(&io.clock, event.header.tid, start_ns);
-        line.push_str(&render_call(&call));
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        self.write_prefix(&mut line, &io.clock, event.header.tid, start_ns);
+        write_call(&mut line, &call);
         if self.durations {
             line.push(' ');
             line.push_str(&duration_ns.map_or_else(|| "<?>".to_string(), duration));
         }
-        io.out.text(&line)
+        let written = io.out.text(&line);
+        self.line = line;
+        written
     }
 
     /// A second process (a followed child) means lines need their pid.
@@ -818,12 +831,20 @@ impl ExecInfo {
     }
 }
 
-fn render_call(call: &FormattedCall) -> String {
-    let mut line = format!("{}({}) = {}", call.name, call.args.join(", "), call.ret);
-    if let (Some(errno), Some(text)) = (call.errno, call.errno_text) {
-        line.push_str(&format!(" {errno} ({text})"));
+/// `name(args) = ret` and, for a failure, ` ERRNO (text)`, appended to `out`.
+fn write_call(out: &mut String, call: &FormattedCall) {
+    out.push_str(&call.name);
+    out.push('(');
+    for (i, arg) in call.args.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(arg);
     }
-    line
+    let _ = write!(out, ") = {}", call.ret);
+    if let (Some(errno), Some(text)) = (call.errno, call.errno_text) {
+        let _ = write!(out, " {errno} ({text})");
+    }
 }
 
 /// wait(2)-style status from `task->exit_code`: (exit code, killing signal, core dumped).
