@@ -1278,3 +1278,90 @@ fn sigterm_prints_summary() {
 fn sigint_works_even_when_ignored_at_start() {
     signal_stops_with_summary(libc::SIGINT, true);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// 11. named constants in arguments, against strace
+
+/// `name` and the top-level arguments of a text trace line (`[pid N] ` or `N ` prefix allowed), and what follows
+/// ` = `. Commas inside strings, arrays and structs do not split.
+fn split_call(line: &str) -> Option<(String, Vec<String>, String)> {
+    let line = line.strip_prefix("[pid").map_or(line, |r| r.split_once("] ").map_or(r, |(_, rest)| rest));
+    let line = line.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
+    let (name, rest) = line.split_once('(')?;
+    let (args, ret) = rest.rsplit_once(" = ")?;
+    let args = args.trim_end().strip_suffix(')')?;
+    let (mut out, mut current, mut depth, mut quoted, mut escaped) = (Vec::new(), String::new(), 0, false, false);
+    for c in args.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '[' | '{' | '(' if !quoted => depth += 1,
+            ']' | '}' | ')' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                out.push(std::mem::take(&mut current).trim().to_string());
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_string());
+    }
+    Some((name.to_string(), out, ret.trim().to_string()))
+}
+
+fn first_call(text: &str, name: &str) -> Option<(Vec<String>, String)> {
+    text.lines()
+        .filter(|l| !l.contains("<unfinished") && !l.contains("resumed>"))
+        .filter_map(split_call)
+        .find(|(n, _, _)| n == name)
+        .map(|(_, args, ret)| (args, ret))
+}
+
+#[test]
+fn named_constants_match_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("constants");
+    let python = "/usr/bin/python3";
+    let script = "import socket,time,os; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
+                  os.pipe2(os.O_CLOEXEC); time.sleep(0.01)";
+    let mine_file = dir.join("tracer.txt");
+    let file = mine_file.to_string_lossy();
+    let out = run_tracer(["-f", "-o", &file, "--", python, "-c", script], dl);
+    out.expect_no_panic();
+    out.expect_code(0);
+    let mine = std::fs::read_to_string(&mine_file).expect("tracer output");
+    let strace_file = dir.join("strace.txt");
+    let mut cmd = Command::new(strace_bin());
+    cmd.arg("-f").arg("-o").arg(&strace_file).arg(python).arg("-c").arg(script);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    assert!(Proc::spawn("strace python3", &mut cmd).wait(dl).status.success());
+    let strace = std::fs::read_to_string(&strace_file).expect("strace output");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let calls =
+        ["socket", "setsockopt", "pipe2", "fcntl", "lseek", "prlimit64", "arch_prctl", "clock_nanosleep", "ioctl"];
+    for name in calls {
+        let (Some((my_args, my_ret)), Some((their_args, their_ret))) =
+            (first_call(&mine, name), first_call(&strace, name))
+        else {
+            panic!("{name} missing from a trace\n--- tracer\n{mine}\n--- strace\n{strace}");
+        };
+        assert_eq!(my_args.len(), their_args.len(), "{name}: {my_args:?} vs strace {their_args:?}");
+        let mut named = 0;
+        for (a, b) in my_args.iter().zip(&their_args) {
+            // strace reads structs and arrays behind pointers ({tv_sec=...}, [4, 5]); tracer shows the address.
+            if b.starts_with(['{', '[']) || a.starts_with("0x") && b.starts_with("0x") {
+                continue;
+            }
+            assert_eq!(a, b, "{name}: {my_args:?} vs strace {their_args:?}");
+            named += usize::from(a.contains(|c: char| c.is_ascii_uppercase()));
+        }
+        assert!(named > 0, "{name}: no named constant compared: {my_args:?} vs strace {their_args:?}");
+        if name == "ioctl" {
+            assert_eq!(my_ret, their_ret, "ioctl's error and its text");
+        }
+    }
+}
