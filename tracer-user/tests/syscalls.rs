@@ -1360,8 +1360,8 @@ fn named_constants_match_strace() {
             named += usize::from(a.contains(|c: char| c.is_ascii_uppercase()));
         }
         assert!(named > 0, "{name}: no named constant compared: {my_args:?} vs strace {their_args:?}");
-        if name == "ioctl" {
-            assert_eq!(my_ret, their_ret, "ioctl's error and its text");
+        if matches!(name, "ioctl" | "fcntl") {
+            assert_eq!(my_ret, their_ret, "{name}'s result (ioctl: an errno and its text; fcntl: FD_CLOEXEC)");
         }
     }
 }

@@ -68,6 +68,8 @@ pub enum ReturnKind {
     Int,
     Address,
     Fd,
+    /// Flags for some commands: `0x1 (flags FD_CLOEXEC)`.
+    Fcntl,
 }
 
 #[derive(Clone, Debug)]
@@ -263,6 +265,7 @@ fn returns(name: &str) -> ReturnKind {
         | "epoll_create" | "epoll_create1" | "eventfd" | "eventfd2" | "signalfd" | "signalfd4" | "timerfd_create"
         | "inotify_init" | "inotify_init1" | "memfd_create" | "pidfd_open" | "open_by_handle_at" | "fanotify_init"
         | "perf_event_open" | "userfaultfd" | "open_tree" | "fsopen" | "fsmount" | "fspick" => ReturnKind::Fd,
+        "fcntl" => ReturnKind::Fcntl,
         _ => ReturnKind::Int,
     }
 }
@@ -444,6 +447,7 @@ impl SyscallTable {
             let ret = match info.map_or(ReturnKind::Int, |i| i.returns) {
                 ReturnKind::Address => format!("{:#x}", event.ret as u64),
                 ReturnKind::Fd if opts.show_fd_paths => annotate_fd(event.ret, fd_path),
+                ReturnKind::Fcntl => fcntl_return(event.args[1] as u32 as i32, event.ret),
                 _ => event.ret.to_string(),
             };
             (ret, None, None)
@@ -681,6 +685,18 @@ fn fcntl_arg(command: i32, value: u64) -> Option<String> {
     })
 }
 
+/// fcntl's result as strace shows it: flags in hex, named in a comment (`0x8002 (flags O_RDWR|O_LARGEFILE)`).
+fn fcntl_return(command: i32, ret: i64) -> String {
+    let (hex, value) = (c_hex(ret as u64), ret as u64);
+    match command {
+        libc::F_GETFD if ret != 0 => format!("{hex} (flags {})", flag_names(value, &c::FD_FLAGS)),
+        libc::F_GETFL => format!("{hex} (flags {})", open_flags(value)),
+        libc::F_GETLEASE => format!("{hex} ({})", named(value, &c::LEASE_TYPES)),
+        libc::F_GET_SEALS if ret != 0 => format!("{hex} (seals {})", flag_names(value, &c::SEALS)),
+        _ => ret.to_string(),
+    }
+}
+
 fn ioctl_request(request: u64) -> String {
     if let Some(name) = c::IOCTLS.get(request) {
         return name.to_string();
@@ -828,11 +844,16 @@ mod tests {
 
     /// The arguments of `name(args)` as formatted, for a kernel format with these (C type, name) fields.
     fn call(name: &str, fields: &[(&str, &str)], args: &[u64]) -> Vec<String> {
+        formatted(name, fields, args, 0).args
+    }
+
+    fn formatted(name: &str, fields: &[(&str, &str)], args: &[u64], ret: i64) -> FormattedCall {
         // Syscall 0 (read) stands in for `name`: the table classifies by name.
         let mut t = SyscallTable::new(&[]);
         let siblings: Vec<(String, String)> = fields.iter().map(|(c, n)| (c.to_string(), n.to_string())).collect();
         let info = t.by_nr[0].as_mut().unwrap();
         info.name = name.to_string();
+        info.returns = returns(name);
         info.args = Some(
             fields
                 .iter()
@@ -841,7 +862,7 @@ mod tests {
         );
         let mut all = [0; 6];
         all[..args.len()].copy_from_slice(args);
-        t.format(&record(0, all, 0, [b"", b""]), &OPTS, &|_| None).args
+        t.format(&record(0, all, ret, [b"", b""]), &OPTS, &|_| None)
     }
 
     /// A call whose arguments are all ints, named `names`.
@@ -911,6 +932,15 @@ mod tests {
         assert_eq!(fcntl(1026, 0x8000_0004), "3, F_NOTIFY, DN_CREATE|DN_MULTISHOT");
         assert_eq!(fcntl(1033, 1), "3, F_ADD_SEALS, F_SEAL_SEAL");
         assert_eq!(fcntl(999, 5), "3, 0x3e7 /* F_??? */, 0x5");
+        let ret = |cmd, ret| formatted("fcntl", FCNTL, &[3, cmd, 0], ret).ret;
+        assert_eq!(ret(1, 1), "0x1 (flags FD_CLOEXEC)");
+        assert_eq!(ret(1, 0), "0");
+        assert_eq!(ret(3, 0), "0 (flags O_RDONLY)");
+        assert_eq!(ret(3, 0x8002), "0x8002 (flags O_RDWR|O_LARGEFILE)");
+        assert_eq!(ret(1025, 2), "0x2 (F_UNLCK)");
+        assert_eq!(ret(1034, 1), "0x1 (seals F_SEAL_SEAL)");
+        assert_eq!(ret(1030, 7), "7");
+        assert_eq!(ret(9, 1234), "1234"); // F_GETOWN
     }
 
     const FUTEX: &[(&str, &str)] = &[
