@@ -21,8 +21,9 @@ macro_rules! names {
     ($unknown:literal: $($name:ident $(= $value:expr)?),* $(,)?) => {
         Names { unknown: $unknown, values: &[$((names!(@value $name $(, $value)?), stringify!($name))),*] }
     };
-    (@value $name:ident) => { libc::$name as u64 };
-    (@value $name:ident, $value:expr) => { $value as u64 };
+    // Through u32: a C int with the top bit set (__WCLONE, CLONE_IO) must not sign-extend.
+    (@value $name:ident) => { libc::$name as u32 as u64 };
+    (@value $name:ident, $value:expr) => { $value as u32 as u64 };
 }
 
 pub static PROT: Names = names!("": PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP);
@@ -35,10 +36,12 @@ pub static MAP_FLAGS: Names = names!("": MAP_FIXED, MAP_ANONYMOUS, MAP_32BIT, MA
     MAP_FIXED_NOREPLACE);
 /// Open flags but the access mode. O_TMPFILE includes O_DIRECTORY's bit and O_SYNC O_DSYNC's: wide ones first.
 pub static O_FLAGS: Names = names!("O_???": O_TMPFILE, O_SYNC, O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC, O_APPEND,
-    O_NONBLOCK, O_DSYNC, O_ASYNC, O_DIRECT,
+    O_NONBLOCK, O_DSYNC, O_DIRECT,
     // libc says 0 (implied on 64-bit); the kernel still sees and reports the bit.
     O_LARGEFILE = 0o100000,
-    O_DIRECTORY, O_NOFOLLOW, O_NOATIME, O_CLOEXEC, O_PATH);
+    O_DIRECTORY, O_NOFOLLOW, O_NOATIME, O_CLOEXEC, O_PATH,
+    // strace's name for O_ASYNC, last.
+    FASYNC = libc::O_ASYNC);
 
 pub static ADDRESS_FAMILIES: Names = names!("AF_???": AF_UNSPEC, AF_UNIX, AF_INET, AF_AX25, AF_IPX, AF_APPLETALK,
     AF_NETROM, AF_BRIDGE, AF_ATMPVC, AF_X25, AF_INET6, AF_ROSE, AF_DECnet, AF_NETBEUI, AF_SECURITY, AF_KEY,
@@ -205,3 +208,25 @@ pub static CLONE_FLAGS: Names = names!("CLONE_???": CLONE_VM, CLONE_FS, CLONE_FI
     CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT, CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS,
     CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_DETACHED, CLONE_UNTRACED, CLONE_CHILD_SETTID,
     CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_IO);
+pub static STATX_SYNC_TYPES: Names = names!("": AT_STATX_SYNC_AS_STAT = 0, AT_STATX_FORCE_SYNC, AT_STATX_DONT_SYNC);
+/// The composite masks first: they take their bits.
+pub static STATX_MASK: Names = names!("STATX_???": STATX_ALL, STATX_BASIC_STATS, STATX_TYPE, STATX_MODE,
+    STATX_NLINK, STATX_UID, STATX_GID, STATX_ATIME, STATX_MTIME, STATX_CTIME, STATX_INO, STATX_SIZE, STATX_BLOCKS,
+    STATX_BTIME, STATX_MNT_ID, STATX_DIOALIGN);
+pub static FLOCK_OPS: Names = names!("LOCK_???": LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN);
+pub static MREMAP_FLAGS: Names = names!("MREMAP_???": MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP);
+pub static MSYNC_FLAGS: Names = names!("MS_???": MS_ASYNC, MS_SYNC, MS_INVALIDATE);
+pub static CLOSE_RANGE_FLAGS: Names = names!("CLOSE_RANGE_???": CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC);
+pub static RENAME_FLAGS: Names = names!("RENAME_???": RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT);
+pub static FALLOCATE_MODES: Names = names!("FALLOC_FL_???": FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE,
+    FALLOC_FL_NO_HIDE_STALE = 4, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_ZERO_RANGE, FALLOC_FL_INSERT_RANGE,
+    FALLOC_FL_UNSHARE_RANGE);
+pub static MLOCKALL_FLAGS: Names = names!("MCL_???": MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT);
+pub static PRIORITY_WHICH: Names = names!("PRIO_???": PRIO_PROCESS, PRIO_PGRP, PRIO_USER);
+pub static FADVICE: Names = names!("POSIX_FADV_???": POSIX_FADV_NORMAL, POSIX_FADV_RANDOM, POSIX_FADV_SEQUENTIAL,
+    POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE);
+pub static PIDFD_FLAGS: Names = names!("PIDFD_???": PIDFD_NONBLOCK);
+pub static INOTIFY_MASK: Names = names!("IN_???": IN_ACCESS, IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE, IN_CLOSE_NOWRITE,
+    IN_OPEN, IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE, IN_DELETE_SELF, IN_MOVE_SELF, IN_UNMOUNT,
+    IN_Q_OVERFLOW, IN_IGNORED, IN_ONLYDIR, IN_DONT_FOLLOW, IN_EXCL_UNLINK, IN_MASK_CREATE, IN_MASK_ADD, IN_ISDIR,
+    IN_ONESHOT);

@@ -35,8 +35,12 @@ pub enum ArgKind {
     Named(&'static Names),
     /// A set of flags of a table (`O_NONBLOCK|O_CLOEXEC`).
     Flags(&'static Names),
-    /// A type in the low four bits, flags above: `SOCK_STREAM|SOCK_CLOEXEC`, `MAP_PRIVATE|MAP_ANONYMOUS`.
-    TypeAndFlags(&'static Names, &'static Names),
+    /// A type in the bits of `mask`, flags in the others: `SOCK_STREAM|SOCK_CLOEXEC`, `MAP_PRIVATE|MAP_ANONYMOUS`.
+    TypeAndFlags {
+        mask: u64,
+        types: &'static Names,
+        flags: &'static Names,
+    },
     /// socket's protocol, named after the family in argument 0 (`IPPROTO_TCP`, `NETLINK_ROUTE`).
     SocketProtocol,
     /// setsockopt's option name, named after the level in argument 1 (`SO_REUSEADDR`, `TCP_NODELAY`).
@@ -55,6 +59,8 @@ pub enum ArgKind {
     ArchPrctlArg,
     /// `CLONE_VM|...|SIGCHLD`: clone's flags with the exit signal in the low byte.
     CloneFlags,
+    /// mremap's new address, shown with MREMAP_FIXED only.
+    MremapNewAddr,
 }
 
 #[derive(Clone, Debug)]
@@ -122,6 +128,9 @@ fn is_path_name(name: &str) -> bool {
 }
 
 fn classify(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String)]) -> ArgKind {
+    if let Some(kind) = constant_kind(syscall, name) {
+        return kind;
+    }
     let open_like = matches!(syscall, "open" | "openat" | "creat" | "mq_open");
     if open_like && name == "flags" {
         return ArgKind::OpenFlags;
@@ -145,9 +154,6 @@ fn classify(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String
         )
     {
         return ArgKind::Signal;
-    }
-    if let Some(kind) = constant_kind(syscall, name) {
-        return kind;
     }
     if c_type == "unsigned long" && matches!(name, "addr" | "start" | "brk" | "new_addr" | "old_addr" | "len_ptr") {
         return ArgKind::Pointer;
@@ -200,15 +206,20 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
     use ArgKind::{Flags, Named};
     Some(match (syscall, name) {
         ("mmap" | "mprotect" | "pkey_mprotect", "prot") => Flags(&c::PROT),
-        ("mmap", "flags") => ArgKind::TypeAndFlags(&c::MAP_TYPES, &c::MAP_FLAGS),
+        ("mmap", "flags") => ArgKind::TypeAndFlags { mask: 0xf, types: &c::MAP_TYPES, flags: &c::MAP_FLAGS },
+        // The sync type is two bits, 0 (AT_STATX_SYNC_AS_STAT) shown too.
+        ("statx", "flags") => ArgKind::TypeAndFlags { mask: 0x6000, types: &c::STATX_SYNC_TYPES, flags: &c::AT_FLAGS },
+        ("statx", "mask") => Flags(&c::STATX_MASK),
         ("access" | "faccessat" | "faccessat2", "mode") => Flags(&c::ACCESS),
         (
-            "newfstatat" | "fstatat64" | "statx" | "unlinkat" | "linkat" | "fchownat" | "utimensat" | "faccessat2"
-            | "fchmodat2" | "name_to_handle_at" | "execveat" | "open_tree" | "mount_setattr",
+            "newfstatat" | "fstatat64" | "unlinkat" | "linkat" | "fchownat" | "utimensat" | "faccessat2" | "fchmodat2"
+            | "name_to_handle_at" | "execveat" | "open_tree" | "mount_setattr",
             "flag" | "flags",
         ) => Flags(&c::AT_FLAGS),
         ("socket" | "socketpair", "family") => Named(&c::ADDRESS_FAMILIES),
-        ("socket" | "socketpair", "type") => ArgKind::TypeAndFlags(&c::SOCKET_TYPES, &c::SOCKET_FLAGS),
+        ("socket" | "socketpair", "type") => {
+            ArgKind::TypeAndFlags { mask: 0xf, types: &c::SOCKET_TYPES, flags: &c::SOCKET_FLAGS }
+        }
         ("socket" | "socketpair", "protocol") => ArgKind::SocketProtocol,
         ("setsockopt" | "getsockopt", "level") => Named(&c::SOCKET_LEVELS),
         ("setsockopt" | "getsockopt", "optname") => ArgKind::SocketOption,
@@ -246,6 +257,19 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
         ("wait4" | "waitid", "options") => Flags(&c::WAIT_OPTIONS),
         ("waitid", "which") => Named(&c::WAITID_TYPES),
         ("clone", "clone_flags") => ArgKind::CloneFlags,
+        ("unshare", "unshare_flags") | ("setns", "flags" | "nstype") => Flags(&c::CLONE_FLAGS),
+        ("flock", "cmd") => Flags(&c::FLOCK_OPS),
+        ("mremap", "flags") => Flags(&c::MREMAP_FLAGS),
+        ("mremap", "new_addr") => ArgKind::MremapNewAddr,
+        ("msync", "flags") => Flags(&c::MSYNC_FLAGS),
+        ("close_range", "flags") => Flags(&c::CLOSE_RANGE_FLAGS),
+        ("renameat2", "flags") => Flags(&c::RENAME_FLAGS),
+        ("fallocate", "mode") => Flags(&c::FALLOCATE_MODES),
+        ("mlockall", "flags") => Flags(&c::MLOCKALL_FLAGS),
+        ("getpriority" | "setpriority", "which") => Named(&c::PRIORITY_WHICH),
+        ("fadvise64", "advice") => Named(&c::FADVICE),
+        ("pidfd_open", "flags") => Flags(&c::PIDFD_FLAGS),
+        ("inotify_add_watch", "mask") => Flags(&c::INOTIFY_MASK),
         _ => return None,
     })
 }
@@ -514,7 +538,7 @@ fn format_scalar(
         ArgKind::Signal => signal_text(int),
         ArgKind::Named(names) => named(int, names),
         ArgKind::Flags(names) => flag_names(int, names),
-        ArgKind::TypeAndFlags(types, flags) => type_and_flags(int, types, flags),
+        ArgKind::TypeAndFlags { mask, types, flags } => type_and_flags(int, mask, types, flags),
         ArgKind::SocketProtocol => socket_protocol(args[0] as u32 as i32, int),
         ArgKind::SocketOption => match socket_options(args[1] as u32 as i32) {
             Some(names) => named(int, names),
@@ -531,6 +555,8 @@ fn format_scalar(
             _ => c_hex(value),
         },
         ArgKind::CloneFlags => clone_flags(value),
+        ArgKind::MremapNewAddr if args[3] & libc::MREMAP_FIXED as u64 == 0 => return None,
+        ArgKind::MremapNewAddr => pointer(value),
     })
 }
 
@@ -583,11 +609,11 @@ fn flags_text(value: u64, names: &Names, unknown: &str) -> String {
     parts.join("|")
 }
 
-/// `SOCK_STREAM|SOCK_CLOEXEC`: a named type in the low four bits, then flags; all flags when the type has no name.
-fn type_and_flags(value: u64, types: &Names, flags: &Names) -> String {
-    match types.get(value & 0xf) {
-        Some(name) if value & !0xf == 0 => name.to_string(),
-        Some(name) => format!("{name}|{}", flag_names(value & !0xf, flags)),
+/// `SOCK_STREAM|SOCK_CLOEXEC`: a named type in the bits of `mask`, then flags; all flags when the type has no name.
+fn type_and_flags(value: u64, mask: u64, types: &Names, flags: &Names) -> String {
+    match types.get(value & mask) {
+        Some(name) if value & !mask == 0 => name.to_string(),
+        Some(name) => format!("{name}|{}", flag_names(value & !mask, flags)),
         None => flag_names(value, flags),
     }
 }
@@ -840,6 +866,8 @@ mod tests {
         assert_eq!(errno_name(libc::EAGAIN), Some(("EAGAIN", "Resource temporarily unavailable")));
         assert_eq!(open_flags(0o100000 | 2), "O_RDWR|O_LARGEFILE");
         assert_eq!(open_flags(0x400_0000), "O_RDONLY|0x4000000");
+        let async_create = (libc::O_ASYNC | libc::O_CREAT | libc::O_CLOEXEC) as u64;
+        assert_eq!(open_flags(async_create), "O_RDONLY|O_CREAT|O_CLOEXEC|FASYNC");
     }
 
     /// The arguments of `name(args)` as formatted, for a kernel format with these (C type, name) fields.
@@ -1026,6 +1054,7 @@ mod tests {
         assert_eq!(wait(0), "0");
         assert_eq!(wait(3), "WNOHANG|WSTOPPED");
         assert_eq!(wait(0x4000_0000), "__WALL");
+        assert_eq!(wait(0x8000_0000), "__WCLONE");
         assert_eq!(wait(0x100), "0x100 /* W??? */");
         assert_eq!(wait(0x101), "WNOHANG|0x100");
         assert_eq!(ints("waitid", &["which", "options"], &[0, 5]), ["P_ALL", "WNOHANG|WEXITED"]);
@@ -1037,6 +1066,7 @@ mod tests {
              CLONE_CHILD_CLEARTID"
         );
         assert_eq!(clone(17), "SIGCHLD");
+        assert_eq!(clone(0x8000_0000), "CLONE_IO");
         assert_eq!(clone(0), "0");
         let mmap = |flags| call("mmap", &[("unsigned long", "flags")], &[flags])[0].clone();
         assert_eq!(mmap(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
@@ -1046,6 +1076,37 @@ mod tests {
         assert_eq!(call("mprotect", &[("unsigned long", "prot")], &[0]), ["PROT_NONE"]);
         assert_eq!(ints("unlinkat", &["flag"], &[0x1000 | 0x4000_0000]), ["AT_EMPTY_PATH|0x40000000"]);
         assert_eq!(ints("access", &["mode"], &[0]), ["F_OK"]);
+        let mremap = |flags| ints("mremap", &["addr", "old_len", "new_len", "flags", "new_addr"], &[0, 0, 0, flags, 0]);
+        assert_eq!(mremap(0)[3..], ["0"]);
+        assert_eq!(mremap(3)[3..], ["MREMAP_MAYMOVE|MREMAP_FIXED", "NULL"]);
+        assert_eq!(mremap(4)[3..], ["MREMAP_DONTUNMAP"]);
+        assert_eq!(ints("msync", &["flags"], &[6]), ["MS_SYNC|MS_INVALIDATE"]);
+        assert_eq!(ints("mlockall", &["flags"], &[3]), ["MCL_CURRENT|MCL_FUTURE"]);
+        assert_eq!(ints("unshare", &["unshare_flags"], &[0x2000_0000]), ["CLONE_NEWPID"]);
+        assert_eq!(ints("setns", &["fd", "flags"], &[3, 0]), ["3", "0"]);
+        assert_eq!(ints("getpriority", &["which", "who"], &[1, 5]), ["PRIO_PGRP", "5"]);
+        assert_eq!(ints("pidfd_open", &["pid", "flags"], &[1, 0x800]), ["1", "PIDFD_NONBLOCK"]);
+    }
+
+    #[test]
+    fn file_constants() {
+        let statx =
+            |flags, mask| ints("statx", &["dfd", "flags", "mask"], &[(-100i64) as u64, flags, mask])[1..].join(", ");
+        assert_eq!(statx(0, 0x7ff), "AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS");
+        assert_eq!(statx(0x100, 0xfff), "AT_STATX_SYNC_AS_STAT|AT_SYMLINK_NOFOLLOW, STATX_ALL");
+        assert_eq!(statx(0x2000, 1), "AT_STATX_FORCE_SYNC, STATX_TYPE");
+        assert_eq!(statx(0x6000, 0x8000_0000), "AT_STATX_FORCE_SYNC|AT_STATX_DONT_SYNC, 0x80000000 /* STATX_??? */");
+        assert_eq!(statx(0x800, 3), "AT_STATX_SYNC_AS_STAT|AT_NO_AUTOMOUNT, STATX_TYPE|STATX_MODE");
+        let flock = |cmd| ints("flock", &["fd", "cmd"], &[3, cmd])[1].clone();
+        assert_eq!(flock(2), "LOCK_EX");
+        assert_eq!(flock(6), "LOCK_EX|LOCK_NB");
+        assert_eq!(flock(8), "LOCK_UN");
+        assert_eq!(ints("close_range", &["fd", "max_fd", "flags"], &[3, 5, 4])[2], "CLOSE_RANGE_CLOEXEC");
+        assert_eq!(ints("renameat2", &["flags"], &[2]), ["RENAME_EXCHANGE"]);
+        assert_eq!(ints("fallocate", &["fd", "mode"], &[3, 3])[1], "FALLOC_FL_KEEP_SIZE|FALLOC_FL_PUNCH_HOLE");
+        assert_eq!(ints("fallocate", &["fd", "mode"], &[3, 0])[1], "0");
+        assert_eq!(ints("fadvise64", &["advice"], &[2]), ["POSIX_FADV_SEQUENTIAL"]);
+        assert_eq!(ints("inotify_add_watch", &["fd", "mask"], &[3, 0x100_0300])[1], "IN_CREATE|IN_DELETE|IN_ONLYDIR");
     }
 
     #[test]
