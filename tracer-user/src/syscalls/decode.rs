@@ -76,6 +76,8 @@ pub enum ReturnKind {
     Fd,
     /// Flags for some commands: `0x1 (flags FD_CLOEXEC)`.
     Fcntl,
+    /// The previous umask, in octal.
+    Mode,
 }
 
 #[derive(Clone, Debug)]
@@ -206,6 +208,9 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
     use ArgKind::{Flags, Named};
     Some(match (syscall, name) {
         ("mmap" | "mprotect" | "pkey_mprotect", "prot") => Flags(&c::PROT),
+        // strace shows these numbers in hex.
+        ("mmap", "off") | ("rseq", "rseq_len" | "sig") => ArgKind::Hex,
+        ("umask", "mask") => ArgKind::Mode,
         ("mmap", "flags") => ArgKind::TypeAndFlags { mask: 0xf, types: &c::MAP_TYPES, flags: &c::MAP_FLAGS },
         // The sync type is two bits, 0 (AT_STATX_SYNC_AS_STAT) shown too.
         ("statx", "flags") => ArgKind::TypeAndFlags { mask: 0x6000, types: &c::STATX_SYNC_TYPES, flags: &c::AT_FLAGS },
@@ -290,6 +295,7 @@ fn returns(name: &str) -> ReturnKind {
         | "inotify_init" | "inotify_init1" | "memfd_create" | "pidfd_open" | "open_by_handle_at" | "fanotify_init"
         | "perf_event_open" | "userfaultfd" | "open_tree" | "fsopen" | "fsmount" | "fspick" => ReturnKind::Fd,
         "fcntl" => ReturnKind::Fcntl,
+        "umask" => ReturnKind::Mode,
         _ => ReturnKind::Int,
     }
 }
@@ -472,6 +478,7 @@ impl SyscallTable {
                 ReturnKind::Address => format!("{:#x}", event.ret as u64),
                 ReturnKind::Fd if opts.show_fd_paths => annotate_fd(event.ret, fd_path),
                 ReturnKind::Fcntl => fcntl_return(event.args[1] as u32 as i32, event.ret),
+                ReturnKind::Mode => format!("0{:02o}", event.ret),
                 _ => event.ret.to_string(),
             };
             (ret, None, None)
@@ -1072,6 +1079,16 @@ mod tests {
         assert_eq!(mmap(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
         assert_eq!(mmap(0x812), "MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE");
         assert_eq!(mmap(0x20), "MAP_ANONYMOUS");
+        let mmap_off = &[("unsigned long", "fd"), ("unsigned long", "off")];
+        assert_eq!(call("mmap", mmap_off, &[3, 0x10000]), ["3", "0x10000"]);
+        assert_eq!(call("mmap", mmap_off, &[u64::MAX, 0]), ["-1", "0"]);
+        let rseq = &[("struct rseq *", "rseq"), ("u32", "rseq_len"), ("int", "flags"), ("u32", "sig")];
+        assert_eq!(
+            call("rseq", rseq, &[0x7f00_0000_0960, 32, 0, 0x5305_3053]),
+            ["0x7f0000000960", "0x20", "0", "0x53053053"]
+        );
+        let umask = formatted("umask", &[("int", "mask")], &[0o22], 0o777);
+        assert_eq!((umask.args, umask.ret), (vec!["022".to_string()], "0777".to_string()));
         assert_eq!(call("mprotect", &[("unsigned long", "prot")], &[3]), ["PROT_READ|PROT_WRITE"]);
         assert_eq!(call("mprotect", &[("unsigned long", "prot")], &[0]), ["PROT_NONE"]);
         assert_eq!(ints("unlinkat", &["flag"], &[0x1000 | 0x4000_0000]), ["AT_EMPTY_PATH|0x40000000"]);
