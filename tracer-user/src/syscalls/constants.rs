@@ -34,13 +34,14 @@ pub static MAP_TYPES: Names = names!("": MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VAL
 pub static MAP_FLAGS: Names = names!("": MAP_FIXED, MAP_ANONYMOUS, MAP_32BIT, MAP_GROWSDOWN, MAP_DENYWRITE,
     MAP_EXECUTABLE, MAP_LOCKED, MAP_NORESERVE, MAP_POPULATE, MAP_NONBLOCK, MAP_STACK, MAP_HUGETLB, MAP_SYNC,
     MAP_FIXED_NOREPLACE);
-/// Open flags but the access mode. O_TMPFILE includes O_DIRECTORY's bit and O_SYNC O_DSYNC's: wide ones first.
-pub static O_FLAGS: Names = names!("O_???": O_TMPFILE, O_SYNC, O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC, O_APPEND,
-    O_NONBLOCK, O_DSYNC, O_DIRECT,
+/// Open flags but the access mode, in strace's order. O_SYNC includes O_DSYNC's bit and O_TMPFILE O_DIRECTORY's:
+/// the wide ones come first.
+pub static O_FLAGS: Names = names!("O_???": O_SYNC, O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC, O_APPEND, O_NONBLOCK,
+    O_DSYNC, O_DIRECT,
     // libc says 0 (implied on 64-bit); the kernel still sees and reports the bit.
     O_LARGEFILE = 0o100000,
-    O_DIRECTORY, O_NOFOLLOW, O_NOATIME, O_CLOEXEC, O_PATH,
-    // strace's name for O_ASYNC, last.
+    O_NOFOLLOW, O_NOATIME, O_CLOEXEC, O_PATH, O_TMPFILE, O_DIRECTORY,
+    // strace's name for O_ASYNC.
     FASYNC = libc::O_ASYNC);
 
 pub static ADDRESS_FAMILIES: Names = names!("AF_???": AF_UNSPEC, AF_UNIX, AF_INET, AF_AX25, AF_IPX, AF_APPLETALK,

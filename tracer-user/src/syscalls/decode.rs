@@ -448,7 +448,7 @@ impl SyscallTable {
                         format_captured(arg.kind, value, data, truncated, fault, event.ret, opts)
                     } else if arg.kind == ArgKind::Mode
                         && i + 1 == arg_infos.len()
-                        && open_flags.is_some_and(|f| f & (libc::O_CREAT | libc::O_TMPFILE) as u64 == 0)
+                        && open_flags.is_some_and(|f| !can_create(f))
                     {
                         // strace leaves out the mode of an open that cannot create.
                         continue;
@@ -509,6 +509,12 @@ fn format_captured(
             quoted(&data[..shown], truncated || shown < data.len())
         }
     }
+}
+
+/// O_CREAT, or O_TMPFILE (whose bits include O_DIRECTORY's: all of them).
+fn can_create(open_flags: u64) -> bool {
+    let tmpfile = libc::O_TMPFILE as u64;
+    open_flags & libc::O_CREAT as u64 != 0 || open_flags & tmpfile == tmpfile
 }
 
 fn annotate_fd(fd: i64, fd_path: &dyn Fn(i64) -> Option<String>) -> String {
@@ -576,8 +582,14 @@ fn pointer(value: u64) -> String {
     if value == 0 { "NULL".to_string() } else { format!("{value:#x}") }
 }
 
+/// `SIGINT`; the real-time ones as strace numbers them from 32: `SIGRTMIN`, `SIGRT_1`... `SIGRT_32`.
 fn signal_text(value: u64) -> String {
-    signal_name(value as i32).map_or_else(|| (value as i32).to_string(), str::to_string)
+    match (signal_name(value as i32), value) {
+        (Some(name), _) => name.to_string(),
+        (None, 32) => "SIGRTMIN".to_string(),
+        (None, 33..=64) => format!("SIGRT_{}", value - 32),
+        (None, _) => (value as i32).to_string(),
+    }
 }
 
 /// The name of `value`, or its number with strace's comment: `0x3e7 /* F_??? */`.
@@ -875,6 +887,13 @@ mod tests {
         assert_eq!(open_flags(0x400_0000), "O_RDONLY|0x4000000");
         let async_create = (libc::O_ASYNC | libc::O_CREAT | libc::O_CLOEXEC) as u64;
         assert_eq!(open_flags(async_create), "O_RDONLY|O_CREAT|O_CLOEXEC|FASYNC");
+        let dir = (libc::O_NONBLOCK | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
+        assert_eq!(open_flags(dir), "O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_DIRECTORY");
+        assert_eq!(open_flags((libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC) as u64), "O_RDWR|O_CLOEXEC|O_TMPFILE");
+        assert_eq!(open_flags((libc::O_SYNC | libc::O_DIRECTORY) as u64), "O_RDONLY|O_SYNC|O_DIRECTORY");
+        assert!(!can_create(dir) && can_create(libc::O_TMPFILE as u64) && can_create(libc::O_CREAT as u64));
+        let signals: Vec<String> = [2, 32, 33, 64, 65].into_iter().map(signal_text).collect();
+        assert_eq!(signals, ["SIGINT", "SIGRTMIN", "SIGRT_1", "SIGRT_32", "65"]);
     }
 
     /// The arguments of `name(args)` as formatted, for a kernel format with these (C type, name) fields.
