@@ -28,6 +28,14 @@ pub mod capture {
     pub const BUFFER_IN: u8 = 2;
     /// Buffer the kernel fills; its length is the return value.
     pub const BUFFER_OUT: u8 = 3;
+    /// A fixed-size struct the caller passes in (timespec): `len_arg` holds its size in bytes (< `DATA_CAP`),
+    /// not an argument index. Never cut at `-s`.
+    pub const STRUCT_IN: u8 = 4;
+    /// A fixed-size struct the kernel fills (stat, `int[2]`), read only when the call succeeded; its size is in
+    /// `len_arg`. Never cut at `-s`.
+    pub const STRUCT_OUT: u8 = 5;
+    /// A struct the caller passes in whose length is argument `len_arg` (sockaddr): cut at `DATA_CAP`, not at `-s`.
+    pub const SIZED_IN: u8 = 6;
 }
 
 /// Per syscall number: which syscalls to report and which arguments to copy. A load-time global array.
@@ -42,7 +50,7 @@ pub struct SyscallSpec {
     pub kind: [u8; CAPTURE_SLOTS],
     /// Argument index (0-5) per slot.
     pub arg: [u8; CAPTURE_SLOTS],
-    /// For `BUFFER_IN`: index of the argument holding the length.
+    /// For `BUFFER_IN` and `SIZED_IN`: index of the argument holding the length; for `STRUCT_*`: the size.
     pub len_arg: [u8; CAPTURE_SLOTS],
 }
 const _: () = assert!(core::mem::size_of::<SyscallSpec>() == 8);

@@ -376,7 +376,7 @@ fn capture_slot(spec: &SyscallSpec, slot: usize, args: &[u64; 6], ret: i64, out:
                 Err(_) => (0, status::FAULT_0),
             };
         }
-        capture::BUFFER_IN => {
+        capture::BUFFER_IN | capture::SIZED_IN => {
             let len_arg = spec.len_arg[slot] as usize;
             if len_arg >= 6 {
                 return (0, 0);
@@ -384,9 +384,16 @@ fn capture_slot(spec: &SyscallSpec, slot: usize, args: &[u64; 6], ret: i64, out:
             args[len_arg]
         }
         capture::BUFFER_OUT if ret > 0 => ret as u64,
+        // The size rides in `len_arg`; an output struct holds nothing when the call failed.
+        capture::STRUCT_IN => spec.len_arg[slot] as u64,
+        capture::STRUCT_OUT if !is_error_return(ret) => spec.len_arg[slot] as u64,
         _ => return (0, 0),
     };
-    let limit = global(&BUFFER_CAPTURE) as u64;
+    // Structs are never cut at `-s`, only at the slot's size.
+    let limit = match spec.kind[slot] {
+        capture::BUFFER_IN | capture::BUFFER_OUT => global(&BUFFER_CAPTURE) as u64,
+        _ => DATA_CAP as u64,
+    };
     let mut len = if wanted < limit { wanted } else { limit };
     if len > DATA_CAP as u64 {
         len = DATA_CAP as u64;

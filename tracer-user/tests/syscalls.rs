@@ -1352,7 +1352,7 @@ fn named_constants_match_strace() {
         assert_eq!(my_args.len(), their_args.len(), "{name}: {my_args:?} vs strace {their_args:?}");
         let mut named = 0;
         for (a, b) in my_args.iter().zip(&their_args) {
-            // strace reads structs and arrays behind pointers ({tv_sec=...}, [4, 5]); tracer shows the address.
+            // Structs and arrays behind pointers ({tv_sec=...}, [4, 5]) are compared in `structs_match_strace`.
             if b.starts_with(['{', '[']) || a.starts_with("0x") && b.starts_with("0x") {
                 continue;
             }
@@ -1364,4 +1364,80 @@ fn named_constants_match_strace() {
             assert_eq!(my_ret, their_ret, "{name}'s result (ioctl: an errno and its text; fcntl: FD_CLOEXEC)");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 12. structs behind pointers, against strace
+
+/// The arguments of the first `name` call whose arguments mention `needle`.
+fn call_mentioning(text: &str, name: &str, needle: &str) -> Option<Vec<String>> {
+    text.lines()
+        .filter(|l| !l.contains("<unfinished") && !l.contains("resumed>"))
+        .filter_map(split_call)
+        .find(|(n, args, _)| n == name && args.iter().any(|a| a.contains(needle)))
+        .map(|(_, args, _)| args)
+}
+
+/// Digits replaced by `N`: for values that differ between two runs (absolute clocks, ephemeral ports).
+fn without_digits(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_digit() { 'N' } else { c }).collect()
+}
+
+#[test]
+fn structs_match_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("structs");
+    let data = dir.join("data.txt");
+    std::fs::write(&data, "x".repeat(37203)).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let python = "/usr/bin/python3";
+    let script = format!(
+        "import os,time,socket,resource; os.pipe2(os.O_CLOEXEC); time.sleep(0.01); os.stat({:?}); \
+         s=socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); c=socket.socket(); c.connect(s.getsockname()); \
+         resource.getrlimit(resource.RLIMIT_NOFILE)",
+        data.to_str().unwrap()
+    );
+    let mine_file = dir.join("tracer.txt");
+    let file = mine_file.to_string_lossy();
+    let out = run_tracer(["-f", "-o", &file, "--", python, "-c", &script], dl);
+    out.expect_no_panic();
+    out.expect_code(0);
+    let mine = std::fs::read_to_string(&mine_file).expect("tracer output");
+    let strace_file = dir.join("strace.txt");
+    let mut cmd = Command::new(strace_bin());
+    cmd.arg("-f").arg("-o").arg(&strace_file).arg(python).arg("-c").arg(&script);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    assert!(Proc::spawn("strace python3", &mut cmd).wait(dl).status.success());
+    let strace = std::fs::read_to_string(&strace_file).expect("strace output");
+    let path = data.to_string_lossy().into_owned();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // (call, a string its arguments contain, which argument, whether it differs between runs)
+    let checks = [
+        ("pipe2", "O_CLOEXEC", 0, false),
+        ("clock_nanosleep", "tv_nsec", 2, true),
+        ("newfstatat", path.as_str(), 2, false),
+        ("bind", "AF_INET", 1, false),
+        ("connect", "AF_INET", 1, true),
+        ("prlimit64", "RLIMIT_NOFILE", 3, false),
+    ];
+    for (name, needle, arg, varies) in checks {
+        let (Some(my_args), Some(their_args)) =
+            (call_mentioning(&mine, name, needle), call_mentioning(&strace, name, needle))
+        else {
+            panic!("{name} with {needle:?} missing from a trace\n--- tracer\n{mine}\n--- strace\n{strace}");
+        };
+        let (a, b) = (&my_args[arg], &their_args[arg]);
+        assert!(b.starts_with(['{', '[']), "{name}: strace shows a struct: {their_args:?}");
+        if varies {
+            assert_eq!(without_digits(a), without_digits(b), "{name}: {my_args:?} vs strace {their_args:?}");
+        } else {
+            assert_eq!(a, b, "{name}: {my_args:?} vs strace {their_args:?}");
+        }
+    }
+    assert!(
+        call_mentioning(&mine, "newfstatat", &path)
+            .is_some_and(|a| a[2] == "{st_mode=S_IFREG|0640, st_size=37203, ...}"),
+        "the exact stat text\n{mine}"
+    );
 }

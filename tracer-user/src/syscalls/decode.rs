@@ -61,6 +61,52 @@ pub enum ArgKind {
     CloneFlags,
     /// mremap's new address, shown with MREMAP_FIXED only.
     MremapNewAddr,
+    /// Two ints the kernel fills (pipe2's, socketpair's descriptors): `[4, 5]`.
+    IntPair,
+    /// `struct timespec`, passed in (nanosleep's request) or filled by the kernel (clock_gettime's).
+    Timespec {
+        output: bool,
+    },
+    /// `struct stat` filled by the kernel, as strace abbreviates it: `{st_mode=S_IFREG|0644, st_size=37203, ...}`.
+    Stat,
+    /// `struct sockaddr` passed in; its length is argument `len_arg`.
+    SockaddrIn {
+        len_arg: u8,
+    },
+    /// `struct rlimit` (as `rlimit64` on x86_64), passed in or filled by the kernel.
+    Rlimit {
+        output: bool,
+    },
+}
+
+/// x86_64 sizes of the structs read behind pointers.
+const INT_PAIR_SIZE: u8 = 8;
+const TIMESPEC_SIZE: u8 = 16;
+const STAT_SIZE: u8 = 144;
+const RLIMIT_SIZE: u8 = 16;
+
+impl ArgKind {
+    /// How the kernel copies this argument from user memory: `(capture::*, len_arg)`; `None` for a value.
+    pub fn capture(self) -> Option<(u8, u8)> {
+        Some(match self {
+            ArgKind::Path => (capture::CSTRING, 0),
+            ArgKind::BufferIn { len_arg } => (capture::BUFFER_IN, len_arg),
+            ArgKind::BufferOut => (capture::BUFFER_OUT, 0),
+            ArgKind::IntPair => (capture::STRUCT_OUT, INT_PAIR_SIZE),
+            ArgKind::Timespec { output: false } => (capture::STRUCT_IN, TIMESPEC_SIZE),
+            ArgKind::Timespec { output: true } => (capture::STRUCT_OUT, TIMESPEC_SIZE),
+            ArgKind::Stat => (capture::STRUCT_OUT, STAT_SIZE),
+            ArgKind::SockaddrIn { len_arg } => (capture::SIZED_IN, len_arg),
+            ArgKind::Rlimit { output: false } => (capture::STRUCT_IN, RLIMIT_SIZE),
+            ArgKind::Rlimit { output: true } => (capture::STRUCT_OUT, RLIMIT_SIZE),
+            _ => return None,
+        })
+    }
+
+    /// Whether this argument takes a capture slot (while slots last).
+    pub fn is_captured(self) -> bool {
+        self.capture().is_some()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -96,7 +142,7 @@ impl SyscallInfo {
             .iter()
             .flatten()
             .enumerate()
-            .filter(|(_, a)| matches!(a.kind, ArgKind::Path | ArgKind::BufferIn { .. } | ArgKind::BufferOut))
+            .filter(|(_, a)| a.kind.is_captured())
             .map(|(i, a)| (i, a.kind))
             .take(CAPTURE_SLOTS)
     }
@@ -130,7 +176,7 @@ fn is_path_name(name: &str) -> bool {
 }
 
 fn classify(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String)]) -> ArgKind {
-    if let Some(kind) = constant_kind(syscall, name) {
+    if let Some(kind) = constant_kind(syscall, name).or_else(|| struct_kind(syscall, c_type, name, siblings)) {
         return kind;
     }
     let open_like = matches!(syscall, "open" | "openat" | "creat" | "mq_open");
@@ -279,6 +325,23 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
     })
 }
 
+/// Pointers to structs whose contents strace shows, by (syscall, argument name) or C type.
+fn struct_kind(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String)]) -> Option<ArgKind> {
+    Some(match (syscall, name) {
+        ("pipe" | "pipe2", "fildes") | ("socketpair", "usockvec") => ArgKind::IntPair,
+        ("nanosleep" | "clock_nanosleep", "rqtp") => ArgKind::Timespec { output: false },
+        ("clock_gettime" | "clock_getres", "tp") => ArgKind::Timespec { output: true },
+        ("bind" | "connect", _) if c_type == "struct sockaddr *" => {
+            let len_arg = siblings.iter().position(|(_, name)| name == "addrlen")?;
+            ArgKind::SockaddrIn { len_arg: len_arg as u8 }
+        }
+        ("prlimit64", "new_rlim") | ("setrlimit", "rlim") => ArgKind::Rlimit { output: false },
+        ("prlimit64", "old_rlim") | ("getrlimit", "rlim") => ArgKind::Rlimit { output: true },
+        _ if c_type == "struct stat *" => ArgKind::Stat,
+        _ => return None,
+    })
+}
+
 /// The argument carrying a buffer's length, by the names the kernel uses.
 fn length_sibling(siblings: &[(String, String)]) -> Option<u8> {
     siblings
@@ -360,11 +423,7 @@ impl SyscallTable {
             spec.wanted = wanted(info) as u8;
             for (slot, (arg, kind)) in info.captures().enumerate() {
                 spec.arg[slot] = arg as u8;
-                (spec.kind[slot], spec.len_arg[slot]) = match kind {
-                    ArgKind::Path => (capture::CSTRING, 0),
-                    ArgKind::BufferIn { len_arg } => (capture::BUFFER_IN, len_arg),
-                    _ => (capture::BUFFER_OUT, 0),
-                };
+                (spec.kind[slot], spec.len_arg[slot]) = kind.capture().unwrap_or_default();
             }
         }
         specs
@@ -438,8 +497,7 @@ impl SyscallTable {
                 let open_flags = arg_infos.iter().position(|a| a.kind == ArgKind::OpenFlags).map(|i| event.args[i]);
                 for (i, arg) in arg_infos.iter().enumerate() {
                     let value = event.args[i];
-                    let captured = matches!(arg.kind, ArgKind::Path | ArgKind::BufferIn { .. } | ArgKind::BufferOut)
-                        && slot < CAPTURE_SLOTS;
+                    let captured = arg.kind.is_captured() && slot < CAPTURE_SLOTS;
                     let text = if captured {
                         let data = &record.data[slot];
                         let truncated = event.status & (status::TRUNCATED_0 << slot) != 0;
@@ -502,12 +560,143 @@ fn format_captured(
     if fault || kind == ArgKind::BufferOut && ret < 0 {
         return format!("{value:#x}");
     }
-    match kind {
-        ArgKind::Path => quoted(data, truncated),
-        _ => {
+    let output = matches!(
+        kind,
+        ArgKind::IntPair | ArgKind::Timespec { output: true } | ArgKind::Stat | ArgKind::Rlimit { output: true }
+    );
+    if output && is_error_return(ret) {
+        return format!("{value:#x}");
+    }
+    // A struct that could not be read whole: its address, as before.
+    let decoded = match kind {
+        ArgKind::Path => return quoted(data, truncated),
+        ArgKind::BufferIn { .. } | ArgKind::BufferOut => {
             let shown = data.len().min(opts.string_limit);
-            quoted(&data[..shown], truncated || shown < data.len())
+            return quoted(&data[..shown], truncated || shown < data.len());
         }
+        ArgKind::IntPair => int_pair(data),
+        ArgKind::Timespec { .. } => timespec(data),
+        ArgKind::Stat => stat(data),
+        ArgKind::SockaddrIn { .. } => sockaddr(data),
+        ArgKind::Rlimit { .. } => rlimit(data),
+        _ => None,
+    };
+    decoded.unwrap_or_else(|| format!("{value:#x}"))
+}
+
+/// `N` bytes at `offset` of a struct, or `None` past its end.
+fn bytes_at<const N: usize>(data: &[u8], offset: usize) -> Option<[u8; N]> {
+    data.get(offset..offset.checked_add(N)?)?.try_into().ok()
+}
+
+fn u16_at(data: &[u8], offset: usize) -> Option<u16> {
+    bytes_at(data, offset).map(u16::from_ne_bytes)
+}
+
+fn u32_at(data: &[u8], offset: usize) -> Option<u32> {
+    bytes_at(data, offset).map(u32::from_ne_bytes)
+}
+
+fn u64_at(data: &[u8], offset: usize) -> Option<u64> {
+    bytes_at(data, offset).map(u64::from_ne_bytes)
+}
+
+/// `[4, 5]`.
+fn int_pair(data: &[u8]) -> Option<String> {
+    Some(format!("[{}, {}]", u32_at(data, 0)? as i32, u32_at(data, 4)? as i32))
+}
+
+/// `{tv_sec=0, tv_nsec=10000000}`.
+fn timespec(data: &[u8]) -> Option<String> {
+    Some(format!("{{tv_sec={}, tv_nsec={}}}", u64_at(data, 0)? as i64, u64_at(data, 8)? as i64))
+}
+
+/// strace's abbreviated `struct stat` (x86_64 layout): the mode, then the device of a device file or the size.
+fn stat(data: &[u8]) -> Option<String> {
+    if data.len() < usize::from(STAT_SIZE) {
+        return None;
+    }
+    let mode = u32_at(data, 24)?;
+    let rdev = u64_at(data, 40)?;
+    let size = u64_at(data, 48)? as i64;
+    let kind = mode & libc::S_IFMT;
+    let detail = if kind == libc::S_IFCHR || kind == libc::S_IFBLK {
+        let (major, minor) = (libc::major(rdev), libc::minor(rdev));
+        format!("st_rdev=makedev({}, {})", c_hex(major.into()), c_hex(minor.into()))
+    } else {
+        format!("st_size={size}")
+    };
+    Some(format!("{{st_mode={}, {detail}, ...}}", file_mode(mode)))
+}
+
+/// `S_IFDIR|S_ISVTX|0777`, as strace's `print_symbolic_mode_t` (its `%#03o` for the permissions).
+fn file_mode(mode: u32) -> String {
+    let mut parts = Vec::new();
+    if mode & libc::S_IFMT != 0 {
+        parts.push(named(u64::from(mode & libc::S_IFMT), &c::FILE_TYPES));
+    }
+    for (bit, name) in [(libc::S_ISUID, "S_ISUID"), (libc::S_ISGID, "S_ISGID"), (libc::S_ISVTX, "S_ISVTX")] {
+        if mode & bit != 0 {
+            parts.push(name.to_string());
+        }
+    }
+    let perms = mode & 0o777;
+    parts.push(if perms == 0 { "000".to_string() } else { format!("{:0>3}", format!("0{perms:o}")) });
+    parts.join("|")
+}
+
+/// `struct sockaddr` as strace shows it for the families it knows; others by family name.
+fn sockaddr(data: &[u8]) -> Option<String> {
+    let family = u16_at(data, 0)?;
+    let name = named(u64::from(family), &c::ADDRESS_FAMILIES);
+    let rest = match i32::from(family) {
+        libc::AF_INET => {
+            let port = u16::from_be_bytes(bytes_at(data, 2)?);
+            let addr = std::net::Ipv4Addr::from(bytes_at::<4>(data, 4)?);
+            // sockaddr_in is 16 bytes; strace wants them all.
+            bytes_at::<8>(data, 8)?;
+            format!(", sin_port=htons({port}), sin_addr=inet_addr(\"{addr}\")")
+        }
+        libc::AF_INET6 => {
+            let port = u16::from_be_bytes(bytes_at(data, 2)?);
+            let flowinfo = u32::from_be_bytes(bytes_at(data, 4)?);
+            let addr = std::net::Ipv6Addr::from(bytes_at::<16>(data, 8)?);
+            let scope = u32_at(data, 24)?;
+            format!(
+                ", sin6_port=htons({port}), sin6_flowinfo=htonl({flowinfo}), inet_pton(AF_INET6, \"{addr}\", \
+                 &sin6_addr), sin6_scope_id={scope}"
+            )
+        }
+        libc::AF_UNIX => match &data[2..] {
+            [] => String::new(),
+            // Abstract: the name after the leading NUL, all of its bytes.
+            [0, name @ ..] => format!(", sun_path=@{}", quoted(name, false)),
+            path => {
+                let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+                format!(", sun_path={}", quoted(&path[..end], false))
+            }
+        },
+        libc::AF_NETLINK => {
+            let pid = u32_at(data, 4)?;
+            let groups = u32_at(data, 8)?;
+            format!(", nl_pid={pid}, nl_groups={groups:08x}")
+        }
+        _ => ", ...".to_string(),
+    };
+    Some(format!("{{sa_family={name}{rest}}}"))
+}
+
+/// `{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}`.
+fn rlimit(data: &[u8]) -> Option<String> {
+    Some(format!("{{rlim_cur={}, rlim_max={}}}", rlim(u64_at(data, 0)?), rlim(u64_at(data, 8)?)))
+}
+
+/// strace's `sprint_rlim64`: infinity by name, multiples of 1024 above it as `N*1024`.
+fn rlim(value: u64) -> String {
+    match value {
+        u64::MAX => "RLIM64_INFINITY".to_string(),
+        v if v > 1024 && v % 1024 == 0 => format!("{}*1024", v / 1024),
+        v => v.to_string(),
     }
 }
 
@@ -540,7 +729,15 @@ fn format_scalar(
         ArgKind::Signed64 => (value as i64).to_string(),
         ArgKind::Unsigned => value.to_string(),
         ArgKind::Hex => c_hex(value),
-        ArgKind::Pointer | ArgKind::Path | ArgKind::BufferIn { .. } | ArgKind::BufferOut => pointer(value),
+        ArgKind::Pointer
+        | ArgKind::Path
+        | ArgKind::BufferIn { .. }
+        | ArgKind::BufferOut
+        | ArgKind::IntPair
+        | ArgKind::Timespec { .. }
+        | ArgKind::Stat
+        | ArgKind::SockaddrIn { .. }
+        | ArgKind::Rlimit { .. } => pointer(value),
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
         ArgKind::Fd | ArgKind::DirFd => {
             let fd = i64::from(value as u32 as i32);
@@ -902,6 +1099,18 @@ mod tests {
     }
 
     fn formatted(name: &str, fields: &[(&str, &str)], args: &[u64], ret: i64) -> FormattedCall {
+        formatted_with(name, fields, args, ret, [b"", b""], 0)
+    }
+
+    /// `formatted` with captured bytes per slot and extra status bits (faults).
+    fn formatted_with(
+        name: &str,
+        fields: &[(&str, &str)],
+        args: &[u64],
+        ret: i64,
+        data: [&[u8]; 2],
+        extra_status: u32,
+    ) -> FormattedCall {
         // Syscall 0 (read) stands in for `name`: the table classifies by name.
         let mut t = SyscallTable::new(&[]);
         let siblings: Vec<(String, String)> = fields.iter().map(|(c, n)| (c.to_string(), n.to_string())).collect();
@@ -916,7 +1125,9 @@ mod tests {
         );
         let mut all = [0; 6];
         all[..args.len()].copy_from_slice(args);
-        t.format(&record(0, all, ret, [b"", b""]), &OPTS, &|_| None)
+        let mut r = record(0, all, ret, data);
+        r.event.status |= extra_status;
+        t.format(&r, &OPTS, &|_| None)
     }
 
     /// A call whose arguments are all ints, named `names`.
@@ -1182,5 +1393,224 @@ mod tests {
         assert_eq!(flags("memfd_create", 0x40), "0x40 /* MFD_??? */");
         assert_eq!(ints("epoll_ctl", &["epfd", "op", "fd"], &[4, 1, 3]), ["4", "EPOLL_CTL_ADD", "3"]);
         assert_eq!(ints("epoll_ctl", &["epfd", "op", "fd"], &[4, 0, 3])[1], "0 /* EPOLL_CTL_??? */");
+    }
+
+    const PIPE2: &[(&str, &str)] = &[("int *", "fildes"), ("int", "flags")];
+
+    fn words(values: &[u64]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_ne_bytes()).collect()
+    }
+
+    #[test]
+    fn int_pairs_after_success() {
+        let fds: Vec<u8> = [4i32, 5].iter().flat_map(|v| v.to_ne_bytes()).collect();
+        let pipe2 =
+            |ret, data: &[u8], status| formatted_with("pipe2", PIPE2, &[0x1000, 0x80000], ret, [data, b""], status);
+        assert_eq!(pipe2(0, &fds, 0).args, ["[4, 5]", "O_CLOEXEC"]);
+        assert_eq!(pipe2(-24, b"", 0).args[0], "0x1000", "a failed call filled nothing");
+        assert_eq!(pipe2(0, &fds[..4], 0).args[0], "0x1000", "short");
+        assert_eq!(pipe2(0, b"", status::FAULT_0).args[0], "0x1000", "fault");
+        let pair = &[("int", "family"), ("int", "type"), ("int", "protocol"), ("int *", "usockvec")];
+        let f = formatted_with("socketpair", pair, &[1, 1, 0, 0x2000], 0, [&fds, b""], 0);
+        assert_eq!(f.args, ["AF_UNIX", "SOCK_STREAM", "0", "[4, 5]"]);
+        let pipe = formatted_with("pipe", &[("int *", "fildes")], &[0], -14, [b"", b""], 0);
+        assert_eq!(pipe.args, ["NULL"]);
+    }
+
+    const CLOCK_NANOSLEEP: &[(&str, &str)] = &[
+        ("const clockid_t", "which_clock"),
+        ("int", "flags"),
+        ("const struct __kernel_timespec *", "rqtp"),
+        ("struct __kernel_timespec *", "rmtp"),
+    ];
+
+    #[test]
+    fn timespecs_in_and_out() {
+        let ts = words(&[0, 10_000_000]);
+        let sleep = |ret, data: &[u8], status| {
+            formatted_with("clock_nanosleep", CLOCK_NANOSLEEP, &[1, 0, 0x1000, 0x2000], ret, [data, b""], status).args
+        };
+        assert_eq!(sleep(0, &ts, 0), ["CLOCK_MONOTONIC", "0", "{tv_sec=0, tv_nsec=10000000}", "0x2000"]);
+        assert_eq!(sleep(-4, &ts, 0)[2], "{tv_sec=0, tv_nsec=10000000}", "a request is shown whatever the result");
+        assert_eq!(sleep(0, &ts[..15], 0)[2], "0x1000");
+        assert_eq!(sleep(0, b"", status::FAULT_0)[2], "0x1000");
+        let nanosleep = &[("struct __kernel_timespec *", "rqtp"), ("struct __kernel_timespec *", "rmtp")];
+        let neg = words(&[(-1i64) as u64, 5]);
+        assert_eq!(
+            formatted_with("nanosleep", nanosleep, &[0x1000, 0], 0, [&neg, b""], 0).args,
+            ["{tv_sec=-1, tv_nsec=5}", "NULL"]
+        );
+        let gettime = &[("const clockid_t", "which_clock"), ("struct __kernel_timespec *", "tp")];
+        let now = words(&[14542, 790_246_880]);
+        let get = |name, ret| formatted_with(name, gettime, &[1, 0x1000], ret, [&now, b""], 0).args;
+        assert_eq!(get("clock_gettime", 0), ["CLOCK_MONOTONIC", "{tv_sec=14542, tv_nsec=790246880}"]);
+        assert_eq!(get("clock_getres", 0)[1], "{tv_sec=14542, tv_nsec=790246880}");
+        assert_eq!(get("clock_gettime", -22)[1], "0x1000");
+        assert_eq!(formatted_with("clock_getres", gettime, &[1, 0], 0, [b"", b""], 0).args[1], "NULL");
+    }
+
+    /// A `struct stat` (x86_64) with this mode, rdev and size.
+    fn stat_bytes(mode: u32, rdev: u64, size: i64) -> Vec<u8> {
+        let mut b = vec![0u8; 144];
+        b[24..28].copy_from_slice(&mode.to_ne_bytes());
+        b[40..48].copy_from_slice(&rdev.to_ne_bytes());
+        b[48..56].copy_from_slice(&size.to_ne_bytes());
+        b
+    }
+
+    #[test]
+    fn stat_abbreviated_like_strace() {
+        let fields = &[("int", "dfd"), ("const char *", "filename"), ("struct stat *", "statbuf"), ("int", "flag")];
+        let fstatat = |ret, data: &[u8], status| {
+            formatted_with("newfstatat", fields, &[(-100i64) as u64, 0x1000, 0x2000, 0], ret, [b"/x", data], status)
+                .args
+        };
+        let file = stat_bytes(0o100644, 0, 37203);
+        assert_eq!(fstatat(0, &file, 0), ["AT_FDCWD", "\"/x\"", "{st_mode=S_IFREG|0644, st_size=37203, ...}", "0"]);
+        let tty = stat_bytes(0o20620, libc::makedev(136, 0), 0);
+        assert_eq!(fstatat(0, &tty, 0)[2], "{st_mode=S_IFCHR|0620, st_rdev=makedev(0x88, 0), ...}");
+        let null = stat_bytes(0o20666, libc::makedev(1, 3), 0);
+        assert_eq!(fstatat(0, &null, 0)[2], "{st_mode=S_IFCHR|0666, st_rdev=makedev(0x1, 0x3), ...}");
+        let disk = stat_bytes(0o60660, libc::makedev(259, 0x10_0001), 0);
+        assert_eq!(fstatat(0, &disk, 0)[2], "{st_mode=S_IFBLK|0660, st_rdev=makedev(0x103, 0x100001), ...}");
+        let tmp = stat_bytes(0o41777, 0, 12288);
+        assert_eq!(fstatat(0, &tmp, 0)[2], "{st_mode=S_IFDIR|S_ISVTX|0777, st_size=12288, ...}");
+        assert_eq!(fstatat(-2, b"", 0)[2], "0x2000", "failed");
+        assert_eq!(fstatat(0, &file[..143], 0)[2], "0x2000", "short");
+        assert_eq!(fstatat(0, b"", status::FAULT_1)[2], "0x2000", "fault");
+        let fstat = formatted_with(
+            "fstat",
+            &[("unsigned int", "fd"), ("struct stat *", "statbuf")],
+            &[3, 0x2000],
+            0,
+            [&file, b""],
+            0,
+        );
+        assert_eq!(fstat.args, ["3", "{st_mode=S_IFREG|0644, st_size=37203, ...}"]);
+        assert_eq!(file_mode(0o104755), "S_IFREG|S_ISUID|0755");
+        assert_eq!(file_mode(0o102007), "S_IFREG|S_ISGID|007");
+        assert_eq!(file_mode(0o140000), "S_IFSOCK|000");
+        assert_eq!(file_mode(0o644), "0644");
+    }
+
+    fn sockaddr_in(family: u16, port: u16, rest: &[u8]) -> Vec<u8> {
+        let mut b = family.to_ne_bytes().to_vec();
+        b.extend(port.to_be_bytes());
+        b.extend(rest);
+        b
+    }
+
+    #[test]
+    fn sockaddrs_like_strace() {
+        let fields = &[("int", "fd"), ("struct sockaddr *", "umyaddr"), ("int", "addrlen")];
+        let bind = |data: &[u8], status| {
+            formatted_with("bind", fields, &[3, 0x1000, data.len() as u64], 0, [data, b""], status).args[1].clone()
+        };
+        let inet = sockaddr_in(2, 80, &[127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(bind(&inet, 0), "{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr(\"127.0.0.1\")}");
+        assert_eq!(bind(&inet[..8], 0), "0x1000", "short");
+        assert_eq!(bind(&inet[..1], 0), "0x1000", "no family");
+        assert_eq!(bind(b"", status::FAULT_0), "0x1000", "fault");
+        let mut six = sockaddr_in(10, 443, &[0; 4]);
+        six.extend(std::net::Ipv6Addr::LOCALHOST.octets());
+        six.extend(0u32.to_ne_bytes());
+        assert_eq!(
+            bind(&six, 0),
+            "{sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, \"::1\", \
+             &sin6_addr), sin6_scope_id=0}"
+        );
+        assert_eq!(bind(&six[..24], 0), "0x1000", "short");
+        let unix = |path: &[u8]| [&1u16.to_ne_bytes()[..], path].concat();
+        assert_eq!(bind(&unix(b"/run/x.sock\0"), 0), "{sa_family=AF_UNIX, sun_path=\"/run/x.sock\"}");
+        assert_eq!(bind(&unix(b"/run/x.sock"), 0), "{sa_family=AF_UNIX, sun_path=\"/run/x.sock\"}");
+        assert_eq!(bind(&unix(b"\0name"), 0), "{sa_family=AF_UNIX, sun_path=@\"name\"}");
+        assert_eq!(bind(&unix(b""), 0), "{sa_family=AF_UNIX}");
+        let mut netlink = 16u16.to_ne_bytes().to_vec();
+        netlink.extend([0, 0]);
+        netlink.extend(0u32.to_ne_bytes());
+        netlink.extend(5u32.to_ne_bytes());
+        assert_eq!(bind(&netlink, 0), "{sa_family=AF_NETLINK, nl_pid=0, nl_groups=00000005}");
+        assert_eq!(bind(&sockaddr_in(17, 0, &[0; 16]), 0), "{sa_family=AF_PACKET, ...}");
+        assert_eq!(bind(&sockaddr_in(99, 0, &[]), 0), "{sa_family=0x63 /* AF_??? */, ...}");
+        let connect = &[("int", "fd"), ("struct sockaddr *", "uservaddr"), ("int", "addrlen")];
+        let f = formatted_with("connect", connect, &[3, 0x1000, 16], -111, [&inet, b""], 0);
+        assert_eq!(f.args[1], "{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr(\"127.0.0.1\")}");
+        assert_eq!(f.args[2], "16");
+    }
+
+    #[test]
+    fn rlimits_like_strace() {
+        let fields = &[
+            ("pid_t", "pid"),
+            ("unsigned int", "resource"),
+            ("const struct rlimit64 *", "new_rlim"),
+            ("struct rlimit64 *", "old_rlim"),
+        ];
+        let stack = words(&[8192 * 1024, u64::MAX]);
+        let files = words(&[1024, 4096]);
+        let prlimit =
+            |args: &[u64], ret, data: [&[u8]; 2]| formatted_with("prlimit64", fields, args, ret, data, 0).args;
+        assert_eq!(
+            prlimit(&[0, 3, 0, 0x2000], 0, [b"", &stack]),
+            ["0", "RLIMIT_STACK", "NULL", "{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}"]
+        );
+        assert_eq!(
+            prlimit(&[0, 7, 0x1000, 0x2000], 0, [&files, &stack])[2..],
+            ["{rlim_cur=1024, rlim_max=4*1024}", "{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}"]
+        );
+        assert_eq!(
+            prlimit(&[0, 7, 0x1000, 0x2000], -1, [&files, b""])[2..],
+            ["{rlim_cur=1024, rlim_max=4*1024}", "0x2000"]
+        );
+        assert_eq!(prlimit(&[0, 7, 0x1000, 0], 0, [&files[..8], b""])[2], "0x1000", "short");
+        let get = &[("unsigned int", "resource"), ("struct rlimit *", "rlim")];
+        let small = words(&[0, 1025]);
+        assert_eq!(
+            formatted_with("getrlimit", get, &[4, 0x1000], 0, [&small, b""], 0).args,
+            ["RLIMIT_CORE", "{rlim_cur=0, rlim_max=1025}"]
+        );
+        assert_eq!(
+            formatted_with("setrlimit", get, &[4, 0x1000], -1, [&small, b""], 0).args[1],
+            "{rlim_cur=0, rlim_max=1025}"
+        );
+    }
+
+    #[test]
+    fn struct_captures_in_the_kernel_table() {
+        let f = |c_type: &str, name: &str| field(c_type, name);
+        let t = SyscallTable::new(&[
+            SyscallFormat { nr: 293, name: "pipe2".into(), args: vec![f("int *", "fildes"), f("int", "flags")] },
+            SyscallFormat {
+                nr: 262,
+                name: "newfstatat".into(),
+                args: vec![
+                    f("int", "dfd"),
+                    f("const char *", "filename"),
+                    f("struct stat *", "statbuf"),
+                    f("int", "flag"),
+                ],
+            },
+            SyscallFormat {
+                nr: 49,
+                name: "bind".into(),
+                args: vec![f("int", "fd"), f("struct sockaddr *", "umyaddr"), f("int", "addrlen")],
+            },
+            SyscallFormat {
+                nr: 302,
+                name: "prlimit64".into(),
+                args: vec![
+                    f("pid_t", "pid"),
+                    f("unsigned int", "resource"),
+                    f("const struct rlimit64 *", "new_rlim"),
+                    f("struct rlimit64 *", "old_rlim"),
+                ],
+            },
+        ]);
+        let specs = t.specs(|_| true);
+        let slots = |nr: usize| (specs[nr].kind, specs[nr].arg, specs[nr].len_arg);
+        assert_eq!(slots(293), ([capture::STRUCT_OUT, capture::NONE], [0, 0], [8, 0]));
+        assert_eq!(slots(262), ([capture::CSTRING, capture::STRUCT_OUT], [1, 2], [0, 144]));
+        assert_eq!(slots(49), ([capture::SIZED_IN, capture::NONE], [1, 0], [2, 0]));
+        assert_eq!(slots(302), ([capture::STRUCT_IN, capture::STRUCT_OUT], [2, 3], [16, 16]));
     }
 }

@@ -778,13 +778,7 @@ fn record_from_memory(table: &SyscallTable, pid: u32, tid: u32, nr: i32, args: [
     let captured = table
         .get(nr)
         .and_then(|i| i.args.as_ref())
-        .map(|a| {
-            a.iter()
-                .enumerate()
-                .filter(|(_, a)| matches!(a.kind, ArgKind::Path | ArgKind::BufferIn { .. } | ArgKind::BufferOut))
-                .take(CAPTURE_SLOTS)
-                .collect::<Vec<_>>()
-        })
+        .map(|a| a.iter().enumerate().filter(|(_, a)| a.kind.is_captured()).take(CAPTURE_SLOTS).collect::<Vec<_>>())
         .unwrap_or_default();
     for (slot, (i, arg)) in captured.into_iter().enumerate() {
         match arg.kind {
