@@ -36,6 +36,9 @@ pub mod capture {
     pub const STRUCT_OUT: u8 = 5;
     /// A struct the caller passes in whose length is argument `len_arg` (sockaddr): cut at `DATA_CAP`, not at `-s`.
     pub const SIZED_IN: u8 = 6;
+    /// A struct the kernel fills whose length it writes to the int argument `len_arg` points to (accept's
+    /// sockaddr), read only when the call succeeded: cut at `DATA_CAP`, not at `-s`.
+    pub const SIZED_OUT: u8 = 7;
 }
 
 /// Per syscall number: which syscalls to report and which arguments to copy. A load-time global array.
@@ -50,7 +53,8 @@ pub struct SyscallSpec {
     pub kind: [u8; CAPTURE_SLOTS],
     /// Argument index (0-5) per slot.
     pub arg: [u8; CAPTURE_SLOTS],
-    /// For `BUFFER_IN` and `SIZED_IN`: index of the argument holding the length; for `STRUCT_*`: the size.
+    /// For `BUFFER_IN` and `SIZED_IN`: index of the argument holding the length; for `SIZED_OUT`: of the argument
+    /// pointing to it; for `STRUCT_*`: the size.
     pub len_arg: [u8; CAPTURE_SLOTS],
 }
 const _: () = assert!(core::mem::size_of::<SyscallSpec>() == 8);

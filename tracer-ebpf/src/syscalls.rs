@@ -10,7 +10,8 @@
 
 use aya_ebpf::{
     helpers::{
-        bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_user_buf, bpf_probe_read_user_str_bytes,
+        bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_user, bpf_probe_read_user_buf,
+        bpf_probe_read_user_str_bytes,
     },
     macros::{map, raw_tracepoint, tracepoint},
     maps::{Array, PerCpuArray},
@@ -387,6 +388,20 @@ fn capture_slot(spec: &SyscallSpec, slot: usize, args: &[u64; 6], ret: i64, out:
         // The size rides in `len_arg`; an output struct holds nothing when the call failed.
         capture::STRUCT_IN => spec.len_arg[slot] as u64,
         capture::STRUCT_OUT if !is_error_return(ret) => spec.len_arg[slot] as u64,
+        capture::SIZED_OUT if !is_error_return(ret) => {
+            let len_arg = spec.len_arg[slot] as usize;
+            if len_arg >= 6 {
+                return (0, 0);
+            }
+            let len_ptr = args[len_arg] as *const u32;
+            if len_ptr.is_null() {
+                return (0, 0);
+            }
+            match unsafe { bpf_probe_read_user(len_ptr) } {
+                Ok(len) => len as u64,
+                Err(_) => return (0, status::FAULT_0),
+            }
+        }
         _ => return (0, 0),
     };
     // Structs are never cut at `-s`, only at the slot's size.

@@ -1393,7 +1393,7 @@ fn structs_match_strace() {
     let python = "/usr/bin/python3";
     let script = format!(
         "import os,time,socket,resource; os.pipe2(os.O_CLOEXEC); time.sleep(0.01); os.stat({:?}); \
-         s=socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); c=socket.socket(); c.connect(s.getsockname()); \
+         s=socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); c=socket.socket(); c.connect(s.getsockname()); s.accept(); \
          resource.getrlimit(resource.RLIMIT_NOFILE)",
         data.to_str().unwrap()
     );
@@ -1419,6 +1419,8 @@ fn structs_match_strace() {
         ("newfstatat", path.as_str(), 2, false),
         ("bind", "AF_INET", 1, false),
         ("connect", "AF_INET", 1, true),
+        ("accept4", "AF_INET", 1, true),
+        ("getsockname", "AF_INET", 1, true),
         ("prlimit64", "RLIMIT_NOFILE", 3, false),
     ];
     for (name, needle, arg, varies) in checks {

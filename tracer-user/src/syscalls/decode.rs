@@ -73,6 +73,10 @@ pub enum ArgKind {
     SockaddrIn {
         len_arg: u8,
     },
+    /// `struct sockaddr` filled by the kernel; its length is where argument `len_arg` points.
+    SockaddrOut {
+        len_arg: u8,
+    },
     /// `struct rlimit` (as `rlimit64` on x86_64), passed in or filled by the kernel.
     Rlimit {
         output: bool,
@@ -97,6 +101,7 @@ impl ArgKind {
             ArgKind::Timespec { output: true } => (capture::STRUCT_OUT, TIMESPEC_SIZE),
             ArgKind::Stat => (capture::STRUCT_OUT, STAT_SIZE),
             ArgKind::SockaddrIn { len_arg } => (capture::SIZED_IN, len_arg),
+            ArgKind::SockaddrOut { len_arg } => (capture::SIZED_OUT, len_arg),
             ArgKind::Rlimit { output: false } => (capture::STRUCT_IN, RLIMIT_SIZE),
             ArgKind::Rlimit { output: true } => (capture::STRUCT_OUT, RLIMIT_SIZE),
             _ => return None,
@@ -335,6 +340,11 @@ fn struct_kind(syscall: &str, c_type: &str, name: &str, siblings: &[(String, Str
             let len_arg = siblings.iter().position(|(_, name)| name == "addrlen")?;
             ArgKind::SockaddrIn { len_arg: len_arg as u8 }
         }
+        ("accept" | "accept4" | "getsockname" | "getpeername" | "recvfrom", _) if c_type == "struct sockaddr *" => {
+            // The int pointer after it: `upeer_addrlen`, `usockaddr_len`, `addr_len`.
+            let len_arg = siblings.iter().position(|(c_type, _)| c_type == "int *")?;
+            ArgKind::SockaddrOut { len_arg: len_arg as u8 }
+        }
         ("prlimit64", "new_rlim") | ("setrlimit", "rlim") => ArgKind::Rlimit { output: false },
         ("prlimit64", "old_rlim") | ("getrlimit", "rlim") => ArgKind::Rlimit { output: true },
         _ if c_type == "struct stat *" => ArgKind::Stat,
@@ -562,7 +572,11 @@ fn format_captured(
     }
     let output = matches!(
         kind,
-        ArgKind::IntPair | ArgKind::Timespec { output: true } | ArgKind::Stat | ArgKind::Rlimit { output: true }
+        ArgKind::IntPair
+            | ArgKind::Timespec { output: true }
+            | ArgKind::Stat
+            | ArgKind::Rlimit { output: true }
+            | ArgKind::SockaddrOut { .. }
     );
     if output && is_error_return(ret) {
         return format!("{value:#x}");
@@ -577,7 +591,7 @@ fn format_captured(
         ArgKind::IntPair => int_pair(data),
         ArgKind::Timespec { .. } => timespec(data),
         ArgKind::Stat => stat(data),
-        ArgKind::SockaddrIn { .. } => sockaddr(data),
+        ArgKind::SockaddrIn { .. } | ArgKind::SockaddrOut { .. } => sockaddr(data),
         ArgKind::Rlimit { .. } => rlimit(data),
         _ => None,
     };
@@ -737,6 +751,7 @@ fn format_scalar(
         | ArgKind::Timespec { .. }
         | ArgKind::Stat
         | ArgKind::SockaddrIn { .. }
+        | ArgKind::SockaddrOut { .. }
         | ArgKind::Rlimit { .. } => pointer(value),
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
         ArgKind::Fd | ArgKind::DirFd => {
@@ -1536,6 +1551,47 @@ mod tests {
         let f = formatted_with("connect", connect, &[3, 0x1000, 16], -111, [&inet, b""], 0);
         assert_eq!(f.args[1], "{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr(\"127.0.0.1\")}");
         assert_eq!(f.args[2], "16");
+    }
+
+    #[test]
+    fn sockaddrs_filled_by_the_kernel() {
+        let fields =
+            &[("int", "fd"), ("struct sockaddr *", "upeer_sockaddr"), ("int *", "upeer_addrlen"), ("int", "flags")];
+        let inet = sockaddr_in(2, 80, &[127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let accept4 = |ret, data: &[u8], status| {
+            formatted_with("accept4", fields, &[3, 0x1000, 0x2000, 0x80000], ret, [data, b""], status).args
+        };
+        assert_eq!(
+            accept4(5, &inet, 0),
+            [
+                "3",
+                "{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr(\"127.0.0.1\")}",
+                "0x2000",
+                "SOCK_CLOEXEC"
+            ]
+        );
+        assert_eq!(accept4(-11, b"", 0)[1], "0x1000", "failed");
+        assert_eq!(accept4(5, b"", 0)[1], "0x1000", "no address (an unnamed peer)");
+        assert_eq!(accept4(5, b"", status::FAULT_0)[1], "0x1000", "fault");
+        assert_eq!(formatted_with("accept4", fields, &[3, 0, 0, 0], 5, [b"", b""], 0).args[1], "NULL");
+        let recvfrom = &[
+            ("int", "fd"),
+            ("void *", "ubuf"),
+            ("size_t", "size"),
+            ("unsigned int", "flags"),
+            ("struct sockaddr *", "addr"),
+            ("int *", "addr_len"),
+        ];
+        let unix = [&1u16.to_ne_bytes()[..], b"\0cd"].concat();
+        let f = formatted_with("recvfrom", recvfrom, &[6, 0x1000, 10, 0, 0x2000, 0x3000], 2, [b"hi", &unix], 0);
+        assert_eq!(f.args, ["6", "\"hi\"", "10", "0", "{sa_family=AF_UNIX, sun_path=@\"cd\"}", "0x3000"]);
+        let t = SyscallTable::new(&[SyscallFormat {
+            nr: 51,
+            name: "getsockname".into(),
+            args: vec![field("int", "fd"), field("struct sockaddr *", "usockaddr"), field("int *", "usockaddr_len")],
+        }]);
+        let spec = t.specs(|_| true)[51];
+        assert_eq!((spec.kind, spec.arg, spec.len_arg), ([capture::SIZED_OUT, capture::NONE], [1, 0], [2, 0]));
     }
 
     #[test]
