@@ -1378,9 +1378,18 @@ fn call_mentioning(text: &str, name: &str, needle: &str) -> Option<Vec<String>> 
         .map(|(_, args, _)| args)
 }
 
-/// Digits replaced by `N`: for values that differ between two runs (absolute clocks, ephemeral ports).
+/// Each run of digits replaced by one `N`: for values that differ between two runs (absolute clocks, ephemeral
+/// ports).
 fn without_digits(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_digit() { 'N' } else { c }).collect()
+    let mut out = String::new();
+    for c in s.chars() {
+        if !c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('N') {
+            out.push('N');
+        }
+    }
+    out
 }
 
 #[test]
