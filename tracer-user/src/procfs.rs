@@ -1,4 +1,4 @@
-//! /proc readers: threads, the syscall a thread is blocked in, strings from a live process's memory, fd paths.
+//! /proc readers: threads, the syscall a thread is blocked in, strings and structs from a live process's memory, fd paths.
 //! Hand-written because each is a line or two of parsing and the `procfs` crate covers neither
 //! `task/TID/syscall` nor reads from `mem`.
 
@@ -86,6 +86,17 @@ pub fn read_cstring(pid: u32, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> 
         }
         None => Some((buf, true)),
     }
+}
+
+/// Reads exactly `len` bytes of the process's memory (a struct); `None` when they cannot all be read.
+pub fn read_bytes(pid: u32, addr: u64, len: usize) -> Option<Vec<u8>> {
+    if addr == 0 {
+        return None;
+    }
+    let mem = fs::File::open(format!("/proc/{pid}/mem")).ok()?;
+    let mut buf = vec![0u8; len];
+    mem.read_exact_at(&mut buf, addr).ok()?;
+    Some(buf)
 }
 
 pub fn fd_path(pid: u32, fd: i64) -> Option<String> {

@@ -22,7 +22,7 @@ use tracer_common::{
     event::{header_flags, traced},
     process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
     signals::SignalEvent,
-    syscalls::{CAPTURE_SLOTS, DATA_CAP, Inflight, SyscallEvent, result_filter, status},
+    syscalls::{CAPTURE_SLOTS, DATA_CAP, Inflight, SyscallEvent, capture, result_filter, status},
 };
 
 use crate::{
@@ -791,8 +791,19 @@ fn record_from_memory(table: &SyscallTable, pid: u32, tid: u32, nr: i32, args: [
                 }
                 None => record.event.status |= status::FAULT_0 << slot,
             },
-            // A buffer being filled has no meaning yet; one being written is shown by address.
-            _ => record.event.status |= status::FAULT_0 << slot,
+            // A struct passed in (a sleep's request, a bind's address) is there already, as at entry.
+            _ => {
+                let len = match arg.kind.capture() {
+                    Some((capture::STRUCT_IN, size)) => usize::from(size),
+                    Some((capture::SIZED_IN, len_arg)) => args[usize::from(len_arg)].min(DATA_CAP as u64) as usize,
+                    // A buffer or struct being filled has no meaning yet; a buffer being written is shown by address.
+                    _ => 0,
+                };
+                match procfs::read_bytes(pid, args[i], len).filter(|_| len > 0) {
+                    Some(bytes) => record.data[slot] = bytes,
+                    None => record.event.status |= status::FAULT_0 << slot,
+                }
+            }
         }
     }
     record
@@ -859,5 +870,38 @@ mod tests {
         assert_eq!(split_exit_code(3 << 8), (Some(3), None, false));
         assert_eq!(split_exit_code(9), (None, Some(9), false));
         assert_eq!(split_exit_code(11 | 0x80), (None, Some(11), true));
+    }
+
+    #[test]
+    fn blocked_calls_read_structs_passed_in() {
+        use crate::tracefs::{Field, SyscallFormat};
+        let field = |c_type: &str, name: &str| Field {
+            c_type: c_type.into(),
+            name: name.into(),
+            array_len: None,
+            offset: 0,
+            size: 8,
+            signed: false,
+        };
+        let table = SyscallTable::new(&[SyscallFormat {
+            nr: 230,
+            name: "clock_nanosleep".into(),
+            args: vec![
+                field("const clockid_t", "which_clock"),
+                field("int", "flags"),
+                field("const struct __kernel_timespec *", "rqtp"),
+                field("struct __kernel_timespec *", "rmtp"),
+            ],
+        }]);
+        let request = [30i64, 5];
+        let remain = [0i64; 2];
+        let args = [0, 0, request.as_ptr() as u64, remain.as_ptr() as u64, 0, 0];
+        let pid = std::process::id();
+        let record = record_from_memory(&table, pid, pid, 230, args);
+        let want: Vec<u8> = request.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        assert_eq!(record.data[0], want);
+        assert_eq!(record.event.status & status::FAULT_0, 0);
+        let unmapped = record_from_memory(&table, pid, pid, 230, [0, 0, 8, 0, 0, 0]);
+        assert_ne!(unmapped.event.status & status::FAULT_0, 0);
     }
 }
