@@ -674,8 +674,15 @@ fn sockaddr(data: &[u8]) -> Option<String> {
         libc::AF_INET6 => {
             let port = u16::from_be_bytes(bytes_at(data, 2)?);
             let flowinfo = u32::from_be_bytes(bytes_at(data, 4)?);
-            let addr = std::net::Ipv6Addr::from(bytes_at::<16>(data, 8)?);
+            let bytes: [u8; 16] = bytes_at(data, 8)?;
+            let addr = inet6_text(bytes);
             let scope = u32_at(data, 24)?;
+            // strace names the interface of a link-local address.
+            let link_local = bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 || bytes[0] == 0xff && bytes[1] & 0xf == 2;
+            let scope = match interface_name(scope) {
+                Some(name) if link_local => format!("if_nametoindex({})", quoted(name.as_bytes(), false)),
+                _ => scope.to_string(),
+            };
             format!(
                 ", sin6_port=htons({port}), sin6_flowinfo=htonl({flowinfo}), inet_pton(AF_INET6, \"{addr}\", \
                  &sin6_addr), sin6_scope_id={scope}"
@@ -698,6 +705,29 @@ fn sockaddr(data: &[u8]) -> Option<String> {
         _ => ", ...".to_string(),
     };
     Some(format!("{{sa_family={name}{rest}}}"))
+}
+
+/// The name of network interface `index`.
+fn interface_name(index: u32) -> Option<String> {
+    let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `name` has the IF_NAMESIZE bytes if_indextoname writes at most, NUL included.
+    let found = unsafe { libc::if_indextoname(index, name.as_mut_ptr()) };
+    if found.is_null() {
+        return None;
+    }
+    // SAFETY: on success the name is NUL-terminated within `name`.
+    Some(unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned())
+}
+
+/// An IPv6 address as glibc's `inet_ntop` writes it: like Rust's, but for the IPv4-compatible form (`::1.2.3.4`).
+fn inet6_text(bytes: [u8; 16]) -> String {
+    let addr = std::net::Ipv6Addr::from(bytes);
+    match addr.segments() {
+        [0, 0, 0, 0, 0, 0, high, _] if high != 0 => {
+            format!("::{}", std::net::Ipv4Addr::new(bytes[12], bytes[13], bytes[14], bytes[15]))
+        }
+        _ => addr.to_string(),
+    }
 }
 
 /// `{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}`.
@@ -1535,6 +1565,23 @@ mod tests {
              &sin6_addr), sin6_scope_id=0}"
         );
         assert_eq!(bind(&six[..24], 0), "0x1000", "short");
+        let mut link_local = sockaddr_in(10, 0, &[0; 4]);
+        link_local.extend("fe80::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        link_local.extend(1u32.to_ne_bytes());
+        let lo = interface_name(1).expect("interface 1 (lo)");
+        assert!(
+            bind(&link_local, 0)
+                .ends_with(&format!("\"fe80::1\", &sin6_addr), sin6_scope_id=if_nametoindex(\"{lo}\")}}"))
+        );
+        link_local.truncate(24);
+        link_local.extend(0u32.to_ne_bytes());
+        assert!(bind(&link_local, 0).ends_with("sin6_scope_id=0}"), "no interface 0");
+        six.truncate(24);
+        six.extend(1u32.to_ne_bytes());
+        assert!(bind(&six, 0).ends_with("sin6_scope_id=1}"), "not link-local: a number");
+        let v6 = |text: &str| inet6_text(text.parse::<std::net::Ipv6Addr>().unwrap().octets());
+        let texts: Vec<String> = ["::1.2.3.4", "::ffff:1.2.3.4", "::0.0.1.2", "fe80::1", "::"].map(v6).into();
+        assert_eq!(texts, ["::1.2.3.4", "::ffff:1.2.3.4", "::102", "fe80::1", "::"], "as glibc's inet_ntop");
         let unix = |path: &[u8]| [&1u16.to_ne_bytes()[..], path].concat();
         assert_eq!(bind(&unix(b"/run/x.sock\0"), 0), "{sa_family=AF_UNIX, sun_path=\"/run/x.sock\"}");
         assert_eq!(bind(&unix(b"/run/x.sock"), 0), "{sa_family=AF_UNIX, sun_path=\"/run/x.sock\"}");
