@@ -770,20 +770,12 @@ pub(crate) fn show_addr(ip: IpAddr, port: u16, scope_id: u32, v6only: Option<boo
 }
 
 fn interface_name(index: u32) -> String {
-    let mut buf = [0u8; libc::IF_NAMESIZE];
-    // SAFETY: the buffer has IF_NAMESIZE bytes, as if_indextoname requires.
-    let name = unsafe { libc::if_indextoname(index, buf.as_mut_ptr().cast()) };
-    if name.is_null() {
-        return index.to_string();
-    }
-    display_name(c_bytes(&buf))
+    crate::syscalls::structs::interface_name(index).map_or_else(|| index.to_string(), |n| display_name(n.as_bytes()))
 }
 
+/// (name, text) of a negative return, as strace prints them.
 pub(crate) fn errno_name(ret: i32) -> Option<(&'static str, &'static str)> {
-    if ret >= 0 {
-        return None;
-    }
-    Some(::syscalls::Errno::new(-ret).name_and_description().unwrap_or(("E?", "Unknown error")))
+    (ret < 0).then(|| crate::syscalls::decode::errno_name(-ret).unwrap_or(("E?", "Unknown error")))
 }
 
 fn options_text(flags: u32) -> String {

@@ -582,7 +582,7 @@ impl Watcher {
         let signal = if signo == 0 { "0".to_string() } else { signal_display(signo) };
         let errno = i32::try_from(-event.ret).ok();
         let (errno_name, errno_text) =
-            errno.and_then(|e| syscalls::Errno::new(e).name_and_description()).unwrap_or(("?", "unknown error"));
+            errno.and_then(crate::syscalls::decode::errno_name).unwrap_or(("?", "unknown error"));
         let target_comm = target.pid.filter(|&p| p > 0).and_then(|p| procfs::comm(p as u32));
         let sender_comm = c_bytes(&event.header.comm);
         if io.out.json {

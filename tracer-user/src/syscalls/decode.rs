@@ -9,6 +9,9 @@ use tracer_common::decode::SyscallRecord;
 use tracer_common::syscalls::{CAPTURE_SLOTS, MAX_SYSCALL_NR, SyscallSpec, capture, is_error_return, status};
 
 use super::constants::{self as c, Names};
+use super::structs::{
+    INT_PAIR_SIZE, RLIMIT_SIZE, STAT_SIZE, TIMESPEC_SIZE, int_pair, rlimit, sockaddr, stat, timespec,
+};
 use crate::{escape::quoted, signames::signal_name, tracefs::SyscallFormat};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,12 +85,6 @@ pub enum ArgKind {
         output: bool,
     },
 }
-
-/// x86_64 sizes of the structs read behind pointers.
-const INT_PAIR_SIZE: u8 = 8;
-const TIMESPEC_SIZE: u8 = 16;
-const STAT_SIZE: u8 = 144;
-const RLIMIT_SIZE: u8 = 16;
 
 impl ArgKind {
     /// How the kernel copies this argument from user memory: `(capture::*, len_arg)`; `None` for a value.
@@ -598,152 +595,6 @@ fn format_captured(
     decoded.unwrap_or_else(|| format!("{value:#x}"))
 }
 
-/// `N` bytes at `offset` of a struct, or `None` past its end.
-fn bytes_at<const N: usize>(data: &[u8], offset: usize) -> Option<[u8; N]> {
-    data.get(offset..offset.checked_add(N)?)?.try_into().ok()
-}
-
-fn u16_at(data: &[u8], offset: usize) -> Option<u16> {
-    bytes_at(data, offset).map(u16::from_ne_bytes)
-}
-
-fn u32_at(data: &[u8], offset: usize) -> Option<u32> {
-    bytes_at(data, offset).map(u32::from_ne_bytes)
-}
-
-fn u64_at(data: &[u8], offset: usize) -> Option<u64> {
-    bytes_at(data, offset).map(u64::from_ne_bytes)
-}
-
-/// `[4, 5]`.
-fn int_pair(data: &[u8]) -> Option<String> {
-    Some(format!("[{}, {}]", u32_at(data, 0)? as i32, u32_at(data, 4)? as i32))
-}
-
-/// `{tv_sec=0, tv_nsec=10000000}`.
-fn timespec(data: &[u8]) -> Option<String> {
-    Some(format!("{{tv_sec={}, tv_nsec={}}}", u64_at(data, 0)? as i64, u64_at(data, 8)? as i64))
-}
-
-/// strace's abbreviated `struct stat` (x86_64 layout): the mode, then the device of a device file or the size.
-fn stat(data: &[u8]) -> Option<String> {
-    if data.len() < usize::from(STAT_SIZE) {
-        return None;
-    }
-    let mode = u32_at(data, 24)?;
-    let rdev = u64_at(data, 40)?;
-    let size = u64_at(data, 48)? as i64;
-    let kind = mode & libc::S_IFMT;
-    let detail = if kind == libc::S_IFCHR || kind == libc::S_IFBLK {
-        let (major, minor) = (libc::major(rdev), libc::minor(rdev));
-        format!("st_rdev=makedev({}, {})", c_hex(major.into()), c_hex(minor.into()))
-    } else {
-        format!("st_size={size}")
-    };
-    Some(format!("{{st_mode={}, {detail}, ...}}", file_mode(mode)))
-}
-
-/// `S_IFDIR|S_ISVTX|0777`, as strace's `print_symbolic_mode_t` (its `%#03o` for the permissions).
-fn file_mode(mode: u32) -> String {
-    let mut parts = Vec::new();
-    if mode & libc::S_IFMT != 0 {
-        parts.push(named(u64::from(mode & libc::S_IFMT), &c::FILE_TYPES));
-    }
-    for (bit, name) in [(libc::S_ISUID, "S_ISUID"), (libc::S_ISGID, "S_ISGID"), (libc::S_ISVTX, "S_ISVTX")] {
-        if mode & bit != 0 {
-            parts.push(name.to_string());
-        }
-    }
-    let perms = mode & 0o777;
-    parts.push(if perms == 0 { "000".to_string() } else { format!("{:0>3}", format!("0{perms:o}")) });
-    parts.join("|")
-}
-
-/// `struct sockaddr` as strace shows it for the families it knows; others by family name.
-fn sockaddr(data: &[u8]) -> Option<String> {
-    let family = u16_at(data, 0)?;
-    let name = named(u64::from(family), &c::ADDRESS_FAMILIES);
-    let rest = match i32::from(family) {
-        libc::AF_INET => {
-            let port = u16::from_be_bytes(bytes_at(data, 2)?);
-            let addr = std::net::Ipv4Addr::from(bytes_at::<4>(data, 4)?);
-            // sockaddr_in is 16 bytes; strace wants them all.
-            bytes_at::<8>(data, 8)?;
-            format!(", sin_port=htons({port}), sin_addr=inet_addr(\"{addr}\")")
-        }
-        libc::AF_INET6 => {
-            let port = u16::from_be_bytes(bytes_at(data, 2)?);
-            let flowinfo = u32::from_be_bytes(bytes_at(data, 4)?);
-            let bytes: [u8; 16] = bytes_at(data, 8)?;
-            let addr = inet6_text(bytes);
-            let scope = u32_at(data, 24)?;
-            // strace names the interface of a link-local address.
-            let link_local = bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 || bytes[0] == 0xff && bytes[1] & 0xf == 2;
-            let scope = match interface_name(scope) {
-                Some(name) if link_local => format!("if_nametoindex({})", quoted(name.as_bytes(), false)),
-                _ => scope.to_string(),
-            };
-            format!(
-                ", sin6_port=htons({port}), sin6_flowinfo=htonl({flowinfo}), inet_pton(AF_INET6, \"{addr}\", \
-                 &sin6_addr), sin6_scope_id={scope}"
-            )
-        }
-        libc::AF_UNIX => match &data[2..] {
-            [] => String::new(),
-            // Abstract: the name after the leading NUL, all of its bytes.
-            [0, name @ ..] => format!(", sun_path=@{}", quoted(name, false)),
-            path => {
-                let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
-                format!(", sun_path={}", quoted(&path[..end], false))
-            }
-        },
-        libc::AF_NETLINK => {
-            let pid = u32_at(data, 4)?;
-            let groups = u32_at(data, 8)?;
-            format!(", nl_pid={pid}, nl_groups={groups:08x}")
-        }
-        _ => ", ...".to_string(),
-    };
-    Some(format!("{{sa_family={name}{rest}}}"))
-}
-
-/// The name of network interface `index`.
-fn interface_name(index: u32) -> Option<String> {
-    let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
-    // SAFETY: `name` has the IF_NAMESIZE bytes if_indextoname writes at most, NUL included.
-    let found = unsafe { libc::if_indextoname(index, name.as_mut_ptr()) };
-    if found.is_null() {
-        return None;
-    }
-    // SAFETY: on success the name is NUL-terminated within `name`.
-    Some(unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned())
-}
-
-/// An IPv6 address as glibc's `inet_ntop` writes it: like Rust's, but for the IPv4-compatible form (`::1.2.3.4`).
-fn inet6_text(bytes: [u8; 16]) -> String {
-    let addr = std::net::Ipv6Addr::from(bytes);
-    match addr.segments() {
-        [0, 0, 0, 0, 0, 0, high, _] if high != 0 => {
-            format!("::{}", std::net::Ipv4Addr::new(bytes[12], bytes[13], bytes[14], bytes[15]))
-        }
-        _ => addr.to_string(),
-    }
-}
-
-/// `{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}`.
-fn rlimit(data: &[u8]) -> Option<String> {
-    Some(format!("{{rlim_cur={}, rlim_max={}}}", rlim(u64_at(data, 0)?), rlim(u64_at(data, 8)?)))
-}
-
-/// strace's `sprint_rlim64`: infinity by name, multiples of 1024 above it as `N*1024`.
-fn rlim(value: u64) -> String {
-    match value {
-        u64::MAX => "RLIM64_INFINITY".to_string(),
-        v if v > 1024 && v % 1024 == 0 => format!("{}*1024", v / 1024),
-        v => v.to_string(),
-    }
-}
-
 /// O_CREAT, or O_TMPFILE (whose bits include O_DIRECTORY's: all of them).
 fn can_create(open_flags: u64) -> bool {
     let tmpfile = libc::O_TMPFILE as u64;
@@ -816,7 +667,7 @@ fn format_scalar(
 }
 
 /// C's `%#x`: `0` for zero, `0x1f` otherwise.
-fn c_hex(value: u64) -> String {
+pub(super) fn c_hex(value: u64) -> String {
     if value == 0 { "0".to_string() } else { format!("{value:#x}") }
 }
 
@@ -835,7 +686,7 @@ fn signal_text(value: u64) -> String {
 }
 
 /// The name of `value`, or its number with strace's comment: `0x3e7 /* F_??? */`.
-fn named(value: u64, names: &Names) -> String {
+pub(super) fn named(value: u64, names: &Names) -> String {
     match names.get(value) {
         Some(name) => name.to_string(),
         None if names.unknown.is_empty() => c_hex(value),
@@ -1040,6 +891,7 @@ pub fn open_flags(value: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syscalls::structs::{file_mode, inet6_text, interface_name};
     use crate::tracefs::Field;
     use tracer_common::{EventHeader, kind, syscalls::SyscallEvent};
 

@@ -6,6 +6,7 @@ mod constants;
 pub(crate) mod decode;
 mod fdpaths;
 mod filter;
+pub(crate) mod structs;
 mod summary;
 
 use std::{
