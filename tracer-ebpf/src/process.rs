@@ -94,8 +94,8 @@ fn parent_tgid() -> u32 {
 }
 
 #[inline(always)]
-fn emit(what: u32, other_pid: u32, exit_code: i32) {
-    let Some(mut entry) = reserve::<ProcessEvent>(lost::PROCESS) else { return };
+pub fn emit(what: u32, other_pid: u32, exit_code: i32, lost_slot: u32) {
+    let Some(mut entry) = reserve::<ProcessEvent>(lost_slot) else { return };
     let event = unsafe { &mut *entry.as_mut_ptr() };
     fill_header(&mut event.header, kind::PROCESS, bpf_get_current_pid_tgid(), now_ns());
     event.what = what;
@@ -134,7 +134,7 @@ pub fn process_fork(ctx: RawTracePointContext) -> i32 {
         count_lost(lost::PROCESS); // beyond pid_max: cannot happen, but never silently
         return 0;
     }
-    emit(what::FORK, child_tgid, 0);
+    emit(what::FORK, child_tgid, 0, lost::PROCESS);
     0
 }
 
@@ -148,30 +148,39 @@ pub fn process_exit(ctx: TracePointContext) -> u32 {
     }
     // A thread that dies inside a call (exit, execve of another thread) never returns from it.
     let _ = take_inflight(tid);
-    let group_dead = match global(&EXIT_GROUP_DEAD_OFFSET) {
-        0 => tid == tgid,
-        offset => {
-            // Offsets known only at load time: the verifier refuses variable context offsets, so copy instead.
-            let flag: u8 = unsafe { ctx.read_at(offset as usize) }.unwrap_or(0);
-            flag != 0
-        }
-    };
-    if !group_dead {
+    if !group_dead(&ctx, pid_tgid) {
         return 0;
     }
-    let exit_code = match global(&TASK_EXIT_CODE_OFFSET) {
+    let exit_code = exit_code();
+    set_traced(tgid, 0);
+    if !admit(bucket::EXIT) {
+        return 0;
+    }
+    emit(what::EXIT, 0, exit_code, lost::PROCESS);
+    0
+}
+
+/// At `sched_process_exit`: whether the exiting thread is the last of its process (`group_dead` where the
+/// tracepoint has it, else whether it is the leader).
+#[inline(always)]
+pub fn group_dead(ctx: &TracePointContext, pid_tgid: u64) -> bool {
+    match global(&EXIT_GROUP_DEAD_OFFSET) {
+        0 => pid_tgid as u32 == (pid_tgid >> 32) as u32,
+        // Offsets known only at load time: the verifier refuses variable context offsets, so copy instead.
+        offset => unsafe { ctx.read_at::<u8>(offset as usize) }.unwrap_or(0) != 0,
+    }
+}
+
+/// The current task's `exit_code` (wait(2) status), `EXIT_CODE_UNKNOWN` when it cannot be read.
+#[inline(always)]
+pub fn exit_code() -> i32 {
+    match global(&TASK_EXIT_CODE_OFFSET) {
         0 => EXIT_CODE_UNKNOWN,
         offset => {
             let task = unsafe { bpf_get_current_task() } as *const u8;
             read_task_u32(task, offset).map_or(EXIT_CODE_UNKNOWN, |code| code as i32)
         }
-    };
-    set_traced(tgid, 0);
-    if !admit(bucket::EXIT) {
-        return 0;
     }
-    emit(what::EXIT, 0, exit_code);
-    0
 }
 
 #[tracepoint]

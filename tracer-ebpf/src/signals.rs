@@ -25,7 +25,7 @@ use aya_ebpf::{
 use tracer_common::{
     event::{kind, lost},
     monitor::bucket,
-    process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
+    process::{EXIT_CODE_UNKNOWN, what},
     signals::{
         DEFAULT_IGNORED, SEND_SPECS, SIGKILL, SendSpec, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags,
         info, result, sent_by_process, signal_bit,
@@ -34,7 +34,7 @@ use tracer_common::{
 
 use crate::{
     maps::{TRACE_ALL, admit, fill_header, global, now_ns, reserve, traced_state},
-    process::{EXIT_GROUP_DEAD_OFFSET, TASK_EXIT_CODE_OFFSET, TASK_PID_OFFSET, TASK_TGID_OFFSET},
+    process::{TASK_PID_OFFSET, TASK_TGID_OFFSET, emit, exit_code, group_dead},
 };
 
 /// Non-zero for `tracer signals`: match senders too, remember targets, report deliveries and exits.
@@ -299,13 +299,7 @@ pub fn signal_deliver(ctx: RawTracePointContext) -> i32 {
 pub fn signal_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
-    let tid = pid_tgid as u32;
-    let group_dead = match global(&EXIT_GROUP_DEAD_OFFSET) {
-        0 => tid == tgid,
-        // Offsets known only at load time: the verifier refuses variable context offsets, so copy instead.
-        offset => unsafe { ctx.read_at::<u8>(offset as usize) }.unwrap_or(0) != 0,
-    };
-    if !group_dead {
+    if !group_dead(&ctx, pid_tgid) {
         return 0;
     }
     let marks = match SIGNAL_TARGETS.get_ptr(tgid) {
@@ -316,10 +310,7 @@ pub fn signal_exit(ctx: TracePointContext) -> u32 {
         }
         None => 0,
     };
-    let exit_code = match global(&TASK_EXIT_CODE_OFFSET) {
-        0 => EXIT_CODE_UNKNOWN,
-        offset => read_kernel::<i32>(unsafe { bpf_get_current_task() }, offset).unwrap_or(EXIT_CODE_UNKNOWN),
-    };
+    let exit_code = exit_code();
     let killed_by = if exit_code == EXIT_CODE_UNKNOWN { 0 } else { exit_code & 0x7f };
     let all = global(&TRACE_ALL) != 0;
     let named = !all && traced_state(tgid) != 0;
@@ -331,21 +322,7 @@ pub fn signal_exit(ctx: TracePointContext) -> u32 {
     }
     // `named` stays in TRACED: its SIGCHLD to its parent comes after this (exit_notify), and is from a `-p`
     // process. A pid is reused only after the whole pid space went round.
-    let Some(mut entry) = reserve::<ProcessEvent>(lost::SIGNALS) else {
-        return 0;
-    };
-    let event = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut event.header, kind::PROCESS, pid_tgid, now_ns());
-    event.what = what::EXIT;
-    event.other_pid = 0;
-    event.exit_code = exit_code;
-    event.filename_len = 0;
-    event.argv_len = 0;
-    event.argv_truncated = 0;
-    event._pad = [0; 7];
-    event.ppid = 0;
-    event.uid = 0;
-    entry.submit(0);
+    emit(what::EXIT, 0, exit_code, lost::SIGNALS);
     0
 }
 
