@@ -36,19 +36,22 @@ if ((${#missing_pkgs[@]})); then
 fi
 
 # --- Rust toolchains and components ----------------------------------------------------------
-# The eBPF crate is compiled with nightly and `-Z build-std=core` (needs rust-src); `cargo xtask
-# test` runs clippy on it with nightly, and the fuzz run uses nightly.
-toolchains=$(rustup toolchain list)
-if ! grep -q '^nightly-' <<<"$toolchains"; then
-    say "installing Rust nightly toolchain (minimal profile)"
-    rustup toolchain install nightly --profile minimal
+# The eBPF crate is compiled with a pinned nightly ($EBPF_TOOLCHAIN, scripts/toolchain.env) and
+# `-Z build-std=core` (needs rust-src); `cargo xtask test` runs clippy on it with that nightly, and the
+# fuzz run uses it too.
+# shellcheck source=toolchain.env
+source "$(dirname "${BASH_SOURCE[0]}")/toolchain.env"
+[[ -n ${EBPF_TOOLCHAIN:-} && -n ${BPF_LINKER_VERSION:-} ]] || die "scripts/toolchain.env must set EBPF_TOOLCHAIN and BPF_LINKER_VERSION"
+if ! rustup run "$EBPF_TOOLCHAIN" rustc --version >/dev/null 2>&1; then
+    say "installing Rust toolchain $EBPF_TOOLCHAIN (minimal profile)"
+    rustup toolchain install "$EBPF_TOOLCHAIN" --profile minimal
     installed_something=1
 fi
-nightly_components=$(rustup component list --toolchain nightly --installed)
+nightly_components=$(rustup component list --toolchain "$EBPF_TOOLCHAIN" --installed)
 for c in rust-src clippy; do
     if ! grep -q "^$c\(-\|$\)" <<<"$nightly_components"; then
-        say "adding component $c to the nightly toolchain"
-        rustup component add "$c" --toolchain nightly
+        say "adding component $c to the $EBPF_TOOLCHAIN toolchain"
+        rustup component add "$c" --toolchain "$EBPF_TOOLCHAIN"
         installed_something=1
     fi
 done
@@ -62,23 +65,26 @@ for c in rustfmt clippy; do
     fi
 done
 
-# --- bpf-linker, linked against the nightly's own LLVM -----------------------------------------
+# --- bpf-linker, linked against the pinned nightly's own LLVM --------------------------------
 # `cargo install bpf-linker` wants a system LLVM 21-23, which Debian 12 does not have. Link it
 # against the libLLVM that ships inside the nightly toolchain instead. The binary gets a RUNPATH
-# to $prefix/lib, so the symlinks there must stay.
-if ! bpf-linker --version >/dev/null 2>&1; then
-    sysroot=$(rustc +nightly --print sysroot)
-    llvm=$(ls "$sysroot"/lib/libLLVM.so.* 2>/dev/null | head -n1 || true)
-    [[ -n $llvm ]] || die "no libLLVM.so.* in $sysroot/lib"
-    llvm_major=$(rustc +nightly -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
-    [[ -n $llvm_major ]] || die "cannot read the LLVM version from 'rustc +nightly -vV'"
-    prefix=$HOME/.cache/tracer/rust-llvm
-    say "building bpf-linker against the nightly's LLVM $llvm_major ($llvm) in $prefix (about a minute)"
+# to $prefix/lib, so the symlinks there must stay. Rebuilt when its version is not the pinned one.
+sysroot=$(rustc +"$EBPF_TOOLCHAIN" --print sysroot)
+llvm=$(ls "$sysroot"/lib/libLLVM.so.* 2>/dev/null | head -n1 || true)
+[[ -n $llvm ]] || die "no libLLVM.so.* in $sysroot/lib"
+prefix=$HOME/.cache/tracer/rust-llvm
+if [[ $(bpf-linker --version 2>/dev/null) != "bpf-linker $BPF_LINKER_VERSION" ||
+    $(readlink "$prefix/lib/libLLVM.so" 2>/dev/null) != "$llvm" ]]; then
+    llvm_major=$(rustc +"$EBPF_TOOLCHAIN" -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+    [[ -n $llvm_major ]] || die "cannot read the LLVM version from 'rustc +$EBPF_TOOLCHAIN -vV'"
+    say "building bpf-linker $BPF_LINKER_VERSION against $EBPF_TOOLCHAIN's LLVM $llvm_major ($llvm) in $prefix (about a minute)"
     mkdir -p "$prefix/lib"
     ln -sf "$llvm" "$prefix/lib/libLLVM.so"
     ln -sf "$llvm" "$prefix/lib/$(basename "$llvm")"
-    LLVM_PREFIX=$prefix cargo install bpf-linker --no-default-features --features "llvm-$llvm_major"
-    bpf-linker --version >/dev/null || die "bpf-linker was installed but does not run"
+    LLVM_PREFIX=$prefix cargo install bpf-linker --version "=$BPF_LINKER_VERSION" --locked --force \
+        --no-default-features --features "llvm-$llvm_major"
+    [[ $(bpf-linker --version 2>/dev/null) == "bpf-linker $BPF_LINKER_VERSION" ]] ||
+        die "bpf-linker $BPF_LINKER_VERSION was installed but does not run"
     installed_something=1
 fi
 

@@ -86,6 +86,21 @@ pub mod status {
     pub const UNFILTERED: u32 = 1 << 11;
 }
 
+/// The stages of the open exit, chained by tail calls through the `FILES_STAGES` program array (index → program).
+/// Each stage is verified on its own: together in one program, the verifier walked the failed-open path's loops
+/// once per state the success path left (about 900,000 instructions on Linux 6.1, near its limit of a million).
+pub mod stage {
+    /// A failed open under a path filter: reads and hashes its requested path (`files_open_failed`).
+    pub const FAILED: u32 = 0;
+    /// Matches the hashes against the watched names and directories (`files_open_match`).
+    pub const MATCH: u32 = 1;
+    /// Reads what the record needs and sends it (`files_open_send`).
+    pub const SEND: u32 = 2;
+    pub const SLOTS: u32 = 3;
+    /// The program of each stage, by index.
+    pub const PROGRAMS: [&str; SLOTS as usize] = ["files_open_failed", "files_open_match", "files_open_send"];
+}
+
 /// An open in progress, in slot `tid % OPEN_INFLIGHT_SLOTS` of `OPEN_INFLIGHT` (an array: inlined lookups, no
 /// lock). Two threads whose tids share a slot overwrite each other; `tid` says whose entry it is.
 #[repr(C)]

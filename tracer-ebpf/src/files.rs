@@ -18,6 +18,12 @@
 //!   lexical candidates: user space resolves the path (cwd/dirfd identity from the kernel, /proc while the
 //!   process lives) and keeps only real matches.
 //!
+//! The exit runs in stages chained by tail calls (`FILES_STAGES`, `stage::*`): `files_open_exit` (filters, the
+//! identity match), `files_open_failed` (read and hash the requested path), `files_open_match` (look the hashes
+//! up, climb from the start directory), `files_open_send` (the record). Each is verified on its own; in one
+//! program the verifier walked everything after the path loop once per byte where the loop could end (about
+//! 900,000 instructions on Linux 6.1, against its limit of a million; under 30,000 per stage now).
+//!
 //! Limits: the climb stops at the root of the file's filesystem, so a directory watch does not see files on a
 //! filesystem mounted below the watched directory; device numbers are the superblock's (`s_dev`), which differ
 //! from `stat`'s on btrfs subvolumes and overlayfs; failed opens through a symlinked directory are not matched.
@@ -28,20 +34,20 @@ use aya_ebpf::{
         bpf_probe_read_user, bpf_probe_read_user_str_bytes, generated,
     },
     macros::{map, tracepoint},
-    maps::{Array, HashMap, PerCpuArray},
+    maps::{Array, HashMap, PerCpuArray, ProgramArray},
     programs::TracePointContext,
 };
 use tracer_common::{
     event::{kind, lost},
     files::{
         FNV_OFFSET, FNV_PRIME, FileKey, INO_BITS_WORDS, MAX_DEPTH, NAME_KEY, OPEN_INFLIGHT_SLOTS, OpenEvent,
-        OpenInflight, PATH_CAP, PREFIX_SLOTS, SYSCALL_ARGS_OFFSET, WATCH_SLOTS, call, ino_bit, name_len_bit, status,
-        watch,
+        OpenInflight, PATH_CAP, PREFIX_SLOTS, SYSCALL_ARGS_OFFSET, WATCH_SLOTS, call, ino_bit, name_len_bit, stage,
+        status, watch,
     },
     monitor::bucket,
 };
 
-use crate::maps::{admit, fill_header, global, is_traced, now_ns, reserve, wakeup_flags};
+use crate::maps::{admit, count_lost, fill_header, global, is_traced, now_ns, reserve, wakeup_flags};
 
 #[map]
 static OPEN_INFLIGHT: Array<OpenInflight> = Array::with_max_entries(OPEN_INFLIGHT_SLOTS, 0);
@@ -63,17 +69,22 @@ static FILES_BASENAMES: HashMap<u64, u8> = HashMap::with_max_entries(WATCH_SLOTS
 /// FNV-1a of watched directories' absolute paths (no trailing slash) → 1.
 #[map]
 static FILES_PREFIXES: HashMap<u64, u8> = HashMap::with_max_entries(WATCH_SLOTS, 0);
-/// Room for a path before it is known to be wanted (the 512-byte stack cannot hold it with the rest).
+/// The stages of the open exit after the first (`stage::*`), set by user space.
+#[map]
+static FILES_STAGES: ProgramArray = ProgramArray::with_max_entries(stage::SLOTS, 0);
+/// Room for a path before it is known to be wanted (the 512-byte stack cannot hold it with the rest), and what the
+/// stages of the exit hand each other.
 #[map]
 static FILES_SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);
 
 #[repr(C)]
 struct Scratch {
     path: [u8; PATH_CAP],
-    /// FNV-1a of each directory prefix of `path` (see `scan_path`).
+    /// FNV-1a of each directory prefix of `path` (see `hash_path`).
     prefixes: [u64; PREFIX_SLOTS],
-    /// Slots of `prefixes` filled (see `scan_path`).
-    count: u64,
+    hashes: PathHashes,
+    /// From one stage of the exit to the next.
+    handover: Handover,
 }
 
 /// Non-zero: every open of the traced processes is reported (no path given).
@@ -334,12 +345,15 @@ fn parent_and_name_watched(dentry: u64) -> bool {
     unsafe { FILES_NAMES.get(key) }.is_some()
 }
 
-/// Scans a requested path (in the scratch buffer, NUL-terminated): `MATCH_BASENAME` when its base name hashes
-/// into `FILES_BASENAMES`, `MATCH_PREFIX` when it is absolute and one of its directory prefixes hashes into
-/// `FILES_PREFIXES`. Branch-free but for the end of the string: the hash restarts at each `/` by arithmetic, and
-/// the hash of every prefix ending before a `/` is stored in a slot whose index only advances at a `/`.
+/// Hashes a requested path (in the scratch buffer, NUL-terminated) for `match_path`: the FNV-1a of the whole
+/// path and of its base name, and in `prefixes` that of every directory prefix ending before a `/` (slot 0 holds
+/// the empty prefix before a leading `/`). Branch-free but for the end of the string: the hash restarts at each
+/// `/` by arithmetic, and a prefix's slot index only advances at a `/`.
+///
+/// Alone in its program (`files_open_failed`), followed by a tail call: the verifier walks the rest once per
+/// place this loop can end (every byte), so the rest lives in the next stage.
 #[inline(always)]
-fn scan_path(scratch: &mut Scratch) -> u32 {
+fn hash_path(scratch: &mut Scratch) {
     let mut whole = FNV_OFFSET;
     let mut base = FNV_OFFSET;
     let mut count: u64 = 0;
@@ -359,10 +373,14 @@ fn scan_path(scratch: &mut Scratch) -> u32 {
         count += slash;
         whole = (whole ^ b).wrapping_mul(FNV_PRIME);
     }
-    // Through map memory, which the verifier does not track: every exit of the loop above then leaves the same
-    // state, and the code below is verified once instead of once per string length.
-    scratch.count = count;
-    let count = unsafe { core::ptr::read_volatile(&scratch.count) };
+    scratch.hashes = PathHashes { whole, base, count };
+}
+
+/// `MATCH_BASENAME` when the hashed path's base name is in `FILES_BASENAMES`, `MATCH_PREFIX` when it is absolute
+/// and it or one of its directory prefixes is in `FILES_PREFIXES` (see `hash_path`).
+#[inline(always)]
+fn match_path(scratch: &Scratch) -> u32 {
+    let PathHashes { whole, base, count } = scratch.hashes;
     let mut found = 0;
     if unsafe { FILES_BASENAMES.get(base) }.is_some() {
         found |= status::MATCH_BASENAME;
@@ -410,6 +428,34 @@ fn read_path(filename: u64, buf: &mut [u8; PATH_CAP]) -> (usize, u32) {
     }
 }
 
+/// The hashes of a requested path (`hash_path`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct PathHashes {
+    whole: u64,
+    base: u64,
+    /// Slots of `Scratch::prefixes` filled.
+    count: u64,
+}
+
+/// What one stage of the exit hands the next (a tail call stays on the CPU, so the per-CPU scratch carries it).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Handover {
+    pid_tgid: u64,
+    ret: i64,
+    inflight: OpenInflight,
+    file: FileKey,
+    status: u32,
+    /// Bytes of `Scratch::path` read (`PATH_READ` in `status` when it holds the requested path).
+    path_len: u32,
+}
+
+/// `Handover::status` bit (beside `status::*`, never sent): the path is in the scratch buffer.
+const PATH_READ: u32 = 1 << 31;
+
+/// Stage 1, at every open's exit: the filters and, for a successful open, the match by the file's identity. A
+/// failed open goes on to `files_open_failed`, a matched one to `files_open_send`.
 #[tracepoint]
 pub fn files_open_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
@@ -424,24 +470,25 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
     }
     let unfiltered = global(&FILES_UNFILTERED) != 0;
     let mut st = if unfiltered { status::UNFILTERED } else { 0 };
-    let mut file_key = FileKey::default();
+    let mut file = FileKey::default();
 
     if !failed {
         // Identify the file behind the new fd; match it when a path filter is set.
         match file_of_fd(ret as i32, true).and_then(opened) {
-            Some(file) => {
+            Some(opened) => {
                 st |= status::FILE_KNOWN;
                 if !unfiltered {
-                    if watched(file.ino, file.inode) & (watch::FILE | watch::DIR) != 0 {
+                    if watched(opened.ino, opened.inode) & (watch::FILE | watch::DIR) != 0 {
                         st |= status::MATCH_FILE;
-                    } else if parent_and_name_watched(file.dentry) {
+                    } else if parent_and_name_watched(opened.dentry) {
                         st |= status::MATCH_NAME;
                     } else {
-                        st |= climb(file.dentry, false);
+                        st |= climb(opened.dentry, false);
                     }
                 }
                 if unfiltered || st & (status::MATCH_FILE | status::MATCH_DIR | status::MATCH_NAME) != 0 {
-                    file_key = FileKey { ino: file.ino, dev: dev_of(file.inode), _pad: 0 };
+                    file.ino = opened.ino;
+                    file.dev = dev_of(opened.inode);
                 }
             }
             None if !unfiltered => return 0,
@@ -451,40 +498,100 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
             return 0;
         }
     }
-    let Some(inflight) = inflight else {
+    let next = match inflight {
+        Some(_) if failed && !unfiltered => stage::FAILED,
+        Some(_) => stage::SEND,
         // Entered before the probes were attached: no name, no flags. Still worth a line when the file matched.
-        if failed && !unfiltered {
-            return 0;
-        }
-        send(pid_tgid, ret, &OpenInflight::default(), st, &file_key, None, 0, None);
-        return 0;
+        None if failed && !unfiltered => return 0,
+        None => stage::SEND,
     };
-    st |= status::ENTER_SEEN;
-
     let Some(scratch) = FILES_SCRATCH.get_ptr_mut(0) else { return 0 };
-    let scratch = unsafe { &mut *scratch };
-    let (len, read_status) = read_path(inflight.filename, &mut scratch.path);
-    st |= read_status;
-    let relative = len > 0 && scratch.path[0] != b'/';
-    if failed && !unfiltered {
-        st |= scan_path(scratch);
-        if relative
-            && st & status::MATCH_BASENAME == 0
-            && let Some(base) = base_dentry(inflight.dfd)
-        {
-            st |= climb(base, true);
+    let handover = unsafe { &mut (*scratch).handover };
+    handover.pid_tgid = pid_tgid;
+    handover.ret = ret;
+    handover.file = file;
+    handover.path_len = 0;
+    match inflight {
+        Some(inflight) => {
+            handover.inflight = inflight;
+            handover.status = st | status::ENTER_SEEN;
         }
-        if st & (status::MATCH_BASENAME | status::MATCH_PREFIX | status::MATCH_BASE_DIR) == 0 {
-            return 0;
+        None => {
+            handover.inflight = OpenInflight::default();
+            handover.status = st;
         }
     }
+    next_stage(&ctx, next);
+    0
+}
+
+/// Tail-calls stage `index`. It only returns when the call failed (the stage is missing from `FILES_STAGES`):
+/// the open is then counted as lost rather than dropped unseen.
+#[inline(always)]
+fn next_stage(ctx: &TracePointContext, index: u32) {
+    unsafe { FILES_STAGES.tail_call(ctx, index) };
+    count_lost(lost::FILES);
+}
+
+/// Stage 2, a failed open under a path filter: reads and hashes the requested path, then `files_open_match`.
+#[tracepoint]
+pub fn files_open_failed(ctx: TracePointContext) -> u32 {
+    let Some(scratch) = FILES_SCRATCH.get_ptr_mut(0) else { return 0 };
+    let scratch = unsafe { &mut *scratch };
+    let (len, read_status) = read_path(scratch.handover.inflight.filename, &mut scratch.path);
+    scratch.handover.status |= read_status | PATH_READ;
+    scratch.handover.path_len = len as u32;
+    hash_path(scratch);
+    next_stage(&ctx, stage::MATCH);
+    0
+}
+
+/// Stage 3 of a failed open: a lexical candidate when its requested path names a watched file or lies below a
+/// watched directory (user space resolves it and keeps only real matches).
+#[tracepoint]
+pub fn files_open_match(ctx: TracePointContext) -> u32 {
+    let Some(scratch) = FILES_SCRATCH.get_ptr_mut(0) else { return 0 };
+    let scratch = unsafe { &mut *scratch };
+    let mut found = match_path(scratch);
+    let relative = scratch.handover.path_len > 0 && scratch.path[0] != b'/';
+    if relative
+        && found & status::MATCH_BASENAME == 0
+        && let Some(base) = base_dentry(scratch.handover.inflight.dfd)
+    {
+        found |= climb(base, true);
+    }
+    if found & (status::MATCH_BASENAME | status::MATCH_PREFIX | status::MATCH_BASE_DIR) == 0 {
+        return 0;
+    }
+    scratch.handover.status |= found;
+    next_stage(&ctx, stage::SEND);
+    0
+}
+
+/// The last stage: what the record needs besides the match (the requested path, the start directory of a relative
+/// one, openat2's flags), then the record.
+#[tracepoint]
+pub fn files_open_send(_ctx: TracePointContext) -> u32 {
+    let Some(scratch) = FILES_SCRATCH.get_ptr_mut(0) else { return 0 };
+    let scratch = unsafe { &mut *scratch };
+    let mut st = scratch.handover.status;
+    let entered = st & status::ENTER_SEEN != 0;
+    if entered && st & PATH_READ == 0 {
+        let (len, read_status) = read_path(scratch.handover.inflight.filename, &mut scratch.path);
+        st |= read_status;
+        scratch.handover.path_len = len as u32;
+    }
+    let len = if entered { scratch.handover.path_len as usize } else { 0 };
+    let inflight = scratch.handover.inflight;
     // What user space needs to resolve a relative name once the process is gone: its start directory.
-    let base = if relative || inflight.call == call::OPEN_BY_HANDLE_AT {
-        base_dentry(inflight.dfd).and_then(dentry_identity)
-    } else {
-        None
-    };
-    if base.is_some() {
+    let relative = len > 0 && scratch.path[0] != b'/';
+    let mut base = FileKey::default();
+    if entered
+        && (relative || inflight.call == call::OPEN_BY_HANDLE_AT)
+        && let Some(dentry) = base_dentry(inflight.dfd)
+        && let Some(identity) = dentry_identity(dentry)
+    {
+        base = identity;
         st |= status::BASE_KNOWN;
     }
     let mut flags = inflight.flags;
@@ -492,23 +599,14 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
         // `struct open_how` starts with `__u64 flags`; the kernel copied it in, so it is resident.
         flags = unsafe { bpf_probe_read_user(inflight.flags as *const u64) }.unwrap_or(0);
     }
-    let duration = now_ns().saturating_sub(inflight.enter_ns);
-    send(pid_tgid, ret, &OpenInflight { flags, ..inflight }, st, &file_key, base, duration, Some((&scratch.path, len)));
+    let duration = if entered { now_ns().saturating_sub(inflight.enter_ns) } else { 0 };
+    send(scratch, st & !PATH_READ, flags, &base, duration, len);
     0
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The record of an open, from the handover and the scratch path.
 #[inline(always)]
-fn send(
-    pid_tgid: u64,
-    ret: i64,
-    inflight: &OpenInflight,
-    status: u32,
-    file: &FileKey,
-    base: Option<FileKey>,
-    duration_ns: u64,
-    path: Option<(&[u8; PATH_CAP], usize)>,
-) {
+fn send(scratch: &Scratch, status: u32, flags: u64, base: &FileKey, duration_ns: u64, path_len: usize) {
     // `tracer monitor --watch`: its own bucket, so that an open storm cannot starve the other kinds (no limit
     // for `tracer opens`).
     if !admit(bucket::OPEN) {
@@ -518,28 +616,29 @@ fn send(
     let Some(mut entry) = reserve::<OpenEvent>(lost::FILES) else {
         return;
     };
+    let handover = &scratch.handover;
     let event = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut event.header, kind::FILE_OPEN, pid_tgid, now);
-    event.ret = ret;
+    fill_header(&mut event.header, kind::FILE_OPEN, handover.pid_tgid, now);
+    event.ret = handover.ret;
     event.duration_ns = duration_ns;
-    event.flags = inflight.flags;
-    event.ino = file.ino;
-    event.dev = file.dev;
-    let base = base.unwrap_or_default();
+    event.flags = flags;
+    event.ino = handover.file.ino;
+    event.dev = handover.file.dev;
     event.base_ino = base.ino;
     event.base_dev = base.dev;
     event.uid = bpf_get_current_uid_gid() as u32;
-    event.dfd = inflight.dfd;
-    event.mode = inflight.mode;
+    event.dfd = handover.inflight.dfd;
+    event.mode = handover.inflight.mode;
     event.status = status;
-    event.call = inflight.call;
+    event.call = handover.inflight.call;
     event._pad = 0;
     event.path_len = 0;
-    if let Some((buf, len)) = path {
-        // One helper copy of the bytes read (the size is masked so that the verifier sees it bounded).
-        let size = (len as u32) & (PATH_CAP as u32 - 1);
-        let copied =
-            unsafe { generated::bpf_probe_read_kernel(event.path.as_mut_ptr().cast(), size, buf.as_ptr().cast()) };
+    // One helper copy of the bytes read (the size is masked so that the verifier sees it bounded).
+    let size = (path_len as u32) & (PATH_CAP as u32 - 1);
+    if size > 0 {
+        let copied = unsafe {
+            generated::bpf_probe_read_kernel(event.path.as_mut_ptr().cast(), size, scratch.path.as_ptr().cast())
+        };
         if copied == 0 {
             event.path_len = size as u16;
         }

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use aya::{
-    Ebpf, EbpfLoader,
-    maps::{Array, MapData, PerCpuArray, RingBuf},
-    programs::{ProgramType, RawTracePoint, TracePoint},
+    Ebpf, EbpfLoader, VerifierLogLevel,
+    maps::{Array, MapData, PerCpuArray, ProgramArray, RingBuf},
+    programs::{ProgramError, ProgramType, RawTracePoint, TracePoint},
 };
 use tracer_common::{
     event::lost,
@@ -185,6 +185,46 @@ impl FdTableOffsets {
     }
 }
 
+/// Environment variable: when set (non-empty, not `0`), every program loaded prints
+/// `tracer: verifier: PROGRAM INSNS` on stderr, the instructions the kernel's verifier walked to accept it (`?` on
+/// kernels before 5.16, which do not say). `cargo xtask kernels` collects them to keep every program cheap to
+/// verify on every kernel of its matrix.
+pub const VERIFIER_STATS_ENV: &str = "TRACER_VERIFIER_STATS";
+
+/// The outcome of loading `program`: a refusal as one error naming the program and the verifier's last lines;
+/// on success, the verifier's count when [`VERIFIER_STATS_ENV`] asks for it.
+fn loaded(
+    program: &str,
+    result: Result<(), ProgramError>,
+    info: Result<aya::programs::ProgramInfo, ProgramError>,
+) -> anyhow::Result<()> {
+    if let Err(err) = result {
+        return Err(refused(program, err));
+    }
+    if std::env::var_os(VERIFIER_STATS_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
+        let insns = info.ok().and_then(|i| i.verified_instruction_count());
+        eprintln!("tracer: verifier: {program} {}", insns.map_or_else(|| "?".to_string(), |n| n.to_string()));
+    }
+    Ok(())
+}
+
+/// A load error in one line: the program, the kernel's errno and the verifier's last lines (its complaint and
+/// its statistics), without the instruction dump.
+fn refused(program: &str, err: ProgramError) -> anyhow::Error {
+    match err {
+        ProgramError::LoadError { io_error, verifier_log } => {
+            let log = verifier_log.to_string();
+            let lines: Vec<&str> = log.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let tail = lines[lines.len().saturating_sub(3)..].join(" / ");
+            anyhow::anyhow!(
+                "the kernel refused program {program} ({io_error}); verifier: {}",
+                if tail.is_empty() { "no log" } else { &tail }
+            )
+        }
+        other => anyhow::Error::new(other).context(format!("the kernel refused program {program}")),
+    }
+}
+
 /// Every pid is below this (the size of the traced-set array).
 fn pid_max() -> anyhow::Result<u32> {
     let text = std::fs::read_to_string("/proc/sys/kernel/pid_max").context("reading /proc/sys/kernel/pid_max")?;
@@ -225,6 +265,10 @@ impl Probes {
         configure: impl FnOnce(&mut EbpfLoader<'a>),
     ) -> anyhow::Result<Probes> {
         let mut loader = EbpfLoader::new();
+        // Statistics only: a refused program's log is then the verifier's complaint and its totals, a few hundred
+        // bytes. aya's default (every instruction walked, with states) makes it retry a refused load with a log ten
+        // times larger each time, re-verifying up to a million instructions per try: minutes before the reason.
+        loader.verifier_log_level(VerifierLogLevel::STATS);
         layout.apply(&mut loader);
         loader.map_max_entries("EVENTS", ring_bytes);
         loader.map_max_entries("TRACED", pid_max()?);
@@ -240,7 +284,8 @@ impl Probes {
             .with_context(|| format!("program {program} missing from the object"))?
             .try_into()?;
         if prog.fd().is_err() {
-            prog.load().with_context(|| format!("the kernel refused program {program}"))?;
+            let result = prog.load();
+            loaded(program, result, prog.info())?;
         }
         prog.attach(tracepoint).with_context(|| format!("attaching to raw tracepoint {tracepoint}"))?;
         Ok(())
@@ -253,9 +298,34 @@ impl Probes {
             .with_context(|| format!("program {program} missing from the object"))?
             .try_into()?;
         if prog.fd().is_err() {
-            prog.load().with_context(|| format!("the kernel refused program {program}"))?;
+            let result = prog.load();
+            loaded(program, result, prog.info())?;
         }
         prog.attach(category, name).with_context(|| format!("attaching to tracepoint {category}:{name}"))?;
+        Ok(())
+    }
+
+    /// Loads `programs` (not attached: they run by tail call from another program) and puts each at its index in
+    /// the program array `map`, which keeps them loaded while the object lives.
+    pub fn set_tail_calls(&mut self, map: &str, programs: &[&str]) -> anyhow::Result<()> {
+        let mut fds = Vec::with_capacity(programs.len());
+        for &program in programs {
+            let prog: &mut TracePoint = self
+                .ebpf
+                .program_mut(program)
+                .with_context(|| format!("program {program} missing from the object"))?
+                .try_into()?;
+            if prog.fd().is_err() {
+                let result = prog.load();
+                loaded(program, result, prog.info())?;
+            }
+            fds.push(prog.fd()?.try_clone().with_context(|| format!("duplicating the fd of program {program}"))?);
+        }
+        let mut array: ProgramArray<&mut MapData> =
+            ProgramArray::try_from(self.ebpf.map_mut(map).with_context(|| format!("{map} map missing"))?)?;
+        for (index, (fd, program)) in fds.iter().zip(programs).enumerate() {
+            array.set(index as u32, fd, 0).with_context(|| format!("setting {program} in {map}"))?;
+        }
         Ok(())
     }
 

@@ -63,7 +63,7 @@ pub struct SyscallFormat {
     pub nr: i32,
     /// The syscall's user-space name (`umount2`, not the kernel's `umount`; see [`syscall_formats`]).
     pub name: String,
-    /// The syscall's arguments: the fields after `__syscall_nr`, in order.
+    /// The syscall's arguments, in order: the fields of its signature (see [`signature_args`]).
     pub args: Vec<Field>,
 }
 
@@ -229,11 +229,23 @@ pub fn syscall_formats(root: &Path) -> Result<Vec<SyscallFormat>, TracefsError> 
                 event: event.to_owned(),
                 field: "__syscall_nr".into(),
             })?;
-        let args = format.fields[nr_index + 1..].to_vec();
+        let args = signature_args(&format.fields[nr_index + 1..]);
         out.push(SyscallFormat { nr: sysno.id(), name: name.to_owned(), args });
     }
     out.sort_by_key(|s| s.nr);
     Ok(out)
+}
+
+/// The arguments of a syscall among the fields after `__syscall_nr`: the 8-byte words of its signature, at most six.
+/// Linux 7.x appends fields that are not arguments (`__data_loc char[] __filename_val`, `__buf_val`: a copy of the
+/// user string for the tracepoint's own printing); they, and anything after them, are left out.
+fn signature_args(after_nr: &[Field]) -> Vec<Field> {
+    after_nr
+        .iter()
+        .take_while(|f| f.size == 8 && !f.name.starts_with("__") && !f.c_type.starts_with("__data_loc"))
+        .take(6)
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]
@@ -298,6 +310,35 @@ print fmt: \"dfd: 0x%08lx, filename: 0x%08lx, flags: 0x%08lx, mode: 0x%08lx\", (
         let name = f.field("name").unwrap();
         assert_eq!((name.array_len, name.signed, name.offset), (None, false, 80));
         assert_eq!(f.field("p").unwrap().c_type, "char *");
+    }
+
+    /// Linux 7.x: `sys_enter_write` carries a copy of the buffer after the arguments; it is not a fourth argument.
+    #[test]
+    fn data_loc_after_the_arguments_is_not_an_argument() {
+        let text = "name: sys_enter_write\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+                    \tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n\
+                    \tfield:unsigned int fd;\toffset:16;\tsize:8;\tsigned:0;\n\
+                    \tfield:const char * buf;\toffset:24;\tsize:8;\tsigned:0;\n\
+                    \tfield:size_t count;\toffset:32;\tsize:8;\tsigned:0;\n\
+                    \tfield:__data_loc char[] __buf_val;\toffset:40;\tsize:4;\tsigned:0;\n";
+        let f = parse_format(text).unwrap();
+        let nr = f.fields.iter().position(|f| f.name == "__syscall_nr").unwrap();
+        let args: Vec<String> = signature_args(&f.fields[nr + 1..]).into_iter().map(|a| a.name).collect();
+        assert_eq!(args, ["fd", "buf", "count"]);
+        let openat = parse_format(OPENAT).unwrap();
+        let nr = openat.fields.iter().position(|f| f.name == "__syscall_nr").unwrap();
+        assert_eq!(signature_args(&openat.fields[nr + 1..]).len(), 4);
+    }
+
+    /// Every syscall of the running kernel has at most six arguments, all 8-byte words.
+    #[test]
+    fn real_syscall_signatures() {
+        let formats = syscall_formats(&root()).unwrap();
+        let write = formats.iter().find(|s| s.name == "write").unwrap();
+        assert_eq!(write.args.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["fd", "buf", "count"]);
+        let getppid = formats.iter().find(|s| s.name == "getppid").unwrap();
+        assert!(getppid.args.is_empty());
+        assert!(formats.iter().all(|s| s.args.len() <= 6 && s.args.iter().all(|a| a.size == 8)));
     }
 
     #[test]

@@ -234,6 +234,7 @@ fn build(root: &Path, debug: bool) -> Result<()> {
 
 fn test(root: &Path) -> Result<()> {
     setup(root)?;
+    let nightly = ebpf_toolchain(root)?;
     run(cargo(None).args(["fmt", "--all", "--", "--check"]), root)?;
     run(
         cargo(None).args([
@@ -249,7 +250,7 @@ fn test(root: &Path) -> Result<()> {
         root,
     )?;
     run(
-        cargo(Some("nightly")).args([
+        cargo(Some(&nightly)).args([
             "clippy",
             "-p",
             "tracer-ebpf",
@@ -272,7 +273,7 @@ fn test(root: &Path) -> Result<()> {
         // New inputs go to the first (git-ignored) corpus folder; the tracked seeds are read, never written.
         std::fs::create_dir_all(fuzz_dir.join("corpus/decode"))?;
         run(
-            cargo(Some("nightly")).args([
+            cargo(Some(&nightly)).args([
                 "fuzz",
                 "run",
                 "decode",
@@ -319,6 +320,17 @@ fn install(src: &Path, dest: &Path) -> Result<()> {
 }
 
 /// `cargo`, through the rustup proxy on PATH, optionally with a `+toolchain`.
+/// The pinned nightly that builds and lints the eBPF crate and runs the fuzzer (`EBPF_TOOLCHAIN` in
+/// scripts/toolchain.env, which setup.sh installs and tracer-user/build.rs uses too).
+fn ebpf_toolchain(root: &Path) -> Result<String> {
+    let file = root.join("scripts/toolchain.env");
+    let text = fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("EBPF_TOOLCHAIN="))
+        .map(|v| v.trim().to_string())
+        .with_context(|| format!("{} sets no EBPF_TOOLCHAIN", file.display()))
+}
+
 fn cargo(toolchain: Option<&str>) -> Command {
     let mut cmd = Command::new("cargo");
     if let Some(toolchain) = toolchain {

@@ -31,7 +31,7 @@ use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
     event::traced,
-    files::{FileKey, NAME_KEY, OpenEvent, call, fnv1a, ino_bit, name_key, name_len_bit, status, watch},
+    files::{FileKey, NAME_KEY, OpenEvent, call, fnv1a, ino_bit, name_key, name_len_bit, stage, status, watch},
 };
 
 use crate::{
@@ -270,6 +270,8 @@ impl OpenProbes {
         for &pid in &pids {
             probes.trace_pid(pid, traced::NOW)?;
         }
+        // The exit's later stages first: the exit tail-calls them from its first event on.
+        probes.set_tail_calls("FILES_STAGES", &stage::PROGRAMS)?;
         // Exits before enters, so that no open is entered without its exit being watched.
         for &syscall in &self.files.calls {
             probes.attach_tracepoint("files_open_exit", "syscalls", &format!("sys_exit_{syscall}"))?;
