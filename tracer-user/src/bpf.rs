@@ -208,20 +208,33 @@ fn loaded(
     Ok(())
 }
 
-/// A load error in one line: the program, the kernel's errno and the verifier's last lines (its complaint and
-/// its statistics), without the instruction dump.
+/// A load error in one line: the program, the kernel's errno, the verifier's complaint (its last line before the
+/// statistics) and how many instructions it walked, without the instruction dump.
 fn refused(program: &str, err: ProgramError) -> anyhow::Error {
     match err {
         ProgramError::LoadError { io_error, verifier_log } => {
             let log = verifier_log.to_string();
-            let lines: Vec<&str> = log.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-            let tail = lines[lines.len().saturating_sub(3)..].join(" / ");
-            anyhow::anyhow!(
-                "the kernel refused program {program} ({io_error}); verifier: {}",
-                if tail.is_empty() { "no log" } else { &tail }
-            )
+            anyhow::anyhow!("the kernel refused program {program} ({io_error}); verifier: {}", verifier_summary(&log))
         }
         other => anyhow::Error::new(other).context(format!("the kernel refused program {program}")),
+    }
+}
+
+/// The verifier's complaint and its `processed N insns` figure, from a log written at the statistics level.
+fn verifier_summary(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let is_stats =
+        |l: &&str| l.starts_with("verification time") || l.starts_with("stack depth") || l.starts_with("processed ");
+    let complaint = lines.iter().rev().find(|l| !is_stats(l)).copied();
+    let processed = lines.iter().find(|l| l.starts_with("processed ")).map(|l| {
+        // `processed 723201 insns (limit 1000000) max_states_per_insn ...`: the count and the limit.
+        l.split(" max_states_per_insn").next().unwrap_or(l)
+    });
+    match (complaint, processed) {
+        (Some(c), Some(p)) => format!("{c} ({p})"),
+        (Some(c), None) => c.to_string(),
+        (None, Some(p)) => p.to_string(),
+        (None, None) => "no log".to_string(),
     }
 }
 
@@ -420,5 +433,24 @@ impl Probes {
             }
         }
         Ok(totals)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verifier_summary;
+
+    /// Linux 5.10's log (statistics level) for a refused program: the complaint and the count, nothing else.
+    #[test]
+    fn summarises_a_refusal() {
+        let log = "invalid read from stack R10 off=-176 size=8\nverification time 26064333 usec\nstack depth 192+0\n\
+                   processed 723201 insns (limit 1000000) max_states_per_insn 23 total_states 22731 peak_states 1992 \
+                   mark_read 76\n";
+        assert_eq!(
+            verifier_summary(log),
+            "invalid read from stack R10 off=-176 size=8 (processed 723201 insns (limit 1000000))"
+        );
+        assert_eq!(verifier_summary(""), "no log");
+        assert_eq!(verifier_summary("R1 type=scalar expected=fp\n"), "R1 type=scalar expected=fp");
     }
 }
