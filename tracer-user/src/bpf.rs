@@ -187,7 +187,8 @@ impl FdTableOffsets {
 
 /// Environment variable: when set (non-empty, not `0`), every program loaded prints
 /// `tracer: verifier: PROGRAM INSNS` on stderr, the instructions the kernel's verifier walked to accept it (`?` on
-/// kernels before 5.16, which do not say). `cargo xtask kernels` collects them to keep every program cheap to
+/// kernels before 5.16 when the count cannot be had otherwise; see `verifier_stats`; `reload` forces that way).
+/// `cargo xtask kernels` collects them to keep every program cheap to
 /// verify on every kernel of its matrix.
 pub const VERIFIER_STATS_ENV: &str = "TRACER_VERIFIER_STATS";
 
@@ -201,9 +202,23 @@ fn loaded(
     if let Err(err) = result {
         return Err(refused(program, err));
     }
-    if std::env::var_os(VERIFIER_STATS_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
-        let insns = info.ok().and_then(|i| i.verified_instruction_count());
-        eprintln!("tracer: verifier: {program} {}", insns.map_or_else(|| "?".to_string(), |n| n.to_string()));
+    let stats = std::env::var_os(VERIFIER_STATS_ENV).unwrap_or_default();
+    if !stats.is_empty() && stats != "0" {
+        // `reload` takes the way of kernels before 5.16 on any kernel, to compare both.
+        let reported =
+            |info: &aya::programs::ProgramInfo| info.verified_instruction_count().filter(|_| stats != "reload");
+        let count = match info {
+            Ok(info) => match reported(&info) {
+                Some(n) => Ok(n),
+                // Before Linux 5.16: a second load with the statistics log.
+                None => crate::verifier_stats::count_by_reload(OBJECT, program, &info),
+            },
+            Err(err) => Err(err.into()),
+        };
+        match count {
+            Ok(n) => eprintln!("tracer: verifier: {program} {n}"),
+            Err(err) => eprintln!("tracer: verifier: {program} ? ({err:#})"),
+        }
     }
     Ok(())
 }

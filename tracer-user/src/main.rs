@@ -16,6 +16,7 @@ mod signames;
 mod spawn;
 mod syscalls;
 mod tracefs;
+mod verifier_stats;
 
 use std::process::ExitCode;
 
