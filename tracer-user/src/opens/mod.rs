@@ -300,6 +300,7 @@ pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
         loader.override_global("TRACE_ALL", &trace_all, true);
     })?;
     let mut handler = opens.attach(&mut probes, pids)?;
+    crate::timing::mark("attached");
 
     let output = Output::open(args.output.as_deref(), args.json)?;
     let mut session = Session::new(probes, output)?;
@@ -309,6 +310,7 @@ pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
     if !args.no_snapshot && !handler.set.watches.is_empty() {
         let pids = (!handler.pids.is_empty()).then_some(&handler.pids);
         let holds = snapshot::holders(&handler.set, pids);
+        crate::timing::mark("snapshot taken");
         closed = handler.snapshot(&holds, &mut session.io).is_err();
     }
     closed = closed || handler.header(&mut session.io).is_err();
