@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracer_common::{
     decode::{Event, decode},
     event::lost,
@@ -65,12 +65,20 @@ pub struct Session {
     pub hangup_reopens: bool,
     /// Why `run` ended; a closed output ends tracer quietly.
     stopped: Stop,
+    /// Handled from `new` on, not from `run`: a script that sends SIGINT as soon as it reads the ready line must
+    /// find it handled (a clean stop), not still at its default action (killed).
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
 }
 
 impl Session {
     pub fn new(mut probes: Probes, out: Output) -> anyhow::Result<Session> {
         let events = probes.events()?;
         Ok(Session {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
             probes,
             events,
             io: Io { out, clock: Clock::new() },
@@ -95,15 +103,12 @@ impl Session {
     }
 
     pub async fn run(&mut self, handler: &mut impl Handler) -> anyhow::Result<Stop> {
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut terminate = signal(SignalKind::terminate())?;
-        let mut hangup = signal(SignalKind::hangup())?;
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut stop = if handler.finished() { Stop::Finished } else { Stop::Running };
 
         while stop == Stop::Running {
-            let Session { events, io, decode_errors, .. } = self;
+            let Session { events, io, decode_errors, interrupt, terminate, hangup, .. } = self;
             tokio::select! {
                 batch = events.next_batch(|bytes| dispatch(bytes, handler, io, decode_errors, &mut stop)) => {
                     batch.context("reading the ring buffer")?;
