@@ -182,6 +182,10 @@ impl Wanted for WatchSet {
     fn wants(&self, ident: Ident, path: Option<&Path>) -> bool {
         self.watches.iter().any(|w| w.ident == Some(ident) || (w.dir && path.is_some_and(|p| w.covers(p))))
     }
+
+    fn needs_paths(&self) -> bool {
+        self.any_dirs()
+    }
 }
 
 /// The kernel's watch maps (taken out of the object so that they can be updated while events are read).
