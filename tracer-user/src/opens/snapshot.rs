@@ -125,7 +125,7 @@ fn holds_of(pid: u32, wanted: &impl Wanted, out: &mut Vec<Hold>) {
         }
     }
     // Mappings: one line per file (lsof lists a file mapped several times once), the program text excluded.
-    let Ok(maps) = fs::read(format!("/proc/{pid}/maps")) else { return };
+    let Some(maps) = read_maps(pid) else { return };
     let mut seen: Vec<Ident> = text.into_iter().collect();
     for line in maps.split(|&b| b == b'\n') {
         let Some((ident, path)) = parse_maps_line(line) else { continue };
@@ -137,6 +137,16 @@ fn holds_of(pid: u32, wanted: &impl Wanted, out: &mut Vec<Hold>) {
             out.push(Hold { pid, slot: Slot::Mem, path, ident });
         }
     }
+}
+
+/// `/proc/PID/maps`, read with a buffer that holds most processes' at once: the kernel fills as much of the
+/// buffer as it is given, and `fs::read` starts small (a 32-byte probe, then doubling: several reads a process).
+fn read_maps(pid: u32) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let mut file = fs::File::open(format!("/proc/{pid}/maps")).ok()?;
+    let mut maps = Vec::with_capacity(64 << 10);
+    file.read_to_end(&mut maps).ok()?;
+    Some(maps)
 }
 
 /// lsof's mode letter from `/proc/PID/fdinfo/FD`'s `flags:` (octal): `r`, `w` or `u`; ` ` when unknown.
