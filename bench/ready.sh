@@ -3,6 +3,7 @@
 #
 #   cargo xtask bench --only ready [--runs N]
 #   TRACER=target/release/tracer bash bench/ready.sh [--runs N] [--no-bpftrace]
+#   TRACER_BASELINE=/path/to/older/tracer bash bench/ready.sh    # both binaries, run by run, side by side
 #
 # Every command runs with its default options (snapshots included), N times (default 7), round by round so that
 # the machine's load at a given moment falls on every command alike. A run's time is measured in one process (a
@@ -25,7 +26,8 @@
 # exit(); }'`, timed from exec until its first event reaches the harness, while a thread of the harness opens
 # /dev/null every millisecond (so up to 1 ms of the figure is waiting for the trigger). That is the time until its
 # probe is attached and its output is read, which is what tracer's ready line promises; bpftrace's own "Attaching 1
-# probe..." is printed before it attaches, so it is not used.
+# probe..." is printed before it attaches, so it is not used. A second row times it until it has exited (its program
+# calls exit() at that first event), which is what `time bpftrace -e ...` shows: its detach and teardown are slow.
 #
 # The figures include the harness's fork and exec (well under a millisecond) and are wall-clock time: on a busy
 # machine (load average above the number of CPUs; the script prints it) every command waits for a CPU too.
@@ -67,10 +69,13 @@ fi
 read -r load _ </proc/loadavg
 echo "bench: load average $load on $(nproc) CPUs; kernel $(uname -r); $RUNS runs per command" >&2
 
-exec "$PYTHON" - "$TRACER" "$RUNS" "$BPFTRACE" <<'EOF'
+baseline=${TRACER_BASELINE:-}
+[[ -z $baseline || -x $baseline ]] || die "TRACER_BASELINE=$baseline is not executable"
+
+exec "$PYTHON" - "$TRACER" "$RUNS" "$BPFTRACE" "$baseline" <<'EOF'
 import os, signal, statistics, subprocess, sys, tempfile, threading, time
 
-tracer, runs, with_bpftrace = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+tracer, runs, with_bpftrace, baseline = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
 
 tmp = tempfile.mkdtemp(prefix="tracer-ready-")
 held = os.path.join(tmp, "held")
@@ -94,9 +99,9 @@ def is_ready(line):
     return line.rstrip(b"\n").endswith(b"; ready") or b'"type":"ready"' in line
 
 
-def time_tracer(args):
+def time_tracer(binary, args):
     start = time.monotonic()
-    proc = subprocess.Popen([tracer] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     ready, seen = None, []
     for line in proc.stdout:
         if is_ready(line):
@@ -133,29 +138,36 @@ def time_bpftrace():
             ready = time.monotonic() - start
             break
         seen.append(line)
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
+    # Its program calls exit() at the first event: what `time bpftrace ...` shows, for comparison.
     rest = proc.stdout.read()
     code = proc.wait()
+    done = time.monotonic() - start
     if ready is None:
         sys.exit(f"bench: bpftrace saw no event (exit {code}): {(b''.join(seen) + rest)[-2000:]!r}")
-    return ready
+    return ready, done
 
 
 times = {name: [] for name, _ in commands}
+base_times = {name: [] for name, _ in commands}
 if with_bpftrace:
     times["bpftrace (first event)"] = []
+    times["bpftrace (first event, then exit)"] = []
     threading.Thread(target=trigger, daemon=True).start()
 try:
     for run in range(runs):
         for name, args in commands:
-            t = time_tracer(args)
+            t = time_tracer(tracer, args)
             times[name].append(t)
             print(f"bench: run {run + 1}: {name}: {t * 1000:.0f} ms", file=sys.stderr)
+            if baseline:
+                t = time_tracer(baseline, args)
+                base_times[name].append(t)
+                print(f"bench: run {run + 1}: {name} (baseline): {t * 1000:.0f} ms", file=sys.stderr)
         if with_bpftrace:
-            t = time_bpftrace()
+            t, done = time_bpftrace()
             times["bpftrace (first event)"].append(t)
-            print(f"bench: run {run + 1}: bpftrace: {t * 1000:.0f} ms", file=sys.stderr)
+            times["bpftrace (first event, then exit)"].append(done)
+            print(f"bench: run {run + 1}: bpftrace: {t * 1000:.0f} ms, exited at {done * 1000:.0f} ms", file=sys.stderr)
 finally:
     stop_trigger.set()
     for p in (holder, sleeper):
@@ -165,11 +177,15 @@ finally:
     os.rmdir(tmp)
 
 TARGET = 0.150
-print("| command | median | min | max | target |")
-print("| --- | --- | --- | --- | --- |")
+ms = lambda t: f"{t * 1000:.0f} ms"
+print("| command |" + (" baseline median |" if baseline else "") + " median | min | max | target |")
+print("| --- |" + (" --- |" if baseline else "") + " --- | --- | --- | --- |")
 for name, ts in times.items():
     med = statistics.median(ts)
     verdict = "" if name.startswith("bpftrace") or "no-snapshot" in name else (
         "150 ms PASS" if med <= TARGET else "150 ms MISS")
-    print(f"| `{name}` | {med * 1000:.0f} ms | {min(ts) * 1000:.0f} ms | {max(ts) * 1000:.0f} ms | {verdict} |")
+    base = ""
+    if baseline:
+        base = f" {ms(statistics.median(base_times[name]))} |" if base_times.get(name) else " |"
+    print(f"| `{name}` |{base} {ms(med)} | {ms(min(ts))} | {ms(max(ts))} | {verdict} |")
 EOF
