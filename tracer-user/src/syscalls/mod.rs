@@ -307,11 +307,13 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
             closed |= tracer.report_blocked_at_attach(pid, &mut session.io).is_err();
         }
     }
+    // Ready before the command is let go: a script waiting for the ready line then knows that the command has not
+    // run yet (it is traced from its execve either way).
+    closed |= session.ready("syscalls", &describe_targets(&initial, spawned.as_ref().map(|s| s.pid))).is_err();
     if let Some(child) = &mut spawned {
         tracer.live.insert(child.pid);
         child.release()?;
     }
-    closed |= session.ready("syscalls", &describe_targets(&initial, spawned.as_ref().map(|s| s.pid))).is_err();
     let stop = if closed { Stop::OutputClosed } else { session.run(&mut tracer).await? };
 
     // Counts are read after the last drain, then the probes detach before the summary is printed.
