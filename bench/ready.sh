@@ -4,6 +4,7 @@
 #   cargo xtask bench --only ready [--runs N]
 #   TRACER=target/release/tracer bash bench/ready.sh [--runs N] [--no-bpftrace]
 #   TRACER_BASELINE=/path/to/older/tracer bash bench/ready.sh    # both binaries, run by run, side by side
+#   bash bench/ready.sh --rt    # every command (and bpftrace) at real-time priority: `chrt -f 50`
 #
 # Every command runs with its default options (snapshots included), N times (default 7), round by round so that
 # the machine's load at a given moment falls on every command alike. A run's time is measured in one process (a
@@ -30,12 +31,16 @@
 # calls exit() at that first event), which is what `time bpftrace -e ...` shows: its detach and teardown are slow.
 #
 # The figures include the harness's fork and exec (well under a millisecond) and are wall-clock time: on a busy
-# machine (load average above the number of CPUs; the script prints it) every command waits for a CPU too.
+# machine (load average above the number of CPUs; the script prints it) every command waits for a CPU too, and
+# tracer's threads (it reads the kernel's layout on two) help less. --rt runs every command and bpftrace under
+# `chrt -f 50` (SCHED_FIFO, inherited by their threads), so that other processes' work does not preempt them: on a
+# shared machine, the nearest thing to a quiet one (the kernel's own workers and other CPUs' load still count).
 
 set -euo pipefail
 
 RUNS=7
 BPFTRACE=1
+RT=0
 
 die() {
     echo "bench: $*" >&2
@@ -47,7 +52,8 @@ while (($#)); do
         --runs) (($# >= 2)) || die "--runs needs a value"; RUNS=$2; shift 2 ;;
         --runs=*) RUNS=${1#*=}; shift ;;
         --no-bpftrace) BPFTRACE=0; shift ;;
-        -h | --help) echo "usage: bash bench/ready.sh [--runs N] [--no-bpftrace]"; exit 0 ;;
+        --rt) RT=1; shift ;;
+        -h | --help) echo "usage: bash bench/ready.sh [--runs N] [--no-bpftrace] [--rt]"; exit 0 ;;
         # Options of the other scripts `cargo xtask bench` passes along (--calls N ...): not ours.
         *) echo "bench: ready.sh ignores $1" >&2; shift ;;
     esac
@@ -67,15 +73,16 @@ if ((BPFTRACE)) && ! command -v bpftrace >/dev/null; then
 fi
 
 read -r load _ </proc/loadavg
-echo "bench: load average $load on $(nproc) CPUs; kernel $(uname -r); $RUNS runs per command" >&2
+echo "bench: load average $load on $(nproc) CPUs; kernel $(uname -r); $RUNS runs per command$( ((RT)) && echo ', at real-time priority (chrt -f 50)')" >&2
 
 baseline=${TRACER_BASELINE:-}
 [[ -z $baseline || -x $baseline ]] || die "TRACER_BASELINE=$baseline is not executable"
 
-exec "$PYTHON" - "$TRACER" "$RUNS" "$BPFTRACE" "$baseline" <<'EOF'
+exec "$PYTHON" - "$TRACER" "$RUNS" "$BPFTRACE" "$baseline" "$RT" <<'EOF'
 import os, signal, statistics, subprocess, sys, tempfile, threading, time
 
 tracer, runs, with_bpftrace, baseline = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+prefix = ["chrt", "-f", "50"] if sys.argv[5] == "1" else []
 
 tmp = tempfile.mkdtemp(prefix="tracer-ready-")
 held = os.path.join(tmp, "held")
@@ -101,7 +108,7 @@ def is_ready(line):
 
 def time_tracer(binary, args):
     start = time.monotonic()
-    proc = subprocess.Popen([binary] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(prefix + [binary] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     ready, seen = None, []
     for line in proc.stdout:
         if is_ready(line):
@@ -131,7 +138,7 @@ def time_bpftrace():
         "tracepoint:syscalls:sys_enter_openat /pid == %d/ { printf(\"first event\\n\"); exit(); }" % os.getpid()
     )
     start = time.monotonic()
-    proc = subprocess.Popen(["bpftrace", "-e", program], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(prefix + ["bpftrace", "-e", program], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     ready, seen = None, []
     for line in proc.stdout:
         if line.startswith(b"first event"):
