@@ -2,7 +2,11 @@
 //! features), the kernel layout (tracepoint field offsets from format files, struct offsets from BTF) handed
 //! to the programs as load-time globals, and typed access to the shared maps.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::Mutex,
+    thread::JoinHandle,
+};
 
 use anyhow::{Context as _, bail};
 use aya::{
@@ -12,6 +16,7 @@ use aya::{
 };
 use tracer_common::{
     event::lost,
+    monitor::{ERROR_SLOTS, PROC_SLOTS},
     syscalls::{INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallStat},
 };
 
@@ -45,7 +50,53 @@ pub fn preflight(command: &str) -> anyhow::Result<Preflight> {
             "this kernel has no BTF (/sys/kernel/btf/vmlinux; CONFIG_DEBUG_INFO_BTF), which `tracer {command}` needs"
         );
     }
+    prepare_loader();
     Ok(Preflight { tracefs })
+}
+
+/// aya's loader, made on another thread while the command reads the kernel's layout (`Probes::load` takes it).
+static LOADER: Mutex<Option<JoinHandle<EbpfLoader<'static>>>> = Mutex::new(None);
+
+/// Starts making aya's loader in the background. `EbpfLoader::new` parses the whole kernel BTF with aya's own
+/// parser (25 ms here, a third of start-up; tracer's programs have no CO-RE relocations, but aya offers no loader
+/// without it), and the first load probes the kernel's BPF features (a score of small BPF syscalls): neither
+/// depends on what the command reads meanwhile (format files, the offsets from tracer's own BTF reader), so on a
+/// machine with two CPUs both run beside it.
+fn prepare_loader() {
+    let handle = std::thread::Builder::new().name("aya-loader".into()).spawn(|| {
+        let loader = EbpfLoader::new();
+        let _ = aya::features();
+        loader
+    });
+    // No thread (resources exhausted): `Probes::load` makes the loader itself.
+    if let Ok(handle) = handle {
+        *LOADER.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+    }
+}
+
+/// The loader `prepare_loader` started, or a new one.
+fn take_loader<'a>() -> EbpfLoader<'a> {
+    let handle = LOADER.lock().unwrap_or_else(|e| e.into_inner()).take();
+    handle.and_then(|h| h.join().ok()).unwrap_or_default()
+}
+
+/// Maps only `monitor --syscall-stats`'s program (`monitor_sys_exit`) uses. aya creates every map of the object
+/// whichever programs a command loads, and these are per-CPU hash maps the kernel preallocates: 8-20 ms to create
+/// at full size. With one entry they cost nothing; `Probes::load`'s caller gives them their size when it loads
+/// that program (`full_monitor_stats`).
+const MONITOR_STATS_MAPS: [(&str, u32); 2] = [("MON_PROCS", PROC_SLOTS), ("MON_ERRORS", ERROR_SLOTS)];
+
+fn shrink_unused_maps(loader: &mut EbpfLoader<'_>) {
+    for (name, _) in MONITOR_STATS_MAPS {
+        loader.map_max_entries(name, 1);
+    }
+}
+
+/// Gives the monitor's syscall statistics maps their full size (`monitor --syscall-stats`).
+pub fn full_monitor_stats(loader: &mut EbpfLoader<'_>) {
+    for (name, entries) in MONITOR_STATS_MAPS {
+        loader.map_max_entries(name, entries);
+    }
 }
 
 fn check_privileges(command: &str) -> anyhow::Result<()> {
@@ -84,6 +135,7 @@ pub struct KernelLayout {
 impl KernelLayout {
     pub fn read(tracefs: &Path) -> anyhow::Result<Self> {
         let btf = kernel_btf()?;
+        crate::timing::mark("kernel BTF parsed");
         let task = |member: &str| {
             btf.member_offset("task_struct", member).with_context(|| format!("BTF: task_struct.{member}"))
         };
@@ -292,7 +344,9 @@ impl Probes {
         ring_bytes: u32,
         configure: impl FnOnce(&mut EbpfLoader<'a>),
     ) -> anyhow::Result<Probes> {
-        let mut loader = EbpfLoader::new();
+        crate::timing::mark("layouts read");
+        let mut loader = take_loader();
+        crate::timing::mark("aya's loader (kernel BTF parsed by aya)");
         // Statistics only: a refused program's log is then the verifier's complaint and its totals, a few hundred
         // bytes. aya's default (every instruction walked, with states) makes it retry a refused load with a log ten
         // times larger each time, re-verifying up to a million instructions per try: minutes before the reason.
@@ -300,8 +354,10 @@ impl Probes {
         layout.apply(&mut loader);
         loader.map_max_entries("EVENTS", ring_bytes);
         loader.map_max_entries("TRACED", pid_max()?);
+        shrink_unused_maps(&mut loader);
         configure(&mut loader);
         let ebpf = loader.load(OBJECT).context("loading the eBPF object")?;
+        crate::timing::mark("object loaded (maps created)");
         Ok(Probes { ebpf })
     }
 

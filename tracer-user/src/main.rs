@@ -15,6 +15,7 @@ mod signals;
 mod signames;
 mod spawn;
 mod syscalls;
+mod timing;
 mod tracefs;
 mod verifier_stats;
 
@@ -51,6 +52,7 @@ impl Command {
 }
 
 fn main() -> ExitCode {
+    timing::start();
     use clap::{CommandFactory as _, FromArgMatches as _};
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
@@ -97,6 +99,7 @@ fn run(command: Command) -> anyhow::Result<i32> {
     let name = command.name();
     // Privileges and tracefs first: nothing else is worth doing without them.
     let preflight = bpf::preflight(name)?;
+    timing::mark("preflight");
     match command {
         Command::Syscalls(args) => {
             // Fork the command while the process is still single-threaded.

@@ -92,6 +92,7 @@ impl Session {
 
     /// Says that every probe is attached: a `ready` object in JSON mode, a line on stderr otherwise.
     pub fn ready(&mut self, command: &str, what: &str) -> Result<(), OutputClosed> {
+        crate::timing::mark("ready");
         if self.io.out.json {
             self.io.out.record(&Common::Ready { command })?;
             self.io.out.flush()

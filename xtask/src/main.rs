@@ -49,9 +49,9 @@ enum Cmd {
     /// Run setup, then fmt check, clippy (host and eBPF), tests and a short fuzz run.
     Test,
     /// Run setup, build release, then the benchmark scripts: bench/syscalls.sh, bench/opens.sh, bench/monitor.sh,
-    /// bench/signals.sh (those that exist), or only the one named with --only, passing ARGS to each.
+    /// bench/signals.sh, bench/ready.sh (those that exist), or only the one named with --only, passing ARGS to each.
     Bench {
-        /// Run only bench/NAME.sh (syscalls, opens, monitor, signals).
+        /// Run only bench/NAME.sh (syscalls, opens, monitor, signals, ready).
         #[arg(long, value_name = "NAME")]
         only: Option<String>,
         /// Arguments passed to the scripts unchanged.
@@ -124,7 +124,7 @@ fn real_main(cli: Cli) -> Result<()> {
             run(cargo(None).args(["build", "--release", "-p", "tracer-user", "--example", "workload"]), &root)?;
             let names: Vec<String> = match only {
                 Some(name) => vec![name],
-                None => ["syscalls", "opens", "monitor", "signals"].map(String::from).to_vec(),
+                None => ["syscalls", "opens", "monitor", "signals", "ready"].map(String::from).to_vec(),
             };
             let mut ran = 0;
             for name in names {

@@ -196,6 +196,7 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     probes.attach_tracepoint("net_listen_exit", "syscalls", "sys_exit_listen")?;
     probes.attach_tracepoint("net_listen_enter", "syscalls", "sys_enter_listen")?;
     probes.attach_tracepoint("net_sock_state", "sock", "inet_sock_set_state")?;
+    crate::timing::mark("attached");
 
     let output = Output::open(args.output.as_deref(), args.json)?;
     let mut session = Session::new(probes, output)?;

@@ -133,6 +133,9 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
         if let Some(opens) = &opens {
             opens.configure(loader);
         }
+        if args.syscall_stats {
+            crate::bpf::full_monitor_stats(loader);
+        }
         loader
             .override_global("TRACE_ALL", &trace_all, true)
             .override_global("SIGNAL_SET", &signal_set, true)
@@ -154,6 +157,7 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     if args.syscall_stats {
         probes.attach_raw_tracepoint("monitor_sys_exit", "sys_exit")?;
     }
+    crate::timing::mark("attached");
     let opens = match opens {
         Some(opens) => Some(opens.attach(&mut probes, Default::default())?.with_text_line(line)),
         None => None,

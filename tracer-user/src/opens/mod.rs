@@ -182,6 +182,10 @@ impl Wanted for WatchSet {
     fn wants(&self, ident: Ident, path: Option<&Path>) -> bool {
         self.watches.iter().any(|w| w.ident == Some(ident) || (w.dir && path.is_some_and(|p| w.covers(p))))
     }
+
+    fn needs_paths(&self) -> bool {
+        self.any_dirs()
+    }
 }
 
 /// The kernel's watch maps (taken out of the object so that they can be updated while events are read).
@@ -302,6 +306,7 @@ pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
         loader.override_global("TRACE_ALL", &trace_all, true);
     })?;
     let mut handler = opens.attach(&mut probes, pids)?;
+    crate::timing::mark("attached");
 
     let output = Output::open(args.output.as_deref(), args.json)?;
     let mut session = Session::new(probes, output)?;
@@ -311,6 +316,7 @@ pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
     if !args.no_snapshot && !handler.set.watches.is_empty() {
         let pids = (!handler.pids.is_empty()).then_some(&handler.pids);
         let holds = snapshot::holders(&handler.set, pids);
+        crate::timing::mark("snapshot taken");
         closed = handler.snapshot(&holds, &mut session.io).is_err();
     }
     closed = closed || handler.header(&mut session.io).is_err();

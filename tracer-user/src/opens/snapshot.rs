@@ -42,57 +42,90 @@ pub struct Hold {
 }
 
 /// What the snapshot looks for: exact files, and everything below directories.
-pub trait Wanted {
+pub trait Wanted: Sync {
     /// Whether a file with this identity and path (when it has one) is watched.
     fn wants(&self, ident: Ident, path: Option<&Path>) -> bool;
+
+    /// Whether `wants` looks at the path at all (directories are watched by path): when it does not, the snapshot
+    /// reads a link's text only for the files it holds.
+    fn needs_paths(&self) -> bool {
+        true
+    }
 }
 
 /// Every hold of a wanted file, process by process (pids in order), as lsof lists them.
+///
+/// `tracer opens` is ready only once this is done, so the processes are split between two threads (the walk is
+/// mostly system calls on /proc, about 10 ms for a hundred processes here).
 pub fn holders(wanted: &impl Wanted, pids: Option<&std::collections::HashSet<u32>>) -> Vec<Hold> {
     let Ok(procs) = fs::read_dir("/proc") else { return Vec::new() };
-    let mut all: Vec<u32> = procs.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
+    let mut all: Vec<u32> = procs
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|pid| pids.is_none_or(|p| p.contains(pid)))
+        .collect();
     all.sort_unstable();
-    let mut out = Vec::new();
-    for pid in all {
-        if pids.is_some_and(|p| !p.contains(&pid)) {
-            continue;
+    let walk = |pids: &[u32]| {
+        let mut out = Vec::new();
+        for &pid in pids {
+            holds_of(pid, wanted, &mut out);
         }
-        holds_of(pid, wanted, &mut out);
+        out
+    };
+    if all.len() < 16 {
+        return walk(&all);
     }
-    out
+    let (first, second) = all.split_at(all.len() / 2);
+    std::thread::scope(|scope| {
+        let later = scope.spawn(|| walk(second));
+        let mut out = walk(first);
+        // A panic in the other half is a bug; it ends tracer as it would have on this thread.
+        out.extend(later.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        out
+    })
 }
 
-fn link(pid: u32, name: &str) -> Option<(PathBuf, Ident)> {
+/// A /proc link's identity (what it leads to, `stat` following it) and, when it is wanted, its text. The identity
+/// comes first: with no directory watched, only the text of a wanted file's link is read.
+fn hold(pid: u32, name: &str, wanted: &impl Wanted, needs_paths: bool) -> Option<(Ident, PathBuf, Option<PathBuf>)> {
     let proc_path = PathBuf::from(format!("/proc/{pid}/{name}"));
-    let target = fs::read_link(&proc_path).ok()?;
     let ident = Ident::of(&proc_path)?;
-    Some((target, ident))
+    if !needs_paths && !wanted.wants(ident, None) {
+        return None;
+    }
+    let target = fs::read_link(&proc_path).ok()?;
+    let path = link_path(&target);
+    wanted.wants(ident, path.as_deref()).then_some((ident, target, path))
 }
 
 fn holds_of(pid: u32, wanted: &impl Wanted, out: &mut Vec<Hold>) {
-    for (name, slot) in [("cwd", Slot::Cwd), ("root", Slot::Root), ("exe", Slot::Text)] {
-        if let Some((target, ident)) = link(pid, name) {
-            let path = link_path(&target);
-            if wanted.wants(ident, path.as_deref()) {
-                out.push(Hold { pid, slot, path: path.unwrap_or(target), ident });
-            }
+    let needs_paths = wanted.needs_paths();
+    for (name, slot) in [("cwd", Slot::Cwd), ("root", Slot::Root)] {
+        if let Some((ident, target, path)) = hold(pid, name, wanted, needs_paths) {
+            out.push(Hold { pid, slot, path: path.unwrap_or(target), ident });
         }
     }
-    let text = link(pid, "exe").map(|(_, ident)| ident);
+    // The program text: a `txt` hold, and never listed again as a mapping.
+    let text = Ident::of(Path::new(&format!("/proc/{pid}/exe")));
+    if let Some(ident) = text
+        && (needs_paths || wanted.wants(ident, None))
+        && let Ok(target) = fs::read_link(format!("/proc/{pid}/exe"))
+    {
+        let path = link_path(&target);
+        if wanted.wants(ident, path.as_deref()) {
+            out.push(Hold { pid, slot: Slot::Text, path: path.unwrap_or(target), ident });
+        }
+    }
     if let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) {
         let mut fds: Vec<i32> = fds.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
         fds.sort_unstable();
         for fd in fds {
-            let Some((target, ident)) = link(pid, &format!("fd/{fd}")) else { continue };
-            let path = link_path(&target);
-            if wanted.wants(ident, path.as_deref()) {
-                let mode = fd_mode(pid, fd);
-                out.push(Hold { pid, slot: Slot::Fd(fd, mode), path: path.unwrap_or(target), ident });
-            }
+            let Some((ident, target, path)) = hold(pid, &format!("fd/{fd}"), wanted, needs_paths) else { continue };
+            let mode = fd_mode(pid, fd);
+            out.push(Hold { pid, slot: Slot::Fd(fd, mode), path: path.unwrap_or(target), ident });
         }
     }
     // Mappings: one line per file (lsof lists a file mapped several times once), the program text excluded.
-    let Ok(maps) = fs::read(format!("/proc/{pid}/maps")) else { return };
+    let Some(maps) = read_maps(pid) else { return };
     let mut seen: Vec<Ident> = text.into_iter().collect();
     for line in maps.split(|&b| b == b'\n') {
         let Some((ident, path)) = parse_maps_line(line) else { continue };
@@ -104,6 +137,16 @@ fn holds_of(pid: u32, wanted: &impl Wanted, out: &mut Vec<Hold>) {
             out.push(Hold { pid, slot: Slot::Mem, path, ident });
         }
     }
+}
+
+/// `/proc/PID/maps`, read with a buffer that holds most processes' at once: the kernel fills as much of the
+/// buffer as it is given, and `fs::read` starts small (a 32-byte probe, then doubling: several reads a process).
+fn read_maps(pid: u32) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let mut file = fs::File::open(format!("/proc/{pid}/maps")).ok()?;
+    let mut maps = Vec::with_capacity(64 << 10);
+    file.read_to_end(&mut maps).ok()?;
+    Some(maps)
 }
 
 /// lsof's mode letter from `/proc/PID/fdinfo/FD`'s `flags:` (octal): `r`, `w` or `u`; ` ` when unknown.

@@ -203,6 +203,7 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
             probes.attach_tracepoint("signal_send_exit", "syscalls", &format!("sys_exit_{name}"))?;
         }
     }
+    crate::timing::mark("attached");
 
     let output = Output::open(args.output.as_deref(), args.json)?;
     let mut session = Session::new(probes, output)?;

@@ -176,7 +176,18 @@ enum Record<'a> {
 }
 
 pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<Spawned>) -> anyhow::Result<i32> {
-    let formats = tracefs::syscall_formats(&preflight.tracefs).context("reading the kernel's syscall formats")?;
+    // Several hundred format files (10 ms) on another thread, while this one reads the kernel's BTF. Errors are
+    // reported in the same order as when one was read after the other.
+    let formats = {
+        let tracefs = preflight.tracefs.clone();
+        std::thread::spawn(move || tracefs::syscall_formats(&tracefs))
+    };
+    let layout = KernelLayout::read(&preflight.tracefs);
+    let formats = formats
+        .join()
+        .map_err(|_| anyhow::anyhow!("reading the kernel's syscall formats: the thread panicked"))?
+        .context("reading the kernel's syscall formats")?;
+    crate::timing::mark("syscall formats read");
     let table = SyscallTable::new(&formats);
     let filter = match SyscallFilter::parse(&args.expr, &table) {
         Ok(filter) => filter,
@@ -185,7 +196,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
             return Ok(2);
         }
     };
-    let layout = KernelLayout::read(&preflight.tracefs)?;
+    let layout = layout?;
 
     // Resolve the processes before loading anything: a missing pid is a usage problem, not a trace.
     let mut initial: Vec<u32> = Vec::new();
@@ -258,6 +269,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
             probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
         }
     }
+    crate::timing::mark("attached");
     let output = Output::open(args.output.as_deref(), args.json)?;
     let mut session = Session::new(probes, output)?;
     let mut tracer = Tracer {
@@ -295,11 +307,13 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
             closed |= tracer.report_blocked_at_attach(pid, &mut session.io).is_err();
         }
     }
+    // Ready before the command is let go: a script waiting for the ready line then knows that the command has not
+    // run yet (it is traced from its execve either way).
+    closed |= session.ready("syscalls", &describe_targets(&initial, spawned.as_ref().map(|s| s.pid))).is_err();
     if let Some(child) = &mut spawned {
         tracer.live.insert(child.pid);
         child.release()?;
     }
-    closed |= session.ready("syscalls", &describe_targets(&initial, spawned.as_ref().map(|s| s.pid))).is_err();
     let stop = if closed { Stop::OutputClosed } else { session.run(&mut tracer).await? };
 
     // Counts are read after the last drain, then the probes detach before the summary is printed.
