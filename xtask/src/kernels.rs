@@ -83,8 +83,8 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 40)]
     check_timeout: u64,
     /// Seconds one tracer may take to load its programs and be ready inside the guest (the verifier under TCG
-    /// takes 5-60 s).
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    /// takes 1-60 s for programs that load, about 100 s to refuse one at the 1,000,000-instruction limit).
+    #[arg(long, value_name = "SECS", default_value_t = 180)]
     load_timeout: u64,
     /// Do not run setup and build: use the target/release/tracer and workload that exist.
     #[arg(long)]

@@ -71,8 +71,8 @@ const LISTS_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 pub struct Apt {
     /// Suites updated in this run (`""`: the host's).
     updated: Vec<String>,
-    /// The mirror of the host's Debian archive, found once.
-    mirror: Option<String>,
+    /// The mirrors of the host's Debian archive and security archive, found once.
+    mirror: Option<(String, String)>,
     /// `apt-cache pkgnames` per suite, read once per update.
     names: HashMap<String, Vec<String>>,
 }
@@ -145,13 +145,18 @@ impl Apt {
         for d in ["lists/partial", "cache/archives/partial"] {
             fs::create_dir_all(dir.join(d)).with_context(|| format!("cannot create {}", dir.join(d).display()))?;
         }
-        let mirror = self.mirror.get_or_insert_with(host_mirror).clone();
+        let (mirror, security) = self.mirror.get_or_insert_with(host_mirrors).clone();
         let signed = if Path::new(ARCHIVE_KEYRING).is_file() {
             format!("[signed-by={ARCHIVE_KEYRING}] ")
         } else {
             String::new()
         };
-        let line = format!("deb {signed}{mirror} {suite} main\n");
+        let mut line = format!("deb {signed}{mirror} {suite} main\n");
+        // A released suite's newest kernels are in its security suite (bullseye's point releases stopped at
+        // 5.10.0-32; bullseye-security has the later ones); sid has none.
+        if !["sid", "unstable", "experimental"].contains(&suite) {
+            line += &format!("deb {signed}{security} {suite}-security main\n");
+        }
         let list = dir.join("sources.list");
         if fs::read_to_string(&list).ok().as_deref() != Some(line.as_str()) {
             fs::write(&list, &line).with_context(|| format!("cannot write {}", list.display()))?;
@@ -246,7 +251,11 @@ impl Apt {
             let mut pkgs = vec![pkg.clone()];
             pkgs.extend(self.split_packages(spec, cache, release));
             eprintln!("xtask: downloading {} into {}", pkgs.join(" "), cache.display());
-            crate::run(self.command("apt-get", spec, cache).args(["download", "-qq"]).args(&pkgs), &tmp)?;
+            // Into a directory of root's: apt's download user `_apt` could not write there (apt warns and
+            // downloads as root anyway).
+            let mut download = self.command("apt-get", spec, cache);
+            download.args(["download", "-qq", "-o", "APT::Sandbox::User=root"]).args(&pkgs);
+            crate::run(&mut download, &tmp)?;
             let debs: Vec<Deb> = fs::read_dir(&tmp)?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "deb"))
@@ -323,9 +332,22 @@ fn private_dir(cache: &Path, suite: &str) -> PathBuf {
     cache.join("apt").join(suite)
 }
 
-/// The Debian archive mirror the host's apt uses (`deb.debian.org/debian` if none is found): the first `URIs:`
-/// (deb822 `.sources`) or `deb` line (`.list`) that serves Debian's main archive, not security or a third party.
-fn host_mirror() -> String {
+/// The Debian archive and security archive mirrors the host's apt uses (`deb.debian.org/debian` and
+/// `deb.debian.org/debian-security` if none is found): the first `URIs:` (deb822 `.sources`) or `deb` line
+/// (`.list`) that serves each, not a third party's repository.
+fn host_mirrors() -> (String, String) {
+    let uris = host_uris();
+    let find = |suffix: &str, default: &str| {
+        uris.iter()
+            .find(|u| is_debian_archive(u, suffix))
+            .map_or(default.to_string(), |u| u.trim_end_matches('/').into())
+    };
+    (find("/debian", "http://deb.debian.org/debian"), find("/debian-security", "http://deb.debian.org/debian-security"))
+}
+
+/// Every URI of the host's apt sources, in the order apt reads them.
+fn host_uris() -> Vec<String> {
+    let mut all = Vec::new();
     let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
     if let Ok(entries) = fs::read_dir("/etc/apt/sources.list.d") {
         let mut more: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -358,17 +380,15 @@ fn host_mirror() -> String {
                 .collect(),
             _ => continue,
         };
-        if let Some(u) = uris.into_iter().find(|u| is_debian_archive(u)) {
-            return u.trim_end_matches('/').to_string();
-        }
+        all.extend(uris);
     }
-    "http://deb.debian.org/debian".into()
+    all
 }
 
-/// `http://deb.debian.org/debian`, `http://ftp.fr.debian.org/debian/`, a proxy's `http://host:3142/debian`; not
-/// `.../debian-security` nor another project's repository.
-fn is_debian_archive(uri: &str) -> bool {
-    (uri.starts_with("http://") || uri.starts_with("https://")) && uri.trim_end_matches('/').ends_with("/debian")
+/// With `suffix` `/debian`: `http://deb.debian.org/debian`, `http://ftp.fr.debian.org/debian/`, a proxy's
+/// `http://host:3142/debian`; not `.../debian-security` nor another project's repository.
+fn is_debian_archive(uri: &str, suffix: &str) -> bool {
+    (uri.starts_with("http://") || uri.starts_with("https://")) && uri.trim_end_matches('/').ends_with(suffix)
 }
 
 /// A downloaded `.deb` and the paths of its members.
@@ -568,9 +588,10 @@ mod tests {
 
     #[test]
     fn debian_archives() {
-        assert!(is_debian_archive("http://deb.debian.org/debian"));
-        assert!(is_debian_archive("http://ftp.fr.debian.org/debian/"));
-        assert!(!is_debian_archive("http://deb.debian.org/debian-security"));
-        assert!(!is_debian_archive("https://deb.nodesource.com/node_20.x"));
+        assert!(is_debian_archive("http://deb.debian.org/debian", "/debian"));
+        assert!(is_debian_archive("http://ftp.fr.debian.org/debian/", "/debian"));
+        assert!(!is_debian_archive("http://deb.debian.org/debian-security", "/debian"));
+        assert!(is_debian_archive("http://deb.debian.org/debian-security", "/debian-security"));
+        assert!(!is_debian_archive("https://deb.nodesource.com/node_20.x", "/debian"));
     }
 }
