@@ -237,34 +237,33 @@ pub fn kernels(root: &Path, args: Args) -> Result<()> {
 /// under TCG takes about 50 s for 900,000. A program above this is one change away from being refused.
 pub const VERIFIER_BUDGET: u64 = 200_000;
 
-/// The `verifier-budget` lines of one kernel: a FAIL per program above [`VERIFIER_BUDGET`], or one PASS; none
-/// without statistics (the `verifier-stats` check says why).
-fn budget(stats: &vm::Stats) -> Vec<vm::CheckResult> {
-    if stats.is_empty() {
-        return Vec::new();
-    }
+/// The `verifier-budget` lines of one kernel: a FAIL per program above [`VERIFIER_BUDGET`], else one PASS if
+/// tracer printed statistics; nothing without them (the `verifier-stats` check says why).
+fn budget(stats: &[vm::Stat]) -> Vec<vm::CheckResult> {
     let over: Vec<vm::CheckResult> = stats
         .iter()
-        .filter_map(|(program, n)| {
-            let n = (*n)?;
+        .filter_map(|s| {
+            let n = s.insns?;
+            let refused = if s.refused { " (refused)" } else { "" };
             (n > VERIFIER_BUDGET).then(|| vm::CheckResult {
                 check: "verifier-budget".into(),
-                failure: Some(format!("{program} {n} > {VERIFIER_BUDGET}")),
+                failure: Some(format!("{} {n} > {VERIFIER_BUDGET}{refused}", s.program)),
                 details: Vec::new(),
             })
         })
         .collect();
-    if over.is_empty() {
+    if over.is_empty() && stats.iter().any(|s| !s.refused) {
         vec![vm::CheckResult { check: "verifier-budget".into(), failure: None, details: Vec::new() }]
     } else {
         over
     }
 }
 
-/// The table of verified instructions, program × kernel, on stderr: `?` where the kernel could not tell, `-`
-/// where the program was not loaded (or tracer printed nothing).
+/// The table of verified instructions, program × kernel, on stderr: `N!` above the budget, `N*` counted from a
+/// refusal's verifier log, `?` where the kernel could not tell, `-` where the program was not loaded (or tracer
+/// printed nothing).
 fn print_stats(stats: &[(String, vm::Stats)]) {
-    let mut programs: Vec<&str> = stats.iter().flat_map(|(_, s)| s.iter().map(|(p, _)| p.as_str())).collect();
+    let mut programs: Vec<&str> = stats.iter().flat_map(|(_, s)| s.iter().map(|s| s.program.as_str())).collect();
     programs.sort();
     programs.dedup();
     if programs.is_empty() {
@@ -272,20 +271,26 @@ fn print_stats(stats: &[(String, vm::Stats)]) {
         return;
     }
     let width = programs.iter().map(|p| p.len()).max().unwrap_or(0).max("program".len());
-    let columns: Vec<String> = stats.iter().map(|(release, _)| release.clone()).collect();
-    let mut out = format!("xtask: verified instructions per program (budget {VERIFIER_BUDGET}):\n{:width$}", "program");
-    for c in &columns {
-        out += &format!("  {c:>w$}", w = c.len().max(8));
+    let mut out = format!(
+        "xtask: verified instructions per program (budget {VERIFIER_BUDGET}; ! above it, * from a refusal's log, \
+         ? unknown, - not loaded):\n{:width$}",
+        "program"
+    );
+    for (release, _) in stats {
+        out += &format!("  {release:>w$}", w = release.len().max(8));
     }
     out += "\n";
     for p in &programs {
         out += &format!("{p:width$}");
         for (release, s) in stats {
-            let cell = match s.iter().find(|(q, _)| q == p) {
+            let cell = match s.iter().find(|s| s.program == *p) {
                 None => "-".to_string(),
-                Some((_, None)) => "?".to_string(),
-                Some((_, Some(n))) if *n > VERIFIER_BUDGET => format!("{n}!"),
-                Some((_, Some(n))) => n.to_string(),
+                Some(s) => {
+                    let n = s.insns.map_or("?".to_string(), |n| n.to_string());
+                    let over = if s.insns.is_some_and(|n| n > VERIFIER_BUDGET) { "!" } else { "" };
+                    let refused = if s.refused { "*" } else { "" };
+                    format!("{n}{over}{refused}")
+                }
             };
             out += &format!("  {cell:>w$}", w = release.len().max(8));
         }

@@ -54,8 +54,18 @@ pub struct CheckResult {
     pub details: Vec<String>,
 }
 
-/// Verified instructions per program of one kernel (`None`: the kernel could not tell).
-pub type Stats = Vec<(String, Option<u64>)>;
+/// Verified instructions of one program on one kernel (a `STAT` line).
+#[derive(Clone, Debug)]
+pub struct Stat {
+    pub program: String,
+    /// `None`: the kernel could not tell.
+    pub insns: Option<u64>,
+    /// Counted from the verifier log of a refusal, not printed by tracer.
+    pub refused: bool,
+}
+
+/// Verified instructions per program of one kernel.
+pub type Stats = Vec<Stat>;
 
 pub struct Report {
     pub results: Vec<CheckResult>,
@@ -232,11 +242,15 @@ fn boot(cfg: &BootConfig, kernel: &Kernel, initrd: &Path, attempt: u32) -> Boot 
             // The guest's watchdog while a check runs (every 10 s, also while tracer loads its programs).
             "ALIVE" => deadline = Instant::now() + cfg.check_timeout + CHECK_SLACK,
             "STAT" => {
-                let (program, insns) = rest.split_once(' ').unwrap_or((rest, ""));
-                let insns = insns.trim().parse().ok();
-                match stats.iter_mut().find(|(p, _)| p == program) {
-                    Some((_, n)) => *n = (*n).max(insns),
-                    None => stats.push((program.to_string(), insns)),
+                let mut words = rest.split_whitespace();
+                let (program, insns) = (words.next().unwrap_or(""), words.next().and_then(|n| n.parse().ok()));
+                let stat = Stat { program: program.to_string(), insns, refused: words.next() == Some("refused") };
+                match stats.iter_mut().find(|s| s.program == program) {
+                    Some(s) => {
+                        s.insns = s.insns.max(stat.insns);
+                        s.refused &= stat.refused;
+                    }
+                    None => stats.push(stat),
                 }
             }
             "END" => {
