@@ -1,11 +1,13 @@
 //! `cargo xtask kernels`: tracer's end-to-end checks on other kernels, each booted once under qemu.
 //!
-//! For each kernel of the matrix ([`SPECS`]: Debian's newest 6.1 cloud, 6.12 cloud and 6.1 generic images), the
-//! host resolves and caches the image ([`images`]), boots it with a small initramfs ([`initramfs`]: busybox,
-//! tracer, the workload, their libraries and `kernels/guest/`) under qemu TCG ([`vm`]), and the guest runs every
-//! check of `kernels/guest/checks.sh` in that one boot. The output is one line per kernel and check,
-//! `RELEASE CHECK PASS` or `RELEASE CHECK FAIL why`, on stdout; progress, timings and the output of failed checks
-//! (tracer's stderr, verifier logs, kernel messages) go to stderr. See kernels/README.md.
+//! For each kernel of the matrix ([`SPECS`]: Debian's newest 5.10 cloud image from bullseye, 6.1 cloud, 6.12
+//! cloud and 6.1 generic from the host's Debian 12, and sid's newest cloud image), the host resolves and caches
+//! the image ([`images`]), boots it with a small initramfs ([`initramfs`]: busybox, tracer, the workload, their
+//! libraries and `kernels/guest/`) under qemu TCG ([`vm`]), and the guest runs every check of
+//! `kernels/guest/checks.sh` in that one boot. The output is one line per kernel and check, `RELEASE CHECK PASS`
+//! or `RELEASE CHECK FAIL why`, on stdout, plus `RELEASE verifier-budget PASS|FAIL` from the verified instruction
+//! counts; progress, timings, the output of failed checks (tracer's stderr, verifier logs, kernel messages) and
+//! the table of verified instructions per program and kernel go to stderr. See kernels/README.md.
 
 mod images;
 mod initramfs;
@@ -393,4 +395,47 @@ fn ensure_host_tools() -> Result<()> {
         bail!("/bin/busybox is still not a static binary after installing busybox-static");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat(program: &str, insns: Option<u64>, refused: bool) -> vm::Stat {
+        vm::Stat { program: program.into(), insns, refused }
+    }
+
+    #[test]
+    fn verifier_budget_lines() {
+        assert!(budget(&[]).is_empty());
+        // Only a refusal's count: no PASS can be claimed, and a refusal below the budget is no budget failure.
+        assert!(budget(&[stat("files_open_exit", Some(4000), true)]).is_empty());
+        let r = budget(&[stat("raw_sys_exit", Some(1200), false), stat("files_open_exit", None, false)]);
+        assert_eq!(r.len(), 1);
+        assert!(r[0].failure.is_none());
+        let r = budget(&[stat("raw_sys_exit", Some(1200), false), stat("files_open_exit", Some(1_000_001), true)]);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].check, "verifier-budget");
+        assert_eq!(r[0].failure.as_deref(), Some("files_open_exit 1000001 > 200000 (refused)"));
+    }
+
+    #[test]
+    fn kernel_filters() {
+        let names = |f: &[&str]| -> Vec<String> {
+            let f: Vec<String> = f.iter().map(|s| s.to_string()).collect();
+            select(&f)
+                .unwrap()
+                .iter()
+                .map(|(s, r)| format!("{}/{}/{}", s.name, s.series.unwrap_or("*"), r.as_deref().unwrap_or("newest")))
+                .collect()
+        };
+        assert_eq!(names(&[]).len(), SPECS.len());
+        assert_eq!(names(&["5.10"]), ["5.10-cloud/5.10/newest"]);
+        assert_eq!(names(&["6.1"]), ["6.1-cloud/6.1/newest", "6.1-generic/6.1/newest"]);
+        assert_eq!(names(&["sid"]), ["newest-cloud/*/newest"]);
+        assert_eq!(names(&["7.2"]), ["newest-cloud/7.2/newest"]);
+        assert_eq!(names(&["6.1.0-56-cloud-amd64"]), ["6.1-cloud/6.1/6.1.0-56-cloud-amd64"]);
+        assert_eq!(names(&["7.2.13+deb14-cloud-amd64"]), ["newest-cloud/*/7.2.13+deb14-cloud-amd64"]);
+        assert!(select(&["7.2.13+deb14-rt-amd64".to_string()]).is_err());
+    }
 }
