@@ -250,8 +250,9 @@ stats_run() {
         failed_groups="$failed_groups $_group"
         _why="exited with $_rc before ready"
         [ -z "$NOT_READY" ] || _why=$NOT_READY
-        echo "run $i $_why: $(why_tracer "$i.err")" >>runs
-        [ -n "$first_failure" ] || first_failure="tracer $* $_why: $(why_tracer "$i.err")"
+        _why="$_why$(why_tracer "$i.err" | sed 's/^./: &/')"
+        echo "run $i $_why" >>runs
+        [ -n "$first_failure" ] || first_failure="tracer $* $_why"
     fi
     grep -q '^tracer: verifier: ' "$i.err" || echo "run $i printed no verifier statistics" >>runs
     return 0
