@@ -219,7 +219,7 @@ has_command() {
 
 # Every command, in the configurations that together load every program, each started with
 # TRACER_VERIFIER_STATS=1 (tracer then prints `tracer: verifier: PROGRAM INSNS` on stderr for each program it
-# loads, INSNS a count or `?`) and stopped with SIGINT once ready. The maximum per program goes to $W/.stats, which
+# loads, INSNS a count, or `?` possibly followed by why) and stopped with SIGINT once ready. The maximum per program goes to $W/.stats, which
 # the runner prints as STAT lines; the host checks them against its budget (verifier-budget) and prints the table.
 # stats_run GROUP ARGS...: one run of `tracer ARGS`. When a run of GROUP did not get ready (a program refused, or
 # a load slower than $LOAD_TIMEOUT: 5.10's verifier on the opens programs), the later runs of GROUP load the same
@@ -289,8 +289,20 @@ check_verifier_stats() {
         function put(p, n) {
             if (!(p in m) || (n != "?" && (m[p] == "?" || n + 0 > m[p] + 0))) m[p] = n
         }
-        /^tracer: verifier: / && NF == 4 { put($3, $4); next }
-        /refused program / { refused = $0; sub(/.*refused program /, "", refused); sub(/[^A-Za-z0-9_].*/, "", refused); next }
+        /^tracer: verifier: / && NF >= 4 { put($3, $4); next }
+        /refused program / {
+            refused = $0
+            sub(/.*refused program /, "", refused)
+            sub(/[^A-Za-z0-9_].*/, "", refused)
+            # One line: "... refused program P (...); verifier: COMPLAINT (processed N insns (limit 1000000))".
+            if (match($0, /processed [0-9]+ insns/)) {
+                put(refused, substr($0, RSTART + 10, RLENGTH - 16))
+                from_log[refused] = 1
+                refused = ""
+            }
+            next
+        }
+        # Or the whole verifier log after that line, its totals last.
         /^processed [0-9]+ insns/ && refused != "" { put(refused, $2); from_log[refused] = 1; refused = "" }
         END { for (p in m) print p, m[p], (p in from_log ? "refused" : "") }' | sed 's/ $//' | sort >.stats
     printed=$(grep -l '^tracer: verifier: ' ./*.err 2>/dev/null | wc -l)
