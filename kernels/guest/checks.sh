@@ -9,16 +9,22 @@
 # Protocol with the host (xtask/src/kernels/vm.rs), one line each on the serial console:
 #   TRACER-KERNELS BEGIN <uname -r> <check,check,...>
 #   TRACER-KERNELS START <check>
+#   TRACER-KERNELS ALIVE <check> <loading|running> <seconds>   (every 10 s while a check runs: the guest lives)
 #   TRACER-KERNELS RESULT <check> PASS
 #   TRACER-KERNELS RESULT <check> FAIL <why, one line>
 #   TRACER-KERNELS DETAIL <check> <a line of the failed check's output: tracer's stderr, verifier log, dmesg>
+#   TRACER-KERNELS STAT <program> <verified instructions, or ?> [refused]   (the verifier-stats check's
+#                                                         maxima; `refused`: counted from the refusal's verifier log)
 #   TRACER-KERNELS END
 #
 # Adding a check: add a line to CHECKS (name, then the tracer command it needs) and write `check_<name>` (dashes
 # become underscores). A check runs in its own empty work dir ($W, also the cwd) with the helpers below; it ends with
 # `fail "why"` (one line: what was expected and what was seen) or by returning, which is a PASS. It must not
-# wait forever itself (use wait_for / wait_exit), but the runner kills it after $CHECK_TIMEOUT seconds anyway and
-# then kills whatever it left running. Files it leaves in $W are shown as DETAIL lines when it fails.
+# wait forever itself (use wait_for / wait_exit), but the runner's watchdog kills it anyway, and then whatever it
+# left running, when it has run $CHECK_TIMEOUT seconds NOT counting the time tracer spent loading its programs
+# (each start_tracer / run_tracer, from tracer's start to its ready line: under qemu without KVM the verifier
+# takes 5-60 s depending on the kernel and the host's load), or when one tracer is not ready after $LOAD_TIMEOUT
+# seconds. Files it leaves in $W are shown as DETAIL lines when it fails.
 # A command missing from `tracer --help` makes its checks FAIL with "command not implemented", so the matrix
 # never reports a command as proven before it exists.
 
@@ -27,10 +33,14 @@ PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
 M=TRACER-KERNELS
 CHECK_TIMEOUT=${CHECK_TIMEOUT:-40}
+LOAD_TIMEOUT=${LOAD_TIMEOUT:-180}
 SELF=$0
+# tracer's ready: a line on stderr in text mode, an object in JSON mode.
+READY_RE='; ready$|"type":"ready"'
 
 # name              command   (what it proves)
 CHECKS='
+verifier-stats      syscalls  every command loads every program once; verified instructions per program (STAT lines)
 syscalls-count      syscalls  -c table: exact counts of a known storm (in-kernel counting)
 syscalls-errors     syscalls  text events, -Z -e trace=openat: every failed openat with its path and ENOENT
 syscalls-text       syscalls  text, every call, exit hook only: exact getppid/write/openat lines, execve path and argv
@@ -52,8 +62,23 @@ fail() {
     exit 1
 }
 
-# uptime in tenths of a second
-now10() { awk '{ printf "%d\n", $1 * 10 }' /proc/uptime; }
+# uptime in tenths of a second: NOW (no process started: the watchdog calls it twice a second)
+tick() {
+    read -r _u _ </proc/uptime
+    _f=${_u#*.}
+    NOW=$((${_u%.*} * 10 + ${_f%?}))
+}
+now10() {
+    tick
+    echo "$NOW"
+}
+
+# alive PID: true while PID runs (not a zombie).
+alive() {
+    [ -r "/proc/$1/stat" ] || return 1
+    read -r _ _ _st _ <"/proc/$1/stat" 2>/dev/null || return 1
+    [ "$_st" != Z ] && [ "$_st" != X ]
+}
 
 # wait_for FILE EXTENDED-REGEX [SECONDS=15]: true once a line of FILE matches.
 wait_for() {
@@ -89,22 +114,68 @@ why_tracer() {
     printf '%s' "$_l" | cut -c1-300
 }
 
+# loading_until_ready PID READY-REGEX FILE...: waits while tracer PID loads its programs, until READY-REGEX is in
+# one of the files or PID ends (true when ready), as long as tracer runs, up to $LOAD_TIMEOUT seconds (then it kills
+# tracer, sets NOT_READY and returns false). The time is marked as loading ($W/.loading.PID, holding the start time)
+# and the runner's watchdog does not charge it to the check's $CHECK_TIMEOUT.
+loading_until_ready() {
+    _pid=$1 _re=$2
+    shift 2
+    tick
+    _t0=$NOW
+    echo "$_t0" >"$W/.loading.$_pid"
+    _ok=1
+    NOT_READY=
+    while ! grep -qsE "$_re" "$@"; do
+        if ! alive "$_pid"; then
+            # It may have printed ready just before it ended.
+            grep -qsE "$_re" "$@" || _ok=0
+            break
+        fi
+        tick
+        if [ $((NOW - _t0)) -ge $((LOAD_TIMEOUT * 10)) ]; then
+            NOT_READY="not ready after ${LOAD_TIMEOUT}s of loading its programs (--load-timeout)"
+            kill -9 "$_pid" 2>/dev/null
+            _ok=0
+            break
+        fi
+        sleep 0.2
+    done
+    rm -f "$W/.loading.$_pid"
+    [ "$_ok" = 1 ]
+}
+
 # start_tracer OUT ERR READY-REGEX ARGS...: starts `tracer ARGS` in the background (stdout OUT, stderr ERR) and
-# waits for READY-REGEX in OUT or ERR; sets TPID. Fails the check if tracer exits or is not ready within 20 s.
+# waits for READY-REGEX in OUT or ERR as long as tracer runs (loading_until_ready); sets TPID. Fails the check if
+# tracer exits before ready.
 start_tracer() {
     _out=$1 _err=$2 _ready=$3
     shift 3
     tracer "$@" >"$_out" 2>"$_err" &
     TPID=$!
-    _end=$(($(now10) + 200))
-    while ! grep -qE "$_ready" "$_out" "$_err" 2>/dev/null; do
-        if ! kill -0 "$TPID" 2>/dev/null || grep -q '^State:.*Z' "/proc/$TPID/status" 2>/dev/null; then
-            wait "$TPID"
-            fail "tracer $1 exited with $? before ready: $(why_tracer "$_err")"
-        fi
-        [ "$(now10)" -lt "$_end" ] || fail "tracer $1 not ready after 20 s: $(why_tracer "$_err")"
-        sleep 0.1
+    if ! loading_until_ready "$TPID" "$_ready" "$_out" "$_err"; then
+        wait "$TPID"
+        _rc=$?
+        [ -z "$NOT_READY" ] || fail "tracer $1 $NOT_READY$(why_tracer "$_err" | sed 's/^./: &/')"
+        fail "tracer $1 exited with $_rc before ready: $(why_tracer "$_err")"
+    fi
+}
+
+# run_tracer ARGS...: `tracer ARGS >out 2>err` in the foreground (a command that ends by itself), its load not
+# charged to the check (loading_until_ready, ready looked for in out, err and the file of `-o FILE`); sets RC.
+run_tracer() {
+    _o=out
+    _prev=
+    for _a; do
+        [ "$_prev" = -o ] && _o=$_a
+        _prev=$_a
     done
+    tracer "$@" >out 2>err &
+    TPID=$!
+    loading_until_ready "$TPID" "$READY_RE" out err "$_o" || true
+    wait "$TPID"
+    RC=$?
+    [ -z "$NOT_READY" ] || fail "tracer $1 $NOT_READY$(why_tracer err | sed 's/^./: &/')"
 }
 
 # count FILE FIXED-STRING...: lines of FILE containing every string.
@@ -144,11 +215,109 @@ has_command() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
-# syscalls
+# verifier statistics
+
+# Every command, in the configurations that together load every program, each started with
+# TRACER_VERIFIER_STATS=1 (tracer then prints `tracer: verifier: PROGRAM INSNS` on stderr for each program it
+# loads, INSNS a count, or `?` possibly followed by why) and stopped with SIGINT once ready. The maximum per program goes to $W/.stats, which
+# the runner prints as STAT lines; the host checks them against its budget (verifier-budget) and prints the table.
+# stats_run GROUP ARGS...: one run of `tracer ARGS`. When a run of GROUP did not get ready (a program refused, or
+# a load slower than $LOAD_TIMEOUT: 5.10's verifier on the opens programs), the later runs of GROUP load the same
+# programs again: they are skipped (status 2) rather than paying the same minutes once more.
+stats_run() {
+    _group=$1
+    shift
+    i=$((i + 1))
+    case " $failed_groups " in
+    *" $_group "*)
+        echo "run $i skipped (an earlier run of the $_group programs did not get ready): tracer $*" >>runs
+        return 2
+        ;;
+    esac
+    echo "run $i: tracer $*" >>runs
+    tracer "$@" >"$i.out" 2>"$i.err" &
+    _p=$!
+    tick
+    _s=$NOW
+    if loading_until_ready "$_p" "$READY_RE" "$i.out" "$i.err"; then
+        tick
+        echo "run $i ready after $(((NOW - _s) / 10)).$(((NOW - _s) % 10))s" >>runs
+        kill -INT "$_p" 2>/dev/null
+        wait_exit "$_p" 10 || kill -9 "$_p" 2>/dev/null
+    else
+        wait "$_p"
+        _rc=$?
+        failed_groups="$failed_groups $_group"
+        _why="exited with $_rc before ready"
+        [ -z "$NOT_READY" ] || _why=$NOT_READY
+        _why="$_why$(why_tracer "$i.err" | sed 's/^./: &/')"
+        echo "run $i $_why" >>runs
+        [ -n "$first_failure" ] || first_failure="tracer $* $_why"
+    fi
+    grep -q '^tracer: verifier: ' "$i.err" || echo "run $i printed no verifier statistics" >>runs
+    return 0
+}
+
+check_verifier_stats() {
+    TRACER_VERIFIER_STATS=1
+    export TRACER_VERIFIER_STATS
+    mkdir -p watched
+    : >watched/f
+    i=0
+    first_failure=
+    failed_groups=
+    stats_run syscalls syscalls -- workload getppid 1
+    stats_run syscalls-summary syscalls -c -- workload getppid 1
+    stats_run syscalls-enter syscalls -f -T --json -- workload getppid 1
+    stats_run syscalls-one syscalls -e trace=getppid -- workload getppid 1
+    # Failed opens of a file first: where the opens programs do not load at all, the kernel says so fastest in
+    # this configuration (5.10 refuses it in seconds, and takes more than 180 s over the others); then every open
+    # of a file, and of a directory (which makes the exit program walk more).
+    stats_run opens opens -x "$W/watched/f"
+    stats_run opens opens "$W/watched/f"
+    stats_run opens opens /tmp
+    stats_run binds binds
+    stats_run signals signals
+    stats_run signals-failed signals --failed
+    # monitor's own programs still count when the opens programs did not load.
+    stats_run opens monitor --json --binds --watch /tmp --syscall-stats ||
+        stats_run monitor monitor --json --binds --syscall-stats
+    # The largest count per program over the runs (a program's globals differ between commands and options). A
+    # program the kernel refused counts what its verifier log says it processed ("processed 1000001 insns (limit
+    # 1000000)"): the budget check then names it even if tracer printed no statistics.
+    cat ./*.err 2>/dev/null | awk '
+        function put(p, n) {
+            if (!(p in m) || (n != "?" && (m[p] == "?" || n + 0 > m[p] + 0))) m[p] = n
+        }
+        /^tracer: verifier: / && NF >= 4 { put($3, $4); next }
+        /refused program / {
+            refused = $0
+            sub(/.*refused program /, "", refused)
+            sub(/[^A-Za-z0-9_].*/, "", refused)
+            # One line: "... refused program P (...); verifier: COMPLAINT (processed N insns (limit 1000000))".
+            if (match($0, /processed [0-9]+ insns/)) {
+                put(refused, substr($0, RSTART + 10, RLENGTH - 16))
+                from_log[refused] = 1
+                refused = ""
+            }
+            next
+        }
+        # Or the whole verifier log after that line, its totals last.
+        /^processed [0-9]+ insns/ && refused != "" { put(refused, $2); from_log[refused] = 1; refused = "" }
+        END { for (p in m) print p, m[p], (p in from_log ? "refused" : "") }' | sed 's/ $//' | sort >.stats
+    printed=$(grep -l '^tracer: verifier: ' ./*.err 2>/dev/null | wc -l)
+    if [ "$printed" = 0 ]; then
+        why="no verifier statistics: tracer printed no 'tracer: verifier: PROGRAM INSNS' line on stderr in $i runs"
+        why="$why with TRACER_VERIFIER_STATS=1 (not implemented in this tracer yet?)"
+        [ -z "$first_failure" ] || why="$why; and $first_failure"
+        fail "$why"
+    fi
+    [ -z "$first_failure" ] || fail "$first_failure"
+}
 
 check_syscalls_count() {
-    tracer syscalls -c -o table -- workload getppid 1000 writes 100 failopen 50 /nonexistent/x >out 2>err
-    rc=$?
+    run_tracer syscalls -c -o table -- workload getppid 1000 writes 100 failopen 50 /nonexistent/x
+    rc=$RC
     [ "$rc" = 0 ] || fail "tracer syscalls -c exited with $rc: $(why_tracer err)"
     grep -qE '^-+ -+' table || fail "no summary table in the output"
     # Columns: % time, seconds, usecs/call, calls, errors (blank when 0), syscall.
@@ -169,8 +338,8 @@ check_syscalls_count() {
 }
 
 check_syscalls_errors() {
-    tracer syscalls -Z -e trace=openat -o events -- workload getppid 10 failopen 50 /nonexistent/x >out 2>err
-    rc=$?
+    run_tracer syscalls -Z -e trace=openat -o events -- workload getppid 10 failopen 50 /nonexistent/x
+    rc=$RC
     [ "$rc" = 0 ] || fail "tracer syscalls -Z exited with $rc: $(why_tracer err)"
     n=$(count events 'openat(AT_FDCWD, "/nonexistent/x", O_RDONLY) = -1 ENOENT (No such file or directory)')
     expect "failed openat lines with path and ENOENT" "$n" 50
@@ -182,8 +351,8 @@ check_syscalls_errors() {
 
 # Plain text without -T/-t is traced from sys_exit alone, arguments read from the saved registers.
 check_syscalls_text() {
-    tracer syscalls -o events -- workload getppid 1000 writes 100 failopen 50 /nonexistent/t >out 2>err
-    rc=$?
+    run_tracer syscalls -o events -- workload getppid 1000 writes 100 failopen 50 /nonexistent/t
+    rc=$RC
     [ "$rc" = 0 ] || fail "tracer syscalls exited with $rc: $(why_tracer err)"
     expect "getppid lines" "$(grep -c '^getppid() = [0-9][0-9]*$' events)" 1000
     expect "14-byte write lines" "$(grep -c '^write([0-9]*, "hello, tracer\\n", 14) = 14$' events)" 100
@@ -252,8 +421,8 @@ check_syscalls_blocked() {
 }
 
 check_syscalls_follow() {
-    tracer syscalls -f --json -o events -- workload fork 37 >out 2>err
-    rc=$?
+    run_tracer syscalls -f --json -o events -- workload fork 37
+    rc=$RC
     [ "$rc" = 0 ] || fail "tracer syscalls -f exited with $rc: $(why_tracer err)"
     no_lost events
     parent=$(grep -m1 -F '"name":"execve"' events | sed -n 's/.*"pid":\([0-9]*\),.*/\1/p')
@@ -413,6 +582,55 @@ details() {
     dmesg | tail -n +"$((DMESG_LINES + 1))" | tail -n 40 | sed "s/^/$M DETAIL $2 | dmesg: /"
 }
 
+# watchdog NAME PID: the watchdog of the check NAME running as PID. Kills it (and sets WHY) once it has run
+# $CHECK_TIMEOUT seconds not counting the time tracer spent loading (while a $W/.loading.TRACER-PID file names a
+# live tracer), or once one tracer has been loading $LOAD_TIMEOUT seconds. Prints an ALIVE line every 10 s so that
+# the host knows the guest is not locked up. Sets RC to the check's status and LOADED to the loading time (tenths).
+watchdog() {
+    WHY=
+    tick
+    _last=$NOW _beat=$NOW _charged=0 _loaded=0
+    while alive "$2"; do
+        sleep 0.5
+        tick
+        _dt=$((NOW - _last))
+        _last=$NOW
+        _loading=
+        for _f in "$W"/.loading.*; do
+            [ -f "$_f" ] || continue
+            _p=${_f##*.loading.}
+            if alive "$_p"; then
+                _loading=$_p
+                read -r _t0 <"$_f" || _t0=$NOW
+                # The check's own helper gives up after $LOAD_TIMEOUT: this is the backstop.
+                [ $((NOW - ${_t0:-$NOW})) -lt $(((LOAD_TIMEOUT + 30) * 10)) ] ||
+                    WHY="tracer (pid $_p) not ready after $((LOAD_TIMEOUT + 30))s of loading its programs"
+            else
+                rm -f "$_f"
+            fi
+        done
+        if [ -n "$_loading" ]; then
+            _loaded=$((_loaded + _dt))
+        else
+            _charged=$((_charged + _dt))
+        fi
+        [ "$_charged" -lt $((CHECK_TIMEOUT * 10)) ] ||
+            WHY="timed out after ${CHECK_TIMEOUT}s (not counting $((_loaded / 10))s of loading programs)"
+        if [ -n "$WHY" ]; then
+            kill -9 "$2" 2>/dev/null
+            break
+        fi
+        if [ $((NOW - _beat)) -ge 100 ]; then
+            _beat=$NOW
+            if [ -n "$_loading" ]; then _state=loading; else _state=running; fi
+            echo "$M ALIVE $1 $_state $(((_charged + _loaded) / 10))"
+        fi
+    done
+    wait "$2"
+    RC=$?
+    LOADED=$_loaded
+}
+
 run_all() {
     names=$(check_names)
     # `cargo xtask kernels --check A,B` passes TRACER_CHECKS=A,B on the kernel command line (init's environment).
@@ -444,28 +662,33 @@ run_all() {
         mkdir -p "$W"
         DMESG_LINES=$(dmesg | wc -l)
         t0=$(now10)
-        (cd "$W" && W=$W timeout -s KILL "$CHECK_TIMEOUT" sh "$SELF" run "$name" </dev/null >"$W/.output" 2>&1)
-        rc=$?
+        (cd "$W" && W=$W exec sh "$SELF" run "$name" </dev/null >"$W/.output" 2>&1) &
+        watchdog "$name" $!
+        rc=$RC
         t1=$(now10)
         cleanup
         secs=$(((t1 - t0) / 10)).$(((t1 - t0) % 10))
+        took="took ${secs}s, $((LOADED / 10)).$((LOADED % 10))s of it loading programs"
+        if [ -s "$W/.stats" ]; then
+            sed "s/^/$M STAT /" "$W/.stats"
+        fi
         if [ "$rc" = 0 ] && [ ! -s "$W/.why" ]; then
             echo "$M RESULT $name PASS"
-            echo "$M NOTE $name took ${secs}s"
+            echo "$M NOTE $name $took"
             # A pass with a warning (an optional probe skipped, a feature missing) is worth seeing.
-            grep -hiE 'warn|skip|not supported|missing' "$W"/err* 2>/dev/null | sort -u | head -n 5 |
+            grep -hiE 'warn|skip|not supported|missing' "$W"/*err* 2>/dev/null | sort -u | head -n 5 |
                 sed "s/^/$M NOTE $name tracer said: /"
             continue
         fi
-        if [ -s "$W/.why" ]; then
+        if [ -n "$WHY" ]; then
+            why=$WHY
+        elif [ -s "$W/.why" ]; then
             why=$(head -n1 "$W/.why")
-        elif [ $((t1 - t0)) -ge $((CHECK_TIMEOUT * 10)) ]; then
-            why="timed out after ${CHECK_TIMEOUT}s"
         else
             why="check script exited with $rc: $(tail -n1 "$W/.output")"
         fi
         echo "$M RESULT $name FAIL $why"
-        echo "$M NOTE $name took ${secs}s"
+        echo "$M NOTE $name $took"
         details "$W" "$name"
     done
     echo "$M END"

@@ -1,11 +1,13 @@
 //! `cargo xtask kernels`: tracer's end-to-end checks on other kernels, each booted once under qemu.
 //!
-//! For each kernel of the matrix ([`SPECS`]: Debian's newest 6.1 cloud, 6.12 cloud and 6.1 generic images), the
-//! host resolves and caches the image ([`images`]), boots it with a small initramfs ([`initramfs`]: busybox,
-//! tracer, the workload, their libraries and `kernels/guest/`) under qemu TCG ([`vm`]), and the guest runs every
-//! check of `kernels/guest/checks.sh` in that one boot. The output is one line per kernel and check,
-//! `RELEASE CHECK PASS` or `RELEASE CHECK FAIL why`, on stdout; progress, timings and the output of failed checks
-//! (tracer's stderr, verifier logs, kernel messages) go to stderr. See kernels/README.md.
+//! For each kernel of the matrix ([`SPECS`]: Debian's newest 5.10 cloud image from bullseye, 6.1 cloud, 6.12
+//! cloud and 6.1 generic from the host's Debian 12, and sid's newest cloud image), the host resolves and caches
+//! the image ([`images`]), boots it with a small initramfs ([`initramfs`]: busybox, tracer, the workload, their
+//! libraries and `kernels/guest/`) under qemu TCG ([`vm`]), and the guest runs every check of
+//! `kernels/guest/checks.sh` in that one boot. The output is one line per kernel and check, `RELEASE CHECK PASS`
+//! or `RELEASE CHECK FAIL why`, on stdout, plus `RELEASE verifier-budget PASS|FAIL` from the verified instruction
+//! counts; progress, timings, the output of failed checks (tracer's stderr, verifier logs, kernel messages) and
+//! the table of verified instructions per program and kernel go to stderr. See kernels/README.md.
 
 mod images;
 mod initramfs;
@@ -26,27 +28,45 @@ use anyhow::{Context as _, Result, bail};
 
 use crate::{cargo, run, setup};
 
-/// One kernel of the matrix: Debian's newest `linux-image-<series>.*-<flavour>` package.
+/// One kernel of the matrix: the newest `linux-image-<series>.*-<flavour>` package of a Debian suite.
 #[derive(Clone, Copy, Debug)]
 pub struct Spec {
     /// What `--kernel` selects it by (besides its series and release).
     pub name: &'static str,
-    /// `6.1`, `6.12`: the package's version starts with `<series>.`.
-    pub series: &'static str,
+    /// The Debian suite whose packages are searched, through apt with a private sources list (`bullseye`,
+    /// `sid`); `None`: the host's own apt sources (Debian 12).
+    pub suite: Option<&'static str>,
+    /// `6.1`, `6.12`: the package's version starts with `<series>.`; `None`: the newest series the suite has.
+    pub series: Option<&'static str>,
     /// The package name's suffix after the version: `cloud-amd64`, `amd64` (generic).
     pub flavour: &'static str,
 }
 
+impl Spec {
+    /// `6.1.*-cloud-amd64`, `*-cloud-amd64`: the packages it picks from, for messages.
+    pub fn pattern(&self) -> String {
+        match self.series {
+            Some(series) => format!("{series}.*-{}", self.flavour),
+            None => format!("*-{}", self.flavour),
+        }
+    }
+}
+
+/// The slowest kernels first (their verifiers take longest; 5.10's and 6.1's opens loads take minutes under
+/// TCG), so that the parallel boots end together.
 pub const SPECS: &[Spec] = &[
-    Spec { name: "6.1-cloud", series: "6.1", flavour: "cloud-amd64" },
-    Spec { name: "6.12-cloud", series: "6.12", flavour: "cloud-amd64" },
-    Spec { name: "6.1-generic", series: "6.1", flavour: "amd64" },
+    Spec { name: "5.10-cloud", suite: Some("bullseye"), series: Some("5.10"), flavour: "cloud-amd64" },
+    Spec { name: "6.1-cloud", suite: None, series: Some("6.1"), flavour: "cloud-amd64" },
+    Spec { name: "6.1-generic", suite: None, series: Some("6.1"), flavour: "amd64" },
+    Spec { name: "6.12-cloud", suite: None, series: Some("6.12"), flavour: "cloud-amd64" },
+    Spec { name: "newest-cloud", suite: Some("sid"), series: None, flavour: "cloud-amd64" },
 ];
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Only these kernels (repeatable or comma separated): a series (`6.1`, `6.12`), a name (`6.1-cloud`,
-    /// `6.12-cloud`, `6.1-generic`) or a kernel release (`6.12.117+deb12-cloud-amd64`).
+    /// Only these kernels (repeatable or comma separated): a series (`5.10`, `6.1`, `6.12`; another series, such
+    /// as `7.2`, is looked for in sid), a name (`5.10-cloud`, `6.1-cloud`, `6.12-cloud`, `6.1-generic`,
+    /// `newest-cloud`, or `sid`) or a kernel release (`6.12.117+deb12-cloud-amd64`).
     #[arg(long = "kernel", value_name = "KERNEL", value_delimiter = ',')]
     kernels: Vec<String>,
     /// Keep the serial console output of each kernel as DIR/RELEASE.log (of a second boot, if the first never
@@ -62,9 +82,14 @@ pub struct Args {
     /// Only these checks (repeatable or comma separated), e.g. `syscalls-attach`; see kernels/guest/checks.sh.
     #[arg(long = "check", value_name = "CHECK", value_delimiter = ',')]
     checks: Vec<String>,
-    /// Seconds one check may take inside the guest before it is killed and fails.
+    /// Seconds one check may take inside the guest before it is killed and fails, not counting the time tracer
+    /// spends loading its programs (from its start to its `ready`).
     #[arg(long, value_name = "SECS", default_value_t = 40)]
     check_timeout: u64,
+    /// Seconds one tracer may take to load its programs and be ready inside the guest (the verifier under TCG
+    /// takes 1-60 s for programs that load, about 100 s to refuse one at the 1,000,000-instruction limit).
+    #[arg(long, value_name = "SECS", default_value_t = 180)]
+    load_timeout: u64,
     /// Do not run setup and build: use the target/release/tracer and workload that exist.
     #[arg(long)]
     no_build: bool,
@@ -141,6 +166,7 @@ pub fn kernels(root: &Path, args: Args) -> Result<()> {
             smp: args.smp,
             only_checks: args.checks.clone(),
             check_timeout: Duration::from_secs(args.check_timeout),
+            load_timeout: Duration::from_secs(args.load_timeout),
             log_dir: args.log.clone(),
         };
         workers.push(thread::spawn(move || {
@@ -158,7 +184,9 @@ pub fn kernels(root: &Path, args: Args) -> Result<()> {
     let mut failed = 0;
     let mut total = 0;
     let mut lines = Vec::new();
-    for (kernel, report) in rx {
+    let mut stats: Vec<(String, vm::Stats)> = Vec::new();
+    for (kernel, mut report) in rx {
+        report.results.extend(budget(&report.stats));
         // Details first (stderr), then the kernel's result lines (stdout) in one piece.
         for r in report.results.iter().filter(|r| r.failure.is_some()) {
             if !r.details.is_empty() {
@@ -189,10 +217,14 @@ pub fn kernels(root: &Path, args: Args) -> Result<()> {
             lines.push(line);
         }
         out.flush()?;
+        stats.push((kernel.release.clone(), report.stats));
     }
     for w in workers {
         w.join().expect("a kernel worker panicked");
     }
+    // In the order of the matrix, not of the boots' ends.
+    stats.sort_by_key(|(release, _)| kernels.iter().position(|k| &k.release == release));
+    print_stats(&stats);
     eprintln!(
         "xtask: kernel matrix: {} checks on {} kernels, {failed} failed, in {:.1} s",
         total,
@@ -203,6 +235,72 @@ pub fn kernels(root: &Path, args: Args) -> Result<()> {
         bail!("kernel matrix: {failed} of {total} checks failed");
     }
     Ok(())
+}
+
+/// Verified instructions allowed per program: the kernel's limit is 1,000,000 per program, and 6.1's verifier
+/// under TCG takes about 50 s for 900,000. A program above this is one change away from being refused.
+pub const VERIFIER_BUDGET: u64 = 200_000;
+
+/// The `verifier-budget` lines of one kernel: a FAIL per program above [`VERIFIER_BUDGET`], else one PASS if
+/// tracer printed statistics; nothing without them (the `verifier-stats` check says why).
+fn budget(stats: &[vm::Stat]) -> Vec<vm::CheckResult> {
+    let over: Vec<vm::CheckResult> = stats
+        .iter()
+        .filter_map(|s| {
+            let n = s.insns?;
+            let refused = if s.refused { " (refused)" } else { "" };
+            (n > VERIFIER_BUDGET).then(|| vm::CheckResult {
+                check: "verifier-budget".into(),
+                failure: Some(format!("{} {n} > {VERIFIER_BUDGET}{refused}", s.program)),
+                details: Vec::new(),
+            })
+        })
+        .collect();
+    if over.is_empty() && stats.iter().any(|s| !s.refused) {
+        vec![vm::CheckResult { check: "verifier-budget".into(), failure: None, details: Vec::new() }]
+    } else {
+        over
+    }
+}
+
+/// The table of verified instructions, program × kernel, on stderr: `N!` above the budget, `N*` counted from a
+/// refusal's verifier log, `?` where the kernel could not tell, `-` where the program was not loaded (or tracer
+/// printed nothing).
+fn print_stats(stats: &[(String, vm::Stats)]) {
+    let mut programs: Vec<&str> = stats.iter().flat_map(|(_, s)| s.iter().map(|s| s.program.as_str())).collect();
+    programs.sort();
+    programs.dedup();
+    if programs.is_empty() {
+        eprintln!("xtask: verified instructions: no kernel reported any (see the verifier-stats check)");
+        return;
+    }
+    let width = programs.iter().map(|p| p.len()).max().unwrap_or(0).max("program".len());
+    let mut out = format!(
+        "xtask: verified instructions per program (budget {VERIFIER_BUDGET}; ! above it, * from a refusal's log, \
+         ? unknown, - not loaded):\n{:width$}",
+        "program"
+    );
+    for (release, _) in stats {
+        out += &format!("  {release:>w$}", w = release.len().max(8));
+    }
+    out += "\n";
+    for p in &programs {
+        out += &format!("{p:width$}");
+        for (release, s) in stats {
+            let cell = match s.iter().find(|s| s.program == *p) {
+                None => "-".to_string(),
+                Some(s) => {
+                    let n = s.insns.map_or("?".to_string(), |n| n.to_string());
+                    let over = if s.insns.is_some_and(|n| n > VERIFIER_BUDGET) { "!" } else { "" };
+                    let refused = if s.refused { "*" } else { "" };
+                    format!("{n}{over}{refused}")
+                }
+            };
+            out += &format!("  {cell:>w$}", w = release.len().max(8));
+        }
+        out += "\n";
+    }
+    eprint!("{out}");
 }
 
 /// Lines of a failed check's output shown on stderr (the serial log kept with --log has them all).
@@ -220,38 +318,57 @@ fn secs(d: Duration) -> f64 {
 }
 
 /// The kernels `--kernel` selects (all of [`SPECS`] without it), each with the exact release asked for, if one
-/// was: a series or a name means the newest release of the spec.
+/// was: a series or a name means the newest release of the spec. A series that no spec has (`7.2`) selects the
+/// newest of that series in the suite of the spec without a series (sid).
 fn select(filters: &[String]) -> Result<Vec<(Spec, Option<String>)>> {
     if filters.is_empty() {
         return Ok(SPECS.iter().map(|s| (*s, None)).collect());
     }
     let mut chosen: Vec<(Spec, Option<String>)> = Vec::new();
+    let is_series = |f: &str| {
+        let mut parts = f.split('.');
+        let num = |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        num(parts.next()) && num(parts.next()) && parts.next().is_none()
+    };
     for f in filters {
         let f = f.trim();
-        let mut found = false;
+        let mut picks: Vec<(Spec, Option<String>)> = Vec::new();
         for s in SPECS {
-            let pick = if f == s.series || f == s.name {
-                (*s, None)
+            if f == s.name || s.series == Some(f) || s.suite.is_some_and(|suite| suite == f && s.series.is_none()) {
+                picks.push((*s, None));
             } else if images::parse_release(s, f).is_some() {
-                (*s, Some(f.to_string()))
-            } else {
-                continue;
-            };
-            found = true;
-            if !chosen.iter().any(|c| c.0.name == pick.0.name && c.1 == pick.1) {
-                chosen.push(pick);
+                picks.push((*s, Some(f.to_string())));
             }
         }
-        if !found {
+        // A release of a series that has its own spec is that spec's, not also the newest's.
+        if picks.iter().any(|(s, _)| s.series.is_some()) {
+            picks.retain(|(s, _)| s.series.is_some());
+        }
+        if picks.is_empty() && is_series(f) {
+            picks.extend(
+                SPECS.iter().filter(|s| s.series.is_none()).map(|s| (Spec { series: Some(leak(f)), ..*s }, None)),
+            );
+        }
+        if picks.is_empty() {
             let names: Vec<&str> = SPECS.iter().map(|s| s.name).collect();
             bail!(
-                "--kernel {f:?} matches no kernel of the matrix: give a series (6.1, 6.12), a name ({}) or a \
-                 release such as 6.1.0-56-cloud-amd64",
+                "--kernel {f:?} matches no kernel of the matrix: give a series (5.10, 6.1, 6.12, 7.2), a name ({}) or \
+                 a release such as 6.1.0-56-cloud-amd64",
                 names.join(", ")
             );
         }
+        for pick in picks {
+            if !chosen.iter().any(|c| c.0.name == pick.0.name && c.0.series == pick.0.series && c.1 == pick.1) {
+                chosen.push(pick);
+            }
+        }
     }
     Ok(chosen)
+}
+
+/// A `--kernel` series kept for the whole run (a [`Spec`] holds `&'static str`).
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
 }
 
 /// qemu and a static busybox, from Debian, when missing.
@@ -280,4 +397,47 @@ fn ensure_host_tools() -> Result<()> {
         bail!("/bin/busybox is still not a static binary after installing busybox-static");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat(program: &str, insns: Option<u64>, refused: bool) -> vm::Stat {
+        vm::Stat { program: program.into(), insns, refused }
+    }
+
+    #[test]
+    fn verifier_budget_lines() {
+        assert!(budget(&[]).is_empty());
+        // Only a refusal's count: no PASS can be claimed, and a refusal below the budget is no budget failure.
+        assert!(budget(&[stat("files_open_exit", Some(4000), true)]).is_empty());
+        let r = budget(&[stat("raw_sys_exit", Some(1200), false), stat("files_open_exit", None, false)]);
+        assert_eq!(r.len(), 1);
+        assert!(r[0].failure.is_none());
+        let r = budget(&[stat("raw_sys_exit", Some(1200), false), stat("files_open_exit", Some(1_000_001), true)]);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].check, "verifier-budget");
+        assert_eq!(r[0].failure.as_deref(), Some("files_open_exit 1000001 > 200000 (refused)"));
+    }
+
+    #[test]
+    fn kernel_filters() {
+        let names = |f: &[&str]| -> Vec<String> {
+            let f: Vec<String> = f.iter().map(|s| s.to_string()).collect();
+            select(&f)
+                .unwrap()
+                .iter()
+                .map(|(s, r)| format!("{}/{}/{}", s.name, s.series.unwrap_or("*"), r.as_deref().unwrap_or("newest")))
+                .collect()
+        };
+        assert_eq!(names(&[]).len(), SPECS.len());
+        assert_eq!(names(&["5.10"]), ["5.10-cloud/5.10/newest"]);
+        assert_eq!(names(&["6.1"]), ["6.1-cloud/6.1/newest", "6.1-generic/6.1/newest"]);
+        assert_eq!(names(&["sid"]), ["newest-cloud/*/newest"]);
+        assert_eq!(names(&["7.2"]), ["newest-cloud/7.2/newest"]);
+        assert_eq!(names(&["6.1.0-56-cloud-amd64"]), ["6.1-cloud/6.1/6.1.0-56-cloud-amd64"]);
+        assert_eq!(names(&["7.2.13+deb14-cloud-amd64"]), ["newest-cloud/*/7.2.13+deb14-cloud-amd64"]);
+        assert!(select(&["7.2.13+deb14-rt-amd64".to_string()]).is_err());
+    }
 }

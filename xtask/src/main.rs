@@ -58,9 +58,9 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
         args: Vec<OsString>,
     },
-    /// Run setup, build release tracer and the workload, then boot each kernel of the matrix (Debian 6.1 cloud,
-    /// 6.12 cloud, 6.1 generic) once under qemu and run every command's end-to-end checks inside
-    /// (kernels/README.md). Prints `RELEASE CHECK PASS|FAIL why` per kernel and check.
+    /// Run setup, build release tracer and the workload, then boot each kernel of the matrix (Debian 11's 5.10,
+    /// Debian 12's 6.1 cloud, 6.12 cloud and 6.1 generic, sid's newest) once under qemu and run every command's
+    /// end-to-end checks inside (kernels/README.md). Prints `RELEASE CHECK PASS|FAIL why` per kernel and check.
     Kernels(kernels::Args),
 }
 

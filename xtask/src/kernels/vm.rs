@@ -1,8 +1,11 @@
 //! One boot of one kernel under qemu TCG, read through its serial console.
 //!
-//! The guest (`kernels/guest/checks.sh`) prints `TRACER-KERNELS BEGIN/START/RESULT/DETAIL/END` lines. The host
-//! never waits without a limit: the guest must reach BEGIN within [`BOOT_TIMEOUT`], and after that every check
-//! must produce a result within the guest's own per-check timeout plus [`CHECK_SLACK`]; otherwise qemu is
+//! The guest (`kernels/guest/checks.sh`) prints `TRACER-KERNELS BEGIN/START/ALIVE/RESULT/DETAIL/STAT/END` lines.
+//! The host never waits without a limit: the guest must reach BEGIN within [`BOOT_TIMEOUT`], and after that it
+//! must print a line at least every check timeout plus [`CHECK_SLACK`]: a result, or the `ALIVE` line its
+//! watchdog prints every 10 s while a check runs. The guest's watchdog bounds each check itself (the check
+//! timeout, not counting the time tracer spends loading its programs, and the load timeout for each load), so a
+//! slow verifier under TCG is waited for while a guest that stops answering (a lock-up) is not; then qemu is
 //! killed and the checks without a result fail, naming the check that was running. A kernel panic or lock-up
 //! (`panic=-1 softlockup_panic=1` with `-no-reboot`) ends qemu at once. A boot that never reaches BEGIN is tried
 //! once more.
@@ -22,7 +25,8 @@ use super::images::Kernel;
 
 /// How long a guest may take from qemu's start to the checks' BEGIN line (about 2-5 s when healthy).
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
-/// Added to the guest's per-check timeout: the guest's cleanup and printing of details.
+/// Added to the guest's per-check timeout for the longest silence of the guest: the guest's cleanup and printing
+/// of details.
 const CHECK_SLACK: Duration = Duration::from_secs(30);
 /// How long to wait for qemu to power off after END.
 const POWEROFF_TIMEOUT: Duration = Duration::from_secs(20);
@@ -36,6 +40,8 @@ pub struct BootConfig {
     /// Run only these checks (all when empty).
     pub only_checks: Vec<String>,
     pub check_timeout: Duration,
+    /// How long one tracer may take to load its programs and be ready, inside the guest.
+    pub load_timeout: Duration,
     pub log_dir: Option<PathBuf>,
 }
 
@@ -48,8 +54,23 @@ pub struct CheckResult {
     pub details: Vec<String>,
 }
 
+/// Verified instructions of one program on one kernel (a `STAT` line).
+#[derive(Clone, Debug)]
+pub struct Stat {
+    pub program: String,
+    /// `None`: the kernel could not tell.
+    pub insns: Option<u64>,
+    /// Counted from the verifier log of a refusal, not printed by tracer.
+    pub refused: bool,
+}
+
+/// Verified instructions per program of one kernel.
+pub type Stats = Vec<Stat>;
+
 pub struct Report {
     pub results: Vec<CheckResult>,
+    /// Verified instructions per program (`STAT` lines; `None`: the kernel could not tell).
+    pub stats: Stats,
     /// Timings and anything odd, for stderr.
     pub notes: Vec<String>,
 }
@@ -71,13 +92,13 @@ pub fn run_with_retry(cfg: &BootConfig, kernel: &Kernel, initrd: &Path) -> Repor
 
 enum Boot {
     NeverBegan { why: String, tail: Vec<String>, elapsed: Duration },
-    Began { results: Vec<CheckResult>, notes: Vec<String> },
+    Began { results: Vec<CheckResult>, notes: Vec<String>, stats: Stats },
 }
 
 impl Boot {
     fn into_report(self) -> Report {
         match self {
-            Boot::Began { results, notes } => Report { results, notes },
+            Boot::Began { results, notes, stats } => Report { results, notes, stats },
             Boot::NeverBegan { why, tail, elapsed } => Report {
                 results: vec![CheckResult {
                     check: "boot".into(),
@@ -88,6 +109,7 @@ impl Boot {
                     details: tail,
                 }],
                 notes: vec!["no check ran".into()],
+                stats: Vec::new(),
             },
         }
     }
@@ -154,6 +176,7 @@ fn boot(cfg: &BootConfig, kernel: &Kernel, initrd: &Path, attempt: u32) -> Boot 
     let mut checks: Vec<String> = Vec::new();
     let mut results: Vec<CheckResult> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
+    let mut stats: Stats = Vec::new();
     let mut began_at: Option<Duration> = None;
     let mut running: Option<(String, Instant)> = None;
     let mut ended = false;
@@ -216,6 +239,20 @@ fn boot(cfg: &BootConfig, kernel: &Kernel, initrd: &Path, attempt: u32) -> Boot 
                 }
             }
             "NOTE" => notes.push(rest.to_string()),
+            // The guest's watchdog while a check runs (every 10 s, also while tracer loads its programs).
+            "ALIVE" => deadline = Instant::now() + cfg.check_timeout + CHECK_SLACK,
+            "STAT" => {
+                let mut words = rest.split_whitespace();
+                let (program, insns) = (words.next().unwrap_or(""), words.next().and_then(|n| n.parse().ok()));
+                let stat = Stat { program: program.to_string(), insns, refused: words.next() == Some("refused") };
+                match stats.iter_mut().find(|s| s.program == program) {
+                    Some(s) => {
+                        s.insns = s.insns.max(stat.insns);
+                        s.refused &= stat.refused;
+                    }
+                    None => stats.push(stat),
+                }
+            }
             "END" => {
                 ended = true;
                 deadline = Instant::now() + POWEROFF_TIMEOUT;
@@ -247,7 +284,7 @@ fn boot(cfg: &BootConfig, kernel: &Kernel, initrd: &Path, attempt: u32) -> Boot 
     let cause = match (&stop, ended) {
         (_, true) => None,
         (Stop::TimedOut(t), false) => {
-            Some(format!("guest stopped answering (no result within {} s; lock-up?){said}", t.as_secs()))
+            Some(format!("guest stopped answering (silent for {} s; lock-up?){said}", t.as_secs()))
         }
         (Stop::Exited, false) if said.is_empty() => Some("guest died (qemu exited without a kernel message)".into()),
         (Stop::Exited, false) => Some(format!("guest died{said}")),
@@ -287,7 +324,7 @@ fn boot(cfg: &BootConfig, kernel: &Kernel, initrd: &Path, attempt: u32) -> Boot 
     if let Some(p) = log_path {
         notes.push(format!("serial log {}", p.display()));
     }
-    Boot::Began { results, notes }
+    Boot::Began { results, notes, stats }
 }
 
 /// Lines of the kernel's report of trouble kept from its first line on.
@@ -339,6 +376,7 @@ fn qemu(cfg: &BootConfig, kernel: &Kernel, initrd: &Path, attempt: u32) -> std::
         "mitigations=off",
         // Passed to /init as environment variables.
         &format!("CHECK_TIMEOUT={}", cfg.check_timeout.as_secs()),
+        &format!("LOAD_TIMEOUT={}", cfg.load_timeout.as_secs()),
     ]
     .join(" ");
     let append = if cfg.only_checks.is_empty() {
