@@ -10,7 +10,7 @@ mod sockdiag;
 
 use std::{
     collections::{HashMap, HashSet},
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    net::{IpAddr, Ipv4Addr},
     path::PathBuf,
     time::{Duration, Instant},
 };
@@ -27,6 +27,10 @@ use crate::{
     bpf::{KernelLayout, Preflight, Probes},
     cli::{parse_pids, parse_ring_size},
     escape::{display_name, json_text},
+    linux::{
+        errno,
+        net::{family_name, ip_of, proto_name, show_addr},
+    },
     output::{Output, OutputClosed, timestamp},
     procfs::{self, SocketOwner},
     session::{Handler, Io, Session},
@@ -513,7 +517,7 @@ impl Binds {
             );
         }
         let holder = holders.iter().find(|h| h.pid.is_some());
-        let errno = errno_name(e.ret);
+        let errno = errno::of_return(e.ret.into());
         if io.out.json {
             let comm = json_text(c_bytes(&e.header.comm));
             return io.out.record(&Record::Bind {
@@ -567,7 +571,7 @@ impl Binds {
             _ => Vec::new(),
         };
         let holder = holders.iter().find(|h| h.pid.is_some());
-        let errno = errno_name(e.ret);
+        let errno = errno::of_return(e.ret.into());
         if io.out.json {
             let comm = json_text(c_bytes(&e.header.comm));
             return io.out.record(&Record::Listen {
@@ -718,64 +722,12 @@ fn rank_state(state: &str) -> u8 {
     }
 }
 
-pub(crate) fn family_name(family: u16) -> &'static str {
-    match family {
-        AF_INET => "ipv4",
-        AF_INET6 => "ipv6",
-        _ => "unspec",
-    }
-}
-
-/// The protocol as ss names it.
-pub(crate) fn proto_name(protocol: u16, ty: u16) -> &'static str {
-    match (protocol, ty) {
-        (proto::TCP, _) => "tcp",
-        (proto::UDP, _) => "udp",
-        (proto::UDPLITE, _) => "udplite",
-        (proto::SCTP, _) => "sctp",
-        (proto::MPTCP, _) => "mptcp",
-        (proto::ICMP | proto::ICMPV6, sock_type::DGRAM) => "ping",
-        (_, sock_type::RAW) => "raw",
-        (proto::RAW, _) => "raw",
-        _ => "inet",
-    }
-}
-
 fn diag_proto(protocol: u16) -> Option<Proto> {
     match protocol {
         proto::TCP => Some(Proto::Tcp),
         proto::UDP => Some(Proto::Udp),
         _ => None,
     }
-}
-
-pub(crate) fn ip_of(family: u16, bytes: &[u8; 16]) -> IpAddr {
-    if family == AF_INET6 {
-        IpAddr::V6(Ipv6Addr::from(*bytes))
-    } else {
-        IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
-    }
-}
-
-/// An address as ss shows it: `0.0.0.0:80`, `[::1]:53`, `[fe80::1]%eth0:53`, and `*:80` for a dual-stack `[::]`.
-pub(crate) fn show_addr(ip: IpAddr, port: u16, scope_id: u32, v6only: Option<bool>) -> String {
-    match ip {
-        IpAddr::V4(v4) => format!("{v4}:{port}"),
-        IpAddr::V6(v6) if v6.is_unspecified() && v6only == Some(false) => format!("*:{port}"),
-        IpAddr::V6(v6) => match (scope_id != 0).then(|| interface_name(scope_id)) {
-            Some(name) => format!("[{v6}]%{name}:{port}"),
-            None => format!("[{v6}]:{port}"),
-        },
-    }
-}
-
-fn interface_name(index: u32) -> String {
-    crate::syscalls::structs::interface_name(index).map_or_else(|| index.to_string(), |n| display_name(n.as_bytes()))
-}
-
-/// (name, text) of a negative return, as strace prints them.
-pub(crate) fn errno_name(ret: i32) -> Option<(&'static str, &'static str)> {
-    (ret < 0).then(|| crate::syscalls::decode::errno_name(-ret).unwrap_or(("E?", "Unknown error")))
 }
 
 fn options_text(flags: u32) -> String {
@@ -823,24 +775,5 @@ mod tests {
         assert!(parse_ports("70000").unwrap_err().contains("1-65535"));
         assert!(parse_ports("abc").unwrap_err().contains("not a port"));
         assert!(parse_ports("").is_err());
-    }
-
-    #[test]
-    fn shows_addresses_as_ss_does() {
-        assert_eq!(show_addr("0.0.0.0".parse().unwrap(), 80, 0, None), "0.0.0.0:80");
-        assert_eq!(show_addr("::1".parse().unwrap(), 53, 0, Some(false)), "[::1]:53");
-        assert_eq!(show_addr("::".parse().unwrap(), 80, 0, Some(false)), "*:80");
-        assert_eq!(show_addr("::".parse().unwrap(), 22, 0, Some(true)), "[::]:22");
-        assert_eq!(show_addr("fe80::1".parse().unwrap(), 53, 1, None), "[fe80::1]%lo:53");
-    }
-
-    #[test]
-    fn names_protocols() {
-        assert_eq!(proto_name(proto::TCP, sock_type::STREAM), "tcp");
-        assert_eq!(proto_name(proto::UDP, sock_type::DGRAM), "udp");
-        assert_eq!(proto_name(proto::ICMP, sock_type::DGRAM), "ping");
-        assert_eq!(proto_name(proto::ICMP, sock_type::RAW), "raw");
-        assert_eq!(errno_name(-98), Some(("EADDRINUSE", "Address already in use")));
-        assert_eq!(errno_name(0), None);
     }
 }

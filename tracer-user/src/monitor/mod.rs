@@ -35,15 +35,18 @@ use tracer_common::{
 };
 
 use crate::{
-    binds::{errno_name, family_name, ip_of, layout::NetLayout, proto_name, show_addr},
+    binds::layout::NetLayout,
     bpf::{KernelLayout, Preflight, Probes},
     escape::{display_name, json_text},
+    linux::{
+        errno,
+        net::{family_name, ip_of, proto_name, show_addr},
+        signals::{result_name, signal_display, split_exit_code},
+    },
     opens::{OpenProbes, Opens},
     output::{Output, OutputClosed, timestamp},
     procfs,
     session::{Handler, Io, Session},
-    signals::{names::result_name, split_exit_code},
-    signames::signal_display,
 };
 pub use config::apply as apply_config;
 use sink::{RotatingFile, SinkControl};
@@ -453,7 +456,7 @@ impl Monitor {
         let addr = ip_of(e.sa_family, &e.addr);
         let port = if e.bound_port != 0 { e.bound_port } else { e.port };
         let fault = e.flags & sock_flags::ADDR_FAULT != 0;
-        let errno = errno_name(e.ret);
+        let errno = errno::of_return(e.ret.into());
         let comm = c_bytes(&e.header.comm);
         let ts_ns = io.clock.wall_ns(e.header.ts_ns);
         if io.out.json {
@@ -485,7 +488,7 @@ impl Monitor {
         let addr = ip_of(e.family, &e.addr);
         let comm = c_bytes(&e.header.comm);
         let ts_ns = io.clock.wall_ns(e.header.ts_ns);
-        let errno = errno_name(e.ret);
+        let errno = errno::of_return(e.ret.into());
         if io.out.json {
             let (comm, addr) = (json_text(comm), addr.to_string());
             let family = family_name(e.family);
@@ -746,14 +749,7 @@ fn syscall_name(nr: u32) -> String {
 
 /// An errno as a label: its name, the kernel-internal restart codes by theirs (a signal interrupted the call).
 fn errno_label(errno: u32) -> String {
-    match errno {
-        512 => "ERESTARTSYS".into(),
-        513 => "ERESTARTNOINTR".into(),
-        514 => "ERESTARTNOHAND".into(),
-        515 => "ENOIOCTLCMD".into(),
-        516 => "ERESTART_RESTARTBLOCK".into(),
-        _ => ::syscalls::Errno::new(errno as i32).name().map_or_else(|| format!("E{errno}"), str::to_string),
-    }
+    errno::name(i32::try_from(errno).unwrap_or(i32::MAX)).to_string()
 }
 
 fn read_percpu_u64(probes: &Probes, name: &str, slots: u32) -> anyhow::Result<Vec<u64>> {

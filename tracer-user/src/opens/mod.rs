@@ -38,10 +38,10 @@ use crate::{
     bpf::{KernelLayout, Preflight, Probes},
     cli::{parse_pids, parse_ring_size},
     escape::{display_name, json_text},
+    linux::{errno, files::open_flags},
     output::{Output, OutputClosed, timestamp},
     procfs,
     session::{Handler, Io, Session},
-    syscalls::decode::{errno_name, open_flags},
 };
 use layout::{ENTER_PROGRAMS, FilesLayout};
 use paths::{Ident, base_name, is_under, link_path, resolve};
@@ -609,7 +609,7 @@ impl Opens {
         let flags = if entered { open_flags(e.flags) } else { "?".to_string() };
         let creates = e.flags & (libc::O_CREAT | libc::O_TMPFILE) as u64 != 0;
         let mode = (entered && creates).then(|| format!("0{:o}", e.mode));
-        let errno = (e.ret < 0).then(|| errno_name(-e.ret as i32).map_or("E?", |(name, _)| name));
+        let errno = (e.ret < 0).then(|| errno::name(-e.ret as i32));
         let path_bytes: Vec<u8> = match &resolved.path {
             Some(p) => p.as_os_str().as_bytes().to_vec(),
             None => raw.to_vec(),

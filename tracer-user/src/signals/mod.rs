@@ -6,8 +6,6 @@
 //! is one line. The kernel's own accounting is turned into the user's terms: a fatal signal reaches every thread as
 //! SIGKILL (reported as the signal that caused it), a SIGPIPE looks self-sent (reported as the kernel's).
 
-pub(crate) mod names;
-
 use std::{
     collections::{HashMap, HashSet},
     path::{Path, PathBuf},
@@ -20,7 +18,7 @@ use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
     event::traced,
-    process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
+    process::{ProcessEvent, what},
     signals::{
         DEFAULT_IGNORED, SEND_SPECS, SendSpec, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags, result,
         signal_bit,
@@ -31,13 +29,15 @@ use crate::{
     bpf::{KernelLayout, Preflight, Probes},
     cli::{parse_pids, parse_ring_size},
     escape::{display_name, json_text},
+    linux::{
+        errno,
+        signals::{Action, parse_signal, result_name, si_code_name, signal_display, split_exit_code},
+    },
     output::{Output, OutputClosed, timestamp},
     procfs,
     session::{Handler, Io, Session},
-    signames::{si_code_name, signal_display},
     tracefs,
 };
-use names::{Action, parse_signal, result_name};
 
 /// Who sends which signal to whom, and what becomes of it (every signal on the machine without -p)
 #[derive(clap::Args, Debug)]
@@ -387,15 +387,6 @@ fn line(io: &Io, ts_ns: u64, event: &str, signal: &str, from: &str, to: &str, re
     format!("{time:<15} {event:<8} {signal:<9} {from:<24} {to:<24} {result}")
 }
 
-/// wait(2)-style status from `task->exit_code`: (exit code, killing signal, core dumped).
-pub(crate) fn split_exit_code(raw: i32) -> (Option<i32>, Option<i32>, bool) {
-    if raw == EXIT_CODE_UNKNOWN {
-        return (None, None, false);
-    }
-    let signal = raw & 0x7f;
-    if signal == 0 { (Some((raw >> 8) & 0xff), None, false) } else { (None, Some(signal), raw & 0x80 != 0) }
-}
-
 impl Watcher {
     fn on_signal(&mut self, event: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
         let signal = signal_display(event.signo);
@@ -580,9 +571,7 @@ impl Watcher {
             return Ok(());
         }
         let signal = if signo == 0 { "0".to_string() } else { signal_display(signo) };
-        let errno = i32::try_from(-event.ret).ok();
-        let (errno_name, errno_text) =
-            errno.and_then(crate::syscalls::decode::errno_name).unwrap_or(("?", "unknown error"));
+        let (errno_name, errno_text) = errno::describe(i32::try_from(-event.ret).unwrap_or(i32::MAX));
         let target_comm = target.pid.filter(|&p| p > 0).and_then(|p| procfs::comm(p as u32));
         let sender_comm = c_bytes(&event.header.comm);
         if io.out.json {
@@ -703,13 +692,5 @@ mod tests {
     fn names_hostile_processes_safely() {
         assert_eq!(who(5, 5, b"evil\x1b[2J"), "5 (evil\\x1b[2J)");
         assert_eq!(who(5, 6, b"w"), "5/6 (w)");
-    }
-
-    #[test]
-    fn splits_exit_codes() {
-        assert_eq!(split_exit_code(3 << 8), (Some(3), None, false));
-        assert_eq!(split_exit_code(1), (None, Some(1), false));
-        assert_eq!(split_exit_code(11 | 0x80), (None, Some(11), true));
-        assert_eq!(split_exit_code(EXIT_CODE_UNKNOWN), (None, None, false));
     }
 }

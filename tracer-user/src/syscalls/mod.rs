@@ -2,7 +2,6 @@
 //! Only wiring lives here: which probes, which filters, which sink.
 
 pub(crate) mod comms;
-mod constants;
 pub(crate) mod decode;
 mod fdpaths;
 mod filter;
@@ -21,7 +20,7 @@ use serde::Serialize;
 use tracer_common::{
     decode::{Event, SyscallRecord, c_bytes},
     event::{header_flags, traced},
-    process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
+    process::{ProcessEvent, what},
     signals::SignalEvent,
     syscalls::{CAPTURE_SLOTS, DATA_CAP, Inflight, SyscallEvent, capture, result_filter, status},
 };
@@ -30,10 +29,10 @@ use crate::{
     bpf::{KernelLayout, Preflight, Probes},
     cli::{parse_pids, parse_ring_size},
     escape::{display_name, json_text, quoted},
+    linux::signals::{si_code_name, signal_display, split_exit_code},
     output::{Clock, Output, OutputClosed, duration, timestamp},
     procfs,
     session::{Handler, Io, Session, Stop},
-    signames::{si_code_name, signal_display},
     spawn::{Spawned, reap},
     tracefs,
 };
@@ -853,25 +852,9 @@ fn write_call(out: &mut String, call: &FormattedCall) {
     }
 }
 
-/// wait(2)-style status from `task->exit_code`: (exit code, killing signal, core dumped).
-fn split_exit_code(raw: i32) -> (Option<i32>, Option<i32>, bool) {
-    if raw == EXIT_CODE_UNKNOWN {
-        return (None, None, false);
-    }
-    let signal = raw & 0x7f;
-    if signal == 0 { (Some((raw >> 8) & 0xff), None, false) } else { (None, Some(signal), raw & 0x80 != 0) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splits_exit_codes() {
-        assert_eq!(split_exit_code(3 << 8), (Some(3), None, false));
-        assert_eq!(split_exit_code(9), (None, Some(9), false));
-        assert_eq!(split_exit_code(11 | 0x80), (None, Some(11), true));
-    }
 
     #[test]
     fn blocked_calls_read_structs_passed_in() {
