@@ -11,11 +11,10 @@ mod sockdiag;
 use std::{
     collections::{HashMap, HashSet},
     net::{IpAddr, Ipv4Addr},
-    path::PathBuf,
     time::{Duration, Instant},
 };
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
@@ -25,13 +24,13 @@ use tracer_common::{
 
 use crate::{
     bpf::{KernelLayout, Preflight, Probes},
-    cli::{parse_pids, parse_ring_size},
+    cli::{OutputArgs, PidArgs, RingArgs},
     escape::{display_name, json_text},
     linux::{
         errno,
         net::{family_name, ip_of, proto_name, show_addr},
     },
-    output::{Output, OutputClosed, timestamp},
+    output::{OutputClosed, timestamp},
     procfs::{self, SocketOwner},
     session::{Handler, Io, Session},
 };
@@ -41,15 +40,15 @@ use sockdiag::{DiagSocket, Proto, Which};
 /// Who holds a port now, and every bind, listen and listener close from now on (every port without --port).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  tracer binds --port 80\n  tracer binds --port 53 --udp -6\n  \
-                        tracer binds --json -p \"$(pidof nginx)\"")]
+                        tracer binds --json -p \"$(pidof nginx)\"",
+    mut_arg("pids", |a| a.help("Only binds and sockets of this process (repeatable; a comma or space separated list as pidof prints)")))]
 pub struct BindsArgs {
     /// Only this port, 1-65535 (repeatable, or a comma separated list); every port when not given.
     // Checked by `validate`, after parsing, so that a bad port gets the usage with its error.
     #[arg(short = 'P', long = "port", value_name = "PORT", action = clap::ArgAction::Append, allow_hyphen_values = true)]
     ports: Vec<String>,
-    /// Only binds and sockets of this process (repeatable; a comma or space separated list as pidof prints).
-    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pids, action = clap::ArgAction::Append)]
-    pids: Vec<Vec<u32>>,
+    #[command(flatten)]
+    pids: PidArgs,
     /// Only TCP sockets (with --udp: both).
     #[arg(long)]
     tcp: bool,
@@ -66,15 +65,10 @@ pub struct BindsArgs {
     /// without a connection: listeners, bound sockets, UDP sockets).
     #[arg(short = 'a', long = "all")]
     all: bool,
-    /// JSON lines instead of text.
-    #[arg(long)]
-    json: bool,
-    /// Write events to FILE instead of stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Kernel ring buffer size in bytes (a power of two, at least one page).
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = parse_ring_size)]
-    buffer_size: u32,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    ring: RingArgs<{ 1 << 20 }>,
 }
 
 fn parse_ports(text: &str) -> Result<Vec<u16>, String> {
@@ -169,20 +163,14 @@ impl Filter {
 
 pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     // Resolve the processes before loading anything: a missing pid is a usage problem, not a trace.
-    let mut pids = HashSet::new();
-    for pid in args.pids.iter().flatten() {
-        match procfs::tgid_of(*pid) {
-            Some(tgid) => pids.insert(tgid),
-            None => bail!("no such process: {pid}"),
-        };
-    }
+    let pids: HashSet<u32> = args.pids.resolve()?.into_iter().collect();
     let filter = Filter::new(&args, pids);
     let layout = KernelLayout::read(&preflight.tracefs)?;
     let net = NetLayout::read(&preflight.tracefs).context("finding sockets in this kernel")?;
 
     let trace_all = u8::from(filter.pids.is_empty());
     let port_filter = u8::from(!filter.ports.is_empty());
-    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
         net.globals.apply(loader);
         loader
             .override_global("TRACE_ALL", &trace_all, true)
@@ -201,7 +189,7 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     probes.attach_tracepoint("net_listen_enter", "syscalls", "sys_enter_listen")?;
     probes.attach_tracepoint("net_sock_state", "sock", "inet_sock_set_state")?;
 
-    let output = Output::open(args.output.as_deref(), args.json)?;
+    let output = args.out.open()?;
     let mut session = Session::new(probes, output)?;
     let mut handler = Binds::new(filter);
 

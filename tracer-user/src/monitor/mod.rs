@@ -2,8 +2,8 @@
 //! listening sockets, signals, as JSON lines (or text on a terminal); with `--syscall-stats`, syscall counts and
 //! errors per syscall and per process aggregated in the kernel and read every `--interval`; with
 //! `--metrics-addr`, a Prometheus endpoint; with `--watch PATH`, opens of those paths. Only wiring lives here: the
-//! probes are the other commands' (process, signals, net, files) plus `tracer-ebpf/src/monitor.rs`; the renderers
-//! are reused from `binds`, `signals` and `opens`.
+//! probes are the other commands' (process, signals, net, files) plus `tracer-ebpf/src/monitor.rs`; names and
+//! addresses are spelled by `crate::linux`, as every command spells them.
 //!
 //! A flood of one kind cannot starve the others: each kind has its own per-CPU token bucket in the kernel
 //! (`--rate-limit`), and what a bucket refuses is counted per kind and reported as `lost`.
@@ -37,6 +37,7 @@ use tracer_common::{
 use crate::{
     binds::layout::NetLayout,
     bpf::{KernelLayout, Preflight, Probes},
+    cli::{OutputArgs, RingArgs},
     escape::{display_name, json_text},
     linux::{
         errno,
@@ -58,19 +59,17 @@ use sink::{RotatingFile, SinkControl};
 #[command(
     after_help = "Examples:\n  sudo tracer monitor\n  sudo tracer monitor --json -o /var/log/tracer/events.jsonl \
                         --syscall-stats --metrics-addr 127.0.0.1:9464\n  sudo tracer monitor --watch /etc/passwd --watch /etc/ssh/\n  \
-                        sudo tracer monitor --config /etc/tracer/monitor.toml"
+                        sudo tracer monitor --config /etc/tracer/monitor.toml",
+    mut_arg("json", |a| a.help("JSON lines (the default when stdout is not a terminal, and with --output)")),
+    mut_arg("output", |a| a.help("Append events to FILE (rotated by size; reopened on SIGHUP, for logrotate)"))
 )]
 pub struct MonitorArgs {
     /// Read options from a TOML file (keys are the long option names: `json = true`, `output = "/var/log/..."`,
     /// `rotate_size = 104857600`); options given on the command line win.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// JSON lines (the default when stdout is not a terminal, and with --output).
-    #[arg(long)]
-    json: bool,
-    /// Append events to FILE (rotated by size; reopened on SIGHUP, for logrotate).
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
     /// Rotate --output when it would grow past this many bytes (0: never).
     #[arg(long, value_name = "BYTES", default_value_t = 100 << 20)]
     rotate_size: u64,
@@ -108,17 +107,8 @@ pub struct MonitorArgs {
     /// Events of one kind (exec, exit, signal, net, open) each CPU may send per second; the rest are counted as lost.
     #[arg(long, value_name = "PER_SEC", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     rate_limit: u32,
-    /// Kernel ring buffer size in bytes (a power of two, at least one page).
-    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20, value_parser = parse_ring_size)]
-    buffer_size: u32,
-}
-
-fn parse_ring_size(text: &str) -> Result<u32, String> {
-    let size: u32 = text.parse().map_err(|_| format!("'{text}' is not a size in bytes"))?;
-    if !size.is_power_of_two() || size < 4096 {
-        return Err("the ring buffer size must be a power of two of at least 4096".into());
-    }
-    Ok(size)
+    #[command(flatten)]
+    ring: RingArgs<{ 8 << 20 }>,
 }
 
 pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32> {
@@ -131,7 +121,7 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
         [] => None,
         paths => Some(OpenProbes::new(&preflight.tracefs, paths, false)?),
     };
-    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
         net.globals.apply(loader);
         if let Some(opens) = &opens {
             opens.configure(loader);
@@ -174,8 +164,8 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     };
 
     let control = Arc::new(SinkControl::default());
-    let json = args.json || args.output.is_some() || !std::io::stdout().is_terminal();
-    let output = match &args.output {
+    let json = args.out.json || args.out.output.is_some() || !std::io::stdout().is_terminal();
+    let output = match &args.out.output {
         Some(path) => {
             let file = RotatingFile::open(path, args.rotate_size, args.rotate_keep, control.clone())
                 .with_context(|| format!("cannot open output file {}", path.display()))?;

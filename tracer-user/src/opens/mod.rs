@@ -22,7 +22,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use aya::{
     EbpfLoader,
     maps::{Array, HashMap as BpfHashMap, MapData},
@@ -36,10 +36,10 @@ use tracer_common::{
 
 use crate::{
     bpf::{KernelLayout, Preflight, Probes},
-    cli::{parse_pids, parse_ring_size},
+    cli::{OutputArgs, PidArgs, RingArgs},
     escape::{display_name, json_text},
     linux::{errno, files::open_flags},
-    output::{Output, OutputClosed, timestamp},
+    output::{OutputClosed, timestamp},
     procfs,
     session::{Handler, Io, Session},
 };
@@ -50,30 +50,25 @@ use snapshot::{Hold, Slot, Wanted};
 /// Who has these files open now, and every open of them from now on (every open on the machine without a path).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  tracer opens /etc/passwd\n  tracer opens /etc/ /var/log/syslog\n  \
-                        tracer opens -p \"$(pidof nginx)\"\n  tracer opens --failed --json -o opens.jsonl")]
+                        tracer opens -p \"$(pidof nginx)\"\n  tracer opens --failed --json -o opens.jsonl",
+    mut_arg("pids", |a| a.help("Only opens by this process (repeatable; a comma or space separated list as pidof prints)")))]
 pub struct OpensArgs {
     /// Files or directories to watch (a directory matches every file below it). A file that does not exist yet
     /// can be watched. Without a path: every open.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Only opens by this process (repeatable; a comma or space separated list as pidof prints).
-    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pids, action = clap::ArgAction::Append)]
-    pids: Vec<Vec<u32>>,
+    #[command(flatten)]
+    pids: PidArgs,
     /// Only failed opens.
     #[arg(short = 'x', long)]
     failed: bool,
     /// No snapshot of the processes holding the paths now: live opens only.
     #[arg(long)]
     no_snapshot: bool,
-    /// JSON lines instead of text.
-    #[arg(long)]
-    json: bool,
-    /// Write events to FILE instead of stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Kernel ring buffer size in bytes (a power of two, at least one page).
-    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20, value_parser = parse_ring_size)]
-    buffer_size: u32,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    ring: RingArgs<{ 4 << 20 }>,
 }
 
 /// One watched path.
@@ -286,24 +281,18 @@ impl OpenProbes {
 }
 
 pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
-    let mut pids = HashSet::new();
-    for pid in args.pids.iter().flatten() {
-        match procfs::tgid_of(*pid) {
-            Some(tgid) => pids.insert(tgid),
-            None => bail!("no such process: {pid}"),
-        };
-    }
+    let pids: HashSet<u32> = args.pids.resolve()?.into_iter().collect();
     let opens = OpenProbes::new(&preflight.tracefs, &args.paths, args.failed)?;
     let layout = KernelLayout::read(&preflight.tracefs)?;
 
     let trace_all = u8::from(pids.is_empty());
-    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
         opens.configure(loader);
         loader.override_global("TRACE_ALL", &trace_all, true);
     })?;
     let mut handler = opens.attach(&mut probes, pids)?;
 
-    let output = Output::open(args.output.as_deref(), args.json)?;
+    let output = args.out.open()?;
     let mut session = Session::new(probes, output)?;
 
     // Taken once the probes are attached: a file opened meanwhile is in both, none is in neither.
@@ -707,6 +696,7 @@ fn process_uid(pid: u32) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{parse_pids, parse_ring_size};
 
     #[test]
     fn formats_devices_and_parses_pids() {

@@ -8,7 +8,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    path::{Path, PathBuf},
+    path::Path,
     str::FromStr as _,
     time::{Duration, Instant},
 };
@@ -27,13 +27,13 @@ use tracer_common::{
 
 use crate::{
     bpf::{KernelLayout, Preflight, Probes},
-    cli::{parse_pids, parse_ring_size},
+    cli::{OutputArgs, PidArgs, RingArgs},
     escape::{display_name, json_text},
     linux::{
         errno,
         signals::{Action, parse_signal, result_name, si_code_name, signal_display, split_exit_code},
     },
-    output::{Output, OutputClosed, timestamp},
+    output::{OutputClosed, timestamp},
     procfs,
     session::{Handler, Io, Session},
     tracefs,
@@ -42,11 +42,11 @@ use crate::{
 /// Who sends which signal to whom, and what becomes of it (every signal on the machine without -p)
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  tracer signals\n  tracer signals -p \"$(pidof nginx)\" --signal HUP,TERM\n  \
-                        tracer signals --failed --json -o signals.jsonl")]
+                        tracer signals --failed --json -o signals.jsonl",
+    mut_arg("pids", |a| a.help("Only signals to or from this process (repeatable; a comma or space separated list as pidof prints)")))]
 pub struct SignalsArgs {
-    /// Only signals to or from this process (repeatable; a comma or space separated list as pidof prints).
-    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pids, action = clap::ArgAction::Append)]
-    pids: Vec<Vec<u32>>,
+    #[command(flatten)]
+    pids: PidArgs,
     /// Only these signals: names with or without SIG, or numbers (HUP,KILL or 1,9); 0 adds failed `kill -0` probes.
     #[arg(long = "signal", value_name = "SIGNALS", value_parser = parse_signals, action = clap::ArgAction::Append)]
     signals: Vec<Vec<i32>>,
@@ -55,15 +55,10 @@ pub struct SignalsArgs {
     /// 60 ns each) while tracer runs.
     #[arg(long)]
     failed: bool,
-    /// JSON lines instead of text.
-    #[arg(long)]
-    json: bool,
-    /// Write events to FILE instead of stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Kernel ring buffer size in bytes (a power of two, at least one page).
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = parse_ring_size)]
-    buffer_size: u32,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    ring: RingArgs<{ 1 << 20 }>,
 }
 
 fn parse_signals(text: &str) -> Result<Vec<i32>, String> {
@@ -165,15 +160,7 @@ enum Record<'a> {
 
 pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     let layout = KernelLayout::read(&preflight.tracefs)?;
-    let mut named: Vec<u32> = Vec::new();
-    for &pid in args.pids.iter().flatten() {
-        match procfs::tgid_of(pid) {
-            Some(tgid) => named.push(tgid),
-            None => bail!("no such process: {pid}"),
-        }
-    }
-    named.sort_unstable();
-    named.dedup();
+    let named = args.pids.resolve()?;
     let wanted: Vec<i32> = args.signals.iter().flatten().copied().collect();
     let signal_set = if wanted.is_empty() { u64::MAX } else { wanted.iter().fold(0, |set, &n| set | signal_bit(n)) };
     let send_zero = u8::from(wanted.contains(&0));
@@ -182,7 +169,7 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
     let command = 1u8;
     let trace_all = u8::from(named.is_empty());
 
-    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
         loader
             .override_global("SIGNALS_COMMAND", &command, true)
             .override_global("TRACE_ALL", &trace_all, true)
@@ -204,7 +191,7 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
         }
     }
 
-    let output = Output::open(args.output.as_deref(), args.json)?;
+    let output = args.out.open()?;
     let mut session = Session::new(probes, output)?;
     let mut watcher = Watcher {
         named: named.iter().copied().collect(),
@@ -221,7 +208,7 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
         bail!("process {} exited while tracer was attaching", named[0]);
     }
     let mut closed = false;
-    if !args.json {
+    if !args.out.json {
         closed |= session
             .io
             .out
@@ -663,6 +650,7 @@ fn pidfd_target(pid: u32, fd: i32) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{parse_pids, parse_ring_size};
 
     #[test]
     fn parses_options() {
