@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracer_common::{
     decode::{Event, decode},
     event::lost,
@@ -65,11 +65,18 @@ pub struct Session {
     pub hangup_reopens: bool,
     /// Why `run` ended; a closed output ends tracer quietly.
     stopped: Stop,
+    /// SIGINT, SIGTERM and SIGHUP, caught from the start: `ready` tells scripts they may stop tracer.
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
 }
 
 impl Session {
     pub fn new(mut probes: Probes, out: Output) -> anyhow::Result<Session> {
         let events = probes.events()?;
+        // Before `ready`: a SIGINT sent as soon as it is seen must stop tracer cleanly, not kill it.
+        let (interrupt, terminate, hangup) =
+            (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?, signal(SignalKind::hangup())?);
         Ok(Session {
             probes,
             events,
@@ -79,6 +86,9 @@ impl Session {
             decode_errors: 0,
             hangup_reopens: false,
             stopped: Stop::Running,
+            interrupt,
+            terminate,
+            hangup,
         })
     }
 
@@ -94,15 +104,12 @@ impl Session {
     }
 
     pub async fn run(&mut self, handler: &mut impl Handler) -> anyhow::Result<Stop> {
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut terminate = signal(SignalKind::terminate())?;
-        let mut hangup = signal(SignalKind::hangup())?;
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut stop = if handler.finished() { Stop::Finished } else { Stop::Running };
 
         while stop == Stop::Running {
-            let Session { events, io, decode_errors, .. } = self;
+            let Session { events, io, decode_errors, interrupt, terminate, hangup, .. } = self;
             tokio::select! {
                 batch = events.next_batch(|bytes| dispatch(bytes, handler, io, decode_errors, &mut stop)) => {
                     batch.context("reading the ring buffer")?;
