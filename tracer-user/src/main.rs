@@ -10,6 +10,7 @@ mod linux;
 mod monitor;
 mod opens;
 mod output;
+mod probes;
 mod procfs;
 mod session;
 mod signals;

@@ -5,7 +5,6 @@
 //! A bind refused with EADDRINUSE is explained by a sock_diag lookup made when it is reported.
 //! Only wiring and rendering live here; the kernel side is tracer-ebpf/src/net.rs.
 
-pub(crate) mod layout;
 mod sockdiag;
 
 use std::{
@@ -31,10 +30,10 @@ use crate::{
         net::{family_name, ip_of, proto_name, show_addr},
     },
     output::{OutputClosed, timestamp},
+    probes::net::NetLayout,
     procfs::{self, SocketOwner},
     session::{Handler, Io, Session},
 };
-use layout::NetLayout;
 use sockdiag::{DiagSocket, Proto, Which};
 
 /// Who holds a port now, and every bind, listen and listener close from now on (every port without --port).

@@ -35,7 +35,6 @@ use tracer_common::{
 };
 
 use crate::{
-    binds::layout::NetLayout,
     bpf::{KernelLayout, Preflight, Probes},
     cli::{OutputArgs, RingArgs},
     escape::{display_name, json_text},
@@ -44,8 +43,11 @@ use crate::{
         net::{family_name, ip_of, proto_name, show_addr},
         signals::{result_name, signal_display, split_exit_code},
     },
-    opens::{OpenProbes, Opens},
     output::{Output, OutputClosed, timestamp},
+    probes::{
+        files::{OpenProbes, Opens},
+        net::NetLayout,
+    },
     procfs,
     session::{Handler, Io, Session},
 };

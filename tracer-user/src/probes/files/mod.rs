@@ -1,7 +1,7 @@
-//! `tracer opens`: who has this file open now, and who opens it from here on?
+//! The files probe family, composed by `tracer opens` and `tracer monitor --watch`: which paths are watched
+//! (the kernel's maps of them), the open probes' wiring, and what an open event becomes (matching, path
+//! resolution, text and JSON).
 //!
-//! A snapshot of the processes holding the watched paths (as `lsof PATH` lists them), then every open, openat,
-//! openat2, creat and open_by_handle_at whose target is watched, live, from any process (or from `-p` ones).
 //! The kernel side (tracer-ebpf/src/files.rs) matches successful opens by the opened file's (device, inode) and
 //! directory watches by climbing the file's parents; failed opens by base name or directory prefix, which this
 //! module then resolves and confirms. See that file for the strategy and its limits.
@@ -35,41 +35,16 @@ use tracer_common::{
 };
 
 use crate::{
-    bpf::{KernelLayout, Preflight, Probes},
-    cli::{OutputArgs, PidArgs, RingArgs},
+    bpf::Probes,
     escape::{display_name, json_text},
     linux::{errno, files::open_flags},
     output::{OutputClosed, timestamp},
     procfs,
-    session::{Handler, Io, Session},
+    session::{Handler, Io},
 };
 use layout::{ENTER_PROGRAMS, FilesLayout};
 use paths::{Ident, base_name, is_under, link_path, resolve};
 use snapshot::{Hold, Slot, Wanted};
-
-/// Who has these files open now, and every open of them from now on (every open on the machine without a path).
-#[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  tracer opens /etc/passwd\n  tracer opens /etc/ /var/log/syslog\n  \
-                        tracer opens -p \"$(pidof nginx)\"\n  tracer opens --failed --json -o opens.jsonl",
-    mut_arg("pids", |a| a.help("Only opens by this process (repeatable; a comma or space separated list as pidof prints)")))]
-pub struct OpensArgs {
-    /// Files or directories to watch (a directory matches every file below it). A file that does not exist yet
-    /// can be watched. Without a path: every open.
-    #[arg(value_name = "PATH")]
-    paths: Vec<PathBuf>,
-    #[command(flatten)]
-    pids: PidArgs,
-    /// Only failed opens.
-    #[arg(short = 'x', long)]
-    failed: bool,
-    /// No snapshot of the processes holding the paths now: live opens only.
-    #[arg(long)]
-    no_snapshot: bool,
-    #[command(flatten)]
-    out: OutputArgs,
-    #[command(flatten)]
-    ring: RingArgs<{ 4 << 20 }>,
-}
 
 /// One watched path.
 #[derive(Debug)]
@@ -280,37 +255,6 @@ impl OpenProbes {
     }
 }
 
-pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
-    let pids: HashSet<u32> = args.pids.resolve()?.into_iter().collect();
-    let opens = OpenProbes::new(&preflight.tracefs, &args.paths, args.failed)?;
-    let layout = KernelLayout::read(&preflight.tracefs)?;
-
-    let trace_all = u8::from(pids.is_empty());
-    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
-        opens.configure(loader);
-        loader.override_global("TRACE_ALL", &trace_all, true);
-    })?;
-    let mut handler = opens.attach(&mut probes, pids)?;
-
-    let output = args.out.open()?;
-    let mut session = Session::new(probes, output)?;
-
-    // Taken once the probes are attached: a file opened meanwhile is in both, none is in neither.
-    let mut closed = false;
-    if !args.no_snapshot && !handler.set.watches.is_empty() {
-        let pids = (!handler.pids.is_empty()).then_some(&handler.pids);
-        let holds = snapshot::holders(&handler.set, pids);
-        closed = handler.snapshot(&holds, &mut session.io).is_err();
-    }
-    closed = closed || handler.header(&mut session.io).is_err();
-    closed = closed || session.ready("opens", &handler.describe(args.failed)).is_err();
-    if !closed {
-        session.run(&mut handler).await?;
-    }
-    session.finish();
-    Ok(0)
-}
-
 #[derive(Serialize)]
 #[serde(untagged)]
 enum FdField {
@@ -431,6 +375,17 @@ impl Opens {
             .clone()
     }
 
+    /// Who holds the watched paths now, as `lsof PATH` lists them (nothing without a watched path). Taken once the
+    /// probes are attached: a file opened meanwhile is in both, none is in neither.
+    pub(crate) fn report_holders(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
+        if self.set.watches.is_empty() {
+            return Ok(());
+        }
+        let pids = (!self.pids.is_empty()).then_some(&self.pids);
+        let holds = snapshot::holders(&self.set, pids);
+        self.snapshot(&holds, io)
+    }
+
     fn snapshot(&mut self, holds: &[Hold], io: &mut Io) -> Result<(), OutputClosed> {
         if !io.out.json {
             io.out.text(&format!("{:<16} {:>7} {:<10} {:>5} {:>10} NAME", "COMMAND", "PID", "USER", "FD", "NODE"))?;
@@ -478,7 +433,7 @@ impl Opens {
         io.out.flush()
     }
 
-    fn header(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
+    pub(crate) fn header(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
         if io.out.json {
             return Ok(());
         }
