@@ -94,30 +94,21 @@ fn run(command: Command) -> anyhow::Result<i32> {
     let name = command.name();
     // Privileges and tracefs first: nothing else is worth doing without them.
     let preflight = bpf::preflight(name)?;
-    match command {
-        Command::Syscalls(args) => {
-            // Fork the command while the process is still single-threaded.
-            let spawned = args.spawn()?;
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(syscalls::run(args, preflight, spawned))
+    // Fork the command of `syscalls -- CMD` while the process is still single-threaded.
+    let spawned = match &command {
+        Command::Syscalls(args) => args.spawn()?,
+        _ => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match command {
+            Command::Syscalls(args) => syscalls::run(args, preflight, spawned).await,
+            Command::Binds(args) => binds::run(args, preflight).await,
+            Command::Opens(args) => opens::run(args, preflight).await,
+            Command::Signals(args) => signals::run(args, preflight).await,
+            Command::Monitor(args) => monitor::run(args, preflight).await,
         }
-        Command::Binds(args) => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(binds::run(args, preflight))
-        }
-        Command::Opens(args) => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(opens::run(args, preflight))
-        }
-        Command::Signals(args) => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(signals::run(args, preflight))
-        }
-        Command::Monitor(args) => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(monitor::run(args, preflight))
-        }
-    }
+    })
 }
 
 #[cfg(test)]
