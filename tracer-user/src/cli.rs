@@ -1,4 +1,109 @@
-//! Command-line values every command parses the same way.
+//! The command line every command shares, declared once: output (`--json`, `-o`), process selection (`-p`),
+//! ring buffer size (`--buffer-size`), and what tracer's exit status means.
+//!
+//! Usage errors all exit 2: clap's own, the checks a command makes after parsing (through [`usage_error`], which
+//! prints clap's message and usage), and the few only the running kernel can judge (a syscall name it does not
+//! have: a [`UsageError`], one `tracer:` line). Runtime failures exit 1; clean stops 0.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+
+use crate::{output::Output, procfs};
+
+/// `tracer --help`'s last words.
+pub const EXIT_STATUS_HELP: &str = "Exit status:\n  \
+    0  stopped cleanly: Ctrl-C, SIGTERM, every traced process gone, or the output pipe closed\n  \
+    1  a runtime failure: not root, a probe the kernel refused, a -p process that does not exist\n  \
+    2  a usage error: a bad option or value, a config file that is not valid, a syscall name the kernel lacks\n  \
+    N  tracer syscalls -- CMD: CMD's own exit status (128 + the signal that killed it)";
+
+/// `--json`, `-o FILE`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct OutputArgs {
+    /// JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write events to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// Where events go: FILE (created, truncated) or stdout.
+    pub fn open(&self) -> anyhow::Result<Output> {
+        Output::open(self.output.as_deref(), self.json)
+    }
+}
+
+/// `-p PID`, repeatable, or lists as `pidof` prints them.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PidArgs {
+    /// Only this process (repeatable; a comma or space separated list as pidof prints).
+    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pids, action = clap::ArgAction::Append)]
+    pids: Vec<Vec<u32>>,
+}
+
+impl PidArgs {
+    /// No `-p`: every process.
+    pub fn is_empty(&self) -> bool {
+        self.pids.is_empty()
+    }
+
+    /// The processes named, each as its process id (a thread id names its process), sorted, once each. Resolved
+    /// before anything is loaded; a pid that does not exist (any more) is a runtime failure.
+    pub fn resolve(&self) -> anyhow::Result<Vec<u32>> {
+        let mut tgids = Vec::new();
+        for &pid in self.pids.iter().flatten() {
+            match procfs::tgid_of(pid) {
+                Some(tgid) => tgids.push(tgid),
+                None => bail!("no such process: {pid}"),
+            }
+        }
+        tgids.sort_unstable();
+        tgids.dedup();
+        Ok(tgids)
+    }
+}
+
+/// `--buffer-size BYTES`, with each command's default.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RingArgs<const DEFAULT: u32> {
+    /// Kernel ring buffer size in bytes (a power of two, at least one page).
+    // Not `default_value_t`: clap keeps its text in a static that every `DEFAULT` would share.
+    #[arg(long, value_name = "BYTES", default_value = ring_size_text(DEFAULT), value_parser = parse_ring_size)]
+    pub buffer_size: u32,
+}
+
+/// The text of a default size, for `--help` and clap's parser (the defaults in use are spelled once each).
+fn ring_size_text(size: u32) -> &'static str {
+    match size {
+        0x10_0000 => "1048576",
+        0x40_0000 => "4194304",
+        0x80_0000 => "8388608",
+        _ => Box::leak(size.to_string().into_boxed_str()),
+    }
+}
+
+/// A usage error only the running system can find (a syscall name this kernel does not have): exit status 2,
+/// printed as one `tracer: ...` line like any other error.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Exits with clap's usage error for `subcommand`: its message, the subcommand's usage, status 2.
+pub fn usage_error(mut cli: clap::Command, subcommand: &str, kind: clap::error::ErrorKind, msg: String) -> ! {
+    cli.build();
+    let sub = cli.find_subcommand_mut(subcommand).expect("subcommand exists");
+    sub.error(kind, msg).exit()
+}
 
 /// `-p` values: one pid, or a list separated by commas or spaces, as `pidof` prints it.
 pub fn parse_pids(text: &str) -> Result<Vec<u32>, String> {
@@ -39,8 +144,29 @@ mod tests {
     }
 
     #[test]
+    fn each_command_has_its_own_default_ring_size() {
+        use clap::{CommandFactory as _, Parser as _};
+        #[derive(clap::Parser)]
+        struct Small {
+            #[command(flatten)]
+            ring: RingArgs<{ 1 << 20 }>,
+        }
+        #[derive(clap::Parser)]
+        struct Large {
+            #[command(flatten)]
+            ring: RingArgs<{ 8 << 20 }>,
+        }
+        Small::command().debug_assert();
+        assert_eq!(Large::parse_from(["t"]).ring.buffer_size, 8 << 20);
+        assert_eq!(Small::parse_from(["t"]).ring.buffer_size, 1 << 20);
+        assert_eq!(Small::parse_from(["t", "--buffer-size", "65536"]).ring.buffer_size, 65536);
+        assert_eq!(ring_size_text(4 << 20), "4194304");
+    }
+
+    #[test]
     fn ring_sizes_are_powers_of_two() {
         assert_eq!(parse_ring_size("8388608"), Ok(8 << 20));
+        assert_eq!(parse_ring_size("65536"), Ok(65536));
         assert!(parse_ring_size("1000").is_err());
         assert!(parse_ring_size("2048").is_err());
     }

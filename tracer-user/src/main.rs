@@ -6,13 +6,14 @@ mod btf;
 mod cli;
 mod drain;
 mod escape;
+mod linux;
 mod monitor;
 mod opens;
 mod output;
+mod probes;
 mod procfs;
 mod session;
 mod signals;
-mod signames;
 mod spawn;
 mod syscalls;
 mod timing;
@@ -24,7 +25,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "tracer", version, about, propagate_version = true)]
+#[command(name = "tracer", version, about, propagate_version = true, after_help = cli::EXIT_STATUS_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,43 +50,40 @@ impl Command {
             Command::Monitor(_) => "monitor",
         }
     }
+
+    /// What clap cannot check while parsing; a usage error, reported by clap, otherwise. `monitor --config FILE`
+    /// fills in here what the command line did not give.
+    fn complete(&mut self, matches: &clap::ArgMatches) -> Result<(), (clap::error::ErrorKind, String)> {
+        use clap::error::ErrorKind;
+        match self {
+            Command::Syscalls(args) => args.validate().map_err(|msg| (ErrorKind::MissingRequiredArgument, msg)),
+            Command::Binds(args) => args.validate().map_err(|msg| (ErrorKind::ValueValidation, msg)),
+            Command::Monitor(args) => {
+                let sub = matches.subcommand_matches("monitor").expect("the monitor subcommand matched");
+                monitor::apply_config(args, sub).map_err(|err| (ErrorKind::ValueValidation, chain(&err)))
+            }
+            Command::Opens(_) | Command::Signals(_) => Ok(()),
+        }
+    }
 }
 
+/// Exit status (`tracer --help` lists it): 0 for a clean stop, 1 for a runtime failure, 2 for a usage error
+/// (clap's, those of [`Command::complete`], and a [`cli::UsageError`] found at run time); `syscalls -- CMD`
+/// passes CMD's on.
 fn main() -> ExitCode {
     timing::start();
     use clap::{CommandFactory as _, FromArgMatches as _};
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    // `monitor --config FILE`: the file fills in what the command line did not give.
-    if let Command::Monitor(args) = &mut cli.command
-        && let Some(("monitor", sub)) = matches.subcommand()
-        && let Err(err) = monitor::apply_config(args, sub)
-    {
-        eprintln!("tracer: {}", chain(&err));
-        return ExitCode::from(2);
-    }
-    if let Command::Syscalls(args) = &cli.command
-        && let Err(msg) = args.validate()
-    {
-        use clap::CommandFactory as _;
-        let mut cmd = Cli::command();
-        let sub = cmd.find_subcommand_mut("syscalls").expect("subcommand exists");
-        sub.error(clap::error::ErrorKind::MissingRequiredArgument, msg).exit();
-    }
-    if let Command::Binds(args) = &cli.command
-        && let Err(msg) = args.validate()
-    {
-        use clap::CommandFactory as _;
-        let mut cmd = Cli::command();
-        cmd.build();
-        let sub = cmd.find_subcommand_mut("binds").expect("subcommand exists");
-        sub.error(clap::error::ErrorKind::ValueValidation, msg).exit();
+    if let Err((kind, msg)) = cli.command.complete(&matches) {
+        cli::usage_error(Cli::command(), cli.command.name(), kind, msg);
     }
     match run(cli.command) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(err) => {
             eprintln!("tracer: {}", chain(&err));
-            ExitCode::from(1)
+            let usage = err.chain().any(|e| e.is::<cli::UsageError>());
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }
@@ -100,28 +98,34 @@ fn run(command: Command) -> anyhow::Result<i32> {
     // Privileges and tracefs first: nothing else is worth doing without them.
     let preflight = bpf::preflight(name)?;
     timing::mark("preflight");
-    match command {
-        Command::Syscalls(args) => {
-            // Fork the command while the process is still single-threaded.
-            let spawned = args.spawn()?;
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(syscalls::run(args, preflight, spawned))
+    // Fork the command of `syscalls -- CMD` before the runtime: its child makes only raw syscalls until exec
+    // (aya's loader thread may already run; see spawn.rs).
+    let spawned = match &command {
+        Command::Syscalls(args) => args.spawn()?,
+        _ => None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match command {
+            Command::Syscalls(args) => syscalls::run(args, preflight, spawned).await,
+            Command::Binds(args) => binds::run(args, preflight).await,
+            Command::Opens(args) => opens::run(args, preflight).await,
+            Command::Signals(args) => signals::run(args, preflight).await,
+            Command::Monitor(args) => monitor::run(args, preflight).await,
         }
-        Command::Binds(args) => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(binds::run(args, preflight))
-        }
-        Command::Opens(args) => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(opens::run(args, preflight))
-        }
-        Command::Signals(args) => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(signals::run(args, preflight))
-        }
-        Command::Monitor(args) => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(monitor::run(args, preflight))
-        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit status:"), "{help}");
     }
 }

@@ -75,10 +75,10 @@ pub struct Session {
 impl Session {
     pub fn new(mut probes: Probes, out: Output) -> anyhow::Result<Session> {
         let events = probes.events()?;
+        // Before `ready`: a SIGINT sent as soon as it is seen must stop tracer cleanly, not kill it.
+        let (interrupt, terminate, hangup) =
+            (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?, signal(SignalKind::hangup())?);
         Ok(Session {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-            hangup: signal(SignalKind::hangup())?,
             probes,
             events,
             io: Io { out, clock: Clock::new() },
@@ -87,6 +87,9 @@ impl Session {
             decode_errors: 0,
             hangup_reopens: false,
             stopped: Stop::Running,
+            interrupt,
+            terminate,
+            hangup,
         })
     }
 

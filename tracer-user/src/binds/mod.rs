@@ -5,17 +5,15 @@
 //! A bind refused with EADDRINUSE is explained by a sock_diag lookup made when it is reported.
 //! Only wiring and rendering live here; the kernel side is tracer-ebpf/src/net.rs.
 
-pub(crate) mod layout;
 mod sockdiag;
 
 use std::{
     collections::{HashMap, HashSet},
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
-    path::PathBuf,
+    net::{IpAddr, Ipv4Addr},
     time::{Duration, Instant},
 };
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
@@ -25,27 +23,31 @@ use tracer_common::{
 
 use crate::{
     bpf::{KernelLayout, Preflight, Probes},
-    cli::{parse_pids, parse_ring_size},
+    cli::{OutputArgs, PidArgs, RingArgs},
     escape::{display_name, json_text},
-    output::{Output, OutputClosed, timestamp},
+    linux::{
+        errno,
+        net::{family_name, ip_of, proto_name, show_addr},
+    },
+    output::{OutputClosed, timestamp},
+    probes::net::NetLayout,
     procfs::{self, SocketOwner},
     session::{Handler, Io, Session},
 };
-use layout::NetLayout;
 use sockdiag::{DiagSocket, Proto, Which};
 
 /// Who holds a port now, and every bind, listen and listener close from now on (every port without --port).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  tracer binds --port 80\n  tracer binds --port 53 --udp -6\n  \
-                        tracer binds --json -p \"$(pidof nginx)\"")]
+                        tracer binds --json -p \"$(pidof nginx)\"",
+    mut_arg("pids", |a| a.help("Only binds and sockets of this process (repeatable; a comma or space separated list as pidof prints)")))]
 pub struct BindsArgs {
     /// Only this port, 1-65535 (repeatable, or a comma separated list); every port when not given.
     // Checked by `validate`, after parsing, so that a bad port gets the usage with its error.
     #[arg(short = 'P', long = "port", value_name = "PORT", action = clap::ArgAction::Append, allow_hyphen_values = true)]
     ports: Vec<String>,
-    /// Only binds and sockets of this process (repeatable; a comma or space separated list as pidof prints).
-    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pids, action = clap::ArgAction::Append)]
-    pids: Vec<Vec<u32>>,
+    #[command(flatten)]
+    pids: PidArgs,
     /// Only TCP sockets (with --udp: both).
     #[arg(long)]
     tcp: bool,
@@ -62,15 +64,10 @@ pub struct BindsArgs {
     /// without a connection: listeners, bound sockets, UDP sockets).
     #[arg(short = 'a', long = "all")]
     all: bool,
-    /// JSON lines instead of text.
-    #[arg(long)]
-    json: bool,
-    /// Write events to FILE instead of stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Kernel ring buffer size in bytes (a power of two, at least one page).
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = parse_ring_size)]
-    buffer_size: u32,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    ring: RingArgs<{ 1 << 20 }>,
 }
 
 fn parse_ports(text: &str) -> Result<Vec<u16>, String> {
@@ -165,20 +162,14 @@ impl Filter {
 
 pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     // Resolve the processes before loading anything: a missing pid is a usage problem, not a trace.
-    let mut pids = HashSet::new();
-    for pid in args.pids.iter().flatten() {
-        match procfs::tgid_of(*pid) {
-            Some(tgid) => pids.insert(tgid),
-            None => bail!("no such process: {pid}"),
-        };
-    }
+    let pids: HashSet<u32> = args.pids.resolve()?.into_iter().collect();
     let filter = Filter::new(&args, pids);
     let layout = KernelLayout::read(&preflight.tracefs)?;
     let net = NetLayout::read(&preflight.tracefs).context("finding sockets in this kernel")?;
 
     let trace_all = u8::from(filter.pids.is_empty());
     let port_filter = u8::from(!filter.ports.is_empty());
-    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
         net.globals.apply(loader);
         loader
             .override_global("TRACE_ALL", &trace_all, true)
@@ -198,7 +189,7 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     probes.attach_tracepoint("net_sock_state", "sock", "inet_sock_set_state")?;
     crate::timing::mark("attached");
 
-    let output = Output::open(args.output.as_deref(), args.json)?;
+    let output = args.out.open()?;
     let mut session = Session::new(probes, output)?;
     let mut handler = Binds::new(filter);
 
@@ -514,7 +505,7 @@ impl Binds {
             );
         }
         let holder = holders.iter().find(|h| h.pid.is_some());
-        let errno = errno_name(e.ret);
+        let errno = errno::of_return(e.ret.into());
         if io.out.json {
             let comm = json_text(c_bytes(&e.header.comm));
             return io.out.record(&Record::Bind {
@@ -568,7 +559,7 @@ impl Binds {
             _ => Vec::new(),
         };
         let holder = holders.iter().find(|h| h.pid.is_some());
-        let errno = errno_name(e.ret);
+        let errno = errno::of_return(e.ret.into());
         if io.out.json {
             let comm = json_text(c_bytes(&e.header.comm));
             return io.out.record(&Record::Listen {
@@ -719,64 +710,12 @@ fn rank_state(state: &str) -> u8 {
     }
 }
 
-pub(crate) fn family_name(family: u16) -> &'static str {
-    match family {
-        AF_INET => "ipv4",
-        AF_INET6 => "ipv6",
-        _ => "unspec",
-    }
-}
-
-/// The protocol as ss names it.
-pub(crate) fn proto_name(protocol: u16, ty: u16) -> &'static str {
-    match (protocol, ty) {
-        (proto::TCP, _) => "tcp",
-        (proto::UDP, _) => "udp",
-        (proto::UDPLITE, _) => "udplite",
-        (proto::SCTP, _) => "sctp",
-        (proto::MPTCP, _) => "mptcp",
-        (proto::ICMP | proto::ICMPV6, sock_type::DGRAM) => "ping",
-        (_, sock_type::RAW) => "raw",
-        (proto::RAW, _) => "raw",
-        _ => "inet",
-    }
-}
-
 fn diag_proto(protocol: u16) -> Option<Proto> {
     match protocol {
         proto::TCP => Some(Proto::Tcp),
         proto::UDP => Some(Proto::Udp),
         _ => None,
     }
-}
-
-pub(crate) fn ip_of(family: u16, bytes: &[u8; 16]) -> IpAddr {
-    if family == AF_INET6 {
-        IpAddr::V6(Ipv6Addr::from(*bytes))
-    } else {
-        IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
-    }
-}
-
-/// An address as ss shows it: `0.0.0.0:80`, `[::1]:53`, `[fe80::1]%eth0:53`, and `*:80` for a dual-stack `[::]`.
-pub(crate) fn show_addr(ip: IpAddr, port: u16, scope_id: u32, v6only: Option<bool>) -> String {
-    match ip {
-        IpAddr::V4(v4) => format!("{v4}:{port}"),
-        IpAddr::V6(v6) if v6.is_unspecified() && v6only == Some(false) => format!("*:{port}"),
-        IpAddr::V6(v6) => match (scope_id != 0).then(|| interface_name(scope_id)) {
-            Some(name) => format!("[{v6}]%{name}:{port}"),
-            None => format!("[{v6}]:{port}"),
-        },
-    }
-}
-
-fn interface_name(index: u32) -> String {
-    crate::syscalls::structs::interface_name(index).map_or_else(|| index.to_string(), |n| display_name(n.as_bytes()))
-}
-
-/// (name, text) of a negative return, as strace prints them.
-pub(crate) fn errno_name(ret: i32) -> Option<(&'static str, &'static str)> {
-    (ret < 0).then(|| crate::syscalls::decode::errno_name(-ret).unwrap_or(("E?", "Unknown error")))
 }
 
 fn options_text(flags: u32) -> String {
@@ -824,24 +763,5 @@ mod tests {
         assert!(parse_ports("70000").unwrap_err().contains("1-65535"));
         assert!(parse_ports("abc").unwrap_err().contains("not a port"));
         assert!(parse_ports("").is_err());
-    }
-
-    #[test]
-    fn shows_addresses_as_ss_does() {
-        assert_eq!(show_addr("0.0.0.0".parse().unwrap(), 80, 0, None), "0.0.0.0:80");
-        assert_eq!(show_addr("::1".parse().unwrap(), 53, 0, Some(false)), "[::1]:53");
-        assert_eq!(show_addr("::".parse().unwrap(), 80, 0, Some(false)), "*:80");
-        assert_eq!(show_addr("::".parse().unwrap(), 22, 0, Some(true)), "[::]:22");
-        assert_eq!(show_addr("fe80::1".parse().unwrap(), 53, 1, None), "[fe80::1]%lo:53");
-    }
-
-    #[test]
-    fn names_protocols() {
-        assert_eq!(proto_name(proto::TCP, sock_type::STREAM), "tcp");
-        assert_eq!(proto_name(proto::UDP, sock_type::DGRAM), "udp");
-        assert_eq!(proto_name(proto::ICMP, sock_type::DGRAM), "ping");
-        assert_eq!(proto_name(proto::ICMP, sock_type::RAW), "raw");
-        assert_eq!(errno_name(-98), Some(("EADDRINUSE", "Address already in use")));
-        assert_eq!(errno_name(0), None);
     }
 }

@@ -45,10 +45,13 @@ pub fn apply(args: &mut MonitorArgs, matches: &ArgMatches) -> anyhow::Result<()>
     let (config, cli) = (path.display(), |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine));
     macro_rules! take {
         ($field:ident) => {
+            take!($field, $field)
+        };
+        ($field:ident, $($place:ident).+) => {
             if let Some(value) = file.$field
                 && !cli(stringify!($field))
             {
-                args.$field = value.into();
+                args.$($place).+ = value.into();
             }
         };
     }
@@ -63,10 +66,10 @@ pub fn apply(args: &mut MonitorArgs, matches: &ArgMatches) -> anyhow::Result<()>
         bail!("{config}: rate_limit must be 1 to 1000000");
     }
     if let Some(size) = file.buffer_size {
-        super::parse_ring_size(&size.to_string()).map_err(|e| anyhow::anyhow!("{config}: buffer_size: {e}"))?;
+        crate::cli::parse_ring_size(&size.to_string()).map_err(|e| anyhow::anyhow!("{config}: buffer_size: {e}"))?;
     }
-    take!(json);
-    take!(output);
+    take!(json, out.json);
+    take!(output, out.output);
     take!(rotate_size);
     take!(rotate_keep);
     take!(binds);
@@ -78,7 +81,7 @@ pub fn apply(args: &mut MonitorArgs, matches: &ArgMatches) -> anyhow::Result<()>
     take!(metrics_addr);
     take!(no_bpf_stats);
     take!(rate_limit);
-    take!(buffer_size);
+    take!(buffer_size, ring.buffer_size);
     Ok(())
 }
 
@@ -115,8 +118,8 @@ mod tests {
              metrics_addr = \"127.0.0.1:9464\"\nsyscall_stats = true\nwatch = [\"/etc/passwd\", \"/etc/ssh/\"]\n",
         )
         .unwrap();
-        assert!(args.json && !args.sigchld && args.syscall_stats);
-        assert_eq!(args.output.as_deref(), Some(std::path::Path::new("/var/log/x.jsonl")));
+        assert!(args.out.json && !args.sigchld && args.syscall_stats);
+        assert_eq!(args.out.output.as_deref(), Some(std::path::Path::new("/var/log/x.jsonl")));
         assert_eq!(args.interval, 3, "the command line wins");
         assert_eq!(args.rotate_keep, 9);
         assert_eq!(args.top, 10, "defaults stay");

@@ -2,8 +2,8 @@
 //! listening sockets, signals, as JSON lines (or text on a terminal); with `--syscall-stats`, syscall counts and
 //! errors per syscall and per process aggregated in the kernel and read every `--interval`; with
 //! `--metrics-addr`, a Prometheus endpoint; with `--watch PATH`, opens of those paths. Only wiring lives here: the
-//! probes are the other commands' (process, signals, net, files) plus `tracer-ebpf/src/monitor.rs`; the renderers
-//! are reused from `binds`, `signals` and `opens`.
+//! probes are the other commands' (process, signals, net, files) plus `tracer-ebpf/src/monitor.rs`; names and
+//! addresses are spelled by `crate::linux`, as every command spells them.
 //!
 //! A flood of one kind cannot starve the others: each kind has its own per-CPU token bucket in the kernel
 //! (`--rate-limit`), and what a bucket refuses is counted per kind and reported as `lost`.
@@ -35,15 +35,21 @@ use tracer_common::{
 };
 
 use crate::{
-    binds::{errno_name, family_name, ip_of, layout::NetLayout, proto_name, show_addr},
     bpf::{KernelLayout, Preflight, Probes},
+    cli::{OutputArgs, RingArgs},
     escape::{display_name, json_text},
-    opens::{OpenProbes, Opens},
+    linux::{
+        errno,
+        net::{family_name, ip_of, proto_name, show_addr},
+        signals::{result_name, signal_display, split_exit_code},
+    },
     output::{Output, OutputClosed, timestamp},
+    probes::{
+        files::{OpenProbes, Opens},
+        net::NetLayout,
+    },
     procfs,
     session::{Handler, Io, Session},
-    signals::{names::result_name, split_exit_code},
-    signames::signal_display,
 };
 pub use config::apply as apply_config;
 use sink::{RotatingFile, SinkControl};
@@ -55,19 +61,17 @@ use sink::{RotatingFile, SinkControl};
 #[command(
     after_help = "Examples:\n  sudo tracer monitor\n  sudo tracer monitor --json -o /var/log/tracer/events.jsonl \
                         --syscall-stats --metrics-addr 127.0.0.1:9464\n  sudo tracer monitor --watch /etc/passwd --watch /etc/ssh/\n  \
-                        sudo tracer monitor --config /etc/tracer/monitor.toml"
+                        sudo tracer monitor --config /etc/tracer/monitor.toml",
+    mut_arg("json", |a| a.help("JSON lines (the default when stdout is not a terminal, and with --output)")),
+    mut_arg("output", |a| a.help("Append events to FILE (rotated by size; reopened on SIGHUP, for logrotate)"))
 )]
 pub struct MonitorArgs {
     /// Read options from a TOML file (keys are the long option names: `json = true`, `output = "/var/log/..."`,
     /// `rotate_size = 104857600`); options given on the command line win.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// JSON lines (the default when stdout is not a terminal, and with --output).
-    #[arg(long)]
-    json: bool,
-    /// Append events to FILE (rotated by size; reopened on SIGHUP, for logrotate).
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
     /// Rotate --output when it would grow past this many bytes (0: never).
     #[arg(long, value_name = "BYTES", default_value_t = 100 << 20)]
     rotate_size: u64,
@@ -105,17 +109,8 @@ pub struct MonitorArgs {
     /// Events of one kind (exec, exit, signal, net, open) each CPU may send per second; the rest are counted as lost.
     #[arg(long, value_name = "PER_SEC", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     rate_limit: u32,
-    /// Kernel ring buffer size in bytes (a power of two, at least one page).
-    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20, value_parser = parse_ring_size)]
-    buffer_size: u32,
-}
-
-fn parse_ring_size(text: &str) -> Result<u32, String> {
-    let size: u32 = text.parse().map_err(|_| format!("'{text}' is not a size in bytes"))?;
-    if !size.is_power_of_two() || size < 4096 {
-        return Err("the ring buffer size must be a power of two of at least 4096".into());
-    }
-    Ok(size)
+    #[command(flatten)]
+    ring: RingArgs<{ 8 << 20 }>,
 }
 
 pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32> {
@@ -128,7 +123,7 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
         [] => None,
         paths => Some(OpenProbes::new(&preflight.tracefs, paths, false)?),
     };
-    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
         net.globals.apply(loader);
         if let Some(opens) = &opens {
             opens.configure(loader);
@@ -175,8 +170,8 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     };
 
     let control = Arc::new(SinkControl::default());
-    let json = args.json || args.output.is_some() || !std::io::stdout().is_terminal();
-    let output = match &args.output {
+    let json = args.out.json || args.out.output.is_some() || !std::io::stdout().is_terminal();
+    let output = match &args.out.output {
         Some(path) => {
             let file = RotatingFile::open(path, args.rotate_size, args.rotate_keep, control.clone())
                 .with_context(|| format!("cannot open output file {}", path.display()))?;
@@ -457,7 +452,7 @@ impl Monitor {
         let addr = ip_of(e.sa_family, &e.addr);
         let port = if e.bound_port != 0 { e.bound_port } else { e.port };
         let fault = e.flags & sock_flags::ADDR_FAULT != 0;
-        let errno = errno_name(e.ret);
+        let errno = errno::of_return(e.ret.into());
         let comm = c_bytes(&e.header.comm);
         let ts_ns = io.clock.wall_ns(e.header.ts_ns);
         if io.out.json {
@@ -489,7 +484,7 @@ impl Monitor {
         let addr = ip_of(e.family, &e.addr);
         let comm = c_bytes(&e.header.comm);
         let ts_ns = io.clock.wall_ns(e.header.ts_ns);
-        let errno = errno_name(e.ret);
+        let errno = errno::of_return(e.ret.into());
         if io.out.json {
             let (comm, addr) = (json_text(comm), addr.to_string());
             let family = family_name(e.family);
@@ -750,14 +745,7 @@ fn syscall_name(nr: u32) -> String {
 
 /// An errno as a label: its name, the kernel-internal restart codes by theirs (a signal interrupted the call).
 fn errno_label(errno: u32) -> String {
-    match errno {
-        512 => "ERESTARTSYS".into(),
-        513 => "ERESTARTNOINTR".into(),
-        514 => "ERESTARTNOHAND".into(),
-        515 => "ENOIOCTLCMD".into(),
-        516 => "ERESTART_RESTARTBLOCK".into(),
-        _ => ::syscalls::Errno::new(errno as i32).name().map_or_else(|| format!("E{errno}"), str::to_string),
-    }
+    errno::name(i32::try_from(errno).unwrap_or(i32::MAX)).to_string()
 }
 
 fn read_percpu_u64(probes: &Probes, name: &str, slots: u32) -> anyhow::Result<Vec<u64>> {

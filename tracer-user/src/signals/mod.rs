@@ -6,11 +6,9 @@
 //! is one line. The kernel's own accounting is turned into the user's terms: a fatal signal reaches every thread as
 //! SIGKILL (reported as the signal that caused it), a SIGPIPE looks self-sent (reported as the kernel's).
 
-pub(crate) mod names;
-
 use std::{
     collections::{HashMap, HashSet},
-    path::{Path, PathBuf},
+    path::Path,
     str::FromStr as _,
     time::{Duration, Instant},
 };
@@ -20,7 +18,7 @@ use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
     event::traced,
-    process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
+    process::{ProcessEvent, what},
     signals::{
         DEFAULT_IGNORED, SEND_SPECS, SendSpec, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags, result,
         signal_bit,
@@ -29,24 +27,26 @@ use tracer_common::{
 
 use crate::{
     bpf::{KernelLayout, Preflight, Probes},
-    cli::{parse_pids, parse_ring_size},
+    cli::{OutputArgs, PidArgs, RingArgs},
     escape::{display_name, json_text},
-    output::{Output, OutputClosed, timestamp},
+    linux::{
+        errno,
+        signals::{Action, parse_signal, result_name, si_code_name, signal_display, split_exit_code},
+    },
+    output::{OutputClosed, timestamp},
     procfs,
     session::{Handler, Io, Session},
-    signames::{si_code_name, signal_display},
     tracefs,
 };
-use names::{Action, parse_signal, result_name};
 
 /// Who sends which signal to whom, and what becomes of it (every signal on the machine without -p)
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  tracer signals\n  tracer signals -p \"$(pidof nginx)\" --signal HUP,TERM\n  \
-                        tracer signals --failed --json -o signals.jsonl")]
+                        tracer signals --failed --json -o signals.jsonl",
+    mut_arg("pids", |a| a.help("Only signals to or from this process (repeatable; a comma or space separated list as pidof prints)")))]
 pub struct SignalsArgs {
-    /// Only signals to or from this process (repeatable; a comma or space separated list as pidof prints).
-    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pids, action = clap::ArgAction::Append)]
-    pids: Vec<Vec<u32>>,
+    #[command(flatten)]
+    pids: PidArgs,
     /// Only these signals: names with or without SIG, or numbers (HUP,KILL or 1,9); 0 adds failed `kill -0` probes.
     #[arg(long = "signal", value_name = "SIGNALS", value_parser = parse_signals, action = clap::ArgAction::Append)]
     signals: Vec<Vec<i32>>,
@@ -55,15 +55,10 @@ pub struct SignalsArgs {
     /// 60 ns each) while tracer runs.
     #[arg(long)]
     failed: bool,
-    /// JSON lines instead of text.
-    #[arg(long)]
-    json: bool,
-    /// Write events to FILE instead of stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Kernel ring buffer size in bytes (a power of two, at least one page).
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = parse_ring_size)]
-    buffer_size: u32,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    ring: RingArgs<{ 1 << 20 }>,
 }
 
 fn parse_signals(text: &str) -> Result<Vec<i32>, String> {
@@ -165,15 +160,7 @@ enum Record<'a> {
 
 pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     let layout = KernelLayout::read(&preflight.tracefs)?;
-    let mut named: Vec<u32> = Vec::new();
-    for &pid in args.pids.iter().flatten() {
-        match procfs::tgid_of(pid) {
-            Some(tgid) => named.push(tgid),
-            None => bail!("no such process: {pid}"),
-        }
-    }
-    named.sort_unstable();
-    named.dedup();
+    let named = args.pids.resolve()?;
     let wanted: Vec<i32> = args.signals.iter().flatten().copied().collect();
     let signal_set = if wanted.is_empty() { u64::MAX } else { wanted.iter().fold(0, |set, &n| set | signal_bit(n)) };
     let send_zero = u8::from(wanted.contains(&0));
@@ -182,7 +169,7 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
     let command = 1u8;
     let trace_all = u8::from(named.is_empty());
 
-    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
         loader
             .override_global("SIGNALS_COMMAND", &command, true)
             .override_global("TRACE_ALL", &trace_all, true)
@@ -205,7 +192,7 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
     }
     crate::timing::mark("attached");
 
-    let output = Output::open(args.output.as_deref(), args.json)?;
+    let output = args.out.open()?;
     let mut session = Session::new(probes, output)?;
     let mut watcher = Watcher {
         named: named.iter().copied().collect(),
@@ -222,7 +209,7 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
         bail!("process {} exited while tracer was attaching", named[0]);
     }
     let mut closed = false;
-    if !args.json {
+    if !args.out.json {
         closed |= session
             .io
             .out
@@ -386,15 +373,6 @@ fn handler_text(handler: u64) -> String {
 fn line(io: &Io, ts_ns: u64, event: &str, signal: &str, from: &str, to: &str, result: &str) -> String {
     let time = timestamp(io.clock.wall_ns(ts_ns), 2);
     format!("{time:<15} {event:<8} {signal:<9} {from:<24} {to:<24} {result}")
-}
-
-/// wait(2)-style status from `task->exit_code`: (exit code, killing signal, core dumped).
-pub(crate) fn split_exit_code(raw: i32) -> (Option<i32>, Option<i32>, bool) {
-    if raw == EXIT_CODE_UNKNOWN {
-        return (None, None, false);
-    }
-    let signal = raw & 0x7f;
-    if signal == 0 { (Some((raw >> 8) & 0xff), None, false) } else { (None, Some(signal), raw & 0x80 != 0) }
 }
 
 impl Watcher {
@@ -581,9 +559,7 @@ impl Watcher {
             return Ok(());
         }
         let signal = if signo == 0 { "0".to_string() } else { signal_display(signo) };
-        let errno = i32::try_from(-event.ret).ok();
-        let (errno_name, errno_text) =
-            errno.and_then(crate::syscalls::decode::errno_name).unwrap_or(("?", "unknown error"));
+        let (errno_name, errno_text) = errno::describe(i32::try_from(-event.ret).unwrap_or(i32::MAX));
         let target_comm = target.pid.filter(|&p| p > 0).and_then(|p| procfs::comm(p as u32));
         let sender_comm = c_bytes(&event.header.comm);
         if io.out.json {
@@ -675,6 +651,7 @@ fn pidfd_target(pid: u32, fd: i32) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{parse_pids, parse_ring_size};
 
     #[test]
     fn parses_options() {
@@ -704,13 +681,5 @@ mod tests {
     fn names_hostile_processes_safely() {
         assert_eq!(who(5, 5, b"evil\x1b[2J"), "5 (evil\\x1b[2J)");
         assert_eq!(who(5, 6, b"w"), "5/6 (w)");
-    }
-
-    #[test]
-    fn splits_exit_codes() {
-        assert_eq!(split_exit_code(3 << 8), (Some(3), None, false));
-        assert_eq!(split_exit_code(1), (None, Some(1), false));
-        assert_eq!(split_exit_code(11 | 0x80), (None, Some(11), true));
-        assert_eq!(split_exit_code(EXIT_CODE_UNKNOWN), (None, None, false));
     }
 }

@@ -3,16 +3,24 @@
 //! formatters are kept for what needs meaning: open flags, AT_FDCWD, modes, signal numbers, and the names of
 //! constants (tables in `constants`), with strace's choice of which arguments a command shows.
 
-use std::{borrow::Cow, sync::OnceLock};
+use std::borrow::Cow;
 
 use tracer_common::decode::SyscallRecord;
 use tracer_common::syscalls::{CAPTURE_SLOTS, MAX_SYSCALL_NR, SyscallSpec, capture, is_error_return, status};
 
-use super::constants::{self as c, Names};
 use super::structs::{
     INT_PAIR_SIZE, RLIMIT_SIZE, STAT_SIZE, TIMESPEC_SIZE, int_pair, rlimit, sockaddr, stat, timespec,
 };
-use crate::{escape::quoted, signames::signal_name, tracefs::SyscallFormat};
+use crate::{
+    escape::quoted,
+    linux::{
+        constants::{self as c, Names, c_hex, flags_text, named},
+        errno,
+        files::open_flags,
+        signals::signal_name,
+    },
+    tracefs::SyscallFormat,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArgKind {
@@ -453,38 +461,6 @@ pub struct FormattedCall {
     pub errno_text: Option<&'static str>,
 }
 
-/// Kernel-internal restart codes a blocked call returns when a signal interrupts it (not in errno tables).
-fn restart_code(ret: i64) -> Option<(&'static str, &'static str)> {
-    match -ret {
-        512 => Some(("ERESTARTSYS", "To be restarted if SA_RESTART is set")),
-        513 => Some(("ERESTARTNOINTR", "To be restarted")),
-        514 => Some(("ERESTARTNOHAND", "To be restarted if no handler")),
-        515 => Some(("ENOIOCTLCMD", "No ioctl command")),
-        516 => Some(("ERESTART_RESTARTBLOCK", "Interrupted by signal")),
-        _ => None,
-    }
-}
-
-/// `("ENOTTY", "Inappropriate ioctl for device")`: the kernel's name and, as strace prints it, glibc's text.
-pub fn errno_name(errno: i32) -> Option<(&'static str, &'static str)> {
-    restart_code(-i64::from(errno))
-        .or_else(|| syscalls::Errno::new(errno).name_and_description().map(|(name, _)| (name, strerror(errno))))
-}
-
-/// glibc's `strerror` text (the syscalls crate's come from kernel comments: "Not a typewriter").
-fn strerror(errno: i32) -> &'static str {
-    static TEXTS: OnceLock<Vec<String>> = OnceLock::new();
-    let texts = TEXTS.get_or_init(|| {
-        (0..256)
-            .map(|n| {
-                let text = std::io::Error::from_raw_os_error(n).to_string();
-                text.strip_suffix(&format!(" (os error {n})")).map_or(text.clone(), str::to_string)
-            })
-            .collect()
-    });
-    usize::try_from(errno).ok().and_then(|i| texts.get(i)).map_or("Unknown error", String::as_str)
-}
-
 impl SyscallTable {
     /// `fd_path(fd)` resolves an fd of the calling process for `-y`.
     pub fn format(
@@ -533,10 +509,10 @@ impl SyscallTable {
             args = vec!["<unavailable>".to_string()];
         }
 
-        let (ret, errno, errno_text) = if let Some((errno, text)) = restart_code(event.ret) {
+        let (ret, errno, errno_text) = if let Some((errno, text)) = errno::restart_code(-event.ret) {
             ("?".to_string(), Some(errno), Some(text))
         } else if is_error_return(event.ret) {
-            let (errno, text) = errno_name((-event.ret) as i32).unwrap_or(("E?", "Unknown error"));
+            let (errno, text) = errno::describe((-event.ret) as i32);
             ("-1".to_string(), Some(errno), Some(text))
         } else {
             let ret = match info.map_or(ReturnKind::Int, |i| i.returns) {
@@ -666,11 +642,6 @@ fn format_scalar(
     })
 }
 
-/// C's `%#x`: `0` for zero, `0x1f` otherwise.
-pub(super) fn c_hex(value: u64) -> String {
-    if value == 0 { "0".to_string() } else { format!("{value:#x}") }
-}
-
 fn pointer(value: u64) -> String {
     if value == 0 { "NULL".to_string() } else { format!("{value:#x}") }
 }
@@ -685,40 +656,10 @@ fn signal_text(value: u64) -> String {
     }
 }
 
-/// The name of `value`, or its number with strace's comment: `0x3e7 /* F_??? */`.
-pub(super) fn named(value: u64, names: &Names) -> String {
-    match names.get(value) {
-        Some(name) => name.to_string(),
-        None if names.unknown.is_empty() => c_hex(value),
-        None => format!("{} /* {} */", c_hex(value), names.unknown),
-    }
-}
-
 /// `A|B|0x40` for the named bits set in `value`; the zero entry's name (or `0`) when none is set, and strace's
 /// comment when no bit has a name (`0x8 /* GRND_??? */`).
 fn flag_names(value: u64, names: &Names) -> String {
     flags_text(value, names, names.unknown)
-}
-
-fn flags_text(value: u64, names: &Names, unknown: &str) -> String {
-    if value == 0 {
-        return names.get(0).unwrap_or("0").to_string();
-    }
-    let mut parts = Vec::new();
-    let mut rest = value;
-    for &(bit, name) in names.values {
-        if bit != 0 && rest & bit == bit {
-            parts.push(name.to_string());
-            rest &= !bit;
-        }
-    }
-    if rest != 0 {
-        parts.push(format!("{rest:#x}"));
-        if parts.len() == 1 && !unknown.is_empty() {
-            return format!("{rest:#x} /* {unknown} */");
-        }
-    }
-    parts.join("|")
 }
 
 /// `SOCK_STREAM|SOCK_CLOEXEC`: a named type in the bits of `mask`, then flags; all flags when the type has no name.
@@ -873,25 +814,14 @@ fn clone_flags(value: u64) -> String {
     }
 }
 
-pub fn open_flags(value: u64) -> String {
-    let flags = value as u32 as i32;
-    let mode = match flags & libc::O_ACCMODE {
-        libc::O_RDONLY => "O_RDONLY",
-        libc::O_WRONLY => "O_WRONLY",
-        libc::O_RDWR => "O_RDWR",
-        _ => "O_ACCMODE",
-    };
-    match (flags & !libc::O_ACCMODE) as u32 {
-        0 => mode.to_string(),
-        // Unlike pipe2's, open's unknown bits get no `/* O_??? */` from strace.
-        rest => format!("{mode}|{}", flags_text(rest.into(), &c::O_FLAGS, "")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syscalls::structs::{file_mode, inet6_text, interface_name};
+    use crate::linux::{
+        errno::describe,
+        files::file_mode,
+        net::{inet6_text, interface_name},
+    };
     use crate::tracefs::Field;
     use tracer_common::{EventHeader, kind, syscalls::SyscallEvent};
 
@@ -975,8 +905,8 @@ mod tests {
         let f = t.format(&r, &OPTS, &|_| None);
         assert_eq!((f.ret.as_str(), f.errno), ("?", Some("ERESTARTSYS")));
         assert_eq!(t.name(999), "syscall_0x3e7");
-        assert_eq!(errno_name(libc::ENOTTY), Some(("ENOTTY", "Inappropriate ioctl for device")));
-        assert_eq!(errno_name(libc::EAGAIN), Some(("EAGAIN", "Resource temporarily unavailable")));
+        assert_eq!(describe(libc::ENOTTY), ("ENOTTY", "Inappropriate ioctl for device"));
+        assert_eq!(describe(libc::EAGAIN), ("EAGAIN", "Resource temporarily unavailable"));
         assert_eq!(open_flags(0o100000 | 2), "O_RDWR|O_LARGEFILE");
         assert_eq!(open_flags(0x400_0000), "O_RDONLY|0x4000000");
         let async_create = (libc::O_ASYNC | libc::O_CREAT | libc::O_CLOEXEC) as u64;

@@ -2,7 +2,6 @@
 //! Only wiring lives here: which probes, which filters, which sink.
 
 pub(crate) mod comms;
-mod constants;
 pub(crate) mod decode;
 mod fdpaths;
 mod filter;
@@ -13,7 +12,6 @@ use std::{
     collections::{HashMap, HashSet},
     ffi::OsString,
     fmt::Write as _,
-    path::PathBuf,
 };
 
 use anyhow::{Context as _, bail};
@@ -21,19 +19,19 @@ use serde::Serialize;
 use tracer_common::{
     decode::{Event, SyscallRecord, c_bytes},
     event::{header_flags, traced},
-    process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
+    process::{ProcessEvent, what},
     signals::SignalEvent,
     syscalls::{CAPTURE_SLOTS, DATA_CAP, Inflight, SyscallEvent, capture, result_filter, status},
 };
 
 use crate::{
     bpf::{KernelLayout, Preflight, Probes},
-    cli::{parse_pids, parse_ring_size},
+    cli::{OutputArgs, PidArgs, RingArgs, UsageError},
     escape::{display_name, json_text, quoted},
-    output::{Clock, Output, OutputClosed, duration, timestamp},
+    linux::signals::{si_code_name, signal_display, split_exit_code},
+    output::{Clock, OutputClosed, duration, timestamp},
     procfs,
     session::{Handler, Io, Session, Stop},
-    signames::{si_code_name, signal_display},
     spawn::{Spawned, reap},
     tracefs,
 };
@@ -45,20 +43,19 @@ use filter::SyscallFilter;
 /// Trace the system calls of running processes (-p) or of a command (-- CMD), like strace.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  tracer syscalls -p 1234\n  tracer syscalls -f -e trace=%file -- make\n  \
-                        tracer syscalls -c -p \"$(pidof nginx)\"")]
+                        tracer syscalls -c -p \"$(pidof nginx)\"",
+    mut_arg("pids", |a| a.help("Trace this process, every thread of it (repeatable; a comma or space separated list as pidof prints)")))]
 pub struct SyscallsArgs {
-    /// Trace this process, every thread of it (repeatable; a comma or space separated list as pidof prints).
-    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pids, action = clap::ArgAction::Append)]
-    pids: Vec<Vec<u32>>,
+    #[command(flatten)]
+    pids: PidArgs,
     /// Follow children forked after tracing started, from their first instruction.
     #[arg(short = 'f', long = "follow-forks")]
     follow: bool,
     /// Run the command as this user (it is started by root).
     #[arg(short = 'u', long = "user", value_name = "USER", requires = "command")]
     user: Option<String>,
-    /// Write events to FILE instead of stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    out: OutputArgs,
     /// Prefix lines with the time of day; -tt adds microseconds, -ttt prints seconds since the epoch.
     #[arg(short = 't', action = clap::ArgAction::Count)]
     timestamps: u8,
@@ -83,28 +80,17 @@ pub struct SyscallsArgs {
     /// Show the path behind each file descriptor.
     #[arg(short = 'y', long = "decode-fds")]
     fd_paths: bool,
-    /// JSON lines instead of text.
-    #[arg(long)]
-    json: bool,
     /// Report a call still blocked after this many seconds (and threads blocked at attach).
     #[arg(long, value_name = "SECS", default_value_t = 1.0)]
     blocked_after: f64,
-    /// Kernel ring buffer size in bytes (a power of two, at least one page).
-    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20, value_parser = parse_ring_size)]
-    buffer_size: u32,
+    #[command(flatten)]
+    ring: RingArgs<{ 8 << 20 }>,
     /// The command to run and trace.
     #[arg(last = true, value_name = "CMD")]
     command: Vec<OsString>,
 }
 
 impl SyscallsArgs {
-    fn pids(&self) -> Vec<u32> {
-        let mut pids: Vec<u32> = self.pids.iter().flatten().copied().collect();
-        pids.sort_unstable();
-        pids.dedup();
-        pids
-    }
-
     pub fn validate(&self) -> Result<(), String> {
         if self.pids.is_empty() && self.command.is_empty() {
             return Err("give processes to trace with -p PID, or a command after --".into());
@@ -189,25 +175,12 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         .context("reading the kernel's syscall formats")?;
     crate::timing::mark("syscall formats read");
     let table = SyscallTable::new(&formats);
-    let filter = match SyscallFilter::parse(&args.expr, &table) {
-        Ok(filter) => filter,
-        Err(err) => {
-            eprintln!("tracer: {err}");
-            return Ok(2);
-        }
-    };
+    // Which names are syscalls only the running kernel says: a bad one is a usage error all the same.
+    let filter = SyscallFilter::parse(&args.expr, &table).map_err(|err| UsageError(err.to_string()))?;
     let layout = layout?;
 
     // Resolve the processes before loading anything: a missing pid is a usage problem, not a trace.
-    let mut initial: Vec<u32> = Vec::new();
-    for pid in args.pids() {
-        match procfs::tgid_of(pid) {
-            Some(tgid) => initial.push(tgid),
-            None => bail!("no such process: {pid}"),
-        }
-    }
-    initial.sort_unstable();
-    initial.dedup();
+    let initial = args.pids.resolve()?;
 
     let specs = table.specs(|info| filter.wants(info));
     let specs: Box<[tracer_common::syscalls::SyscallSpec; tracer_common::syscalls::MAX_SYSCALL_NR]> =
@@ -225,9 +198,9 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     let execve_nr = table.by_name("execve").map_or(59, |i| i.nr as u32);
     let execveat_nr = table.by_name("execveat").map_or(322, |i| i.nr as u32);
 
-    let enter_hook = args.summary || args.durations || args.timestamps > 0 || args.json || filter.few().is_some();
+    let enter_hook = args.summary || args.durations || args.timestamps > 0 || args.out.json || filter.few().is_some();
     let enter_hooked = u8::from(enter_hook);
-    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
+    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
         loader
             .override_global("SYSCALL_SPECS", &*specs, true)
             .override_global("SUMMARY_ONLY", &summary_only, true)
@@ -270,7 +243,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         }
     }
     crate::timing::mark("attached");
-    let output = Output::open(args.output.as_deref(), args.json)?;
+    let output = args.out.open()?;
     let mut session = Session::new(probes, output)?;
     let mut tracer = Tracer {
         table,
@@ -867,25 +840,9 @@ fn write_call(out: &mut String, call: &FormattedCall) {
     }
 }
 
-/// wait(2)-style status from `task->exit_code`: (exit code, killing signal, core dumped).
-fn split_exit_code(raw: i32) -> (Option<i32>, Option<i32>, bool) {
-    if raw == EXIT_CODE_UNKNOWN {
-        return (None, None, false);
-    }
-    let signal = raw & 0x7f;
-    if signal == 0 { (Some((raw >> 8) & 0xff), None, false) } else { (None, Some(signal), raw & 0x80 != 0) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splits_exit_codes() {
-        assert_eq!(split_exit_code(3 << 8), (Some(3), None, false));
-        assert_eq!(split_exit_code(9), (None, Some(9), false));
-        assert_eq!(split_exit_code(11 | 0x80), (None, Some(11), true));
-    }
 
     #[test]
     fn blocked_calls_read_structs_passed_in() {

@@ -2,11 +2,14 @@
 //! `[4, 5]`, `{tv_sec=0, tv_nsec=10000000}`, `{st_mode=S_IFREG|0644, st_size=37203, ...}`, sockaddrs, rlimits.
 //! Every read is length-checked: a short capture gives `None`, and the caller shows the pointer instead.
 
-use super::{
-    constants as c,
-    decode::{c_hex, named},
+use crate::{
+    escape::quoted,
+    linux::{
+        constants::{self as c, c_hex, named},
+        files::file_mode,
+        net::{inet6_text, interface_name},
+    },
 };
-use crate::escape::quoted;
 
 /// x86_64 sizes of the structs read behind pointers.
 pub(super) const INT_PAIR_SIZE: u8 = 8;
@@ -59,22 +62,6 @@ pub(super) fn stat(data: &[u8]) -> Option<String> {
     Some(format!("{{st_mode={}, {detail}, ...}}", file_mode(mode)))
 }
 
-/// `S_IFDIR|S_ISVTX|0777`, as strace's `print_symbolic_mode_t` (its `%#03o` for the permissions).
-pub(super) fn file_mode(mode: u32) -> String {
-    let mut parts = Vec::new();
-    if mode & libc::S_IFMT != 0 {
-        parts.push(named(u64::from(mode & libc::S_IFMT), &c::FILE_TYPES));
-    }
-    for (bit, name) in [(libc::S_ISUID, "S_ISUID"), (libc::S_ISGID, "S_ISGID"), (libc::S_ISVTX, "S_ISVTX")] {
-        if mode & bit != 0 {
-            parts.push(name.to_string());
-        }
-    }
-    let perms = mode & 0o777;
-    parts.push(if perms == 0 { "000".to_string() } else { format!("{:0>3}", format!("0{perms:o}")) });
-    parts.join("|")
-}
-
 /// `struct sockaddr` as strace shows it for the families it knows; others by family name.
 pub(super) fn sockaddr(data: &[u8]) -> Option<String> {
     let family = u16_at(data, 0)?;
@@ -121,29 +108,6 @@ pub(super) fn sockaddr(data: &[u8]) -> Option<String> {
         _ => ", ...".to_string(),
     };
     Some(format!("{{sa_family={name}{rest}}}"))
-}
-
-/// The name of network interface `index`.
-pub(crate) fn interface_name(index: u32) -> Option<String> {
-    let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
-    // SAFETY: `name` has the IF_NAMESIZE bytes if_indextoname writes at most, NUL included.
-    let found = unsafe { libc::if_indextoname(index, name.as_mut_ptr()) };
-    if found.is_null() {
-        return None;
-    }
-    // SAFETY: on success the name is NUL-terminated within `name`.
-    Some(unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned())
-}
-
-/// An IPv6 address as glibc's `inet_ntop` writes it: like Rust's, but for the IPv4-compatible form (`::1.2.3.4`).
-pub(super) fn inet6_text(bytes: [u8; 16]) -> String {
-    let addr = std::net::Ipv6Addr::from(bytes);
-    match addr.segments() {
-        [0, 0, 0, 0, 0, 0, high, _] if high != 0 => {
-            format!("::{}", std::net::Ipv4Addr::new(bytes[12], bytes[13], bytes[14], bytes[15]))
-        }
-        _ => addr.to_string(),
-    }
 }
 
 /// `{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}`.

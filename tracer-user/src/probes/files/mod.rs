@@ -1,7 +1,7 @@
-//! `tracer opens`: who has this file open now, and who opens it from here on?
+//! The files probe family, composed by `tracer opens` and `tracer monitor --watch`: which paths are watched
+//! (the kernel's maps of them), the open probes' wiring, and what an open event becomes (matching, path
+//! resolution, text and JSON).
 //!
-//! A snapshot of the processes holding the watched paths (as `lsof PATH` lists them), then every open, openat,
-//! openat2, creat and open_by_handle_at whose target is watched, live, from any process (or from `-p` ones).
 //! The kernel side (tracer-ebpf/src/files.rs) matches successful opens by the opened file's (device, inode) and
 //! directory watches by climbing the file's parents; failed opens by base name or directory prefix, which this
 //! module then resolves and confirms. See that file for the strategy and its limits.
@@ -22,7 +22,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use aya::{
     EbpfLoader,
     maps::{Array, HashMap as BpfHashMap, MapData},
@@ -35,46 +35,16 @@ use tracer_common::{
 };
 
 use crate::{
-    bpf::{KernelLayout, Preflight, Probes},
-    cli::{parse_pids, parse_ring_size},
+    bpf::Probes,
     escape::{display_name, json_text},
-    output::{Output, OutputClosed, timestamp},
+    linux::{errno, files::open_flags},
+    output::{OutputClosed, timestamp},
     procfs,
-    session::{Handler, Io, Session},
-    syscalls::decode::{errno_name, open_flags},
+    session::{Handler, Io},
 };
 use layout::{ENTER_PROGRAMS, FilesLayout};
 use paths::{Ident, base_name, is_under, link_path, resolve};
 use snapshot::{Hold, Slot, Wanted};
-
-/// Who has these files open now, and every open of them from now on (every open on the machine without a path).
-#[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  tracer opens /etc/passwd\n  tracer opens /etc/ /var/log/syslog\n  \
-                        tracer opens -p \"$(pidof nginx)\"\n  tracer opens --failed --json -o opens.jsonl")]
-pub struct OpensArgs {
-    /// Files or directories to watch (a directory matches every file below it). A file that does not exist yet
-    /// can be watched. Without a path: every open.
-    #[arg(value_name = "PATH")]
-    paths: Vec<PathBuf>,
-    /// Only opens by this process (repeatable; a comma or space separated list as pidof prints).
-    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pids, action = clap::ArgAction::Append)]
-    pids: Vec<Vec<u32>>,
-    /// Only failed opens.
-    #[arg(short = 'x', long)]
-    failed: bool,
-    /// No snapshot of the processes holding the paths now: live opens only.
-    #[arg(long)]
-    no_snapshot: bool,
-    /// JSON lines instead of text.
-    #[arg(long)]
-    json: bool,
-    /// Write events to FILE instead of stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Kernel ring buffer size in bytes (a power of two, at least one page).
-    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20, value_parser = parse_ring_size)]
-    buffer_size: u32,
-}
 
 /// One watched path.
 #[derive(Debug)]
@@ -289,45 +259,6 @@ impl OpenProbes {
     }
 }
 
-pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
-    let mut pids = HashSet::new();
-    for pid in args.pids.iter().flatten() {
-        match procfs::tgid_of(*pid) {
-            Some(tgid) => pids.insert(tgid),
-            None => bail!("no such process: {pid}"),
-        };
-    }
-    let opens = OpenProbes::new(&preflight.tracefs, &args.paths, args.failed)?;
-    let layout = KernelLayout::read(&preflight.tracefs)?;
-
-    let trace_all = u8::from(pids.is_empty());
-    let mut probes = Probes::load(&layout, args.buffer_size, |loader| {
-        opens.configure(loader);
-        loader.override_global("TRACE_ALL", &trace_all, true);
-    })?;
-    let mut handler = opens.attach(&mut probes, pids)?;
-    crate::timing::mark("attached");
-
-    let output = Output::open(args.output.as_deref(), args.json)?;
-    let mut session = Session::new(probes, output)?;
-
-    // Taken once the probes are attached: a file opened meanwhile is in both, none is in neither.
-    let mut closed = false;
-    if !args.no_snapshot && !handler.set.watches.is_empty() {
-        let pids = (!handler.pids.is_empty()).then_some(&handler.pids);
-        let holds = snapshot::holders(&handler.set, pids);
-        crate::timing::mark("snapshot taken");
-        closed = handler.snapshot(&holds, &mut session.io).is_err();
-    }
-    closed = closed || handler.header(&mut session.io).is_err();
-    closed = closed || session.ready("opens", &handler.describe(args.failed)).is_err();
-    if !closed {
-        session.run(&mut handler).await?;
-    }
-    session.finish();
-    Ok(0)
-}
-
 #[derive(Serialize)]
 #[serde(untagged)]
 enum FdField {
@@ -448,6 +379,17 @@ impl Opens {
             .clone()
     }
 
+    /// Who holds the watched paths now, as `lsof PATH` lists them (nothing without a watched path). Taken once the
+    /// probes are attached: a file opened meanwhile is in both, none is in neither.
+    pub(crate) fn report_holders(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
+        if self.set.watches.is_empty() {
+            return Ok(());
+        }
+        let pids = (!self.pids.is_empty()).then_some(&self.pids);
+        let holds = snapshot::holders(&self.set, pids);
+        self.snapshot(&holds, io)
+    }
+
     fn snapshot(&mut self, holds: &[Hold], io: &mut Io) -> Result<(), OutputClosed> {
         if !io.out.json {
             io.out.text(&format!("{:<16} {:>7} {:<10} {:>5} {:>10} NAME", "COMMAND", "PID", "USER", "FD", "NODE"))?;
@@ -495,7 +437,7 @@ impl Opens {
         io.out.flush()
     }
 
-    fn header(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
+    pub(crate) fn header(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
         if io.out.json {
             return Ok(());
         }
@@ -615,7 +557,7 @@ impl Opens {
         let flags = if entered { open_flags(e.flags) } else { "?".to_string() };
         let creates = e.flags & (libc::O_CREAT | libc::O_TMPFILE) as u64 != 0;
         let mode = (entered && creates).then(|| format!("0{:o}", e.mode));
-        let errno = (e.ret < 0).then(|| errno_name(-e.ret as i32).map_or("E?", |(name, _)| name));
+        let errno = (e.ret < 0).then(|| errno::name(-e.ret as i32));
         let path_bytes: Vec<u8> = match &resolved.path {
             Some(p) => p.as_os_str().as_bytes().to_vec(),
             None => raw.to_vec(),
@@ -713,6 +655,7 @@ fn process_uid(pid: u32) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{parse_pids, parse_ring_size};
 
     #[test]
     fn formats_devices_and_parses_pids() {

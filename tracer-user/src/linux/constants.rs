@@ -16,6 +16,43 @@ impl Names {
     }
 }
 
+/// C's `%#x`: `0` for zero, `0x1f` otherwise.
+pub fn c_hex(value: u64) -> String {
+    if value == 0 { "0".to_string() } else { format!("{value:#x}") }
+}
+
+/// The name of `value`, or its number with strace's comment: `0x3e7 /* F_??? */`.
+pub fn named(value: u64, names: &Names) -> String {
+    match names.get(value) {
+        Some(name) => name.to_string(),
+        None if names.unknown.is_empty() => c_hex(value),
+        None => format!("{} /* {} */", c_hex(value), names.unknown),
+    }
+}
+
+/// `A|B|0x40` for the named bits set in `value`; the zero entry's name (or `0`) when none is set, and `unknown`
+/// as strace's comment when no bit has a name (`0x8 /* GRND_??? */`; empty: no comment).
+pub fn flags_text(value: u64, names: &Names, unknown: &str) -> String {
+    if value == 0 {
+        return names.get(0).unwrap_or("0").to_string();
+    }
+    let mut parts = Vec::new();
+    let mut rest = value;
+    for &(bit, name) in names.values {
+        if bit != 0 && rest & bit == bit {
+            parts.push(name.to_string());
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        parts.push(format!("{rest:#x}"));
+        if parts.len() == 1 && !unknown.is_empty() {
+            return format!("{rest:#x} /* {unknown} */");
+        }
+    }
+    parts.join("|")
+}
+
 /// `names!("F_???": F_DUPFD, F_OFD_GETLK = 36)`: `libc::F_DUPFD` unless a value is given.
 macro_rules! names {
     ($unknown:literal: $($name:ident $(= $value:expr)?),* $(,)?) => {

@@ -1,9 +1,98 @@
-//! Signals in the user's terms: names as `kill -l` and `--signal` accept them, what each does by default
-//! (signal(7)), and the kernel's result codes.
+//! Signals in the user's terms: names as `kill -l` lists them and `--signal` accepts them, `si_code` names as
+//! strace prints them, what each does by default (signal(7)), the kernel's result codes, and wait(2)-style exit
+//! status.
 
-use tracer_common::signals::{MAX_SIGNO, SIG_DFL, SIG_IGN, result};
+use tracer_common::{
+    process::EXIT_CODE_UNKNOWN,
+    signals::{MAX_SIGNO, SIG_DFL, SIG_IGN, result},
+};
 
-use crate::signames::signal_name;
+pub fn signal_name(signo: i32) -> Option<&'static str> {
+    const NAMES: [&str; 32] = [
+        "",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    match signo {
+        1..=31 => Some(NAMES[signo as usize]),
+        _ => None,
+    }
+}
+
+/// `SIGRTMIN+3` style names for real-time signals, numbers for the rest.
+pub fn signal_display(signo: i32) -> String {
+    match signal_name(signo) {
+        Some(name) => name.to_string(),
+        None if (34..=64).contains(&signo) => format!("SIGRT_{}", signo - 32),
+        None => signo.to_string(),
+    }
+}
+
+pub fn si_code_name(signo: i32, code: i32) -> String {
+    let generic = match code {
+        0 => Some("SI_USER"),
+        0x80 => Some("SI_KERNEL"),
+        -1 => Some("SI_QUEUE"),
+        -2 => Some("SI_TIMER"),
+        -3 => Some("SI_MESGQ"),
+        -4 => Some("SI_ASYNCIO"),
+        -5 => Some("SI_SIGIO"),
+        -6 => Some("SI_TKILL"),
+        _ => None,
+    };
+    if let Some(name) = generic {
+        return name.to_string();
+    }
+    let specific = match (signo, code) {
+        (11, 1) => "SEGV_MAPERR",
+        (11, 2) => "SEGV_ACCERR",
+        (7, 1) => "BUS_ADRALN",
+        (7, 2) => "BUS_ADRERR",
+        (7, 3) => "BUS_OBJERR",
+        (8, 1) => "FPE_INTDIV",
+        (8, 2) => "FPE_INTOVF",
+        (4, 1) => "ILL_ILLOPC",
+        (5, 1) => "TRAP_BRKPT",
+        (5, 2) => "TRAP_TRACE",
+        (17, 1) => "CLD_EXITED",
+        (17, 2) => "CLD_KILLED",
+        (17, 3) => "CLD_DUMPED",
+        (17, 4) => "CLD_TRAPPED",
+        (17, 5) => "CLD_STOPPED",
+        (17, 6) => "CLD_CONTINUED",
+        _ => return code.to_string(),
+    };
+    specific.to_string()
+}
 
 /// glibc's SIGRTMIN: the kernel's first two real-time signals belong to the thread library.
 const RTMIN: i32 = 34;
@@ -102,9 +191,29 @@ pub fn result_name(code: i32) -> &'static str {
     }
 }
 
+/// wait(2)-style status from `task->exit_code`: (exit code, killing signal, core dumped).
+pub fn split_exit_code(raw: i32) -> (Option<i32>, Option<i32>, bool) {
+    if raw == EXIT_CODE_UNKNOWN {
+        return (None, None, false);
+    }
+    let signal = raw & 0x7f;
+    if signal == 0 { (Some((raw >> 8) & 0xff), None, false) } else { (None, Some(signal), raw & 0x80 != 0) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_match_kill_l() {
+        assert_eq!(signal_name(1), Some("SIGHUP"));
+        assert_eq!(signal_name(9), Some("SIGKILL"));
+        assert_eq!(signal_name(31), Some("SIGSYS"));
+        assert_eq!(signal_name(0), None);
+        assert_eq!(signal_display(34), "SIGRT_2");
+        assert_eq!(si_code_name(11, 1), "SEGV_MAPERR");
+        assert_eq!(si_code_name(1, 0), "SI_USER");
+    }
 
     #[test]
     fn parses_names_like_kill() {
@@ -138,5 +247,14 @@ mod tests {
         assert_eq!(Action::of(1, 0x5555_0000_1000), Action::Handler);
         assert_eq!(result_name(0), "delivered");
         assert_eq!(result_name(2), "already_pending");
+    }
+
+    #[test]
+    fn splits_exit_codes_as_wait_does() {
+        assert_eq!(split_exit_code(3 << 8), (Some(3), None, false));
+        assert_eq!(split_exit_code(9), (None, Some(9), false));
+        assert_eq!(split_exit_code(1), (None, Some(1), false));
+        assert_eq!(split_exit_code(11 | 0x80), (None, Some(11), true));
+        assert_eq!(split_exit_code(EXIT_CODE_UNKNOWN), (None, None, false));
     }
 }

@@ -1,0 +1,13 @@
+//! Linux's own vocabulary, owned by no command: every command speaks it, none defines it.
+//!
+//! - `errno`: errno names and glibc's texts, the kernel-internal restart codes, one fallback for unknown numbers;
+//! - `signals`: signal names and numbers (`kill -l`), `si_code` names, default actions, wait(2)-style exit status;
+//! - `net`: address families and protocols, socket addresses as ss prints them, interface names;
+//! - `files`: open flags and file modes as strace prints them;
+//! - `constants`: strace's tables of constant names (`F_GETFD`, `SOCK_STREAM`, `FUTEX_WAKE`...).
+
+pub mod constants;
+pub mod errno;
+pub mod files;
+pub mod net;
+pub mod signals;

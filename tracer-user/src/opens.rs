@@ -1,0 +1,65 @@
+//! `tracer opens`: who has this file open now, and who opens it from here on?
+//!
+//! A snapshot of the processes holding the watched paths (as `lsof PATH` lists them), then every open, openat,
+//! openat2, creat and open_by_handle_at whose target is watched, live, from any process (or from `-p` ones).
+//! Only wiring lives here: the probes, matching and rendering are the files family's (`crate::probes::files`),
+//! which `tracer monitor --watch` composes too.
+
+use std::{collections::HashSet, path::PathBuf};
+
+use crate::{
+    bpf::{KernelLayout, Preflight, Probes},
+    cli::{OutputArgs, PidArgs, RingArgs},
+    probes::files::OpenProbes,
+    session::Session,
+};
+
+/// Who has these files open now, and every open of them from now on (every open on the machine without a path).
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  tracer opens /etc/passwd\n  tracer opens /etc/ /var/log/syslog\n  \
+                        tracer opens -p \"$(pidof nginx)\"\n  tracer opens --failed --json -o opens.jsonl",
+    mut_arg("pids", |a| a.help("Only opens by this process (repeatable; a comma or space separated list as pidof prints)")))]
+pub struct OpensArgs {
+    /// Files or directories to watch (a directory matches every file below it). A file that does not exist yet
+    /// can be watched. Without a path: every open.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pids: PidArgs,
+    /// Only failed opens.
+    #[arg(short = 'x', long)]
+    failed: bool,
+    /// No snapshot of the processes holding the paths now: live opens only.
+    #[arg(long)]
+    no_snapshot: bool,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    ring: RingArgs<{ 4 << 20 }>,
+}
+
+pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
+    let pids: HashSet<u32> = args.pids.resolve()?.into_iter().collect();
+    let opens = OpenProbes::new(&preflight.tracefs, &args.paths, args.failed)?;
+    let layout = KernelLayout::read(&preflight.tracefs)?;
+
+    let trace_all = u8::from(pids.is_empty());
+    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
+        opens.configure(loader);
+        loader.override_global("TRACE_ALL", &trace_all, true);
+    })?;
+    let mut handler = opens.attach(&mut probes, pids)?;
+    crate::timing::mark("attached");
+
+    let output = args.out.open()?;
+    let mut session = Session::new(probes, output)?;
+
+    let mut closed = !args.no_snapshot && handler.report_holders(&mut session.io).is_err();
+    closed = closed || handler.header(&mut session.io).is_err();
+    closed = closed || session.ready("opens", &handler.describe(args.failed)).is_err();
+    if !closed {
+        session.run(&mut handler).await?;
+    }
+    session.finish();
+    Ok(0)
+}
