@@ -12,7 +12,7 @@
 
 use aya_ebpf::{
     EbpfContext,
-    helpers::{bpf_get_current_pid_tgid, bpf_probe_read_user},
+    helpers::{bpf_get_current_pid_tgid, generated},
     macros::{map, tracepoint},
     maps::{Array, LruHashMap},
     programs::TracePointContext,
@@ -27,7 +27,7 @@ use tracer_common::{
 
 use crate::{
     emit::{NET, emit},
-    kernel::{file_of_fd, is_zero, pick, read, read_checked, word},
+    kernel::{below, file_of_fd, is_zero, pick, read, read_checked, word},
     maps::{global, is_traced},
 };
 
@@ -203,47 +203,50 @@ fn sock_info(fd: i32) -> SockInfo {
     }
 }
 
+/// `N` bytes of user memory at `at` and 1, or zeroes and 0 when they cannot be read.
+#[inline(always)]
+fn read_user<const N: usize>(at: u64) -> ([u8; N], u64) {
+    let mut buf = [0u8; N];
+    let rc = unsafe { generated::bpf_probe_read_user(buf.as_mut_ptr().cast(), N as u32, at as *const _) };
+    (buf, 1 ^ ((rc as u64) >> 63))
+}
+
 /// Reads the `struct sockaddr` passed to bind() into `inflight`; false when it is not an inet address.
+///
+/// sockaddr_in: family, port, address (16 bytes with its padding); sockaddr_in6: family, port, flowinfo, address,
+/// scope id (28 bytes; 24 from callers of RFC 2133's time). Every part is read and the wanted ones kept by
+/// arithmetic: under `if`s, each outcome was a state of its own for the 6.1 verifier, walked through the rest of
+/// `net_bind_exit`.
 #[inline(always)]
 fn read_sockaddr(inflight: &mut BindInflight) -> bool {
-    let uaddr = inflight.uaddr as *const u8;
-    if uaddr.is_null() || inflight.addrlen < 2 {
+    let uaddr = inflight.uaddr;
+    let addrlen = inflight.addrlen as u64;
+    let (head, head_ok) = read_user::<16>(uaddr);
+    if head_ok & (below(addrlen, 2) ^ 1) == 0 {
         inflight.flags |= sock_flags::ADDR_FAULT;
         return true;
     }
-    // sockaddr_in: family, port, address (16 bytes with its padding); sockaddr_in6: family, port, flowinfo,
-    // address, scope id (28 bytes; 24 from callers of RFC 2133's time).
-    let Ok(head) = (unsafe { bpf_probe_read_user(uaddr as *const [u8; 16]) }) else {
-        inflight.flags |= sock_flags::ADDR_FAULT;
-        return true;
-    };
-    let head: [u8; 16] = head;
     inflight.flags &= !sock_flags::ADDR_FAULT;
-    inflight.sa_family = u16::from_ne_bytes([head[0], head[1]]);
+    let family = u16::from_ne_bytes([head[0], head[1]]);
+    inflight.sa_family = family;
     inflight.port = u16::from_be_bytes([head[2], head[3]]);
-    match inflight.sa_family {
-        AF_INET | AF_UNSPEC => {
-            inflight.addr = [0; 16];
-            inflight.addr[..4].copy_from_slice(&head[4..8]);
-            true
-        }
-        AF_INET6 => {
-            if inflight.addrlen >= 28 {
-                if let Ok(full) = unsafe { bpf_probe_read_user(uaddr as *const [u8; 28]) } {
-                    let full: [u8; 28] = full;
-                    inflight.addr.copy_from_slice(&full[8..24]);
-                    inflight.scope_id = u32::from_ne_bytes([full[24], full[25], full[26], full[27]]);
-                }
-            } else if inflight.addrlen >= 24
-                && let Ok(full) = unsafe { bpf_probe_read_user(uaddr as *const [u8; 24]) }
-            {
-                let full: [u8; 24] = full;
-                inflight.addr.copy_from_slice(&full[8..24]);
-            }
-            true
-        }
-        _ => false,
+    let v6 = is_zero((family ^ AF_INET6) as u64);
+    if v6 | is_zero((family ^ AF_INET) as u64) | is_zero((family ^ AF_UNSPEC) as u64) == 0 {
+        return false; // AF_UNIX, AF_NETLINK, AF_PACKET, ...
     }
+    // IPv6: bytes 8..24 when the caller passed at least 24 of them, the scope id at 24..28 when it passed 28.
+    let (middle, middle_ok) = read_user::<8>(uaddr.wrapping_add(16));
+    let (scope, scope_ok) = read_user::<4>(uaddr.wrapping_add(24));
+    let full = v6 & (below(addrlen, 24) ^ 1) & middle_ok;
+    let scoped = full & (below(addrlen, 28) ^ 1) & scope_ok;
+    let v4 = u32::from_ne_bytes([head[4], head[5], head[6], head[7]]) as u64;
+    let v6_low = u64::from_ne_bytes([head[8], head[9], head[10], head[11], head[12], head[13], head[14], head[15]]);
+    let low = pick(v6, v6_low & full.wrapping_neg(), v4);
+    let high = u64::from_ne_bytes(middle) & full.wrapping_neg();
+    inflight.addr[..8].copy_from_slice(&low.to_ne_bytes());
+    inflight.addr[8..].copy_from_slice(&high.to_ne_bytes());
+    inflight.scope_id = pick(scoped, u32::from_ne_bytes(scope) as u64, inflight.scope_id as u64) as u32;
+    true
 }
 
 // `syscalls:sys_enter_bind`: fd @16, umyaddr @24, addrlen @32 (syscall arguments, 8 bytes each from 16).
