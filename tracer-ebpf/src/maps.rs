@@ -3,7 +3,7 @@
 use aya_ebpf::{
     helpers::bpf_ktime_get_ns,
     macros::map,
-    maps::{Array, PerCpuArray, RingBuf},
+    maps::{Array, LruHashMap, PerCpuArray, RingBuf},
 };
 use tracer_common::event::{lost, traced};
 
@@ -70,4 +70,12 @@ pub fn count_lost(slot: u32) {
 #[inline(always)]
 pub fn now_ns() -> u64 {
     unsafe { bpf_ktime_get_ns() }
+}
+
+/// What a thread's call left at its enter (by tid), taken out of `map` at its exit.
+#[inline(always)]
+pub fn take<V: Copy>(map: &LruHashMap<u32, V>, tid: u32) -> Option<V> {
+    let value = unsafe { *map.get_ptr(tid)? };
+    let _ = map.remove(tid);
+    Some(value)
 }

@@ -6,8 +6,9 @@
 //! - `syscalls:sys_enter_listen`/`sys_exit_listen`: listen() with its result; address and port from the socket.
 //! - `sock:inet_sock_set_state`, LISTEN → CLOSE: the port is released (TCP; UDP has no such tracepoint).
 //!
-//! The socket behind an fd is found by walking task → files → fdtable → file → socket → sock with offsets from BTF
-//! (globals set at load time); a socket whose `file` does not point back at the file is not trusted.
+//! The socket behind an fd is found by walking task → files → fdtable → file (kernel.rs's walk, shared with the
+//! open probes) → socket → sock with offsets from BTF (globals set at load time); a socket whose `file` does not
+//! point back at the file is not trusted.
 //! Filters (pid set, family, protocol, port) run before anything is reserved.
 
 use aya_ebpf::{
@@ -28,7 +29,7 @@ use tracer_common::{
 use crate::{
     emit::{NET, emit},
     kernel::{below, file_of_fd, is_zero, pick, read, read_checked, word},
-    maps::{global, is_traced},
+    maps::{global, is_traced, take},
 };
 
 /// Watched ports (non-zero byte = watched), consulted when `NET_PORT_FILTER` is set.
@@ -290,9 +291,7 @@ pub fn net_bind_enter(ctx: TracePointContext) -> u32 {
 pub fn net_bind_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
-    let Some(inflight) = BIND_INFLIGHT.get_ptr(tid) else { return 0 };
-    let mut inflight = unsafe { *inflight };
-    let _ = BIND_INFLIGHT.remove(tid);
+    let Some(mut inflight) = take(&BIND_INFLIGHT, tid) else { return 0 };
     let ret: i64 = unsafe { ctx.read_at(16) }.unwrap_or(0);
 
     if inflight.flags & sock_flags::ADDR_FAULT != 0 && !read_sockaddr(&mut inflight) {
@@ -350,9 +349,7 @@ pub fn net_listen_enter(ctx: TracePointContext) -> u32 {
 pub fn net_listen_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
-    let Some(inflight) = LISTEN_INFLIGHT.get_ptr(tid) else { return 0 };
-    let inflight = unsafe { *inflight };
-    let _ = LISTEN_INFLIGHT.remove(tid);
+    let Some(inflight) = take(&LISTEN_INFLIGHT, tid) else { return 0 };
     let ret: i64 = unsafe { ctx.read_at(16) }.unwrap_or(0);
     if ret == -EBADF || ret == -ENOTSOCK {
         return 0;

@@ -31,7 +31,7 @@ use tracer_common::{
 use crate::{
     emit::{SIGNAL, SIGNALS, emit},
     kernel::{current_task, is_zero, read, read_checked},
-    maps::{TRACE_ALL, global, traced_state},
+    maps::{TRACE_ALL, global, take, traced_state},
     process::{TASK_PID_OFFSET, TASK_TGID_OFFSET, exit_code, group_dead, send},
 };
 
@@ -314,9 +314,7 @@ pub fn signal_send_enter(ctx: TracePointContext) -> u32 {
 pub fn signal_send_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
-    let Some(pending) = SENDS.get_ptr(tid) else { return 0 };
-    let pending = unsafe { *pending };
-    let _ = SENDS.remove(tid);
+    let Some(pending) = take(&SENDS, tid) else { return 0 };
     let ret: i64 = record_field(&ctx, 16);
     if ret >= 0 {
         return 0;
