@@ -30,8 +30,8 @@
 
 use aya_ebpf::{
     helpers::{
-        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_current_uid_gid, bpf_probe_read_kernel,
-        bpf_probe_read_user, bpf_probe_read_user_str_bytes, generated,
+        bpf_get_current_pid_tgid, bpf_get_current_uid_gid, bpf_probe_read_user, bpf_probe_read_user_str_bytes,
+        generated,
     },
     macros::{map, tracepoint},
     maps::{Array, HashMap, PerCpuArray, ProgramArray},
@@ -44,10 +44,13 @@ use tracer_common::{
         OpenInflight, PATH_CAP, PREFIX_SLOTS, SYSCALL_ARGS_OFFSET, WATCH_SLOTS, call, ino_bit, name_len_bit, stage,
         status, watch,
     },
-    monitor::bucket,
 };
 
-use crate::maps::{admit, count_lost, fill_header, global, is_traced, now_ns, reserve, wakeup_flags};
+use crate::{
+    emit::{OPEN, emit},
+    kernel::{current_task, file_of_fd, try_read, word},
+    maps::{count_lost, global, is_traced, now_ns},
+};
 
 #[map]
 static OPEN_INFLIGHT: Array<OpenInflight> = Array::with_max_entries(OPEN_INFLIGHT_SLOTS, 0);
@@ -97,20 +100,12 @@ static FILES_FAILED_ONLY: u8 = 0;
 #[unsafe(no_mangle)]
 static FILES_HAVE_DIRS: u8 = 0;
 
-// Kernel struct offsets, from BTF.
-#[unsafe(no_mangle)]
-static FILES_TASK_FILES: u32 = 0;
+// Kernel struct offsets, from BTF (the fd table's are kernel.rs's).
 #[unsafe(no_mangle)]
 static FILES_TASK_FS: u32 = 0;
 /// `fs_struct.pwd.dentry`.
 #[unsafe(no_mangle)]
 static FILES_FS_PWD_DENTRY: u32 = 0;
-#[unsafe(no_mangle)]
-static FILES_FILES_FDT: u32 = 0;
-#[unsafe(no_mangle)]
-static FILES_FDT_MAX_FDS: u32 = 0;
-#[unsafe(no_mangle)]
-static FILES_FDT_FD: u32 = 0;
 /// `file.f_path.dentry`.
 #[unsafe(no_mangle)]
 static FILES_FILE_DENTRY: u32 = 0;
@@ -133,14 +128,6 @@ static FILES_SB_DEV: u32 = 0;
 
 const AT_FDCWD: i32 = -100;
 const O_WRONLY_CREAT_TRUNC: u64 = 0o1 | 0o100 | 0o1000;
-
-#[inline(always)]
-fn read_kernel<T>(base: u64, offset: &u32) -> Option<T> {
-    if base == 0 {
-        return None;
-    }
-    unsafe { bpf_probe_read_kernel((base as *const u8).wrapping_add(global(offset) as usize) as *const T) }.ok()
-}
 
 /// Argument `N` of a `sys_enter_*` record, or the return value (`arg::<0>`) of a `sys_exit_*` one. One volatile
 /// load at a constant offset (user space checked the format files): a wider read made LLVM emit a modified context
@@ -208,30 +195,6 @@ fn take_inflight(tid: u32) -> Option<OpenInflight> {
     Some(*slot)
 }
 
-/// The current task's `struct file *` behind `fd`.
-#[inline(always)]
-fn file_of_fd(fd: i32, just_opened: bool) -> Option<u64> {
-    if fd < 0 {
-        return None;
-    }
-    let task = unsafe { bpf_get_current_task() };
-    let files: u64 = read_kernel(task, &FILES_TASK_FILES)?;
-    let fdt: u64 = read_kernel(files, &FILES_FILES_FDT)?;
-    // An fd the open just installed is within the table (tables only grow): only a caller's dirfd is checked.
-    if !just_opened {
-        let max_fds: u32 = read_kernel(fdt, &FILES_FDT_MAX_FDS)?;
-        if fd as u32 >= max_fds {
-            return None;
-        }
-    }
-    let fd_array: u64 = read_kernel(fdt, &FILES_FDT_FD)?;
-    if fd_array == 0 {
-        return None;
-    }
-    let file: u64 = unsafe { bpf_probe_read_kernel((fd_array as *const u64).wrapping_add(fd as usize)) }.ok()?;
-    (file != 0).then_some(file)
-}
-
 /// An opened file: its dentry, inode and inode number. Its device takes two more reads and is read only when a
 /// watch may concern the inode (`dev_of`).
 #[derive(Clone, Copy)]
@@ -243,22 +206,22 @@ struct Opened {
 
 #[inline(always)]
 fn opened(file: u64) -> Option<Opened> {
-    let dentry: u64 = read_kernel(file, &FILES_FILE_DENTRY)?;
-    let inode: u64 = read_kernel(dentry, &FILES_DENTRY_INODE)?;
-    let ino: u64 = read_kernel(inode, &FILES_INODE_INO)?;
+    let dentry: u64 = try_read(file, global(&FILES_FILE_DENTRY))?;
+    let inode: u64 = try_read(dentry, global(&FILES_DENTRY_INODE))?;
+    let ino: u64 = try_read(inode, global(&FILES_INODE_INO))?;
     Some(Opened { dentry, inode, ino })
 }
 
 /// The device of an inode (`i_sb->s_dev`), 0 when it cannot be read.
 #[inline(always)]
 fn dev_of(inode: u64) -> u32 {
-    read_kernel(word(inode, &FILES_INODE_SB), &FILES_SB_DEV).unwrap_or(0)
+    try_read(word(inode, global(&FILES_INODE_SB)), global(&FILES_SB_DEV)).unwrap_or(0)
 }
 
 #[inline(always)]
 fn dentry_identity(dentry: u64) -> Option<FileKey> {
-    let inode: u64 = read_kernel(dentry, &FILES_DENTRY_INODE)?;
-    let ino: u64 = read_kernel(inode, &FILES_INODE_INO)?;
+    let inode: u64 = try_read(dentry, global(&FILES_DENTRY_INODE))?;
+    let ino: u64 = try_read(inode, global(&FILES_INODE_INO))?;
     Some(FileKey { ino, dev: dev_of(inode), _pad: 0 })
 }
 
@@ -275,21 +238,6 @@ fn watched(ino: u64, inode: u64) -> u32 {
     unsafe { FILES_WATCHED.get(key) }.copied().unwrap_or(0)
 }
 
-/// Reads a pointer-sized kernel word at `base + offset`; 0 when it cannot be read. Branch-free (the helper
-/// zero-fills on failure), which keeps the loops below linear for the verifier.
-#[inline(always)]
-fn word(base: u64, offset: &u32) -> u64 {
-    let mut value: u64 = 0;
-    unsafe {
-        generated::bpf_probe_read_kernel(
-            (&mut value as *mut u64).cast(),
-            8,
-            (base as *const u8).wrapping_add(global(offset) as usize).cast(),
-        )
-    };
-    value
-}
-
 /// Climbs from `dentry` (included when `include_self`) towards the root of its filesystem; `MATCH_DIR` (or
 /// `MATCH_BASE_DIR` for a start directory) when a watched directory is on the way. Directories of one
 /// Only taken when some watched path is a directory.
@@ -304,7 +252,7 @@ fn climb(dentry: u64, include_self: bool) -> u32 {
     let hit = if include_self { status::MATCH_BASE_DIR } else { status::MATCH_DIR };
     let mut current = dentry;
     if !include_self {
-        current = word(dentry, &FILES_DENTRY_PARENT);
+        current = word(dentry, global(&FILES_DENTRY_PARENT));
         if current == dentry {
             return 0;
         }
@@ -313,11 +261,11 @@ fn climb(dentry: u64, include_self: bool) -> u32 {
         if current == 0 {
             break;
         }
-        let inode = word(current, &FILES_DENTRY_INODE);
-        if watched(word(inode, &FILES_INODE_INO), inode) & watch::DIR != 0 {
+        let inode = word(current, global(&FILES_DENTRY_INODE));
+        if watched(word(inode, global(&FILES_INODE_INO)), inode) & watch::DIR != 0 {
             return hit;
         }
-        let parent = word(current, &FILES_DENTRY_PARENT);
+        let parent = word(current, global(&FILES_DENTRY_PARENT));
         // The root of this filesystem is its own parent.
         current = if parent == current { 0 } else { parent };
     }
@@ -329,17 +277,17 @@ fn climb(dentry: u64, include_self: bool) -> u32 {
 #[inline(always)]
 fn parent_and_name_watched(dentry: u64) -> bool {
     // The name's length first (it sits in the dentry): files next to a watched one mostly have other lengths.
-    let len: u32 = read_kernel(dentry, &FILES_DENTRY_NAME_LEN).unwrap_or(0);
+    let len: u32 = try_read(dentry, global(&FILES_DENTRY_NAME_LEN)).unwrap_or(0);
     let lens = FILES_NAME_LENS.get(0).copied().unwrap_or(0);
     if lens & name_len_bit(len as usize) == 0 {
         return false;
     }
-    let parent = word(dentry, &FILES_DENTRY_PARENT);
-    let inode = word(parent, &FILES_DENTRY_INODE);
-    if watched(word(inode, &FILES_INODE_INO), inode) & watch::PARENT == 0 {
+    let parent = word(dentry, global(&FILES_DENTRY_PARENT));
+    let inode = word(parent, global(&FILES_DENTRY_INODE));
+    if watched(word(inode, global(&FILES_INODE_INO)), inode) & watch::PARENT == 0 {
         return false;
     }
-    let name = word(dentry, &FILES_DENTRY_NAME);
+    let name = word(dentry, global(&FILES_DENTRY_NAME));
     let mut key = [0u8; NAME_KEY];
     unsafe { generated::bpf_probe_read_kernel_str(key.as_mut_ptr().cast(), NAME_KEY as u32, name as *const _) };
     unsafe { FILES_NAMES.get(key) }.is_some()
@@ -407,11 +355,10 @@ fn match_path(scratch: &Scratch) -> u32 {
 #[inline(always)]
 fn base_dentry(dfd: i32) -> Option<u64> {
     if dfd == AT_FDCWD {
-        let task = unsafe { bpf_get_current_task() };
-        let fs: u64 = read_kernel(task, &FILES_TASK_FS)?;
-        return read_kernel(fs, &FILES_FS_PWD_DENTRY);
+        let fs: u64 = try_read(current_task(), global(&FILES_TASK_FS))?;
+        return try_read(fs, global(&FILES_FS_PWD_DENTRY));
     }
-    read_kernel(file_of_fd(dfd, false)?, &FILES_FILE_DENTRY)
+    try_read(file_of_fd(dfd, false), global(&FILES_FILE_DENTRY))
 }
 
 /// Reads the requested path into the scratch buffer: (bytes, status bits).
@@ -474,7 +421,7 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
 
     if !failed {
         // Identify the file behind the new fd; match it when a path filter is set.
-        match file_of_fd(ret as i32, true).and_then(opened) {
+        match opened(file_of_fd(ret as i32, true)) {
             Some(opened) => {
                 st |= status::FILE_KNOWN;
                 if !unfiltered {
@@ -599,49 +546,39 @@ pub fn files_open_send(_ctx: TracePointContext) -> u32 {
         // `struct open_how` starts with `__u64 flags`; the kernel copied it in, so it is resident.
         flags = unsafe { bpf_probe_read_user(inflight.flags as *const u64) }.unwrap_or(0);
     }
-    let duration = if entered { now_ns().saturating_sub(inflight.enter_ns) } else { 0 };
-    send(scratch, st & !PATH_READ, flags, &base, duration, len);
+    send(scratch, st & !PATH_READ, flags, &base, entered, len);
     0
 }
 
-/// The record of an open, from the handover and the scratch path.
+/// The record of an open, from the handover and the scratch path. `tracer monitor --watch` gives opens their own
+/// bucket, so that an open storm cannot starve the other kinds (no limit for `tracer opens`).
 #[inline(always)]
-fn send(scratch: &Scratch, status: u32, flags: u64, base: &FileKey, duration_ns: u64, path_len: usize) {
-    // `tracer monitor --watch`: its own bucket, so that an open storm cannot starve the other kinds (no limit
-    // for `tracer opens`).
-    if !admit(bucket::OPEN) {
-        return;
-    }
-    let now = now_ns();
-    let Some(mut entry) = reserve::<OpenEvent>(lost::FILES) else {
-        return;
-    };
+fn send(scratch: &Scratch, status: u32, flags: u64, base: &FileKey, entered: bool, path_len: usize) {
     let handover = &scratch.handover;
-    let event = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut event.header, kind::FILE_OPEN, handover.pid_tgid, now);
-    event.ret = handover.ret;
-    event.duration_ns = duration_ns;
-    event.flags = flags;
-    event.ino = handover.file.ino;
-    event.dev = handover.file.dev;
-    event.base_ino = base.ino;
-    event.base_dev = base.dev;
-    event.uid = bpf_get_current_uid_gid() as u32;
-    event.dfd = handover.inflight.dfd;
-    event.mode = handover.inflight.mode;
-    event.status = status;
-    event.call = handover.inflight.call;
-    event._pad = 0;
-    event.path_len = 0;
-    // One helper copy of the bytes read (the size is masked so that the verifier sees it bounded).
-    let size = (path_len as u32) & (PATH_CAP as u32 - 1);
-    if size > 0 {
-        let copied = unsafe {
-            generated::bpf_probe_read_kernel(event.path.as_mut_ptr().cast(), size, scratch.path.as_ptr().cast())
-        };
-        if copied == 0 {
-            event.path_len = size as u16;
+    emit::<OpenEvent>(OPEN, kind::FILE_OPEN, handover.pid_tgid, |event, now| {
+        event.ret = handover.ret;
+        event.duration_ns = if entered { now.saturating_sub(handover.inflight.enter_ns) } else { 0 };
+        event.flags = flags;
+        event.ino = handover.file.ino;
+        event.dev = handover.file.dev;
+        event.base_ino = base.ino;
+        event.base_dev = base.dev;
+        event.uid = bpf_get_current_uid_gid() as u32;
+        event.dfd = handover.inflight.dfd;
+        event.mode = handover.inflight.mode;
+        event.status = status;
+        event.call = handover.inflight.call;
+        event._pad = 0;
+        event.path_len = 0;
+        // One helper copy of the bytes read (the size is masked so that the verifier sees it bounded).
+        let size = (path_len as u32) & (PATH_CAP as u32 - 1);
+        if size > 0 {
+            let copied = unsafe {
+                generated::bpf_probe_read_kernel(event.path.as_mut_ptr().cast(), size, scratch.path.as_ptr().cast())
+            };
+            if copied == 0 {
+                event.path_len = size as u16;
+            }
         }
-    }
-    entry.submit(wakeup_flags(now));
+    });
 }

@@ -6,26 +6,31 @@
 //! - `syscalls:sys_enter_listen`/`sys_exit_listen`: listen() with its result; address and port from the socket.
 //! - `sock:inet_sock_set_state`, LISTEN → CLOSE: the port is released (TCP; UDP has no such tracepoint).
 //!
-//! The socket behind an fd is found by walking task → files → fdtable → file → socket → sock with offsets from BTF
-//! (globals set at load time); a socket whose `file` does not point back at the file is not trusted.
+//! The socket behind an fd is found by walking task → files → fdtable → file (kernel.rs's walk, shared with the
+//! open probes) → socket → sock with offsets from BTF (globals set at load time); a socket whose `file` does not
+//! point back at the file is not trusted.
 //! Filters (pid set, family, protocol, port) run before anything is reserved.
 
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_kernel, bpf_probe_read_user},
+    EbpfContext,
+    helpers::{bpf_get_current_pid_tgid, generated},
     macros::{map, tracepoint},
     maps::{Array, LruHashMap},
     programs::TracePointContext,
 };
 use tracer_common::{
-    event::{kind, lost},
-    monitor::bucket,
+    event::kind,
     net::{
         AF_INET, AF_INET6, AF_UNSPEC, BindEvent, BindInflight, ListenInflight, PORT_SLOTS, SockEvent, family_class,
         protocol_class, sock_flags, tcp_state,
     },
 };
 
-use crate::maps::{admit, fill_header, global, is_traced, now_ns, reserve, wakeup_flags};
+use crate::{
+    emit::{NET, emit},
+    kernel::{below, file_of_fd, is_zero, pick, read, read_checked, word},
+    maps::{global, is_traced, take},
+};
 
 /// Watched ports (non-zero byte = watched), consulted when `NET_PORT_FILTER` is set.
 #[map]
@@ -46,15 +51,7 @@ static NET_FAMILIES: u8 = 0xff;
 #[unsafe(no_mangle)]
 static NET_PROTOCOLS: u8 = 0xff;
 
-// Kernel struct offsets, from BTF.
-#[unsafe(no_mangle)]
-static NET_TASK_FILES_OFFSET: u32 = 0;
-#[unsafe(no_mangle)]
-static NET_FILES_FDT_OFFSET: u32 = 0;
-#[unsafe(no_mangle)]
-static NET_FDT_MAX_FDS_OFFSET: u32 = 0;
-#[unsafe(no_mangle)]
-static NET_FDT_FD_OFFSET: u32 = 0;
+// Kernel struct offsets, from BTF (the fd table's are kernel.rs's).
 #[unsafe(no_mangle)]
 static NET_FILE_PRIVATE_DATA_OFFSET: u32 = 0;
 /// `socket.type`, `.file`, `.sk`.
@@ -130,29 +127,24 @@ fn port_wanted(port: u16) -> bool {
     port != 0 && NET_PORTS.get(port as u32).is_some_and(|&watched| watched != 0)
 }
 
+/// A `sock_common` bitfield (see `NET_SK_*_BITS`): 1 when set, 0 when not or unknown.
 #[inline(always)]
-fn read_kernel<T>(base: *const u8, offset: &u32) -> Option<T> {
-    if base.is_null() {
-        return None;
-    }
-    unsafe { bpf_probe_read_kernel(base.add(global(offset) as usize) as *const T) }.ok()
-}
-
-/// A `sock_common` bitfield (see `NET_SK_*_BITS`), false when unknown.
-#[inline(always)]
-fn read_bit(sk: *const u8, packed: &u32) -> bool {
+fn read_bit(sk: u64, packed: &u32) -> u32 {
     let packed = global(packed);
-    let mask = (packed & 0xff) as u8;
-    if mask == 0 {
-        return false;
-    }
-    let Ok(byte) = (unsafe { bpf_probe_read_kernel(sk.add((packed >> 16) as usize)) }) else { return false };
-    let byte: u8 = byte;
-    (byte >> ((packed >> 8) & 7)) & mask != 0
+    let byte: u8 = read(sk, packed >> 16);
+    let bits = ((byte as u32) >> ((packed >> 8) & 7)) & packed & 0xff;
+    (1 ^ is_zero(bits as u64)) as u32
 }
 
-/// What the socket behind an fd says.
-#[derive(Default)]
+/// `sock_flags::REUSEADDR | REUSEPORT | V6ONLY` of a sock.
+#[inline(always)]
+fn sock_bits(sk: u64) -> u32 {
+    (read_bit(sk, &NET_SK_REUSE_BITS) * sock_flags::REUSEADDR)
+        | (read_bit(sk, &NET_SK_REUSEPORT_BITS) * sock_flags::REUSEPORT)
+        | (read_bit(sk, &NET_SK_IPV6ONLY_BITS) * sock_flags::V6ONLY)
+}
+
+/// What the socket behind an fd says; all zeroes (no `SOCKET_KNOWN`) when the fd is no socket.
 struct SockInfo {
     family: u16,
     port: u16,
@@ -164,116 +156,98 @@ struct SockInfo {
     inode: u64,
 }
 
-/// The `struct socket` behind `fd` in the current task, if it is one.
+/// The `struct socket *` behind `fd` in the current task, 0 when it is none.
 #[inline(always)]
-fn socket_of_fd(fd: i32) -> Option<*const u8> {
-    if fd < 0 {
-        return None;
-    }
-    let task = unsafe { bpf_get_current_task() } as *const u8;
-    let files: u64 = read_kernel(task, &NET_TASK_FILES_OFFSET)?;
-    let fdt: u64 = read_kernel(files as *const u8, &NET_FILES_FDT_OFFSET)?;
-    let fdt = fdt as *const u8;
-    let max_fds: u32 = read_kernel(fdt, &NET_FDT_MAX_FDS_OFFSET)?;
-    if fd as u32 >= max_fds {
-        return None;
-    }
-    let fd_array: u64 = read_kernel(fdt, &NET_FDT_FD_OFFSET)?;
-    if fd_array == 0 {
-        return None;
-    }
-    let file: u64 = unsafe { bpf_probe_read_kernel((fd_array as *const u64).wrapping_add(fd as usize)) }.ok()?;
-    let socket: u64 = read_kernel(file as *const u8, &NET_FILE_PRIVATE_DATA_OFFSET)?;
+fn socket_of_fd(fd: i32) -> u64 {
+    let file = file_of_fd(fd, false);
+    let socket = word(file, global(&NET_FILE_PRIVATE_DATA_OFFSET));
     // Not every file is a socket: a socket's file points back at it.
-    let back: u64 = read_kernel(socket as *const u8, &NET_SOCKET_FILE_OFFSET)?;
-    if back != file {
-        return None;
-    }
-    Some(socket as *const u8)
+    let back = word(socket, global(&NET_SOCKET_FILE_OFFSET));
+    socket & is_zero(back ^ file).wrapping_neg()
 }
 
 #[inline(always)]
-fn socket_inode(socket: *const u8) -> u64 {
-    read_kernel(socket, &NET_SOCKET_INO_OFFSET).unwrap_or(0)
+fn socket_inode(socket: u64) -> u64 {
+    read(socket, global(&NET_SOCKET_INO_OFFSET))
+}
+
+/// A sock's bound address: IPv6's 16 bytes, or IPv4's 4 then zeroes. Both read, one kept: no branch.
+#[inline(always)]
+fn sock_addr(sk: u64, family: u16) -> [u8; 16] {
+    let v6 = is_zero((family ^ AF_INET6) as u64);
+    let at = global(&NET_SK_V6_RCV_SADDR_OFFSET);
+    let v4 = read::<u32>(sk, global(&NET_SK_RCV_SADDR_OFFSET)) as u64;
+    let low = pick(v6, read::<u64>(sk, at), v4);
+    let high = read::<u64>(sk, at + 8) & v6.wrapping_neg();
+    let mut addr = [0u8; 16];
+    addr[..8].copy_from_slice(&low.to_ne_bytes());
+    addr[8..].copy_from_slice(&high.to_ne_bytes());
+    addr
 }
 
 #[inline(always)]
-fn sock_info(fd: i32) -> Option<SockInfo> {
-    let socket = socket_of_fd(fd)?;
-    let sk: u64 = read_kernel(socket, &NET_SOCKET_SK_OFFSET)?;
-    let sk = sk as *const u8;
-    if sk.is_null() {
-        return None;
+fn sock_info(fd: i32) -> SockInfo {
+    let socket = socket_of_fd(fd);
+    let sk = word(socket, global(&NET_SOCKET_SK_OFFSET));
+    // No sock (or none readable): nothing is known, the socket's own fields included.
+    let (family, known) = read_checked::<u16>(sk, global(&NET_SK_FAMILY_OFFSET));
+    let mask = known.wrapping_neg();
+    SockInfo {
+        family,
+        port: read(sk, global(&NET_SK_NUM_OFFSET)),
+        protocol: read(sk, global(&NET_SK_PROTOCOL_OFFSET)),
+        sock_type: read::<u16>(socket, global(&NET_SOCKET_TYPE_OFFSET)) & mask as u16,
+        state: read(sk, global(&NET_SK_STATE_OFFSET)),
+        flags: (known as u32 * sock_flags::SOCKET_KNOWN) | sock_bits(sk),
+        addr: sock_addr(sk, family),
+        inode: socket_inode(socket) & mask,
     }
-    let mut info = SockInfo {
-        family: read_kernel(sk, &NET_SK_FAMILY_OFFSET)?,
-        port: read_kernel(sk, &NET_SK_NUM_OFFSET).unwrap_or(0),
-        protocol: read_kernel(sk, &NET_SK_PROTOCOL_OFFSET).unwrap_or(0),
-        sock_type: read_kernel(socket, &NET_SOCKET_TYPE_OFFSET).unwrap_or(0),
-        state: read_kernel(sk, &NET_SK_STATE_OFFSET).unwrap_or(0),
-        flags: sock_flags::SOCKET_KNOWN,
-        addr: [0; 16],
-        inode: socket_inode(socket),
-    };
-    if read_bit(sk, &NET_SK_REUSE_BITS) {
-        info.flags |= sock_flags::REUSEADDR;
-    }
-    if read_bit(sk, &NET_SK_REUSEPORT_BITS) {
-        info.flags |= sock_flags::REUSEPORT;
-    }
-    if read_bit(sk, &NET_SK_IPV6ONLY_BITS) {
-        info.flags |= sock_flags::V6ONLY;
-    }
-    if info.family == AF_INET6 {
-        info.addr = read_kernel(sk, &NET_SK_V6_RCV_SADDR_OFFSET).unwrap_or([0; 16]);
-    } else {
-        let v4: [u8; 4] = read_kernel(sk, &NET_SK_RCV_SADDR_OFFSET).unwrap_or([0; 4]);
-        info.addr[..4].copy_from_slice(&v4);
-    }
-    Some(info)
+}
+
+/// `N` bytes of user memory at `at` and 1, or zeroes and 0 when they cannot be read.
+#[inline(always)]
+fn read_user<const N: usize>(at: u64) -> ([u8; N], u64) {
+    let mut buf = [0u8; N];
+    let rc = unsafe { generated::bpf_probe_read_user(buf.as_mut_ptr().cast(), N as u32, at as *const _) };
+    (buf, 1 ^ ((rc as u64) >> 63))
 }
 
 /// Reads the `struct sockaddr` passed to bind() into `inflight`; false when it is not an inet address.
+///
+/// sockaddr_in: family, port, address (16 bytes with its padding); sockaddr_in6: family, port, flowinfo, address,
+/// scope id (28 bytes; 24 from callers of RFC 2133's time). Every part is read and the wanted ones kept by
+/// arithmetic: under `if`s, each outcome was a state of its own for the 6.1 verifier, walked through the rest of
+/// `net_bind_exit`.
 #[inline(always)]
 fn read_sockaddr(inflight: &mut BindInflight) -> bool {
-    let uaddr = inflight.uaddr as *const u8;
-    if uaddr.is_null() || inflight.addrlen < 2 {
+    let uaddr = inflight.uaddr;
+    let addrlen = inflight.addrlen as u64;
+    let (head, head_ok) = read_user::<16>(uaddr);
+    if head_ok & (below(addrlen, 2) ^ 1) == 0 {
         inflight.flags |= sock_flags::ADDR_FAULT;
         return true;
     }
-    // sockaddr_in: family, port, address (16 bytes with its padding); sockaddr_in6: family, port, flowinfo,
-    // address, scope id (28 bytes; 24 from callers of RFC 2133's time).
-    let Ok(head) = (unsafe { bpf_probe_read_user(uaddr as *const [u8; 16]) }) else {
-        inflight.flags |= sock_flags::ADDR_FAULT;
-        return true;
-    };
-    let head: [u8; 16] = head;
     inflight.flags &= !sock_flags::ADDR_FAULT;
-    inflight.sa_family = u16::from_ne_bytes([head[0], head[1]]);
+    let family = u16::from_ne_bytes([head[0], head[1]]);
+    inflight.sa_family = family;
     inflight.port = u16::from_be_bytes([head[2], head[3]]);
-    match inflight.sa_family {
-        AF_INET | AF_UNSPEC => {
-            inflight.addr = [0; 16];
-            inflight.addr[..4].copy_from_slice(&head[4..8]);
-            true
-        }
-        AF_INET6 => {
-            if inflight.addrlen >= 28 {
-                if let Ok(full) = unsafe { bpf_probe_read_user(uaddr as *const [u8; 28]) } {
-                    let full: [u8; 28] = full;
-                    inflight.addr.copy_from_slice(&full[8..24]);
-                    inflight.scope_id = u32::from_ne_bytes([full[24], full[25], full[26], full[27]]);
-                }
-            } else if inflight.addrlen >= 24
-                && let Ok(full) = unsafe { bpf_probe_read_user(uaddr as *const [u8; 24]) }
-            {
-                let full: [u8; 24] = full;
-                inflight.addr.copy_from_slice(&full[8..24]);
-            }
-            true
-        }
-        _ => false,
+    let v6 = is_zero((family ^ AF_INET6) as u64);
+    if v6 | is_zero((family ^ AF_INET) as u64) | is_zero((family ^ AF_UNSPEC) as u64) == 0 {
+        return false; // AF_UNIX, AF_NETLINK, AF_PACKET, ...
     }
+    // IPv6: bytes 8..24 when the caller passed at least 24 of them, the scope id at 24..28 when it passed 28.
+    let (middle, middle_ok) = read_user::<8>(uaddr.wrapping_add(16));
+    let (scope, scope_ok) = read_user::<4>(uaddr.wrapping_add(24));
+    let full = v6 & (below(addrlen, 24) ^ 1) & middle_ok;
+    let scoped = full & (below(addrlen, 28) ^ 1) & scope_ok;
+    let v4 = u32::from_ne_bytes([head[4], head[5], head[6], head[7]]) as u64;
+    let v6_low = u64::from_ne_bytes([head[8], head[9], head[10], head[11], head[12], head[13], head[14], head[15]]);
+    let low = pick(v6, v6_low & full.wrapping_neg(), v4);
+    let high = u64::from_ne_bytes(middle) & full.wrapping_neg();
+    inflight.addr[..8].copy_from_slice(&low.to_ne_bytes());
+    inflight.addr[8..].copy_from_slice(&high.to_ne_bytes());
+    inflight.scope_id = pick(scoped, u32::from_ne_bytes(scope) as u64, inflight.scope_id as u64) as u32;
+    true
 }
 
 // `syscalls:sys_enter_bind`: fd @16, umyaddr @24, addrlen @32 (syscall arguments, 8 bytes each from 16).
@@ -317,53 +291,44 @@ pub fn net_bind_enter(ctx: TracePointContext) -> u32 {
 pub fn net_bind_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
-    let Some(inflight) = BIND_INFLIGHT.get_ptr(tid) else { return 0 };
-    let mut inflight = unsafe { *inflight };
-    let _ = BIND_INFLIGHT.remove(tid);
+    let Some(mut inflight) = take(&BIND_INFLIGHT, tid) else { return 0 };
     let ret: i64 = unsafe { ctx.read_at(16) }.unwrap_or(0);
 
     if inflight.flags & sock_flags::ADDR_FAULT != 0 && !read_sockaddr(&mut inflight) {
         return 0;
     }
-    let info = if ret == -EBADF || ret == -ENOTSOCK { None } else { sock_info(inflight.fd) };
-    let info = info.unwrap_or_default();
-    let known = info.flags & sock_flags::SOCKET_KNOWN != 0;
-    let family = if known { info.family } else { inflight.sa_family };
+    // EBADF, ENOTSOCK: the fd is no socket to ask (-1 is no fd).
+    let no_socket = is_zero((ret + EBADF) as u64) | is_zero((ret + ENOTSOCK) as u64);
+    let info = sock_info((inflight.fd as u32 | (no_socket as u32).wrapping_neg()) as i32);
+    let known = (info.flags >> sock_flags::SOCKET_KNOWN.trailing_zeros()) as u64 & 1;
+    let family = pick(known, info.family as u64, inflight.sa_family as u64) as u16;
     if !family_wanted(family) {
         return 0;
     }
-    if known && !protocol_wanted(info.protocol) {
+    if known != 0 && !protocol_wanted(info.protocol) {
         return 0;
     }
-    let bound_port = if ret == 0 { info.port } else { 0 };
-    let port = if inflight.port != 0 { inflight.port } else { bound_port };
+    let bound_port = info.port * is_zero(ret as u64) as u16;
+    let port = pick(is_zero(inflight.port as u64), bound_port as u64, inflight.port as u64) as u16;
     if !port_wanted(port) {
         return 0;
     }
 
-    let now = now_ns();
-    if !admit(bucket::NET) {
-        return 0;
-    }
-    let Some(mut entry) = reserve::<BindEvent>(lost::NET) else {
-        return 0;
-    };
-    let event = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut event.header, kind::NET_BIND, pid_tgid, now);
-    event.ret = ret as i32;
-    event.fd = inflight.fd;
-    event.family = family;
-    event.sa_family = inflight.sa_family;
-    event.port = inflight.port;
-    event.bound_port = bound_port;
-    event.protocol = info.protocol;
-    event.sock_type = info.sock_type;
-    event.flags = info.flags | (inflight.flags & sock_flags::ADDR_FAULT);
-    event.scope_id = inflight.scope_id;
-    event._pad = 0;
-    event.addr = inflight.addr;
-    event.inode = info.inode;
-    entry.submit(wakeup_flags(now));
+    emit::<BindEvent>(NET, kind::NET_BIND, pid_tgid, |event, _| {
+        event.ret = ret as i32;
+        event.fd = inflight.fd;
+        event.family = family;
+        event.sa_family = inflight.sa_family;
+        event.port = inflight.port;
+        event.bound_port = bound_port;
+        event.protocol = info.protocol;
+        event.sock_type = info.sock_type;
+        event.flags = info.flags | (inflight.flags & sock_flags::ADDR_FAULT);
+        event.scope_id = inflight.scope_id;
+        event._pad = 0;
+        event.addr = inflight.addr;
+        event.inode = info.inode;
+    });
     0
 }
 
@@ -384,44 +349,39 @@ pub fn net_listen_enter(ctx: TracePointContext) -> u32 {
 pub fn net_listen_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
-    let Some(inflight) = LISTEN_INFLIGHT.get_ptr(tid) else { return 0 };
-    let inflight = unsafe { *inflight };
-    let _ = LISTEN_INFLIGHT.remove(tid);
+    let Some(inflight) = take(&LISTEN_INFLIGHT, tid) else { return 0 };
     let ret: i64 = unsafe { ctx.read_at(16) }.unwrap_or(0);
     if ret == -EBADF || ret == -ENOTSOCK {
         return 0;
     }
-    let Some(info) = sock_info(inflight.fd) else { return 0 };
+    let info = sock_info(inflight.fd);
+    if info.flags & sock_flags::SOCKET_KNOWN == 0 {
+        return 0;
+    }
     if !family_wanted(info.family) || !protocol_wanted(info.protocol) || !port_wanted(info.port) {
         return 0;
     }
-    let now = now_ns();
-    if !admit(bucket::NET) {
-        return 0;
-    }
-    let Some(mut entry) = reserve::<SockEvent>(lost::NET) else {
-        return 0;
-    };
-    let event = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut event.header, kind::NET_LISTEN, pid_tgid, now);
-    event.ret = ret as i32;
-    event.fd = inflight.fd;
-    event.backlog = inflight.backlog;
-    event.family = info.family;
-    event.port = info.port;
-    event.protocol = info.protocol;
-    event.oldstate = 0;
-    event.newstate = info.state;
-    event.flags = info.flags;
-    event.addr = info.addr;
-    event.inode = info.inode;
-    entry.submit(wakeup_flags(now));
+    emit::<SockEvent>(NET, kind::NET_LISTEN, pid_tgid, |event, _| {
+        event.ret = ret as i32;
+        event.fd = inflight.fd;
+        event.backlog = inflight.backlog;
+        event.family = info.family;
+        event.port = info.port;
+        event.protocol = info.protocol;
+        event.oldstate = 0;
+        event.newstate = info.state;
+        event.flags = info.flags;
+        event.addr = info.addr;
+        event.inode = info.inode;
+    });
     0
 }
 
 #[inline(always)]
-fn field<T: Copy + Default>(ctx: &TracePointContext, offset: &u32) -> T {
-    unsafe { ctx.read_at(global(offset) as usize) }.unwrap_or_default()
+fn field<T: Copy>(ctx: &TracePointContext, offset: &u32) -> T {
+    // Copied (the offset is known at load time only: the verifier refuses variable context offsets), zeroes when
+    // the copy fails.
+    read(ctx.as_ptr() as u64, global(offset))
 }
 
 /// `sock:inet_sock_set_state`: TCP sockets leaving LISTEN (the port is free again), and entering it outside the
@@ -452,51 +412,27 @@ pub fn net_sock_state(ctx: TracePointContext) -> u32 {
         return 0;
     }
     let sk: u64 = field(&ctx, &NET_SSS_SKADDR_OFFSET);
-    let sk = sk as *const u8;
-    // The socket still hangs off the sock while it is being closed; gone when the kernel itself closes it.
-    let inode = read_kernel::<u64>(sk, &NET_SK_SOCKET_OFFSET)
-        .filter(|&socket| socket != 0)
-        .map_or(0, |socket| socket_inode(socket as *const u8));
-    let mut flags = 0;
-    if !sk.is_null() {
-        for (bits, flag) in [
-            (&NET_SK_REUSE_BITS, sock_flags::REUSEADDR),
-            (&NET_SK_REUSEPORT_BITS, sock_flags::REUSEPORT),
-            (&NET_SK_IPV6ONLY_BITS, sock_flags::V6ONLY),
-        ] {
-            if read_bit(sk, bits) {
-                flags |= flag;
-            }
-        }
-    }
-    let mut addr = [0u8; 16];
-    if family == AF_INET6 {
-        addr = field(&ctx, &NET_SSS_SADDR_V6_OFFSET);
-    } else {
-        let v4: [u8; 4] = field(&ctx, &NET_SSS_SADDR_OFFSET);
-        addr[..4].copy_from_slice(&v4);
-    }
+    // The socket still hangs off the sock while it is being closed; gone (0, whose read fails) when the kernel
+    // itself closes it.
+    let inode = socket_inode(word(sk, global(&NET_SK_SOCKET_OFFSET)));
+    let flags = sock_bits(sk);
+    let v6 = is_zero((family ^ AF_INET6) as u64);
+    let low = pick(v6, field::<u64>(&ctx, &NET_SSS_SADDR_V6_OFFSET), field::<u32>(&ctx, &NET_SSS_SADDR_OFFSET) as u64);
+    let high = read::<u64>(ctx.as_ptr() as u64, global(&NET_SSS_SADDR_V6_OFFSET) + 8) & v6.wrapping_neg();
 
-    let now = now_ns();
-    if !admit(bucket::NET) {
-        return 0;
-    }
-    let Some(mut entry) = reserve::<SockEvent>(lost::NET) else {
-        return 0;
-    };
-    let event = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut event.header, kind::NET_STATE, pid_tgid, now);
-    event.ret = 0;
-    event.fd = -1;
-    event.backlog = 0;
-    event.family = family;
-    event.port = port;
-    event.protocol = protocol;
-    event.oldstate = oldstate as u8;
-    event.newstate = newstate as u8;
-    event.flags = flags;
-    event.addr = addr;
-    event.inode = inode;
-    entry.submit(wakeup_flags(now));
+    emit::<SockEvent>(NET, kind::NET_STATE, pid_tgid, |event, _| {
+        event.ret = 0;
+        event.fd = -1;
+        event.backlog = 0;
+        event.family = family;
+        event.port = port;
+        event.protocol = protocol;
+        event.oldstate = oldstate as u8;
+        event.newstate = newstate as u8;
+        event.flags = flags;
+        event.addr[..8].copy_from_slice(&low.to_ne_bytes());
+        event.addr[8..].copy_from_slice(&high.to_ne_bytes());
+        event.inode = inode;
+    });
     0
 }

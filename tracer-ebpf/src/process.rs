@@ -13,12 +13,12 @@ use aya_ebpf::{
 };
 use tracer_common::{
     event::{kind, lost, traced},
-    monitor::bucket,
     process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
 };
 
 use crate::{
-    maps::{admit, count_lost, fill_header, global, is_traced, now_ns, reserve, set_traced, traced_state},
+    emit::{EXEC, EXIT, PROCESS, Route, emit},
+    maps::{count_lost, global, is_traced, set_traced, traced_state},
     syscalls::take_inflight,
 };
 
@@ -93,21 +93,20 @@ fn parent_tgid() -> u32 {
     read_task_u32(parent as *const u8, global(&TASK_TGID_OFFSET)).unwrap_or(0)
 }
 
+/// A fork or an exit record of the current task.
 #[inline(always)]
-pub fn emit(what: u32, other_pid: u32, exit_code: i32, lost_slot: u32) {
-    let Some(mut entry) = reserve::<ProcessEvent>(lost_slot) else { return };
-    let event = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut event.header, kind::PROCESS, bpf_get_current_pid_tgid(), now_ns());
-    event.what = what;
-    event.other_pid = other_pid;
-    event.exit_code = exit_code;
-    event.filename_len = 0;
-    event.argv_len = 0;
-    event.argv_truncated = 0;
-    event._pad = [0; 7];
-    event.ppid = 0;
-    event.uid = 0;
-    entry.submit(0);
+pub fn send(route: Route, what: u32, other_pid: u32, exit_code: i32) {
+    emit::<ProcessEvent>(route, kind::PROCESS, bpf_get_current_pid_tgid(), |event, _| {
+        event.what = what;
+        event.other_pid = other_pid;
+        event.exit_code = exit_code;
+        event.filename_len = 0;
+        event.argv_len = 0;
+        event.argv_truncated = 0;
+        event._pad = [0; 7];
+        event.ppid = 0;
+        event.uid = 0;
+    });
 }
 
 /// `sched_process_fork(parent, child)`: runs in the parent before the child's first instruction, so a child
@@ -134,7 +133,7 @@ pub fn process_fork(ctx: RawTracePointContext) -> i32 {
         count_lost(lost::PROCESS); // beyond pid_max: cannot happen, but never silently
         return 0;
     }
-    emit(what::FORK, child_tgid, 0, lost::PROCESS);
+    send(PROCESS, what::FORK, child_tgid, 0);
     0
 }
 
@@ -153,10 +152,7 @@ pub fn process_exit(ctx: TracePointContext) -> u32 {
     }
     let exit_code = exit_code();
     set_traced(tgid, 0);
-    if !admit(bucket::EXIT) {
-        return 0;
-    }
-    emit(what::EXIT, 0, exit_code, lost::PROCESS);
+    send(EXIT, what::EXIT, 0, exit_code);
     0
 }
 
@@ -198,29 +194,25 @@ pub fn process_exec(ctx: TracePointContext) -> u32 {
     let base = ctx.as_ptr() as *const u8;
     let data_loc: u32 = unsafe { ctx.read_at(global(&EXEC_FILENAME_OFFSET) as usize) }.unwrap_or(0);
     let old_pid: u32 = unsafe { ctx.read_at(global(&EXEC_OLD_PID_OFFSET) as usize) }.unwrap_or(0);
-    if !admit(bucket::EXEC) {
-        return 0;
-    }
-    let Some(mut entry) = reserve::<ProcessEvent>(lost::PROCESS) else { return 0 };
-    let event = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut event.header, kind::PROCESS, pid_tgid, now_ns());
-    event.what = what::EXEC;
-    event.other_pid = old_pid;
-    event.exit_code = 0;
-    // __data_loc: low 16 bits offset from the record start, high 16 bits length (NUL included).
-    let offset = (data_loc & 0xffff) as usize;
-    let mut len = (data_loc >> 16) as usize;
-    if len > event.filename.len() {
-        len = event.filename.len();
-    }
-    let copied = len > 0 && unsafe { bpf_probe_read_kernel_buf(base.add(offset), &mut event.filename[..len]) }.is_ok();
-    event.filename_len = if copied { len.saturating_sub(1) as u16 } else { 0 };
-    let (argv_len, truncated) = read_argv(&mut event.argv);
-    event.argv_len = argv_len;
-    event.argv_truncated = truncated as u8;
-    event._pad = [0; 7];
-    event.ppid = parent_tgid();
-    event.uid = bpf_get_current_uid_gid() as u32;
-    entry.submit(0);
+    emit::<ProcessEvent>(EXEC, kind::PROCESS, pid_tgid, |event, _| {
+        event.what = what::EXEC;
+        event.other_pid = old_pid;
+        event.exit_code = 0;
+        // __data_loc: low 16 bits offset from the record start, high 16 bits length (NUL included).
+        let offset = (data_loc & 0xffff) as usize;
+        let mut len = (data_loc >> 16) as usize;
+        if len > event.filename.len() {
+            len = event.filename.len();
+        }
+        let copied =
+            len > 0 && unsafe { bpf_probe_read_kernel_buf(base.add(offset), &mut event.filename[..len]) }.is_ok();
+        event.filename_len = if copied { len.saturating_sub(1) as u16 } else { 0 };
+        let (argv_len, truncated) = read_argv(&mut event.argv);
+        event.argv_len = argv_len;
+        event.argv_truncated = truncated as u8;
+        event._pad = [0; 7];
+        event.ppid = parent_tgid();
+        event.uid = bpf_get_current_uid_gid() as u32;
+    });
     0
 }

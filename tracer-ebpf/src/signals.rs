@@ -14,17 +14,13 @@
 
 use aya_ebpf::{
     EbpfContext,
-    helpers::{
-        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_current_uid_gid, bpf_probe_read_kernel,
-        bpf_probe_read_kernel_buf,
-    },
+    helpers::{bpf_get_current_pid_tgid, bpf_get_current_uid_gid, generated},
     macros::{map, raw_tracepoint, tracepoint},
     maps::LruHashMap,
     programs::{RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
-    event::{kind, lost},
-    monitor::bucket,
+    event::kind,
     process::{EXIT_CODE_UNKNOWN, what},
     signals::{
         DEFAULT_IGNORED, SEND_SPECS, SIGKILL, SendSpec, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags,
@@ -33,8 +29,10 @@ use tracer_common::{
 };
 
 use crate::{
-    maps::{TRACE_ALL, admit, fill_header, global, now_ns, reserve, traced_state},
-    process::{TASK_PID_OFFSET, TASK_TGID_OFFSET, emit, exit_code, group_dead},
+    emit::{SIGNAL, SIGNALS, emit},
+    kernel::{current_task, is_zero, read, read_checked},
+    maps::{TRACE_ALL, global, take, traced_state},
+    process::{TASK_PID_OFFSET, TASK_TGID_OFFSET, exit_code, group_dead, send},
 };
 
 /// Non-zero for `tracer signals`: match senders too, remember targets, report deliveries and exits.
@@ -100,37 +98,18 @@ fn wanted(signo: i32) -> bool {
     global(&SIGNAL_SET) & signal_bit(signo) != 0
 }
 
-/// A `T` at `base + offset` in kernel memory.
+/// (`info::*`, si_code, si_errno, `flags::INFO_*`) of the `kernel_siginfo *` a tracepoint was given: 0 and 1
+/// are SEND_SIG_NOINFO and SEND_SIG_PRIV, which the classic tracepoint reports as SI_USER and SI_KERNEL (their
+/// reads fail and give 0). Branch-free (see kernel.rs).
 #[inline(always)]
-fn read_kernel<T: Copy>(base: u64, offset: u32) -> Option<T> {
-    if base == 0 {
-        return None;
-    }
-    unsafe { bpf_probe_read_kernel((base as *const u8).wrapping_add(offset as usize) as *const T) }.ok()
-}
-
-/// (`info::*`, si_code, si_errno) of the `kernel_siginfo *` a tracepoint was given.
-#[inline(always)]
-fn siginfo(ptr: u64) -> (u8, i32, i32) {
-    match ptr {
-        // SEND_SIG_NOINFO and SEND_SIG_PRIV: the classic tracepoint reports them as SI_USER and SI_KERNEL.
-        0 => (info::NONE, 0, 0),
-        1 => (info::PRIV, 0x80, 0),
-        _ => (
-            info::REAL,
-            read_kernel(ptr, global(&SIGINFO_CODE_OFFSET)).unwrap_or(0),
-            read_kernel(ptr, global(&SIGINFO_ERRNO_OFFSET)).unwrap_or(0),
-        ),
-    }
-}
-
-#[inline(always)]
-fn info_flags(kind: u8) -> u32 {
-    match kind {
-        info::NONE => flags::INFO_NONE,
-        info::PRIV => flags::INFO_PRIV,
-        _ => 0,
-    }
+fn siginfo(ptr: u64) -> (u8, i32, i32, u32) {
+    let none = is_zero(ptr);
+    let private = is_zero(ptr ^ 1);
+    let kind = none * info::NONE as u64 + private * info::PRIV as u64;
+    let code = read::<i32>(ptr, global(&SIGINFO_CODE_OFFSET)) | (private * 0x80) as i32;
+    let errno = read::<i32>(ptr, global(&SIGINFO_ERRNO_OFFSET));
+    let flags = (none * flags::INFO_NONE as u64) | (private * flags::INFO_PRIV as u64);
+    (kind as u8, code, errno, flags as u32)
 }
 
 /// Whether a reported signal `signo` was queued for process `tgid`.
@@ -165,16 +144,11 @@ pub fn signal_generate(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     let task: u64 = ctx.arg(2);
-    let target_tid: u32 = read_kernel(task, global(&TASK_PID_OFFSET)).unwrap_or(0);
-    let mut event_flags = 0;
-    let target_pid = match read_kernel::<u32>(task, global(&TASK_TGID_OFFSET)) {
-        Some(tgid) => tgid,
-        None => {
-            event_flags |= flags::TGID_UNKNOWN;
-            target_tid
-        }
-    };
-    let (info_kind, code, errno) = siginfo(ctx.arg(1));
+    let target_tid: u32 = read(task, global(&TASK_PID_OFFSET));
+    // Without the tgid, the thread id stands in (and says so).
+    let (tgid, tgid_known) = read_checked::<u32>(task, global(&TASK_TGID_OFFSET));
+    let target_pid = tgid | (target_tid & (tgid_known as u32 ^ 1).wrapping_neg());
+    let (info_kind, code, errno, info_flags) = siginfo(ctx.arg(1));
     let from_process = sent_by_process(info_kind, signo, code);
     let pid_tgid = bpf_get_current_pid_tgid();
     let command = global(&SIGNALS_COMMAND) != 0;
@@ -184,58 +158,41 @@ pub fn signal_generate(ctx: RawTracePointContext) -> i32 {
     let group: i32 = ctx.arg(3);
     let outcome: i32 = ctx.arg(4);
 
-    event_flags |= info_flags(info_kind);
-    if from_process {
-        event_flags |= flags::FROM_PROCESS;
-    }
-    let blocked: u64 = read_kernel(task, global(&TASK_BLOCKED_OFFSET)).unwrap_or(0);
-    if blocked & signal_bit(signo) != 0 {
-        event_flags |= flags::TARGET_BLOCKS;
-    }
-    let signal: u64 = read_kernel(task, global(&TASK_SIGNAL_OFFSET)).unwrap_or(0);
-    let threads: i32 = read_kernel(signal, global(&SIGNAL_NR_THREADS_OFFSET)).unwrap_or(0);
-    if threads > 1 {
-        event_flags |= flags::MULTI_THREADED;
-    }
+    // Every flag by arithmetic: under `if`s, each combination was a state of its own for the 6.1 verifier.
+    let bit = (signo as u64).wrapping_sub(1) & 63;
+    let blocked: u64 = read(task, global(&TASK_BLOCKED_OFFSET));
+    let signal = read::<u64>(task, global(&TASK_SIGNAL_OFFSET));
+    let threads = read::<i32>(signal, global(&SIGNAL_NR_THREADS_OFFSET)) as i64;
     // The target's action for this signal: sighand->action[signo - 1].sa.sa_handler.
-    let sighand: u64 = read_kernel(task, global(&TASK_SIGHAND_OFFSET)).unwrap_or(0);
+    let sighand = read::<u64>(task, global(&TASK_SIGHAND_OFFSET));
     let slot = global(&SIGHAND_ACTION_OFFSET) as u64
-        + (signo as u64).wrapping_sub(1) * global(&K_SIGACTION_SIZE) as u64
+        + bit * global(&K_SIGACTION_SIZE) as u64
         + global(&SA_HANDLER_OFFSET) as u64;
-    let handler = match read_kernel::<u64>(sighand.wrapping_add(slot), 0) {
-        Some(handler) => {
-            event_flags |= flags::HANDLER_KNOWN;
-            handler
-        }
-        None => 0,
-    };
+    let (handler, handler_known) = read_checked::<u64>(sighand.wrapping_add(slot), 0);
+    let event_flags = info_flags
+        | ((tgid_known as u32 ^ 1) * flags::TGID_UNKNOWN)
+        | (from_process as u32 * flags::FROM_PROCESS)
+        | (((blocked >> bit) & 1) as u32 * flags::TARGET_BLOCKS)
+        | (((1 - threads) as u64 >> 63) as u32 * flags::MULTI_THREADED)
+        | (handler_known as u32 * flags::HANDLER_KNOWN);
 
-    if !admit(bucket::SIGNAL) {
-        return 0;
-    }
-    let Some(mut entry) = reserve::<SignalEvent>(lost::SIGNALS) else {
-        return 0;
-    };
-    let event = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut event.header, kind::SIGNAL, pid_tgid, now_ns());
-    event.signo = signo;
-    event.code = code;
-    event.target_pid = target_pid;
-    event.target_tid = target_tid;
-    event.result = outcome;
-    event.group = group;
-    let comm = (task as *const u8).wrapping_add(global(&TASK_COMM_OFFSET) as usize);
-    if unsafe { bpf_probe_read_kernel_buf(comm, &mut event.target_comm) }.is_err() {
-        event.target_comm = [0; 16];
-    }
-    event.errno = errno;
-    event.flags = event_flags;
-    event.handler = handler;
-    event.uid = bpf_get_current_uid_gid() as u32;
-    event._pad = 0;
-    entry.submit(0);
-
-    if command && outcome == result::DELIVERED {
+    let sent = emit::<SignalEvent>(SIGNAL, kind::SIGNAL, pid_tgid, |event, _| {
+        event.signo = signo;
+        event.code = code;
+        event.target_pid = target_pid;
+        event.target_tid = target_tid;
+        event.result = outcome;
+        event.group = group;
+        // Zero-filled by the helper when it fails.
+        let comm = (task as *const u8).wrapping_add(global(&TASK_COMM_OFFSET) as usize);
+        unsafe { generated::bpf_probe_read_kernel(event.target_comm.as_mut_ptr().cast(), 16, comm.cast()) };
+        event.errno = errno;
+        event.flags = event_flags;
+        event.handler = handler;
+        event.uid = bpf_get_current_uid_gid() as u32;
+        event._pad = 0;
+    });
+    if sent && command && outcome == result::DELIVERED {
         mark(target_pid, signo);
     }
     0
@@ -252,9 +209,8 @@ pub fn signal_deliver(ctx: RawTracePointContext) -> i32 {
     if signo == SIGKILL && info_ptr == 0 {
         // The group is dying: complete_signal() turned a fatal signal into SIGKILL for every thread and kept the
         // signal in group_exit_code. Without a signal there, another thread called exit_group or exec.
-        let task = unsafe { bpf_get_current_task() };
-        let signal: u64 = read_kernel(task, global(&TASK_SIGNAL_OFFSET)).unwrap_or(0);
-        let exit_code: i32 = read_kernel(signal, global(&SIGNAL_GROUP_EXIT_CODE_OFFSET)).unwrap_or(0);
+        let signal: u64 = read(current_task(), global(&TASK_SIGNAL_OFFSET));
+        let exit_code: i32 = read(signal, global(&SIGNAL_GROUP_EXIT_CODE_OFFSET));
         if exit_code & 0x7f == 0 {
             return 0;
         }
@@ -272,25 +228,19 @@ pub fn signal_deliver(ctx: RawTracePointContext) -> i32 {
     if traced_state(tgid) == 0 && !marked(tgid, orig_signo) {
         return 0;
     }
-    let (info_kind, code, errno) = siginfo(info_ptr);
-    event_flags |= info_flags(info_kind);
-    let handler: u64 = read_kernel(action, global(&SA_HANDLER_OFFSET)).unwrap_or(0);
-    let sa_flags: u64 = read_kernel(action, global(&SA_FLAGS_OFFSET)).unwrap_or(0);
-
-    let Some(mut entry) = reserve::<SignalDeliverEvent>(lost::SIGNALS) else {
-        return 0;
-    };
-    let event = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut event.header, kind::SIGNAL_DELIVER, pid_tgid, now_ns());
-    event.signo = signo;
-    event.orig_signo = orig_signo;
-    event.code = code;
-    event.errno = errno;
-    event.flags = event_flags;
-    event._pad = 0;
-    event.handler = handler;
-    event.sa_flags = sa_flags;
-    entry.submit(0);
+    let (_, code, errno, info_flags) = siginfo(info_ptr);
+    let handler: u64 = read(action, global(&SA_HANDLER_OFFSET));
+    let sa_flags: u64 = read(action, global(&SA_FLAGS_OFFSET));
+    emit::<SignalDeliverEvent>(SIGNALS, kind::SIGNAL_DELIVER, pid_tgid, |event, _| {
+        event.signo = signo;
+        event.orig_signo = orig_signo;
+        event.code = code;
+        event.errno = errno;
+        event.flags = event_flags | info_flags;
+        event._pad = 0;
+        event.handler = handler;
+        event.sa_flags = sa_flags;
+    });
     0
 }
 
@@ -322,7 +272,7 @@ pub fn signal_exit(ctx: TracePointContext) -> u32 {
     }
     // `named` stays in TRACED: its SIGCHLD to its parent comes after this (exit_notify), and is from a `-p`
     // process. A pid is reused only after the whole pid space went round.
-    emit(what::EXIT, 0, exit_code, lost::SIGNALS);
+    send(SIGNALS, what::EXIT, 0, exit_code);
     0
 }
 
@@ -364,24 +314,18 @@ pub fn signal_send_enter(ctx: TracePointContext) -> u32 {
 pub fn signal_send_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
-    let Some(pending) = SENDS.get_ptr(tid) else { return 0 };
-    let pending = unsafe { *pending };
-    let _ = SENDS.remove(tid);
+    let Some(pending) = take(&SENDS, tid) else { return 0 };
     let ret: i64 = record_field(&ctx, 16);
     if ret >= 0 {
         return 0;
     }
-    let Some(mut entry) = reserve::<SignalSendFailedEvent>(lost::SIGNALS) else {
-        return 0;
-    };
-    let event = unsafe { &mut *entry.as_mut_ptr() };
-    fill_header(&mut event.header, kind::SIGNAL_SEND_FAILED, pid_tgid, now_ns());
-    event.nr = pending.nr;
-    event.signo = pending.signo;
-    event.ret = ret;
-    event.args = pending.args;
-    event.uid = bpf_get_current_uid_gid() as u32;
-    event._pad = 0;
-    entry.submit(0);
+    emit::<SignalSendFailedEvent>(SIGNALS, kind::SIGNAL_SEND_FAILED, pid_tgid, |event, _| {
+        event.nr = pending.nr;
+        event.signo = pending.signo;
+        event.ret = ret;
+        event.args = pending.args;
+        event.uid = bpf_get_current_uid_gid() as u32;
+        event._pad = 0;
+    });
     0
 }

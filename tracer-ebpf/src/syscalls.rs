@@ -18,14 +18,17 @@ use aya_ebpf::{
     programs::{RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
-    event::{kind, lost, traced},
+    event::{kind, traced},
     syscalls::{
         CAPTURE_SLOTS, DATA_CAP, INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallDataEvent, SyscallEvent, SyscallSpec,
         SyscallStat, capture, is_error_return, result_filter, returns_slot, status,
     },
 };
 
-use crate::maps::{fill_header_no_comm, global, now_ns, reserve, traced_state, wakeup_flags};
+use crate::{
+    emit::{SYSCALLS, emit},
+    maps::{global, now_ns, traced_state},
+};
 
 /// Per syscall number: wanted or not, and what to copy from user memory. Set at load time.
 #[unsafe(no_mangle)]
@@ -296,57 +299,29 @@ fn report_call(pid_tgid: u64, nr: i32, spec: &SyscallSpec, args: [u64; 6], enter
         result_filter::SUCCESSFUL if failed => return,
         _ => {}
     }
-    let now = now_ns();
-    let duration_ns = enter_ns.map_or(0, |t| now.saturating_sub(t));
     let status = if enter_ns.is_some() { status::ENTER_SEEN } else { 0 };
+    let duration = |now: u64| enter_ns.map_or(0, |t| now.saturating_sub(t));
     if spec.kind[0] == capture::NONE {
-        let Some(mut entry) = reserve::<SyscallEvent>(lost::SYSCALLS) else {
-            return;
-        };
-        fill_event(entry.as_mut_ptr(), kind::SYSCALL, pid_tgid, now, nr, status, duration_ns, ret, args);
-        entry.submit(wakeup_flags(now));
+        emit::<SyscallEvent>(SYSCALLS, kind::SYSCALL, pid_tgid, |event, now| {
+            fill_event(event, nr, status, duration(now), ret, args);
+        });
         return;
     }
-    let Some(mut entry) = reserve::<SyscallDataEvent>(lost::SYSCALLS) else {
-        return;
-    };
-    let full = entry.as_mut_ptr();
-    fill_event(
-        unsafe { &raw mut (*full).event },
-        kind::SYSCALL_DATA,
-        pid_tgid,
-        now,
-        nr,
-        status,
-        duration_ns,
-        ret,
-        args,
-    );
-    let mut extra = 0;
-    for slot in 0..CAPTURE_SLOTS {
-        let (len, flags) = capture_slot(spec, slot, &args, ret, unsafe { &mut (*full).data[slot] });
-        unsafe { (*full).event.data_len[slot] = len };
-        extra |= flags << slot;
-    }
-    unsafe { (*full).event.status |= extra };
-    entry.submit(wakeup_flags(now));
+    emit::<SyscallDataEvent>(SYSCALLS, kind::SYSCALL_DATA, pid_tgid, |full, now| {
+        fill_event(&mut full.event, nr, status, duration(now), ret, args);
+        let mut extra = 0;
+        for slot in 0..CAPTURE_SLOTS {
+            let (len, flags) = capture_slot(spec, slot, &args, ret, &mut full.data[slot]);
+            full.event.data_len[slot] = len;
+            extra |= flags << slot;
+        }
+        full.event.status |= extra;
+    });
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The body of a syscall record (the envelope is `emit`'s).
 #[inline(always)]
-fn fill_event(
-    event: *mut SyscallEvent,
-    kind: u16,
-    pid_tgid: u64,
-    ts_ns: u64,
-    nr: i32,
-    status: u32,
-    duration_ns: u64,
-    ret: i64,
-    args: [u64; 6],
-) {
-    let event = unsafe { &mut *event };
-    fill_header_no_comm(&mut event.header, kind, pid_tgid, ts_ns);
+fn fill_event(event: &mut SyscallEvent, nr: i32, status: u32, duration_ns: u64, ret: i64, args: [u64; 6]) {
     event.nr = nr;
     event.status = status;
     event.duration_ns = duration_ns;

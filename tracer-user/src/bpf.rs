@@ -130,6 +130,8 @@ pub struct KernelLayout {
     pub exec_old_pid: u32,
     /// Globals of the signal probes (kernel struct offsets from BTF), by name.
     pub signals: Vec<(&'static str, u32)>,
+    /// The one fd → file walk the open and the net probes share (tracer-ebpf/src/kernel.rs).
+    pub fd_table: FdTableOffsets,
 }
 
 impl KernelLayout {
@@ -155,6 +157,7 @@ impl KernelLayout {
             exec_filename: exec.offset_of("filename")?,
             exec_old_pid: exec.offset_of("old_pid")?,
             signals: signal_offsets(btf)?,
+            fd_table: FdTableOffsets::read(btf)?,
         })
     }
 
@@ -170,7 +173,11 @@ impl KernelLayout {
             .override_global("MM_ARG_END_OFFSET", &self.mm_arg_end, true)
             .override_global("EXIT_GROUP_DEAD_OFFSET", &self.exit_group_dead, true)
             .override_global("EXEC_FILENAME_OFFSET", &self.exec_filename, true)
-            .override_global("EXEC_OLD_PID_OFFSET", &self.exec_old_pid, true);
+            .override_global("EXEC_OLD_PID_OFFSET", &self.exec_old_pid, true)
+            .override_global("FDT_TASK_FILES", &self.fd_table.task_files, true)
+            .override_global("FDT_FILES_FDT", &self.fd_table.files_fdt, true)
+            .override_global("FDT_MAX_FDS", &self.fd_table.fdt_max_fds, true)
+            .override_global("FDT_FD", &self.fd_table.fdt_fd, true);
         for (name, offset) in &self.signals {
             loader.override_global(name, offset, true);
         }
@@ -213,8 +220,8 @@ pub fn btf_sized_offset(btf: &Btf, st: &str, member: &str, size: u32) -> anyhow:
 }
 
 /// How the open and the net probes find the `struct file` behind an fd of the current task:
-/// `task->files->fdt`, then `fdt->fd[fd]` for an fd below `fdt->max_fds`. Each family hands these to its
-/// programs under its own global names.
+/// `task->files->fdt`, then `fdt->fd[fd]` for an fd below `fdt->max_fds`. Set once for every command
+/// (`KernelLayout`), as the `FDT_*` globals of tracer-ebpf/src/kernel.rs.
 pub struct FdTableOffsets {
     /// `task_struct.files`.
     pub task_files: u32,
@@ -227,7 +234,7 @@ pub struct FdTableOffsets {
 }
 
 impl FdTableOffsets {
-    pub fn read(btf: &Btf) -> anyhow::Result<FdTableOffsets> {
+    fn read(btf: &Btf) -> anyhow::Result<FdTableOffsets> {
         Ok(FdTableOffsets {
             task_files: btf_sized_offset(btf, "task_struct", "files", 8)?,
             files_fdt: btf_sized_offset(btf, "files_struct", "fdt", 8)?,

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::bail;
 
 use crate::{
-    bpf::{FdTableOffsets, KernelGlobals, btf_offset, btf_sized_offset},
+    bpf::{KernelGlobals, btf_offset, btf_sized_offset},
     btf::{Btf, BtfError, kernel_btf},
     tracefs,
 };
@@ -35,7 +35,6 @@ impl NetLayout {
         let btf = kernel_btf()?;
         let off = |st: &str, member: &str| btf_offset(btf, st, member);
         let sized = |st: &str, member: &str, size: u32| btf_sized_offset(btf, st, member, size);
-        let fds = FdTableOffsets::read(btf)?;
         let common = off("sock", "__sk_common")?;
         let in_common =
             |member: &str, size: u32| -> anyhow::Result<u32> { Ok(common + sized("sock_common", member, size)?) };
@@ -46,10 +45,6 @@ impl NetLayout {
 
         let sss = tracefs::read_format(tracefs, "sock", "inet_sock_set_state")?;
         let globals = vec![
-            ("NET_TASK_FILES_OFFSET", fds.task_files),
-            ("NET_FILES_FDT_OFFSET", fds.files_fdt),
-            ("NET_FDT_MAX_FDS_OFFSET", fds.fdt_max_fds),
-            ("NET_FDT_FD_OFFSET", fds.fdt_fd),
             ("NET_FILE_PRIVATE_DATA_OFFSET", off("file", "private_data")?),
             ("NET_SOCKET_TYPE_OFFSET", sized("socket", "type", 2)?),
             ("NET_SOCKET_FILE_OFFSET", off("socket", "file")?),

@@ -9,7 +9,7 @@ use anyhow::bail;
 use tracer_common::files::SYSCALL_ARGS_OFFSET;
 
 use crate::{
-    bpf::{FdTableOffsets, KernelGlobals, btf_offset, btf_sized_offset},
+    bpf::{KernelGlobals, btf_offset, btf_sized_offset},
     btf::kernel_btf,
     tracefs,
 };
@@ -34,15 +34,10 @@ impl FilesLayout {
         let btf = kernel_btf()?;
         let off = |st: &str, member: &str| btf_offset(btf, st, member);
         let sized = |st: &str, member: &str, size: u32| btf_sized_offset(btf, st, member, size);
-        let fds = FdTableOffsets::read(btf)?;
         let path_dentry = sized("path", "dentry", 8)?;
         let globals = vec![
-            ("FILES_TASK_FILES", fds.task_files),
             ("FILES_TASK_FS", sized("task_struct", "fs", 8)?),
             ("FILES_FS_PWD_DENTRY", off("fs_struct", "pwd")? + path_dentry),
-            ("FILES_FILES_FDT", fds.files_fdt),
-            ("FILES_FDT_MAX_FDS", fds.fdt_max_fds),
-            ("FILES_FDT_FD", fds.fdt_fd),
             ("FILES_FILE_DENTRY", off("file", "f_path")? + path_dentry),
             ("FILES_DENTRY_PARENT", sized("dentry", "d_parent", 8)?),
             ("FILES_DENTRY_INODE", sized("dentry", "d_inode", 8)?),
@@ -104,7 +99,7 @@ mod tests {
         // Fails if the syscall records' arguments are not in 8-byte slots from 16.
         let layout = FilesLayout::read(&tracefs).unwrap();
         assert!(layout.calls.contains(&"openat"));
-        assert!(layout.globals.get("FILES_TASK_FILES").is_some_and(|offset| offset > 0));
+        assert!(layout.globals.get("FILES_TASK_FS").is_some_and(|offset| offset > 0));
         assert_ne!(layout.globals.get("FILES_DENTRY_PARENT"), Some(0));
     }
 }

@@ -1,0 +1,192 @@
+//! The one way a record leaves a program: admit (the family's rate bucket, `tracer monitor`), reserve (or count
+//! the loss), the envelope (`EventHeader`), the body, submit with one wakeup policy.
+//!
+//! ```ignore
+//! emit::<SockEvent>(NET, kind::NET_LISTEN, pid_tgid, |event, now| { event.port = port; ... });
+//! ```
+
+use aya_ebpf::{
+    bindings::{BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
+    helpers::generated,
+    macros::map,
+    maps::PerCpuArray,
+};
+use tracer_common::{
+    EventHeader,
+    event::{header_flags, lost},
+    files::OpenEvent,
+    monitor::{RateBucket, TOKEN, bucket},
+    net::{BindEvent, SockEvent},
+    process::ProcessEvent,
+    signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
+    syscalls::{SyscallDataEvent, SyscallEvent},
+};
+
+use crate::{
+    kernel::{below, is_zero, pick},
+    maps::{EVENTS, count_lost, global, now_ns},
+};
+
+/// A record that starts with an `EventHeader`.
+pub trait Record: 'static {
+    fn header(&mut self) -> &mut EventHeader;
+}
+
+macro_rules! records {
+    ($($t:ty),*) => {$(
+        impl Record for $t {
+            #[inline(always)]
+            fn header(&mut self) -> &mut EventHeader {
+                &mut self.header
+            }
+        }
+    )*};
+}
+records!(
+    SyscallEvent,
+    ProcessEvent,
+    SignalEvent,
+    SignalDeliverEvent,
+    SignalSendFailedEvent,
+    BindEvent,
+    SockEvent,
+    OpenEvent
+);
+
+impl Record for SyscallDataEvent {
+    #[inline(always)]
+    fn header(&mut self) -> &mut EventHeader {
+        &mut self.event.header
+    }
+}
+
+/// Where a family's records go: its rate bucket (`bucket::*`; `None`: never limited), its lost counter
+/// (`lost::*`), and whether the header carries the current command name.
+#[derive(Clone, Copy)]
+pub struct Route {
+    pub bucket: Option<u32>,
+    pub lost: u32,
+    pub comm: bool,
+}
+
+impl Route {
+    pub const fn new(bucket: Option<u32>, lost: u32) -> Route {
+        Route { bucket, lost, comm: true }
+    }
+
+    /// Without the command name, for the per-syscall hot path where copying it costs as much as the rest of the
+    /// record (see `header_flags::NO_COMM`): user space knows every exec and PR_SET_NAME of the threads it traces.
+    pub const fn without_comm(self) -> Route {
+        Route { comm: false, ..self }
+    }
+}
+
+pub const SYSCALLS: Route = Route::new(None, lost::SYSCALLS).without_comm();
+pub const PROCESS: Route = Route::new(None, lost::PROCESS);
+pub const EXEC: Route = Route::new(Some(bucket::EXEC), lost::PROCESS);
+pub const EXIT: Route = Route::new(Some(bucket::EXIT), lost::PROCESS);
+pub const SIGNALS: Route = Route::new(None, lost::SIGNALS);
+pub const SIGNAL: Route = Route::new(Some(bucket::SIGNAL), lost::SIGNALS);
+pub const NET: Route = Route::new(Some(bucket::NET), lost::NET);
+pub const OPEN: Route = Route::new(Some(bucket::OPEN), lost::FILES);
+
+/// Sends one `T`: `fill` writes the body (every field: reserved memory is not zeroed) and gets the record's
+/// timestamp. False when the record was refused by the bucket or lost (and counted).
+#[inline(always)]
+pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce(&mut T, u64)) -> bool {
+    if let Some(slot) = route.bucket
+        && !admit(slot)
+    {
+        return false;
+    }
+    let now = now_ns();
+    let Some(mut entry) = EVENTS.reserve::<T>(0) else {
+        count_lost(route.lost);
+        return false;
+    };
+    let event = unsafe { &mut *entry.as_mut_ptr() };
+    let header = event.header();
+    header.kind = kind;
+    header.pid = (pid_tgid >> 32) as u32;
+    header.tid = pid_tgid as u32;
+    header._pad = 0;
+    header.ts_ns = now;
+    if route.comm {
+        header.flags = 0;
+        // Straight into the record: the safe wrapper's zeroed stack copy costs a byte loop per event. The helper
+        // NUL-pads what it writes and zero-fills the buffer when it fails.
+        unsafe { generated::bpf_get_current_comm(header.comm.as_mut_ptr().cast(), header.comm.len() as u32) };
+    } else {
+        header.flags = header_flags::NO_COMM;
+        header.comm = [0; 16];
+    }
+    fill(event, now);
+    entry.submit(wakeup_flags(now));
+    true
+}
+
+/// Last time (ktime ns) this CPU woke the reader, to batch wakeups under load.
+#[map]
+static LAST_WAKEUP: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
+/// A CPU wakes the reader at most once per this many ns (at 2 M events/s that is every 256 KiB of a ring of
+/// megabytes). The reader also drains on its own timer (every 100 ms), so a quiet tail is never stranded.
+const WAKEUP_INTERVAL_NS: u64 = 1_000_000;
+
+/// Flags for `submit`: a wakeup per record costs the traced task an interrupt and the reader a context switch at
+/// every event; under a flood, one per millisecond per CPU is plenty.
+#[inline(always)]
+fn wakeup_flags(now: u64) -> u64 {
+    let Some(last) = LAST_WAKEUP.get_ptr_mut(0) else { return 0 };
+    let last = unsafe { &mut *last };
+    if now.wrapping_sub(*last) >= WAKEUP_INTERVAL_NS {
+        *last = now;
+        return BPF_RB_FORCE_WAKEUP as u64;
+    }
+    BPF_RB_NO_WAKEUP as u64
+}
+
+/// Per-CPU token bucket per kind of event (`tracer monitor`): a flood of one kind cannot fill the ring buffer and
+/// starve the others. Refused events are counted in `RATE_DROPPED`.
+#[map]
+static RATE_BUCKETS: PerCpuArray<RateBucket> = PerCpuArray::with_max_entries(bucket::SLOTS, 0);
+#[map]
+static RATE_DROPPED: PerCpuArray<u64> = PerCpuArray::with_max_entries(bucket::SLOTS, 0);
+
+/// Events per second each CPU may send of each kind; 0: unlimited (every command but `monitor`).
+#[unsafe(no_mangle)]
+static RATE_LIMIT: u32 = 0;
+/// Events a bucket can save up for a burst.
+#[unsafe(no_mangle)]
+static RATE_BURST: u32 = 0;
+
+/// Whether an event of this kind may be sent now (takes a token); counts it in `RATE_DROPPED` when not.
+/// Arithmetic rather than branches between the lookups (see kernel.rs): the verifier walks the rest of the
+/// program once per way out of here.
+#[inline(always)]
+fn admit(slot: u32) -> bool {
+    let rate = global(&RATE_LIMIT) as u64;
+    if rate == 0 {
+        return true;
+    }
+    let Some(state) = RATE_BUCKETS.get_ptr_mut(slot) else { return true };
+    let state = unsafe { &mut *state };
+    let now = now_ns();
+    let cap = global(&RATE_BURST) as u64 * TOKEN;
+    // At most 10 s of refill at once (and that on the first event): the product stays far below u64::MAX for any
+    // rate a u32 holds.
+    let elapsed = now.wrapping_sub(state.last_ns);
+    let clamp = below(10 * TOKEN, elapsed) | is_zero(state.last_ns);
+    let elapsed = pick(clamp, 10 * TOKEN, elapsed);
+    state.last_ns = now;
+    let tokens = state.tokens + elapsed * rate;
+    let tokens = pick(below(cap, tokens), cap, tokens);
+    let refused = below(tokens, TOKEN);
+    state.tokens = tokens - (refused ^ 1) * TOKEN;
+    if refused != 0
+        && let Some(dropped) = RATE_DROPPED.get_ptr_mut(slot)
+    {
+        unsafe { *dropped += 1 };
+    }
+    refused == 0
+}
