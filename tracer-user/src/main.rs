@@ -12,6 +12,7 @@ mod opens;
 mod output;
 mod probes;
 mod procfs;
+mod records;
 mod session;
 mod signals;
 mod spawn;

@@ -47,6 +47,24 @@ impl Output {
         check(self.writer.write_all(b"\n"))
     }
 
+    /// A record as a JSON line, or as the text line the command renders for it: handlers build records and
+    /// never look at the format.
+    pub fn emit<R: Serialize>(&mut self, record: &R, text: impl FnOnce(&R) -> String) -> Result<(), OutputClosed> {
+        self.emit_some(record, |r| Some(text(r)))
+    }
+
+    /// `emit`, for a record the text layout may leave out (`None`).
+    pub fn emit_some<R: Serialize>(
+        &mut self,
+        record: &R,
+        text: impl FnOnce(&R) -> Option<String>,
+    ) -> Result<(), OutputClosed> {
+        match (self.json, text) {
+            (true, _) => self.record(record),
+            (false, text) => text(record).map_or(Ok(()), |line| self.text(&line)),
+        }
+    }
+
     /// Called after each batch of events: a terminal sees lines at once, a pipe gets them in blocks.
     pub fn end_batch(&mut self) -> Result<(), OutputClosed> {
         if self.interactive || self.writer.buffer().len() > 32 * 1024 {
@@ -120,14 +138,6 @@ pub fn duration(ns: u64) -> String {
     format!("<{}.{:06}>", ns / 1_000_000_000, (ns % 1_000_000_000) / 1_000)
 }
 
-/// Lines that mean the same in every command.
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Common<'a> {
-    Ready { command: &'a str },
-    Lost { probe: &'a str, count: u64 },
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,11 +148,5 @@ mod tests {
         assert_eq!(duration(1_500_000_000), "<1.500000>");
         assert_eq!(timestamp(1_700_000_000_123_456_789, 3), "1700000000.123456");
         assert!(timestamp(1_700_000_000_123_456_789, 2).ends_with(".123456"));
-    }
-
-    #[test]
-    fn json_type_comes_first() {
-        let line = serde_json::to_string(&Common::Lost { probe: "syscalls", count: 3 }).unwrap();
-        assert_eq!(line, r#"{"type":"lost","probe":"syscalls","count":3}"#);
     }
 }

@@ -14,7 +14,8 @@ use tracer_common::{
 use crate::{
     bpf::Probes,
     drain::EventReader,
-    output::{Clock, Common, Output, OutputClosed},
+    output::{Clock, Output, OutputClosed},
+    records::{Lost, Ready},
 };
 
 /// Where events go, and the clock that stamps them: what a handler needs to print.
@@ -97,7 +98,7 @@ impl Session {
     pub fn ready(&mut self, command: &str, what: &str) -> Result<(), OutputClosed> {
         crate::timing::mark("ready");
         if self.io.out.json {
-            self.io.out.record(&Common::Ready { command })?;
+            self.io.out.record(&Ready { command })?;
             self.io.out.flush()
         } else {
             eprintln!("tracer: {what}; ready");
@@ -165,11 +166,9 @@ impl Session {
             self.lost_seen[slot] = count;
             self.lost_total += new;
             let probe = lost::probe_name(slot as u32);
-            if self.io.out.json {
-                self.io.out.record(&Common::Lost { probe, count: new })?;
-            } else {
-                self.io.out.text(&format!("--- lost {new} events ({probe}): the ring buffer was full ---"))?;
-            }
+            self.io.out.emit(&Lost { probe, count: new, reason: None }, |_| {
+                format!("--- lost {new} events ({probe}): the ring buffer was full ---")
+            })?;
         }
         Ok(())
     }

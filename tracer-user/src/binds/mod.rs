@@ -18,7 +18,7 @@ use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
     event::traced,
-    net::{AF_INET, AF_INET6, BindEvent, SockEvent, proto, sock_flags, sock_type, tcp_state, want},
+    net::{AF_INET, AF_INET6, BindEvent, SockEvent, proto, sock_flags, tcp_state, want},
 };
 
 use crate::{
@@ -27,11 +27,12 @@ use crate::{
     escape::{display_name, json_text},
     linux::{
         errno,
-        net::{family_name, ip_of, proto_name, show_addr},
+        net::{family_name, ip_of, show_addr},
     },
     output::{OutputClosed, timestamp},
     probes::net::NetLayout,
     procfs::{self, SocketOwner},
+    records::{Bind, Close, Conflict, Listen},
     session::{Handler, Io, Session},
 };
 use sockdiag::{DiagSocket, Proto, Which};
@@ -283,64 +284,6 @@ impl Holder {
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Record<'a> {
     Holder(&'a Holder),
-    Bind {
-        ts_ns: u64,
-        pid: u32,
-        tid: u32,
-        comm: &'a str,
-        /// null when the fd was not a socket (EBADF, ENOTSOCK).
-        proto: Option<&'a str>,
-        family: &'a str,
-        addr: &'a str,
-        /// The port bound: the one the kernel picked for port 0 when the bind succeeded.
-        port: u16,
-        requested_port: u16,
-        fd: i32,
-        ret: i32,
-        errno: Option<&'a str>,
-        holder_pid: Option<u32>,
-        holder_comm: Option<&'a str>,
-        holders: &'a [Holder],
-        reuseaddr: Option<bool>,
-        reuseport: Option<bool>,
-        v6only: Option<bool>,
-        inode: Option<u64>,
-    },
-    Listen {
-        ts_ns: u64,
-        pid: u32,
-        tid: u32,
-        comm: &'a str,
-        proto: &'a str,
-        family: &'a str,
-        addr: &'a str,
-        port: u16,
-        /// null when the socket started listening outside listen() (io_uring).
-        fd: Option<i32>,
-        backlog: Option<i32>,
-        ret: i32,
-        errno: Option<&'a str>,
-        holder_pid: Option<u32>,
-        holder_comm: Option<&'a str>,
-        holders: &'a [Holder],
-        reuseaddr: Option<bool>,
-        reuseport: Option<bool>,
-        v6only: Option<bool>,
-        inode: Option<u64>,
-    },
-    Close {
-        ts_ns: u64,
-        pid: Option<u32>,
-        comm: Option<&'a str>,
-        proto: &'a str,
-        family: &'a str,
-        addr: &'a str,
-        port: u16,
-        inode: Option<u64>,
-        /// "kernel": a TCP listener left LISTEN (pid is the task that closed it); "poll": a UDP socket was found
-        /// gone by the once-a-second sock_diag check (pid is the process that held it).
-        source: &'static str,
-    },
 }
 
 /// A UDP socket known to be bound, watched for its release (UDP has no state-change tracepoint).
@@ -478,13 +421,11 @@ impl Binds {
 
     fn on_bind(&mut self, e: &BindEvent, io: &mut Io) -> Result<(), OutputClosed> {
         let known = e.flags & sock_flags::SOCKET_KNOWN != 0;
-        let proto = known.then(|| proto_name(e.protocol, e.sock_type));
         let addr = ip_of(e.sa_family, &e.addr);
         let port = if e.bound_port != 0 { e.bound_port } else { e.port };
         let v6only = known.then_some(e.flags & sock_flags::V6ONLY != 0);
         // The address could not be read from the caller's memory (it faulted at entry and at exit).
         let fault = e.flags & sock_flags::ADDR_FAULT != 0;
-        let addr_text = if fault { "?".to_string() } else { addr.to_string() };
         let holders = match diag_proto(e.protocol) {
             Some(p) if e.ret == -EADDRINUSE && port != 0 => {
                 self.conflicts(p, addr, port, v6only.unwrap_or(false), e.inode)
@@ -506,50 +447,32 @@ impl Binds {
         }
         let holder = holders.iter().find(|h| h.pid.is_some());
         let errno = errno::of_return(e.ret.into());
-        if io.out.json {
-            let comm = json_text(c_bytes(&e.header.comm));
-            return io.out.record(&Record::Bind {
-                ts_ns: io.clock.wall_ns(e.header.ts_ns),
-                pid: e.header.pid,
-                tid: e.header.tid,
-                comm: &comm,
-                proto,
-                family: family_name(e.family),
-                addr: &addr_text,
-                port,
-                requested_port: e.port,
-                fd: e.fd,
-                ret: e.ret,
-                errno: errno.map(|(name, _)| name),
-                holder_pid: holder.and_then(|h| h.pid),
-                holder_comm: holder.and_then(|h| h.comm.as_deref()),
-                holders: &holders,
-                reuseaddr: known.then_some(e.flags & sock_flags::REUSEADDR != 0),
-                reuseport: known.then_some(e.flags & sock_flags::REUSEPORT != 0),
-                v6only,
-                inode: (e.inode != 0).then_some(e.inode),
-            });
-        }
-        let mut line = format!(
-            "{} bind   {:<5} {:<24} {} ({}) fd={}",
-            timestamp(io.clock.wall_ns(e.header.ts_ns), 2),
-            proto.unwrap_or("?"),
-            if fault { format!("?:{port}") } else { show_addr(addr, port, e.scope_id, v6only) },
-            e.header.pid,
-            display_name(c_bytes(&e.header.comm)),
-            e.fd
-        );
-        if e.port == 0 && e.bound_port != 0 {
-            line.push_str(" (port 0: kernel picked)");
-        }
-        line.push_str(&options_text(e.flags));
-        line.push_str(&result_text(e.ret, errno));
-        line.push_str(&holders_text(&holders));
-        io.out.text(&line)
+        let record = Bind {
+            holder_pid: holder.and_then(|h| h.pid),
+            conflict: Some(Conflict { holder_comm: holder.and_then(|h| h.comm.as_deref()), holders: &holders }),
+            ..Bind::of(e, &io.clock)
+        };
+        io.out.emit(&record, |r| {
+            let mut line = format!(
+                "{} bind   {:<5} {:<24} {} ({}) fd={}",
+                timestamp(r.ts_ns, 2),
+                r.proto.unwrap_or("?"),
+                if fault { format!("?:{port}") } else { show_addr(addr, port, e.scope_id, v6only) },
+                e.header.pid,
+                display_name(c_bytes(&e.header.comm)),
+                e.fd
+            );
+            if e.port == 0 && e.bound_port != 0 {
+                line.push_str(" (port 0: kernel picked)");
+            }
+            line.push_str(&options_text(e.flags));
+            line.push_str(&result_text(e.ret, errno));
+            line.push_str(&holders_text(&holders));
+            line
+        })
     }
 
     fn on_listen(&mut self, e: &SockEvent, io: &mut Io) -> Result<(), OutputClosed> {
-        let proto = proto_name(e.protocol, sock_type::STREAM);
         let addr = ip_of(e.family, &e.addr);
         let v6only = e.flags & sock_flags::V6ONLY != 0;
         // A socket that entered LISTEN outside the listen() syscall (reported from inet_sock_set_state).
@@ -560,47 +483,30 @@ impl Binds {
         };
         let holder = holders.iter().find(|h| h.pid.is_some());
         let errno = errno::of_return(e.ret.into());
-        if io.out.json {
-            let comm = json_text(c_bytes(&e.header.comm));
-            return io.out.record(&Record::Listen {
-                ts_ns: io.clock.wall_ns(e.header.ts_ns),
-                pid: e.header.pid,
-                tid: e.header.tid,
-                comm: &comm,
-                proto,
-                family: family_name(e.family),
-                addr: &addr.to_string(),
-                port: e.port,
-                fd: (e.fd >= 0).then_some(e.fd),
-                backlog: (e.fd >= 0).then_some(e.backlog),
-                ret: e.ret,
-                errno: errno.map(|(name, _)| name),
-                holder_pid: holder.and_then(|h| h.pid),
-                holder_comm: holder.and_then(|h| h.comm.as_deref()),
-                holders: &holders,
-                reuseaddr: Some(e.flags & sock_flags::REUSEADDR != 0),
-                reuseport: Some(e.flags & sock_flags::REUSEPORT != 0),
-                v6only: Some(v6only),
-                inode: (e.inode != 0).then_some(e.inode),
-            });
-        }
-        let mut line = format!(
-            "{} listen {:<5} {:<24} {} ({})",
-            timestamp(io.clock.wall_ns(e.header.ts_ns), 2),
-            proto,
-            show_addr(addr, e.port, 0, Some(v6only)),
-            e.header.pid,
-            display_name(c_bytes(&e.header.comm)),
-        );
-        if from_syscall {
-            line.push_str(&format!(" fd={} backlog={}", e.fd, e.backlog));
-        } else {
-            line.push_str(" (not by listen(): io_uring)");
-        }
-        line.push_str(&options_text(e.flags));
-        line.push_str(&result_text(e.ret, errno));
-        line.push_str(&holders_text(&holders));
-        io.out.text(&line)
+        let record = Listen {
+            holder_pid: holder.and_then(|h| h.pid),
+            conflict: Some(Conflict { holder_comm: holder.and_then(|h| h.comm.as_deref()), holders: &holders }),
+            ..Listen::of(e, &io.clock)
+        };
+        io.out.emit(&record, |r| {
+            let mut line = format!(
+                "{} listen {:<5} {:<24} {} ({})",
+                timestamp(r.ts_ns, 2),
+                r.proto,
+                show_addr(addr, e.port, 0, Some(v6only)),
+                e.header.pid,
+                display_name(c_bytes(&e.header.comm)),
+            );
+            if from_syscall {
+                line.push_str(&format!(" fd={} backlog={}", e.fd, e.backlog));
+            } else {
+                line.push_str(" (not by listen(): io_uring)");
+            }
+            line.push_str(&options_text(e.flags));
+            line.push_str(&result_text(e.ret, errno));
+            line.push_str(&holders_text(&holders));
+            line
+        })
     }
 
     fn on_state(&mut self, e: &SockEvent, io: &mut Io) -> Result<(), OutputClosed> {
@@ -610,31 +516,16 @@ impl Binds {
         if e.oldstate != tcp_state::LISTEN {
             return Ok(());
         }
-        let proto = proto_name(e.protocol, sock_type::STREAM);
-        let addr = ip_of(e.family, &e.addr);
-        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
-        if io.out.json {
-            let comm = json_text(c_bytes(&e.header.comm));
-            return io.out.record(&Record::Close {
-                ts_ns,
-                pid: Some(e.header.pid),
-                comm: Some(&comm),
-                proto,
-                family: family_name(e.family),
-                addr: &addr.to_string(),
-                port: e.port,
-                inode: (e.inode != 0).then_some(e.inode),
-                source: "kernel",
-            });
-        }
-        io.out.text(&format!(
-            "{} close  {:<5} {:<24} {} ({}): no longer listening, port released",
-            timestamp(ts_ns, 2),
-            proto,
-            show_addr(addr, e.port, 0, Some(e.flags & sock_flags::V6ONLY != 0)),
-            e.header.pid,
-            display_name(c_bytes(&e.header.comm)),
-        ))
+        io.out.emit(&Close::of(e, &io.clock), |r| {
+            format!(
+                "{} close  {:<5} {:<24} {} ({}): no longer listening, port released",
+                timestamp(r.ts_ns, 2),
+                r.proto,
+                show_addr(ip_of(e.family, &e.addr), e.port, 0, Some(e.flags & sock_flags::V6ONLY != 0)),
+                e.header.pid,
+                display_name(c_bytes(&e.header.comm)),
+            )
+        })
     }
 
     /// UDP sockets have no state tracepoint: the ones known to be bound are looked for in sock_diag, and those
@@ -654,28 +545,26 @@ impl Binds {
         let ts_ns = io.clock.wall_ns(io.clock.monotonic_now());
         for inode in gone {
             let Some(k) = self.udp_known.remove(&inode) else { continue };
-            if io.out.json {
-                let comm = k.pid.map(|_| json_text(&k.comm));
-                io.out.record(&Record::Close {
-                    ts_ns,
-                    pid: k.pid,
-                    comm: comm.as_deref(),
-                    proto: "udp",
-                    family: family_name(k.family),
-                    addr: &k.addr.to_string(),
-                    port: k.port,
-                    inode: Some(inode),
-                    source: "poll",
-                })?;
-            } else {
+            let record = Close {
+                ts_ns,
+                pid: k.pid,
+                comm: k.pid.map(|_| json_text(&k.comm)),
+                proto: "udp",
+                family: family_name(k.family),
+                addr: k.addr.to_string(),
+                port: k.port,
+                inode: Some(inode),
+                source: "poll",
+            };
+            io.out.emit(&record, |r| {
                 let who =
                     k.pid.map_or_else(|| "no process".to_string(), |p| format!("{p} ({})", display_name(&k.comm)));
-                io.out.text(&format!(
+                format!(
                     "{} close  udp   {:<24} {who}: socket gone, port released (seen by polling)",
-                    timestamp(ts_ns, 2),
+                    timestamp(r.ts_ns, 2),
                     show_addr(k.addr, k.port, 0, k.v6only),
-                ))?;
-            }
+                )
+            })?;
         }
         Ok(())
     }

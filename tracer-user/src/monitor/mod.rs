@@ -40,8 +40,7 @@ use crate::{
     escape::{display_name, json_text},
     linux::{
         errno,
-        net::{family_name, ip_of, proto_name, show_addr},
-        signals::{result_name, signal_display, split_exit_code},
+        net::{ip_of, proto_name, show_addr},
     },
     output::{Output, OutputClosed, timestamp},
     probes::{
@@ -49,6 +48,7 @@ use crate::{
         net::NetLayout,
     },
     procfs,
+    records::{Bind, Close, Exit, Listen, Lost, Signal},
     session::{Handler, Io, Session},
 };
 pub use config::apply as apply_config;
@@ -232,61 +232,6 @@ enum Record<'a> {
         argv_truncated: bool,
         uid: u32,
     },
-    Exit {
-        ts_ns: u64,
-        pid: u32,
-        comm: &'a str,
-        code: Option<i32>,
-        signal: Option<&'a str>,
-        core_dumped: bool,
-    },
-    Bind {
-        ts_ns: u64,
-        pid: u32,
-        comm: &'a str,
-        proto: Option<&'a str>,
-        family: &'a str,
-        addr: &'a str,
-        port: u16,
-        fd: i32,
-        errno: Option<&'a str>,
-        holder_pid: Option<u32>,
-    },
-    Listen {
-        ts_ns: u64,
-        pid: u32,
-        comm: &'a str,
-        proto: &'a str,
-        family: &'a str,
-        addr: &'a str,
-        port: u16,
-        errno: Option<&'a str>,
-    },
-    Close {
-        ts_ns: u64,
-        pid: u32,
-        comm: &'a str,
-        proto: &'a str,
-        family: &'a str,
-        addr: &'a str,
-        port: u16,
-    },
-    Signal {
-        ts_ns: u64,
-        signal: &'a str,
-        signo: i32,
-        sender_pid: Option<u32>,
-        sender_comm: Option<&'a str>,
-        target_pid: u32,
-        target_tid: u32,
-        target_comm: &'a str,
-        result: &'a str,
-    },
-    Lost {
-        probe: &'a str,
-        count: u64,
-        reason: &'a str,
-    },
     SyscallStats {
         ts_ns: u64,
         interval_ns: u64,
@@ -424,121 +369,54 @@ impl Monitor {
         if self.syscall_stats && self.comms.len() < MAX_COMMS {
             self.comms.insert(e.header.pid, comm.to_vec());
         }
-        let (code, signo, core) = split_exit_code(e.exit_code);
-        let signal = signo.map(signal_display);
-        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
-        if io.out.json {
-            return io.out.record(&Record::Exit {
-                ts_ns,
-                pid: e.header.pid,
-                comm: &json_text(comm),
-                code,
-                signal: signal.as_deref(),
-                core_dumped: core,
-            });
-        }
-        let details = match (code, &signal) {
-            (Some(code), _) => format!("exited with {code}"),
-            (None, Some(sig)) => format!("killed by {sig}{}", if core { " (core dumped)" } else { "" }),
-            (None, None) => "exited".to_string(),
-        };
-        io.out.text(&line(ts_ns, "exit", e.header.pid, comm, &details))
+        io.out.emit(&Exit::of(e, &io.clock), |r| line(r.ts_ns, "exit", r.pid, comm, &r.outcome()))
     }
 
     fn on_bind(&mut self, e: &BindEvent, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("bind");
-        let known = e.flags & sock_flags::SOCKET_KNOWN != 0;
-        let proto = known.then(|| proto_name(e.protocol, e.sock_type));
-        let addr = ip_of(e.sa_family, &e.addr);
-        let port = if e.bound_port != 0 { e.bound_port } else { e.port };
-        let fault = e.flags & sock_flags::ADDR_FAULT != 0;
-        let errno = errno::of_return(e.ret.into());
-        let comm = c_bytes(&e.header.comm);
-        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
-        if io.out.json {
-            return io.out.record(&Record::Bind {
-                ts_ns,
-                pid: e.header.pid,
-                comm: &json_text(comm),
-                proto,
-                family: family_name(e.family),
-                addr: &if fault { "?".to_string() } else { addr.to_string() },
-                port,
-                fd: e.fd,
-                errno: errno.map(|(name, _)| name),
-                holder_pid: None,
-            });
-        }
-        let v6only = known.then_some(e.flags & sock_flags::V6ONLY != 0);
-        let mut details = format!("{} {}", proto.unwrap_or("?"), show_addr(addr, port, e.scope_id, v6only));
-        if let Some((name, _)) = errno {
-            details.push_str(&format!(" failed: {name}"));
-        }
-        io.out.text(&line(ts_ns, "bind", e.header.pid, comm, &details))
+        let record: Bind = Bind::of(e, &io.clock);
+        io.out.emit(&record, |r| {
+            let addr = ip_of(e.sa_family, &e.addr);
+            let mut details = format!("{} {}", r.proto.unwrap_or("?"), show_addr(addr, r.port, e.scope_id, r.v6only));
+            if let Some(name) = r.errno {
+                details.push_str(&format!(" failed: {name}"));
+            }
+            line(r.ts_ns, "bind", r.pid, c_bytes(&e.header.comm), &details)
+        })
     }
 
     fn on_sock(&mut self, e: &SockEvent, listen: bool, io: &mut Io) -> Result<(), OutputClosed> {
         let kind = if listen { "listen" } else { "close" };
         self.count(kind);
-        let proto = proto_name(e.protocol, sock_type::STREAM);
-        let addr = ip_of(e.family, &e.addr);
-        let comm = c_bytes(&e.header.comm);
-        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
-        let errno = errno::of_return(e.ret.into());
-        if io.out.json {
-            let (comm, addr) = (json_text(comm), addr.to_string());
-            let family = family_name(e.family);
-            let (pid, port) = (e.header.pid, e.port);
-            return io.out.record(&if listen {
-                Record::Listen {
-                    ts_ns,
-                    pid,
-                    comm: &comm,
-                    proto,
-                    family,
-                    addr: &addr,
-                    port,
-                    errno: errno.map(|(n, _)| n),
-                }
-            } else {
-                Record::Close { ts_ns, pid, comm: &comm, proto, family, addr: &addr, port }
-            });
+        let text = |ts_ns: u64| {
+            let proto = proto_name(e.protocol, sock_type::STREAM);
+            let v6only = Some(e.flags & sock_flags::V6ONLY != 0);
+            let mut details = format!("{proto} {}", show_addr(ip_of(e.family, &e.addr), e.port, 0, v6only));
+            if let Some((name, _)) = errno::of_return(e.ret.into()) {
+                details.push_str(&format!(" failed: {name}"));
+            }
+            line(ts_ns, kind, e.header.pid, c_bytes(&e.header.comm), &details)
+        };
+        if listen {
+            let record: Listen = Listen::of(e, &io.clock);
+            io.out.emit(&record, |r| text(r.ts_ns))
+        } else {
+            io.out.emit(&Close::of(e, &io.clock), |r| text(r.ts_ns))
         }
-        let mut details = format!("{proto} {}", show_addr(addr, e.port, 0, Some(e.flags & sock_flags::V6ONLY != 0)));
-        if let Some((name, _)) = errno {
-            details.push_str(&format!(" failed: {name}"));
-        }
-        io.out.text(&line(ts_ns, kind, e.header.pid, comm, &details))
     }
 
     fn on_signal(&mut self, e: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("signal");
-        let signal = signal_display(e.signo);
         let from_process = e.flags & flags::FROM_PROCESS != 0;
-        let sender_comm = c_bytes(&e.header.comm);
-        let target_comm = c_bytes(&e.target_comm);
-        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
-        if io.out.json {
-            let sender = from_process.then(|| json_text(sender_comm));
-            return io.out.record(&Record::Signal {
-                ts_ns,
-                signal: &signal,
-                signo: e.signo,
-                sender_pid: from_process.then_some(e.header.pid),
-                sender_comm: sender.as_deref(),
-                target_pid: e.target_pid,
-                target_tid: e.target_tid,
-                target_comm: &json_text(target_comm),
-                result: result_name(e.result),
-            });
-        }
-        let from = if from_process {
-            format!("{} ({})", e.header.pid, display_name(sender_comm))
-        } else {
-            "kernel".to_string()
-        };
-        let details = format!("{signal} from {from}: {}", result_name(e.result));
-        io.out.text(&line(ts_ns, "signal", e.target_pid, target_comm, &details))
+        io.out.emit(&Signal::of(e, &io.clock, from_process), |r| {
+            let from = if from_process {
+                format!("{} ({})", e.header.pid, display_name(c_bytes(&e.header.comm)))
+            } else {
+                "kernel".to_string()
+            };
+            let details = format!("{} from {from}: {}", r.signal, r.result);
+            line(r.ts_ns, "signal", e.target_pid, c_bytes(&e.target_comm), &details)
+        })
     }
 
     /// Events refused by the per-kind rate limits since the last report.
@@ -551,11 +429,9 @@ impl Monitor {
             }
             self.dropped_seen[slot] = total;
             let probe = bucket::name(slot as u32);
-            if io.out.json {
-                io.out.record(&Record::Lost { probe, count: new, reason: "rate_limit" })?;
-            } else {
-                io.out.text(&format!("--- {new} {probe} events dropped: more than --rate-limit per second ---"))?;
-            }
+            io.out.emit(&Lost { probe, count: new, reason: Some("rate_limit") }, |_| {
+                format!("--- {new} {probe} events dropped: more than --rate-limit per second ---")
+            })?;
         }
         Ok(())
     }

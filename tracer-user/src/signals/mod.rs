@@ -33,8 +33,9 @@ use crate::{
         errno,
         signals::{Action, parse_signal, result_name, si_code_name, signal_display, split_exit_code},
     },
-    output::{OutputClosed, timestamp},
+    output::{Clock, OutputClosed, timestamp},
     procfs,
+    records::{Exit, ExitCause, Signal},
     session::{Handler, Io, Session},
     tracefs,
 };
@@ -97,36 +98,6 @@ fn send_specs(tracefs_root: &Path) -> anyhow::Result<[SendSpec; SEND_SPECS]> {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Record<'a> {
-    Signal {
-        ts_ns: u64,
-        signal: &'a str,
-        signo: i32,
-        /// si_code by name; null for a failed send.
-        code: Option<&'a str>,
-        /// "process" (the sender fields say which) or "kernel".
-        origin: &'a str,
-        sender_pid: Option<u32>,
-        sender_tid: Option<u32>,
-        sender_comm: Option<&'a str>,
-        sender_uid: Option<u32>,
-        /// The target process; for a failed kill, its pid argument as given (0 or negative: a process group).
-        target_pid: Option<i64>,
-        target_tid: Option<u32>,
-        target_comm: Option<&'a str>,
-        /// Sent to the whole process rather than one thread.
-        group: bool,
-        result: &'a str,
-        /// What the target will do with it, from its action when the signal was generated.
-        action: Option<&'a str>,
-        handler: Option<String>,
-        errno: Option<&'a str>,
-        /// The syscall of a failed send.
-        syscall: Option<&'a str>,
-        /// For a kernel-sent signal, the task that was running: the faulting or writing process for SIGSEGV,
-        /// SIGBUS, SIGFPE, SIGPIPE; the allocating task for an OOM kill; whoever was interrupted for a timer.
-        context_pid: Option<u32>,
-        context_comm: Option<&'a str>,
-    },
     Delivery {
         ts_ns: u64,
         /// The signal in the user's terms: the one that caused a group's fatal SIGKILL.
@@ -141,20 +112,6 @@ enum Record<'a> {
         code: Option<&'a str>,
         /// "SIGKILL" when the kernel delivered the fatal signal as SIGKILL to every thread; null otherwise.
         kernel_signal: Option<&'a str>,
-    },
-    Exit {
-        ts_ns: u64,
-        pid: u32,
-        comm: &'a str,
-        code: Option<i32>,
-        signal: Option<&'a str>,
-        core_dumped: bool,
-        /// The signal behind the exit: the killing one, or the last one sent before a process exited by itself.
-        cause: Option<&'a str>,
-        origin: Option<&'a str>,
-        sender_pid: Option<u32>,
-        sender_comm: Option<&'a str>,
-        cause_ts_ns: Option<u64>,
     },
 }
 
@@ -370,14 +327,13 @@ fn handler_text(handler: u64) -> String {
 }
 
 /// A line of the text table.
-fn line(io: &Io, ts_ns: u64, event: &str, signal: &str, from: &str, to: &str, result: &str) -> String {
-    let time = timestamp(io.clock.wall_ns(ts_ns), 2);
+fn line(clock: &Clock, ts_ns: u64, event: &str, signal: &str, from: &str, to: &str, result: &str) -> String {
+    let time = timestamp(clock.wall_ns(ts_ns), 2);
     format!("{time:<15} {event:<8} {signal:<9} {from:<24} {to:<24} {result}")
 }
 
 impl Watcher {
     fn on_signal(&mut self, event: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
-        let signal = signal_display(event.signo);
         let from_process = event.flags & flags::FROM_PROCESS != 0;
         let sender = if from_process {
             Sender::Process { pid: event.header.pid, comm: c_bytes(&event.header.comm).to_vec() }
@@ -390,8 +346,6 @@ impl Watcher {
             && (event.group == 0 || event.flags & flags::MULTI_THREADED == 0);
         let outcome = if blocked { "blocked" } else { result_name(event.result) };
         let action = (event.flags & flags::HANDLER_KNOWN != 0).then(|| Action::of(event.signo, event.handler));
-        let handler = (action == Some(Action::Handler)).then(|| handler_text(event.handler));
-        let code = si_code_name(event.signo, event.code);
         if queued {
             self.remember(
                 event.target_pid,
@@ -399,51 +353,27 @@ impl Watcher {
             );
         }
 
+        let record = Signal { result: outcome, ..Signal::of(event, &io.clock, from_process) };
         let target_comm = c_bytes(&event.target_comm);
-        if io.out.json {
-            let sender_comm = sender.comm().map(json_text);
-            let target_comm = json_text(target_comm);
-            let context_comm = (!from_process).then(|| json_text(c_bytes(&event.header.comm)));
-            return io.out.record(&Record::Signal {
-                ts_ns: io.clock.wall_ns(event.header.ts_ns),
-                signal: &signal,
-                signo: event.signo,
-                code: Some(&code),
-                origin: sender.origin(),
-                sender_pid: sender.pid(),
-                sender_tid: from_process.then_some(event.header.tid),
-                sender_comm: sender_comm.as_deref(),
-                sender_uid: from_process.then_some(event.uid),
-                target_pid: Some(i64::from(event.target_pid)),
-                target_tid: Some(event.target_tid),
-                target_comm: Some(&target_comm),
-                group: event.group != 0,
-                result: outcome,
-                action: action.map(Action::as_str),
-                handler,
-                errno: None,
-                syscall: None,
-                context_pid: (!from_process).then_some(event.header.pid),
-                context_comm: context_comm.as_deref(),
-            });
-        }
-        let mut text = match (outcome, action) {
-            ("delivered" | "lose_info", Some(Action::Handler)) => format!("{outcome} (handler)"),
-            ("delivered" | "lose_info", Some(action)) => format!("{outcome} (default: {})", action.as_str()),
-            ("blocked", _) => "blocked (pending until unblocked)".to_string(),
-            // The kernel continues a stopped process when SIGCONT is generated, whatever becomes of the signal.
-            ("ignored", Some(Action::Continue)) => "continued at once (nothing queued)".to_string(),
-            ("already_pending", _) => "already pending".to_string(),
-            ("overflow", _) => "not queued: queue full".to_string(),
-            (other, _) => other.to_string(),
-        };
-        // SI_USER is the plain case; the kernel's siginfo-less sends (SIGPIPE) carry it too.
-        if code != "SI_USER" {
-            text.push_str(&format!(" [{code}]"));
-        }
-        let to = who(event.target_pid, event.target_tid, target_comm);
-        let row = line(io, event.header.ts_ns, "signal", &signal, &sender.text(), &to, &text);
-        io.out.text(&row)
+        io.out.emit(&record, |r| {
+            let (outcome, code) = (r.result, r.code.as_deref().unwrap_or("?"));
+            let mut text = match (outcome, action) {
+                ("delivered" | "lose_info", Some(Action::Handler)) => format!("{outcome} (handler)"),
+                ("delivered" | "lose_info", Some(action)) => format!("{outcome} (default: {})", action.as_str()),
+                ("blocked", _) => "blocked (pending until unblocked)".to_string(),
+                // The kernel continues a stopped process when SIGCONT is generated, whatever becomes of the signal.
+                ("ignored", Some(Action::Continue)) => "continued at once (nothing queued)".to_string(),
+                ("already_pending", _) => "already pending".to_string(),
+                ("overflow", _) => "not queued: queue full".to_string(),
+                (other, _) => other.to_string(),
+            };
+            // SI_USER is the plain case; the kernel's siginfo-less sends (SIGPIPE) carry it too.
+            if code != "SI_USER" {
+                text.push_str(&format!(" [{code}]"));
+            }
+            let to = who(event.target_pid, event.target_tid, target_comm);
+            line(&io.clock, event.header.ts_ns, "signal", &r.signal, &sender.text(), &to, &text)
+        })
     }
 
     fn remember(&mut self, pid: u32, cause: Cause) {
@@ -496,7 +426,8 @@ impl Watcher {
             (Action::Core, _) => "core dump".to_string(),
             (action, _) => action.as_str().to_string(),
         };
-        let row = line(io, event.header.ts_ns, "deliver", &signal, "-", &who(pid, event.header.tid, comm), &text);
+        let row =
+            line(&io.clock, event.header.ts_ns, "deliver", &signal, "-", &who(pid, event.header.tid, comm), &text);
         io.out.text(&row)
     }
 
@@ -505,43 +436,39 @@ impl Watcher {
         self.live.remove(&pid);
         self.group_exits.remove(&pid);
         let causes = self.causes.remove(&pid).unwrap_or_default();
-        let (code, killed_by, core) = split_exit_code(event.exit_code);
+        let (_, killed_by, _) = split_exit_code(event.exit_code);
         let cause = match killed_by {
             Some(signo) => causes.by_signal.get(&signo).cloned(),
             None => causes.last.clone(),
         };
-        let signal = killed_by.map(signal_display);
         let cause_name = cause.as_ref().map(|c| signal_display(c.signo));
-        let comm = c_bytes(&event.header.comm);
-        if io.out.json {
-            let comm = json_text(comm);
-            let sender_comm = cause.as_ref().and_then(|c| c.sender.comm()).map(json_text);
-            return io.out.record(&Record::Exit {
-                ts_ns: io.clock.wall_ns(event.header.ts_ns),
-                pid,
-                comm: &comm,
-                code,
-                signal: signal.as_deref(),
-                core_dumped: core,
-                cause: cause_name.as_deref(),
+        let record = Exit {
+            cause: Some(ExitCause {
+                cause: cause_name.clone(),
                 origin: cause.as_ref().map(|c| c.sender.origin()),
                 sender_pid: cause.as_ref().and_then(|c| c.sender.pid()),
-                sender_comm: sender_comm.as_deref(),
+                sender_comm: cause.as_ref().and_then(|c| c.sender.comm()).map(json_text),
                 cause_ts_ns: cause.as_ref().map(|c| io.clock.wall_ns(c.ts_ns)),
-            });
-        }
-        let text = match (code, &signal) {
-            (Some(code), _) => match &cause_name {
-                Some(name) => format!("exited with {code} after {name}"),
-                None => format!("exited with {code}"),
-            },
-            (None, Some(sig)) => format!("killed by {sig}{}", if core { " (core dumped)" } else { "" }),
-            (None, None) => "exited".to_string(),
+            }),
+            ..Exit::of(event, &io.clock)
         };
-        let from = cause.as_ref().map_or_else(|| "-".to_string(), |c| c.sender.text());
-        let shown = signal.as_deref().or(cause_name.as_deref()).unwrap_or("-");
-        let row = line(io, event.header.ts_ns, "exit", shown, &from, &who(pid, pid, comm), &text);
-        io.out.text(&row)
+        io.out.emit(&record, |r| {
+            let text = match (r.code, &cause_name) {
+                (Some(code), Some(name)) => format!("exited with {code} after {name}"),
+                _ => r.outcome(),
+            };
+            let from = cause.as_ref().map_or_else(|| "-".to_string(), |c| c.sender.text());
+            let shown = r.signal.as_deref().or(cause_name.as_deref()).unwrap_or("-");
+            line(
+                &io.clock,
+                event.header.ts_ns,
+                "exit",
+                shown,
+                &from,
+                &who(pid, pid, c_bytes(&event.header.comm)),
+                &text,
+            )
+        })
     }
 
     fn on_send_failed(&mut self, event: &SignalSendFailedEvent, io: &mut Io) -> Result<(), OutputClosed> {
@@ -562,37 +489,41 @@ impl Watcher {
         let (errno_name, errno_text) = errno::describe(i32::try_from(-event.ret).unwrap_or(i32::MAX));
         let target_comm = target.pid.filter(|&p| p > 0).and_then(|p| procfs::comm(p as u32));
         let sender_comm = c_bytes(&event.header.comm);
-        if io.out.json {
-            let sender_comm = json_text(sender_comm);
-            let target_comm = target_comm.as_deref().map(json_text);
-            return io.out.record(&Record::Signal {
-                ts_ns: io.clock.wall_ns(event.header.ts_ns),
-                signal: &signal,
-                signo,
-                code: None,
-                origin: "process",
-                sender_pid: Some(sender),
-                sender_tid: Some(event.header.tid),
-                sender_comm: Some(&sender_comm),
-                sender_uid: Some(event.uid),
-                target_pid: target.pid,
-                target_tid: target.tid,
-                target_comm: target_comm.as_deref(),
-                group: target.tid.is_none(),
-                result: "error",
-                action: None,
-                handler: None,
-                errno: Some(errno_name),
-                syscall: Some(syscall),
-                context_pid: None,
-                context_comm: None,
-            });
-        }
-        let to = target.text(target_comm.as_deref());
-        let text = format!("failed: {errno_name} ({errno_text}) in {syscall}()");
-        let row =
-            line(io, event.header.ts_ns, "signal", &signal, &who(sender, event.header.tid, sender_comm), &to, &text);
-        io.out.text(&row)
+        let record = Signal {
+            ts_ns: io.clock.wall_ns(event.header.ts_ns),
+            signal: signal.clone(),
+            signo,
+            code: None,
+            origin: "process",
+            sender_pid: Some(sender),
+            sender_tid: Some(event.header.tid),
+            sender_comm: Some(json_text(sender_comm)),
+            sender_uid: Some(event.uid),
+            target_pid: target.pid,
+            target_tid: target.tid,
+            target_comm: target_comm.as_deref().map(json_text),
+            group: target.tid.is_none(),
+            result: "error",
+            action: None,
+            handler: None,
+            errno: Some(errno_name),
+            syscall: Some(syscall),
+            context_pid: None,
+            context_comm: None,
+        };
+        io.out.emit(&record, |_| {
+            let to = target.text(target_comm.as_deref());
+            let text = format!("failed: {errno_name} ({errno_text}) in {syscall}()");
+            line(
+                &io.clock,
+                event.header.ts_ns,
+                "signal",
+                &signal,
+                &who(sender, event.header.tid, sender_comm),
+                &to,
+                &text,
+            )
+        })
     }
 }
 

@@ -28,9 +28,9 @@ use crate::{
     bpf::{KernelLayout, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs, UsageError},
     escape::{display_name, json_text, quoted},
-    linux::signals::{si_code_name, signal_display, split_exit_code},
     output::{Clock, OutputClosed, duration, timestamp},
     procfs,
+    records::{Exit, Signal},
     session::{Handler, Io, Session, Stop},
     spawn::{Spawned, reap},
     tracefs,
@@ -134,26 +134,6 @@ enum Record<'a> {
         /// "attach": it was already inside the call when tracing began; "live": it entered after.
         since: &'a str,
         blocked_ns: Option<u64>,
-    },
-    Signal {
-        ts_ns: u64,
-        signal: &'a str,
-        signo: i32,
-        code: &'a str,
-        sender_pid: Option<u32>,
-        sender_comm: Option<&'a str>,
-        target_pid: u32,
-        target_tid: u32,
-        target_comm: &'a str,
-        result: &'a str,
-    },
-    Exit {
-        ts_ns: u64,
-        pid: u32,
-        comm: &'a str,
-        code: Option<i32>,
-        signal: Option<&'a str>,
-        core_dumped: bool,
     },
     Summary {
         rows: &'a [summary::Row],
@@ -523,71 +503,30 @@ impl Tracer {
                 if self.summary {
                     return Ok(());
                 }
-                let comm = json_text(c_bytes(&event.header.comm));
-                let (code, signal, core) = split_exit_code(event.exit_code);
-                let signal_name = signal.map(signal_display);
-                if io.out.json {
-                    return io.out.record(&Record::Exit {
-                        ts_ns: io.clock.wall_ns(event.header.ts_ns),
-                        pid,
-                        comm: &comm,
-                        code,
-                        signal: signal_name.as_deref(),
-                        core_dumped: core,
-                    });
-                }
-                let text = match (code, signal_name) {
-                    (Some(code), _) => format!("+++ exited with {code} +++"),
-                    (None, Some(sig)) => format!("+++ killed by {sig}{} +++", if core { " (core dumped)" } else { "" }),
-                    (None, None) => "+++ exited +++".to_string(),
-                };
-                let line = format!("{}{text}", self.prefix(&io.clock, pid, event.header.ts_ns));
-                io.out.text(&line)
+                io.out.emit(&Exit::of(event, &io.clock), |r| {
+                    format!("{}+++ {} +++", self.prefix(&io.clock, pid, event.header.ts_ns), r.outcome())
+                })
             }
             _ => Ok(()),
         }
     }
 
     fn on_signal(&mut self, event: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
-        let signal = signal_display(event.signo);
-        let code = si_code_name(event.signo, event.code);
         // SI_USER, SI_QUEUE, SI_TKILL come from a process (the current task), and so does SIGCHLD (from the child
         // that changed state); other codes from the kernel.
         let from_process = matches!(event.code, 0 | -1 | -6) || event.signo == libc::SIGCHLD;
-        let sender_comm = json_text(c_bytes(&event.header.comm));
-        let result = match event.result {
-            0 => "delivered",
-            1 => "ignored",
-            2 => "already_pending",
-            3 => "overflow",
-            4 => "lose_info",
-            _ => "unknown",
-        };
-        if io.out.json {
-            let target_comm = json_text(c_bytes(&event.target_comm));
-            return io.out.record(&Record::Signal {
-                ts_ns: io.clock.wall_ns(event.header.ts_ns),
-                signal: &signal,
-                signo: event.signo,
-                code: &code,
-                sender_pid: from_process.then_some(event.header.pid),
-                sender_comm: from_process.then_some(sender_comm.as_str()),
-                target_pid: event.target_pid,
-                target_tid: event.target_tid,
-                target_comm: &target_comm,
-                result,
-            });
-        }
-        if event.result == 1 {
-            return Ok(()); // discarded by the kernel: strace never sees these either
-        }
-        let mut info = format!("si_signo={signal}, si_code={code}");
-        if from_process {
-            info.push_str(&format!(", si_pid={}", event.header.pid));
-        }
-        let line =
-            format!("{}--- {signal} {{{info}}} ---", self.prefix(&io.clock, event.target_tid, event.header.ts_ns));
-        io.out.text(&line)
+        io.out.emit_some(&Signal::of(event, &io.clock, from_process), |r| {
+            if event.result == 1 {
+                return None; // discarded by the kernel: strace never sees these either
+            }
+            let (signal, code) = (&r.signal, r.code.as_deref().unwrap_or("?"));
+            let mut info = format!("si_signo={signal}, si_code={code}");
+            if from_process {
+                info.push_str(&format!(", si_pid={}", event.header.pid));
+            }
+            let prefix = self.prefix(&io.clock, event.target_tid, event.header.ts_ns);
+            Some(format!("{prefix}--- {signal} {{{info}}} ---"))
+        })
     }
 
     /// Threads already inside a syscall when tracing starts: they may stay there for hours and send nothing.

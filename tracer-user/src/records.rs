@@ -1,0 +1,393 @@
+//! One record type per JSON `type` (the contract of ../shared/DESIGN.md as Rust types). Commands build these
+//! from events and hand them to `Output::emit`, which writes the JSON line or the command's text rendering:
+//! a handler never branches on the output format. A `type` has one shape in every command; what only one
+//! command knows (the holders of a port, the cause of an exit) is a group of fields it adds by composition
+//! (`#[serde(flatten)] Option<...>`), absent from the others' lines rather than faked as null.
+
+use serde::Serialize;
+use tracer_common::{
+    decode::c_bytes,
+    net::{BindEvent, SockEvent, sock_flags, sock_type},
+    process::ProcessEvent,
+    signals::{SignalEvent, flags},
+};
+
+use crate::{
+    escape::json_text,
+    linux::{
+        errno,
+        net::{family_name, ip_of, proto_name},
+        signals::{Action, result_name, si_code_name, signal_display, split_exit_code},
+    },
+    output::Clock,
+};
+
+/// `ready`: emitted once, after every probe is attached and any snapshot printed.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "ready")]
+pub struct Ready<'a> {
+    pub command: &'a str,
+}
+
+/// `lost`: events the kernel could not hand over (the ring buffer was full), or that a rate limit refused.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "lost")]
+pub struct Lost<'a> {
+    pub probe: &'a str,
+    pub count: u64,
+    /// Why, when it is not a full ring buffer ("rate_limit").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+}
+
+/// `exit`: a process ended.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "exit")]
+pub struct Exit {
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub comm: String,
+    /// The exit status when it exited, else null.
+    pub code: Option<i32>,
+    /// The signal that killed it, else null.
+    pub signal: Option<String>,
+    pub core_dumped: bool,
+    /// `tracer signals`: the signal behind the exit.
+    #[serde(flatten)]
+    pub cause: Option<ExitCause>,
+}
+
+/// The signal behind an exit: the killing one, or the last one sent before a process exited by itself.
+#[derive(Serialize, Default)]
+pub struct ExitCause {
+    pub cause: Option<String>,
+    pub origin: Option<&'static str>,
+    pub sender_pid: Option<u32>,
+    pub sender_comm: Option<String>,
+    pub cause_ts_ns: Option<u64>,
+}
+
+impl Exit {
+    pub fn of(e: &ProcessEvent, clock: &Clock) -> Exit {
+        let (code, signo, core_dumped) = split_exit_code(e.exit_code);
+        Exit {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: e.header.pid,
+            comm: json_text(c_bytes(&e.header.comm)),
+            code,
+            signal: signo.map(signal_display),
+            core_dumped,
+            cause: None,
+        }
+    }
+
+    /// `exited with 3`, `killed by SIGKILL (core dumped)`, `exited`.
+    pub fn outcome(&self) -> String {
+        match (self.code, &self.signal) {
+            (Some(code), _) => format!("exited with {code}"),
+            (None, Some(sig)) => format!("killed by {sig}{}", if self.core_dumped { " (core dumped)" } else { "" }),
+            (None, None) => "exited".to_string(),
+        }
+    }
+}
+
+/// Who else holds the port a bind or listen was refused on (EADDRINUSE): `tracer binds` looks it up.
+#[derive(Serialize)]
+pub struct Conflict<'a, H> {
+    pub holder_comm: Option<&'a str>,
+    pub holders: &'a [H],
+}
+
+/// Fields no command adds to a record.
+pub type NoHolder = ();
+
+/// `bind`: a bind() call, failed or not.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "bind")]
+pub struct Bind<'a, H = NoHolder> {
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    /// null when the fd was not a socket (EBADF, ENOTSOCK).
+    pub proto: Option<&'static str>,
+    pub family: &'static str,
+    /// `?` when the address could not be read from the caller's memory.
+    pub addr: String,
+    /// The port bound: the one the kernel picked for port 0 when the bind succeeded.
+    pub port: u16,
+    pub requested_port: u16,
+    pub fd: i32,
+    pub ret: i32,
+    pub errno: Option<&'static str>,
+    /// On EADDRINUSE, the process holding the port when it was looked up; else null.
+    pub holder_pid: Option<u32>,
+    #[serde(flatten)]
+    pub conflict: Option<Conflict<'a, H>>,
+    /// null when the fd was not a socket.
+    pub reuseaddr: Option<bool>,
+    pub reuseport: Option<bool>,
+    pub v6only: Option<bool>,
+    pub inode: Option<u64>,
+}
+
+impl<H> Bind<'_, H> {
+    pub fn of(e: &BindEvent, clock: &Clock) -> Self {
+        let known = e.flags & sock_flags::SOCKET_KNOWN != 0;
+        let fault = e.flags & sock_flags::ADDR_FAULT != 0;
+        Bind {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: e.header.pid,
+            tid: e.header.tid,
+            comm: json_text(c_bytes(&e.header.comm)),
+            proto: known.then(|| proto_name(e.protocol, e.sock_type)),
+            family: family_name(e.family),
+            addr: if fault { "?".to_string() } else { ip_of(e.sa_family, &e.addr).to_string() },
+            port: if e.bound_port != 0 { e.bound_port } else { e.port },
+            requested_port: e.port,
+            fd: e.fd,
+            ret: e.ret,
+            errno: errno::of_return(e.ret.into()).map(|(name, _)| name),
+            holder_pid: None,
+            conflict: None,
+            reuseaddr: known.then_some(e.flags & sock_flags::REUSEADDR != 0),
+            reuseport: known.then_some(e.flags & sock_flags::REUSEPORT != 0),
+            v6only: known.then_some(e.flags & sock_flags::V6ONLY != 0),
+            inode: (e.inode != 0).then_some(e.inode),
+        }
+    }
+}
+
+/// `listen`: a socket started listening (by listen(), or by io_uring without it).
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "listen")]
+pub struct Listen<'a, H = NoHolder> {
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    pub proto: &'static str,
+    pub family: &'static str,
+    pub addr: String,
+    pub port: u16,
+    /// null when the socket started listening outside listen() (io_uring).
+    pub fd: Option<i32>,
+    pub backlog: Option<i32>,
+    pub ret: i32,
+    pub errno: Option<&'static str>,
+    pub holder_pid: Option<u32>,
+    #[serde(flatten)]
+    pub conflict: Option<Conflict<'a, H>>,
+    pub reuseaddr: Option<bool>,
+    pub reuseport: Option<bool>,
+    pub v6only: Option<bool>,
+    pub inode: Option<u64>,
+}
+
+impl<H> Listen<'_, H> {
+    pub fn of(e: &SockEvent, clock: &Clock) -> Self {
+        Listen {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: e.header.pid,
+            tid: e.header.tid,
+            comm: json_text(c_bytes(&e.header.comm)),
+            proto: proto_name(e.protocol, sock_type::STREAM),
+            family: family_name(e.family),
+            addr: ip_of(e.family, &e.addr).to_string(),
+            port: e.port,
+            fd: (e.fd >= 0).then_some(e.fd),
+            backlog: (e.fd >= 0).then_some(e.backlog),
+            ret: e.ret,
+            errno: errno::of_return(e.ret.into()).map(|(name, _)| name),
+            holder_pid: None,
+            conflict: None,
+            reuseaddr: Some(e.flags & sock_flags::REUSEADDR != 0),
+            reuseport: Some(e.flags & sock_flags::REUSEPORT != 0),
+            v6only: Some(e.flags & sock_flags::V6ONLY != 0),
+            inode: (e.inode != 0).then_some(e.inode),
+        }
+    }
+}
+
+/// `close`: a listening socket closed, or a bound UDP socket went away; its port is free again.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "close")]
+pub struct Close {
+    pub ts_ns: u64,
+    /// null when no process is known (a UDP socket found gone by polling).
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+    pub proto: &'static str,
+    pub family: &'static str,
+    pub addr: String,
+    pub port: u16,
+    pub inode: Option<u64>,
+    /// "kernel": a TCP listener left LISTEN (pid is the task that closed it); "poll": a UDP socket was found
+    /// gone by the once-a-second sock_diag check (pid is the process that held it).
+    pub source: &'static str,
+}
+
+impl Close {
+    /// A socket leaving LISTEN (sock:inet_sock_set_state).
+    pub fn of(e: &SockEvent, clock: &Clock) -> Close {
+        Close {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: Some(e.header.pid),
+            comm: Some(json_text(c_bytes(&e.header.comm))),
+            proto: proto_name(e.protocol, sock_type::STREAM),
+            family: family_name(e.family),
+            addr: ip_of(e.family, &e.addr).to_string(),
+            port: e.port,
+            inode: (e.inode != 0).then_some(e.inode),
+            source: "kernel",
+        }
+    }
+}
+
+/// `signal`: a signal generated for a process (or, in `tracer signals`, a send that failed).
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "signal")]
+pub struct Signal {
+    pub ts_ns: u64,
+    pub signal: String,
+    pub signo: i32,
+    /// si_code by name; null for a failed send.
+    pub code: Option<String>,
+    /// "process" (the sender fields say which) or "kernel".
+    pub origin: &'static str,
+    pub sender_pid: Option<u32>,
+    pub sender_tid: Option<u32>,
+    pub sender_comm: Option<String>,
+    pub sender_uid: Option<u32>,
+    /// The target process; for a failed kill, its pid argument as given (0 or negative: a process group).
+    pub target_pid: Option<i64>,
+    pub target_tid: Option<u32>,
+    pub target_comm: Option<String>,
+    /// Sent to the whole process rather than one thread.
+    pub group: bool,
+    pub result: &'static str,
+    /// What the target will do with it, from its action when the signal was generated.
+    pub action: Option<&'static str>,
+    pub handler: Option<String>,
+    pub errno: Option<&'static str>,
+    /// The syscall of a failed send.
+    pub syscall: Option<&'static str>,
+    /// For a kernel-sent signal, the task that was running: the faulting or writing process for SIGSEGV,
+    /// SIGBUS, SIGFPE, SIGPIPE; the allocating task for an OOM kill; whoever was interrupted for a timer.
+    pub context_pid: Option<u32>,
+    pub context_comm: Option<String>,
+}
+
+impl Signal {
+    /// A generated signal (signal:signal_generate). `from_process`: the current task sent it (else the kernel
+    /// did, and the current task is its context).
+    pub fn of(e: &SignalEvent, clock: &Clock, from_process: bool) -> Signal {
+        let comm = json_text(c_bytes(&e.header.comm));
+        let action = (e.flags & flags::HANDLER_KNOWN != 0).then(|| Action::of(e.signo, e.handler));
+        Signal {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            signal: signal_display(e.signo),
+            signo: e.signo,
+            code: Some(si_code_name(e.signo, e.code)),
+            origin: if from_process { "process" } else { "kernel" },
+            sender_pid: from_process.then_some(e.header.pid),
+            sender_tid: from_process.then_some(e.header.tid),
+            sender_comm: from_process.then(|| comm.clone()),
+            sender_uid: from_process.then_some(e.uid),
+            target_pid: Some(i64::from(e.target_pid)),
+            target_tid: Some(e.target_tid),
+            target_comm: Some(json_text(c_bytes(&e.target_comm))),
+            group: e.group != 0,
+            result: result_name(e.result),
+            action: action.map(Action::as_str),
+            handler: (action == Some(Action::Handler)).then(|| format!("{:#x}", e.handler)),
+            errno: None,
+            syscall: None,
+            context_pid: (!from_process).then_some(e.header.pid),
+            context_comm: (!from_process).then_some(comm),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_type_comes_first() {
+        let line = serde_json::to_string(&Lost { probe: "syscalls", count: 3, reason: None }).unwrap();
+        assert_eq!(line, r#"{"type":"lost","probe":"syscalls","count":3}"#);
+        let line = serde_json::to_string(&Lost { probe: "exec", count: 3, reason: Some("rate_limit") }).unwrap();
+        assert_eq!(line, r#"{"type":"lost","probe":"exec","count":3,"reason":"rate_limit"}"#);
+        assert_eq!(
+            serde_json::to_string(&Ready { command: "binds" }).unwrap(),
+            r#"{"type":"ready","command":"binds"}"#
+        );
+    }
+
+    fn exit() -> Exit {
+        Exit {
+            ts_ns: 1,
+            pid: 2,
+            comm: "sh".into(),
+            code: None,
+            signal: Some("SIGKILL".into()),
+            core_dumped: false,
+            cause: None,
+        }
+    }
+
+    #[test]
+    fn exit_has_one_shape_and_signals_adds_the_cause() {
+        let line = serde_json::to_string(&exit()).unwrap();
+        assert_eq!(
+            line,
+            r#"{"type":"exit","ts_ns":1,"pid":2,"comm":"sh","code":null,"signal":"SIGKILL","core_dumped":false}"#
+        );
+        let with_cause = Exit { cause: Some(ExitCause::default()), ..exit() };
+        assert_eq!(
+            serde_json::to_string(&with_cause).unwrap(),
+            r#"{"type":"exit","ts_ns":1,"pid":2,"comm":"sh","code":null,"signal":"SIGKILL","core_dumped":false,"cause":null,"origin":null,"sender_pid":null,"sender_comm":null,"cause_ts_ns":null}"#
+        );
+        assert_eq!(exit().outcome(), "killed by SIGKILL");
+    }
+
+    fn bind<'a, H>() -> Bind<'a, H> {
+        Bind {
+            ts_ns: 1,
+            pid: 2,
+            tid: 3,
+            comm: "nc".into(),
+            proto: Some("tcp"),
+            family: "ipv4",
+            addr: "0.0.0.0".into(),
+            port: 80,
+            requested_port: 80,
+            fd: 3,
+            ret: -98,
+            errno: Some("EADDRINUSE"),
+            holder_pid: None,
+            conflict: None,
+            reuseaddr: None,
+            reuseport: None,
+            v6only: None,
+            inode: None,
+        }
+    }
+
+    #[test]
+    fn bind_conflict_sits_between_holder_pid_and_the_options() {
+        let plain: Bind = bind();
+        assert_eq!(
+            serde_json::to_string(&plain).unwrap(),
+            r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
+        );
+        let holders = [7u32];
+        let looked_up =
+            Bind { holder_pid: Some(7), conflict: Some(Conflict { holder_comm: None, holders: &holders }), ..bind() };
+        assert_eq!(
+            serde_json::to_string(&looked_up).unwrap(),
+            r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
+        );
+    }
+}
