@@ -9,10 +9,14 @@ use anyhow::bail;
 use tracer_common::files::SYSCALL_ARGS_OFFSET;
 
 use crate::{
-    bpf::{FdTableOffsets, KernelGlobals, btf_offset, btf_sized_offset},
+    bpf::{KernelGlobals, btf_offset, btf_sized_offset},
     btf::kernel_btf,
+    probes::fd_table_globals,
     tracefs,
 };
+
+/// This family's names for the fd table's offsets (see `fd_table_globals`).
+const FD_TABLE: [&str; 4] = ["FILES_TASK_FILES", "FILES_FILES_FDT", "FILES_FDT_MAX_FDS", "FILES_FDT_FD"];
 
 pub struct FilesLayout {
     pub globals: KernelGlobals,
@@ -34,15 +38,11 @@ impl FilesLayout {
         let btf = kernel_btf()?;
         let off = |st: &str, member: &str| btf_offset(btf, st, member);
         let sized = |st: &str, member: &str, size: u32| btf_sized_offset(btf, st, member, size);
-        let fds = FdTableOffsets::read(btf)?;
         let path_dentry = sized("path", "dentry", 8)?;
-        let globals = vec![
-            ("FILES_TASK_FILES", fds.task_files),
+        let mut globals = fd_table_globals(btf, FD_TABLE)?.to_vec();
+        globals.extend([
             ("FILES_TASK_FS", sized("task_struct", "fs", 8)?),
             ("FILES_FS_PWD_DENTRY", off("fs_struct", "pwd")? + path_dentry),
-            ("FILES_FILES_FDT", fds.files_fdt),
-            ("FILES_FDT_MAX_FDS", fds.fdt_max_fds),
-            ("FILES_FDT_FD", fds.fdt_fd),
             ("FILES_FILE_DENTRY", off("file", "f_path")? + path_dentry),
             ("FILES_DENTRY_PARENT", sized("dentry", "d_parent", 8)?),
             ("FILES_DENTRY_INODE", sized("dentry", "d_inode", 8)?),
@@ -52,7 +52,7 @@ impl FilesLayout {
             ("FILES_INODE_INO", sized("inode", "i_ino", 8)?),
             ("FILES_INODE_SB", sized("inode", "i_sb", 8)?),
             ("FILES_SB_DEV", sized("super_block", "s_dev", 4)?),
-        ];
+        ]);
 
         let mut calls = Vec::new();
         for &(_, syscall) in ENTER_PROGRAMS {
