@@ -14,10 +14,7 @@ use aya::{
     maps::{Array, MapData, PerCpuArray, ProgramArray, RingBuf},
     programs::{ProgramError, ProgramType, RawTracePoint, TracePoint},
 };
-use tracer_common::{
-    event::lost,
-    syscalls::{INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallStat},
-};
+use tracer_common::event::lost;
 
 use crate::{btf::Btf, drain::EventReader, tracefs};
 
@@ -383,47 +380,6 @@ impl Probes {
         let mut totals = [0u64; lost::SLOTS as usize];
         for (slot, total) in totals.iter_mut().enumerate() {
             *total = map.get(&(slot as u32), 0)?.iter().sum();
-        }
-        Ok(totals)
-    }
-
-    /// The calls these threads are inside, where the kernel recorded their enter.
-    pub fn inflight(&self, tids: impl IntoIterator<Item = u32>) -> anyhow::Result<Vec<Inflight>> {
-        let map: Array<&MapData, Inflight> =
-            Array::try_from(self.ebpf.map("INFLIGHT").context("INFLIGHT map missing")?)?;
-        Ok(tids
-            .into_iter()
-            .filter_map(|tid| map.get(&(tid & (INFLIGHT_SLOTS - 1)), 0).ok().filter(|slot| slot.tid == tid))
-            .collect())
-    }
-
-    /// How many calls each of these threads has returned from, where the kernel counted them (no enter hook):
-    /// absent for a thread with no return counted yet, or whose slot another thread took.
-    pub fn thread_returns(
-        &self,
-        tids: impl IntoIterator<Item = u32>,
-    ) -> anyhow::Result<std::collections::HashMap<u32, u32>> {
-        let map: Array<&MapData, u64> = Array::try_from(self.ebpf.map("RETURNS").context("RETURNS map missing")?)?;
-        Ok(tids
-            .into_iter()
-            .filter_map(|tid| {
-                let slot = map.get(&(tid & (INFLIGHT_SLOTS - 1)), 0).ok()?;
-                ((slot >> 32) as u32 == tid).then_some((tid, slot as u32))
-            })
-            .collect())
-    }
-
-    /// `-c` totals per syscall number, summed over CPUs.
-    pub fn syscall_stats(&self) -> anyhow::Result<Vec<SyscallStat>> {
-        let map: PerCpuArray<&MapData, SyscallStat> =
-            PerCpuArray::try_from(self.ebpf.map("SYSCALL_STATS").context("SYSCALL_STATS map missing")?)?;
-        let mut totals = vec![SyscallStat::default(); MAX_SYSCALL_NR];
-        for (nr, total) in totals.iter_mut().enumerate() {
-            for cpu in map.get(&(nr as u32), 0)?.iter() {
-                total.calls += cpu.calls;
-                total.errors += cpu.errors;
-                total.total_ns += cpu.total_ns;
-            }
         }
         Ok(totals)
     }

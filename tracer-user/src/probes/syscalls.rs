@@ -3,8 +3,13 @@
 //! told about them (the per-syscall table, result filter, capture size, summary mode). Its layout is the syscall
 //! table the command builds from the kernel's format files (`SYSCALL_SPECS`).
 
-use aya::EbpfLoader;
-use tracer_common::syscalls::{MAX_SYSCALL_NR, SyscallSpec};
+use std::collections::HashMap;
+
+use aya::{
+    EbpfLoader,
+    maps::{Array, MapData, PerCpuArray},
+};
+use tracer_common::syscalls::{INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallSpec, SyscallStat};
 
 use crate::{bpf::Probes, probes::Family};
 
@@ -90,5 +95,50 @@ impl Family for SyscallProbes {
             }
         }
         Ok(())
+    }
+}
+
+/// The syscall family's maps, read from the loaded object (`use SyscallMaps as _` and call them on `Probes`).
+pub trait SyscallMaps {
+    /// The calls these threads are inside, where the kernel recorded their enter.
+    fn inflight(&self, tids: impl IntoIterator<Item = u32>) -> anyhow::Result<Vec<Inflight>>;
+    /// How many calls each of these threads has returned from, where the kernel counted them (no enter hook):
+    /// absent for a thread with no return counted yet, or whose slot another thread took.
+    fn thread_returns(&self, tids: impl IntoIterator<Item = u32>) -> anyhow::Result<HashMap<u32, u32>>;
+    /// `-c` totals per syscall number, summed over CPUs.
+    fn syscall_stats(&self) -> anyhow::Result<Vec<SyscallStat>>;
+}
+
+impl SyscallMaps for Probes {
+    fn inflight(&self, tids: impl IntoIterator<Item = u32>) -> anyhow::Result<Vec<Inflight>> {
+        let map: Array<&MapData, Inflight> = Array::try_from(self.map("INFLIGHT")?)?;
+        Ok(tids
+            .into_iter()
+            .filter_map(|tid| map.get(&(tid & (INFLIGHT_SLOTS - 1)), 0).ok().filter(|slot| slot.tid == tid))
+            .collect())
+    }
+
+    fn thread_returns(&self, tids: impl IntoIterator<Item = u32>) -> anyhow::Result<HashMap<u32, u32>> {
+        let map: Array<&MapData, u64> = Array::try_from(self.map("RETURNS")?)?;
+        Ok(tids
+            .into_iter()
+            .filter_map(|tid| {
+                let slot = map.get(&(tid & (INFLIGHT_SLOTS - 1)), 0).ok()?;
+                ((slot >> 32) as u32 == tid).then_some((tid, slot as u32))
+            })
+            .collect())
+    }
+
+    fn syscall_stats(&self) -> anyhow::Result<Vec<SyscallStat>> {
+        let map: PerCpuArray<&MapData, SyscallStat> = PerCpuArray::try_from(self.map("SYSCALL_STATS")?)?;
+        let mut totals = vec![SyscallStat::default(); MAX_SYSCALL_NR];
+        for (nr, total) in totals.iter_mut().enumerate() {
+            for cpu in map.get(&(nr as u32), 0)?.iter() {
+                total.calls += cpu.calls;
+                total.errors += cpu.errors;
+                total.total_ns += cpu.total_ns;
+            }
+        }
+        Ok(totals)
     }
 }

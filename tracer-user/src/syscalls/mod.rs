@@ -34,7 +34,7 @@ use crate::{
         Family as _,
         process::{ProcessLayout, ProcessProbes},
         signals::{SignalLayout, SignalProbes},
-        syscalls::{Hooks, Options as SyscallOptions, SyscallProbes},
+        syscalls::{Hooks, Options as SyscallOptions, SyscallMaps as _, SyscallProbes},
     },
     procfs,
     session::{Handler, Io, Session, Stop},
