@@ -12,7 +12,7 @@ use aya_ebpf::helpers::{bpf_get_current_task, bpf_probe_read_kernel, generated};
 use crate::maps::global;
 
 // `task_struct.files`, `files_struct.fdt`, `fdtable.max_fds`, `fdtable.fd` (from BTF, set by user space's
-// `KernelLayout` for every command).
+// `probes::fd_table_globals` for the families that walk an fd table: files, net).
 #[unsafe(no_mangle)]
 static FDT_TASK_FILES: u32 = 0;
 #[unsafe(no_mangle)]

@@ -14,17 +14,9 @@ use aya::{
     maps::{Array, MapData, PerCpuArray, ProgramArray, RingBuf},
     programs::{ProgramError, ProgramType, RawTracePoint, TracePoint},
 };
-use tracer_common::{
-    event::lost,
-    monitor::{ERROR_SLOTS, PROC_SLOTS},
-    syscalls::{INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallStat},
-};
+use tracer_common::event::lost;
 
-use crate::{
-    btf::{Btf, kernel_btf},
-    drain::EventReader,
-    tracefs,
-};
+use crate::{btf::Btf, drain::EventReader, tracefs};
 
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));
 
@@ -80,25 +72,6 @@ fn take_loader<'a>() -> EbpfLoader<'a> {
     handle.and_then(|h| h.join().ok()).unwrap_or_default()
 }
 
-/// Maps only `monitor --syscall-stats`'s program (`monitor_sys_exit`) uses. aya creates every map of the object
-/// whichever programs a command loads, and these are per-CPU hash maps the kernel preallocates: 8-20 ms to create
-/// at full size. With one entry they cost nothing; `Probes::load`'s caller gives them their size when it loads
-/// that program (`full_monitor_stats`).
-const MONITOR_STATS_MAPS: [(&str, u32); 2] = [("MON_PROCS", PROC_SLOTS), ("MON_ERRORS", ERROR_SLOTS)];
-
-fn shrink_unused_maps(loader: &mut EbpfLoader<'_>) {
-    for (name, _) in MONITOR_STATS_MAPS {
-        loader.map_max_entries(name, 1);
-    }
-}
-
-/// Gives the monitor's syscall statistics maps their full size (`monitor --syscall-stats`).
-pub fn full_monitor_stats(loader: &mut EbpfLoader<'_>) {
-    for (name, entries) in MONITOR_STATS_MAPS {
-        loader.map_max_entries(name, entries);
-    }
-}
-
 fn check_privileges(command: &str) -> anyhow::Result<()> {
     // CAP_SYS_ADMIN (21), or CAP_BPF (39) with CAP_PERFMON (38) for tracing programs.
     let status = std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
@@ -114,94 +87,37 @@ fn check_privileges(command: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Offsets that move between kernels, read from the running one.
-pub struct KernelLayout {
+/// The core's load-time globals (tracer-ebpf/src/maps.rs), which every family's programs read: tracer's own
+/// pid, whether every process is traced or only those in `TRACED`, and the monitor's rate limit.
+pub struct Core {
     /// tracer's own pid (as the kernel numbers it in the initial pid namespace, where tracer runs).
-    pub tracer_tgid: u32,
-    pub task_pid: u32,
-    pub task_tgid: u32,
-    pub task_exit_code: u32,
-    pub task_mm: u32,
-    pub task_real_parent: u32,
-    pub mm_arg_start: u32,
-    pub mm_arg_end: u32,
-    pub exit_group_dead: u32,
-    pub exec_filename: u32,
-    pub exec_old_pid: u32,
-    /// Globals of the signal probes (kernel struct offsets from BTF), by name.
-    pub signals: Vec<(&'static str, u32)>,
-    /// The one fd → file walk the open and the net probes share (tracer-ebpf/src/kernel.rs).
-    pub fd_table: FdTableOffsets,
+    tracer_tgid: u32,
+    trace_all: u8,
+    /// Events of one kind each CPU may send per second (`RATE_LIMIT`, and as many at once: `RATE_BURST`).
+    rate_limit: Option<u32>,
 }
 
-impl KernelLayout {
-    pub fn read(tracefs: &Path) -> anyhow::Result<Self> {
-        let btf = kernel_btf()?;
-        crate::timing::mark("kernel BTF parsed");
-        let task = |member: &str| {
-            btf.member_offset("task_struct", member).with_context(|| format!("BTF: task_struct.{member}"))
-        };
-        let exit = tracefs::read_format(tracefs, "sched", "sched_process_exit")?;
-        let exec = tracefs::read_format(tracefs, "sched", "sched_process_exec")?;
-        Ok(KernelLayout {
-            tracer_tgid: std::process::id(),
-            task_pid: task("pid")?,
-            task_tgid: task("tgid")?,
-            task_exit_code: task("exit_code")?,
-            task_mm: task("mm")?,
-            task_real_parent: task("real_parent")?,
-            mm_arg_start: btf.member_offset("mm_struct", "arg_start").context("BTF: mm_struct.arg_start")?,
-            mm_arg_end: btf.member_offset("mm_struct", "arg_end").context("BTF: mm_struct.arg_end")?,
-            // Older kernels have no group_dead field: the programs then treat the leader's exit as the group's.
-            exit_group_dead: exit.field("group_dead").map_or(0, |f| f.offset),
-            exec_filename: exec.offset_of("filename")?,
-            exec_old_pid: exec.offset_of("old_pid")?,
-            signals: signal_offsets(btf)?,
-            fd_table: FdTableOffsets::read(btf)?,
-        })
+impl Core {
+    /// `trace_all`: every process but tracer; else only the processes in `TRACED` (`Probes::trace_pid`).
+    pub fn new(trace_all: bool) -> Core {
+        Core { tracer_tgid: std::process::id(), trace_all: u8::from(trace_all), rate_limit: None }
+    }
+
+    pub fn rate_limit(mut self, per_sec: u32) -> Core {
+        self.rate_limit = Some(per_sec);
+        self
     }
 
     fn apply<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
-        loader
-            .override_global("TRACER_TGID", &self.tracer_tgid, true)
-            .override_global("TASK_PID_OFFSET", &self.task_pid, true)
-            .override_global("TASK_TGID_OFFSET", &self.task_tgid, true)
-            .override_global("TASK_EXIT_CODE_OFFSET", &self.task_exit_code, true)
-            .override_global("TASK_MM_OFFSET", &self.task_mm, true)
-            .override_global("TASK_REAL_PARENT_OFFSET", &self.task_real_parent, true)
-            .override_global("MM_ARG_START_OFFSET", &self.mm_arg_start, true)
-            .override_global("MM_ARG_END_OFFSET", &self.mm_arg_end, true)
-            .override_global("EXIT_GROUP_DEAD_OFFSET", &self.exit_group_dead, true)
-            .override_global("EXEC_FILENAME_OFFSET", &self.exec_filename, true)
-            .override_global("EXEC_OLD_PID_OFFSET", &self.exec_old_pid, true)
-            .override_global("FDT_TASK_FILES", &self.fd_table.task_files, true)
-            .override_global("FDT_FILES_FDT", &self.fd_table.files_fdt, true)
-            .override_global("FDT_MAX_FDS", &self.fd_table.fdt_max_fds, true)
-            .override_global("FDT_FD", &self.fd_table.fdt_fd, true);
-        for (name, offset) in &self.signals {
-            loader.override_global(name, offset, true);
+        loader.override_global("TRACER_TGID", &self.tracer_tgid, true).override_global(
+            "TRACE_ALL",
+            &self.trace_all,
+            true,
+        );
+        if let Some(rate) = &self.rate_limit {
+            loader.override_global("RATE_LIMIT", rate, true).override_global("RATE_BURST", rate, true);
         }
     }
-}
-
-/// Kernel struct offsets the signal probes read (tracer-ebpf/src/signals.rs), from BTF.
-fn signal_offsets(btf: &Btf) -> anyhow::Result<Vec<(&'static str, u32)>> {
-    let offset = |ty: &str, member: &str| btf_offset(btf, ty, member);
-    let sa = offset("k_sigaction", "sa")?;
-    Ok(vec![
-        ("TASK_COMM_OFFSET", offset("task_struct", "comm")?),
-        ("TASK_BLOCKED_OFFSET", offset("task_struct", "blocked")?),
-        ("TASK_SIGHAND_OFFSET", offset("task_struct", "sighand")?),
-        ("TASK_SIGNAL_OFFSET", offset("task_struct", "signal")?),
-        ("SIGHAND_ACTION_OFFSET", offset("sighand_struct", "action")?),
-        ("K_SIGACTION_SIZE", btf.struct_size("k_sigaction").context("BTF: sizeof(struct k_sigaction)")?),
-        ("SA_HANDLER_OFFSET", sa + offset("sigaction", "sa_handler")?),
-        ("SA_FLAGS_OFFSET", sa + offset("sigaction", "sa_flags")?),
-        ("SIGNAL_NR_THREADS_OFFSET", offset("signal_struct", "nr_threads")?),
-        ("SIGNAL_GROUP_EXIT_CODE_OFFSET", offset("signal_struct", "group_exit_code")?),
-        ("SIGINFO_ERRNO_OFFSET", offset("kernel_siginfo", "si_errno")?),
-        ("SIGINFO_CODE_OFFSET", offset("kernel_siginfo", "si_code")?),
-    ])
 }
 
 /// `st.member`'s byte offset, from BTF.
@@ -220,8 +136,8 @@ pub fn btf_sized_offset(btf: &Btf, st: &str, member: &str, size: u32) -> anyhow:
 }
 
 /// How the open and the net probes find the `struct file` behind an fd of the current task:
-/// `task->files->fdt`, then `fdt->fd[fd]` for an fd below `fdt->max_fds`. Set once for every command
-/// (`KernelLayout`), as the `FDT_*` globals of tracer-ebpf/src/kernel.rs.
+/// `task->files->fdt`, then `fdt->fd[fd]` for an fd below `fdt->max_fds`: the one walk of tracer-ebpf/src/kernel.rs,
+/// whose `FDT_*` globals the families that use it (files, net) set from `probes::fd_table_globals`.
 pub struct FdTableOffsets {
     /// `task_struct.files`.
     pub task_files: u32,
@@ -234,7 +150,7 @@ pub struct FdTableOffsets {
 }
 
 impl FdTableOffsets {
-    fn read(btf: &Btf) -> anyhow::Result<FdTableOffsets> {
+    pub fn read(btf: &Btf) -> anyhow::Result<FdTableOffsets> {
         Ok(FdTableOffsets {
             task_files: btf_sized_offset(btf, "task_struct", "files", 8)?,
             files_fdt: btf_sized_offset(btf, "files_struct", "fdt", 8)?,
@@ -320,6 +236,7 @@ fn pid_max() -> anyhow::Result<u32> {
 
 /// Named `u32` load-time globals read from the running kernel (struct and tracepoint field offsets): what a
 /// probe family needs to find things in this kernel, set on the loader in one go.
+#[derive(Clone)]
 pub struct KernelGlobals(Vec<(&'static str, u32)>);
 
 impl KernelGlobals {
@@ -345,9 +262,9 @@ pub struct Probes {
 }
 
 impl Probes {
-    /// `configure` sets the command's own globals; the layout's are set here.
+    /// `core`'s globals are set here; `configure` sets the families' (`probes::Family::configure`).
     pub fn load<'a>(
-        layout: &'a KernelLayout,
+        core: &'a Core,
         ring_bytes: u32,
         configure: impl FnOnce(&mut EbpfLoader<'a>),
     ) -> anyhow::Result<Probes> {
@@ -358,10 +275,10 @@ impl Probes {
         // bytes. aya's default (every instruction walked, with states) makes it retry a refused load with a log ten
         // times larger each time, re-verifying up to a million instructions per try: minutes before the reason.
         loader.verifier_log_level(VerifierLogLevel::STATS);
-        layout.apply(&mut loader);
+        core.apply(&mut loader);
         loader.map_max_entries("EVENTS", ring_bytes);
         loader.map_max_entries("TRACED", pid_max()?);
-        shrink_unused_maps(&mut loader);
+        crate::probes::stats::shrink_unused(&mut loader);
         configure(&mut loader);
         let ebpf = loader.load(OBJECT).context("loading the eBPF object")?;
         crate::timing::mark("object loaded (maps created)");
@@ -438,19 +355,14 @@ impl Probes {
         traced.set(pid, state as u8, 0).with_context(|| format!("adding pid {pid} to the traced set"))
     }
 
-    /// Marks ports as watched in the `NET_PORTS` array (`tracer binds --port`).
-    pub fn watch_ports(&mut self, ports: &[u16]) -> anyhow::Result<()> {
-        let mut map: Array<&mut MapData, u8> =
-            Array::try_from(self.ebpf.map_mut("NET_PORTS").context("NET_PORTS map missing")?)?;
-        for &port in ports {
-            map.set(u32::from(port), 1, 0).with_context(|| format!("watching port {port}"))?;
-        }
-        Ok(())
-    }
-
     /// A map still in the object, to read it.
     pub fn map(&self, name: &str) -> anyhow::Result<&aya::maps::Map> {
         self.ebpf.map(name).with_context(|| format!("{name} map missing"))
+    }
+
+    /// A map still in the object, to fill it (a family's filter maps, before it attaches).
+    pub fn map_mut(&mut self, name: &str) -> anyhow::Result<&mut aya::maps::Map> {
+        self.ebpf.map_mut(name).with_context(|| format!("{name} map missing"))
     }
 
     /// Each loaded program's name and kernel info (run time and count when BPF statistics are on).
@@ -468,47 +380,6 @@ impl Probes {
         let mut totals = [0u64; lost::SLOTS as usize];
         for (slot, total) in totals.iter_mut().enumerate() {
             *total = map.get(&(slot as u32), 0)?.iter().sum();
-        }
-        Ok(totals)
-    }
-
-    /// The calls these threads are inside, where the kernel recorded their enter.
-    pub fn inflight(&self, tids: impl IntoIterator<Item = u32>) -> anyhow::Result<Vec<Inflight>> {
-        let map: Array<&MapData, Inflight> =
-            Array::try_from(self.ebpf.map("INFLIGHT").context("INFLIGHT map missing")?)?;
-        Ok(tids
-            .into_iter()
-            .filter_map(|tid| map.get(&(tid & (INFLIGHT_SLOTS - 1)), 0).ok().filter(|slot| slot.tid == tid))
-            .collect())
-    }
-
-    /// How many calls each of these threads has returned from, where the kernel counted them (no enter hook):
-    /// absent for a thread with no return counted yet, or whose slot another thread took.
-    pub fn thread_returns(
-        &self,
-        tids: impl IntoIterator<Item = u32>,
-    ) -> anyhow::Result<std::collections::HashMap<u32, u32>> {
-        let map: Array<&MapData, u64> = Array::try_from(self.ebpf.map("RETURNS").context("RETURNS map missing")?)?;
-        Ok(tids
-            .into_iter()
-            .filter_map(|tid| {
-                let slot = map.get(&(tid & (INFLIGHT_SLOTS - 1)), 0).ok()?;
-                ((slot >> 32) as u32 == tid).then_some((tid, slot as u32))
-            })
-            .collect())
-    }
-
-    /// `-c` totals per syscall number, summed over CPUs.
-    pub fn syscall_stats(&self) -> anyhow::Result<Vec<SyscallStat>> {
-        let map: PerCpuArray<&MapData, SyscallStat> =
-            PerCpuArray::try_from(self.ebpf.map("SYSCALL_STATS").context("SYSCALL_STATS map missing")?)?;
-        let mut totals = vec![SyscallStat::default(); MAX_SYSCALL_NR];
-        for (nr, total) in totals.iter_mut().enumerate() {
-            for cpu in map.get(&(nr as u32), 0)?.iter() {
-                total.calls += cpu.calls;
-                total.errors += cpu.errors;
-                total.total_ns += cpu.total_ns;
-            }
         }
         Ok(totals)
     }

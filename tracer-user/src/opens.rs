@@ -8,7 +8,7 @@
 use std::{collections::HashSet, path::PathBuf};
 
 use crate::{
-    bpf::{KernelLayout, Preflight, Probes},
+    bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
     probes::files::OpenProbes,
     session::Session,
@@ -41,13 +41,9 @@ pub struct OpensArgs {
 pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
     let pids: HashSet<u32> = args.pids.resolve()?.into_iter().collect();
     let opens = OpenProbes::new(&preflight.tracefs, &args.paths, args.failed)?;
-    let layout = KernelLayout::read(&preflight.tracefs)?;
 
-    let trace_all = u8::from(pids.is_empty());
-    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
-        opens.configure(loader);
-        loader.override_global("TRACE_ALL", &trace_all, true);
-    })?;
+    let core = Core::new(pids.is_empty());
+    let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| opens.configure(loader))?;
     let mut handler = opens.attach(&mut probes, pids)?;
     crate::timing::mark("attached");
 

@@ -22,7 +22,7 @@ use tracer_common::{
 };
 
 use crate::{
-    bpf::{KernelLayout, Preflight, Probes},
+    bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
     escape::{display_name, json_text},
     linux::{
@@ -30,7 +30,7 @@ use crate::{
         net::{family_name, ip_of, show_addr},
     },
     output::{OutputClosed, timestamp},
-    probes::net::NetLayout,
+    probes::{Family as _, net::NetProbes},
     procfs::{self, SocketOwner},
     records::{Bind, Close, Conflict, Listen},
     session::{Handler, Io, Session},
@@ -165,29 +165,18 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     // Resolve the processes before loading anything: a missing pid is a usage problem, not a trace.
     let pids: HashSet<u32> = args.pids.resolve()?.into_iter().collect();
     let filter = Filter::new(&args, pids);
-    let layout = KernelLayout::read(&preflight.tracefs)?;
-    let net = NetLayout::read(&preflight.tracefs).context("finding sockets in this kernel")?;
+    let net = NetProbes::new(&preflight.tracefs)?.with_syscalls().filtered(
+        &filter.ports,
+        filter.family_mask,
+        filter.proto_mask,
+    );
 
-    let trace_all = u8::from(filter.pids.is_empty());
-    let port_filter = u8::from(!filter.ports.is_empty());
-    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
-        net.globals.apply(loader);
-        loader
-            .override_global("TRACE_ALL", &trace_all, true)
-            .override_global("NET_PORT_FILTER", &port_filter, true)
-            .override_global("NET_FAMILIES", &filter.family_mask, true)
-            .override_global("NET_PROTOCOLS", &filter.proto_mask, true);
-    })?;
-    probes.watch_ports(&filter.ports)?;
+    let core = Core::new(filter.pids.is_empty());
+    let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| net.configure(loader))?;
     for &pid in &filter.pids {
         probes.trace_pid(pid, traced::NOW)?;
     }
-    // Exits before enters, so that no call is entered without its exit being watched.
-    probes.attach_tracepoint("net_bind_exit", "syscalls", "sys_exit_bind")?;
-    probes.attach_tracepoint("net_bind_enter", "syscalls", "sys_enter_bind")?;
-    probes.attach_tracepoint("net_listen_exit", "syscalls", "sys_exit_listen")?;
-    probes.attach_tracepoint("net_listen_enter", "syscalls", "sys_enter_listen")?;
-    probes.attach_tracepoint("net_sock_state", "sock", "inet_sock_set_state")?;
+    net.attach(&mut probes)?;
     crate::timing::mark("attached");
 
     let output = args.out.open()?;

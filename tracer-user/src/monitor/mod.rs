@@ -22,12 +22,12 @@ use std::{
 };
 
 use anyhow::Context as _;
-use aya::maps::{MapData, PerCpuArray, PerCpuHashMap};
+use aya::maps::{MapData, PerCpuArray};
 use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
     event::lost,
-    monitor::{CallCount, ProcCache, ProcSyscall, bucket},
+    monitor::{CallCount, ProcSyscall, bucket},
     net::{BindEvent, SockEvent, sock_flags, sock_type, tcp_state},
     process::{ProcessEvent, what},
     signals::{SIGCHLD, SignalEvent, flags, signal_bit},
@@ -35,7 +35,7 @@ use tracer_common::{
 };
 
 use crate::{
-    bpf::{KernelLayout, Preflight, Probes},
+    bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, RingArgs},
     escape::{display_name, json_text},
     linux::{
@@ -44,8 +44,12 @@ use crate::{
     },
     output::{Output, OutputClosed, timestamp},
     probes::{
+        Family,
         files::{OpenProbes, Opens},
-        net::NetLayout,
+        net::NetProbes,
+        process::{ProcessLayout, ProcessProbes},
+        signals::{SignalLayout, SignalProbes},
+        stats::{StatsProbes, read_errors, read_procs, read_syscalls},
     },
     procfs,
     records::{Bind, Close, Exit, Listen, Lost, Signal},
@@ -114,43 +118,33 @@ pub struct MonitorArgs {
 }
 
 pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32> {
-    let layout = KernelLayout::read(&preflight.tracefs)?;
-    let net = NetLayout::read(&preflight.tracefs).context("finding sockets in this kernel")?;
-    let trace_all = 1u8;
+    let process_layout = ProcessLayout::read(&preflight.tracefs)?;
+    let signal_layout = SignalLayout::read()?;
+    let net = NetProbes::new(&preflight.tracefs)?;
+    let net = if args.binds { net.with_syscalls() } else { net };
     let signal_set = if args.sigchld { u64::MAX } else { !signal_bit(SIGCHLD) };
-    let rate = args.rate_limit;
     let opens = match args.watch.as_slice() {
         [] => None,
         paths => Some(OpenProbes::new(&preflight.tracefs, paths, false)?),
     };
-    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
-        net.globals.apply(loader);
+    let process = ProcessProbes::new(process_layout.clone());
+    let signals = SignalProbes::generation(process_layout, signal_layout).only(signal_set);
+    let stats = args.syscall_stats.then_some(StatsProbes);
+    // Every family but the open probes (attached last, with their handler).
+    let mut families: Vec<&dyn Family> = vec![&process, &signals, &net];
+    families.extend(stats.as_ref().map(|s| s as &dyn Family));
+
+    let core = Core::new(true).rate_limit(args.rate_limit);
+    let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| {
+        for family in &families {
+            family.configure(loader);
+        }
         if let Some(opens) = &opens {
             opens.configure(loader);
         }
-        if args.syscall_stats {
-            crate::bpf::full_monitor_stats(loader);
-        }
-        loader
-            .override_global("TRACE_ALL", &trace_all, true)
-            .override_global("SIGNAL_SET", &signal_set, true)
-            .override_global("RATE_LIMIT", &rate, true)
-            .override_global("RATE_BURST", &rate, true);
     })?;
-    // Exits before execs, so that no process seen starting is missed ending.
-    probes.attach_tracepoint("process_exit", "sched", "sched_process_exit")?;
-    probes.attach_tracepoint("process_exec", "sched", "sched_process_exec")?;
-    probes.attach_raw_tracepoint("signal_generate", "signal_generate")?;
-    // Listeners starting and ending, from socket state changes: nothing on the syscall path.
-    probes.attach_tracepoint("net_sock_state", "sock", "inet_sock_set_state")?;
-    if args.binds {
-        probes.attach_tracepoint("net_bind_exit", "syscalls", "sys_exit_bind")?;
-        probes.attach_tracepoint("net_bind_enter", "syscalls", "sys_enter_bind")?;
-        probes.attach_tracepoint("net_listen_exit", "syscalls", "sys_exit_listen")?;
-        probes.attach_tracepoint("net_listen_enter", "syscalls", "sys_enter_listen")?;
-    }
-    if args.syscall_stats {
-        probes.attach_raw_tracepoint("monitor_sys_exit", "sys_exit")?;
+    for family in &families {
+        family.attach(&mut probes)?;
     }
     crate::timing::mark("attached");
     let opens = match opens {
@@ -627,51 +621,6 @@ fn errno_label(errno: u32) -> String {
 fn read_percpu_u64(probes: &Probes, name: &str, slots: u32) -> anyhow::Result<Vec<u64>> {
     let map: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(probes.map(name)?)?;
     (0..slots).map(|slot| Ok(map.get(&slot, 0)?.iter().sum())).collect()
-}
-
-/// Per syscall number, calls and errors summed over CPUs.
-fn read_syscalls(probes: &Probes) -> anyhow::Result<Vec<CallCount>> {
-    let map: PerCpuArray<&MapData, CallCount> = PerCpuArray::try_from(probes.map("MON_SYSCALLS")?)?;
-    (0..MAX_SYSCALL_NR as u32)
-        .map(|nr| {
-            Ok(map.get(&nr, 0)?.iter().fold(CallCount::default(), |sum, c| CallCount {
-                calls: sum.calls + c.calls,
-                errors: sum.errors + c.errors,
-            }))
-        })
-        .collect()
-}
-
-/// (syscall << 16 | errno, failures) summed over CPUs.
-fn read_errors(probes: &Probes) -> anyhow::Result<Vec<(u32, u64)>> {
-    let map: PerCpuHashMap<&MapData, u32, u64> = PerCpuHashMap::try_from(probes.map("MON_ERRORS")?)?;
-    Ok(map.iter().filter_map(Result::ok).map(|(key, values)| (key, values.iter().sum())).collect())
-}
-
-/// Per (process, syscall), calls and errors summed over CPUs: the LRU map's counts plus what each CPU's cache
-/// (`MON_CACHE`) holds and has not yet moved there. The map is read first, then the caches: a move racing the read
-/// can only leave a count out of this reading (the next one has it), never count it twice.
-fn read_procs(probes: &Probes) -> anyhow::Result<Vec<(ProcSyscall, CallCount)>> {
-    let map: PerCpuHashMap<&MapData, ProcSyscall, CallCount> = PerCpuHashMap::try_from(probes.map("MON_PROCS")?)?;
-    let mut procs: HashMap<ProcSyscall, CallCount> = map
-        .iter()
-        .filter_map(Result::ok)
-        .map(|(key, values)| (key, values.iter().fold(CallCount::default(), add)))
-        .collect();
-    let caches: PerCpuArray<&MapData, ProcCache> = PerCpuArray::try_from(probes.map("MON_CACHE")?)?;
-    for cache in caches.get(&0, 0)?.iter() {
-        for (nr, count) in cache.nr.iter().zip(&cache.counts) {
-            if count.calls != 0 {
-                let entry = procs.entry(ProcSyscall { tgid: cache.tgid, nr: *nr }).or_default();
-                *entry = add(*entry, count);
-            }
-        }
-    }
-    Ok(procs.into_iter().collect())
-}
-
-fn add(sum: CallCount, c: &CallCount) -> CallCount {
-    CallCount { calls: sum.calls + c.calls, errors: sum.errors + c.errors }
 }
 
 #[cfg(test)]

@@ -1,17 +1,26 @@
-//! Where the net probes find things in the running kernel: struct offsets from BTF to walk from an fd to its
-//! socket (aya-ebpf emits no CO-RE relocations), and `sock:inet_sock_set_state`'s field offsets from its format
-//! file. Handed to the programs as load-time globals.
+//! The net family (tracer-ebpf/src/net.rs): binds and listens from their syscalls, listening sockets starting and
+//! ending from socket state changes, and the filters on them (ports, address families, protocols). `tracer binds`
+//! composes all of it, `tracer monitor` the state changes (and the syscall hooks with `--binds`).
+//!
+//! Its layout: struct offsets from BTF to walk from an fd to its socket (aya-ebpf emits no CO-RE relocations), and
+//! `sock:inet_sock_set_state`'s field offsets from its format file. Handed to the programs as load-time globals.
 
 use std::path::Path;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
+use aya::{
+    EbpfLoader,
+    maps::{Array, MapData},
+};
 
 use crate::{
-    bpf::{KernelGlobals, btf_offset, btf_sized_offset},
+    bpf::{KernelGlobals, Probes, btf_offset, btf_sized_offset},
     btf::{Btf, BtfError, kernel_btf},
+    probes::{Family, fd_table_globals},
     tracefs,
 };
 
+/// This family's names for the fd table's offsets (see `fd_table_globals`).
 pub struct NetLayout {
     pub globals: KernelGlobals,
 }
@@ -44,7 +53,8 @@ impl NetLayout {
         let Some(socket_ino) = socket_ino else { bail!("BTF: socket_alloc has its socket after its inode") };
 
         let sss = tracefs::read_format(tracefs, "sock", "inet_sock_set_state")?;
-        let globals = vec![
+        let mut globals = fd_table_globals(btf)?.to_vec();
+        globals.extend([
             ("NET_FILE_PRIVATE_DATA_OFFSET", off("file", "private_data")?),
             ("NET_SOCKET_TYPE_OFFSET", sized("socket", "type", 2)?),
             ("NET_SOCKET_FILE_OFFSET", off("socket", "file")?),
@@ -68,9 +78,83 @@ impl NetLayout {
             ("NET_SSS_PROTOCOL_OFFSET", sss.offset_of("protocol")?),
             ("NET_SSS_SADDR_OFFSET", sss.offset_of("saddr")?),
             ("NET_SSS_SADDR_V6_OFFSET", sss.offset_of("saddr_v6")?),
-        ];
+        ]);
         Ok(NetLayout { globals: KernelGlobals::new(globals) })
     }
+}
+
+/// What `tracer binds` filters on in the kernel.
+struct Filter {
+    /// Watched ports (`NET_PORTS`); empty: every port.
+    ports: Vec<u16>,
+    port_filter: u8,
+    families: u8,
+    protocols: u8,
+}
+
+/// The net probes: socket state changes, and the bind and listen syscalls when `syscalls`.
+pub struct NetProbes {
+    layout: NetLayout,
+    syscalls: bool,
+    filter: Option<Filter>,
+}
+
+impl NetProbes {
+    /// Listening sockets starting and ending, from socket state changes: nothing on the syscall path.
+    pub fn new(tracefs: &Path) -> anyhow::Result<NetProbes> {
+        let layout = NetLayout::read(tracefs).context("finding sockets in this kernel")?;
+        Ok(NetProbes { layout, syscalls: false, filter: None })
+    }
+
+    /// The bind and listen syscalls too (their results, errors included).
+    pub fn with_syscalls(mut self) -> NetProbes {
+        self.syscalls = true;
+        self
+    }
+
+    /// Only these ports (none: every port), address families and protocols (masks as the programs read them).
+    pub fn filtered(mut self, ports: &[u16], families: u8, protocols: u8) -> NetProbes {
+        let port_filter = u8::from(!ports.is_empty());
+        self.filter = Some(Filter { ports: ports.to_vec(), port_filter, families, protocols });
+        self
+    }
+}
+
+impl Family for NetProbes {
+    fn configure<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
+        self.layout.globals.apply(loader);
+        if let Some(filter) = &self.filter {
+            loader
+                .override_global("NET_PORT_FILTER", &filter.port_filter, true)
+                .override_global("NET_FAMILIES", &filter.families, true)
+                .override_global("NET_PROTOCOLS", &filter.protocols, true);
+        }
+    }
+
+    /// The watched ports first; exits before enters, so that no call is entered without its exit being watched;
+    /// the state changes last.
+    fn attach(&self, probes: &mut Probes) -> anyhow::Result<()> {
+        if let Some(filter) = &self.filter {
+            watch_ports(probes, &filter.ports)?;
+        }
+        if self.syscalls {
+            probes.attach_tracepoint("net_bind_exit", "syscalls", "sys_exit_bind")?;
+            probes.attach_tracepoint("net_bind_enter", "syscalls", "sys_enter_bind")?;
+            probes.attach_tracepoint("net_listen_exit", "syscalls", "sys_exit_listen")?;
+            probes.attach_tracepoint("net_listen_enter", "syscalls", "sys_enter_listen")?;
+        }
+        probes.attach_tracepoint("net_sock_state", "sock", "inet_sock_set_state")?;
+        Ok(())
+    }
+}
+
+/// Marks ports as watched in the `NET_PORTS` array.
+fn watch_ports(probes: &mut Probes, ports: &[u16]) -> anyhow::Result<()> {
+    let mut map: Array<&mut MapData, u8> = Array::try_from(probes.map_mut("NET_PORTS")?)?;
+    for &port in ports {
+        map.set(u32::from(port), 1, 0).with_context(|| format!("watching port {port}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,12 +8,10 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    path::Path,
-    str::FromStr as _,
     time::{Duration, Instant},
 };
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
@@ -26,7 +24,7 @@ use tracer_common::{
 };
 
 use crate::{
-    bpf::{KernelLayout, Preflight, Probes},
+    bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
     escape::{display_name, json_text},
     linux::{
@@ -34,10 +32,14 @@ use crate::{
         signals::{Action, parse_signal, result_name, si_code_name, signal_display, split_exit_code},
     },
     output::{Clock, OutputClosed, timestamp},
+    probes::{
+        Family as _,
+        process::ProcessLayout,
+        signals::{SEND_SYSCALLS, SignalLayout, SignalProbes, send_specs},
+    },
     procfs,
     records::{Exit, ExitCause, Signal},
     session::{Handler, Io, Session},
-    tracefs,
 };
 
 /// Who sends which signal to whom, and what becomes of it (every signal on the machine without -p)
@@ -70,31 +72,6 @@ fn parse_signals(text: &str) -> Result<Vec<i32>, String> {
     Ok(signals)
 }
 
-/// The syscalls whose failures `--failed` reports, in `SEND_SPECS_TABLE` order.
-const SEND_SYSCALLS: [&str; SEND_SPECS] =
-    ["kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal"];
-
-/// Each send syscall's number and which argument is the signal, from its `sys_enter_*` format. The program copies
-/// four argument slots from offset 16, the layout of every syscall record: checked here.
-fn send_specs(tracefs_root: &Path) -> anyhow::Result<[SendSpec; SEND_SPECS]> {
-    let mut specs = [SendSpec { nr: -1, sig_arg: 0 }; SEND_SPECS];
-    for (spec, name) in specs.iter_mut().zip(SEND_SYSCALLS) {
-        let sysno = syscalls::Sysno::from_str(name).map_err(|_| anyhow::anyhow!("unknown syscall {name}"))?;
-        let format = tracefs::read_format(tracefs_root, "syscalls", &format!("sys_enter_{name}"))?;
-        let args: Vec<&tracefs::Field> =
-            format.fields.iter().skip_while(|f| f.name != "__syscall_nr").skip(1).collect();
-        let index = args
-            .iter()
-            .position(|f| f.name == "sig")
-            .with_context(|| format!("syscalls:sys_enter_{name} has no `sig` argument"))?;
-        if index >= 4 || args[index].offset as usize != 16 + 8 * index {
-            bail!("syscalls:sys_enter_{name} has an unexpected layout (`sig` at offset {})", args[index].offset);
-        }
-        *spec = SendSpec { nr: sysno.id(), sig_arg: index as u32 };
-    }
-    Ok(specs)
-}
-
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Record<'a> {
@@ -116,37 +93,23 @@ enum Record<'a> {
 }
 
 pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32> {
-    let layout = KernelLayout::read(&preflight.tracefs)?;
+    let process_layout = ProcessLayout::read(&preflight.tracefs)?;
+    let signal_layout = SignalLayout::read()?;
     let named = args.pids.resolve()?;
     let wanted: Vec<i32> = args.signals.iter().flatten().copied().collect();
     let signal_set = if wanted.is_empty() { u64::MAX } else { wanted.iter().fold(0, |set, &n| set | signal_bit(n)) };
     let send_zero = u8::from(wanted.contains(&0));
-    let specs =
-        if args.failed { send_specs(&preflight.tracefs)? } else { [SendSpec { nr: -1, sig_arg: 0 }; SEND_SPECS] };
-    let command = 1u8;
-    let trace_all = u8::from(named.is_empty());
+    let failed_specs = if args.failed { Some(send_specs(&preflight.tracefs)?) } else { None };
+    let specs = failed_specs.unwrap_or([SendSpec { nr: -1, sig_arg: 0 }; SEND_SPECS]);
+    let signals =
+        SignalProbes::generation(process_layout, signal_layout).only(signal_set).whole(send_zero != 0, failed_specs);
 
-    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
-        loader
-            .override_global("SIGNALS_COMMAND", &command, true)
-            .override_global("TRACE_ALL", &trace_all, true)
-            .override_global("SIGNAL_SET", &signal_set, true)
-            .override_global("SEND_SIGNAL_ZERO", &send_zero, true)
-            .override_global("SEND_SPECS_TABLE", &specs, true);
-    })?;
+    let core = Core::new(named.is_empty());
+    let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| signals.configure(loader))?;
     for &pid in &named {
         probes.trace_pid(pid, traced::NOW)?;
     }
-    // Exits and deliveries first, so that no signal reported is missing what became of it.
-    probes.attach_tracepoint("signal_exit", "sched", "sched_process_exit")?;
-    probes.attach_raw_tracepoint("signal_deliver", "signal_deliver")?;
-    probes.attach_raw_tracepoint("signal_generate", "signal_generate")?;
-    if args.failed {
-        for name in SEND_SYSCALLS {
-            probes.attach_tracepoint("signal_send_enter", "syscalls", &format!("sys_enter_{name}"))?;
-            probes.attach_tracepoint("signal_send_exit", "syscalls", &format!("sys_exit_{name}"))?;
-        }
-    }
+    signals.attach(&mut probes)?;
     crate::timing::mark("attached");
 
     let output = args.out.open()?;

@@ -25,10 +25,16 @@ use tracer_common::{
 };
 
 use crate::{
-    bpf::{KernelLayout, Preflight, Probes},
+    bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs, UsageError},
     escape::{display_name, json_text, quoted},
     output::{Clock, OutputClosed, duration, timestamp},
+    probes::{
+        Family as _,
+        process::{ProcessLayout, ProcessProbes},
+        signals::{SignalLayout, SignalProbes},
+        syscalls::{Hooks, Options as SyscallOptions, SyscallMaps as _, SyscallProbes},
+    },
     procfs,
     records::{Exit, Signal},
     session::{Handler, Io, Session, Stop},
@@ -148,7 +154,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         let tracefs = preflight.tracefs.clone();
         std::thread::spawn(move || tracefs::syscall_formats(&tracefs))
     };
-    let layout = KernelLayout::read(&preflight.tracefs);
+    let layouts = ProcessLayout::read(&preflight.tracefs).and_then(|process| Ok((process, SignalLayout::read()?)));
     let formats = formats
         .join()
         .map_err(|_| anyhow::anyhow!("reading the kernel's syscall formats: the thread panicked"))?
@@ -157,7 +163,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     let table = SyscallTable::new(&formats);
     // Which names are syscalls only the running kernel says: a bad one is a usage error all the same.
     let filter = SyscallFilter::parse(&args.expr, &table).map_err(|err| UsageError(err.to_string()))?;
-    let layout = layout?;
+    let (process_layout, signal_layout) = layouts?;
 
     // Resolve the processes before loading anything: a missing pid is a usage problem, not a trace.
     let initial = args.pids.resolve()?;
@@ -165,7 +171,6 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     let specs = table.specs(|info| filter.wants(info));
     let specs: Box<[tracer_common::syscalls::SyscallSpec; tracer_common::syscalls::MAX_SYSCALL_NR]> =
         specs.into_boxed_slice().try_into().map_err(|_| anyhow::anyhow!("syscall table has the wrong size"))?;
-    let summary_only = u8::from(args.summary);
     let result_filter = if args.failed {
         result_filter::FAILED
     } else if args.successful {
@@ -173,23 +178,34 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     } else {
         result_filter::ALL
     };
-    let buffer_capture = args.string_limit.saturating_add(1).min(DATA_CAP) as u32;
-    let follow = u8::from(args.follow);
-    let execve_nr = table.by_name("execve").map_or(59, |i| i.nr as u32);
-    let execveat_nr = table.by_name("execveat").map_or(322, |i| i.nr as u32);
-
     let enter_hook = args.summary || args.durations || args.timestamps > 0 || args.out.json || filter.few().is_some();
-    let enter_hooked = u8::from(enter_hook);
-    let mut probes = Probes::load(&layout, args.ring.buffer_size, |loader| {
-        loader
-            .override_global("SYSCALL_SPECS", &*specs, true)
-            .override_global("SUMMARY_ONLY", &summary_only, true)
-            .override_global("RESULT_FILTER", &result_filter, true)
-            .override_global("BUFFER_CAPTURE", &buffer_capture, true)
-            .override_global("FOLLOW_FORKS", &follow, true)
-            .override_global("EXECVE_NR", &execve_nr, true)
-            .override_global("EXECVEAT_NR", &execveat_nr, true)
-            .override_global("ENTER_HOOKED", &enter_hooked, true);
+    let options = SyscallOptions {
+        specs,
+        summary_only: args.summary,
+        result_filter,
+        buffer_capture: args.string_limit.saturating_add(1).min(DATA_CAP) as u32,
+        execve_nr: table.by_name("execve").map_or(59, |i| i.nr as u32),
+        execveat_nr: table.by_name("execveat").map_or(322, |i| i.nr as u32),
+        enter_hooked: enter_hook,
+    };
+    let hooks = match filter.few() {
+        Some(numbers) => Hooks::One(numbers.iter().map(|&nr| kernel_event_name(&table.name(nr)).to_string()).collect()),
+        // The enter hook only measures time: without durations, timestamps or JSON (whose records carry
+        // duration_ns) every traced call costs one hook instead of two, and every other task too.
+        None => Hooks::Raw { enter: enter_hook },
+    };
+    let syscalls = SyscallProbes::new(options, hooks);
+    let process = ProcessProbes::new(process_layout.clone()).with_forks(args.follow);
+    // The signal behind an interrupted call.
+    let signals = (!args.summary).then(|| SignalProbes::generation(process_layout, signal_layout));
+
+    let core = Core::new(false);
+    let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| {
+        process.configure(loader);
+        if let Some(signals) = &signals {
+            signals.configure(loader);
+        }
+        syscalls.configure(loader);
     })?;
     for &pid in &initial {
         probes.trace_pid(pid, traced::NOW)?;
@@ -198,31 +214,13 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         probes.trace_pid(child.pid, traced::FROM_EXEC)?;
     }
     // Lifecycle first, so no fork or exit falls between attaching the syscall probes and these.
-    probes.attach_raw_tracepoint("process_fork", "sched_process_fork")?;
-    probes.attach_tracepoint("process_exit", "sched", "sched_process_exit")?;
-    probes.attach_tracepoint("process_exec", "sched", "sched_process_exec")?;
-    if !args.summary {
-        probes.attach_raw_tracepoint("signal_generate", "signal_generate")?;
+    process.attach(&mut probes)?;
+    if let Some(signals) = &signals {
+        signals.attach(&mut probes)?;
     }
-    match filter.few() {
-        Some(numbers) => {
-            for &nr in numbers {
-                let name = table.name(nr);
-                let name = kernel_event_name(&name);
-                probes.attach_tracepoint("sys_enter_one", "syscalls", &format!("sys_enter_{name}"))?;
-                probes.attach_tracepoint("sys_exit_one", "syscalls", &format!("sys_exit_{name}"))?;
-            }
-        }
-        None => {
-            // The enter hook only measures time: without durations, timestamps or JSON (whose records carry
-            // duration_ns) every traced call costs one hook instead of two, and every other task too.
-            if enter_hook {
-                probes.attach_raw_tracepoint("raw_sys_enter", "sys_enter")?;
-            }
-            probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
-        }
-    }
+    syscalls.attach(&mut probes)?;
     crate::timing::mark("attached");
+    let specs = syscalls.specs();
     let output = args.out.open()?;
     let mut session = Session::new(probes, output)?;
     let mut tracer = Tracer {

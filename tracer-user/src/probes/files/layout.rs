@@ -11,9 +11,11 @@ use tracer_common::files::SYSCALL_ARGS_OFFSET;
 use crate::{
     bpf::{KernelGlobals, btf_offset, btf_sized_offset},
     btf::kernel_btf,
+    probes::fd_table_globals,
     tracefs,
 };
 
+/// This family's names for the fd table's offsets (see `fd_table_globals`).
 pub struct FilesLayout {
     pub globals: KernelGlobals,
     /// Enter tracepoints this kernel has (openat2 is 5.6+).
@@ -35,7 +37,8 @@ impl FilesLayout {
         let off = |st: &str, member: &str| btf_offset(btf, st, member);
         let sized = |st: &str, member: &str, size: u32| btf_sized_offset(btf, st, member, size);
         let path_dentry = sized("path", "dentry", 8)?;
-        let globals = vec![
+        let mut globals = fd_table_globals(btf)?.to_vec();
+        globals.extend([
             ("FILES_TASK_FS", sized("task_struct", "fs", 8)?),
             ("FILES_FS_PWD_DENTRY", off("fs_struct", "pwd")? + path_dentry),
             ("FILES_FILE_DENTRY", off("file", "f_path")? + path_dentry),
@@ -47,7 +50,7 @@ impl FilesLayout {
             ("FILES_INODE_INO", sized("inode", "i_ino", 8)?),
             ("FILES_INODE_SB", sized("inode", "i_sb", 8)?),
             ("FILES_SB_DEV", sized("super_block", "s_dev", 4)?),
-        ];
+        ]);
 
         let mut calls = Vec::new();
         for &(_, syscall) in ENTER_PROGRAMS {

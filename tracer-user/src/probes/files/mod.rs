@@ -227,7 +227,7 @@ impl OpenProbes {
         Ok(OpenProbes { files, set, unfiltered, failed_only: u8::from(failed_only), have_dirs })
     }
 
-    /// The open probes' load-time globals (`TRACE_ALL` is the caller's).
+    /// The open probes' load-time globals (`TRACE_ALL` is the core's: `bpf::Core`).
     pub(crate) fn configure<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
         self.files.globals.apply(loader);
         loader

@@ -1,0 +1,151 @@
+//! The signal family (tracer-ebpf/src/signals.rs): signals generated, delivered, the exits they cause, and failed
+//! sends. `tracer signals` composes all of it; `tracer syscalls` and `tracer monitor` only the generation hook.
+//! Its layout: the task, sighand, signal and siginfo offsets (BTF), the send syscalls' argument slots (format
+//! files), and the process family's task offsets, which its programs share.
+
+use std::{path::Path, str::FromStr as _};
+
+use anyhow::{Context as _, bail};
+use aya::EbpfLoader;
+use tracer_common::signals::{SEND_SPECS, SendSpec};
+
+use crate::{
+    bpf::{KernelGlobals, Probes, btf_offset},
+    btf::kernel_btf,
+    probes::{Family, process::ProcessLayout},
+    tracefs,
+};
+
+/// The syscalls whose failures `--failed` reports, in `SEND_SPECS_TABLE` order.
+pub const SEND_SYSCALLS: [&str; SEND_SPECS] =
+    ["kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal"];
+
+/// Kernel struct offsets the signal probes read, from BTF.
+#[derive(Clone)]
+pub struct SignalLayout {
+    globals: KernelGlobals,
+}
+
+impl SignalLayout {
+    pub fn read() -> anyhow::Result<SignalLayout> {
+        let btf = kernel_btf()?;
+        let offset = |ty: &str, member: &str| btf_offset(btf, ty, member);
+        let sa = offset("k_sigaction", "sa")?;
+        let globals = vec![
+            ("TASK_COMM_OFFSET", offset("task_struct", "comm")?),
+            ("TASK_BLOCKED_OFFSET", offset("task_struct", "blocked")?),
+            ("TASK_SIGHAND_OFFSET", offset("task_struct", "sighand")?),
+            ("TASK_SIGNAL_OFFSET", offset("task_struct", "signal")?),
+            ("SIGHAND_ACTION_OFFSET", offset("sighand_struct", "action")?),
+            ("K_SIGACTION_SIZE", btf.struct_size("k_sigaction").context("BTF: sizeof(struct k_sigaction)")?),
+            ("SA_HANDLER_OFFSET", sa + offset("sigaction", "sa_handler")?),
+            ("SA_FLAGS_OFFSET", sa + offset("sigaction", "sa_flags")?),
+            ("SIGNAL_NR_THREADS_OFFSET", offset("signal_struct", "nr_threads")?),
+            ("SIGNAL_GROUP_EXIT_CODE_OFFSET", offset("signal_struct", "group_exit_code")?),
+            ("SIGINFO_ERRNO_OFFSET", offset("kernel_siginfo", "si_errno")?),
+            ("SIGINFO_CODE_OFFSET", offset("kernel_siginfo", "si_code")?),
+        ];
+        Ok(SignalLayout { globals: KernelGlobals::new(globals) })
+    }
+}
+
+/// Each send syscall's number and which argument is the signal, from its `sys_enter_*` format. The program copies
+/// four argument slots from offset 16, the layout of every syscall record: checked here.
+pub fn send_specs(tracefs_root: &Path) -> anyhow::Result<[SendSpec; SEND_SPECS]> {
+    let mut specs = [SendSpec { nr: -1, sig_arg: 0 }; SEND_SPECS];
+    for (spec, name) in specs.iter_mut().zip(SEND_SYSCALLS) {
+        let sysno = ::syscalls::Sysno::from_str(name).map_err(|_| anyhow::anyhow!("unknown syscall {name}"))?;
+        let format = tracefs::read_format(tracefs_root, "syscalls", &format!("sys_enter_{name}"))?;
+        let args: Vec<&tracefs::Field> =
+            format.fields.iter().skip_while(|f| f.name != "__syscall_nr").skip(1).collect();
+        let index = args
+            .iter()
+            .position(|f| f.name == "sig")
+            .with_context(|| format!("syscalls:sys_enter_{name} has no `sig` argument"))?;
+        if index >= 4 || args[index].offset as usize != 16 + 8 * index {
+            bail!("syscalls:sys_enter_{name} has an unexpected layout (`sig` at offset {})", args[index].offset);
+        }
+        *spec = SendSpec { nr: sysno.id(), sig_arg: index as u32 };
+    }
+    Ok(specs)
+}
+
+/// What `tracer signals` asks of the probes beyond generation: the whole story of each signal.
+struct Command {
+    send_zero: u8,
+    /// The send syscalls' specs (`SEND_SPECS_TABLE`; unused, `nr` -1, without `sends`).
+    specs: [SendSpec; SEND_SPECS],
+    /// `--failed`: the send syscalls are hooked.
+    sends: bool,
+}
+
+/// The signal probes.
+pub struct SignalProbes {
+    process: ProcessLayout,
+    layout: SignalLayout,
+    /// `None`: the kernel's default, every signal.
+    signal_set: Option<u64>,
+    command: Option<Command>,
+}
+
+/// `SIGNALS_COMMAND`'s value for `tracer signals`.
+static SIGNALS_COMMAND: u8 = 1;
+
+impl SignalProbes {
+    /// The generation hook alone (the signal behind a syscall's interruption, a monitor's signal lines), for
+    /// every signal.
+    pub fn generation(process: ProcessLayout, layout: SignalLayout) -> SignalProbes {
+        SignalProbes { process, layout, signal_set: None, command: None }
+    }
+
+    /// Only the signals in `set` (`signal_bit`s).
+    pub fn only(mut self, set: u64) -> SignalProbes {
+        self.signal_set = Some(set);
+        self
+    }
+
+    /// Everything `tracer signals` follows: exits and deliveries, then generation; with `specs` (`--failed`),
+    /// the send syscalls' failures. `send_zero`: failed `kill -0` probes too.
+    pub fn whole(mut self, send_zero: bool, specs: Option<[SendSpec; SEND_SPECS]>) -> SignalProbes {
+        self.command = Some(Command {
+            send_zero: u8::from(send_zero),
+            sends: specs.is_some(),
+            specs: specs.unwrap_or([SendSpec { nr: -1, sig_arg: 0 }; SEND_SPECS]),
+        });
+        self
+    }
+}
+
+impl Family for SignalProbes {
+    fn configure<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
+        self.process.apply(loader);
+        self.layout.globals.apply(loader);
+        if let Some(command) = &self.command {
+            loader
+                .override_global("SIGNALS_COMMAND", &SIGNALS_COMMAND, true)
+                .override_global("SEND_SIGNAL_ZERO", &command.send_zero, true)
+                .override_global("SEND_SPECS_TABLE", &command.specs, true);
+        }
+        if let Some(set) = &self.signal_set {
+            loader.override_global("SIGNAL_SET", set, true);
+        }
+    }
+
+    /// Exits and deliveries before generation, so that no signal reported is missing what became of it; the
+    /// send syscalls last, each exit after its enter.
+    fn attach(&self, probes: &mut Probes) -> anyhow::Result<()> {
+        let Some(command) = &self.command else {
+            return probes.attach_raw_tracepoint("signal_generate", "signal_generate");
+        };
+        probes.attach_tracepoint("signal_exit", "sched", "sched_process_exit")?;
+        probes.attach_raw_tracepoint("signal_deliver", "signal_deliver")?;
+        probes.attach_raw_tracepoint("signal_generate", "signal_generate")?;
+        if command.sends {
+            for name in SEND_SYSCALLS {
+                probes.attach_tracepoint("signal_send_enter", "syscalls", &format!("sys_enter_{name}"))?;
+                probes.attach_tracepoint("signal_send_exit", "syscalls", &format!("sys_exit_{name}"))?;
+            }
+        }
+        Ok(())
+    }
+}

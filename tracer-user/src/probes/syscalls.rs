@@ -1,0 +1,144 @@
+//! The syscall family (tracer-ebpf/src/syscalls.rs), composed by `tracer syscalls`: every call through the raw
+//! `sys_enter`/`sys_exit` tracepoints, or a few syscalls through their own tracepoints, and what the programs are
+//! told about them (the per-syscall table, result filter, capture size, summary mode). Its layout is the syscall
+//! table the command builds from the kernel's format files (`SYSCALL_SPECS`).
+
+use std::collections::HashMap;
+
+use aya::{
+    EbpfLoader,
+    maps::{Array, MapData, PerCpuArray},
+};
+use tracer_common::syscalls::{INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallSpec, SyscallStat};
+
+use crate::{bpf::Probes, probes::Family};
+
+/// Which tracepoints carry the calls.
+pub enum Hooks {
+    /// The raw `sys_exit` tracepoint, and `sys_enter` when `enter` (the enter hook only measures time).
+    Raw { enter: bool },
+    /// `sys_enter_NAME` and `sys_exit_NAME` for these kernel event names.
+    One(Vec<String>),
+}
+
+/// The syscall probes' load-time globals, as the command's options set them.
+pub struct Options {
+    pub specs: Box<[SyscallSpec; MAX_SYSCALL_NR]>,
+    pub summary_only: bool,
+    /// `result_filter::*`.
+    pub result_filter: u8,
+    pub buffer_capture: u32,
+    pub execve_nr: u32,
+    pub execveat_nr: u32,
+    /// An enter hook records each call's start (`ENTER_HOOKED`).
+    pub enter_hooked: bool,
+}
+
+/// The syscall probes.
+pub struct SyscallProbes {
+    specs: Box<[SyscallSpec; MAX_SYSCALL_NR]>,
+    summary_only: u8,
+    result_filter: u8,
+    buffer_capture: u32,
+    execve_nr: u32,
+    execveat_nr: u32,
+    enter_hooked: u8,
+    hooks: Hooks,
+}
+
+impl SyscallProbes {
+    pub fn new(options: Options, hooks: Hooks) -> SyscallProbes {
+        SyscallProbes {
+            specs: options.specs,
+            summary_only: u8::from(options.summary_only),
+            result_filter: options.result_filter,
+            buffer_capture: options.buffer_capture,
+            execve_nr: options.execve_nr,
+            execveat_nr: options.execveat_nr,
+            enter_hooked: u8::from(options.enter_hooked),
+            hooks,
+        }
+    }
+
+    /// The per-syscall table the programs were given.
+    pub fn specs(&self) -> &[SyscallSpec; MAX_SYSCALL_NR] {
+        &self.specs
+    }
+}
+
+impl Family for SyscallProbes {
+    fn configure<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
+        loader
+            .override_global("SYSCALL_SPECS", &*self.specs, true)
+            .override_global("SUMMARY_ONLY", &self.summary_only, true)
+            .override_global("RESULT_FILTER", &self.result_filter, true)
+            .override_global("BUFFER_CAPTURE", &self.buffer_capture, true)
+            .override_global("EXECVE_NR", &self.execve_nr, true)
+            .override_global("EXECVEAT_NR", &self.execveat_nr, true)
+            .override_global("ENTER_HOOKED", &self.enter_hooked, true);
+    }
+
+    /// Each syscall's enter, then its exit.
+    fn attach(&self, probes: &mut Probes) -> anyhow::Result<()> {
+        match &self.hooks {
+            Hooks::One(names) => {
+                for name in names {
+                    probes.attach_tracepoint("sys_enter_one", "syscalls", &format!("sys_enter_{name}"))?;
+                    probes.attach_tracepoint("sys_exit_one", "syscalls", &format!("sys_exit_{name}"))?;
+                }
+            }
+            Hooks::Raw { enter } => {
+                if *enter {
+                    probes.attach_raw_tracepoint("raw_sys_enter", "sys_enter")?;
+                }
+                probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The syscall family's maps, read from the loaded object (`use SyscallMaps as _` and call them on `Probes`).
+pub trait SyscallMaps {
+    /// The calls these threads are inside, where the kernel recorded their enter.
+    fn inflight(&self, tids: impl IntoIterator<Item = u32>) -> anyhow::Result<Vec<Inflight>>;
+    /// How many calls each of these threads has returned from, where the kernel counted them (no enter hook):
+    /// absent for a thread with no return counted yet, or whose slot another thread took.
+    fn thread_returns(&self, tids: impl IntoIterator<Item = u32>) -> anyhow::Result<HashMap<u32, u32>>;
+    /// `-c` totals per syscall number, summed over CPUs.
+    fn syscall_stats(&self) -> anyhow::Result<Vec<SyscallStat>>;
+}
+
+impl SyscallMaps for Probes {
+    fn inflight(&self, tids: impl IntoIterator<Item = u32>) -> anyhow::Result<Vec<Inflight>> {
+        let map: Array<&MapData, Inflight> = Array::try_from(self.map("INFLIGHT")?)?;
+        Ok(tids
+            .into_iter()
+            .filter_map(|tid| map.get(&(tid & (INFLIGHT_SLOTS - 1)), 0).ok().filter(|slot| slot.tid == tid))
+            .collect())
+    }
+
+    fn thread_returns(&self, tids: impl IntoIterator<Item = u32>) -> anyhow::Result<HashMap<u32, u32>> {
+        let map: Array<&MapData, u64> = Array::try_from(self.map("RETURNS")?)?;
+        Ok(tids
+            .into_iter()
+            .filter_map(|tid| {
+                let slot = map.get(&(tid & (INFLIGHT_SLOTS - 1)), 0).ok()?;
+                ((slot >> 32) as u32 == tid).then_some((tid, slot as u32))
+            })
+            .collect())
+    }
+
+    fn syscall_stats(&self) -> anyhow::Result<Vec<SyscallStat>> {
+        let map: PerCpuArray<&MapData, SyscallStat> = PerCpuArray::try_from(self.map("SYSCALL_STATS")?)?;
+        let mut totals = vec![SyscallStat::default(); MAX_SYSCALL_NR];
+        for (nr, total) in totals.iter_mut().enumerate() {
+            for cpu in map.get(&(nr as u32), 0)?.iter() {
+                total.calls += cpu.calls;
+                total.errors += cpu.errors;
+                total.total_ns += cpu.total_ns;
+            }
+        }
+        Ok(totals)
+    }
+}
