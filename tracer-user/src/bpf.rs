@@ -12,7 +12,7 @@ use anyhow::{Context as _, bail};
 use aya::{
     Ebpf, EbpfLoader, VerifierLogLevel,
     maps::{Array, MapData, PerCpuArray, ProgramArray, RingBuf},
-    programs::{ProgramError, ProgramType, RawTracePoint, TracePoint},
+    programs::{Program, ProgramError, ProgramType, RawTracePoint, TracePoint},
 };
 use tracer_common::event::lost;
 
@@ -285,30 +285,30 @@ impl Probes {
         Ok(Probes { ebpf })
     }
 
-    pub fn attach_raw_tracepoint(&mut self, program: &str, tracepoint: &str) -> anyhow::Result<()> {
-        let prog: &mut RawTracePoint = self
-            .ebpf
-            .program_mut(program)
-            .with_context(|| format!("program {program} missing from the object"))?
-            .try_into()?;
+    /// `program`, loaded into the kernel on first use (a program is loaded once, then attached to as many
+    /// tracepoints as wanted).
+    fn load_once(&mut self, program: &str) -> anyhow::Result<&mut Program> {
+        let prog =
+            self.ebpf.program_mut(program).with_context(|| format!("program {program} missing from the object"))?;
         if prog.fd().is_err() {
-            let result = prog.load();
+            let result = match prog {
+                Program::TracePoint(p) => p.load(),
+                Program::RawTracePoint(p) => p.load(),
+                other => bail!("program {program} is a {:?} program, not a tracepoint", other.prog_type()),
+            };
             loaded(program, result, prog.info())?;
         }
+        Ok(prog)
+    }
+
+    pub fn attach_raw_tracepoint(&mut self, program: &str, tracepoint: &str) -> anyhow::Result<()> {
+        let prog: &mut RawTracePoint = self.load_once(program)?.try_into()?;
         prog.attach(tracepoint).with_context(|| format!("attaching to raw tracepoint {tracepoint}"))?;
         Ok(())
     }
 
     pub fn attach_tracepoint(&mut self, program: &str, category: &str, name: &str) -> anyhow::Result<()> {
-        let prog: &mut TracePoint = self
-            .ebpf
-            .program_mut(program)
-            .with_context(|| format!("program {program} missing from the object"))?
-            .try_into()?;
-        if prog.fd().is_err() {
-            let result = prog.load();
-            loaded(program, result, prog.info())?;
-        }
+        let prog: &mut TracePoint = self.load_once(program)?.try_into()?;
         prog.attach(category, name).with_context(|| format!("attaching to tracepoint {category}:{name}"))?;
         Ok(())
     }
@@ -318,16 +318,8 @@ impl Probes {
     pub fn set_tail_calls(&mut self, map: &str, programs: &[&str]) -> anyhow::Result<()> {
         let mut fds = Vec::with_capacity(programs.len());
         for &program in programs {
-            let prog: &mut TracePoint = self
-                .ebpf
-                .program_mut(program)
-                .with_context(|| format!("program {program} missing from the object"))?
-                .try_into()?;
-            if prog.fd().is_err() {
-                let result = prog.load();
-                loaded(program, result, prog.info())?;
-            }
-            fds.push(prog.fd()?.try_clone().with_context(|| format!("duplicating the fd of program {program}"))?);
+            let fd = self.load_once(program)?.fd()?;
+            fds.push(fd.try_clone().with_context(|| format!("duplicating the fd of program {program}"))?);
         }
         let mut array: ProgramArray<&mut MapData> =
             ProgramArray::try_from(self.ebpf.map_mut(map).with_context(|| format!("{map} map missing"))?)?;
