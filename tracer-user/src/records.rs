@@ -91,6 +91,77 @@ impl Exit {
     }
 }
 
+/// `exec`: a process ran a new program.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "exec")]
+pub struct Exec {
+    pub ts_ns: u64,
+    pub pid: u32,
+    /// null when the kernel did not say.
+    pub ppid: Option<u32>,
+    pub comm: String,
+    pub filename: String,
+    pub argv: Vec<String>,
+    pub argv_truncated: bool,
+    pub uid: u32,
+}
+
+/// An exec's arguments as the kernel copied them (possibly cut short: `argv_truncated`).
+pub fn exec_argv(e: &ProcessEvent) -> Vec<&[u8]> {
+    let argv = &e.argv[..usize::from(e.argv_len).min(e.argv.len())];
+    let argv = argv.strip_suffix(&[0]).unwrap_or(argv);
+    if argv.is_empty() { Vec::new() } else { argv.split(|&b| b == 0).collect() }
+}
+
+impl Exec {
+    pub fn of(e: &ProcessEvent, clock: &Clock) -> Exec {
+        let filename = &e.filename[..usize::from(e.filename_len).min(e.filename.len())];
+        Exec {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: e.header.pid,
+            ppid: (e.ppid != 0).then_some(e.ppid),
+            comm: json_text(c_bytes(&e.header.comm)),
+            filename: json_text(filename),
+            argv: exec_argv(e).iter().map(|a| json_text(a)).collect(),
+            argv_truncated: e.argv_truncated != 0,
+            uid: e.uid,
+        }
+    }
+}
+
+/// `syscall_stats` (`tracer monitor --syscall-stats`): syscall counts of one interval.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "syscall_stats")]
+pub struct SyscallStats {
+    pub ts_ns: u64,
+    pub interval_ns: u64,
+    /// Calls in the interval, per syscall (those called at least once).
+    pub syscalls: Vec<SyscallRow>,
+    /// The busiest (process, syscall) pairs of the interval.
+    pub processes: Vec<ProcessRow>,
+}
+
+#[derive(Serialize)]
+pub struct SyscallRow {
+    pub name: String,
+    pub nr: u32,
+    pub calls: u64,
+    pub errors: u64,
+    pub total_calls: u64,
+}
+
+#[derive(Serialize)]
+pub struct ProcessRow {
+    pub pid: u32,
+    pub comm: Option<String>,
+    pub syscall: String,
+    pub calls: u64,
+    pub errors: u64,
+    /// Since the kernel's entry for this process and syscall was created (at most since tracer started).
+    pub total_calls: u64,
+    pub total_errors: u64,
+}
+
 /// Who else holds the port a bind or listen was refused on (EADDRINUSE): `tracer binds` looks it up.
 #[derive(Serialize)]
 pub struct Conflict<'a, H> {
@@ -389,5 +460,82 @@ mod tests {
             serde_json::to_string(&looked_up).unwrap(),
             r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
         );
+    }
+
+    fn same<A: Serialize, B: Serialize>(before: &A, now: &B) {
+        let (before, now) = (serde_json::to_string(before).unwrap(), serde_json::to_string(now).unwrap());
+        assert_eq!(now, before);
+    }
+
+    /// monitor's own records before they moved here, as they were.
+    mod monitor_before {
+        use serde::Serialize;
+
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Record<'a> {
+            Exec {
+                ts_ns: u64,
+                pid: u32,
+                ppid: Option<u32>,
+                comm: &'a str,
+                filename: &'a str,
+                argv: Vec<String>,
+                argv_truncated: bool,
+                uid: u32,
+            },
+            SyscallStats {
+                ts_ns: u64,
+                interval_ns: u64,
+                syscalls: Vec<super::SyscallRow>,
+                processes: Vec<super::ProcessRow>,
+            },
+        }
+    }
+
+    #[test]
+    fn exec_and_syscall_stats_print_as_before() {
+        use monitor_before::Record as R;
+        let argv = vec!["ls".to_string(), "-l\\u0001".to_string()];
+        same(
+            &R::Exec {
+                ts_ns: 1,
+                pid: 2,
+                ppid: None,
+                comm: "ls",
+                filename: "/bin/ls",
+                argv: argv.clone(),
+                argv_truncated: true,
+                uid: 0,
+            },
+            &Exec {
+                ts_ns: 1,
+                pid: 2,
+                ppid: None,
+                comm: "ls".into(),
+                filename: "/bin/ls".into(),
+                argv,
+                argv_truncated: true,
+                uid: 0,
+            },
+        );
+        let rows = || {
+            (
+                vec![SyscallRow { name: "read".into(), nr: 0, calls: 3, errors: 1, total_calls: 9 }],
+                vec![ProcessRow {
+                    pid: 5,
+                    comm: None,
+                    syscall: "read".into(),
+                    calls: 3,
+                    errors: 1,
+                    total_calls: 9,
+                    total_errors: 2,
+                }],
+            )
+        };
+        let (syscalls, processes) = rows();
+        let before = R::SyscallStats { ts_ns: 1, interval_ns: 2, syscalls, processes };
+        let (syscalls, processes) = rows();
+        same(&before, &SyscallStats { ts_ns: 1, interval_ns: 2, syscalls, processes });
     }
 }
