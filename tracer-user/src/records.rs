@@ -380,6 +380,25 @@ impl Signal {
     }
 }
 
+/// `delivery` (`tracer signals`): a signal taken by a thread, and the action that ran.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "delivery")]
+pub struct Delivery {
+    pub ts_ns: u64,
+    /// The signal in the user's terms: the one that caused a group's fatal SIGKILL.
+    pub signal: String,
+    pub signo: i32,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    pub action: &'static str,
+    pub handler: Option<String>,
+    /// si_code by name; null for a group's fatal SIGKILL, which has no siginfo.
+    pub code: Option<String>,
+    /// "SIGKILL" when the kernel delivered the fatal signal as SIGKILL to every thread; null otherwise.
+    pub kernel_signal: Option<&'static str>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,5 +556,60 @@ mod tests {
         let before = R::SyscallStats { ts_ns: 1, interval_ns: 2, syscalls, processes };
         let (syscalls, processes) = rows();
         same(&before, &SyscallStats { ts_ns: 1, interval_ns: 2, syscalls, processes });
+    }
+
+    /// signals' own record before it moved here, as it was.
+    mod signals_before {
+        use serde::Serialize;
+
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Record<'a> {
+            Delivery {
+                ts_ns: u64,
+                signal: &'a str,
+                signo: i32,
+                pid: u32,
+                tid: u32,
+                comm: &'a str,
+                action: &'a str,
+                handler: Option<String>,
+                code: Option<&'a str>,
+                kernel_signal: Option<&'a str>,
+            },
+        }
+    }
+
+    #[test]
+    fn delivery_prints_as_before() {
+        use signals_before::Record as R;
+        for group in [false, true] {
+            same(
+                &R::Delivery {
+                    ts_ns: 1,
+                    signal: "SIGTERM",
+                    signo: 15,
+                    pid: 2,
+                    tid: 3,
+                    comm: "sh",
+                    action: "handler",
+                    handler: Some("0x10".into()),
+                    code: (!group).then_some("SI_USER"),
+                    kernel_signal: group.then_some("SIGKILL"),
+                },
+                &Delivery {
+                    ts_ns: 1,
+                    signal: "SIGTERM".into(),
+                    signo: 15,
+                    pid: 2,
+                    tid: 3,
+                    comm: "sh".into(),
+                    action: "handler",
+                    handler: Some("0x10".into()),
+                    code: (!group).then(|| "SI_USER".into()),
+                    kernel_signal: group.then_some("SIGKILL"),
+                },
+            );
+        }
     }
 }
