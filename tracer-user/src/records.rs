@@ -380,6 +380,69 @@ impl Signal {
     }
 }
 
+/// `holder`: who holds a watched file or a port now (`source` "snapshot"), with the fields of what is held
+/// (fd and path for files; proto, family, addr, port, state for sockets) from the command that looked.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "holder")]
+pub struct Holder<'a, H> {
+    #[serde(flatten)]
+    pub held: &'a H,
+}
+
+/// What a `holder` of a watched file holds (`tracer opens` and `tracer monitor` with paths).
+#[derive(Serialize)]
+pub struct HeldFile {
+    pub source: &'static str,
+    pub pid: u32,
+    pub comm: String,
+    pub uid: Option<u32>,
+    pub user: Option<String>,
+    /// A descriptor number, or lsof's `cwd`, `rtd`, `txt`, `mem`.
+    pub fd: FdField,
+    /// `r`, `w`, `u` for descriptors, null otherwise.
+    pub mode: Option<String>,
+    pub path: String,
+    pub dev: String,
+    pub inode: u64,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum FdField {
+    Number(i32),
+    Name(&'static str),
+}
+
+/// `open`: an open of a file (open, openat, openat2, creat), failed or not.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "open")]
+pub struct Open<'a> {
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    pub uid: u32,
+    pub user: &'a str,
+    pub call: &'static str,
+    /// Absolute and resolved when `path_resolved`, else the name as the process passed it.
+    pub path: String,
+    pub path_resolved: bool,
+    /// The path was checked against the kernel's identity of the opened file.
+    pub path_verified: bool,
+    /// The name as the process passed it.
+    pub requested: String,
+    pub flags: &'a str,
+    pub mode: Option<String>,
+    pub fd: Option<i64>,
+    pub errno: Option<&'a str>,
+    pub ret: i64,
+    pub duration_ns: Option<u64>,
+    /// The watched path (as given) that this open matched; null without a path filter.
+    pub watch: Option<String>,
+    pub dev: Option<String>,
+    pub inode: Option<u64>,
+}
+
 /// `delivery` (`tracer signals`): a signal taken by a thread, and the action that ran.
 #[derive(Serialize)]
 #[serde(tag = "type", rename = "delivery")]
@@ -608,6 +671,173 @@ mod tests {
                     handler: Some("0x10".into()),
                     code: (!group).then(|| "SI_USER".into()),
                     kernel_signal: group.then_some("SIGKILL"),
+                },
+            );
+        }
+    }
+
+    /// The files family's records and binds' holder wrapper before they moved here, as they were.
+    mod files_before {
+        use serde::Serialize;
+
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        pub enum FdField {
+            Number(i32),
+        }
+
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Record<'a> {
+            Holder {
+                source: &'static str,
+                pid: u32,
+                comm: &'a str,
+                uid: Option<u32>,
+                user: Option<&'a str>,
+                fd: FdField,
+                mode: Option<String>,
+                path: &'a str,
+                dev: String,
+                inode: u64,
+            },
+            Open {
+                ts_ns: u64,
+                pid: u32,
+                tid: u32,
+                comm: &'a str,
+                uid: u32,
+                user: &'a str,
+                call: &'static str,
+                path: &'a str,
+                path_resolved: bool,
+                path_verified: bool,
+                requested: &'a str,
+                flags: &'a str,
+                mode: Option<String>,
+                fd: Option<i64>,
+                errno: Option<&'a str>,
+                ret: i64,
+                duration_ns: Option<u64>,
+                watch: Option<&'a str>,
+                dev: Option<String>,
+                inode: Option<u64>,
+            },
+        }
+
+        /// binds' snapshot row, as `Record::Holder(&Holder)` wrapped it.
+        #[derive(Serialize)]
+        pub struct Socket {
+            pub source: &'static str,
+            pub pid: Option<u32>,
+            pub comm: Option<String>,
+            pub port: u16,
+            pub inode: Option<u64>,
+            pub v6only: Option<bool>,
+        }
+
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum SocketRecord<'a> {
+            Holder(&'a Socket),
+        }
+    }
+
+    #[test]
+    fn holders_and_opens_print_as_before() {
+        use files_before::Record as R;
+        same(
+            &R::Holder {
+                source: "snapshot",
+                pid: 2,
+                comm: "cat",
+                uid: Some(0),
+                user: Some("root"),
+                fd: files_before::FdField::Number(3),
+                mode: Some("r".into()),
+                path: "/tmp/x",
+                dev: "0:5".into(),
+                inode: 7,
+            },
+            &Holder {
+                held: &HeldFile {
+                    source: "snapshot",
+                    pid: 2,
+                    comm: "cat".into(),
+                    uid: Some(0),
+                    user: Some("root".into()),
+                    fd: FdField::Number(3),
+                    mode: Some("r".into()),
+                    path: "/tmp/x".into(),
+                    dev: "0:5".into(),
+                    inode: 7,
+                },
+            },
+        );
+        let cwd = HeldFile {
+            source: "snapshot",
+            pid: 2,
+            comm: "cat".into(),
+            uid: None,
+            user: None,
+            fd: FdField::Name("cwd"),
+            mode: None,
+            path: "/".into(),
+            dev: "0:5".into(),
+            inode: 7,
+        };
+        assert_eq!(
+            serde_json::to_string(&Holder { held: &cwd }).unwrap(),
+            r#"{"type":"holder","source":"snapshot","pid":2,"comm":"cat","uid":null,"user":null,"fd":"cwd","mode":null,"path":"/","dev":"0:5","inode":7}"#
+        );
+        let socket =
+            files_before::Socket { source: "snapshot", pid: None, comm: None, port: 80, inode: Some(9), v6only: None };
+        same(&files_before::SocketRecord::Holder(&socket), &Holder { held: &socket });
+        for (ret, watch) in [(3, Some("/tmp")), (-2, None)] {
+            same(
+                &R::Open {
+                    ts_ns: 1,
+                    pid: 2,
+                    tid: 3,
+                    comm: "cat",
+                    uid: 0,
+                    user: "root",
+                    call: "openat",
+                    path: "/tmp/x",
+                    path_resolved: true,
+                    path_verified: false,
+                    requested: "x",
+                    flags: "O_RDONLY",
+                    mode: None,
+                    fd: (ret >= 0).then_some(ret),
+                    errno: (ret < 0).then_some("ENOENT"),
+                    ret,
+                    duration_ns: Some(5),
+                    watch,
+                    dev: None,
+                    inode: Some(4),
+                },
+                &Open {
+                    ts_ns: 1,
+                    pid: 2,
+                    tid: 3,
+                    comm: "cat".into(),
+                    uid: 0,
+                    user: "root",
+                    call: "openat",
+                    path: "/tmp/x".into(),
+                    path_resolved: true,
+                    path_verified: false,
+                    requested: "x".into(),
+                    flags: "O_RDONLY",
+                    mode: None,
+                    fd: (ret >= 0).then_some(ret),
+                    errno: (ret < 0).then_some("ENOENT"),
+                    ret,
+                    duration_ns: Some(5),
+                    watch: watch.map(String::from),
+                    dev: None,
+                    inode: Some(4),
                 },
             );
         }
