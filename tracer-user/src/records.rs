@@ -462,6 +462,15 @@ pub struct Delivery {
     pub kernel_signal: Option<&'static str>,
 }
 
+/// `summary`: a command's totals when it stops (`tracer syscalls -c`: one row per syscall, {name, calls, errors,
+/// total_ns}), and the events lost meanwhile.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "summary")]
+pub struct Summary<'a, R> {
+    pub rows: &'a [R],
+    pub lost: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -841,5 +850,35 @@ mod tests {
                 },
             );
         }
+    }
+
+    /// syscalls' `-c` record before it moved here, as it was.
+    mod syscalls_before {
+        use serde::Serialize;
+
+        #[derive(Serialize)]
+        pub struct Row {
+            pub name: String,
+            pub calls: u64,
+            pub errors: u64,
+            pub total_ns: u64,
+        }
+
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Record<'a> {
+            Summary { rows: &'a [Row], lost: u64 },
+        }
+    }
+
+    #[test]
+    fn summary_prints_as_before() {
+        use syscalls_before::{Record as R, Row};
+        let rows = [
+            Row { name: "read".into(), calls: 3, errors: 1, total_ns: 9 },
+            Row { name: "openat".into(), calls: 1, errors: 0, total_ns: 2 },
+        ];
+        same(&R::Summary { rows: &rows, lost: 4 }, &Summary { rows: &rows, lost: 4 });
+        same(&R::Summary { rows: &[], lost: 0 }, &Summary::<Row> { rows: &[], lost: 0 });
     }
 }

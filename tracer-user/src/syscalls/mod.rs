@@ -36,7 +36,7 @@ use crate::{
         syscalls::{Hooks, Options as SyscallOptions, SyscallMaps as _, SyscallProbes},
     },
     procfs,
-    records::{Exit, Signal},
+    records::{Exit, Signal, Summary},
     session::{Handler, Io, Session, Stop},
     spawn::{Spawned, reap},
     tracefs,
@@ -140,10 +140,6 @@ enum Record<'a> {
         /// "attach": it was already inside the call when tracing began; "live": it entered after.
         since: &'a str,
         blocked_ns: Option<u64>,
-    },
-    Summary {
-        rows: &'a [summary::Row],
-        lost: u64,
     },
 }
 
@@ -270,12 +266,8 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     // Counts are read after the last drain, then the probes detach before the summary is printed.
     if stop != Stop::OutputClosed && args.summary {
         let rows = summary::rows(&session.probes.syscall_stats()?, &tracer.table);
-        let out = &mut session.io.out;
-        let _ = if out.json {
-            out.record(&Record::Summary { rows: &rows, lost: session.lost_total })
-        } else {
-            out.text(&summary::render(&rows))
-        };
+        let record = Summary { rows: &rows, lost: session.lost_total };
+        let _ = session.io.out.emit(&record, |r| summary::render(r.rows));
     }
     session.finish();
 
