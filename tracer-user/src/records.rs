@@ -462,6 +462,24 @@ pub struct Delivery {
     pub kernel_signal: Option<&'static str>,
 }
 
+/// `blocked` (`tracer syscalls`): a thread found waiting inside a syscall.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "blocked")]
+pub struct Blocked<'a> {
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    pub name: &'a str,
+    pub nr: i32,
+    /// As the text line shows them.
+    pub args: &'a [String],
+    pub wchan: Option<String>,
+    /// "attach": it was already inside the call when tracing began; "live": it entered after.
+    pub since: &'static str,
+    pub blocked_ns: Option<u64>,
+}
+
 /// `summary`: a command's totals when it stops (`tracer syscalls -c`: one row per syscall, {name, calls, errors,
 /// total_ns}), and the events lost meanwhile.
 #[derive(Serialize)]
@@ -880,5 +898,62 @@ mod tests {
         ];
         same(&R::Summary { rows: &rows, lost: 4 }, &Summary { rows: &rows, lost: 4 });
         same(&R::Summary { rows: &[], lost: 0 }, &Summary::<Row> { rows: &[], lost: 0 });
+    }
+
+    /// syscalls' `blocked` record before it moved here, as it was.
+    mod blocked_before {
+        use serde::Serialize;
+
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Record<'a> {
+            Blocked {
+                ts_ns: u64,
+                pid: u32,
+                tid: u32,
+                comm: &'a str,
+                name: &'a str,
+                nr: i32,
+                args: &'a [String],
+                wchan: Option<&'a str>,
+                since: &'a str,
+                blocked_ns: Option<u64>,
+            },
+        }
+    }
+
+    #[test]
+    fn blocked_prints_as_before() {
+        use blocked_before::Record as R;
+        let args = ["0".to_string(), "\"x\"".to_string()];
+        for (wchan, blocked_ns) in [(Some("pipe_read"), None), (None, Some(5))] {
+            let since = if blocked_ns.is_some() { "live" } else { "attach" };
+            same(
+                &R::Blocked {
+                    ts_ns: 1,
+                    pid: 2,
+                    tid: 3,
+                    comm: "cat",
+                    name: "read",
+                    nr: 0,
+                    args: &args,
+                    wchan,
+                    since,
+                    blocked_ns,
+                },
+                &Blocked {
+                    ts_ns: 1,
+                    pid: 2,
+                    tid: 3,
+                    comm: "cat".into(),
+                    name: "read",
+                    nr: 0,
+                    args: &args,
+                    wchan: wchan.map(String::from),
+                    since,
+                    blocked_ns,
+                },
+            );
+        }
     }
 }
