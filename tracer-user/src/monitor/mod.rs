@@ -197,9 +197,7 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     if args.syscall_stats {
         what.push_str(&format!(", and syscall counts every {} s", args.interval));
     }
-    if !session.io.out.json {
-        let _ = session.io.out.text(&format!("{:<15} {:<7} {:<24} DETAILS", "TIME", "EVENT", "PROCESS"));
-    }
+    let _ = session.io.out.text_only(&format!("{:<15} {:<7} {:<24} DETAILS", "TIME", "EVENT", "PROCESS"));
     if session.ready("monitor", &what).is_ok() {
         session.run(&mut monitor).await?;
     }

@@ -108,13 +108,11 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
         bail!("process {} exited while tracer was attaching", named[0]);
     }
     let mut closed = false;
-    if !args.out.json {
-        closed |= session
-            .io
-            .out
-            .text(&format!("{:<15} {:<8} {:<9} {:<24} {:<24} RESULT", "TIME", "EVENT", "SIGNAL", "FROM", "TO"))
-            .is_err();
-    }
+    closed |= session
+        .io
+        .out
+        .text_only(&format!("{:<15} {:<8} {:<9} {:<24} {:<24} RESULT", "TIME", "EVENT", "SIGNAL", "FROM", "TO"))
+        .is_err();
     closed |= session.ready("signals", &describe(&named, &wanted, args.failed)).is_err();
     if !closed {
         session.run(&mut watcher).await?;

@@ -383,11 +383,8 @@ impl Opens {
     }
 
     pub(crate) fn header(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
-        if io.out.json {
-            return Ok(());
-        }
-        io.out.text("")?;
-        io.out.text(&format!(
+        io.out.text_only("")?;
+        io.out.text_only(&format!(
             "{:<15} {:>7} {:>7} {:<16} {:<10} {:>4} {:<8} {:>9} {:<24} PATH",
             "TIME", "PID", "TID", "COMMAND", "USER", "FD", "ERR", "LATENCY", "FLAGS"
         ))?;
