@@ -65,6 +65,11 @@ impl Output {
         }
     }
 
+    /// A line only the text layout has (a table's heading, a note that it is empty): nothing in JSON.
+    pub fn text_only(&mut self, line: &str) -> Result<(), OutputClosed> {
+        if self.json { Ok(()) } else { self.text(line) }
+    }
+
     /// Called after each batch of events: a terminal sees lines at once, a pipe gets them in blocks.
     pub fn end_batch(&mut self) -> Result<(), OutputClosed> {
         if self.interactive || self.writer.buffer().len() > 32 * 1024 {

@@ -91,6 +91,77 @@ impl Exit {
     }
 }
 
+/// `exec`: a process ran a new program.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "exec")]
+pub struct Exec {
+    pub ts_ns: u64,
+    pub pid: u32,
+    /// null when the kernel did not say.
+    pub ppid: Option<u32>,
+    pub comm: String,
+    pub filename: String,
+    pub argv: Vec<String>,
+    pub argv_truncated: bool,
+    pub uid: u32,
+}
+
+/// An exec's arguments as the kernel copied them (possibly cut short: `argv_truncated`).
+pub fn exec_argv(e: &ProcessEvent) -> Vec<&[u8]> {
+    let argv = &e.argv[..usize::from(e.argv_len).min(e.argv.len())];
+    let argv = argv.strip_suffix(&[0]).unwrap_or(argv);
+    if argv.is_empty() { Vec::new() } else { argv.split(|&b| b == 0).collect() }
+}
+
+impl Exec {
+    pub fn of(e: &ProcessEvent, clock: &Clock) -> Exec {
+        let filename = &e.filename[..usize::from(e.filename_len).min(e.filename.len())];
+        Exec {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: e.header.pid,
+            ppid: (e.ppid != 0).then_some(e.ppid),
+            comm: json_text(c_bytes(&e.header.comm)),
+            filename: json_text(filename),
+            argv: exec_argv(e).iter().map(|a| json_text(a)).collect(),
+            argv_truncated: e.argv_truncated != 0,
+            uid: e.uid,
+        }
+    }
+}
+
+/// `syscall_stats` (`tracer monitor --syscall-stats`): syscall counts of one interval.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "syscall_stats")]
+pub struct SyscallStats {
+    pub ts_ns: u64,
+    pub interval_ns: u64,
+    /// Calls in the interval, per syscall (those called at least once).
+    pub syscalls: Vec<SyscallRow>,
+    /// The busiest (process, syscall) pairs of the interval.
+    pub processes: Vec<ProcessRow>,
+}
+
+#[derive(Serialize)]
+pub struct SyscallRow {
+    pub name: String,
+    pub nr: u32,
+    pub calls: u64,
+    pub errors: u64,
+    pub total_calls: u64,
+}
+
+#[derive(Serialize)]
+pub struct ProcessRow {
+    pub pid: u32,
+    pub comm: Option<String>,
+    pub syscall: String,
+    pub calls: u64,
+    pub errors: u64,
+    /// Since the kernel's entry for this process and syscall was created (at most since tracer started).
+    pub total_calls: u64,
+    pub total_errors: u64,
+}
+
 /// Who else holds the port a bind or listen was refused on (EADDRINUSE): `tracer binds` looks it up.
 #[derive(Serialize)]
 pub struct Conflict<'a, H> {
@@ -309,6 +380,115 @@ impl Signal {
     }
 }
 
+/// `holder`: who holds a watched file or a port now (`source` "snapshot"), with the fields of what is held
+/// (fd and path for files; proto, family, addr, port, state for sockets) from the command that looked.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "holder")]
+pub struct Holder<'a, H> {
+    #[serde(flatten)]
+    pub held: &'a H,
+}
+
+/// What a `holder` of a watched file holds (`tracer opens` and `tracer monitor` with paths).
+#[derive(Serialize)]
+pub struct HeldFile {
+    pub source: &'static str,
+    pub pid: u32,
+    pub comm: String,
+    pub uid: Option<u32>,
+    pub user: Option<String>,
+    /// A descriptor number, or lsof's `cwd`, `rtd`, `txt`, `mem`.
+    pub fd: FdField,
+    /// `r`, `w`, `u` for descriptors, null otherwise.
+    pub mode: Option<String>,
+    pub path: String,
+    pub dev: String,
+    pub inode: u64,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum FdField {
+    Number(i32),
+    Name(&'static str),
+}
+
+/// `open`: an open of a file (open, openat, openat2, creat), failed or not.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "open")]
+pub struct Open<'a> {
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    pub uid: u32,
+    pub user: &'a str,
+    pub call: &'static str,
+    /// Absolute and resolved when `path_resolved`, else the name as the process passed it.
+    pub path: String,
+    pub path_resolved: bool,
+    /// The path was checked against the kernel's identity of the opened file.
+    pub path_verified: bool,
+    /// The name as the process passed it.
+    pub requested: String,
+    pub flags: &'a str,
+    pub mode: Option<String>,
+    pub fd: Option<i64>,
+    pub errno: Option<&'a str>,
+    pub ret: i64,
+    pub duration_ns: Option<u64>,
+    /// The watched path (as given) that this open matched; null without a path filter.
+    pub watch: Option<String>,
+    pub dev: Option<String>,
+    pub inode: Option<u64>,
+}
+
+/// `delivery` (`tracer signals`): a signal taken by a thread, and the action that ran.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "delivery")]
+pub struct Delivery {
+    pub ts_ns: u64,
+    /// The signal in the user's terms: the one that caused a group's fatal SIGKILL.
+    pub signal: String,
+    pub signo: i32,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    pub action: &'static str,
+    pub handler: Option<String>,
+    /// si_code by name; null for a group's fatal SIGKILL, which has no siginfo.
+    pub code: Option<String>,
+    /// "SIGKILL" when the kernel delivered the fatal signal as SIGKILL to every thread; null otherwise.
+    pub kernel_signal: Option<&'static str>,
+}
+
+/// `blocked` (`tracer syscalls`): a thread found waiting inside a syscall.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "blocked")]
+pub struct Blocked<'a> {
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    pub name: &'a str,
+    pub nr: i32,
+    /// As the text line shows them.
+    pub args: &'a [String],
+    pub wchan: Option<String>,
+    /// "attach": it was already inside the call when tracing began; "live": it entered after.
+    pub since: &'static str,
+    pub blocked_ns: Option<u64>,
+}
+
+/// `summary`: a command's totals when it stops (`tracer syscalls -c`: one row per syscall, {name, calls, errors,
+/// total_ns}), and the events lost meanwhile.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "summary")]
+pub struct Summary<'a, R> {
+    pub rows: &'a [R],
+    pub lost: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,5 +569,391 @@ mod tests {
             serde_json::to_string(&looked_up).unwrap(),
             r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
         );
+    }
+
+    fn same<A: Serialize, B: Serialize>(before: &A, now: &B) {
+        let (before, now) = (serde_json::to_string(before).unwrap(), serde_json::to_string(now).unwrap());
+        assert_eq!(now, before);
+    }
+
+    /// monitor's own records before they moved here, as they were.
+    mod monitor_before {
+        use serde::Serialize;
+
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Record<'a> {
+            Exec {
+                ts_ns: u64,
+                pid: u32,
+                ppid: Option<u32>,
+                comm: &'a str,
+                filename: &'a str,
+                argv: Vec<String>,
+                argv_truncated: bool,
+                uid: u32,
+            },
+            SyscallStats {
+                ts_ns: u64,
+                interval_ns: u64,
+                syscalls: Vec<super::SyscallRow>,
+                processes: Vec<super::ProcessRow>,
+            },
+        }
+    }
+
+    #[test]
+    fn exec_and_syscall_stats_print_as_before() {
+        use monitor_before::Record as R;
+        let argv = vec!["ls".to_string(), "-l\\u0001".to_string()];
+        same(
+            &R::Exec {
+                ts_ns: 1,
+                pid: 2,
+                ppid: None,
+                comm: "ls",
+                filename: "/bin/ls",
+                argv: argv.clone(),
+                argv_truncated: true,
+                uid: 0,
+            },
+            &Exec {
+                ts_ns: 1,
+                pid: 2,
+                ppid: None,
+                comm: "ls".into(),
+                filename: "/bin/ls".into(),
+                argv,
+                argv_truncated: true,
+                uid: 0,
+            },
+        );
+        let rows = || {
+            (
+                vec![SyscallRow { name: "read".into(), nr: 0, calls: 3, errors: 1, total_calls: 9 }],
+                vec![ProcessRow {
+                    pid: 5,
+                    comm: None,
+                    syscall: "read".into(),
+                    calls: 3,
+                    errors: 1,
+                    total_calls: 9,
+                    total_errors: 2,
+                }],
+            )
+        };
+        let (syscalls, processes) = rows();
+        let before = R::SyscallStats { ts_ns: 1, interval_ns: 2, syscalls, processes };
+        let (syscalls, processes) = rows();
+        same(&before, &SyscallStats { ts_ns: 1, interval_ns: 2, syscalls, processes });
+    }
+
+    /// signals' own record before it moved here, as it was.
+    mod signals_before {
+        use serde::Serialize;
+
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Record<'a> {
+            Delivery {
+                ts_ns: u64,
+                signal: &'a str,
+                signo: i32,
+                pid: u32,
+                tid: u32,
+                comm: &'a str,
+                action: &'a str,
+                handler: Option<String>,
+                code: Option<&'a str>,
+                kernel_signal: Option<&'a str>,
+            },
+        }
+    }
+
+    #[test]
+    fn delivery_prints_as_before() {
+        use signals_before::Record as R;
+        for group in [false, true] {
+            same(
+                &R::Delivery {
+                    ts_ns: 1,
+                    signal: "SIGTERM",
+                    signo: 15,
+                    pid: 2,
+                    tid: 3,
+                    comm: "sh",
+                    action: "handler",
+                    handler: Some("0x10".into()),
+                    code: (!group).then_some("SI_USER"),
+                    kernel_signal: group.then_some("SIGKILL"),
+                },
+                &Delivery {
+                    ts_ns: 1,
+                    signal: "SIGTERM".into(),
+                    signo: 15,
+                    pid: 2,
+                    tid: 3,
+                    comm: "sh".into(),
+                    action: "handler",
+                    handler: Some("0x10".into()),
+                    code: (!group).then(|| "SI_USER".into()),
+                    kernel_signal: group.then_some("SIGKILL"),
+                },
+            );
+        }
+    }
+
+    /// The files family's records and binds' holder wrapper before they moved here, as they were.
+    mod files_before {
+        use serde::Serialize;
+
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        pub enum FdField {
+            Number(i32),
+        }
+
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Record<'a> {
+            Holder {
+                source: &'static str,
+                pid: u32,
+                comm: &'a str,
+                uid: Option<u32>,
+                user: Option<&'a str>,
+                fd: FdField,
+                mode: Option<String>,
+                path: &'a str,
+                dev: String,
+                inode: u64,
+            },
+            Open {
+                ts_ns: u64,
+                pid: u32,
+                tid: u32,
+                comm: &'a str,
+                uid: u32,
+                user: &'a str,
+                call: &'static str,
+                path: &'a str,
+                path_resolved: bool,
+                path_verified: bool,
+                requested: &'a str,
+                flags: &'a str,
+                mode: Option<String>,
+                fd: Option<i64>,
+                errno: Option<&'a str>,
+                ret: i64,
+                duration_ns: Option<u64>,
+                watch: Option<&'a str>,
+                dev: Option<String>,
+                inode: Option<u64>,
+            },
+        }
+
+        /// binds' snapshot row, as `Record::Holder(&Holder)` wrapped it.
+        #[derive(Serialize)]
+        pub struct Socket {
+            pub source: &'static str,
+            pub pid: Option<u32>,
+            pub comm: Option<String>,
+            pub port: u16,
+            pub inode: Option<u64>,
+            pub v6only: Option<bool>,
+        }
+
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum SocketRecord<'a> {
+            Holder(&'a Socket),
+        }
+    }
+
+    #[test]
+    fn holders_and_opens_print_as_before() {
+        use files_before::Record as R;
+        same(
+            &R::Holder {
+                source: "snapshot",
+                pid: 2,
+                comm: "cat",
+                uid: Some(0),
+                user: Some("root"),
+                fd: files_before::FdField::Number(3),
+                mode: Some("r".into()),
+                path: "/tmp/x",
+                dev: "0:5".into(),
+                inode: 7,
+            },
+            &Holder {
+                held: &HeldFile {
+                    source: "snapshot",
+                    pid: 2,
+                    comm: "cat".into(),
+                    uid: Some(0),
+                    user: Some("root".into()),
+                    fd: FdField::Number(3),
+                    mode: Some("r".into()),
+                    path: "/tmp/x".into(),
+                    dev: "0:5".into(),
+                    inode: 7,
+                },
+            },
+        );
+        let cwd = HeldFile {
+            source: "snapshot",
+            pid: 2,
+            comm: "cat".into(),
+            uid: None,
+            user: None,
+            fd: FdField::Name("cwd"),
+            mode: None,
+            path: "/".into(),
+            dev: "0:5".into(),
+            inode: 7,
+        };
+        assert_eq!(
+            serde_json::to_string(&Holder { held: &cwd }).unwrap(),
+            r#"{"type":"holder","source":"snapshot","pid":2,"comm":"cat","uid":null,"user":null,"fd":"cwd","mode":null,"path":"/","dev":"0:5","inode":7}"#
+        );
+        let socket =
+            files_before::Socket { source: "snapshot", pid: None, comm: None, port: 80, inode: Some(9), v6only: None };
+        same(&files_before::SocketRecord::Holder(&socket), &Holder { held: &socket });
+        for (ret, watch) in [(3, Some("/tmp")), (-2, None)] {
+            same(
+                &R::Open {
+                    ts_ns: 1,
+                    pid: 2,
+                    tid: 3,
+                    comm: "cat",
+                    uid: 0,
+                    user: "root",
+                    call: "openat",
+                    path: "/tmp/x",
+                    path_resolved: true,
+                    path_verified: false,
+                    requested: "x",
+                    flags: "O_RDONLY",
+                    mode: None,
+                    fd: (ret >= 0).then_some(ret),
+                    errno: (ret < 0).then_some("ENOENT"),
+                    ret,
+                    duration_ns: Some(5),
+                    watch,
+                    dev: None,
+                    inode: Some(4),
+                },
+                &Open {
+                    ts_ns: 1,
+                    pid: 2,
+                    tid: 3,
+                    comm: "cat".into(),
+                    uid: 0,
+                    user: "root",
+                    call: "openat",
+                    path: "/tmp/x".into(),
+                    path_resolved: true,
+                    path_verified: false,
+                    requested: "x".into(),
+                    flags: "O_RDONLY",
+                    mode: None,
+                    fd: (ret >= 0).then_some(ret),
+                    errno: (ret < 0).then_some("ENOENT"),
+                    ret,
+                    duration_ns: Some(5),
+                    watch: watch.map(String::from),
+                    dev: None,
+                    inode: Some(4),
+                },
+            );
+        }
+    }
+
+    /// syscalls' `-c` record before it moved here, as it was.
+    mod syscalls_before {
+        use serde::Serialize;
+
+        #[derive(Serialize)]
+        pub struct Row {
+            pub name: String,
+            pub calls: u64,
+            pub errors: u64,
+            pub total_ns: u64,
+        }
+
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Record<'a> {
+            Summary { rows: &'a [Row], lost: u64 },
+        }
+    }
+
+    #[test]
+    fn summary_prints_as_before() {
+        use syscalls_before::{Record as R, Row};
+        let rows = [
+            Row { name: "read".into(), calls: 3, errors: 1, total_ns: 9 },
+            Row { name: "openat".into(), calls: 1, errors: 0, total_ns: 2 },
+        ];
+        same(&R::Summary { rows: &rows, lost: 4 }, &Summary { rows: &rows, lost: 4 });
+        same(&R::Summary { rows: &[], lost: 0 }, &Summary::<Row> { rows: &[], lost: 0 });
+    }
+
+    /// syscalls' `blocked` record before it moved here, as it was.
+    mod blocked_before {
+        use serde::Serialize;
+
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Record<'a> {
+            Blocked {
+                ts_ns: u64,
+                pid: u32,
+                tid: u32,
+                comm: &'a str,
+                name: &'a str,
+                nr: i32,
+                args: &'a [String],
+                wchan: Option<&'a str>,
+                since: &'a str,
+                blocked_ns: Option<u64>,
+            },
+        }
+    }
+
+    #[test]
+    fn blocked_prints_as_before() {
+        use blocked_before::Record as R;
+        let args = ["0".to_string(), "\"x\"".to_string()];
+        for (wchan, blocked_ns) in [(Some("pipe_read"), None), (None, Some(5))] {
+            let since = if blocked_ns.is_some() { "live" } else { "attach" };
+            same(
+                &R::Blocked {
+                    ts_ns: 1,
+                    pid: 2,
+                    tid: 3,
+                    comm: "cat",
+                    name: "read",
+                    nr: 0,
+                    args: &args,
+                    wchan,
+                    since,
+                    blocked_ns,
+                },
+                &Blocked {
+                    ts_ns: 1,
+                    pid: 2,
+                    tid: 3,
+                    comm: "cat".into(),
+                    name: "read",
+                    nr: 0,
+                    args: &args,
+                    wchan: wchan.map(String::from),
+                    since,
+                    blocked_ns,
+                },
+            );
+        }
     }
 }

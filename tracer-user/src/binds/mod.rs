@@ -32,7 +32,7 @@ use crate::{
     output::{OutputClosed, timestamp},
     probes::{Family as _, net::NetProbes},
     procfs::{self, SocketOwner},
-    records::{Bind, Close, Conflict, Listen},
+    records::{self, Bind, Close, Conflict, Listen},
     session::{Handler, Io, Session},
 };
 use sockdiag::{DiagSocket, Proto, Which};
@@ -269,12 +269,6 @@ impl Holder {
     }
 }
 
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Record<'a> {
-    Holder(&'a Holder),
-}
-
 /// A UDP socket known to be bound, watched for its release (UDP has no state-change tracepoint).
 struct KnownUdp {
     pid: Option<u32>,
@@ -346,30 +340,21 @@ impl Binds {
                     .filter(|h| self.filter.pids.is_empty() || h.pid.is_some_and(|p| self.filter.pids.contains(&p))),
             );
         }
-        if io.out.json {
-            for holder in &holders {
-                io.out.record(&Record::Holder(holder))?;
-            }
-            return Ok(());
-        }
-        io.out.text(&format!(
+        io.out.text_only(&format!(
             "{:<6} {:<10} {:<40} {:>7} {:<16} {:>4} {:>10}",
             "PROTO", "STATE", "LOCAL ADDRESS", "PID", "COMMAND", "FD", "INODE"
         ))?;
         for h in &holders {
-            let pid = h.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
-            let fd = h.fd.map_or_else(|| "-".to_string(), |f| f.to_string());
-            let inode = h.inode.map_or_else(|| "-".to_string(), |i| i.to_string());
-            let comm = if h.pid.is_some() { display_name(&h.comm_bytes) } else { "-".to_string() };
-            io.out.text(&format!(
-                "{:<6} {:<10} {:<40} {pid:>7} {comm:<16} {fd:>4} {inode:>10}",
-                h.proto,
-                h.state,
-                h.address()
-            ))?;
+            io.out.emit(&records::Holder { held: h }, |_| {
+                let pid = h.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
+                let fd = h.fd.map_or_else(|| "-".to_string(), |f| f.to_string());
+                let inode = h.inode.map_or_else(|| "-".to_string(), |i| i.to_string());
+                let comm = if h.pid.is_some() { display_name(&h.comm_bytes) } else { "-".to_string() };
+                format!("{:<6} {:<10} {:<40} {pid:>7} {comm:<16} {fd:>4} {inode:>10}", h.proto, h.state, h.address())
+            })?;
         }
         if holders.is_empty() {
-            io.out.text(&format!("(no socket on {})", self.filter.ports_text()))?;
+            io.out.text_only(&format!("(no socket on {})", self.filter.ports_text()))?;
         }
         io.out.flush()
     }

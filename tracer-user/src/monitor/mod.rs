@@ -23,7 +23,6 @@ use std::{
 
 use anyhow::Context as _;
 use aya::maps::{MapData, PerCpuArray};
-use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
     event::lost,
@@ -52,7 +51,7 @@ use crate::{
         stats::{StatsProbes, read_errors, read_procs, read_syscalls},
     },
     procfs,
-    records::{Bind, Close, Exit, Listen, Lost, Signal},
+    records::{Bind, Close, Exec, Exit, Listen, Lost, ProcessRow, Signal, SyscallRow, SyscallStats, exec_argv},
     session::{Handler, Io, Session},
 };
 pub use config::apply as apply_config;
@@ -198,9 +197,7 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     if args.syscall_stats {
         what.push_str(&format!(", and syscall counts every {} s", args.interval));
     }
-    if !session.io.out.json {
-        let _ = session.io.out.text(&format!("{:<15} {:<7} {:<24} DETAILS", "TIME", "EVENT", "PROCESS"));
-    }
+    let _ = session.io.out.text_only(&format!("{:<15} {:<7} {:<24} DETAILS", "TIME", "EVENT", "PROCESS"));
     if session.ready("monitor", &what).is_ok() {
         session.run(&mut monitor).await?;
     }
@@ -211,50 +208,6 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     }
     session.finish();
     Ok(0)
-}
-
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Record<'a> {
-    Exec {
-        ts_ns: u64,
-        pid: u32,
-        ppid: Option<u32>,
-        comm: &'a str,
-        filename: &'a str,
-        argv: Vec<String>,
-        argv_truncated: bool,
-        uid: u32,
-    },
-    SyscallStats {
-        ts_ns: u64,
-        interval_ns: u64,
-        /// Calls in the interval, per syscall (those called at least once).
-        syscalls: Vec<SyscallRow>,
-        /// The busiest (process, syscall) pairs of the interval.
-        processes: Vec<ProcessRow>,
-    },
-}
-
-#[derive(Serialize)]
-struct SyscallRow {
-    name: String,
-    nr: u32,
-    calls: u64,
-    errors: u64,
-    total_calls: u64,
-}
-
-#[derive(Serialize)]
-struct ProcessRow {
-    pid: u32,
-    comm: Option<String>,
-    syscall: String,
-    calls: u64,
-    errors: u64,
-    /// Since the kernel's entry for this process and syscall was created (at most since tracer started).
-    total_calls: u64,
-    total_errors: u64,
 }
 
 /// The `type`s of the events monitor reports.
@@ -332,29 +285,13 @@ impl Monitor {
     fn on_exec(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("exec");
         self.execs += 1;
-        let argv_len = usize::from(e.argv_len).min(e.argv.len());
-        let argv = &e.argv[..argv_len];
-        let argv = argv.strip_suffix(&[0]).unwrap_or(argv);
-        let args: Vec<&[u8]> = if argv.is_empty() { Vec::new() } else { argv.split(|&b| b == 0).collect() };
-        let filename = &e.filename[..usize::from(e.filename_len).min(e.filename.len())];
-        let comm = c_bytes(&e.header.comm);
-        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
-        if io.out.json {
-            return io.out.record(&Record::Exec {
-                ts_ns,
-                pid: e.header.pid,
-                ppid: (e.ppid != 0).then_some(e.ppid),
-                comm: &json_text(comm),
-                filename: &json_text(filename),
-                argv: args.iter().map(|a| json_text(a)).collect(),
-                argv_truncated: e.argv_truncated != 0,
-                uid: e.uid,
-            });
-        }
-        let shown: Vec<String> = args.iter().map(|a| display_name(a)).collect();
-        let more = if e.argv_truncated != 0 { " ..." } else { "" };
-        let details = format!("ppid={} uid={} {}{more}", e.ppid, e.uid, shown.join(" "));
-        io.out.text(&line(ts_ns, "exec", e.header.pid, comm, &details))
+        let record = Exec::of(e, &io.clock);
+        io.out.emit(&record, |r| {
+            let shown: Vec<String> = exec_argv(e).iter().map(|a| display_name(a)).collect();
+            let more = if r.argv_truncated { " ..." } else { "" };
+            let details = format!("ppid={} uid={} {}{more}", e.ppid, r.uid, shown.join(" "));
+            line(r.ts_ns, "exec", r.pid, c_bytes(&e.header.comm), &details)
+        })
     }
 
     fn on_exit(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
@@ -481,30 +418,30 @@ impl Monitor {
             .collect();
         self.comms.clear();
         let ts_ns = io.clock.wall_ns(io.clock.monotonic_now());
-        if io.out.json {
-            return io.out.record(&Record::SyscallStats { ts_ns, interval_ns, syscalls, processes });
-        }
-        let total: u64 = syscalls.iter().map(|r| r.calls).sum();
-        let errors: u64 = syscalls.iter().map(|r| r.errors).sum();
-        let mut text = format!(
-            "{} syscalls: {total} calls, {errors} failed in {:.1} s; busiest:",
-            timestamp(ts_ns, 2),
-            interval_ns as f64 / 1e9
-        );
-        for row in syscalls.iter().take(5) {
-            text.push_str(&format!(" {} {}", row.name, row.calls));
-        }
-        for row in &processes {
-            text.push_str(&format!(
-                "\n    {:>8} {:<16} {:<20} {:>10} calls {:>8} failed",
-                row.pid,
-                row.comm.as_deref().unwrap_or("?"),
-                row.syscall,
-                row.calls,
-                row.errors
-            ));
-        }
-        io.out.text(&text)
+        let record = SyscallStats { ts_ns, interval_ns, syscalls, processes };
+        io.out.emit(&record, |r| {
+            let total: u64 = r.syscalls.iter().map(|row| row.calls).sum();
+            let errors: u64 = r.syscalls.iter().map(|row| row.errors).sum();
+            let mut text = format!(
+                "{} syscalls: {total} calls, {errors} failed in {:.1} s; busiest:",
+                timestamp(r.ts_ns, 2),
+                r.interval_ns as f64 / 1e9
+            );
+            for row in r.syscalls.iter().take(5) {
+                text.push_str(&format!(" {} {}", row.name, row.calls));
+            }
+            for row in &r.processes {
+                text.push_str(&format!(
+                    "\n    {:>8} {:<16} {:<20} {:>10} calls {:>8} failed",
+                    row.pid,
+                    row.comm.as_deref().unwrap_or("?"),
+                    row.syscall,
+                    row.calls,
+                    row.errors
+                ));
+            }
+            text
+        })
     }
 
     /// Refreshes what `/metrics` shows.

@@ -12,7 +12,6 @@ use std::{
 };
 
 use anyhow::bail;
-use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
     event::traced,
@@ -38,7 +37,7 @@ use crate::{
         signals::{SEND_SYSCALLS, SignalLayout, SignalProbes, send_specs},
     },
     procfs,
-    records::{Exit, ExitCause, Signal},
+    records::{Delivery, Exit, ExitCause, Signal},
     session::{Handler, Io, Session},
 };
 
@@ -70,26 +69,6 @@ fn parse_signals(text: &str) -> Result<Vec<i32>, String> {
         return Err("no signal given".into());
     }
     Ok(signals)
-}
-
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Record<'a> {
-    Delivery {
-        ts_ns: u64,
-        /// The signal in the user's terms: the one that caused a group's fatal SIGKILL.
-        signal: &'a str,
-        signo: i32,
-        pid: u32,
-        tid: u32,
-        comm: &'a str,
-        action: &'a str,
-        handler: Option<String>,
-        /// si_code by name; null for a group's fatal SIGKILL, which has no siginfo.
-        code: Option<&'a str>,
-        /// "SIGKILL" when the kernel delivered the fatal signal as SIGKILL to every thread; null otherwise.
-        kernel_signal: Option<&'a str>,
-    },
 }
 
 pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32> {
@@ -129,13 +108,11 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
         bail!("process {} exited while tracer was attaching", named[0]);
     }
     let mut closed = false;
-    if !args.out.json {
-        closed |= session
-            .io
-            .out
-            .text(&format!("{:<15} {:<8} {:<9} {:<24} {:<24} RESULT", "TIME", "EVENT", "SIGNAL", "FROM", "TO"))
-            .is_err();
-    }
+    closed |= session
+        .io
+        .out
+        .text_only(&format!("{:<15} {:<8} {:<9} {:<24} {:<24} RESULT", "TIME", "EVENT", "SIGNAL", "FROM", "TO"))
+        .is_err();
     closed |= session.ready("signals", &describe(&named, &wanted, args.failed)).is_err();
     if !closed {
         session.run(&mut watcher).await?;
@@ -367,31 +344,27 @@ impl Watcher {
         };
         let handler = (action == Action::Handler).then(|| handler_text(event.handler));
         let comm = c_bytes(&event.header.comm);
-        if io.out.json {
-            let comm = json_text(comm);
-            let code = si_code_name(signo, event.code);
-            return io.out.record(&Record::Delivery {
-                ts_ns: io.clock.wall_ns(event.header.ts_ns),
-                signal: &signal,
-                signo,
-                pid,
-                tid: event.header.tid,
-                comm: &comm,
-                action: action.as_str(),
-                handler,
-                code: (!group_exit).then_some(code.as_str()),
-                kernel_signal: group_exit.then_some("SIGKILL"),
-            });
-        }
-        let text = match (action, handler) {
-            (Action::Handler, Some(address)) => format!("runs handler {address}"),
-            (Action::Ignore, _) => "ignored".to_string(),
-            (Action::Core, _) => "core dump".to_string(),
-            (action, _) => action.as_str().to_string(),
+        let record = Delivery {
+            ts_ns: io.clock.wall_ns(event.header.ts_ns),
+            signal,
+            signo,
+            pid,
+            tid: event.header.tid,
+            comm: json_text(comm),
+            action: action.as_str(),
+            handler,
+            code: (!group_exit).then(|| si_code_name(signo, event.code)),
+            kernel_signal: group_exit.then_some("SIGKILL"),
         };
-        let row =
-            line(&io.clock, event.header.ts_ns, "deliver", &signal, "-", &who(pid, event.header.tid, comm), &text);
-        io.out.text(&row)
+        io.out.emit(&record, |r| {
+            let text = match (action, &r.handler) {
+                (Action::Handler, Some(address)) => format!("runs handler {address}"),
+                (Action::Ignore, _) => "ignored".to_string(),
+                (Action::Core, _) => "core dump".to_string(),
+                (action, _) => action.as_str().to_string(),
+            };
+            line(&io.clock, event.header.ts_ns, "deliver", &r.signal, "-", &who(pid, event.header.tid, comm), &text)
+        })
     }
 
     fn on_exit(&mut self, event: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {

@@ -36,7 +36,7 @@ use crate::{
         syscalls::{Hooks, Options as SyscallOptions, SyscallMaps as _, SyscallProbes},
     },
     procfs,
-    records::{Exit, Signal},
+    records::{Blocked, Exit, Signal, Summary},
     session::{Handler, Io, Session, Stop},
     spawn::{Spawned, reap},
     tracefs,
@@ -127,23 +127,6 @@ enum Record<'a> {
         ret: i64,
         errno: Option<&'a str>,
         duration_ns: Option<u64>,
-    },
-    Blocked {
-        ts_ns: u64,
-        pid: u32,
-        tid: u32,
-        comm: &'a str,
-        name: &'a str,
-        nr: i32,
-        args: &'a [String],
-        wchan: Option<&'a str>,
-        /// "attach": it was already inside the call when tracing began; "live": it entered after.
-        since: &'a str,
-        blocked_ns: Option<u64>,
-    },
-    Summary {
-        rows: &'a [summary::Row],
-        lost: u64,
     },
 }
 
@@ -270,12 +253,8 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     // Counts are read after the last drain, then the probes detach before the summary is printed.
     if stop != Stop::OutputClosed && args.summary {
         let rows = summary::rows(&session.probes.syscall_stats()?, &tracer.table);
-        let out = &mut session.io.out;
-        let _ = if out.json {
-            out.record(&Record::Summary { rows: &rows, lost: session.lost_total })
-        } else {
-            out.text(&summary::render(&rows))
-        };
+        let record = Summary { rows: &rows, lost: session.lost_total };
+        let _ = session.io.out.emit(&record, |r| summary::render(r.rows));
     }
     session.finish();
 
@@ -660,34 +639,31 @@ impl Tracer {
         let fd_path = |fd: i64| procfs::fd_path(pid, fd);
         let call = self.table.format(record, &self.opts, &fd_path);
         let wchan = procfs::wchan(pid, tid);
-        let comm = procfs::comm(pid).map(|c| json_text(&c)).unwrap_or_default();
-        if io.out.json {
-            return io.out.record(&Record::Blocked {
-                ts_ns: io.clock.wall_ns(since_ns),
-                pid,
-                tid,
-                comm: &comm,
-                name: &call.name,
-                nr,
-                args: &call.args,
-                wchan: wchan.as_deref(),
-                since: if blocked_ns.is_some() { "live" } else { "attach" },
-                blocked_ns,
-            });
-        }
-        let place = wchan.map_or_else(String::new, |w| format!(" in {w}"));
-        let when = match blocked_ns {
-            None => "since before attach".to_string(),
-            // Seen inside the call twice, without an enter hook to date it: a lower bound.
-            Some(ns) if self.quiet.is_some() => format!(
-                "for at least {:.1}s, since before {}",
-                ns as f64 / 1e9,
-                timestamp(io.clock.wall_ns(since_ns), 2)
-            ),
-            Some(ns) => format!("for {:.1}s, since {}", ns as f64 / 1e9, timestamp(io.clock.wall_ns(since_ns), 2)),
+        let record = Blocked {
+            ts_ns: io.clock.wall_ns(since_ns),
+            pid,
+            tid,
+            comm: procfs::comm(pid).map(|c| json_text(&c)).unwrap_or_default(),
+            name: &call.name,
+            nr,
+            args: &call.args,
+            wchan,
+            since: if blocked_ns.is_some() { "live" } else { "attach" },
+            blocked_ns,
         };
-        let line = format!("[pid {tid:>5}] {}({}) <blocked{place} {when}>", call.name, call.args.join(", "));
-        io.out.text(&line)
+        let quiet = self.quiet.is_some();
+        io.out.emit(&record, |r| {
+            let place = r.wchan.as_ref().map_or_else(String::new, |w| format!(" in {w}"));
+            let when = match r.blocked_ns {
+                None => "since before attach".to_string(),
+                // Seen inside the call twice, without an enter hook to date it: a lower bound.
+                Some(ns) if quiet => {
+                    format!("for at least {:.1}s, since before {}", ns as f64 / 1e9, timestamp(r.ts_ns, 2))
+                }
+                Some(ns) => format!("for {:.1}s, since {}", ns as f64 / 1e9, timestamp(r.ts_ns, 2)),
+            };
+            format!("[pid {tid:>5}] {}({}) <blocked{place} {when}>", r.name, r.args.join(", "))
+        })
     }
 }
 

@@ -27,7 +27,6 @@ use aya::{
     EbpfLoader,
     maps::{Array, HashMap as BpfHashMap, MapData},
 };
-use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
     event::traced,
@@ -40,6 +39,7 @@ use crate::{
     linux::{errno, files::open_flags},
     output::{OutputClosed, timestamp},
     procfs,
+    records::{self, FdField, HeldFile, Open},
     session::{Handler, Io},
 };
 use layout::{ENTER_PROGRAMS, FilesLayout};
@@ -259,58 +259,6 @@ impl OpenProbes {
     }
 }
 
-#[derive(Serialize)]
-#[serde(untagged)]
-enum FdField {
-    Number(i32),
-    Name(&'static str),
-}
-
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Record<'a> {
-    Holder {
-        source: &'static str,
-        pid: u32,
-        comm: &'a str,
-        uid: Option<u32>,
-        user: Option<&'a str>,
-        /// A descriptor number, or lsof's `cwd`, `rtd`, `txt`, `mem`.
-        fd: FdField,
-        /// `r`, `w`, `u` for descriptors, null otherwise.
-        mode: Option<String>,
-        path: &'a str,
-        dev: String,
-        inode: u64,
-    },
-    Open {
-        ts_ns: u64,
-        pid: u32,
-        tid: u32,
-        comm: &'a str,
-        uid: u32,
-        user: &'a str,
-        call: &'static str,
-        /// Absolute and resolved when `path_resolved`, else the name as the process passed it.
-        path: &'a str,
-        path_resolved: bool,
-        /// The path was checked against the kernel's identity of the opened file.
-        path_verified: bool,
-        /// The name as the process passed it.
-        requested: &'a str,
-        flags: &'a str,
-        mode: Option<String>,
-        fd: Option<i64>,
-        errno: Option<&'a str>,
-        ret: i64,
-        duration_ns: Option<u64>,
-        /// The watched path (as given) that this open matched; null without a path filter.
-        watch: Option<&'a str>,
-        dev: Option<String>,
-        inode: Option<u64>,
-    },
-}
-
 /// How the path of an open was found.
 struct Resolved {
     path: Option<PathBuf>,
@@ -391,58 +339,52 @@ impl Opens {
     }
 
     fn snapshot(&mut self, holds: &[Hold], io: &mut Io) -> Result<(), OutputClosed> {
-        if !io.out.json {
-            io.out.text(&format!("{:<16} {:>7} {:<10} {:>5} {:>10} NAME", "COMMAND", "PID", "USER", "FD", "NODE"))?;
-        }
+        io.out.text_only(&format!("{:<16} {:>7} {:<10} {:>5} {:>10} NAME", "COMMAND", "PID", "USER", "FD", "NODE"))?;
         for hold in holds {
             let comm = procfs::comm(hold.pid).unwrap_or_default();
             let uid = process_uid(hold.pid);
             let user = uid.map(|u| self.user(u));
             let path = hold.path.as_os_str().as_bytes();
-            if io.out.json {
-                let (fd, mode) = match hold.slot {
-                    Slot::Fd(fd, mode) => (FdField::Number(fd), Some(mode.to_string()).filter(|m| m != " ")),
-                    Slot::Cwd => (FdField::Name("cwd"), None),
-                    Slot::Root => (FdField::Name("rtd"), None),
-                    Slot::Text => (FdField::Name("txt"), None),
-                    Slot::Mem => (FdField::Name("mem"), None),
-                };
-                io.out.record(&Record::Holder {
-                    source: "snapshot",
-                    pid: hold.pid,
-                    comm: &json_text(&comm),
-                    uid,
-                    user: user.as_deref(),
-                    fd,
-                    mode,
-                    path: &json_text(path),
-                    dev: dev_text(hold.ident.dev),
-                    inode: hold.ident.ino,
-                })?;
-            } else {
-                io.out.text(&format!(
+            let (fd, mode) = match hold.slot {
+                Slot::Fd(fd, mode) => (FdField::Number(fd), Some(mode.to_string()).filter(|m| m != " ")),
+                Slot::Cwd => (FdField::Name("cwd"), None),
+                Slot::Root => (FdField::Name("rtd"), None),
+                Slot::Text => (FdField::Name("txt"), None),
+                Slot::Mem => (FdField::Name("mem"), None),
+            };
+            let held = HeldFile {
+                source: "snapshot",
+                pid: hold.pid,
+                comm: json_text(&comm),
+                uid,
+                user,
+                fd,
+                mode,
+                path: json_text(path),
+                dev: dev_text(hold.ident.dev),
+                inode: hold.ident.ino,
+            };
+            io.out.emit(&records::Holder { held: &held }, |r| {
+                format!(
                     "{:<16} {:>7} {:<10} {:>5} {:>10} {}",
                     display_name(&comm),
-                    hold.pid,
-                    user.as_deref().unwrap_or("?"),
+                    r.held.pid,
+                    r.held.user.as_deref().unwrap_or("?"),
                     hold.slot.text(),
-                    hold.ident.ino,
+                    r.held.inode,
                     display_name(path)
-                ))?;
-            }
+                )
+            })?;
         }
-        if holds.is_empty() && !io.out.json {
-            io.out.text("(no process has it open)")?;
+        if holds.is_empty() {
+            io.out.text_only("(no process has it open)")?;
         }
         io.out.flush()
     }
 
     pub(crate) fn header(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
-        if io.out.json {
-            return Ok(());
-        }
-        io.out.text("")?;
-        io.out.text(&format!(
+        io.out.text_only("")?;
+        io.out.text_only(&format!(
             "{:<15} {:>7} {:>7} {:<16} {:<10} {:>4} {:<8} {:>9} {:<24} PATH",
             "TIME", "PID", "TID", "COMMAND", "USER", "FD", "ERR", "LATENCY", "FLAGS"
         ))?;
@@ -563,62 +505,60 @@ impl Opens {
             None => raw.to_vec(),
         };
         let file_known = e.status & status::FILE_KNOWN != 0;
-        if io.out.json {
-            let watch = watch.as_ref().map(|w| json_text(w.as_os_str().as_bytes()));
-            io.out.record(&Record::Open {
-                ts_ns,
-                pid: e.header.pid,
-                tid: e.header.tid,
-                comm: &json_text(comm_bytes),
-                uid: e.uid,
-                user: &user,
-                call: call::name(e.call),
-                path: &json_text(&path_bytes),
-                path_resolved: resolved.path.is_some(),
-                path_verified: resolved.verified,
-                requested: &json_text(raw),
-                flags: &flags,
-                mode,
-                fd: (e.ret >= 0).then_some(e.ret),
-                errno,
-                ret: e.ret,
-                duration_ns: entered.then_some(e.duration_ns),
-                watch: watch.as_deref(),
-                dev: file_known.then(|| dev_text(e.dev)),
-                inode: file_known.then_some(e.ino),
-            })?;
-            return Ok(true);
-        }
-        let fd = if e.ret >= 0 { e.ret.to_string() } else { "-1".to_string() };
-        let latency = if entered { format!("{:.6}", e.duration_ns as f64 / 1e9) } else { "?".to_string() };
-        let mut path = display_name(&path_bytes);
-        if resolved.path.is_none() {
-            path = format!("{path} (unresolved: relative to a directory of a process that is gone)");
-        } else if !resolved.verified && e.ret >= 0 {
-            path.push_str(" (unverified)");
-        }
-        if let Some(mode) = &mode {
-            path = format!("{path} mode={mode}");
-        }
-        if let Some(line) = self.text_line {
-            let err = errno.map(|e| format!(" failed: {e}")).unwrap_or_default();
-            let details = format!("{path} fd={fd} {flags}{err}");
-            io.out.text(&line(ts_ns, "open", e.header.pid, comm_bytes, &details))?;
-            return Ok(true);
-        }
-        io.out.text(&format!(
-            "{:<15} {:>7} {:>7} {:<16} {:<10} {:>4} {:<8} {:>9} {:<24} {}",
-            timestamp(ts_ns, 2),
-            e.header.pid,
-            e.header.tid,
-            display_name(comm_bytes),
-            user,
-            fd,
-            errno.unwrap_or("0"),
-            latency,
-            flags,
-            path
-        ))?;
+        let record = Open {
+            ts_ns,
+            pid: e.header.pid,
+            tid: e.header.tid,
+            comm: json_text(comm_bytes),
+            uid: e.uid,
+            user: &user,
+            call: call::name(e.call),
+            path: json_text(&path_bytes),
+            path_resolved: resolved.path.is_some(),
+            path_verified: resolved.verified,
+            requested: json_text(raw),
+            flags: &flags,
+            mode,
+            fd: (e.ret >= 0).then_some(e.ret),
+            errno,
+            ret: e.ret,
+            duration_ns: entered.then_some(e.duration_ns),
+            watch: watch.as_ref().map(|w| json_text(w.as_os_str().as_bytes())),
+            dev: file_known.then(|| dev_text(e.dev)),
+            inode: file_known.then_some(e.ino),
+        };
+        let text_line = self.text_line;
+        io.out.emit(&record, |r| {
+            let fd = if e.ret >= 0 { e.ret.to_string() } else { "-1".to_string() };
+            let latency = if entered { format!("{:.6}", e.duration_ns as f64 / 1e9) } else { "?".to_string() };
+            let mut path = display_name(&path_bytes);
+            if resolved.path.is_none() {
+                path = format!("{path} (unresolved: relative to a directory of a process that is gone)");
+            } else if !resolved.verified && e.ret >= 0 {
+                path.push_str(" (unverified)");
+            }
+            if let Some(mode) = &r.mode {
+                path = format!("{path} mode={mode}");
+            }
+            if let Some(line) = text_line {
+                let err = errno.map(|e| format!(" failed: {e}")).unwrap_or_default();
+                let details = format!("{path} fd={fd} {flags}{err}");
+                return line(ts_ns, "open", e.header.pid, comm_bytes, &details);
+            }
+            format!(
+                "{:<15} {:>7} {:>7} {:<16} {:<10} {:>4} {:<8} {:>9} {:<24} {}",
+                timestamp(ts_ns, 2),
+                e.header.pid,
+                e.header.tid,
+                display_name(comm_bytes),
+                user,
+                fd,
+                errno.unwrap_or("0"),
+                latency,
+                flags,
+                path
+            )
+        })?;
         Ok(true)
     }
 }
