@@ -66,13 +66,29 @@ pub fn display_name(bytes: &[u8]) -> String {
 /// `\xNN` so that the line stays valid JSON and the bytes stay recoverable.
 pub fn json_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
+    let _ = write!(out, "{}", JsonText(bytes));
     out
+}
+
+/// `json_text` written where it is formatted (a JSON string serialized in place, with no `String` between).
+pub struct JsonText<'a>(pub &'a [u8]);
+
+impl std::fmt::Display for JsonText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            for b in chunk.invalid() {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for JsonText<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 #[cfg(test)]

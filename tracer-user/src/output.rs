@@ -65,6 +65,37 @@ impl Output {
         }
     }
 
+    /// `emit` for the hot path (one record per traced syscall): the text line is written into `line`, a buffer
+    /// the caller keeps from one record to the next, so that rendering a record allocates nothing.
+    pub fn emit_in<R: Serialize>(
+        &mut self,
+        record: &R,
+        line: &mut String,
+        text: impl FnOnce(&R, &mut String),
+    ) -> Result<(), OutputClosed> {
+        if self.json {
+            return self.record(record);
+        }
+        line.clear();
+        text(record, line);
+        self.text(line)
+    }
+
+    /// A record that is news about tracer itself (`ready`): a JSON line in the event stream, flushed at once so
+    /// that a script waiting for it sees it; in text, a `tracer: ...` line on stderr, outside the trace.
+    pub fn emit_status<R: Serialize>(
+        &mut self,
+        record: &R,
+        text: impl FnOnce(&R) -> String,
+    ) -> Result<(), OutputClosed> {
+        if self.json {
+            self.record(record)?;
+            return self.flush();
+        }
+        eprintln!("tracer: {}", text(record));
+        Ok(())
+    }
+
     /// A line only the text layout has (a table's heading, a note that it is empty): nothing in JSON.
     pub fn text_only(&mut self, line: &str) -> Result<(), OutputClosed> {
         if self.json { Ok(()) } else { self.text(line) }

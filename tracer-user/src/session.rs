@@ -94,16 +94,10 @@ impl Session {
         })
     }
 
-    /// Says that every probe is attached: a `ready` object in JSON mode, a line on stderr otherwise.
+    /// Says that every probe is attached (`what`: what is traced, for the text line).
     pub fn ready(&mut self, command: &str, what: &str) -> Result<(), OutputClosed> {
         crate::timing::mark("ready");
-        if self.io.out.json {
-            self.io.out.record(&Ready { command })?;
-            self.io.out.flush()
-        } else {
-            eprintln!("tracer: {what}; ready");
-            Ok(())
-        }
+        self.io.out.emit_status(&Ready { command }, |_| format!("{what}; ready"))
     }
 
     pub async fn run(&mut self, handler: &mut impl Handler) -> anyhow::Result<Stop> {

@@ -2,9 +2,11 @@
 //! only at exec (the EXEC record carries the new one) or through PR_SET_NAME / a write to .../comm; the cache is
 //! dropped every second so the latter are picked up too.
 
-use std::{collections::HashMap, time::Instant};
+use std::{cell::RefCell, collections::HashMap, time::Instant};
 
-use crate::procfs;
+use serde::Serialize;
+
+use crate::{escape::JsonText, procfs};
 
 pub struct Comms {
     by_tid: HashMap<u32, Vec<u8>>,
@@ -38,6 +40,24 @@ impl Comms {
         if self.cleared.elapsed().as_secs() >= 1 {
             self.by_tid.clear();
             self.cleared = Instant::now();
+        }
+    }
+}
+
+/// A syscall record's `comm`: the kernel's copy when it sent one, else the cached name, looked up only when the
+/// record is written as JSON (text lines do not show it).
+pub struct ThreadName<'a> {
+    pub sent: Option<&'a [u8]>,
+    pub comms: &'a RefCell<Comms>,
+    pub pid: u32,
+    pub tid: u32,
+}
+
+impl Serialize for ThreadName<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.sent {
+            Some(comm) => JsonText(comm).serialize(serializer),
+            None => JsonText(self.comms.borrow_mut().get(self.pid, self.tid)).serialize(serializer),
         }
     }
 }

@@ -9,13 +9,13 @@ pub(crate) mod structs;
 mod summary;
 
 use std::{
+    cell::RefCell,
     collections::{HashMap, HashSet},
     ffi::OsString,
     fmt::Write as _,
 };
 
 use anyhow::{Context as _, bail};
-use serde::Serialize;
 use tracer_common::{
     decode::{Event, SyscallRecord, c_bytes},
     event::{header_flags, traced},
@@ -36,12 +36,12 @@ use crate::{
         syscalls::{Hooks, Options as SyscallOptions, SyscallMaps as _, SyscallProbes},
     },
     procfs,
-    records::{Blocked, Exit, Signal, Summary},
+    records::{Blocked, Call, Exit, Signal, Summary, Syscall},
     session::{Handler, Io, Session, Stop},
     spawn::{Spawned, reap},
     tracefs,
 };
-use comms::Comms;
+use comms::{Comms, ThreadName};
 use decode::{ArgKind, FormatOptions, FormattedCall, SyscallTable};
 use fdpaths::FdPaths;
 use filter::SyscallFilter;
@@ -111,23 +111,6 @@ impl SyscallsArgs {
         }
         Spawned::prepare(&self.command, self.user.as_deref()).map(Some)
     }
-}
-
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Record<'a> {
-    Syscall {
-        ts_ns: u64,
-        pid: u32,
-        tid: u32,
-        comm: &'a str,
-        name: &'a str,
-        nr: i32,
-        args: &'a [String],
-        ret: i64,
-        errno: Option<&'a str>,
-        duration_ns: Option<u64>,
-    },
 }
 
 pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<Spawned>) -> anyhow::Result<i32> {
@@ -217,7 +200,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
             || initial.iter().any(|&p| procfs::threads(p).is_ok_and(|t| t.len() > 1)),
         live: initial.iter().copied().collect(),
         execs: HashMap::new(),
-        comms: Comms::default(),
+        comms: RefCell::default(),
         fds: FdPaths::default(),
         reported_blocked: HashSet::new(),
         blocked_after_ns: (args.blocked_after.max(0.0) * 1e9) as u64,
@@ -300,7 +283,8 @@ struct Tracer {
     live: HashSet<u32>,
     /// What each process last exec'd, from sched_process_exec (the execve's own pointers are gone by its exit).
     execs: HashMap<u32, ExecInfo>,
-    comms: Comms,
+    /// Borrowed by the records' `comm`, which looks a name up only when a JSON line is written.
+    comms: RefCell<Comms>,
     fds: FdPaths,
     reported_blocked: HashSet<(u32, u64)>,
     blocked_after_ns: u64,
@@ -344,7 +328,7 @@ impl Handler for Tracer {
     }
 
     fn tick(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
-        self.comms.expire();
+        self.comms.get_mut().expire();
         // Processes that died before their exit could be recorded (they exited during attach).
         self.live.retain(|&pid| procfs::exists(pid));
         if self.summary { Ok(()) } else { self.report_blocked_live(probes, io) }
@@ -380,7 +364,7 @@ impl Tracer {
         }
         let is_exec = matches!(&*self.table.name(event.nr), "execve" | "execveat");
         if event.ret == 0 && event.args[0] == libc::PR_SET_NAME as u64 && &*self.table.name(event.nr) == "prctl" {
-            self.comms.forget(event.header.tid);
+            self.comms.get_mut().forget(event.header.tid);
         }
         // A successful exec's saved registers were reset: without the enter hook its arguments are gone.
         let exec_args_lost = is_exec && event.ret == 0 && event.status & status::ENTER_SEEN == 0;
@@ -422,36 +406,36 @@ impl Tracer {
             }
         }
         let duration_ns = (event.status & status::ENTER_SEEN != 0).then_some(event.duration_ns);
-        if io.out.json {
-            let comm = if event.header.flags & header_flags::NO_COMM != 0 {
-                json_text(self.comms.get(pid, event.header.tid))
-            } else {
-                json_text(c_bytes(&event.header.comm))
-            };
-            return io.out.record(&Record::Syscall {
+        let record = Syscall {
+            call: Call {
                 ts_ns: io.clock.wall_ns(event.header.ts_ns),
                 pid,
                 tid: event.header.tid,
-                comm: &comm,
+                comm: ThreadName {
+                    sent: (event.header.flags & header_flags::NO_COMM == 0).then(|| c_bytes(&event.header.comm)),
+                    comms: &self.comms,
+                    pid,
+                    tid: event.header.tid,
+                },
                 name: &call.name,
                 nr: event.nr,
                 args: &call.args,
-                ret: event.ret,
-                errno: call.errno,
-                duration_ns,
-            });
-        }
+            },
+            ret: event.ret,
+            errno: call.errno,
+            duration_ns,
+        };
         // One line buffer for every event: the text path runs at up to millions of calls a second.
         let start_ns = event.header.ts_ns.saturating_sub(event.duration_ns);
         let mut line = std::mem::take(&mut self.line);
-        line.clear();
-        self.write_prefix(&mut line, &io.clock, event.header.tid, start_ns);
-        write_call(&mut line, &call);
-        if self.durations {
-            line.push(' ');
-            line.push_str(&duration_ns.map_or_else(|| "<?>".to_string(), duration));
-        }
-        let written = io.out.text(&line);
+        let written = io.out.emit_in(&record, &mut line, |r, line| {
+            self.write_prefix(line, &io.clock, r.call.tid, start_ns);
+            write_call(line, &call);
+            if self.durations {
+                line.push(' ');
+                line.push_str(&r.duration_ns.map_or_else(|| "<?>".to_string(), duration));
+            }
+        });
         self.line = line;
         written
     }
@@ -469,7 +453,7 @@ impl Tracer {
                 Ok(())
             }
             what::EXEC => {
-                self.comms.exec(pid, event.header.tid, c_bytes(&event.header.comm));
+                self.comms.get_mut().exec(pid, event.header.tid, c_bytes(&event.header.comm));
                 self.execs.insert(pid, ExecInfo::from_event(event));
                 Ok(())
             }
@@ -640,13 +624,15 @@ impl Tracer {
         let call = self.table.format(record, &self.opts, &fd_path);
         let wchan = procfs::wchan(pid, tid);
         let record = Blocked {
-            ts_ns: io.clock.wall_ns(since_ns),
-            pid,
-            tid,
-            comm: procfs::comm(pid).map(|c| json_text(&c)).unwrap_or_default(),
-            name: &call.name,
-            nr,
-            args: &call.args,
+            call: Call {
+                ts_ns: io.clock.wall_ns(since_ns),
+                pid,
+                tid,
+                comm: procfs::comm(pid).map(|c| json_text(&c)).unwrap_or_default(),
+                name: &call.name,
+                nr,
+                args: &call.args,
+            },
             wchan,
             since: if blocked_ns.is_some() { "live" } else { "attach" },
             blocked_ns,
@@ -658,11 +644,11 @@ impl Tracer {
                 None => "since before attach".to_string(),
                 // Seen inside the call twice, without an enter hook to date it: a lower bound.
                 Some(ns) if quiet => {
-                    format!("for at least {:.1}s, since before {}", ns as f64 / 1e9, timestamp(r.ts_ns, 2))
+                    format!("for at least {:.1}s, since before {}", ns as f64 / 1e9, timestamp(r.call.ts_ns, 2))
                 }
-                Some(ns) => format!("for {:.1}s, since {}", ns as f64 / 1e9, timestamp(r.ts_ns, 2)),
+                Some(ns) => format!("for {:.1}s, since {}", ns as f64 / 1e9, timestamp(r.call.ts_ns, 2)),
             };
-            format!("[pid {tid:>5}] {}({}) <blocked{place} {when}>", r.name, r.args.join(", "))
+            format!("[pid {tid:>5}] {}({}) <blocked{place} {when}>", r.call.name, r.call.args.join(", "))
         })
     }
 }
