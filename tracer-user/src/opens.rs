@@ -7,10 +7,12 @@
 
 use std::{collections::HashSet, path::PathBuf};
 
+use tracer_common::event::traced;
+
 use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
-    probes::files::OpenProbes,
+    probes::{Family as _, files::OpenProbes},
     session::Session,
 };
 
@@ -44,7 +46,11 @@ pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
 
     let core = Core::new(pids.is_empty());
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| opens.configure(loader))?;
-    let mut handler = opens.attach(&mut probes, pids)?;
+    for &pid in &pids {
+        probes.trace_pid(pid, traced::NOW)?;
+    }
+    opens.attach(&mut probes)?;
+    let mut handler = opens.handler(pids)?;
     crate::timing::mark("attached");
 
     let output = args.out.open()?;

@@ -129,25 +129,24 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     let process = ProcessProbes::new(process_layout.clone());
     let signals = SignalProbes::generation(process_layout, signal_layout).only(signal_set);
     let stats = args.syscall_stats.then_some(StatsProbes);
-    // Every family but the open probes (attached last, with their handler).
+    // The open probes last.
     let mut families: Vec<&dyn Family> = vec![&process, &signals, &net];
     families.extend(stats.as_ref().map(|s| s as &dyn Family));
+    families.extend(opens.as_ref().map(|o| o as &dyn Family));
 
     let core = Core::new(true).rate_limit(args.rate_limit);
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| {
         for family in &families {
             family.configure(loader);
         }
-        if let Some(opens) = &opens {
-            opens.configure(loader);
-        }
     })?;
     for family in &families {
         family.attach(&mut probes)?;
     }
+    drop(families);
     crate::timing::mark("attached");
     let opens = match opens {
-        Some(opens) => Some(opens.attach(&mut probes, Default::default())?.with_text_line(line)),
+        Some(opens) => Some(opens.handler(Default::default())?.with_text_line(line)),
         None => None,
     };
     // Kernel BPF statistics cost every program run two clock reads: only for the metrics that show them.

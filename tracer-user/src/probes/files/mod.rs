@@ -17,6 +17,7 @@ mod paths;
 mod snapshot;
 
 use std::{
+    cell::Cell,
     collections::{HashMap, HashSet},
     os::unix::ffi::OsStrExt as _,
     path::{Path, PathBuf},
@@ -29,7 +30,6 @@ use aya::{
 };
 use tracer_common::{
     decode::{Event, c_bytes},
-    event::traced,
     files::{FileKey, NAME_KEY, OpenEvent, call, fnv1a, ino_bit, name_key, name_len_bit, stage, status, watch},
 };
 
@@ -38,6 +38,7 @@ use crate::{
     escape::{display_name, json_text},
     linux::{errno, files::open_flags},
     output::{OutputClosed, timestamp},
+    probes::Family,
     procfs,
     records::{self, FdField, HeldFile, Open},
     session::{Handler, Io},
@@ -207,14 +208,18 @@ impl WatchMaps {
     }
 }
 
-/// The open probes and the paths they watch, as `tracer opens` and `tracer monitor --watch` load and attach them:
-/// `new`, then `configure` the loader, then `attach` to the loaded programs.
+/// The open probes and the paths they watch, as `tracer opens` and `tracer monitor --watch` compose them: `new`,
+/// then `configure` the loader and `attach` (as every `Family`), then `handler` for what resolves and shows their
+/// events.
 pub(crate) struct OpenProbes {
     files: FilesLayout,
     set: WatchSet,
     unfiltered: u8,
     failed_only: u8,
     have_dirs: u8,
+    /// Taken out of the object by `attach`, filled there, and handed to the handler, which adds to them while
+    /// events are read (the programs keep using them).
+    maps: Cell<Option<WatchMaps>>,
 }
 
 impl OpenProbes {
@@ -224,11 +229,20 @@ impl OpenProbes {
         let files = FilesLayout::read(tracefs).context("finding files in this kernel")?;
         let unfiltered = u8::from(set.watches.is_empty());
         let have_dirs = u8::from(set.any_dirs());
-        Ok(OpenProbes { files, set, unfiltered, failed_only: u8::from(failed_only), have_dirs })
+        Ok(OpenProbes { files, set, unfiltered, failed_only: u8::from(failed_only), have_dirs, maps: Cell::new(None) })
     }
 
+    /// The handler that resolves and shows the attached probes' events; `pids`: the processes the caller traces
+    /// (none: every process).
+    pub(crate) fn handler(self, pids: HashSet<u32>) -> anyhow::Result<Opens> {
+        let maps = self.maps.take().context("the open probes are not attached")?;
+        Ok(Opens::new(self.set, maps, pids))
+    }
+}
+
+impl Family for OpenProbes {
     /// The open probes' load-time globals (`TRACE_ALL` is the core's: `bpf::Core`).
-    pub(crate) fn configure<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
+    fn configure<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
         self.files.globals.apply(loader);
         loader
             .override_global("FILES_UNFILTERED", &self.unfiltered, true)
@@ -236,14 +250,11 @@ impl OpenProbes {
             .override_global("FILES_HAVE_DIRS", &self.have_dirs, true);
     }
 
-    /// Fills the watch maps, traces `pids` (none: the caller traces every process), attaches the programs, and
-    /// returns the handler that resolves and shows their events.
-    pub(crate) fn attach(self, probes: &mut Probes, pids: HashSet<u32>) -> anyhow::Result<Opens> {
+    /// The watch maps first; then the exit's later stages, the exits, the enters.
+    fn attach(&self, probes: &mut Probes) -> anyhow::Result<()> {
         let mut maps = WatchMaps::take(probes)?;
         self.set.program(&mut maps)?;
-        for &pid in &pids {
-            probes.trace_pid(pid, traced::NOW)?;
-        }
+        self.maps.set(Some(maps));
         // The exit's later stages first: the exit tail-calls them from its first event on.
         probes.set_tail_calls("FILES_STAGES", &stage::PROGRAMS)?;
         // Exits before enters, so that no open is entered without its exit being watched.
@@ -255,7 +266,7 @@ impl OpenProbes {
                 probes.attach_tracepoint(program, "syscalls", &format!("sys_enter_{syscall}"))?;
             }
         }
-        Ok(Opens::new(self.set, maps, pids))
+        Ok(())
     }
 }
 
