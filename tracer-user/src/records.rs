@@ -172,6 +172,45 @@ pub struct Conflict<'a, H> {
 /// Fields no command adds to a record.
 pub type NoHolder = ();
 
+/// What `bind` and `listen` records share after the address: the result, who holds the port on EADDRINUSE,
+/// and the socket's options.
+#[derive(Serialize)]
+pub struct SocketOutcome<'a, H = NoHolder> {
+    pub ret: i32,
+    pub errno: Option<&'static str>,
+    /// On EADDRINUSE, the process holding the port when it was looked up; else null.
+    pub holder_pid: Option<u32>,
+    #[serde(flatten)]
+    pub conflict: Option<Conflict<'a, H>>,
+    /// null when the fd was not a socket.
+    pub reuseaddr: Option<bool>,
+    pub reuseport: Option<bool>,
+    pub v6only: Option<bool>,
+    pub inode: Option<u64>,
+}
+
+impl<'a, H> SocketOutcome<'a, H> {
+    /// `known`: whether the fd was a socket (its options are null otherwise).
+    fn of(ret: i32, flags: u32, inode: u64, known: bool) -> Self {
+        SocketOutcome {
+            ret,
+            errno: errno::of_return(ret.into()).map(|(name, _)| name),
+            holder_pid: None,
+            conflict: None,
+            reuseaddr: known.then_some(flags & sock_flags::REUSEADDR != 0),
+            reuseport: known.then_some(flags & sock_flags::REUSEPORT != 0),
+            v6only: known.then_some(flags & sock_flags::V6ONLY != 0),
+            inode: (inode != 0).then_some(inode),
+        }
+    }
+
+    /// Who held the port when a refused call (EADDRINUSE) was looked into.
+    pub fn held_by(&mut self, holder_pid: Option<u32>, conflict: Conflict<'a, H>) {
+        self.holder_pid = holder_pid;
+        self.conflict = Some(conflict);
+    }
+}
+
 /// `bind`: a bind() call, failed or not.
 #[derive(Serialize)]
 #[serde(tag = "type", rename = "bind")]
@@ -189,17 +228,8 @@ pub struct Bind<'a, H = NoHolder> {
     pub port: u16,
     pub requested_port: u16,
     pub fd: i32,
-    pub ret: i32,
-    pub errno: Option<&'static str>,
-    /// On EADDRINUSE, the process holding the port when it was looked up; else null.
-    pub holder_pid: Option<u32>,
     #[serde(flatten)]
-    pub conflict: Option<Conflict<'a, H>>,
-    /// null when the fd was not a socket.
-    pub reuseaddr: Option<bool>,
-    pub reuseport: Option<bool>,
-    pub v6only: Option<bool>,
-    pub inode: Option<u64>,
+    pub outcome: SocketOutcome<'a, H>,
 }
 
 impl<H> Bind<'_, H> {
@@ -217,14 +247,7 @@ impl<H> Bind<'_, H> {
             port: if e.bound_port != 0 { e.bound_port } else { e.port },
             requested_port: e.port,
             fd: e.fd,
-            ret: e.ret,
-            errno: errno::of_return(e.ret.into()).map(|(name, _)| name),
-            holder_pid: None,
-            conflict: None,
-            reuseaddr: known.then_some(e.flags & sock_flags::REUSEADDR != 0),
-            reuseport: known.then_some(e.flags & sock_flags::REUSEPORT != 0),
-            v6only: known.then_some(e.flags & sock_flags::V6ONLY != 0),
-            inode: (e.inode != 0).then_some(e.inode),
+            outcome: SocketOutcome::of(e.ret, e.flags, e.inode, known),
         }
     }
 }
@@ -244,15 +267,8 @@ pub struct Listen<'a, H = NoHolder> {
     /// null when the socket started listening outside listen() (io_uring).
     pub fd: Option<i32>,
     pub backlog: Option<i32>,
-    pub ret: i32,
-    pub errno: Option<&'static str>,
-    pub holder_pid: Option<u32>,
     #[serde(flatten)]
-    pub conflict: Option<Conflict<'a, H>>,
-    pub reuseaddr: Option<bool>,
-    pub reuseport: Option<bool>,
-    pub v6only: Option<bool>,
-    pub inode: Option<u64>,
+    pub outcome: SocketOutcome<'a, H>,
 }
 
 impl<H> Listen<'_, H> {
@@ -268,14 +284,8 @@ impl<H> Listen<'_, H> {
             port: e.port,
             fd: (e.fd >= 0).then_some(e.fd),
             backlog: (e.fd >= 0).then_some(e.backlog),
-            ret: e.ret,
-            errno: errno::of_return(e.ret.into()).map(|(name, _)| name),
-            holder_pid: None,
-            conflict: None,
-            reuseaddr: Some(e.flags & sock_flags::REUSEADDR != 0),
-            reuseport: Some(e.flags & sock_flags::REUSEPORT != 0),
-            v6only: Some(e.flags & sock_flags::V6ONLY != 0),
-            inode: (e.inode != 0).then_some(e.inode),
+            // A listening socket is a socket: its options are known.
+            outcome: SocketOutcome::of(e.ret, e.flags, e.inode, true),
         }
     }
 }
@@ -565,14 +575,7 @@ mod tests {
             port: 80,
             requested_port: 80,
             fd: 3,
-            ret: -98,
-            errno: Some("EADDRINUSE"),
-            holder_pid: None,
-            conflict: None,
-            reuseaddr: None,
-            reuseport: None,
-            v6only: None,
-            inode: None,
+            outcome: SocketOutcome::of(-98, 0, 0, false),
         }
     }
 
@@ -584,11 +587,42 @@ mod tests {
             r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
         );
         let holders = [7u32];
-        let looked_up =
-            Bind { holder_pid: Some(7), conflict: Some(Conflict { holder_comm: None, holders: &holders }), ..bind() };
+        let mut looked_up = bind();
+        looked_up.outcome.held_by(Some(7), Conflict { holder_comm: None, holders: &holders });
         assert_eq!(
             serde_json::to_string(&looked_up).unwrap(),
             r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
+        );
+    }
+
+    #[test]
+    fn listen_shares_the_outcome_with_bind() {
+        let listen = |holders| {
+            let mut record = Listen {
+                ts_ns: 1,
+                pid: 2,
+                tid: 3,
+                comm: "nc".into(),
+                proto: "tcp",
+                family: "ipv6",
+                addr: "::".into(),
+                port: 80,
+                fd: None,
+                backlog: None,
+                outcome: SocketOutcome::of(-98, sock_flags::REUSEADDR | sock_flags::V6ONLY, 9, true),
+            };
+            if let Some(holders) = holders {
+                record.outcome.held_by(None, Conflict { holder_comm: Some("sshd"), holders });
+            }
+            serde_json::to_string(&record).unwrap()
+        };
+        assert_eq!(
+            listen(None::<&[u32]>),
+            r#"{"type":"listen","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
+        );
+        assert_eq!(
+            listen(Some(&[] as &[u32])),
+            r#"{"type":"listen","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_comm":"sshd","holders":[],"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
         );
     }
 

@@ -421,11 +421,11 @@ impl Binds {
         }
         let holder = holders.iter().find(|h| h.pid.is_some());
         let errno = errno::of_return(e.ret.into());
-        let record = Bind {
-            holder_pid: holder.and_then(|h| h.pid),
-            conflict: Some(Conflict { holder_comm: holder.and_then(|h| h.comm.as_deref()), holders: &holders }),
-            ..Bind::of(e, &io.clock)
-        };
+        let mut record = Bind::of(e, &io.clock);
+        record.outcome.held_by(
+            holder.and_then(|h| h.pid),
+            Conflict { holder_comm: holder.and_then(|h| h.comm.as_deref()), holders: &holders },
+        );
         io.out.emit(&record, |r| {
             let mut line = format!(
                 "{} bind   {:<5} {:<24} {} ({}) fd={}",
@@ -457,11 +457,11 @@ impl Binds {
         };
         let holder = holders.iter().find(|h| h.pid.is_some());
         let errno = errno::of_return(e.ret.into());
-        let record = Listen {
-            holder_pid: holder.and_then(|h| h.pid),
-            conflict: Some(Conflict { holder_comm: holder.and_then(|h| h.comm.as_deref()), holders: &holders }),
-            ..Listen::of(e, &io.clock)
-        };
+        let mut record = Listen::of(e, &io.clock);
+        record.outcome.held_by(
+            holder.and_then(|h| h.pid),
+            Conflict { holder_comm: holder.and_then(|h| h.comm.as_deref()), holders: &holders },
+        );
         io.out.emit(&record, |r| {
             let mut line = format!(
                 "{} listen {:<5} {:<24} {} ({})",

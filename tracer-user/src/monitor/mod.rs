@@ -307,8 +307,9 @@ impl Monitor {
         let record: Bind = Bind::of(e, &io.clock);
         io.out.emit(&record, |r| {
             let addr = ip_of(e.sa_family, &e.addr);
-            let mut details = format!("{} {}", r.proto.unwrap_or("?"), show_addr(addr, r.port, e.scope_id, r.v6only));
-            if let Some(name) = r.errno {
+            let mut details =
+                format!("{} {}", r.proto.unwrap_or("?"), show_addr(addr, r.port, e.scope_id, r.outcome.v6only));
+            if let Some(name) = r.outcome.errno {
                 details.push_str(&format!(" failed: {name}"));
             }
             line(r.ts_ns, "bind", r.pid, c_bytes(&e.header.comm), &details)
