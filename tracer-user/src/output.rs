@@ -17,7 +17,8 @@ pub struct OutputClosed;
 
 pub struct Output {
     writer: BufWriter<Box<dyn Write + Send>>,
-    pub json: bool,
+    /// Private: handlers never look at the format; the `emit` methods do.
+    json: bool,
     interactive: bool,
 }
 
@@ -38,11 +39,11 @@ impl Output {
         Output { writer: BufWriter::with_capacity(64 * 1024, writer), json, interactive }
     }
 
-    pub fn text(&mut self, line: &str) -> Result<(), OutputClosed> {
+    fn text(&mut self, line: &str) -> Result<(), OutputClosed> {
         check(writeln!(self.writer, "{line}"))
     }
 
-    pub fn record<T: Serialize>(&mut self, record: &T) -> Result<(), OutputClosed> {
+    fn record<T: Serialize>(&mut self, record: &T) -> Result<(), OutputClosed> {
         check(serde_json::to_writer(&mut self.writer, record).map_err(io::Error::from))?;
         check(self.writer.write_all(b"\n"))
     }
