@@ -87,7 +87,11 @@ impl std::fmt::Display for JsonText<'_> {
 
 impl serde::Serialize for JsonText<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        // Names are nearly always UTF-8: written as they are, without the formatter in between.
+        match std::str::from_utf8(self.0) {
+            Ok(text) => serializer.serialize_str(text),
+            Err(_) => serializer.collect_str(self),
+        }
     }
 }
 

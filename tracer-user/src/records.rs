@@ -1033,9 +1033,10 @@ mod tests {
         use crate::escape::{JsonText, json_text};
         use syscall_before::Record as R;
         let args = ["3".to_string(), "\"a\\x\"...".to_string()];
-        // A name with a quote, a control character and bytes that are not UTF-8.
-        let comm: &[u8] = b"w\"k\x01\xff\xfe";
-        for (ret, errno, duration_ns) in [(5, None, Some(7)), (-2, Some("ENOENT"), None)] {
+        // Names with a quote, a control character, a backslash, and bytes that are not UTF-8.
+        let comms: [&[u8]; 2] = [b"w\"k\x01\xff\xfe", "w\u{f6}rk\"\\".as_bytes()];
+        for (comm, (ret, errno, duration_ns)) in comms.into_iter().zip([(5, None, Some(7)), (-2, Some("ENOENT"), None)])
+        {
             let before = R::Syscall {
                 ts_ns: 1,
                 pid: 2,
