@@ -15,6 +15,7 @@ mod procfs;
 mod records;
 mod session;
 mod signals;
+mod sockdiag;
 mod spawn;
 mod syscalls;
 mod timing;
