@@ -489,6 +489,95 @@ pub struct Summary<'a, R> {
     pub lost: u64,
 }
 
+/// Both ends of a TCP connection (or a connected UDP socket), as `connect`, `accept`, `tcp_close` and the
+/// `holder` records of `tracer conns` write them: the local end in `addr`/`port` as in `bind` and `listen`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnEnds {
+    pub family: &'static str,
+    pub addr: String,
+    pub port: u16,
+    pub raddr: String,
+    pub rport: u16,
+}
+
+/// What a `holder` of `tracer conns` holds: a connection in the snapshot.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeldConnection {
+    pub source: &'static str,
+    /// null for a socket no process has open (TIME-WAIT, orphaned after close, another pid namespace).
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+    pub fd: Option<i32>,
+    pub proto: &'static str,
+    #[serde(flatten)]
+    pub ends: ConnEnds,
+    /// As ss prints it: `ESTAB`, `TIME-WAIT`, ...
+    pub state: &'static str,
+    pub inode: Option<u64>,
+    pub uid: u32,
+}
+
+/// `connect`: the result of a TCP connect, when the handshake ended.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "connect")]
+pub struct Connect {
+    pub ts_ns: u64,
+    /// The process that called connect().
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    #[serde(flatten)]
+    pub ends: ConnEnds,
+    /// "established", "refused", "timed_out", "reset", "aborted" (closed before an answer), or "error".
+    pub result: &'static str,
+    /// The error the connect failed with (`ECONNREFUSED`, `ETIMEDOUT`, `EHOSTUNREACH`, ...), else null.
+    pub errno: Option<&'static str>,
+    /// From the SYN sent to the result.
+    pub latency_ns: u64,
+}
+
+/// `accept`: an incoming TCP connection that accept() returned; `port` is the listening port.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "accept")]
+pub struct Accept {
+    pub ts_ns: u64,
+    /// The process whose accept() returned it.
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    #[serde(flatten)]
+    pub ends: ConnEnds,
+    /// From the handshake's end to accept(): the time it waited in the listener's queue.
+    pub queued_ns: u64,
+}
+
+/// `tcp_close`: the end of a TCP connection that was established, with its duration and bytes.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "tcp_close")]
+pub struct TcpClose {
+    pub ts_ns: u64,
+    /// The connection's process: the caller of connect(), or of the accept() that returned it; null for an
+    /// incoming connection no accept() returned while tracer watched.
+    pub pid: Option<u32>,
+    pub tid: Option<u32>,
+    pub comm: Option<String>,
+    /// "outgoing" (connect) or "incoming" (accepted from a listener).
+    pub direction: &'static str,
+    #[serde(flatten)]
+    pub ends: ConnEnds,
+    /// From the connect's SYN (outgoing) or the handshake's last step (incoming) to the close.
+    pub duration_ns: u64,
+    /// Bytes sent and acknowledged by the peer (`tcp_sock.bytes_acked`), and bytes received.
+    pub tx_bytes: u64,
+    pub rx_bytes: u64,
+    /// "local" (this end sent its FIN first), "remote", or null (a reset, an error).
+    pub closed_by: Option<&'static str>,
+    /// "sent" or "received" when the connection ended with a RST, else null.
+    pub reset: Option<&'static str>,
+    /// The connection's error at the end (`ETIMEDOUT`, `ECONNRESET`, ...), else null.
+    pub errno: Option<&'static str>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
