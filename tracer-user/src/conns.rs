@@ -12,17 +12,14 @@ use tracer_common::{
     decode::{Event, c_bytes},
     event::{kind, traced},
     net::{AF_INET, AF_INET6, tcp_state, want},
-    tcp::{ConnEvent, Endpoints, conn_flags},
+    tcp::ConnEvent,
 };
 
 use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
     escape::{display_name, json_text},
-    linux::{
-        errno,
-        net::{family_name, inet6_text, ip_of},
-    },
+    linux::net::{family_name, ip_text},
     output::OutputClosed,
     probes::{
         Family as _,
@@ -145,63 +142,9 @@ fn is_connection(socket: &DiagSocket) -> bool {
     }
 }
 
-/// An address as the text columns show it (IPv6 as inet_ntop writes it).
-fn ip_text(ip: std::net::IpAddr) -> String {
-    match ip {
-        std::net::IpAddr::V4(v4) => v4.to_string(),
-        std::net::IpAddr::V6(v6) => inet6_text(v6.octets()),
-    }
-}
-
-fn ends_of(e: &Endpoints) -> ConnEnds {
-    ConnEnds {
-        family: family_name(e.family),
-        addr: ip_text(ip_of(e.family, &e.laddr)),
-        port: e.lport,
-        raddr: ip_text(ip_of(e.family, &e.raddr)),
-        rport: e.rport,
-    }
-}
-
 /// `[::1]:80` or `127.0.0.1:80`, as ss prints an end.
 fn end_text(family: &str, addr: &str, port: u16) -> String {
     if family == "ipv6" { format!("[{addr}]:{port}") } else { format!("{addr}:{port}") }
-}
-
-fn errno_name(error: i32) -> Option<&'static str> {
-    (error != 0).then(|| errno::name(error))
-}
-
-const ECONNREFUSED: i32 = 111;
-const ETIMEDOUT: i32 = 110;
-const ECONNRESET: i32 = 104;
-
-/// A connect's result in words, from the state it reached and the socket's error.
-fn connect_result(e: &ConnEvent) -> &'static str {
-    if e.newstate == tcp_state::ESTABLISHED {
-        return "established";
-    }
-    match e.error {
-        ECONNREFUSED => "refused",
-        ETIMEDOUT => "timed_out",
-        ECONNRESET => "reset",
-        0 => "aborted",
-        _ => "error",
-    }
-}
-
-/// Data bytes sent (and acknowledged) and received, from the kernel's counters, which count sequence numbers:
-/// `bytes_acked` includes a connect's SYN (its `snd_una` starts at the ISN; a listener's clone starts after it)
-/// and this end's FIN once acknowledged (the state before CLOSE says so: FIN_WAIT2, or CLOSING or LAST_ACK left
-/// without a reset or an error); `bytes_received` includes the peer's FIN.
-fn data_bytes(e: &ConnEvent) -> (u64, u64) {
-    let flags = e.conn.flags;
-    let syn = u64::from(flags & conn_flags::OUTGOING != 0);
-    let clean = flags & (conn_flags::RESET_RECEIVED | conn_flags::RESET_SENT) == 0 && e.error == 0;
-    let fin_acked =
-        e.oldstate == tcp_state::FIN_WAIT2 || (clean && matches!(e.oldstate, tcp_state::CLOSING | tcp_state::LAST_ACK));
-    let fin_received = u64::from(flags & conn_flags::FIN_RECEIVED != 0);
-    (e.tx_bytes.saturating_sub(syn + u64::from(fin_acked)), e.rx_bytes.saturating_sub(fin_received))
 }
 
 struct Conns {
@@ -312,90 +255,22 @@ impl Conns {
     }
 
     fn on_conn(&mut self, e: &ConnEvent, io: &mut Io) -> Result<(), OutputClosed> {
-        let c = &e.conn;
-        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
-        let owner_comm = c_bytes(&c.owner_comm);
-        let owner_known = c.flags & conn_flags::OWNER_KNOWN != 0;
-        let ends = ends_of(&c.ends);
+        let owner_comm = c_bytes(&e.conn.owner_comm);
         match e.header.kind {
-            kind::TCP_CONNECT => {
-                let record = Connect {
-                    ts_ns,
-                    pid: c.owner_pid,
-                    tid: c.owner_tid,
-                    comm: json_text(owner_comm),
-                    ends,
-                    result: connect_result(e),
-                    errno: errno_name(e.error),
-                    latency_ns: e.header.ts_ns.saturating_sub(c.start_ns),
-                };
-                io.out.emit(&record, |r| {
-                    let pid = r.pid.to_string();
-                    let note = match r.errno {
-                        Some(name) => format!("{} ({name})", r.result),
-                        None => r.result.to_string(),
-                    };
-                    row("connect", &pid, &display_name(owner_comm), &r.ends, "-", "-", &millis(r.latency_ns), &note)
-                })
-            }
-            kind::TCP_ACCEPT => {
-                let record = Accept {
-                    ts_ns,
-                    pid: c.owner_pid,
-                    tid: c.owner_tid,
-                    comm: json_text(owner_comm),
-                    ends,
-                    queued_ns: e.header.ts_ns.saturating_sub(c.established_ns),
-                };
-                io.out.emit(&record, |r| {
-                    let pid = r.pid.to_string();
-                    let note = format!("listening port {}", r.ends.port);
-                    row("accept", &pid, &display_name(owner_comm), &r.ends, "-", "-", "-", &note)
-                })
-            }
-            kind::TCP_CLOSE => {
-                let reset = if c.flags & conn_flags::RESET_RECEIVED != 0 {
-                    Some("received")
-                } else if c.flags & conn_flags::RESET_SENT != 0 {
-                    Some("sent")
-                } else {
-                    None
-                };
-                let closed_by = match (reset, e.error) {
-                    (None, 0) if c.flags & conn_flags::CLOSED_LOCALLY != 0 => Some("local"),
-                    (None, 0) if c.flags & conn_flags::CLOSED_REMOTELY != 0 => Some("remote"),
-                    _ => None,
-                };
-                let (tx_bytes, rx_bytes) = data_bytes(e);
-                let record = TcpClose {
-                    ts_ns,
-                    pid: owner_known.then_some(c.owner_pid),
-                    tid: owner_known.then_some(c.owner_tid),
-                    comm: owner_known.then(|| json_text(owner_comm)),
-                    direction: if c.flags & conn_flags::OUTGOING != 0 { "outgoing" } else { "incoming" },
-                    ends,
-                    duration_ns: e.header.ts_ns.saturating_sub(c.start_ns),
-                    tx_bytes,
-                    rx_bytes,
-                    closed_by,
-                    reset,
-                    errno: errno_name(e.error),
-                };
-                io.out.emit(&record, |r| {
-                    let pid = r.pid.map_or_else(|| "?".to_string(), |p| p.to_string());
-                    let comm = if owner_known { display_name(owner_comm) } else { "?".to_string() };
-                    let mut note = match (r.reset, r.closed_by) {
-                        (Some(how), _) => format!("reset {how}"),
-                        (None, Some(by)) => format!("closed by {by}"),
-                        (None, None) => String::new(),
-                    };
-                    if let Some(name) = r.errno {
-                        note.push_str(&format!(" ({name})"));
-                    }
-                    let (tx, rx) = ((r.tx_bytes / 1024).to_string(), (r.rx_bytes / 1024).to_string());
-                    row("close", &pid, &comm, &r.ends, &tx, &rx, &millis(r.duration_ns), note.trim_start())
-                })
-            }
+            kind::TCP_CONNECT => io.out.emit(&Connect::of(e, &io.clock), |r| {
+                let (pid, comm) = (r.pid.to_string(), display_name(owner_comm));
+                row("connect", &pid, &comm, &r.ends, "-", "-", &millis(r.latency_ns), &r.note())
+            }),
+            kind::TCP_ACCEPT => io.out.emit(&Accept::of(e, &io.clock), |r| {
+                let (pid, comm) = (r.pid.to_string(), display_name(owner_comm));
+                row("accept", &pid, &comm, &r.ends, "-", "-", "-", &format!("listening port {}", r.ends.port))
+            }),
+            kind::TCP_CLOSE => io.out.emit(&TcpClose::of(e, &io.clock), |r| {
+                let pid = r.pid.map_or_else(|| "?".to_string(), |p| p.to_string());
+                let comm = if r.pid.is_some() { display_name(owner_comm) } else { "?".to_string() };
+                let (tx, rx) = ((r.tx_bytes / 1024).to_string(), (r.rx_bytes / 1024).to_string());
+                row("close", &pid, &comm, &r.ends, &tx, &rx, &millis(r.duration_ns), &r.note())
+            }),
             _ => Ok(()),
         }
     }

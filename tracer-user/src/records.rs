@@ -7,16 +7,17 @@
 use serde::Serialize;
 use tracer_common::{
     decode::c_bytes,
-    net::{BindEvent, SockEvent, sock_flags, sock_type},
+    net::{BindEvent, SockEvent, sock_flags, sock_type, tcp_state},
     process::ProcessEvent,
     signals::{SignalEvent, flags},
+    tcp::{ConnEvent, Endpoints, conn_flags},
 };
 
 use crate::{
     escape::json_text,
     linux::{
         errno,
-        net::{family_name, ip_of, proto_name},
+        net::{family_name, ip_of, ip_text, proto_name},
         signals::{Action, result_name, si_code_name, signal_display, split_exit_code},
     },
     output::Clock,
@@ -578,6 +579,136 @@ pub struct TcpClose {
     pub errno: Option<&'static str>,
 }
 
+impl ConnEnds {
+    pub fn of(e: &Endpoints) -> ConnEnds {
+        ConnEnds {
+            family: family_name(e.family),
+            addr: ip_text(ip_of(e.family, &e.laddr)),
+            port: e.lport,
+            raddr: ip_text(ip_of(e.family, &e.raddr)),
+            rport: e.rport,
+        }
+    }
+}
+
+fn errno_of(error: i32) -> Option<&'static str> {
+    (error != 0).then(|| errno::name(error))
+}
+
+const ECONNRESET: i32 = 104;
+const ETIMEDOUT: i32 = 110;
+const ECONNREFUSED: i32 = 111;
+
+impl Connect {
+    /// A connect's result (`kind::TCP_CONNECT`): the state it reached, and the socket's error when it failed.
+    pub fn of(e: &ConnEvent, clock: &Clock) -> Connect {
+        let c = &e.conn;
+        let result = match (e.newstate, e.error) {
+            (tcp_state::ESTABLISHED, _) => "established",
+            (_, ECONNREFUSED) => "refused",
+            (_, ETIMEDOUT) => "timed_out",
+            (_, ECONNRESET) => "reset",
+            (_, 0) => "aborted",
+            _ => "error",
+        };
+        Connect {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: c.owner_pid,
+            tid: c.owner_tid,
+            comm: json_text(c_bytes(&c.owner_comm)),
+            ends: ConnEnds::of(&c.ends),
+            result,
+            errno: errno_of(e.error),
+            latency_ns: e.header.ts_ns.saturating_sub(c.start_ns),
+        }
+    }
+
+    /// `established`, `refused (ECONNREFUSED)`.
+    pub fn note(&self) -> String {
+        match self.errno {
+            Some(name) => format!("{} ({name})", self.result),
+            None => self.result.to_string(),
+        }
+    }
+}
+
+impl Accept {
+    pub fn of(e: &ConnEvent, clock: &Clock) -> Accept {
+        let c = &e.conn;
+        Accept {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: c.owner_pid,
+            tid: c.owner_tid,
+            comm: json_text(c_bytes(&c.owner_comm)),
+            ends: ConnEnds::of(&c.ends),
+            queued_ns: e.header.ts_ns.saturating_sub(c.established_ns),
+        }
+    }
+}
+
+/// Data bytes sent (and acknowledged) and received, from the kernel's counters, which count sequence numbers:
+/// `bytes_acked` includes a connect's SYN (its `snd_una` starts at the ISN; a listener's clone starts after it)
+/// and this end's FIN once acknowledged (the state before CLOSE says so: FIN_WAIT2, or CLOSING or LAST_ACK left
+/// without a reset or an error); `bytes_received` includes the peer's FIN.
+fn tcp_data_bytes(e: &ConnEvent) -> (u64, u64) {
+    let flags = e.conn.flags;
+    let syn = u64::from(flags & conn_flags::OUTGOING != 0);
+    let clean = flags & (conn_flags::RESET_RECEIVED | conn_flags::RESET_SENT) == 0 && e.error == 0;
+    let fin_acked =
+        e.oldstate == tcp_state::FIN_WAIT2 || (clean && matches!(e.oldstate, tcp_state::CLOSING | tcp_state::LAST_ACK));
+    let fin_received = u64::from(flags & conn_flags::FIN_RECEIVED != 0);
+    (e.tx_bytes.saturating_sub(syn + u64::from(fin_acked)), e.rx_bytes.saturating_sub(fin_received))
+}
+
+impl TcpClose {
+    /// A connection's end (`kind::TCP_CLOSE`).
+    pub fn of(e: &ConnEvent, clock: &Clock) -> TcpClose {
+        let c = &e.conn;
+        let owner_known = c.flags & conn_flags::OWNER_KNOWN != 0;
+        let reset = if c.flags & conn_flags::RESET_RECEIVED != 0 {
+            Some("received")
+        } else if c.flags & conn_flags::RESET_SENT != 0 {
+            Some("sent")
+        } else {
+            None
+        };
+        let closed_by = match (reset, e.error) {
+            (None, 0) if c.flags & conn_flags::CLOSED_LOCALLY != 0 => Some("local"),
+            (None, 0) if c.flags & conn_flags::CLOSED_REMOTELY != 0 => Some("remote"),
+            _ => None,
+        };
+        let (tx_bytes, rx_bytes) = tcp_data_bytes(e);
+        TcpClose {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: owner_known.then_some(c.owner_pid),
+            tid: owner_known.then_some(c.owner_tid),
+            comm: owner_known.then(|| json_text(c_bytes(&c.owner_comm))),
+            direction: if c.flags & conn_flags::OUTGOING != 0 { "outgoing" } else { "incoming" },
+            ends: ConnEnds::of(&c.ends),
+            duration_ns: e.header.ts_ns.saturating_sub(c.start_ns),
+            tx_bytes,
+            rx_bytes,
+            closed_by,
+            reset,
+            errno: errno_of(e.error),
+        }
+    }
+
+    /// `closed by local`, `reset sent`, `reset received (ECONNRESET)`.
+    pub fn note(&self) -> String {
+        let how = match (self.reset, self.closed_by) {
+            (Some(how), _) => format!("reset {how}"),
+            (None, Some(by)) => format!("closed by {by}"),
+            (None, None) => String::new(),
+        };
+        match self.errno {
+            Some(name) if how.is_empty() => format!("({name})"),
+            Some(name) => format!("{how} ({name})"),
+            None => how,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1044,5 +1175,45 @@ mod tests {
                 },
             );
         }
+    }
+
+    fn conn_event(flags: u32, oldstate: u8, newstate: u8, error: i32, tx: u64, rx: u64) -> ConnEvent {
+        ConnEvent {
+            conn: tracer_common::tcp::ConnState { flags, ..Default::default() },
+            tx_bytes: tx,
+            rx_bytes: rx,
+            error,
+            oldstate,
+            newstate,
+            ..ConnEvent::default()
+        }
+    }
+
+    #[test]
+    fn tcp_data_bytes_leave_out_syn_and_fins() {
+        use conn_flags::*;
+        // A client that sent its FIN first (acked: FIN_WAIT2) and got the server's: SYN, FIN, FIN out.
+        let e = conn_event(OUTGOING | FIN_RECEIVED, tcp_state::FIN_WAIT2, tcp_state::CLOSE, 0, 5002, 3001);
+        assert_eq!(tcp_data_bytes(&e), (5000, 3000));
+        // The server closing second (LAST_ACK acked): its FIN and the client's.
+        let e = conn_event(INCOMING | FIN_RECEIVED, tcp_state::LAST_ACK, tcp_state::CLOSE, 0, 3001, 5001);
+        assert_eq!(tcp_data_bytes(&e), (3000, 5000));
+        // Reset received while established: only the SYN.
+        let e = conn_event(OUTGOING | RESET_RECEIVED, tcp_state::ESTABLISHED, tcp_state::CLOSE, 104, 101, 0);
+        assert_eq!(tcp_data_bytes(&e), (100, 0));
+        // LAST_ACK left by a timeout: the FIN was not acknowledged.
+        let e = conn_event(INCOMING | FIN_RECEIVED, tcp_state::LAST_ACK, tcp_state::CLOSE, 110, 7, 1);
+        assert_eq!(tcp_data_bytes(&e), (7, 0));
+    }
+
+    #[test]
+    fn connect_results_in_words() {
+        let clock = Clock::new();
+        let result = |newstate, error| Connect::of(&conn_event(0, tcp_state::SYN_SENT, newstate, error, 0, 0), &clock);
+        assert_eq!(result(tcp_state::ESTABLISHED, 0).note(), "established");
+        assert_eq!(result(tcp_state::CLOSE, 111).note(), "refused (ECONNREFUSED)");
+        assert_eq!(result(tcp_state::CLOSE, 110).result, "timed_out");
+        assert_eq!(result(tcp_state::CLOSE, 113).result, "error");
+        assert_eq!(result(tcp_state::CLOSE, 0).result, "aborted");
     }
 }

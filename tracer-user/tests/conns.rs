@@ -376,3 +376,66 @@ fn snapshot_matches_ss() {
     stop(tracer, deadline);
     drop(holder);
 }
+
+/// `GET /metrics` from the monitor's endpoint.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).expect("the metrics endpoint");
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: tracer\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
+}
+
+#[test]
+fn monitor_reports_connections_and_counts_them_per_port() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let mut cmd = Command::new(tracer_bin());
+    cmd.args(["monitor", "--conns", "--json", "--metrics-addr", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let tracer = Proc::spawn("tracer monitor --conns", &mut cmd);
+    let serving = tracer
+        .err()
+        .wait_for(deadline, |l| l.contains("serving Prometheus metrics at http://"))
+        .unwrap_or_else(|| panic!("no metrics endpoint\n{}", tracer.dump()));
+    let addr = serving.split("http://").nth(1).unwrap().trim_end_matches("/metrics").to_string();
+    assert!(tracer.out().wait_for(deadline, |l| l.contains(r#""type":"ready""#)).is_some(), "{}", tracer.dump());
+
+    let server = helper("server", &["serve".into(), port.to_string(), "2".into(), "7".into(), "8".into()]);
+    let server_pid = helper_pid(&server, deadline);
+    wait_line(&server, deadline, "listening");
+    let client = helper("client", &["connect".into(), port.to_string(), "5".into(), "6".into()]);
+    let client_pid = helper_pid(&client, deadline);
+    wait_line(&client, deadline, "done");
+    wait_line(&server, deadline, "done");
+    let of_port = |v: &Value| v["port"] == port || v["rport"] == port;
+    wait_count(&tracer, deadline, "tcp_close", 4, |v| v["type"] == "tcp_close" && of_port(v));
+    // The snapshot behind /metrics is refreshed every second: poll it until the counts show.
+    let connects = format!(r#"tracer_tcp_connects_total{{port="{port}",result="established"}} 2"#);
+    let accepts = format!(r#"tracer_tcp_accepts_total{{port="{port}"}} 2"#);
+    let mut text = String::new();
+    while !deadline.expired() {
+        text = scrape(&addr);
+        if text.contains(&connects) && text.contains(&accepts) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(text.contains(&connects) && text.contains(&accepts), "{text}");
+    assert!(!text.contains("pid="), "no pid labels: {text}");
+
+    let events: Vec<Value> = stop(tracer, deadline).into_iter().filter(|v| of_port(v)).collect();
+    let connects = of_type(&events, "connect");
+    assert_eq!(connects.len(), 2, "{connects:?}");
+    assert!(connects.iter().all(|c| c["pid"] == client_pid && c["result"] == "established"), "{connects:?}");
+    let accepts = of_type(&events, "accept");
+    assert_eq!(accepts.len(), 2, "{accepts:?}");
+    assert!(accepts.iter().all(|a| a["pid"] == server_pid), "{accepts:?}");
+    let mut bytes: Vec<(u64, u64)> =
+        of_type(&events, "tcp_close").iter().map(|c| (u64_field(c, "tx_bytes"), u64_field(c, "rx_bytes"))).collect();
+    bytes.sort_unstable();
+    assert_eq!(bytes, [(5, 7), (6, 8), (7, 5), (8, 6)]);
+}
