@@ -496,6 +496,8 @@ check_binds_refused() {
 check_conns_live() {
     port=7342
     closed=7343
+    # The guest's loopback starts down.
+    ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up || fail "cannot bring the loopback interface up"
     start_tracer events err '"type":"ready"' conns --json --port "$port" --port "$closed"
     nc -l -p "$port" >server.out </dev/null &
     server=$!
