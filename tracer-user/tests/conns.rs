@@ -25,6 +25,7 @@ const PYTHON: &str = "/usr/bin/python3";
 ///   refused PORT            connect to a port nobody listens on: `err ERRNO`
 ///   hold PORT N             listen, connect N times to itself, accept them, hold them until stdin closes
 ///   reset PORT              listen, connect, send 100 bytes, the server reads them and closes with SO_LINGER 0
+///   timeout PORT            a connect to a listener whose accept queue is full, with one SYN retry: ETIMEDOUT
 const HELPER: &str = r#"
 import os, socket, struct, sys
 def out(*a): print(*a, flush=True)
@@ -74,6 +75,20 @@ elif mode == "hold":
         held.append(s.accept()[0])
     out("holding")
     sys.stdin.read()
+elif mode == "timeout":
+    # A listener whose accept queue (backlog 0) the first connection fills: the kernel drops the next SYNs, and a
+    # connect sending only one retry (TCP_SYNCNT 1) gives up after about 3 s.
+    s = socket.socket()
+    s.bind(("127.0.0.1", port))
+    s.listen(0)
+    first = socket.create_connection(("127.0.0.1", port))
+    c = socket.socket()
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, 1)
+    try:
+        c.connect(("127.0.0.1", port))
+        out("connected")
+    except OSError as e:
+        out("err", e.errno)
 elif mode == "reset":
     s = listener(port)
     c = socket.create_connection(("127.0.0.1", port))
@@ -438,4 +453,79 @@ fn monitor_reports_connections_and_counts_them_per_port() {
         of_type(&events, "tcp_close").iter().map(|c| (u64_field(c, "tx_bytes"), u64_field(c, "rx_bytes"))).collect();
     bytes.sort_unstable();
     assert_eq!(bytes, [(5, 7), (6, 8), (7, 5), (8, 6)]);
+}
+
+#[test]
+fn text_lines_like_tcplife_and_family_filter() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    // -6 leaves out this IPv4 traffic; -4 shows it.
+    let mut only_v6 = Command::new(tracer_bin());
+    only_v6.args(["conns", "--json", "-6", "--port", &port.to_string()]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let only_v6 = Proc::spawn("tracer conns -6", &mut only_v6);
+    let mut text = Command::new(tracer_bin());
+    text.args(["conns", "-4", "--port", &port.to_string()]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let text = Proc::spawn("tracer conns -4 (text)", &mut text);
+    let ready = only_v6.out().wait_for(deadline, |l| l.contains(r#""type":"ready""#));
+    assert!(ready.is_some(), "{}", only_v6.dump());
+    // Text mode says it on stderr.
+    assert!(text.err().wait_for(deadline, |l| l.ends_with("; ready")).is_some(), "{}", text.dump());
+    let server = helper("server", &["serve".into(), port.to_string(), "1".into(), "4096".into()]);
+    let server_pid = helper_pid(&server, deadline);
+    wait_line(&server, deadline, "listening");
+    let client = helper("client", &["connect".into(), port.to_string(), "2048".into()]);
+    let client_pid = helper_pid(&client, deadline);
+    wait_line(&client, deadline, "done");
+    wait_line(&server, deadline, "done");
+    let close_of = |pid: u32| format!("close     {pid:>7} python3");
+    for pid in [client_pid, server_pid] {
+        let line = close_of(pid);
+        assert!(text.out().wait_for(deadline, |l| l.starts_with(&line)).is_some(), "no `{line}`\n{}", text.dump());
+    }
+    text.signal(libc::SIGINT);
+    let out = text.wait(deadline);
+    out.expect_code(0);
+    let stdout = out.stdout_text();
+    let heading = stdout.lines().find(|l| l.starts_with("EVENT")).unwrap_or_else(|| panic!("{stdout}"));
+    let columns: Vec<&str> = heading.split_whitespace().collect();
+    assert_eq!(columns, ["EVENT", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT", "TX_KB", "RX_KB", "MS", "NOTE"]);
+    let words = |prefix: &str| -> Vec<String> {
+        let line = stdout.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix}\n{stdout}"));
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    let connect = words("connect");
+    assert_eq!(connect[1], client_pid.to_string(), "{connect:?}");
+    assert_eq!((connect[5].as_str(), connect[6].as_str()), ("127.0.0.1", port.to_string().as_str()), "{connect:?}");
+    assert_eq!(connect[10], "established", "{connect:?}");
+    let client_close = words(&close_of(client_pid));
+    // 2048 bytes sent (2 KiB), 4096 received (4 KiB), as tcplife counts KiB.
+    assert_eq!((client_close[7].as_str(), client_close[8].as_str()), ("2", "4"), "{client_close:?}");
+    assert_eq!(client_close[10..], ["closed", "by", "local"], "{client_close:?}");
+    let server_close = words(&close_of(server_pid));
+    assert_eq!((server_close[7].as_str(), server_close[8].as_str()), ("4", "2"), "{server_close:?}");
+
+    let events = stop(only_v6, deadline);
+    let shown: Vec<&Value> = events.iter().filter(|v| v["type"] != "ready").collect();
+    assert!(shown.is_empty(), "-6 shows no IPv4 connection: {shown:?}");
+}
+
+#[test]
+fn timed_out_connect() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let (tracer, _) = start_json(&["--port".into(), port.to_string()], deadline);
+    let client = helper("timeout", &["timeout".into(), port.to_string()]);
+    let pid = helper_pid(&client, deadline);
+    assert_eq!(wait_line(&client, deadline, "err"), format!("err {}", libc::ETIMEDOUT), "{}", client.dump());
+    wait_count(&tracer, deadline, "failed connect", 1, |v| v["type"] == "connect" && v["result"] != "established");
+    let events = stop(tracer, deadline);
+    let connects = of_type(&events, "connect");
+    assert_eq!(connects.len(), 2, "{connects:?}");
+    assert_eq!(
+        (connects[0]["pid"].as_u64(), connects[0]["result"].as_str()),
+        (Some(u64::from(pid)), Some("established"))
+    );
+    let c = connects[1];
+    assert_eq!(c["pid"], pid, "{c}");
+    assert_eq!((c["result"].as_str(), c["errno"].as_str()), (Some("timed_out"), Some("ETIMEDOUT")), "{c}");
 }
