@@ -211,10 +211,6 @@ pub fn tcp_state(ctx: TracePointContext) -> u32 {
 /// `syscalls:sys_exit_accept4` and `sys_exit_accept`: ret @16 (the new fd).
 #[tracepoint]
 pub fn tcp_accept_exit(ctx: TracePointContext) -> u32 {
-    let pid_tgid = bpf_get_current_pid_tgid();
-    if !is_traced((pid_tgid >> 32) as u32) {
-        return 0;
-    }
     let ret: i64 = unsafe { ctx.read_at(16) }.unwrap_or(-1);
     if ret < 0 {
         return 0;
@@ -223,6 +219,12 @@ pub fn tcp_accept_exit(ctx: TracePointContext) -> u32 {
     let Some(conn) = CONNS.get_ptr_mut(sk) else { return 0 };
     let conn = unsafe { &mut *conn };
     if conn.flags & conn_flags::INCOMING == 0 {
+        return 0;
+    }
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !is_traced((pid_tgid >> 32) as u32) {
+        // Another process's connection (or tracer's own: monitor's metrics endpoint): nothing of it is shown.
+        let _ = CONNS.remove(sk);
         return 0;
     }
     own(conn, pid_tgid);
