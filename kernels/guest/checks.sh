@@ -49,6 +49,7 @@ syscalls-blocked    syscalls  -p PID --json: threads blocked in read(2) at attac
 syscalls-follow     syscalls  -f --json: a forked child is traced from its first call, with its exit
 opens-dirfd         opens     an open through a dirfd, resolved to the absolute path
 binds-refused       binds     a bind refused with EADDRINUSE names the holder
+conns-live          conns     a connect and its accept by their pids, both closes with exact bytes, a refused connect
 signals-hup         signals   a kill -HUP with sender and target, and the exit it causes
 signals-kernel      signals   a SIGSEGV from the kernel; a fatal HUP taken as SIGKILL, reported as the HUP; a failed kill
 monitor-short       monitor   a short monitor run sees one exec and one exit of a spawned process
@@ -277,6 +278,7 @@ check_verifier_stats() {
     stats_run opens opens "$W/watched/f"
     stats_run opens opens /tmp
     stats_run binds binds
+    stats_run conns conns
     stats_run signals signals
     stats_run signals-failed signals --failed
     # monitor's own programs still count when the opens programs did not load.
@@ -486,6 +488,43 @@ check_binds_refused() {
     wait_for events '"type":"bind".*"errno":"EADDRINUSE"' 10 || fail "no bind object with EADDRINUSE"
     n=$(count events '"type":"bind"' "\"pid\":$second," "\"port\":$port," '"errno":"EADDRINUSE"' "\"holder_pid\":$holder")
     expect "refused bind objects of pid $second naming holder $holder" "$n" 1
+    kill -INT "$TPID"
+    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    no_lost events
+}
+
+check_conns_live() {
+    port=7342
+    closed=7343
+    # The guest's loopback starts down.
+    ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up || fail "cannot bring the loopback interface up"
+    start_tracer events err '"type":"ready"' conns --json --port "$port" --port "$closed"
+    nc -l -p "$port" >server.out </dev/null &
+    server=$!
+    # 0x1CAE = 7342, state 0A = LISTEN
+    i=0
+    until grep -qE ':1CAE [0-9A-F:]+ 0A ' /proc/net/tcp /proc/net/tcp6 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || fail "nc never listened on $port"
+        sleep 0.1
+    done
+    printf hello | nc 127.0.0.1 "$port" &
+    client=$!
+    wait_exit "$client" 10 || fail "the client nc did not end"
+    wait_exit "$server" 10 || fail "the server nc did not end"
+    nc 127.0.0.1 "$closed" </dev/null >refused.out 2>&1
+    wait_for events '"type":"connect".*"result":"refused"' 10 || fail "no refused connect reported"
+    wait_for events '"direction":"incoming"' 10 || fail "no close of the accepted connection reported"
+    n=$(count events '"type":"connect"' "\"pid\":$client," "\"rport\":$port," '"result":"established"')
+    expect "established connects of pid $client to $port" "$n" 1
+    n=$(count events '"type":"accept"' "\"pid\":$server," "\"port\":$port,")
+    expect "accepts by pid $server on $port" "$n" 1
+    n=$(count events '"type":"tcp_close"' "\"pid\":$client," '"direction":"outgoing"' '"tx_bytes":5,"rx_bytes":0,')
+    expect "closes of pid $client with 5 bytes sent" "$n" 1
+    n=$(count events '"type":"tcp_close"' "\"pid\":$server," '"direction":"incoming"' '"tx_bytes":0,"rx_bytes":5,')
+    expect "closes of pid $server with 5 bytes received" "$n" 1
+    n=$(count events '"type":"connect"' "\"rport\":$closed," '"errno":"ECONNREFUSED"')
+    expect "refused connects to $closed" "$n" 1
     kill -INT "$TPID"
     wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
     no_lost events

@@ -10,6 +10,7 @@ use crate::{
     process::ProcessEvent,
     signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
     syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallEvent},
+    tcp::ConnEvent,
 };
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -51,6 +52,8 @@ pub enum Event {
     SockState(SockEvent),
     /// An open-family call that matched `tracer opens`' watch. Boxed: it carries the path.
     Open(std::boxed::Box<OpenEvent>),
+    /// A TCP connect's result, an accepted connection, or a connection's end (`header.kind` says which).
+    Conn(ConnEvent),
 }
 
 /// A syscall with whatever argument bytes the kernel copied (empty slots when none).
@@ -71,6 +74,7 @@ impl Event {
             Event::Bind(b) => &b.header,
             Event::Listen(s) | Event::SockState(s) => &s.header,
             Event::Open(o) => &o.header,
+            Event::Conn(c) => &c.header,
         }
     }
 }
@@ -167,6 +171,11 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
                 return Err(DecodeError::BadPathLength { len: event.path_len, cap: event.path.len() });
             }
             Ok(Event::Open(std::boxed::Box::new(event)))
+        }
+        kind::TCP_CONNECT | kind::TCP_ACCEPT | kind::TCP_CLOSE => {
+            need(kind, bytes, size_of::<ConnEvent>())?;
+            // SAFETY: length checked; ConnEvent is plain data.
+            Ok(Event::Conn(unsafe { read_pod(bytes) }))
         }
         other => Err(DecodeError::UnknownKind(other)),
     }
@@ -320,6 +329,22 @@ mod tests {
         assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::FILE_OPEN, len: need - 1, need }));
         open.path_len = 257;
         assert_eq!(decode(&as_bytes(&open)), Err(DecodeError::BadPathLength { len: 257, cap: 256 }));
+    }
+
+    #[test]
+    fn round_trips_connection_events() {
+        let mut conn = crate::tcp::ConnEvent {
+            header: EventHeader { kind: kind::TCP_CLOSE, pid: 7, tid: 8, ts_ns: 99, ..Default::default() },
+            tx_bytes: 1000,
+            rx_bytes: 2000,
+            ..Default::default()
+        };
+        conn.conn.ends.lport = 6379;
+        assert_eq!(decode(&as_bytes(&conn)), Ok(Event::Conn(conn)));
+        let mut short = as_bytes(&conn);
+        short.pop();
+        let need = size_of::<crate::tcp::ConnEvent>();
+        assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::TCP_CLOSE, len: need - 1, need }));
     }
 
     #[test]

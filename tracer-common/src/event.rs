@@ -11,6 +11,9 @@ pub mod kind {
     pub const NET_LISTEN: u16 = 8;
     pub const NET_STATE: u16 = 9;
     pub const FILE_OPEN: u16 = 10;
+    pub const TCP_CONNECT: u16 = 11;
+    pub const TCP_ACCEPT: u16 = 12;
+    pub const TCP_CLOSE: u16 = 13;
 }
 
 /// First bytes of every ring-buffer record. Describes the task that was running when the probe fired.

@@ -15,6 +15,7 @@ pub mod net;
 pub mod process;
 pub mod signals;
 pub mod syscalls;
+pub mod tcp;
 
 #[cfg(feature = "user")]
 pub mod decode;

@@ -20,6 +20,7 @@ use tracer_common::{
     process::ProcessEvent,
     signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
     syscalls::{SyscallDataEvent, SyscallEvent},
+    tcp::ConnEvent,
 };
 
 use crate::{
@@ -50,7 +51,8 @@ records!(
     SignalSendFailedEvent,
     BindEvent,
     SockEvent,
-    OpenEvent
+    OpenEvent,
+    ConnEvent
 );
 
 impl Record for SyscallDataEvent {

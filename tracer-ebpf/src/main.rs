@@ -21,6 +21,8 @@ mod process;
 mod signals;
 #[cfg(target_arch = "bpf")]
 mod syscalls;
+#[cfg(target_arch = "bpf")]
+mod tcp;
 
 #[cfg(target_arch = "bpf")]
 #[panic_handler]

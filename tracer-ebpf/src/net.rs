@@ -60,7 +60,7 @@ static NET_SOCKET_TYPE_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static NET_SOCKET_FILE_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
-static NET_SOCKET_SK_OFFSET: u32 = 0;
+pub(crate) static NET_SOCKET_SK_OFFSET: u32 = 0;
 /// From a `struct socket` to the `i_ino` of the inode allocated with it (`socket_alloc.vfs_inode.i_ino`).
 #[unsafe(no_mangle)]
 static NET_SOCKET_INO_OFFSET: u32 = 0;
@@ -90,27 +90,27 @@ static NET_SK_IPV6ONLY_BITS: u32 = 0;
 
 // `sock:inet_sock_set_state` field offsets, from its format file.
 #[unsafe(no_mangle)]
-static NET_SSS_SKADDR_OFFSET: u32 = 8;
+pub(crate) static NET_SSS_SKADDR_OFFSET: u32 = 8;
 #[unsafe(no_mangle)]
-static NET_SSS_OLDSTATE_OFFSET: u32 = 16;
+pub(crate) static NET_SSS_OLDSTATE_OFFSET: u32 = 16;
 #[unsafe(no_mangle)]
-static NET_SSS_NEWSTATE_OFFSET: u32 = 20;
+pub(crate) static NET_SSS_NEWSTATE_OFFSET: u32 = 20;
 #[unsafe(no_mangle)]
-static NET_SSS_SPORT_OFFSET: u32 = 24;
+pub(crate) static NET_SSS_SPORT_OFFSET: u32 = 24;
 #[unsafe(no_mangle)]
-static NET_SSS_FAMILY_OFFSET: u32 = 28;
+pub(crate) static NET_SSS_FAMILY_OFFSET: u32 = 28;
 #[unsafe(no_mangle)]
-static NET_SSS_PROTOCOL_OFFSET: u32 = 30;
+pub(crate) static NET_SSS_PROTOCOL_OFFSET: u32 = 30;
 #[unsafe(no_mangle)]
-static NET_SSS_SADDR_OFFSET: u32 = 32;
+pub(crate) static NET_SSS_SADDR_OFFSET: u32 = 32;
 #[unsafe(no_mangle)]
-static NET_SSS_SADDR_V6_OFFSET: u32 = 40;
+pub(crate) static NET_SSS_SADDR_V6_OFFSET: u32 = 40;
 
 const EBADF: i64 = 9;
 const ENOTSOCK: i64 = 88;
 
 #[inline(always)]
-fn family_wanted(family: u16) -> bool {
+pub(crate) fn family_wanted(family: u16) -> bool {
     family_class(family) & global(&NET_FAMILIES) != 0
 }
 
@@ -120,7 +120,7 @@ fn protocol_wanted(protocol: u16) -> bool {
 }
 
 #[inline(always)]
-fn port_wanted(port: u16) -> bool {
+pub(crate) fn port_wanted(port: u16) -> bool {
     if global(&NET_PORT_FILTER) == 0 {
         return true;
     }
@@ -158,7 +158,7 @@ struct SockInfo {
 
 /// The `struct socket *` behind `fd` in the current task, 0 when it is none.
 #[inline(always)]
-fn socket_of_fd(fd: i32) -> u64 {
+pub(crate) fn socket_of_fd(fd: i32) -> u64 {
     let file = file_of_fd(fd, false);
     let socket = word(file, global(&NET_FILE_PRIVATE_DATA_OFFSET));
     // Not every file is a socket: a socket's file points back at it.
@@ -378,7 +378,7 @@ pub fn net_listen_exit(ctx: TracePointContext) -> u32 {
 }
 
 #[inline(always)]
-fn field<T: Copy>(ctx: &TracePointContext, offset: &u32) -> T {
+pub(crate) fn field<T: Copy>(ctx: &TracePointContext, offset: &u32) -> T {
     // Copied (the offset is known at load time only: the verifier refuses variable context offsets), zeroes when
     // the copy fails.
     read(ctx.as_ptr() as u64, global(offset))

@@ -29,6 +29,8 @@
 //!     chdir-open DIR REL     chdir(DIR), then open(REL, O_RDONLY); print as for open
 //!     storm-open-cpu N PATH  like storm-open, timed in the thread's CPU time
 //!     hold PATH              open PATH read-only, print `holding fd=FD`, keep it open until stdin closes
+//!     tcp-storm N            N loopback TCP connections, each connected, accepted, closed (server side first, so
+//!                            that no client port is left in TIME-WAIT); print `ns_per_conn=X`
 //!   --wait-stdin: print `pid=PID` then read one line from stdin before acting (lets a tracer attach first).
 
 use std::{
@@ -282,6 +284,20 @@ fn main() {
                 let mut rest = String::new();
                 let _ = std::io::stdin().lock().read_line(&mut rest);
                 unsafe { libc::close(fd) };
+            }
+            "tcp-storm" => {
+                let n: u64 = arg(&mut args, "count");
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen on loopback");
+                let addr = listener.local_addr().unwrap();
+                let start = Instant::now();
+                for _ in 0..n {
+                    let client = std::net::TcpStream::connect(addr).expect("connect");
+                    let (server, _) = listener.accept().expect("accept");
+                    drop(server);
+                    drop(client);
+                }
+                let ns = start.elapsed().as_nanos() as f64 / n as f64;
+                println!("ns_per_conn={ns:.1}");
             }
             other => panic!("unknown action {other}"),
         }

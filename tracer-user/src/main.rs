@@ -4,6 +4,7 @@ mod binds;
 mod bpf;
 mod btf;
 mod cli;
+mod conns;
 mod drain;
 mod escape;
 mod linux;
@@ -15,6 +16,7 @@ mod procfs;
 mod records;
 mod session;
 mod signals;
+mod sockdiag;
 mod spawn;
 mod syscalls;
 mod timing;
@@ -39,6 +41,7 @@ enum Command {
     Opens(opens::OpensArgs),
     Signals(signals::SignalsArgs),
     Monitor(monitor::MonitorArgs),
+    Conns(conns::ConnsArgs),
 }
 
 impl Command {
@@ -49,6 +52,7 @@ impl Command {
             Command::Opens(_) => "opens",
             Command::Signals(_) => "signals",
             Command::Monitor(_) => "monitor",
+            Command::Conns(_) => "conns",
         }
     }
 
@@ -63,7 +67,7 @@ impl Command {
                 let sub = matches.subcommand_matches("monitor").expect("the monitor subcommand matched");
                 monitor::apply_config(args, sub).map_err(|err| (ErrorKind::ValueValidation, chain(&err)))
             }
-            Command::Opens(_) | Command::Signals(_) => Ok(()),
+            Command::Opens(_) | Command::Signals(_) | Command::Conns(_) => Ok(()),
         }
     }
 }
@@ -113,6 +117,7 @@ fn run(command: Command) -> anyhow::Result<i32> {
             Command::Opens(args) => opens::run(args, preflight).await,
             Command::Signals(args) => signals::run(args, preflight).await,
             Command::Monitor(args) => monitor::run(args, preflight).await,
+            Command::Conns(args) => conns::run(args, preflight).await,
         }
     })
 }

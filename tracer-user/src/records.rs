@@ -7,16 +7,17 @@
 use serde::Serialize;
 use tracer_common::{
     decode::c_bytes,
-    net::{BindEvent, SockEvent, sock_flags, sock_type},
+    net::{BindEvent, SockEvent, sock_flags, sock_type, tcp_state},
     process::ProcessEvent,
     signals::{SignalEvent, flags},
+    tcp::{ConnEvent, Endpoints, conn_flags},
 };
 
 use crate::{
     escape::json_text,
     linux::{
         errno,
-        net::{family_name, ip_of, proto_name},
+        net::{family_name, ip_of, ip_text, proto_name},
         signals::{Action, result_name, si_code_name, signal_display, split_exit_code},
     },
     output::Clock,
@@ -518,6 +519,225 @@ pub struct Blocked<'a> {
 pub struct Summary<'a, R> {
     pub rows: &'a [R],
     pub lost: u64,
+}
+
+/// Both ends of a TCP connection (or a connected UDP socket), as `connect`, `accept`, `tcp_close` and the
+/// `holder` records of `tracer conns` write them: the local end in `addr`/`port` as in `bind` and `listen`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnEnds {
+    pub family: &'static str,
+    pub addr: String,
+    pub port: u16,
+    pub raddr: String,
+    pub rport: u16,
+}
+
+/// What a `holder` of `tracer conns` holds: a connection in the snapshot.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeldConnection {
+    pub source: &'static str,
+    /// null for a socket no process has open (TIME-WAIT, orphaned after close, another pid namespace).
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+    pub fd: Option<i32>,
+    pub proto: &'static str,
+    #[serde(flatten)]
+    pub ends: ConnEnds,
+    /// As ss prints it: `ESTAB`, `TIME-WAIT`, ...
+    pub state: &'static str,
+    pub inode: Option<u64>,
+    pub uid: u32,
+}
+
+/// `connect`: the result of a TCP connect, when the handshake ended.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "connect")]
+pub struct Connect {
+    pub ts_ns: u64,
+    /// The process that called connect().
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    #[serde(flatten)]
+    pub ends: ConnEnds,
+    /// "established", "refused", "timed_out", "reset", "aborted" (closed before an answer), or "error".
+    pub result: &'static str,
+    /// The error the connect failed with (`ECONNREFUSED`, `ETIMEDOUT`, `EHOSTUNREACH`, ...), else null.
+    pub errno: Option<&'static str>,
+    /// From the SYN sent to the result.
+    pub latency_ns: u64,
+}
+
+/// `accept`: an incoming TCP connection that accept() returned; `port` is the listening port.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "accept")]
+pub struct Accept {
+    pub ts_ns: u64,
+    /// The process whose accept() returned it.
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    #[serde(flatten)]
+    pub ends: ConnEnds,
+    /// From the handshake's end to accept(): the time it waited in the listener's queue.
+    pub queued_ns: u64,
+}
+
+/// `tcp_close`: the end of a TCP connection that was established, with its duration and bytes.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "tcp_close")]
+pub struct TcpClose {
+    pub ts_ns: u64,
+    /// The connection's process: the caller of connect(), or of the accept() that returned it; null for an
+    /// incoming connection no accept() returned while tracer watched.
+    pub pid: Option<u32>,
+    pub tid: Option<u32>,
+    pub comm: Option<String>,
+    /// "outgoing" (connect) or "incoming" (accepted from a listener).
+    pub direction: &'static str,
+    #[serde(flatten)]
+    pub ends: ConnEnds,
+    /// From the connect's SYN (outgoing) or the handshake's last step (incoming) to the close.
+    pub duration_ns: u64,
+    /// Bytes sent and acknowledged by the peer (`tcp_sock.bytes_acked`), and bytes received.
+    pub tx_bytes: u64,
+    pub rx_bytes: u64,
+    /// "local" (this end sent its FIN first), "remote", or null (a reset, an error).
+    pub closed_by: Option<&'static str>,
+    /// "sent" or "received" when the connection ended with a RST, else null.
+    pub reset: Option<&'static str>,
+    /// The connection's error at the end (`ETIMEDOUT`, `ECONNRESET`, ...), else null.
+    pub errno: Option<&'static str>,
+}
+
+impl ConnEnds {
+    pub fn of(e: &Endpoints) -> ConnEnds {
+        ConnEnds {
+            family: family_name(e.family),
+            addr: ip_text(ip_of(e.family, &e.laddr)),
+            port: e.lport,
+            raddr: ip_text(ip_of(e.family, &e.raddr)),
+            rport: e.rport,
+        }
+    }
+}
+
+fn errno_of(error: i32) -> Option<&'static str> {
+    (error != 0).then(|| errno::name(error))
+}
+
+const ECONNRESET: i32 = 104;
+const ETIMEDOUT: i32 = 110;
+const ECONNREFUSED: i32 = 111;
+
+impl Connect {
+    /// A connect's result (`kind::TCP_CONNECT`): the state it reached, and the socket's error when it failed.
+    pub fn of(e: &ConnEvent, clock: &Clock) -> Connect {
+        let c = &e.conn;
+        let result = match (e.newstate, e.error) {
+            (tcp_state::ESTABLISHED, _) => "established",
+            (_, ECONNREFUSED) => "refused",
+            (_, ETIMEDOUT) => "timed_out",
+            (_, ECONNRESET) => "reset",
+            (_, 0) => "aborted",
+            _ => "error",
+        };
+        Connect {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: c.owner_pid,
+            tid: c.owner_tid,
+            comm: json_text(c_bytes(&c.owner_comm)),
+            ends: ConnEnds::of(&c.ends),
+            result,
+            errno: errno_of(e.error),
+            latency_ns: e.header.ts_ns.saturating_sub(c.start_ns),
+        }
+    }
+
+    /// `established`, `refused (ECONNREFUSED)`.
+    pub fn note(&self) -> String {
+        match self.errno {
+            Some(name) => format!("{} ({name})", self.result),
+            None => self.result.to_string(),
+        }
+    }
+}
+
+impl Accept {
+    pub fn of(e: &ConnEvent, clock: &Clock) -> Accept {
+        let c = &e.conn;
+        Accept {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: c.owner_pid,
+            tid: c.owner_tid,
+            comm: json_text(c_bytes(&c.owner_comm)),
+            ends: ConnEnds::of(&c.ends),
+            queued_ns: e.header.ts_ns.saturating_sub(c.established_ns),
+        }
+    }
+}
+
+/// Data bytes sent (and acknowledged) and received, from the kernel's counters, which count sequence numbers:
+/// `bytes_acked` includes a connect's SYN (its `snd_una` starts at the ISN; a listener's clone starts after it)
+/// and this end's FIN once acknowledged (the state before CLOSE says so: FIN_WAIT2, or CLOSING or LAST_ACK left
+/// without a reset or an error); `bytes_received` includes the peer's FIN.
+fn tcp_data_bytes(e: &ConnEvent) -> (u64, u64) {
+    let flags = e.conn.flags;
+    let syn = u64::from(flags & conn_flags::OUTGOING != 0);
+    let clean = flags & (conn_flags::RESET_RECEIVED | conn_flags::RESET_SENT) == 0 && e.error == 0;
+    let fin_acked =
+        e.oldstate == tcp_state::FIN_WAIT2 || (clean && matches!(e.oldstate, tcp_state::CLOSING | tcp_state::LAST_ACK));
+    let fin_received = u64::from(flags & conn_flags::FIN_RECEIVED != 0);
+    (e.tx_bytes.saturating_sub(syn + u64::from(fin_acked)), e.rx_bytes.saturating_sub(fin_received))
+}
+
+impl TcpClose {
+    /// A connection's end (`kind::TCP_CLOSE`).
+    pub fn of(e: &ConnEvent, clock: &Clock) -> TcpClose {
+        let c = &e.conn;
+        let owner_known = c.flags & conn_flags::OWNER_KNOWN != 0;
+        let reset = if c.flags & conn_flags::RESET_RECEIVED != 0 {
+            Some("received")
+        } else if c.flags & conn_flags::RESET_SENT != 0 {
+            Some("sent")
+        } else {
+            None
+        };
+        let closed_by = match (reset, e.error) {
+            (None, 0) if c.flags & conn_flags::CLOSED_LOCALLY != 0 => Some("local"),
+            (None, 0) if c.flags & conn_flags::CLOSED_REMOTELY != 0 => Some("remote"),
+            _ => None,
+        };
+        let (tx_bytes, rx_bytes) = tcp_data_bytes(e);
+        TcpClose {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: owner_known.then_some(c.owner_pid),
+            tid: owner_known.then_some(c.owner_tid),
+            comm: owner_known.then(|| json_text(c_bytes(&c.owner_comm))),
+            direction: if c.flags & conn_flags::OUTGOING != 0 { "outgoing" } else { "incoming" },
+            ends: ConnEnds::of(&c.ends),
+            duration_ns: e.header.ts_ns.saturating_sub(c.start_ns),
+            tx_bytes,
+            rx_bytes,
+            closed_by,
+            reset,
+            errno: errno_of(e.error),
+        }
+    }
+
+    /// `closed by local`, `reset sent`, `reset received (ECONNRESET)`.
+    pub fn note(&self) -> String {
+        let how = match (self.reset, self.closed_by) {
+            (Some(how), _) => format!("reset {how}"),
+            (None, Some(by)) => format!("closed by {by}"),
+            (None, None) => String::new(),
+        };
+        match self.errno {
+            Some(name) if how.is_empty() => format!("({name})"),
+            Some(name) => format!("{how} ({name})"),
+            None => how,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1054,5 +1274,45 @@ mod tests {
             let call = Call { ts_ns: 1, pid: 2, tid: 3, comm: json_text(comm), name: "read", nr: 0, args: &args };
             same(&before, &Syscall { call, ret, errno, duration_ns });
         }
+    }
+
+    fn conn_event(flags: u32, oldstate: u8, newstate: u8, error: i32, tx: u64, rx: u64) -> ConnEvent {
+        ConnEvent {
+            conn: tracer_common::tcp::ConnState { flags, ..Default::default() },
+            tx_bytes: tx,
+            rx_bytes: rx,
+            error,
+            oldstate,
+            newstate,
+            ..ConnEvent::default()
+        }
+    }
+
+    #[test]
+    fn tcp_data_bytes_leave_out_syn_and_fins() {
+        use conn_flags::*;
+        // A client that sent its FIN first (acked: FIN_WAIT2) and got the server's: SYN, FIN, FIN out.
+        let e = conn_event(OUTGOING | FIN_RECEIVED, tcp_state::FIN_WAIT2, tcp_state::CLOSE, 0, 5002, 3001);
+        assert_eq!(tcp_data_bytes(&e), (5000, 3000));
+        // The server closing second (LAST_ACK acked): its FIN and the client's.
+        let e = conn_event(INCOMING | FIN_RECEIVED, tcp_state::LAST_ACK, tcp_state::CLOSE, 0, 3001, 5001);
+        assert_eq!(tcp_data_bytes(&e), (3000, 5000));
+        // Reset received while established: only the SYN.
+        let e = conn_event(OUTGOING | RESET_RECEIVED, tcp_state::ESTABLISHED, tcp_state::CLOSE, 104, 101, 0);
+        assert_eq!(tcp_data_bytes(&e), (100, 0));
+        // LAST_ACK left by a timeout: the FIN was not acknowledged.
+        let e = conn_event(INCOMING | FIN_RECEIVED, tcp_state::LAST_ACK, tcp_state::CLOSE, 110, 7, 1);
+        assert_eq!(tcp_data_bytes(&e), (7, 0));
+    }
+
+    #[test]
+    fn connect_results_in_words() {
+        let clock = Clock::new();
+        let result = |newstate, error| Connect::of(&conn_event(0, tcp_state::SYN_SENT, newstate, error, 0, 0), &clock);
+        assert_eq!(result(tcp_state::ESTABLISHED, 0).note(), "established");
+        assert_eq!(result(tcp_state::CLOSE, 111).note(), "refused (ECONNREFUSED)");
+        assert_eq!(result(tcp_state::CLOSE, 110).result, "timed_out");
+        assert_eq!(result(tcp_state::CLOSE, 113).result, "error");
+        assert_eq!(result(tcp_state::CLOSE, 0).result, "aborted");
     }
 }

@@ -5,8 +5,6 @@
 //! A bind refused with EADDRINUSE is explained by a sock_diag lookup made when it is reported.
 //! Only wiring and rendering live here; the kernel side is tracer-ebpf/src/net.rs.
 
-mod sockdiag;
-
 use std::{
     collections::{HashMap, HashSet},
     net::{IpAddr, Ipv4Addr},
@@ -21,6 +19,7 @@ use tracer_common::{
     net::{AF_INET, AF_INET6, BindEvent, SockEvent, proto, sock_flags, tcp_state, want},
 };
 
+use crate::sockdiag::{self, DiagSocket, Proto, Which};
 use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
@@ -35,7 +34,6 @@ use crate::{
     records::{self, Bind, Close, Conflict, Listen},
     session::{Handler, Io, Session},
 };
-use sockdiag::{DiagSocket, Proto, Which};
 
 /// Who holds a port now, and every bind, listen and listener close from now on (every port without --port).
 #[derive(clap::Args, Debug)]

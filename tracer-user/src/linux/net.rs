@@ -81,6 +81,14 @@ pub fn inet6_text(bytes: [u8; 16]) -> String {
     }
 }
 
+/// An address apart from its port, as the JSON records and ss's columns write it: IPv6 as glibc's `inet_ntop`.
+pub fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => inet6_text(v6.octets()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ struct ConfigFile {
     #[serde(alias = "rotate-keep")]
     rotate_keep: Option<u32>,
     binds: Option<bool>,
+    conns: Option<bool>,
     sigchld: Option<bool>,
     /// `--watch`, repeated: `watch = ["/etc/passwd", "/etc/ssh/"]`.
     watch: Option<Vec<PathBuf>>,
@@ -73,6 +74,7 @@ pub fn apply(args: &mut MonitorArgs, matches: &ArgMatches) -> anyhow::Result<()>
     take!(rotate_size);
     take!(rotate_keep);
     take!(binds);
+    take!(conns);
     take!(sigchld);
     take!(watch);
     take!(syscall_stats);

@@ -36,6 +36,10 @@ pub struct Snapshot {
     pub cpu_seconds: f64,
     pub resident_bytes: u64,
     pub output_errors: u64,
+    /// (remote port or `other`, result, count) of connects (`--conns`).
+    pub tcp_connects: Vec<(String, &'static str, u64)>,
+    /// (listening port or `other`, count) of accepts (`--conns`).
+    pub tcp_accepts: Vec<(String, u64)>,
 }
 
 pub type Shared = Arc<Mutex<Snapshot>>;
@@ -78,6 +82,20 @@ impl Collector for SnapshotCollector {
             "tracer_events",
             "Events reported, by type.",
             snap.events.iter().map(|(kind, count)| (vec![("type", kind.to_string())], *count)),
+        )?;
+        counter_family(
+            &mut encoder,
+            "tracer_tcp_connects",
+            "TCP connects by remote port and result (--conns; at most 100 ports, the rest as other).",
+            snap.tcp_connects
+                .iter()
+                .map(|(port, result, n)| (vec![("port", port.clone()), ("result", result.to_string())], *n)),
+        )?;
+        counter_family(
+            &mut encoder,
+            "tracer_tcp_accepts",
+            "TCP connections accepted, by listening port (--conns; at most 100 ports, the rest as other).",
+            snap.tcp_accepts.iter().map(|(port, n)| (vec![("port", port.clone())], *n)),
         )?;
         counter_family(
             &mut encoder,

@@ -25,12 +25,13 @@ use anyhow::Context as _;
 use aya::maps::{MapData, PerCpuArray};
 use tracer_common::{
     decode::{Event, c_bytes},
-    event::lost,
+    event::{kind, lost},
     monitor::{CallCount, ProcSyscall, bucket},
-    net::{BindEvent, SockEvent, sock_flags, sock_type, tcp_state},
+    net::{BindEvent, SockEvent, sock_flags, sock_type, tcp_state, want},
     process::{ProcessEvent, what},
     signals::{SIGCHLD, SignalEvent, flags, signal_bit},
     syscalls::MAX_SYSCALL_NR,
+    tcp::ConnEvent,
 };
 
 use crate::{
@@ -49,9 +50,13 @@ use crate::{
         process::{ProcessLayout, ProcessProbes},
         signals::{SignalLayout, SignalProbes},
         stats::{StatsProbes, read_errors, read_procs, read_syscalls},
+        tcp::{TcpFilter, TcpProbes},
     },
     procfs,
-    records::{Bind, Close, Exec, Exit, Listen, Lost, ProcessRow, Signal, SyscallRow, SyscallStats, exec_argv},
+    records::{
+        Accept, Bind, Close, ConnEnds, Connect, Exec, Exit, Listen, Lost, ProcessRow, Signal, SyscallRow, SyscallStats,
+        TcpClose, exec_argv,
+    },
     session::{Handler, Io, Session},
 };
 pub use config::apply as apply_config;
@@ -86,6 +91,10 @@ pub struct MonitorArgs {
     /// with it every syscall on the machine pays the slow syscall path (about 60 ns).
     #[arg(long)]
     binds: bool,
+    /// Also report TCP connects (with their result), accepts and closes (with duration and bytes), from socket
+    /// state changes (and accept()'s exit, for the accepting process); counted per port in the metrics.
+    #[arg(long)]
+    conns: bool,
     /// Also report SIGCHLD (sent at every child's exit: noisy).
     #[arg(long)]
     sigchld: bool,
@@ -129,9 +138,17 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     let process = ProcessProbes::new(process_layout.clone());
     let signals = SignalProbes::generation(process_layout, signal_layout).only(signal_set);
     let stats = args.syscall_stats.then_some(StatsProbes);
+    let tcp = match args.conns {
+        true => Some(TcpProbes::new(
+            &preflight.tracefs,
+            TcpFilter { ports: Vec::new(), families: want::IPV4 | want::IPV6 },
+        )?),
+        false => None,
+    };
     // The open probes last.
     let mut families: Vec<&dyn Family> = vec![&process, &signals, &net];
     families.extend(stats.as_ref().map(|s| s as &dyn Family));
+    families.extend(tcp.as_ref().map(|t| t as &dyn Family));
     families.extend(opens.as_ref().map(|o| o as &dyn Family));
 
     let core = Core::new(true).rate_limit(args.rate_limit);
@@ -187,8 +204,9 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     monitor.refresh(&session.probes);
     monitor.update_metrics(&session.probes);
     let mut what = format!(
-        "monitoring execs, exits, {}listening sockets and signals of every process",
-        if args.binds { "binds, " } else { "" }
+        "monitoring execs, exits, {}listening sockets{} and signals of every process",
+        if args.binds { "binds, " } else { "" },
+        if args.conns { ", TCP connections" } else { "" }
     );
     if let Some(opens) = &monitor.opens {
         what.push_str(&format!("; {}", opens.describe(false)));
@@ -210,7 +228,10 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
 }
 
 /// The `type`s of the events monitor reports.
-const EVENT_TYPES: [&str; 7] = ["exec", "exit", "bind", "listen", "close", "signal", "open"];
+const EVENT_TYPES: [&str; 10] =
+    ["exec", "exit", "bind", "listen", "close", "signal", "open", "connect", "accept", "tcp_close"];
+/// Ports with a series of their own in `tracer_tcp_connects` and `tracer_tcp_accepts`; the rest are `other`.
+const MAX_PORT_SERIES: usize = 100;
 
 /// How often the metrics snapshot is refreshed.
 const METRICS_EVERY: Duration = Duration::from_secs(1);
@@ -237,6 +258,9 @@ struct Monitor {
     comms: HashMap<u32, Vec<u8>>,
     /// With `--watch`: the opens command's handler, which resolves and shows open events.
     opens: Option<Opens>,
+    /// With `--conns`: connects by remote port and result, accepts by listening port (bounded).
+    tcp_connects: BTreeMap<(String, &'static str), u64>,
+    tcp_accepts: BTreeMap<String, u64>,
 }
 
 impl Monitor {
@@ -262,6 +286,8 @@ impl Monitor {
             procs_seen: HashMap::new(),
             comms: HashMap::new(),
             opens,
+            tcp_connects: BTreeMap::new(),
+            tcp_accepts: BTreeMap::new(),
         }
     }
 
@@ -333,6 +359,46 @@ impl Monitor {
             io.out.emit(&record, |r| text(r.ts_ns))
         } else {
             io.out.emit(&Close::of(e, &io.clock), |r| text(r.ts_ns))
+        }
+    }
+
+    fn on_conn(&mut self, e: &ConnEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let comm = c_bytes(&e.conn.owner_comm);
+        let ends = |r: &ConnEnds| format!("{} -> {}", show_end(&r.addr, r.port), show_end(&r.raddr, r.rport));
+        match e.header.kind {
+            kind::TCP_CONNECT => {
+                self.count("connect");
+                let record = Connect::of(e, &io.clock);
+                let port = port_series(self.tcp_connects.keys().map(|(p, _)| p), record.ends.rport);
+                *self.tcp_connects.entry((port, record.result)).or_default() += 1;
+                io.out.emit(&record, |r| {
+                    line(r.ts_ns, "connect", r.pid, comm, &format!("tcp {} {}", ends(&r.ends), r.note()))
+                })
+            }
+            kind::TCP_ACCEPT => {
+                self.count("accept");
+                let record = Accept::of(e, &io.clock);
+                let port = port_series(self.tcp_accepts.keys(), record.ends.port);
+                *self.tcp_accepts.entry(port).or_default() += 1;
+                io.out.emit(&record, |r| line(r.ts_ns, "accept", r.pid, comm, &format!("tcp {}", ends(&r.ends))))
+            }
+            kind::TCP_CLOSE => {
+                self.count("tcp_close");
+                io.out.emit(&TcpClose::of(e, &io.clock), |r| {
+                    let details = format!(
+                        "tcp {} {} tx={} rx={} {}ms {}",
+                        ends(&r.ends),
+                        r.direction,
+                        r.tx_bytes,
+                        r.rx_bytes,
+                        r.duration_ns / 1_000_000,
+                        r.note()
+                    );
+                    // An incoming connection no accept() returned has no process: 0 and `?`.
+                    line(r.ts_ns, "tcp_close", r.pid.unwrap_or(0), if r.pid.is_some() { comm } else { b"?" }, &details)
+                })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -447,7 +513,13 @@ impl Monitor {
     /// Refreshes what `/metrics` shows.
     fn update_metrics(&mut self, probes: &Probes) {
         let Some(shared) = &self.shared else { return };
-        let mut snap = metrics::Snapshot { events: self.events.clone(), execs: self.execs, ..Default::default() };
+        let mut snap = metrics::Snapshot {
+            events: self.events.clone(),
+            execs: self.execs,
+            tcp_connects: self.tcp_connects.iter().map(|((port, result), &n)| (port.clone(), *result, n)).collect(),
+            tcp_accepts: self.tcp_accepts.iter().map(|(port, &n)| (port.clone(), n)).collect(),
+            ..Default::default()
+        };
         if self.syscall_stats {
             if let Ok(totals) = read_syscalls(probes) {
                 snap.syscalls = totals
@@ -510,6 +582,7 @@ impl Handler for Monitor {
             Event::Listen(e) => self.on_sock(&e, true, io),
             Event::SockState(e) if e.newstate == tcp_state::LISTEN => self.on_sock(&e, true, io),
             Event::SockState(e) if e.oldstate == tcp_state::LISTEN => self.on_sock(&e, false, io),
+            Event::Conn(e) => self.on_conn(&e, io),
             Event::Open(e) => {
                 let Some(opens) = &mut self.opens else { return Ok(()) };
                 if opens.on_open(&e, io)? {
@@ -539,6 +612,19 @@ impl Handler for Monitor {
         self.control.reopen.store(true, std::sync::atomic::Ordering::Relaxed);
         io.out.flush()
     }
+}
+
+/// `127.0.0.1:80`, `[::1]:80`.
+fn show_end(addr: &str, port: u16) -> String {
+    if addr.contains(':') { format!("[{addr}]:{port}") } else { format!("{addr}:{port}") }
+}
+
+/// A port's label in the per-port series: the port, or `other` once `MAX_PORT_SERIES` ports have one.
+fn port_series<'a>(known: impl Iterator<Item = &'a String>, port: u16) -> String {
+    let label = port.to_string();
+    let mut distinct: Vec<&String> = known.filter(|p| p.as_str() != "other").collect();
+    distinct.dedup();
+    if distinct.len() < MAX_PORT_SERIES || distinct.contains(&&label) { label } else { "other".to_string() }
 }
 
 fn line(ts_ns: u64, event: &str, pid: u32, comm: &[u8], details: &str) -> String {

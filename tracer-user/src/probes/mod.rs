@@ -10,6 +10,7 @@ pub mod process;
 pub mod signals;
 pub mod stats;
 pub mod syscalls;
+pub mod tcp;
 
 use aya::EbpfLoader;
 

@@ -149,7 +149,7 @@ impl Family for NetProbes {
 }
 
 /// Marks ports as watched in the `NET_PORTS` array.
-fn watch_ports(probes: &mut Probes, ports: &[u16]) -> anyhow::Result<()> {
+pub(super) fn watch_ports(probes: &mut Probes, ports: &[u16]) -> anyhow::Result<()> {
     let mut map: Array<&mut MapData, u8> = Array::try_from(probes.map_mut("NET_PORTS")?)?;
     for &port in ports {
         map.set(u32::from(port), 1, 0).with_context(|| format!("watching port {port}"))?;

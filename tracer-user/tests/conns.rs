@@ -1,0 +1,531 @@
+//! End-to-end tests of `tracer conns`: real eBPF programs loaded and attached (run as root), real TCP servers and
+//! clients on loopback made by a small Python helper (`/usr/bin/python3`, not the pyenv shim on PATH), and
+//! `ss -tanpH` as the oracle for the snapshot.
+//!
+//! Tests run in parallel: each uses its own free port, and its tracer filters on it with `--port`.
+
+mod common;
+
+use std::{
+    collections::BTreeSet,
+    net::TcpListener,
+    process::{Command, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use common::*;
+use serde_json::Value;
+
+const PYTHON: &str = "/usr/bin/python3";
+
+/// Servers and clients on 127.0.0.1, by mode (argv), saying what they did on stdout:
+///   serve PORT N REPLY...   listen; accept N connections one at a time: read each to EOF, send REPLY[i] bytes, close
+///   connect PORT SIZE...    one connection per size: send SIZE bytes, shut down writing, read to EOF, close
+///   refused PORT            connect to a port nobody listens on: `err ERRNO`
+///   hold PORT N             listen, connect N times to itself, accept them, hold them until stdin closes
+///   reset PORT              listen, connect, send 100 bytes, the server reads them and closes with SO_LINGER 0
+///   timeout PORT            a connect to a listener whose accept queue is full, with one SYN retry: ETIMEDOUT
+const HELPER: &str = r#"
+import os, socket, struct, sys
+def out(*a): print(*a, flush=True)
+def read_all(c):
+    got = 0
+    while True:
+        b = c.recv(65536)
+        if not b:
+            return got
+        got += len(b)
+def listener(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(16)
+    return s
+mode, port = sys.argv[1], int(sys.argv[2])
+out("pid", os.getpid())
+if mode == "serve":
+    s = listener(port)
+    out("listening")
+    for reply in map(int, sys.argv[4:4 + int(sys.argv[3])]):
+        c, _ = s.accept()
+        got = read_all(c)
+        c.sendall(b"s" * reply)
+        c.close()
+        out("served", got)
+elif mode == "connect":
+    for size in map(int, sys.argv[3:]):
+        c = socket.create_connection(("127.0.0.1", port))
+        c.sendall(b"c" * size)
+        c.shutdown(socket.SHUT_WR)
+        got = read_all(c)
+        c.close()
+        out("received", got)
+elif mode == "refused":
+    try:
+        socket.create_connection(("127.0.0.1", port))
+        out("connected")
+    except OSError as e:
+        out("err", e.errno)
+elif mode == "hold":
+    s = listener(port)
+    held = []
+    for _ in range(int(sys.argv[3])):
+        held.append(socket.create_connection(("127.0.0.1", port)))
+        held.append(s.accept()[0])
+    out("holding")
+    sys.stdin.read()
+elif mode == "timeout":
+    # A listener whose accept queue (backlog 0) the first connection fills: the kernel drops the next SYNs, and a
+    # connect sending only one retry (TCP_SYNCNT 1) gives up after about 3 s.
+    s = socket.socket()
+    s.bind(("127.0.0.1", port))
+    s.listen(0)
+    first = socket.create_connection(("127.0.0.1", port))
+    c = socket.socket()
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, 1)
+    try:
+        c.connect(("127.0.0.1", port))
+        out("connected")
+    except OSError as e:
+        out("err", e.errno)
+elif mode == "reset":
+    s = listener(port)
+    c = socket.create_connection(("127.0.0.1", port))
+    a, _ = s.accept()
+    c.sendall(b"c" * 100)
+    got = 0
+    while got < 100:
+        got += len(a.recv(100 - got))
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    a.close()
+    try:
+        c.recv(10)
+        out("no reset")
+    except OSError as e:
+        out("err", e.errno)
+    c.close()
+out("done")
+"#;
+
+fn helper(name: &str, args: &[String]) -> Proc {
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg("-c").arg(HELPER).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    Proc::spawn(name, &mut cmd)
+}
+
+fn helper_pid(proc: &Proc, deadline: Deadline) -> u32 {
+    let line = proc.out().wait_for(deadline, |l| l.starts_with("pid ")).unwrap_or_else(|| {
+        panic!("the helper did not start\n{}", proc.dump());
+    });
+    let pid = line["pid ".len()..].trim().parse().expect("pid");
+    assert_eq!(pid, proc.pid());
+    pid
+}
+
+fn wait_line(proc: &Proc, deadline: Deadline, prefix: &str) -> String {
+    proc.out()
+        .wait_for(deadline, |l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("the helper never said `{prefix}`\n{}", proc.dump()))
+}
+
+static PORT_SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A port below the ephemeral range that nothing holds now, distinct per call.
+fn free_port() -> u16 {
+    let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos() ^ (std::process::id() << 8);
+    for attempt in 0..1000u32 {
+        let n = PORT_SEQ.fetch_add(1, Ordering::Relaxed);
+        let port = 20000 + (seed.wrapping_add(n.wrapping_mul(7919)).wrapping_add(attempt) % 12000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() && TcpListener::bind(("::", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port found");
+}
+
+/// Starts `tracer conns --json ARGS` and waits for `ready`; returns it with the objects printed before.
+fn start_json(args: &[String], deadline: Deadline) -> (Proc, Vec<Value>) {
+    let mut cmd = Command::new(tracer_bin());
+    cmd.arg("conns").arg("--json").args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let tracer = Proc::spawn(format!("tracer conns --json {}", args.join(" ")), &mut cmd);
+    let mut before = Vec::new();
+    let ready = tracer.out().wait_for(deadline, |line| {
+        let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if value["type"] == "ready" {
+            return true;
+        }
+        before.push(value);
+        false
+    });
+    assert!(ready.is_some(), "tracer never became ready\n{}", tracer.dump());
+    (tracer, before)
+}
+
+/// Waits until `count` objects that `pred` accepts were printed.
+fn wait_count(tracer: &Proc, deadline: Deadline, what: &str, count: usize, mut pred: impl FnMut(&Value) -> bool) {
+    let mut seen = 0;
+    let found = tracer.out().wait_for(deadline, |line| {
+        if serde_json::from_str::<Value>(line).is_ok_and(|v| pred(&v)) {
+            seen += 1;
+        }
+        seen >= count
+    });
+    assert!(found.is_some(), "{seen} of {count} {what} reported\n{}", tracer.dump());
+}
+
+/// Stops the tracer with Ctrl-C; checks it exits 0 with valid JSON lines and no loss; returns every object.
+fn stop(tracer: Proc, deadline: Deadline) -> Vec<Value> {
+    tracer.signal(libc::SIGINT);
+    let out = tracer.wait(deadline);
+    out.expect_no_panic();
+    out.expect_code(0);
+    let events = out.json();
+    check_nothing_lost(&events, &|| out.dump());
+    events
+}
+
+fn check_ends(e: &Value, port: u16, remote_port: u16) {
+    check_ts(e);
+    assert_eq!(e["family"], "ipv4", "{e}");
+    assert_eq!(e["addr"], "127.0.0.1", "{e}");
+    assert_eq!(e["raddr"], "127.0.0.1", "{e}");
+    assert_eq!(e["port"], port, "{e}");
+    assert_eq!(e["rport"], remote_port, "{e}");
+}
+
+#[test]
+fn connections_accepts_and_closes_are_exact() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let (tracer, _) = start_json(&["--port".into(), port.to_string()], deadline);
+    // Each connection's sizes differ, so that every record is matched to its own connection.
+    let sends = [1000u64, 70_000, 3];
+    let replies = [5u64, 2000, 300_000];
+    let mut server_args = vec!["serve".to_string(), port.to_string(), sends.len().to_string()];
+    server_args.extend(replies.iter().map(u64::to_string));
+    let server = helper("server", &server_args);
+    let server_pid = helper_pid(&server, deadline);
+    wait_line(&server, deadline, "listening");
+    let mut client_args = vec!["connect".to_string(), port.to_string()];
+    client_args.extend(sends.iter().map(u64::to_string));
+    let client = helper("client", &client_args);
+    let client_pid = helper_pid(&client, deadline);
+    wait_line(&client, deadline, "done");
+    wait_line(&server, deadline, "done");
+    wait_count(&tracer, deadline, "tcp_close", 2 * sends.len(), |v| v["type"] == "tcp_close");
+    let events = stop(tracer, deadline);
+
+    let connects = of_type(&events, "connect");
+    assert_eq!(connects.len(), sends.len(), "{connects:?}");
+    let mut client_ports = Vec::new();
+    for c in &connects {
+        assert_eq!((c["pid"].as_u64(), c["comm"].as_str()), (Some(u64::from(client_pid)), Some("python3")), "{c}");
+        assert_eq!(c["result"], "established", "{c}");
+        assert!(c["errno"].is_null(), "{c}");
+        let local = u64_field(c, "port") as u16;
+        check_ends(c, local, port);
+        client_ports.push(local);
+    }
+    let accepts = of_type(&events, "accept");
+    assert_eq!(accepts.len(), sends.len(), "{accepts:?}");
+    for (a, &client_port) in accepts.iter().zip(&client_ports) {
+        assert_eq!((a["pid"].as_u64(), a["comm"].as_str()), (Some(u64::from(server_pid)), Some("python3")), "{a}");
+        // The listening port, and the connect's own ends the other way round, in the order they were made.
+        check_ends(a, port, client_port);
+    }
+    let closes = of_type(&events, "tcp_close");
+    assert_eq!(closes.len(), 2 * sends.len(), "{closes:?}");
+    for (i, &client_port) in client_ports.iter().enumerate() {
+        let outgoing: Vec<_> = closes.iter().filter(|c| c["port"] == client_port).collect();
+        assert_eq!(outgoing.len(), 1, "{closes:?}");
+        let c = outgoing[0];
+        check_ends(c, client_port, port);
+        assert_eq!(c["direction"], "outgoing", "{c}");
+        assert_eq!(c["pid"], client_pid, "{c}");
+        assert_eq!((u64_field(c, "tx_bytes"), u64_field(c, "rx_bytes")), (sends[i], replies[i]), "{c}");
+        // The client shut down writing first.
+        assert_eq!((c["closed_by"].as_str(), c["reset"].as_str()), (Some("local"), None), "{c}");
+        let incoming: Vec<_> = closes.iter().filter(|c| c["port"] == port && c["rport"] == client_port).collect();
+        assert_eq!(incoming.len(), 1, "{closes:?}");
+        let s = incoming[0];
+        check_ends(s, port, client_port);
+        assert_eq!(s["direction"], "incoming", "{s}");
+        assert_eq!(s["pid"], server_pid, "{s}");
+        assert_eq!((u64_field(s, "tx_bytes"), u64_field(s, "rx_bytes")), (replies[i], sends[i]), "{s}");
+        assert_eq!((s["closed_by"].as_str(), s["reset"].as_str()), (Some("remote"), None), "{s}");
+        assert!(u64_field(s, "duration_ns") > 0 && u64_field(c, "duration_ns") > 0, "{c}\n{s}");
+    }
+}
+
+#[test]
+fn pid_filter_keeps_one_side() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let server = helper("server", &["serve".into(), port.to_string(), "2".into(), "10".into(), "20".into()]);
+    let server_pid = helper_pid(&server, deadline);
+    wait_line(&server, deadline, "listening");
+    let (tracer, _) = start_json(&["-p".into(), server_pid.to_string()], deadline);
+    let client = helper("client", &["connect".into(), port.to_string(), "1".into(), "2".into()]);
+    wait_line(&client, deadline, "done");
+    // The server exits after its second connection (reaped here, not left a zombie): tracer stops by itself.
+    server.wait(deadline).expect_code(0);
+    let out = tracer.wait(deadline);
+    out.expect_code(0);
+    let events = out.json();
+    assert!(of_type(&events, "connect").is_empty(), "the client's connects are not the server's: {events:?}");
+    assert_eq!(of_type(&events, "accept").len(), 2, "{events:?}");
+    let closes = of_type(&events, "tcp_close");
+    assert_eq!(closes.len(), 2, "{closes:?}");
+    for (c, (tx, rx)) in closes.iter().zip([(10, 1), (20, 2)]) {
+        assert_eq!(c["pid"], server_pid, "{c}");
+        assert_eq!((u64_field(c, "tx_bytes"), u64_field(c, "rx_bytes")), (tx, rx), "{c}");
+    }
+}
+
+#[test]
+fn refused_connect() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let (tracer, _) = start_json(&["--port".into(), port.to_string(), "-4".into()], deadline);
+    let client = helper("client", &["refused".into(), port.to_string()]);
+    let client_pid = helper_pid(&client, deadline);
+    assert_eq!(wait_line(&client, deadline, "err"), format!("err {}", libc::ECONNREFUSED));
+    wait_count(&tracer, deadline, "connect", 1, |v| v["type"] == "connect");
+    let events = stop(tracer, deadline);
+    let connects = of_type(&events, "connect");
+    assert_eq!(connects.len(), 1, "{events:?}");
+    let c = connects[0];
+    assert_eq!(c["pid"], client_pid, "{c}");
+    assert_eq!((c["result"].as_str(), c["errno"].as_str()), (Some("refused"), Some("ECONNREFUSED")), "{c}");
+    assert_eq!(c["rport"], port, "{c}");
+    // Never established: no close.
+    assert!(of_type(&events, "tcp_close").is_empty(), "{events:?}");
+    assert!(of_type(&events, "accept").is_empty(), "{events:?}");
+}
+
+#[test]
+fn reset_by_linger_zero() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let (tracer, _) = start_json(&["--port".into(), port.to_string()], deadline);
+    let both = helper("reset", &["reset".into(), port.to_string()]);
+    let pid = helper_pid(&both, deadline);
+    assert_eq!(wait_line(&both, deadline, "err"), format!("err {}", libc::ECONNRESET));
+    wait_line(&both, deadline, "done");
+    wait_count(&tracer, deadline, "tcp_close", 2, |v| v["type"] == "tcp_close");
+    let events = stop(tracer, deadline);
+    let closes = of_type(&events, "tcp_close");
+    assert_eq!(closes.len(), 2, "{closes:?}");
+    let server = closes.iter().find(|c| c["direction"] == "incoming").expect("the server's close");
+    let client = closes.iter().find(|c| c["direction"] == "outgoing").expect("the client's close");
+    for c in [server, client] {
+        assert_eq!(c["pid"], pid, "{c}");
+        assert!(c["closed_by"].is_null(), "{c}");
+    }
+    assert_eq!(server["reset"], "sent", "{server}");
+    assert_eq!((u64_field(server, "tx_bytes"), u64_field(server, "rx_bytes")), (0, 100), "{server}");
+    assert_eq!(client["reset"], "received", "{client}");
+    assert_eq!(client["errno"], "ECONNRESET", "{client}");
+    assert_eq!((u64_field(client, "tx_bytes"), u64_field(client, "rx_bytes")), (100, 0), "{client}");
+}
+
+/// One row of `ss -tanpH` or of the snapshot: state, local end, peer end, and (pid, fd) of every holder.
+type Row = (String, String, String, BTreeSet<(u32, i32)>);
+
+/// `users:(("python3",pid=12,fd=4),("python3",pid=13,fd=4))` → {(12, 4), (13, 4)}.
+fn ss_users(text: &str) -> BTreeSet<(u32, i32)> {
+    let mut out = BTreeSet::new();
+    for part in text.split("pid=").skip(1) {
+        let pid = part.split(',').next().unwrap().parse().unwrap();
+        let fd = part.split("fd=").nth(1).unwrap().trim_end_matches(|c: char| !c.is_ascii_digit());
+        let fd = fd.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
+        out.insert((pid, fd));
+    }
+    out
+}
+
+#[test]
+fn snapshot_matches_ss() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let holder = helper("hold", &["hold".into(), port.to_string(), "3".into()]);
+    let pid = helper_pid(&holder, deadline);
+    wait_line(&holder, deadline, "holding");
+    let (tracer, snapshot) = start_json(&["--port".into(), port.to_string()], deadline);
+
+    let ss = Command::new("ss").args(["-tanpH"]).output().expect("ss");
+    let ss_text = String::from_utf8_lossy(&ss.stdout).into_owned();
+    let with_port = |end: &str| end.rsplit(':').next() == Some(&port.to_string());
+    let mut expected: Vec<Row> = ss_text
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let (state, local, peer) = (words[0], words[3], words[4]);
+            let wanted = state != "LISTEN" && (with_port(local) || with_port(peer));
+            wanted.then(|| {
+                (state.to_string(), local.to_string(), peer.to_string(), ss_users(words.get(5).unwrap_or(&"")))
+            })
+        })
+        .collect();
+    expected.sort();
+
+    let mut rows: std::collections::BTreeMap<(String, String, String), BTreeSet<(u32, i32)>> = Default::default();
+    for h in snapshot.iter().filter(|v| v["type"] == "holder") {
+        assert_eq!(h["source"], "snapshot", "{h}");
+        assert_eq!(h["proto"], "tcp", "{h}");
+        let local = format!("{}:{}", str_field(h, "addr"), u64_field(h, "port"));
+        let peer = format!("{}:{}", str_field(h, "raddr"), u64_field(h, "rport"));
+        let users = rows.entry((str_field(h, "state").to_string(), local, peer)).or_default();
+        if let (Some(pid), Some(fd)) = (h["pid"].as_u64(), h["fd"].as_i64()) {
+            assert_eq!(h["comm"], "python3", "{h}");
+            users.insert((pid as u32, fd as i32));
+        }
+    }
+    let mut got: Vec<Row> = rows.into_iter().map(|((s, l, p), u)| (s, l, p, u)).collect();
+    got.sort();
+    // Three connections, both ends held by the helper.
+    assert_eq!(expected.len(), 6, "ss -tanpH:\n{ss_text}");
+    assert!(expected.iter().all(|r| r.0 == "ESTAB" && r.3.iter().all(|&(p, _)| p == pid)), "{expected:?}");
+    assert_eq!(got, expected, "snapshot vs ss -tanpH\n{ss_text}\n{}", tracer.dump());
+    stop(tracer, deadline);
+    drop(holder);
+}
+
+/// `GET /metrics` from the monitor's endpoint.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).expect("the metrics endpoint");
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: tracer\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
+}
+
+#[test]
+fn monitor_reports_connections_and_counts_them_per_port() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let mut cmd = Command::new(tracer_bin());
+    cmd.args(["monitor", "--conns", "--json", "--metrics-addr", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let tracer = Proc::spawn("tracer monitor --conns", &mut cmd);
+    let serving = tracer
+        .err()
+        .wait_for(deadline, |l| l.contains("serving Prometheus metrics at http://"))
+        .unwrap_or_else(|| panic!("no metrics endpoint\n{}", tracer.dump()));
+    let addr = serving.split("http://").nth(1).unwrap().trim_end_matches("/metrics").to_string();
+    assert!(tracer.out().wait_for(deadline, |l| l.contains(r#""type":"ready""#)).is_some(), "{}", tracer.dump());
+
+    let server = helper("server", &["serve".into(), port.to_string(), "2".into(), "7".into(), "8".into()]);
+    let server_pid = helper_pid(&server, deadline);
+    wait_line(&server, deadline, "listening");
+    let client = helper("client", &["connect".into(), port.to_string(), "5".into(), "6".into()]);
+    let client_pid = helper_pid(&client, deadline);
+    wait_line(&client, deadline, "done");
+    wait_line(&server, deadline, "done");
+    let of_port = |v: &Value| v["port"] == port || v["rport"] == port;
+    wait_count(&tracer, deadline, "tcp_close", 4, |v| v["type"] == "tcp_close" && of_port(v));
+    // The snapshot behind /metrics is refreshed every second: poll it until the counts show.
+    let connects = format!(r#"tracer_tcp_connects_total{{port="{port}",result="established"}} 2"#);
+    let accepts = format!(r#"tracer_tcp_accepts_total{{port="{port}"}} 2"#);
+    let mut text = String::new();
+    while !deadline.expired() {
+        text = scrape(&addr);
+        if text.contains(&connects) && text.contains(&accepts) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(text.contains(&connects) && text.contains(&accepts), "{text}");
+    assert!(!text.contains("pid="), "no pid labels: {text}");
+
+    let events: Vec<Value> = stop(tracer, deadline).into_iter().filter(|v| of_port(v)).collect();
+    let connects = of_type(&events, "connect");
+    assert_eq!(connects.len(), 2, "{connects:?}");
+    assert!(connects.iter().all(|c| c["pid"] == client_pid && c["result"] == "established"), "{connects:?}");
+    let accepts = of_type(&events, "accept");
+    assert_eq!(accepts.len(), 2, "{accepts:?}");
+    assert!(accepts.iter().all(|a| a["pid"] == server_pid), "{accepts:?}");
+    let mut bytes: Vec<(u64, u64)> =
+        of_type(&events, "tcp_close").iter().map(|c| (u64_field(c, "tx_bytes"), u64_field(c, "rx_bytes"))).collect();
+    bytes.sort_unstable();
+    assert_eq!(bytes, [(5, 7), (6, 8), (7, 5), (8, 6)]);
+}
+
+#[test]
+fn text_lines_like_tcplife_and_family_filter() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    // -6 leaves out this IPv4 traffic; -4 shows it.
+    let mut only_v6 = Command::new(tracer_bin());
+    only_v6.args(["conns", "--json", "-6", "--port", &port.to_string()]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let only_v6 = Proc::spawn("tracer conns -6", &mut only_v6);
+    let mut text = Command::new(tracer_bin());
+    text.args(["conns", "-4", "--port", &port.to_string()]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let text = Proc::spawn("tracer conns -4 (text)", &mut text);
+    let ready = only_v6.out().wait_for(deadline, |l| l.contains(r#""type":"ready""#));
+    assert!(ready.is_some(), "{}", only_v6.dump());
+    // Text mode says it on stderr.
+    assert!(text.err().wait_for(deadline, |l| l.ends_with("; ready")).is_some(), "{}", text.dump());
+    let server = helper("server", &["serve".into(), port.to_string(), "1".into(), "4096".into()]);
+    let server_pid = helper_pid(&server, deadline);
+    wait_line(&server, deadline, "listening");
+    let client = helper("client", &["connect".into(), port.to_string(), "2048".into()]);
+    let client_pid = helper_pid(&client, deadline);
+    wait_line(&client, deadline, "done");
+    wait_line(&server, deadline, "done");
+    let close_of = |pid: u32| format!("close     {pid:>7} python3");
+    for pid in [client_pid, server_pid] {
+        let line = close_of(pid);
+        assert!(text.out().wait_for(deadline, |l| l.starts_with(&line)).is_some(), "no `{line}`\n{}", text.dump());
+    }
+    text.signal(libc::SIGINT);
+    let out = text.wait(deadline);
+    out.expect_code(0);
+    let stdout = out.stdout_text();
+    let heading = stdout.lines().find(|l| l.starts_with("EVENT")).unwrap_or_else(|| panic!("{stdout}"));
+    let columns: Vec<&str> = heading.split_whitespace().collect();
+    assert_eq!(columns, ["EVENT", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT", "TX_KB", "RX_KB", "MS", "NOTE"]);
+    let words = |prefix: &str| -> Vec<String> {
+        let line = stdout.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix}\n{stdout}"));
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    let connect = words("connect");
+    assert_eq!(connect[1], client_pid.to_string(), "{connect:?}");
+    assert_eq!((connect[5].as_str(), connect[6].as_str()), ("127.0.0.1", port.to_string().as_str()), "{connect:?}");
+    assert_eq!(connect[10], "established", "{connect:?}");
+    let client_close = words(&close_of(client_pid));
+    // 2048 bytes sent (2 KiB), 4096 received (4 KiB), as tcplife counts KiB.
+    assert_eq!((client_close[7].as_str(), client_close[8].as_str()), ("2", "4"), "{client_close:?}");
+    assert_eq!(client_close[10..], ["closed", "by", "local"], "{client_close:?}");
+    let server_close = words(&close_of(server_pid));
+    assert_eq!((server_close[7].as_str(), server_close[8].as_str()), ("4", "2"), "{server_close:?}");
+
+    let events = stop(only_v6, deadline);
+    let shown: Vec<&Value> = events.iter().filter(|v| v["type"] != "ready").collect();
+    assert!(shown.is_empty(), "-6 shows no IPv4 connection: {shown:?}");
+}
+
+#[test]
+fn timed_out_connect() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let (tracer, _) = start_json(&["--port".into(), port.to_string()], deadline);
+    let client = helper("timeout", &["timeout".into(), port.to_string()]);
+    let pid = helper_pid(&client, deadline);
+    assert_eq!(wait_line(&client, deadline, "err"), format!("err {}", libc::ETIMEDOUT), "{}", client.dump());
+    wait_count(&tracer, deadline, "failed connect", 1, |v| v["type"] == "connect" && v["result"] != "established");
+    let events = stop(tracer, deadline);
+    let connects = of_type(&events, "connect");
+    assert_eq!(connects.len(), 2, "{connects:?}");
+    assert_eq!(
+        (connects[0]["pid"].as_u64(), connects[0]["result"].as_str()),
+        (Some(u64::from(pid)), Some("established"))
+    );
+    let c = connects[1];
+    assert_eq!(c["pid"], pid, "{c}");
+    assert_eq!((c["result"].as_str(), c["errno"].as_str()), (Some("timed_out"), Some("ETIMEDOUT")), "{c}");
+}
