@@ -167,6 +167,9 @@ pub struct ProcessRow {
 pub struct Conflict<'a, H> {
     pub holder_comm: Option<&'a str>,
     pub holders: &'a [H],
+    /// Why the holders could not be looked up (then `holder_pid` is null: unknown, not "nobody").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder_unknown: Option<&'static str>,
 }
 
 /// Fields no command adds to a record.
@@ -563,8 +566,11 @@ mod tests {
             r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
         );
         let holders = [7u32];
-        let looked_up =
-            Bind { holder_pid: Some(7), conflict: Some(Conflict { holder_comm: None, holders: &holders }), ..bind() };
+        let looked_up = Bind {
+            holder_pid: Some(7),
+            conflict: Some(Conflict { holder_comm: None, holders: &holders, holder_unknown: None }),
+            ..bind()
+        };
         assert_eq!(
             serde_json::to_string(&looked_up).unwrap(),
             r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
