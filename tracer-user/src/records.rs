@@ -490,6 +490,13 @@ pub struct Blocked<'a> {
 pub struct Summary<'a, R> {
     pub rows: &'a [R],
     pub lost: u64,
+    /// Records that could not be written to the output (write errors: a full disk); only when some were.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub output_dropped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]
@@ -902,8 +909,8 @@ mod tests {
             Row { name: "read".into(), calls: 3, errors: 1, total_ns: 9 },
             Row { name: "openat".into(), calls: 1, errors: 0, total_ns: 2 },
         ];
-        same(&R::Summary { rows: &rows, lost: 4 }, &Summary { rows: &rows, lost: 4 });
-        same(&R::Summary { rows: &[], lost: 0 }, &Summary::<Row> { rows: &[], lost: 0 });
+        same(&R::Summary { rows: &rows, lost: 4 }, &Summary { rows: &rows, lost: 4, output_dropped: 0 });
+        same(&R::Summary { rows: &[], lost: 0 }, &Summary::<Row> { rows: &[], lost: 0, output_dropped: 0 });
     }
 
     /// syscalls' `blocked` record before it moved here, as it was.
