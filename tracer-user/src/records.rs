@@ -434,6 +434,16 @@ pub struct Open<'a> {
     pub path_verified: bool,
     /// The name as the process passed it.
     pub requested: String,
+    /// `requested` is only the first 255 bytes of a longer name (the kernel's capture); `path` is then not built
+    /// from it. Only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub requested_truncated: bool,
+    /// The bytes of `path` and `requested` in hex, when they are not valid UTF-8 (the fields then show the bytes
+    /// as `\xNN`, which a name can also spell literally). Only then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_hex: Option<String>,
     pub flags: &'a str,
     pub mode: Option<String>,
     pub fd: Option<i64>,
@@ -869,6 +879,9 @@ mod tests {
                     path_resolved: true,
                     path_verified: false,
                     requested: "x".into(),
+                    requested_truncated: false,
+                    path_hex: None,
+                    requested_hex: None,
                     flags: "O_RDONLY",
                     mode: None,
                     fd: (ret >= 0).then_some(ret),
