@@ -263,7 +263,7 @@ mod tests {
         );
         let mut short = as_bytes(&sock);
         short.truncate(50);
-        assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::NET_STATE, len: 50, need: 88 }));
+        assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::NET_STATE, len: 50, need: 96 }));
     }
 
     #[test]

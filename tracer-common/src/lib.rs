@@ -28,7 +28,7 @@ mod pod {
     use crate::{
         event::EventHeader,
         files::{FileKey, OpenInflight},
-        monitor::{CallCount, ProcCache, ProcSyscall, RateBucket},
+        monitor::{CallCount, ProcCache, ProcIdentity, ProcSyscall, RateBucket},
         signals::SendSpec,
         syscalls::{Inflight, SyscallSpec, SyscallStat},
     };
@@ -42,5 +42,6 @@ mod pod {
     unsafe impl aya::Pod for RateBucket {}
     unsafe impl aya::Pod for CallCount {}
     unsafe impl aya::Pod for ProcSyscall {}
+    unsafe impl aya::Pod for ProcIdentity {}
     unsafe impl aya::Pod for ProcCache {}
 }

@@ -47,14 +47,33 @@ pub struct CallCount {
 }
 const _: () = assert!(core::mem::size_of::<CallCount>() == 16);
 
+/// A process, told apart from a later one that reuses its pid by its start time: the group leader's
+/// `start_boottime` (ns since boot; `/proc/PID/stat`'s start time, in clock ticks).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcIdentity {
+    pub tgid: u32,
+    pub _pad: u32,
+    pub start_ns: u64,
+}
+const _: () = assert!(core::mem::size_of::<ProcIdentity>() == 16);
+
 /// Key of the per-process counts (`MON_PROCS`, an LRU map: bounded whatever the number of processes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProcSyscall {
     pub tgid: u32,
     pub nr: u32,
+    /// The process's start time (`ProcIdentity::start_ns`): a reused pid counts apart.
+    pub start_ns: u64,
 }
-const _: () = assert!(core::mem::size_of::<ProcSyscall>() == 8);
+const _: () = assert!(core::mem::size_of::<ProcSyscall>() == 16);
+
+impl ProcSyscall {
+    pub const fn process(&self) -> ProcIdentity {
+        ProcIdentity { tgid: self.tgid, _pad: 0, start_ns: self.start_ns }
+    }
+}
 
 /// Syscalls of one process a CPU's cache holds (`MON_CACHE`); a power of two.
 pub const CACHE_SLOTS: usize = 4;
@@ -70,12 +89,16 @@ pub struct ProcCache {
     pub tgid: u32,
     /// The slot the next miss evicts when none is empty.
     pub next: u32,
+    /// The process's group leader (`task_struct *`): with `tgid`, tells a process from a later one with its pid.
+    pub leader: u64,
+    /// The process's start time (`ProcIdentity::start_ns`).
+    pub start_ns: u64,
     /// Syscall number of each slot; a slot whose `calls` is 0 is empty.
     pub nr: [u32; CACHE_SLOTS],
     pub counts: [CallCount; CACHE_SLOTS],
 }
 const _: () = assert!(CACHE_SLOTS.is_power_of_two());
-const _: () = assert!(core::mem::size_of::<ProcCache>() == 8 + 4 * CACHE_SLOTS + 16 * CACHE_SLOTS);
+const _: () = assert!(core::mem::size_of::<ProcCache>() == 24 + 4 * CACHE_SLOTS + 16 * CACHE_SLOTS);
 
 /// Entries of the per-process LRU map.
 pub const PROC_SLOTS: u32 = 16384;

@@ -127,7 +127,8 @@ pub struct BindEvent {
     pub flags: u32,
     /// IPv6 scope (interface index) passed, 0 otherwise.
     pub scope_id: u32,
-    pub _pad: u32,
+    /// The inode number of the socket's network namespace (`/proc/PID/ns/net`), 0 when unknown.
+    pub netns: u32,
     /// The address passed: IPv4 in the first 4 bytes, or IPv6; network byte order.
     pub addr: [u8; 16],
     /// The socket's inode number (as in /proc/PID/fd and sock_diag), 0 when unknown.
@@ -162,8 +163,11 @@ pub struct SockEvent {
     pub addr: [u8; 16],
     /// The socket's inode number, 0 when unknown.
     pub inode: u64,
+    /// The inode number of the socket's network namespace (`/proc/PID/ns/net`), 0 when unknown.
+    pub netns: u32,
+    pub _pad: u32,
 }
-const _: () = assert!(core::mem::size_of::<SockEvent>() == 40 + 48);
+const _: () = assert!(core::mem::size_of::<SockEvent>() == 40 + 56);
 
 /// Which of `want::TCP`, `want::UDP`, `want::OTHER` a socket is.
 #[inline(always)]

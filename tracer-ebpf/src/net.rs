@@ -80,6 +80,12 @@ static NET_SK_V6_RCV_SADDR_OFFSET: u32 = 0;
 static NET_SK_PROTOCOL_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static NET_SK_SOCKET_OFFSET: u32 = 0;
+/// `sock.__sk_common.skc_net` (the `struct net *`) and `net.ns.inum`: the socket's network namespace, whose inode
+/// user space compares with `/proc/PID/ns/net` to look for conflicting sockets in the right namespace.
+#[unsafe(no_mangle)]
+static NET_SK_NET_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static NET_NET_NS_INUM_OFFSET: u32 = 0;
 /// Bitfields of `sock_common`, packed as `byte offset << 16 | bit shift << 8 | mask`; 0 when unknown.
 #[unsafe(no_mangle)]
 static NET_SK_REUSE_BITS: u32 = 0;
@@ -154,6 +160,7 @@ struct SockInfo {
     flags: u32,
     addr: [u8; 16],
     inode: u64,
+    netns: u32,
 }
 
 /// The `struct socket *` behind `fd` in the current task, 0 when it is none.
@@ -164,6 +171,12 @@ pub(crate) fn socket_of_fd(fd: i32) -> u64 {
     // Not every file is a socket: a socket's file points back at it.
     let back = word(socket, global(&NET_SOCKET_FILE_OFFSET));
     socket & is_zero(back ^ file).wrapping_neg()
+}
+
+/// The inode number of a sock's network namespace, 0 when it cannot be read.
+#[inline(always)]
+fn sock_netns(sk: u64) -> u32 {
+    read(word(sk, global(&NET_SK_NET_OFFSET)), global(&NET_NET_NS_INUM_OFFSET))
 }
 
 #[inline(always)]
@@ -201,6 +214,7 @@ fn sock_info(fd: i32) -> SockInfo {
         flags: (known as u32 * sock_flags::SOCKET_KNOWN) | sock_bits(sk),
         addr: sock_addr(sk, family),
         inode: socket_inode(socket) & mask,
+        netns: sock_netns(sk) & mask as u32,
     }
 }
 
@@ -325,7 +339,7 @@ pub fn net_bind_exit(ctx: TracePointContext) -> u32 {
         event.sock_type = info.sock_type;
         event.flags = info.flags | (inflight.flags & sock_flags::ADDR_FAULT);
         event.scope_id = inflight.scope_id;
-        event._pad = 0;
+        event.netns = info.netns;
         event.addr = inflight.addr;
         event.inode = info.inode;
     });
@@ -373,6 +387,8 @@ pub fn net_listen_exit(ctx: TracePointContext) -> u32 {
         event.flags = info.flags;
         event.addr = info.addr;
         event.inode = info.inode;
+        event.netns = info.netns;
+        event._pad = 0;
     });
     0
 }
@@ -433,6 +449,8 @@ pub fn net_sock_state(ctx: TracePointContext) -> u32 {
         event.addr[..8].copy_from_slice(&low.to_ne_bytes());
         event.addr[8..].copy_from_slice(&high.to_ne_bytes());
         event.inode = inode;
+        event.netns = sock_netns(sk);
+        event._pad = 0;
     });
     0
 }

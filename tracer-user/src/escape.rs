@@ -42,13 +42,18 @@ pub fn quoted(bytes: &[u8], truncated: bool) -> String {
     out
 }
 
-/// A name for a text column: valid UTF-8 kept (control characters escaped), invalid bytes as `\xNN`.
+/// A name for a text column: valid UTF-8 kept (control characters escaped), invalid bytes as `\xNN`, and the
+/// characters that are invisible or reorder the text around them (bidi overrides and isolates, "Trojan Source")
+/// as `\uXXXX`. strace shows every non-ASCII byte in octal; names here stay readable in any script, and only
+/// what could make a terminal show something other than the bytes is escaped.
 pub fn display_name(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             if c.is_control() {
                 let _ = write!(out, "\\x{:02x}", c as u32);
+            } else if is_invisible(c) {
+                let _ = write!(out, "\\u{:04x}", c as u32);
             } else if c == '\\' {
                 out.push_str("\\\\");
             } else {
@@ -60,6 +65,41 @@ pub fn display_name(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Characters a terminal shows as nothing, or that reorder or hide the text around them: Unicode's format
+/// characters (category Cf) that matter on a terminal, the line and paragraph separators, and the fillers that
+/// render blank.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}'                     // soft hyphen
+        | '\u{034f}'                   // combining grapheme joiner
+        | '\u{061c}'                   // Arabic letter mark
+        | '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}' // Hangul fillers
+        | '\u{17b4}' | '\u{17b5}'      // Khmer inherent vowels
+        | '\u{180b}'..='\u{180f}'      // Mongolian variation selectors and vowel separator
+        | '\u{200b}'..='\u{200f}'      // zero-width space, (non-)joiner, LRM, RLM
+        | '\u{2028}'..='\u{202e}'      // line/paragraph separators, LRE RLE PDF LRO RLO
+        | '\u{2060}'..='\u{206f}'      // word joiner, invisible operators, LRI RLI FSI PDI, deprecated formats
+        | '\u{fe00}'..='\u{fe0f}'      // variation selectors
+        | '\u{feff}'                   // zero-width no-break space (BOM)
+        | '\u{fff9}'..='\u{fffb}'      // interlinear annotation
+        | '\u{1d173}'..='\u{1d17a}'    // musical formatting
+        | '\u{e0000}'..='\u{e0fff}'    // tags and variation selectors supplement
+    )
+}
+
+/// The bytes in hex when they are not valid UTF-8, else `None`: a JSON record's `<field>_hex` beside the field,
+/// which then shows them lossily (`\xNN`), as a name could also spell literally.
+pub fn hex_if_invalid(bytes: &[u8]) -> Option<String> {
+    if std::str::from_utf8(bytes).is_ok() {
+        return None;
+    }
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    Some(out)
 }
 
 /// Text for a JSON string: valid UTF-8 kept as it is (JSON escapes control characters itself), invalid bytes as
@@ -115,5 +155,26 @@ mod tests {
         assert_eq!(display_name(b"bad\xff"), "bad\\xff");
         assert_eq!(json_text(b"evil\nname\x1b"), "evil\nname\x1b");
         assert_eq!(json_text(b"bad\xff"), "bad\\xff");
+    }
+
+    #[test]
+    fn invisible_and_reordering_characters_are_escaped() {
+        // "Trojan Source": RLO would show `evil\u202egpj.exe` as `evilexe.jpg`.
+        assert_eq!(display_name("evil\u{202e}gpj.exe".as_bytes()), "evil\\u202egpj.exe");
+        for c in ['\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'] {
+            assert_eq!(display_name(format!("a{c}b").as_bytes()), format!("a\\u{:04x}b", c as u32));
+        }
+        assert_eq!(display_name("a\u{200e}\u{200f}\u{200b}\u{feff}b".as_bytes()), "a\\u200e\\u200f\\u200b\\ufeffb");
+        assert_eq!(display_name("\u{e0041}".as_bytes()), "\\ue0041");
+        // Visible text of any script is kept.
+        assert_eq!(display_name("日本語 ελληνικά עברית".as_bytes()), "日本語 ελληνικά עברית");
+    }
+
+    #[test]
+    fn invalid_utf8_is_told_apart_from_its_escape_spelled_out() {
+        assert_eq!(json_text(b"col\xff"), json_text(br"col\xff"), "the lossy text alone is the same");
+        assert_eq!(hex_if_invalid(b"col\xff"), Some("636f6cff".to_string()));
+        assert_eq!(hex_if_invalid(br"col\xff"), None);
+        assert_eq!(hex_if_invalid("café".as_bytes()), None);
     }
 }

@@ -1,5 +1,9 @@
 //! Sinks shared by every command: events to stdout or `-o FILE`, as text lines or JSON lines (the field names
 //! in ../shared/DESIGN.md are a contract), and the clock conversion that stamps them.
+//!
+//! Losing the output does not stop tracing: a write that fails (a full disk, EIO) drops the record, counts it,
+//! says so on stderr once per streak of failures, and writing resumes when it works again. Only a reader that went
+//! away (EPIPE: `tracer ... | head`) ends the stream, quietly.
 
 use std::{
     fs::File,
@@ -20,6 +24,14 @@ pub struct Output {
     /// Private: handlers never look at the format; the `emit` methods do.
     json: bool,
     interactive: bool,
+    /// Writes have been failing since the last one that reached the output.
+    failing: bool,
+    /// Records that could not be written (dropped), over the whole run.
+    pub dropped: u64,
+    /// Records dropped in the current streak of failures.
+    dropped_in_streak: u64,
+    /// The line being written, kept to be reused.
+    line: Vec<u8>,
 }
 
 impl Output {
@@ -31,21 +43,65 @@ impl Output {
             ),
             None => (Box::new(io::stdout()), io::stdout().is_terminal()),
         };
-        Ok(Output { writer: BufWriter::with_capacity(64 * 1024, writer), json, interactive })
+        Ok(Output::from_writer(writer, json, interactive))
     }
 
     /// Events to any writer (`tracer monitor`'s rotating file); `interactive` flushes after every batch.
     pub fn from_writer(writer: Box<dyn Write + Send>, json: bool, interactive: bool) -> Output {
-        Output { writer: BufWriter::with_capacity(64 * 1024, writer), json, interactive }
+        Output {
+            writer: BufWriter::with_capacity(64 * 1024, writer),
+            json,
+            interactive,
+            failing: false,
+            dropped: 0,
+            dropped_in_streak: 0,
+            line: Vec::with_capacity(512),
+        }
     }
 
     fn text(&mut self, line: &str) -> Result<(), OutputClosed> {
-        check(writeln!(self.writer, "{line}"))
+        self.write_line(|bytes| {
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+        })
     }
 
     fn record<T: Serialize>(&mut self, record: &T) -> Result<(), OutputClosed> {
-        check(serde_json::to_writer(&mut self.writer, record).map_err(io::Error::from))?;
-        check(self.writer.write_all(b"\n"))
+        // Serialized whole first: a failed write then drops a whole line, never half of one.
+        self.write_line(|bytes| {
+            serde_json::to_writer(&mut *bytes, record).unwrap_or_else(|err| panic!("a record serializes: {err}"));
+            bytes.push(b'\n');
+        })
+    }
+
+    /// One whole line, made by `fill` in a buffer kept from one line to the next (the hot path allocates
+    /// nothing): the writer takes all of it or none (it writes out what it holds first when full).
+    fn write_line(&mut self, fill: impl FnOnce(&mut Vec<u8>)) -> Result<(), OutputClosed> {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        fill(&mut line);
+        let written = self.writer.write_all(&line);
+        self.line = line;
+        match written {
+            Ok(()) => Ok(()),
+            Err(err) => self.failed(err, 1),
+        }
+    }
+
+    /// A write error: EPIPE ends the stream; any other drops `records` and tracing goes on.
+    fn failed(&mut self, err: io::Error, records: u64) -> Result<(), OutputClosed> {
+        if err.kind() == io::ErrorKind::BrokenPipe {
+            return Err(OutputClosed);
+        }
+        self.dropped += records;
+        self.dropped_in_streak += records;
+        if !self.failing {
+            self.failing = true;
+            eprintln!(
+                "tracer: writing events failed: {err}; tracing goes on, events are dropped until writing works again"
+            );
+        }
+        Ok(())
     }
 
     /// A record as a JSON line, or as the text line the command renders for it: handlers build records and
@@ -110,21 +166,31 @@ impl Output {
         Ok(())
     }
 
+    /// Writes out what the buffer holds (what it could not write stays in it, whole lines kept in order). Called
+    /// every tick: after failures, the first flush that works ends the streak.
     pub fn flush(&mut self) -> Result<(), OutputClosed> {
-        check(self.writer.flush())
-    }
-}
-
-fn check(result: io::Result<()>) -> Result<(), OutputClosed> {
-    match result {
-        Ok(()) => Ok(()),
-        // Any write error ends the event stream; a closed pipe is the usual one and is not worth a message.
-        Err(err) => {
-            if err.kind() != io::ErrorKind::BrokenPipe {
-                eprintln!("tracer: writing events failed: {err}");
+        match self.writer.flush() {
+            Ok(()) => {
+                if self.failing {
+                    self.failing = false;
+                    eprintln!(
+                        "tracer: writing events works again; {} records were dropped meanwhile",
+                        std::mem::take(&mut self.dropped_in_streak)
+                    );
+                }
+                Ok(())
             }
-            Err(OutputClosed)
+            Err(err) => self.failed(err, 0),
         }
+    }
+
+    /// The last flush: lines still held because writing fails are dropped too.
+    pub fn flush_final(&mut self) -> Result<(), OutputClosed> {
+        self.flush()?;
+        if self.failing {
+            self.dropped += self.writer.buffer().iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+        Ok(())
     }
 }
 

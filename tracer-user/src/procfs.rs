@@ -32,6 +32,22 @@ pub fn comm(pid: u32) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
+/// A process's start time, in clock ticks since boot (`/proc/PID/stat`'s 22nd field), `None` when it is gone.
+pub fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = fs::read(format!("/proc/{pid}/stat")).ok()?;
+    // The comm in parentheses may hold anything, spaces and parentheses included: fields start after the last `)`.
+    let after = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
+    // Field 3 (state) is the first after the comm: the start time is 19 fields later.
+    std::str::from_utf8(after).ok()?.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
+/// `start_ticks` of a start time in nanoseconds since boot (the kernel's `start_boottime`).
+pub fn boot_ns_to_ticks(ns: u64) -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    ns / (1_000_000_000 / hz)
+}
+
 /// What `/proc/PID/task/TID/syscall` says: the call a thread is inside, with its raw arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskSyscall {

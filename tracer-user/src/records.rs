@@ -168,6 +168,9 @@ pub struct ProcessRow {
 pub struct Conflict<'a, H> {
     pub holder_comm: Option<&'a str>,
     pub holders: &'a [H],
+    /// Why the holders could not be looked up (then `holder_pid` is null: unknown, not "nobody").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder_unknown: Option<&'static str>,
 }
 
 /// Fields no command adds to a record.
@@ -442,6 +445,16 @@ pub struct Open<'a> {
     pub path_verified: bool,
     /// The name as the process passed it.
     pub requested: String,
+    /// `requested` is only the first 255 bytes of a longer name (the kernel's capture); `path` is then not built
+    /// from it. Only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub requested_truncated: bool,
+    /// The bytes of `path` and `requested` in hex, when they are not valid UTF-8 (the fields then show the bytes
+    /// as `\xNN`, which a name can also spell literally). Only then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_hex: Option<String>,
     pub flags: &'a str,
     pub mode: Option<String>,
     pub fd: Option<i64>,
@@ -519,6 +532,13 @@ pub struct Blocked<'a> {
 pub struct Summary<'a, R> {
     pub rows: &'a [R],
     pub lost: u64,
+    /// Records that could not be written to the output (write errors: a full disk); only when some were.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub output_dropped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Both ends of a TCP connection (or a connected UDP socket), as `connect`, `accept`, `tcp_close` and the
@@ -808,7 +828,7 @@ mod tests {
         );
         let holders = [7u32];
         let mut looked_up = bind();
-        looked_up.outcome.held_by(Some(7), Conflict { holder_comm: None, holders: &holders });
+        looked_up.outcome.held_by(Some(7), Conflict { holder_comm: None, holders: &holders, holder_unknown: None });
         assert_eq!(
             serde_json::to_string(&looked_up).unwrap(),
             r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
@@ -832,7 +852,7 @@ mod tests {
                 outcome: SocketOutcome::of(-98, sock_flags::REUSEADDR | sock_flags::V6ONLY, 9, true),
             };
             if let Some(holders) = holders {
-                record.outcome.held_by(None, Conflict { holder_comm: Some("sshd"), holders });
+                record.outcome.held_by(None, Conflict { holder_comm: Some("sshd"), holders, holder_unknown: None });
             }
             serde_json::to_string(&record).unwrap()
         };
@@ -1131,6 +1151,9 @@ mod tests {
                     path_resolved: true,
                     path_verified: false,
                     requested: "x".into(),
+                    requested_truncated: false,
+                    path_hex: None,
+                    requested_hex: None,
                     flags: "O_RDONLY",
                     mode: None,
                     fd: (ret >= 0).then_some(ret),
@@ -1171,8 +1194,8 @@ mod tests {
             Row { name: "read".into(), calls: 3, errors: 1, total_ns: 9 },
             Row { name: "openat".into(), calls: 1, errors: 0, total_ns: 2 },
         ];
-        same(&R::Summary { rows: &rows, lost: 4 }, &Summary { rows: &rows, lost: 4 });
-        same(&R::Summary { rows: &[], lost: 0 }, &Summary::<Row> { rows: &[], lost: 0 });
+        same(&R::Summary { rows: &rows, lost: 4 }, &Summary { rows: &rows, lost: 4, output_dropped: 0 });
+        same(&R::Summary { rows: &[], lost: 0 }, &Summary::<Row> { rows: &[], lost: 0, output_dropped: 0 });
     }
 
     /// syscalls' `blocked` record before it moved here, as it was.

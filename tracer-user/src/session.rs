@@ -1,6 +1,7 @@
 //! The loop every command runs once its probes are attached: drain the ring buffer as records arrive, decode
 //! them, hand them to the command's handler; every tick collect the tail of a burst and report lost events;
-//! stop on Ctrl-C, SIGTERM or SIGHUP, when the output closes, or when the handler has nothing left to watch.
+//! stop on Ctrl-C, SIGTERM or SIGHUP, when the output's reader goes away (EPIPE; other write errors only drop
+//! records, see output.rs), or when the handler has nothing left to watch.
 
 use std::time::Duration;
 
@@ -172,7 +173,7 @@ impl Session {
         if self.stopped == Stop::OutputClosed {
             return; // the reader went away (`| head`): nothing to say, and nowhere useful to say it
         }
-        let _ = self.io.out.flush();
+        let _ = self.io.out.flush_final();
         if self.lost_total > 0 {
             eprintln!(
                 "tracer: {} events were lost (the ring buffer was full); a larger --buffer-size keeps more",
@@ -181,6 +182,9 @@ impl Session {
         }
         if self.decode_errors > 0 {
             eprintln!("tracer: {} records could not be decoded", self.decode_errors);
+        }
+        if self.io.out.dropped > 0 {
+            eprintln!("tracer: {} records could not be written to the output (write errors)", self.io.out.dropped);
         }
     }
 }

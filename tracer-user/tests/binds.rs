@@ -74,7 +74,17 @@ struct Sockets {
 
 impl Sockets {
     fn start(name: &str, deadline: Deadline) -> Sockets {
-        let mut cmd = Command::new(PYTHON);
+        Sockets::start_with(name, Command::new(PYTHON), deadline)
+    }
+
+    /// The helper in a network namespace of its own (`unshare -n` execs it: same pid).
+    fn start_in_new_netns(name: &str, deadline: Deadline) -> Sockets {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-n", PYTHON]);
+        Sockets::start_with(name, cmd, deadline)
+    }
+
+    fn start_with(name: &str, mut cmd: Command, deadline: Deadline) -> Sockets {
         cmd.arg("-c").arg(HELPER).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let proc = Proc::spawn(name, &mut cmd);
         let line = proc.out().wait_for(deadline, |l| l.starts_with("pid ")).unwrap_or_else(|| {
@@ -467,6 +477,65 @@ fn text_output_explains_a_refused_bind_and_escapes_names() {
     assert!(!line.contains('\x1b'), "raw escape in {line:?}");
     tracer.signal(libc::SIGINT);
     tracer.wait(deadline).expect_code(0);
+}
+
+/// A bind refused in a container's network namespace is explained from that namespace: by the container's own
+/// listener, never by a host process holding the same port in the host's namespace (which cannot conflict).
+/// Before the fix: `holder_pid` was the host's process.
+#[test]
+fn refused_bind_in_another_network_namespace_names_the_holder_in_it() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let mut host = Sockets::start("host holder", deadline);
+    host.ok(&format!("listen web tcp 0.0.0.0 {port}"), deadline);
+    host.ok(&format!("name {}", hex(b"hostholder")), deadline);
+    let (tracer, _) = start_json(&ports_arg(&[port]), deadline);
+
+    let mut container = Sockets::start_in_new_netns("container", deadline);
+    container.ok(&format!("name {}", hex(b"inner")), deadline);
+    container.ok(&format!("listen web tcp 0.0.0.0 {port}"), deadline);
+    assert_eq!(container.run(&format!("bind late tcp 0.0.0.0 {port}"), deadline), Err(libc::EADDRINUSE));
+    let bind = wait_json(&tracer, deadline, "the refused bind", |v| v["type"] == "bind" && v["ret"] == -98);
+    assert_eq!(bind["pid"], container.pid, "{bind}");
+    assert_eq!(bind["holder_pid"], container.pid, "the container's own listener holds it: {bind}");
+    assert_eq!(bind["holder_comm"], "inner", "{bind}");
+    let holders = bind["holders"].as_array().expect("holders");
+    assert_eq!(holders.len(), 1, "only the container's listener: {bind}");
+    assert_eq!((&holders[0]["pid"], &holders[0]["state"]), (&container.pid.into(), &"LISTEN".into()), "{bind}");
+    assert!(bind.get("holder_unknown").is_none(), "{bind}");
+    container.ok("close web", deadline);
+    let close = wait_json(&tracer, deadline, "the TCP close", |v| v["type"] == "close");
+    assert_eq!((&close["pid"], &close["source"]), (&container.pid.into(), &"kernel".into()), "{close}");
+    let events = stop(tracer, deadline);
+    assert_eq!(of_type(&events, "bind").len(), 2, "{events:?}");
+}
+
+/// A UDP socket bound in another network namespace is not reported closed by the poll while it is open (the
+/// host's sock_diag cannot see it), and is when it closes. Before the fix: a `close` (`source: poll`) came a
+/// second after the bind.
+#[test]
+fn udp_socket_in_another_network_namespace_is_closed_only_when_it_closes() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let (tracer, _) = start_json(&ports_arg(&[port]), deadline);
+    let mut container = Sockets::start_in_new_netns("container", deadline);
+    container.ok(&format!("bind dns udp 0.0.0.0 {port}"), deadline);
+    let udp = wait_json(&tracer, deadline, "the UDP bind", |v| v["type"] == "bind");
+    assert_eq!((&udp["pid"], &udp["ret"], &udp["proto"]), (&container.pid.into(), &0.into(), &"udp".into()), "{udp}");
+    // The poll runs every second: three of them while the socket is open.
+    std::thread::sleep(Duration::from_millis(3500));
+    let closes_while_open: Vec<String> =
+        tracer.out().text().lines().filter(|l| l.contains("\"close\"")).map(String::from).collect();
+    assert_eq!(closes_while_open, Vec::<String>::new(), "an open socket reported closed\n{}", tracer.dump());
+    container.ok("close dns", deadline);
+    let close = wait_json(&tracer, deadline, "the UDP close", |v| v["type"] == "close");
+    assert_eq!(
+        (&close["pid"], &close["source"], &close["inode"], &close["port"]),
+        (&container.pid.into(), &"poll".into(), &udp["inode"], &port.into()),
+        "{close}"
+    );
+    let events = stop(tracer, deadline);
+    assert_eq!(of_type(&events, "close").len(), 1, "{events:?}");
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -245,6 +245,63 @@ fn kernel_counts_a_storm_exactly() {
     assert!(getppid >= 12345, "the machine-wide getppid count covers the storm: {getppid}");
 }
 
+/// A process that made many syscalls exits and its pid is given to another process at once (a real pid reuse,
+/// through `/proc/sys/kernel/ns_last_pid`): the counts stay the first process's, under its name, and the second is
+/// never blamed for them. Before the fix the row of the first one's calls was named by what /proc showed at report
+/// time: the innocent process.
+#[test]
+fn syscall_stats_never_blame_a_process_that_reused_the_pid() {
+    let dl = Deadline::test();
+    let t = start_json("monitor", &["--syscall-stats", "--interval", "2", "--top", "100000"], dl);
+    let guilty = Command::new(workload()).args(["comm", "guilty", "getppid", "54321"]).spawn().expect("spawn");
+    let pid = guilty.id();
+    assert!(guilty.wait_with_output().unwrap().status.success());
+    // Fork until a child gets the pid back (other processes on the machine may take it first).
+    let mut innocent = None;
+    for _ in 0..200 {
+        std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string()).expect("write ns_last_pid");
+        let mut child =
+            Command::new(workload()).args(["comm", "innocent", "writes", "3", "sleep", "4000"]).spawn().expect("spawn");
+        if child.id() == pid {
+            innocent = Some(child);
+            break;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let mut innocent = innocent.unwrap_or_else(|| panic!("pid {pid} was never handed out again"));
+    // Two reports after the reuse: every count of the storm is reported by then.
+    let mut reports = 0;
+    t.out().wait_for(dl.within(Duration::from_secs(15)), |l| {
+        let is_stats = serde_json::from_str::<Value>(l).is_ok_and(|v| v["type"] == "syscall_stats");
+        reports += usize::from(is_stats);
+        reports >= 2
+    });
+    t.signal(libc::SIGINT);
+    let out = t.wait(dl);
+    innocent.kill().unwrap();
+    innocent.wait().unwrap();
+    out.expect_code(0);
+    let rows: Vec<Value> = out
+        .json()
+        .into_iter()
+        .filter(|v| v["type"] == "syscall_stats")
+        .flat_map(|s| s["processes"].as_array().cloned().unwrap_or_default())
+        .filter(|r| r["pid"] == pid)
+        .collect();
+    let getppid: Vec<&Value> = rows.iter().filter(|r| r["syscall"] == "getppid").collect();
+    assert!(!getppid.is_empty(), "no getppid row for pid {pid}\n{}", out.dump());
+    for row in &getppid {
+        assert_eq!(row["comm"], "guilty", "the storm's calls are the exited process's: {row}\n{}", out.dump());
+    }
+    let calls: u64 = getppid.iter().map(|r| u64_field(r, "calls")).sum();
+    assert_eq!(calls, 54321, "{getppid:?}");
+    // The innocent one is reported apart, under its own name, with its own calls.
+    let writes: Vec<&Value> = rows.iter().filter(|r| r["syscall"] == "write").collect();
+    assert_eq!(writes.len(), 1, "the innocent process's own row: {rows:?}");
+    assert_eq!((&writes[0]["comm"], &writes[0]["calls"]), (&"innocent".into(), &3.into()), "{rows:?}");
+}
+
 #[test]
 fn output_file_appends_rotates_and_reopens_on_sighup() {
     let dl = Deadline::test();

@@ -310,3 +310,72 @@ fn text_output_escapes_hostile_names() {
     tracer.wait(deadline).expect_code(0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Opens of hostile names by a Python helper (it can pass any bytes): an invalid byte and the same escape spelled
+/// out literally, a bidi override (U+202E, "Trojan Source"), and a name longer than the kernel's 255-byte capture.
+/// The long name is relative to the watched directory (its cwd), so the kernel side can tell it is below it.
+fn open_hostile_names(dir: &Path, long: &str, deadline: Deadline) -> u32 {
+    let script = r#"
+import os, sys
+d = os.fsencode(sys.argv[1])
+for name in (b"col\xff", b"col\\xff", "evil\u202egpj.exe".encode()):
+    os.close(os.open(d + b"/" + name, os.O_WRONLY | os.O_CREAT, 0o644))
+os.chdir(d)
+try:
+    os.open(sys.argv[2], os.O_RDONLY)
+except FileNotFoundError:
+    pass
+"#;
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.args(["-c", script]).arg(dir).arg(long).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let proc = Proc::spawn("python3 hostile opens", &mut cmd);
+    let pid = proc.pid();
+    proc.wait(deadline).expect_code(0);
+    pid
+}
+
+/// Two different files, `col<0xff>` and `col\xff` spelled out, are told apart in JSON (`path_hex` beside the
+/// lossy `path`); a bidi override never reaches the terminal raw; a name cut by the kernel's capture is marked
+/// (`requested_truncated`, `...` in text) and not reported resolved. Before the fix: both files were
+/// `.../col\\xff` and nothing else, U+202E was printed as is, and the cut name was `path_resolved: true`.
+#[test]
+fn hostile_and_overlong_names_are_unambiguous_and_marked() {
+    let deadline = Deadline::test();
+    let dir = scratch("hostile");
+    let long = format!("{}/{}/{}", "a".repeat(100), "b".repeat(100), "c".repeat(100));
+    let sentinel = dir.join("sentinel");
+    std::fs::write(&sentinel, b"x").unwrap();
+    let (tracer, _) = start(&[format!("{}/", s(&dir))], deadline);
+    let pid = open_hostile_names(&dir, &long, deadline);
+    let events: Vec<Value> = finish(tracer, &sentinel, deadline).into_iter().filter(|e| e["pid"] == pid).collect();
+    let invalid = format!("{}/col\\xff", s(&dir));
+    let cols: Vec<&Value> = events.iter().filter(|e| e["path"] == invalid.as_str()).collect();
+    assert_eq!(cols.len(), 2, "both files show the same lossy path: {events:?}");
+    let hex_of = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut raw = s(&dir).into_bytes();
+    raw.extend_from_slice(b"/col\xff");
+    assert_eq!(cols[0]["path_hex"], hex_of(&raw), "the invalid byte's file has its bytes: {}", cols[0]);
+    assert!(cols[1].get("path_hex").is_none(), "the literal backslash's file is valid UTF-8: {}", cols[1]);
+    let cut: Vec<&Value> = events.iter().filter(|e| e["errno"] == "ENOENT").collect();
+    assert_eq!(cut.len(), 1, "{events:?}");
+    assert_eq!(cut[0]["requested_truncated"], true, "{}", cut[0]);
+    assert_eq!(cut[0]["path_resolved"], false, "a cut name names another file: {}", cut[0]);
+    assert_eq!(str_field(cut[0], "requested").len(), 255, "{}", cut[0]);
+    assert!(long.starts_with(str_field(cut[0], "requested")), "{}", cut[0]);
+
+    let mut cmd = Command::new(tracer_bin());
+    cmd.arg("opens").arg(format!("{}/", s(&dir))).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let tracer = Proc::spawn("tracer opens (text)", &mut cmd);
+    assert!(tracer.err().wait_for(deadline, |l| l.ends_with("; ready")).is_some(), "{}", tracer.dump());
+    let pid = open_hostile_names(&dir, &long, deadline);
+    let last = tracer.out().wait_for(deadline, |l| l.contains(" ENOENT ") && l.contains(&format!(" {pid} ")));
+    let last = last.unwrap_or_else(|| panic!("no line of the cut name\n{}", tracer.dump()));
+    tracer.signal(libc::SIGINT);
+    let out = tracer.wait(deadline);
+    out.expect_code(0);
+    let text = out.stdout_text();
+    assert!(!text.contains('\u{202e}'), "a raw bidi override reached the terminal:\n{text}");
+    assert!(text.contains("evil\\u202egpj.exe"), "escaped as \\u202e:\n{text}");
+    assert!(last.contains("c... (unresolved: longer than the 255 bytes captured)"), "{last}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1226,6 +1226,77 @@ fn closed_stdout_ends_quietly() {
     }
 }
 
+/// A real full disk: `-o` on a 1 MiB tmpfs filled to the last page. Tracing goes on while writes fail; the
+/// records that could not be written are counted (one line on stderr per streak of failures, not per record),
+/// and writing resumes once space is freed: the records written plus those counted as dropped are exactly the
+/// calls made. Before the fix: one line on stderr, exit 0, the probes gone, nothing after the failure.
+#[test]
+fn full_disk_drops_and_counts_records_and_resumes() {
+    for json in [false, true] {
+        let dl = Deadline::test();
+        let dir = scratch_dir(&format!("full-disk-{json}"));
+        let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tracer-test"]).arg(&dir).status();
+        assert!(mounted.is_ok_and(|s| s.success()), "mount a 1 MiB tmpfs on {}", dir.display());
+        let filler = dir.join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let page = [0u8; 4096];
+        let full = loop {
+            if let Err(err) = std::io::Write::write_all(&mut file, &page) {
+                break err;
+            }
+        };
+        assert_eq!(full.raw_os_error(), Some(libc::ENOSPC), "the tmpfs is full: {full}");
+        drop(file);
+        let out_path = dir.join("trace");
+        let mut opts = vec!["-e", "trace=getppid", "-o", out_path.to_str().unwrap()];
+        if json {
+            opts.push("--json");
+        }
+        // `storm` prints when its 5000 getppid calls are done (to tracer's stdout, which it inherits).
+        let actions: Vec<String> = ["storm", "5000", "sleep", "3000", "getppid", "7"].map(String::from).to_vec();
+        let t = Proc::spawn("tracer -o FULL", &mut tracer(with_workload(&opts, &actions)));
+        let failed = t.err().wait_for(dl, |l| l.starts_with("tracer: writing events failed: No space left on device"));
+        assert!(failed.is_some(), "no write error reported\n{}", t.dump());
+        assert!(t.out().wait_for(dl, |l| l.starts_with("ns_per_call=")).is_some(), "{}", t.dump());
+        // Space is freed once tracer has had the storm's records (more than its 64 KiB buffer holds) to write:
+        // some are dropped. The workload sleeps 3 s before its last 7 calls, written once space is back.
+        std::thread::sleep(Duration::from_millis(1000));
+        std::fs::remove_file(&filler).unwrap();
+        let out = t.wait(dl);
+        let written = std::fs::read(&out_path).unwrap();
+        let _ = Command::new("umount").arg(&dir).status();
+        let _ = std::fs::remove_dir_all(&dir);
+        out.expect_no_panic();
+        out.expect_code(0);
+        let err = out.stderr_text();
+        let count = |prefix: &str| err.lines().filter(|l| l.starts_with(prefix)).count();
+        assert_eq!(count("tracer: writing events failed"), 1, "once per streak (json={json})\n{}", out.dump());
+        let resumed: Vec<&str> = err.lines().filter(|l| l.starts_with("tracer: writing events works again")).collect();
+        assert_eq!(resumed.len(), 1, "json={json}\n{}", out.dump());
+        let dropped: u64 = resumed[0].split("; ").nth(1).and_then(|w| w.split(' ').next()).unwrap().parse().unwrap();
+        assert!(dropped > 0, "{}", out.dump());
+        assert!(
+            err.contains(&format!("tracer: {dropped} records could not be written to the output")),
+            "the total at the end (json={json})\n{}",
+            out.dump()
+        );
+        let text = String::from_utf8(written).unwrap();
+        assert!(text.ends_with('\n'), "whole lines only (json={json})");
+        let lines: Vec<&str> = text.lines().collect();
+        let calls = if json {
+            let values: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+            assert_eq!(values.last().unwrap()["type"], "exit", "tracing went on to the exit");
+            values.iter().filter(|v| v["type"] == "syscall" && v["name"] == "getppid").count()
+        } else {
+            assert_eq!(lines.last(), Some(&"+++ exited with 0 +++"), "tracing went on to the exit");
+            let calls = lines.iter().filter(|l| l.starts_with("getppid() = ")).count();
+            assert_eq!(calls + 1, lines.len(), "only whole getppid lines and the exit: {lines:?}");
+            calls
+        };
+        assert_eq!(calls as u64 + dropped, 5007, "written + dropped = calls made (json={json})");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // 12. SIGINT / SIGTERM
 

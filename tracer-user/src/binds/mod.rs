@@ -2,11 +2,15 @@
 //!
 //! A snapshot of the sockets bound now (sock_diag, with the processes holding them from /proc/PID/fd), then every
 //! bind(), listen() and TCP listener closing, live, filtered in the kernel by port, protocol, family and pid.
-//! A bind refused with EADDRINUSE is explained by a sock_diag lookup made when it is reported.
+//! A bind refused with EADDRINUSE is explained by a sock_diag lookup made when it is reported, in the socket's own
+//! network namespace (a container's port is not the host's).
 //! Only wiring and rendering live here; the kernel side is tracer-ebpf/src/net.rs.
+
+mod netns;
 
 use std::{
     collections::{HashMap, HashSet},
+    fs::File,
     net::{IpAddr, Ipv4Addr},
     time::{Duration, Instant},
 };
@@ -179,7 +183,7 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
 
     let output = args.out.open()?;
     let mut session = Session::new(probes, output)?;
-    let mut handler = Binds::new(filter);
+    let mut handler = Binds::new(filter, netns::own());
 
     // The snapshot is taken once the probes are attached: a bind made meanwhile is in both, none is in neither.
     let which = if args.all { Which::All } else { Which::Bound };
@@ -269,6 +273,8 @@ impl Holder {
 
 /// A UDP socket known to be bound, watched for its release (UDP has no state-change tracepoint).
 struct KnownUdp {
+    /// The socket's network namespace (inode number): where sock_diag can see it.
+    netns: u32,
     pid: Option<u32>,
     comm: Vec<u8>,
     family: u16,
@@ -283,10 +289,16 @@ const LOOKUP_TTL: Duration = Duration::from_millis(500);
 const UDP_POLL_TICKS: u32 = 10;
 const EADDRINUSE: i32 = 98;
 
+/// Why the sockets holding a port could not be looked up (the `holder_unknown` of a refused bind or listen).
+const NETNS_UNKNOWN: &str = "the socket's network namespace is unknown";
+const NETNS_GONE: &str = "no process is left in the socket's network namespace";
+const LOOKUP_FAILED: &str = "sock_diag failed";
+
 /// A sock_diag lookup of one port, both families, with the processes holding its sockets.
 struct Lookup {
     at: Instant,
-    sockets: Vec<DiagSocket>,
+    /// The sockets, or why they are unknown.
+    sockets: Result<Vec<DiagSocket>, &'static str>,
     owners: HashMap<u64, Vec<SocketOwner>>,
 }
 
@@ -294,15 +306,58 @@ struct Binds {
     filter: Filter,
     udp_known: HashMap<u64, KnownUdp>,
     ticks: u32,
-    lookups: HashMap<(Proto, u16), Lookup>,
+    /// Per (protocol, port, network namespace).
+    lookups: HashMap<(Proto, u16, u32), Lookup>,
+    /// tracer's own network namespace (inode number).
+    own_netns: u32,
+    /// Other network namespaces with known UDP sockets, kept open between polls.
+    namespaces: HashMap<u32, File>,
     /// Traced processes still alive (with --pid): tracing ends when none is left.
     live: HashSet<u32>,
 }
 
 impl Binds {
-    fn new(filter: Filter) -> Binds {
+    fn new(filter: Filter, own_netns: u32) -> Binds {
         let live = filter.pids.clone();
-        Binds { filter, udp_known: HashMap::new(), ticks: 0, lookups: HashMap::new(), live }
+        Binds {
+            filter,
+            udp_known: HashMap::new(),
+            ticks: 0,
+            lookups: HashMap::new(),
+            own_netns,
+            namespaces: HashMap::new(),
+            live,
+        }
+    }
+
+    /// `dump` run in the network namespace `ns` (0: unknown), reached through the process `hint` if it is still
+    /// there; tracer's own namespace directly.
+    fn dump_in<R: Send>(
+        &self,
+        ns: u32,
+        hint: Option<u32>,
+        dump: impl FnOnce() -> Result<R, sockdiag::SockDiagError> + Send,
+    ) -> Result<R, &'static str> {
+        if ns == 0 {
+            return Err(NETNS_UNKNOWN);
+        }
+        let result = if ns == self.own_netns {
+            dump()
+        } else {
+            let opened;
+            let file = match self.namespaces.get(&ns) {
+                Some(file) => file,
+                None => {
+                    opened = netns::open(ns, hint).ok_or(NETNS_GONE)?;
+                    &opened
+                }
+            };
+            netns::run_in(file, dump).ok_or(NETNS_GONE)?
+        };
+        result.map_err(|err| {
+            eprintln!("tracer: sock_diag: {err}");
+            LOOKUP_FAILED
+        })
     }
 
     fn snapshot(&mut self, sockets: Vec<DiagSocket>, io: &mut Io) -> Result<(), OutputClosed> {
@@ -324,6 +379,7 @@ impl Binds {
                 self.udp_known.insert(
                     socket.inode,
                     KnownUdp {
+                        netns: self.own_netns,
                         pid: first.pid,
                         comm: first.comm_bytes.clone(),
                         family: socket.family,
@@ -357,23 +413,33 @@ impl Binds {
         io.out.flush()
     }
 
-    /// The sockets that make a bind to `addr:port` fail (overlapping address, both families), with the
-    /// processes holding them: listeners first, then bound sockets, then connections and TIME-WAIT.
-    fn conflicts(&mut self, proto: Proto, addr: IpAddr, port: u16, v6only: bool, own_inode: u64) -> Vec<Holder> {
+    /// The sockets that make a bind to `addr:port` fail (overlapping address, both families), in the socket's
+    /// network namespace `netns` (reached through `binder`), with the processes holding them: listeners first,
+    /// then bound sockets, then connections and TIME-WAIT. Why they are unknown when they cannot be looked up.
+    #[allow(clippy::too_many_arguments)]
+    fn conflicts(
+        &mut self,
+        proto: Proto,
+        addr: IpAddr,
+        port: u16,
+        v6only: bool,
+        own_inode: u64,
+        netns: u32,
+        binder: u32,
+    ) -> Result<Vec<Holder>, &'static str> {
         let now = Instant::now();
         self.lookups.retain(|_, lookup| now.duration_since(lookup.at) < LOOKUP_TTL);
-        let Lookup { sockets, owners, .. } = self.lookups.entry((proto, port)).or_insert_with(|| {
-            let sockets = match sockdiag::dump_all(&[proto], &[AF_INET, AF_INET6], Which::All) {
-                Ok(all) => all.into_iter().filter(|s| s.port == port).collect::<Vec<_>>(),
-                Err(err) => {
-                    eprintln!("tracer: looking up the holder of port {port}: {err}");
-                    Vec::new()
-                }
-            };
-            let inodes: HashSet<u64> = sockets.iter().map(|s| s.inode).filter(|&i| i != 0).collect();
+        if !self.lookups.contains_key(&(proto, port, netns)) {
+            let sockets = self
+                .dump_in(netns, Some(binder), || sockdiag::dump_all(&[proto], &[AF_INET, AF_INET6], Which::All))
+                .map(|all| all.into_iter().filter(|s| s.port == port).collect::<Vec<_>>());
+            // Socket inodes are unique across namespaces: /proc/PID/fd names them the same from anywhere.
+            let inodes: HashSet<u64> = sockets.iter().flatten().map(|s| s.inode).filter(|&i| i != 0).collect();
             let owners = procfs::socket_owners(Some(&inodes));
-            Lookup { at: now, sockets, owners }
-        });
+            self.lookups.insert((proto, port, netns), Lookup { at: now, sockets, owners });
+        }
+        let Lookup { sockets, owners, .. } = &self.lookups[&(proto, port, netns)];
+        let sockets = sockets.as_ref().map_err(|why| *why)?;
         let mut matching: Vec<&DiagSocket> = sockets
             .iter()
             .filter(|s| s.inode != own_inode || own_inode == 0)
@@ -388,7 +454,7 @@ impl Binds {
         let mut holders: Vec<Holder> = matching.iter().flat_map(|s| Holder::from_socket(s, owners, "lookup")).collect();
         // Within a rank, holders with a process first (stable: the socket order above is kept).
         holders.sort_by_key(|h| (rank_state(h.state), h.pid.is_none()));
-        holders
+        Ok(holders)
     }
 
     fn on_bind(&mut self, e: &BindEvent, io: &mut Io) -> Result<(), OutputClosed> {
@@ -400,14 +466,16 @@ impl Binds {
         let fault = e.flags & sock_flags::ADDR_FAULT != 0;
         let holders = match diag_proto(e.protocol) {
             Some(p) if e.ret == -EADDRINUSE && port != 0 => {
-                self.conflicts(p, addr, port, v6only.unwrap_or(false), e.inode)
+                self.conflicts(p, addr, port, v6only.unwrap_or(false), e.inode, e.netns, e.header.pid)
             }
-            _ => Vec::new(),
+            _ => Ok(Vec::new()),
         };
+        let (holders, holder_unknown) = split_unknown(holders);
         if e.ret == 0 && e.protocol == proto::UDP && e.inode != 0 && self.filter.protos.contains(&Proto::Udp) {
             self.udp_known.insert(
                 e.inode,
                 KnownUdp {
+                    netns: e.netns,
                     pid: Some(e.header.pid),
                     comm: c_bytes(&e.header.comm).to_vec(),
                     family: e.family,
@@ -422,7 +490,7 @@ impl Binds {
         let mut record = Bind::of(e, &io.clock);
         record.outcome.held_by(
             holder.and_then(|h| h.pid),
-            Conflict { holder_comm: holder.and_then(|h| h.comm.as_deref()), holders: &holders },
+            Conflict { holder_comm: holder.and_then(|h| h.comm.as_deref()), holders: &holders, holder_unknown },
         );
         io.out.emit(&record, |r| {
             let mut line = format!(
@@ -439,7 +507,7 @@ impl Binds {
             }
             line.push_str(&options_text(e.flags));
             line.push_str(&result_text(e.ret, errno));
-            line.push_str(&holders_text(&holders));
+            line.push_str(&holders_text(&holders, holder_unknown));
             line
         })
     }
@@ -450,15 +518,18 @@ impl Binds {
         // A socket that entered LISTEN outside the listen() syscall (reported from inet_sock_set_state).
         let from_syscall = e.fd >= 0;
         let holders = match diag_proto(e.protocol) {
-            Some(p) if e.ret == -EADDRINUSE && e.port != 0 => self.conflicts(p, addr, e.port, v6only, e.inode),
-            _ => Vec::new(),
+            Some(p) if e.ret == -EADDRINUSE && e.port != 0 => {
+                self.conflicts(p, addr, e.port, v6only, e.inode, e.netns, e.header.pid)
+            }
+            _ => Ok(Vec::new()),
         };
+        let (holders, holder_unknown) = split_unknown(holders);
         let holder = holders.iter().find(|h| h.pid.is_some());
         let errno = errno::of_return(e.ret.into());
         let mut record = Listen::of(e, &io.clock);
         record.outcome.held_by(
             holder.and_then(|h| h.pid),
-            Conflict { holder_comm: holder.and_then(|h| h.comm.as_deref()), holders: &holders },
+            Conflict { holder_comm: holder.and_then(|h| h.comm.as_deref()), holders: &holders, holder_unknown },
         );
         io.out.emit(&record, |r| {
             let mut line = format!(
@@ -476,7 +547,7 @@ impl Binds {
             }
             line.push_str(&options_text(e.flags));
             line.push_str(&result_text(e.ret, errno));
-            line.push_str(&holders_text(&holders));
+            line.push_str(&holders_text(&holders, holder_unknown));
             line
         })
     }
@@ -500,20 +571,44 @@ impl Binds {
         })
     }
 
-    /// UDP sockets have no state tracepoint: the ones known to be bound are looked for in sock_diag, and those
-    /// gone are reported as closed.
+    /// UDP sockets have no state tracepoint: the ones known to be bound are looked for in sock_diag, each in its
+    /// own network namespace, and those gone are reported as closed. A socket whose namespace cannot be looked in
+    /// is not called closed.
     fn poll_udp(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
         if self.udp_known.is_empty() {
             return Ok(());
         }
+        let mut namespaces: HashMap<u32, Option<u32>> = HashMap::new();
+        for k in self.udp_known.values() {
+            namespaces.entry(k.netns).or_insert(k.pid);
+        }
+        self.namespaces.retain(|ns, _| namespaces.contains_key(ns));
         let mut present = HashSet::new();
-        for family in [AF_INET, AF_INET6] {
-            match sockdiag::dump(Proto::Udp, family, Which::All) {
-                Ok(sockets) => present.extend(sockets.iter().map(|s| s.inode)),
-                Err(_) => return Ok(()), // try again at the next poll
+        let mut looked_in = HashSet::new();
+        for (&ns, &hint) in &namespaces {
+            if ns != self.own_netns
+                && !self.namespaces.contains_key(&ns)
+                && let Some(file) = netns::open(ns, hint)
+            {
+                self.namespaces.insert(ns, file);
+            }
+            let dump = || -> Result<Vec<DiagSocket>, sockdiag::SockDiagError> {
+                let mut all = sockdiag::dump(Proto::Udp, AF_INET, Which::All)?;
+                all.extend(sockdiag::dump(Proto::Udp, AF_INET6, Which::All)?);
+                Ok(all)
+            };
+            // Not looked in (gone, or failed): tried again at the next poll.
+            if let Ok(sockets) = self.dump_in(ns, None, dump) {
+                present.extend(sockets.iter().map(|s| s.inode));
+                looked_in.insert(ns);
             }
         }
-        let gone: Vec<u64> = self.udp_known.keys().copied().filter(|i| !present.contains(i)).collect();
+        let gone: Vec<u64> = self
+            .udp_known
+            .iter()
+            .filter(|(inode, k)| looked_in.contains(&k.netns) && !present.contains(inode))
+            .map(|(&inode, _)| inode)
+            .collect();
         let ts_ns = io.clock.wall_ns(io.clock.monotonic_now());
         for inode in gone {
             let Some(k) = self.udp_known.remove(&inode) else { continue };
@@ -601,7 +696,18 @@ fn result_text(ret: i32, errno: Option<(&str, &str)>) -> String {
     }
 }
 
-fn holders_text(holders: &[Holder]) -> String {
+/// The holders found, or none and why they are unknown.
+fn split_unknown(holders: Result<Vec<Holder>, &'static str>) -> (Vec<Holder>, Option<&'static str>) {
+    match holders {
+        Ok(holders) => (holders, None),
+        Err(why) => (Vec::new(), Some(why)),
+    }
+}
+
+fn holders_text(holders: &[Holder], unknown: Option<&str>) -> String {
+    if let Some(why) = unknown {
+        return format!("; holder unknown: {why}");
+    }
     let Some(first) = holders.first() else { return String::new() };
     let mut text = format!("; held by {} {} {} {}", first.who(), first.proto, first.state, first.address());
     if holders.len() > 1 {

@@ -49,7 +49,7 @@ use crate::{
         net::NetProbes,
         process::{ProcessLayout, ProcessProbes},
         signals::{SignalLayout, SignalProbes},
-        stats::{StatsProbes, read_errors, read_procs, read_syscalls},
+        stats::{StatsProbes, read_comms, read_errors, read_procs, read_syscalls},
         tcp::{TcpFilter, TcpProbes},
     },
     procfs,
@@ -137,7 +137,7 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     };
     let process = ProcessProbes::new(process_layout.clone());
     let signals = SignalProbes::generation(process_layout, signal_layout).only(signal_set);
-    let stats = args.syscall_stats.then_some(StatsProbes);
+    let stats = if args.syscall_stats { Some(StatsProbes::new()?) } else { None };
     let tcp = match args.conns {
         true => Some(TcpProbes::new(
             &preflight.tracefs,
@@ -235,8 +235,6 @@ const MAX_PORT_SERIES: usize = 100;
 
 /// How often the metrics snapshot is refreshed.
 const METRICS_EVERY: Duration = Duration::from_secs(1);
-/// Names kept for processes that exited, until the next syscall report (bounded by the exit rate limit).
-const MAX_COMMS: usize = 1 << 16;
 
 struct Monitor {
     syscall_stats: bool,
@@ -254,8 +252,6 @@ struct Monitor {
     syscalls_seen: Vec<CallCount>,
     /// Per (process, syscall), totals at the last report.
     procs_seen: HashMap<ProcSyscall, CallCount>,
-    /// Names of processes seen exiting since the last report.
-    comms: HashMap<u32, Vec<u8>>,
     /// With `--watch`: the opens command's handler, which resolves and shows open events.
     opens: Option<Opens>,
     /// With `--conns`: connects by remote port and result, accepts by listening port (bounded).
@@ -284,7 +280,6 @@ impl Monitor {
             dropped_seen: [0; bucket::SLOTS as usize],
             syscalls_seen: vec![CallCount::default(); MAX_SYSCALL_NR],
             procs_seen: HashMap::new(),
-            comms: HashMap::new(),
             opens,
             tcp_connects: BTreeMap::new(),
             tcp_accepts: BTreeMap::new(),
@@ -322,9 +317,6 @@ impl Monitor {
     fn on_exit(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("exit");
         let comm = c_bytes(&e.header.comm);
-        if self.syscall_stats && self.comms.len() < MAX_COMMS {
-            self.comms.insert(e.header.pid, comm.to_vec());
-        }
         io.out.emit(&Exit::of(e, &io.clock), |r| line(r.ts_ns, "exit", r.pid, comm, &r.outcome()))
     }
 
@@ -467,10 +459,17 @@ impl Monitor {
         busy.truncate(self.top);
         // Replaced, not merged: as bounded as the kernel's LRU map.
         self.procs_seen = procs.into_iter().collect();
+        // Named as the kernel saw the process when counting it; else as /proc shows the pid if it is still the same
+        // process (same start time); else unknown: a pid reused since is another process.
+        let comms = read_comms(probes).unwrap_or_default();
         let processes: Vec<ProcessRow> = busy
             .into_iter()
             .map(|(key, total, calls, errors)| {
-                let comm = procfs::comm(key.tgid).or_else(|| self.comms.get(&key.tgid).cloned());
+                let comm = comms.get(&key.process()).cloned().or_else(|| {
+                    (procfs::start_ticks(key.tgid) == Some(procfs::boot_ns_to_ticks(key.start_ns)))
+                        .then(|| procfs::comm(key.tgid))
+                        .flatten()
+                });
                 ProcessRow {
                     pid: key.tgid,
                     comm: comm.map(|c| json_text(&c)),
@@ -482,7 +481,6 @@ impl Monitor {
                 }
             })
             .collect();
-        self.comms.clear();
         let ts_ns = io.clock.wall_ns(io.clock.monotonic_now());
         let record = SyscallStats { ts_ns, interval_ns, syscalls, processes };
         io.out.emit(&record, |r| {

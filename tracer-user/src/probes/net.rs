@@ -67,6 +67,9 @@ impl NetLayout {
             ("NET_SK_V6_RCV_SADDR_OFFSET", in_common("skc_v6_rcv_saddr", 16)?),
             ("NET_SK_PROTOCOL_OFFSET", sized("sock", "sk_protocol", 2)?),
             ("NET_SK_SOCKET_OFFSET", off("sock", "sk_socket")?),
+            // `possible_net_t` holds the one `struct net *` (a kernel without CONFIG_NET_NS has one namespace).
+            ("NET_SK_NET_OFFSET", in_common("skc_net", 8)?),
+            ("NET_NET_NS_INUM_OFFSET", off("net", "ns")? + sized("ns_common", "inum", 4)?),
             ("NET_SK_REUSE_BITS", packed_bits(btf, common, "skc_reuse")),
             ("NET_SK_REUSEPORT_BITS", packed_bits(btf, common, "skc_reuseport")),
             ("NET_SK_IPV6ONLY_BITS", packed_bits(btf, common, "skc_ipv6only")),

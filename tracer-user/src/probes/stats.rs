@@ -6,19 +6,23 @@ use std::collections::HashMap;
 
 use aya::{
     EbpfLoader,
-    maps::{MapData, PerCpuArray, PerCpuHashMap},
+    maps::{HashMap as BpfHashMap, MapData, PerCpuArray, PerCpuHashMap},
 };
 use tracer_common::{
-    monitor::{CallCount, ERROR_SLOTS, PROC_SLOTS, ProcCache, ProcSyscall},
+    monitor::{CallCount, ERROR_SLOTS, PROC_SLOTS, ProcCache, ProcIdentity, ProcSyscall},
     syscalls::MAX_SYSCALL_NR,
 };
 
-use crate::{bpf::Probes, probes::Family};
+use crate::{
+    bpf::{KernelGlobals, Probes, btf_offset, btf_sized_offset},
+    btf::kernel_btf,
+    probes::Family,
+};
 
 /// The family's hash maps. aya creates every map of the object whichever programs a command loads, and these are
 /// per-CPU hash maps the kernel preallocates: 8-20 ms to create at full size. With one entry they cost nothing
 /// (`shrink_unused`, for every command); `StatsProbes` gives them their size.
-const MAPS: [(&str, u32); 2] = [("MON_PROCS", PROC_SLOTS), ("MON_ERRORS", ERROR_SLOTS)];
+const MAPS: [(&str, u32); 3] = [("MON_PROCS", PROC_SLOTS), ("MON_ERRORS", ERROR_SLOTS), ("MON_COMMS", PROC_SLOTS)];
 
 /// Makes the family's maps as small as can be, for a command that does not load its program.
 pub(crate) fn shrink_unused(loader: &mut EbpfLoader<'_>) {
@@ -27,11 +31,27 @@ pub(crate) fn shrink_unused(loader: &mut EbpfLoader<'_>) {
     }
 }
 
-/// The syscall statistics probe.
-pub struct StatsProbes;
+/// The syscall statistics probe, with where it finds a process's group leader and start time in this kernel.
+pub struct StatsProbes {
+    globals: KernelGlobals,
+}
+
+impl StatsProbes {
+    pub fn new() -> anyhow::Result<StatsProbes> {
+        let btf = kernel_btf()?;
+        Ok(StatsProbes {
+            globals: KernelGlobals::new(vec![
+                ("MON_TASK_GROUP_LEADER_OFFSET", btf_offset(btf, "task_struct", "group_leader")?),
+                ("MON_TASK_START_BOOTTIME_OFFSET", btf_sized_offset(btf, "task_struct", "start_boottime", 8)?),
+                ("MON_TASK_COMM_OFFSET", btf_sized_offset(btf, "task_struct", "comm", 16)?),
+            ]),
+        })
+    }
+}
 
 impl Family for StatsProbes {
     fn configure<'a>(&'a self, loader: &mut EbpfLoader<'a>) {
+        self.globals.apply(loader);
         for (name, entries) in MAPS {
             loader.map_max_entries(name, entries);
         }
@@ -75,12 +95,23 @@ pub fn read_procs(probes: &Probes) -> anyhow::Result<Vec<(ProcSyscall, CallCount
     for cache in caches.get(&0, 0)?.iter() {
         for (nr, count) in cache.nr.iter().zip(&cache.counts) {
             if count.calls != 0 {
-                let entry = procs.entry(ProcSyscall { tgid: cache.tgid, nr: *nr }).or_default();
+                let key = ProcSyscall { tgid: cache.tgid, nr: *nr, start_ns: cache.start_ns };
+                let entry = procs.entry(key).or_default();
                 *entry = add(*entry, count);
             }
         }
     }
     Ok(procs.into_iter().collect())
+}
+
+/// Each counted process's name as the kernel saw it when counting its calls.
+pub fn read_comms(probes: &Probes) -> anyhow::Result<HashMap<ProcIdentity, Vec<u8>>> {
+    let map: BpfHashMap<&MapData, ProcIdentity, [u8; 16]> = BpfHashMap::try_from(probes.map("MON_COMMS")?)?;
+    Ok(map
+        .iter()
+        .filter_map(Result::ok)
+        .map(|(key, comm)| (key, tracer_common::decode::c_bytes(&comm).to_vec()))
+        .collect())
 }
 
 fn add(sum: CallCount, c: &CallCount) -> CallCount {

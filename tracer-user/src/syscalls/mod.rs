@@ -236,7 +236,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     // Counts are read after the last drain, then the probes detach before the summary is printed.
     if stop != Stop::OutputClosed && args.summary {
         let rows = summary::rows(&session.probes.syscall_stats()?, &tracer.table);
-        let record = Summary { rows: &rows, lost: session.lost_total };
+        let record = Summary { rows: &rows, lost: session.lost_total, output_dropped: session.io.out.dropped };
         let _ = session.io.out.emit(&record, |r| summary::render(r.rows));
     }
     session.finish();

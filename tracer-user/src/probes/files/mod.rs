@@ -35,7 +35,7 @@ use tracer_common::{
 
 use crate::{
     bpf::Probes,
-    escape::{display_name, json_text},
+    escape::{display_name, hex_if_invalid, json_text},
     linux::{errno, files::open_flags},
     output::{OutputClosed, timestamp},
     probes::Family,
@@ -461,7 +461,8 @@ impl Opens {
                 }
             }
         }
-        if e.status & status::PATH_FAULT != 0 || e.status & status::ENTER_SEEN == 0 {
+        // A name cut by the kernel's capture would resolve to another file.
+        if e.status & (status::PATH_FAULT | status::PATH_TRUNCATED) != 0 || e.status & status::ENTER_SEEN == 0 {
             return Resolved { path: None, verified: false };
         }
         let absolute = raw.starts_with(b"/");
@@ -516,6 +517,7 @@ impl Opens {
             None => raw.to_vec(),
         };
         let file_known = e.status & status::FILE_KNOWN != 0;
+        let truncated = e.status & status::PATH_TRUNCATED != 0;
         let record = Open {
             ts_ns,
             pid: e.header.pid,
@@ -528,6 +530,9 @@ impl Opens {
             path_resolved: resolved.path.is_some(),
             path_verified: resolved.verified,
             requested: json_text(raw),
+            requested_truncated: truncated,
+            path_hex: hex_if_invalid(&path_bytes),
+            requested_hex: hex_if_invalid(raw),
             flags: &flags,
             mode,
             fd: (e.ret >= 0).then_some(e.ret),
@@ -543,7 +548,10 @@ impl Opens {
             let fd = if e.ret >= 0 { e.ret.to_string() } else { "-1".to_string() };
             let latency = if entered { format!("{:.6}", e.duration_ns as f64 / 1e9) } else { "?".to_string() };
             let mut path = display_name(&path_bytes);
-            if resolved.path.is_none() {
+            if resolved.path.is_none() && truncated {
+                // As strace marks a string it cut.
+                path = format!("{path}... (unresolved: longer than the {} bytes captured)", raw.len());
+            } else if resolved.path.is_none() {
                 path = format!("{path} (unresolved: relative to a directory of a process that is gone)");
             } else if !resolved.verified && e.ret >= 0 {
                 path.push_str(" (unverified)");
