@@ -12,6 +12,7 @@ mod opens;
 mod output;
 mod probes;
 mod procfs;
+mod procs;
 mod records;
 mod session;
 mod signals;
@@ -39,6 +40,7 @@ enum Command {
     Opens(opens::OpensArgs),
     Signals(signals::SignalsArgs),
     Monitor(monitor::MonitorArgs),
+    Procs(procs::ProcsArgs),
 }
 
 impl Command {
@@ -49,6 +51,7 @@ impl Command {
             Command::Opens(_) => "opens",
             Command::Signals(_) => "signals",
             Command::Monitor(_) => "monitor",
+            Command::Procs(_) => "procs",
         }
     }
 
@@ -63,7 +66,7 @@ impl Command {
                 let sub = matches.subcommand_matches("monitor").expect("the monitor subcommand matched");
                 monitor::apply_config(args, sub).map_err(|err| (ErrorKind::ValueValidation, chain(&err)))
             }
-            Command::Opens(_) | Command::Signals(_) => Ok(()),
+            Command::Opens(_) | Command::Signals(_) | Command::Procs(_) => Ok(()),
         }
     }
 }
@@ -113,6 +116,7 @@ fn run(command: Command) -> anyhow::Result<i32> {
             Command::Opens(args) => opens::run(args, preflight).await,
             Command::Signals(args) => signals::run(args, preflight).await,
             Command::Monitor(args) => monitor::run(args, preflight).await,
+            Command::Procs(args) => procs::run(args, preflight).await,
         }
     })
 }
