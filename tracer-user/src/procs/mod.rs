@@ -10,7 +10,7 @@
 
 mod snapshot;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aya::maps::{Array, MapData};
 use tracer_common::{
@@ -97,7 +97,9 @@ pub async fn run(args: ProcsArgs, preflight: Preflight) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let traced_map: Array<MapData, u8> = Array::try_from(probes.take_map("TRACED")?)?;
-    let mut handler = ProcsHandler { matcher, trace_all, traced_map, users: HashMap::new() };
+    // With -p no process joins: once the listed ones and their descendants are gone, there is nothing to follow.
+    let alive = (!pids.is_empty()).then(|| listed.keys().copied().collect());
+    let mut handler = ProcsHandler { matcher, trace_all, traced_map, users: HashMap::new(), alive };
     let mut session = Session::new(probes, output)?;
     let closed = session.io.out.text_only(HEADING).is_err()
         || session.ready("procs", &describe(&args.patterns, &pids, args.user.as_deref())).is_err();
@@ -142,6 +144,8 @@ struct ProcsHandler {
     /// The kernel's followed set, for the processes that join here (their arguments matched).
     traced_map: Array<MapData, u8>,
     users: HashMap<u32, Option<String>>,
+    /// `-p`: the followed processes still alive.
+    alive: Option<HashSet<u32>>,
 }
 
 impl ProcsHandler {
@@ -151,6 +155,11 @@ impl ProcsHandler {
 
     fn on_fork(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
         let record = Fork::of(e, &io.clock);
+        if let Some(alive) = &mut self.alive
+            && !record.thread
+        {
+            alive.insert(record.child_pid);
+        }
         io.out.emit(&record, |r| {
             let details = if r.thread {
                 format!("thread {}", r.child_tid)
@@ -195,6 +204,9 @@ impl ProcsHandler {
 
     fn on_exit(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
         let record = Exit::of(e, &io.clock);
+        if let Some(alive) = &mut self.alive {
+            alive.remove(&record.pid);
+        }
         io.out.emit(&record, |r| {
             let ran = r.lifetime.map_or(String::new(), |l| format!(" after {}", seconds(l.run_ns)));
             line(r.ts_ns, "exit", r.pid, c_bytes(&e.header.comm), &format!("{}{ran}", r.outcome()))
@@ -210,6 +222,10 @@ impl Handler for ProcsHandler {
             Event::Process(e) if e.what == what::EXIT => self.on_exit(&e, io),
             _ => Ok(()),
         }
+    }
+
+    fn finished(&self) -> bool {
+        self.alive.as_ref().is_some_and(HashSet::is_empty)
     }
 }
 
