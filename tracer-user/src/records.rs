@@ -746,6 +746,8 @@ mod tests {
                 argv,
                 argv_truncated: true,
                 uid: 0,
+                started: None,
+                context: None,
             },
         );
         let rows = || {

@@ -158,7 +158,7 @@ pub fn take(matcher: &Matcher, probes: &mut Probes, trace_all: bool) -> anyhow::
     // Gone between the look and the insertion (its exit was not seen): not followed, lest its pid be reused.
     let gone: Vec<u32> = all
         .iter()
-        .filter(|&(&pid, ref p)| procfs::stat(pid).is_none_or(|now| now.start_ticks != p.stat.start_ticks))
+        .filter(|(pid, p)| procfs::stat(**pid).is_none_or(|now| now.start_ticks != p.stat.start_ticks))
         .map(|(&pid, _)| pid)
         .collect();
     for pid in gone {
