@@ -18,7 +18,7 @@ use tracer_common::{
 };
 
 use crate::{
-    emit::{EXEC, EXIT, PROCESS, Route, emit},
+    emit::{EXEC, EXIT, FORK, Route, emit},
     kernel::{current_task, is_zero, read, word},
     maps::{count_lost, global, is_traced, set_traced, traced_state},
     syscalls::take_inflight,
@@ -190,7 +190,7 @@ pub fn process_fork(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     let child = child as u64;
-    emit::<ProcessEvent>(PROCESS, kind::PROCESS, bpf_get_current_pid_tgid(), |event, _| {
+    emit::<ProcessEvent>(FORK, kind::PROCESS, bpf_get_current_pid_tgid(), |event, _| {
         event.what = what::FORK;
         event.other_pid = child_tgid;
         event.exit_code = 0;
