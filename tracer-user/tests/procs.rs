@@ -307,3 +307,83 @@ fn new_processes_join_at_exec() {
     let codes: Vec<Value> = of_type(&events, "exit").iter().map(|e| e["code"].clone()).collect();
     assert_eq!(codes, [0, 4, 6, 9].map(Value::from), "{}", out.dump());
 }
+
+/// A reload of a real pre-forking server (Debian's nginx, master and 2 workers): the snapshot shows the master and
+/// its workers; `kill -HUP` shows the master forking 2 new workers and the 2 old ones exiting; the master's exit
+/// ends tracer (`-p`).
+#[test]
+fn a_reload_of_nginx_shows_old_workers_exit_and_new_ones_fork() {
+    let dl = Deadline::test();
+    assert!(
+        std::path::Path::new("/usr/sbin/nginx").exists(),
+        "this test needs Debian's nginx (apt-get install nginx-light; cargo xtask setup installs it)"
+    );
+    let dir = scratch_dir("procs-nginx");
+    let port = 20_000 + std::process::id() % 20_000;
+    let d = dir.display();
+    std::fs::write(
+        dir.join("nginx.conf"),
+        format!(
+            "worker_processes 2;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};\n\
+             server {{ listen 127.0.0.1:{port}; }} }}\n"
+        ),
+    )
+    .unwrap();
+    let master = Proc::spawn(
+        "nginx",
+        Command::new("/usr/sbin/nginx")
+            .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let mpid = master.pid();
+    let workers = || -> BTreeSet<u64> {
+        std::fs::read_to_string(format!("/proc/{mpid}/task/{mpid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect()
+    };
+    let wait_until = Deadline::new(Duration::from_secs(10));
+    while workers().len() != 2 {
+        assert!(!wait_until.expired(), "nginx never started 2 workers\n{}", master.dump());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let old = workers();
+    let t = Proc::spawn("tracer procs -p nginx", &mut procs(&["-p", &mpid.to_string(), "--json"]));
+    ready(&t, &dl);
+    master.signal(libc::SIGHUP);
+    let wait_until = Deadline::new(Duration::from_secs(15));
+    while workers().len() != 2 || workers() == old || !workers().is_disjoint(&old) {
+        assert!(!wait_until.expired(), "nginx never replaced its workers\n{}", master.dump());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let new = workers();
+    master.signal(libc::SIGQUIT);
+    let out = t.wait(dl.within(Duration::from_secs(20)));
+    out.expect_code(0);
+    let events = out.json();
+
+    let snapshot: BTreeSet<u64> = of_type(&events, "process").iter().map(|p| u64_field(p, "pid")).collect();
+    let mut expected: BTreeSet<u64> = old.clone();
+    expected.insert(u64::from(mpid));
+    assert_eq!(snapshot, expected, "the master and its workers\n{}", out.dump());
+    let worker_line = of_type(&events, "process").into_iter().find(|p| p["pid"] == *old.first().unwrap()).unwrap();
+    assert_eq!(worker_line["argv"], serde_json::json!(["nginx: worker process"]));
+
+    let forked: BTreeSet<u64> = of_type(&events, "fork")
+        .iter()
+        .filter(|f| f["pid"] == mpid && f["thread"] == false)
+        .map(|f| u64_field(f, "child_pid"))
+        .collect();
+    assert_eq!(forked, new, "the master forked the new workers\n{}", out.dump());
+    let exited = |pids: &BTreeSet<u64>| -> usize {
+        of_type(&events, "exit").iter().filter(|e| pids.contains(&u64_field(e, "pid")) && e["code"] == 0).count()
+    };
+    assert_eq!(exited(&old), 2, "the old workers exited\n{}", out.dump());
+    assert_eq!(exited(&new), 2, "the new workers exited at SIGQUIT\n{}", out.dump());
+    assert_eq!(exited(&[u64::from(mpid)].into()), 1, "the master exited\n{}", out.dump());
+}
