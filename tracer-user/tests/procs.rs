@@ -271,14 +271,28 @@ fn new_processes_join_at_exec() {
     // Joins by its name ("pjNNNNN-sh"); its child /bin/true is followed from its fork.
     let by_comm = Command::new(&shell).args(["-c", "/bin/true; exit 4"]).status().unwrap();
     assert_eq!(by_comm.code(), Some(4));
-    // Joins by its arguments only.
-    let by_args = Command::new("/bin/sh").args(["-c", &format!("exit 6; : {name}")]).status().unwrap();
-    assert_eq!(by_args.code(), Some(6));
+    // Joins by its arguments only (in user space: it waits on stdin until tracer has reported its exec, so that
+    // its exit comes after it joined).
+    let by_args = |code: i32, tag: &str| {
+        let mut child = Command::new("/bin/sh")
+            .args(["-c", &format!("read x; exit {code}"), &format!("{name}-{tag}")])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let exec = format!(r#""pid":{},"#, child.id());
+        let seen = t
+            .out()
+            .wait_for(dl.within(Duration::from_secs(10)), |l| l.contains(r#""type":"exec""#) && l.contains(&exec));
+        assert!(seen.is_some(), "no exec of {exec}\n{}", t.dump());
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(code));
+    };
+    by_args(6, "args");
     // A searcher for the pattern, never listed.
     let grep = Command::new("grep").args(["-q", &name, "/dev/null"]).status().unwrap();
     assert_eq!(grep.code(), Some(1));
-    let marker = Command::new("/bin/sh").args(["-c", &format!("exit 9; : {name} last")]).status().unwrap();
-    assert_eq!(marker.code(), Some(9));
+    by_args(9, "last");
 
     let found = t.out().wait_for(dl.within(Duration::from_secs(10)), |l| l.contains(r#""code":9"#));
     t.signal(libc::SIGINT);

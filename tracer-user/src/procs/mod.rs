@@ -30,7 +30,7 @@ use crate::{
         process::{ExecJoins, ProcessLayout, ProcessProbes},
     },
     procfs,
-    records::{Exec, ExecContext, Exit, Fork, exec_argv},
+    records::{Exec, ExecContext, Exit, Fork, Lost, exec_argv},
     session::{Handler, Io, Session},
 };
 
@@ -153,6 +153,23 @@ impl ProcsHandler {
         self.users.entry(uid).or_insert_with(|| user_name(uid)).clone()
     }
 
+    /// Adds a process that matched at its exec to the kernel's followed set. False when its exit will not be seen:
+    /// it had already exited (then its entry is cleared, lest a later process with its pid be followed).
+    fn follow_from_now(&mut self, pid: u32) -> bool {
+        if self.traced_map.set(pid, traced::NOW as u8, 0).is_err() {
+            eprintln!("tracer: could not follow pid {pid}: the followed set refused it");
+            return false;
+        }
+        // A zombie has passed the exit tracepoint. If the kernel saw the exit after the insertion it reported it
+        // and cleared the entry; if the entry is still set, the exit came first.
+        let exited = procfs::stat(pid).is_none_or(|s| matches!(s.state, b'Z' | b'X'));
+        if !exited || self.traced_map.get(&pid, 0).unwrap_or(0) == 0 {
+            return true;
+        }
+        let _ = self.traced_map.set(pid, 0, 0);
+        false
+    }
+
     fn on_fork(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
         let record = Fork::of(e, &io.clock);
         if let Some(alive) = &mut self.alive
@@ -175,6 +192,7 @@ impl ProcsHandler {
         let pid = e.header.pid;
         let comm = c_bytes(&e.header.comm);
         let argv = exec_argv(e);
+        let mut missed_exit = false;
         let joined = if e.flags & process_flags::FOLLOWED != 0 {
             (e.flags & process_flags::JOINED != 0).then_some(if self.matcher.has_patterns() { "comm" } else { "user" })
         } else {
@@ -182,9 +200,7 @@ impl ProcsHandler {
             if self.matcher.joins_at_exec(pid, e.uid, comm, &argv).is_none() {
                 return Ok(());
             }
-            if !self.trace_all && self.traced_map.set(pid, traced::NOW as u8, 0).is_err() {
-                eprintln!("tracer: could not follow pid {pid}: the followed set refused it");
-            }
+            missed_exit = !self.trace_all && !self.follow_from_now(pid);
             Some("cmdline")
         };
         let user = self.user(e.uid);
@@ -199,7 +215,14 @@ impl ProcsHandler {
             let joined = context.joined.map_or(String::new(), |how| format!("  [joined: {how}]"));
             let details = format!("ppid={ppid} user={who} cwd={cwd} {}{more}{joined}", shell_command(&argv));
             line(r.ts_ns, "exec", pid, comm, &details)
-        })
+        })?;
+        if missed_exit {
+            // Its exit passed before it could be followed: said, never silently missing.
+            let lost = Lost { probe: "process", count: 1, reason: Some("exited_before_joined") };
+            io.out
+                .emit(&lost, |_| format!("--- lost the exit of {pid}: it exited before tracer could follow it ---"))?;
+        }
+        Ok(())
     }
 
     fn on_exit(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
