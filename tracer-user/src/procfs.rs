@@ -213,10 +213,13 @@ pub fn stat(pid: u32) -> Option<ProcStat> {
     parse_stat(&fs::read(format!("/proc/{pid}/stat")).ok()?)
 }
 
-/// The process's arguments (/proc/PID/cmdline split at NULs); empty for a kernel thread or a zombie.
+/// The process's arguments (/proc/PID/cmdline split at NULs); empty for a kernel thread or a zombie. Trailing NULs
+/// are padding, not empty arguments: a process that retitles itself (nginx's `nginx: worker process`) overwrites its
+/// arguments and pads the rest with NULs; ps drops them too.
 pub fn cmdline(pid: u32) -> Option<Vec<Vec<u8>>> {
     let bytes = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let bytes = bytes.strip_suffix(&[0]).unwrap_or(&bytes);
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |last| last + 1);
+    let bytes = &bytes[..end];
     Some(if bytes.is_empty() { Vec::new() } else { bytes.split(|&b| b == 0).map(<[u8]>::to_vec).collect() })
 }
 
