@@ -33,6 +33,9 @@ if ((${#missing_pkgs[@]})); then
     apt-get update -qq
     apt-get install -y -qq "${missing_pkgs[@]}"
     installed_something=1
+    if [[ " ${missing_pkgs[*]} " == *" nginx-light "* ]] && command -v systemctl >/dev/null; then
+        systemctl disable --now nginx >/dev/null 2>&1 || true
+    fi
 fi
 
 # --- Rust toolchains and components ----------------------------------------------------------

@@ -53,6 +53,7 @@ conns-live          conns     a connect and its accept by their pids, both close
 signals-hup         signals   a kill -HUP with sender and target, and the exit it causes
 signals-kernel      signals   a SIGSEGV from the kernel; a fatal HUP taken as SIGKILL, reported as the HUP; a failed kill
 monitor-short       monitor   a short monitor run sees one exec and one exit of a spawned process
+procs-tree          procs     -p PID --json: a known tree (thread, fork, exec, double fork, exit codes, SIGKILL) exactly
 '
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -281,6 +282,9 @@ check_verifier_stats() {
     stats_run conns conns
     stats_run signals signals
     stats_run signals-failed signals --failed
+    # Forks, threads and joins at exec by command name (the kernel's pattern match) and by uid.
+    stats_run procs procs --no-snapshot sh
+    stats_run procs procs --no-snapshot -u 0
     # monitor's own programs still count when the opens programs did not load.
     stats_run opens monitor --json --binds --watch /tmp --syscall-stats ||
         stats_run monitor monitor --json --binds --syscall-stats
@@ -588,6 +592,42 @@ check_monitor_short() {
     wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
     expect "exec objects of $pid" "$(count events '"type":"exec"' "\"pid\":$pid,")" 1
     expect "exit objects of $pid with code 3" "$(count events '"type":"exit"' "\"pid\":$pid," '"code":3,')" 1
+}
+
+check_procs_tree() {
+    mkfifo in
+    exec 3<>in
+    workload --wait-stdin proc-tree <in >wout 2>&1 &
+    wpid=$!
+    wait_for wout '^pid=' || fail "workload did not print pid="
+    start_tracer events err '"type":"ready"' procs --json -p "$wpid"
+    echo go >&3
+    wait_exit "$TPID" 20 || fail "tracer did not end within 20 s of the end of the tree"
+    [ "$RC" = 0 ] || fail "tracer exited with $RC: $(why_tracer err)"
+    wait_exit "$wpid" 5
+    expect "workload exit status" "$RC" 0
+    no_lost events
+    for k in thread exit3 exec grandchild daemon killed; do
+        v=$(sed -n "s/^$k=//p" wout)
+        [ -n "$v" ] || fail "workload did not print $k="
+        eval "$k=$v"
+    done
+    expect "fork objects" "$(count events '"type":"fork"')" 6
+    expect "thread $thread" "$(count events '"type":"fork"' "\"pid\":$wpid," "\"child_tid\":$thread," '"thread":true')" 1
+    for c in "$exit3" "$exec" "$daemon" "$killed"; do
+        expect "fork of $c" "$(count events '"type":"fork"' "\"pid\":$wpid," "\"child_pid\":$c," '"thread":false')" 1
+    done
+    expect "fork of the grandchild $grandchild" \
+        "$(count events '"type":"fork"' "\"pid\":$daemon," "\"child_pid\":$grandchild,")" 1
+    expect "exec objects" "$(count events '"type":"exec"')" 1
+    expect "exec of sh -c 'exit 5'" "$(count events '"type":"exec"' "\"pid\":$exec," '"argv":["sh","-c","exit 5"]')" 1
+    expect "exit objects" "$(count events '"type":"exit"')" 6
+    expect "exit 3" "$(count events '"type":"exit"' "\"pid\":$exit3," '"code":3,')" 1
+    expect "exit 5" "$(count events '"type":"exit"' "\"pid\":$exec," '"code":5,')" 1
+    expect "exit of the daemon" "$(count events '"type":"exit"' "\"pid\":$daemon," '"code":0,')" 1
+    expect "exit of the grandchild" "$(count events '"type":"exit"' "\"pid\":$grandchild," '"code":0,')" 1
+    expect "SIGKILL" "$(count events '"type":"exit"' "\"pid\":$killed," '"signal":"SIGKILL"')" 1
+    expect "exit of the workload" "$(count events '"type":"exit"' "\"pid\":$wpid," '"code":0,')" 1
 }
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ pub mod bucket {
     /// bind, listen, and listeners closing.
     pub const NET: u32 = 3;
     pub const OPEN: u32 = 4;
+    /// New processes (`tracer monitor --forks`).
+    pub const FORK: u32 = 5;
     pub const SLOTS: u32 = 8;
 
     /// The `probe` of a `lost` record for events this bucket refused.
@@ -19,6 +21,7 @@ pub mod bucket {
             SIGNAL => "signal",
             NET => "net",
             OPEN => "open",
+            FORK => "fork",
             _ => "unknown",
         }
     }

@@ -84,7 +84,7 @@ impl Route {
 }
 
 pub const SYSCALLS: Route = Route::new(None, lost::SYSCALLS).without_comm();
-pub const PROCESS: Route = Route::new(None, lost::PROCESS);
+pub const FORK: Route = Route::new(Some(bucket::FORK), lost::PROCESS);
 pub const EXEC: Route = Route::new(Some(bucket::EXEC), lost::PROCESS);
 pub const EXIT: Route = Route::new(Some(bucket::EXIT), lost::PROCESS);
 pub const SIGNALS: Route = Route::new(None, lost::SIGNALS);

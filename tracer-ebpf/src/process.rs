@@ -1,4 +1,5 @@
-//! Process lifecycle of traced processes: fork (to follow children with `-f`), exec, exit.
+//! Process lifecycle of traced processes: fork (to follow children with `-f`, and every child and thread for
+//! `tracer procs`), exec (and, for `tracer procs`, the exec by which a new process joins), exit.
 //! Tracepoint field offsets and kernel struct offsets move between kernels: user space reads them from the
 //! tracepoint format files and BTF and sets them as globals at load time.
 
@@ -13,11 +14,12 @@ use aya_ebpf::{
 };
 use tracer_common::{
     event::{kind, lost, traced},
-    process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
+    process::{COMM_PATTERNS, EXIT_CODE_UNKNOWN, ProcessEvent, process_flags, what},
 };
 
 use crate::{
-    emit::{EXEC, EXIT, PROCESS, Route, emit},
+    emit::{EXEC, EXIT, FORK, Route, emit},
+    kernel::{current_task, is_zero, read, word},
     maps::{count_lost, global, is_traced, set_traced, traced_state},
     syscalls::take_inflight,
 };
@@ -46,6 +48,37 @@ static TASK_REAL_PARENT_OFFSET: u32 = 0;
 static MM_ARG_START_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static MM_ARG_END_OFFSET: u32 = 0;
+/// `task_struct.group_leader` and `.start_time` (from BTF); 0 when unknown (then `start_ns` is 0).
+#[unsafe(no_mangle)]
+static TASK_GROUP_LEADER_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static TASK_START_TIME_OFFSET: u32 = 0;
+/// Non-zero (`tracer procs`): a followed process's new threads are reported too.
+#[unsafe(no_mangle)]
+static FORK_THREADS: u8 = 0;
+/// Non-zero (`tracer procs PATTERN`): the execs of processes not followed are reported too (without
+/// `process_flags::FOLLOWED`), for user space to match their command lines.
+#[unsafe(no_mangle)]
+static EXEC_ALL: u8 = 0;
+/// Whether a process not followed joins at its exec (`tracer procs`): `join::*`.
+#[unsafe(no_mangle)]
+static JOIN_AT_EXEC: u8 = 0;
+mod join {
+    /// Joins when its real uid is `JOIN_UID` (or any uid: `u32::MAX`).
+    pub const BY_UID: u8 = 1;
+    /// Joins when its uid matches and its new command name holds one of the `JOIN_COMMS` patterns.
+    pub const BY_UID_AND_COMM: u8 = 2;
+}
+#[unsafe(no_mangle)]
+static JOIN_UID: u32 = u32::MAX;
+/// The command-name patterns as little-endian words (low, high per pattern) and their masks (0xff for each byte
+/// of the pattern), `JOIN_COMM_COUNT` of them: a pattern matches at a position when the masked bytes agree.
+#[unsafe(no_mangle)]
+static JOIN_COMMS: [u64; 2 * COMM_PATTERNS] = [0; 2 * COMM_PATTERNS];
+#[unsafe(no_mangle)]
+static JOIN_MASKS: [u64; 2 * COMM_PATTERNS] = [0; 2 * COMM_PATTERNS];
+#[unsafe(no_mangle)]
+static JOIN_COMM_COUNT: u32 = 0;
 /// `sched_process_exec.filename` (a `__data_loc`) and `.old_pid`.
 #[unsafe(no_mangle)]
 static EXEC_FILENAME_OFFSET: u32 = 8;
@@ -93,6 +126,24 @@ fn parent_tgid() -> u32 {
     read_task_u32(parent as *const u8, global(&TASK_TGID_OFFSET)).unwrap_or(0)
 }
 
+/// A task's `start_time` (CLOCK_MONOTONIC ns), 0 when unknown.
+#[inline(always)]
+fn start_time_of(task: u64) -> u64 {
+    match global(&TASK_START_TIME_OFFSET) {
+        0 => 0,
+        offset => read::<u64>(task, offset),
+    }
+}
+
+/// The current process's start time: its group leader's (a thread's own differs), 0 when unknown.
+#[inline(always)]
+fn process_start_ns() -> u64 {
+    match global(&TASK_GROUP_LEADER_OFFSET) {
+        0 => 0,
+        offset => start_time_of(word(current_task(), offset)),
+    }
+}
+
 /// A fork or an exit record of the current task.
 #[inline(always)]
 pub fn send(route: Route, what: u32, other_pid: u32, exit_code: i32) {
@@ -106,11 +157,15 @@ pub fn send(route: Route, what: u32, other_pid: u32, exit_code: i32) {
         event._pad = [0; 7];
         event.ppid = 0;
         event.uid = 0;
+        event.start_ns = process_start_ns();
+        event.child_start_ns = 0;
+        event.child_tid = 0;
+        event.flags = 0;
     });
 }
 
 /// `sched_process_fork(parent, child)`: runs in the parent before the child's first instruction, so a child
-/// added here misses none of its calls.
+/// added here misses none of its calls, however short its life.
 #[raw_tracepoint(tracepoint = "sched_process_fork")]
 pub fn process_fork(ctx: RawTracePointContext) -> i32 {
     if global(&FOLLOW_FORKS) == 0 {
@@ -126,14 +181,37 @@ pub fn process_fork(ctx: RawTracePointContext) -> i32 {
     else {
         return 0;
     };
-    if child_pid != child_tgid {
+    let thread = child_pid != child_tgid;
+    if thread && global(&FORK_THREADS) == 0 {
         return 0; // a new thread of a traced process: already covered by its tgid
     }
-    if !set_traced(child_tgid, traced::NOW) {
+    if !thread && !set_traced(child_tgid, traced::NOW) {
         count_lost(lost::PROCESS); // beyond pid_max: cannot happen, but never silently
         return 0;
     }
-    send(PROCESS, what::FORK, child_tgid, 0);
+    let child = child as u64;
+    emit::<ProcessEvent>(FORK, kind::PROCESS, bpf_get_current_pid_tgid(), |event, _| {
+        event.what = what::FORK;
+        event.other_pid = child_tgid;
+        event.exit_code = 0;
+        event.filename_len = 0;
+        event.argv_len = 0;
+        event.argv_truncated = 0;
+        event._pad = [0; 7];
+        let real_parent = match global(&TASK_REAL_PARENT_OFFSET) {
+            0 => 0,
+            offset => word(child, offset),
+        };
+        event.ppid = match real_parent {
+            0 => 0,
+            parent => read::<u32>(parent, global(&TASK_TGID_OFFSET)),
+        };
+        event.uid = 0;
+        event.start_ns = process_start_ns();
+        event.child_start_ns = start_time_of(child);
+        event.child_tid = child_pid;
+        event.flags = if thread { process_flags::THREAD } else { 0 };
+    });
     0
 }
 
@@ -179,11 +257,72 @@ pub fn exit_code() -> i32 {
     }
 }
 
+/// One byte-window of a command name (as two little-endian words) starting at byte `at`.
+#[inline(always)]
+fn comm_window(low: u64, high: u64, at: u32) -> (u64, u64) {
+    match at {
+        0 => (low, high),
+        1..=7 => ((low >> (8 * at)) | (high << (64 - 8 * at)), high >> (8 * at)),
+        8 => (high, 0),
+        _ => (high >> (8 * (at - 8)), 0),
+    }
+}
+
+/// Whether the current command name holds one of the `JOIN_COMMS` patterns (as `grep` would find it). Compares
+/// words under masks rather than bytes in branches: a few hundred instructions the verifier walks once.
+#[inline(always)]
+fn comm_matches_pattern() -> bool {
+    let comm = aya_ebpf::helpers::bpf_get_current_comm().unwrap_or([0; 16]);
+    let mut low_bytes = [0u8; 8];
+    let mut high_bytes = [0u8; 8];
+    low_bytes.copy_from_slice(&comm[..8]);
+    high_bytes.copy_from_slice(&comm[8..]);
+    let (low, high) = (u64::from_le_bytes(low_bytes), u64::from_le_bytes(high_bytes));
+    let patterns = global(&JOIN_COMMS);
+    let masks = global(&JOIN_MASKS);
+    let count = global(&JOIN_COMM_COUNT) as usize;
+    let mut matched = 0u64;
+    for p in 0..COMM_PATTERNS {
+        let used = (p < count) as u64;
+        for at in 0..16u32 {
+            let (w_low, w_high) = comm_window(low, high, at);
+            let diff = ((w_low ^ patterns[2 * p]) & masks[2 * p]) | ((w_high ^ patterns[2 * p + 1]) & masks[2 * p + 1]);
+            matched |= is_zero(diff) & used;
+        }
+    }
+    matched != 0
+}
+
+/// Whether the current process, not followed, joins at this exec (`tracer procs`: `JOIN_AT_EXEC`).
+#[inline(always)]
+fn joins_at_exec() -> bool {
+    let rule = global(&JOIN_AT_EXEC);
+    if rule == 0 {
+        return false;
+    }
+    let uid = global(&JOIN_UID);
+    if uid != u32::MAX && bpf_get_current_uid_gid() as u32 != uid {
+        return false;
+    }
+    rule == join::BY_UID || (rule == join::BY_UID_AND_COMM && comm_matches_pattern())
+}
+
 #[tracepoint]
 pub fn process_exec(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
+    let mut flags = process_flags::FOLLOWED;
     match traced_state(tgid) {
+        0 if joins_at_exec() => {
+            // Before it can fork: its children are followed from their birth.
+            if set_traced(tgid, traced::NOW) {
+                flags |= process_flags::JOINED;
+            } else {
+                count_lost(lost::PROCESS);
+                flags = 0;
+            }
+        }
+        0 if global(&EXEC_ALL) != 0 => flags = 0,
         0 => return 0,
         // The spawned command is now itself: trace everything from here (its execve's exit included).
         traced::FROM_EXEC => {
@@ -213,6 +352,10 @@ pub fn process_exec(ctx: TracePointContext) -> u32 {
         event._pad = [0; 7];
         event.ppid = parent_tgid();
         event.uid = bpf_get_current_uid_gid() as u32;
+        event.start_ns = process_start_ns();
+        event.child_start_ns = 0;
+        event.child_tid = 0;
+        event.flags = flags;
     });
     0
 }

@@ -31,6 +31,11 @@
 //!     hold PATH              open PATH read-only, print `holding fd=FD`, keep it open until stdin closes
 //!     tcp-storm N            N loopback TCP connections, each connected, accepted, closed (server side first, so
 //!                            that no client port is left in TIME-WAIT); print `ns_per_conn=X`
+//!     proc-tree              a known process tree, each step finished before the next, printing what it made:
+//!                            a thread (`thread=TID`); a child exiting 3 (`exit3=PID`); a child exec'ing
+//!                            `/bin/sh -c 'exit 5'` (`exec=PID`); a daemon's double fork, the middle child exiting
+//!                            0 after a setsid and the grandchild exiting 0 once the middle one is gone
+//!                            (`daemon=PID grandchild=PID`); a child killed by SIGKILL (`killed=PID`); `tree done`
 //!   --wait-stdin: print `pid=PID` then read one line from stdin before acting (lets a tracer attach first).
 
 use std::{
@@ -73,6 +78,82 @@ fn report_open(fd: libc::c_int) {
     if fd >= 0 {
         unsafe { libc::close(fd) };
     }
+}
+
+/// Forks a child that runs `child` and `_exit`s with what it returns.
+fn fork_child(child: impl FnOnce() -> i32) -> libc::pid_t {
+    // SAFETY: the child makes raw syscalls (and, in `proc-tree`'s exec, execve) before _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork");
+    if pid == 0 {
+        let code = child();
+        unsafe { libc::_exit(code) };
+    }
+    pid
+}
+
+fn wait_child(pid: libc::pid_t) -> libc::c_int {
+    let mut status = 0;
+    // SAFETY: our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid, "waitpid");
+    status
+}
+
+/// `proc-tree`: see the usage above. Lines are written with write(2) so that a child's reach the pipe before it
+/// exits.
+fn proc_tree() {
+    let say = |text: String| {
+        let line = format!("{text}\n");
+        // SAFETY: a buffer we own.
+        unsafe { libc::write(1, line.as_ptr().cast(), line.len()) };
+    };
+    let thread = std::thread::spawn(|| unsafe { libc::gettid() });
+    say(format!("thread={}", thread.join().unwrap()));
+
+    let child = fork_child(|| 3);
+    say(format!("exit3={child}"));
+    wait_child(child);
+
+    let child = fork_child(|| {
+        let argv = [c"sh".as_ptr(), c"-c".as_ptr(), c"exit 5".as_ptr(), std::ptr::null()];
+        // SAFETY: NUL-terminated strings and argument list.
+        unsafe { libc::execv(c"/bin/sh".as_ptr(), argv.as_ptr()) };
+        127
+    });
+    say(format!("exec={child}"));
+    wait_child(child);
+
+    // The daemon's double fork: the grandchild waits (on a pipe) until the middle child is gone.
+    let mut fds = [0; 2];
+    // SAFETY: an array of two fds.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let middle = fork_child(|| {
+        unsafe { libc::setsid() };
+        let grandchild = fork_child(|| {
+            unsafe { libc::close(fds[1]) };
+            let mut byte = 0u8;
+            // Returns 0 (end of file) when the middle child and the parent closed their write ends.
+            unsafe { libc::read(fds[0], (&mut byte as *mut u8).cast(), 1) };
+            0
+        });
+        let line = format!("grandchild={grandchild}\n");
+        unsafe { libc::write(1, line.as_ptr().cast(), line.len()) };
+        0
+    });
+    unsafe { libc::close(fds[1]) };
+    wait_child(middle);
+    say(format!("daemon={middle}"));
+    // The grandchild ends on its own, now that every write end is closed.
+    unsafe { libc::close(fds[0]) };
+
+    let child = fork_child(|| {
+        unsafe { libc::pause() };
+        0
+    });
+    say(format!("killed={child}"));
+    unsafe { libc::kill(child, libc::SIGKILL) };
+    wait_child(child);
+    say("tree done".to_string());
 }
 
 fn main() {
@@ -299,6 +380,7 @@ fn main() {
                 let ns = start.elapsed().as_nanos() as f64 / n as f64;
                 println!("ns_per_conn={ns:.1}");
             }
+            "proc-tree" => proc_tree(),
             other => panic!("unknown action {other}"),
         }
     }

@@ -135,9 +135,68 @@ impl serde::Serialize for JsonText<'_> {
     }
 }
 
+/// An argument as a shell would need it typed, as bash's `printf %q` and strace's `-e` lists show commands: as it
+/// is when it holds only safe characters, in single quotes when it holds spaces or shell syntax
+/// (`'echo hello world'`, a quote as `'\''`), as `$'...'` with escapes when it holds control bytes or bytes that
+/// are not UTF-8 (`$'a\nb'`), `''` when empty.
+pub fn shell_quote(arg: &[u8]) -> String {
+    let safe = |b: u8| b.is_ascii_alphanumeric() || b"_-./:,+=@%^".contains(&b);
+    if arg.is_empty() {
+        return "''".to_string();
+    }
+    if arg.iter().all(|&b| safe(b)) {
+        return String::from_utf8_lossy(arg).into_owned();
+    }
+    let text = std::str::from_utf8(arg).ok().filter(|t| !t.chars().any(char::is_control));
+    if let Some(text) = text {
+        return format!("'{}'", text.replace('\'', "'\\''"));
+    }
+    let mut out = String::from("$'");
+    for chunk in arg.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                '\\' => out.push_str("\\\\"),
+                '\'' => out.push_str("\\'"),
+                c if c.is_control() => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        let _ = write!(out, "\\x{b:02x}");
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A command line as a shell would need it typed: each argument `shell_quote`d, separated by spaces.
+pub fn shell_command(argv: &[&[u8]]) -> String {
+    argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotes_arguments_as_a_shell_needs_them() {
+        let argv: [&[u8]; 3] = [b"sh", b"-c", b"echo hello world"];
+        assert_eq!(shell_command(&argv), "sh -c 'echo hello world'");
+        assert_eq!(shell_quote(b"it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(b""), "''");
+        assert_eq!(shell_quote(b"a\nb\x1b"), "$'a\\nb\\x1b'");
+        assert_eq!(shell_quote(b"bad\xff"), "$'bad\\xff'");
+        assert_eq!(shell_quote(b"/usr/bin/python3.11"), "/usr/bin/python3.11");
+        assert_eq!(shell_quote("café".as_bytes()), "'café'");
+    }
 
     #[test]
     fn escapes_like_strace() {

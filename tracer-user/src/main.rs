@@ -13,6 +13,7 @@ mod opens;
 mod output;
 mod probes;
 mod procfs;
+mod procs;
 mod records;
 mod session;
 mod signals;
@@ -42,6 +43,7 @@ enum Command {
     Signals(signals::SignalsArgs),
     Monitor(monitor::MonitorArgs),
     Conns(conns::ConnsArgs),
+    Procs(procs::ProcsArgs),
 }
 
 impl Command {
@@ -53,6 +55,7 @@ impl Command {
             Command::Signals(_) => "signals",
             Command::Monitor(_) => "monitor",
             Command::Conns(_) => "conns",
+            Command::Procs(_) => "procs",
         }
     }
 
@@ -67,7 +70,7 @@ impl Command {
                 let sub = matches.subcommand_matches("monitor").expect("the monitor subcommand matched");
                 monitor::apply_config(args, sub).map_err(|err| (ErrorKind::ValueValidation, chain(&err)))
             }
-            Command::Opens(_) | Command::Signals(_) | Command::Conns(_) => Ok(()),
+            Command::Opens(_) | Command::Signals(_) | Command::Conns(_) | Command::Procs(_) => Ok(()),
         }
     }
 }
@@ -118,6 +121,7 @@ fn run(command: Command) -> anyhow::Result<i32> {
             Command::Signals(args) => signals::run(args, preflight).await,
             Command::Monitor(args) => monitor::run(args, preflight).await,
             Command::Conns(args) => conns::run(args, preflight).await,
+            Command::Procs(args) => procs::run(args, preflight).await,
         }
     })
 }

@@ -169,9 +169,125 @@ pub fn socket_owners(
     owners
 }
 
+/// What /proc/PID/stat says about a process (proc(5)), as ps reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcStat {
+    pub pid: u32,
+    pub comm: Vec<u8>,
+    /// `R`, `S`, `D`, `Z`, `T`, `t`, `I`, `X`...
+    pub state: u8,
+    pub ppid: u32,
+    pub pgrp: u32,
+    pub session: u32,
+    /// The controlling terminal's device number, 0 for none.
+    pub tty_nr: u32,
+    /// The terminal's foreground process group, -1 for none.
+    pub tpgid: i32,
+    /// Kernel `PF_*` flags (`PF_KTHREAD`: a kernel thread).
+    pub flags: u32,
+    /// User and system CPU time, in clock ticks.
+    pub cpu_ticks: u64,
+    pub nice: i64,
+    pub threads: u32,
+    /// Since boot, in clock ticks.
+    pub start_ticks: u64,
+    /// Resident pages.
+    pub rss_pages: u64,
+}
+
+/// Parses /proc/PID/stat: the command name is in parentheses and may hold spaces and `)`, so the fields are
+/// counted from the last `)`.
+pub fn parse_stat(text: &[u8]) -> Option<ProcStat> {
+    let open = text.iter().position(|&b| b == b'(')?;
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let pid = std::str::from_utf8(&text[..open]).ok()?.trim().parse().ok()?;
+    let comm = text.get(open + 1..close)?.to_vec();
+    let rest = std::str::from_utf8(text.get(close + 1..)?).ok()?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // fields[0] is field 3 (state) of proc(5).
+    let field = |n: usize| fields.get(n - 3).copied();
+    let num = |n: usize| field(n)?.parse::<u64>().ok();
+    Some(ProcStat {
+        pid,
+        comm,
+        state: *field(3)?.as_bytes().first()?,
+        ppid: num(4)? as u32,
+        pgrp: num(5)? as u32,
+        session: num(6)? as u32,
+        tty_nr: num(7)? as u32,
+        tpgid: field(8)?.parse().ok()?,
+        flags: num(9)? as u32,
+        cpu_ticks: num(14)? + num(15)?,
+        nice: field(19)?.parse().ok()?,
+        threads: num(20)? as u32,
+        start_ticks: num(22)?,
+        rss_pages: num(24)?,
+    })
+}
+
+pub fn stat(pid: u32) -> Option<ProcStat> {
+    parse_stat(&fs::read(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// The process's arguments (/proc/PID/cmdline split at NULs); empty for a kernel thread or a zombie. Trailing NULs
+/// are padding, not empty arguments: a process that retitles itself (nginx's `nginx: worker process`) overwrites its
+/// arguments and pads the rest with NULs; ps drops them too.
+pub fn cmdline(pid: u32) -> Option<Vec<Vec<u8>>> {
+    let bytes = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |last| last + 1);
+    let bytes = &bytes[..end];
+    Some(if bytes.is_empty() { Vec::new() } else { bytes.split(|&b| b == 0).map(<[u8]>::to_vec).collect() })
+}
+
+/// `Uid:` (real) and `VmLck:` (kB of locked memory) from /proc/PID/status.
+pub fn status_uid_locked(pid: u32) -> Option<(u32, u64)> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.parse().ok()?;
+    let locked = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    Some((uid, locked))
+}
+
+/// The process's working directory, `None` when it is gone or cannot be read.
+pub fn cwd(pid: u32) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStringExt as _;
+    Some(fs::read_link(format!("/proc/{pid}/cwd")).ok()?.into_os_string().into_vec())
+}
+
+/// Every process id in /proc, sorted.
+pub fn pids() -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    let mut pids: Vec<u32> = entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// Seconds since boot (/proc/uptime).
+pub fn uptime_secs() -> Option<f64> {
+    fs::read_to_string("/proc/uptime").ok()?.split_whitespace().next()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_stat_with_a_hostile_name() {
+        let line = b"42 (a) b (c) S 1 42 42 34816 42 4194560 0 0 0 0 7 3 0 0 20 -5 2 0 12345 100 25 0 0";
+        let stat = parse_stat(line).unwrap();
+        assert_eq!((stat.pid, stat.comm.as_slice(), stat.state, stat.ppid), (42, &b"a) b (c"[..], b'S', 1));
+        assert_eq!((stat.tty_nr, stat.tpgid, stat.cpu_ticks, stat.nice, stat.threads), (34816, 42, 10, -5, 2));
+        assert_eq!((stat.start_ticks, stat.rss_pages), (12345, 25));
+        let me = stat_of_self();
+        assert_eq!(me.pid, std::process::id());
+    }
+
+    fn stat_of_self() -> ProcStat {
+        stat(std::process::id()).unwrap()
+    }
 
     #[test]
     fn parses_task_syscall() {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use tracer_common::{
     decode::c_bytes,
     net::{BindEvent, SockEvent, sock_flags, sock_type, tcp_state},
-    process::ProcessEvent,
+    process::{ProcessEvent, process_flags},
     signals::{SignalEvent, flags},
     tcp::{ConnEvent, Endpoints, conn_flags},
 };
@@ -56,6 +56,30 @@ pub struct Exit {
     /// `tracer signals`: the signal behind the exit.
     #[serde(flatten)]
     pub cause: Option<ExitCause>,
+    /// `start_ns` and `run_ns`, when the kernel's layout gave the start time.
+    #[serde(flatten)]
+    pub lifetime: Option<Lifetime>,
+}
+
+/// When a process started: `task->start_time` of its group leader, CLOCK_MONOTONIC ns as the kernel keeps it
+/// (not wall-clock time). With `pid` it names one process across pid reuse.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Started {
+    pub start_ns: u64,
+}
+
+impl Started {
+    /// None when the kernel's layout did not give the start time.
+    pub fn of(start_ns: u64) -> Option<Started> {
+        (start_ns != 0).then_some(Started { start_ns })
+    }
+}
+
+/// An exit's `start_ns` and how long the process ran (`run_ns`: from its start to its exit).
+#[derive(Serialize, Clone, Copy, Debug)]
+pub struct Lifetime {
+    pub start_ns: u64,
+    pub run_ns: u64,
 }
 
 /// The signal behind an exit: the killing one, or the last one sent before a process exited by itself.
@@ -79,6 +103,8 @@ impl Exit {
             signal: signo.map(signal_display),
             core_dumped,
             cause: None,
+            lifetime: (e.start_ns != 0)
+                .then(|| Lifetime { start_ns: e.start_ns, run_ns: e.header.ts_ns.saturating_sub(e.start_ns) }),
         }
     }
 
@@ -105,6 +131,24 @@ pub struct Exec {
     pub argv: Vec<String>,
     pub argv_truncated: bool,
     pub uid: u32,
+    #[serde(flatten)]
+    pub started: Option<Started>,
+    /// `tracer procs`: the user, the working directory, how the process joined.
+    #[serde(flatten)]
+    pub context: Option<ExecContext>,
+}
+
+/// What `tracer procs` adds to an exec.
+#[derive(Serialize)]
+pub struct ExecContext {
+    /// The name of `uid`; null when it has none.
+    pub user: Option<String>,
+    /// /proc/PID/cwd when tracer read it right after the exec; null when the process was already gone.
+    pub cwd: Option<String>,
+    /// How a process not followed before joined at this exec: "comm" (its new command name matched, in the
+    /// kernel), "cmdline" (its arguments matched, in user space), "user" (its uid matched); null when it was
+    /// followed already (a descendant of a matching process).
+    pub joined: Option<&'static str>,
 }
 
 /// An exec's arguments as the kernel copied them (possibly cut short: `argv_truncated`).
@@ -126,8 +170,83 @@ impl Exec {
             argv: exec_argv(e).iter().map(|a| json_text(a)).collect(),
             argv_truncated: e.argv_truncated != 0,
             uid: e.uid,
+            started: Started::of(e.start_ns),
+            context: None,
         }
     }
+}
+
+/// `fork`: a followed process made a child process, or a thread (`tracer procs`).
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "fork")]
+pub struct Fork {
+    pub ts_ns: u64,
+    /// The process that called fork/clone, and its thread.
+    pub pid: u32,
+    pub tid: u32,
+    #[serde(flatten)]
+    pub started: Option<Started>,
+    pub comm: String,
+    /// The new process (for a thread: the same process as `pid`).
+    pub child_pid: u32,
+    /// The new task's id (for a process, equal to `child_pid`).
+    pub child_tid: u32,
+    /// The new task's start time (`start_ns` of a new process).
+    pub child_start_ns: Option<u64>,
+    /// A thread (`clone(CLONE_THREAD)`) rather than a process.
+    pub thread: bool,
+    /// The new task's parent process (not the caller under CLONE_PARENT); null when unknown.
+    pub ppid: Option<u32>,
+}
+
+impl Fork {
+    pub fn of(e: &ProcessEvent, clock: &Clock) -> Fork {
+        Fork {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            pid: e.header.pid,
+            tid: e.header.tid,
+            started: Started::of(e.start_ns),
+            comm: json_text(c_bytes(&e.header.comm)),
+            child_pid: e.other_pid,
+            child_tid: e.child_tid,
+            child_start_ns: (e.child_start_ns != 0).then_some(e.child_start_ns),
+            thread: e.flags & process_flags::THREAD != 0,
+            ppid: (e.ppid != 0).then_some(e.ppid),
+        }
+    }
+}
+
+/// `process` (`tracer procs`): a process running when tracer looked (/proc), as `ps aux` shows it.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "process")]
+pub struct Process {
+    pub pid: u32,
+    /// From /proc's start time, which counts clock ticks (10 ms): exact to the tick only.
+    pub start_ns: u64,
+    pub ppid: u32,
+    pub uid: u32,
+    /// null when the uid has no name.
+    pub user: Option<String>,
+    pub comm: String,
+    /// The command line; empty for a kernel thread (shown `[comm]` in text, as ps does).
+    pub argv: Vec<String>,
+    /// ps's %CPU: CPU time over the time since the process started, in percent.
+    pub cpu_percent: f64,
+    /// User and system CPU time used.
+    pub cpu_ns: u64,
+    pub rss_kb: u64,
+    /// When it started, wall-clock ns since the epoch (to the clock tick).
+    pub started_ns: u64,
+    /// ps's STAT letters (`Ss`, `R+`, `Sl`, `S<`...).
+    pub stat: String,
+    /// The controlling terminal as ps names it (`pts/0`); null for none.
+    pub tty: Option<String>,
+    pub threads: u32,
+    /// It matched the pattern, user or pid itself; false: listed as a descendant of one that did.
+    pub matched: bool,
+    /// `--tree`: how deep under the topmost listed process it is (0 at the top); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depth: Option<usize>,
 }
 
 /// `syscall_stats` (`tracer monitor --syscall-stats`): syscall counts of one interval.
@@ -785,6 +904,7 @@ mod tests {
             signal: Some("SIGKILL".into()),
             core_dumped: false,
             cause: None,
+            lifetime: None,
         }
     }
 
@@ -921,6 +1041,8 @@ mod tests {
                 argv,
                 argv_truncated: true,
                 uid: 0,
+                started: None,
+                context: None,
             },
         );
         let rows = || {

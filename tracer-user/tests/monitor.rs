@@ -503,3 +503,38 @@ fn a_config_file_sets_the_options() {
     assert!(events.iter().all(|e| e["signal"] != "SIGCHLD"), "sigchld = false");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--forks`: a new process yields one fork event, from its parent, with the child's start time that its exec
+/// and exit carry too; without the flag, none.
+#[test]
+fn forks_are_reported_when_asked() {
+    let dl = Deadline::test();
+    let t = start_json("monitor", &["--forks"], dl);
+    let mut child = Command::new(workload()).args(["fork", "3"]).spawn().expect("spawn workload");
+    let parent = child.id();
+    assert!(child.wait().unwrap().success());
+    let events = finish(t, dl, "the workload's exit", |v| v["type"] == "exit" && v["pid"] == parent);
+    let forks = of_pid(&events, "fork", "pid", parent);
+    assert_eq!(forks.len(), 1, "one fork by the workload: {forks:?}");
+    let grandchild = u64_field(forks[0], "child_pid");
+    assert_eq!((&forks[0]["thread"], u64_field(forks[0], "ppid")), (&Value::Bool(false), u64::from(parent)));
+    let exits = of_pid(&events, "exit", "pid", grandchild as u32);
+    assert_eq!(exits.len(), 1, "{exits:?}");
+    assert_eq!(exits[0]["start_ns"], forks[0]["child_start_ns"]);
+    assert!(u64_field(exits[0], "run_ns") > 0);
+    // The workload itself was forked by this test (its fork is reported too), and exec'd.
+    let me = std::process::id();
+    let spawned = of_pid(&events, "fork", "child_pid", parent);
+    assert_eq!(spawned.len(), 1, "{spawned:?}");
+    assert_eq!(spawned[0]["pid"], me);
+    let execs = of_pid(&events, "exec", "pid", parent);
+    assert_eq!(execs.len(), 1);
+    assert_eq!(execs[0]["start_ns"], spawned[0]["child_start_ns"]);
+
+    let t = start_json("monitor", &[], dl);
+    let mut child = Command::new(workload()).args(["fork", "3"]).spawn().expect("spawn workload");
+    let parent = child.id();
+    assert!(child.wait().unwrap().success());
+    let events = finish(t, dl, "the workload's exit", |v| v["type"] == "exit" && v["pid"] == parent);
+    assert_eq!(events.iter().filter(|e| e["type"] == "fork").count(), 0, "no fork events without --forks");
+}

@@ -4,10 +4,12 @@
 //! - `signals`: signal names and numbers (`kill -l`), `si_code` names, default actions, wait(2)-style exit status;
 //! - `net`: address families and protocols, socket addresses as ss prints them, interface names;
 //! - `files`: open flags and file modes as strace prints them;
+//! - `processes`: what ps shows of a process (STAT letters, terminal names, START and TIME), user names;
 //! - `constants`: strace's tables of constant names (`F_GETFD`, `SOCK_STREAM`, `FUTEX_WAKE`...).
 
 pub mod constants;
 pub mod errno;
 pub mod files;
 pub mod net;
+pub mod processes;
 pub mod signals;

@@ -54,8 +54,8 @@ use crate::{
     },
     procfs,
     records::{
-        Accept, Bind, Close, ConnEnds, Connect, Exec, Exit, Listen, Lost, ProcessRow, Signal, SyscallRow, SyscallStats,
-        TcpClose, exec_argv,
+        Accept, Bind, Close, ConnEnds, Connect, Exec, Exit, Fork, Listen, Lost, ProcessRow, Signal, SyscallRow,
+        SyscallStats, TcpClose, exec_argv,
     },
     session::{Handler, Io, Session},
 };
@@ -98,6 +98,10 @@ pub struct MonitorArgs {
     /// Also report SIGCHLD (sent at every child's exit: noisy).
     #[arg(long)]
     sigchld: bool,
+    /// Also report every new process (`fork` events: as many as execs and exits, more where processes fork
+    /// without exec'ing; rate-limited like the other kinds).
+    #[arg(long)]
+    forks: bool,
     /// Report every open of PATH, by any process (repeatable; a directory: every file below it; a file that does
     /// not exist yet can be watched). Hooks the open syscalls' tracepoints: every syscall pays the slow path.
     #[arg(long = "watch", value_name = "PATH")]
@@ -136,6 +140,8 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
         paths => Some(OpenProbes::new(&preflight.tracefs, paths, false)?),
     };
     let process = ProcessProbes::new(process_layout.clone());
+    // Every process is traced: "following" its children only makes the fork probe report them.
+    let process = if args.forks { process.with_forks(true) } else { process };
     let signals = SignalProbes::generation(process_layout, signal_layout).only(signal_set);
     let stats = if args.syscall_stats { Some(StatsProbes::new()?) } else { None };
     let tcp = match args.conns {
@@ -238,6 +244,8 @@ const METRICS_EVERY: Duration = Duration::from_secs(1);
 
 struct Monitor {
     syscall_stats: bool,
+    /// `--forks`: fork events are reported (and their rate-limit drops).
+    forks: bool,
     interval: Duration,
     top: usize,
     last_stats: Instant,
@@ -268,6 +276,7 @@ impl Monitor {
     ) -> Monitor {
         Monitor {
             syscall_stats: args.syscall_stats,
+            forks: args.forks,
             interval: Duration::from_secs(args.interval),
             top: args.top,
             last_stats: Instant::now(),
@@ -300,6 +309,15 @@ impl Monitor {
                 self.procs_seen = procs.into_iter().collect();
             }
         }
+    }
+
+    fn on_fork(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        self.count("fork");
+        let record = Fork::of(e, &io.clock);
+        io.out.emit(&record, |r| {
+            let details = format!("child={} ppid={}", r.child_pid, r.ppid.map_or("?".to_string(), |p| p.to_string()));
+            line(r.ts_ns, "fork", r.pid, c_bytes(&e.header.comm), &details)
+        })
     }
 
     fn on_exec(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
@@ -541,6 +559,9 @@ impl Monitor {
         for probe in [bucket::EXEC, bucket::EXIT, bucket::SIGNAL, bucket::NET].map(bucket::name) {
             snap.lost.insert(probe, 0);
         }
+        if self.forks {
+            snap.lost.insert(bucket::name(bucket::FORK), 0);
+        }
         if self.opens.is_some() {
             snap.lost.insert(lost::probe_name(lost::FILES), 0);
             snap.lost.insert(bucket::name(bucket::OPEN), 0);
@@ -573,6 +594,7 @@ impl Monitor {
 impl Handler for Monitor {
     fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
         match event {
+            Event::Process(e) if e.what == what::FORK => self.on_fork(&e, io),
             Event::Process(e) if e.what == what::EXEC => self.on_exec(&e, io),
             Event::Process(e) if e.what == what::EXIT => self.on_exit(&e, io),
             Event::Signal(e) => self.on_signal(&e, io),

@@ -7,8 +7,10 @@ use std::path::Path;
 use anyhow::Context as _;
 use aya::EbpfLoader;
 
+use tracer_common::process::COMM_PATTERNS;
+
 use crate::{
-    bpf::{KernelGlobals, Probes, btf_offset},
+    bpf::{KernelGlobals, Probes, btf_offset, btf_sized_offset},
     btf::kernel_btf,
     probes::Family,
     tracefs,
@@ -34,6 +36,9 @@ impl ProcessLayout {
             ("TASK_EXIT_CODE_OFFSET", task("exit_code")?),
             ("TASK_MM_OFFSET", task("mm")?),
             ("TASK_REAL_PARENT_OFFSET", task("real_parent")?),
+            ("TASK_GROUP_LEADER_OFFSET", task("group_leader")?),
+            // Read as 8 bytes by the programs: refused here rather than misread if a kernel changed its size.
+            ("TASK_START_TIME_OFFSET", btf_sized_offset(btf, "task_struct", "start_time", 8)?),
             ("MM_ARG_START_OFFSET", btf.member_offset("mm_struct", "arg_start").context("BTF: mm_struct.arg_start")?),
             ("MM_ARG_END_OFFSET", btf.member_offset("mm_struct", "arg_end").context("BTF: mm_struct.arg_end")?),
             // Older kernels have no group_dead field: the programs then treat the leader's exit as the group's.
@@ -54,12 +59,90 @@ pub struct ProcessProbes {
     layout: ProcessLayout,
     forks: bool,
     follow_forks: u8,
+    joins: Option<JoinGlobals>,
 }
+
+/// Which processes not yet followed join the followed set at their exec, in the kernel (`tracer procs`), and
+/// whether the others' execs are reported too (for user space to match their command lines).
+pub struct ExecJoins {
+    /// Only processes of this real uid join (any uid: `None`).
+    pub uid: Option<u32>,
+    /// Join when the new command name contains one of these (substrings, as grep finds them); none: every exec
+    /// (of `uid`) joins. Patterns the kernel cannot match (longer than a command name, or beyond
+    /// `COMM_PATTERNS`) are user space's: `report_all_execs`.
+    pub comm_patterns: Vec<Vec<u8>>,
+    /// Every exec is reported, followed or not (`process_flags::FOLLOWED` says which).
+    pub report_all_execs: bool,
+    /// No process joins at its exec (`-p`: only those processes and their descendants).
+    pub never: bool,
+}
+
+/// `ExecJoins` as the globals of tracer-ebpf/src/process.rs.
+struct JoinGlobals {
+    rule: u8,
+    uid: u32,
+    exec_all: u8,
+    comms: [u64; 2 * COMM_PATTERNS],
+    masks: [u64; 2 * COMM_PATTERNS],
+    count: u32,
+}
+
+/// Longest pattern the kernel matches against a command name (`TASK_COMM_LEN` less its NUL).
+pub const COMM_PATTERN_MAX: usize = 15;
+
+impl JoinGlobals {
+    fn of(joins: &ExecJoins) -> JoinGlobals {
+        let mut globals = JoinGlobals {
+            rule: 0,
+            uid: joins.uid.unwrap_or(u32::MAX),
+            exec_all: u8::from(joins.report_all_execs),
+            comms: [0; 2 * COMM_PATTERNS],
+            masks: [0; 2 * COMM_PATTERNS],
+            count: 0,
+        };
+        let kernel_patterns: Vec<&Vec<u8>> = joins
+            .comm_patterns
+            .iter()
+            .filter(|p| !p.is_empty() && p.len() <= COMM_PATTERN_MAX && !p.contains(&0))
+            .take(COMM_PATTERNS)
+            .collect();
+        for (i, pattern) in kernel_patterns.iter().enumerate() {
+            let mut bytes = [0u8; 16];
+            let mut mask = [0u8; 16];
+            bytes[..pattern.len()].copy_from_slice(pattern);
+            mask[..pattern.len()].fill(0xff);
+            let word = |b: &[u8; 16], half: usize| u64::from_le_bytes(b[8 * half..8 * half + 8].try_into().unwrap());
+            globals.comms[2 * i] = word(&bytes, 0);
+            globals.comms[2 * i + 1] = word(&bytes, 1);
+            globals.masks[2 * i] = word(&mask, 0);
+            globals.masks[2 * i + 1] = word(&mask, 1);
+        }
+        globals.count = kernel_patterns.len() as u32;
+        globals.rule = match (joins.never, joins.comm_patterns.is_empty(), kernel_patterns.is_empty()) {
+            (true, _, _) => 0,
+            (false, true, _) => JOIN_BY_UID,
+            // Only patterns the kernel cannot match: user space joins them (`report_all_execs`).
+            (false, false, true) => 0,
+            (false, false, false) => JOIN_BY_UID_AND_COMM,
+        };
+        globals
+    }
+}
+
+/// tracer-ebpf/src/process.rs's `join::*`.
+const JOIN_BY_UID: u8 = 1;
+const JOIN_BY_UID_AND_COMM: u8 = 2;
 
 impl ProcessProbes {
     /// Exits and execs.
     pub fn new(layout: ProcessLayout) -> ProcessProbes {
-        ProcessProbes { layout, forks: false, follow_forks: 0 }
+        ProcessProbes { layout, forks: false, follow_forks: 0, joins: None }
+    }
+
+    /// `tracer procs`: every fork and new thread of a followed process (its children followed from their birth),
+    /// and the joins at exec that `joins` describes.
+    pub fn following(layout: ProcessLayout, joins: &ExecJoins) -> ProcessProbes {
+        ProcessProbes { layout, forks: true, follow_forks: 1, joins: Some(JoinGlobals::of(joins)) }
     }
 
     /// Forks too; `follow`: a traced process's children are traced from their birth (`FOLLOW_FORKS`).
@@ -75,6 +158,16 @@ impl Family for ProcessProbes {
         self.layout.apply(loader);
         if self.forks {
             loader.override_global("FOLLOW_FORKS", &self.follow_forks, true);
+        }
+        if let Some(joins) = &self.joins {
+            loader
+                .override_global("FORK_THREADS", &1u8, true)
+                .override_global("EXEC_ALL", &joins.exec_all, true)
+                .override_global("JOIN_AT_EXEC", &joins.rule, true)
+                .override_global("JOIN_UID", &joins.uid, true)
+                .override_global("JOIN_COMMS", &joins.comms, true)
+                .override_global("JOIN_MASKS", &joins.masks, true)
+                .override_global("JOIN_COMM_COUNT", &joins.count, true);
         }
     }
 
