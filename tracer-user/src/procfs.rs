@@ -113,6 +113,77 @@ pub fn tgid_of(tid: u32) -> Option<u32> {
     status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
 }
 
+/// What /proc/PID/stat says of a task: its state letter and whether it is a kernel thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskStat {
+    pub state: char,
+    pub ppid: u32,
+    pub kernel_thread: bool,
+}
+
+impl TaskStat {
+    /// Exited, waiting for its parent to reap it (`Z`), or being reaped (`X`).
+    pub fn is_dead(&self) -> bool {
+        matches!(self.state, 'Z' | 'X')
+    }
+}
+
+/// `PF_KTHREAD` in the task's flags (include/linux/sched.h).
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// Parses a stat line: `PID (COMM) STATE PPID PGRP SESSION TTY TPGID FLAGS ...`; COMM may hold spaces and ')'.
+pub fn parse_stat(text: &str) -> Option<TaskStat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    let ppid = fields.get(1)?.parse().ok()?;
+    let flags: u64 = fields.get(6)?.parse().ok()?;
+    Some(TaskStat { state, ppid, kernel_thread: flags & PF_KTHREAD != 0 })
+}
+
+pub fn task_stat(pid: u32, tid: u32) -> Option<TaskStat> {
+    parse_stat(&fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?)
+}
+
+pub fn stat(pid: u32) -> Option<TaskStat> {
+    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// A process that has exited but is still listed (a zombie its parent has not reaped): every thread is dead.
+/// A leader that exited while other threads run shows `Z` too, and is not gone.
+pub fn is_zombie(pid: u32) -> bool {
+    if !stat(pid).is_some_and(|s| s.is_dead()) {
+        return false;
+    }
+    threads(pid).is_ok_and(|tids| tids.iter().all(|&tid| task_stat(pid, tid).is_none_or(|s| s.is_dead())))
+}
+
+/// Still running: listed in /proc and not a zombie.
+pub fn is_alive(pid: u32) -> bool {
+    exists(pid) && !is_zombie(pid)
+}
+
+/// The inode number of the kernel's first pid namespace (`PROC_PID_INIT_INO`, include/linux/proc_ns.h): fixed.
+const INIT_PID_NAMESPACE_INODE: u64 = 0xEFFF_FFFC;
+
+fn pid_namespace_inode(link: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt as _;
+    fs::metadata(link).ok().map(|m| m.ino())
+}
+
+/// Why the pids tracer knows are not those the kernel's probes see, if they are not: tracer runs in a pid
+/// namespace other than the kernel's first (a container: `fork` and `$!` give that namespace's pids), or /proc
+/// was mounted in one (it lists that namespace's pids). `None`: they are the kernel's.
+pub fn foreign_pid_namespace() -> Option<&'static str> {
+    if !pid_namespace_inode("/proc/self/ns/pid").is_none_or(|inode| inode == INIT_PID_NAMESPACE_INODE) {
+        return Some("tracer runs in a pid namespace other than the kernel's first (a container)");
+    }
+    if !pid_namespace_inode("/proc/1/ns/pid").is_none_or(|inode| inode == INIT_PID_NAMESPACE_INODE) {
+        return Some("/proc was mounted in a pid namespace other than the kernel's first (a container's)");
+    }
+    None
+}
+
 /// A process holding a socket: the socket's inode is behind one of its fds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SocketOwner {
@@ -166,6 +237,17 @@ mod tests {
             Some(TaskSyscall::In { nr: 0, args: [3, 0x7ffd1000, 1, 0, 0, 0] })
         );
         assert_eq!(parse_task_syscall("0 0x3"), None);
+    }
+
+    #[test]
+    fn parses_stat_lines() {
+        let kthreadd = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 8 0 0";
+        assert_eq!(parse_stat(kthreadd), Some(TaskStat { state: 'S', ppid: 0, kernel_thread: true }));
+        let odd_name = "77 (a) b (c)) Z 12 77 77 0 -1 4194564 0";
+        assert_eq!(parse_stat(odd_name), Some(TaskStat { state: 'Z', ppid: 12, kernel_thread: false }));
+        assert_eq!(parse_stat("77 (x) S"), None);
+        assert!(!stat(std::process::id()).unwrap().kernel_thread);
+        assert!(is_alive(std::process::id()));
     }
 
     #[test]

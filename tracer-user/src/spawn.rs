@@ -175,9 +175,19 @@ impl Spawned {
 /// Waits for a child (already known to have exited) and returns tracer's exit status for it: its exit code,
 /// or 128 + the signal that killed it, as shells report.
 pub fn reap(pid: u32) -> Option<i32> {
+    wait_child(pid, 0)
+}
+
+/// Reaps the child if it has exited, without waiting: tracer is its parent, and only the reaping removes a
+/// zombie from /proc, whatever the ring buffer said (or lost) of its exit.
+pub fn try_reap(pid: u32) -> Option<i32> {
+    wait_child(pid, libc::WNOHANG)
+}
+
+fn wait_child(pid: u32, flags: libc::c_int) -> Option<i32> {
     let mut status = 0;
     // SAFETY: waiting for our own child.
-    let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+    let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, flags) };
     if r != pid as libc::pid_t {
         return None;
     }

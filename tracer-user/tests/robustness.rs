@@ -68,6 +68,102 @@ fn run_command(subcommand: &str, args: &[&str], dl: Deadline) -> Output {
     Proc::spawn(format!("tracer {subcommand} {}", args.join(" ")), &mut tracer_command(subcommand, args)).wait(dl)
 }
 
+/// `-p 2` (kthreadd, a kernel thread) is refused by every command, as strace refuses it (strace cannot attach):
+/// a kernel thread makes no system calls of its own. Before: an invented `read(0, NULL, 0)`, then forever.
+#[test]
+fn a_kernel_thread_is_refused() {
+    let dl = Deadline::test();
+    assert_eq!(std::fs::read_to_string("/proc/2/comm").unwrap().trim(), "kthreadd");
+    for command in PID_COMMANDS {
+        let out = run_command(command, &["-p", "2"], dl);
+        expect_refusal(&out, 2, "process 2 (kthreadd) is a kernel thread");
+    }
+}
+
+/// A real zombie (a child this test has not reaped) is refused by every command: it has exited.
+#[test]
+fn a_zombie_is_refused() {
+    let dl = Deadline::test();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    while stat_state(pid) != Some('Z') {
+        assert!(!dl.expired(), "true never became a zombie");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for command in PID_COMMANDS {
+        let out = run_command(command, &["-p", &pid.to_string()], dl);
+        expect_refusal(&out, 1, &format!("process {pid} (true) has exited (a zombie"));
+    }
+    assert!(child.wait().unwrap().success());
+}
+
+/// tracer cannot trace itself: `sh -c 'exec tracer ... -p $$'` names tracer's own pid.
+#[test]
+fn tracer_itself_is_refused() {
+    let dl = Deadline::test();
+    for command in PID_COMMANDS {
+        let script = format!("exec {} {command} -p $$", tracer_bin());
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", &script]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let out = Proc::spawn(format!("tracer {command} -p (itself)"), &mut cmd).wait(dl);
+        expect_refusal(&out, 2, "is tracer itself, which cannot trace itself");
+    }
+}
+
+/// The ring loses the command's exit record (tracer is stopped while the command floods a one-page ring, then
+/// exits): tracer, its parent, still reaps it and ends with its exit status. Before: tracer waited forever
+/// with the command `<defunct>`.
+#[test]
+fn a_command_whose_exit_the_ring_lost_still_ends_tracer() {
+    let dl = Deadline::test();
+    let script = "read go; dd if=/dev/zero of=/dev/null bs=1 count=20000 status=none; exit 3";
+    let mut cmd = tracer(["--buffer-size", "4096", "--", "sh", "-c", script]);
+    cmd.stdin(Stdio::piped());
+    let mut t = Proc::spawn("tracer syscalls --buffer-size 4096 -- sh -c ...", &mut cmd);
+    let ready = t.err().wait_for(dl, |l| l.ends_with("; ready")).unwrap_or_else(|| panic!("no ready\n{}", t.dump()));
+    let child: u32 = ready
+        .strip_prefix("tracer: tracing command ")
+        .and_then(|r| r.strip_suffix("; ready"))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no command pid in {ready:?}"));
+    t.signal(libc::SIGSTOP);
+    t.send("go\n");
+    while stat_state(child) != Some('Z') {
+        assert!(!dl.expired(), "the command never exited\n{}", t.dump());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    t.signal(libc::SIGCONT);
+    let out = t.wait(dl);
+    out.expect_code(3).expect_no_panic();
+    // The exit record was lost indeed (else this test would prove nothing), and the loss was reported.
+    assert!(!out.stdout_text().contains("+++ exited with 3 +++"), "{}", out.dump());
+    assert!(out.stderr_text().contains("events were lost"), "{}", out.dump());
+}
+
+/// Inside a real pid namespace with its own /proc, `-p` would name the namespace's pids, which the kernel's
+/// probes never see: refused with one line. So is a command tracer would fork there (its pid is the
+/// namespace's too). Before: `-p` traced nothing until killed, and `-- CMD` ran untraced, exit 0.
+#[test]
+fn a_pid_namespace_is_refused() {
+    let dl = Deadline::test();
+    let script = format!("sleep 20 & exec {} syscalls -p $!", tracer_bin());
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = Proc::spawn("unshare -pf --mount-proc tracer syscalls -p $!", &mut cmd).wait(dl);
+    expect_refusal(&out, 1, "-p cannot be used here: tracer runs in a pid namespace other than the kernel's first");
+
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--pid", "--fork", "--mount-proc", tracer_bin(), "syscalls", "--", "true"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = Proc::spawn("unshare -pf --mount-proc tracer syscalls -- true", &mut cmd).wait(dl);
+    expect_refusal(&out, 1, "cannot trace a command here: tracer runs in a pid namespace other than");
+}
+
 /// A symlink planted in /tmp (sticky, world-writable) pointing at a root-owned file: `-o LINK` of every command
 /// refuses it with one line and leaves the target untouched. Before: root truncated (or appended to) the target.
 #[test]
