@@ -175,10 +175,10 @@ fn pid_namespace_inode(link: &str) -> Option<u64> {
 /// namespace other than the kernel's first (a container: `fork` and `$!` give that namespace's pids), or /proc
 /// was mounted in one (it lists that namespace's pids). `None`: they are the kernel's.
 pub fn foreign_pid_namespace() -> Option<&'static str> {
-    if !pid_namespace_inode("/proc/self/ns/pid").is_none_or(|inode| inode == INIT_PID_NAMESPACE_INODE) {
+    if pid_namespace_inode("/proc/self/ns/pid").is_some_and(|inode| inode != INIT_PID_NAMESPACE_INODE) {
         return Some("tracer runs in a pid namespace other than the kernel's first (a container)");
     }
-    if !pid_namespace_inode("/proc/1/ns/pid").is_none_or(|inode| inode == INIT_PID_NAMESPACE_INODE) {
+    if pid_namespace_inode("/proc/1/ns/pid").is_some_and(|inode| inode != INIT_PID_NAMESPACE_INODE) {
         return Some("/proc was mounted in a pid namespace other than the kernel's first (a container's)");
     }
     None

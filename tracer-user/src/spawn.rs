@@ -4,12 +4,12 @@
 
 use std::{
     ffi::{CString, OsString},
-    sync::atomic::{AtomicU64, Ordering},
     os::{
         fd::{AsRawFd, FromRawFd, OwnedFd},
         unix::ffi::OsStrExt,
     },
     path::{Path, PathBuf},
+    sync::atomic::{AtomicU64, Ordering},
 };
 
 use anyhow::{Context as _, bail};
@@ -25,7 +25,8 @@ extern "C" fn record_inherited_dispositions() {
     for signal in 1..=64 {
         // SAFETY: a query only (null new action) into a zeroed sigaction we own.
         let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-        if unsafe { libc::sigaction(signal, std::ptr::null(), &mut action) } == 0 && action.sa_sigaction == libc::SIG_IGN
+        if unsafe { libc::sigaction(signal, std::ptr::null(), &mut action) } == 0
+            && action.sa_sigaction == libc::SIG_IGN
         {
             ignored |= 1 << (signal - 1);
         }
