@@ -14,8 +14,9 @@ use crate::{output::Output, procfs};
 /// `tracer --help`'s last words.
 pub const EXIT_STATUS_HELP: &str = "Exit status:\n  \
     0  stopped cleanly: Ctrl-C, SIGTERM, every traced process gone, or the output pipe closed\n  \
-    1  a runtime failure: not root, a probe the kernel refused, a -p process that does not exist\n  \
-    2  a usage error: a bad option or value, a config file that is not valid, a syscall name the kernel lacks\n  \
+    1  a runtime failure: not root, a probe the kernel refused, a -p process that does not exist or has exited\n  \
+    2  a usage error: a bad option or value, a config file that is not valid, a syscall name the kernel lacks,\n     \
+       a -p naming a kernel thread or tracer itself\n  \
     N  tracer syscalls -- CMD: CMD's own exit status (128 + the signal that killed it)";
 
 /// `--json`, `-o FILE`.
@@ -51,13 +52,36 @@ impl PidArgs {
     }
 
     /// The processes named, each as its process id (a thread id names its process), sorted, once each. Resolved
-    /// before anything is loaded; a pid that does not exist (any more) is a runtime failure.
+    /// before anything is loaded. A pid that does not exist (any more), a zombie, or pids from a /proc that is not
+    /// the kernel's (inside a container) are runtime failures; a kernel thread or tracer itself, which can never be
+    /// traced, are usage errors. strace refuses the same three.
     pub fn resolve(&self) -> anyhow::Result<Vec<u32>> {
+        if !self.pids.is_empty()
+            && let Some(why) = procfs::foreign_pid_namespace()
+        {
+            bail!(
+                "-p cannot be used here: {why}, and the kernel's probes know processes by other ids; run tracer in \
+                 the host's pid namespace"
+            );
+        }
+        let me = std::process::id();
         let mut tgids = Vec::new();
         for &pid in self.pids.iter().flatten() {
-            match procfs::tgid_of(pid) {
-                Some(tgid) => tgids.push(tgid),
+            let Some(tgid) = procfs::tgid_of(pid) else { bail!("no such process: {pid}") };
+            let name = procfs::comm(tgid).map_or_else(|| "?".into(), |c| crate::escape::display_name(&c));
+            if tgid == me {
+                bail!(UsageError(format!("process {pid} is tracer itself, which cannot trace itself")));
+            }
+            match procfs::stat(tgid) {
+                Some(stat) if stat.kernel_thread() => bail!(UsageError(format!(
+                    "process {pid} ({name}) is a kernel thread: it makes no system calls of its own, and tracer \
+                     cannot trace it"
+                ))),
+                _ if procfs::is_zombie(tgid) => bail!(
+                    "process {pid} ({name}) has exited (a zombie its parent has not reaped): there is nothing to trace"
+                ),
                 None => bail!("no such process: {pid}"),
+                Some(_) => tgids.push(tgid),
             }
         }
         tgids.sort_unstable();

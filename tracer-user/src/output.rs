@@ -6,8 +6,9 @@
 //! away (EPIPE: `tracer ... | head`) ends the stream, quietly.
 
 use std::{
-    fs::File,
+    fs::{File, OpenOptions},
     io::{self, BufWriter, IsTerminal as _, Write},
+    os::unix::fs::{MetadataExt as _, OpenOptionsExt as _},
     path::Path,
 };
 
@@ -38,7 +39,10 @@ impl Output {
     pub fn open(path: Option<&Path>, json: bool) -> anyhow::Result<Output> {
         let (writer, interactive): (Box<dyn Write + Send>, bool) = match path {
             Some(path) => (
-                Box::new(File::create(path).with_context(|| format!("cannot create output file {}", path.display()))?),
+                Box::new(
+                    open_output_file(path, false)
+                        .with_context(|| format!("cannot create output file {}", path.display()))?,
+                ),
                 false,
             ),
             None => (Box::new(io::stdout()), io::stdout().is_terminal()),
@@ -192,6 +196,47 @@ impl Output {
         }
         Ok(())
     }
+}
+
+/// Opens `-o FILE` for writing (truncated, or appended to): created 0600 when new, since events show other users'
+/// file names and arguments; an existing file keeps its mode. Tracer runs as root, so a symbolic link in a
+/// directory that others can write to (`/tmp`) is not followed: anyone could have planted it there to have root
+/// overwrite its target. The open itself refuses the link (`O_NOFOLLOW`), so no swap between a check and the open
+/// gets through; a link elsewhere (`/dev/stdout`) is followed as usual.
+pub fn open_output_file(path: &Path, append: bool) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).mode(0o600);
+    if append {
+        options.append(true);
+    } else {
+        options.truncate(true);
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let shared_dir = std::fs::metadata(dir).is_ok_and(|meta| others_can_write(meta.mode(), meta.uid()));
+    if shared_dir {
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path).map_err(|err| {
+        if shared_dir && err.raw_os_error() == Some(libc::ELOOP) {
+            io::Error::other(format!(
+                "it is a symbolic link in {}, a directory others can write to, and tracer does not follow those; \
+                 give the path it points to",
+                dir.display()
+            ))
+        } else {
+            err
+        }
+    })
+}
+
+/// A directory someone other than its owner (or an owner other than tracer's user and root) can add entries to.
+fn others_can_write(mode: u32, owner: u32) -> bool {
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    mode & 0o022 != 0 || (owner != me && owner != 0)
 }
 
 /// Converts `bpf_ktime_get_ns` stamps (CLOCK_MONOTONIC) to wall-clock nanoseconds since the epoch, with an

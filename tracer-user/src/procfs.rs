@@ -129,6 +129,45 @@ pub fn tgid_of(tid: u32) -> Option<u32> {
     status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
 }
 
+pub fn task_stat(pid: u32, tid: u32) -> Option<ProcStat> {
+    parse_stat(&fs::read(format!("/proc/{pid}/task/{tid}/stat")).ok()?)
+}
+
+/// A process that has exited but is still listed (a zombie its parent has not reaped): every thread is dead.
+/// A leader that exited while other threads run shows `Z` too, and is not gone.
+pub fn is_zombie(pid: u32) -> bool {
+    if !stat(pid).is_some_and(|s| s.is_dead()) {
+        return false;
+    }
+    threads(pid).is_ok_and(|tids| tids.iter().all(|&tid| task_stat(pid, tid).is_none_or(|s| s.is_dead())))
+}
+
+/// Still running: listed in /proc and not a zombie.
+pub fn is_alive(pid: u32) -> bool {
+    exists(pid) && !is_zombie(pid)
+}
+
+/// The inode number of the kernel's first pid namespace (`PROC_PID_INIT_INO`, include/linux/proc_ns.h): fixed.
+const INIT_PID_NAMESPACE_INODE: u64 = 0xEFFF_FFFC;
+
+fn pid_namespace_inode(link: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt as _;
+    fs::metadata(link).ok().map(|m| m.ino())
+}
+
+/// Why the pids tracer knows are not those the kernel's probes see, if they are not: tracer runs in a pid
+/// namespace other than the kernel's first (a container: `fork` and `$!` give that namespace's pids), or /proc
+/// was mounted in one (it lists that namespace's pids). `None`: they are the kernel's.
+pub fn foreign_pid_namespace() -> Option<&'static str> {
+    if pid_namespace_inode("/proc/self/ns/pid").is_some_and(|inode| inode != INIT_PID_NAMESPACE_INODE) {
+        return Some("tracer runs in a pid namespace other than the kernel's first (a container)");
+    }
+    if pid_namespace_inode("/proc/1/ns/pid").is_some_and(|inode| inode != INIT_PID_NAMESPACE_INODE) {
+        return Some("/proc was mounted in a pid namespace other than the kernel's first (a container's)");
+    }
+    None
+}
+
 /// A process holding a socket: the socket's inode is behind one of its fds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SocketOwner {
@@ -229,6 +268,17 @@ pub fn stat(pid: u32) -> Option<ProcStat> {
     parse_stat(&fs::read(format!("/proc/{pid}/stat")).ok()?)
 }
 
+impl ProcStat {
+    /// Exited, waiting for its parent to reap it (`Z`), or being reaped (`X`).
+    pub fn is_dead(&self) -> bool {
+        matches!(self.state, b'Z' | b'X')
+    }
+
+    pub fn kernel_thread(&self) -> bool {
+        self.flags & crate::linux::processes::PF_KTHREAD != 0
+    }
+}
+
 /// The process's arguments (/proc/PID/cmdline split at NULs); empty for a kernel thread or a zombie. Trailing NULs
 /// are padding, not empty arguments: a process that retitles itself (nginx's `nginx: worker process`) overwrites its
 /// arguments and pads the rest with NULs; ps drops them too.
@@ -298,6 +348,22 @@ mod tests {
             Some(TaskSyscall::In { nr: 0, args: [3, 0x7ffd1000, 1, 0, 0, 0] })
         );
         assert_eq!(parse_task_syscall("0 0x3"), None);
+    }
+
+    #[test]
+    fn parses_stat_lines() {
+        let kthreadd = b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 8 0 0 0 0";
+        let k = parse_stat(kthreadd).unwrap();
+        assert_eq!((k.state, k.ppid, k.kernel_thread(), k.is_dead()), (b'S', 0, true, false));
+        let odd_name = b"77 (a) b (c)) Z 12 77 77 0 -1 4194564 0 0 0 0 0 0 0 0 20 0 1 0 9 0 0 0 0";
+        let z = parse_stat(odd_name).unwrap();
+        assert_eq!(
+            (z.comm.as_slice(), z.state, z.ppid, z.kernel_thread(), z.is_dead()),
+            (&b"a) b (c)"[..], b'Z', 12, false, true)
+        );
+        assert_eq!(parse_stat(b"77 (x) S"), None);
+        assert!(!stat(std::process::id()).unwrap().kernel_thread());
+        assert!(is_alive(std::process::id()));
     }
 
     #[test]

@@ -9,9 +9,52 @@ use std::{
         unix::ffi::OsStrExt,
     },
     path::{Path, PathBuf},
+    sync::atomic::{AtomicU64, Ordering},
 };
 
 use anyhow::{Context as _, bail};
+
+/// The signals ignored when tracer was started, bit N-1 for signal N, recorded before Rust's runtime set SIGPIPE
+/// (and, in some releases, SIGXFSZ) to ignored: those dispositions survive exec, and a traced program must start
+/// with the ones tracer was given, or `yes | head -1` complains of a broken pipe.
+static INHERITED_IGNORED: AtomicU64 = AtomicU64::new(0);
+
+/// Runs from `.init_array`, before `main` and so before the runtime changes any disposition.
+extern "C" fn record_inherited_dispositions() {
+    let mut ignored = 0u64;
+    for signal in 1..=64 {
+        // SAFETY: a query only (null new action) into a zeroed sigaction we own.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        if unsafe { libc::sigaction(signal, std::ptr::null(), &mut action) } == 0
+            && action.sa_sigaction == libc::SIG_IGN
+        {
+            ignored |= 1 << (signal - 1);
+        }
+    }
+    INHERITED_IGNORED.store(ignored, Ordering::Relaxed);
+}
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static RECORD_INHERITED_DISPOSITIONS: extern "C" fn() = record_inherited_dispositions;
+
+/// In the forked child: every signal back to the disposition tracer was started with (ignored, or the default;
+/// handlers would not survive exec anyway). Only async-signal-safe calls.
+fn restore_inherited_dispositions() {
+    let ignored = INHERITED_IGNORED.load(Ordering::Relaxed);
+    for signal in 1..=64 {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        let handler = if ignored & (1 << (signal - 1)) != 0 { libc::SIG_IGN } else { libc::SIG_DFL };
+        // SAFETY: sigaction is async-signal-safe; signals the kernel reserves fail with EINVAL, which is fine.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler;
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
 
 pub struct Spawned {
     pub pid: u32,
@@ -106,6 +149,7 @@ impl Spawned {
                     libc::write(2, msg.as_ptr().cast(), msg.len());
                     libc::_exit(126);
                 }
+                restore_inherited_dispositions();
                 libc::execv(program_c.as_ptr(), argv.as_ptr());
                 let msg = b"tracer: cannot execute the command\n";
                 libc::write(2, msg.as_ptr().cast(), msg.len());
@@ -132,9 +176,19 @@ impl Spawned {
 /// Waits for a child (already known to have exited) and returns tracer's exit status for it: its exit code,
 /// or 128 + the signal that killed it, as shells report.
 pub fn reap(pid: u32) -> Option<i32> {
+    wait_child(pid, 0)
+}
+
+/// Reaps the child if it has exited, without waiting: tracer is its parent, and only the reaping removes a
+/// zombie from /proc, whatever the ring buffer said (or lost) of its exit.
+pub fn try_reap(pid: u32) -> Option<i32> {
+    wait_child(pid, libc::WNOHANG)
+}
+
+fn wait_child(pid: u32, flags: libc::c_int) -> Option<i32> {
     let mut status = 0;
     // SAFETY: waiting for our own child.
-    let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
+    let r = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, flags) };
     if r != pid as libc::pid_t {
         return None;
     }

@@ -21,6 +21,13 @@ pub enum TracefsError {
          as root, run: mount -t tracefs nodev /sys/kernel/tracing"
     )]
     Mount { source: io::Error },
+    /// Mounted, but its mode (0700 on recent kernels) keeps a user without root out, CAP_BPF or not.
+    #[error(
+        "tracefs is mounted at {} but tracer cannot read it ({error}); run tracer as root (CAP_BPF and CAP_PERFMON \
+         alone do not open tracefs)",
+        root.display()
+    )]
+    Unreadable { root: PathBuf, error: io::Error },
     #[error("cannot read {}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("tracepoint {group}:{event} does not exist on this kernel ({} not found)", path.display())]
@@ -71,14 +78,14 @@ pub struct SyscallFormat {
 ///
 /// Call this before anything touches aya: aya looks for tracefs once and remembers the answer.
 pub fn ensure_mounted() -> Result<PathBuf, TracefsError> {
-    if let Some(root) = find_mounted() {
+    if let Some(root) = find_mounted()? {
         return Ok(root);
     }
     // SAFETY: all pointers are NUL-terminated string literals; `data` may be NULL for tracefs.
     let rc = unsafe { libc::mount(c"nodev".as_ptr(), TRACEFS_C.as_ptr(), c"tracefs".as_ptr(), 0, std::ptr::null()) };
     let result = if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) };
     // Checked again even after a failed mount: another process may have mounted it meanwhile.
-    match (find_mounted(), result) {
+    match (find_mounted()?, result) {
         (Some(root), _) => Ok(root),
         (None, Err(source)) => Err(TracefsError::Mount { source }),
         (None, Ok(())) => Err(TracefsError::Mount {
@@ -87,8 +94,18 @@ pub fn ensure_mounted() -> Result<PathBuf, TracefsError> {
     }
 }
 
-fn find_mounted() -> Option<PathBuf> {
-    [TRACEFS, DEBUGFS_TRACING].into_iter().map(PathBuf::from).find(|root| root.join("events").is_dir())
+/// Where tracefs is mounted, if it is; mounted but closed to tracer is an error of its own, not "not mounted".
+fn find_mounted() -> Result<Option<PathBuf>, TracefsError> {
+    for root in [TRACEFS, DEBUGFS_TRACING].into_iter().map(PathBuf::from) {
+        match std::fs::metadata(root.join("events")) {
+            Ok(meta) if meta.is_dir() => return Ok(Some(root)),
+            Err(error) if error.kind() == io::ErrorKind::PermissionDenied => {
+                return Err(TracefsError::Unreadable { root, error });
+            }
+            _ => {}
+        }
+    }
+    Ok(None)
 }
 
 impl Format {

@@ -37,10 +37,23 @@ struct ConfigFile {
     buffer_size: Option<u32>,
 }
 
+/// A config file is a few hundred bytes; this is far more, and keeps `--config /dev/zero` from eating memory.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+fn read_capped(path: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        anyhow::bail!("it is larger than {} KiB, too large for a config file", MAX_CONFIG_BYTES >> 10);
+    }
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("it is not UTF-8 text"))
+}
+
 /// Fills in `args` from `args.config`, except what `matches` says came from the command line.
 pub fn apply(args: &mut MonitorArgs, matches: &ArgMatches) -> anyhow::Result<()> {
     let Some(path) = args.config.clone() else { return Ok(()) };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    let text = read_capped(&path).with_context(|| format!("cannot read config file {}", path.display()))?;
     let file: ConfigFile =
         toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))?;
     let (config, cli) = (path.display(), |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine));

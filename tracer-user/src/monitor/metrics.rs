@@ -148,20 +148,56 @@ impl Collector for SnapshotCollector {
     }
 }
 
+/// Connections served at once: Prometheus makes one per scrape. More wait in the kernel's listen backlog, so a
+/// flood of idle connections cannot take the file descriptors tracer needs (systemd's default limit is 1,024).
+const MAX_CONNECTIONS: usize = 64;
+/// A connection that has not sent its request by then is closed; a scrape takes milliseconds.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// The whole exchange, request and answer.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// After a failed accept (out of file descriptors: EMFILE, ENFILE), wait this long before the next, instead of
+/// retrying at once on a connection that keeps failing (100% of a CPU).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(200);
+
 /// Binds `addr` now (so that a port in use is an error at start), then serves scrapes in the background.
 pub async fn serve(addr: SocketAddr, shared: Shared) -> anyhow::Result<SocketAddr> {
     let listener =
         TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for --metrics-addr"))?;
     let local = listener.local_addr()?;
+    if local.ip().is_unspecified() {
+        eprintln!(
+            "tracer: warning: the metrics are served on every network interface ({local}); give an address such as \
+             127.0.0.1:{} to serve them on one",
+            local.port()
+        );
+    }
     let mut registry = Registry::default();
     registry.register_collector(Box::new(SnapshotCollector(shared)));
     let registry = Arc::new(registry);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tokio::spawn(async move {
+        let mut failing = false;
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            // A slot first: while all are taken nothing is accepted, and no descriptor is spent.
+            let Ok(slot) = slots.clone().acquire_owned().await else { return };
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => {
+                    failing = false;
+                    stream
+                }
+                Err(err) => {
+                    if !failing {
+                        eprintln!("tracer: accepting a metrics connection failed: {err}; retrying");
+                    }
+                    failing = true;
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            };
             let registry = registry.clone();
             tokio::spawn(async move {
-                let _ = tokio::time::timeout(Duration::from_secs(10), answer(stream, &registry)).await;
+                let _ = tokio::time::timeout(CONNECTION_TIMEOUT, answer(stream, &registry)).await;
+                drop(slot);
             });
         }
     });
@@ -173,7 +209,9 @@ async fn answer(mut stream: TcpStream, registry: &Registry) -> std::io::Result<(
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-        let n = stream.read(&mut buf).await?;
+        let n = tokio::time::timeout(REQUEST_TIMEOUT, stream.read(&mut buf))
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
         if n == 0 {
             break;
         }

@@ -616,6 +616,9 @@ impl Handler for Monitor {
 
     fn tick(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
         self.report_dropped(probes, io)?;
+        if let Some(opens) = &mut self.opens {
+            opens.watch_new_dirs();
+        }
         if self.syscall_stats && self.last_stats.elapsed() >= self.interval {
             self.report_stats(probes, io)?;
         }

@@ -3,7 +3,7 @@
 //! (once per failure streak), what could not be written is counted, and writing resumes when it can.
 
 use std::{
-    fs::{File, OpenOptions},
+    fs::File,
     io::{self, Write},
     path::{Path, PathBuf},
     sync::{
@@ -140,7 +140,7 @@ impl Write for RotatingFile {
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
+    crate::output::open_output_file(path, true)
 }
 
 /// Whether `path` still names the open `file`.

@@ -162,7 +162,7 @@ impl ProcsHandler {
         }
         // A zombie has passed the exit tracepoint. If the kernel saw the exit after the insertion it reported it
         // and cleared the entry; if the entry is still set, the exit came first.
-        let exited = procfs::stat(pid).is_none_or(|s| matches!(s.state, b'Z' | b'X'));
+        let exited = procfs::stat(pid).is_none_or(|s| s.is_dead());
         if !exited || self.traced_map.get(&pid, 0).unwrap_or(0) == 0 {
             return true;
         }

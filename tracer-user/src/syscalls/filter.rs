@@ -100,6 +100,8 @@ pub enum FilterError {
     UnknownClass(String),
     #[error("only the trace= qualifier of -e is supported, not '{0}'")]
     UnsupportedQualifier(String),
+    #[error("-e {0} names no system call: give names or classes (trace=none traces none)")]
+    Empty(String),
 }
 
 /// The set of syscall numbers to report; `None` means all of them.
@@ -148,7 +150,12 @@ fn parse_one(expr: &str, table: &SyscallTable) -> Result<BTreeSet<i32>, FilterEr
         None => (false, list),
     };
     let mut set = BTreeSet::new();
-    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    let mut items = list.split(',').map(str::trim).filter(|s| !s.is_empty()).peekable();
+    // An empty list is a typo far more often than a wish to trace nothing (strace refuses it too).
+    if items.peek().is_none() {
+        return Err(FilterError::Empty(expr.to_string()));
+    }
+    for item in items {
         let class: Option<ClassPredicate> = match item {
             "all" => Some(Box::new(|_| true)),
             "none" => Some(Box::new(|_| false)),
@@ -197,5 +204,8 @@ mod tests {
         assert!(not_write.few().is_none());
         assert_eq!(SyscallFilter::parse(&["trace=opne".into()], &t), Err(FilterError::UnknownSyscall("opne".into())));
         assert!(matches!(SyscallFilter::parse(&["%bogus".into()], &t), Err(FilterError::UnknownClass(_))));
+        for empty in ["trace=", "trace=!", "", "trace= , "] {
+            assert_eq!(SyscallFilter::parse(&[empty.into()], &t), Err(FilterError::Empty(empty.into())), "{empty:?}");
+        }
     }
 }

@@ -38,7 +38,7 @@ use crate::{
     procfs,
     records::{Blocked, Call, Exit, Signal, Summary, Syscall},
     session::{Handler, Io, Session, Stop},
-    spawn::{Spawned, reap},
+    spawn::{Spawned, reap, try_reap},
     tracefs,
 };
 use comms::{Comms, ThreadName};
@@ -108,6 +108,12 @@ impl SyscallsArgs {
     pub fn spawn(&self) -> anyhow::Result<Option<Spawned>> {
         if self.command.is_empty() {
             return Ok(None);
+        }
+        if let Some(why) = procfs::foreign_pid_namespace() {
+            bail!(
+                "cannot trace a command here: {why}, and the kernel's probes would not know the command by the id \
+                 fork gives it; run tracer in the host's pid namespace"
+            );
         }
         Spawned::prepare(&self.command, self.user.as_deref()).map(Some)
     }
@@ -207,6 +213,8 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         quiet: (!enter_hook).then(QuietThreads::default),
         wanted: specs.iter().map(|spec| spec.wanted != 0).collect(),
         line: String::new(),
+        child: spawned.as_ref().map(|child| child.pid),
+        child_status: None,
     };
 
     // Attached processes may already be gone; one that vanished during attach is an error only if none is left.
@@ -243,7 +251,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
 
     // Detached by a signal or a closed output: the command runs on untraced, and tracer stops cleanly.
     match spawned {
-        Some(child) if stop == Stop::Finished => Ok(reap(child.pid).unwrap_or(0)),
+        Some(child) if stop == Stop::Finished => Ok(tracer.child_status.or_else(|| reap(child.pid)).unwrap_or(0)),
         _ => Ok(0),
     }
 }
@@ -294,6 +302,9 @@ struct Tracer {
     wanted: Vec<bool>,
     /// The text line being written (kept to reuse its allocation).
     line: String,
+    /// The command tracer started, and its exit status once reaped.
+    child: Option<u32>,
+    child_status: Option<i32>,
 }
 
 /// Blocked calls found without an enter hook. The kernel counts each traced thread's returns (`RETURNS`); a thread
@@ -329,8 +340,16 @@ impl Handler for Tracer {
 
     fn tick(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
         self.comms.get_mut().expire();
-        // Processes that died before their exit could be recorded (they exited during attach).
-        self.live.retain(|&pid| procfs::exists(pid));
+        // Processes whose exit was not recorded (they exited during attach, or the ring was full): tracer's own
+        // child is reaped here, and a zombie is as gone as a process /proc no longer lists.
+        if let Some(pid) = self.child
+            && self.child_status.is_none()
+            && let Some(status) = try_reap(pid)
+        {
+            self.child_status = Some(status);
+            self.live.remove(&pid);
+        }
+        self.live.retain(|&pid| procfs::is_alive(pid));
         if self.summary { Ok(()) } else { self.report_blocked_live(probes, io) }
     }
 

@@ -17,7 +17,7 @@ mod paths;
 mod snapshot;
 
 use std::{
-    cell::Cell,
+    cell::{Cell, RefCell},
     collections::{HashMap, HashSet},
     os::unix::ffi::OsStrExt as _,
     path::{Path, PathBuf},
@@ -57,6 +57,9 @@ struct Watch {
     dir: bool,
     /// Its identity, when it exists.
     ident: Option<Ident>,
+    /// The identity of the directory marked for it in the kernel (a watched file's directory, a watched directory
+    /// itself), once that exists: a directory created after start is marked when it appears.
+    marked_dir: Option<Ident>,
 }
 
 impl Watch {
@@ -65,16 +68,30 @@ impl Watch {
         let path = resolve(Some(&cwd), arg.as_os_str().as_bytes())
             .with_context(|| format!("cannot resolve {}", arg.display()))?;
         let meta = std::fs::metadata(&path).ok();
-        let dir = meta.as_ref().is_some_and(|m| m.is_dir());
+        // A trailing slash names a directory, existing or not.
+        let dir = meta.as_ref().map_or(arg.as_os_str().as_bytes().ends_with(b"/"), |m| m.is_dir());
         let ident = meta.as_ref().map(Ident::of_metadata);
-        if meta.is_none() && !path.parent().is_some_and(Path::is_dir) {
+        if dir && meta.is_none() {
+            eprintln!(
+                "tracer: warning: {} does not exist yet: opens below it are seen from at most {} ms after it is \
+                 created",
+                path.display(),
+                WATCH_RECHECK.as_millis()
+            );
+        } else if meta.is_none() && !path.parent().is_some_and(Path::is_dir) {
             eprintln!(
                 "tracer: warning: neither {} nor its directory exists: only failed opens of it can be seen until \
-                 its directory is created",
-                path.display()
+                 its directory is created, and from at most {} ms after that",
+                path.display(),
+                WATCH_RECHECK.as_millis()
             );
         }
-        Ok(Watch { arg: arg.to_path_buf(), path, dir, ident })
+        Ok(Watch { arg: arg.to_path_buf(), path, dir, ident, marked_dir: None })
+    }
+
+    /// The directory the kernel must know by identity for this watch: the watched directory, or a watched file's.
+    fn dir_to_mark(&self) -> Option<(&Path, u32)> {
+        if self.dir { Some((&self.path, watch::DIR)) } else { self.path.parent().map(|p| (p, watch::PARENT)) }
     }
 
     /// Whether `path` (absolute, resolved) is this watch's file or below its directory.
@@ -89,6 +106,9 @@ pub(crate) struct WatchSet {
     watches: Vec<Watch>,
     known_dirs: HashMap<Ident, PathBuf>,
 }
+
+/// How often watched directories that did not exist (or were replaced) are looked for again: the session's tick.
+const WATCH_RECHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Known directories kept at most (a cache of start directories named from /proc).
 const KNOWN_DIRS_MAX: usize = 4096;
@@ -123,8 +143,27 @@ impl WatchSet {
         self.watches.iter().find(|w| w.covers(path))
     }
 
+    /// Marks in the kernel the directories of watches that have come into being (or been replaced) since they
+    /// were last looked at: `opens /a/b/file` before `mkdir -p /a/b` is seen once /a/b exists.
+    fn mark_new_dirs(&mut self, maps: &mut WatchMaps) -> anyhow::Result<()> {
+        for w in &mut self.watches {
+            let Some((dir, bits)) = w.dir_to_mark() else { continue };
+            let Some(ident) = Ident::of(dir) else { continue };
+            if w.marked_dir != Some(ident) {
+                maps.mark(ident, bits)?;
+                self.known_dirs.entry(ident).or_insert_with(|| dir.to_path_buf());
+                if w.dir {
+                    w.ident = Some(ident);
+                }
+                w.marked_dir = Some(ident);
+            }
+        }
+        Ok(())
+    }
+
     /// Fills the kernel's watch maps.
-    fn program(&self, maps: &mut WatchMaps) -> anyhow::Result<()> {
+    fn program(&mut self, maps: &mut WatchMaps) -> anyhow::Result<()> {
+        self.mark_new_dirs(maps)?;
         for w in &self.watches {
             if let Some(ident) = w.ident {
                 maps.mark(ident, if w.dir { watch::DIR } else { watch::FILE })?;
@@ -141,9 +180,6 @@ impl WatchSet {
             }
             maps.name(base_name(w.path.as_os_str().as_bytes()))?;
             maps.name(base_name(w.arg.as_os_str().as_bytes()))?;
-            if let Some(parent) = w.path.parent().and_then(Ident::of) {
-                maps.mark(parent, watch::PARENT)?;
-            }
         }
         Ok(())
     }
@@ -213,7 +249,8 @@ impl WatchMaps {
 /// events.
 pub(crate) struct OpenProbes {
     files: FilesLayout,
-    set: WatchSet,
+    /// Marked in the kernel by `attach` (which records what it marked), then handed to the handler.
+    set: RefCell<WatchSet>,
     unfiltered: u8,
     failed_only: u8,
     have_dirs: u8,
@@ -229,14 +266,21 @@ impl OpenProbes {
         let files = FilesLayout::read(tracefs).context("finding files in this kernel")?;
         let unfiltered = u8::from(set.watches.is_empty());
         let have_dirs = u8::from(set.any_dirs());
-        Ok(OpenProbes { files, set, unfiltered, failed_only: u8::from(failed_only), have_dirs, maps: Cell::new(None) })
+        Ok(OpenProbes {
+            files,
+            set: RefCell::new(set),
+            unfiltered,
+            failed_only: u8::from(failed_only),
+            have_dirs,
+            maps: Cell::new(None),
+        })
     }
 
     /// The handler that resolves and shows the attached probes' events; `pids`: the processes the caller traces
     /// (none: every process).
     pub(crate) fn handler(self, pids: HashSet<u32>) -> anyhow::Result<Opens> {
         let maps = self.maps.take().context("the open probes are not attached")?;
-        Ok(Opens::new(self.set, maps, pids))
+        Ok(Opens::new(self.set.into_inner(), maps, pids))
     }
 }
 
@@ -253,7 +297,7 @@ impl Family for OpenProbes {
     /// The watch maps first; then the exit's later stages, the exits, the enters.
     fn attach(&self, probes: &mut Probes) -> anyhow::Result<()> {
         let mut maps = WatchMaps::take(probes)?;
-        self.set.program(&mut maps)?;
+        self.set.borrow_mut().program(&mut maps)?;
         self.maps.set(Some(maps));
         // The exit's later stages first: the exit tail-calls them from its first event on.
         probes.set_tail_calls("FILES_STAGES", &stage::PROGRAMS)?;
@@ -340,6 +384,13 @@ impl Opens {
 
     /// Who holds the watched paths now, as `lsof PATH` lists them (nothing without a watched path). Taken once the
     /// probes are attached: a file opened meanwhile is in both, none is in neither.
+    /// Marks watched directories created since start (call every tick): see `WatchSet::mark_new_dirs`.
+    pub(crate) fn watch_new_dirs(&mut self) {
+        if let Err(err) = self.set.mark_new_dirs(&mut self.maps) {
+            eprintln!("tracer: warning: a watched directory created after start cannot be watched: {err:#}");
+        }
+    }
+
     pub(crate) fn report_holders(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
         if self.set.watches.is_empty() {
             return Ok(());
@@ -592,6 +643,7 @@ impl Handler for Opens {
 
     fn tick(&mut self, _probes: &Probes, _io: &mut Io) -> Result<(), OutputClosed> {
         self.live.retain(|&pid| procfs::exists(pid));
+        self.watch_new_dirs();
         Ok(())
     }
 
