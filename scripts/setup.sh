@@ -19,8 +19,10 @@ installed_something=0
 # strace, bpftrace, lsof, ss (iproute2), hyperfine: comparison tools for tests and benchmarks.
 # python3 (/usr/bin/python3): the socket-making helper of the `tracer binds` tests.
 # prometheus: the real server that scrapes `tracer monitor --metrics-addr` in its tests.
+# nginx-light: the real pre-forking server `tracer procs` tests reload (run on a private port and prefix; the
+# system service Debian starts on install is stopped and disabled).
 # C and C++ compilers: to link Rust binaries, build bpf-linker, and build libFuzzer for cargo-fuzz.
-want_pkgs=(strace bpftrace lsof iproute2 hyperfine python3 prometheus)
+want_pkgs=(strace bpftrace lsof iproute2 hyperfine python3 prometheus nginx-light)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || want_pkgs+=(build-essential)
 missing_pkgs=()
 for p in "${want_pkgs[@]}"; do
@@ -33,8 +35,10 @@ if ((${#missing_pkgs[@]})); then
     apt-get update -qq
     apt-get install -y -qq "${missing_pkgs[@]}"
     installed_something=1
-    if [[ " ${missing_pkgs[*]} " == *" nginx-light "* ]] && command -v systemctl >/dev/null; then
-        systemctl disable --now nginx >/dev/null 2>&1 || true
+    if [[ " ${missing_pkgs[*]} " == *" nginx-light "* ]]; then
+        if command -v systemctl >/dev/null; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+        # Without systemd the package's init script may have started it: stop it (its default pid file).
+        nginx -s quit >/dev/null 2>&1 || true
     fi
 fi
 
