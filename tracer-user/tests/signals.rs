@@ -895,3 +895,101 @@ fn terminal_keys_are_attributed_to_the_terminal() {
         assert!(lines.contains(&row), "{row:?} in\n{lines}");
     }
 }
+
+/// How a run of the ready race starts tracer: as a shell's `&` job or `nohup` do (SIGINT ignored), or from a
+/// parent that blocks it (the mask is inherited across exec).
+#[derive(Clone, Copy, Debug)]
+enum Inherited {
+    Default,
+    Ignored,
+    Blocked,
+}
+
+/// Starts `tracer ARGS --json`, sends SIGINT as soon as its ready line is read, and returns its exit status and
+/// output.
+fn interrupt_at_ready(args: &[&str], inherited: Inherited) -> (Option<i32>, String, String) {
+    use std::{
+        io::{BufRead, BufReader, Read},
+        os::unix::process::CommandExt,
+    };
+    let mut cmd = Command::new(tracer_bin());
+    cmd.args(args).arg("--json").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            match inherited {
+                Inherited::Default => {}
+                Inherited::Ignored => {
+                    libc::signal(libc::SIGINT, libc::SIG_IGN);
+                }
+                Inherited::Blocked => {
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, libc::SIGINT);
+                    libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                }
+            }
+            Ok(())
+        })
+    };
+    let mut child = cmd.spawn().expect("tracer starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+        seen.push_str(&line);
+        if line.contains(r#""type":"ready""#) {
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            break;
+        }
+        line.clear();
+    }
+    let _ = stdout.read_to_string(&mut seen);
+    let mut stderr = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+    // Bounded: a tracer that lost the SIGINT would hang here, so it is killed after a while and reported.
+    let dl = Deadline::new(Duration::from_secs(10));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if dl.expired() {
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    (status.code(), seen, stderr)
+}
+
+/// A SIGINT sent the moment `ready` is read always stops every command cleanly (exit 0, and the summary where one
+/// is due), also when tracer inherited SIGINT ignored or blocked. `signals` (the cheapest to start) runs 200 times;
+/// the others, whose probes take 0.2 to 0.8 s to load, fewer, to keep the test under a minute; the handlers are
+/// installed by the one `Session::new` every command goes through. TRACER_READY_RACE_RUNS=N runs each N times.
+#[test]
+fn sigint_right_after_ready_stops_every_command_cleanly() {
+    let mut target = sleeper();
+    let pid = target.pid().to_string();
+    let runs = std::env::var("TRACER_READY_RACE_RUNS").ok().and_then(|n| n.parse::<usize>().ok());
+    let commands: [(&[&str], usize, Option<&str>); 6] = [
+        (&["signals"], 200, None),
+        (&["monitor"], 15, None),
+        (&["opens", "/etc/hostname"], 8, None),
+        (&["binds"], 10, None),
+        (&["syscalls", "-p", &pid], 15, None),
+        (&["syscalls", "-c", "-p", &pid], 15, Some(r#""type":"summary""#)),
+    ];
+    for (args, default_runs, summary) in commands {
+        for i in 0..runs.unwrap_or(default_runs) {
+            let inherited = [Inherited::Default, Inherited::Ignored, Inherited::Blocked][i % 3];
+            let (code, stdout, stderr) = interrupt_at_ready(args, inherited);
+            let show = || format!("tracer {args:?} run {i} ({inherited:?})\n[stdout]\n{stdout}\n[stderr]\n{stderr}");
+            assert_eq!(code, Some(0), "{}", show());
+            assert!(stdout.contains(r#""type":"ready""#), "{}", show());
+            if let Some(summary) = summary {
+                assert!(stdout.contains(summary), "no summary: {}", show());
+            }
+        }
+    }
+    target.kill();
+}
