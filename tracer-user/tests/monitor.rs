@@ -493,7 +493,10 @@ fn signals_and_exits_are_counted_by_name_origin_and_how() {
         let after = http_get(port, "/metrics").expect("GET /metrics");
         assert_eq!(series(&after, name) - series(&before, name), 3, "{name}\n{after}");
         assert!(series(&after, exits) >= series(&before, exits) + 3, "{exits}\n{after}");
-        finish(t, dl, "the last exit", |v| v["type"] == "exit" && v["pid"] == last)
+        t.signal(libc::SIGINT);
+        let out = t.wait(dl);
+        out.expect_code(0);
+        out.json()
     };
     let cont = of_pid(&events, "signal", "target_pid", pids[0]);
     let cont: Vec<&&Value> = cont.iter().filter(|e| e["signo"] == libc::SIGCONT).collect();
