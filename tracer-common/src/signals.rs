@@ -86,6 +86,13 @@ pub mod flags {
     pub const GROUP_EXIT: u32 = 1 << 7;
     /// Delivery: the group's exit is a core dump.
     pub const CORE_DUMP: u32 = 1 << 8;
+    /// Generation of SIGCONT: the target's group was stopped and this resumed it (the kernel set
+    /// `SIGNAL_CLD_CONTINUED` in `signal->flags` before the tracepoint).
+    pub const CONTINUED: u32 = 1 << 9;
+    /// Generation: sent by the kernel itself (`SEND_SIG_PRIV`) to a process in the foreground process group of
+    /// its controlling terminal (`signal->pids[PIDTYPE_PGID] == signal->tty->pgrp`): the terminal's `Ctrl-C`,
+    /// `Ctrl-\`, `Ctrl-Z` or a resize, for those signals. `tty` and `pgid` name them.
+    pub const FOREGROUND_TTY: u32 = 1 << 10;
 }
 
 /// `sa_handler` values that are not addresses.
@@ -118,9 +125,12 @@ pub struct SignalEvent {
     pub handler: u64,
     /// The current task's real uid.
     pub uid: u32,
-    pub _pad: u32,
+    /// The target's process group (in the initial pid namespace); 0 when unknown.
+    pub pgid: u32,
+    /// With `flags::FOREGROUND_TTY`: the terminal's `tty->name` (`pts3`, `tty1`, `ttyS0`), else zeroes.
+    pub tty: [u8; 16],
 }
-const _: () = assert!(core::mem::size_of::<SignalEvent>() == 40 + 24 + 16 + 24);
+const _: () = assert!(core::mem::size_of::<SignalEvent>() == 40 + 24 + 16 + 24 + 16);
 
 /// A thread taking a signal (`signal:signal_deliver`, raw). The header is the target thread.
 #[repr(C)]

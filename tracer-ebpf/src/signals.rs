@@ -23,8 +23,8 @@ use tracer_common::{
     event::kind,
     process::{EXIT_CODE_UNKNOWN, what},
     signals::{
-        DEFAULT_IGNORED, SEND_SPECS, SIGKILL, SendSpec, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags,
-        info, result, sent_by_process, signal_bit,
+        DEFAULT_IGNORED, SEND_SPECS, SIGCONT, SIGKILL, SendSpec, SignalDeliverEvent, SignalEvent,
+        SignalSendFailedEvent, flags, info, result, sent_by_process, signal_bit,
     },
 };
 
@@ -75,6 +75,23 @@ static SIGNAL_GROUP_EXIT_CODE_OFFSET: u32 = 0;
 static SIGINFO_ERRNO_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static SIGINFO_CODE_OFFSET: u32 = 0;
+// From BTF: signal_struct.{flags, tty, pids[PIDTYPE_PGID]}, tty_struct.{pgrp (ctrl.pgrp on 5.17+), name},
+// pid.numbers[0].nr: whether the terminal sent a signal to its foreground group, and whether SIGCONT resumed.
+#[unsafe(no_mangle)]
+static SIGNAL_FLAGS_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SIGNAL_TTY_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SIGNAL_PGID_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static TTY_PGRP_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static TTY_NAME_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static PID_NR_OFFSET: u32 = 0;
+
+/// `signal_struct.flags`: set by prepare_signal() when a SIGCONT found the group stopped (include/linux/sched/signal.h).
+const SIGNAL_CLD_CONTINUED: u32 = 0x20;
 
 /// Processes a reported signal was queued for (tgid → set of signals, bit `n - 1`): with `-p SENDER` their
 /// deliveries are reported, and their exit is, even a clean one (a handled SIGTERM ends in `exit(0)`).
@@ -169,7 +186,21 @@ pub fn signal_generate(ctx: RawTracePointContext) -> i32 {
         + bit * global(&K_SIGACTION_SIZE) as u64
         + global(&SA_HANDLER_OFFSET) as u64;
     let (handler, handler_known) = read_checked::<u64>(sighand.wrapping_add(slot), 0);
+    // A SIGCONT that resumed a stopped group: prepare_signal() ran before the tracepoint and left its mark.
+    let group_flags = read::<u32>(signal, global(&SIGNAL_FLAGS_OFFSET));
+    let continued = is_zero(signo as u64 ^ SIGCONT as u64) as u32 & (group_flags / SIGNAL_CLD_CONTINUED) & 1;
+    // The terminal's signals (n_tty's isig(), a resize) are kill_pgrp(tty->pgrp, sig, 1): SEND_SIG_PRIV to the
+    // foreground group of the terminal, from whatever context ran the line discipline (a kworker for a pty).
+    let tty = read::<u64>(signal, global(&SIGNAL_TTY_OFFSET));
+    let pgrp = read::<u64>(signal, global(&SIGNAL_PGID_OFFSET));
+    let tty_pgrp = read::<u64>(tty, global(&TTY_PGRP_OFFSET));
+    let foreground = ((info_flags / flags::INFO_PRIV) & 1) as u64 & (1 ^ is_zero(tty)) & is_zero(tty_pgrp ^ pgrp);
+    let pgid = read::<u32>(pgrp, global(&PID_NR_OFFSET));
+    // Null unless foreground: the read fails and leaves zeroes.
+    let tty_name = tty.wrapping_add(global(&TTY_NAME_OFFSET) as u64) & foreground.wrapping_neg();
     let event_flags = info_flags
+        | (continued * flags::CONTINUED)
+        | (foreground as u32 * flags::FOREGROUND_TTY)
         | ((tgid_known as u32 ^ 1) * flags::TGID_UNKNOWN)
         | (from_process as u32 * flags::FROM_PROCESS)
         | (((blocked >> bit) & 1) as u32 * flags::TARGET_BLOCKS)
@@ -190,7 +221,8 @@ pub fn signal_generate(ctx: RawTracePointContext) -> i32 {
         event.flags = event_flags;
         event.handler = handler;
         event.uid = bpf_get_current_uid_gid() as u32;
-        event._pad = 0;
+        event.pgid = pgid;
+        unsafe { generated::bpf_probe_read_kernel(event.tty.as_mut_ptr().cast(), 16, tty_name as *const _) };
     });
     if sent && command && outcome == result::DELIVERED {
         mark(target_pid, signo);

@@ -345,6 +345,27 @@ impl Btf {
         Ok(Member { offset, size, type_name, is_pointer })
     }
 
+    /// Byte offset of a member reached through embedded members, `ctrl.pgrp` style (`tty_struct.ctrl.pgrp` on 5.17+,
+    /// where `ctrl` is an embedded anonymous-typed struct); one name is [`Btf::member_offset`].
+    pub fn member_path_offset(&self, struct_name: &str, path: &str) -> Result<u32, BtfError> {
+        let mut composite = self.find_composite(struct_name)?;
+        let mut bit_offset = 0;
+        let missing = || BtfError::NoSuchMember { struct_name: struct_name.to_owned(), member: path.to_owned() };
+        let mut names = path.split('.').peekable();
+        while let Some(name) = names.next() {
+            let found = self.find_member(composite, name.as_bytes(), bit_offset, 0)?.ok_or_else(missing)?;
+            bit_offset = found.bit_offset;
+            if names.peek().is_some() {
+                composite = self.resolve(found.type_id)?;
+                if !composite.is_composite() {
+                    return Err(missing());
+                }
+            }
+        }
+        u32::try_from(bit_offset / 8)
+            .map_err(|_| BtfError::Malformed(format!("offset of {struct_name}.{path} overflows")))
+    }
+
     /// First STRUCT or UNION with this name. Forward declarations have their own kind, so they are skipped; vmlinux
     /// BTF is deduplicated, so there is one definition per name in practice.
     fn find_composite(&self, name: &str) -> Result<Type, BtfError> {

@@ -18,7 +18,9 @@ use crate::{
     linux::{
         errno,
         net::{family_name, ip_of, ip_text, proto_name},
-        signals::{Action, result_name, si_code_name, signal_display, split_exit_code},
+        signals::{
+            Action, si_code_name, signal_display, signal_result, split_exit_code, terminal_cause, terminal_name,
+        },
     },
     output::Clock,
 };
@@ -28,6 +30,9 @@ use crate::{
 #[serde(tag = "type", rename = "ready")]
 pub struct Ready<'a> {
     pub command: &'a str,
+    /// Signals not reported unless asked for (`tracer signals` and `tracer monitor` leave SIGCHLD out by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signals_left_out: Option<&'a [String]>,
 }
 
 /// `lost`: events the kernel could not hand over (the ring buffer was full), or that a rate limit refused.
@@ -457,7 +462,8 @@ pub struct Signal {
     pub signo: i32,
     /// si_code by name; null for a failed send.
     pub code: Option<String>,
-    /// "process" (the sender fields say which) or "kernel".
+    /// "process" (the sender fields say which), "tty" (the terminal `tty` names, to its foreground process group
+    /// `pgid`: Ctrl-C, Ctrl-\\, Ctrl-Z, a resize) or "kernel".
     pub origin: &'static str,
     pub sender_pid: Option<u32>,
     pub sender_tid: Option<u32>,
@@ -480,20 +486,42 @@ pub struct Signal {
     /// SIGBUS, SIGFPE, SIGPIPE; the allocating task for an OOM kill; whoever was interrupted for a timer.
     pub context_pid: Option<u32>,
     pub context_comm: Option<String>,
+    /// Origin "tty": the terminal as ps names it (`pts/3`), else null.
+    pub tty: Option<String>,
+    /// Origin "tty": the foreground process group the terminal signalled, else null.
+    pub pgid: Option<u32>,
 }
 
 impl Signal {
+    /// `tty pts/3 (Ctrl-C)` for a signal the terminal sent, as the sender in text.
+    pub fn tty_sender(&self) -> Option<String> {
+        let tty = self.tty.as_deref()?;
+        Some(match terminal_cause(self.signo) {
+            Some(cause) => format!("tty {tty} ({cause})"),
+            None => format!("tty {tty}"),
+        })
+    }
+
     /// A generated signal (signal:signal_generate). `from_process`: the current task sent it (else the kernel
     /// did, and the current task is its context).
     pub fn of(e: &SignalEvent, clock: &Clock, from_process: bool) -> Signal {
         let comm = json_text(c_bytes(&e.header.comm));
+        // The kernel marks any of its own signals to a terminal's foreground group; those a terminal sends are ours.
+        let from_tty = !from_process && e.flags & flags::FOREGROUND_TTY != 0 && terminal_cause(e.signo).is_some();
+        let tty = from_tty.then(|| terminal_name(&json_text(c_bytes(&e.tty))));
         let action = (e.flags & flags::HANDLER_KNOWN != 0).then(|| Action::of(e.signo, e.handler));
         Signal {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             signal: signal_display(e.signo),
             signo: e.signo,
             code: Some(si_code_name(e.signo, e.code)),
-            origin: if from_process { "process" } else { "kernel" },
+            origin: if from_process {
+                "process"
+            } else if from_tty {
+                "tty"
+            } else {
+                "kernel"
+            },
             sender_pid: from_process.then_some(e.header.pid),
             sender_tid: from_process.then_some(e.header.tid),
             sender_comm: from_process.then(|| comm.clone()),
@@ -502,13 +530,15 @@ impl Signal {
             target_tid: Some(e.target_tid),
             target_comm: Some(json_text(c_bytes(&e.target_comm))),
             group: e.group != 0,
-            result: result_name(e.result),
+            result: signal_result(e.result, e.flags, e.group != 0),
             action: action.map(Action::as_str),
             handler: (action == Some(Action::Handler)).then(|| format!("{:#x}", e.handler)),
             errno: None,
             syscall: None,
             context_pid: (!from_process).then_some(e.header.pid),
             context_comm: (!from_process).then_some(comm),
+            pgid: from_tty.then_some(e.pgid),
+            tty,
         }
     }
 }
@@ -890,7 +920,7 @@ mod tests {
         let line = serde_json::to_string(&Lost { probe: "exec", count: 3, reason: Some("rate_limit") }).unwrap();
         assert_eq!(line, r#"{"type":"lost","probe":"exec","count":3,"reason":"rate_limit"}"#);
         assert_eq!(
-            serde_json::to_string(&Ready { command: "binds" }).unwrap(),
+            serde_json::to_string(&Ready { command: "binds", signals_left_out: None }).unwrap(),
             r#"{"type":"ready","command":"binds"}"#
         );
     }

@@ -65,6 +65,8 @@ pub struct Session {
     decode_errors: u64,
     /// SIGHUP goes to `Handler::hangup` (a daemon reopening its log) instead of stopping the session.
     pub hangup_reopens: bool,
+    /// Signals the command leaves out of what it reports, said by the `ready` object (`Ready::signals_left_out`).
+    pub signals_left_out: Option<Vec<String>>,
     /// Why `run` ended; a closed output ends tracer quietly.
     stopped: Stop,
     /// Handled from `new` on, not from `run`: a script that sends SIGINT as soon as it reads the ready line must
@@ -77,9 +79,11 @@ pub struct Session {
 impl Session {
     pub fn new(mut probes: Probes, out: Output) -> anyhow::Result<Session> {
         let events = probes.events()?;
-        // Before `ready`: a SIGINT sent as soon as it is seen must stop tracer cleanly, not kill it.
+        // Before `ready`: a SIGINT sent as soon as it is seen must stop tracer cleanly, not kill it. Installing a
+        // handler also replaces an inherited SIG_IGN (`nohup`, a shell's `&` job).
         let (interrupt, terminate, hangup) =
             (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?, signal(SignalKind::hangup())?);
+        unblock_stop_signals()?;
         Ok(Session {
             probes,
             events,
@@ -88,6 +92,7 @@ impl Session {
             lost_total: 0,
             decode_errors: 0,
             hangup_reopens: false,
+            signals_left_out: None,
             stopped: Stop::Running,
             interrupt,
             terminate,
@@ -98,7 +103,9 @@ impl Session {
     /// Says that every probe is attached (`what`: what is traced, for the text line).
     pub fn ready(&mut self, command: &str, what: &str) -> Result<(), OutputClosed> {
         crate::timing::mark("ready");
-        self.io.out.emit_status(&Ready { command }, |_| format!("{what}; ready"))
+        self.io.out.emit_status(&Ready { command, signals_left_out: self.signals_left_out.as_deref() }, |_| {
+            format!("{what}; ready")
+        })
     }
 
     pub async fn run(&mut self, handler: &mut impl Handler) -> anyhow::Result<Stop> {
@@ -187,6 +194,18 @@ impl Session {
             eprintln!("tracer: {} records could not be written to the output (write errors)", self.io.out.dropped);
         }
     }
+}
+
+/// A blocked signal stays pending, its handler never runs: a parent that spawned tracer with SIGINT, SIGTERM or
+/// SIGHUP blocked (the mask is inherited across exec) would have it ignore them until SIGKILL. The runtime is
+/// single-threaded: this thread's mask is the one that counts.
+fn unblock_stop_signals() -> anyhow::Result<()> {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal as Sig, pthread_sigmask};
+    let mut set = SigSet::empty();
+    for sig in [Sig::SIGINT, Sig::SIGTERM, Sig::SIGHUP] {
+        set.add(sig);
+    }
+    pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None).context("unblocking SIGINT, SIGTERM and SIGHUP")
 }
 
 fn dispatch(bytes: &[u8], handler: &mut impl Handler, io: &mut Io, decode_errors: &mut u64, stop: &mut Stop) {

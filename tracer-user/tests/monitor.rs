@@ -8,7 +8,7 @@ use std::{
     io::{Read as _, Write as _},
     net::{TcpListener, TcpStream},
     path::Path,
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
     time::Duration,
 };
 
@@ -537,4 +537,66 @@ fn forks_are_reported_when_asked() {
     assert!(child.wait().unwrap().success());
     let events = finish(t, dl, "the workload's exit", |v| v["type"] == "exit" && v["pid"] == parent);
     assert_eq!(events.iter().filter(|e| e["type"] == "fork").count(), 0, "no fork events without --forks");
+}
+
+/// The value of the series `name` (exactly as exposed, labels included) in a scrape, 0 when absent.
+fn series(body: &str, name: &str) -> u64 {
+    body.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<u64>().ok()).unwrap_or(0)
+}
+
+fn state_of(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next())
+}
+
+/// A SIGCONT that resumes a stopped process is `continued` in monitor too; `tracer_signals_total{signal,origin}`
+/// counts signals by name and origin, `tracer_exits_total{how}` exits by how they ended.
+#[test]
+fn signals_and_exits_are_counted_by_name_origin_and_how() {
+    let dl = Deadline::test();
+    let port = free_port();
+    let t = start_json("monitor", &["--metrics-addr", &format!("127.0.0.1:{port}"), "--no-bpf-stats"], dl);
+    // Nothing else on the machine sends SIGRTMIN+20 (SIGRT_22, 54).
+    let name = r#"tracer_signals_total{signal="SIGRT_22",origin="process"}"#;
+    let exits = r#"tracer_exits_total{how="signal"}"#;
+    let before = http_get(port, "/metrics").expect("GET /metrics");
+    assert!(before.contains(r#"tracer_exits_total{how="code"}"#), "exits by code from the start:\n{before}");
+    let mut sleepers: Vec<Child> = (0..3).map(|_| Command::new("/bin/sleep").arg("30").spawn().unwrap()).collect();
+    let pids: Vec<u32> = sleepers.iter().map(|c| c.id()).collect();
+    // The first: stopped, then resumed.
+    unsafe { libc::kill(pids[0] as i32, libc::SIGSTOP) };
+    while state_of(pids[0]) != Some('T') {
+        assert!(!dl.expired());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    unsafe { libc::kill(pids[0] as i32, libc::SIGCONT) };
+    for (pid, child) in pids.iter().zip(&mut sleepers) {
+        unsafe { libc::kill(*pid as i32, libc::SIGRTMIN() + 20) };
+        child.wait().unwrap();
+    }
+    let last = pids[2];
+    let events = {
+        let found = t.out().wait_for(dl.within(Duration::from_secs(10)), |l| {
+            serde_json::from_str::<Value>(l).is_ok_and(|v| v["type"] == "exit" && v["pid"] == last)
+        });
+        assert!(found.is_some(), "no exit of {last}\n{}", t.dump());
+        // The snapshot is refreshed every second.
+        std::thread::sleep(Duration::from_millis(1500));
+        let after = http_get(port, "/metrics").expect("GET /metrics");
+        assert_eq!(series(&after, name) - series(&before, name), 3, "{name}\n{after}");
+        assert!(series(&after, exits) >= series(&before, exits) + 3, "{exits}\n{after}");
+        t.signal(libc::SIGINT);
+        let out = t.wait(dl);
+        out.expect_code(0);
+        out.json()
+    };
+    let cont = of_pid(&events, "signal", "target_pid", pids[0]);
+    let cont: Vec<&&Value> = cont.iter().filter(|e| e["signo"] == libc::SIGCONT).collect();
+    assert_eq!(cont.len(), 1, "{cont:?}");
+    assert_eq!(cont[0]["result"], "continued", "{}", cont[0]);
+    for pid in pids {
+        let exit = of_pid(&events, "exit", "pid", pid);
+        assert_eq!(exit.len(), 1);
+        assert_eq!(exit[0]["signal"], "SIGRT_22", "{}", exit[0]);
+    }
 }

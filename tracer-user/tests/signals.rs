@@ -173,7 +173,7 @@ fn mentions(e: &Value, pid: u32) -> bool {
 #[test]
 fn kill_hup_from_a_known_sender() {
     let dl = Deadline::test();
-    let t = start_json("signals", &[], dl);
+    let t = start_json("signals", &["--sigchld"], dl);
     let mut target = sleeper();
     let tpid = target.pid();
     let kpid = kill("HUP", tpid, dl);
@@ -474,7 +474,7 @@ fn failed_sends_are_reported_with_failed() {
 #[test]
 fn failed_sends_are_not_hooked_without_failed() {
     let dl = Deadline::test();
-    let t = start_json("signals", &[], dl);
+    let t = start_json("signals", &["--sigchld"], dl);
     let (esrch, esrch_out) = run_workload(&["kill", &unused_pid().to_string(), "1"], dl);
     assert_eq!(esrch_out.stdout_text(), "kill=-1 errno=3\n");
     let mut target = sleeper();
@@ -523,7 +523,7 @@ fn pid_filter_matches_the_target_and_excludes_others() {
     let mut target = sleeper();
     let mut decoy = sleeper();
     let (tpid, dpid) = (target.pid(), decoy.pid());
-    let t = start_json("signals", &["-p", &tpid.to_string()], dl);
+    let t = start_json("signals", &["--sigchld", "-p", &tpid.to_string()], dl);
     let decoy_sender = kill("HUP", dpid, dl);
     decoy.try_wait_until(dl).expect("decoy ends");
     let sender = kill("HUP", tpid, dl);
@@ -655,6 +655,8 @@ fn usage_errors() {
     for (args, needle) in [
         (vec!["--signal", "NOPE"], "unknown signal"),
         (vec!["--signal", "65"], "out of range"),
+        (vec!["--signal", "HUP,!CHLD"], "negates the whole list"),
+        (vec!["--signal", "!0"], "not a signal to leave out"),
         (vec!["-p", "abc"], "not a process id"),
         (vec!["--buffer-size", "1000"], "power of two"),
     ] {
@@ -666,4 +668,328 @@ fn usage_errors() {
     let (_, out) = run("tracer signals -p missing", &mut tracer_command("signals", &["-p", &missing]), dl);
     assert_eq!(out.code(), Some(1), "{}", out.dump());
     assert!(out.stderr_text().contains(&format!("no such process: {missing}")), "{}", out.dump());
+}
+
+/// The ready object's `signals_left_out`.
+fn left_out(events: &[Value]) -> Vec<String> {
+    let ready = of_type(events, "ready")[0];
+    ready["signals_left_out"].as_array().unwrap_or_else(|| panic!("{ready}")).iter().map(|v| v.to_string()).collect()
+}
+
+/// SIGCHLD is left out by default, and the ready line says so; `--sigchld` brings it back; `!` lists leave out.
+#[test]
+fn sigchld_is_left_out_by_default_and_negated_lists_leave_signals_out() {
+    let dl = Deadline::test();
+    let me = std::process::id();
+    // Default: the HUP and its exit, never the SIGCHLD the sleep's death sends us.
+    let t = start_json("signals", &[], dl);
+    let mut target = sleeper();
+    let tpid = target.pid();
+    let k = kill("HUP", tpid, dl);
+    target.try_wait_until(dl).expect("sleep ends");
+    let (out, events) = finish(t, dl, "the sleep's exit", |e| e["type"] == "exit" && e["pid"] == tpid);
+    check_sent(signal_to(&events, tpid, libc::SIGHUP, &out), k, "kill", tpid, "sleep");
+    assert!(!events.iter().any(|e| e["signo"] == libc::SIGCHLD), "no SIGCHLD by default\n{}", out.dump());
+    assert_eq!(left_out(&events), ["\"SIGCHLD\""], "{}", out.dump());
+
+    // `!USR2,TERM` with --sigchld: the USR1 and the KILL, not the TERM nor the USR2; the SIGCHLD of its death.
+    let t = start_json("signals", &["--sigchld", "--signal", "!USR2,TERM"], dl);
+    let mut target =
+        workload_proc(&["handle", "10", "handle", "12", "handle", "15", "sleep", "30000"], Some("handling 15"), dl);
+    let tpid = target.pid();
+    let decoys = [kill("USR2", tpid, dl), kill("TERM", tpid, dl)];
+    wait_line(&target, "caught 12", dl);
+    wait_line(&target, "caught 15", dl);
+    let k1 = kill("USR1", tpid, dl);
+    wait_line(&target, "caught 10", dl);
+    let k9 = kill("KILL", tpid, dl);
+    target.try_wait_until(dl).expect("workload ends");
+    let (out, events) = finish(t, dl, "the workload's SIGCHLD", |e| {
+        e["type"] == "signal" && e["signo"] == libc::SIGCHLD && e["sender_pid"] == tpid && e["target_pid"] == me
+    });
+    check_sent(signal_to(&events, tpid, libc::SIGUSR1, &out), k1, "kill", tpid, "workload");
+    check_sent(signal_to(&events, tpid, libc::SIGKILL, &out), k9, "kill", tpid, "workload");
+    for decoy in decoys {
+        // Its SIGCHLD to us at its exit is in the set.
+        let about = |e: &&Value| mentions(e, decoy) && e["signo"] != libc::SIGCHLD;
+        assert!(!events.iter().any(|e| about(&e)), "USR2 and TERM are left out\n{}", out.dump());
+    }
+    assert!(!events.iter().any(|e| e["signo"] == libc::SIGUSR2 || e["signo"] == libc::SIGTERM), "{}", out.dump());
+    assert_eq!(left_out(&events), ["\"SIGUSR2\"", "\"SIGTERM\""], "{}", out.dump());
+
+    // Text: the ready line on stderr says what is left out and how to bring it back.
+    let mut cmd = tracer_command("signals", &["-p", &std::process::id().to_string()]);
+    let t = Proc::spawn("tracer signals (text)", &mut cmd);
+    let ready = t.err().wait_for(dl.within(Duration::from_secs(20)), |l| l.trim_end().ends_with("ready"));
+    t.signal(libc::SIGINT);
+    let out = t.wait(dl);
+    out.expect_code(0);
+    let ready = ready.unwrap_or_else(|| panic!("no ready line\n{}", out.dump()));
+    assert!(ready.starts_with("tracer: tracing signals but SIGCHLD (--sigchld shows it) to and from"), "{ready}");
+}
+
+/// State letter of a process in /proc/PID/stat.
+fn state_of(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next())
+}
+
+fn wait_state(pid: u32, state: char, dl: Deadline) {
+    while state_of(pid) != Some(state) {
+        assert!(!dl.expired(), "{pid} never reached state {state}: {:?}", state_of(pid));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A SIGCONT that resumes a stopped process is `continued` (the kernel calls it ignored: the default action),
+/// one to a running process is `ignored`; the text says the same.
+#[test]
+fn a_sigcont_that_resumes_is_continued() {
+    let dl = Deadline::test();
+    let mut target = sleeper();
+    let tpid = target.pid();
+    let json = start_json("signals", &["-p", &tpid.to_string()], dl);
+    let text = Proc::spawn("tracer signals (text)", &mut tracer_command("signals", &["-p", &tpid.to_string()]));
+    assert!(text.err().wait_for(dl.within(Duration::from_secs(20)), |l| l.ends_with("ready")).is_some());
+    let stop = kill("STOP", tpid, dl);
+    wait_state(tpid, 'T', dl);
+    let resume = kill("CONT", tpid, dl);
+    wait_state(tpid, 'S', dl);
+    let again = kill("CONT", tpid, dl);
+    kill("TERM", tpid, dl);
+    target.try_wait_until(dl).expect("sleep ends");
+    let (out, events) = wait_end(json, dl);
+    let conts: Vec<&Value> = typed(&events, "signal", |e| e["signo"] == libc::SIGCONT);
+    assert_eq!(conts.len(), 2, "{}", out.dump());
+    check_sent(conts[0], resume, "kill", tpid, "sleep");
+    assert_eq!(conts[0]["result"], "continued", "{}", conts[0]);
+    assert_eq!(conts[0]["action"], "continue", "{}", conts[0]);
+    check_sent(conts[1], again, "kill", tpid, "sleep");
+    assert_eq!(conts[1]["result"], "ignored", "{}", conts[1]);
+    assert_eq!(signal_to(&events, tpid, libc::SIGSTOP, &out)["sender_pid"], stop);
+
+    let out = text.wait(dl.within(Duration::from_secs(15)));
+    out.expect_code(0);
+    let lines = out.stdout_text();
+    let row = |from: u32, result: &str| {
+        format!("signal   SIGCONT   {:<24} {:<24} {result}", format!("{from} (kill)"), format!("{tpid} (sleep)"))
+    };
+    assert!(lines.contains(&row(resume, "continued (it was stopped)")), "{lines}");
+    assert!(lines.contains(&row(again, "ignored")), "{lines}");
+}
+
+/// A pane's foreground process of tmux, its terminal (`pts/N`), and a way to type into it.
+struct Pane {
+    socket: String,
+    pid: u32,
+    tty: String,
+}
+
+impl Pane {
+    fn tmux(socket: &str, args: &[&str]) -> String {
+        let out = Command::new("tmux").arg("-L").arg(socket).args(args).output().expect("tmux (apt-get install tmux)");
+        assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// `command` run by `sh -c` in a new detached session, `exec`ed so that it is the pane's process.
+    fn start(name: &str, command: &str) -> Pane {
+        let socket = format!("tracer-test-{name}-{}", std::process::id());
+        Pane::tmux(&socket, &["new-session", "-d", "-x", "80", "-y", "24", command]);
+        let pid = Pane::tmux(&socket, &["display-message", "-p", "#{pane_pid}"]).parse().unwrap();
+        let tty = Pane::tmux(&socket, &["display-message", "-p", "#{pane_tty}"]);
+        Pane { tty: tty.trim_start_matches("/dev/").to_string(), pid, socket }
+    }
+
+    fn keys(&self, keys: &str) {
+        Pane::tmux(&self.socket, &["send-keys", keys]);
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").arg("-L").arg(&self.socket).arg("kill-server").output();
+    }
+}
+
+fn wait_gone(pid: u32, dl: Deadline) {
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(!dl.expired(), "{pid} never ended");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The first child of `pid` (from /proc/PID/task/PID/children), once it runs `comm`.
+fn child_named(pid: u32, comm: &str, dl: Deadline) -> u32 {
+    loop {
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        let found = children
+            .split_whitespace()
+            .filter_map(|c| c.parse::<u32>().ok())
+            .find(|c| std::fs::read_to_string(format!("/proc/{c}/comm")).is_ok_and(|n| n.trim_end() == comm));
+        if let Some(child) = found {
+            return child;
+        }
+        assert!(!dl.expired(), "{pid} never had a child {comm}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Ctrl-Z, Ctrl-\ and Ctrl-C typed into real terminals (tmux panes): each signal's origin is the terminal, named
+/// as ps names it, with the foreground process group it hit; the exit names the terminal too.
+#[test]
+fn terminal_keys_are_attributed_to_the_terminal() {
+    let dl = Deadline::test();
+    // Ctrl-Z stops only a group that is not orphaned: a job-control shell's foreground job, whose parent (the shell,
+    // running its next job: an `exec` would end the stopped one) stays in the session.
+    let tstp = Pane::start("tstp", "bash -c 'set -m; /bin/sleep 300; /bin/sleep 301'");
+    let stopped = child_named(tstp.pid, "sleep", dl);
+    // `exec`: the pane's process is the sleep, its own foreground group; no core file from Ctrl-\.
+    let quit = Pane::start("quit", "ulimit -c 0; exec /bin/sleep 300");
+    let int = Pane::start("int", "exec /bin/sleep 300");
+    for pid in [stopped, quit.pid, int.pid] {
+        wait_state(pid, 'S', dl);
+    }
+    let pids = format!("{stopped},{},{}", quit.pid, int.pid);
+    let t = start_json("signals", &["-p", &pids], dl);
+    let text = Proc::spawn("tracer signals (text)", &mut tracer_command("signals", &["-p", &pids]));
+    assert!(text.err().wait_for(dl.within(Duration::from_secs(20)), |l| l.ends_with("ready")).is_some());
+    tstp.keys("C-z");
+    wait_state(stopped, 'T', dl);
+    quit.keys("C-\\");
+    int.keys("C-c");
+    wait_gone(quit.pid, dl);
+    wait_gone(int.pid, dl);
+    unsafe { libc::kill(stopped as i32, libc::SIGKILL) };
+    let (out, events) = wait_end(t, dl);
+    for (pid, tty, signo, key) in [
+        (stopped, &tstp.tty, libc::SIGTSTP, "Ctrl-Z"),
+        (quit.pid, &quit.tty, libc::SIGQUIT, "Ctrl-\\"),
+        (int.pid, &int.tty, libc::SIGINT, "Ctrl-C"),
+    ] {
+        let sig = signal_to(&events, pid, signo, &out);
+        assert_eq!(sig["origin"], "tty", "{key}: {sig}");
+        assert_eq!(sig["tty"], tty.as_str(), "{key}: {sig}");
+        assert_eq!(sig["pgid"], pid, "{key}: the foreground group is the sleep's own: {sig}");
+        assert_eq!(sig["code"], "SI_KERNEL", "{sig}");
+        assert!(sig["sender_pid"].is_null(), "{sig}");
+    }
+    for (pid, signal) in [(quit.pid, "SIGQUIT"), (int.pid, "SIGINT")] {
+        let exit = exit_of(&events, pid, &out);
+        assert_eq!(exit["signal"], signal, "{exit}");
+        assert_eq!(exit["cause"], signal, "{exit}");
+        assert_eq!(exit["origin"], "tty", "{exit}");
+    }
+    let out = text.wait(dl.within(Duration::from_secs(15)));
+    out.expect_code(0);
+    let lines = out.stdout_text();
+    let row = |signal: &str, from: String, pid: u32, result: &str| {
+        format!("signal   {signal:<9} {from:<24} {:<24} {result} [foreground group {pid}]", format!("{pid} (sleep)"))
+    };
+    let expected = [
+        row("SIGINT", format!("tty {} (Ctrl-C)", int.tty), int.pid, "delivered (default: terminate)"),
+        row("SIGQUIT", format!("tty {} (Ctrl-\\)", quit.tty), quit.pid, "delivered (default: core)"),
+        row("SIGTSTP", format!("tty {} (Ctrl-Z)", tstp.tty), stopped, "delivered (default: stop)"),
+    ];
+    for row in expected {
+        assert!(lines.contains(&row), "{row:?} in\n{lines}");
+    }
+}
+
+/// How a run of the ready race starts tracer: as a shell's `&` job or `nohup` do (SIGINT ignored), or from a
+/// parent that blocks it (the mask is inherited across exec).
+#[derive(Clone, Copy, Debug)]
+enum Inherited {
+    Default,
+    Ignored,
+    Blocked,
+}
+
+/// Starts `tracer ARGS --json`, sends SIGINT as soon as its ready line is read, and returns its exit status and
+/// output.
+fn interrupt_at_ready(args: &[&str], inherited: Inherited) -> (Option<i32>, String, String) {
+    use std::{
+        io::{BufRead, BufReader, Read},
+        os::unix::process::CommandExt,
+    };
+    let mut cmd = Command::new(tracer_bin());
+    cmd.args(args).arg("--json").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            match inherited {
+                Inherited::Default => {}
+                Inherited::Ignored => {
+                    libc::signal(libc::SIGINT, libc::SIG_IGN);
+                }
+                Inherited::Blocked => {
+                    let mut set: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut set);
+                    libc::sigaddset(&mut set, libc::SIGINT);
+                    libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                }
+            }
+            Ok(())
+        })
+    };
+    let mut child = cmd.spawn().expect("tracer starts");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+        seen.push_str(&line);
+        if line.contains(r#""type":"ready""#) {
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            break;
+        }
+        line.clear();
+    }
+    let _ = stdout.read_to_string(&mut seen);
+    let mut stderr = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+    // Bounded: a tracer that lost the SIGINT would hang here, so it is killed after a while and reported.
+    let dl = Deadline::new(Duration::from_secs(10));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if dl.expired() {
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    (status.code(), seen, stderr)
+}
+
+/// A SIGINT sent the moment `ready` is read always stops every command cleanly (exit 0, and the summary where one
+/// is due), also when tracer inherited SIGINT ignored or blocked. `signals` (the cheapest to start) runs 200 times;
+/// the others, whose probes take 0.2 to 0.8 s to load, fewer, to keep the test under a minute; the handlers are
+/// installed by the one `Session::new` every command goes through. TRACER_READY_RACE_RUNS=N runs each N times.
+#[test]
+fn sigint_right_after_ready_stops_every_command_cleanly() {
+    let mut target = sleeper();
+    let pid = target.pid().to_string();
+    let runs = std::env::var("TRACER_READY_RACE_RUNS").ok().and_then(|n| n.parse::<usize>().ok());
+    let commands: [(&[&str], usize, Option<&str>); 6] = [
+        (&["signals"], 200, None),
+        (&["monitor"], 15, None),
+        (&["opens", "/etc/hostname"], 8, None),
+        (&["binds"], 10, None),
+        (&["syscalls", "-p", &pid], 15, None),
+        (&["syscalls", "-c", "-p", &pid], 15, Some(r#""type":"summary""#)),
+    ];
+    for (args, default_runs, summary) in commands {
+        for i in 0..runs.unwrap_or(default_runs) {
+            let inherited = [Inherited::Default, Inherited::Ignored, Inherited::Blocked][i % 3];
+            let (code, stdout, stderr) = interrupt_at_ready(args, inherited);
+            let show = || format!("tracer {args:?} run {i} ({inherited:?})\n[stdout]\n{stdout}\n[stderr]\n{stderr}");
+            assert_eq!(code, Some(0), "{}", show());
+            assert!(stdout.contains(r#""type":"ready""#), "{}", show());
+            if let Some(summary) = summary {
+                assert!(stdout.contains(summary), "no summary: {}", show());
+            }
+        }
+    }
+    target.kill();
 }

@@ -4,7 +4,7 @@
 
 use tracer_common::{
     process::EXIT_CODE_UNKNOWN,
-    signals::{MAX_SIGNO, SIG_DFL, SIG_IGN, result},
+    signals::{MAX_SIGNO, SIG_DFL, SIG_IGN, flags, result, signal_bit},
 };
 
 pub fn signal_name(signo: i32) -> Option<&'static str> {
@@ -135,6 +135,48 @@ pub fn parse_signal(text: &str) -> Result<i32, String> {
     }
 }
 
+/// One `--signal` list: `HUP,TERM` selects those signals; `!CHLD,WINCH` every signal but those (a leading `!`
+/// negates the whole list, as strace's `-e signal=!...` does).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignalList {
+    pub negated: bool,
+    pub signals: Vec<i32>,
+}
+
+pub fn parse_signal_list(text: &str) -> Result<SignalList, String> {
+    let trimmed = text.trim();
+    let (negated, rest) = match trimmed.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, trimmed),
+    };
+    if rest.contains('!') {
+        return Err(format!(
+            "'{text}': `!` goes once, first, and negates the whole list (`!CHLD,WINCH`); give a second --signal \
+             for another list"
+        ));
+    }
+    let signals = rest.split(',').map(parse_signal).collect::<Result<Vec<i32>, String>>()?;
+    if negated && signals.contains(&0) {
+        return Err(format!("'{text}': 0 is not a signal to leave out"));
+    }
+    Ok(SignalList { negated, signals })
+}
+
+/// The signals several `--signal` lists select, as a `signal_bit` set: the named ones (every signal when no list
+/// names any), less every negated list's. `hidden` (SIGCHLD unless asked for) is left out unless a positive list
+/// names it.
+pub fn signal_selection(lists: &[SignalList], hidden: u64) -> u64 {
+    let named = lists.iter().filter(|l| !l.negated).flat_map(|l| &l.signals).fold(0, |set, &n| set | signal_bit(n));
+    let excluded = lists.iter().filter(|l| l.negated).flat_map(|l| &l.signals).fold(0, |set, &n| set | signal_bit(n));
+    let base = if lists.iter().any(|l| !l.negated) { named } else { !hidden };
+    base & !excluded
+}
+
+/// The signals a set leaves out, for a `ready` line: `SIGCHLD, SIGWINCH`.
+pub fn signals_left_out(set: u64) -> Vec<String> {
+    (1..=MAX_SIGNO).filter(|&n| set & signal_bit(n) == 0).map(signal_display).collect()
+}
+
 /// What a process does when it takes a signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -176,6 +218,55 @@ impl Action {
             SIG_IGN => Action::Ignore,
             _ => Action::Handler,
         }
+    }
+}
+
+/// What became of a generated signal in JSON's words (`result`), for every command: the kernel's
+/// `TRACE_SIGNAL_*`, except that a SIGCONT that resumed a stopped process is `continued` whatever the kernel says
+/// (it says `ignored` when the action is the default, yet the process runs again), and one the target blocks is
+/// `blocked` (unless another thread of a group may take a process-wide signal). `group`: sent to the whole process.
+pub fn signal_result(code: i32, signal_flags: u32, group: bool) -> &'static str {
+    if signal_flags & flags::CONTINUED != 0 {
+        return "continued";
+    }
+    let blocked = code == result::DELIVERED
+        && signal_flags & flags::TARGET_BLOCKS != 0
+        && (!group || signal_flags & flags::MULTI_THREADED == 0);
+    if blocked { "blocked" } else { result_name(code) }
+}
+
+/// The text for a generated signal's `result` (from [`signal_result`]) and its target's action
+/// ([`Action::as_str`]): one wording for
+/// `tracer signals` and `tracer monitor`.
+pub fn signal_result_text(result: &str, action: Option<&str>) -> String {
+    match (result, action) {
+        ("continued", _) => "continued (it was stopped)".to_string(),
+        ("delivered" | "lose_info", Some("handler")) => format!("{result} (handler)"),
+        ("delivered" | "lose_info", Some(action)) => format!("{result} (default: {action})"),
+        ("blocked", _) => "blocked (pending until unblocked)".to_string(),
+        ("already_pending", _) => "already pending".to_string(),
+        ("overflow", _) => "not queued: queue full".to_string(),
+        (other, _) => other.to_string(),
+    }
+}
+
+/// The key that makes a terminal send `signo` to its foreground process group (the default `stty` settings),
+/// or what else the terminal sends it for.
+pub fn terminal_cause(signo: i32) -> Option<&'static str> {
+    match signo {
+        2 => Some("Ctrl-C"),
+        3 => Some("Ctrl-\\"),
+        20 => Some("Ctrl-Z"),
+        28 => Some("resize"),
+        _ => None,
+    }
+}
+
+/// `pts/3` for the kernel's `pts3`; other terminals (`tty1`, `ttyS0`) as the kernel names them, as ps prints them.
+pub fn terminal_name(kernel_name: &str) -> String {
+    match kernel_name.strip_prefix("pts") {
+        Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => format!("pts/{n}"),
+        _ => kernel_name.to_string(),
     }
 }
 
@@ -233,6 +324,39 @@ mod tests {
         assert!(parse_signal("NOPE").is_err());
         assert!(parse_signal("RTMIN+40").is_err());
         assert!(parse_signal("").is_err());
+    }
+
+    #[test]
+    fn signal_lists_negate_as_strace() {
+        let list = |t| parse_signal_list(t).unwrap();
+        assert_eq!(list("HUP,TERM"), SignalList { negated: false, signals: vec![1, 15] });
+        assert_eq!(list("!SIGCHLD,WINCH"), SignalList { negated: true, signals: vec![17, 28] });
+        assert!(parse_signal_list("HUP,!CHLD").is_err());
+        assert!(parse_signal_list("!").is_err());
+        assert!(parse_signal_list("!0").is_err());
+        let chld = signal_bit(17);
+        assert_eq!(signal_selection(&[], chld), !chld);
+        assert_eq!(signal_selection(&[list("!CHLD")], 0), !chld);
+        assert_eq!(signal_selection(&[list("!WINCH")], chld), !chld & !signal_bit(28));
+        assert_eq!(signal_selection(&[list("CHLD,HUP")], chld), chld | 1);
+        assert_eq!(signal_selection(&[list("HUP,TERM"), list("!TERM")], chld), 1);
+        assert_eq!(signals_left_out(!chld & !signal_bit(28)), ["SIGCHLD", "SIGWINCH"]);
+    }
+
+    #[test]
+    fn results_read_the_same_everywhere() {
+        assert_eq!(signal_result(result::IGNORED, flags::CONTINUED, true), "continued");
+        assert_eq!(signal_result(result::DELIVERED, flags::CONTINUED, true), "continued");
+        assert_eq!(signal_result(result::IGNORED, 0, true), "ignored");
+        assert_eq!(signal_result(result::DELIVERED, flags::TARGET_BLOCKS, true), "blocked");
+        let threads = flags::TARGET_BLOCKS | flags::MULTI_THREADED;
+        assert_eq!(signal_result(result::DELIVERED, threads, true), "delivered");
+        assert_eq!(signal_result(result::DELIVERED, threads, false), "blocked");
+        assert_eq!(signal_result_text("continued", Some("continue")), "continued (it was stopped)");
+        assert_eq!(signal_result_text("delivered", Some("terminate")), "delivered (default: terminate)");
+        assert_eq!(terminal_name("pts3"), "pts/3");
+        assert_eq!(terminal_name("ttyS0"), "ttyS0");
+        assert_eq!(terminal_cause(3), Some("Ctrl-\\"));
     }
 
     #[test]

@@ -40,6 +40,55 @@ pub struct Snapshot {
     pub tcp_connects: Vec<(String, &'static str, u64)>,
     /// (listening port or `other`, count) of accepts (`--conns`).
     pub tcp_accepts: Vec<(String, u64)>,
+    /// Signals reported, by what tracer says of them.
+    pub signals: SignalCounts,
+}
+
+/// Signals by (name, origin) and exits by how (`code`, `signal`): bounded by the 64 signals, the three origins
+/// (process, tty, kernel) and the two ways a process ends.
+#[derive(Debug, Default, Clone)]
+pub struct SignalCounts {
+    pub by_signal: BTreeMap<(String, &'static str), u64>,
+    pub exits: BTreeMap<&'static str, u64>,
+}
+
+impl SignalCounts {
+    pub fn signal(&mut self, name: &str, origin: &'static str) {
+        match self.by_signal.get_mut(&(name.to_string(), origin)) {
+            Some(count) => *count += 1,
+            None => {
+                self.by_signal.insert((name.to_string(), origin), 1);
+            }
+        }
+    }
+
+    /// An exit with a status (`code`) or by a signal (`signal`).
+    pub fn exit(&mut self, by_signal: bool) {
+        *self.exits.entry(if by_signal { "signal" } else { "code" }).or_default() += 1;
+    }
+
+    /// Every exit kind from the start: a counter that appears late looks like a reset to rate().
+    pub fn new() -> SignalCounts {
+        SignalCounts { by_signal: BTreeMap::new(), exits: [("code", 0), ("signal", 0)].into_iter().collect() }
+    }
+}
+
+/// `tracer_signals_total{signal,origin}` and `tracer_exits_total{how}`.
+fn encode_signal_counts(encoder: &mut DescriptorEncoder, counts: &SignalCounts) -> Result<(), std::fmt::Error> {
+    counter_family(
+        encoder,
+        "tracer_signals",
+        "Signals generated, by name and origin (process, tty, kernel); SIGCHLD only with --sigchld.",
+        counts.by_signal.iter().map(|((signal, origin), count)| {
+            (vec![("signal", signal.clone()), ("origin", origin.to_string())], *count)
+        }),
+    )?;
+    counter_family(
+        encoder,
+        "tracer_exits",
+        "Processes that ended, by how: with an exit status (code) or killed by a signal (signal).",
+        counts.exits.iter().map(|(how, count)| (vec![("how", how.to_string())], *count)),
+    )
 }
 
 pub type Shared = Arc<Mutex<Snapshot>>;
@@ -139,6 +188,7 @@ impl Collector for SnapshotCollector {
             MetricType::Gauge,
         )?;
         ConstGauge::new(snap.resident_bytes as i64).encode(metric.encode_family(&Vec::<(&str, String)>::new())?)?;
+        encode_signal_counts(&mut encoder, &snap.signals)?;
         counter_family(
             &mut encoder,
             "tracer_output_write_errors",

@@ -41,6 +41,7 @@ use crate::{
     linux::{
         errno,
         net::{ip_of, proto_name, show_addr},
+        signals::{signal_result_text, signals_left_out},
     },
     output::{Output, OutputClosed, timestamp},
     probes::{
@@ -206,13 +207,15 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
 
     let mut session = Session::new(probes, output)?;
     session.hangup_reopens = true;
+    session.signals_left_out = Some(signals_left_out(signal_set));
     let mut monitor = Monitor::new(&args, shared, control, opens);
     monitor.refresh(&session.probes);
     monitor.update_metrics(&session.probes);
     let mut what = format!(
-        "monitoring execs, exits, {}listening sockets{} and signals of every process",
+        "monitoring execs, exits, {}listening sockets{} and signals of every process{}",
         if args.binds { "binds, " } else { "" },
-        if args.conns { ", TCP connections" } else { "" }
+        if args.conns { ", TCP connections" } else { "" },
+        if args.sigchld { "" } else { " (but SIGCHLD: --sigchld shows it)" }
     );
     if let Some(opens) = &monitor.opens {
         what.push_str(&format!("; {}", opens.describe(false)));
@@ -254,6 +257,7 @@ struct Monitor {
     control: Arc<SinkControl>,
     events: BTreeMap<&'static str, u64>,
     execs: u64,
+    signal_counts: metrics::SignalCounts,
     /// Rate-limited drops per bucket, as last reported.
     dropped_seen: [u64; bucket::SLOTS as usize],
     /// Per syscall, totals at the last report (for the interval's deltas).
@@ -286,6 +290,7 @@ impl Monitor {
             // Every type from the start: a counter that appears late looks like a reset to rate().
             events: EVENT_TYPES.iter().map(|&t| (t, 0)).collect(),
             execs: 0,
+            signal_counts: metrics::SignalCounts::new(),
             dropped_seen: [0; bucket::SLOTS as usize],
             syscalls_seen: vec![CallCount::default(); MAX_SYSCALL_NR],
             procs_seen: HashMap::new(),
@@ -335,7 +340,12 @@ impl Monitor {
     fn on_exit(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("exit");
         let comm = c_bytes(&e.header.comm);
-        io.out.emit(&Exit::of(e, &io.clock), |r| line(r.ts_ns, "exit", r.pid, comm, &r.outcome()))
+        let record = Exit::of(e, &io.clock);
+        // An exit whose status the kernel did not give is neither.
+        if record.code.is_some() || record.signal.is_some() {
+            self.signal_counts.exit(record.signal.is_some());
+        }
+        io.out.emit(&record, |r| line(r.ts_ns, "exit", r.pid, comm, &r.outcome()))
     }
 
     fn on_bind(&mut self, e: &BindEvent, io: &mut Io) -> Result<(), OutputClosed> {
@@ -415,13 +425,18 @@ impl Monitor {
     fn on_signal(&mut self, e: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("signal");
         let from_process = e.flags & flags::FROM_PROCESS != 0;
-        io.out.emit(&Signal::of(e, &io.clock, from_process), |r| {
-            let from = if from_process {
-                format!("{} ({})", e.header.pid, display_name(c_bytes(&e.header.comm)))
-            } else {
-                "kernel".to_string()
+        let record = Signal::of(e, &io.clock, from_process);
+        self.signal_counts.signal(&record.signal, record.origin);
+        io.out.emit(&record, |r| {
+            let from = match r.tty_sender() {
+                Some(terminal) => terminal,
+                None if from_process => format!("{} ({})", e.header.pid, display_name(c_bytes(&e.header.comm))),
+                None => "kernel".to_string(),
             };
-            let details = format!("{} from {from}: {}", r.signal, r.result);
+            let mut details = format!("{} from {from}: {}", r.signal, signal_result_text(r.result, r.action));
+            if let Some(pgid) = r.pgid {
+                details.push_str(&format!(" [foreground group {pgid}]"));
+            }
             line(r.ts_ns, "signal", e.target_pid, c_bytes(&e.target_comm), &details)
         })
     }
@@ -534,6 +549,7 @@ impl Monitor {
             execs: self.execs,
             tcp_connects: self.tcp_connects.iter().map(|((port, result), &n)| (port.clone(), *result, n)).collect(),
             tcp_accepts: self.tcp_accepts.iter().map(|(port, &n)| (port.clone(), n)).collect(),
+            signals: self.signal_counts.clone(),
             ..Default::default()
         };
         if self.syscall_stats {

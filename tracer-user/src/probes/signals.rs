@@ -10,7 +10,7 @@ use aya::EbpfLoader;
 use tracer_common::signals::{SEND_SPECS, SendSpec};
 
 use crate::{
-    bpf::{KernelGlobals, Probes, btf_offset},
+    bpf::{KernelGlobals, Probes, btf_offset, btf_sized_offset},
     btf::kernel_btf,
     probes::{Family, process::ProcessLayout},
     tracefs,
@@ -44,9 +44,23 @@ impl SignalLayout {
             ("SIGNAL_GROUP_EXIT_CODE_OFFSET", offset("signal_struct", "group_exit_code")?),
             ("SIGINFO_ERRNO_OFFSET", offset("kernel_siginfo", "si_errno")?),
             ("SIGINFO_CODE_OFFSET", offset("kernel_siginfo", "si_code")?),
+            ("SIGNAL_FLAGS_OFFSET", btf_sized_offset(btf, "signal_struct", "flags", 4)?),
+            ("SIGNAL_TTY_OFFSET", offset("signal_struct", "tty")?),
+            // pids[PIDTYPE_PGID]: PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID (include/linux/pid.h, since 4.19).
+            ("SIGNAL_PGID_OFFSET", offset("signal_struct", "pids")? + 2 * 8),
+            ("TTY_PGRP_OFFSET", tty_pgrp_offset(btf)?),
+            ("TTY_NAME_OFFSET", offset("tty_struct", "name")?),
+            ("PID_NR_OFFSET", offset("pid", "numbers")? + offset("upid", "nr")?),
         ];
         Ok(SignalLayout { globals: KernelGlobals::new(globals) })
     }
+}
+
+/// `tty_struct.pgrp`, the foreground process group: inside `tty_struct.ctrl` since Linux 5.17.
+fn tty_pgrp_offset(btf: &crate::btf::Btf) -> anyhow::Result<u32> {
+    btf.member_offset("tty_struct", "pgrp")
+        .or_else(|_| btf.member_path_offset("tty_struct", "ctrl.pgrp"))
+        .context("BTF: tty_struct.pgrp (or ctrl.pgrp)")
 }
 
 /// Each send syscall's number and which argument is the signal, from its `sys_enter_*` format. The program copies

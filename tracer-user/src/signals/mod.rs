@@ -17,8 +17,8 @@ use tracer_common::{
     event::traced,
     process::{ProcessEvent, what},
     signals::{
-        DEFAULT_IGNORED, SEND_SPECS, SendSpec, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags, result,
-        signal_bit,
+        DEFAULT_IGNORED, SEND_SPECS, SIGCHLD, SendSpec, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags,
+        result, signal_bit,
     },
 };
 
@@ -28,7 +28,10 @@ use crate::{
     escape::{display_name, json_text},
     linux::{
         errno,
-        signals::{Action, parse_signal, result_name, si_code_name, signal_display, split_exit_code},
+        signals::{
+            Action, SignalList, parse_signal_list, si_code_name, signal_display, signal_result_text, signal_selection,
+            signals_left_out, split_exit_code,
+        },
     },
     output::{Clock, OutputClosed, timestamp},
     probes::{
@@ -50,8 +53,14 @@ pub struct SignalsArgs {
     #[command(flatten)]
     pids: PidArgs,
     /// Only these signals: names with or without SIG, or numbers (HUP,KILL or 1,9); 0 adds failed `kill -0` probes.
-    #[arg(long = "signal", value_name = "SIGNALS", value_parser = parse_signals, action = clap::ArgAction::Append)]
-    signals: Vec<Vec<i32>>,
+    /// A leading `!` leaves the whole list out instead (`!CHLD,WINCH`: every signal but those). Repeatable: the
+    /// signals the lists name (every one if none names any), less those of the `!` lists.
+    #[arg(long = "signal", value_name = "SIGNALS", value_parser = parse_signal_list, action = clap::ArgAction::Append)]
+    signals: Vec<SignalList>,
+    /// Also report SIGCHLD (sent at every child's exit or stop: on a busy machine most signals are SIGCHLD), as a
+    /// --signal list naming CHLD does.
+    #[arg(long)]
+    sigchld: bool,
     /// Also report kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo and pidfd_send_signal calls that failed
     /// (EPERM, ESRCH, ...): they send no signal. Hooking those syscalls slows every syscall on the machine (about
     /// 60 ns each) while tracer runs.
@@ -63,20 +72,13 @@ pub struct SignalsArgs {
     ring: RingArgs<{ 1 << 20 }>,
 }
 
-fn parse_signals(text: &str) -> Result<Vec<i32>, String> {
-    let signals = text.split(',').map(parse_signal).collect::<Result<Vec<i32>, String>>()?;
-    if signals.is_empty() {
-        return Err("no signal given".into());
-    }
-    Ok(signals)
-}
-
 pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     let process_layout = ProcessLayout::read(&preflight.tracefs)?;
     let signal_layout = SignalLayout::read()?;
     let named = args.pids.resolve()?;
-    let wanted: Vec<i32> = args.signals.iter().flatten().copied().collect();
-    let signal_set = if wanted.is_empty() { u64::MAX } else { wanted.iter().fold(0, |set, &n| set | signal_bit(n)) };
+    let hidden = if args.sigchld { 0 } else { signal_bit(SIGCHLD) };
+    let signal_set = signal_selection(&args.signals, hidden);
+    let wanted: Vec<i32> = args.signals.iter().filter(|l| !l.negated).flat_map(|l| l.signals.iter().copied()).collect();
     let send_zero = u8::from(wanted.contains(&0));
     let failed_specs = if args.failed { Some(send_specs(&preflight.tracefs)?) } else { None };
     let specs = failed_specs.unwrap_or([SendSpec { nr: -1, sig_arg: 0 }; SEND_SPECS]);
@@ -113,7 +115,9 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
         .out
         .text_only(&format!("{:<15} {:<8} {:<9} {:<24} {:<24} RESULT", "TIME", "EVENT", "SIGNAL", "FROM", "TO"))
         .is_err();
-    closed |= session.ready("signals", &describe(&named, &wanted, args.failed)).is_err();
+    let left_out = signals_left_out(signal_set);
+    session.signals_left_out = Some(left_out.clone());
+    closed |= session.ready("signals", &describe(&named, &wanted, &left_out, args.failed)).is_err();
     if !closed {
         session.run(&mut watcher).await?;
     }
@@ -121,12 +125,19 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
     Ok(0)
 }
 
-fn describe(named: &[u32], wanted: &[i32], failed: bool) -> String {
+fn describe(named: &[u32], wanted: &[i32], left_out: &[String], failed: bool) -> String {
     let mut text = String::from("tracing ");
-    if wanted.is_empty() {
+    if wanted.is_empty() && left_out.is_empty() {
         text.push_str("signals");
+    } else if wanted.is_empty() {
+        let hint = if left_out == ["SIGCHLD"] { " (--sigchld shows it)" } else { "" };
+        text.push_str(&format!("signals but {}{hint}", left_out.join(", ")));
     } else {
-        let names: Vec<String> = wanted.iter().map(|&n| if n == 0 { "0".into() } else { signal_display(n) }).collect();
+        let names: Vec<String> = wanted
+            .iter()
+            .filter(|&&n| n == 0 || !left_out.contains(&signal_display(n)))
+            .map(|&n| if n == 0 { "0".into() } else { signal_display(n) })
+            .collect();
         text.push_str(&names.join(", "));
     }
     if named.is_empty() {
@@ -147,7 +158,12 @@ fn describe(named: &[u32], wanted: &[i32], failed: bool) -> String {
 /// Who sent a signal.
 #[derive(Clone, Debug)]
 enum Sender {
-    Process { pid: u32, comm: Vec<u8> },
+    Process {
+        pid: u32,
+        comm: Vec<u8>,
+    },
+    /// `tty pts/3 (Ctrl-C)`.
+    Terminal(String),
     Kernel,
 }
 
@@ -155,6 +171,7 @@ impl Sender {
     fn origin(&self) -> &'static str {
         match self {
             Sender::Process { .. } => "process",
+            Sender::Terminal(_) => "tty",
             Sender::Kernel => "kernel",
         }
     }
@@ -162,20 +179,21 @@ impl Sender {
     fn pid(&self) -> Option<u32> {
         match self {
             Sender::Process { pid, .. } => Some(*pid),
-            Sender::Kernel => None,
+            Sender::Terminal(_) | Sender::Kernel => None,
         }
     }
 
     fn comm(&self) -> Option<&[u8]> {
         match self {
             Sender::Process { comm, .. } => Some(comm),
-            Sender::Kernel => None,
+            Sender::Terminal(_) | Sender::Kernel => None,
         }
     }
 
     fn text(&self) -> String {
         match self {
             Sender::Process { pid, comm, .. } => who(*pid, *pid, comm),
+            Sender::Terminal(text) => text.clone(),
             Sender::Kernel => "kernel".into(),
         }
     }
@@ -275,17 +293,15 @@ fn line(clock: &Clock, ts_ns: u64, event: &str, signal: &str, from: &str, to: &s
 impl Watcher {
     fn on_signal(&mut self, event: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
         let from_process = event.flags & flags::FROM_PROCESS != 0;
-        let sender = if from_process {
-            Sender::Process { pid: event.header.pid, comm: c_bytes(&event.header.comm).to_vec() }
-        } else {
-            Sender::Kernel
+        let record = Signal::of(event, &io.clock, from_process);
+        let sender = match record.tty_sender() {
+            Some(terminal) => Sender::Terminal(terminal),
+            None if from_process => {
+                Sender::Process { pid: event.header.pid, comm: c_bytes(&event.header.comm).to_vec() }
+            }
+            None => Sender::Kernel,
         };
         let queued = matches!(event.result, result::DELIVERED | result::LOSE_INFO);
-        let blocked = event.result == result::DELIVERED
-            && event.flags & flags::TARGET_BLOCKS != 0
-            && (event.group == 0 || event.flags & flags::MULTI_THREADED == 0);
-        let outcome = if blocked { "blocked" } else { result_name(event.result) };
-        let action = (event.flags & flags::HANDLER_KNOWN != 0).then(|| Action::of(event.signo, event.handler));
         if queued {
             self.remember(
                 event.target_pid,
@@ -293,22 +309,14 @@ impl Watcher {
             );
         }
 
-        let record = Signal { result: outcome, ..Signal::of(event, &io.clock, from_process) };
         let target_comm = c_bytes(&event.target_comm);
         io.out.emit(&record, |r| {
-            let (outcome, code) = (r.result, r.code.as_deref().unwrap_or("?"));
-            let mut text = match (outcome, action) {
-                ("delivered" | "lose_info", Some(Action::Handler)) => format!("{outcome} (handler)"),
-                ("delivered" | "lose_info", Some(action)) => format!("{outcome} (default: {})", action.as_str()),
-                ("blocked", _) => "blocked (pending until unblocked)".to_string(),
-                // The kernel continues a stopped process when SIGCONT is generated, whatever becomes of the signal.
-                ("ignored", Some(Action::Continue)) => "continued at once (nothing queued)".to_string(),
-                ("already_pending", _) => "already pending".to_string(),
-                ("overflow", _) => "not queued: queue full".to_string(),
-                (other, _) => other.to_string(),
-            };
-            // SI_USER is the plain case; the kernel's siginfo-less sends (SIGPIPE) carry it too.
-            if code != "SI_USER" {
+            let code = r.code.as_deref().unwrap_or("?");
+            let mut text = signal_result_text(r.result, r.action);
+            if let Some(pgid) = r.pgid {
+                text.push_str(&format!(" [foreground group {pgid}]"));
+            } else if code != "SI_USER" {
+                // SI_USER is the plain case; the kernel's siginfo-less sends (SIGPIPE) carry it too.
                 text.push_str(&format!(" [{code}]"));
             }
             let to = who(event.target_pid, event.target_tid, target_comm);
@@ -446,6 +454,8 @@ impl Watcher {
             syscall: Some(syscall),
             context_pid: None,
             context_comm: None,
+            tty: None,
+            pgid: None,
         };
         io.out.emit(&record, |_| {
             let to = target.text(target_comm.as_deref());
@@ -524,9 +534,9 @@ mod tests {
     fn parses_options() {
         assert_eq!(parse_pids("12 34"), Ok(vec![12, 34]));
         assert!(parse_pids("0").is_err());
-        assert_eq!(parse_signals("HUP,KILL"), Ok(vec![1, 9]));
-        assert_eq!(parse_signals("sigterm,0"), Ok(vec![15, 0]));
-        assert!(parse_signals("HUP,,KILL").is_err());
+        assert_eq!(parse_signal_list("HUP,KILL").map(|l| l.signals), Ok(vec![1, 9]));
+        assert_eq!(parse_signal_list("sigterm,0").map(|l| l.signals), Ok(vec![15, 0]));
+        assert!(parse_signal_list("HUP,,KILL").is_err());
         assert!(parse_ring_size("1000").is_err());
         assert_eq!(parse_ring_size("65536"), Ok(65536));
     }
