@@ -19,10 +19,11 @@ installed_something=0
 # strace, bpftrace, lsof, ss (iproute2), hyperfine: comparison tools for tests and benchmarks.
 # python3 (/usr/bin/python3): the socket-making helper of the `tracer binds` tests.
 # prometheus: the real server that scrapes `tracer monitor --metrics-addr` in its tests.
+# tmux: the real terminal (a pty with a foreground process group) the signals tests press Ctrl-C and Ctrl-Z in.
 # nginx-light: the real pre-forking server `tracer procs` tests reload (run on a private port and prefix; the
 # system service Debian starts on install is stopped and disabled).
 # C and C++ compilers: to link Rust binaries, build bpf-linker, and build libFuzzer for cargo-fuzz.
-want_pkgs=(strace bpftrace lsof iproute2 hyperfine python3 prometheus nginx-light)
+want_pkgs=(strace bpftrace lsof iproute2 hyperfine python3 prometheus nginx-light tmux)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || want_pkgs+=(build-essential)
 missing_pkgs=()
 for p in "${want_pkgs[@]}"; do
