@@ -132,6 +132,11 @@ fn a_command_whose_exit_the_ring_lost_still_ends_tracer() {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no command pid in {ready:?}"));
     t.signal(libc::SIGSTOP);
+    // Stopped indeed before the command goes on: a tracer still running would reap it and prove nothing.
+    while stat_state(t.pid()) != Some('T') {
+        assert!(!dl.expired(), "tracer never stopped\n{}", t.dump());
+        std::thread::sleep(Duration::from_millis(1));
+    }
     t.send("go\n");
     while stat_state(child) != Some('Z') {
         assert!(!dl.expired(), "the command never exited\n{}", t.dump());
@@ -282,7 +287,9 @@ fn a_flood_of_idle_metrics_connections_is_bounded() {
         "tracer: warning: the metrics are served on every network interface (0.0.0.0:{port}); give an address such \
          as 127.0.0.1:{port} to serve them on one"
     );
-    assert!(t.err().text().lines().any(|l| l == warning), "no warning for 0.0.0.0\n{}", t.dump());
+    // Written before `ready`, on stderr, which the test reads apart from stdout.
+    let seen = t.err().wait_for(dl.within(Duration::from_secs(5)), |l| l == warning);
+    assert!(seen.is_some(), "no warning for 0.0.0.0\n{}", t.dump());
     let before = descriptors_of(t.pid());
 
     // This test needs more descriptors than the default soft limit of 1,024 for its own ends.

@@ -968,7 +968,8 @@ fn interrupt_at_ready(args: &[&str], inherited: Inherited) -> (Option<i32>, Stri
 /// installed by the one `Session::new` every command goes through. TRACER_READY_RACE_RUNS=N runs each N times.
 #[test]
 fn sigint_right_after_ready_stops_every_command_cleanly() {
-    let mut target = sleeper();
+    // Outlives every run (a `sleep 30` would be a zombie by the time `syscalls -p` runs, which tracer refuses).
+    let mut target = Proc::spawn("sleep 600", quiet(Command::new("/bin/sleep").arg("600")));
     let pid = target.pid().to_string();
     let runs = std::env::var("TRACER_READY_RACE_RUNS").ok().and_then(|n| n.parse::<usize>().ok());
     let commands: [(&[&str], usize, Option<&str>); 6] = [
