@@ -20,6 +20,7 @@ use tracer_common::{
     process::ProcessEvent,
     signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
     syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallEvent},
+    tcp::ConnEvent,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -39,6 +40,7 @@ fn size_for(kind: u16) -> Option<usize> {
         kind::NET_BIND => Some(size_of::<BindEvent>()),
         kind::NET_LISTEN | kind::NET_STATE => Some(size_of::<SockEvent>()),
         kind::FILE_OPEN => Some(size_of::<OpenEvent>()),
+        kind::TCP_CONNECT | kind::TCP_ACCEPT | kind::TCP_CLOSE => Some(size_of::<ConnEvent>()),
         _ => None,
     }
 }
@@ -201,6 +203,10 @@ fn check_event(bytes: &[u8], event: &Event) {
         Event::SignalSendFailed(failed) => {
             assert_eq!(kind_in, kind::SIGNAL_SEND_FAILED);
             assert_eq!(as_bytes(failed), &bytes[..size]);
+        }
+        Event::Conn(conn) => {
+            assert!(matches!(kind_in, kind::TCP_CONNECT | kind::TCP_ACCEPT | kind::TCP_CLOSE), "kind {kind_in}");
+            assert_eq!(as_bytes(conn), &bytes[..size]);
         }
         // Families added later: decoding without a panic is what this target checks for them.
         _ => {}
