@@ -1,6 +1,7 @@
 //! End-to-end tests of `tracer conns`: real eBPF programs loaded and attached (run as root), real TCP servers and
 //! clients on loopback made by a small Python helper (`/usr/bin/python3`, not the pyenv shim on PATH), and
-//! `ss -tanpH` as the oracle for the snapshot.
+//! `ss -tanpH` as the oracle for the snapshot; and Debian's `redis-server` on a private port with a RESP client whose
+//! byte counts follow from the protocol.
 //!
 //! Tests run in parallel: each uses its own free port, and its tracer filters on it with `--port`.
 
