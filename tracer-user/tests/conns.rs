@@ -346,19 +346,12 @@ fn ss_users(text: &str) -> BTreeSet<(u32, i32)> {
     out
 }
 
-#[test]
-fn snapshot_matches_ss() {
-    let deadline = Deadline::test();
-    let port = free_port();
-    let holder = helper("hold", &["hold".into(), port.to_string(), "3".into()]);
-    let pid = helper_pid(&holder, deadline);
-    wait_line(&holder, deadline, "holding");
-    let (tracer, snapshot) = start_json(&["--port".into(), port.to_string()], deadline);
-
+/// `ss -tanpH`'s rows with `port` at either end, listeners left out, sorted; and its whole text for messages.
+fn ss_rows(port: u16) -> (Vec<Row>, String) {
     let ss = Command::new("ss").args(["-tanpH"]).output().expect("ss");
     let ss_text = String::from_utf8_lossy(&ss.stdout).into_owned();
     let with_port = |end: &str| end.rsplit(':').next() == Some(&port.to_string());
-    let mut expected: Vec<Row> = ss_text
+    let mut rows: Vec<Row> = ss_text
         .lines()
         .filter_map(|line| {
             let words: Vec<&str> = line.split_whitespace().collect();
@@ -369,8 +362,12 @@ fn snapshot_matches_ss() {
             })
         })
         .collect();
-    expected.sort();
+    rows.sort();
+    (rows, ss_text)
+}
 
+/// The snapshot's `holder` objects as rows like ss's, sorted; `check` asserts on each holder that names a process.
+fn snapshot_rows(snapshot: &[Value], check: impl Fn(&Value)) -> Vec<Row> {
     let mut rows: std::collections::BTreeMap<(String, String, String), BTreeSet<(u32, i32)>> = Default::default();
     for h in snapshot.iter().filter(|v| v["type"] == "holder") {
         assert_eq!(h["source"], "snapshot", "{h}");
@@ -379,12 +376,26 @@ fn snapshot_matches_ss() {
         let peer = format!("{}:{}", str_field(h, "raddr"), u64_field(h, "rport"));
         let users = rows.entry((str_field(h, "state").to_string(), local, peer)).or_default();
         if let (Some(pid), Some(fd)) = (h["pid"].as_u64(), h["fd"].as_i64()) {
-            assert_eq!(h["comm"], "python3", "{h}");
+            check(h);
             users.insert((pid as u32, fd as i32));
         }
     }
     let mut got: Vec<Row> = rows.into_iter().map(|((s, l, p), u)| (s, l, p, u)).collect();
     got.sort();
+    got
+}
+
+#[test]
+fn snapshot_matches_ss() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let holder = helper("hold", &["hold".into(), port.to_string(), "3".into()]);
+    let pid = helper_pid(&holder, deadline);
+    wait_line(&holder, deadline, "holding");
+    let (tracer, snapshot) = start_json(&["--port".into(), port.to_string()], deadline);
+
+    let (expected, ss_text) = ss_rows(port);
+    let got = snapshot_rows(&snapshot, |h| assert_eq!(h["comm"], "python3", "{h}"));
     // Three connections, both ends held by the helper.
     assert_eq!(expected.len(), 6, "ss -tanpH:\n{ss_text}");
     assert!(expected.iter().all(|r| r.0 == "ESTAB" && r.3.iter().all(|&(p, _)| p == pid)), "{expected:?}");
@@ -638,41 +649,14 @@ fn redis_connections_have_exact_counts_and_bytes() {
 
     // The held connection is there before tracer starts: the snapshot shows it as `ss -tanpH` does.
     let (tracer, snapshot) = start_json(&["--port".into(), port.to_string()], deadline);
-    let ss = Command::new("ss").args(["-tanpH"]).output().expect("ss");
-    let ss_text = String::from_utf8_lossy(&ss.stdout).into_owned();
-    let with_port = |end: &str| end.rsplit(':').next() == Some(&port.to_string());
-    let mut expected: Vec<Row> = ss_text
-        .lines()
-        .filter_map(|line| {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            let (state, local, peer) = (words[0], words[3], words[4]);
-            let wanted = state != "LISTEN" && (with_port(local) || with_port(peer));
-            wanted.then(|| {
-                (state.to_string(), local.to_string(), peer.to_string(), ss_users(words.get(5).unwrap_or(&"")))
-            })
-        })
-        .collect();
-    expected.sort();
+    let (expected, ss_text) = ss_rows(port);
     let redis_end = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{held_port}"));
     let client_end = (redis_end.1.clone(), redis_end.0.clone());
     assert_eq!(expected.len(), 2, "ss -tanpH:\n{ss_text}");
-    let mut got: Vec<Row> = Vec::new();
-    for h in snapshot.iter().filter(|v| v["type"] == "holder") {
-        assert_eq!((h["source"].as_str(), h["proto"].as_str()), (Some("snapshot"), Some("tcp")), "{h}");
-        let local = format!("{}:{}", str_field(h, "addr"), u64_field(h, "port"));
-        let peer = format!("{}:{}", str_field(h, "raddr"), u64_field(h, "rport"));
-        let pid = u64_field(h, "pid") as u32;
-        let comm = if (local.clone(), peer.clone()) == redis_end { "redis-server" } else { "python3" };
+    let got = snapshot_rows(&snapshot, |h| {
+        let comm = if u64_field(h, "port") == u64::from(port) { "redis-server" } else { "python3" };
         assert_eq!(h["comm"], comm, "{h}");
-        let state = str_field(h, "state").to_string();
-        match got.iter_mut().find(|r| (&r.0, &r.1, &r.2) == (&state, &local, &peer)) {
-            Some(row) => {
-                row.3.insert((pid, i64_field(h, "fd") as i32));
-            }
-            None => got.push((state, local, peer, BTreeSet::from([(pid, i64_field(h, "fd") as i32)]))),
-        }
-    }
-    got.sort();
+    });
     // Redis's end held by redis-server alone, the client's by the client alone.
     let holders_of = |rows: &[Row], end: &(String, String)| -> Vec<u32> {
         let row = rows.iter().find(|r| (&r.1, &r.2) == (&end.0, &end.1));
