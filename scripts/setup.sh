@@ -22,8 +22,10 @@ installed_something=0
 # tmux: the real terminal (a pty with a foreground process group) the signals tests press Ctrl-C and Ctrl-Z in.
 # nginx-light: the real pre-forking server `tracer procs` tests reload (run on a private port and prefix; the
 # system service Debian starts on install is stopped and disabled).
+# redis-server: the real server `tracer conns` tests count connections and bytes against (run on a private port with
+# no persistence; the system service Debian starts on install is stopped and disabled).
 # C and C++ compilers: to link Rust binaries, build bpf-linker, and build libFuzzer for cargo-fuzz.
-want_pkgs=(strace bpftrace lsof iproute2 hyperfine python3 prometheus nginx-light tmux)
+want_pkgs=(strace bpftrace lsof iproute2 hyperfine python3 prometheus nginx-light tmux redis-server)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || want_pkgs+=(build-essential)
 missing_pkgs=()
 for p in "${want_pkgs[@]}"; do
@@ -40,6 +42,11 @@ if ((${#missing_pkgs[@]})); then
         if command -v systemctl >/dev/null; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
         # Without systemd the package's init script may have started it: stop it (its default pid file).
         nginx -s quit >/dev/null 2>&1 || true
+    fi
+    if [[ " ${missing_pkgs[*]} " == *" redis-server "* ]]; then
+        if command -v systemctl >/dev/null; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+        # Without systemd the package's init script may have started it: stop it (through that script).
+        if [[ -x /etc/init.d/redis-server ]]; then /etc/init.d/redis-server stop >/dev/null 2>&1 || true; fi
     fi
 fi
 

@@ -1,6 +1,7 @@
 //! End-to-end tests of `tracer conns`: real eBPF programs loaded and attached (run as root), real TCP servers and
 //! clients on loopback made by a small Python helper (`/usr/bin/python3`, not the pyenv shim on PATH), and
-//! `ss -tanpH` as the oracle for the snapshot.
+//! `ss -tanpH` as the oracle for the snapshot; and Debian's `redis-server` on a private port with a RESP client whose
+//! byte counts follow from the protocol.
 //!
 //! Tests run in parallel: each uses its own free port, and its tracer filters on it with `--port`.
 
@@ -345,19 +346,12 @@ fn ss_users(text: &str) -> BTreeSet<(u32, i32)> {
     out
 }
 
-#[test]
-fn snapshot_matches_ss() {
-    let deadline = Deadline::test();
-    let port = free_port();
-    let holder = helper("hold", &["hold".into(), port.to_string(), "3".into()]);
-    let pid = helper_pid(&holder, deadline);
-    wait_line(&holder, deadline, "holding");
-    let (tracer, snapshot) = start_json(&["--port".into(), port.to_string()], deadline);
-
+/// `ss -tanpH`'s rows with `port` at either end, listeners left out, sorted; and its whole text for messages.
+fn ss_rows(port: u16) -> (Vec<Row>, String) {
     let ss = Command::new("ss").args(["-tanpH"]).output().expect("ss");
     let ss_text = String::from_utf8_lossy(&ss.stdout).into_owned();
     let with_port = |end: &str| end.rsplit(':').next() == Some(&port.to_string());
-    let mut expected: Vec<Row> = ss_text
+    let mut rows: Vec<Row> = ss_text
         .lines()
         .filter_map(|line| {
             let words: Vec<&str> = line.split_whitespace().collect();
@@ -368,8 +362,12 @@ fn snapshot_matches_ss() {
             })
         })
         .collect();
-    expected.sort();
+    rows.sort();
+    (rows, ss_text)
+}
 
+/// The snapshot's `holder` objects as rows like ss's, sorted; `check` asserts on each holder that names a process.
+fn snapshot_rows(snapshot: &[Value], check: impl Fn(&Value)) -> Vec<Row> {
     let mut rows: std::collections::BTreeMap<(String, String, String), BTreeSet<(u32, i32)>> = Default::default();
     for h in snapshot.iter().filter(|v| v["type"] == "holder") {
         assert_eq!(h["source"], "snapshot", "{h}");
@@ -378,12 +376,26 @@ fn snapshot_matches_ss() {
         let peer = format!("{}:{}", str_field(h, "raddr"), u64_field(h, "rport"));
         let users = rows.entry((str_field(h, "state").to_string(), local, peer)).or_default();
         if let (Some(pid), Some(fd)) = (h["pid"].as_u64(), h["fd"].as_i64()) {
-            assert_eq!(h["comm"], "python3", "{h}");
+            check(h);
             users.insert((pid as u32, fd as i32));
         }
     }
     let mut got: Vec<Row> = rows.into_iter().map(|((s, l, p), u)| (s, l, p, u)).collect();
     got.sort();
+    got
+}
+
+#[test]
+fn snapshot_matches_ss() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let holder = helper("hold", &["hold".into(), port.to_string(), "3".into()]);
+    let pid = helper_pid(&holder, deadline);
+    wait_line(&holder, deadline, "holding");
+    let (tracer, snapshot) = start_json(&["--port".into(), port.to_string()], deadline);
+
+    let (expected, ss_text) = ss_rows(port);
+    let got = snapshot_rows(&snapshot, |h| assert_eq!(h["comm"], "python3", "{h}"));
     // Three connections, both ends held by the helper.
     assert_eq!(expected.len(), 6, "ss -tanpH:\n{ss_text}");
     assert!(expected.iter().all(|r| r.0 == "ESTAB" && r.3.iter().all(|&(p, _)| p == pid)), "{expected:?}");
@@ -528,4 +540,188 @@ fn timed_out_connect() {
     let c = connects[1];
     assert_eq!(c["pid"], pid, "{c}");
     assert_eq!((c["result"].as_str(), c["errno"].as_str()), (Some("timed_out"), Some("ETIMEDOUT")), "{c}");
+}
+
+/// A Redis client on raw sockets speaking RESP, saying what it did on stdout.
+///   PORT SIZE...   open one connection, PING it and hold it (`holding LOCAL_PORT`); after a line on stdin, one
+///                  connection per size: `SET k <SIZE bytes>`, `GET k`, `QUIT`, each reply checked byte for byte,
+///                  read to EOF (Redis closes after QUIT), close: `conn LOCAL_PORT SENT RECEIVED`; then `done` and
+///                  hold the first connection until stdin closes.
+const REDIS_CLIENT: &str = r#"
+import os, socket, sys
+def out(*a): print(*a, flush=True)
+def bulk(b): return b"$%d\r\n%s\r\n" % (len(b), b)
+def command(*args): return b"*%d\r\n" % len(args) + b"".join(bulk(a) for a in args)
+def exchange(c, request, reply):
+    c.sendall(request)
+    got = b""
+    while len(got) < len(reply):
+        b = c.recv(len(reply) - len(got))
+        if not b:
+            break
+        got += b
+    if got != reply:
+        out("bad reply", got[:80], "expected", reply[:80])
+        sys.exit(1)
+    return len(request), len(got)
+port = int(sys.argv[1])
+out("pid", os.getpid())
+held = socket.create_connection(("127.0.0.1", port))
+exchange(held, command(b"PING"), b"+PONG\r\n")
+out("holding", held.getsockname()[1])
+sys.stdin.readline()
+for size in map(int, sys.argv[2:]):
+    value = b"v" * size
+    c = socket.create_connection(("127.0.0.1", port))
+    local = c.getsockname()[1]
+    sent = received = 0
+    for request, reply in [(command(b"SET", b"k", value), b"+OK\r\n"), (command(b"GET", b"k"), bulk(value)),
+                           (command(b"QUIT"), b"+OK\r\n")]:
+        s, r = exchange(c, request, reply)
+        sent += s
+        received += r
+    if c.recv(1) != b"":
+        out("no EOF after QUIT")
+        sys.exit(1)
+    c.close()
+    out("conn", local, sent, received)
+out("done")
+sys.stdin.read()
+"#;
+
+/// Bytes of a RESP bulk string of `len` bytes: `$LEN\r\n` DATA `\r\n`.
+fn resp_bulk_len(len: u64) -> u64 {
+    1 + len.to_string().len() as u64 + 2 + len + 2
+}
+
+/// Bytes of a RESP command (an array of bulk strings of these lengths): `*COUNT\r\n` then each bulk string.
+fn resp_command_len(arg_lens: &[u64]) -> u64 {
+    1 + arg_lens.len().to_string().len() as u64 + 2 + arg_lens.iter().map(|&l| resp_bulk_len(l)).sum::<u64>()
+}
+
+/// The bytes one client connection sends and receives: `SET k V` (+OK), `GET k` (V as a bulk string), `QUIT` (+OK).
+fn redis_exchange_bytes(value_len: u64) -> (u64, u64) {
+    const OK: u64 = "+OK\r\n".len() as u64;
+    let sent = resp_command_len(&[3, 1, value_len]) + resp_command_len(&[3, 1]) + resp_command_len(&[4]);
+    (sent, OK + resp_bulk_len(value_len) + OK)
+}
+
+#[test]
+fn resp_byte_counts() {
+    // Written out by hand from the protocol, to check the arithmetic the Redis test relies on.
+    assert_eq!(resp_command_len(&[3, 1, 5]), "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvvvvv\r\n".len() as u64);
+    assert_eq!(resp_command_len(&[3, 1]), "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n".len() as u64);
+    assert_eq!(resp_command_len(&[4]), "*1\r\n$4\r\nQUIT\r\n".len() as u64);
+    assert_eq!(redis_exchange_bytes(5), (31 + 20 + 14, 5 + 11 + 5));
+    assert_eq!(redis_exchange_bytes(70_000), (25 + 5 + 70_000 + 20 + 14, 5 + 5 + 5 + 70_000 + 5));
+}
+
+/// Debian's `redis-server` on 127.0.0.1:`port`, in the foreground, no persistence; waits until it accepts.
+fn start_redis(port: u16, deadline: Deadline) -> Proc {
+    let dir = scratch_dir("redis");
+    let mut cmd = Command::new("redis-server");
+    cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+        .args(["--daemonize", "no", "--dir", dir.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let redis = Proc::spawn(format!("redis-server --port {port}"), &mut cmd);
+    let ready = redis.out().wait_for(deadline, |l| l.contains("Ready to accept connections"));
+    assert!(ready.is_some(), "redis-server did not start\n{}", redis.dump());
+    redis
+}
+
+#[test]
+fn redis_connections_have_exact_counts_and_bytes() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let redis = start_redis(port, deadline);
+    let redis_pid = redis.pid();
+    // Distinct sizes, so that each record is matched to its own connection.
+    let sizes = [1u64, 100, 5000, 70_000, 300_000];
+    let mut args = vec![port.to_string()];
+    args.extend(sizes.iter().map(u64::to_string));
+    let mut cmd = Command::new(PYTHON);
+    cmd.arg("-c").arg(REDIS_CLIENT).args(&args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut client = Proc::spawn("redis client", &mut cmd);
+    let client_pid = helper_pid(&client, deadline);
+    let held_port: u16 = wait_line(&client, deadline, "holding")["holding ".len()..].trim().parse().unwrap();
+
+    // The held connection is there before tracer starts: the snapshot shows it as `ss -tanpH` does.
+    let (tracer, snapshot) = start_json(&["--port".into(), port.to_string()], deadline);
+    let (expected, ss_text) = ss_rows(port);
+    let redis_end = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{held_port}"));
+    let client_end = (redis_end.1.clone(), redis_end.0.clone());
+    assert_eq!(expected.len(), 2, "ss -tanpH:\n{ss_text}");
+    let got = snapshot_rows(&snapshot, |h| {
+        let comm = if u64_field(h, "port") == u64::from(port) { "redis-server" } else { "python3" };
+        assert_eq!(h["comm"], comm, "{h}");
+    });
+    // Redis's end held by redis-server alone, the client's by the client alone.
+    let holders_of = |rows: &[Row], end: &(String, String)| -> Vec<u32> {
+        let row = rows.iter().find(|r| (&r.1, &r.2) == (&end.0, &end.1));
+        row.map(|r| r.3.iter().map(|&(p, _)| p).collect()).unwrap_or_default()
+    };
+    assert_eq!(holders_of(&expected, &redis_end), [redis_pid], "ss -tanpH:\n{ss_text}");
+    assert_eq!(holders_of(&expected, &client_end), [client_pid], "ss -tanpH:\n{ss_text}");
+    assert_eq!(got, expected, "snapshot vs ss -tanpH\n{ss_text}\n{}", tracer.dump());
+
+    client.send("go\n");
+    let mut made = Vec::new();
+    for &size in &sizes {
+        let line = client
+            .out()
+            .wait_for(deadline, |l| l.starts_with("conn "))
+            .unwrap_or_else(|| panic!("the client stopped\n{}", client.dump()));
+        let words: Vec<u64> = line.split_whitespace().skip(1).map(|w| w.parse().unwrap()).collect();
+        // What the client counted on its side is what RESP says.
+        assert_eq!((words[1], words[2]), redis_exchange_bytes(size), "value of {size} bytes: {line}");
+        made.push(words[0] as u16);
+    }
+    wait_line(&client, deadline, "done");
+    wait_count(&tracer, deadline, "tcp_close", 2 * sizes.len(), |v| v["type"] == "tcp_close");
+    let events = stop(tracer, deadline);
+
+    let connects = of_type(&events, "connect");
+    assert_eq!(connects.len(), sizes.len(), "{connects:?}");
+    for (c, &client_port) in connects.iter().zip(&made) {
+        assert_eq!((c["pid"].as_u64(), c["comm"].as_str()), (Some(u64::from(client_pid)), Some("python3")), "{c}");
+        assert_eq!(c["result"], "established", "{c}");
+        check_ends(c, client_port, port);
+    }
+    let accepts = of_type(&events, "accept");
+    assert_eq!(accepts.len(), sizes.len(), "{accepts:?}");
+    for (a, &client_port) in accepts.iter().zip(&made) {
+        assert_eq!((a["pid"].as_u64(), a["comm"].as_str()), (Some(u64::from(redis_pid)), Some("redis-server")), "{a}");
+        check_ends(a, port, client_port);
+    }
+    let closes = of_type(&events, "tcp_close");
+    assert_eq!(closes.len(), 2 * sizes.len(), "{closes:?}");
+    for (&size, &client_port) in sizes.iter().zip(&made) {
+        let (sent, received) = redis_exchange_bytes(size);
+        let outgoing: Vec<_> = closes.iter().filter(|c| c["port"] == client_port).collect();
+        assert_eq!(outgoing.len(), 1, "{closes:?}");
+        let c = outgoing[0];
+        check_ends(c, client_port, port);
+        assert_eq!(
+            (c["direction"].as_str(), c["pid"].as_u64()),
+            (Some("outgoing"), Some(u64::from(client_pid))),
+            "{c}"
+        );
+        assert_eq!((u64_field(c, "tx_bytes"), u64_field(c, "rx_bytes")), (sent, received), "{c}");
+        // Redis closes after its reply to QUIT; the client reads that EOF, then closes.
+        assert_eq!((c["closed_by"].as_str(), c["reset"].as_str()), (Some("remote"), None), "{c}");
+        let incoming: Vec<_> = closes.iter().filter(|c| c["port"] == port && c["rport"] == client_port).collect();
+        assert_eq!(incoming.len(), 1, "{closes:?}");
+        let s = incoming[0];
+        check_ends(s, port, client_port);
+        assert_eq!((s["direction"].as_str(), s["pid"].as_u64()), (Some("incoming"), Some(u64::from(redis_pid))), "{s}");
+        assert_eq!((u64_field(s, "tx_bytes"), u64_field(s, "rx_bytes")), (received, sent), "{s}");
+        assert_eq!((s["closed_by"].as_str(), s["reset"].as_str()), (Some("local"), None), "{s}");
+    }
+    // The held connection is still open: no live record of it.
+    let live = |e: &&Value| e["type"] != "holder" && e["type"] != "ready";
+    assert!(events.iter().filter(live).all(|e| e["port"] != held_port && e["rport"] != held_port), "{events:?}");
+    drop(client);
+    drop(redis);
 }
