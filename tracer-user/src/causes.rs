@@ -118,6 +118,8 @@ const MAX_CAUSES: usize = 1 << 16;
 struct ProcessCauses {
     by_signal: HashMap<i32, Cause>,
     last: Option<Cause>,
+    /// Found gone at the last pruning: forgotten at the next one if its exit was not reported by then.
+    gone: bool,
 }
 
 /// The signals queued for each process, until its exit.
@@ -145,6 +147,7 @@ impl Causes {
             self.by_pid.clear();
         }
         let entry = self.by_pid.entry(pid).or_default();
+        entry.gone = false;
         if signal_bit(cause.signo) & DEFAULT_IGNORED == 0 {
             entry.last = Some(cause.clone());
         }
@@ -162,15 +165,20 @@ impl Causes {
     }
 
     /// Called every tick: now and then, forgets processes whose exit was not reported (filtered out, or lost), lest
-    /// they lend their causes to a later process with the same pid. True when it did (a caller with per-process
-    /// state of its own prunes it then too).
+    /// they lend their causes to a later process with the same pid. A process is forgotten when found gone twice in
+    /// a row: one reaped a moment ago may have its exit still in the ring buffer, behind the signal that killed it.
+    /// True when it pruned (a caller with per-process state of its own prunes it then too).
     pub fn tick(&mut self) -> bool {
         self.ticks += 1;
         if self.ticks < PRUNE_TICKS {
             return false;
         }
         self.ticks = 0;
-        self.by_pid.retain(|&pid, _| procfs::exists(pid));
+        self.by_pid.retain(|&pid, causes| {
+            let was_gone = causes.gone;
+            causes.gone = !procfs::exists(pid);
+            !(was_gone && causes.gone)
+        });
         true
     }
 }
