@@ -3,6 +3,7 @@
 mod binds;
 mod bpf;
 mod btf;
+mod causes;
 mod cli;
 mod conns;
 mod drain;

@@ -58,7 +58,7 @@ pub struct Exit {
     /// The signal that killed it, else null.
     pub signal: Option<String>,
     pub core_dumped: bool,
-    /// `tracer signals`: the signal behind the exit.
+    /// `tracer signals`, `monitor`, `procs`: the signal behind the exit (`causes::Causes`).
     #[serde(flatten)]
     pub cause: Option<ExitCause>,
     /// `start_ns` and `run_ns`, when the kernel's layout gave the start time.

@@ -156,6 +156,35 @@ fn kill_hup_yields_one_signal_and_the_exit_it_caused() {
     assert!(events.iter().all(|e| e["signal"] != "SIGCHLD"), "SIGCHLD reported without --sigchld");
 }
 
+/// An exit by a signal names who sent it: `kill -TERM` from a known process to a known sleeper.
+#[test]
+fn an_exit_by_a_signal_names_its_sender() {
+    let dl = Deadline::test();
+    let t = start_json("monitor", &[], dl);
+    let mut target = Command::new("sleep");
+    target.arg("30").stdout(Stdio::null());
+    let mut target = Proc::spawn("sleep 30", &mut target);
+    let pid = target.pid();
+    std::thread::sleep(Duration::from_millis(100));
+    let kill = Command::new("/bin/kill").args(["-TERM", &pid.to_string()]).spawn().expect("spawn kill");
+    let kill_pid = kill.id();
+    assert!(kill.wait_with_output().unwrap().status.success());
+    let status = target.try_wait_until(dl.within(Duration::from_secs(5))).expect("sleep ends on SIGTERM");
+    assert!(!status.success());
+    let events = finish(t, dl, "the exit of sleep", |v| v["type"] == "exit" && v["pid"] == pid);
+
+    let exits = of_pid(&events, "exit", "pid", pid);
+    assert_eq!(exits.len(), 1, "{exits:?}");
+    let exit = exits[0];
+    assert_eq!((&exit["signal"], &exit["cause"]), (&Value::from("SIGTERM"), &Value::from("SIGTERM")), "{exit}");
+    assert_eq!(exit["origin"], "process", "{exit}");
+    assert_eq!(exit["sender_pid"], kill_pid, "{exit}");
+    assert_eq!(exit["sender_comm"], "kill", "{exit}");
+    let signal = of_pid(&events, "signal", "target_pid", pid);
+    assert_eq!(signal.len(), 1, "{signal:?}");
+    assert_eq!(exit["cause_ts_ns"], signal[0]["ts_ns"], "the cause is that signal: {exit}");
+}
+
 /// `--watch DIR/f`: one open of it yields one `open` event (as `tracer opens` shows it) with the opener's pid,
 /// counted in `tracer_events_total{type="open"}`; an open of a file beside it yields none.
 #[test]

@@ -113,6 +113,18 @@ fn follows_a_known_tree_exactly() {
     .into();
     assert_eq!(exits, expected_exits, "{}", out.dump());
     assert_eq!(of_type(&events, "exit").len(), 6, "each exit once\n{}", out.dump());
+    // The SIGKILL's exit names who sent it: the workload.
+    let killed_exit = of_type(&events, "exit").into_iter().find(|e| e["pid"] == killed).unwrap();
+    assert_eq!(
+        (&killed_exit["cause"], &killed_exit["origin"], &killed_exit["sender_pid"], &killed_exit["sender_comm"]),
+        (&Value::from("SIGKILL"), &Value::from("process"), &Value::from(wpid), &Value::from("workload")),
+        "{killed_exit}"
+    );
+    assert!(u64_field(killed_exit, "cause_ts_ns") <= u64_field(killed_exit, "ts_ns"), "{killed_exit}");
+    // Exits by their own code were sent no fatal signal.
+    for e in of_type(&events, "exit").iter().filter(|e| e["pid"] != killed) {
+        assert_eq!((&e["cause"], &e["sender_pid"]), (&Value::Null, &Value::Null), "{e}");
+    }
 
     // A process is named by pid and start_ns: the fork's child_start_ns is the exec's and the exit's start_ns.
     for fork in of_type(&events, "fork").iter().filter(|f| f["thread"] == false) {
@@ -160,7 +172,8 @@ fn text_quotes_arguments_like_a_shell() {
     let unknown = format!("ppid={wpid} user=root cwd=? sh -c 'exit 5'");
     assert!(exec_line.ends_with(&known) || exec_line.ends_with(&unknown), "{exec_line}");
     assert!(
-        text.lines().any(|l| l.contains(&format!(" {killed} ")) && l.contains("killed by SIGKILL after ")),
+        text.lines().any(|l| l.contains(&format!(" {killed} "))
+            && l.contains(&format!("killed by SIGKILL from {wpid} (workload) after "))),
         "{}",
         out.dump()
     );

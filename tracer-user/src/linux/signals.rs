@@ -177,6 +177,13 @@ pub fn signals_left_out(set: u64) -> Vec<String> {
     (1..=MAX_SIGNO).filter(|&n| set & signal_bit(n) == 0).map(signal_display).collect()
 }
 
+/// The signals whose default action ends the process (terminate, core): the only ones an exit status can name.
+pub fn fatal_by_default() -> u64 {
+    (1..=MAX_SIGNO)
+        .filter(|&n| matches!(Action::default_for(n), Action::Terminate | Action::Core))
+        .fold(0, |set, n| set | signal_bit(n))
+}
+
 /// What a process does when it takes a signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {

@@ -36,6 +36,7 @@ use tracer_common::{
 
 use crate::{
     bpf::{Core, Preflight, Probes},
+    causes::{Cause, Causes, exit_text},
     cli::{OutputArgs, RingArgs},
     escape::{display_name, json_text},
     linux::{
@@ -269,6 +270,8 @@ struct Monitor {
     /// With `--conns`: connects by remote port and result, accepts by listening port (bounded).
     tcp_connects: BTreeMap<(String, &'static str), u64>,
     tcp_accepts: BTreeMap<String, u64>,
+    /// The signals queued for each process, to say at its exit who killed it.
+    causes: Causes,
 }
 
 impl Monitor {
@@ -297,6 +300,7 @@ impl Monitor {
             opens,
             tcp_connects: BTreeMap::new(),
             tcp_accepts: BTreeMap::new(),
+            causes: Causes::default(),
         }
     }
 
@@ -340,12 +344,13 @@ impl Monitor {
     fn on_exit(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("exit");
         let comm = c_bytes(&e.header.comm);
-        let record = Exit::of(e, &io.clock);
+        let cause = self.causes.at_exit(e.header.pid, e.exit_code);
+        let record = Exit { cause: Some(Cause::exit_fields(cause.as_ref(), &io.clock)), ..Exit::of(e, &io.clock) };
         // An exit whose status the kernel did not give is neither.
         if record.code.is_some() || record.signal.is_some() {
             self.signal_counts.exit(record.signal.is_some());
         }
-        io.out.emit(&record, |r| line(r.ts_ns, "exit", r.pid, comm, &r.outcome()))
+        io.out.emit(&record, |r| line(r.ts_ns, "exit", r.pid, comm, &exit_text(r, cause.as_ref())))
     }
 
     fn on_bind(&mut self, e: &BindEvent, io: &mut Io) -> Result<(), OutputClosed> {
@@ -427,12 +432,8 @@ impl Monitor {
         let from_process = e.flags & flags::FROM_PROCESS != 0;
         let record = Signal::of(e, &io.clock, from_process);
         self.signal_counts.signal(&record.signal, record.origin);
+        let from = self.causes.on_signal(e, &record).text();
         io.out.emit(&record, |r| {
-            let from = match r.tty_sender() {
-                Some(terminal) => terminal,
-                None if from_process => format!("{} ({})", e.header.pid, display_name(c_bytes(&e.header.comm))),
-                None => "kernel".to_string(),
-            };
             let mut details = format!("{} from {from}: {}", r.signal, signal_result_text(r.result, r.action));
             if let Some(pgid) = r.pgid {
                 details.push_str(&format!(" [foreground group {pgid}]"));
@@ -631,6 +632,7 @@ impl Handler for Monitor {
     }
 
     fn tick(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
+        self.causes.tick();
         self.report_dropped(probes, io)?;
         if let Some(opens) = &mut self.opens {
             opens.watch_new_dirs();

@@ -1,7 +1,7 @@
 //! The signal family (tracer-ebpf/src/signals.rs): signals generated, delivered, the exits they cause, and failed
-//! sends. `tracer signals` composes all of it; `tracer syscalls` and `tracer monitor` only the generation hook.
-//! Its layout: the task, sighand, signal and siginfo offsets (BTF), the send syscalls' argument slots (format
-//! files), and the process family's task offsets, which its programs share.
+//! sends. `tracer signals` composes all of it; `tracer syscalls`, `tracer monitor` and `tracer procs` only the
+//! generation hook. Its layout: the task, sighand, signal and siginfo offsets (BTF), the send syscalls' argument
+//! slots (format files), and the process family's task offsets, which its programs share.
 
 use std::{path::Path, str::FromStr as _};
 

@@ -17,20 +17,23 @@ use tracer_common::{
     decode::{Event, c_bytes},
     event::traced,
     process::{ProcessEvent, process_flags, what},
+    signals::{SignalEvent, flags},
 };
 
 use crate::{
     bpf::{Core, Preflight, Probes},
+    causes::{Cause, Causes, exit_text},
     cli::{OutputArgs, PidArgs, RingArgs, UsageError},
     escape::{display_name, json_text, shell_command},
-    linux::processes::user_name,
+    linux::{processes::user_name, signals::fatal_by_default},
     output::{OutputClosed, timestamp},
     probes::{
-        Family as _,
+        Family,
         process::{ExecJoins, ProcessLayout, ProcessProbes},
+        signals::{SignalLayout, SignalProbes},
     },
     procfs,
-    records::{Exec, ExecContext, Exit, Fork, Lost, exec_argv},
+    records::{Exec, ExecContext, Exit, Fork, Lost, Signal, exec_argv},
     session::{Handler, Io, Session},
 };
 
@@ -80,11 +83,20 @@ pub async fn run(args: ProcsArgs, preflight: Preflight) -> anyhow::Result<i32> {
         never: !pids.is_empty(),
     };
     let layout = ProcessLayout::read(&preflight.tracefs)?;
-    let family = ProcessProbes::following(layout, &joins);
+    let process = ProcessProbes::following(layout.clone(), &joins);
+    // Who killed a followed process: the signals that can end one, generated for a followed process.
+    let signals = SignalProbes::generation(layout, SignalLayout::read()?).only(fatal_by_default());
+    let families: [&dyn Family; 2] = [&process, &signals];
     let core = Core::new(trace_all);
-    let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| family.configure(loader))?;
+    let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| {
+        for family in families {
+            family.configure(loader);
+        }
+    })?;
     // Attached before /proc is read: a process forked by a followed one meanwhile is caught by one or the other.
-    family.attach(&mut probes)?;
+    for family in families {
+        family.attach(&mut probes)?;
+    }
     crate::timing::mark("attached");
 
     let mut output = args.out.open()?;
@@ -99,7 +111,8 @@ pub async fn run(args: ProcsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     let traced_map: Array<MapData, u8> = Array::try_from(probes.take_map("TRACED")?)?;
     // With -p no process joins: once the listed ones and their descendants are gone, there is nothing to follow.
     let alive = (!pids.is_empty()).then(|| listed.keys().copied().collect());
-    let mut handler = ProcsHandler { matcher, trace_all, traced_map, users: HashMap::new(), alive };
+    let mut handler =
+        ProcsHandler { matcher, trace_all, traced_map, users: HashMap::new(), alive, causes: Causes::default() };
     let mut session = Session::new(probes, output)?;
     let closed = session.io.out.text_only(HEADING).is_err()
         || session.ready("procs", &describe(&args.patterns, &pids, args.user.as_deref())).is_err();
@@ -146,6 +159,8 @@ struct ProcsHandler {
     users: HashMap<u32, Option<String>>,
     /// `-p`: the followed processes still alive.
     alive: Option<HashSet<u32>>,
+    /// The fatal signals queued for each followed process, to say at its exit who killed it.
+    causes: Causes,
 }
 
 impl ProcsHandler {
@@ -226,14 +241,21 @@ impl ProcsHandler {
     }
 
     fn on_exit(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
-        let record = Exit::of(e, &io.clock);
+        let cause = self.causes.at_exit(e.header.pid, e.exit_code);
+        let record = Exit { cause: Some(Cause::exit_fields(cause.as_ref(), &io.clock)), ..Exit::of(e, &io.clock) };
         if let Some(alive) = &mut self.alive {
             alive.remove(&record.pid);
         }
         io.out.emit(&record, |r| {
             let ran = r.lifetime.map_or(String::new(), |l| format!(" after {}", seconds(l.run_ns)));
-            line(r.ts_ns, "exit", r.pid, c_bytes(&e.header.comm), &format!("{}{ran}", r.outcome()))
+            let outcome = exit_text(r, cause.as_ref());
+            line(r.ts_ns, "exit", r.pid, c_bytes(&e.header.comm), &format!("{outcome}{ran}"))
         })
+    }
+
+    /// Not reported: kept until the target's exit.
+    fn on_signal(&mut self, e: &SignalEvent, io: &Io) {
+        self.causes.on_signal(e, &Signal::of(e, &io.clock, e.flags & flags::FROM_PROCESS != 0));
     }
 }
 
@@ -243,8 +265,17 @@ impl Handler for ProcsHandler {
             Event::Process(e) if e.what == what::FORK => self.on_fork(&e, io),
             Event::Process(e) if e.what == what::EXEC => self.on_exec(&e, io),
             Event::Process(e) if e.what == what::EXIT => self.on_exit(&e, io),
+            Event::Signal(e) => {
+                self.on_signal(&e, io);
+                Ok(())
+            }
             _ => Ok(()),
         }
+    }
+
+    fn tick(&mut self, _probes: &Probes, _io: &mut Io) -> Result<(), OutputClosed> {
+        self.causes.tick();
+        Ok(())
     }
 
     fn finished(&self) -> bool {

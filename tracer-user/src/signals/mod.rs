@@ -17,20 +17,20 @@ use tracer_common::{
     event::traced,
     process::{ProcessEvent, what},
     signals::{
-        DEFAULT_IGNORED, SEND_SPECS, SIGCHLD, SendSpec, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags,
-        result, signal_bit,
+        SEND_SPECS, SIGCHLD, SendSpec, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags, signal_bit,
     },
 };
 
 use crate::{
     bpf::{Core, Preflight, Probes},
+    causes::{Cause, Causes},
     cli::{OutputArgs, PidArgs, RingArgs},
     escape::{display_name, json_text},
     linux::{
         errno,
         signals::{
             Action, SignalList, parse_signal_list, si_code_name, signal_display, signal_result_text, signal_selection,
-            signals_left_out, split_exit_code,
+            signals_left_out,
         },
     },
     output::{Clock, OutputClosed, timestamp},
@@ -40,7 +40,7 @@ use crate::{
         signals::{SEND_SYSCALLS, SignalLayout, SignalProbes, send_specs},
     },
     procfs,
-    records::{Delivery, Exit, ExitCause, Signal},
+    records::{Delivery, Exit, Signal},
     session::{Handler, Io, Session},
 };
 
@@ -102,9 +102,8 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
         send_names: specs.iter().zip(SEND_SYSCALLS).map(|(s, n)| (s.nr, n)).collect(),
         send_zero: send_zero != 0,
         signal_set,
-        causes: HashMap::new(),
+        causes: Causes::default(),
         group_exits: HashSet::new(),
-        ticks: 0,
     };
     if !named.is_empty() && watcher.live.is_empty() {
         bail!("process {} exited while tracer was attaching", named[0]);
@@ -155,66 +154,8 @@ fn describe(named: &[u32], wanted: &[i32], left_out: &[String], failed: bool) ->
     text
 }
 
-/// Who sent a signal.
-#[derive(Clone, Debug)]
-enum Sender {
-    Process {
-        pid: u32,
-        comm: Vec<u8>,
-    },
-    /// `tty pts/3 (Ctrl-C)`.
-    Terminal(String),
-    Kernel,
-}
-
-impl Sender {
-    fn origin(&self) -> &'static str {
-        match self {
-            Sender::Process { .. } => "process",
-            Sender::Terminal(_) => "tty",
-            Sender::Kernel => "kernel",
-        }
-    }
-
-    fn pid(&self) -> Option<u32> {
-        match self {
-            Sender::Process { pid, .. } => Some(*pid),
-            Sender::Terminal(_) | Sender::Kernel => None,
-        }
-    }
-
-    fn comm(&self) -> Option<&[u8]> {
-        match self {
-            Sender::Process { comm, .. } => Some(comm),
-            Sender::Terminal(_) | Sender::Kernel => None,
-        }
-    }
-
-    fn text(&self) -> String {
-        match self {
-            Sender::Process { pid, comm, .. } => who(*pid, *pid, comm),
-            Sender::Terminal(text) => text.clone(),
-            Sender::Kernel => "kernel".into(),
-        }
-    }
-}
-
-/// A signal queued for a process, kept until it exits to say what ended it.
-#[derive(Clone, Debug)]
-struct Cause {
-    signo: i32,
-    sender: Sender,
-    ts_ns: u64,
-}
-
 /// How long tracing goes on after the last `-p` process ended.
 const LINGER: Duration = Duration::from_secs(1);
-
-/// Every this many ticks, forget processes that are gone.
-const PRUNE_TICKS: u32 = 50;
-
-/// Causes kept per process, at most: the oldest processes' are dropped beyond this.
-const MAX_CAUSES: usize = 1 << 16;
 
 struct Watcher {
     /// `-p` processes, and those of them still alive: tracing ends when none is.
@@ -225,18 +166,10 @@ struct Watcher {
     send_names: HashMap<i32, &'static str>,
     send_zero: bool,
     signal_set: u64,
-    /// Per process, the last signal of each number queued for it, and the last one that is not ignored by default.
-    causes: HashMap<u32, ProcessCauses>,
+    /// The signals queued for each process, to say at its exit what ended it.
+    causes: Causes,
     /// Processes whose fatal delivery was shown: the kernel delivers it once per thread.
     group_exits: HashSet<u32>,
-    /// Ticks since `causes` and `group_exits` were last pruned of processes gone unseen.
-    ticks: u32,
-}
-
-#[derive(Default)]
-struct ProcessCauses {
-    by_signal: HashMap<i32, Cause>,
-    last: Option<Cause>,
 }
 
 impl Handler for Watcher {
@@ -255,10 +188,7 @@ impl Handler for Watcher {
         self.live.retain(|&pid| procfs::exists(pid));
         // Processes whose exit was not reported (filtered out, or lost) must not lend their causes to a later
         // process with the same pid.
-        self.ticks += 1;
-        if self.ticks >= PRUNE_TICKS {
-            self.ticks = 0;
-            self.causes.retain(|&pid, _| procfs::exists(pid));
+        if self.causes.tick() {
             self.group_exits.retain(|&pid| procfs::exists(pid));
         }
         if !self.named.is_empty() && self.live.is_empty() && self.all_gone.is_none() {
@@ -294,20 +224,7 @@ impl Watcher {
     fn on_signal(&mut self, event: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
         let from_process = event.flags & flags::FROM_PROCESS != 0;
         let record = Signal::of(event, &io.clock, from_process);
-        let sender = match record.tty_sender() {
-            Some(terminal) => Sender::Terminal(terminal),
-            None if from_process => {
-                Sender::Process { pid: event.header.pid, comm: c_bytes(&event.header.comm).to_vec() }
-            }
-            None => Sender::Kernel,
-        };
-        let queued = matches!(event.result, result::DELIVERED | result::LOSE_INFO);
-        if queued {
-            self.remember(
-                event.target_pid,
-                Cause { signo: event.signo, sender: sender.clone(), ts_ns: event.header.ts_ns },
-            );
-        }
+        let sender = self.causes.on_signal(event, &record);
 
         let target_comm = c_bytes(&event.target_comm);
         io.out.emit(&record, |r| {
@@ -322,18 +239,6 @@ impl Watcher {
             let to = who(event.target_pid, event.target_tid, target_comm);
             line(&io.clock, event.header.ts_ns, "signal", &r.signal, &sender.text(), &to, &text)
         })
-    }
-
-    fn remember(&mut self, pid: u32, cause: Cause) {
-        if self.causes.len() >= MAX_CAUSES && !self.causes.contains_key(&pid) {
-            // A machine where that many processes were signalled and never exited: start over rather than grow.
-            self.causes.clear();
-        }
-        let entry = self.causes.entry(pid).or_default();
-        if signal_bit(cause.signo) & DEFAULT_IGNORED == 0 {
-            entry.last = Some(cause.clone());
-        }
-        entry.by_signal.insert(cause.signo, cause);
     }
 
     fn on_deliver(&mut self, event: &SignalDeliverEvent, io: &mut Io) -> Result<(), OutputClosed> {
@@ -379,23 +284,9 @@ impl Watcher {
         let pid = event.header.pid;
         self.live.remove(&pid);
         self.group_exits.remove(&pid);
-        let causes = self.causes.remove(&pid).unwrap_or_default();
-        let (_, killed_by, _) = split_exit_code(event.exit_code);
-        let cause = match killed_by {
-            Some(signo) => causes.by_signal.get(&signo).cloned(),
-            None => causes.last.clone(),
-        };
+        let cause = self.causes.at_exit(pid, event.exit_code);
         let cause_name = cause.as_ref().map(|c| signal_display(c.signo));
-        let record = Exit {
-            cause: Some(ExitCause {
-                cause: cause_name.clone(),
-                origin: cause.as_ref().map(|c| c.sender.origin()),
-                sender_pid: cause.as_ref().and_then(|c| c.sender.pid()),
-                sender_comm: cause.as_ref().and_then(|c| c.sender.comm()).map(json_text),
-                cause_ts_ns: cause.as_ref().map(|c| io.clock.wall_ns(c.ts_ns)),
-            }),
-            ..Exit::of(event, &io.clock)
-        };
+        let record = Exit { cause: Some(Cause::exit_fields(cause.as_ref(), &io.clock)), ..Exit::of(event, &io.clock) };
         io.out.emit(&record, |r| {
             let text = match (r.code, &cause_name) {
                 (Some(code), Some(name)) => format!("exited with {code} after {name}"),
