@@ -121,8 +121,12 @@ fn tracer_itself_is_refused() {
 #[test]
 fn a_command_whose_exit_the_ring_lost_still_ends_tracer() {
     let dl = Deadline::test();
-    let script = "read go; dd if=/dev/zero of=/dev/null bs=1 count=20000 status=none; exit 3";
-    let mut cmd = tracer(["--buffer-size", "4096", "--", "sh", "-c", script]);
+    // The command says it is about to exit by a file (a shell redirection: no more processes), so that the test
+    // does not depend on seeing it as a zombie.
+    let done = scratch_dir("ring-lost-exit").join("done");
+    let script =
+        format!("read go; dd if=/dev/zero of=/dev/null bs=1 count=20000 status=none; : > {}; exit 3", done.display());
+    let mut cmd = tracer(["--buffer-size", "4096", "--", "sh", "-c", &script]);
     cmd.stdin(Stdio::piped());
     let mut t = Proc::spawn("tracer syscalls --buffer-size 4096 -- sh -c ...", &mut cmd);
     let ready = t.err().wait_for(dl, |l| l.ends_with("; ready")).unwrap_or_else(|| panic!("no ready\n{}", t.dump()));
@@ -131,6 +135,11 @@ fn a_command_whose_exit_the_ring_lost_still_ends_tracer() {
         .and_then(|r| r.strip_suffix("; ready"))
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no command pid in {ready:?}"));
+    // tracer lets the command exec just after `ready`: stopped before that, it would hold the command forever.
+    while std::fs::read_to_string(format!("/proc/{child}/comm")).ok().as_deref() != Some("sh\n") {
+        assert!(!dl.expired(), "the command never started\n{}", t.dump());
+        std::thread::sleep(Duration::from_millis(1));
+    }
     t.signal(libc::SIGSTOP);
     // Stopped indeed before the command goes on: a tracer still running would reap it and prove nothing.
     while stat_state(t.pid()) != Some('T') {
@@ -138,8 +147,23 @@ fn a_command_whose_exit_the_ring_lost_still_ends_tracer() {
         std::thread::sleep(Duration::from_millis(1));
     }
     t.send("go\n");
-    while stat_state(child) != Some('Z') {
-        assert!(!dl.expired(), "the command never exited\n{}", t.dump());
+    while !done.exists() {
+        assert!(
+            !dl.expired(),
+            "the command never finished: state {:?}, tracer {:?}\n{}\n{}",
+            stat_state(child),
+            stat_state(t.pid()),
+            std::process::Command::new("ps")
+                .args(["-o", "pid,ppid,stat,wchan:32,args", "-s", &child.to_string()])
+                .output()
+                .map_or(String::new(), |o| String::from_utf8_lossy(&o.stdout).into_owned()),
+            t.dump()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Then it exits (a zombie, tracer being stopped); a little while at most, so that its exit record is lost.
+    let exited = Deadline::new(Duration::from_secs(5));
+    while stat_state(child) != Some('Z') && !exited.expired() {
         std::thread::sleep(Duration::from_millis(10));
     }
     t.signal(libc::SIGCONT);
