@@ -18,7 +18,7 @@ use tracer_common::{
 use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
-    escape::{display_name, json_text},
+    escape::{Text, display_name},
     linux::net::{family_name, ip_text},
     output::OutputClosed,
     probes::{
@@ -197,7 +197,7 @@ impl Conns {
             let base = HeldConnection {
                 source: "snapshot",
                 pid: None,
-                comm: None,
+                comm: Text::default(),
                 fd: None,
                 proto: socket.proto.name(),
                 ends,
@@ -214,7 +214,7 @@ impl Conns {
                         let comm = procfs::comm(owner.pid).unwrap_or_default();
                         let held = HeldConnection {
                             pid: Some(owner.pid),
-                            comm: Some(json_text(&comm)),
+                            comm: Text::of_some(Some(&comm)),
                             fd: Some(owner.fd),
                             ..base.clone()
                         };

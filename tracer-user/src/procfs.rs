@@ -125,8 +125,19 @@ pub fn fd_path(pid: u32, fd: i64) -> Option<String> {
 
 /// `Tgid:` from /proc/TID/status: the process a thread id belongs to.
 pub fn tgid_of(tid: u32) -> Option<u32> {
-    let status = fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let status = status(tid)?;
     status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
+/// /proc/PID/status. Its `Name:` line is the process's name as raw bytes, which need not be UTF-8: read as a
+/// string, the whole file would fail for such a process (then taken for gone), so that line alone is lossy.
+fn status(pid: u32) -> Option<String> {
+    Some(String::from_utf8_lossy(&fs::read(format!("/proc/{pid}/status")).ok()?).into_owned())
+}
+
+/// The real uid of a process (`Uid:` in /proc/PID/status).
+pub fn uid(pid: u32) -> Option<u32> {
+    status_uid_locked(pid).map(|(uid, _)| uid)
 }
 
 pub fn task_stat(pid: u32, tid: u32) -> Option<ProcStat> {
@@ -291,7 +302,7 @@ pub fn cmdline(pid: u32) -> Option<Vec<Vec<u8>>> {
 
 /// `Uid:` (real) and `VmLck:` (kB of locked memory) from /proc/PID/status.
 pub fn status_uid_locked(pid: u32) -> Option<(u32, u64)> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let status = status(pid)?;
     let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.parse().ok()?;
     let locked = status
         .lines()

@@ -27,7 +27,7 @@ use crate::sockdiag::{self, DiagSocket, Proto, Which};
 use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
-    escape::{display_name, json_text},
+    escape::{Text, display_name},
     linux::{
         errno,
         net::{family_name, ip_of, show_addr},
@@ -35,7 +35,7 @@ use crate::{
     output::{OutputClosed, timestamp},
     probes::{Family as _, net::NetProbes},
     procfs::{self, SocketOwner},
-    records::{self, Bind, Close, Conflict, Listen},
+    records::{self, Bind, Close, Conflict, Listen, MaybeText, field},
     session::{Handler, Io, Session},
 };
 
@@ -204,9 +204,8 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
 struct Holder {
     source: &'static str,
     pid: Option<u32>,
-    comm: Option<String>,
-    #[serde(skip)]
-    comm_bytes: Vec<u8>,
+    #[serde(flatten)]
+    comm: MaybeText<field::Comm>,
     fd: Option<i32>,
     proto: &'static str,
     family: &'static str,
@@ -225,8 +224,7 @@ impl Holder {
         let base = Holder {
             source,
             pid: None,
-            comm: None,
-            comm_bytes: Vec::new(),
+            comm: Text::default(),
             fd: None,
             proto: socket.proto.name(),
             family: family_name(socket.family),
@@ -241,17 +239,17 @@ impl Holder {
         let Some(owners) = owners.get(&socket.inode).filter(|_| socket.inode != 0) else { return vec![base] };
         owners
             .iter()
-            .map(|owner| {
-                let comm = procfs::comm(owner.pid).unwrap_or_default();
-                Holder {
-                    pid: Some(owner.pid),
-                    comm: Some(json_text(&comm)),
-                    comm_bytes: comm,
-                    fd: Some(owner.fd),
-                    ..base.clone()
-                }
+            .map(|owner| Holder {
+                pid: Some(owner.pid),
+                comm: Text::new(Some(procfs::comm(owner.pid).unwrap_or_default())),
+                fd: Some(owner.fd),
+                ..base.clone()
             })
             .collect()
+    }
+
+    fn comm_bytes(&self) -> &[u8] {
+        self.comm.value.as_deref().unwrap_or_default()
     }
 
     fn ip(&self) -> IpAddr {
@@ -265,7 +263,7 @@ impl Holder {
     /// `pid 1234 (nginx) fd=6`, or `no process` for a socket nobody holds open.
     fn who(&self) -> String {
         match (self.pid, self.fd) {
-            (Some(pid), Some(fd)) => format!("{pid} ({}) fd={fd}", display_name(&self.comm_bytes)),
+            (Some(pid), Some(fd)) => format!("{pid} ({}) fd={fd}", display_name(self.comm_bytes())),
             _ => "no process".to_string(),
         }
     }
@@ -381,7 +379,7 @@ impl Binds {
                     KnownUdp {
                         netns: self.own_netns,
                         pid: first.pid,
-                        comm: first.comm_bytes.clone(),
+                        comm: first.comm_bytes().to_vec(),
                         family: socket.family,
                         addr: socket.local,
                         port: socket.port,
@@ -403,7 +401,7 @@ impl Binds {
                 let pid = h.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
                 let fd = h.fd.map_or_else(|| "-".to_string(), |f| f.to_string());
                 let inode = h.inode.map_or_else(|| "-".to_string(), |i| i.to_string());
-                let comm = if h.pid.is_some() { display_name(&h.comm_bytes) } else { "-".to_string() };
+                let comm = if h.pid.is_some() { display_name(h.comm_bytes()) } else { "-".to_string() };
                 format!("{:<6} {:<10} {:<40} {pid:>7} {comm:<16} {fd:>4} {inode:>10}", h.proto, h.state, h.address())
             })?;
         }
@@ -490,7 +488,7 @@ impl Binds {
         let mut record = Bind::of(e, &io.clock);
         record.outcome.held_by(
             holder.and_then(|h| h.pid),
-            Conflict { holder_comm: holder.and_then(|h| h.comm.as_deref()), holders: &holders, holder_unknown },
+            Conflict { holder_comm: Text::of_some(holder.map(Holder::comm_bytes)), holders: &holders, holder_unknown },
         );
         io.out.emit(&record, |r| {
             let mut line = format!(
@@ -529,7 +527,7 @@ impl Binds {
         let mut record = Listen::of(e, &io.clock);
         record.outcome.held_by(
             holder.and_then(|h| h.pid),
-            Conflict { holder_comm: holder.and_then(|h| h.comm.as_deref()), holders: &holders, holder_unknown },
+            Conflict { holder_comm: Text::of_some(holder.map(Holder::comm_bytes)), holders: &holders, holder_unknown },
         );
         io.out.emit(&record, |r| {
             let mut line = format!(
@@ -615,7 +613,7 @@ impl Binds {
             let record = Close {
                 ts_ns,
                 pid: k.pid,
-                comm: k.pid.map(|_| json_text(&k.comm)),
+                comm: Text::of_some(k.pid.map(|_| k.comm.as_slice())),
                 proto: "udp",
                 family: family_name(k.family),
                 addr: k.addr.to_string(),

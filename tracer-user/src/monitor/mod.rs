@@ -38,7 +38,7 @@ use crate::{
     bpf::{Core, Preflight, Probes},
     causes::{Cause, Causes, exit_text},
     cli::{OutputArgs, RingArgs},
-    escape::{display_name, json_text},
+    escape::{Text, display_name},
     linux::{
         errno,
         net::{ip_of, proto_name, show_addr},
@@ -506,7 +506,7 @@ impl Monitor {
                 });
                 ProcessRow {
                     pid: key.tgid,
-                    comm: comm.map(|c| json_text(&c)),
+                    comm: Text::new(comm),
                     syscall: syscall_name(key.nr),
                     calls,
                     errors,
@@ -532,7 +532,7 @@ impl Monitor {
                 text.push_str(&format!(
                     "\n    {:>8} {:<16} {:<20} {:>10} calls {:>8} failed",
                     row.pid,
-                    row.comm.as_deref().unwrap_or("?"),
+                    row.comm.value.as_deref().map_or_else(|| "?".to_string(), display_name),
                     row.syscall,
                     row.calls,
                     row.errors

@@ -24,7 +24,7 @@ use crate::{
     bpf::{Core, Preflight, Probes},
     causes::{Cause, Causes, exit_text},
     cli::{OutputArgs, PidArgs, RingArgs, UsageError},
-    escape::{display_name, json_text, shell_command},
+    escape::{Text, display_name, shell_command},
     linux::{processes::user_name, signals::fatal_by_default},
     output::{OutputClosed, timestamp},
     probes::{
@@ -219,12 +219,12 @@ impl ProcsHandler {
             Some("cmdline")
         };
         let user = self.user(e.uid);
-        let cwd = procfs::cwd(pid).map(|c| json_text(&c));
+        let cwd = Text::new(procfs::cwd(pid));
         let record = Exec { context: Some(ExecContext { user, cwd, joined }), ..Exec::of(e, &io.clock) };
         io.out.emit(&record, |r| {
             let context = r.context.as_ref().expect("set above");
             let who = context.user.clone().unwrap_or_else(|| r.uid.to_string());
-            let cwd = context.cwd.as_deref().map_or("?".to_string(), |c| shell_command(&[c.as_bytes()]));
+            let cwd = context.cwd.value.as_deref().map_or("?".to_string(), |c| shell_command(&[c]));
             let ppid = r.ppid.map_or("?".to_string(), |p| p.to_string());
             let more = if r.argv_truncated { " ..." } else { "" };
             let joined = context.joined.map_or(String::new(), |how| format!("  [joined: {how}]"));

@@ -27,7 +27,7 @@ use tracer_common::{
 use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs, UsageError},
-    escape::{display_name, json_text, quoted},
+    escape::{Text, display_name, quoted},
     output::{Clock, OutputClosed, duration, timestamp},
     probes::{
         Family as _,
@@ -430,12 +430,12 @@ impl Tracer {
                 ts_ns: io.clock.wall_ns(event.header.ts_ns),
                 pid,
                 tid: event.header.tid,
-                comm: ThreadName {
+                comm: Text::new(ThreadName {
                     sent: (event.header.flags & header_flags::NO_COMM == 0).then(|| c_bytes(&event.header.comm)),
                     comms: &self.comms,
                     pid,
                     tid: event.header.tid,
-                },
+                }),
                 name: &call.name,
                 nr: event.nr,
                 args: &call.args,
@@ -647,7 +647,7 @@ impl Tracer {
                 ts_ns: io.clock.wall_ns(since_ns),
                 pid,
                 tid,
-                comm: procfs::comm(pid).map(|c| json_text(&c)).unwrap_or_default(),
+                comm: Text::new(procfs::comm(pid).unwrap_or_default()),
                 name: &call.name,
                 nr,
                 args: &call.args,
