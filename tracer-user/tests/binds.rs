@@ -510,6 +510,33 @@ fn refused_bind_in_another_network_namespace_names_the_holder_in_it() {
     assert_eq!(of_type(&events, "bind").len(), 2, "{events:?}");
 }
 
+/// A bind refused in a network namespace that is gone when tracer looks (tracer stopped meanwhile; the container
+/// killed, its namespace with it): `holder_unknown` says why, `holder_pid` and `holder_comm` are null and no
+/// holder is listed, not the host process holding the same port in the host's namespace (which cannot conflict).
+#[test]
+fn refused_bind_in_a_network_namespace_gone_has_its_holder_unknown() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let mut host = Sockets::start("host holder", deadline);
+    host.ok(&format!("listen web tcp 0.0.0.0 {port}"), deadline);
+    let (tracer, _) = start_json(&ports_arg(&[port]), deadline);
+    tracer.signal(libc::SIGSTOP);
+    let mut container = Sockets::start_in_new_netns("container", deadline);
+    container.ok(&format!("listen web tcp 0.0.0.0 {port}"), deadline);
+    let refused = container.run(&format!("bind late tcp 0.0.0.0 {port}"), deadline);
+    let container_pid = container.pid;
+    container.proc.kill();
+    tracer.signal(libc::SIGCONT);
+    assert_eq!(refused, Err(libc::EADDRINUSE), "{}", container.proc.dump());
+    let bind = wait_json(&tracer, deadline, "the refused bind", |v| v["type"] == "bind" && v["ret"] == -98);
+    assert_eq!(bind["pid"], container_pid, "{bind}");
+    assert_eq!(bind["holder_unknown"], "no process is left in the socket's network namespace", "{bind}");
+    assert_eq!((&bind["holder_pid"], &bind["holder_comm"]), (&Value::Null, &Value::Null), "{bind}");
+    assert_eq!(bind["holders"], serde_json::json!([]), "{bind}");
+    let events = stop(tracer, deadline);
+    assert_eq!(of_type(&events, "bind").len(), 2, "the container's listen bind and the refused one: {events:?}");
+}
+
 /// A UDP socket bound in another network namespace is not reported closed by the poll while it is open (the
 /// host's sock_diag cannot see it), and is when it closes. Before the fix: a `close` (`source: poll`) came a
 /// second after the bind.

@@ -1111,7 +1111,7 @@ fn strace_exec_path(dir: &Path, exe: &Path, args: &[&str], dl: Deadline) -> Stri
 /// Copies `src` to `dir/name`, runs it under tracer (JSON, then text with -f) and checks that every JSON line
 /// is valid, that the comm is `expect_comm` (when given), and that the execve path is escaped as strace
 /// escapes it, with no raw control byte in the text output.
-fn check_hostile_name(dir: &Path, src: &Path, name: &[u8], args: &[&str], expect_comm: Option<&str>, dl: Deadline) {
+fn check_hostile_name(dir: &Path, src: &Path, name: &[u8], args: &[&str], expect_comm: Option<&[u8]>, dl: Deadline) {
     let exe: PathBuf = dir.join(std::ffi::OsStr::from_bytes(name));
     std::fs::copy(src, &exe).expect("copy executable");
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -1128,12 +1128,12 @@ fn check_hostile_name(dir: &Path, src: &Path, name: &[u8], args: &[&str], expect
     assert_eq!(syscalls[0]["name"], "execve", "{}", dump());
     let pid = u64_field(syscalls[0], "pid") as u32;
     assert_eq!(args_of(syscalls[0])[0], strace_path, "execve path arg as strace shows it\n{}", dump());
-    let comms: Vec<(String, String)> = syscalls
+    let comms: Vec<(Vec<u8>, String)> = syscalls
         .iter()
         .skip(1)
         .chain(of_type(&events, "exit").iter())
         .filter(|e| e["pid"] == pid)
-        .map(|e| (str_field(e, "comm").to_string(), e.to_string()))
+        .map(|e| (name_bytes(e, "comm"), e.to_string()))
         .collect();
 
     let file = dir.join("t.txt");
@@ -1162,7 +1162,7 @@ fn check_hostile_name(dir: &Path, src: &Path, name: &[u8], args: &[&str], expect
     if let Some(want) = expect_comm {
         assert!(!comms.is_empty());
         for (comm, e) in comms {
-            assert_eq!(comm, want, "JSON comm must be the raw name (JSON escapes it, not tracer): {e}");
+            assert_eq!(comm, want, "JSON comm (with comm_hex) must give the raw name back: {e}");
         }
     }
 }
@@ -1173,7 +1173,18 @@ fn hostile_name_with_control_characters() {
     let dir = scratch_dir("hostile-ctl");
     // A newline and an escape: valid UTF-8, 10 bytes, so the comm is the whole name.
     let name = "evil\nname\x1b";
-    check_hostile_name(&dir, &workload(), name.as_bytes(), &["getppid", "3"], Some(name), dl);
+    check_hostile_name(&dir, &workload(), name.as_bytes(), &["getppid", "3"], Some(name.as_bytes()), dl);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A bidi override (U+202E, "Trojan Source") in the program's name: octal in the text's execve path, as strace
+/// shows it, never raw; JSON has the name itself.
+#[test]
+fn hostile_name_with_a_bidi_override() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("hostile-bidi");
+    let name = "evil\u{202e}gpj.exe";
+    check_hostile_name(&dir, &workload(), name.as_bytes(), &["getppid", "3"], Some(name.as_bytes()), dl);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1181,9 +1192,10 @@ fn hostile_name_with_control_characters() {
 fn hostile_name_with_invalid_utf8() {
     let dl = Deadline::test();
     let dir = scratch_dir("hostile-utf8");
-    // A copy of /bin/true: the workload's std::env::args refuses a non-UTF-8 argv[0]. JSON cannot carry the raw
-    // byte, so only validity and the strace-style escaping of the path are checked.
-    check_hostile_name(&dir, Path::new("/bin/true"), b"bad\xffname\n\x1b[2J", &[], None, dl);
+    // A copy of /bin/true: the workload's std::env::args refuses a non-UTF-8 argv[0]. JSON's `comm` shows the
+    // byte as `\xff` (as a name could spell it); `comm_hex` gives it back.
+    let name = b"bad\xffname\n\x1b[2J";
+    check_hostile_name(&dir, Path::new("/bin/true"), name, &[], Some(name), dl);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -615,3 +615,19 @@ pub fn start_json(subcommand: &str, args: &[&str], dl: Deadline) -> Proc {
     }
     t
 }
+
+/// The bytes a JSON name stands for: its `<field>_hex` sibling when there is one (the bytes were not UTF-8, and
+/// the string shows them lossily), else the string itself.
+pub fn name_bytes(record: &serde_json::Value, field: &str) -> Vec<u8> {
+    match record.get(format!("{field}_hex")).and_then(|h| h.as_str()) {
+        Some(hex) => unhex(hex),
+        None => {
+            record[field].as_str().unwrap_or_else(|| panic!("{field} is not a string: {record}")).as_bytes().to_vec()
+        }
+    }
+}
+
+/// `636f6cff` as bytes.
+pub fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex")).collect()
+}
