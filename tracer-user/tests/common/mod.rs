@@ -631,6 +631,15 @@ pub fn start_redis(port: u16, deadline: Deadline) -> Proc {
     redis
 }
 
+/// The children of a single-threaded process (its main thread's, from /proc/PID/task/PID/children).
+pub fn children(pid: u32) -> std::collections::BTreeSet<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect()
+}
+
 /// The uid of user `name`, from /etc/passwd.
 pub fn user_uid(name: &str) -> u32 {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
@@ -680,12 +689,7 @@ impl Nginx {
                 .is_ok_and(|s| s.lines().any(|l| l.split_whitespace().eq(["Uid:", &uid, &uid, &uid, &uid])))
         };
         loop {
-            let children: std::collections::BTreeSet<u32> =
-                std::fs::read_to_string(format!("/proc/{mpid}/task/{mpid}/children"))
-                    .unwrap_or_default()
-                    .split_whitespace()
-                    .map(|p| p.parse().unwrap())
-                    .collect();
+            let children = children(mpid);
             if children.len() == workers && children.iter().all(www_data) {
                 return Nginx { master, workers: children };
             }
