@@ -1,7 +1,8 @@
 //! `tracer binds`: who holds this port, who just bound it, and why did my bind fail?
 //!
-//! A snapshot of the sockets bound now (sock_diag, with the processes holding them from /proc/PID/fd), then every
-//! bind(), listen() and TCP listener closing, live, filtered in the kernel by port, protocol, family and pid.
+//! A snapshot of the sockets bound now (sock_diag, with the processes holding them from /proc/PID/fd, their users
+//! and queues; with -a, connections too, with their far end), then every bind(), listen() and TCP listener closing,
+//! live, filtered in the kernel by port, protocol, family and pid.
 //! A bind refused with EADDRINUSE is explained by a sock_diag lookup made when it is reported, in the socket's own
 //! network namespace (a container's port is not the host's).
 //! Only wiring and rendering live here; the kernel side is tracer-ebpf/src/net.rs.
@@ -43,7 +44,7 @@ use crate::{
 /// Who holds a port now, and every bind, listen and listener close from now on (every port without --port).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  tracer binds --port 80\n  tracer binds --port 53 --udp -6\n  \
-                        tracer binds --json -p \"$(pidof nginx)\"",
+                        tracer binds --json -p \"$(pidof nginx)\"\n  tracer binds -a --port 6379",
     mut_arg("pids", |a| a.help("Only binds and sockets of this process (repeatable; a comma or space separated list as pidof prints)")))]
 pub struct BindsArgs {
     /// Only this port, 1-65535 (repeatable, or a comma separated list); every port when not given.
@@ -64,8 +65,9 @@ pub struct BindsArgs {
     /// Only IPv6 sockets (with -4: both).
     #[arg(short = '6', long = "ipv6")]
     ipv6: bool,
-    /// Snapshot every socket on the port, connections and TIME-WAIT included (default: what holds it
-    /// without a connection: listeners, bound sockets, UDP sockets).
+    /// Snapshot every socket on the port, connections and TIME-WAIT included, and the port's clients (sockets
+    /// whose peer port it is) with their far end (default: what holds it without a connection: listeners, bound
+    /// sockets, UDP sockets).
     #[arg(short = 'a', long = "all")]
     all: bool,
     #[command(flatten)]
