@@ -29,10 +29,10 @@ use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
     escape::{display_name, json_text},
-    linux::users::UserNames,
     linux::{
         errno,
         net::{family_name, ip_of, show_addr},
+        users::UserNames,
     },
     output::{OutputClosed, timestamp},
     probes::{Family as _, net::NetProbes},
