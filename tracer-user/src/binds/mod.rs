@@ -1,7 +1,8 @@
 //! `tracer binds`: who holds this port, who just bound it, and why did my bind fail?
 //!
-//! A snapshot of the sockets bound now (sock_diag, with the processes holding them from /proc/PID/fd), then every
-//! bind(), listen() and TCP listener closing, live, filtered in the kernel by port, protocol, family and pid.
+//! A snapshot of the sockets bound now (sock_diag, with the processes holding them from /proc/PID/fd, their users
+//! and queues; with -a, connections too, with their far end), then every bind(), listen() and TCP listener closing,
+//! live, filtered in the kernel by port, protocol, family and pid.
 //! A bind refused with EADDRINUSE is explained by a sock_diag lookup made when it is reported, in the socket's own
 //! network namespace (a container's port is not the host's).
 //! Only wiring and rendering live here; the kernel side is tracer-ebpf/src/net.rs.
@@ -31,6 +32,7 @@ use crate::{
     linux::{
         errno,
         net::{family_name, ip_of, show_addr},
+        users::UserNames,
     },
     output::{OutputClosed, timestamp},
     probes::{Family as _, net::NetProbes},
@@ -42,7 +44,7 @@ use crate::{
 /// Who holds a port now, and every bind, listen and listener close from now on (every port without --port).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  tracer binds --port 80\n  tracer binds --port 53 --udp -6\n  \
-                        tracer binds --json -p \"$(pidof nginx)\"",
+                        tracer binds --json -p \"$(pidof nginx)\"\n  tracer binds -a --port 6379",
     mut_arg("pids", |a| a.help("Only binds and sockets of this process (repeatable; a comma or space separated list as pidof prints)")))]
 pub struct BindsArgs {
     /// Only this port, 1-65535 (repeatable, or a comma separated list); every port when not given.
@@ -63,8 +65,9 @@ pub struct BindsArgs {
     /// Only IPv6 sockets (with -4: both).
     #[arg(short = '6', long = "ipv6")]
     ipv6: bool,
-    /// Snapshot every socket on the port, connections and TIME-WAIT included (default: what holds it
-    /// without a connection: listeners, bound sockets, UDP sockets).
+    /// Snapshot every socket on the port, connections and TIME-WAIT included, and the port's clients (sockets
+    /// whose peer port it is) with their far end (default: what holds it without a connection: listeners, bound
+    /// sockets, UDP sockets).
     #[arg(short = 'a', long = "all")]
     all: bool,
     #[command(flatten)]
@@ -116,6 +119,8 @@ struct Filter {
     families: Vec<u16>,
     proto_mask: u8,
     family_mask: u8,
+    /// `-a`: the snapshot lists connections too, so a port's clients (sockets whose peer port it is) as well.
+    peers: bool,
 }
 
 impl Filter {
@@ -133,11 +138,17 @@ impl Filter {
             want::TCP | want::UDP | want::OTHER
         };
         let family_mask = (if v4 { want::IPV4 } else { 0 }) | (if v6 { want::IPV6 } else { 0 });
-        Filter { ports, pids, protos, families, proto_mask, family_mask }
+        Filter { ports, pids, protos, families, proto_mask, family_mask, peers: args.all }
     }
 
     fn port_wanted(&self, port: u16) -> bool {
         self.ports.is_empty() || self.ports.contains(&port)
+    }
+
+    /// A socket of the snapshot: on a port asked for, or (with -a) connected to one.
+    fn socket_wanted(&self, socket: &DiagSocket) -> bool {
+        self.port_wanted(socket.port)
+            || (self.peers && socket.remote_port != 0 && self.ports.contains(&socket.remote_port))
     }
 
     fn ports_text(&self) -> String {
@@ -215,12 +226,33 @@ struct Holder {
     #[serde(skip)]
     scope_id: u32,
     inode: Option<u64>,
+    /// The holding process's effective uid (ps's and lsof's USER); the socket's own uid when no process holds it.
     uid: u32,
     v6only: Option<bool>,
+    /// The user named by `uid`; null when it has no name, or for a socket no fd names (TIME-WAIT: no owner).
+    user: Option<String>,
+    /// The socket's uid (sock_diag's, `ss -e`'s): its creator's, root for a server's workers that inherited their
+    /// listener from a master started as root, whatever user they run as.
+    sock_uid: u32,
+    /// The far end of a connected socket; null when it has none (listening, bound, unconnected UDP).
+    peer_addr: Option<String>,
+    peer_port: Option<u16>,
+    /// ss's Recv-Q: for a listener, the connections waiting in its accept queue; else bytes not yet read.
+    recv_q: u32,
+    /// ss's Send-Q: for a listener, its backlog (the accept queue's limit); else bytes not yet acknowledged.
+    send_q: u32,
+    #[serde(skip)]
+    peer_ip: IpAddr,
 }
 
 impl Holder {
-    fn from_socket(socket: &DiagSocket, owners: &HashMap<u64, Vec<SocketOwner>>, source: &'static str) -> Vec<Holder> {
+    fn from_socket(
+        socket: &DiagSocket,
+        owners: &HashMap<u64, Vec<SocketOwner>>,
+        users: &mut UserNames,
+        source: &'static str,
+    ) -> Vec<Holder> {
+        let connected = socket.remote_port != 0;
         let base = Holder {
             source,
             pid: None,
@@ -235,21 +267,48 @@ impl Holder {
             inode: (socket.inode != 0).then_some(socket.inode),
             uid: socket.uid,
             v6only: socket.v6only,
+            user: (socket.inode != 0).then(|| users.name(socket.uid)).flatten(),
+            sock_uid: socket.uid,
+            peer_addr: connected.then(|| socket.remote.to_string()),
+            peer_port: connected.then_some(socket.remote_port),
+            recv_q: socket.recv_q,
+            send_q: socket.send_q,
+            peer_ip: socket.remote,
         };
-        let Some(owners) = owners.get(&socket.inode).filter(|_| socket.inode != 0) else { return vec![base] };
-        owners
-            .iter()
-            .map(|owner| Holder {
-                pid: Some(owner.pid),
-                comm: Text::new(Some(procfs::comm(owner.pid).unwrap_or_default())),
-                fd: Some(owner.fd),
-                ..base.clone()
+        let holders = procfs::socket_holders(socket.inode, owners);
+        if holders.is_empty() {
+            return vec![base];
+        }
+        holders
+            .into_iter()
+            .map(|holder| {
+                // Gone meanwhile: the socket's uid is all that is known.
+                let uid = holder.uid.unwrap_or(socket.uid);
+                Holder {
+                    pid: Some(holder.pid),
+                    comm: Text::new(Some(holder.comm)),
+                    fd: Some(holder.fd),
+                    uid,
+                    user: users.name(uid),
+                    ..base.clone()
+                }
             })
             .collect()
     }
 
     fn comm_bytes(&self) -> &[u8] {
         self.comm.value.as_deref().unwrap_or_default()
+    }
+
+    /// The far end as ss prints it: `127.0.0.1:6379`, or `0.0.0.0:*` / `[::]:*` when there is none.
+    fn peer(&self) -> String {
+        match self.peer_port {
+            Some(port) => show_addr(self.peer_ip, port, 0, None),
+            None => match self.peer_ip {
+                IpAddr::V4(v4) => format!("{v4}:*"),
+                IpAddr::V6(v6) => format!("[{v6}]:*"),
+            },
+        }
     }
 
     fn ip(&self) -> IpAddr {
@@ -312,6 +371,7 @@ struct Binds {
     namespaces: HashMap<u32, File>,
     /// Traced processes still alive (with --pid): tracing ends when none is left.
     live: HashSet<u32>,
+    users: UserNames,
 }
 
 impl Binds {
@@ -325,6 +385,7 @@ impl Binds {
             own_netns,
             namespaces: HashMap::new(),
             live,
+            users: UserNames::default(),
         }
     }
 
@@ -359,12 +420,12 @@ impl Binds {
     }
 
     fn snapshot(&mut self, sockets: Vec<DiagSocket>, io: &mut Io) -> Result<(), OutputClosed> {
-        let sockets: Vec<DiagSocket> = sockets.into_iter().filter(|s| self.filter.port_wanted(s.port)).collect();
+        let sockets: Vec<DiagSocket> = sockets.into_iter().filter(|s| self.filter.socket_wanted(s)).collect();
         let inodes: HashSet<u64> = sockets.iter().map(|s| s.inode).filter(|&i| i != 0).collect();
         let owners = procfs::socket_owners(Some(&inodes));
         let mut holders = Vec::new();
         for socket in &sockets {
-            let mine = Holder::from_socket(socket, &owners, "snapshot");
+            let mine = Holder::from_socket(socket, &owners, &mut self.users, "snapshot");
             if !self.filter.pids.is_empty()
                 && !mine.iter().any(|h| h.pid.is_some_and(|p| self.filter.pids.contains(&p)))
             {
@@ -393,8 +454,18 @@ impl Binds {
             );
         }
         io.out.text_only(&format!(
-            "{:<6} {:<10} {:<40} {:>7} {:<16} {:>4} {:>10}",
-            "PROTO", "STATE", "LOCAL ADDRESS", "PID", "COMMAND", "FD", "INODE"
+            "{:<5} {:<10} {:>6} {:>6} {:<30} {:<30} {:<10} {:>7} {:<16} {:>4} {:>10}",
+            "PROTO",
+            "STATE",
+            "RECV-Q",
+            "SEND-Q",
+            "LOCAL ADDRESS",
+            "PEER ADDRESS",
+            "USER",
+            "PID",
+            "COMMAND",
+            "FD",
+            "INODE"
         ))?;
         for h in &holders {
             io.out.emit(&records::Holder { held: h }, |_| {
@@ -402,7 +473,16 @@ impl Binds {
                 let fd = h.fd.map_or_else(|| "-".to_string(), |f| f.to_string());
                 let inode = h.inode.map_or_else(|| "-".to_string(), |i| i.to_string());
                 let comm = if h.pid.is_some() { display_name(h.comm_bytes()) } else { "-".to_string() };
-                format!("{:<6} {:<10} {:<40} {pid:>7} {comm:<16} {fd:>4} {inode:>10}", h.proto, h.state, h.address())
+                let user = h.user.as_deref().map_or_else(|| "-".to_string(), |u| display_name(u.as_bytes()));
+                format!(
+                    "{:<5} {:<10} {:>6} {:>6} {:<30} {:<30} {user:<10} {pid:>7} {comm:<16} {fd:>4} {inode:>10}",
+                    h.proto,
+                    h.state,
+                    h.recv_q,
+                    h.send_q,
+                    h.address(),
+                    h.peer()
+                )
             })?;
         }
         if holders.is_empty() {
@@ -449,7 +529,9 @@ impl Binds {
             _ => 2,
         };
         matching.sort_by_key(|s| (rank(s), s.inode == 0));
-        let mut holders: Vec<Holder> = matching.iter().flat_map(|s| Holder::from_socket(s, owners, "lookup")).collect();
+        let users = &mut self.users;
+        let mut holders: Vec<Holder> =
+            matching.iter().flat_map(|s| Holder::from_socket(s, owners, users, "lookup")).collect();
         // Within a rank, holders with a process first (stable: the socket order above is kept).
         holders.sort_by_key(|h| (rank_state(h.state), h.pid.is_none()));
         Ok(holders)

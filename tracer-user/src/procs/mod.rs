@@ -10,7 +10,7 @@
 
 mod snapshot;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use aya::maps::{Array, MapData};
 use tracer_common::{
@@ -25,7 +25,7 @@ use crate::{
     causes::{Cause, Causes, exit_text},
     cli::{OutputArgs, PidArgs, RingArgs, UsageError},
     escape::{Text, display_name, shell_command},
-    linux::{processes::user_name, signals::fatal_by_default},
+    linux::{signals::fatal_by_default, users::UserNames},
     output::{OutputClosed, timestamp},
     probes::{
         Family,
@@ -112,7 +112,7 @@ pub async fn run(args: ProcsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     // With -p no process joins: once the listed ones and their descendants are gone, there is nothing to follow.
     let alive = (!pids.is_empty()).then(|| listed.keys().copied().collect());
     let mut handler =
-        ProcsHandler { matcher, trace_all, traced_map, users: HashMap::new(), alive, causes: Causes::default() };
+        ProcsHandler { matcher, trace_all, traced_map, users: UserNames::default(), alive, causes: Causes::default() };
     let mut session = Session::new(probes, output)?;
     let closed = session.io.out.text_only(HEADING).is_err()
         || session.ready("procs", &describe(&args.patterns, &pids, args.user.as_deref())).is_err();
@@ -156,7 +156,7 @@ struct ProcsHandler {
     trace_all: bool,
     /// The kernel's followed set, for the processes that join here (their arguments matched).
     traced_map: Array<MapData, u8>,
-    users: HashMap<u32, Option<String>>,
+    users: UserNames,
     /// `-p`: the followed processes still alive.
     alive: Option<HashSet<u32>>,
     /// The fatal signals queued for each followed process, to say at its exit who killed it.
@@ -164,10 +164,6 @@ struct ProcsHandler {
 }
 
 impl ProcsHandler {
-    fn user(&mut self, uid: u32) -> Option<String> {
-        self.users.entry(uid).or_insert_with(|| user_name(uid)).clone()
-    }
-
     /// Adds a process that matched at its exec to the kernel's followed set. False when its exit will not be seen:
     /// it had already exited (then its entry is cleared, lest a later process with its pid be followed).
     fn follow_from_now(&mut self, pid: u32) -> bool {
@@ -218,7 +214,7 @@ impl ProcsHandler {
             missed_exit = !self.trace_all && !self.follow_from_now(pid);
             Some("cmdline")
         };
-        let user = self.user(e.uid);
+        let user = self.users.name(e.uid);
         let cwd = Text::new(procfs::cwd(pid));
         let record = Exec { context: Some(ExecContext { user, cwd, joined }), ..Exec::of(e, &io.clock) };
         io.out.emit(&record, |r| {
