@@ -656,7 +656,8 @@ pub struct Call<'a, C = String> {
 pub struct Syscall<'a, C = String> {
     #[serde(flatten)]
     pub call: Call<'a, C>,
-    pub ret: i64,
+    /// null when the call never returned (exit, exit_group: text `= ?`).
+    pub ret: Option<i64>,
     pub errno: Option<&'a str>,
     /// null when the call's entry was not seen (no enter hook, or it began before tracing).
     pub duration_ns: Option<u64>,
@@ -1445,9 +1446,9 @@ mod tests {
                 duration_ns,
             };
             let call = Call { ts_ns: 1, pid: 2, tid: 3, comm: JsonText(comm), name: "read", nr: 0, args: &args };
-            same(&before, &Syscall { call, ret, errno, duration_ns });
+            same(&before, &Syscall { call, ret: Some(ret), errno, duration_ns });
             let call = Call { ts_ns: 1, pid: 2, tid: 3, comm: json_text(comm), name: "read", nr: 0, args: &args };
-            same(&before, &Syscall { call, ret, errno, duration_ns });
+            same(&before, &Syscall { call, ret: Some(ret), errno, duration_ns });
         }
     }
 
