@@ -17,8 +17,8 @@ pub fn c_escape(bytes: &[u8]) -> String {
             b'\r' => out.push_str("\\r"),
             0x20..=0x7e => out.push(b as char),
             _ => {
-                // Shortest octal unless the next byte is a digit that would extend the escape.
-                let next_is_digit = bytes.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+                // Shortest octal unless the next byte is an octal digit that would extend the escape.
+                let next_is_digit = bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
                 if next_is_digit {
                     let _ = write!(out, "\\{b:03o}");
                 } else {
@@ -35,6 +35,20 @@ pub fn quoted(bytes: &[u8], truncated: bool) -> String {
     let mut out = String::with_capacity(bytes.len() + 5);
     out.push('"');
     out.push_str(&c_escape(bytes));
+    out.push('"');
+    if truncated {
+        out.push_str("...");
+    }
+    out
+}
+
+/// Every byte in hex, as strace quotes the data it shows as bytes rather than text (getrandom's): `"\x02\xbe"`.
+pub fn hex_quoted(bytes: &[u8], truncated: bool) -> String {
+    let mut out = String::with_capacity(4 * bytes.len() + 5);
+    out.push('"');
+    for b in bytes {
+        let _ = write!(out, "\\x{b:02x}");
+    }
     out.push('"');
     if truncated {
         out.push_str("...");

@@ -712,7 +712,8 @@ pub struct Call<'a, C = Vec<u8>> {
 pub struct Syscall<'a, C = Vec<u8>> {
     #[serde(flatten)]
     pub call: Call<'a, C>,
-    pub ret: i64,
+    /// null when the call never returned (exit, exit_group: text `= ?`).
+    pub ret: Option<i64>,
     pub errno: Option<&'a str>,
     /// null when the call's entry was not seen (no enter hook, or it began before tracing).
     pub duration_ns: Option<u64>,
@@ -1512,7 +1513,7 @@ mod tests {
                 duration_ns,
             };
             let call = Call { ts_ns: 1, pid: 2, tid: 3, comm: Text::of(comm), name: "read", nr: 0, args: &args };
-            same(&before, &Syscall { call, ret, errno, duration_ns });
+            same(&before, &Syscall { call, ret: Some(ret), errno, duration_ns });
         }
     }
 

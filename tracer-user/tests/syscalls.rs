@@ -1535,3 +1535,103 @@ fn structs_match_strace() {
         "the exact stat text\n{mine}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// 13. strace's own test programs found these (issue 15): each fails without its fix
+
+/// Traces `python3 -c SCRIPT` with `-f` under tracer (with `extra` options) and under strace; both texts.
+fn python_under_both(name: &str, script: &str, extra: &[&str], dl: Deadline) -> (String, String) {
+    let dir = scratch_dir(name);
+    let python = "/usr/bin/python3";
+    let mine_file = dir.join("tracer.txt");
+    let file = mine_file.to_string_lossy().into_owned();
+    let mut args: Vec<&str> = vec!["-f", "-o", &file];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", python, "-c", script]);
+    let out = run_tracer(&args, dl);
+    out.expect_no_panic();
+    out.expect_code(0);
+    let mine = std::fs::read_to_string(&mine_file).expect("tracer output");
+    let strace_file = dir.join("strace.txt");
+    let mut cmd = Command::new(strace_bin());
+    cmd.arg("-f").arg("-o").arg(&strace_file).args(extra).arg(python).arg("-c").arg(script);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    assert!(Proc::spawn("strace python3", &mut cmd).wait(dl).status.success());
+    let strace = std::fs::read_to_string(&strace_file).expect("strace output");
+    let _ = std::fs::remove_dir_all(&dir);
+    (mine, strace)
+}
+
+/// The lines of `text` that hold `needle`, without the pid prefix and strace's column padding.
+fn lines_with(text: &str, needle: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.contains(needle))
+        .map(|l| {
+            let l = l.strip_prefix("[pid").map_or(l, |r| r.split_once("] ").map_or(r, |(_, rest)| rest));
+            let l = l.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
+            match l.rsplit_once(" = ") {
+                Some((call, ret)) => format!("{} = {ret}", call.trim_end()),
+                None => l.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// exit_group and exit are shown (they never return: `= ?`), a fork's child does not show the parent's clone a
+/// second time (`clone() = 0`), 32-bit arguments are read from the lower half of their register (umask's
+/// mode_t, chown's `-1`), getrandom's bytes in hex, and all-zero arguments are arguments (`mmap(NULL, 0, ...)`),
+/// each line as strace prints it.
+#[test]
+fn strace_test_suite_findings_match_strace() {
+    let dl = Deadline::test();
+    let script = "import ctypes, os\n\
+        libc = ctypes.CDLL(None, use_errno=True)\n\
+        libc.syscall(95, ctypes.c_long(0x7fffffff00000012))\n\
+        libc.syscall(95, ctypes.c_long(0o22))\n\
+        open('/tmp/tracer-issue15-chown', 'w').close()\n\
+        os.chown('/tmp/tracer-issue15-chown', -1, 0)\n\
+        os.unlink('/tmp/tracer-issue15-chown')\n\
+        os.getrandom(4)\n\
+        libc.syscall(9, *[ctypes.c_long(0)] * 6)\n\
+        pid = os.fork()\n\
+        if pid == 0:\n    os._exit(3)\n\
+        os.waitpid(pid, 0)\n";
+    let (mine, strace) = python_under_both("issue15", script, &[], dl);
+    let dump = || format!("--- tracer\n{mine}\n--- strace\n{strace}");
+    for needle in ["umask(", "chown(\"/tmp/tracer-issue15-chown\"", "mmap(NULL, 0,", "exit_group(3)", "exit_group(0)"] {
+        let (a, b) = (lines_with(&mine, needle), lines_with(&strace, needle));
+        assert!(!b.is_empty(), "strace shows {needle}\n{}", dump());
+        assert_eq!(a, b, "{needle}\n{}", dump());
+    }
+    // The bytes differ run to run; their quoting does not.
+    let random = |text: &str| {
+        lines_with(text, "getrandom(")
+            .into_iter()
+            .filter(|l| l.ends_with(", 4, 0) = 4"))
+            .map(|l| (l.len(), l.matches("\\x").count()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(random(&mine), vec![(39, 4)], "getrandom in hex\n{}", dump());
+    assert_eq!(random(&mine), random(&strace), "{}", dump());
+    let clones = |text: &str| lines_with(text, "clone(").len();
+    assert_eq!((clones(&mine), clones(&strace)), (1, 1), "one clone, the parent's\n{}", dump());
+
+    // `-e trace=`: calls through their own tracepoints, whose exit records hold no arguments; an all-zero
+    // argument list is a call's own, not a sign that its enter was missed.
+    let (mine, strace) = python_under_both("issue15-one", script, &["-e", "trace=mmap,exit_group"], dl);
+    let dump = || format!("--- tracer\n{mine}\n--- strace\n{strace}");
+    for needle in ["mmap(NULL, 0,", "exit_group(3)"] {
+        assert_eq!(lines_with(&mine, needle), lines_with(&strace, needle), "{needle}\n{}", dump());
+    }
+    assert!(!mine.contains("<unavailable>"), "{}", dump());
+
+    // `-c` counts the clone once, and the exit_groups.
+    let out = run_tracer(["-c", "-f", "--json", "--", "/usr/bin/python3", "-c", script], dl);
+    out.expect_code(0);
+    let events = parse_json_lines(&out.stdout).expect("JSON");
+    let summary = events.iter().find(|e| e["type"] == "summary").expect("summary");
+    let calls = |name: &str| {
+        summary["rows"].as_array().unwrap().iter().find(|r| r["name"] == name).map(|r| r["calls"].as_u64().unwrap())
+    };
+    assert_eq!((calls("clone"), calls("exit_group")), (Some(1), Some(2)), "{summary}");
+}

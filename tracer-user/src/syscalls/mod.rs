@@ -158,6 +158,8 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         buffer_capture: args.string_limit.saturating_add(1).min(DATA_CAP) as u32,
         execve_nr: table.by_name("execve").map_or(59, |i| i.nr as u32),
         execveat_nr: table.by_name("execveat").map_or(322, |i| i.nr as u32),
+        exit_nr: table.by_name("exit").map_or(60, |i| i.nr as u32),
+        exit_group_nr: table.by_name("exit_group").map_or(231, |i| i.nr as u32),
         enter_hooked: enter_hook,
     };
     let hooks = match filter.few() {
@@ -440,7 +442,7 @@ impl Tracer {
                 nr: event.nr,
                 args: &call.args,
             },
-            ret: event.ret,
+            ret: (event.status & status::NO_RETURN == 0).then_some(event.ret),
             errno: call.errno,
             duration_ns,
         };
