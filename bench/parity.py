@@ -168,7 +168,7 @@ def normalise(lines: list[str]) -> list[list[str]]:
             line = INODE.sub(lambda m: f"{m.group(1)}{m.group(2) or ''}INO", line)
             line = CLOCK_FIELDS.sub(lambda m: f"{m.group(1)}=T", line)
             line = LARGE_NUMBER.sub("N", line)
-            line = RANDOM_BYTES.sub('getrandom("\\xRANDOM"', line)
+            line = RANDOM_BYTES.sub(lambda _: 'getrandom("\\xRANDOM"', line)
             norm.append(line)
         out.append(norm)
     return out
