@@ -115,7 +115,7 @@ memory() {
     echo "| seconds | tracer RSS (KiB) | events written |"
     echo "| --- | --- | --- |"
     for ((s = 0; s <= STORM; s += 10)); do
-        echo "| $s | $(rss) | $(wc -l <"$tmp/events.jsonl") |"
+        echo "| $s | $(rss) | $(cat "$tmp"/events.jsonl* | wc -l) |"
         ((s + 10 <= STORM)) && sleep 10
     done
     wait "$s1" "$s2"
@@ -129,10 +129,13 @@ memory() {
     wait "$tracer_pid" || true
     tracer_pid=
     echo
-    echo "exits reported: $(grep -c '"type":"exit"' "$tmp/events.jsonl");" \
-        "lost, ring buffer full: $(jq -s '[.[] | select(.type == "lost" and .reason == null) | .count] | add // 0' "$tmp/events.jsonl");" \
-        "dropped over --rate-limit: $(jq -s '[.[] | select(.type == "lost" and .reason == "rate_limit") | .count] | add // 0' "$tmp/events.jsonl")"
-    rm -f "$tmp/events.jsonl"
+    # --output rotates at 100 MiB: the storm's events may span several files.
+    cat "$tmp"/events.jsonl.* "$tmp/events.jsonl" 2>/dev/null >"$tmp/all.jsonl" || true
+    grep '"type":"lost"' "$tmp/all.jsonl" >"$tmp/lost.jsonl" || true
+    echo "exits reported: $(grep -c '"type":"exit"' "$tmp/all.jsonl");" \
+        "lost, ring buffer full: $(jq -s '[.[] | select(.reason == null) | .count] | add // 0' "$tmp/lost.jsonl");" \
+        "dropped over --rate-limit: $(jq -s '[.[] | select(.reason == "rate_limit") | .count] | add // 0' "$tmp/lost.jsonl")"
+    rm -f "$tmp"/events.jsonl* "$tmp/all.jsonl" "$tmp/lost.jsonl"
 }
 if [[ -n $MEMORY_ONLY ]]; then
     memory
