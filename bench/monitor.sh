@@ -9,17 +9,28 @@
 # 2. A soak of SECS seconds (default 150) of monitor --syscall-stats --interval 1 --metrics-addr under a
 #    continuous getppid storm plus an exec loop: tracer's RSS sampled every 10 s (it must stay flat), its CPU
 #    time, and the events it wrote.
+# 3. Memory (issue 18 item 5: at most 20 MiB RSS with the default options): `tracer monitor`'s RSS itemised from
+#    /proc/PID/smaps once it is ready (rings, BTF, heap, stacks, text), then sampled every 10 s over a fork storm
+#    of STORM seconds (default 180: two loops of `workload fork-storm`, each child exiting at once), with the
+#    events the storm cost (ring full: `lost`; over --rate-limit: `lost` with reason rate_limit). --buffer-size
+#    BYTES runs that part with another ring, to compare losses; --memory-only runs only that part.
 set -euo pipefail
 
 CALLS=2000000
 RUNS=5
 SOAK=150
+STORM=180
+MEMORY_ONLY=
+RING=()
 while (($#)); do
     case $1 in
     --calls) CALLS=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --soak) SOAK=$2; shift 2 ;;
-    *) echo "usage: bash bench/monitor.sh [--calls N] [--runs R] [--soak SECS]" >&2; exit 2 ;;
+    --storm) STORM=$2; shift 2 ;;
+    --buffer-size) RING=(--buffer-size "$2"); shift 2 ;;
+    --memory-only) MEMORY_ONLY=1; shift ;;
+    *) echo "usage: bash bench/monitor.sh [--calls N] [--runs R] [--soak SECS] [--storm SECS] [--buffer-size BYTES] [--memory-only]" >&2; exit 2 ;;
     esac
 done
 [[ $(id -u) -eq 0 ]] || { echo "bench/monitor.sh: run as root" >&2; exit 1; }
@@ -58,6 +69,78 @@ stop_monitor() {
 }
 storm() { "$WORKLOAD" storm "$CALLS" | sed -n 's/^ns_per_call=//p'; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$tracer_pid/status"; }
+
+# itemise PID: its resident memory by what holds it, from smaps (KiB). An anonymous mapping just above a
+# PROT_NONE one is a thread's stack (glibc puts the guard page below it); one just below is a malloc arena.
+itemise() {
+    awk '
+        /^[0-9a-f]+-[0-9a-f]+ / {
+            split($1, range, "-"); perms = $2; name = $6
+            guard_below = (prev_perms == "---p" && prev_name == "" && prev_end == range[1])
+            prev_end = range[2]; prev_perms = perms; prev_name = name
+            if (name ~ /anon_inode:bpf-map/) cur = "rings"
+            else if (name ~ /btf/) cur = "btf"
+            else if (name ~ /\/tracer$/) cur = "text"
+            else if (name ~ /\.so/) cur = "libs"
+            else if (name == "[heap]") cur = "heap"
+            else if (name == "[stack]") cur = "stacks"
+            else if (name == "" && perms == "rw-p") cur = guard_below ? "stacks" : "heap"
+            else cur = "other"
+        }
+        /^Rss:/ { kib[cur] += $2; total += $2 }
+        END {
+            printf "| %d | %d | %d | %d | %d | %d | %d | %d |\n", total, kib["rings"], kib["btf"], kib["heap"],
+                kib["stacks"], kib["text"], kib["libs"], kib["other"]
+        }' "/proc/$1/smaps"
+}
+
+memory() {
+    echo
+    echo "## memory: tracer monitor ${RING[*]:-(default options)}, then a fork storm of $STORM s"
+    start_monitor "${RING[@]}"
+    sleep 2
+    echo "| RSS (KiB) | rings | BTF | heap (malloc) | stacks | tracer text+data | libraries | other |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+    itemise "$tracer_pid"
+    echo
+    echo "peak RSS during start-up (VmHWM: BTF parsed, programs loaded): $(awk '/^VmHWM/ {print $2}' "/proc/$tracer_pid/status") KiB;" \
+        "threads: $(awk '/^Threads/ {print $2}' "/proc/$tracer_pid/status")"
+    echo
+    "$WORKLOAD" fork-storm "$STORM" >"$tmp/storm1" &
+    local s1=$!
+    "$WORKLOAD" fork-storm "$STORM" >"$tmp/storm2" &
+    local s2=$!
+    echo "| seconds | tracer RSS (KiB) | events written |"
+    echo "| --- | --- | --- |"
+    for ((s = 0; s <= STORM; s += 10)); do
+        echo "| $s | $(rss) | $(cat "$tmp"/events.jsonl* | wc -l) |"
+        ((s + 10 <= STORM)) && sleep 10
+    done
+    wait "$s1" "$s2"
+    echo
+    echo "storm: $(cat "$tmp/storm1") and $(cat "$tmp/storm2")"
+    echo "after the storm:"
+    echo "| RSS (KiB) | rings | BTF | heap (malloc) | stacks | tracer text+data | libraries | other |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+    itemise "$tracer_pid"
+    kill -INT "$tracer_pid"
+    wait "$tracer_pid" || true
+    tracer_pid=
+    echo
+    # --output rotates at 100 MiB: the storm's events may span several files.
+    cat "$tmp"/events.jsonl.* "$tmp/events.jsonl" 2>/dev/null >"$tmp/all.jsonl" || true
+    grep '"type":"lost"' "$tmp/all.jsonl" >"$tmp/lost.jsonl" || true
+    echo "exits reported: $(grep -c '"type":"exit"' "$tmp/all.jsonl");" \
+        "lost, ring buffer full: $(jq -s '[.[] | select(.reason == null) | .count] | add // 0' "$tmp/lost.jsonl");" \
+        "dropped over --rate-limit: $(jq -s '[.[] | select(.reason == "rate_limit") | .count] | add // 0' "$tmp/lost.jsonl")"
+    rm -f "$tmp"/events.jsonl* "$tmp/all.jsonl" "$tmp/lost.jsonl"
+}
+if [[ -n $MEMORY_ONLY ]]; then
+    memory
+    exit 0
+fi
 
 configs=("baseline" "monitor" "monitor --syscall-stats" "monitor --syscall-stats --metrics-addr")
 declare -A results
@@ -121,7 +204,6 @@ storm_loop=$!
 exec_loop=$!
 clk=$(getconf CLK_TCK)
 cpu() { awk -v t="$clk" '{print ($14 + $15) / t}' "/proc/$tracer_pid/stat"; }
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$tracer_pid/status"; }
 cpu0=$(cpu)
 echo "| seconds | tracer RSS (KiB) | tracer CPU (s) | output bytes |"
 echo "| --- | --- | --- | --- |"
@@ -137,3 +219,5 @@ echo "tracer CPU over the soak: $(awk -v a="$(cpu)" -v b="$cpu0" -v s="$SOAK" 'B
 echo "BPF program time (kernel statistics):"
 grep '^tracer_bpf_run_seconds_total' <<<"$scrape" | sed 's/^/  /' || true
 grep '^tracer_events_lost_total' <<<"$scrape" | grep -v ' 0$' | sed 's/^/  lost: /' || true
+stop_monitor
+memory

@@ -6,6 +6,8 @@
 //!     writes N               N writes of 14 bytes ("hello, tracer\n") to /dev/null
 //!     failopen N PATH        N openat(AT_FDCWD, PATH, O_RDONLY) that must fail
 //!     fork N                 fork a child that makes N getppid calls and exits 0; wait for it
+//!     fork-storm SECS        name itself `fork-storm` (children inherit the name), then fork children that exit 0
+//!                            at once, one after another, for SECS seconds; print `forks=N per_sec=X`
 //!     storm N                N getppid calls, then print `ns_per_call=X` (timed inside, no start-up cost)
 //!     storm-open N PATH      N open+close of PATH, then print `ns_per_call=X` per open/close pair
 //!     block-read             a second thread blocks in read(2) on a pipe; print `blocked tid=TID` and wait for
@@ -198,6 +200,18 @@ fn main() {
                 }
                 let mut status = 0;
                 unsafe { libc::waitpid(pid, &mut status, 0) };
+            }
+            "fork-storm" => {
+                let secs: f64 = arg(&mut args, "seconds");
+                // SAFETY: a NUL-terminated name of at most 16 bytes.
+                unsafe { libc::prctl(libc::PR_SET_NAME, c"fork-storm".as_ptr()) };
+                let start = Instant::now();
+                let mut forks = 0u64;
+                while start.elapsed().as_secs_f64() < secs {
+                    wait_child(fork_child(|| 0));
+                    forks += 1;
+                }
+                println!("forks={forks} per_sec={:.0}", forks as f64 / start.elapsed().as_secs_f64());
             }
             "storm" => {
                 let n: u64 = arg(&mut args, "count");

@@ -14,7 +14,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::OnceLock,
+    sync::{Arc, Mutex},
 };
 
 use anyhow::Context as _;
@@ -147,15 +147,26 @@ pub struct Btf {
     type_pos: Vec<u32>,
 }
 
-/// The running kernel's BTF, parsed the first time it is asked for (about 5 ms) and kept for the rest of the
-/// process: every probe family's layout reads its offsets from it.
-pub fn kernel_btf() -> anyhow::Result<&'static Btf> {
-    static KERNEL: OnceLock<Btf> = OnceLock::new();
-    if let Some(btf) = KERNEL.get() {
-        return Ok(btf);
+/// The running kernel's BTF once parsed, until [`release_kernel_btf`].
+static KERNEL: Mutex<Option<Arc<Btf>>> = Mutex::new(None);
+
+/// The running kernel's BTF, parsed the first time it is asked for (about 5 ms) and kept until the programs are
+/// loaded ([`release_kernel_btf`]): every probe family's layout reads its offsets from it.
+pub fn kernel_btf() -> anyhow::Result<Arc<Btf>> {
+    let mut kernel = KERNEL.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(btf) = &*kernel {
+        return Ok(btf.clone());
     }
-    let btf = Btf::from_sys_fs().context("reading kernel BTF")?;
-    Ok(KERNEL.get_or_init(|| btf))
+    let btf = Arc::new(Btf::from_sys_fs().context("reading kernel BTF")?);
+    *kernel = Some(btf.clone());
+    Ok(btf)
+}
+
+/// Forgets the kernel's BTF: once the programs are loaded nothing reads it, and it would stay resident for as
+/// long as tracer runs (its index of every type, a few hundred KiB; and before Linux 6.16, which cannot map it,
+/// a copy of the whole file, 5 MB or more). A later `kernel_btf` parses it again.
+pub fn release_kernel_btf() {
+    KERNEL.lock().unwrap_or_else(|e| e.into_inner()).take();
 }
 
 /// The fixed part of a type record.
@@ -515,10 +526,17 @@ mod tests {
     }
 
     #[test]
-    fn kernel_btf_is_parsed_once() {
+    fn kernel_btf_is_parsed_once_until_released() {
         let first = kernel_btf().unwrap();
-        assert!(std::ptr::eq(first, kernel_btf().unwrap()));
+        assert!(Arc::ptr_eq(&first, &kernel_btf().unwrap()));
         assert!(first.member_offset("task_struct", "pid").is_ok());
+        release_kernel_btf();
+        let again = kernel_btf().unwrap();
+        assert!(!Arc::ptr_eq(&first, &again), "parsed again after the release");
+        assert_eq!(
+            again.member_offset("task_struct", "pid").unwrap(),
+            first.member_offset("task_struct", "pid").unwrap()
+        );
     }
 
     #[test]

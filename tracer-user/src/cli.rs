@@ -103,6 +103,7 @@ pub struct RingArgs<const DEFAULT: u32> {
 fn ring_size_text(size: u32) -> &'static str {
     match size {
         0x10_0000 => "1048576",
+        0x20_0000 => "2097152",
         0x40_0000 => "4194304",
         0x80_0000 => "8388608",
         _ => Box::leak(size.to_string().into_boxed_str()),

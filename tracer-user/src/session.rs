@@ -84,6 +84,7 @@ impl Session {
         let (interrupt, terminate, hangup) =
             (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?, signal(SignalKind::hangup())?);
         unblock_stop_signals()?;
+        crate::bpf::release_start_up_memory();
         Ok(Session {
             probes,
             events,

@@ -629,3 +629,59 @@ fn signals_and_exits_are_counted_by_name_origin_and_how() {
         assert_eq!(exit[0]["signal"], "SIGRT_22", "{}", exit[0]);
     }
 }
+
+/// tracer's resident memory (VmRSS) in KiB, from /proc.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("tracer's /proc status");
+    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).expect("a VmRSS line");
+    line.trim().trim_end_matches("kB").trim().parse().expect("VmRSS in kB")
+}
+
+/// Issue 18: monitor with its default options stays within 20 MiB of RSS, once started and after a burst of
+/// forks (each child exits at once: one exit event each, or one counted as lost). The burst's exits are all
+/// accounted for: reported, or counted in a `lost` object (over the rate limit, or the ring buffer full).
+#[test]
+fn monitor_stays_within_20_mib_through_a_fork_storm() {
+    const LIMIT_KIB: u64 = 20 * 1024;
+    let dl = Deadline::test();
+    let t = start_json("monitor", &[], dl);
+    let at_start = rss_kib(t.pid());
+    let storm = Command::new(workload()).args(["fork-storm", "3"]).output().expect("workload fork-storm");
+    let line = String::from_utf8_lossy(&storm.stdout).into_owned();
+    let forks: u64 = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("forks="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no forks= in {line:?}"));
+    assert!(forks >= 1000, "a burst of at least 1000 forks: {line}");
+    // Every exit before this one has been read once this one is.
+    let mut marker = Command::new(workload()).args(["exit", "7"]).spawn().expect("spawn workload");
+    let marker_pid = marker.id();
+    assert_eq!(marker.wait().unwrap().code(), Some(7));
+    let found = t.out().wait_for(dl.within(Duration::from_secs(20)), |l| {
+        serde_json::from_str::<Value>(l).is_ok_and(|v| v["type"] == "exit" && v["pid"] == marker_pid)
+    });
+    let after_storm = rss_kib(t.pid());
+    t.signal(libc::SIGINT);
+    let out = t.wait(dl);
+    assert!(found.is_some(), "tracer never reported the marker's exit\n{}", out.dump());
+    out.expect_code(0);
+    let events = out.json();
+    eprintln!("tracer monitor RSS: {at_start} KiB at start, {after_storm} KiB after {forks} forks");
+    assert!(at_start <= LIMIT_KIB, "RSS at start {at_start} KiB > {LIMIT_KIB} KiB");
+    assert!(after_storm <= LIMIT_KIB, "RSS after {forks} forks {after_storm} KiB > {LIMIT_KIB} KiB");
+
+    // The storm's processes (its children and itself) are all named fork-storm.
+    let reported = events.iter().filter(|e| e["type"] == "exit" && e["comm"] == "fork-storm").count() as u64;
+    let lost = |pred: &dyn Fn(&Value) -> bool| -> u64 {
+        events.iter().filter(|e| e["type"] == "lost" && pred(e)).map(|e| u64_field(e, "count")).sum()
+    };
+    let over_rate = lost(&|e| e["probe"] == "exit" && e["reason"] == "rate_limit");
+    let ring_full = lost(&|e| e["reason"].is_null());
+    let processes = forks + 1;
+    assert!(reported <= processes, "{reported} exits reported of {processes} processes");
+    assert!(
+        reported + over_rate + ring_full >= processes,
+        "{processes} processes exited: {reported} reported, {over_rate} over the rate limit, {ring_full} lost"
+    );
+}

@@ -127,8 +127,11 @@ pub struct MonitorArgs {
     /// Events of one kind (exec, exit, signal, net, open) each CPU may send per second; the rest are counted as lost.
     #[arg(long, value_name = "PER_SEC", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     rate_limit: u32,
+    // 2 MiB: what a fork storm at the default --rate-limit needs with room to spare (bench/monitor.sh counts its
+    // losses: none at 2 MiB as at 8), and a ring costs twice its size in RSS (the kernel maps its pages twice, for
+    // records that wrap): 8 MiB alone made 16 of monitor's 27 MiB (issue 18).
     #[command(flatten)]
-    ring: RingArgs<{ 8 << 20 }>,
+    ring: RingArgs<{ 2 << 20 }>,
 }
 
 pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32> {

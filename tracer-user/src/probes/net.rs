@@ -41,7 +41,7 @@ fn packed_bits(btf: &Btf, base: u32, member: &str) -> u32 {
 
 impl NetLayout {
     pub fn read(tracefs: &Path) -> anyhow::Result<NetLayout> {
-        let btf = kernel_btf()?;
+        let btf = &*kernel_btf()?;
         let off = |st: &str, member: &str| btf_offset(btf, st, member);
         let sized = |st: &str, member: &str, size: u32| btf_sized_offset(btf, st, member, size);
         let common = off("sock", "__sk_common")?;

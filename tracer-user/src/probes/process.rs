@@ -25,7 +25,7 @@ pub struct ProcessLayout {
 
 impl ProcessLayout {
     pub fn read(tracefs: &Path) -> anyhow::Result<ProcessLayout> {
-        let btf = kernel_btf()?;
+        let btf = &*kernel_btf()?;
         crate::timing::mark("kernel BTF parsed");
         let task = |member: &str| btf_offset(btf, "task_struct", member);
         let exit = tracefs::read_format(tracefs, "sched", "sched_process_exit")?;

@@ -28,7 +28,7 @@ pub struct SignalLayout {
 
 impl SignalLayout {
     pub fn read() -> anyhow::Result<SignalLayout> {
-        let btf = kernel_btf()?;
+        let btf = &*kernel_btf()?;
         let offset = |ty: &str, member: &str| btf_offset(btf, ty, member);
         let sa = offset("k_sigaction", "sa")?;
         let globals = vec![

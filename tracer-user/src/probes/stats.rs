@@ -38,7 +38,7 @@ pub struct StatsProbes {
 
 impl StatsProbes {
     pub fn new() -> anyhow::Result<StatsProbes> {
-        let btf = kernel_btf()?;
+        let btf = &*kernel_btf()?;
         Ok(StatsProbes {
             globals: KernelGlobals::new(vec![
                 ("MON_TASK_GROUP_LEADER_OFFSET", btf_offset(btf, "task_struct", "group_leader")?),

@@ -31,7 +31,7 @@ pub struct TcpLayout {
 
 impl TcpLayout {
     pub fn read(tracefs: &Path) -> anyhow::Result<TcpLayout> {
-        let btf = kernel_btf()?;
+        let btf = &*kernel_btf()?;
         let sss = tracefs::read_format(tracefs, "sock", "inet_sock_set_state")?;
         let mut globals = vec![
             ("TCP_SSS_DPORT_OFFSET", sss.offset_of("dport")?),

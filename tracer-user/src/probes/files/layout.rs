@@ -33,7 +33,7 @@ pub const ENTER_PROGRAMS: &[(&str, &str)] = &[
 
 impl FilesLayout {
     pub fn read(tracefs: &Path) -> anyhow::Result<FilesLayout> {
-        let btf = kernel_btf()?;
+        let btf = &*kernel_btf()?;
         let off = |st: &str, member: &str| btf_offset(btf, st, member);
         let sized = |st: &str, member: &str, size: u32| btf_sized_offset(btf, st, member, size);
         let path_dentry = sized("path", "dentry", 8)?;
