@@ -1196,7 +1196,8 @@ mod tests {
         let mmap = |flags| call("mmap", &[("unsigned long", "flags")], &[flags])[0].clone();
         assert_eq!(mmap(0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
         assert_eq!(mmap(0x812), "MAP_PRIVATE|MAP_FIXED|MAP_DENYWRITE");
-        assert_eq!(mmap(0x20), "MAP_ANONYMOUS");
+        // strace names type 0 (`MAP_FILE`) before the flags.
+        assert_eq!(mmap(0x20), "MAP_FILE|MAP_ANONYMOUS");
         let mmap_off = &[("unsigned long", "fd"), ("unsigned long", "off")];
         assert_eq!(call("mmap", mmap_off, &[3, 0x10000]), ["3", "0x10000"]);
         assert_eq!(call("mmap", mmap_off, &[u64::MAX, 0]), ["-1", "0"]);
