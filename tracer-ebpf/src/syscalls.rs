@@ -154,19 +154,16 @@ fn is_exit_call(nr: i64) -> bool {
 
 /// At a traced thread's end (`sched_process_exit`): the call it entered and never returned from (exit,
 /// exit_group; with the enter hooked, also a call it was inside when another thread's exit_group killed it) is
-/// reported as strace shows it, `exit_group(0) = ?`, or counted for `-c`.
+/// reported as strace shows it, `exit_group(0) = ?`. As in strace, such a call is neither counted by `-c` (it has
+/// no end) nor shown by `-z`/`-Z` (it neither succeeded nor failed).
 #[inline(always)]
 pub fn report_unreturned(pid_tgid: u64, state: u32) {
     let Some(entered) = take_inflight(pid_tgid as u32) else { return };
     let (nr, enter_ns, args) = (entered.nr, entered.enter_ns, entered.args);
-    if !reports(state, nr as i64) {
+    if global(&SUMMARY_ONLY) != 0 || global(&RESULT_FILTER) != 0 || !reports(state, nr as i64) {
         return;
     }
     let Some(spec) = spec(nr as i64) else { return };
-    if global(&SUMMARY_ONLY) != 0 {
-        count_call(nr, Some(enter_ns), 0);
-        return;
-    }
     report_call(pid_tgid, nr, &global(spec), args, Some(enter_ns), 0, status::NO_RETURN);
 }
 
