@@ -138,16 +138,24 @@ pub struct Exec {
     pub uid: u32,
     #[serde(flatten)]
     pub started: Option<Started>,
-    /// `tracer procs`: the user, the working directory, how the process joined.
+    /// `tracer procs` and `monitor`: the name of `uid`.
+    #[serde(flatten)]
+    pub user: Option<ExecUser>,
+    /// `tracer procs`: the working directory, how the process joined.
     #[serde(flatten)]
     pub context: Option<ExecContext>,
+}
+
+/// The name of an exec's `uid` (`linux::processes::UserNames`).
+#[derive(Serialize)]
+pub struct ExecUser {
+    /// null when the uid has no name.
+    pub user: Option<String>,
 }
 
 /// What `tracer procs` adds to an exec.
 #[derive(Serialize)]
 pub struct ExecContext {
-    /// The name of `uid`; null when it has none.
-    pub user: Option<String>,
     /// /proc/PID/cwd when tracer read it right after the exec; null when the process was already gone.
     pub cwd: Option<String>,
     /// How a process not followed before joined at this exec: "comm" (its new command name matched, in the
@@ -176,6 +184,7 @@ impl Exec {
             argv_truncated: e.argv_truncated != 0,
             uid: e.uid,
             started: Started::of(e.start_ns),
+            user: None,
             context: None,
         }
     }
@@ -1072,6 +1081,7 @@ mod tests {
                 argv_truncated: true,
                 uid: 0,
                 started: None,
+                user: None,
                 context: None,
             },
         );

@@ -38,10 +38,11 @@ use crate::{
     bpf::{Core, Preflight, Probes},
     causes::{Cause, Causes, exit_text},
     cli::{OutputArgs, RingArgs},
-    escape::{display_name, json_text},
+    escape::{display_name, json_text, shell_command},
     linux::{
         errno,
         net::{ip_of, proto_name, show_addr},
+        processes::UserNames,
         signals::{signal_result_text, signals_left_out},
     },
     output::{Output, OutputClosed, timestamp},
@@ -56,10 +57,11 @@ use crate::{
     },
     procfs,
     records::{
-        Accept, Bind, Close, ConnEnds, Connect, Exec, Exit, Fork, Listen, Lost, ProcessRow, Signal, SyscallRow,
-        SyscallStats, TcpClose, exec_argv,
+        Accept, Bind, Close, ConnEnds, Connect, Exec, ExecUser, Exit, Fork, Listen, Lost, ProcessRow, Signal,
+        SyscallRow, SyscallStats, TcpClose, exec_argv,
     },
     session::{Handler, Io, Session},
+    sockdiag::holders::{Attempt, Holder, PortHolders, Refusal},
 };
 pub use config::apply as apply_config;
 use sink::{RotatingFile, SinkControl};
@@ -272,6 +274,10 @@ struct Monitor {
     tcp_accepts: BTreeMap<String, u64>,
     /// The signals queued for each process, to say at its exit who killed it.
     causes: Causes,
+    /// The names of the uids of execs.
+    users: UserNames,
+    /// Who holds the port of a refused bind or listen.
+    port_holders: PortHolders,
 }
 
 impl Monitor {
@@ -301,6 +307,8 @@ impl Monitor {
             tcp_connects: BTreeMap::new(),
             tcp_accepts: BTreeMap::new(),
             causes: Causes::default(),
+            users: UserNames::default(),
+            port_holders: PortHolders::default(),
         }
     }
 
@@ -332,11 +340,12 @@ impl Monitor {
     fn on_exec(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("exec");
         self.execs += 1;
-        let record = Exec::of(e, &io.clock);
+        let record = Exec { user: Some(ExecUser { user: self.users.of(e.uid) }), ..Exec::of(e, &io.clock) };
         io.out.emit(&record, |r| {
-            let shown: Vec<String> = exec_argv(e).iter().map(|a| display_name(a)).collect();
             let more = if r.argv_truncated { " ..." } else { "" };
-            let details = format!("ppid={} uid={} {}{more}", e.ppid, r.uid, shown.join(" "));
+            let user =
+                r.user.as_ref().and_then(|u| u.user.as_deref()).map_or(String::new(), |name| format!("({name})"));
+            let details = format!("ppid={} uid={}{user} {}{more}", e.ppid, r.uid, shell_command(&exec_argv(e)));
             line(r.ts_ns, "exec", r.pid, c_bytes(&e.header.comm), &details)
         })
     }
@@ -355,13 +364,28 @@ impl Monitor {
 
     fn on_bind(&mut self, e: &BindEvent, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("bind");
-        let record: Bind = Bind::of(e, &io.clock);
+        let addr = ip_of(e.sa_family, &e.addr);
+        let mut record: Bind<Holder> = Bind::of(e, &io.clock);
+        let refusal = self.port_holders.refusal(&Attempt {
+            protocol: e.protocol,
+            ret: e.ret,
+            addr,
+            port: record.port,
+            v6only: record.outcome.v6only.unwrap_or(false),
+            inode: e.inode,
+            netns: e.netns,
+            pid: e.header.pid,
+        });
+        // Only a refused call has holders: the fields are left out of the others.
+        if let Some(refusal) = &refusal {
+            let (holder_pid, conflict) = refusal.conflict();
+            record.outcome.held_by(holder_pid, conflict);
+        }
         io.out.emit(&record, |r| {
-            let addr = ip_of(e.sa_family, &e.addr);
             let mut details =
                 format!("{} {}", r.proto.unwrap_or("?"), show_addr(addr, r.port, e.scope_id, r.outcome.v6only));
             if let Some(name) = r.outcome.errno {
-                details.push_str(&format!(" failed: {name}"));
+                details.push_str(&format!(" failed: {name}{}", refusal.as_ref().map_or(String::new(), Refusal::text)));
             }
             line(r.ts_ns, "bind", r.pid, c_bytes(&e.header.comm), &details)
         })
@@ -370,17 +394,34 @@ impl Monitor {
     fn on_sock(&mut self, e: &SockEvent, listen: bool, io: &mut Io) -> Result<(), OutputClosed> {
         let kind = if listen { "listen" } else { "close" };
         self.count(kind);
+        let v6only = e.flags & sock_flags::V6ONLY != 0;
+        let refusal = match listen {
+            true => self.port_holders.refusal(&Attempt {
+                protocol: e.protocol,
+                ret: e.ret,
+                addr: ip_of(e.family, &e.addr),
+                port: e.port,
+                v6only,
+                inode: e.inode,
+                netns: e.netns,
+                pid: e.header.pid,
+            }),
+            false => None,
+        };
         let text = |ts_ns: u64| {
             let proto = proto_name(e.protocol, sock_type::STREAM);
-            let v6only = Some(e.flags & sock_flags::V6ONLY != 0);
-            let mut details = format!("{proto} {}", show_addr(ip_of(e.family, &e.addr), e.port, 0, v6only));
+            let mut details = format!("{proto} {}", show_addr(ip_of(e.family, &e.addr), e.port, 0, Some(v6only)));
             if let Some((name, _)) = errno::of_return(e.ret.into()) {
-                details.push_str(&format!(" failed: {name}"));
+                details.push_str(&format!(" failed: {name}{}", refusal.as_ref().map_or(String::new(), Refusal::text)));
             }
             line(ts_ns, kind, e.header.pid, c_bytes(&e.header.comm), &details)
         };
         if listen {
-            let record: Listen = Listen::of(e, &io.clock);
+            let mut record: Listen<Holder> = Listen::of(e, &io.clock);
+            if let Some(refusal) = &refusal {
+                let (holder_pid, conflict) = refusal.conflict();
+                record.outcome.held_by(holder_pid, conflict);
+            }
             io.out.emit(&record, |r| text(r.ts_ns))
         } else {
             io.out.emit(&Close::of(e, &io.clock), |r| text(r.ts_ns))

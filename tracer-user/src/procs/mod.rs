@@ -10,7 +10,7 @@
 
 mod snapshot;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use aya::maps::{Array, MapData};
 use tracer_common::{
@@ -25,7 +25,7 @@ use crate::{
     causes::{Cause, Causes, exit_text},
     cli::{OutputArgs, PidArgs, RingArgs, UsageError},
     escape::{display_name, json_text, shell_command},
-    linux::{processes::user_name, signals::fatal_by_default},
+    linux::{processes::UserNames, signals::fatal_by_default},
     output::{OutputClosed, timestamp},
     probes::{
         Family,
@@ -33,7 +33,7 @@ use crate::{
         signals::{SignalLayout, SignalProbes},
     },
     procfs,
-    records::{Exec, ExecContext, Exit, Fork, Lost, Signal, exec_argv},
+    records::{Exec, ExecContext, ExecUser, Exit, Fork, Lost, Signal, exec_argv},
     session::{Handler, Io, Session},
 };
 
@@ -112,7 +112,7 @@ pub async fn run(args: ProcsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     // With -p no process joins: once the listed ones and their descendants are gone, there is nothing to follow.
     let alive = (!pids.is_empty()).then(|| listed.keys().copied().collect());
     let mut handler =
-        ProcsHandler { matcher, trace_all, traced_map, users: HashMap::new(), alive, causes: Causes::default() };
+        ProcsHandler { matcher, trace_all, traced_map, users: UserNames::default(), alive, causes: Causes::default() };
     let mut session = Session::new(probes, output)?;
     let closed = session.io.out.text_only(HEADING).is_err()
         || session.ready("procs", &describe(&args.patterns, &pids, args.user.as_deref())).is_err();
@@ -156,7 +156,7 @@ struct ProcsHandler {
     trace_all: bool,
     /// The kernel's followed set, for the processes that join here (their arguments matched).
     traced_map: Array<MapData, u8>,
-    users: HashMap<u32, Option<String>>,
+    users: UserNames,
     /// `-p`: the followed processes still alive.
     alive: Option<HashSet<u32>>,
     /// The fatal signals queued for each followed process, to say at its exit who killed it.
@@ -165,7 +165,7 @@ struct ProcsHandler {
 
 impl ProcsHandler {
     fn user(&mut self, uid: u32) -> Option<String> {
-        self.users.entry(uid).or_insert_with(|| user_name(uid)).clone()
+        self.users.of(uid)
     }
 
     /// Adds a process that matched at its exec to the kernel's followed set. False when its exit will not be seen:
@@ -220,10 +220,14 @@ impl ProcsHandler {
         };
         let user = self.user(e.uid);
         let cwd = procfs::cwd(pid).map(|c| json_text(&c));
-        let record = Exec { context: Some(ExecContext { user, cwd, joined }), ..Exec::of(e, &io.clock) };
+        let record = Exec {
+            user: Some(ExecUser { user }),
+            context: Some(ExecContext { cwd, joined }),
+            ..Exec::of(e, &io.clock)
+        };
         io.out.emit(&record, |r| {
             let context = r.context.as_ref().expect("set above");
-            let who = context.user.clone().unwrap_or_else(|| r.uid.to_string());
+            let who = r.user.as_ref().and_then(|u| u.user.clone()).unwrap_or_else(|| r.uid.to_string());
             let cwd = context.cwd.as_deref().map_or("?".to_string(), |c| shell_command(&[c.as_bytes()]));
             let ppid = r.ppid.map_or("?".to_string(), |p| p.to_string());
             let more = if r.argv_truncated { " ..." } else { "" };

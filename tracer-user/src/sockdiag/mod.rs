@@ -1,7 +1,11 @@
 //! The kernel's socket tables through sock_diag netlink (`NETLINK_SOCK_DIAG`, `inet_diag_req_v2`), as `ss` reads
 //! them: TCP and UDP, IPv4 and IPv6, with each socket's inode, which /proc/PID/fd links name (`socket:[INODE]`).
 //!
-//! Only this network namespace is visible: sockets of containers in their own namespaces are not listed.
+//! Only this network namespace is visible: sockets of containers in their own namespaces are not listed (`netns`
+//! runs a dump inside another one). `holders`: who holds a port, for a refused bind.
+
+pub mod holders;
+pub mod netns;
 
 use std::{
     io,
