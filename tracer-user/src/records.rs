@@ -472,7 +472,7 @@ pub struct Signal {
     /// si_code by name; null for a failed send.
     pub code: Option<String>,
     /// "process" (the sender fields say which), "tty" (the terminal `tty` names, to its foreground process group
-    /// `pgid`: Ctrl-C, Ctrl-\\, Ctrl-Z, a resize) or "kernel".
+    /// `pgid`: Ctrl-C, Ctrl-\\, Ctrl-Z, a resize), "oom" (the OOM killer's SIGKILL) or "kernel".
     pub origin: &'static str,
     pub sender_pid: Option<u32>,
     pub sender_tid: Option<u32>,
@@ -509,6 +509,11 @@ impl Signal {
             Some(cause) => format!("tty {tty} ({cause})"),
             None => format!("tty {tty}"),
         })
+    }
+
+    /// The OOM killer's SIGKILL (`causes::OomKills` found its victim's mark).
+    pub fn by_oom_killer(self) -> Signal {
+        Signal { origin: crate::causes::ORIGIN_OOM, ..self }
     }
 
     /// A generated signal (signal:signal_generate). `from_process`: the current task sent it (else the kernel

@@ -793,3 +793,24 @@ fn a_refused_bind_names_the_holder_in_its_own_network_namespace() {
     assert!(bind.get("holder_unknown").is_none(), "{bind}");
     drop((host, container));
 }
+
+/// The OOM killer's SIGKILL (python3 past its memory cgroup's limit) is `origin: "oom"` in monitor's signal and the
+/// exit it caused. The cgroup's oom_kill count is the oracle. Before: `kernel`.
+#[test]
+fn an_oom_kill_is_the_oom_killers() {
+    let dl = Deadline::test();
+    let t = start_json("monitor", &[], dl);
+    let (victim, oom_kills) = oom_killed_python("monitor", dl);
+    assert_eq!(oom_kills, 1, "the kernel counts one OOM kill in the cgroup");
+    let events = finish(t, dl, "the victim's exit", |v| v["type"] == "exit" && v["pid"] == victim);
+    let kills: Vec<&Value> = of_pid(&events, "signal", "target_pid", victim);
+    assert_eq!(kills.len(), 1, "one signal to {victim}: {kills:?}");
+    let kill = kills[0];
+    assert_eq!((&kill["signal"], &kill["origin"]), (&"SIGKILL".into(), &"oom".into()), "{kill}");
+    assert_eq!(kill["sender_pid"], Value::Null, "{kill}");
+    let exits = of_pid(&events, "exit", "pid", victim);
+    assert_eq!(exits.len(), 1, "{exits:?}");
+    let exit = exits[0];
+    assert_eq!((&exit["signal"], &exit["origin"]), (&"SIGKILL".into(), &"oom".into()), "{exit}");
+    assert_eq!(exit["cause_ts_ns"], kill["ts_ns"], "{exit}");
+}

@@ -36,7 +36,7 @@ use tracer_common::{
 
 use crate::{
     bpf::{Core, Preflight, Probes},
-    causes::{Cause, Causes, exit_text},
+    causes::{Cause, Causes, OomKills, exit_text},
     cli::{OutputArgs, RingArgs},
     escape::{display_name, json_text, shell_command},
     linux::{
@@ -146,7 +146,10 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     let process = ProcessProbes::new(process_layout.clone());
     // Every process is traced: "following" its children only makes the fork probe report them.
     let process = if args.forks { process.with_forks(true) } else { process };
-    let signals = SignalProbes::generation(process_layout, signal_layout).only(signal_set);
+    let signals = SignalProbes::generation(process_layout, signal_layout)
+        .only(signal_set)
+        .with_oom_victims(&preflight.tracefs)?;
+    let oom = OomKills::new(signals.oom_victims_known());
     let stats = if args.syscall_stats { Some(StatsProbes::new()?) } else { None };
     let tcp = match args.conns {
         true => Some(TcpProbes::new(
@@ -211,7 +214,7 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     let mut session = Session::new(probes, output)?;
     session.hangup_reopens = true;
     session.signals_left_out = Some(signals_left_out(signal_set));
-    let mut monitor = Monitor::new(&args, shared, control, opens);
+    let mut monitor = Monitor::new(&args, shared, control, opens, oom);
     monitor.refresh(&session.probes);
     monitor.update_metrics(&session.probes);
     let mut what = format!(
@@ -229,6 +232,7 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     let _ = session.io.out.text_only(&format!("{:<15} {:<7} {:<24} DETAILS", "TIME", "EVENT", "PROCESS"));
     if session.ready("monitor", &what).is_ok() {
         session.run(&mut monitor).await?;
+        let _ = monitor.release_held(true, &mut session.io);
     }
     // The last counts, so that a stopped monitor's log is complete.
     let _ = monitor.report_dropped(&session.probes, &mut session.io);
@@ -274,6 +278,8 @@ struct Monitor {
     tcp_accepts: BTreeMap<String, u64>,
     /// The signals queued for each process, to say at its exit who killed it.
     causes: Causes,
+    /// The kernel's SIGKILLs, held until it is known whether the OOM killer sent them.
+    oom: OomKills,
     /// The names of the uids of execs.
     users: UserNames,
     /// Who holds the port of a refused bind or listen.
@@ -286,6 +292,7 @@ impl Monitor {
         shared: Option<metrics::Shared>,
         control: Arc<SinkControl>,
         opens: Option<Opens>,
+        oom: OomKills,
     ) -> Monitor {
         Monitor {
             syscall_stats: args.syscall_stats,
@@ -307,6 +314,7 @@ impl Monitor {
             tcp_connects: BTreeMap::new(),
             tcp_accepts: BTreeMap::new(),
             causes: Causes::default(),
+            oom,
             users: UserNames::default(),
             port_holders: PortHolders::default(),
         }
@@ -468,10 +476,20 @@ impl Monitor {
         }
     }
 
-    fn on_signal(&mut self, e: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
+    /// The held kernel SIGKILLs whose wait for an OOM mark is over (every one when `all`), as the kernel's.
+    fn release_held(&mut self, all: bool, io: &mut Io) -> Result<(), OutputClosed> {
+        for event in self.oom.due(all) {
+            self.on_signal(&event, false, io)?;
+        }
+        Ok(())
+    }
+
+    /// `oom`: the OOM killer sent it (its victim's mark came).
+    fn on_signal(&mut self, e: &SignalEvent, oom: bool, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("signal");
         let from_process = e.flags & flags::FROM_PROCESS != 0;
         let record = Signal::of(e, &io.clock, from_process);
+        let record = if oom { record.by_oom_killer() } else { record };
         self.signal_counts.signal(&record.signal, record.origin);
         let from = self.causes.on_signal(e, &record).text();
         io.out.emit(&record, |r| {
@@ -654,8 +672,18 @@ impl Handler for Monitor {
         match event {
             Event::Process(e) if e.what == what::FORK => self.on_fork(&e, io),
             Event::Process(e) if e.what == what::EXEC => self.on_exec(&e, io),
-            Event::Process(e) if e.what == what::EXIT => self.on_exit(&e, io),
-            Event::Signal(e) => self.on_signal(&e, io),
+            Event::Process(e) if e.what == what::EXIT => {
+                for held in self.oom.before_event_of(e.header.pid) {
+                    self.on_signal(&held, false, io)?;
+                }
+                self.on_exit(&e, io)
+            }
+            Event::Signal(e) if self.oom.hold(&e) => Ok(()),
+            Event::Signal(e) => self.on_signal(&e, false, io),
+            Event::OomVictim(victim) => match self.oom.marked(victim.victim_tid) {
+                Some(e) => self.on_signal(&e, true, io),
+                None => Ok(()),
+            },
             Event::Bind(e) => self.on_bind(&e, io),
             Event::Listen(e) => self.on_sock(&e, true, io),
             Event::SockState(e) if e.newstate == tcp_state::LISTEN => self.on_sock(&e, true, io),
@@ -674,6 +702,7 @@ impl Handler for Monitor {
 
     fn tick(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
         self.causes.tick();
+        self.release_held(false, io)?;
         self.report_dropped(probes, io)?;
         if let Some(opens) = &mut self.opens {
             opens.watch_new_dirs();
