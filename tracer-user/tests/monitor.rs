@@ -814,3 +814,44 @@ fn an_oom_kill_is_the_oom_killers() {
     assert_eq!((&exit["signal"], &exit["origin"]), (&"SIGKILL".into(), &"oom".into()), "{exit}");
     assert_eq!(exit["cause_ts_ns"], kill["ts_ns"], "{exit}");
 }
+
+/// Sockets listening on the port now, as `ss -Hltn` lists them (the oracle).
+fn ss_listeners(port: u16) -> u64 {
+    let out = Command::new("ss").args(["-Hltn", &format!("sport = :{port}")]).output().expect("ss");
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count() as u64
+}
+
+/// `tracer_listeners{proto,port}` counts the sockets listening on a port now: two (an IPv4 and an IPv6 one),
+/// then one, then none (the series is gone), as ss counts them.
+#[test]
+fn listeners_are_a_gauge_per_port() {
+    let dl = Deadline::test();
+    let metrics = free_port();
+    let t = start_json("monitor", &["--metrics-addr", &format!("127.0.0.1:{metrics}"), "--no-bpf-stats"], dl);
+    let port = free_port();
+    let v4 = TcpListener::bind(("127.0.0.1", port)).expect("listen on IPv4");
+    let v6 = TcpListener::bind(("::1", port)).expect("listen on IPv6");
+    let name = format!(r#"tracer_listeners{{proto="tcp",port="{port}"}}"#);
+    let shown = |wanted: u64| {
+        let inner = dl.within(Duration::from_secs(10));
+        loop {
+            let body = http_get(metrics, "/metrics").expect("GET /metrics");
+            let present = body.lines().any(|l| l.starts_with(&format!("{name} ")));
+            if series(&body, &name) == wanted && (wanted > 0 || !present) {
+                return;
+            }
+            assert!(!inner.expired(), "{name} never became {wanted}:\n{body}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    assert_eq!(ss_listeners(port), 2);
+    shown(2);
+    drop(v6);
+    assert_eq!(ss_listeners(port), 1);
+    shown(1);
+    drop(v4);
+    assert_eq!(ss_listeners(port), 0);
+    shown(0);
+    t.signal(libc::SIGINT);
+    t.wait(dl).expect_code(0);
+}

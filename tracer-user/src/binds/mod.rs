@@ -287,19 +287,7 @@ impl Binds {
         let v6only = known.then_some(e.flags & sock_flags::V6ONLY != 0);
         // The address could not be read from the caller's memory (it faulted at entry and at exit).
         let fault = e.flags & sock_flags::ADDR_FAULT != 0;
-        let refusal = self
-            .port_holders
-            .refusal(&Attempt {
-                protocol: e.protocol,
-                ret: e.ret,
-                addr,
-                port,
-                v6only: v6only.unwrap_or(false),
-                inode: e.inode,
-                netns: e.netns,
-                pid: e.header.pid,
-            })
-            .unwrap_or_default();
+        let refusal = self.port_holders.refusal(&Attempt::of_bind(e)).unwrap_or_default();
         if e.ret == 0 && e.protocol == proto::UDP && e.inode != 0 && self.filter.protos.contains(&Proto::Udp) {
             self.udp_known.insert(
                 e.inode,
@@ -343,19 +331,7 @@ impl Binds {
         let v6only = e.flags & sock_flags::V6ONLY != 0;
         // A socket that entered LISTEN outside the listen() syscall (reported from inet_sock_set_state).
         let from_syscall = e.fd >= 0;
-        let refusal = self
-            .port_holders
-            .refusal(&Attempt {
-                protocol: e.protocol,
-                ret: e.ret,
-                addr,
-                port: e.port,
-                v6only,
-                inode: e.inode,
-                netns: e.netns,
-                pid: e.header.pid,
-            })
-            .unwrap_or_default();
+        let refusal = self.port_holders.refusal(&Attempt::of_listen(e)).unwrap_or_default();
         let errno = errno::of_return(e.ret.into());
         let mut record = Listen::of(e, &io.clock);
         let (holder_pid, conflict) = refusal.conflict();

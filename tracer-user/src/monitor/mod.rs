@@ -27,7 +27,7 @@ use tracer_common::{
     decode::{Event, c_bytes},
     event::{kind, lost},
     monitor::{CallCount, ProcSyscall, bucket},
-    net::{BindEvent, SockEvent, sock_flags, sock_type, tcp_state, want},
+    net::{AF_INET, AF_INET6, BindEvent, SockEvent, sock_flags, sock_type, tcp_state, want},
     process::{ProcessEvent, what},
     signals::{SIGCHLD, SignalEvent, flags, signal_bit},
     syscalls::MAX_SYSCALL_NR,
@@ -61,7 +61,10 @@ use crate::{
         SyscallRow, SyscallStats, TcpClose, exec_argv,
     },
     session::{Handler, Io, Session},
-    sockdiag::holders::{Attempt, Holder, PortHolders, Refusal},
+    sockdiag::{
+        self, Proto, Which,
+        holders::{Attempt, Holder, PortHolders, Refusal},
+    },
 };
 pub use config::apply as apply_config;
 use sink::{RotatingFile, SinkControl};
@@ -284,6 +287,8 @@ struct Monitor {
     users: UserNames,
     /// Who holds the port of a refused bind or listen.
     port_holders: PortHolders,
+    /// The listening sockets could not be listed (said once on stderr).
+    listeners_failed: bool,
 }
 
 impl Monitor {
@@ -317,6 +322,7 @@ impl Monitor {
             oom,
             users: UserNames::default(),
             port_holders: PortHolders::default(),
+            listeners_failed: false,
         }
     }
 
@@ -374,16 +380,7 @@ impl Monitor {
         self.count("bind");
         let addr = ip_of(e.sa_family, &e.addr);
         let mut record: Bind<Holder> = Bind::of(e, &io.clock);
-        let refusal = self.port_holders.refusal(&Attempt {
-            protocol: e.protocol,
-            ret: e.ret,
-            addr,
-            port: record.port,
-            v6only: record.outcome.v6only.unwrap_or(false),
-            inode: e.inode,
-            netns: e.netns,
-            pid: e.header.pid,
-        });
+        let refusal = self.port_holders.refusal(&Attempt::of_bind(e));
         // Only a refused call has holders: the fields are left out of the others.
         if let Some(refusal) = &refusal {
             let (holder_pid, conflict) = refusal.conflict();
@@ -404,16 +401,7 @@ impl Monitor {
         self.count(kind);
         let v6only = e.flags & sock_flags::V6ONLY != 0;
         let refusal = match listen {
-            true => self.port_holders.refusal(&Attempt {
-                protocol: e.protocol,
-                ret: e.ret,
-                addr: ip_of(e.family, &e.addr),
-                port: e.port,
-                v6only,
-                inode: e.inode,
-                netns: e.netns,
-                pid: e.header.pid,
-            }),
+            true => self.port_holders.refusal(&Attempt::of_listen(e)),
             false => None,
         };
         let text = |ts_ns: u64| {
@@ -601,8 +589,30 @@ impl Monitor {
         })
     }
 
+    /// (protocol, port, sockets) listening now: `tracer_listeners`, bounded by ports, not by processes.
+    fn listeners(&mut self) -> Vec<(&'static str, u16, u64)> {
+        let sockets = match sockdiag::dump_all(&[Proto::Tcp, Proto::Udp], &[AF_INET, AF_INET6], Which::Listening) {
+            Ok(sockets) => sockets,
+            Err(err) => {
+                if !std::mem::replace(&mut self.listeners_failed, true) {
+                    eprintln!("tracer: listing listening sockets failed ({err}): tracer_listeners is left out");
+                }
+                return Vec::new();
+            }
+        };
+        let mut counts: BTreeMap<(&'static str, u16), u64> = BTreeMap::new();
+        for socket in sockets {
+            *counts.entry((socket.proto.name(), socket.port)).or_default() += 1;
+        }
+        counts.into_iter().map(|((proto, port), n)| (proto, port, n)).collect()
+    }
+
     /// Refreshes what `/metrics` shows.
     fn update_metrics(&mut self, probes: &Probes) {
+        if self.shared.is_none() {
+            return;
+        }
+        let listeners = self.listeners();
         let Some(shared) = &self.shared else { return };
         let mut snap = metrics::Snapshot {
             events: self.events.clone(),
@@ -610,6 +620,7 @@ impl Monitor {
             tcp_connects: self.tcp_connects.iter().map(|((port, result), &n)| (port.clone(), *result, n)).collect(),
             tcp_accepts: self.tcp_accepts.iter().map(|(port, &n)| (port.clone(), n)).collect(),
             signals: self.signal_counts.clone(),
+            listeners,
             ..Default::default()
         };
         if self.syscall_stats {

@@ -10,12 +10,12 @@ use std::{
 };
 
 use serde::Serialize;
-use tracer_common::net::{AF_INET, AF_INET6, proto, tcp_state};
+use tracer_common::net::{AF_INET, AF_INET6, BindEvent, SockEvent, proto, sock_flags, tcp_state};
 
 use super::{DiagSocket, Proto, SockDiagError, Which, netns};
 use crate::{
     escape::{display_name, json_text},
-    linux::net::{family_name, show_addr},
+    linux::net::{family_name, ip_of, show_addr},
     procfs::{self, SocketOwner},
     records::Conflict,
 };
@@ -179,6 +179,37 @@ pub struct Attempt {
     pub netns: u32,
     /// The process that made the call: the way into its namespace.
     pub pid: u32,
+}
+
+impl Attempt {
+    /// A bind() as the kernel reported it (the port the kernel picked for port 0, when it did).
+    pub fn of_bind(e: &BindEvent) -> Attempt {
+        let known = e.flags & sock_flags::SOCKET_KNOWN != 0;
+        Attempt {
+            protocol: e.protocol,
+            ret: e.ret,
+            addr: ip_of(e.sa_family, &e.addr),
+            port: if e.bound_port != 0 { e.bound_port } else { e.port },
+            v6only: known && e.flags & sock_flags::V6ONLY != 0,
+            inode: e.inode,
+            netns: e.netns,
+            pid: e.header.pid,
+        }
+    }
+
+    /// A socket that started listening, or was refused.
+    pub fn of_listen(e: &SockEvent) -> Attempt {
+        Attempt {
+            protocol: e.protocol,
+            ret: e.ret,
+            addr: ip_of(e.family, &e.addr),
+            port: e.port,
+            v6only: e.flags & sock_flags::V6ONLY != 0,
+            inode: e.inode,
+            netns: e.netns,
+            pid: e.header.pid,
+        }
+    }
 }
 
 impl Default for PortHolders {

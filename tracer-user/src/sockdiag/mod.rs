@@ -87,6 +87,8 @@ pub enum Which {
     Bound,
     /// Every state (connections and TIME_WAIT too).
     All,
+    /// What serves a port, as `ss -l` lists it: TCP LISTEN, unconnected UDP sockets.
+    Listening,
 }
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -105,6 +107,9 @@ pub fn dump(proto: Proto, family: u16, which: Which) -> Result<Vec<DiagSocket>, 
             out.extend(request(proto, family, 0xfff)?);
             out.extend(request(proto, family, 1 << tcp_state::BOUND_INACTIVE)?);
         }
+        (Proto::Tcp, Which::Listening) => out.extend(request(proto, family, 1 << tcp_state::LISTEN)?),
+        // An unconnected UDP socket is in TCP_CLOSE; an unbound one is not listed at all.
+        (Proto::Udp, Which::Listening) => out.extend(request(proto, family, 1 << tcp_state::CLOSE)?),
         (Proto::Udp, _) => out.extend(request(proto, family, 0xfff)?),
     }
     Ok(out)
