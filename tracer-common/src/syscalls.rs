@@ -17,6 +17,20 @@ pub mod status {
     /// Capture slot N could not be read (fault) (bit 3 + N).
     pub const FAULT_0: u32 = 1 << 3;
     pub const FAULT_1: u32 = 1 << 4;
+    /// The arguments are not known: the call came through a classic exit tracepoint (whose record holds none)
+    /// and its enter was not seen. Said explicitly: all-zero arguments are a real call too (`mmap(NULL, 0, ...)`).
+    pub const ARGS_UNKNOWN: u32 = 1 << 5;
+    /// The call never returned: its thread ended inside it (exit, exit_group, or killed meanwhile). `ret` is 0
+    /// and means nothing; shown as strace does, `= ?`.
+    pub const NO_RETURN: u32 = 1 << 6;
+}
+
+/// `SyscallSpec::wanted`: whether a syscall is reported, and how.
+pub mod wanted {
+    pub const YES: u8 = 1;
+    /// A call that returns twice (fork, vfork, clone, clone3): its return of 0 in the new task is not a call of
+    /// the new task's own, and is neither reported nor counted (strace shows the parent's call only).
+    pub const RETURNS_IN_CHILD: u8 = 2;
 }
 
 /// How to capture one argument from user memory, per syscall number.
@@ -46,7 +60,7 @@ pub mod capture {
 #[repr(C, align(8))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SyscallSpec {
-    /// Non-zero when this syscall is wanted (`-e trace=`).
+    /// Non-zero when this syscall is wanted (`-e trace=`): a `wanted::*` value.
     pub wanted: u8,
     pub _pad: u8,
     /// `capture::*` per slot.

@@ -21,7 +21,7 @@ use crate::{
     emit::{EXEC, EXIT, FORK, Route, emit},
     kernel::{current_task, is_zero, read, word},
     maps::{count_lost, global, is_traced, set_traced, traced_state},
-    syscalls::take_inflight,
+    syscalls::report_unreturned,
 };
 
 /// Non-zero for `-f`: children of traced processes are traced from their first instruction.
@@ -219,12 +219,12 @@ pub fn process_fork(ctx: RawTracePointContext) -> i32 {
 pub fn process_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
-    let tid = pid_tgid as u32;
-    if traced_state(tgid) == 0 {
+    let state = traced_state(tgid);
+    if state == 0 {
         return 0;
     }
-    // A thread that dies inside a call (exit, execve of another thread) never returns from it.
-    let _ = take_inflight(tid);
+    // A thread that dies inside a call (exit, exit_group, execve of another thread) never returns from it.
+    report_unreturned(pid_tgid, state);
     if !group_dead(&ctx, pid_tgid) {
         return 0;
     }

@@ -21,7 +21,7 @@ use tracer_common::{
     event::{kind, traced},
     syscalls::{
         CAPTURE_SLOTS, DATA_CAP, INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallDataEvent, SyscallEvent, SyscallSpec,
-        SyscallStat, capture, is_error_return, result_filter, returns_slot, status,
+        SyscallStat, capture, is_error_return, result_filter, returns_slot, status, wanted,
     },
 };
 
@@ -54,6 +54,11 @@ static BUFFER_CAPTURE: u32 = 32;
 static EXECVE_NR: u32 = 59;
 #[unsafe(no_mangle)]
 static EXECVEAT_NR: u32 = 322;
+/// exit and exit_group numbers: calls that never return, reported when their thread ends (`report_unreturned`).
+#[unsafe(no_mangle)]
+static EXIT_NR: u32 = 60;
+#[unsafe(no_mangle)]
+static EXIT_GROUP_NR: u32 = 231;
 
 #[map]
 pub static INFLIGHT: Array<Inflight> = Array::with_max_entries(INFLIGHT_SLOTS, 0);
@@ -129,8 +134,8 @@ pub fn raw_sys_enter(ctx: RawTracePointContext) -> i32 {
     // Only the clock and the number: the arguments are still in the saved registers at exit, so copying them
     // here would only double the work.
     let Some(slot) = INFLIGHT.get_ptr_mut(pid_tgid as u32 & (INFLIGHT_SLOTS - 1)) else { return 0 };
-    if is_exec(nr) {
-        // A successful exec resets the saved registers: its arguments are only here.
+    if is_exec(nr) || is_exit_call(nr) {
+        // A successful exec resets the saved registers, and exit never returns: their arguments are only here.
         let Some(regs) = read_regs(ctx.arg(0)) else { return 0 };
         unsafe { (*slot).args = args_from_regs(&regs) };
     }
@@ -140,6 +145,35 @@ pub fn raw_sys_enter(ctx: RawTracePointContext) -> i32 {
         (*slot).nr = nr as i32;
     }
     0
+}
+
+#[inline(always)]
+fn is_exit_call(nr: i64) -> bool {
+    nr == global(&EXIT_NR) as i64 || nr == global(&EXIT_GROUP_NR) as i64
+}
+
+/// At a traced thread's end (`sched_process_exit`): the call it entered and never returned from (exit,
+/// exit_group; with the enter hooked, also a call it was inside when another thread's exit_group killed it) is
+/// reported as strace shows it, `exit_group(0) = ?`, or counted for `-c`.
+#[inline(always)]
+pub fn report_unreturned(pid_tgid: u64, state: u32) {
+    let Some(entered) = take_inflight(pid_tgid as u32) else { return };
+    let (nr, enter_ns, args) = (entered.nr, entered.enter_ns, entered.args);
+    if !reports(state, nr as i64) {
+        return;
+    }
+    let Some(spec) = spec(nr as i64) else { return };
+    if global(&SUMMARY_ONLY) != 0 {
+        count_call(nr, Some(enter_ns), 0);
+        return;
+    }
+    report_call(pid_tgid, nr, &global(spec), args, Some(enter_ns), 0, status::NO_RETURN);
+}
+
+/// The new task's return (0) from fork, vfork, clone or clone3: not a call of its own (`wanted::RETURNS_IN_CHILD`).
+#[inline(always)]
+fn is_child_return(spec: &SyscallSpec, ret: i64) -> bool {
+    ret == 0 && global(&spec.wanted) == wanted::RETURNS_IN_CHILD
 }
 
 #[inline(always)]
@@ -181,7 +215,10 @@ pub fn raw_sys_exit(ctx: RawTracePointContext) -> i32 {
                 None => return 0,
             }
         };
-        if reports(state, nr) && spec(nr).is_some() {
+        if reports(state, nr)
+            && let Some(spec) = spec(nr)
+            && !is_child_return(spec, ret)
+        {
             count_call(nr as i32, entered.then_some(enter_ns), ret);
         }
         return 0;
@@ -193,6 +230,9 @@ pub fn raw_sys_exit(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     let Some(spec) = spec(nr) else { return 0 };
+    if is_child_return(spec, ret) {
+        return 0;
+    }
     let mut args = args_from_regs(&regs);
     if entered && is_exec(nr) {
         // A successful exec reset the saved registers: the enter kept its arguments.
@@ -201,7 +241,7 @@ pub fn raw_sys_exit(ctx: RawTracePointContext) -> i32 {
         }
     }
     let enter_ns = entered.then_some(enter_ns);
-    report_call(pid_tgid, nr as i32, &global(spec), args, enter_ns, ret);
+    report_call(pid_tgid, nr as i32, &global(spec), args, enter_ns, ret, 0);
     0
 }
 
@@ -247,13 +287,17 @@ pub fn sys_exit_one(ctx: TracePointContext) -> u32 {
         return 0;
     }
     let Some(spec) = spec(nr as i64) else { return 0 };
+    if is_child_return(spec, ret) {
+        return 0;
+    }
     let enter_ns = entered.map(|e| e.enter_ns);
     if global(&SUMMARY_ONLY) != 0 {
         count_call(nr, enter_ns, ret);
         return 0;
     }
     // No arguments in this record without the enter: report the call without them rather than not at all.
-    report_call(pid_tgid, nr, &global(spec), entered.map_or([0; 6], |e| e.args), enter_ns, ret);
+    let (args, known) = entered.map_or(([0; 6], status::ARGS_UNKNOWN), |e| (e.args, 0));
+    report_call(pid_tgid, nr, &global(spec), args, enter_ns, ret, known);
     0
 }
 
@@ -292,14 +336,22 @@ fn count_call(nr: i32, enter_ns: Option<u64>, ret: i64) {
 
 /// Sends the record of a finished call.
 #[inline(always)]
-fn report_call(pid_tgid: u64, nr: i32, spec: &SyscallSpec, args: [u64; 6], enter_ns: Option<u64>, ret: i64) {
+fn report_call(
+    pid_tgid: u64,
+    nr: i32,
+    spec: &SyscallSpec,
+    args: [u64; 6],
+    enter_ns: Option<u64>,
+    ret: i64,
+    extra_status: u32,
+) {
     let failed = is_error_return(ret);
     match global(&RESULT_FILTER) {
         result_filter::FAILED if !failed => return,
         result_filter::SUCCESSFUL if failed => return,
         _ => {}
     }
-    let status = if enter_ns.is_some() { status::ENTER_SEEN } else { 0 };
+    let status = extra_status | if enter_ns.is_some() { status::ENTER_SEEN } else { 0 };
     let duration = |now: u64| enter_ns.map_or(0, |t| now.saturating_sub(t));
     if spec.kind[0] == capture::NONE {
         emit::<SyscallEvent>(SYSCALLS, kind::SYSCALL, pid_tgid, |event, now| {

@@ -14,7 +14,7 @@ use tracer_common::{
 };
 
 use crate::{
-    escape::{display_name, json_text},
+    escape::{Text, display_name},
     linux::signals::{signal_display, split_exit_code},
     output::Clock,
     procfs,
@@ -100,7 +100,7 @@ impl Cause {
             cause: cause.map(|c| signal_display(c.signo)),
             origin: cause.map(|c| c.sender.origin()),
             sender_pid: cause.and_then(|c| c.sender.pid()),
-            sender_comm: cause.and_then(|c| c.sender.comm()).map(json_text),
+            sender_comm: Text::of_some(cause.and_then(|c| c.sender.comm())),
             cause_ts_ns: cause.map(|c| clock.wall_ns(c.ts_ns)),
         }
     }

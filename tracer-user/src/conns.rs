@@ -18,7 +18,7 @@ use tracer_common::{
 use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
-    escape::{display_name, json_text},
+    escape::{Text, display_name},
     linux::net::{family_name, ip_text},
     output::OutputClosed,
     probes::{
@@ -197,7 +197,7 @@ impl Conns {
             let base = HeldConnection {
                 source: "snapshot",
                 pid: None,
-                comm: None,
+                comm: Text::default(),
                 fd: None,
                 proto: socket.proto.name(),
                 ends,
@@ -205,22 +205,22 @@ impl Conns {
                 inode: (socket.inode != 0).then_some(socket.inode),
                 uid: socket.uid,
             };
-            let mut held: Vec<(HeldConnection, Vec<u8>)> = match owners.get(&socket.inode).filter(|_| socket.inode != 0)
-            {
-                None => vec![(base, Vec::new())],
-                Some(list) => list
-                    .iter()
-                    .map(|owner| {
-                        let comm = procfs::comm(owner.pid).unwrap_or_default();
+            let holders = procfs::socket_holders(socket.inode, &owners);
+            let mut held: Vec<(HeldConnection, Vec<u8>)> = if holders.is_empty() {
+                vec![(base, Vec::new())]
+            } else {
+                holders
+                    .into_iter()
+                    .map(|holder| {
                         let held = HeldConnection {
-                            pid: Some(owner.pid),
-                            comm: Some(json_text(&comm)),
-                            fd: Some(owner.fd),
+                            pid: Some(holder.pid),
+                            comm: Text::of_some(Some(&holder.comm)),
+                            fd: Some(holder.fd),
                             ..base.clone()
                         };
-                        (held, comm)
+                        (held, holder.comm)
                     })
-                    .collect(),
+                    .collect()
             };
             if !self.filter.pids.is_empty() {
                 held.retain(|(h, _)| h.pid.is_some_and(|p| self.filter.pids.contains(&p)));

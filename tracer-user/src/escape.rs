@@ -17,8 +17,8 @@ pub fn c_escape(bytes: &[u8]) -> String {
             b'\r' => out.push_str("\\r"),
             0x20..=0x7e => out.push(b as char),
             _ => {
-                // Shortest octal unless the next byte is a digit that would extend the escape.
-                let next_is_digit = bytes.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+                // Shortest octal unless the next byte is an octal digit that would extend the escape.
+                let next_is_digit = bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
                 if next_is_digit {
                     let _ = write!(out, "\\{b:03o}");
                 } else {
@@ -35,6 +35,20 @@ pub fn quoted(bytes: &[u8], truncated: bool) -> String {
     let mut out = String::with_capacity(bytes.len() + 5);
     out.push('"');
     out.push_str(&c_escape(bytes));
+    out.push('"');
+    if truncated {
+        out.push_str("...");
+    }
+    out
+}
+
+/// Every byte in hex, as strace quotes the data it shows as bytes rather than text (getrandom's): `"\x02\xbe"`.
+pub fn hex_quoted(bytes: &[u8], truncated: bool) -> String {
+    let mut out = String::with_capacity(4 * bytes.len() + 5);
+    out.push('"');
+    for b in bytes {
+        let _ = write!(out, "\\x{b:02x}");
+    }
     out.push('"');
     if truncated {
         out.push_str("...");
@@ -89,17 +103,137 @@ fn is_invisible(c: char) -> bool {
     )
 }
 
-/// The bytes in hex when they are not valid UTF-8, else `None`: a JSON record's `<field>_hex` beside the field,
-/// which then shows them lossily (`\xNN`), as a name could also spell literally.
-pub fn hex_if_invalid(bytes: &[u8]) -> Option<String> {
-    if std::str::from_utf8(bytes).is_ok() {
-        return None;
+/// The bytes in hex (`636f6cff`), written where they are formatted.
+pub struct Hex<'a>(pub &'a [u8]);
+
+impl std::fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
     }
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
+}
+
+impl serde::Serialize for Hex<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
-    Some(out)
+}
+
+/// The name of a JSON field that holds bytes of a name or path (`comm`), and of its sibling (`comm_hex`).
+pub trait FieldName {
+    const TEXT: &'static str;
+    const HEX: &'static str;
+}
+
+/// A name or path in a JSON record (a command name, an argument, a file name): the field `K::TEXT` as
+/// `json_text` writes it (the bytes as they are when UTF-8, each byte that is not as `\xNN`), and, only when some
+/// byte is not UTF-8, the sibling `K::HEX` with every byte in hex, because a name can also spell `\xff` literally.
+/// It writes the two fields into its record, which holds it `#[serde(flatten)]`. `V` is the field's shape: bytes,
+/// `Option` of bytes (null), a list of byte strings (`argv`; its `_hex` lists each one's hex, null where it is
+/// UTF-8), or a name looked up when written (`TextShape`).
+pub struct Text<K, V = Vec<u8>> {
+    pub value: V,
+    name: std::marker::PhantomData<fn() -> K>,
+}
+
+impl<K, V> Text<K, V> {
+    pub fn new(value: V) -> Self {
+        Text { value, name: std::marker::PhantomData }
+    }
+}
+
+// By hand: derived, they would ask the same of the field's marker `K`.
+impl<K, V: Clone> Clone for Text<K, V> {
+    fn clone(&self) -> Self {
+        Text::new(self.value.clone())
+    }
+}
+
+impl<K, V: Default> Default for Text<K, V> {
+    fn default() -> Self {
+        Text::new(V::default())
+    }
+}
+
+impl<K, V: std::fmt::Debug> std::fmt::Debug for Text<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+impl<K> Text<K> {
+    pub fn of(bytes: &[u8]) -> Self {
+        Text::new(bytes.to_vec())
+    }
+}
+
+impl<K> Text<K, Option<Vec<u8>>> {
+    pub fn of_some(bytes: Option<&[u8]>) -> Self {
+        Text::new(bytes.map(<[u8]>::to_vec))
+    }
+}
+
+impl<K> Text<K, Vec<Vec<u8>>> {
+    pub fn list<'b>(items: impl IntoIterator<Item = &'b [u8]>) -> Self {
+        Text::new(items.into_iter().map(<[u8]>::to_vec).collect())
+    }
+}
+
+impl<K: FieldName, V: TextShape> serde::Serialize for Text<K, V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        self.value.write_fields(&mut map, K::TEXT, K::HEX)?;
+        map.end()
+    }
+}
+
+/// What a `Text` can hold: how it writes its field and, when needed, the `_hex` sibling.
+pub trait TextShape {
+    fn write_fields<M: serde::ser::SerializeMap>(&self, map: &mut M, text: &str, hex: &str) -> Result<(), M::Error>;
+}
+
+/// One name's field and, when it is not UTF-8, its `_hex` sibling.
+pub fn write_name<M: serde::ser::SerializeMap>(
+    map: &mut M,
+    bytes: &[u8],
+    text: &str,
+    hex: &str,
+) -> Result<(), M::Error> {
+    match std::str::from_utf8(bytes) {
+        Ok(valid) => map.serialize_entry(text, valid),
+        Err(_) => {
+            map.serialize_entry(text, &JsonText(bytes))?;
+            map.serialize_entry(hex, &Hex(bytes))
+        }
+    }
+}
+
+impl TextShape for Vec<u8> {
+    fn write_fields<M: serde::ser::SerializeMap>(&self, map: &mut M, text: &str, hex: &str) -> Result<(), M::Error> {
+        write_name(map, self, text, hex)
+    }
+}
+
+impl TextShape for Option<Vec<u8>> {
+    fn write_fields<M: serde::ser::SerializeMap>(&self, map: &mut M, text: &str, hex: &str) -> Result<(), M::Error> {
+        match self {
+            Some(bytes) => write_name(map, bytes, text, hex),
+            None => map.serialize_entry(text, &()),
+        }
+    }
+}
+
+impl TextShape for Vec<Vec<u8>> {
+    fn write_fields<M: serde::ser::SerializeMap>(&self, map: &mut M, text: &str, hex: &str) -> Result<(), M::Error> {
+        let texts: Vec<JsonText<'_>> = self.iter().map(|b| JsonText(b)).collect();
+        map.serialize_entry(text, &texts)?;
+        if self.iter().any(|b| std::str::from_utf8(b).is_err()) {
+            let hexes: Vec<Option<Hex<'_>>> =
+                self.iter().map(|b| std::str::from_utf8(b).is_err().then_some(Hex(b))).collect();
+            map.serialize_entry(hex, &hexes)?;
+        }
+        Ok(())
+    }
 }
 
 /// Text for a JSON string: valid UTF-8 kept as it is (JSON escapes control characters itself), invalid bytes as
@@ -232,8 +366,19 @@ mod tests {
     #[test]
     fn invalid_utf8_is_told_apart_from_its_escape_spelled_out() {
         assert_eq!(json_text(b"col\xff"), json_text(br"col\xff"), "the lossy text alone is the same");
-        assert_eq!(hex_if_invalid(b"col\xff"), Some("636f6cff".to_string()));
-        assert_eq!(hex_if_invalid(br"col\xff"), None);
-        assert_eq!(hex_if_invalid("café".as_bytes()), None);
+        struct Name;
+        impl FieldName for Name {
+            const TEXT: &'static str = "name";
+            const HEX: &'static str = "name_hex";
+        }
+        let json = |bytes: &[u8]| serde_json::to_string(&Text::<Name>::of(bytes)).unwrap();
+        assert_eq!(json(b"col\xff"), r#"{"name":"col\\xff","name_hex":"636f6cff"}"#);
+        assert_eq!(json(br"col\xff"), r#"{"name":"col\\xff"}"#);
+        assert_eq!(json("café\n".as_bytes()), r#"{"name":"café\n"}"#);
+        let none = Text::<Name, Option<Vec<u8>>>::of_some(None);
+        assert_eq!(serde_json::to_string(&none).unwrap(), r#"{"name":null}"#);
+        let list = |items: [&[u8]; 2]| serde_json::to_string(&Text::<Name, Vec<Vec<u8>>>::list(items)).unwrap();
+        assert_eq!(list([b"ls", br"\xff"]), r#"{"name":["ls","\\xff"]}"#);
+        assert_eq!(list([b"ls", b"\xff"]), r#"{"name":["ls","\\xff"],"name_hex":[null,"ff"]}"#);
     }
 }

@@ -125,8 +125,19 @@ pub fn fd_path(pid: u32, fd: i64) -> Option<String> {
 
 /// `Tgid:` from /proc/TID/status: the process a thread id belongs to.
 pub fn tgid_of(tid: u32) -> Option<u32> {
-    let status = fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let status = status(tid)?;
     status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
+/// /proc/PID/status. Its `Name:` line is the process's name as raw bytes, which need not be UTF-8: read as a
+/// string, the whole file would fail for such a process (then taken for gone), so that line alone is lossy.
+fn status(pid: u32) -> Option<String> {
+    Some(String::from_utf8_lossy(&fs::read(format!("/proc/{pid}/status")).ok()?).into_owned())
+}
+
+/// The real uid of a process (`Uid:` in /proc/PID/status).
+pub fn uid(pid: u32) -> Option<u32> {
+    status_uid_locked(pid).map(|(uid, _)| uid)
 }
 
 pub fn task_stat(pid: u32, tid: u32) -> Option<ProcStat> {
@@ -206,6 +217,38 @@ pub fn socket_owners(
         }
     }
     owners
+}
+
+/// A process holding a socket open, as `ss -p` and lsof list it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketHolder {
+    pub pid: u32,
+    pub fd: i32,
+    /// Empty when the process has exited meanwhile.
+    pub comm: Vec<u8>,
+    /// The process's effective uid, ps's and lsof's USER (not the socket's uid: the uid of whoever created the
+    /// socket, root for a server's workers that inherited its listener); `None` when it has exited meanwhile.
+    pub uid: Option<u32>,
+}
+
+/// The processes holding socket `inode`, from `socket_owners`' answer: none for inode 0 (TIME-WAIT, request
+/// sockets), which no fd names.
+pub fn socket_holders(inode: u64, owners: &std::collections::HashMap<u64, Vec<SocketOwner>>) -> Vec<SocketHolder> {
+    let Some(list) = owners.get(&inode).filter(|_| inode != 0) else { return Vec::new() };
+    list.iter()
+        .map(|owner| SocketHolder {
+            pid: owner.pid,
+            fd: owner.fd,
+            comm: comm(owner.pid).unwrap_or_default(),
+            uid: effective_uid(owner.pid),
+        })
+        .collect()
+}
+
+/// The effective uid of a process (`/proc/PID/status`'s second `Uid:` field), `None` when it is gone.
+pub fn effective_uid(pid: u32) -> Option<u32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// What /proc/PID/stat says about a process (proc(5)), as ps reads it.
@@ -291,7 +334,7 @@ pub fn cmdline(pid: u32) -> Option<Vec<Vec<u8>>> {
 
 /// `Uid:` (real) and `VmLck:` (kB of locked memory) from /proc/PID/status.
 pub fn status_uid_locked(pid: u32) -> Option<(u32, u64)> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let status = status(pid)?;
     let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.parse().ok()?;
     let locked = status
         .lines()
@@ -323,6 +366,24 @@ pub fn uptime_secs() -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn holders_of_a_socket_of_this_process() {
+        use std::os::fd::AsRawFd as _;
+        use std::os::unix::fs::MetadataExt as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let fd = listener.as_raw_fd();
+        let inode = fs::metadata(format!("/proc/self/fd/{fd}")).unwrap().ino();
+        let owners = socket_owners(Some(&[inode].into_iter().collect()));
+        let me = std::process::id();
+        // SAFETY: geteuid has no preconditions.
+        let euid = unsafe { libc::geteuid() };
+        assert_eq!(
+            socket_holders(inode, &owners),
+            [SocketHolder { pid: me, fd, comm: comm(me).unwrap(), uid: Some(euid) }]
+        );
+        assert!(socket_holders(0, &owners).is_empty());
+    }
 
     #[test]
     fn parses_stat_with_a_hostile_name() {

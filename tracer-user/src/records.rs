@@ -14,7 +14,7 @@ use tracer_common::{
 };
 
 use crate::{
-    escape::json_text,
+    escape::{FieldName, Text, TextShape},
     linux::{
         errno,
         net::{family_name, ip_of, ip_text, proto_name},
@@ -24,6 +24,41 @@ use crate::{
     },
     output::Clock,
 };
+
+/// The fields that hold names and paths, each with its `_hex` sibling for bytes that are not UTF-8
+/// (`escape::Text`): `Text<field::Comm>` is written `"comm": ...` and, when needed, `"comm_hex": ...`.
+pub mod field {
+    use super::FieldName;
+
+    macro_rules! field_names {
+        ($($marker:ident $name:literal),* $(,)?) => {$(
+            pub struct $marker;
+            impl FieldName for $marker {
+                const TEXT: &'static str = $name;
+                const HEX: &'static str = concat!($name, "_hex");
+            }
+        )*};
+    }
+
+    field_names!(
+        Comm "comm",
+        Filename "filename",
+        Argv "argv",
+        Cwd "cwd",
+        SenderComm "sender_comm",
+        TargetComm "target_comm",
+        ContextComm "context_comm",
+        HolderComm "holder_comm",
+        Path "path",
+        Requested "requested",
+        Watch "watch",
+    );
+}
+
+/// A process's or thread's name in a record.
+pub type Comm = Text<field::Comm>;
+/// A name that may be unknown (null).
+pub type MaybeText<K> = Text<K, Option<Vec<u8>>>;
 
 /// `ready`: emitted once, after every probe is attached and any snapshot printed.
 #[derive(Serialize)]
@@ -52,7 +87,8 @@ pub struct Lost<'a> {
 pub struct Exit {
     pub ts_ns: u64,
     pub pid: u32,
-    pub comm: String,
+    #[serde(flatten)]
+    pub comm: Comm,
     /// The exit status when it exited, else null.
     pub code: Option<i32>,
     /// The signal that killed it, else null.
@@ -93,7 +129,8 @@ pub struct ExitCause {
     pub cause: Option<String>,
     pub origin: Option<&'static str>,
     pub sender_pid: Option<u32>,
-    pub sender_comm: Option<String>,
+    #[serde(flatten)]
+    pub sender_comm: MaybeText<field::SenderComm>,
     pub cause_ts_ns: Option<u64>,
 }
 
@@ -103,7 +140,7 @@ impl Exit {
         Exit {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: e.header.pid,
-            comm: json_text(c_bytes(&e.header.comm)),
+            comm: Text::of(c_bytes(&e.header.comm)),
             code,
             signal: signo.map(signal_display),
             core_dumped,
@@ -131,9 +168,12 @@ pub struct Exec {
     pub pid: u32,
     /// null when the kernel did not say.
     pub ppid: Option<u32>,
-    pub comm: String,
-    pub filename: String,
-    pub argv: Vec<String>,
+    #[serde(flatten)]
+    pub comm: Comm,
+    #[serde(flatten)]
+    pub filename: Text<field::Filename>,
+    #[serde(flatten)]
+    pub argv: Text<field::Argv, Vec<Vec<u8>>>,
     pub argv_truncated: bool,
     pub uid: u32,
     #[serde(flatten)]
@@ -146,7 +186,7 @@ pub struct Exec {
     pub context: Option<ExecContext>,
 }
 
-/// The name of an exec's `uid` (`linux::processes::UserNames`).
+/// The name of an exec's `uid` (`linux::users::UserNames`).
 #[derive(Serialize)]
 pub struct ExecUser {
     /// null when the uid has no name.
@@ -157,7 +197,8 @@ pub struct ExecUser {
 #[derive(Serialize)]
 pub struct ExecContext {
     /// /proc/PID/cwd when tracer read it right after the exec; null when the process was already gone.
-    pub cwd: Option<String>,
+    #[serde(flatten)]
+    pub cwd: MaybeText<field::Cwd>,
     /// How a process not followed before joined at this exec: "comm" (its new command name matched, in the
     /// kernel), "cmdline" (its arguments matched, in user space), "user" (its uid matched); null when it was
     /// followed already (a descendant of a matching process).
@@ -178,9 +219,9 @@ impl Exec {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: e.header.pid,
             ppid: (e.ppid != 0).then_some(e.ppid),
-            comm: json_text(c_bytes(&e.header.comm)),
-            filename: json_text(filename),
-            argv: exec_argv(e).iter().map(|a| json_text(a)).collect(),
+            comm: Text::of(c_bytes(&e.header.comm)),
+            filename: Text::of(filename),
+            argv: Text::list(exec_argv(e)),
             argv_truncated: e.argv_truncated != 0,
             uid: e.uid,
             started: Started::of(e.start_ns),
@@ -200,7 +241,8 @@ pub struct Fork {
     pub tid: u32,
     #[serde(flatten)]
     pub started: Option<Started>,
-    pub comm: String,
+    #[serde(flatten)]
+    pub comm: Comm,
     /// The new process (for a thread: the same process as `pid`).
     pub child_pid: u32,
     /// The new task's id (for a process, equal to `child_pid`).
@@ -220,7 +262,7 @@ impl Fork {
             pid: e.header.pid,
             tid: e.header.tid,
             started: Started::of(e.start_ns),
-            comm: json_text(c_bytes(&e.header.comm)),
+            comm: Text::of(c_bytes(&e.header.comm)),
             child_pid: e.other_pid,
             child_tid: e.child_tid,
             child_start_ns: (e.child_start_ns != 0).then_some(e.child_start_ns),
@@ -241,9 +283,11 @@ pub struct Process {
     pub uid: u32,
     /// null when the uid has no name.
     pub user: Option<String>,
-    pub comm: String,
+    #[serde(flatten)]
+    pub comm: Comm,
     /// The command line; empty for a kernel thread (shown `[comm]` in text, as ps does).
-    pub argv: Vec<String>,
+    #[serde(flatten)]
+    pub argv: Text<field::Argv, Vec<Vec<u8>>>,
     /// ps's %CPU: CPU time over the time since the process started, in percent.
     pub cpu_percent: f64,
     /// User and system CPU time used.
@@ -287,7 +331,8 @@ pub struct SyscallRow {
 #[derive(Serialize)]
 pub struct ProcessRow {
     pub pid: u32,
-    pub comm: Option<String>,
+    #[serde(flatten)]
+    pub comm: MaybeText<field::Comm>,
     pub syscall: String,
     pub calls: u64,
     pub errors: u64,
@@ -299,7 +344,8 @@ pub struct ProcessRow {
 /// Who else holds the port a bind or listen was refused on (EADDRINUSE): `tracer binds` looks it up.
 #[derive(Serialize)]
 pub struct Conflict<'a, H> {
-    pub holder_comm: Option<&'a str>,
+    #[serde(flatten)]
+    pub holder_comm: MaybeText<field::HolderComm>,
     pub holders: &'a [H],
     /// Why the holders could not be looked up (then `holder_pid` is null: unknown, not "nobody").
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -355,7 +401,8 @@ pub struct Bind<'a, H = NoHolder> {
     pub ts_ns: u64,
     pub pid: u32,
     pub tid: u32,
-    pub comm: String,
+    #[serde(flatten)]
+    pub comm: Comm,
     /// null when the fd was not a socket (EBADF, ENOTSOCK).
     pub proto: Option<&'static str>,
     pub family: &'static str,
@@ -377,7 +424,7 @@ impl<H> Bind<'_, H> {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: e.header.pid,
             tid: e.header.tid,
-            comm: json_text(c_bytes(&e.header.comm)),
+            comm: Text::of(c_bytes(&e.header.comm)),
             proto: known.then(|| proto_name(e.protocol, e.sock_type)),
             family: family_name(e.family),
             addr: if fault { "?".to_string() } else { ip_of(e.sa_family, &e.addr).to_string() },
@@ -396,7 +443,8 @@ pub struct Listen<'a, H = NoHolder> {
     pub ts_ns: u64,
     pub pid: u32,
     pub tid: u32,
-    pub comm: String,
+    #[serde(flatten)]
+    pub comm: Comm,
     pub proto: &'static str,
     pub family: &'static str,
     pub addr: String,
@@ -414,7 +462,7 @@ impl<H> Listen<'_, H> {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: e.header.pid,
             tid: e.header.tid,
-            comm: json_text(c_bytes(&e.header.comm)),
+            comm: Text::of(c_bytes(&e.header.comm)),
             proto: proto_name(e.protocol, sock_type::STREAM),
             family: family_name(e.family),
             addr: ip_of(e.family, &e.addr).to_string(),
@@ -434,7 +482,8 @@ pub struct Close {
     pub ts_ns: u64,
     /// null when no process is known (a UDP socket found gone by polling).
     pub pid: Option<u32>,
-    pub comm: Option<String>,
+    #[serde(flatten)]
+    pub comm: MaybeText<field::Comm>,
     pub proto: &'static str,
     pub family: &'static str,
     pub addr: String,
@@ -451,7 +500,7 @@ impl Close {
         Close {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: Some(e.header.pid),
-            comm: Some(json_text(c_bytes(&e.header.comm))),
+            comm: Text::of_some(Some(c_bytes(&e.header.comm))),
             proto: proto_name(e.protocol, sock_type::STREAM),
             family: family_name(e.family),
             addr: ip_of(e.family, &e.addr).to_string(),
@@ -476,12 +525,14 @@ pub struct Signal {
     pub origin: &'static str,
     pub sender_pid: Option<u32>,
     pub sender_tid: Option<u32>,
-    pub sender_comm: Option<String>,
+    #[serde(flatten)]
+    pub sender_comm: MaybeText<field::SenderComm>,
     pub sender_uid: Option<u32>,
     /// The target process; for a failed kill, its pid argument as given (0 or negative: a process group).
     pub target_pid: Option<i64>,
     pub target_tid: Option<u32>,
-    pub target_comm: Option<String>,
+    #[serde(flatten)]
+    pub target_comm: MaybeText<field::TargetComm>,
     /// Sent to the whole process rather than one thread.
     pub group: bool,
     pub result: &'static str,
@@ -494,7 +545,8 @@ pub struct Signal {
     /// For a kernel-sent signal, the task that was running: the faulting or writing process for SIGSEGV,
     /// SIGBUS, SIGFPE, SIGPIPE; the allocating task for an OOM kill; whoever was interrupted for a timer.
     pub context_pid: Option<u32>,
-    pub context_comm: Option<String>,
+    #[serde(flatten)]
+    pub context_comm: MaybeText<field::ContextComm>,
     /// Origin "tty": the terminal as ps names it (`pts/3`), else null.
     pub tty: Option<String>,
     /// Origin "tty": the foreground process group the terminal signalled, else null.
@@ -519,10 +571,10 @@ impl Signal {
     /// A generated signal (signal:signal_generate). `from_process`: the current task sent it (else the kernel
     /// did, and the current task is its context).
     pub fn of(e: &SignalEvent, clock: &Clock, from_process: bool) -> Signal {
-        let comm = json_text(c_bytes(&e.header.comm));
+        let comm = c_bytes(&e.header.comm);
         // The kernel marks any of its own signals to a terminal's foreground group; those a terminal sends are ours.
         let from_tty = !from_process && e.flags & flags::FOREGROUND_TTY != 0 && terminal_cause(e.signo).is_some();
-        let tty = from_tty.then(|| terminal_name(&json_text(c_bytes(&e.tty))));
+        let tty = from_tty.then(|| terminal_name(&crate::escape::json_text(c_bytes(&e.tty))));
         let action = (e.flags & flags::HANDLER_KNOWN != 0).then(|| Action::of(e.signo, e.handler));
         Signal {
             ts_ns: clock.wall_ns(e.header.ts_ns),
@@ -538,11 +590,11 @@ impl Signal {
             },
             sender_pid: from_process.then_some(e.header.pid),
             sender_tid: from_process.then_some(e.header.tid),
-            sender_comm: from_process.then(|| comm.clone()),
+            sender_comm: Text::of_some(from_process.then_some(comm)),
             sender_uid: from_process.then_some(e.uid),
             target_pid: Some(i64::from(e.target_pid)),
             target_tid: Some(e.target_tid),
-            target_comm: Some(json_text(c_bytes(&e.target_comm))),
+            target_comm: Text::of_some(Some(c_bytes(&e.target_comm))),
             group: e.group != 0,
             result: signal_result(e.result, e.flags, e.group != 0),
             action: action.map(Action::as_str),
@@ -550,7 +602,7 @@ impl Signal {
             errno: None,
             syscall: None,
             context_pid: (!from_process).then_some(e.header.pid),
-            context_comm: (!from_process).then_some(comm),
+            context_comm: Text::of_some((!from_process).then_some(comm)),
             pgid: from_tty.then_some(e.pgid),
             tty,
         }
@@ -571,14 +623,16 @@ pub struct Holder<'a, H> {
 pub struct HeldFile {
     pub source: &'static str,
     pub pid: u32,
-    pub comm: String,
+    #[serde(flatten)]
+    pub comm: Comm,
     pub uid: Option<u32>,
     pub user: Option<String>,
     /// A descriptor number, or lsof's `cwd`, `rtd`, `txt`, `mem`.
     pub fd: FdField,
     /// `r`, `w`, `u` for descriptors, null otherwise.
     pub mode: Option<String>,
-    pub path: String,
+    #[serde(flatten)]
+    pub path: Text<field::Path>,
     pub dev: String,
     pub inode: u64,
 }
@@ -597,27 +651,25 @@ pub struct Open<'a> {
     pub ts_ns: u64,
     pub pid: u32,
     pub tid: u32,
-    pub comm: String,
+    #[serde(flatten)]
+    pub comm: Comm,
     pub uid: u32,
     pub user: &'a str,
     pub call: &'static str,
-    /// Absolute and resolved when `path_resolved`, else the name as the process passed it.
-    pub path: String,
+    /// Absolute and resolved when `path_resolved`, else the name as the process passed it. `path_hex` and
+    /// `requested_hex` beside them when they are not UTF-8 (`escape::Text`).
+    #[serde(flatten)]
+    pub path: Text<field::Path>,
     pub path_resolved: bool,
     /// The path was checked against the kernel's identity of the opened file.
     pub path_verified: bool,
     /// The name as the process passed it.
-    pub requested: String,
+    #[serde(flatten)]
+    pub requested: Text<field::Requested>,
     /// `requested` is only the first 255 bytes of a longer name (the kernel's capture); `path` is then not built
     /// from it. Only when true.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub requested_truncated: bool,
-    /// The bytes of `path` and `requested` in hex, when they are not valid UTF-8 (the fields then show the bytes
-    /// as `\xNN`, which a name can also spell literally). Only then.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path_hex: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub requested_hex: Option<String>,
     pub flags: &'a str,
     pub mode: Option<String>,
     pub fd: Option<i64>,
@@ -625,7 +677,8 @@ pub struct Open<'a> {
     pub ret: i64,
     pub duration_ns: Option<u64>,
     /// The watched path (as given) that this open matched; null without a path filter.
-    pub watch: Option<String>,
+    #[serde(flatten)]
+    pub watch: MaybeText<field::Watch>,
     pub dev: Option<String>,
     pub inode: Option<u64>,
 }
@@ -640,7 +693,8 @@ pub struct Delivery {
     pub signo: i32,
     pub pid: u32,
     pub tid: u32,
-    pub comm: String,
+    #[serde(flatten)]
+    pub comm: Comm,
     pub action: &'static str,
     pub handler: Option<String>,
     /// si_code by name; null for a group's fatal SIGKILL, which has no siginfo.
@@ -651,13 +705,15 @@ pub struct Delivery {
 
 /// A system call and the thread that made it: what `syscall` and `blocked` records share, each field written once.
 #[derive(Serialize)]
-pub struct Call<'a, C = String> {
+#[serde(bound(serialize = "C: TextShape"))]
+pub struct Call<'a, C = Vec<u8>> {
     pub ts_ns: u64,
     pub pid: u32,
     pub tid: u32,
-    /// The thread's name: any value serialized as a string (the syscall hot path passes one that looks the name
-    /// up only when a JSON line is written).
-    pub comm: C,
+    /// The thread's name: its bytes, or (on the syscall hot path) a name looked up only when a JSON line is
+    /// written.
+    #[serde(flatten)]
+    pub comm: Text<field::Comm, C>,
     pub name: &'a str,
     pub nr: i32,
     /// As the text line shows them.
@@ -666,11 +722,12 @@ pub struct Call<'a, C = String> {
 
 /// `syscall` (`tracer syscalls`): a call that returned.
 #[derive(Serialize)]
-#[serde(tag = "type", rename = "syscall")]
-pub struct Syscall<'a, C = String> {
+#[serde(tag = "type", rename = "syscall", bound(serialize = "C: TextShape"))]
+pub struct Syscall<'a, C = Vec<u8>> {
     #[serde(flatten)]
     pub call: Call<'a, C>,
-    pub ret: i64,
+    /// null when the call never returned (exit, exit_group: text `= ?`).
+    pub ret: Option<i64>,
     pub errno: Option<&'a str>,
     /// null when the call's entry was not seen (no enter hook, or it began before tracing).
     pub duration_ns: Option<u64>,
@@ -721,7 +778,8 @@ pub struct HeldConnection {
     pub source: &'static str,
     /// null for a socket no process has open (TIME-WAIT, orphaned after close, another pid namespace).
     pub pid: Option<u32>,
-    pub comm: Option<String>,
+    #[serde(flatten)]
+    pub comm: MaybeText<field::Comm>,
     pub fd: Option<i32>,
     pub proto: &'static str,
     #[serde(flatten)]
@@ -740,7 +798,8 @@ pub struct Connect {
     /// The process that called connect().
     pub pid: u32,
     pub tid: u32,
-    pub comm: String,
+    #[serde(flatten)]
+    pub comm: Comm,
     #[serde(flatten)]
     pub ends: ConnEnds,
     /// "established", "refused", "timed_out", "reset", "aborted" (closed before an answer), or "error".
@@ -759,7 +818,8 @@ pub struct Accept {
     /// The process whose accept() returned it.
     pub pid: u32,
     pub tid: u32,
-    pub comm: String,
+    #[serde(flatten)]
+    pub comm: Comm,
     #[serde(flatten)]
     pub ends: ConnEnds,
     /// From the handshake's end to accept(): the time it waited in the listener's queue.
@@ -775,7 +835,8 @@ pub struct TcpClose {
     /// incoming connection no accept() returned while tracer watched.
     pub pid: Option<u32>,
     pub tid: Option<u32>,
-    pub comm: Option<String>,
+    #[serde(flatten)]
+    pub comm: MaybeText<field::Comm>,
     /// "outgoing" (connect) or "incoming" (accepted from a listener).
     pub direction: &'static str,
     #[serde(flatten)]
@@ -829,7 +890,7 @@ impl Connect {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: c.owner_pid,
             tid: c.owner_tid,
-            comm: json_text(c_bytes(&c.owner_comm)),
+            comm: Text::of(c_bytes(&c.owner_comm)),
             ends: ConnEnds::of(&c.ends),
             result,
             errno: errno_of(e.error),
@@ -853,7 +914,7 @@ impl Accept {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: c.owner_pid,
             tid: c.owner_tid,
-            comm: json_text(c_bytes(&c.owner_comm)),
+            comm: Text::of(c_bytes(&c.owner_comm)),
             ends: ConnEnds::of(&c.ends),
             queued_ns: e.header.ts_ns.saturating_sub(c.established_ns),
         }
@@ -896,7 +957,7 @@ impl TcpClose {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: owner_known.then_some(c.owner_pid),
             tid: owner_known.then_some(c.owner_tid),
-            comm: owner_known.then(|| json_text(c_bytes(&c.owner_comm))),
+            comm: Text::of_some(owner_known.then(|| c_bytes(&c.owner_comm))),
             direction: if c.flags & conn_flags::OUTGOING != 0 { "outgoing" } else { "incoming" },
             ends: ConnEnds::of(&c.ends),
             duration_ns: e.header.ts_ns.saturating_sub(c.start_ns),
@@ -943,7 +1004,7 @@ mod tests {
         Exit {
             ts_ns: 1,
             pid: 2,
-            comm: "sh".into(),
+            comm: Text::of(b"sh"),
             code: None,
             signal: Some("SIGKILL".into()),
             core_dumped: false,
@@ -972,7 +1033,7 @@ mod tests {
             ts_ns: 1,
             pid: 2,
             tid: 3,
-            comm: "nc".into(),
+            comm: Text::of(b"nc"),
             proto: Some("tcp"),
             family: "ipv4",
             addr: "0.0.0.0".into(),
@@ -992,7 +1053,9 @@ mod tests {
         );
         let holders = [7u32];
         let mut looked_up = bind();
-        looked_up.outcome.held_by(Some(7), Conflict { holder_comm: None, holders: &holders, holder_unknown: None });
+        looked_up
+            .outcome
+            .held_by(Some(7), Conflict { holder_comm: Text::default(), holders: &holders, holder_unknown: None });
         assert_eq!(
             serde_json::to_string(&looked_up).unwrap(),
             r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
@@ -1006,7 +1069,7 @@ mod tests {
                 ts_ns: 1,
                 pid: 2,
                 tid: 3,
-                comm: "nc".into(),
+                comm: Text::of(b"nc"),
                 proto: "tcp",
                 family: "ipv6",
                 addr: "::".into(),
@@ -1016,7 +1079,10 @@ mod tests {
                 outcome: SocketOutcome::of(-98, sock_flags::REUSEADDR | sock_flags::V6ONLY, 9, true),
             };
             if let Some(holders) = holders {
-                record.outcome.held_by(None, Conflict { holder_comm: Some("sshd"), holders, holder_unknown: None });
+                record.outcome.held_by(
+                    None,
+                    Conflict { holder_comm: Text::of_some(Some(&b"sshd"[..])), holders, holder_unknown: None },
+                );
             }
             serde_json::to_string(&record).unwrap()
         };
@@ -1080,9 +1146,9 @@ mod tests {
                 ts_ns: 1,
                 pid: 2,
                 ppid: None,
-                comm: "ls".into(),
-                filename: "/bin/ls".into(),
-                argv,
+                comm: Text::of(b"ls"),
+                filename: Text::of(b"/bin/ls"),
+                argv: Text::list([&b"ls"[..], b"-l\\u0001"]),
                 argv_truncated: true,
                 uid: 0,
                 started: None,
@@ -1095,7 +1161,7 @@ mod tests {
                 vec![SyscallRow { name: "read".into(), nr: 0, calls: 3, errors: 1, total_calls: 9 }],
                 vec![ProcessRow {
                     pid: 5,
-                    comm: None,
+                    comm: Text::default(),
                     syscall: "read".into(),
                     calls: 3,
                     errors: 1,
@@ -1155,7 +1221,7 @@ mod tests {
                     signo: 15,
                     pid: 2,
                     tid: 3,
-                    comm: "sh".into(),
+                    comm: Text::of(b"sh"),
                     action: "handler",
                     handler: Some("0x10".into()),
                     code: (!group).then(|| "SI_USER".into()),
@@ -1252,12 +1318,12 @@ mod tests {
                 held: &HeldFile {
                     source: "snapshot",
                     pid: 2,
-                    comm: "cat".into(),
+                    comm: Text::of(b"cat"),
                     uid: Some(0),
                     user: Some("root".into()),
                     fd: FdField::Number(3),
                     mode: Some("r".into()),
-                    path: "/tmp/x".into(),
+                    path: Text::of(b"/tmp/x"),
                     dev: "0:5".into(),
                     inode: 7,
                 },
@@ -1266,12 +1332,12 @@ mod tests {
         let cwd = HeldFile {
             source: "snapshot",
             pid: 2,
-            comm: "cat".into(),
+            comm: Text::of(b"cat"),
             uid: None,
             user: None,
             fd: FdField::Name("cwd"),
             mode: None,
-            path: "/".into(),
+            path: Text::of(b"/"),
             dev: "0:5".into(),
             inode: 7,
         };
@@ -1310,24 +1376,22 @@ mod tests {
                     ts_ns: 1,
                     pid: 2,
                     tid: 3,
-                    comm: "cat".into(),
+                    comm: Text::of(b"cat"),
                     uid: 0,
                     user: "root",
                     call: "openat",
-                    path: "/tmp/x".into(),
+                    path: Text::of(b"/tmp/x"),
                     path_resolved: true,
                     path_verified: false,
-                    requested: "x".into(),
+                    requested: Text::of(b"x"),
                     requested_truncated: false,
-                    path_hex: None,
-                    requested_hex: None,
                     flags: "O_RDONLY",
                     mode: None,
                     fd: (ret >= 0).then_some(ret),
                     errno: (ret < 0).then_some("ENOENT"),
                     ret,
                     duration_ns: Some(5),
-                    watch: watch.map(String::from),
+                    watch: Text::of_some(watch.map(str::as_bytes)),
                     dev: None,
                     inode: Some(4),
                 },
@@ -1407,7 +1471,7 @@ mod tests {
                     blocked_ns,
                 },
                 &Blocked {
-                    call: Call { ts_ns: 1, pid: 2, tid: 3, comm: "cat".into(), name: "read", nr: 0, args: &args },
+                    call: Call { ts_ns: 1, pid: 2, tid: 3, comm: Text::of(b"cat"), name: "read", nr: 0, args: &args },
                     wchan: wchan.map(String::from),
                     since,
                     blocked_ns,
@@ -1416,7 +1480,7 @@ mod tests {
         }
     }
 
-    /// syscalls' `syscall` record before it moved here, as it was.
+    /// syscalls' `syscall` record before it moved here, as it was, with the `comm_hex` added since.
     mod syscall_before {
         use serde::Serialize;
 
@@ -1428,6 +1492,8 @@ mod tests {
                 pid: u32,
                 tid: u32,
                 comm: &'a str,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                comm_hex: Option<&'a str>,
                 name: &'a str,
                 nr: i32,
                 args: &'a [String],
@@ -1440,18 +1506,20 @@ mod tests {
 
     #[test]
     fn syscall_prints_as_before() {
-        use crate::escape::{JsonText, json_text};
+        use crate::escape::json_text;
         use syscall_before::Record as R;
         let args = ["3".to_string(), "\"a\\x\"...".to_string()];
         // Names with a quote, a control character, a backslash, and bytes that are not UTF-8.
-        let comms: [&[u8]; 2] = [b"w\"k\x01\xff\xfe", "w\u{f6}rk\"\\".as_bytes()];
-        for (comm, (ret, errno, duration_ns)) in comms.into_iter().zip([(5, None, Some(7)), (-2, Some("ENOENT"), None)])
+        let comms: [(&[u8], _); 2] = [(b"w\"k\x01\xff\xfe", Some("77226b01fffe")), ("w\u{f6}rk\"\\".as_bytes(), None)];
+        for ((comm, comm_hex), (ret, errno, duration_ns)) in
+            comms.into_iter().zip([(5, None, Some(7)), (-2, Some("ENOENT"), None)])
         {
             let before = R::Syscall {
                 ts_ns: 1,
                 pid: 2,
                 tid: 3,
                 comm: &json_text(comm),
+                comm_hex,
                 name: "read",
                 nr: 0,
                 args: &args,
@@ -1459,10 +1527,8 @@ mod tests {
                 errno,
                 duration_ns,
             };
-            let call = Call { ts_ns: 1, pid: 2, tid: 3, comm: JsonText(comm), name: "read", nr: 0, args: &args };
-            same(&before, &Syscall { call, ret, errno, duration_ns });
-            let call = Call { ts_ns: 1, pid: 2, tid: 3, comm: json_text(comm), name: "read", nr: 0, args: &args };
-            same(&before, &Syscall { call, ret, errno, duration_ns });
+            let call = Call { ts_ns: 1, pid: 2, tid: 3, comm: Text::of(comm), name: "read", nr: 0, args: &args };
+            same(&before, &Syscall { call, ret: Some(ret), errno, duration_ns });
         }
     }
 

@@ -20,7 +20,9 @@ use serde_json::Value;
 const PYTHON: &str = "/usr/bin/python3";
 
 /// Makes sockets on command, one command per stdin line, answering `ok PORT`, `ok` or `err ERRNO`:
-///   listen|bind NAME tcp|udp ADDR PORT [v6only|dual]   a socket bound (and listening, for listen)
+///   listen|bind NAME tcp|udp ADDR PORT [v6only|dual] [backlog=N]   a socket bound (and listening, for listen:
+///                                                       with a backlog of 8 or N)
+///   connect NAME ADDR PORT [nowait]                     a TCP connection (nowait: not waiting for the handshake)
 ///   close NAME                                          close it
 ///   fork                                                a child sharing every socket (a server's workers)
 ///   name HEX                                            set the thread's comm to these bytes
@@ -46,7 +48,16 @@ for line in sys.stdin:
                 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
             s.bind((addr, port))
             if w[0] == "listen":
-                s.listen(8)
+                s.listen(int(([o[8:] for o in w[5:] if o.startswith("backlog=")] or [8])[0]))
+            out("ok", s.getsockname()[1])
+        elif w[0] == "connect":
+            s = socket.socket(socket.AF_INET6 if ":" in w[2] else socket.AF_INET)
+            socks[w[1]] = s
+            if "nowait" in w[4:]:
+                s.setblocking(False)
+                s.connect_ex((w[2], int(w[3])))
+            else:
+                s.connect((w[2], int(w[3])))
             out("ok", s.getsockname()[1])
         elif w[0] == "close":
             socks.pop(w[1]).close()
@@ -458,8 +469,10 @@ fn text_output_explains_a_refused_bind_and_escapes_names() {
     let row = tracer.out().wait_for(deadline, |l| l.starts_with("udp"));
     let row = row.unwrap_or_else(|| panic!("no snapshot row\n{}", tracer.dump()));
     let cols: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!(cols[..4], ["udp", "UNCONN", &format!("127.0.0.1:{port}"), &server.pid.to_string()], "{row}");
-    assert_eq!(cols[4], "evil\\x1b[2J", "the name is escaped: {row}");
+    let local = format!("127.0.0.1:{port}");
+    let pid = server.pid.to_string();
+    assert_eq!(cols[..8], ["udp", "UNCONN", "0", "0", &local, "0.0.0.0:*", "root", &pid], "{row}");
+    assert_eq!(cols[8], "evil\\x1b[2J", "the name is escaped: {row}");
     assert!(tracer.err().wait_for(deadline, |l| l.ends_with("; ready")).is_some(), "{}", tracer.dump());
 
     let mut client = Sockets::start("client", deadline);
@@ -508,6 +521,33 @@ fn refused_bind_in_another_network_namespace_names_the_holder_in_it() {
     assert_eq!((&close["pid"], &close["source"]), (&container.pid.into(), &"kernel".into()), "{close}");
     let events = stop(tracer, deadline);
     assert_eq!(of_type(&events, "bind").len(), 2, "{events:?}");
+}
+
+/// A bind refused in a network namespace that is gone when tracer looks (tracer stopped meanwhile; the container
+/// killed, its namespace with it): `holder_unknown` says why, `holder_pid` and `holder_comm` are null and no
+/// holder is listed, not the host process holding the same port in the host's namespace (which cannot conflict).
+#[test]
+fn refused_bind_in_a_network_namespace_gone_has_its_holder_unknown() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let mut host = Sockets::start("host holder", deadline);
+    host.ok(&format!("listen web tcp 0.0.0.0 {port}"), deadline);
+    let (tracer, _) = start_json(&ports_arg(&[port]), deadline);
+    tracer.signal(libc::SIGSTOP);
+    let mut container = Sockets::start_in_new_netns("container", deadline);
+    container.ok(&format!("listen web tcp 0.0.0.0 {port}"), deadline);
+    let refused = container.run(&format!("bind late tcp 0.0.0.0 {port}"), deadline);
+    let container_pid = container.pid;
+    container.proc.kill();
+    tracer.signal(libc::SIGCONT);
+    assert_eq!(refused, Err(libc::EADDRINUSE), "{}", container.proc.dump());
+    let bind = wait_json(&tracer, deadline, "the refused bind", |v| v["type"] == "bind" && v["ret"] == -98);
+    assert_eq!(bind["pid"], container_pid, "{bind}");
+    assert_eq!(bind["holder_unknown"], "no process is left in the socket's network namespace", "{bind}");
+    assert_eq!((&bind["holder_pid"], &bind["holder_comm"]), (&Value::Null, &Value::Null), "{bind}");
+    assert_eq!(bind["holders"], serde_json::json!([]), "{bind}");
+    let events = stop(tracer, deadline);
+    assert_eq!(of_type(&events, "bind").len(), 2, "the container's listen bind and the refused one: {events:?}");
 }
 
 /// A UDP socket bound in another network namespace is not reported closed by the poll while it is open (the
@@ -561,4 +601,221 @@ fn bad_ports_are_usage_errors() {
     }
     // Sanity: the clock of the test machine is what the other tests rely on.
     assert!(Duration::from_secs(1) < Deadline::test().remaining());
+}
+
+/// One holder as `ss -tanpH` shows it: state, Recv-Q, Send-Q, local and peer ends as ss prints them, and the
+/// holding process and fd (none for a socket no process holds).
+type SsRow = (String, u32, u32, String, String, Option<(u32, u32)>);
+
+/// `ss ARGS` (`-tanpH` or `-ltnpH`: TCP only, so no Netid column) rows with `port` at either end, one per holder;
+/// and ss's whole text for messages.
+fn ss_rows(args: &str, port: u16) -> (BTreeSet<SsRow>, String) {
+    let out = Command::new("ss").arg(args).output().expect("running ss (apt-get install iproute2)");
+    assert!(out.status.success(), "ss failed: {out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let with_port = |end: &str| end.rsplit_once(':').is_some_and(|(_, p)| p == port.to_string());
+    let mut rows = BTreeSet::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if !(with_port(cols[3]) || with_port(cols[4])) {
+            continue;
+        }
+        let num = |s: &str| -> u32 { s.parse().unwrap_or_else(|_| panic!("not a number: {s} in {line}")) };
+        let row = |holder| {
+            (cols[0].to_string(), num(cols[1]), num(cols[2]), cols[3].to_string(), cols[4].to_string(), holder)
+        };
+        let users = cols[5..].join(" ");
+        if users.is_empty() {
+            rows.insert(row(None));
+        }
+        for user in users.split("),(").filter(|u| !u.is_empty()) {
+            let field = |key: &str| -> u32 {
+                let start = user.find(key).unwrap_or_else(|| panic!("no {key} in {line}")) + key.len();
+                num(&user[start..].chars().take_while(char::is_ascii_digit).collect::<String>())
+            };
+            rows.insert(row(Some((field("pid="), field("fd=")))));
+        }
+    }
+    (rows, text)
+}
+
+/// An end as ss prints it: `127.0.0.1:80`, `[::1]:80`; `0.0.0.0:*`, `[::]:*` for no peer.
+fn ss_end(family: &Value, addr: &str, port: Option<u64>) -> String {
+    let port = port.map_or_else(|| "*".to_string(), |p| p.to_string());
+    if family == "ipv6" { format!("[{addr}]:{port}") } else { format!("{addr}:{port}") }
+}
+
+/// The snapshot's TCP holders as ss rows.
+fn snapshot_ss_rows(snapshot: &[Value]) -> BTreeSet<SsRow> {
+    of_type(snapshot, "holder")
+        .into_iter()
+        .filter(|h| h["proto"] == "tcp")
+        .map(|h| {
+            let peer_addr = if h["peer_addr"].is_null() {
+                if h["family"] == "ipv6" { "::" } else { "0.0.0.0" }
+            } else {
+                str_field(h, "peer_addr")
+            };
+            (
+                str_field(h, "state").to_string(),
+                u64_field(h, "recv_q") as u32,
+                u64_field(h, "send_q") as u32,
+                ss_end(&h["family"], str_field(h, "addr"), Some(u64_field(h, "port"))),
+                ss_end(&h["family"], peer_addr, h["peer_port"].as_u64()),
+                h["pid"].as_u64().map(|pid| (pid as u32, u64_field(h, "fd") as u32)),
+            )
+        })
+        .collect()
+}
+
+/// ps's effective user (name and uid) of a process.
+fn ps_user(pid: u64) -> (String, u64) {
+    let out = Command::new("ps").args(["-o", "euser:64=,euid=", "-p", &pid.to_string()]).output().expect("ps");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(words.len(), 2, "ps -o euser,euid -p {pid}: {text}");
+    (words[0].to_string(), words[1].parse().unwrap())
+}
+
+/// nginx as Debian runs it: the master (root) made the listener, its workers (www-data) inherited it. Each
+/// process is a holder, as ss lists them, with its own user (ps's), not the socket's (root for all); the listener's
+/// Recv-Q and Send-Q (its backlog) as `ss -ltn` shows them.
+#[test]
+fn nginx_workers_hold_the_listener_as_www_data_with_its_backlog() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let nginx = Nginx::start(port, 2, 7, deadline);
+    let (tracer, snapshot) = start_json(&ports_arg(&[port]), deadline);
+    let (expected, ss_text) = ss_rows("-ltnpH", port);
+    assert_eq!(snapshot_ss_rows(&snapshot), expected, "tracer's snapshot vs ss -ltnpH:\n{ss_text}\n{}", tracer.dump());
+    assert_eq!(expected.len(), 3, "the master and 2 workers: {ss_text}");
+    let www_data = u64::from(user_uid("www-data"));
+    for h in of_type(&snapshot, "holder") {
+        let pid = u64_field(h, "pid");
+        let (user, uid) = ps_user(pid);
+        assert_eq!((str_field(h, "user"), u64_field(h, "uid")), (user.as_str(), uid), "ps's user: {h}");
+        let (want_user, want_uid) =
+            if pid == u64::from(nginx.master.pid()) { ("root", 0) } else { ("www-data", www_data) };
+        assert_eq!((str_field(h, "user"), u64_field(h, "uid")), (want_user, want_uid), "{h}");
+        assert_eq!(u64_field(h, "sock_uid"), 0, "the master made the socket: {h}");
+        assert_eq!((u64_field(h, "recv_q"), u64_field(h, "send_q")), (0, 7), "{h}");
+        assert!(h["peer_addr"].is_null() && h["peer_port"].is_null(), "a listener has no peer: {h}");
+    }
+    let workers: BTreeSet<u64> =
+        of_type(&snapshot, "holder").iter().filter(|h| h["user"] == "www-data").map(|h| u64_field(h, "pid")).collect();
+    assert_eq!(workers, nginx.workers.iter().map(|&p| u64::from(p)).collect(), "{}", tracer.dump());
+    stop(tracer, deadline);
+
+    // The text table: USER per row.
+    let tracer = tracer_binds(&ports_arg(&[port]));
+    assert!(tracer.err().wait_for(deadline, |l| l.ends_with("; ready")).is_some(), "{}", tracer.dump());
+    tracer.signal(libc::SIGINT);
+    let out = tracer.wait(deadline);
+    out.expect_code(0);
+    let text = out.stdout_text();
+    let local = format!("127.0.0.1:{port}");
+    for worker in &nginx.workers {
+        let pid = worker.to_string();
+        let cols = ["tcp", "LISTEN", "0", "7", &local, "0.0.0.0:*", "www-data", &pid, "nginx"];
+        let matching = |l: &&str| l.split_whitespace().take(cols.len()).eq(cols.iter().copied());
+        assert_eq!(text.lines().filter(matching).count(), 1, "no row {cols:?} in\n{text}");
+    }
+}
+
+/// redis with clients connected, one of them forked (both processes hold its connections): `--port P -a` lists
+/// redis's listener and its side of each connection, and the clients' sides (their peer port is P) with every
+/// holder, exactly as `ss -tanpH` does; `-p CLIENT -a` lists the client's connections with their far end.
+#[test]
+fn redis_clients_are_listed_with_their_peers_and_every_holder() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let redis = start_redis(port, deadline);
+    let mut client = Sockets::start("client", deadline);
+    let mut ends = BTreeSet::new();
+    for name in ["c1", "c2"] {
+        ends.insert(client.ok(&format!("connect {name} 127.0.0.1 {port}"), deadline).unwrap());
+    }
+    let child: u32 = client.run("fork", deadline).expect("fork")[0].parse().unwrap();
+
+    let (tracer, snapshot) = start_json(&[ports_arg(&[port]), vec!["-a".into()]].concat(), deadline);
+    let (expected, ss_text) = ss_rows("-tanpH", port);
+    assert_eq!(snapshot_ss_rows(&snapshot), expected, "tracer's snapshot vs ss -tanpH:\n{ss_text}\n{}", tracer.dump());
+    // A listener, 2 server ends (redis), 2 client ends held by 2 processes each.
+    assert_eq!(expected.len(), 1 + 2 + 2 * 2, "{ss_text}");
+    let clients: Vec<&Value> =
+        of_type(&snapshot, "holder").into_iter().filter(|h| h["peer_port"] == u64::from(port)).collect();
+    let holders: BTreeSet<(u64, u64)> = clients.iter().map(|h| (u64_field(h, "pid"), u64_field(h, "port"))).collect();
+    let want: BTreeSet<(u64, u64)> = [client.pid, child]
+        .iter()
+        .flat_map(|&pid| ends.iter().map(move |&end| (u64::from(pid), u64::from(end))))
+        .collect();
+    assert_eq!(holders, want, "{}", tracer.dump());
+    for h in &clients {
+        assert_eq!(
+            (h["state"].as_str(), h["peer_addr"].as_str(), h["comm"].as_str()),
+            (Some("ESTAB"), Some("127.0.0.1"), Some("python3")),
+            "{h}"
+        );
+    }
+    let server_ends = of_type(&snapshot, "holder")
+        .into_iter()
+        .filter(|h| h["pid"] == redis.pid() && h["state"] == "ESTAB")
+        .map(|h| u64_field(h, "peer_port"))
+        .collect::<BTreeSet<u64>>();
+    assert_eq!(server_ends, ends.iter().map(|&p| u64::from(p)).collect(), "{}", tracer.dump());
+    stop(tracer, deadline);
+
+    // The client alone, every port: its 2 connections, with their far end.
+    let (tracer, snapshot) = start_json(&["-a".into(), "-p".into(), client.pid.to_string()], deadline);
+    let (all, ss_text) = ss_rows("-tanpH", port);
+    let mine: BTreeSet<SsRow> = all.into_iter().filter(|r| r.5.is_some_and(|(pid, _)| pid == client.pid)).collect();
+    assert_eq!(mine.len(), 2, "{ss_text}");
+    assert_eq!(snapshot_ss_rows(&snapshot), mine, "tracer -p vs ss -tanpH:\n{ss_text}\n{}", tracer.dump());
+    stop(tracer, deadline);
+}
+
+/// A server that stopped accepting: its listener (backlog 2) holds 3 connections never accepted (backlog + 1, the
+/// kernel's limit), a 4th client waits in SYN-SENT. Recv-Q is exactly 3 and Send-Q 2, as `ss -ltn` shows; with
+/// -a the queued connections (no process holds them yet) and the waiting client are listed as ss lists them.
+#[test]
+fn a_full_accept_queue_shows_in_recv_q() {
+    let deadline = Deadline::test();
+    let port = free_port();
+    let mut server = Sockets::start("server", deadline);
+    server.ok(&format!("listen l tcp 127.0.0.1 {port} backlog=2"), deadline);
+    let mut client = Sockets::start("client", deadline);
+    for name in ["c1", "c2", "c3"] {
+        client.ok(&format!("connect {name} 127.0.0.1 {port}"), deadline);
+    }
+    client.ok(&format!("connect c4 127.0.0.1 {port} nowait"), deadline);
+
+    let (tracer, snapshot) = start_json(&[ports_arg(&[port]), vec!["-a".into()]].concat(), deadline);
+    let (expected, ss_text) = ss_rows("-tanpH", port);
+    assert_eq!(snapshot_ss_rows(&snapshot), expected, "tracer's snapshot vs ss -tanpH:\n{ss_text}\n{}", tracer.dump());
+    let listener = of_type(&snapshot, "holder").into_iter().find(|h| h["state"] == "LISTEN").expect("the listener");
+    assert_eq!((u64_field(listener, "recv_q"), u64_field(listener, "send_q")), (3, 2), "{listener}");
+    assert_eq!(listener["pid"], server.pid, "{listener}");
+    let count = |state: &str, pid: Option<u32>| {
+        of_type(&snapshot, "holder")
+            .iter()
+            .filter(|h| h["state"] == state && h["pid"].as_u64() == pid.map(u64::from))
+            .count()
+    };
+    assert_eq!(count("ESTAB", None), 3, "3 queued, held by no process yet\n{}", tracer.dump());
+    assert_eq!(count("ESTAB", Some(client.pid)), 3, "{}", tracer.dump());
+    assert_eq!(count("SYN-SENT", Some(client.pid)), 1, "{}", tracer.dump());
+    stop(tracer, deadline);
+
+    // The text table's RECV-Q and SEND-Q, as `ss -ltn` prints them.
+    let (listening, ss_text) = ss_rows("-ltnpH", port);
+    let ss_listener = listening.iter().next().unwrap_or_else(|| panic!("{ss_text}"));
+    assert_eq!((ss_listener.1, ss_listener.2), (3, 2), "{ss_text}");
+    let tracer = tracer_binds(&ports_arg(&[port]));
+    let row = tracer.out().wait_for(deadline, |l| l.starts_with("tcp"));
+    let row = row.unwrap_or_else(|| panic!("no snapshot row\n{}", tracer.dump()));
+    let (local, pid) = (format!("127.0.0.1:{port}"), server.pid.to_string());
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cols[..9], ["tcp", "LISTEN", "3", "2", &local, "0.0.0.0:*", "root", &pid, "python3"], "{row}");
+    tracer.signal(libc::SIGINT);
+    tracer.wait(deadline).expect_code(0);
 }

@@ -616,21 +616,6 @@ fn resp_byte_counts() {
     assert_eq!(redis_exchange_bytes(70_000), (25 + 5 + 70_000 + 20 + 14, 5 + 5 + 5 + 70_000 + 5));
 }
 
-/// Debian's `redis-server` on 127.0.0.1:`port`, in the foreground, no persistence; waits until it accepts.
-fn start_redis(port: u16, deadline: Deadline) -> Proc {
-    let dir = scratch_dir("redis");
-    let mut cmd = Command::new("redis-server");
-    cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
-        .args(["--daemonize", "no", "--dir", dir.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let redis = Proc::spawn(format!("redis-server --port {port}"), &mut cmd);
-    let ready = redis.out().wait_for(deadline, |l| l.contains("Ready to accept connections"));
-    assert!(ready.is_some(), "redis-server did not start\n{}", redis.dump());
-    redis
-}
-
 #[test]
 fn redis_connections_have_exact_counts_and_bytes() {
     let deadline = Deadline::test();

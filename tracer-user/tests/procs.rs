@@ -345,44 +345,10 @@ fn new_processes_join_at_exec() {
 #[test]
 fn a_reload_of_nginx_shows_old_workers_exit_and_new_ones_fork() {
     let dl = Deadline::test();
-    assert!(
-        std::path::Path::new("/usr/sbin/nginx").exists(),
-        "this test needs Debian's nginx (apt-get install nginx-light; cargo xtask setup installs it)"
-    );
-    let dir = scratch_dir("procs-nginx");
-    let port = 20_000 + std::process::id() % 20_000;
-    let d = dir.display();
-    std::fs::write(
-        dir.join("nginx.conf"),
-        format!(
-            "worker_processes 2;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
-             events {{ worker_connections 64; }}\n\
-             http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};\n\
-             server {{ listen 127.0.0.1:{port}; }} }}\n"
-        ),
-    )
-    .unwrap();
-    let master = Proc::spawn(
-        "nginx",
-        Command::new("/usr/sbin/nginx")
-            .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped()),
-    );
+    let nginx = Nginx::start((20_000 + std::process::id() % 20_000) as u16, 2, 16, dl);
+    let master = &nginx.master;
     let mpid = master.pid();
-    let workers = || -> BTreeSet<u64> {
-        std::fs::read_to_string(format!("/proc/{mpid}/task/{mpid}/children"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(|p| p.parse().unwrap())
-            .collect()
-    };
-    let wait_until = Deadline::new(Duration::from_secs(10));
-    while workers().len() != 2 {
-        assert!(!wait_until.expired(), "nginx never started 2 workers\n{}", master.dump());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let workers = || -> BTreeSet<u64> { children(mpid).into_iter().map(u64::from).collect() };
     let old = workers();
     let t = Proc::spawn("tracer procs -p nginx", &mut procs(&["-p", &mpid.to_string(), "--json"]));
     ready(&t, &dl);

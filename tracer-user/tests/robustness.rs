@@ -438,3 +438,255 @@ fn watched_paths_whose_directory_is_created_later_are_seen() {
     assert_eq!(opens.len(), 2, "exactly the two opens\n{}", out.dump());
     let _ = std::fs::remove_dir_all(&base);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Names in JSON: an invalid byte and its escape spelled out are told apart, and round-trip to their bytes.
+
+/// A name with a byte that is not UTF-8, the same escape spelled out (JSON once wrote both `rt\\xff`), and a
+/// bidi override ("Trojan Source").
+const HOSTILE_NAMES: [&[u8]; 3] = [b"rt\xff", b"rt\\xff", "rt\u{202e}x".as_bytes()];
+
+/// A name as JSON shows it: UTF-8 as is, each byte that is not as `\xNN`.
+fn lossy(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        chunk.invalid().iter().for_each(|b| out.push_str(&format!("\\x{b:02x}")));
+    }
+    out
+}
+
+/// The bytes of a JSON name given its `_hex` sibling, if any (`argv_hex` is an array).
+fn bytes_of(text: &serde_json::Value, hex_sibling: Option<&serde_json::Value>) -> Vec<u8> {
+    match hex_sibling.and_then(|h| h.as_str()) {
+        Some(h) => unhex(h),
+        None => text.as_str().unwrap_or_else(|| panic!("not a string: {text}")).as_bytes().to_vec(),
+    }
+}
+
+/// `record[field]` shows `want` as JSON must (lossy), carries `field_hex` exactly when `want` is not UTF-8, and
+/// gives back `want` byte for byte.
+fn check_name(record: &serde_json::Value, field: &str, want: &[u8]) {
+    let hex_field = format!("{field}_hex");
+    assert_eq!(record[field], lossy(want).as_str(), "{field} of {record}");
+    assert_eq!(record.get(&hex_field).is_some(), std::str::from_utf8(want).is_err(), "{hex_field} of {record}");
+    assert_eq!(name_bytes(record, field), want, "{field} round trip of {record}");
+}
+
+/// `record[field]` ends with `tail` (a path or argument list) and its bytes end with it.
+fn check_path_tail(record: &serde_json::Value, field: &str, tail: &[u8]) {
+    let bytes = name_bytes(record, field);
+    assert!(bytes.ends_with(tail), "{field} round trip of {record}: {bytes:?}");
+    assert_eq!(record.get(format!("{field}_hex")).is_some(), std::str::from_utf8(&bytes).is_err(), "{record}");
+}
+
+/// `argv[i]` of a record (and `argv_hex[i]`, null for an argument that is UTF-8).
+fn check_arg(record: &serde_json::Value, i: usize, want: &[u8]) {
+    assert_eq!(record["argv"][i], lossy(want).as_str(), "argv[{i}] of {record}");
+    let hex_sibling = record.get("argv_hex").map(|h| &h[i]).filter(|h| !h.is_null());
+    assert_eq!(hex_sibling.is_some(), std::str::from_utf8(want).is_err(), "argv_hex[{i}] of {record}");
+    assert_eq!(bytes_of(&record["argv"][i], hex_sibling), want, "argv[{i}] round trip of {record}");
+}
+
+/// A program named `name` (a symlink to python3: the kernel takes the comm from the name exec'd), run in a
+/// directory named `name` + `d`, with `name` its argument 3 (`LINK actor.py TAG NAME PORT`): it creates a file named `name`, listens on
+/// `port`, has a second bind of it refused (EADDRINUSE, held by itself), connects to itself, sends itself
+/// SIGUSR1, prints `done`, and exits when its stdin closes.
+fn hostile_actor(base: &std::path::Path, name: &[u8], port: u16, tag: &str) -> Proc {
+    use std::os::unix::ffi::OsStrExt;
+    let link = base.join(std::ffi::OsStr::from_bytes(name));
+    std::os::unix::fs::symlink("/usr/bin/python3", &link).expect("symlink");
+    let cwd = base.join(std::ffi::OsStr::from_bytes(&[name, b"d"].concat()));
+    std::fs::create_dir(&cwd).unwrap();
+    let script = r#"
+import os, signal, socket, sys
+name, port = os.fsencode(sys.argv[2]), int(sys.argv[3])
+os.close(os.open(name, os.O_WRONLY | os.O_CREAT, 0o644))
+listener = socket.socket()
+listener.bind(("127.0.0.1", port))
+listener.listen()
+try:
+    socket.socket().bind(("127.0.0.1", port))
+    sys.exit("the second bind was not refused")
+except OSError:
+    pass
+client = socket.create_connection(("127.0.0.1", port))
+accepted, _ = listener.accept()
+client.close()
+accepted.close()
+signal.signal(signal.SIGUSR1, lambda *_: None)
+os.kill(os.getpid(), signal.SIGUSR1)
+print("done", flush=True)
+sys.stdin.read()
+"#;
+    // A file rather than `-c`: the kernel side copies the first arguments only, and the tag must be among them.
+    let script_file = base.join("actor.py");
+    std::fs::write(&script_file, script).unwrap();
+    let mut cmd = std::process::Command::new(&link);
+    cmd.arg(&script_file).arg(tag).arg(std::ffi::OsStr::from_bytes(name)).arg(port.to_string());
+    cmd.current_dir(&cwd).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    Proc::spawn(format!("hostile actor {}", lossy(name)), &mut cmd)
+}
+
+/// A TCP port on 127.0.0.1 that nothing holds now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Every command that writes names (procs, monitor, signals, opens, binds, conns, syscalls) writes them so that
+/// an invalid byte (`rt<0xff>`) and the same escape spelled out (`rt\xff`) differ in JSON: the same lossy text,
+/// and `<field>_hex` with the exact bytes only for the first; each field gives its bytes back. Text output
+/// escapes both differently (`rt\xff`, `rt\\xff`) and a bidi override as `\u202e`. Before: `"comm": "rt\\xff"`
+/// for both, in every command but `open`'s path.
+#[test]
+fn names_in_every_command_round_trip_to_their_bytes() {
+    let dl = Deadline::new(Duration::from_secs(120));
+    let base = scratch_dir("name-round-trip");
+    let tag = format!("rtjson{}", std::process::id());
+    let base_arg = format!("{}/", base.display());
+    let text_file = base.join("opens.txt");
+    let mut tracers = vec![
+        ("procs", start_json("procs", &["--no-snapshot", &tag], dl)),
+        ("monitor", start_json("monitor", &["--binds", "--conns"], dl)),
+        ("signals", start_json("signals", &[], dl)),
+        ("opens", start_json("opens", &[&base_arg], dl)),
+    ];
+    let signals_file = base.join("signals.txt");
+    let text: Vec<Proc> = [
+        ("opens", vec!["-o", text_file.to_str().unwrap(), &base_arg]),
+        ("signals", vec!["-o", signals_file.to_str().unwrap()]),
+    ]
+    .into_iter()
+    .map(|(command, args)| {
+        let t = Proc::spawn(format!("tracer {command} (text)"), &mut tracer_command(command, &args));
+        assert!(t.err().wait_for(dl, |l| l.ends_with("ready")).is_some(), "{}", t.dump());
+        t
+    })
+    .collect();
+    let ports: Vec<u16> = HOSTILE_NAMES.iter().map(|_| free_port()).collect();
+    let port_list = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+    tracers.push(("binds", start_json("binds", &["--port", &port_list], dl)));
+    let mut conns_args = vec!["--no-snapshot"];
+    for port in &ports {
+        conns_args.extend(["--port", port.to_string().leak()]);
+    }
+    tracers.push(("conns", start_json("conns", &conns_args, dl)));
+
+    let mut actors = Vec::new();
+    for (name, &port) in HOSTILE_NAMES.iter().zip(&ports) {
+        let actor = hostile_actor(&base, name, port, &tag);
+        assert!(actor.out().wait_for(dl, |l| l == "done").is_some(), "{}", actor.dump());
+        actors.push(actor);
+    }
+    // The snapshot of procs, and syscalls attached to each: the read of stdin it is blocked in, then its end.
+    let snapshot =
+        Proc::spawn("tracer procs --once", &mut tracer_command("procs", &["--once", "--json", &tag])).wait(dl);
+    snapshot.expect_code(0);
+    let syscalls: Vec<Proc> = actors
+        .iter()
+        .map(|a| start_json("syscalls", &["-p", &a.pid().to_string(), "-e", "trace=read,exit_group"], dl))
+        .collect();
+    let pids: Vec<u32> = actors.iter().map(Proc::pid).collect();
+    for mut actor in actors {
+        actor.stdin.take();
+        actor.wait(dl).expect_code(0);
+    }
+    let syscalls: Vec<Vec<serde_json::Value>> =
+        syscalls.into_iter().map(|t| t.wait(dl).expect_code(0).json()).collect();
+    // Give the machine-wide tracers time to read the last events, then stop them.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut by_command = std::collections::BTreeMap::new();
+    for (command, t) in tracers {
+        t.signal(libc::SIGINT);
+        let out = t.wait(dl);
+        out.expect_code(0);
+        by_command.insert(command, out.json());
+    }
+    for t in text {
+        t.signal(libc::SIGINT);
+        t.wait(dl).expect_code(0);
+    }
+
+    let of = |events: &[serde_json::Value], ty: &str, key: &str, pid: u32| -> Vec<serde_json::Value> {
+        events.iter().filter(|e| e["type"] == ty && e[key] == pid).cloned().collect()
+    };
+    let one = |events: Vec<serde_json::Value>, what: &str| -> serde_json::Value {
+        events.into_iter().next().unwrap_or_else(|| panic!("no {what}"))
+    };
+    for (i, (name, pid)) in HOSTILE_NAMES.iter().zip(&pids).enumerate() {
+        let pid = *pid;
+        let cwd: Vec<u8> = [base.as_os_str().as_encoded_bytes(), b"/", name, b"d"].concat();
+        let file: Vec<u8> = [&cwd[..], b"/", name].concat();
+        let procs = &by_command["procs"];
+        let exec = one(of(procs, "exec", "pid", pid), &format!("procs exec of {pid}: {procs:?}"));
+        check_name(&exec, "comm", name);
+        check_path_tail(&exec, "filename", &[b"/", *name].concat());
+        check_arg(&exec, 3, name);
+        check_name(&exec, "cwd", &cwd);
+        check_name(&one(of(procs, "exit", "pid", pid), "procs exit"), "comm", name);
+        let process = one(of(&snapshot.json(), "process", "pid", pid), "process in the snapshot");
+        check_name(&process, "comm", name);
+        check_arg(&process, 3, name);
+
+        let monitor = &by_command["monitor"];
+        let exec = one(of(monitor, "exec", "pid", pid), "monitor exec");
+        check_name(&exec, "comm", name);
+        check_arg(&exec, 3, name);
+        check_name(&one(of(monitor, "listen", "pid", pid), "monitor listen"), "comm", name);
+        check_name(&one(of(monitor, "connect", "pid", pid), "monitor connect"), "comm", name);
+        let signal = one(of(monitor, "signal", "sender_pid", pid), "monitor signal");
+        check_name(&signal, "sender_comm", name);
+        check_name(&signal, "target_comm", name);
+
+        let signals = &by_command["signals"];
+        let signal = one(of(signals, "signal", "sender_pid", pid), "signal");
+        check_name(&signal, "sender_comm", name);
+        check_name(&signal, "target_comm", name);
+        check_name(&one(of(signals, "delivery", "pid", pid), "delivery"), "comm", name);
+
+        // (Python also looks for files beside its executable, in the same directory.)
+        let opens = of(&by_command["opens"], "open", "pid", pid);
+        let open = one(opens.into_iter().filter(|o| o["path"] == lossy(&file).as_str()).collect(), "open");
+        check_name(&open, "comm", name);
+        check_name(&open, "path", &file);
+
+        let binds = &by_command["binds"];
+        let refused: Vec<_> =
+            of(binds, "bind", "pid", pid).into_iter().filter(|b| b["errno"] == "EADDRINUSE").collect();
+        let refused = one(refused, "refused bind");
+        check_name(&refused, "comm", name);
+        assert_eq!(refused["holder_pid"], pid, "{refused}");
+        check_name(&refused, "holder_comm", name);
+
+        let conns = &by_command["conns"];
+        check_name(&one(of(conns, "connect", "pid", pid), "connect"), "comm", name);
+        check_name(&one(of(conns, "accept", "pid", pid), "accept"), "comm", name);
+
+        let blocked = one(of(&syscalls[i], "blocked", "pid", pid), "blocked read");
+        check_name(&blocked, "comm", name);
+        let read = one(of(&syscalls[i], "syscall", "pid", pid), "syscall");
+        check_name(&read, "comm", name);
+    }
+    // The first two differ only in their `_hex`.
+    let exit_comm = |pid: u32| one(of(&by_command["signals"], "exit", "pid", pid), "exit")["comm"].clone();
+    assert_eq!(exit_comm(pids[0]), exit_comm(pids[1]), "the same lossy text");
+
+    let shown = std::fs::read(&text_file).unwrap();
+    assert!(!shown.windows(3).any(|w| w == "\u{202e}".as_bytes()), "a raw bidi override in text");
+    let shown = String::from_utf8(shown).expect("text output is UTF-8");
+    for (pid, escaped) in pids.iter().zip([r"rt\xff", r"rt\\xff", r"rt\u202ex"]) {
+        let ours = |l: &&str| l.contains(&format!(" {pid} ")) && l.contains("d/");
+        let line = shown.lines().find(ours).unwrap_or_else(|| panic!("{shown}"));
+        assert!(line.contains(&format!("{escaped} ")), "comm shown as {escaped}: {line}");
+        assert!(line.contains(&format!("{escaped}d/{escaped}")), "path shown with {escaped}: {line}");
+    }
+    let shown = std::fs::read(&signals_file).unwrap();
+    assert!(!shown.windows(3).any(|w| w == "\u{202e}".as_bytes()), "a raw bidi override in text");
+    let shown = String::from_utf8(shown).expect("text output is UTF-8");
+    for (pid, escaped) in pids.iter().zip([r"rt\xff", r"rt\\xff", r"rt\u202ex"]) {
+        let sent = format!("{pid} ({escaped})");
+        let from_and_to = |l: &str| l.contains("SIGUSR1") && l.matches(&sent).count() == 2;
+        assert!(shown.lines().any(from_and_to), "SIGUSR1 from and to {sent}:\n{shown}");
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}

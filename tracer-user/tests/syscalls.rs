@@ -1111,7 +1111,7 @@ fn strace_exec_path(dir: &Path, exe: &Path, args: &[&str], dl: Deadline) -> Stri
 /// Copies `src` to `dir/name`, runs it under tracer (JSON, then text with -f) and checks that every JSON line
 /// is valid, that the comm is `expect_comm` (when given), and that the execve path is escaped as strace
 /// escapes it, with no raw control byte in the text output.
-fn check_hostile_name(dir: &Path, src: &Path, name: &[u8], args: &[&str], expect_comm: Option<&str>, dl: Deadline) {
+fn check_hostile_name(dir: &Path, src: &Path, name: &[u8], args: &[&str], expect_comm: Option<&[u8]>, dl: Deadline) {
     let exe: PathBuf = dir.join(std::ffi::OsStr::from_bytes(name));
     std::fs::copy(src, &exe).expect("copy executable");
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -1128,12 +1128,12 @@ fn check_hostile_name(dir: &Path, src: &Path, name: &[u8], args: &[&str], expect
     assert_eq!(syscalls[0]["name"], "execve", "{}", dump());
     let pid = u64_field(syscalls[0], "pid") as u32;
     assert_eq!(args_of(syscalls[0])[0], strace_path, "execve path arg as strace shows it\n{}", dump());
-    let comms: Vec<(String, String)> = syscalls
+    let comms: Vec<(Vec<u8>, String)> = syscalls
         .iter()
         .skip(1)
         .chain(of_type(&events, "exit").iter())
         .filter(|e| e["pid"] == pid)
-        .map(|e| (str_field(e, "comm").to_string(), e.to_string()))
+        .map(|e| (name_bytes(e, "comm"), e.to_string()))
         .collect();
 
     let file = dir.join("t.txt");
@@ -1162,7 +1162,7 @@ fn check_hostile_name(dir: &Path, src: &Path, name: &[u8], args: &[&str], expect
     if let Some(want) = expect_comm {
         assert!(!comms.is_empty());
         for (comm, e) in comms {
-            assert_eq!(comm, want, "JSON comm must be the raw name (JSON escapes it, not tracer): {e}");
+            assert_eq!(comm, want, "JSON comm (with comm_hex) must give the raw name back: {e}");
         }
     }
 }
@@ -1173,7 +1173,18 @@ fn hostile_name_with_control_characters() {
     let dir = scratch_dir("hostile-ctl");
     // A newline and an escape: valid UTF-8, 10 bytes, so the comm is the whole name.
     let name = "evil\nname\x1b";
-    check_hostile_name(&dir, &workload(), name.as_bytes(), &["getppid", "3"], Some(name), dl);
+    check_hostile_name(&dir, &workload(), name.as_bytes(), &["getppid", "3"], Some(name.as_bytes()), dl);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A bidi override (U+202E, "Trojan Source") in the program's name: octal in the text's execve path, as strace
+/// shows it, never raw; JSON has the name itself.
+#[test]
+fn hostile_name_with_a_bidi_override() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("hostile-bidi");
+    let name = "evil\u{202e}gpj.exe";
+    check_hostile_name(&dir, &workload(), name.as_bytes(), &["getppid", "3"], Some(name.as_bytes()), dl);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1181,9 +1192,10 @@ fn hostile_name_with_control_characters() {
 fn hostile_name_with_invalid_utf8() {
     let dl = Deadline::test();
     let dir = scratch_dir("hostile-utf8");
-    // A copy of /bin/true: the workload's std::env::args refuses a non-UTF-8 argv[0]. JSON cannot carry the raw
-    // byte, so only validity and the strace-style escaping of the path are checked.
-    check_hostile_name(&dir, Path::new("/bin/true"), b"bad\xffname\n\x1b[2J", &[], None, dl);
+    // A copy of /bin/true: the workload's std::env::args refuses a non-UTF-8 argv[0]. JSON's `comm` shows the
+    // byte as `\xff` (as a name could spell it); `comm_hex` gives it back.
+    let name = b"bad\xffname\n\x1b[2J";
+    check_hostile_name(&dir, Path::new("/bin/true"), name, &[], Some(name), dl);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1522,4 +1534,104 @@ fn structs_match_strace() {
             .is_some_and(|a| a[2] == "{st_mode=S_IFREG|0640, st_size=37203, ...}"),
         "the exact stat text\n{mine}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 13. strace's own test programs found these (issue 15): each fails without its fix
+
+/// Traces `python3 -c SCRIPT` with `-f` under tracer (with `extra` options) and under strace; both texts.
+fn python_under_both(name: &str, script: &str, extra: &[&str], dl: Deadline) -> (String, String) {
+    let dir = scratch_dir(name);
+    let python = "/usr/bin/python3";
+    let mine_file = dir.join("tracer.txt");
+    let file = mine_file.to_string_lossy().into_owned();
+    let mut args: Vec<&str> = vec!["-f", "-o", &file];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", python, "-c", script]);
+    let out = run_tracer(&args, dl);
+    out.expect_no_panic();
+    out.expect_code(0);
+    let mine = std::fs::read_to_string(&mine_file).expect("tracer output");
+    let strace_file = dir.join("strace.txt");
+    let mut cmd = Command::new(strace_bin());
+    cmd.arg("-f").arg("-o").arg(&strace_file).args(extra).arg(python).arg("-c").arg(script);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    assert!(Proc::spawn("strace python3", &mut cmd).wait(dl).status.success());
+    let strace = std::fs::read_to_string(&strace_file).expect("strace output");
+    let _ = std::fs::remove_dir_all(&dir);
+    (mine, strace)
+}
+
+/// The lines of `text` that hold `needle`, without the pid prefix and strace's column padding.
+fn lines_with(text: &str, needle: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.contains(needle))
+        .map(|l| {
+            let l = l.strip_prefix("[pid").map_or(l, |r| r.split_once("] ").map_or(r, |(_, rest)| rest));
+            let l = l.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
+            match l.rsplit_once(" = ") {
+                Some((call, ret)) => format!("{} = {ret}", call.trim_end()),
+                None => l.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// exit_group and exit are shown (they never return: `= ?`), a fork's child does not show the parent's clone a
+/// second time (`clone() = 0`), 32-bit arguments are read from the lower half of their register (umask's
+/// mode_t, chown's `-1`), getrandom's bytes in hex, and all-zero arguments are arguments (`mmap(NULL, 0, ...)`),
+/// each line as strace prints it.
+#[test]
+fn strace_test_suite_findings_match_strace() {
+    let dl = Deadline::test();
+    let script = "import ctypes, os\n\
+        libc = ctypes.CDLL(None, use_errno=True)\n\
+        libc.syscall(95, ctypes.c_long(0x7fffffff00000012))\n\
+        libc.syscall(95, ctypes.c_long(0o22))\n\
+        open('/tmp/tracer-issue15-chown', 'w').close()\n\
+        os.chown('/tmp/tracer-issue15-chown', -1, 0)\n\
+        os.unlink('/tmp/tracer-issue15-chown')\n\
+        os.getrandom(4)\n\
+        libc.syscall(9, *[ctypes.c_long(0)] * 6)\n\
+        pid = os.fork()\n\
+        if pid == 0:\n    os._exit(3)\n\
+        os.waitpid(pid, 0)\n";
+    let (mine, strace) = python_under_both("issue15", script, &[], dl);
+    let dump = || format!("--- tracer\n{mine}\n--- strace\n{strace}");
+    for needle in ["umask(", "chown(\"/tmp/tracer-issue15-chown\"", "mmap(NULL, 0,", "exit_group(3)", "exit_group(0)"] {
+        let (a, b) = (lines_with(&mine, needle), lines_with(&strace, needle));
+        assert!(!b.is_empty(), "strace shows {needle}\n{}", dump());
+        assert_eq!(a, b, "{needle}\n{}", dump());
+    }
+    // The bytes differ run to run; their quoting does not.
+    let random = |text: &str| {
+        lines_with(text, "getrandom(")
+            .into_iter()
+            .filter(|l| l.ends_with(", 4, 0) = 4"))
+            .map(|l| (l.len(), l.matches("\\x").count()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(random(&mine), vec![(39, 4)], "getrandom in hex\n{}", dump());
+    assert_eq!(random(&mine), random(&strace), "{}", dump());
+    let clones = |text: &str| lines_with(text, "clone(").len();
+    assert_eq!((clones(&mine), clones(&strace)), (1, 1), "one clone, the parent's\n{}", dump());
+
+    // `-e trace=`: calls through their own tracepoints, whose exit records hold no arguments; an all-zero
+    // argument list is a call's own, not a sign that its enter was missed.
+    let (mine, strace) = python_under_both("issue15-one", script, &["-e", "trace=mmap,exit_group"], dl);
+    let dump = || format!("--- tracer\n{mine}\n--- strace\n{strace}");
+    for needle in ["mmap(NULL, 0,", "exit_group(3)"] {
+        assert_eq!(lines_with(&mine, needle), lines_with(&strace, needle), "{needle}\n{}", dump());
+    }
+    assert!(!mine.contains("<unavailable>"), "{}", dump());
+
+    // `-c` counts the clone once, and the exit_groups.
+    let out = run_tracer(["-c", "-f", "--json", "--", "/usr/bin/python3", "-c", script], dl);
+    out.expect_code(0);
+    let events = parse_json_lines(&out.stdout).expect("JSON");
+    let summary = events.iter().find(|e| e["type"] == "summary").expect("summary");
+    let calls = |name: &str| {
+        summary["rows"].as_array().unwrap().iter().find(|r| r["name"] == name).map(|r| r["calls"].as_u64().unwrap())
+    };
+    assert_eq!((calls("clone"), calls("exit_group")), (Some(1), Some(2)), "{summary}");
 }

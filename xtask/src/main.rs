@@ -62,6 +62,13 @@ enum Cmd {
     /// Debian 12's 6.1 cloud, 6.12 cloud and 6.1 generic, sid's newest) once under qemu and run every command's
     /// end-to-end checks inside (kernels/README.md). Prints `RELEASE CHECK PASS|FAIL why` per kernel and check.
     Kernels(kernels::Args),
+    /// Run setup, build release, then bench/parity.py: strace's own test programs (built from Debian's strace 6.1
+    /// source) and real programs under `strace -f` and `tracer syscalls -f`, compared line by line (bench/README.md).
+    Parity {
+        /// Arguments passed to bench/parity.py unchanged (`--set strace|real`, `--show N`, test names).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+        args: Vec<OsString>,
+    },
 }
 
 /// A command that ran and failed: xtask exits with the same code.
@@ -117,6 +124,13 @@ fn real_main(cli: Cli) -> Result<()> {
         }
         Cmd::Test => test(&root),
         Cmd::Kernels(args) => kernels::kernels(&root, args),
+        Cmd::Parity { args } => {
+            setup(&root)?;
+            build(&root, false)?;
+            let mut cmd = Command::new("python3");
+            cmd.arg("bench/parity.py").args(&args).env("TRACER", tracer_bin(&root, false));
+            run(&mut cmd, &root)
+        }
         Cmd::Bench { only, args } => {
             setup(&root)?;
             build(&root, false)?;

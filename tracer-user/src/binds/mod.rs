@@ -1,7 +1,8 @@
 //! `tracer binds`: who holds this port, who just bound it, and why did my bind fail?
 //!
-//! A snapshot of the sockets bound now (sock_diag, with the processes holding them from /proc/PID/fd), then every
-//! bind(), listen() and TCP listener closing, live, filtered in the kernel by port, protocol, family and pid.
+//! A snapshot of the sockets bound now (sock_diag, with the processes holding them from /proc/PID/fd, their users
+//! and queues; with -a, connections too, with their far end), then every bind(), listen() and TCP listener closing,
+//! live, filtered in the kernel by port, protocol, family and pid.
 //! A bind refused with EADDRINUSE is explained by a sock_diag lookup made when it is reported, in the socket's own
 //! network namespace (a container's port is not the host's).
 //! Only wiring and rendering live here; the kernel side is tracer-ebpf/src/net.rs.
@@ -20,12 +21,12 @@ use tracer_common::{
 
 use crate::sockdiag::{
     self, DiagSocket, Proto, Which,
-    holders::{Attempt, Holder, PortHolders},
+    holders::{Attempt, PortHolders},
 };
 use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
-    escape::{display_name, json_text},
+    escape::{Text, display_name},
     linux::{
         errno,
         net::{family_name, ip_of, show_addr},
@@ -40,7 +41,7 @@ use crate::{
 /// Who holds a port now, and every bind, listen and listener close from now on (every port without --port).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  tracer binds --port 80\n  tracer binds --port 53 --udp -6\n  \
-                        tracer binds --json -p \"$(pidof nginx)\"",
+                        tracer binds --json -p \"$(pidof nginx)\"\n  tracer binds -a --port 6379",
     mut_arg("pids", |a| a.help("Only binds and sockets of this process (repeatable; a comma or space separated list as pidof prints)")))]
 pub struct BindsArgs {
     /// Only this port, 1-65535 (repeatable, or a comma separated list); every port when not given.
@@ -61,8 +62,9 @@ pub struct BindsArgs {
     /// Only IPv6 sockets (with -4: both).
     #[arg(short = '6', long = "ipv6")]
     ipv6: bool,
-    /// Snapshot every socket on the port, connections and TIME-WAIT included (default: what holds it
-    /// without a connection: listeners, bound sockets, UDP sockets).
+    /// Snapshot every socket on the port, connections and TIME-WAIT included, and the port's clients (sockets
+    /// whose peer port it is) with their far end (default: what holds it without a connection: listeners, bound
+    /// sockets, UDP sockets).
     #[arg(short = 'a', long = "all")]
     all: bool,
     #[command(flatten)]
@@ -114,6 +116,8 @@ struct Filter {
     families: Vec<u16>,
     proto_mask: u8,
     family_mask: u8,
+    /// `-a`: the snapshot lists connections too, so a port's clients (sockets whose peer port it is) as well.
+    peers: bool,
 }
 
 impl Filter {
@@ -131,11 +135,17 @@ impl Filter {
             want::TCP | want::UDP | want::OTHER
         };
         let family_mask = (if v4 { want::IPV4 } else { 0 }) | (if v6 { want::IPV6 } else { 0 });
-        Filter { ports, pids, protos, families, proto_mask, family_mask }
+        Filter { ports, pids, protos, families, proto_mask, family_mask, peers: args.all }
     }
 
     fn port_wanted(&self, port: u16) -> bool {
         self.ports.is_empty() || self.ports.contains(&port)
+    }
+
+    /// A socket of the snapshot: on a port asked for, or (with -a) connected to one.
+    fn socket_wanted(&self, socket: &DiagSocket) -> bool {
+        self.port_wanted(socket.port)
+            || (self.peers && socket.remote_port != 0 && self.ports.contains(&socket.remote_port))
     }
 
     fn ports_text(&self) -> String {
@@ -228,12 +238,12 @@ impl Binds {
     }
 
     fn snapshot(&mut self, sockets: Vec<DiagSocket>, io: &mut Io) -> Result<(), OutputClosed> {
-        let sockets: Vec<DiagSocket> = sockets.into_iter().filter(|s| self.filter.port_wanted(s.port)).collect();
+        let sockets: Vec<DiagSocket> = sockets.into_iter().filter(|s| self.filter.socket_wanted(s)).collect();
         let inodes: HashSet<u64> = sockets.iter().map(|s| s.inode).filter(|&i| i != 0).collect();
         let owners = procfs::socket_owners(Some(&inodes));
         let mut holders = Vec::new();
         for socket in &sockets {
-            let mine = Holder::from_socket(socket, &owners, "snapshot");
+            let mine = self.port_holders.holders_of(socket, &owners, "snapshot");
             if !self.filter.pids.is_empty()
                 && !mine.iter().any(|h| h.pid.is_some_and(|p| self.filter.pids.contains(&p)))
             {
@@ -248,7 +258,7 @@ impl Binds {
                     KnownUdp {
                         netns: self.port_holders.own_netns(),
                         pid: first.pid,
-                        comm: first.comm_bytes.clone(),
+                        comm: first.comm_bytes().to_vec(),
                         family: socket.family,
                         addr: socket.local,
                         port: socket.port,
@@ -262,16 +272,35 @@ impl Binds {
             );
         }
         io.out.text_only(&format!(
-            "{:<6} {:<10} {:<40} {:>7} {:<16} {:>4} {:>10}",
-            "PROTO", "STATE", "LOCAL ADDRESS", "PID", "COMMAND", "FD", "INODE"
+            "{:<5} {:<10} {:>6} {:>6} {:<30} {:<30} {:<10} {:>7} {:<16} {:>4} {:>10}",
+            "PROTO",
+            "STATE",
+            "RECV-Q",
+            "SEND-Q",
+            "LOCAL ADDRESS",
+            "PEER ADDRESS",
+            "USER",
+            "PID",
+            "COMMAND",
+            "FD",
+            "INODE"
         ))?;
         for h in &holders {
             io.out.emit(&records::Holder { held: h }, |_| {
                 let pid = h.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
                 let fd = h.fd.map_or_else(|| "-".to_string(), |f| f.to_string());
                 let inode = h.inode.map_or_else(|| "-".to_string(), |i| i.to_string());
-                let comm = if h.pid.is_some() { display_name(&h.comm_bytes) } else { "-".to_string() };
-                format!("{:<6} {:<10} {:<40} {pid:>7} {comm:<16} {fd:>4} {inode:>10}", h.proto, h.state, h.address())
+                let comm = if h.pid.is_some() { display_name(h.comm_bytes()) } else { "-".to_string() };
+                let user = h.user.as_deref().map_or_else(|| "-".to_string(), |u| display_name(u.as_bytes()));
+                format!(
+                    "{:<5} {:<10} {:>6} {:>6} {:<30} {:<30} {user:<10} {pid:>7} {comm:<16} {fd:>4} {inode:>10}",
+                    h.proto,
+                    h.state,
+                    h.recv_q,
+                    h.send_q,
+                    h.address(),
+                    h.peer()
+                )
             })?;
         }
         if holders.is_empty() {
@@ -414,7 +443,7 @@ impl Binds {
             let record = Close {
                 ts_ns,
                 pid: k.pid,
-                comm: k.pid.map(|_| json_text(&k.comm)),
+                comm: Text::of_some(k.pid.map(|_| k.comm.as_slice())),
                 proto: "udp",
                 family: family_name(k.family),
                 addr: k.addr.to_string(),

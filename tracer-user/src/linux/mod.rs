@@ -5,6 +5,7 @@
 //! - `net`: address families and protocols, socket addresses as ss prints them, interface names;
 //! - `files`: open flags and file modes as strace prints them;
 //! - `processes`: what ps shows of a process (STAT letters, terminal names, START and TIME), user names;
+//! - `users`: user names by uid, looked up once each;
 //! - `constants`: strace's tables of constant names (`F_GETFD`, `SOCK_STREAM`, `FUTEX_WAKE`...).
 
 pub mod constants;
@@ -13,3 +14,4 @@ pub mod files;
 pub mod net;
 pub mod processes;
 pub mod signals;
+pub mod users;

@@ -1,7 +1,5 @@
 //! How ps names what /proc says about a process: STAT letters, terminal names, START and TIME columns.
 
-use std::collections::HashMap;
-
 use crate::procfs::ProcStat;
 
 /// `PF_KTHREAD`: a kernel thread (include/linux/sched.h).
@@ -104,25 +102,6 @@ pub fn user_name(uid: u32) -> Option<String> {
     nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten().map(|user| user.name)
 }
 
-/// Uids seen before a cache of their names is started afresh (bounded: a machine with uids mapped into many user
-/// namespaces could otherwise grow it without end).
-const USER_NAMES_KEPT: usize = 4096;
-
-/// User names by uid, each looked up once: an NSS lookup (files, LDAP, sssd) per event would cost every event
-/// a file read or a round trip.
-#[derive(Default)]
-pub struct UserNames(HashMap<u32, Option<String>>);
-
-impl UserNames {
-    /// The name of `uid`, `None` when it has none.
-    pub fn of(&mut self, uid: u32) -> Option<String> {
-        if self.0.len() >= USER_NAMES_KEPT && !self.0.contains_key(&uid) {
-            self.0.clear();
-        }
-        self.0.entry(uid).or_insert_with(|| user_name(uid)).clone()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,9 +142,5 @@ mod tests {
         assert_eq!(tty_name((4 << 8) | 64).as_deref(), Some("ttyS0"));
         assert_eq!(cpu_time(754_000_000_000), "12:34");
         assert_eq!(user_name(0).as_deref(), Some("root"));
-        let mut users = UserNames::default();
-        assert_eq!(users.of(0).as_deref(), Some("root"));
-        assert_eq!(users.of(0).as_deref(), Some("root"));
-        assert_eq!(users.of(4_000_000_000), None);
     }
 }

@@ -38,12 +38,12 @@ use crate::{
     bpf::{Core, Preflight, Probes},
     causes::{Cause, Causes, OomKills, exit_text},
     cli::{OutputArgs, RingArgs},
-    escape::{display_name, json_text, shell_command},
+    escape::{Text, display_name, shell_command},
     linux::{
         errno,
         net::{ip_of, proto_name, show_addr},
-        processes::UserNames,
         signals::{signal_result_text, signals_left_out},
+        users::UserNames,
     },
     output::{Output, OutputClosed, timestamp},
     probes::{
@@ -354,7 +354,7 @@ impl Monitor {
     fn on_exec(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("exec");
         self.execs += 1;
-        let record = Exec { user: Some(ExecUser { user: self.users.of(e.uid) }), ..Exec::of(e, &io.clock) };
+        let record = Exec { user: Some(ExecUser { user: self.users.name(e.uid) }), ..Exec::of(e, &io.clock) };
         io.out.emit(&record, |r| {
             let more = if r.argv_truncated { " ..." } else { "" };
             let user =
@@ -553,7 +553,7 @@ impl Monitor {
                 });
                 ProcessRow {
                     pid: key.tgid,
-                    comm: comm.map(|c| json_text(&c)),
+                    comm: Text::new(comm),
                     syscall: syscall_name(key.nr),
                     calls,
                     errors,
@@ -579,7 +579,7 @@ impl Monitor {
                 text.push_str(&format!(
                     "\n    {:>8} {:<16} {:<20} {:>10} calls {:>8} failed",
                     row.pid,
-                    row.comm.as_deref().unwrap_or("?"),
+                    row.comm.value.as_deref().map_or_else(|| "?".to_string(), display_name),
                     row.syscall,
                     row.calls,
                     row.errors

@@ -30,6 +30,9 @@ pub struct Options {
     pub buffer_capture: u32,
     pub execve_nr: u32,
     pub execveat_nr: u32,
+    /// exit's and exit_group's numbers: calls reported when their thread ends, as they never return.
+    pub exit_nr: u32,
+    pub exit_group_nr: u32,
     /// An enter hook records each call's start (`ENTER_HOOKED`).
     pub enter_hooked: bool,
 }
@@ -42,6 +45,8 @@ pub struct SyscallProbes {
     buffer_capture: u32,
     execve_nr: u32,
     execveat_nr: u32,
+    exit_nr: u32,
+    exit_group_nr: u32,
     enter_hooked: u8,
     hooks: Hooks,
 }
@@ -55,6 +60,8 @@ impl SyscallProbes {
             buffer_capture: options.buffer_capture,
             execve_nr: options.execve_nr,
             execveat_nr: options.execveat_nr,
+            exit_nr: options.exit_nr,
+            exit_group_nr: options.exit_group_nr,
             enter_hooked: u8::from(options.enter_hooked),
             hooks,
         }
@@ -75,6 +82,8 @@ impl Family for SyscallProbes {
             .override_global("BUFFER_CAPTURE", &self.buffer_capture, true)
             .override_global("EXECVE_NR", &self.execve_nr, true)
             .override_global("EXECVEAT_NR", &self.execveat_nr, true)
+            .override_global("EXIT_NR", &self.exit_nr, true)
+            .override_global("EXIT_GROUP_NR", &self.exit_group_nr, true)
             .override_global("ENTER_HOOKED", &self.enter_hooked, true);
     }
 
@@ -90,6 +99,12 @@ impl Family for SyscallProbes {
             Hooks::Raw { enter } => {
                 if *enter {
                     probes.attach_raw_tracepoint("raw_sys_enter", "sys_enter")?;
+                } else {
+                    // exit and exit_group never return, so the exit hook never sees them: their enters keep
+                    // their arguments for the thread's end (a hook on these two calls only).
+                    for name in ["exit", "exit_group"] {
+                        probes.attach_tracepoint("sys_enter_one", "syscalls", &format!("sys_enter_{name}"))?;
+                    }
                 }
                 probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
             }

@@ -24,8 +24,8 @@ use crate::{
     bpf::{Core, Preflight, Probes},
     causes::{Cause, Causes, exit_text},
     cli::{OutputArgs, PidArgs, RingArgs, UsageError},
-    escape::{display_name, json_text, shell_command},
-    linux::{processes::UserNames, signals::fatal_by_default},
+    escape::{Text, display_name, shell_command},
+    linux::{signals::fatal_by_default, users::UserNames},
     output::{OutputClosed, timestamp},
     probes::{
         Family,
@@ -164,10 +164,6 @@ struct ProcsHandler {
 }
 
 impl ProcsHandler {
-    fn user(&mut self, uid: u32) -> Option<String> {
-        self.users.of(uid)
-    }
-
     /// Adds a process that matched at its exec to the kernel's followed set. False when its exit will not be seen:
     /// it had already exited (then its entry is cleared, lest a later process with its pid be followed).
     fn follow_from_now(&mut self, pid: u32) -> bool {
@@ -218,8 +214,8 @@ impl ProcsHandler {
             missed_exit = !self.trace_all && !self.follow_from_now(pid);
             Some("cmdline")
         };
-        let user = self.user(e.uid);
-        let cwd = procfs::cwd(pid).map(|c| json_text(&c));
+        let user = self.users.name(e.uid);
+        let cwd = Text::new(procfs::cwd(pid));
         let record = Exec {
             user: Some(ExecUser { user }),
             context: Some(ExecContext { cwd, joined }),
@@ -228,7 +224,7 @@ impl ProcsHandler {
         io.out.emit(&record, |r| {
             let context = r.context.as_ref().expect("set above");
             let who = r.user.as_ref().and_then(|u| u.user.clone()).unwrap_or_else(|| r.uid.to_string());
-            let cwd = context.cwd.as_deref().map_or("?".to_string(), |c| shell_command(&[c.as_bytes()]));
+            let cwd = context.cwd.value.as_deref().map_or("?".to_string(), |c| shell_command(&[c]));
             let ppid = r.ppid.map_or("?".to_string(), |p| p.to_string());
             let more = if r.argv_truncated { " ..." } else { "" };
             let joined = context.joined.map_or(String::new(), |how| format!("  [joined: {how}]"));

@@ -7,7 +7,7 @@ use tracer_common::event::traced;
 
 use crate::{
     bpf::Probes,
-    escape::{display_name, json_text, shell_command},
+    escape::{Text, display_name, shell_command},
     linux::processes::{PF_KTHREAD, clock_ticks, cpu_time, page_size, start_column, stat_letters, tty_name, user_name},
     output::{Clock, Output, OutputClosed},
     procfs::{self, ProcStat},
@@ -276,8 +276,8 @@ impl Now {
             ppid: s.ppid,
             uid: p.uid,
             user: user_name(p.uid),
-            comm: json_text(&s.comm),
-            argv: p.argv.iter().map(|a| json_text(a)).collect(),
+            comm: Text::of(&s.comm),
+            argv: Text::new(p.argv.clone()),
             cpu_percent,
             cpu_ns: s.cpu_ticks * (1_000_000_000 / self.ticks),
             rss_kb: if s.flags & PF_KTHREAD != 0 { 0 } else { s.rss_pages * self.page_kb },

@@ -14,10 +14,13 @@ use tracer_common::net::{AF_INET, AF_INET6, BindEvent, SockEvent, proto, sock_fl
 
 use super::{DiagSocket, Proto, SockDiagError, Which, netns};
 use crate::{
-    escape::{display_name, json_text},
-    linux::net::{family_name, ip_of, show_addr},
+    escape::{Text, display_name},
+    linux::{
+        net::{family_name, ip_of, show_addr},
+        users::UserNames,
+    },
     procfs::{self, SocketOwner},
-    records::Conflict,
+    records::{Conflict, MaybeText, field},
 };
 
 /// A process holding a socket, or the socket alone when no process has it open (TIME-WAIT, kernel sockets,
@@ -26,9 +29,8 @@ use crate::{
 pub struct Holder {
     pub source: &'static str,
     pub pid: Option<u32>,
-    pub comm: Option<String>,
-    #[serde(skip)]
-    pub comm_bytes: Vec<u8>,
+    #[serde(flatten)]
+    pub comm: MaybeText<field::Comm>,
     pub fd: Option<i32>,
     pub proto: &'static str,
     pub family: &'static str,
@@ -38,22 +40,38 @@ pub struct Holder {
     #[serde(skip)]
     pub scope_id: u32,
     pub inode: Option<u64>,
+    /// The holding process's effective uid (ps's and lsof's USER); the socket's own uid when no process holds it.
     pub uid: u32,
     pub v6only: Option<bool>,
+    /// The user named by `uid`; null when it has no name, or for a socket no fd names (TIME-WAIT: no owner).
+    pub user: Option<String>,
+    /// The socket's uid (sock_diag's, `ss -e`'s): its creator's, root for a server's workers that inherited their
+    /// listener from a master started as root, whatever user they run as.
+    pub sock_uid: u32,
+    /// The far end of a connected socket; null when it has none (listening, bound, unconnected UDP).
+    pub peer_addr: Option<String>,
+    pub peer_port: Option<u16>,
+    /// ss's Recv-Q: for a listener, the connections waiting in its accept queue; else bytes not yet read.
+    pub recv_q: u32,
+    /// ss's Send-Q: for a listener, its backlog (the accept queue's limit); else bytes not yet acknowledged.
+    pub send_q: u32,
+    #[serde(skip)]
+    pub peer_ip: IpAddr,
 }
 
 impl Holder {
     /// One holder per process holding `socket` open (`owners`, by inode), or the socket alone.
-    pub fn from_socket(
+    fn from_socket(
         socket: &DiagSocket,
         owners: &HashMap<u64, Vec<SocketOwner>>,
+        users: &mut UserNames,
         source: &'static str,
     ) -> Vec<Holder> {
+        let connected = socket.remote_port != 0;
         let base = Holder {
             source,
             pid: None,
-            comm: None,
-            comm_bytes: Vec::new(),
+            comm: Text::default(),
             fd: None,
             proto: socket.proto.name(),
             family: family_name(socket.family),
@@ -64,21 +82,49 @@ impl Holder {
             inode: (socket.inode != 0).then_some(socket.inode),
             uid: socket.uid,
             v6only: socket.v6only,
+            user: (socket.inode != 0).then(|| users.name(socket.uid)).flatten(),
+            sock_uid: socket.uid,
+            peer_addr: connected.then(|| socket.remote.to_string()),
+            peer_port: connected.then_some(socket.remote_port),
+            recv_q: socket.recv_q,
+            send_q: socket.send_q,
+            peer_ip: socket.remote,
         };
-        let Some(owners) = owners.get(&socket.inode).filter(|_| socket.inode != 0) else { return vec![base] };
-        owners
-            .iter()
-            .map(|owner| {
-                let comm = procfs::comm(owner.pid).unwrap_or_default();
+        let holders = procfs::socket_holders(socket.inode, owners);
+        if holders.is_empty() {
+            return vec![base];
+        }
+        holders
+            .into_iter()
+            .map(|holder| {
+                // Gone meanwhile: the socket's uid is all that is known.
+                let uid = holder.uid.unwrap_or(socket.uid);
                 Holder {
-                    pid: Some(owner.pid),
-                    comm: Some(json_text(&comm)),
-                    comm_bytes: comm,
-                    fd: Some(owner.fd),
+                    pid: Some(holder.pid),
+                    comm: Text::new(Some(holder.comm)),
+                    fd: Some(holder.fd),
+                    uid,
+                    user: users.name(uid),
                     ..base.clone()
                 }
             })
             .collect()
+    }
+
+    /// The holding process's name as bytes (empty for a socket alone).
+    pub fn comm_bytes(&self) -> &[u8] {
+        self.comm.value.as_deref().unwrap_or_default()
+    }
+
+    /// The far end as ss prints it: `127.0.0.1:6379`, or `0.0.0.0:*` / `[::]:*` when there is none.
+    pub fn peer(&self) -> String {
+        match self.peer_port {
+            Some(port) => show_addr(self.peer_ip, port, 0, None),
+            None => match self.peer_ip {
+                IpAddr::V4(v4) => format!("{v4}:*"),
+                IpAddr::V6(v6) => format!("[{v6}]:*"),
+            },
+        }
     }
 
     fn ip(&self) -> IpAddr {
@@ -93,7 +139,7 @@ impl Holder {
     /// `pid 1234 (nginx) fd=6`, or `no process` for a socket nobody holds open.
     fn who(&self) -> String {
         match (self.pid, self.fd) {
-            (Some(pid), Some(fd)) => format!("{pid} ({}) fd={fd}", display_name(&self.comm_bytes)),
+            (Some(pid), Some(fd)) => format!("{pid} ({}) fd={fd}", display_name(self.comm_bytes())),
             _ => "no process".to_string(),
         }
     }
@@ -124,6 +170,8 @@ pub struct PortHolders {
     own_netns: u32,
     /// Other network namespaces kept open between lookups (`keep_namespaces`).
     namespaces: HashMap<u32, File>,
+    /// The holders' user names.
+    users: UserNames,
 }
 
 /// The holders of a refused call's port, and why they are unknown when they are.
@@ -138,7 +186,7 @@ impl Refusal {
     pub fn conflict(&self) -> (Option<u32>, Conflict<'_, Holder>) {
         let holder = self.holders.iter().find(|h| h.pid.is_some());
         let conflict = Conflict {
-            holder_comm: holder.and_then(|h| h.comm.as_deref()),
+            holder_comm: Text::of_some(holder.map(Holder::comm_bytes)),
             holders: &self.holders,
             holder_unknown: self.unknown,
         };
@@ -214,13 +262,28 @@ impl Attempt {
 
 impl Default for PortHolders {
     fn default() -> Self {
-        PortHolders { lookups: HashMap::new(), own_netns: netns::own(), namespaces: HashMap::new() }
+        PortHolders {
+            lookups: HashMap::new(),
+            own_netns: netns::own(),
+            namespaces: HashMap::new(),
+            users: UserNames::default(),
+        }
     }
 }
 
 impl PortHolders {
     pub fn own_netns(&self) -> u32 {
         self.own_netns
+    }
+
+    /// The holders of `socket` (one per process holding it open, from `owners`), users named from this cache.
+    pub fn holders_of(
+        &mut self,
+        socket: &DiagSocket,
+        owners: &HashMap<u64, Vec<SocketOwner>>,
+        source: &'static str,
+    ) -> Vec<Holder> {
+        Holder::from_socket(socket, owners, &mut self.users, source)
     }
 
     /// Keeps the network namespaces `wanted` (inode number → a process in it, if known) open between lookups,
@@ -313,7 +376,9 @@ impl PortHolders {
             _ => 2,
         };
         matching.sort_by_key(|s| (rank(s), s.inode == 0));
-        let mut holders: Vec<Holder> = matching.iter().flat_map(|s| Holder::from_socket(s, owners, "lookup")).collect();
+        let users = &mut self.users;
+        let mut holders: Vec<Holder> =
+            matching.iter().flat_map(|s| Holder::from_socket(s, owners, users, "lookup")).collect();
         // Within a rank, holders with a process first (stable: the socket order above is kept).
         holders.sort_by_key(|h| (rank_state(h.state), h.pid.is_none()));
         Ok(holders)

@@ -78,6 +78,12 @@ pub struct DiagSocket {
     pub uid: u32,
     /// For IPv6 sockets: `IPV6_V6ONLY`.
     pub v6only: Option<bool>,
+    /// `idiag_rqueue`, ss's Recv-Q: for a listener, the connections waiting in its accept queue; otherwise the
+    /// bytes received and not yet read.
+    pub recv_q: u32,
+    /// `idiag_wqueue`, ss's Send-Q: for a listener, its backlog (the accept queue's limit); otherwise the bytes
+    /// sent and not yet acknowledged.
+    pub send_q: u32,
 }
 
 /// Which sockets a dump asks for.
@@ -234,6 +240,8 @@ fn convert(proto: Proto, response: &InetResponse) -> Option<DiagSocket> {
         inode: u64::from(header.inode),
         uid: header.uid,
         v6only,
+        recv_q: header.recv_queue,
+        send_q: header.send_queue,
     })
 }
 

@@ -4,9 +4,10 @@
 
 use std::{cell::RefCell, collections::HashMap, time::Instant};
 
-use serde::Serialize;
-
-use crate::{escape::JsonText, procfs};
+use crate::{
+    escape::{TextShape, write_name},
+    procfs,
+};
 
 pub struct Comms {
     by_tid: HashMap<u32, Vec<u8>>,
@@ -53,11 +54,11 @@ pub struct ThreadName<'a> {
     pub tid: u32,
 }
 
-impl Serialize for ThreadName<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl TextShape for ThreadName<'_> {
+    fn write_fields<M: serde::ser::SerializeMap>(&self, map: &mut M, text: &str, hex: &str) -> Result<(), M::Error> {
         match self.sent {
-            Some(comm) => JsonText(comm).serialize(serializer),
-            None => JsonText(self.comms.borrow_mut().get(self.pid, self.tid)).serialize(serializer),
+            Some(comm) => write_name(map, comm, text, hex),
+            None => write_name(map, self.comms.borrow_mut().get(self.pid, self.tid), text, hex),
         }
     }
 }

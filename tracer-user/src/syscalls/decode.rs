@@ -6,13 +6,15 @@
 use std::borrow::Cow;
 
 use tracer_common::decode::SyscallRecord;
-use tracer_common::syscalls::{CAPTURE_SLOTS, MAX_SYSCALL_NR, SyscallSpec, capture, is_error_return, status};
+use tracer_common::syscalls::{
+    CAPTURE_SLOTS, MAX_SYSCALL_NR, SyscallSpec, capture, is_error_return, status, wanted as spec_wanted,
+};
 
 use super::structs::{
     INT_PAIR_SIZE, RLIMIT_SIZE, STAT_SIZE, TIMESPEC_SIZE, int_pair, rlimit, sockaddr, stat, timespec,
 };
 use crate::{
-    escape::quoted,
+    escape::{hex_quoted, quoted},
     linux::{
         constants::{self as c, Names, c_hex, flags_text, named},
         errno,
@@ -25,6 +27,8 @@ use crate::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArgKind {
     Signed32,
+    /// A user or group id: `-1` (no change, for chown) as strace shows it, else unsigned.
+    Id,
     Signed64,
     Unsigned,
     Hex,
@@ -39,6 +43,8 @@ pub enum ArgKind {
     },
     /// Data filled by the kernel (read); its length is the return value.
     BufferOut,
+    /// Random bytes filled by the kernel (getrandom's), shown in hex as strace shows them.
+    RandomBytes,
     OpenFlags,
     Mode,
     Signal,
@@ -100,7 +106,7 @@ impl ArgKind {
         Some(match self {
             ArgKind::Path => (capture::CSTRING, 0),
             ArgKind::BufferIn { len_arg } => (capture::BUFFER_IN, len_arg),
-            ArgKind::BufferOut => (capture::BUFFER_OUT, 0),
+            ArgKind::BufferOut | ArgKind::RandomBytes => (capture::BUFFER_OUT, 0),
             ArgKind::IntPair => (capture::STRUCT_OUT, INT_PAIR_SIZE),
             ArgKind::Timespec { output: false } => (capture::STRUCT_IN, TIMESPEC_SIZE),
             ArgKind::Timespec { output: true } => (capture::STRUCT_OUT, TIMESPEC_SIZE),
@@ -123,6 +129,33 @@ impl ArgKind {
 pub struct ArgInfo {
     pub name: String,
     pub kind: ArgKind,
+    /// A C type of 32 bits (`int`, `unsigned int`, `uid_t`...): the register's upper half is not part of the value
+    /// (the kernel reads only the lower one), so it is cleared before the value is shown.
+    pub int32: bool,
+}
+
+/// Whether a syscall argument's C type (as the kernel's format spells it) is 32 bits wide on x86_64.
+fn is_int32(c_type: &str) -> bool {
+    matches!(
+        c_type.trim_start_matches("const "),
+        "int"
+            | "unsigned int"
+            | "unsigned"
+            | "u32"
+            | "__u32"
+            | "s32"
+            | "__s32"
+            | "pid_t"
+            | "uid_t"
+            | "gid_t"
+            | "qid_t"
+            | "clockid_t"
+            | "timer_t"
+            | "key_t"
+            | "mqd_t"
+            | "key_serial_t"
+            | "rwf_t"
+    )
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,8 +285,11 @@ fn classify(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String
     if name.contains("flags") || name == "prot" {
         return ArgKind::Hex;
     }
-    match c_type {
-        "int" | "pid_t" | "clockid_t" | "key_t" | "mqd_t" | "timer_t" => ArgKind::Signed32,
+    match c_type.trim_start_matches("const ") {
+        "int" | "pid_t" | "clockid_t" | "key_t" | "mqd_t" | "timer_t" | "key_serial_t" | "s32" | "__s32" => {
+            ArgKind::Signed32
+        }
+        "uid_t" | "gid_t" | "qid_t" => ArgKind::Id,
         "long" | "off_t" | "loff_t" | "ssize_t" => ArgKind::Signed64,
         _ => ArgKind::Unsigned,
     }
@@ -306,6 +342,7 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
         ("timerfd_create", "flags") => Flags(&c::TFD_FLAGS),
         ("timerfd_settime", "flags") => Flags(&c::TFD_TIMER_FLAGS),
         ("getrandom", "flags") => Flags(&c::GRND_FLAGS),
+        ("getrandom", "buf" | "ubuf") => ArgKind::RandomBytes,
         ("pipe2" | "dup3", "flags") => Flags(&c::O_FLAGS),
         ("eventfd2", "flags") => Flags(&c::EFD_FLAGS),
         ("epoll_create1", "flags") => Flags(&c::EPOLL_FLAGS),
@@ -404,6 +441,7 @@ impl SyscallTable {
                     .map(|f| ArgInfo {
                         name: f.name.clone(),
                         kind: classify(&info.name, &f.c_type, &f.name, &siblings),
+                        int32: is_int32(&f.c_type),
                     })
                     .collect(),
             );
@@ -435,7 +473,11 @@ impl SyscallTable {
         let mut specs = vec![SyscallSpec::default(); MAX_SYSCALL_NR];
         for info in self.iter() {
             let spec = &mut specs[info.nr as usize];
-            spec.wanted = wanted(info) as u8;
+            spec.wanted = match (wanted(info), info.name.as_str()) {
+                (false, _) => 0,
+                (true, "fork" | "vfork" | "clone" | "clone3") => spec_wanted::RETURNS_IN_CHILD,
+                (true, _) => spec_wanted::YES,
+            };
             for (slot, (arg, kind)) in info.captures().enumerate() {
                 spec.arg[slot] = arg as u8;
                 (spec.kind[slot], spec.len_arg[slot]) = kind.capture().unwrap_or_default();
@@ -472,14 +514,19 @@ impl SyscallTable {
         let event = &record.event;
         let info = self.get(event.nr);
         let name = self.name(event.nr).into_owned();
-        let enter_seen = event.status & status::ENTER_SEEN != 0;
         let mut args = Vec::new();
         match info.and_then(|i| i.args.as_ref()) {
             Some(arg_infos) => {
                 let mut slot = 0;
-                let open_flags = arg_infos.iter().position(|a| a.kind == ArgKind::OpenFlags).map(|i| event.args[i]);
+                let mut values = event.args;
+                for (value, arg) in values.iter_mut().zip(arg_infos) {
+                    if arg.int32 {
+                        *value = u64::from(*value as u32);
+                    }
+                }
+                let open_flags = arg_infos.iter().position(|a| a.kind == ArgKind::OpenFlags).map(|i| values[i]);
                 for (i, arg) in arg_infos.iter().enumerate() {
-                    let value = event.args[i];
+                    let value = values[i];
                     let captured = arg.kind.is_captured() && slot < CAPTURE_SLOTS;
                     let text = if captured {
                         let data = &record.data[slot];
@@ -494,7 +541,7 @@ impl SyscallTable {
                         // strace leaves out the mode of an open that cannot create.
                         continue;
                     } else {
-                        match format_scalar(arg.kind, i, &event.args, opts, fd_path) {
+                        match format_scalar(arg.kind, i, &values, opts, fd_path) {
                             Some(text) => text,
                             None => continue,
                         }
@@ -504,12 +551,14 @@ impl SyscallTable {
             }
             None => args.extend(event.args.iter().map(|v| format!("{v:#x}"))),
         }
-        if !enter_seen && info.and_then(|i| i.args.as_ref()).is_some() && event.args == [0; 6] {
+        if event.status & status::ARGS_UNKNOWN != 0 {
             // Classic exit tracepoints carry no arguments: say so rather than show zeros.
             args = vec!["<unavailable>".to_string()];
         }
 
-        let (ret, errno, errno_text) = if let Some((errno, text)) = errno::restart_code(-event.ret) {
+        let (ret, errno, errno_text) = if event.status & status::NO_RETURN != 0 {
+            ("?".to_string(), None, None)
+        } else if let Some((errno, text)) = errno::restart_code(-event.ret) {
             ("?".to_string(), Some(errno), Some(text))
         } else if is_error_return(event.ret) {
             let (errno, text) = errno::describe((-event.ret) as i32);
@@ -540,7 +589,7 @@ fn format_captured(
     if value == 0 {
         return "NULL".to_string();
     }
-    if fault || kind == ArgKind::BufferOut && ret < 0 {
+    if fault || matches!(kind, ArgKind::BufferOut | ArgKind::RandomBytes) && ret < 0 {
         return format!("{value:#x}");
     }
     let output = matches!(
@@ -560,6 +609,10 @@ fn format_captured(
         ArgKind::BufferIn { .. } | ArgKind::BufferOut => {
             let shown = data.len().min(opts.string_limit);
             return quoted(&data[..shown], truncated || shown < data.len());
+        }
+        ArgKind::RandomBytes => {
+            let shown = data.len().min(opts.string_limit);
+            return hex_quoted(&data[..shown], truncated || shown < data.len());
         }
         ArgKind::IntPair => int_pair(data),
         ArgKind::Timespec { .. } => timespec(data),
@@ -597,6 +650,8 @@ fn format_scalar(
     let int = u64::from(value as u32);
     Some(match kind {
         ArgKind::Signed32 => (value as u32 as i32).to_string(),
+        ArgKind::Id if value as u32 == u32::MAX => "-1".to_string(),
+        ArgKind::Id => (value as u32).to_string(),
         ArgKind::Signed64 => (value as i64).to_string(),
         ArgKind::Unsigned => value.to_string(),
         ArgKind::Hex => c_hex(value),
@@ -604,6 +659,7 @@ fn format_scalar(
         | ArgKind::Path
         | ArgKind::BufferIn { .. }
         | ArgKind::BufferOut
+        | ArgKind::RandomBytes
         | ArgKind::IntPair
         | ArgKind::Timespec { .. }
         | ArgKind::Stat
@@ -616,7 +672,8 @@ fn format_scalar(
             if opts.show_fd_paths { annotate_fd(fd, fd_path) } else { fd.to_string() }
         }
         ArgKind::OpenFlags => open_flags(value),
-        ArgKind::Mode => format!("0{:02o}", value as u32),
+        // `umode_t`, 16 bits, whatever the argument's declared type (umask's is an int): strace prints it so.
+        ArgKind::Mode => format!("0{:02o}", value as u16),
         ArgKind::Signal => signal_text(int),
         ArgKind::Named(names) => named(int, names),
         ArgKind::Flags(names) => flag_names(int, names),
@@ -947,7 +1004,11 @@ mod tests {
         info.args = Some(
             fields
                 .iter()
-                .map(|(c_type, n)| ArgInfo { name: n.to_string(), kind: classify(name, c_type, n, &siblings) })
+                .map(|(c_type, n)| ArgInfo {
+                    name: n.to_string(),
+                    kind: classify(name, c_type, n, &siblings),
+                    int32: is_int32(c_type),
+                })
                 .collect(),
         );
         let mut all = [0; 6];

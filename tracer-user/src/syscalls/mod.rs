@@ -27,7 +27,7 @@ use tracer_common::{
 use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs, UsageError},
-    escape::{display_name, json_text, quoted},
+    escape::{Text, display_name, quoted},
     output::{Clock, OutputClosed, duration, timestamp},
     probes::{
         Family as _,
@@ -158,6 +158,8 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         buffer_capture: args.string_limit.saturating_add(1).min(DATA_CAP) as u32,
         execve_nr: table.by_name("execve").map_or(59, |i| i.nr as u32),
         execveat_nr: table.by_name("execveat").map_or(322, |i| i.nr as u32),
+        exit_nr: table.by_name("exit").map_or(60, |i| i.nr as u32),
+        exit_group_nr: table.by_name("exit_group").map_or(231, |i| i.nr as u32),
         enter_hooked: enter_hook,
     };
     let hooks = match filter.few() {
@@ -430,17 +432,17 @@ impl Tracer {
                 ts_ns: io.clock.wall_ns(event.header.ts_ns),
                 pid,
                 tid: event.header.tid,
-                comm: ThreadName {
+                comm: Text::new(ThreadName {
                     sent: (event.header.flags & header_flags::NO_COMM == 0).then(|| c_bytes(&event.header.comm)),
                     comms: &self.comms,
                     pid,
                     tid: event.header.tid,
-                },
+                }),
                 name: &call.name,
                 nr: event.nr,
                 args: &call.args,
             },
-            ret: event.ret,
+            ret: (event.status & status::NO_RETURN == 0).then_some(event.ret),
             errno: call.errno,
             duration_ns,
         };
@@ -647,7 +649,7 @@ impl Tracer {
                 ts_ns: io.clock.wall_ns(since_ns),
                 pid,
                 tid,
-                comm: procfs::comm(pid).map(|c| json_text(&c)).unwrap_or_default(),
+                comm: Text::new(procfs::comm(pid).unwrap_or_default()),
                 name: &call.name,
                 nr,
                 args: &call.args,

@@ -643,3 +643,110 @@ pub fn oom_killed_python(test: &str, dl: Deadline) -> (u32, u64) {
     }
     (child.id(), kills)
 }
+
+/// Debian's `redis-server` on 127.0.0.1:`port`, in the foreground, no persistence; waits until it accepts.
+pub fn start_redis(port: u16, deadline: Deadline) -> Proc {
+    let dir = scratch_dir("redis");
+    let mut cmd = Command::new("redis-server");
+    cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+        .args(["--daemonize", "no", "--dir", dir.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let redis = Proc::spawn(format!("redis-server --port {port}"), &mut cmd);
+    let ready = redis.out().wait_for(deadline, |l| l.contains("Ready to accept connections"));
+    assert!(ready.is_some(), "redis-server did not start\n{}", redis.dump());
+    redis
+}
+
+/// The children of a single-threaded process (its main thread's, from /proc/PID/task/PID/children).
+pub fn children(pid: u32) -> std::collections::BTreeSet<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect()
+}
+
+/// The uid of user `name`, from /etc/passwd.
+pub fn user_uid(name: &str) -> u32 {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let line = passwd.lines().find(|l| l.split(':').next() == Some(name));
+    let line = line.unwrap_or_else(|| panic!("no user {name} in /etc/passwd"));
+    line.split(':').nth(2).unwrap().parse().unwrap()
+}
+
+/// Debian's nginx (nginx-light) serving 127.0.0.1:`port` as it is run in production: a master as root and
+/// `workers` workers as www-data sharing its listener (of backlog `backlog`). Stopped, workers too, when dropped.
+pub struct Nginx {
+    pub master: Proc,
+    pub workers: std::collections::BTreeSet<u32>,
+}
+
+impl Nginx {
+    pub fn start(port: u16, workers: usize, backlog: u32, deadline: Deadline) -> Nginx {
+        assert!(
+            Path::new("/usr/sbin/nginx").exists(),
+            "this test needs Debian's nginx (apt-get install nginx-light; cargo xtask setup installs it)"
+        );
+        let dir = scratch_dir(&format!("nginx-{port}"));
+        let d = dir.display();
+        std::fs::write(
+            dir.join("nginx.conf"),
+            format!(
+                "user www-data;\nworker_processes {workers};\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+                 events {{ worker_connections 64; }}\n\
+                 http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};\n\
+                 server {{ listen 127.0.0.1:{port} backlog={backlog}; return 200; }} }}\n"
+            ),
+        )
+        .unwrap();
+        let master = Proc::spawn(
+            format!("nginx on port {port}"),
+            Command::new("/usr/sbin/nginx")
+                .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf")])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
+        let mpid = master.pid();
+        // Workers as www-data: forked, then switched to www-data (every uid: real, effective, saved, fs).
+        let uid = user_uid("www-data").to_string();
+        let www_data = |pid: &u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .is_ok_and(|s| s.lines().any(|l| l.split_whitespace().eq(["Uid:", &uid, &uid, &uid, &uid])))
+        };
+        loop {
+            let children = children(mpid);
+            if children.len() == workers && children.iter().all(www_data) {
+                return Nginx { master, workers: children };
+            }
+            assert!(!deadline.expired(), "nginx never started {workers} workers as www-data\n{}", master.dump());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM: the master stops its workers (killed alone, it would leave them holding the port).
+        self.master.signal(libc::SIGTERM);
+        self.master.try_wait_until(Deadline::new(Duration::from_secs(5)));
+    }
+}
+
+/// The bytes a JSON name stands for: its `<field>_hex` sibling when there is one (the bytes were not UTF-8, and
+/// the string shows them lossily), else the string itself.
+pub fn name_bytes(record: &serde_json::Value, field: &str) -> Vec<u8> {
+    match record.get(format!("{field}_hex")).and_then(|h| h.as_str()) {
+        Some(hex) => unhex(hex),
+        None => {
+            record[field].as_str().unwrap_or_else(|| panic!("{field} is not a string: {record}")).as_bytes().to_vec()
+        }
+    }
+}
+
+/// `636f6cff` as bytes.
+pub fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex")).collect()
+}

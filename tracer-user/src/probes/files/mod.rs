@@ -35,8 +35,8 @@ use tracer_common::{
 
 use crate::{
     bpf::Probes,
-    escape::{display_name, hex_if_invalid, json_text},
-    linux::{errno, files::open_flags, processes::UserNames},
+    escape::{Text, display_name},
+    linux::{errno, files::open_flags, users::UserNames},
     output::{OutputClosed, timestamp},
     probes::Family,
     procfs,
@@ -373,7 +373,7 @@ impl Opens {
     }
 
     fn user(&mut self, uid: u32) -> String {
-        self.users.of(uid).unwrap_or_else(|| uid.to_string())
+        self.users.name(uid).unwrap_or_else(|| uid.to_string())
     }
 
     /// Who holds the watched paths now, as `lsof PATH` lists them (nothing without a watched path). Taken once the
@@ -398,7 +398,7 @@ impl Opens {
         io.out.text_only(&format!("{:<16} {:>7} {:<10} {:>5} {:>10} NAME", "COMMAND", "PID", "USER", "FD", "NODE"))?;
         for hold in holds {
             let comm = procfs::comm(hold.pid).unwrap_or_default();
-            let uid = process_uid(hold.pid);
+            let uid = procfs::uid(hold.pid);
             let user = uid.map(|u| self.user(u));
             let path = hold.path.as_os_str().as_bytes();
             let (fd, mode) = match hold.slot {
@@ -411,12 +411,12 @@ impl Opens {
             let held = HeldFile {
                 source: "snapshot",
                 pid: hold.pid,
-                comm: json_text(&comm),
+                comm: Text::of(&comm),
                 uid,
                 user,
                 fd,
                 mode,
-                path: json_text(path),
+                path: Text::of(path),
                 dev: dev_text(hold.ident.dev),
                 inode: hold.ident.ino,
             };
@@ -567,24 +567,22 @@ impl Opens {
             ts_ns,
             pid: e.header.pid,
             tid: e.header.tid,
-            comm: json_text(comm_bytes),
+            comm: Text::of(comm_bytes),
             uid: e.uid,
             user: &user,
             call: call::name(e.call),
-            path: json_text(&path_bytes),
+            path: Text::of(&path_bytes),
             path_resolved: resolved.path.is_some(),
             path_verified: resolved.verified,
-            requested: json_text(raw),
+            requested: Text::of(raw),
             requested_truncated: truncated,
-            path_hex: hex_if_invalid(&path_bytes),
-            requested_hex: hex_if_invalid(raw),
             flags: &flags,
             mode,
             fd: (e.ret >= 0).then_some(e.ret),
             errno,
             ret: e.ret,
             duration_ns: entered.then_some(e.duration_ns),
-            watch: watch.as_ref().map(|w| json_text(w.as_os_str().as_bytes())),
+            watch: Text::of_some(watch.as_ref().map(|w| w.as_os_str().as_bytes())),
             dev: file_known.then(|| dev_text(e.dev)),
             inode: file_known.then_some(e.ino),
         };
@@ -649,12 +647,6 @@ impl Handler for Opens {
 /// `major:minor` of a kernel `dev_t`, as /proc/PID/maps and lsof's DEVICE column show it.
 fn dev_text(dev: u32) -> String {
     format!("{}:{}", dev >> 20, dev & 0xfffff)
-}
-
-/// The real uid of a process (`Uid:` in /proc/PID/status).
-fn process_uid(pid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.parse().ok()
 }
 
 #[cfg(test)]
