@@ -8,7 +8,7 @@ use crate::{
     files::OpenEvent,
     net::{BindEvent, SockEvent},
     process::ProcessEvent,
-    signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
+    signals::{OomVictimEvent, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
     syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallEvent},
     tcp::ConnEvent,
 };
@@ -44,6 +44,8 @@ pub enum Event {
     SignalDeliver(SignalDeliverEvent),
     /// A kill-family syscall that failed: no signal was generated.
     SignalSendFailed(SignalSendFailedEvent),
+    /// The OOM killer's victim, marked right after its SIGKILL.
+    OomVictim(OomVictimEvent),
     /// A bind() that returned.
     Bind(BindEvent),
     /// A listen() that returned.
@@ -71,6 +73,7 @@ impl Event {
             Event::Signal(s) => &s.header,
             Event::SignalDeliver(s) => &s.header,
             Event::SignalSendFailed(s) => &s.header,
+            Event::OomVictim(o) => &o.header,
             Event::Bind(b) => &b.header,
             Event::Listen(s) | Event::SockState(s) => &s.header,
             Event::Open(o) => &o.header,
@@ -151,6 +154,11 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             need(kind, bytes, size_of::<SignalSendFailedEvent>())?;
             // SAFETY: length checked; SignalSendFailedEvent is plain data.
             Ok(Event::SignalSendFailed(unsafe { read_pod(bytes) }))
+        }
+        kind::OOM_VICTIM => {
+            need(kind, bytes, size_of::<OomVictimEvent>())?;
+            // SAFETY: length checked; OomVictimEvent is plain data.
+            Ok(Event::OomVictim(unsafe { read_pod(bytes) }))
         }
         kind::NET_BIND => {
             need(kind, bytes, size_of::<BindEvent>())?;
@@ -297,10 +305,13 @@ mod tests {
             _pad: 0,
         };
         assert_eq!(decode(&as_bytes(&failed)), Ok(Event::SignalSendFailed(failed)));
+        let oom = crate::signals::OomVictimEvent { header: header(kind::OOM_VICTIM), victim_tid: 4321, _pad: 0 };
+        assert_eq!(decode(&as_bytes(&oom)), Ok(Event::OomVictim(oom)));
         for (kind, mut bytes) in [
             (kind::SIGNAL, as_bytes(&signal)),
             (kind::SIGNAL_DELIVER, as_bytes(&deliver)),
             (kind::SIGNAL_SEND_FAILED, as_bytes(&failed)),
+            (kind::OOM_VICTIM, as_bytes(&oom)),
         ] {
             let need = bytes.len();
             bytes.pop();

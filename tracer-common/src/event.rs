@@ -14,6 +14,7 @@ pub mod kind {
     pub const TCP_CONNECT: u16 = 11;
     pub const TCP_ACCEPT: u16 = 12;
     pub const TCP_CLOSE: u16 = 13;
+    pub const OOM_VICTIM: u16 = 14;
 }
 
 /// First bytes of every ring-buffer record. Describes the task that was running when the probe fired.

@@ -172,6 +172,20 @@ pub struct SignalSendFailedEvent {
 }
 const _: () = assert!(core::mem::size_of::<SignalSendFailedEvent>() == 40 + 16 + 32 + 8);
 
+/// The OOM killer marked its victim (`oom:mark_victim`), right after sending it SIGKILL (`__oom_kill_process`:
+/// `do_send_sig_info(SIGKILL, SEND_SIG_PRIV, victim)`, then `mark_oom_victim(victim)`). The header is the task
+/// that ran the OOM killer: the one whose allocation or charge failed.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OomVictimEvent {
+    pub header: EventHeader,
+    /// The victim task's pid (a thread id: the thread of the victim that still had the memory map), as the
+    /// SIGKILL's `target_tid`.
+    pub victim_tid: u32,
+    pub _pad: u32,
+}
+const _: () = assert!(core::mem::size_of::<OomVictimEvent>() == 40 + 8);
+
 /// Kill-family syscalls watched for failures: the syscall number and which argument is the signal. Set at load
 /// time; unused slots have `nr` -1.
 #[repr(C)]

@@ -18,7 +18,7 @@ use tracer_common::{
     monitor::{RateBucket, TOKEN, bucket},
     net::{BindEvent, SockEvent},
     process::ProcessEvent,
-    signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
+    signals::{OomVictimEvent, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
     syscalls::{SyscallDataEvent, SyscallEvent},
     tcp::ConnEvent,
 };
@@ -49,6 +49,7 @@ records!(
     SignalEvent,
     SignalDeliverEvent,
     SignalSendFailedEvent,
+    OomVictimEvent,
     BindEvent,
     SockEvent,
     OpenEvent,

@@ -9,6 +9,9 @@
 //!   signal was sent to (it may have handled SIGTERM and exited), or of a `-p` process.
 //! - `signal_send_enter`/`signal_send_exit` (classic `syscalls:sys_{enter,exit}_<kill family>`): sends that
 //!   failed never reach `signal_generate`; only attached with `--failed`.
+//! - `signal_oom_victim` (classic `oom:mark_victim`): the OOM killer's victim, marked right after the SIGKILL it
+//!   was sent, so that user space can say the OOM killer sent it. Classic, not raw: the raw arguments changed
+//!   (a pid on 5.10, the task since 6.7); the record's `pid` did not.
 //!
 //! Kernel struct offsets come from BTF, set at load time.
 
@@ -23,7 +26,7 @@ use tracer_common::{
     event::kind,
     process::{EXIT_CODE_UNKNOWN, what},
     signals::{
-        DEFAULT_IGNORED, SEND_SPECS, SIGCONT, SIGKILL, SendSpec, SignalDeliverEvent, SignalEvent,
+        DEFAULT_IGNORED, OomVictimEvent, SEND_SPECS, SIGCONT, SIGKILL, SendSpec, SignalDeliverEvent, SignalEvent,
         SignalSendFailedEvent, flags, info, result, sent_by_process, signal_bit,
     },
 };
@@ -89,6 +92,10 @@ static TTY_PGRP_OFFSET: u32 = 0;
 static TTY_NAME_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static PID_NR_OFFSET: u32 = 0;
+
+/// `oom:mark_victim`'s `pid` field (from its format file).
+#[unsafe(no_mangle)]
+static OOM_VICTIM_PID_OFFSET: u32 = 8;
 
 /// `signal_struct.flags`: set by prepare_signal() when a SIGCONT found the group stopped (include/linux/sched/signal.h).
 const SIGNAL_CLD_CONTINUED: u32 = 0x20;
@@ -357,6 +364,18 @@ pub fn signal_send_exit(ctx: TracePointContext) -> u32 {
         event.ret = ret;
         event.args = pending.args;
         event.uid = bpf_get_current_uid_gid() as u32;
+        event._pad = 0;
+    });
+    0
+}
+
+/// `oom:mark_victim`: the OOM killer chose this task and has just sent it SIGKILL. Never rate-limited: rare, and
+/// what it explains matters.
+#[tracepoint]
+pub fn signal_oom_victim(ctx: TracePointContext) -> u32 {
+    let victim: i32 = unsafe { ctx.read_at(global(&OOM_VICTIM_PID_OFFSET) as usize) }.unwrap_or(0);
+    emit::<OomVictimEvent>(SIGNALS, kind::OOM_VICTIM, bpf_get_current_pid_tgid(), |event, _| {
+        event.victim_tid = victim as u32;
         event._pad = 0;
     });
     0

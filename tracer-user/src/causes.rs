@@ -3,11 +3,14 @@
 //! signal of each number queued for it (the one whose number the exit status names killed it), and the last one
 //! not ignored by default (the one a process that exited by itself most likely answered).
 
-use std::collections::HashMap;
+use std::{
+    collections::{HashMap, VecDeque},
+    time::{Duration, Instant},
+};
 
 use tracer_common::{
     decode::c_bytes,
-    signals::{DEFAULT_IGNORED, SignalEvent, flags, result, signal_bit},
+    signals::{DEFAULT_IGNORED, SIGKILL, SignalEvent, flags, result, signal_bit},
 };
 
 use crate::{
@@ -18,6 +21,9 @@ use crate::{
     records::{Exit, ExitCause, Signal},
 };
 
+/// The `origin` of the OOM killer's SIGKILL.
+pub const ORIGIN_OOM: &str = "oom";
+
 /// Who sent a signal.
 #[derive(Clone, Debug)]
 pub enum Sender {
@@ -27,6 +33,8 @@ pub enum Sender {
     },
     /// `tty pts/3 (Ctrl-C)`.
     Terminal(String),
+    /// The OOM killer's SIGKILL (`OomKills`).
+    OomKiller,
     Kernel,
 }
 
@@ -35,6 +43,7 @@ impl Sender {
     pub fn of(event: &SignalEvent, record: &Signal) -> Sender {
         match record.tty_sender() {
             Some(terminal) => Sender::Terminal(terminal),
+            None if record.origin == ORIGIN_OOM => Sender::OomKiller,
             None if event.flags & flags::FROM_PROCESS != 0 => {
                 Sender::Process { pid: event.header.pid, comm: c_bytes(&event.header.comm).to_vec() }
             }
@@ -46,6 +55,7 @@ impl Sender {
         match self {
             Sender::Process { .. } => "process",
             Sender::Terminal(_) => "tty",
+            Sender::OomKiller => ORIGIN_OOM,
             Sender::Kernel => "kernel",
         }
     }
@@ -53,22 +63,23 @@ impl Sender {
     pub fn pid(&self) -> Option<u32> {
         match self {
             Sender::Process { pid, .. } => Some(*pid),
-            Sender::Terminal(_) | Sender::Kernel => None,
+            Sender::Terminal(_) | Sender::OomKiller | Sender::Kernel => None,
         }
     }
 
     pub fn comm(&self) -> Option<&[u8]> {
         match self {
             Sender::Process { comm, .. } => Some(comm),
-            Sender::Terminal(_) | Sender::Kernel => None,
+            Sender::Terminal(_) | Sender::OomKiller | Sender::Kernel => None,
         }
     }
 
-    /// `1234 (bash)`, `tty pts/3 (Ctrl-C)`, `kernel`.
+    /// `1234 (bash)`, `tty pts/3 (Ctrl-C)`, `kernel (OOM kill)`, `kernel`.
     pub fn text(&self) -> String {
         match self {
             Sender::Process { pid, comm } => format!("{pid} ({})", display_name(comm)),
             Sender::Terminal(text) => text.clone(),
+            Sender::OomKiller => "kernel (OOM kill)".into(),
             Sender::Kernel => "kernel".into(),
         }
     }
@@ -180,5 +191,91 @@ impl Causes {
             !(was_gone && causes.gone)
         });
         true
+    }
+}
+
+/// How long, at least, a kernel SIGKILL is held back waiting for the OOM killer's mark of its target (released
+/// at the first tick after).
+const OOM_MARK_WAIT: Duration = Duration::from_millis(50);
+
+/// SIGKILLs the kernel sent on its own, held back until it is known whether the OOM killer sent them: it sends
+/// SIGKILL, then marks its victim (`oom:mark_victim`), so the mark comes a moment after the signal. A held kill is
+/// released as the OOM killer's when the mark of its target comes; as the kernel's when an event of its target
+/// comes first (its delivery or exit, never shown before the signal), when `OOM_MARK_WAIT` has passed, or at the
+/// end. Without the tracepoint nothing is held: every such SIGKILL is the kernel's, OOM kill or not (unknown).
+#[derive(Default)]
+pub struct OomKills {
+    /// The kernel reports the OOM killer's victims (`SignalProbes::oom_victims_known`).
+    known: bool,
+    held: VecDeque<(SignalEvent, Instant)>,
+}
+
+impl OomKills {
+    pub fn new(known: bool) -> OomKills {
+        OomKills { known, held: VecDeque::new() }
+    }
+
+    /// Holds `event` when it may be the OOM killer's SIGKILL (sent by the kernel itself, `SEND_SIG_PRIV`); false:
+    /// it is not, handle it now.
+    pub fn hold(&mut self, event: &SignalEvent) -> bool {
+        let maybe = self.known
+            && event.signo == SIGKILL
+            && event.flags & flags::INFO_PRIV != 0
+            && event.flags & flags::FROM_PROCESS == 0;
+        if maybe {
+            self.held.push_back((*event, Instant::now()));
+        }
+        maybe
+    }
+
+    /// The OOM killer marked `victim_tid`: its held SIGKILL, now known to be the OOM killer's.
+    pub fn marked(&mut self, victim_tid: u32) -> Option<SignalEvent> {
+        let at = self.held.iter().position(|(e, _)| e.target_tid == victim_tid || e.target_pid == victim_tid)?;
+        self.held.remove(at).map(|(event, _)| event)
+    }
+
+    /// The held kills of process `pid`, to show before an event of it (its delivery, its exit).
+    pub fn before_event_of(&mut self, pid: u32) -> Vec<SignalEvent> {
+        self.release(|e, _| e.target_pid == pid)
+    }
+
+    /// The held kills whose wait is over; every one when `all` (at the end).
+    pub fn due(&mut self, all: bool) -> Vec<SignalEvent> {
+        self.release(|_, at| all || at.elapsed() >= OOM_MARK_WAIT)
+    }
+
+    fn release(&mut self, which: impl Fn(&SignalEvent, Instant) -> bool) -> Vec<SignalEvent> {
+        if self.held.is_empty() {
+            return Vec::new();
+        }
+        let (out, kept): (Vec<_>, Vec<_>) = self.held.drain(..).partition(|(e, at)| which(e, *at));
+        self.held = kept.into();
+        out.into_iter().map(|(event, _)| event).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kill(target: u32, flags: u32) -> SignalEvent {
+        SignalEvent { signo: SIGKILL, target_pid: target, target_tid: target + 1, flags, ..Default::default() }
+    }
+
+    #[test]
+    fn holds_the_kernels_own_sigkills_until_the_mark_or_an_event_of_the_target() {
+        let mut kills = OomKills::new(true);
+        assert!(!kills.hold(&kill(10, flags::FROM_PROCESS)), "a process's kill is not held");
+        assert!(!kills.hold(&SignalEvent { signo: 15, flags: flags::INFO_PRIV, ..Default::default() }));
+        assert!(kills.hold(&kill(10, flags::INFO_PRIV)));
+        assert!(kills.hold(&kill(20, flags::INFO_PRIV)));
+        assert_eq!(kills.marked(11).map(|e| e.target_pid), Some(10), "marked by its thread id");
+        assert_eq!(kills.marked(11), None);
+        assert!(kills.before_event_of(10).is_empty());
+        assert_eq!(kills.before_event_of(20).len(), 1);
+        assert!(kills.hold(&kill(30, flags::INFO_PRIV)));
+        assert!(kills.due(false).is_empty(), "held for a while");
+        assert_eq!(kills.due(true).len(), 1);
+        assert!(!OomKills::new(false).hold(&kill(10, flags::INFO_PRIV)), "nothing held without the tracepoint");
     }
 }

@@ -178,16 +178,24 @@ pub struct Exec {
     pub uid: u32,
     #[serde(flatten)]
     pub started: Option<Started>,
-    /// `tracer procs`: the user, the working directory, how the process joined.
+    /// `tracer procs` and `monitor`: the name of `uid`.
+    #[serde(flatten)]
+    pub user: Option<ExecUser>,
+    /// `tracer procs`: the working directory, how the process joined.
     #[serde(flatten)]
     pub context: Option<ExecContext>,
+}
+
+/// The name of an exec's `uid` (`linux::users::UserNames`).
+#[derive(Serialize)]
+pub struct ExecUser {
+    /// null when the uid has no name.
+    pub user: Option<String>,
 }
 
 /// What `tracer procs` adds to an exec.
 #[derive(Serialize)]
 pub struct ExecContext {
-    /// The name of `uid`; null when it has none.
-    pub user: Option<String>,
     /// /proc/PID/cwd when tracer read it right after the exec; null when the process was already gone.
     #[serde(flatten)]
     pub cwd: MaybeText<field::Cwd>,
@@ -217,6 +225,7 @@ impl Exec {
             argv_truncated: e.argv_truncated != 0,
             uid: e.uid,
             started: Started::of(e.start_ns),
+            user: None,
             context: None,
         }
     }
@@ -512,7 +521,7 @@ pub struct Signal {
     /// si_code by name; null for a failed send.
     pub code: Option<String>,
     /// "process" (the sender fields say which), "tty" (the terminal `tty` names, to its foreground process group
-    /// `pgid`: Ctrl-C, Ctrl-\\, Ctrl-Z, a resize) or "kernel".
+    /// `pgid`: Ctrl-C, Ctrl-\\, Ctrl-Z, a resize), "oom" (the OOM killer's SIGKILL) or "kernel".
     pub origin: &'static str,
     pub sender_pid: Option<u32>,
     pub sender_tid: Option<u32>,
@@ -552,6 +561,11 @@ impl Signal {
             Some(cause) => format!("tty {tty} ({cause})"),
             None => format!("tty {tty}"),
         })
+    }
+
+    /// The OOM killer's SIGKILL (`causes::OomKills` found its victim's mark).
+    pub fn by_oom_killer(self) -> Signal {
+        Signal { origin: crate::causes::ORIGIN_OOM, ..self }
     }
 
     /// A generated signal (signal:signal_generate). `from_process`: the current task sent it (else the kernel
@@ -1138,6 +1152,7 @@ mod tests {
                 argv_truncated: true,
                 uid: 0,
                 started: None,
+                user: None,
                 context: None,
             },
         );

@@ -685,3 +685,229 @@ fn monitor_stays_within_20_mib_through_a_fork_storm() {
         "{processes} processes exited: {reported} reported, {over_rate} over the rate limit, {ring_full} lost"
     );
 }
+
+/// The name `getent passwd UID` gives a uid (the oracle for `user`), `None` when it has none.
+fn passwd_name(uid: u32) -> Option<String> {
+    let out = Command::new("getent").args(["passwd", &uid.to_string()]).output().expect("getent");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split(':').next().filter(|name| out.status.success() && !name.is_empty()).map(str::to_string)
+}
+
+/// Runs `/bin/true` as `uid` (setpriv execs it: same pid); its pid.
+fn true_as(uid: u32) -> u32 {
+    let id = uid.to_string();
+    let mut child = Command::new("setpriv")
+        .args([&format!("--reuid={id}"), &format!("--regid={id}"), "--clear-groups", "/bin/true"])
+        .spawn()
+        .expect("setpriv");
+    assert!(child.wait().unwrap().success());
+    child.id()
+}
+
+/// An exec names its uid's user (`user`, null for a uid without a name), as getent does.
+#[test]
+fn an_exec_names_the_user_of_its_uid() {
+    let dl = Deadline::test();
+    let t = start_json("monitor", &[], dl);
+    let nobody = true_as(65534);
+    let nameless_uid = 3_999_999;
+    assert_eq!(passwd_name(nameless_uid), None, "uid {nameless_uid} has a name here");
+    let nameless = true_as(nameless_uid);
+    let mut root = Command::new("/bin/true").spawn().expect("true");
+    assert!(root.wait().unwrap().success());
+    let root = root.id();
+    let events = finish(t, dl, "the exec of true", |v| v["type"] == "exec" && v["pid"] == root);
+    let exec_of = |pid: u32| {
+        let mine: Vec<&Value> =
+            of_pid(&events, "exec", "pid", pid).into_iter().filter(|e| e["comm"] == "true").collect();
+        assert_eq!(mine.len(), 1, "one exec of true by {pid}: {mine:?}");
+        mine[0].clone()
+    };
+    for (pid, uid) in [(root, 0u32), (nobody, 65534), (nameless, nameless_uid)] {
+        let exec = exec_of(pid);
+        assert_eq!(exec["uid"], uid, "{exec}");
+        assert_eq!(exec["user"], passwd_name(uid).map_or(Value::Null, Value::from), "{exec}");
+    }
+    assert_eq!(exec_of(nobody)["user"], "nobody");
+}
+
+/// The pid of `parent`'s only child (the program `script` runs on its terminal).
+fn only_child(parent: u32, dl: Deadline) -> u32 {
+    loop {
+        let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).unwrap_or_default();
+        if let Some(pid) = children.split_whitespace().next() {
+            return pid.parse().unwrap();
+        }
+        assert!(!dl.expired(), "{parent} has no child");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// On a terminal (`script` gives tracer one), an exec's argv is quoted as a shell would need it typed, and its uid
+/// has its user name beside it. Before: `uid=0 sh -c echo hello world`.
+#[test]
+fn text_quotes_argv_as_a_shell_needs_it_and_names_the_user() {
+    let dl = Deadline::test();
+    let mut cmd = Command::new("script");
+    cmd.args(["-qfec", &format!("{} monitor", tracer_bin()), "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let t = Proc::spawn("tracer monitor on a terminal", &mut cmd);
+    let ready = t.out().wait_for(dl.within(Duration::from_secs(20)), |l| l.starts_with("tracer: monitoring"));
+    assert!(ready.is_some_and(|l| l.trim_end().ends_with("; ready")), "no ready line\n{}", t.dump());
+    let mut sh = Command::new("sh").args(["-c", "echo hello world"]).stdout(Stdio::null()).spawn().expect("sh");
+    assert!(sh.wait().unwrap().success());
+    let sh = sh.id();
+    let nobody = true_as(65534);
+    let seen = t.out().wait_for(dl.within(Duration::from_secs(15)), |l| l.contains(&format!(" {nobody} (true) ")));
+    let tracer = only_child(t.pid(), dl);
+    // SAFETY: kill(2) on the pid of the child `script` started (it waits for it, so the pid is not reused).
+    unsafe { libc::kill(tracer as libc::pid_t, libc::SIGINT) };
+    let out = t.wait(dl);
+    assert!(seen.is_some(), "no exec of true by {nobody}\n{}", out.dump());
+    let text = out.stdout_text();
+    let line_of = |pid: u32, comm: &str| {
+        let mine: Vec<&str> =
+            text.lines().filter(|l| l.contains(" exec ") && l.contains(&format!(" {pid} ({comm}) "))).collect();
+        assert_eq!(mine.len(), 1, "one exec line of {pid} ({comm})\n{text}");
+        mine[0].trim_end().to_string()
+    };
+    let sh_line = line_of(sh, "sh");
+    assert!(sh_line.ends_with("uid=0(root) sh -c 'echo hello world'"), "{sh_line}");
+    let true_line = line_of(nobody, "true");
+    assert!(true_line.ends_with("uid=65534(nobody) /bin/true"), "{true_line}");
+}
+
+/// A helper listening on 0.0.0.0:PORT, which binds a second socket to ADDR:PORT on each line read (`err ERRNO`
+/// or `bound`).
+const LISTEN_THEN_BIND: &str = "import socket,sys\nport=int(sys.argv[1])\nh=socket.socket()\nh.bind(('0.0.0.0',port))\n\
+                                h.listen(8)\nprint('listening',flush=True)\nfor addr in sys.stdin:\n    s=socket.socket()\n    \
+                                try:\n        s.bind((addr.strip(),port)); print('bound',flush=True)\n    \
+                                except OSError as e:\n        print('err',e.errno,flush=True)\n";
+
+fn listen_then_bind(name: &str, netns: bool, port: u16, dl: Deadline) -> Proc {
+    let mut cmd = if netns { Command::new("unshare") } else { Command::new("/usr/bin/python3") };
+    if netns {
+        cmd.args(["-n", "/usr/bin/python3"]);
+    }
+    cmd.args(["-c", LISTEN_THEN_BIND, &port.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let p = Proc::spawn(name, &mut cmd);
+    assert!(p.out().wait_for(dl.within(Duration::from_secs(10)), |l| l == "listening").is_some(), "{}", p.dump());
+    p
+}
+
+/// A bind refused with EADDRINUSE names who holds the port (`holder_pid`, `holder_comm`, `holders`), looked up in
+/// the refused socket's own network namespace: in a container (`unshare -n`) holding the same port as the host,
+/// the holder is the container's listener, never the host's. A bind that succeeds has no holder. Before:
+/// `holder_pid` was always null.
+#[test]
+fn a_refused_bind_names_the_holder_in_its_own_network_namespace() {
+    let dl = Deadline::test();
+    let port = free_port();
+    let mut host = listen_then_bind("host listener", false, port, dl);
+    let t = start_json("monitor", &["--binds"], dl);
+    let refused = |p: &mut Proc, addr: &str| {
+        p.send(&format!("{addr}\n"));
+        let answer = p.out().wait_for(dl.within(Duration::from_secs(10)), |l| l.starts_with("err") || l == "bound");
+        assert_eq!(answer.as_deref(), Some("err 98"), "{}", p.dump());
+    };
+    refused(&mut host, "127.0.0.1");
+    let mut container = listen_then_bind("container listener", true, port, dl);
+    refused(&mut container, "0.0.0.0");
+    let (host_pid, container_pid) = (host.pid(), container.pid());
+    let events = finish(t, dl, "the container's refused bind", |v| {
+        v["type"] == "bind" && v["pid"] == container_pid && v["ret"] == -98
+    });
+    let binds = |pid: u32| -> Vec<&Value> {
+        of_pid(&events, "bind", "pid", pid).into_iter().filter(|b| b["port"] == port).collect()
+    };
+
+    let host_binds = binds(host_pid);
+    assert_eq!(host_binds.len(), 1, "the host's refused bind (its listener was bound before tracer): {host_binds:?}");
+    let bind = host_binds[0];
+    assert_eq!((&bind["errno"], &bind["addr"]), (&"EADDRINUSE".into(), &"127.0.0.1".into()), "{bind}");
+    assert_eq!(bind["holder_pid"], host_pid, "{bind}");
+    assert_eq!(bind["holder_comm"], "python3", "{bind}");
+    assert_eq!(bind["holders"][0]["state"], "LISTEN", "{bind}");
+    assert_eq!(bind["holders"][0]["addr"], "0.0.0.0", "{bind}");
+
+    let container_binds = binds(container_pid);
+    assert_eq!(container_binds.len(), 2, "the container's listener and its refused bind: {container_binds:?}");
+    let (ok, bind) = (container_binds[0], container_binds[1]);
+    assert_eq!(ok["errno"], Value::Null, "{ok}");
+    assert_eq!(ok["holder_pid"], Value::Null, "{ok}");
+    assert!(ok.get("holders").is_none(), "a bind that succeeded has no holders: {ok}");
+    assert_eq!(bind["errno"], "EADDRINUSE", "{bind}");
+    assert_eq!(bind["holder_pid"], container_pid, "the container's own listener holds it, not the host's: {bind}");
+    let holders = bind["holders"].as_array().expect("holders");
+    assert_eq!(holders.len(), 1, "only the container's listener: {bind}");
+    assert_eq!(holders[0]["pid"], container_pid, "{bind}");
+    assert!(bind.get("holder_unknown").is_none(), "{bind}");
+    drop((host, container));
+}
+
+/// The OOM killer's SIGKILL (python3 past its memory cgroup's limit) is `origin: "oom"` in monitor's signal and the
+/// exit it caused. The cgroup's oom_kill count is the oracle. Before: `kernel`.
+#[test]
+fn an_oom_kill_is_the_oom_killers() {
+    let dl = Deadline::test();
+    let t = start_json("monitor", &[], dl);
+    let (victim, oom_kills) = oom_killed_python("monitor", dl);
+    assert_eq!(oom_kills, 1, "the kernel counts one OOM kill in the cgroup");
+    let events = finish(t, dl, "the victim's exit", |v| v["type"] == "exit" && v["pid"] == victim);
+    let kills: Vec<&Value> = of_pid(&events, "signal", "target_pid", victim);
+    assert_eq!(kills.len(), 1, "one signal to {victim}: {kills:?}");
+    let kill = kills[0];
+    assert_eq!((&kill["signal"], &kill["origin"]), (&"SIGKILL".into(), &"oom".into()), "{kill}");
+    assert_eq!(kill["sender_pid"], Value::Null, "{kill}");
+    let exits = of_pid(&events, "exit", "pid", victim);
+    assert_eq!(exits.len(), 1, "{exits:?}");
+    let exit = exits[0];
+    assert_eq!((&exit["signal"], &exit["origin"]), (&"SIGKILL".into(), &"oom".into()), "{exit}");
+    assert_eq!(exit["cause_ts_ns"], kill["ts_ns"], "{exit}");
+}
+
+/// Sockets listening on the port now, as `ss -Hltn` lists them (the oracle).
+fn ss_listeners(port: u16) -> u64 {
+    let out = Command::new("ss").args(["-Hltn", &format!("sport = :{port}")]).output().expect("ss");
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count() as u64
+}
+
+/// `tracer_listeners{proto,port}` counts the sockets listening on a port now: two (an IPv4 and an IPv6 one),
+/// then one, then none (the series is gone), as ss counts them.
+#[test]
+fn listeners_are_a_gauge_per_port() {
+    let dl = Deadline::test();
+    let metrics = free_port();
+    let t = start_json("monitor", &["--metrics-addr", &format!("127.0.0.1:{metrics}"), "--no-bpf-stats"], dl);
+    let port = free_port();
+    let v4 = TcpListener::bind(("127.0.0.1", port)).expect("listen on IPv4");
+    let v6 = TcpListener::bind(("::1", port)).expect("listen on IPv6");
+    let name = format!(r#"tracer_listeners{{proto="tcp",port="{port}"}}"#);
+    let shown = |wanted: u64| {
+        let inner = dl.within(Duration::from_secs(10));
+        loop {
+            let body = http_get(metrics, "/metrics").expect("GET /metrics");
+            let present = body.lines().any(|l| l.starts_with(&format!("{name} ")));
+            if series(&body, &name) == wanted && (wanted > 0 || !present) {
+                return;
+            }
+            assert!(!inner.expired(), "{name} never became {wanted}:\n{body}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    assert_eq!(ss_listeners(port), 2);
+    shown(2);
+    drop(v6);
+    assert_eq!(ss_listeners(port), 1);
+    shown(1);
+    drop(v4);
+    assert_eq!(ss_listeners(port), 0);
+    shown(0);
+    t.signal(libc::SIGINT);
+    t.wait(dl).expect_code(0);
+}

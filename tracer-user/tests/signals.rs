@@ -1053,3 +1053,52 @@ fn sigint_right_after_ready_stops_a_syscall_summary_cleanly() {
 fn sigint_right_after_ready_stops_syscalls_of_a_command_cleanly() {
     ready_race(&["syscalls", "--", "/bin/sh", "-c", "exec sleep 1 >/dev/null 2>&1"], None);
 }
+
+/// A SIGKILL from the OOM killer (a real one: python3 past its memory cgroup's limit) is the OOM killer's:
+/// `origin: "oom"`, text `kernel (OOM kill)`, and so is the cause of its exit. A SIGKILL the kernel sends for another
+/// reason (RLIMIT_CPU's hard limit) stays `kernel`. The cgroup's oom_kill count is the oracle. Before: both
+/// `kernel [SI_KERNEL]`.
+#[test]
+fn an_oom_kill_is_the_oom_killers_and_another_kernel_sigkill_is_not() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("signals-oom");
+    let file = dir.join("signals.txt");
+    let t = start_json("signals", &["--signal", "KILL"], dl);
+    let mut cmd = tracer_command("signals", &["--signal", "KILL", "-o", file.to_str().unwrap()]);
+    let text = Proc::spawn("tracer signals -o", &mut cmd);
+    if text.err().wait_for(dl.within(Duration::from_secs(20)), |l| l.trim_end().ends_with("ready")).is_none() {
+        panic!("tracer never printed its ready line on stderr\n{}", text.dump());
+    }
+    let (victim, oom_kills) = oom_killed_python("signals", dl);
+    assert_eq!(oom_kills, 1, "the kernel counts one OOM kill in the cgroup");
+    // At RLIMIT_CPU's hard limit the kernel sends SIGKILL itself (SEND_SIG_PRIV), as the OOM killer does.
+    let mut hog = Command::new("sh");
+    hog.args(["-c", "ulimit -t 1; exec /usr/bin/python3 -c 'while True: pass'"]);
+    let (hog, hog_out) = run("cpu hog", &mut hog, dl);
+    assert_eq!(hog_out.status.signal(), Some(libc::SIGKILL), "{}", hog_out.dump());
+    let (out, events) = finish(t, dl, "the hog's exit", |v| v["type"] == "exit" && v["pid"] == hog);
+    text.signal(libc::SIGINT);
+    let text_out = text.wait(dl);
+    text_out.expect_code(0);
+
+    let kill = signal_to(&events, victim, 9, &out);
+    assert_eq!((&kill["origin"], &kill["code"]), (&"oom".into(), &"SI_KERNEL".into()), "{kill}");
+    assert_eq!(kill["sender_pid"], Value::Null, "{kill}");
+    let exit = exit_of(&events, victim, &out);
+    assert_eq!(
+        (&exit["signal"], &exit["cause"], &exit["origin"]),
+        (&"SIGKILL".into(), &"SIGKILL".into(), &"oom".into()),
+        "{exit}"
+    );
+    assert_eq!(exit["cause_ts_ns"], kill["ts_ns"], "{exit}");
+    let hog_kill = signal_to(&events, hog, 9, &out);
+    assert_eq!((&hog_kill["origin"], &hog_kill["code"]), (&"kernel".into(), &"SI_KERNEL".into()), "{hog_kill}");
+    assert_eq!(exit_of(&events, hog, &out)["origin"], "kernel");
+
+    let lines = read_lines(&file);
+    let victim_lines: Vec<&String> = lines.iter().filter(|l| l.contains(&format!(" {victim} (python3) "))).collect();
+    let from = format!("{:<24}", "kernel (OOM kill)");
+    assert!(victim_lines.iter().any(|l| l.contains(&format!("signal   SIGKILL   {from}"))), "{victim_lines:?}");
+    assert!(victim_lines.iter().any(|l| l.contains(&format!("exit     SIGKILL   {from}"))), "{victim_lines:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -18,7 +18,7 @@ use tracer_common::{
     kind,
     net::{BindEvent, SockEvent},
     process::ProcessEvent,
-    signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
+    signals::{OomVictimEvent, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
     syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallEvent},
     tcp::ConnEvent,
 };
@@ -37,6 +37,7 @@ fn size_for(kind: u16) -> Option<usize> {
         kind::SIGNAL => Some(size_of::<SignalEvent>()),
         kind::SIGNAL_DELIVER => Some(size_of::<SignalDeliverEvent>()),
         kind::SIGNAL_SEND_FAILED => Some(size_of::<SignalSendFailedEvent>()),
+        kind::OOM_VICTIM => Some(size_of::<OomVictimEvent>()),
         kind::NET_BIND => Some(size_of::<BindEvent>()),
         kind::NET_LISTEN | kind::NET_STATE => Some(size_of::<SockEvent>()),
         kind::FILE_OPEN => Some(size_of::<OpenEvent>()),
@@ -203,6 +204,10 @@ fn check_event(bytes: &[u8], event: &Event) {
         Event::SignalSendFailed(failed) => {
             assert_eq!(kind_in, kind::SIGNAL_SEND_FAILED);
             assert_eq!(as_bytes(failed), &bytes[..size]);
+        }
+        Event::OomVictim(oom) => {
+            assert_eq!(kind_in, kind::OOM_VICTIM);
+            assert_eq!(as_bytes(oom), &bytes[..size]);
         }
         Event::Conn(conn) => {
             assert!(matches!(kind_in, kind::TCP_CONNECT | kind::TCP_ACCEPT | kind::TCP_CLOSE), "kind {kind_in}");

@@ -7,24 +7,22 @@
 //! network namespace (a container's port is not the host's).
 //! Only wiring and rendering live here; the kernel side is tracer-ebpf/src/net.rs.
 
-mod netns;
-
 use std::{
     collections::{HashMap, HashSet},
-    fs::File,
-    net::{IpAddr, Ipv4Addr},
-    time::{Duration, Instant},
+    net::IpAddr,
 };
 
 use anyhow::Context as _;
-use serde::Serialize;
 use tracer_common::{
     decode::{Event, c_bytes},
     event::traced,
     net::{AF_INET, AF_INET6, BindEvent, SockEvent, proto, sock_flags, tcp_state, want},
 };
 
-use crate::sockdiag::{self, DiagSocket, Proto, Which};
+use crate::sockdiag::{
+    self, DiagSocket, Proto, Which,
+    holders::{Attempt, PortHolders},
+};
 use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
@@ -32,12 +30,11 @@ use crate::{
     linux::{
         errno,
         net::{family_name, ip_of, show_addr},
-        users::UserNames,
     },
     output::{OutputClosed, timestamp},
     probes::{Family as _, net::NetProbes},
-    procfs::{self, SocketOwner},
-    records::{self, Bind, Close, Conflict, Listen, MaybeText, field},
+    procfs,
+    records::{self, Bind, Close, Listen},
     session::{Handler, Io, Session},
 };
 
@@ -194,7 +191,7 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
 
     let output = args.out.open()?;
     let mut session = Session::new(probes, output)?;
-    let mut handler = Binds::new(filter, netns::own());
+    let mut handler = Binds::new(filter);
 
     // The snapshot is taken once the probes are attached: a bind made meanwhile is in both, none is in neither.
     let which = if args.all { Which::All } else { Which::Bound };
@@ -209,125 +206,6 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// A process holding a socket, or the socket alone when no process has it open (TIME-WAIT, kernel sockets,
-/// processes in another pid namespace).
-#[derive(Clone, Debug, Serialize)]
-struct Holder {
-    source: &'static str,
-    pid: Option<u32>,
-    #[serde(flatten)]
-    comm: MaybeText<field::Comm>,
-    fd: Option<i32>,
-    proto: &'static str,
-    family: &'static str,
-    addr: String,
-    port: u16,
-    state: &'static str,
-    #[serde(skip)]
-    scope_id: u32,
-    inode: Option<u64>,
-    /// The holding process's effective uid (ps's and lsof's USER); the socket's own uid when no process holds it.
-    uid: u32,
-    v6only: Option<bool>,
-    /// The user named by `uid`; null when it has no name, or for a socket no fd names (TIME-WAIT: no owner).
-    user: Option<String>,
-    /// The socket's uid (sock_diag's, `ss -e`'s): its creator's, root for a server's workers that inherited their
-    /// listener from a master started as root, whatever user they run as.
-    sock_uid: u32,
-    /// The far end of a connected socket; null when it has none (listening, bound, unconnected UDP).
-    peer_addr: Option<String>,
-    peer_port: Option<u16>,
-    /// ss's Recv-Q: for a listener, the connections waiting in its accept queue; else bytes not yet read.
-    recv_q: u32,
-    /// ss's Send-Q: for a listener, its backlog (the accept queue's limit); else bytes not yet acknowledged.
-    send_q: u32,
-    #[serde(skip)]
-    peer_ip: IpAddr,
-}
-
-impl Holder {
-    fn from_socket(
-        socket: &DiagSocket,
-        owners: &HashMap<u64, Vec<SocketOwner>>,
-        users: &mut UserNames,
-        source: &'static str,
-    ) -> Vec<Holder> {
-        let connected = socket.remote_port != 0;
-        let base = Holder {
-            source,
-            pid: None,
-            comm: Text::default(),
-            fd: None,
-            proto: socket.proto.name(),
-            family: family_name(socket.family),
-            addr: socket.local.to_string(),
-            port: socket.port,
-            state: sockdiag::state_name(socket.proto, socket.state),
-            scope_id: socket.scope_id,
-            inode: (socket.inode != 0).then_some(socket.inode),
-            uid: socket.uid,
-            v6only: socket.v6only,
-            user: (socket.inode != 0).then(|| users.name(socket.uid)).flatten(),
-            sock_uid: socket.uid,
-            peer_addr: connected.then(|| socket.remote.to_string()),
-            peer_port: connected.then_some(socket.remote_port),
-            recv_q: socket.recv_q,
-            send_q: socket.send_q,
-            peer_ip: socket.remote,
-        };
-        let holders = procfs::socket_holders(socket.inode, owners);
-        if holders.is_empty() {
-            return vec![base];
-        }
-        holders
-            .into_iter()
-            .map(|holder| {
-                // Gone meanwhile: the socket's uid is all that is known.
-                let uid = holder.uid.unwrap_or(socket.uid);
-                Holder {
-                    pid: Some(holder.pid),
-                    comm: Text::new(Some(holder.comm)),
-                    fd: Some(holder.fd),
-                    uid,
-                    user: users.name(uid),
-                    ..base.clone()
-                }
-            })
-            .collect()
-    }
-
-    fn comm_bytes(&self) -> &[u8] {
-        self.comm.value.as_deref().unwrap_or_default()
-    }
-
-    /// The far end as ss prints it: `127.0.0.1:6379`, or `0.0.0.0:*` / `[::]:*` when there is none.
-    fn peer(&self) -> String {
-        match self.peer_port {
-            Some(port) => show_addr(self.peer_ip, port, 0, None),
-            None => match self.peer_ip {
-                IpAddr::V4(v4) => format!("{v4}:*"),
-                IpAddr::V6(v6) => format!("[{v6}]:*"),
-            },
-        }
-    }
-
-    fn ip(&self) -> IpAddr {
-        self.addr.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
-    }
-
-    fn address(&self) -> String {
-        show_addr(self.ip(), self.port, self.scope_id, self.v6only)
-    }
-
-    /// `pid 1234 (nginx) fd=6`, or `no process` for a socket nobody holds open.
-    fn who(&self) -> String {
-        match (self.pid, self.fd) {
-            (Some(pid), Some(fd)) => format!("{pid} ({}) fd={fd}", display_name(self.comm_bytes())),
-            _ => "no process".to_string(),
-        }
-    }
-}
-
 /// A UDP socket known to be bound, watched for its release (UDP has no state-change tracepoint).
 struct KnownUdp {
     /// The socket's network namespace (inode number): where sock_diag can see it.
@@ -340,83 +218,23 @@ struct KnownUdp {
     v6only: Option<bool>,
 }
 
-/// How long an EADDRINUSE lookup answers for the same port (a process retrying in a loop costs one lookup).
-const LOOKUP_TTL: Duration = Duration::from_millis(500);
 /// UDP sockets are checked for release every this many ticks of the session (100 ms).
 const UDP_POLL_TICKS: u32 = 10;
-const EADDRINUSE: i32 = 98;
-
-/// Why the sockets holding a port could not be looked up (the `holder_unknown` of a refused bind or listen).
-const NETNS_UNKNOWN: &str = "the socket's network namespace is unknown";
-const NETNS_GONE: &str = "no process is left in the socket's network namespace";
-const LOOKUP_FAILED: &str = "sock_diag failed";
-
-/// A sock_diag lookup of one port, both families, with the processes holding its sockets.
-struct Lookup {
-    at: Instant,
-    /// The sockets, or why they are unknown.
-    sockets: Result<Vec<DiagSocket>, &'static str>,
-    owners: HashMap<u64, Vec<SocketOwner>>,
-}
 
 struct Binds {
     filter: Filter,
     udp_known: HashMap<u64, KnownUdp>,
     ticks: u32,
-    /// Per (protocol, port, network namespace).
-    lookups: HashMap<(Proto, u16, u32), Lookup>,
-    /// tracer's own network namespace (inode number).
-    own_netns: u32,
-    /// Other network namespaces with known UDP sockets, kept open between polls.
-    namespaces: HashMap<u32, File>,
+    /// What holds the port of a refused call; the network namespaces of known UDP sockets.
+    port_holders: PortHolders,
     /// Traced processes still alive (with --pid): tracing ends when none is left.
     live: HashSet<u32>,
-    users: UserNames,
 }
 
 impl Binds {
-    fn new(filter: Filter, own_netns: u32) -> Binds {
+    fn new(filter: Filter) -> Binds {
         let live = filter.pids.clone();
-        Binds {
-            filter,
-            udp_known: HashMap::new(),
-            ticks: 0,
-            lookups: HashMap::new(),
-            own_netns,
-            namespaces: HashMap::new(),
-            live,
-            users: UserNames::default(),
-        }
-    }
-
-    /// `dump` run in the network namespace `ns` (0: unknown), reached through the process `hint` if it is still
-    /// there; tracer's own namespace directly.
-    fn dump_in<R: Send>(
-        &self,
-        ns: u32,
-        hint: Option<u32>,
-        dump: impl FnOnce() -> Result<R, sockdiag::SockDiagError> + Send,
-    ) -> Result<R, &'static str> {
-        if ns == 0 {
-            return Err(NETNS_UNKNOWN);
-        }
-        let result = if ns == self.own_netns {
-            dump()
-        } else {
-            let opened;
-            let file = match self.namespaces.get(&ns) {
-                Some(file) => file,
-                None => {
-                    opened = netns::open(ns, hint).ok_or(NETNS_GONE)?;
-                    &opened
-                }
-            };
-            netns::run_in(file, dump).ok_or(NETNS_GONE)?
-        };
-        result.map_err(|err| {
-            eprintln!("tracer: sock_diag: {err}");
-            LOOKUP_FAILED
-        })
+        Binds { filter, udp_known: HashMap::new(), ticks: 0, port_holders: PortHolders::default(), live }
     }
 
     fn snapshot(&mut self, sockets: Vec<DiagSocket>, io: &mut Io) -> Result<(), OutputClosed> {
@@ -425,7 +243,7 @@ impl Binds {
         let owners = procfs::socket_owners(Some(&inodes));
         let mut holders = Vec::new();
         for socket in &sockets {
-            let mine = Holder::from_socket(socket, &owners, &mut self.users, "snapshot");
+            let mine = self.port_holders.holders_of(socket, &owners, "snapshot");
             if !self.filter.pids.is_empty()
                 && !mine.iter().any(|h| h.pid.is_some_and(|p| self.filter.pids.contains(&p)))
             {
@@ -438,7 +256,7 @@ impl Binds {
                 self.udp_known.insert(
                     socket.inode,
                     KnownUdp {
-                        netns: self.own_netns,
+                        netns: self.port_holders.own_netns(),
                         pid: first.pid,
                         comm: first.comm_bytes().to_vec(),
                         family: socket.family,
@@ -491,52 +309,6 @@ impl Binds {
         io.out.flush()
     }
 
-    /// The sockets that make a bind to `addr:port` fail (overlapping address, both families), in the socket's
-    /// network namespace `netns` (reached through `binder`), with the processes holding them: listeners first,
-    /// then bound sockets, then connections and TIME-WAIT. Why they are unknown when they cannot be looked up.
-    #[allow(clippy::too_many_arguments)]
-    fn conflicts(
-        &mut self,
-        proto: Proto,
-        addr: IpAddr,
-        port: u16,
-        v6only: bool,
-        own_inode: u64,
-        netns: u32,
-        binder: u32,
-    ) -> Result<Vec<Holder>, &'static str> {
-        let now = Instant::now();
-        self.lookups.retain(|_, lookup| now.duration_since(lookup.at) < LOOKUP_TTL);
-        if !self.lookups.contains_key(&(proto, port, netns)) {
-            let sockets = self
-                .dump_in(netns, Some(binder), || sockdiag::dump_all(&[proto], &[AF_INET, AF_INET6], Which::All))
-                .map(|all| all.into_iter().filter(|s| s.port == port).collect::<Vec<_>>());
-            // Socket inodes are unique across namespaces: /proc/PID/fd names them the same from anywhere.
-            let inodes: HashSet<u64> = sockets.iter().flatten().map(|s| s.inode).filter(|&i| i != 0).collect();
-            let owners = procfs::socket_owners(Some(&inodes));
-            self.lookups.insert((proto, port, netns), Lookup { at: now, sockets, owners });
-        }
-        let Lookup { sockets, owners, .. } = &self.lookups[&(proto, port, netns)];
-        let sockets = sockets.as_ref().map_err(|why| *why)?;
-        let mut matching: Vec<&DiagSocket> = sockets
-            .iter()
-            .filter(|s| s.inode != own_inode || own_inode == 0)
-            .filter(|s| sockdiag::overlaps(s.local, s.v6only.unwrap_or(false), addr, v6only))
-            .collect();
-        let rank = |s: &DiagSocket| match s.state {
-            tcp_state::LISTEN => 0,
-            tcp_state::CLOSE | tcp_state::BOUND_INACTIVE => 1,
-            _ => 2,
-        };
-        matching.sort_by_key(|s| (rank(s), s.inode == 0));
-        let users = &mut self.users;
-        let mut holders: Vec<Holder> =
-            matching.iter().flat_map(|s| Holder::from_socket(s, owners, users, "lookup")).collect();
-        // Within a rank, holders with a process first (stable: the socket order above is kept).
-        holders.sort_by_key(|h| (rank_state(h.state), h.pid.is_none()));
-        Ok(holders)
-    }
-
     fn on_bind(&mut self, e: &BindEvent, io: &mut Io) -> Result<(), OutputClosed> {
         let known = e.flags & sock_flags::SOCKET_KNOWN != 0;
         let addr = ip_of(e.sa_family, &e.addr);
@@ -544,13 +316,7 @@ impl Binds {
         let v6only = known.then_some(e.flags & sock_flags::V6ONLY != 0);
         // The address could not be read from the caller's memory (it faulted at entry and at exit).
         let fault = e.flags & sock_flags::ADDR_FAULT != 0;
-        let holders = match diag_proto(e.protocol) {
-            Some(p) if e.ret == -EADDRINUSE && port != 0 => {
-                self.conflicts(p, addr, port, v6only.unwrap_or(false), e.inode, e.netns, e.header.pid)
-            }
-            _ => Ok(Vec::new()),
-        };
-        let (holders, holder_unknown) = split_unknown(holders);
+        let refusal = self.port_holders.refusal(&Attempt::of_bind(e)).unwrap_or_default();
         if e.ret == 0 && e.protocol == proto::UDP && e.inode != 0 && self.filter.protos.contains(&Proto::Udp) {
             self.udp_known.insert(
                 e.inode,
@@ -565,13 +331,10 @@ impl Binds {
                 },
             );
         }
-        let holder = holders.iter().find(|h| h.pid.is_some());
         let errno = errno::of_return(e.ret.into());
         let mut record = Bind::of(e, &io.clock);
-        record.outcome.held_by(
-            holder.and_then(|h| h.pid),
-            Conflict { holder_comm: Text::of_some(holder.map(Holder::comm_bytes)), holders: &holders, holder_unknown },
-        );
+        let (holder_pid, conflict) = refusal.conflict();
+        record.outcome.held_by(holder_pid, conflict);
         io.out.emit(&record, |r| {
             let mut line = format!(
                 "{} bind   {:<5} {:<24} {} ({}) fd={}",
@@ -587,7 +350,7 @@ impl Binds {
             }
             line.push_str(&options_text(e.flags));
             line.push_str(&result_text(e.ret, errno));
-            line.push_str(&holders_text(&holders, holder_unknown));
+            line.push_str(&refusal.text());
             line
         })
     }
@@ -597,20 +360,11 @@ impl Binds {
         let v6only = e.flags & sock_flags::V6ONLY != 0;
         // A socket that entered LISTEN outside the listen() syscall (reported from inet_sock_set_state).
         let from_syscall = e.fd >= 0;
-        let holders = match diag_proto(e.protocol) {
-            Some(p) if e.ret == -EADDRINUSE && e.port != 0 => {
-                self.conflicts(p, addr, e.port, v6only, e.inode, e.netns, e.header.pid)
-            }
-            _ => Ok(Vec::new()),
-        };
-        let (holders, holder_unknown) = split_unknown(holders);
-        let holder = holders.iter().find(|h| h.pid.is_some());
+        let refusal = self.port_holders.refusal(&Attempt::of_listen(e)).unwrap_or_default();
         let errno = errno::of_return(e.ret.into());
         let mut record = Listen::of(e, &io.clock);
-        record.outcome.held_by(
-            holder.and_then(|h| h.pid),
-            Conflict { holder_comm: Text::of_some(holder.map(Holder::comm_bytes)), holders: &holders, holder_unknown },
-        );
+        let (holder_pid, conflict) = refusal.conflict();
+        record.outcome.held_by(holder_pid, conflict);
         io.out.emit(&record, |r| {
             let mut line = format!(
                 "{} listen {:<5} {:<24} {} ({})",
@@ -627,7 +381,7 @@ impl Binds {
             }
             line.push_str(&options_text(e.flags));
             line.push_str(&result_text(e.ret, errno));
-            line.push_str(&holders_text(&holders, holder_unknown));
+            line.push_str(&refusal.text());
             line
         })
     }
@@ -662,23 +416,17 @@ impl Binds {
         for k in self.udp_known.values() {
             namespaces.entry(k.netns).or_insert(k.pid);
         }
-        self.namespaces.retain(|ns, _| namespaces.contains_key(ns));
+        self.port_holders.keep_namespaces(&namespaces);
         let mut present = HashSet::new();
         let mut looked_in = HashSet::new();
-        for (&ns, &hint) in &namespaces {
-            if ns != self.own_netns
-                && !self.namespaces.contains_key(&ns)
-                && let Some(file) = netns::open(ns, hint)
-            {
-                self.namespaces.insert(ns, file);
-            }
+        for &ns in namespaces.keys() {
             let dump = || -> Result<Vec<DiagSocket>, sockdiag::SockDiagError> {
                 let mut all = sockdiag::dump(Proto::Udp, AF_INET, Which::All)?;
                 all.extend(sockdiag::dump(Proto::Udp, AF_INET6, Which::All)?);
                 Ok(all)
             };
             // Not looked in (gone, or failed): tried again at the next poll.
-            if let Ok(sockets) = self.dump_in(ns, None, dump) {
+            if let Ok(sockets) = self.port_holders.dump_in(ns, None, dump) {
                 present.extend(sockets.iter().map(|s| s.inode));
                 looked_in.insert(ns);
             }
@@ -738,22 +486,6 @@ impl Handler for Binds {
     }
 }
 
-fn rank_state(state: &str) -> u8 {
-    match state {
-        "LISTEN" => 0,
-        "UNCONN" | "BOUND" => 1,
-        _ => 2,
-    }
-}
-
-fn diag_proto(protocol: u16) -> Option<Proto> {
-    match protocol {
-        proto::TCP => Some(Proto::Tcp),
-        proto::UDP => Some(Proto::Udp),
-        _ => None,
-    }
-}
-
 fn options_text(flags: u32) -> String {
     let mut out = String::new();
     for (bit, name) in [
@@ -774,27 +506,6 @@ fn result_text(ret: i32, errno: Option<(&str, &str)>) -> String {
         Some((name, text)) => format!(" = -1 {name} ({text})"),
         None => format!(" = {ret}"),
     }
-}
-
-/// The holders found, or none and why they are unknown.
-fn split_unknown(holders: Result<Vec<Holder>, &'static str>) -> (Vec<Holder>, Option<&'static str>) {
-    match holders {
-        Ok(holders) => (holders, None),
-        Err(why) => (Vec::new(), Some(why)),
-    }
-}
-
-fn holders_text(holders: &[Holder], unknown: Option<&str>) -> String {
-    if let Some(why) = unknown {
-        return format!("; holder unknown: {why}");
-    }
-    let Some(first) = holders.first() else { return String::new() };
-    let mut text = format!("; held by {} {} {} {}", first.who(), first.proto, first.state, first.address());
-    if holders.len() > 1 {
-        let others: Vec<String> = holders[1..].iter().take(8).map(|h| format!("{} {}", h.who(), h.state)).collect();
-        text.push_str(&format!(" (also: {}{})", others.join(", "), if holders.len() > 9 { ", ..." } else { "" }));
-    }
-    text
 }
 
 #[cfg(test)]

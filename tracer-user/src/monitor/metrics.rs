@@ -42,10 +42,12 @@ pub struct Snapshot {
     pub tcp_accepts: Vec<(String, u64)>,
     /// Signals reported, by what tracer says of them.
     pub signals: SignalCounts,
+    /// (protocol, port, sockets listening on it now), from sock_diag.
+    pub listeners: Vec<(&'static str, u16, u64)>,
 }
 
-/// Signals by (name, origin) and exits by how (`code`, `signal`): bounded by the 64 signals, the three origins
-/// (process, tty, kernel) and the two ways a process ends.
+/// Signals by (name, origin) and exits by how (`code`, `signal`): bounded by the 64 signals, the four origins
+/// (process, tty, oom, kernel) and the two ways a process ends.
 #[derive(Debug, Default, Clone)]
 pub struct SignalCounts {
     pub by_signal: BTreeMap<(String, &'static str), u64>,
@@ -78,7 +80,7 @@ fn encode_signal_counts(encoder: &mut DescriptorEncoder, counts: &SignalCounts) 
     counter_family(
         encoder,
         "tracer_signals",
-        "Signals generated, by name and origin (process, tty, kernel); SIGCHLD only with --sigchld.",
+        "Signals generated, by name and origin (process, tty, oom, kernel); SIGCHLD only with --sigchld.",
         counts.by_signal.iter().map(|((signal, origin), count)| {
             (vec![("signal", signal.clone()), ("origin", origin.to_string())], *count)
         }),
@@ -189,6 +191,17 @@ impl Collector for SnapshotCollector {
         )?;
         ConstGauge::new(snap.resident_bytes as i64).encode(metric.encode_family(&Vec::<(&str, String)>::new())?)?;
         encode_signal_counts(&mut encoder, &snap.signals)?;
+        let mut metric = encoder.encode_descriptor(
+            "tracer_listeners",
+            "Sockets listening now in tracer's network namespace, by protocol and port (TCP LISTEN, unconnected UDP), \
+             from sock_diag every second.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (proto, port, count) in &snap.listeners {
+            ConstGauge::new(*count as i64)
+                .encode(metric.encode_family(&vec![("proto", proto.to_string()), ("port", port.to_string())])?)?;
+        }
         counter_family(
             &mut encoder,
             "tracer_output_write_errors",

@@ -27,7 +27,7 @@ use tracer_common::{
     decode::{Event, c_bytes},
     event::{kind, lost},
     monitor::{CallCount, ProcSyscall, bucket},
-    net::{BindEvent, SockEvent, sock_flags, sock_type, tcp_state, want},
+    net::{AF_INET, AF_INET6, BindEvent, SockEvent, sock_flags, sock_type, tcp_state, want},
     process::{ProcessEvent, what},
     signals::{SIGCHLD, SignalEvent, flags, signal_bit},
     syscalls::MAX_SYSCALL_NR,
@@ -36,13 +36,14 @@ use tracer_common::{
 
 use crate::{
     bpf::{Core, Preflight, Probes},
-    causes::{Cause, Causes, exit_text},
+    causes::{Cause, Causes, OomKills, exit_text},
     cli::{OutputArgs, RingArgs},
-    escape::{Text, display_name},
+    escape::{Text, display_name, shell_command},
     linux::{
         errno,
         net::{ip_of, proto_name, show_addr},
         signals::{signal_result_text, signals_left_out},
+        users::UserNames,
     },
     output::{Output, OutputClosed, timestamp},
     probes::{
@@ -56,10 +57,14 @@ use crate::{
     },
     procfs,
     records::{
-        Accept, Bind, Close, ConnEnds, Connect, Exec, Exit, Fork, Listen, Lost, ProcessRow, Signal, SyscallRow,
-        SyscallStats, TcpClose, exec_argv,
+        Accept, Bind, Close, ConnEnds, Connect, Exec, ExecUser, Exit, Fork, Listen, Lost, ProcessRow, Signal,
+        SyscallRow, SyscallStats, TcpClose, exec_argv,
     },
     session::{Handler, Io, Session},
+    sockdiag::{
+        self, Proto, Which,
+        holders::{Attempt, Holder, PortHolders, Refusal},
+    },
 };
 pub use config::apply as apply_config;
 use sink::{RotatingFile, SinkControl};
@@ -147,7 +152,10 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     let process = ProcessProbes::new(process_layout.clone());
     // Every process is traced: "following" its children only makes the fork probe report them.
     let process = if args.forks { process.with_forks(true) } else { process };
-    let signals = SignalProbes::generation(process_layout, signal_layout).only(signal_set);
+    let signals = SignalProbes::generation(process_layout, signal_layout)
+        .only(signal_set)
+        .with_oom_victims(&preflight.tracefs)?;
+    let oom = OomKills::new(signals.oom_victims_known());
     let stats = if args.syscall_stats { Some(StatsProbes::new()?) } else { None };
     let tcp = match args.conns {
         true => Some(TcpProbes::new(
@@ -212,7 +220,7 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     let mut session = Session::new(probes, output)?;
     session.hangup_reopens = true;
     session.signals_left_out = Some(signals_left_out(signal_set));
-    let mut monitor = Monitor::new(&args, shared, control, opens);
+    let mut monitor = Monitor::new(&args, shared, control, opens, oom);
     monitor.refresh(&session.probes);
     monitor.update_metrics(&session.probes);
     let mut what = format!(
@@ -230,6 +238,7 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     let _ = session.io.out.text_only(&format!("{:<15} {:<7} {:<24} DETAILS", "TIME", "EVENT", "PROCESS"));
     if session.ready("monitor", &what).is_ok() {
         session.run(&mut monitor).await?;
+        let _ = monitor.release_held(true, &mut session.io);
     }
     // The last counts, so that a stopped monitor's log is complete.
     let _ = monitor.report_dropped(&session.probes, &mut session.io);
@@ -275,6 +284,14 @@ struct Monitor {
     tcp_accepts: BTreeMap<String, u64>,
     /// The signals queued for each process, to say at its exit who killed it.
     causes: Causes,
+    /// The kernel's SIGKILLs, held until it is known whether the OOM killer sent them.
+    oom: OomKills,
+    /// The names of the uids of execs.
+    users: UserNames,
+    /// Who holds the port of a refused bind or listen.
+    port_holders: PortHolders,
+    /// The listening sockets could not be listed (said once on stderr).
+    listeners_failed: bool,
 }
 
 impl Monitor {
@@ -283,6 +300,7 @@ impl Monitor {
         shared: Option<metrics::Shared>,
         control: Arc<SinkControl>,
         opens: Option<Opens>,
+        oom: OomKills,
     ) -> Monitor {
         Monitor {
             syscall_stats: args.syscall_stats,
@@ -304,6 +322,10 @@ impl Monitor {
             tcp_connects: BTreeMap::new(),
             tcp_accepts: BTreeMap::new(),
             causes: Causes::default(),
+            oom,
+            users: UserNames::default(),
+            port_holders: PortHolders::default(),
+            listeners_failed: false,
         }
     }
 
@@ -335,11 +357,12 @@ impl Monitor {
     fn on_exec(&mut self, e: &ProcessEvent, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("exec");
         self.execs += 1;
-        let record = Exec::of(e, &io.clock);
+        let record = Exec { user: Some(ExecUser { user: self.users.name(e.uid) }), ..Exec::of(e, &io.clock) };
         io.out.emit(&record, |r| {
-            let shown: Vec<String> = exec_argv(e).iter().map(|a| display_name(a)).collect();
             let more = if r.argv_truncated { " ..." } else { "" };
-            let details = format!("ppid={} uid={} {}{more}", e.ppid, r.uid, shown.join(" "));
+            let user =
+                r.user.as_ref().and_then(|u| u.user.as_deref()).map_or(String::new(), |name| format!("({name})"));
+            let details = format!("ppid={} uid={}{user} {}{more}", e.ppid, r.uid, shell_command(&exec_argv(e)));
             line(r.ts_ns, "exec", r.pid, c_bytes(&e.header.comm), &details)
         })
     }
@@ -358,13 +381,19 @@ impl Monitor {
 
     fn on_bind(&mut self, e: &BindEvent, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("bind");
-        let record: Bind = Bind::of(e, &io.clock);
+        let addr = ip_of(e.sa_family, &e.addr);
+        let mut record: Bind<Holder> = Bind::of(e, &io.clock);
+        let refusal = self.port_holders.refusal(&Attempt::of_bind(e));
+        // Only a refused call has holders: the fields are left out of the others.
+        if let Some(refusal) = &refusal {
+            let (holder_pid, conflict) = refusal.conflict();
+            record.outcome.held_by(holder_pid, conflict);
+        }
         io.out.emit(&record, |r| {
-            let addr = ip_of(e.sa_family, &e.addr);
             let mut details =
                 format!("{} {}", r.proto.unwrap_or("?"), show_addr(addr, r.port, e.scope_id, r.outcome.v6only));
             if let Some(name) = r.outcome.errno {
-                details.push_str(&format!(" failed: {name}"));
+                details.push_str(&format!(" failed: {name}{}", refusal.as_ref().map_or(String::new(), Refusal::text)));
             }
             line(r.ts_ns, "bind", r.pid, c_bytes(&e.header.comm), &details)
         })
@@ -373,17 +402,25 @@ impl Monitor {
     fn on_sock(&mut self, e: &SockEvent, listen: bool, io: &mut Io) -> Result<(), OutputClosed> {
         let kind = if listen { "listen" } else { "close" };
         self.count(kind);
+        let v6only = e.flags & sock_flags::V6ONLY != 0;
+        let refusal = match listen {
+            true => self.port_holders.refusal(&Attempt::of_listen(e)),
+            false => None,
+        };
         let text = |ts_ns: u64| {
             let proto = proto_name(e.protocol, sock_type::STREAM);
-            let v6only = Some(e.flags & sock_flags::V6ONLY != 0);
-            let mut details = format!("{proto} {}", show_addr(ip_of(e.family, &e.addr), e.port, 0, v6only));
+            let mut details = format!("{proto} {}", show_addr(ip_of(e.family, &e.addr), e.port, 0, Some(v6only)));
             if let Some((name, _)) = errno::of_return(e.ret.into()) {
-                details.push_str(&format!(" failed: {name}"));
+                details.push_str(&format!(" failed: {name}{}", refusal.as_ref().map_or(String::new(), Refusal::text)));
             }
             line(ts_ns, kind, e.header.pid, c_bytes(&e.header.comm), &details)
         };
         if listen {
-            let record: Listen = Listen::of(e, &io.clock);
+            let mut record: Listen<Holder> = Listen::of(e, &io.clock);
+            if let Some(refusal) = &refusal {
+                let (holder_pid, conflict) = refusal.conflict();
+                record.outcome.held_by(holder_pid, conflict);
+            }
             io.out.emit(&record, |r| text(r.ts_ns))
         } else {
             io.out.emit(&Close::of(e, &io.clock), |r| text(r.ts_ns))
@@ -430,10 +467,20 @@ impl Monitor {
         }
     }
 
-    fn on_signal(&mut self, e: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
+    /// The held kernel SIGKILLs whose wait for an OOM mark is over (every one when `all`), as the kernel's.
+    fn release_held(&mut self, all: bool, io: &mut Io) -> Result<(), OutputClosed> {
+        for event in self.oom.due(all) {
+            self.on_signal(&event, false, io)?;
+        }
+        Ok(())
+    }
+
+    /// `oom`: the OOM killer sent it (its victim's mark came).
+    fn on_signal(&mut self, e: &SignalEvent, oom: bool, io: &mut Io) -> Result<(), OutputClosed> {
         self.count("signal");
         let from_process = e.flags & flags::FROM_PROCESS != 0;
         let record = Signal::of(e, &io.clock, from_process);
+        let record = if oom { record.by_oom_killer() } else { record };
         self.signal_counts.signal(&record.signal, record.origin);
         let from = self.causes.on_signal(e, &record).text();
         io.out.emit(&record, |r| {
@@ -545,8 +592,30 @@ impl Monitor {
         })
     }
 
+    /// (protocol, port, sockets) listening now: `tracer_listeners`, bounded by ports, not by processes.
+    fn listeners(&mut self) -> Vec<(&'static str, u16, u64)> {
+        let sockets = match sockdiag::dump_all(&[Proto::Tcp, Proto::Udp], &[AF_INET, AF_INET6], Which::Listening) {
+            Ok(sockets) => sockets,
+            Err(err) => {
+                if !std::mem::replace(&mut self.listeners_failed, true) {
+                    eprintln!("tracer: listing listening sockets failed ({err}): tracer_listeners is left out");
+                }
+                return Vec::new();
+            }
+        };
+        let mut counts: BTreeMap<(&'static str, u16), u64> = BTreeMap::new();
+        for socket in sockets {
+            *counts.entry((socket.proto.name(), socket.port)).or_default() += 1;
+        }
+        counts.into_iter().map(|((proto, port), n)| (proto, port, n)).collect()
+    }
+
     /// Refreshes what `/metrics` shows.
     fn update_metrics(&mut self, probes: &Probes) {
+        if self.shared.is_none() {
+            return;
+        }
+        let listeners = self.listeners();
         let Some(shared) = &self.shared else { return };
         let mut snap = metrics::Snapshot {
             events: self.events.clone(),
@@ -554,6 +623,7 @@ impl Monitor {
             tcp_connects: self.tcp_connects.iter().map(|((port, result), &n)| (port.clone(), *result, n)).collect(),
             tcp_accepts: self.tcp_accepts.iter().map(|(port, &n)| (port.clone(), n)).collect(),
             signals: self.signal_counts.clone(),
+            listeners,
             ..Default::default()
         };
         if self.syscall_stats {
@@ -616,8 +686,18 @@ impl Handler for Monitor {
         match event {
             Event::Process(e) if e.what == what::FORK => self.on_fork(&e, io),
             Event::Process(e) if e.what == what::EXEC => self.on_exec(&e, io),
-            Event::Process(e) if e.what == what::EXIT => self.on_exit(&e, io),
-            Event::Signal(e) => self.on_signal(&e, io),
+            Event::Process(e) if e.what == what::EXIT => {
+                for held in self.oom.before_event_of(e.header.pid) {
+                    self.on_signal(&held, false, io)?;
+                }
+                self.on_exit(&e, io)
+            }
+            Event::Signal(e) if self.oom.hold(&e) => Ok(()),
+            Event::Signal(e) => self.on_signal(&e, false, io),
+            Event::OomVictim(victim) => match self.oom.marked(victim.victim_tid) {
+                Some(e) => self.on_signal(&e, true, io),
+                None => Ok(()),
+            },
             Event::Bind(e) => self.on_bind(&e, io),
             Event::Listen(e) => self.on_sock(&e, true, io),
             Event::SockState(e) if e.newstate == tcp_state::LISTEN => self.on_sock(&e, true, io),
@@ -636,6 +716,7 @@ impl Handler for Monitor {
 
     fn tick(&mut self, probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
         self.causes.tick();
+        self.release_held(false, io)?;
         self.report_dropped(probes, io)?;
         if let Some(opens) = &mut self.opens {
             opens.watch_new_dirs();

@@ -100,6 +100,8 @@ pub struct SignalProbes {
     /// `None`: the kernel's default, every signal.
     signal_set: Option<u64>,
     command: Option<Command>,
+    /// `oom:mark_victim`'s `pid` offset, when asked for (`with_oom_victims`) and the kernel has the tracepoint.
+    oom_victim_pid_offset: Option<u32>,
 }
 
 /// `SIGNALS_COMMAND`'s value for `tracer signals`.
@@ -109,7 +111,29 @@ impl SignalProbes {
     /// The generation hook alone (the signal behind a syscall's interruption, a monitor's signal lines), for
     /// every signal.
     pub fn generation(process: ProcessLayout, layout: SignalLayout) -> SignalProbes {
-        SignalProbes { process, layout, signal_set: None, command: None }
+        SignalProbes { process, layout, signal_set: None, command: None, oom_victim_pid_offset: None }
+    }
+
+    /// Also the OOM killer's victims (`oom:mark_victim`), to tell its SIGKILLs from the kernel's others: where the
+    /// kernel has the tracepoint (probed in tracefs; `oom_victims_known` says whether it had).
+    pub fn with_oom_victims(mut self, tracefs_root: &Path) -> anyhow::Result<SignalProbes> {
+        self.oom_victim_pid_offset = match tracefs::read_format(tracefs_root, "oom", "mark_victim") {
+            Ok(format) => Some(format.offset_of("pid")?),
+            Err(tracefs::TracefsError::NoSuchEvent { .. }) => {
+                eprintln!(
+                    "tracer: this kernel has no oom:mark_victim tracepoint: a SIGKILL from the OOM killer is shown as \
+                     the kernel's (whether the OOM killer sent it is unknown)"
+                );
+                None
+            }
+            Err(err) => return Err(err.into()),
+        };
+        Ok(self)
+    }
+
+    /// Whether the OOM killer's victims are reported (`Event::OomVictim`).
+    pub fn oom_victims_known(&self) -> bool {
+        self.oom_victim_pid_offset.is_some()
     }
 
     /// Only the signals in `set` (`signal_bit`s).
@@ -143,11 +167,18 @@ impl Family for SignalProbes {
         if let Some(set) = &self.signal_set {
             loader.override_global("SIGNAL_SET", set, true);
         }
+        if let Some(offset) = &self.oom_victim_pid_offset {
+            loader.override_global("OOM_VICTIM_PID_OFFSET", offset, true);
+        }
     }
 
     /// Exits and deliveries before generation, so that no signal reported is missing what became of it; the
     /// send syscalls last, each exit after its enter.
     fn attach(&self, probes: &mut Probes) -> anyhow::Result<()> {
+        // Before generation: a victim's mark is never missing behind a SIGKILL reported.
+        if self.oom_victim_pid_offset.is_some() {
+            probes.attach_tracepoint("signal_oom_victim", "oom", "mark_victim")?;
+        }
         let Some(command) = &self.command else {
             return probes.attach_raw_tracepoint("signal_generate", "signal_generate");
         };

@@ -33,7 +33,7 @@ use crate::{
         signals::{SignalLayout, SignalProbes},
     },
     procfs,
-    records::{Exec, ExecContext, Exit, Fork, Lost, Signal, exec_argv},
+    records::{Exec, ExecContext, ExecUser, Exit, Fork, Lost, Signal, exec_argv},
     session::{Handler, Io, Session},
 };
 
@@ -216,10 +216,14 @@ impl ProcsHandler {
         };
         let user = self.users.name(e.uid);
         let cwd = Text::new(procfs::cwd(pid));
-        let record = Exec { context: Some(ExecContext { user, cwd, joined }), ..Exec::of(e, &io.clock) };
+        let record = Exec {
+            user: Some(ExecUser { user }),
+            context: Some(ExecContext { cwd, joined }),
+            ..Exec::of(e, &io.clock)
+        };
         io.out.emit(&record, |r| {
             let context = r.context.as_ref().expect("set above");
-            let who = context.user.clone().unwrap_or_else(|| r.uid.to_string());
+            let who = r.user.as_ref().and_then(|u| u.user.clone()).unwrap_or_else(|| r.uid.to_string());
             let cwd = context.cwd.value.as_deref().map_or("?".to_string(), |c| shell_command(&[c]));
             let ppid = r.ppid.map_or("?".to_string(), |p| p.to_string());
             let more = if r.argv_truncated { " ..." } else { "" };

@@ -23,7 +23,7 @@ use tracer_common::{
 
 use crate::{
     bpf::{Core, Preflight, Probes},
-    causes::{Cause, Causes},
+    causes::{Cause, Causes, OomKills},
     cli::{OutputArgs, PidArgs, RingArgs},
     escape::{Text, display_name},
     linux::{
@@ -82,8 +82,10 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
     let send_zero = u8::from(wanted.contains(&0));
     let failed_specs = if args.failed { Some(send_specs(&preflight.tracefs)?) } else { None };
     let specs = failed_specs.unwrap_or([SendSpec { nr: -1, sig_arg: 0 }; SEND_SPECS]);
-    let signals =
-        SignalProbes::generation(process_layout, signal_layout).only(signal_set).whole(send_zero != 0, failed_specs);
+    let signals = SignalProbes::generation(process_layout, signal_layout)
+        .only(signal_set)
+        .whole(send_zero != 0, failed_specs)
+        .with_oom_victims(&preflight.tracefs)?;
 
     let core = Core::new(named.is_empty());
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| signals.configure(loader))?;
@@ -104,6 +106,7 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
         signal_set,
         causes: Causes::default(),
         group_exits: HashSet::new(),
+        oom: OomKills::new(signals.oom_victims_known()),
     };
     if !named.is_empty() && watcher.live.is_empty() {
         bail!("process {} exited while tracer was attaching", named[0]);
@@ -119,6 +122,7 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
     closed |= session.ready("signals", &describe(&named, &wanted, &left_out, args.failed)).is_err();
     if !closed {
         session.run(&mut watcher).await?;
+        let _ = watcher.release_held(true, &mut session.io);
     }
     session.finish();
     Ok(0)
@@ -170,20 +174,34 @@ struct Watcher {
     causes: Causes,
     /// Processes whose fatal delivery was shown: the kernel delivers it once per thread.
     group_exits: HashSet<u32>,
+    /// The kernel's SIGKILLs, held until it is known whether the OOM killer sent them.
+    oom: OomKills,
 }
 
 impl Handler for Watcher {
     fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
         match event {
-            Event::Signal(event) => self.on_signal(&event, io),
-            Event::SignalDeliver(event) => self.on_deliver(&event, io),
+            Event::Signal(event) if self.oom.hold(&event) => Ok(()),
+            Event::Signal(event) => self.on_signal(&event, false, io),
+            Event::OomVictim(victim) => match self.oom.marked(victim.victim_tid) {
+                Some(event) => self.on_signal(&event, true, io),
+                None => Ok(()),
+            },
+            Event::SignalDeliver(event) => {
+                self.release_held_of(event.header.pid, io)?;
+                self.on_deliver(&event, io)
+            }
             Event::SignalSendFailed(event) => self.on_send_failed(&event, io),
-            Event::Process(event) if event.what == what::EXIT => self.on_exit(&event, io),
+            Event::Process(event) if event.what == what::EXIT => {
+                self.release_held_of(event.header.pid, io)?;
+                self.on_exit(&event, io)
+            }
             _ => Ok(()),
         }
     }
 
-    fn tick(&mut self, _probes: &Probes, _io: &mut Io) -> Result<(), OutputClosed> {
+    fn tick(&mut self, _probes: &Probes, io: &mut Io) -> Result<(), OutputClosed> {
+        self.release_held(false, io)?;
         // Named processes that ended unseen (reaped during attach).
         self.live.retain(|&pid| procfs::exists(pid));
         // Processes whose exit was not reported (filtered out, or lost) must not lend their causes to a later
@@ -221,9 +239,27 @@ fn line(clock: &Clock, ts_ns: u64, event: &str, signal: &str, from: &str, to: &s
 }
 
 impl Watcher {
-    fn on_signal(&mut self, event: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
+    /// The held kernel SIGKILLs whose wait for an OOM mark is over (every one when `all`), as the kernel's.
+    fn release_held(&mut self, all: bool, io: &mut Io) -> Result<(), OutputClosed> {
+        for event in self.oom.due(all) {
+            self.on_signal(&event, false, io)?;
+        }
+        Ok(())
+    }
+
+    /// The held kernel SIGKILLs of `pid`, shown before an event of it.
+    fn release_held_of(&mut self, pid: u32, io: &mut Io) -> Result<(), OutputClosed> {
+        for event in self.oom.before_event_of(pid) {
+            self.on_signal(&event, false, io)?;
+        }
+        Ok(())
+    }
+
+    /// `oom`: the OOM killer sent it (its victim's mark came).
+    fn on_signal(&mut self, event: &SignalEvent, oom: bool, io: &mut Io) -> Result<(), OutputClosed> {
         let from_process = event.flags & flags::FROM_PROCESS != 0;
         let record = Signal::of(event, &io.clock, from_process);
+        let record = if oom { record.by_oom_killer() } else { record };
         let sender = self.causes.on_signal(event, &record);
 
         let target_comm = c_bytes(&event.target_comm);

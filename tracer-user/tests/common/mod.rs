@@ -618,6 +618,34 @@ pub fn start_json(subcommand: &str, args: &[&str], dl: Deadline) -> Proc {
     t
 }
 
+/// python3 allocating 256 MiB in a memory cgroup of its own (cgroup v1, `/sys/fs/cgroup/memory`) limited to 32
+/// MiB, without swap here: the OOM killer kills it. Its pid, and the cgroup's `oom_kill` count from
+/// `memory.oom_control` (the kernel's own count: the oracle).
+#[allow(dead_code)]
+pub fn oom_killed_python(test: &str, dl: Deadline) -> (u32, u64) {
+    let cgroup = PathBuf::from(format!("/sys/fs/cgroup/memory/tracer-test-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir(&cgroup);
+    std::fs::create_dir(&cgroup)
+        .unwrap_or_else(|e| panic!("{}: {e} (a cgroup v1 memory hierarchy?)", cgroup.display()));
+    std::fs::write(cgroup.join("memory.limit_in_bytes"), (32u64 << 20).to_string()).expect("memory.limit_in_bytes");
+    let script =
+        format!("echo $$ > {}/cgroup.procs && exec /usr/bin/python3 -c 'a = b\"x\" * (256 << 20)'", cgroup.display());
+    let mut child = Command::new("sh").args(["-c", &script]).stderr(Stdio::null()).spawn().expect("sh");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "python3 past its cgroup's limit: {status}");
+    let control = std::fs::read_to_string(cgroup.join("memory.oom_control")).expect("memory.oom_control");
+    let kills = control
+        .lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no oom_kill in memory.oom_control:\n{control}"));
+    // Empty once the killed process is reaped (just done), but the kernel may take a moment to uncharge it.
+    while std::fs::remove_dir(&cgroup).is_err() && !dl.expired() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child.id(), kills)
+}
+
 /// Debian's `redis-server` on 127.0.0.1:`port`, in the foreground, no persistence; waits until it accepts.
 pub fn start_redis(port: u16, deadline: Deadline) -> Proc {
     let dir = scratch_dir("redis");

@@ -36,7 +36,7 @@ use tracer_common::{
 use crate::{
     bpf::Probes,
     escape::{Text, display_name},
-    linux::{errno, files::open_flags},
+    linux::{errno, files::open_flags, users::UserNames},
     output::{OutputClosed, timestamp},
     probes::Family,
     procfs,
@@ -328,7 +328,7 @@ pub(crate) struct Opens {
     maps: WatchMaps,
     pids: HashSet<u32>,
     live: HashSet<u32>,
-    users: HashMap<u32, String>,
+    users: UserNames,
     dropped: u64,
     /// Text lines in the caller's columns instead of this command's table.
     text_line: Option<TextLine>,
@@ -337,7 +337,7 @@ pub(crate) struct Opens {
 impl Opens {
     fn new(set: WatchSet, maps: WatchMaps, pids: HashSet<u32>) -> Opens {
         let live = pids.clone();
-        Opens { set, maps, pids, live, users: HashMap::new(), dropped: 0, text_line: None }
+        Opens { set, maps, pids, live, users: UserNames::default(), dropped: 0, text_line: None }
     }
 
     /// Text output as `line` renders it (`tracer monitor`'s columns).
@@ -373,13 +373,7 @@ impl Opens {
     }
 
     fn user(&mut self, uid: u32) -> String {
-        self.users
-            .entry(uid)
-            .or_insert_with(|| match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-                Ok(Some(user)) => user.name,
-                _ => uid.to_string(),
-            })
-            .clone()
+        self.users.name(uid).unwrap_or_else(|| uid.to_string())
     }
 
     /// Who holds the watched paths now, as `lsof PATH` lists them (nothing without a watched path). Taken once the

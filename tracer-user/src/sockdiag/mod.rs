@@ -1,7 +1,11 @@
 //! The kernel's socket tables through sock_diag netlink (`NETLINK_SOCK_DIAG`, `inet_diag_req_v2`), as `ss` reads
 //! them: TCP and UDP, IPv4 and IPv6, with each socket's inode, which /proc/PID/fd links name (`socket:[INODE]`).
 //!
-//! Only this network namespace is visible: sockets of containers in their own namespaces are not listed.
+//! Only this network namespace is visible: sockets of containers in their own namespaces are not listed (`netns`
+//! runs a dump inside another one). `holders`: who holds a port, for a refused bind.
+
+pub mod holders;
+pub mod netns;
 
 use std::{
     io,
@@ -89,6 +93,8 @@ pub enum Which {
     Bound,
     /// Every state (connections and TIME_WAIT too).
     All,
+    /// What serves a port, as `ss -l` lists it: TCP LISTEN, unconnected UDP sockets.
+    Listening,
 }
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -107,6 +113,9 @@ pub fn dump(proto: Proto, family: u16, which: Which) -> Result<Vec<DiagSocket>, 
             out.extend(request(proto, family, 0xfff)?);
             out.extend(request(proto, family, 1 << tcp_state::BOUND_INACTIVE)?);
         }
+        (Proto::Tcp, Which::Listening) => out.extend(request(proto, family, 1 << tcp_state::LISTEN)?),
+        // An unconnected UDP socket is in TCP_CLOSE; an unbound one is not listed at all.
+        (Proto::Udp, Which::Listening) => out.extend(request(proto, family, 1 << tcp_state::CLOSE)?),
         (Proto::Udp, _) => out.extend(request(proto, family, 0xfff)?),
     }
     Ok(out)
