@@ -551,7 +551,11 @@ impl SyscallTable {
             }
             None => args.extend(event.args.iter().map(|v| format!("{v:#x}"))),
         }
-        if event.status & status::ARGS_UNKNOWN != 0 {
+        // The kernel says so (raw path), or a classic exit record without its enter (no arguments in it, and no
+        // flag yet: see tracer-ebpf's sys_exit_one).
+        let enter_seen = event.status & status::ENTER_SEEN != 0;
+        let no_args = !enter_seen && info.and_then(|i| i.args.as_ref()).is_some() && event.args == [0; 6];
+        if event.status & status::ARGS_UNKNOWN != 0 || no_args {
             // Classic exit tracepoints carry no arguments: say so rather than show zeros.
             args = vec!["<unavailable>".to_string()];
         }
