@@ -737,7 +737,7 @@ fn an_exec_names_the_user_of_its_uid() {
     assert_eq!(exec_of(nobody)["user"], "nobody");
 }
 
-/// The pid of `parent`'s only child (the program `script` runs on its terminal).
+/// The pid of `parent`'s only child (the program `script` runs on its terminal, `exec`ed by its shell).
 fn only_child(parent: u32, dl: Deadline) -> u32 {
     loop {
         let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).unwrap_or_default();
@@ -755,7 +755,9 @@ fn only_child(parent: u32, dl: Deadline) -> u32 {
 fn text_quotes_argv_as_a_shell_needs_it_and_names_the_user() {
     let dl = Deadline::test();
     let mut cmd = Command::new("script");
-    cmd.args(["-qfec", &format!("{} monitor", tracer_bin()), "/dev/null"])
+    // `exec`: script runs its command through $SHELL -c, and not every shell replaces itself with the last command
+    // (CI's did not: the SIGINT below went to the shell, and tracer never stopped).
+    cmd.args(["-qfec", &format!("exec {} monitor", tracer_bin()), "/dev/null"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
