@@ -20,6 +20,10 @@
 //!     block-signal SIG       block SIG; print `blocking SIG`
 //!     segv                   read address 8 (a null pointer's field) with SIGSEGV's default action and no core
 //!     sigpipe                write to a pipe whose read end is closed, with SIGPIPE's default action
+//!     itimer MS              setitimer(ITIMER_REAL, MS ms) with SIGALRM's default action, then pause: the kernel's
+//!                            SIGALRM (SI_KERNEL) ends the process
+//!     posix-timer MS         timer_create(CLOCK_MONOTONIC, SIGEV_SIGNAL SIGALRM) armed for MS ms with SIGALRM's
+//!                            default action, then pause: the timer's SIGALRM (SI_TIMER) ends the process
 //!     kill PID SIG           kill(PID, SIG); print `kill=RET errno=E`
 //!     sigqueue PID SIG       sigqueue(PID, SIG, 42) (rt_sigqueueinfo, SI_QUEUE)
 //!     pidfd-kill PID SIG     pidfd_open(PID) then pidfd_send_signal
@@ -301,6 +305,36 @@ fn main() {
                 unsafe { libc::close(fds[0]) };
                 unsafe { libc::write(fds[1], b"x".as_ptr().cast(), 1) };
                 unreachable!("the write to a closed pipe did not kill the process");
+            }
+            "itimer" => {
+                let ms: libc::suseconds_t = arg(&mut args, "milliseconds");
+                unsafe { libc::signal(libc::SIGALRM, libc::SIG_DFL) };
+                let once = libc::itimerval {
+                    it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
+                    it_value: libc::timeval { tv_sec: ms / 1000, tv_usec: ms % 1000 * 1000 },
+                };
+                assert_eq!(unsafe { libc::setitimer(libc::ITIMER_REAL, &once, std::ptr::null_mut()) }, 0);
+                loop {
+                    unsafe { libc::pause() };
+                }
+            }
+            "posix-timer" => {
+                let ms: libc::c_long = arg(&mut args, "milliseconds");
+                unsafe { libc::signal(libc::SIGALRM, libc::SIG_DFL) };
+                // SAFETY: a sigevent we own, zeroed then filled; timer_create writes the timer id we pass.
+                let mut event: libc::sigevent = unsafe { std::mem::zeroed() };
+                event.sigev_notify = libc::SIGEV_SIGNAL;
+                event.sigev_signo = libc::SIGALRM;
+                let mut timer: libc::timer_t = std::ptr::null_mut();
+                assert_eq!(unsafe { libc::timer_create(libc::CLOCK_MONOTONIC, &mut event, &mut timer) }, 0);
+                let once = libc::itimerspec {
+                    it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+                    it_value: libc::timespec { tv_sec: ms / 1000, tv_nsec: ms % 1000 * 1_000_000 },
+                };
+                assert_eq!(unsafe { libc::timer_settime(timer, 0, &once, std::ptr::null_mut()) }, 0);
+                loop {
+                    unsafe { libc::pause() };
+                }
             }
             "kill" => {
                 let (pid, sig): (libc::pid_t, libc::c_int) = (arg(&mut args, "pid"), arg(&mut args, "signal number"));

@@ -35,7 +35,8 @@ pub enum Sender {
     Terminal(String),
     /// The OOM killer's SIGKILL (`OomKills`).
     OomKiller,
-    Kernel,
+    /// The kernel, and why where it can be told (`Signal::reason`).
+    Kernel(Option<&'static str>),
 }
 
 impl Sender {
@@ -47,7 +48,7 @@ impl Sender {
             None if event.flags & flags::FROM_PROCESS != 0 => {
                 Sender::Process { pid: event.header.pid, comm: c_bytes(&event.header.comm).to_vec() }
             }
-            None => Sender::Kernel,
+            None => Sender::Kernel(record.reason),
         }
     }
 
@@ -56,31 +57,32 @@ impl Sender {
             Sender::Process { .. } => "process",
             Sender::Terminal(_) => "tty",
             Sender::OomKiller => ORIGIN_OOM,
-            Sender::Kernel => "kernel",
+            Sender::Kernel(_) => "kernel",
         }
     }
 
     pub fn pid(&self) -> Option<u32> {
         match self {
             Sender::Process { pid, .. } => Some(*pid),
-            Sender::Terminal(_) | Sender::OomKiller | Sender::Kernel => None,
+            Sender::Terminal(_) | Sender::OomKiller | Sender::Kernel(_) => None,
         }
     }
 
     pub fn comm(&self) -> Option<&[u8]> {
         match self {
             Sender::Process { comm, .. } => Some(comm),
-            Sender::Terminal(_) | Sender::OomKiller | Sender::Kernel => None,
+            Sender::Terminal(_) | Sender::OomKiller | Sender::Kernel(_) => None,
         }
     }
 
-    /// `1234 (bash)`, `tty pts/3 (Ctrl-C)`, `kernel (OOM kill)`, `kernel`.
+    /// `1234 (bash)`, `tty pts/3 (Ctrl-C)`, `kernel (OOM kill)`, `kernel (timer)`, `kernel`.
     pub fn text(&self) -> String {
         match self {
             Sender::Process { pid, comm } => format!("{pid} ({})", display_name(comm)),
             Sender::Terminal(text) => text.clone(),
             Sender::OomKiller => "kernel (OOM kill)".into(),
-            Sender::Kernel => "kernel".into(),
+            Sender::Kernel(Some(reason)) => format!("kernel ({reason})"),
+            Sender::Kernel(None) => "kernel".into(),
         }
     }
 }
@@ -118,6 +120,11 @@ pub fn exit_text(exit: &Exit, cause: Option<&Cause>) -> String {
         _ => exit.outcome(),
     }
 }
+
+/// Signals that tell a process something happened rather than ask it to stop (I/O readiness on an O_ASYNC file,
+/// profiling ticks): never taken as the reason a process exited by itself, however late they came (nginx's
+/// master gets SIGIO from its workers' channels as they quit, after the SIGQUIT it answered).
+const NOTIFICATIONS: u64 = signal_bit(libc::SIGIO) | signal_bit(libc::SIGPROF) | signal_bit(libc::SIGVTALRM);
 
 /// Every this many ticks, forget processes that are gone.
 const PRUNE_TICKS: u32 = 50;
@@ -159,7 +166,7 @@ impl Causes {
         }
         let entry = self.by_pid.entry(pid).or_default();
         entry.gone = false;
-        if signal_bit(cause.signo) & DEFAULT_IGNORED == 0 {
+        if signal_bit(cause.signo) & (DEFAULT_IGNORED | NOTIFICATIONS) == 0 {
             entry.last = Some(cause.clone());
         }
         entry.by_signal.insert(cause.signo, cause);

@@ -19,7 +19,8 @@ use crate::{
         errno,
         net::{family_name, ip_of, ip_text, proto_name},
         signals::{
-            Action, si_code_name, signal_display, signal_result, split_exit_code, terminal_cause, terminal_name,
+            Action, kernel_reason, si_code_name, signal_display, signal_result, split_exit_code, terminal_cause,
+            terminal_name,
         },
     },
     output::Clock,
@@ -523,6 +524,9 @@ pub struct Signal {
     /// "process" (the sender fields say which), "tty" (the terminal `tty` names, to its foreground process group
     /// `pgid`: Ctrl-C, Ctrl-\\, Ctrl-Z, a resize), "oom" (the OOM killer's SIGKILL) or "kernel".
     pub origin: &'static str,
+    /// Origin "kernel": why, where the signal and its code tell (`fault`, `timer`, `POSIX timer`, `broken pipe`,
+    /// `CPU time limit`, `file size limit`, `I/O`, `seccomp`: `linux::signals::kernel_reason`); else null.
+    pub reason: Option<&'static str>,
     pub sender_pid: Option<u32>,
     pub sender_tid: Option<u32>,
     #[serde(flatten)]
@@ -565,7 +569,7 @@ impl Signal {
 
     /// The OOM killer's SIGKILL (`causes::OomKills` found its victim's mark).
     pub fn by_oom_killer(self) -> Signal {
-        Signal { origin: crate::causes::ORIGIN_OOM, ..self }
+        Signal { origin: crate::causes::ORIGIN_OOM, reason: None, ..self }
     }
 
     /// A generated signal (signal:signal_generate). `from_process`: the current task sent it (else the kernel
@@ -588,6 +592,9 @@ impl Signal {
             } else {
                 "kernel"
             },
+            reason: (!from_process && !from_tty)
+                .then(|| kernel_reason(e.signo, e.code, e.flags & flags::INFO_NONE != 0))
+                .flatten(),
             sender_pid: from_process.then_some(e.header.pid),
             sender_tid: from_process.then_some(e.header.tid),
             sender_comm: Text::of_some(from_process.then_some(comm)),

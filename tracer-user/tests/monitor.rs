@@ -573,6 +573,57 @@ fn forks_are_reported_when_asked() {
     assert_eq!(events.iter().filter(|e| e["type"] == "fork").count(), 0, "no fork events without --forks");
 }
 
+/// An nginx reload and graceful stop as monitor shows them (Debian's nginx, 2 workers, `--forks`): the HUP from
+/// kill to the master; the master forking 2 new workers; each old worker's exit with 0 and no signal behind it
+/// (the master tells them to quit over a socketpair, not by a signal); then the QUIT from kill, and the master's
+/// exit with 0 naming it (`cause`, `sender_pid`).
+#[test]
+fn an_nginx_reload_and_graceful_stop_as_monitor_shows_them() {
+    let dl = Deadline::test();
+    let nginx = Nginx::start((20_000 + (std::process::id() + 11) % 20_000) as u16, 2, 16, dl);
+    let mpid = nginx.master.pid();
+    let t = start_json("monitor", &["--forks"], dl);
+    let kill = |sig: &str| {
+        let kill = Command::new("/bin/kill").args([sig, &mpid.to_string()]).spawn().expect("spawn kill");
+        let pid = kill.id();
+        assert!(kill.wait_with_output().unwrap().status.success());
+        pid
+    };
+    let hup_sender = kill("-HUP");
+    let new = nginx.reloaded(dl);
+    let quit_sender = kill("-QUIT");
+    let events = finish(t, dl, "the master's exit", |v| v["type"] == "exit" && v["pid"] == mpid);
+
+    let to_master = |signo: i32| -> Vec<&Value> {
+        of_pid(&events, "signal", "target_pid", mpid).into_iter().filter(|s| s["signo"] == signo).collect()
+    };
+    for (signo, sender) in [(libc::SIGHUP, hup_sender), (libc::SIGQUIT, quit_sender)] {
+        let sent = to_master(signo);
+        assert_eq!(sent.len(), 1, "one signal {signo} to the master: {sent:?}");
+        assert_eq!((&sent[0]["sender_pid"], &sent[0]["sender_comm"]), (&sender.into(), &"kill".into()), "{}", sent[0]);
+        assert_eq!((&sent[0]["result"], &sent[0]["action"]), (&"delivered".into(), &"handler".into()), "{}", sent[0]);
+    }
+    let forked: std::collections::BTreeSet<u32> = of_pid(&events, "fork", "pid", mpid)
+        .iter()
+        .filter(|f| f["thread"] == false)
+        .map(|f| u64_field(f, "child_pid") as u32)
+        .collect();
+    assert_eq!(forked, new, "the master forked the new workers");
+    for &worker in &nginx.workers {
+        let exits = of_pid(&events, "exit", "pid", worker);
+        assert_eq!(exits.len(), 1, "one exit of old worker {worker}: {exits:?}");
+        assert_eq!(exits[0]["code"], 0, "{}", exits[0]);
+        assert!(exits[0]["cause"].is_null() && exits[0]["sender_pid"].is_null(), "no signal: {}", exits[0]);
+        let signalled = of_pid(&events, "signal", "target_pid", worker);
+        assert!(signalled.iter().all(|s| s["origin"] != "process"), "no process signalled {worker}: {signalled:?}");
+    }
+    let exits = of_pid(&events, "exit", "pid", mpid);
+    assert_eq!(exits.len(), 1, "{exits:?}");
+    let exit = exits[0];
+    assert_eq!((&exit["code"], &exit["cause"], &exit["origin"]), (&0.into(), &"SIGQUIT".into(), &"process".into()));
+    assert_eq!((&exit["sender_pid"], &exit["sender_comm"]), (&quit_sender.into(), &"kill".into()), "{exit}");
+}
+
 /// The value of the series `name` (exactly as exposed, labels included) in a scrape, 0 when absent.
 fn series(body: &str, name: &str) -> u64 {
     body.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<u64>().ok()).unwrap_or(0)

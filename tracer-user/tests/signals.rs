@@ -290,6 +290,7 @@ fn segv_from_a_null_dereference_comes_from_the_kernel() {
     assert_eq!(sig["origin"], "kernel", "{sig}");
     assert!(sig["sender_pid"].is_null() && sig["sender_comm"].is_null() && sig["sender_uid"].is_null(), "{sig}");
     assert_eq!(sig["code"], "SEGV_MAPERR", "{sig}");
+    assert_eq!(sig["reason"], "fault", "{sig}");
     assert_eq!(sig["context_pid"], wpid, "the faulting process was running: {sig}");
     assert_eq!(sig["context_comm"], "workload", "{sig}");
     assert_eq!(sig["target_tid"], wpid, "{sig}");
@@ -320,6 +321,7 @@ fn sigpipe_on_a_write_to_a_closed_pipe() {
     // The kernel sends it without a siginfo on behalf of the writer: it looks self-sent, it is the kernel's.
     assert_eq!(sig["signal"], "SIGPIPE", "{sig}");
     assert_eq!(sig["origin"], "kernel", "{sig}");
+    assert_eq!(sig["reason"], "broken pipe", "{sig}");
     assert!(sig["sender_pid"].is_null(), "{sig}");
     assert_eq!(sig["context_pid"], wpid, "{sig}");
     assert_eq!(sig["result"], "delivered", "{sig}");
@@ -330,6 +332,98 @@ fn sigpipe_on_a_write_to_a_closed_pipe() {
     let exit = exit_of(&events, wpid, &out);
     assert_eq!(exit["signal"], "SIGPIPE", "{exit}");
     assert_eq!(exit["origin"], "kernel", "{exit}");
+}
+
+/// A timer's SIGALRM is the kernel's, and says which timer: `setitimer`/`alarm` (`SI_KERNEL`, reason `timer`) and
+/// `timer_create` (`SI_TIMER`, reason `POSIX timer`), in JSON and in text (`kernel (timer)`, also as the exit's
+/// sender). Whoever was running when the timer fired is only its context, never its sender. Before: both were
+/// plain `kernel`, the itimer's with nothing but `[SI_KERNEL]` to tell it from a terminal hangup.
+#[test]
+fn a_timers_sigalrm_is_the_kernels_and_names_the_timer() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("signals-timers");
+    let text_file = dir.join("signals.txt");
+    let t = start_json("signals", &[], dl);
+    let mut text_cmd = tracer_command("signals", &["-o", text_file.to_str().unwrap()]);
+    let text = Proc::spawn("tracer signals -o", &mut text_cmd);
+    if text.err().wait_for(dl.within(Duration::from_secs(20)), |l| l.trim_end().ends_with("ready")).is_none() {
+        panic!("tracer never printed its ready line on stderr\n{}", text.dump());
+    }
+    let (itimer, itimer_out) = run_workload(&["itimer", "30"], dl);
+    let (posix, posix_out) = run_workload(&["posix-timer", "30"], dl);
+    for out in [&itimer_out, &posix_out] {
+        assert_eq!(out.status.signal(), Some(libc::SIGALRM), "{}", out.dump());
+    }
+    let (out, events) = finish(t, dl, "both exits", |e| e["type"] == "exit" && e["pid"] == posix);
+    text.signal(libc::SIGINT);
+    let text_out = text.wait(dl);
+    text_out.expect_code(0);
+
+    for (pid, code, reason) in [(itimer, "SI_KERNEL", "timer"), (posix, "SI_TIMER", "POSIX timer")] {
+        let sig = signal_to(&events, pid, libc::SIGALRM, &out);
+        check_signal_shape(sig);
+        assert_eq!(sig["origin"], "kernel", "{sig}");
+        assert_eq!(sig["reason"], reason, "{sig}");
+        assert_eq!(sig["code"], code, "{sig}");
+        assert!(sig["sender_pid"].is_null() && sig["sender_comm"].is_null() && sig["sender_uid"].is_null(), "{sig}");
+        assert_eq!(sig["result"], "delivered", "{sig}");
+        assert_eq!(sig["action"], "terminate", "{sig}");
+        assert_eq!(sig["group"], true, "a timer signals the whole process: {sig}");
+        let exit = exit_of(&events, pid, &out);
+        assert_eq!(exit["signal"], "SIGALRM", "{exit}");
+        assert_eq!(exit["origin"], "kernel", "{exit}");
+        assert!(exit["sender_pid"].is_null(), "{exit}");
+    }
+    let lines = read_lines(&text_file);
+    let show = || lines.join("\n");
+    for (pid, reason, code) in [(itimer, "timer", "SI_KERNEL"), (posix, "POSIX timer", "SI_TIMER")] {
+        let to = format!("{pid} (workload)");
+        let from = format!("kernel ({reason})");
+        let signal = format!("signal   SIGALRM   {from:<24} {to:<24} delivered (default: terminate) [{code}]");
+        assert!(lines.iter().any(|l| l.get(16..) == Some(signal.as_str())), "{signal:?} in\n{}", show());
+        let exit = format!("exit     SIGALRM   {from:<24} {to:<24} killed by SIGALRM");
+        assert!(lines.iter().any(|l| l.get(16..) == Some(exit.as_str())), "{exit:?} in\n{}", show());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An nginx reload and stop as the operator makes them (Debian's nginx, 2 workers): `kill -HUP` of the master is
+/// handled; the master tells its old workers to quit over its channel to them (a socketpair), not by a signal, so
+/// no signal to a worker is reported (tracer invents none), and the master's own SIGIO from that channel is the
+/// kernel's, for `I/O`. Then `kill -QUIT` of the master (a graceful stop) is handled, and the master's exit with 0
+/// names that SIGQUIT and its sender.
+#[test]
+fn an_nginx_reload_and_graceful_stop_as_signals_sees_them() {
+    let dl = Deadline::test();
+    let nginx = Nginx::start((20_000 + (std::process::id() + 7) % 20_000) as u16, 2, 16, dl);
+    let mpid = nginx.master.pid();
+    let t = start_json("signals", &[], dl);
+    let hup_sender = kill("HUP", mpid, dl);
+    let new = nginx.reloaded(dl);
+    let quit_sender = kill("QUIT", mpid, dl);
+    let (out, events) = finish(t, dl, "the master's exit", |e| e["type"] == "exit" && e["pid"] == mpid);
+
+    let hup = signal_to(&events, mpid, libc::SIGHUP, &out);
+    check_sent(hup, hup_sender, "kill", mpid, "nginx");
+    assert_eq!((&hup["result"], &hup["action"]), (&"delivered".into(), &"handler".into()), "{hup}");
+    let quit = signal_to(&events, mpid, libc::SIGQUIT, &out);
+    check_sent(quit, quit_sender, "kill", mpid, "nginx");
+    assert_eq!((&quit["result"], &quit["action"]), (&"delivered".into(), &"handler".into()), "{quit}");
+    for worker in nginx.workers.iter().chain(&new) {
+        let to_worker = typed(&events, "signal", |e| e["target_pid"] == *worker && e["origin"] == "process");
+        assert!(to_worker.is_empty(), "no process signalled worker {worker}: {to_worker:?}\n{}", out.dump());
+    }
+    let sigio = typed(&events, "signal", |e| e["target_pid"] == mpid && e["signo"] == libc::SIGIO);
+    assert!(!sigio.is_empty(), "the master's channel raised SIGIO\n{}", out.dump());
+    for io in sigio {
+        assert_eq!((&io["origin"], &io["reason"], &io["code"]), (&"kernel".into(), &"I/O".into(), &"SI_KERNEL".into()));
+    }
+    let exit = exit_of(&events, mpid, &out);
+    assert_eq!(exit["code"], 0, "a graceful stop: {exit}");
+    assert_eq!(exit["cause"], "SIGQUIT", "{exit}");
+    assert_eq!(exit["origin"], "process", "{exit}");
+    assert_eq!(exit["sender_pid"], quit_sender, "{exit}");
+    assert_eq!(exit["sender_comm"], "kill", "{exit}");
 }
 
 #[test]

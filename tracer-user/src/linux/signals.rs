@@ -57,6 +57,27 @@ pub fn signal_display(signo: i32) -> String {
     }
 }
 
+/// Why the kernel itself sent a signal, from its number and si_code (`info_none`: sent without a siginfo, on
+/// behalf of the current task): `fault`, `timer` (alarm, setitimer), `POSIX timer` (timer_create), `broken pipe`,
+/// `CPU time limit`, `file size limit`, `I/O`, `seccomp`; None where the number and code do not tell (a SIGKILL
+/// can be a CPU hard limit, a group exit or a seccomp kill; the terminal's and the OOM killer's are named apart).
+pub fn kernel_reason(signo: i32, code: i32, info_none: bool) -> Option<&'static str> {
+    const SI_KERNEL: i32 = 0x80;
+    const SI_TIMER: i32 = -2;
+    match (signo, code) {
+        (_, SI_TIMER) => Some("POSIX timer"),
+        (libc::SIGSYS, 1) => Some("seccomp"),
+        (libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP, 1..SI_KERNEL) => Some("fault"),
+        (libc::SIGALRM | libc::SIGVTALRM | libc::SIGPROF, SI_KERNEL) => Some("timer"),
+        (libc::SIGXCPU, SI_KERNEL) => Some("CPU time limit"),
+        (libc::SIGPIPE, _) if info_none => Some("broken pipe"),
+        (libc::SIGXFSZ, _) if info_none => Some("file size limit"),
+        // To an O_ASYNC file's owner: without a siginfo (SI_KERNEL), or with a POLL_* code (F_SETSIG).
+        (libc::SIGIO, SI_KERNEL | 1..=6) => Some("I/O"),
+        _ => None,
+    }
+}
+
 pub fn si_code_name(signo: i32, code: i32) -> String {
     let generic = match code {
         0 => Some("SI_USER"),
@@ -301,6 +322,22 @@ pub fn split_exit_code(raw: i32) -> (Option<i32>, Option<i32>, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_reasons_come_from_the_number_and_code() {
+        assert_eq!(kernel_reason(libc::SIGSEGV, 1, false), Some("fault"));
+        assert_eq!(kernel_reason(libc::SIGSEGV, 0x80, false), None, "a SIGSEGV the kernel sent, not a fault");
+        assert_eq!(kernel_reason(libc::SIGALRM, 0x80, false), Some("timer"));
+        assert_eq!(kernel_reason(libc::SIGALRM, -2, false), Some("POSIX timer"));
+        assert_eq!(kernel_reason(libc::SIGRTMIN() + 1, -2, false), Some("POSIX timer"));
+        assert_eq!(kernel_reason(libc::SIGPIPE, 0, true), Some("broken pipe"));
+        assert_eq!(kernel_reason(libc::SIGXFSZ, 0, true), Some("file size limit"));
+        assert_eq!(kernel_reason(libc::SIGXCPU, 0x80, false), Some("CPU time limit"));
+        assert_eq!(kernel_reason(libc::SIGIO, 0x80, false), Some("I/O"));
+        assert_eq!(kernel_reason(libc::SIGSYS, 1, false), Some("seccomp"));
+        assert_eq!(kernel_reason(libc::SIGKILL, 0x80, false), None, "a SIGKILL does not say why");
+        assert_eq!(kernel_reason(libc::SIGHUP, 0x80, false), None);
+    }
 
     #[test]
     fn names_match_kill_l() {

@@ -366,6 +366,7 @@ impl Watcher {
             signo,
             code: None,
             origin: "process",
+            reason: None,
             sender_pid: Some(sender),
             sender_tid: Some(event.header.tid),
             sender_comm: Text::of_some(Some(sender_comm)),

@@ -729,6 +729,24 @@ impl Nginx {
     }
 }
 
+impl Nginx {
+    /// The new workers once a reload (SIGHUP to the master, sent by the caller) replaced them all: as many as
+    /// before, none of the old ones, and every old one gone.
+    pub fn reloaded(&self, deadline: Deadline) -> std::collections::BTreeSet<u32> {
+        let mpid = self.master.pid();
+        let wait_until = deadline.within(Duration::from_secs(15));
+        loop {
+            let now = children(mpid);
+            let old_gone = self.workers.iter().all(|w| !Path::new(&format!("/proc/{w}")).exists());
+            if now.len() == self.workers.len() && now.is_disjoint(&self.workers) && old_gone {
+                return now;
+            }
+            assert!(!wait_until.expired(), "nginx never replaced its workers\n{}", self.master.dump());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
 impl Drop for Nginx {
     fn drop(&mut self) {
         // SIGTERM: the master stops its workers (killed alone, it would leave them holding the port).
