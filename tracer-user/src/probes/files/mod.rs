@@ -688,7 +688,9 @@ fn emit_entries(
         "{:<16} {:>7} {:<10} {:>5} {:>7} {:>18} {:>10}{nlink_head} {:>9} NAME",
         "COMMAND", "PID", "USER", "FD", "TYPE", "DEVICE", "SIZE/OFF", "NODE"
     ))?;
-    let mut last: Option<(u32, Vec<u8>, Option<u32>, Option<String>)> = None;
+    // (pid, comm, uid, user) of the process whose lines are being written.
+    type Process = (u32, Vec<u8>, Option<u32>, Option<String>);
+    let mut last: Option<Process> = None;
     for e in entries {
         // A process's name and user, read once for its lines.
         if last.as_ref().is_none_or(|l| l.0 != e.pid) {

@@ -323,10 +323,8 @@ fn file_entry(pid: u32, slot: Slot, link: &str, pos: Option<u64>, sockets: &mut 
         entry.file_type = "a_inode".into();
         entry.size = Some(meta.size());
         entry.name = rest.to_vec();
-        if rest == b"[eventfd]"
-            && let Some(id) = fd_info(pid, &link["fd/".len()..]).and_then(|info| info_field(&info, "eventfd-id"))
-        {
-            entry.name = format!("[eventfd:{id}]").into_bytes();
+        if let Some(info) = link.strip_prefix("fd/").and_then(|fd| fd_info(pid, fd)) {
+            entry.name = anon_name(rest, &info).unwrap_or(entry.name);
         }
         return Some(entry);
     }
@@ -355,6 +353,34 @@ fn fd_state(pid: u32, fd: i32) -> (char, Option<u64>) {
     let flags = info.as_deref().and_then(|i| info_field(i, "flags")).and_then(|f| u32::from_str_radix(&f, 8).ok());
     let pos = info.as_deref().and_then(|i| info_field(i, "pos")).and_then(|p| p.parse().ok());
     (mode_letter(flags), pos)
+}
+
+/// The watched fds lsof lists for an epoll, at most (then `...`).
+const EPOLL_MAX_TFDS: usize = 32;
+
+/// What lsof adds to an anon inode's kind from its fdinfo: an epoll's watched fds (`[eventpoll:3,6,7]`, in
+/// order), an eventfd's id (`[eventfd:3]`), a pidfd's process (`[pidfd:1234]`).
+fn anon_name(kind: &[u8], info: &str) -> Option<Vec<u8>> {
+    let text = match kind {
+        b"[eventpoll]" => {
+            let mut fds: Vec<i64> = info
+                .lines()
+                .filter_map(|l| l.strip_prefix("tfd:")?.split_whitespace().next()?.parse().ok())
+                .take(EPOLL_MAX_TFDS)
+                .collect();
+            if fds.is_empty() {
+                return None;
+            }
+            fds.sort_unstable();
+            let list: Vec<String> = fds.iter().map(i64::to_string).collect();
+            let more = if fds.len() == EPOLL_MAX_TFDS { "..." } else { "" };
+            format!("[eventpoll:{}{more}]", list.join(","))
+        }
+        b"[eventfd]" => format!("[eventfd:{}]", info_field(info, "eventfd-id")?),
+        b"[pidfd]" => format!("[pidfd:{}]", info_field(info, "Pid")?),
+        _ => return None,
+    };
+    Some(text.into_bytes())
 }
 
 fn info_field(info: &str, key: &str) -> Option<String> {
@@ -557,7 +583,18 @@ mod tests {
         assert_eq!(s.path.as_deref(), Some(&b"/tmp/a b.sock"[..]));
         assert_eq!(unix_state(&s), ("LISTEN", "LISTEN"));
         let (_, s) = parse_unix_line(b"000000009f19524e: 00000003 00000000 00000000 0001 03 23303").unwrap();
-        assert_eq!((s.path, unix_state(&s)), (None, ("CONNECTED", "ESTAB")));
+        assert_eq!((s.path.as_deref(), unix_state(&s)), (None, ("CONNECTED", "ESTAB")));
+    }
+
+    #[test]
+    fn names_anon_inodes_as_lsof() {
+        let epoll = "pos:\t0\nflags:\t02\nmnt_id:\t17\nino:\t1030\ntfd:        7 events:       19 data: 7  pos:0 ino:1 \
+                     sdev:f\ntfd:        3 events:       19 data: 3  pos:0 ino:2 sdev:f\n";
+        assert_eq!(anon_name(b"[eventpoll]", epoll).as_deref(), Some(&b"[eventpoll:3,7]"[..]));
+        assert_eq!(anon_name(b"[eventpoll]", "pos:\t0\n"), None);
+        assert_eq!(anon_name(b"[eventfd]", "eventfd-count: 0\neventfd-id: 4\n").as_deref(), Some(&b"[eventfd:4]"[..]));
+        assert_eq!(anon_name(b"[pidfd]", "Pid:\t42\nNSpid:\t42\n").as_deref(), Some(&b"[pidfd:42]"[..]));
+        assert_eq!(anon_name(b"inotify", ""), None);
     }
 
     #[test]
