@@ -381,8 +381,9 @@ fn hostile_and_overlong_names_are_unambiguous_and_marked() {
 }
 
 /// A python3 holding one of each kind of file lsof names: a regular file at an offset, a deleted file, a pipe, a
-/// TCP listener and both ends of a connection to it, an IPv6 UDP socket, a connected IPv4 UDP socket, a listening
-/// unix socket, a unix socket pair, an eventfd, a netlink socket, and a file with a name that is not UTF-8.
+/// TCP listener and both ends of a connection to it (IPv4 and IPv6), an IPv6 UDP socket, a connected IPv4 UDP socket,
+/// a listening unix socket, a unix socket pair, an abstract unix datagram socket, an eventfd, a pidfd, netlink
+/// sockets bound and not, a directory, and a file with a name that is not UTF-8.
 const HOLDER_PY: &str = r#"
 import os, socket, sys, time
 d = sys.argv[1]
@@ -397,6 +398,12 @@ us = socket.socket(socket.AF_UNIX); us.bind(d + "/s.sock"); us.listen()
 pair = socket.socketpair()
 ev = os.eventfd(0)
 nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+route = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0); route.bind((0, 0))
+ab = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); ab.bind(b"\0tracer-test-" + str(os.getpid()).encode())
+s6 = socket.socket(socket.AF_INET6); s6.bind(("::1", 0)); s6.listen()
+c6 = socket.create_connection(("::1", s6.getsockname()[1])); a6, _ = s6.accept()
+dirfd = os.open(d, os.O_RDONLY)
+pidfd = os.pidfd_open(os.getpid())
 odd = os.open(os.fsencode(d) + b"/odd\xff\nname", os.O_RDONLY | os.O_CREAT)
 print("ready", srv.getsockname()[1], odd, flush=True)
 sys.stdin.read()
@@ -419,13 +426,20 @@ fn split_row(line: &str, fields: usize) -> Row {
 }
 
 fn split_words(line: &str, fields: usize) -> Vec<String> {
-    // A mapping of a deleted file (`DEL`) has no SIZE/OFF: the column is blank.
-    if line.split_whitespace().nth(3) == Some("DEL") {
-        let mut words = split_some(line, fields - 1);
-        words.insert(5, String::new());
-        return words;
+    // Blank columns: SIZE/OFF of a mapping of a deleted file (`DEL`), DEVICE of a netlink socket.
+    let blank = match line.split_whitespace().nth(3) {
+        Some("DEL") => Some(5),
+        _ if line.split_whitespace().nth(4) == Some("netlink") => Some(4),
+        _ => None,
+    };
+    match blank {
+        Some(at) => {
+            let mut words = split_some(line, fields - 1);
+            words.insert(at, String::new());
+            words
+        }
+        None => split_some(line, fields),
     }
-    split_some(line, fields)
 }
 
 fn split_some(line: &str, fields: usize) -> Vec<String> {
@@ -540,7 +554,7 @@ fn pid_table_agrees_with_lsof_row_by_row() {
     assert!(odd["path_hex"].is_string() && odd["name_hex"].is_string(), "{odd}");
     // What each kind became, spelled out (lsof agreed with all of it above).
     let kinds: BTreeSet<&str> = rows.iter().filter_map(|v| v["file_type"].as_str()).collect();
-    for kind in ["DIR", "REG", "CHR", "FIFO", "IPv4", "IPv6", "unix", "a_inode", "sock"] {
+    for kind in ["DIR", "REG", "CHR", "FIFO", "IPv4", "IPv6", "unix", "a_inode", "sock", "netlink"] {
         assert!(kinds.contains(kind), "no {kind} row: {kinds:?}");
     }
     let gone = rows.iter().find(|v| v["deleted"] == true && v["fd"].is_number()).expect("the deleted file");
@@ -549,6 +563,14 @@ fn pid_table_agrees_with_lsof_row_by_row() {
     assert_eq!(gone["name"], format!("{} (deleted)", s(&dir.join("gone.txt"))), "{gone}");
     let listen = rows.iter().find(|v| v["state"] == "LISTEN" && v["proto"] == "tcp").expect("the listener");
     assert_eq!(listen["name"], format!("127.0.0.1:{port} (LISTEN)"));
+    let names: BTreeSet<&str> = rows.iter().filter_map(|v| v["name"].as_str()).collect();
+    let pidfd = format!("[pidfd:{pid}]");
+    let abstract_unix = format!("@tracer-test-{pid} type=DGRAM (UNCONNECTED)");
+    for name in ["ROUTE", "protocol: NETLINK", &pidfd, &abstract_unix] {
+        assert!(names.contains(name), "no {name}: {names:?}");
+    }
+    assert!(names.iter().any(|n| n.starts_with("[eventpoll") || n.starts_with("[eventfd:")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("[::1]:") && n.ends_with("(ESTABLISHED)")), "{names:?}");
     let clients: Vec<&Value> = rows.iter().filter(|v| v["peer_port"] == port).collect();
     assert_eq!(clients.len(), 1, "{clients:?}");
     assert_eq!((clients[0]["state"].as_str(), clients[0]["peer_addr"].as_str()), (Some("ESTAB"), Some("127.0.0.1")));
