@@ -655,3 +655,52 @@ fn deleted_files_agree_with_lsof_plus_l1() {
     holder.send("done\n");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn sockets_of_a_process_in_another_network_namespace_are_named_from_it() {
+    let deadline = Deadline::test();
+    // python3 in a network namespace of its own (lsof, reading its own /proc/net, shows these as `sock`).
+    let script = "import socket, sys\ns = socket.socket(); s.bind(('127.0.0.1', 7777)); s.listen()\n\
+                  c = socket.create_connection(('127.0.0.1', 7777)); a, _ = s.accept()\n\
+                  print('ready', c.getsockname()[1], flush=True); sys.stdin.read()\n";
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-n", "sh", "-c", "ip link set lo up && exec python3 -c \"$0\"", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let holder = Proc::spawn("python3 in its own network namespace", &mut cmd);
+    let ready = holder.out().wait_for(deadline, |l| l.starts_with("ready")).expect("python3 ready");
+    let client_port: u16 = ready.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let pid = holder.pid().to_string();
+    let (tracer, before) = start(&["-p".into(), pid.clone()], deadline);
+    tracer.signal(libc::SIGINT);
+    tracer.wait(deadline).expect_code(0);
+    let mut ours: Vec<(String, String)> = before
+        .iter()
+        .filter(|v| v["proto"] == "tcp")
+        .map(|v| (str_field(v, "name").to_string(), v["inode"].to_string()))
+        .collect();
+    ours.sort();
+    // ss inside that namespace: the oracle for addresses, states and inodes.
+    let ss = Command::new("nsenter").args(["-t", &pid, "-n", "ss", "-Htane"]).output().expect("nsenter ss");
+    let ss = String::from_utf8_lossy(&ss.stdout).into_owned();
+    let mut theirs: Vec<(String, String)> = ss
+        .lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let state = match w[0] {
+                "LISTEN" => "LISTEN",
+                "ESTAB" => "ESTABLISHED",
+                other => panic!("unexpected state {other}: {l}"),
+            };
+            let inode = w.iter().find_map(|f| f.strip_prefix("ino:")).expect("ino: in ss -e");
+            let name =
+                if w[0] == "LISTEN" { format!("{} ({state})", w[3]) } else { format!("{}->{} ({state})", w[3], w[4]) };
+            (name, inode.to_string())
+        })
+        .collect();
+    theirs.sort();
+    assert_eq!(theirs.len(), 3, "{ss}");
+    assert_eq!(ours, theirs, "tracer opens -p vs ss -tane in the process's namespace");
+    assert!(ours.iter().any(|(n, _)| *n == format!("127.0.0.1:{client_port}->127.0.0.1:7777 (ESTABLISHED)")));
+}

@@ -654,10 +654,7 @@ pub(crate) fn report_table(pids: &[u32], out: &mut Output, users: &mut UserNames
     if pids.is_empty() {
         return Ok(());
     }
-    let mut sockets = table::Sockets::read();
-    if let Some(err) = &sockets.inet_error {
-        eprintln!("tracer: warning: TCP and UDP sockets cannot be named ({err}): they are shown as `sock`");
-    }
+    let mut sockets = table::Sockets::default();
     let entries: Vec<table::Entry> = pids.iter().flat_map(|&pid| table::process(pid, &mut sockets)).collect();
     emit_entries(&entries, out, users, false)?;
     if entries.is_empty() {

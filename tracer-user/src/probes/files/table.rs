@@ -3,9 +3,9 @@
 //! lsof's TYPE, DEVICE, SIZE/OFF, NODE and NAME; and the files held open with no name left (`lsof +L1`).
 //!
 //! Read from /proc: the fd links and what they lead to (`stat` through the link), `fdinfo` (flags, position),
-//! `maps`; sockets named from the kernel's tables: TCP and UDP through sock_diag (this network namespace, as
-//! lsof reads its own /proc/net), unix and netlink sockets from the process's /proc/PID/net files, and any
-//! other socket by its protocol's name (`system.sockprotoname`, as lsof's `protocol: NAME`).
+//! `maps`; sockets named from the kernel's tables of the process's network namespace: TCP and UDP through
+//! sock_diag, unix and netlink sockets from its /proc/PID/net files, and any other socket by its protocol's name
+//! (`system.sockprotoname`, as lsof's `protocol: NAME`).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -23,7 +23,7 @@ use tracer_common::{
 use super::snapshot::{Slot, fd_info, mode_letter, parse_maps_line, read_maps};
 use crate::{
     linux::net::ip_text,
-    sockdiag::{self, DiagSocket, Proto, Which},
+    sockdiag::{self, DiagSocket, Proto, Which, netns},
 };
 
 /// A socket's addresses, as the JSON records of `tracer binds` spell them.
@@ -90,15 +90,15 @@ impl Entry {
     }
 }
 
-/// The kernel's socket tables, read once for a snapshot.
+/// The kernel's socket tables, each read once for a snapshot, per network namespace (a container's sockets are
+/// looked up from inside its namespace: lsof, reading its own /proc/net, would show them as `sock`).
 #[derive(Default)]
 pub struct Sockets {
-    inet: HashMap<u64, DiagSocket>,
-    /// Per network namespace (its inode): unix and netlink sockets by inode.
+    /// Per network namespace (its inode): TCP and UDP sockets by inode, or why they could not be listed.
+    inet: HashMap<u64, Result<HashMap<u64, DiagSocket>, String>>,
+    /// Per network namespace: unix and netlink sockets by inode.
     unix: HashMap<u64, HashMap<u64, UnixSocket>>,
     netlink: HashMap<u64, HashMap<u64, u32>>,
-    /// Why TCP and UDP sockets could not be named, when they could not.
-    pub inet_error: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -115,13 +115,27 @@ struct UnixSocket {
 const SO_ACCEPTCON: u32 = 1 << 16;
 
 impl Sockets {
-    pub fn read() -> Sockets {
-        let mut sockets = Sockets::default();
-        match sockdiag::dump_all(&[Proto::Tcp, Proto::Udp], &[AF_INET, AF_INET6], Which::All) {
-            Ok(list) => sockets.inet = list.into_iter().filter(|s| s.inode != 0).map(|s| (s.inode, s)).collect(),
-            Err(err) => sockets.inet_error = Some(err.to_string()),
-        }
-        sockets
+    /// The TCP or UDP socket `inode` of process `pid`'s network namespace (read from inside it when it is not
+    /// tracer's); `None` when it is not listed, or the table could not be read (said once on stderr).
+    fn inet_of(&mut self, pid: u32, inode: u64) -> Option<&DiagSocket> {
+        let ns = Sockets::netns_of(pid);
+        let table = self.inet.entry(ns).or_insert_with(|| {
+            let dump = || sockdiag::dump_all(&[Proto::Tcp, Proto::Udp], &[AF_INET, AF_INET6], Which::All);
+            let list = if ns == u64::from(netns::own()) {
+                dump().map_err(|e| e.to_string())
+            } else {
+                let file = netns::open(ns as u32, Some(pid)).ok_or("its network namespace cannot be entered")?;
+                netns::run_in(&file, dump).ok_or("its network namespace cannot be entered")?.map_err(|e| e.to_string())
+            };
+            let list = list.map(|l| l.into_iter().filter(|s| s.inode != 0).map(|s| (s.inode, s)).collect());
+            if let Err(err) = &list {
+                eprintln!(
+                    "tracer: warning: the TCP and UDP sockets of process {pid} cannot be named ({err}): shown as sock"
+                );
+            }
+            list
+        });
+        table.as_ref().ok()?.get(&inode)
     }
 
     fn netns_of(pid: u32) -> u64 {
@@ -390,7 +404,7 @@ fn info_field(info: &str, key: &str) -> Option<String> {
 /// Names a socket as lsof does.
 fn socket_entry(entry: &mut Entry, proc_path: &Path, inode: u64, sockets: &mut Sockets) {
     entry.inode = inode;
-    if let Some(s) = sockets.inet.get(&inode) {
+    if let Some(s) = sockets.inet_of(entry.pid, inode) {
         let v6 = s.family == AF_INET6;
         entry.file_type = if v6 { "IPv6" } else { "IPv4" }.into();
         entry.device = Some(inode.to_string());
