@@ -12,14 +12,18 @@ use tracer_common::event::traced;
 use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{OutputArgs, PidArgs, RingArgs},
-    probes::{Family as _, files::OpenProbes},
+    probes::{
+        Family as _,
+        files::{OpenProbes, report_deleted},
+    },
     session::Session,
 };
 
 /// Who has these files open now, and every open of them from now on (every open on the machine without a path).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  tracer opens /etc/passwd\n  tracer opens /etc/ /var/log/syslog\n  \
-                        tracer opens -p \"$(pidof nginx)\"\n  tracer opens --failed --json -o opens.jsonl",
+                        tracer opens -p \"$(pidof nginx)\"   (lsof -p's table, then every open)\n  \
+                        tracer opens --deleted   (files held open with no name left, as lsof +L1)\n  tracer opens --failed --json -o opens.jsonl",
     mut_arg("pids", |a| a.help("Only opens by this process (repeatable; a comma or space separated list as pidof prints)")))]
 pub struct OpensArgs {
     /// Files or directories to watch (a directory matches every file below it). A file that does not exist yet
@@ -31,9 +35,14 @@ pub struct OpensArgs {
     /// Only failed opens.
     #[arg(short = 'x', long)]
     failed: bool,
-    /// No snapshot of the processes holding the paths now: live opens only.
+    /// No snapshot of the processes holding the paths (with -p and no path: of everything the processes hold, as
+    /// `lsof -p` lists it) now: live opens only.
     #[arg(long)]
     no_snapshot: bool,
+    /// List the files held open with no name left (deleted, as `lsof +L1` lists them) by every process (or the
+    /// -p ones), then exit.
+    #[arg(long, conflicts_with_all = ["paths", "failed", "no_snapshot"])]
+    deleted: bool,
     #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
@@ -42,6 +51,13 @@ pub struct OpensArgs {
 
 pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
     let pids: HashSet<u32> = args.pids.resolve()?.into_iter().collect();
+    if args.deleted {
+        let mut output = args.out.open()?;
+        if report_deleted((!pids.is_empty()).then_some(&pids), &mut output).is_ok() {
+            let _ = output.flush_final();
+        }
+        return Ok(0);
+    }
     let opens = OpenProbes::new(&preflight.tracefs, &args.paths, args.failed)?;
 
     let core = Core::new(pids.is_empty());

@@ -53,6 +53,8 @@ pub mod field {
         Path "path",
         Requested "requested",
         Watch "watch",
+        Name "name",
+        Addr "addr",
     );
 }
 
@@ -642,6 +644,43 @@ pub struct HeldFile {
     pub path: Text<field::Path>,
     pub dev: String,
     pub inode: u64,
+    /// lsof's columns, for the rows of `tracer opens -p` and `--deleted` (absent from a watched path's holders).
+    #[serde(flatten)]
+    pub details: Option<FileDetails>,
+}
+
+/// What `lsof -p` shows of a held file beyond its path: the `holder` fields `tracer opens -p PID` and
+/// `tracer opens --deleted` add.
+#[derive(Serialize)]
+pub struct FileDetails {
+    /// lsof's TYPE: `REG`, `DIR`, `CHR`, `BLK`, `FIFO`, `IPv4`, `IPv6`, `unix`, `netlink`, `a_inode`, `sock`.
+    pub file_type: String,
+    /// lsof's DEVICE: `major,minor`, an IP socket's inode, a unix socket's kernel address; null when none.
+    pub device: Option<String>,
+    /// The size (regular files, directories, anon inodes), or null.
+    pub size: Option<u64>,
+    /// The descriptor's offset (devices, pipes, sockets), or null.
+    pub offset: Option<u64>,
+    /// The link count, null when unknown; 0 for a file with no name left.
+    pub nlink: Option<u64>,
+    /// lsof's NAME: the path (with ` (deleted)`), `pipe`, `TCP`'s `127.0.0.1:44252->127.0.0.1:6379 (ESTABLISHED)`.
+    #[serde(flatten)]
+    pub name: Text<field::Name>,
+    /// Held open with no name left (`path` is the name it had).
+    pub deleted: bool,
+    /// Sockets: `tcp`, `udp`, `unix`, `netlink`; null for other files.
+    pub proto: Option<&'static str>,
+    /// Sockets: `ipv4`, `ipv6`, `unix`, `netlink`.
+    pub family: Option<&'static str>,
+    /// Sockets: the local address (a unix socket's path, `@name` when abstract), or null.
+    #[serde(flatten)]
+    pub addr: MaybeText<field::Addr>,
+    pub port: Option<u16>,
+    /// A connected IP socket's far end, or null.
+    pub peer_addr: Option<String>,
+    pub peer_port: Option<u16>,
+    /// Sockets: the state as ss names it (`LISTEN`, `ESTAB`, `UNCONN`...), or null.
+    pub state: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -1333,6 +1372,7 @@ mod tests {
                     path: Text::of(b"/tmp/x"),
                     dev: "0:5".into(),
                     inode: 7,
+                    details: None,
                 },
             },
         );
@@ -1347,6 +1387,7 @@ mod tests {
             path: Text::of(b"/"),
             dev: "0:5".into(),
             inode: 7,
+            details: None,
         };
         assert_eq!(
             serde_json::to_string(&Holder { held: &cwd }).unwrap(),

@@ -379,3 +379,328 @@ fn hostile_and_overlong_names_are_unambiguous_and_marked() {
     assert!(last.contains("c... (unresolved: longer than the 255 bytes captured)"), "{last}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A python3 holding one of each kind of file lsof names: a regular file at an offset, a deleted file, a pipe, a
+/// TCP listener and both ends of a connection to it (IPv4 and IPv6), an IPv6 UDP socket, a connected IPv4 UDP socket,
+/// a listening unix socket, a unix socket pair, an abstract unix datagram socket, an eventfd, a pidfd, netlink
+/// sockets bound and not, a directory, and a file with a name that is not UTF-8.
+const HOLDER_PY: &str = r#"
+import os, socket, sys, time
+d = sys.argv[1]
+f = open(d + "/reg.txt", "w+"); f.write("hello world"); f.flush(); f.seek(5)
+g = open(d + "/gone.txt", "w"); g.write("x" * 1234); g.flush(); os.unlink(d + "/gone.txt")
+r, w = os.pipe()
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+c = socket.create_connection(srv.getsockname()); a, _ = srv.accept()
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::", 0))
+u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u4.bind(("127.0.0.1", 0)); u4.connect(("127.0.0.1", 9))
+us = socket.socket(socket.AF_UNIX); us.bind(d + "/s.sock"); us.listen()
+pair = socket.socketpair()
+ev = os.eventfd(0)
+nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+route = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0); route.bind((0, 0))
+ab = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); ab.bind(b"\0tracer-test-" + str(os.getpid()).encode())
+s6 = socket.socket(socket.AF_INET6); s6.bind(("::1", 0)); s6.listen()
+c6 = socket.create_connection(("::1", s6.getsockname()[1])); a6, _ = s6.accept()
+dirfd = os.open(d, os.O_RDONLY)
+pidfd = os.pidfd_open(os.getpid())
+odd = os.open(os.fsencode(d) + b"/odd\xff\nname", os.O_RDONLY | os.O_CREAT)
+print("ready", srv.getsockname()[1], odd, flush=True)
+sys.stdin.read()
+"#;
+
+/// One row of lsof's table from `-n -P -p PID` (without COMMAND, which lsof cuts to 9 bytes): PID, USER, FD,
+/// TYPE, DEVICE, SIZE/OFF, NODE, NAME. Every row of the processes tested has all columns.
+type Row = [String; 8];
+
+fn lsof_rows(args: &[&str]) -> Vec<Row> {
+    let out = Command::new("lsof").args(args).output().expect("lsof runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().skip(1).map(|line| split_row(line, 9)).collect()
+}
+
+/// Splits a table line: `fields - 1` words, then the NAME (the rest, spaces inside kept, trailing ones not); the
+/// first word (COMMAND) is dropped.
+fn split_row(line: &str, fields: usize) -> Row {
+    split_words(line, fields).try_into().unwrap()
+}
+
+fn split_words(line: &str, fields: usize) -> Vec<String> {
+    // Blank columns: SIZE/OFF of a mapping of a deleted file (`DEL`), DEVICE of a netlink socket.
+    let blank = match line.split_whitespace().nth(3) {
+        Some("DEL") => Some(5),
+        _ if line.split_whitespace().nth(4) == Some("netlink") => Some(4),
+        _ => None,
+    };
+    match blank {
+        Some(at) => {
+            let mut words = split_some(line, fields - 1);
+            words.insert(at, String::new());
+            words
+        }
+        None => split_some(line, fields),
+    }
+}
+
+fn split_some(line: &str, fields: usize) -> Vec<String> {
+    let mut rest = line.trim_start();
+    let mut words = Vec::new();
+    for _ in 0..fields - 1 {
+        let end = rest.find(' ').unwrap_or_else(|| panic!("short row: {line}"));
+        words.push(rest[..end].to_string());
+        rest = rest[end..].trim_start();
+    }
+    words.push(rest.trim_end().to_string());
+    words.remove(0);
+    words
+}
+
+/// A `holder` record as lsof's row.
+fn json_row(v: &Value) -> Row {
+    let fd = match &v["fd"] {
+        Value::Number(n) => format!("{n}{}", v["mode"].as_str().unwrap_or("")),
+        Value::String(s) if s == "mem" && v["deleted"] == true => "DEL".to_string(),
+        Value::String(s) => s.clone(),
+        other => panic!("fd {other} in {v}"),
+    };
+    let size_off = match (&v["size"], &v["offset"]) {
+        (Value::Number(n), _) => n.to_string(),
+        (Value::Null, Value::Number(n)) => format!("0t{n}"),
+        _ => String::new(),
+    };
+    let node = match v["file_type"].as_str() {
+        Some("IPv4" | "IPv6") => v["proto"].as_str().unwrap().to_uppercase(),
+        _ => u64_field(v, "inode").to_string(),
+    };
+    [
+        u64_field(v, "pid").to_string(),
+        str_field(v, "user").to_string(),
+        fd,
+        str_field(v, "file_type").to_string(),
+        v["device"].as_str().unwrap_or("").to_string(),
+        size_off,
+        node,
+        str_field(v, "name").to_string(),
+    ]
+}
+
+/// Runs `tracer opens ARGS...` to completion.
+fn run_opens<const N: usize>(args: [&str; N], deadline: Deadline) -> common::Output {
+    Proc::spawn(format!("tracer opens {}", args.join(" ")), &mut tracer_command("opens", &args)).wait(deadline)
+}
+
+fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
+    rows.sort();
+    rows
+}
+
+/// `tracer opens -p PID...`'s table in JSON and in text, each checked against `lsof -n -P -a -p PID...` row by row;
+/// returns the JSON rows.
+fn table_against_lsof(pids: &[u32], skip_name: &dyn Fn(&str) -> bool, deadline: Deadline) -> Vec<Value> {
+    let list = pids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    let (tracer, before) = start(&["-p".into(), list.clone()], deadline);
+    tracer.signal(libc::SIGINT);
+    tracer.wait(deadline).expect_code(0);
+    let lsof = sorted(lsof_rows(&["-n", "-P", "-a", "-p", &list]).into_iter().filter(|r| !skip_name(&r[7])).collect());
+    assert!(lsof.len() > 10, "lsof lists the processes: {lsof:?}");
+    let rows: Vec<&Value> = before.iter().filter(|v| v["type"] == "holder").collect();
+    assert_eq!(rows.len(), before.len(), "only holder records before ready: {before:?}");
+    for v in &rows {
+        assert_eq!(v["source"], "snapshot", "{v}");
+    }
+    let ours = sorted(rows.iter().map(|v| json_row(v)).filter(|r| !skip_name(&r[7])).collect());
+    for (a, b) in ours.iter().zip(&lsof) {
+        assert_eq!(a, b, "first differing row: tracer (JSON) vs lsof");
+    }
+    assert_eq!(ours.len(), lsof.len(), "tracer (JSON) vs lsof:\n{ours:#?}\n{lsof:#?}");
+
+    let mut cmd = Command::new(tracer_bin());
+    cmd.args(["opens", "-p", &list]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let tracer = Proc::spawn("tracer opens -p (text)", &mut cmd);
+    tracer.err().wait_for(deadline, |l| l.contains("ready")).expect("text tracer ready");
+    tracer.signal(libc::SIGINT);
+    let out = tracer.wait(deadline);
+    out.expect_code(0);
+    let stdout = out.stdout_text();
+    let mut lines = stdout.lines();
+    let head = lines.next().unwrap();
+    assert!(head.split_whitespace().eq(["COMMAND", "PID", "USER", "FD", "TYPE", "DEVICE", "SIZE/OFF", "NODE", "NAME"]));
+    let text_rows: Vec<Row> =
+        lines.take_while(|l| !l.is_empty()).map(|l| split_row(l, 9)).filter(|r| !skip_name(&r[7])).collect();
+    assert_eq!(sorted(text_rows), lsof, "tracer (text) vs lsof");
+    rows.into_iter().cloned().collect()
+}
+
+#[test]
+fn pid_table_agrees_with_lsof_row_by_row() {
+    let deadline = Deadline::test();
+    let dir = scratch("table");
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", HOLDER_PY, &s(&dir)]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut holder = Proc::spawn("python3 holder", &mut cmd);
+    let ready = holder.out().wait_for(deadline, |l| l.starts_with("ready")).expect("python3 holder ready");
+    let words: Vec<&str> = ready.split_whitespace().collect();
+    let (port, odd_fd): (u16, i64) = (words[1].parse().unwrap(), words[2].parse().unwrap());
+    let pid = holder.pid();
+    // lsof prints the non-UTF-8 name its own way: that row is checked below, against the bytes.
+    let rows = table_against_lsof(&[pid], &|name| name.contains("odd"), deadline);
+
+    let by_fd = |fd: i64| rows.iter().find(|v| v["fd"] == fd).unwrap_or_else(|| panic!("no fd {fd}: {rows:?}"));
+    let odd = by_fd(odd_fd);
+    let mut want = dir.as_os_str().as_encoded_bytes().to_vec();
+    want.extend_from_slice(b"/odd\xff\nname");
+    assert_eq!(name_bytes(odd, "path"), want);
+    assert_eq!(name_bytes(odd, "name"), want);
+    assert!(odd["path_hex"].is_string() && odd["name_hex"].is_string(), "{odd}");
+    // What each kind became, spelled out (lsof agreed with all of it above).
+    let kinds: BTreeSet<&str> = rows.iter().filter_map(|v| v["file_type"].as_str()).collect();
+    for kind in ["DIR", "REG", "CHR", "FIFO", "IPv4", "IPv6", "unix", "a_inode", "sock", "netlink"] {
+        assert!(kinds.contains(kind), "no {kind} row: {kinds:?}");
+    }
+    let gone = rows.iter().find(|v| v["deleted"] == true && v["fd"].is_number()).expect("the deleted file");
+    assert_eq!((gone["size"].as_u64(), gone["nlink"].as_u64()), (Some(1234), Some(0)), "{gone}");
+    assert_eq!(gone["path"], s(&dir.join("gone.txt")), "{gone}");
+    assert_eq!(gone["name"], format!("{} (deleted)", s(&dir.join("gone.txt"))), "{gone}");
+    let listen = rows.iter().find(|v| v["state"] == "LISTEN" && v["proto"] == "tcp").expect("the listener");
+    assert_eq!(listen["name"], format!("127.0.0.1:{port} (LISTEN)"));
+    let names: BTreeSet<&str> = rows.iter().filter_map(|v| v["name"].as_str()).collect();
+    let pidfd = format!("[pidfd:{pid}]");
+    let abstract_unix = format!("@tracer-test-{pid} type=DGRAM (UNCONNECTED)");
+    for name in ["ROUTE", "protocol: NETLINK", &pidfd, &abstract_unix] {
+        assert!(names.contains(name), "no {name}: {names:?}");
+    }
+    assert!(names.iter().any(|n| n.starts_with("[eventpoll") || n.starts_with("[eventfd:")), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("[::1]:") && n.ends_with("(ESTABLISHED)")), "{names:?}");
+    let clients: Vec<&Value> = rows.iter().filter(|v| v["peer_port"] == port).collect();
+    assert_eq!(clients.len(), 1, "{clients:?}");
+    assert_eq!((clients[0]["state"].as_str(), clients[0]["peer_addr"].as_str()), (Some("ESTAB"), Some("127.0.0.1")));
+    holder.send("done\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn pid_table_of_redis_and_nginx_agrees_with_lsof() {
+    let deadline = Deadline::test();
+    let redis = start_redis(16391, deadline);
+    // A client: redis holds an ESTABLISHED socket to it.
+    let client = std::net::TcpStream::connect("127.0.0.1:16391").expect("connecting to redis");
+    let rows = table_against_lsof(&[redis.pid()], &|_| false, deadline);
+    let local = client.local_addr().unwrap().port();
+    let name = format!("TCP 127.0.0.1:16391->127.0.0.1:{local} (ESTABLISHED)");
+    assert!(
+        rows.iter().any(|v| format!("TCP {}", v["name"].as_str().unwrap()) == name),
+        "redis's side of the client connection: {name}"
+    );
+    drop(client);
+    drop(redis);
+
+    let nginx = Nginx::start(16392, 2, 64, deadline);
+    let mut pids = vec![nginx.master.pid()];
+    pids.extend(nginx.workers.iter().copied());
+    let rows = table_against_lsof(&pids, &|_| false, deadline);
+    let users: BTreeSet<(u64, &str)> = rows.iter().map(|v| (u64_field(v, "pid"), str_field(v, "user"))).collect();
+    assert_eq!(users.len(), 3, "{users:?}");
+    for &w in &nginx.workers {
+        assert!(users.contains(&(u64::from(w), "www-data")), "{users:?}");
+    }
+}
+
+#[test]
+fn deleted_files_agree_with_lsof_plus_l1() {
+    let deadline = Deadline::test();
+    let dir = scratch("deleted");
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", HOLDER_PY, &s(&dir)]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut holder = Proc::spawn("python3 holder", &mut cmd);
+    holder.out().wait_for(deadline, |l| l.starts_with("ready")).expect("python3 holder ready");
+    let pid = holder.pid().to_string();
+
+    // Every process: the holder's rows are among them, exactly.
+    let all = run_opens(["--deleted", "--json"], deadline);
+    all.expect_code(0);
+    let all = all.json();
+    assert!(all.iter().all(|v| v["type"] == "holder" && v["deleted"] == true && v["nlink"] == 0), "{all:?}");
+    let of_holder: Vec<Row> = all.iter().filter(|v| v["pid"] == holder.pid()).map(json_row).collect();
+    let lsof: Vec<Row> = {
+        let out = Command::new("lsof").args(["-n", "-P", "+L1", "-a", "-p", &pid]).output().expect("lsof runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .skip(1)
+            .map(|l| {
+                // PID USER FD TYPE DEVICE SIZE/OFF NLINK NODE NAME: NLINK checked (0), then dropped.
+                let mut r = split_words(l, 10);
+                assert_eq!(r[6], "0", "{l}");
+                r.remove(6);
+                r.try_into().unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(lsof.len(), 1, "lsof +L1 sees the deleted file: {lsof:?}");
+    assert_eq!(sorted(of_holder.clone()), sorted(lsof), "tracer opens --deleted vs lsof +L1");
+
+    // -p: the same rows alone.
+    let one = run_opens(["--deleted", "--json", "-p", &pid], deadline);
+    one.expect_code(0);
+    assert_eq!(one.json().iter().map(json_row).collect::<Vec<_>>(), of_holder);
+    // Text: lsof +L1's columns.
+    let text = run_opens(["--deleted", "-p", &pid], deadline);
+    text.expect_code(0);
+    let stdout = text.stdout_text();
+    let head = stdout.lines().next().unwrap();
+    assert!(
+        head.split_whitespace()
+            .eq(["COMMAND", "PID", "USER", "FD", "TYPE", "DEVICE", "SIZE/OFF", "NLINK", "NODE", "NAME"])
+    );
+    assert!(stdout.contains(&format!("{} (deleted)", s(&dir.join("gone.txt")))), "{stdout}");
+    holder.send("done\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sockets_of_a_process_in_another_network_namespace_are_named_from_it() {
+    let deadline = Deadline::test();
+    // python3 in a network namespace of its own (lsof, reading its own /proc/net, shows these as `sock`).
+    let script = "import socket, sys\ns = socket.socket(); s.bind(('127.0.0.1', 7777)); s.listen()\n\
+                  c = socket.create_connection(('127.0.0.1', 7777)); a, _ = s.accept()\n\
+                  print('ready', c.getsockname()[1], flush=True); sys.stdin.read()\n";
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-n", "sh", "-c", "ip link set lo up && exec python3 -c \"$0\"", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let holder = Proc::spawn("python3 in its own network namespace", &mut cmd);
+    let ready = holder.out().wait_for(deadline, |l| l.starts_with("ready")).expect("python3 ready");
+    let client_port: u16 = ready.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let pid = holder.pid().to_string();
+    let (tracer, before) = start(&["-p".into(), pid.clone()], deadline);
+    tracer.signal(libc::SIGINT);
+    tracer.wait(deadline).expect_code(0);
+    let mut ours: Vec<(String, String)> = before
+        .iter()
+        .filter(|v| v["proto"] == "tcp")
+        .map(|v| (str_field(v, "name").to_string(), v["inode"].to_string()))
+        .collect();
+    ours.sort();
+    // ss inside that namespace: the oracle for addresses, states and inodes.
+    let ss = Command::new("nsenter").args(["-t", &pid, "-n", "ss", "-Htane"]).output().expect("nsenter ss");
+    let ss = String::from_utf8_lossy(&ss.stdout).into_owned();
+    let mut theirs: Vec<(String, String)> = ss
+        .lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let state = match w[0] {
+                "LISTEN" => "LISTEN",
+                "ESTAB" => "ESTABLISHED",
+                other => panic!("unexpected state {other}: {l}"),
+            };
+            let inode = w.iter().find_map(|f| f.strip_prefix("ino:")).expect("ino: in ss -e");
+            let name =
+                if w[0] == "LISTEN" { format!("{} ({state})", w[3]) } else { format!("{}->{} ({state})", w[3], w[4]) };
+            (name, inode.to_string())
+        })
+        .collect();
+    theirs.sort();
+    assert_eq!(theirs.len(), 3, "{ss}");
+    assert_eq!(ours, theirs, "tracer opens -p vs ss -tane in the process's namespace");
+    assert!(ours.iter().any(|(n, _)| *n == format!("127.0.0.1:{client_port}->127.0.0.1:7777 (ESTABLISHED)")));
+}

@@ -15,6 +15,7 @@
 mod layout;
 mod paths;
 mod snapshot;
+mod table;
 
 use std::{
     cell::{Cell, RefCell},
@@ -37,7 +38,7 @@ use crate::{
     bpf::Probes,
     escape::{Text, display_name},
     linux::{errno, files::open_flags, users::UserNames},
-    output::{OutputClosed, timestamp},
+    output::{Output, OutputClosed, timestamp},
     probes::Family,
     procfs,
     records::{self, FdField, HeldFile, Open},
@@ -387,7 +388,10 @@ impl Opens {
 
     pub(crate) fn report_holders(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
         if self.set.watches.is_empty() {
-            return Ok(());
+            // `opens -p PID`: everything the processes hold, as `lsof -p PID` lists it.
+            let mut pids: Vec<u32> = self.pids.iter().copied().collect();
+            pids.sort_unstable();
+            return report_table(&pids, &mut io.out, &mut self.users);
         }
         let pids = (!self.pids.is_empty()).then_some(&self.pids);
         let holds = snapshot::holders(&self.set, pids);
@@ -419,6 +423,7 @@ impl Opens {
                 path: Text::of(path),
                 dev: dev_text(hold.ident.dev),
                 inode: hold.ident.ino,
+                details: None,
             };
             io.out.emit(&records::Holder { held: &held }, |r| {
                 format!(
@@ -642,6 +647,114 @@ impl Handler for Opens {
     fn finished(&self) -> bool {
         !self.pids.is_empty() && self.live.is_empty()
     }
+}
+
+/// Everything `pids` hold, as `lsof -p` lists it (`holder` records with lsof's columns), nothing for none.
+pub(crate) fn report_table(pids: &[u32], out: &mut Output, users: &mut UserNames) -> Result<(), OutputClosed> {
+    if pids.is_empty() {
+        return Ok(());
+    }
+    let mut sockets = table::Sockets::default();
+    let entries: Vec<table::Entry> = pids.iter().flat_map(|&pid| table::process(pid, &mut sockets)).collect();
+    emit_entries(&entries, out, users, false)?;
+    if entries.is_empty() {
+        out.text_only("(the process is gone)")?;
+    }
+    out.flush()
+}
+
+/// Files held open with no name left, as `lsof +L1` lists them, by every process (or `pids`).
+pub(crate) fn report_deleted(pids: Option<&HashSet<u32>>, out: &mut Output) -> Result<(), OutputClosed> {
+    let entries = table::deleted(pids);
+    emit_entries(&entries, out, &mut UserNames::default(), true)?;
+    if entries.is_empty() {
+        out.text_only("(no deleted file is held open)")?;
+    }
+    out.flush()
+}
+
+/// lsof's table: COMMAND PID USER FD TYPE DEVICE SIZE/OFF [NLINK] NODE NAME, one `holder` record a line.
+fn emit_entries(
+    entries: &[table::Entry],
+    out: &mut Output,
+    users: &mut UserNames,
+    nlink_column: bool,
+) -> Result<(), OutputClosed> {
+    let nlink_head = if nlink_column { format!(" {:>5}", "NLINK") } else { String::new() };
+    out.text_only(&format!(
+        "{:<16} {:>7} {:<10} {:>5} {:>7} {:>18} {:>10}{nlink_head} {:>9} NAME",
+        "COMMAND", "PID", "USER", "FD", "TYPE", "DEVICE", "SIZE/OFF", "NODE"
+    ))?;
+    // (pid, comm, uid, user) of the process whose lines are being written.
+    type Process = (u32, Vec<u8>, Option<u32>, Option<String>);
+    let mut last: Option<Process> = None;
+    for e in entries {
+        // A process's name and user, read once for its lines.
+        if last.as_ref().is_none_or(|l| l.0 != e.pid) {
+            let comm = procfs::comm(e.pid).unwrap_or_default();
+            let uid = procfs::effective_uid(e.pid);
+            let user = uid.and_then(|u| users.name(u));
+            last = Some((e.pid, comm, uid, user));
+        }
+        let Some((_, comm, uid, user)) = &last else { continue };
+        let (fd, mode) = match e.slot {
+            Slot::Fd(fd, mode) => (FdField::Number(fd), Some(mode.to_string()).filter(|m| m != " ")),
+            Slot::Cwd => (FdField::Name("cwd"), None),
+            Slot::Root => (FdField::Name("rtd"), None),
+            Slot::Text => (FdField::Name("txt"), None),
+            Slot::Mem => (FdField::Name("mem"), None),
+        };
+        let socket = e.socket.as_ref();
+        let held = HeldFile {
+            source: "snapshot",
+            pid: e.pid,
+            comm: Text::of(comm),
+            uid: *uid,
+            user: user.clone(),
+            fd,
+            mode,
+            path: Text::of(&e.path),
+            dev: dev_text(e.dev),
+            inode: e.inode,
+            details: Some(records::FileDetails {
+                file_type: e.file_type.clone(),
+                device: e.device.clone(),
+                size: e.size,
+                offset: e.offset,
+                nlink: e.nlink,
+                name: Text::of(&e.name),
+                deleted: e.deleted,
+                proto: socket.map(|s| s.proto),
+                family: socket.map(|s| s.family),
+                addr: Text::of_some(socket.and_then(|s| s.addr.as_deref())),
+                port: socket.and_then(|s| s.port),
+                peer_addr: socket.and_then(|s| s.peer_addr.clone()),
+                peer_port: socket.and_then(|s| s.peer_port),
+                state: socket.and_then(|s| s.state),
+            }),
+        };
+        out.emit(&records::Holder { held: &held }, |r| {
+            let user = r.held.user.clone().or_else(|| r.held.uid.map(|u| u.to_string()));
+            let nlink = match (nlink_column, e.nlink) {
+                (false, _) => String::new(),
+                (true, Some(n)) => format!(" {n:>5}"),
+                (true, None) => format!(" {:>5}", ""),
+            };
+            format!(
+                "{:<16} {:>7} {:<10} {:>5} {:>7} {:>18} {:>10}{nlink} {:>9} {}",
+                display_name(comm),
+                e.pid,
+                user.as_deref().unwrap_or("?"),
+                e.fd_text(),
+                e.file_type,
+                e.device.as_deref().unwrap_or(""),
+                e.size_off(),
+                e.node,
+                display_name(&e.name)
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// `major:minor` of a kernel `dev_t`, as /proc/PID/maps and lsof's DEVICE column show it.

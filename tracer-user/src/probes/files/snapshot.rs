@@ -141,7 +141,7 @@ fn holds_of(pid: u32, wanted: &impl Wanted, out: &mut Vec<Hold>) {
 
 /// `/proc/PID/maps`, read with a buffer that holds most processes' at once: the kernel fills as much of the
 /// buffer as it is given, and `fs::read` starts small (a 32-byte probe, then doubling: several reads a process).
-fn read_maps(pid: u32) -> Option<Vec<u8>> {
+pub(super) fn read_maps(pid: u32) -> Option<Vec<u8>> {
     use std::io::Read as _;
     let mut file = fs::File::open(format!("/proc/{pid}/maps")).ok()?;
     let mut maps = Vec::with_capacity(64 << 10);
@@ -151,14 +151,23 @@ fn read_maps(pid: u32) -> Option<Vec<u8>> {
 
 /// lsof's mode letter from `/proc/PID/fdinfo/FD`'s `flags:` (octal): `r`, `w` or `u`; ` ` when unknown.
 fn fd_mode(pid: u32, fd: i32) -> char {
-    let Ok(info) = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")) else { return ' ' };
-    let flags = info.lines().find_map(|l| l.strip_prefix("flags:")).and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
+    let Some(info) = fd_info(pid, &fd.to_string()) else { return ' ' };
+    mode_letter(info.lines().find_map(|l| l.strip_prefix("flags:")).and_then(|v| u32::from_str_radix(v.trim(), 8).ok()))
+}
+
+/// lsof's mode letter for open flags: `r`, `w` or `u`; ` ` when unknown.
+pub(super) fn mode_letter(flags: Option<u32>) -> char {
     match flags.map(|f| f & 3) {
         Some(0) => 'r',
         Some(1) => 'w',
         Some(2) => 'u',
         _ => ' ',
     }
+}
+
+/// `/proc/PID/fdinfo/FD`: `pos:`, `flags:`, and what the file's kind adds (`eventfd-id:`...).
+pub(super) fn fd_info(pid: u32, fd: &str) -> Option<String> {
+    fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()
 }
 
 /// `start-end perms offset MAJ:MIN inode path` → (identity, path) for file mappings.
