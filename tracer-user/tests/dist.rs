@@ -288,6 +288,41 @@ fn image_runs_monitor_with_the_daemonsets_privileges() {
     assert!(metrics.contains("tracer_events_total{type=\"exec\"}"), "{metrics}");
 }
 
+/// The image is from scratch: one layer holding `/tracer`, the static binary byte for byte, and nothing else;
+/// its default command is the DaemonSet's arguments. Read from the OCI archive with Python's tarfile.
+#[test]
+#[ignore = "needs target/dist: run by `cargo xtask test` after `cargo xtask dist`"]
+fn image_holds_the_static_binary_alone() {
+    let dist = dist();
+    let archive = dist.join(format!("tracer_{VERSION}_oci.tar"));
+    let script = r#"
+import hashlib, json, sys, tarfile
+a = tarfile.open(sys.argv[1])
+blob = lambda d: a.extractfile('blobs/sha256/' + d.split(':')[1])
+manifest = json.load(blob(json.load(a.extractfile('index.json'))['manifests'][0]['digest']))
+files = []
+for layer in manifest['layers']:
+    t = tarfile.open(fileobj=blob(layer['digest']))
+    for m in t.getmembers():
+        data = t.extractfile(m).read() if m.isfile() else b''
+        files.append({'name': m.name, 'mode': m.mode & 0o7777, 'file': m.isfile(), 'sha256': hashlib.sha256(data).hexdigest()})
+config = json.load(blob(manifest['config']['digest']))['config']
+print(json.dumps({'files': files, 'entrypoint': config.get('Entrypoint'), 'cmd': config.get('Cmd')}))
+"#;
+    let out = ok("read the OCI archive", Command::new("python3").args(["-c", script]).arg(&archive));
+    let image: Value = serde_json::from_str(&out).unwrap();
+    let sha = ok("sha256sum", Command::new("sha256sum").arg(dist.join("tracer")));
+    let sha = sha.split_whitespace().next().unwrap();
+    assert_eq!(
+        image["files"],
+        serde_json::json!([{"name": "tracer", "mode": 0o755, "file": true, "sha256": sha}]),
+        "the image must hold /tracer (the static binary) and nothing else"
+    );
+    assert_eq!(image["entrypoint"], serde_json::json!(["/tracer"]));
+    let manifest = daemonset();
+    assert_eq!(image["cmd"], manifest["spec"]["template"]["spec"]["containers"][0]["args"]);
+}
+
 fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
