@@ -15,9 +15,8 @@ use std::{
 
 use anyhow::{Context as _, Result, bail};
 
-use crate::{announce, cargo, run};
+use crate::{announce, cargo, run, toolchain_env};
 
-pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Builds everything; returns target/dist.
@@ -29,12 +28,10 @@ pub fn dist(root: &Path) -> Result<PathBuf> {
     let pkg = dist.join("pkg");
     fs::create_dir_all(&pkg).with_context(|| format!("cannot create {}", pkg.display()))?;
 
-    // 1. The static binary.
-    run(
-        cargo(None).args(["build", "--release", "--target", MUSL_TARGET, "-p", "tracer-user", "--bin", "tracer"]),
-        root,
-    )?;
-    let built = root.join("target").join(MUSL_TARGET).join("release/tracer");
+    // 1. The static binary (MUSL_TARGET in scripts/toolchain.env: x86_64-unknown-linux-musl).
+    let musl = toolchain_env(root, "MUSL_TARGET")?;
+    run(cargo(None).args(["build", "--release", "--target", &musl, "-p", "tracer-user", "--bin", "tracer"]), root)?;
+    let built = root.join("target").join(&musl).join("release/tracer");
     let bin = dist.join("tracer");
     copy(&built, &bin)?;
     let image = fs::read(&bin).with_context(|| format!("cannot read {}", bin.display()))?;

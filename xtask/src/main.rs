@@ -364,12 +364,17 @@ fn install(src: &Path, dest: &Path) -> Result<()> {
 /// The pinned nightly that builds and lints the eBPF crate and runs the fuzzer (`EBPF_TOOLCHAIN` in
 /// scripts/toolchain.env, which setup.sh installs and tracer-user/build.rs uses too).
 fn ebpf_toolchain(root: &Path) -> Result<String> {
+    toolchain_env(root, "EBPF_TOOLCHAIN")
+}
+
+/// `KEY`'s value in scripts/toolchain.env (`KEY=VALUE` lines).
+pub(crate) fn toolchain_env(root: &Path, key: &str) -> Result<String> {
     let file = root.join("scripts/toolchain.env");
     let text = fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
     text.lines()
-        .find_map(|l| l.trim().strip_prefix("EBPF_TOOLCHAIN="))
+        .find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
         .map(|v| v.trim().to_string())
-        .with_context(|| format!("{} sets no EBPF_TOOLCHAIN", file.display()))
+        .with_context(|| format!("{} sets no {key}", file.display()))
 }
 
 pub(crate) fn cargo(toolchain: Option<&str>) -> Command {
