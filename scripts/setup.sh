@@ -25,7 +25,13 @@ installed_something=0
 # redis-server: the real server `tracer conns` tests count connections and bytes against (run on a private port with
 # no persistence; the system service Debian starts on install is stopped and disabled).
 # C and C++ compilers: to link Rust binaries, build bpf-linker, and build libFuzzer for cargo-fuzz.
-want_pkgs=(strace bpftrace lsof iproute2 hyperfine python3 prometheus nginx-light tmux redis-server)
+# `cargo xtask dist` and its tests: musl-tools (the static x86_64-unknown-linux-musl build), buildah (the OCI image,
+# from scratch, offline), podman (runs that image in the tests), file (says the binary is static), man-db (`man
+# tracer-syscalls` after installing the .deb), python3-venv (kubernetes-validate checks contrib/'s DaemonSet), runc
+# (the runtime the image test runs podman with: on this project's cgroup v1 machines, Debian 12's crun 1.8 refuses
+# to start any container, "cgroups in hybrid mode not supported").
+want_pkgs=(strace bpftrace lsof iproute2 hyperfine python3 prometheus nginx-light tmux redis-server
+    musl-tools buildah podman runc file man-db python3-venv)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || want_pkgs+=(build-essential)
 missing_pkgs=()
 for p in "${want_pkgs[@]}"; do
@@ -100,6 +106,30 @@ if [[ $(bpf-linker --version 2>/dev/null) != "bpf-linker $BPF_LINKER_VERSION" ||
         --no-default-features --features "llvm-$llvm_major"
     [[ $(bpf-linker --version 2>/dev/null) == "bpf-linker $BPF_LINKER_VERSION" ]] ||
         die "bpf-linker $BPF_LINKER_VERSION was installed but does not run"
+    installed_something=1
+fi
+
+# --- The static build's target, cargo-deb, kubernetes-validate (`cargo xtask dist` and its tests) -------------
+[[ -n ${MUSL_TARGET:-} && -n ${CARGO_DEB_VERSION:-} && -n ${KUBERNETES_VALIDATE_VERSION:-} ]] ||
+    die "scripts/toolchain.env must set MUSL_TARGET, CARGO_DEB_VERSION and KUBERNETES_VALIDATE_VERSION"
+if ! rustup target list --installed | grep -qx "$MUSL_TARGET"; then
+    say "adding the Rust target $MUSL_TARGET to the default toolchain"
+    rustup target add "$MUSL_TARGET"
+    installed_something=1
+fi
+if [[ $(cargo deb --version 2>/dev/null) != "cargo-deb $CARGO_DEB_VERSION" ]]; then
+    say "installing cargo-deb $CARGO_DEB_VERSION (a few minutes)"
+    cargo install cargo-deb --version "=$CARGO_DEB_VERSION" --locked --force
+    installed_something=1
+fi
+# In a virtual environment of its own: Debian's python3 refuses system-wide pip installs (PEP 668).
+venv=$HOME/.cache/tracer/venv
+# Checked by its installed metadata: starting it to ask its version costs half a second.
+if ! compgen -G "$venv/lib/python3*/site-packages/kubernetes_validate-$KUBERNETES_VALIDATE_VERSION.dist-info" >/dev/null ||
+    [[ ! -x $venv/bin/kubernetes-validate ]]; then
+    say "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION in $venv"
+    [[ -x $venv/bin/pip ]] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
     installed_something=1
 fi
 

@@ -232,9 +232,13 @@ fn verifier_summary(log: &str) -> String {
 /// thread, in a malloc arena of its own), the ELF object's sections, tracer's own BTF index. glibc keeps freed
 /// memory resident unless it sits at the top of an arena; `malloc_trim` returns every free page of every arena.
 /// Called once, when the probes are attached: `tracer monitor` stays far below what it peaked at while loading.
+/// musl (the static build) has no `malloc_trim`: its allocator unmaps freed large blocks itself.
 pub fn release_start_up_memory() {
     // SAFETY: no arguments beyond the padding to keep; glibc takes its arena locks itself.
-    unsafe { libc::malloc_trim(0) };
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::malloc_trim(0)
+    };
 }
 
 /// Every pid is below this (the size of the traced-set array).

@@ -6,6 +6,7 @@ mod btf;
 mod causes;
 mod cli;
 mod conns;
+mod docs;
 mod drain;
 mod escape;
 mod linux;
@@ -81,11 +82,26 @@ impl Command {
 /// passes CMD's on.
 fn main() -> ExitCode {
     timing::start();
-    use clap::{CommandFactory as _, FromArgMatches as _};
-    let matches = Cli::command().get_matches();
+    use clap::FromArgMatches as _;
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next().is_some_and(|a| a == docs::GENERATE_ARG) {
+        // `tracer __generate-docs DIR` (cargo xtask dist): not a command, so neither in --help nor completed.
+        let (Some(dir), None) = (argv.next(), argv.next()) else {
+            eprintln!("tracer: usage: tracer {} DIR", docs::GENERATE_ARG);
+            return ExitCode::from(2);
+        };
+        return match docs::generate(command(), std::path::Path::new(&dir)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("tracer: {}", chain(&err));
+                ExitCode::from(1)
+            }
+        };
+    }
+    let matches = command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Err((kind, msg)) = cli.command.complete(&matches) {
-        cli::usage_error(Cli::command(), cli.command.name(), kind, msg);
+        cli::usage_error(command(), cli.command.name(), kind, msg);
     }
     match run(cli.command) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
@@ -95,6 +111,12 @@ fn main() -> ExitCode {
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
+}
+
+/// tracer's command line as `--help`, the man pages and the completions show it.
+fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    docs::with_readme_examples(Cli::command())
 }
 
 /// "what failed: why: root cause" on one line.
@@ -129,14 +151,31 @@ fn run(command: Command) -> anyhow::Result<i32> {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory as _;
-
     use super::*;
 
     #[test]
     fn the_command_line_is_consistent() {
-        Cli::command().debug_assert();
-        let help = Cli::command().render_long_help().to_string();
+        command().debug_assert();
+        let help = command().render_long_help().to_string();
         assert!(help.contains("Exit status:"), "{help}");
+    }
+
+    /// Every command's `--help` and man page carry the README's examples of that command.
+    #[test]
+    fn every_command_has_the_readme_examples() {
+        let mut cmd = command();
+        let names: Vec<String> = cmd.get_subcommands().map(|c| c.get_name().to_string()).collect();
+        assert_eq!(names.len(), 7, "{names:?}");
+        for name in names {
+            let (_, block) = docs::README_EXAMPLES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap_or_else(|| panic!("the README has no ```sh block under ### `tracer {name}`"));
+            let sub = cmd.find_subcommand_mut(&name).expect("listed above");
+            let help = sub.render_long_help().to_string();
+            for line in block.lines() {
+                assert!(help.contains(line), "`tracer {name} --help` lacks the README's example {line:?}:\n{help}");
+            }
+        }
     }
 }

@@ -269,7 +269,7 @@ impl Clock {
 
 /// strace's `-t` (seconds), `-tt` (microseconds), `-ttt` (epoch seconds with microseconds) prefixes.
 pub fn timestamp(wall_ns: u64, level: u8) -> String {
-    let secs = (wall_ns / 1_000_000_000) as libc::time_t;
+    let secs = (wall_ns / 1_000_000_000) as i64;
     let micros = (wall_ns % 1_000_000_000) / 1_000;
     if level >= 3 {
         return format!("{secs}.{micros:06}");

@@ -4,6 +4,7 @@
 //! aya or builds the eBPF crate itself (tracer-user's build.rs does that through aya-build).
 //! Every command it runs is printed to stderr, prefixed with `+`.
 
+mod dist;
 mod kernels;
 
 use std::{
@@ -46,8 +47,12 @@ enum Cmd {
     },
     /// Run setup, build release, install the binary as /usr/local/bin/tracer.
     Install,
-    /// Run setup, then fmt check, clippy (host and eBPF), tests and a short fuzz run.
+    /// Run setup, then fmt check, clippy (host and eBPF), tests, a short fuzz run, `dist` and its tests, and the
+    /// kernel matrix.
     Test,
+    /// Run setup, then build into target/dist/: the static musl binary `tracer` (eBPF objects inside), the Debian
+    /// package `tracer_VERSION_amd64.deb` and the OCI image `tracer_VERSION_oci.tar` (from scratch, for `monitor`).
+    Dist,
     /// Run setup, build release, then the benchmark scripts: bench/syscalls.sh, bench/opens.sh, bench/monitor.sh,
     /// bench/signals.sh, bench/ready.sh (those that exist), or only the one named with --only, passing ARGS to each.
     Bench {
@@ -123,6 +128,10 @@ fn real_main(cli: Cli) -> Result<()> {
             install(&tracer_bin(&root, false), Path::new("/usr/local/bin/tracer"))
         }
         Cmd::Test => test(&root),
+        Cmd::Dist => {
+            setup(&root)?;
+            dist::dist(&root).map(|_| ())
+        }
         Cmd::Kernels(args) => kernels::kernels(&root, args),
         Cmd::Parity { args } => {
             setup(&root)?;
@@ -232,7 +241,7 @@ fn tracer_bin(root: &Path, debug: bool) -> PathBuf {
     root.join("target").join(if debug { "debug" } else { "release" }).join("tracer")
 }
 
-fn setup(root: &Path) -> Result<()> {
+pub(crate) fn setup(root: &Path) -> Result<()> {
     run(Command::new("bash").arg("scripts/setup.sh"), root)
 }
 
@@ -301,6 +310,24 @@ fn test(root: &Path) -> Result<()> {
     } else {
         eprintln!("xtask: note: {} does not exist; skipping the fuzz run", fuzz_dir.join("Cargo.toml").display());
     }
+    // What an operator installs: built, then installed, run and removed (tracer-user/tests/dist.rs).
+    let started = std::time::Instant::now();
+    dist::dist(root)?;
+    run(
+        cargo(None).args([
+            "test",
+            "--release",
+            "-p",
+            "tracer-user",
+            "--test",
+            "dist",
+            "--",
+            "--ignored",
+            "--test-threads=1",
+        ]),
+        root,
+    )?;
+    eprintln!("xtask: dist and its tests took {:.0} s", started.elapsed().as_secs_f64());
     // The end-to-end checks of every command again, on the other kernels users run (kernels/README.md).
     run(Command::new(std::env::current_exe()?).arg("kernels").arg("--no-build"), root)?;
     eprintln!("xtask: all checks passed");
@@ -337,15 +364,20 @@ fn install(src: &Path, dest: &Path) -> Result<()> {
 /// The pinned nightly that builds and lints the eBPF crate and runs the fuzzer (`EBPF_TOOLCHAIN` in
 /// scripts/toolchain.env, which setup.sh installs and tracer-user/build.rs uses too).
 fn ebpf_toolchain(root: &Path) -> Result<String> {
+    toolchain_env(root, "EBPF_TOOLCHAIN")
+}
+
+/// `KEY`'s value in scripts/toolchain.env (`KEY=VALUE` lines).
+pub(crate) fn toolchain_env(root: &Path, key: &str) -> Result<String> {
     let file = root.join("scripts/toolchain.env");
     let text = fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
     text.lines()
-        .find_map(|l| l.trim().strip_prefix("EBPF_TOOLCHAIN="))
+        .find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
         .map(|v| v.trim().to_string())
-        .with_context(|| format!("{} sets no EBPF_TOOLCHAIN", file.display()))
+        .with_context(|| format!("{} sets no {key}", file.display()))
 }
 
-fn cargo(toolchain: Option<&str>) -> Command {
+pub(crate) fn cargo(toolchain: Option<&str>) -> Command {
     let mut cmd = Command::new("cargo");
     if let Some(toolchain) = toolchain {
         cmd.arg(format!("+{toolchain}"));
@@ -354,7 +386,7 @@ fn cargo(toolchain: Option<&str>) -> Command {
 }
 
 /// Prints `cmd`, runs it in `dir` and fails if it does not exit with status 0.
-fn run(cmd: &mut Command, dir: &Path) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command, dir: &Path) -> Result<()> {
     cmd.current_dir(dir);
     let shown = announce(cmd, Some(dir));
     let status = cmd.status().with_context(|| format!("cannot start `{shown}`"))?;
@@ -370,7 +402,7 @@ fn run(cmd: &mut Command, dir: &Path) -> Result<()> {
 
 /// Prints the command line as `+ cmd args` (with `(in DIR)` when DIR is not the workspace root)
 /// and returns it.
-fn announce(cmd: &Command, dir: Option<&Path>) -> String {
+pub(crate) fn announce(cmd: &Command, dir: Option<&Path>) -> String {
     let envs = cmd.get_envs().filter_map(|(k, v)| {
         let mut kv = k.to_os_string();
         kv.push("=");

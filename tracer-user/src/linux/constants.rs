@@ -172,36 +172,44 @@ pub static FUTEX_WAKE_OPS: Names = names!("FUTEX_OP_???": FUTEX_OP_SET, FUTEX_OP
 pub static FUTEX_WAKE_CMPS: Names = names!("FUTEX_OP_CMP_???": FUTEX_OP_CMP_EQ, FUTEX_OP_CMP_NE,
     FUTEX_OP_CMP_LT, FUTEX_OP_CMP_LE, FUTEX_OP_CMP_GT, FUTEX_OP_CMP_GE);
 
+/// An ioctl request as the kernel takes it (`unsigned int cmd`): libc declares them `c_ulong` on glibc and `c_int`
+/// on musl (the static build), so go through the 32 bits both agree on; a sign-extending cast from musl's `c_int`
+/// would turn FS_IOC_GETFLAGS (0x80086601) into 0xffffffff80086601.
+#[allow(clippy::unnecessary_cast)] // u64 -> u32 on glibc; i32 -> u32 on musl
+pub const fn ioctl(request: libc::Ioctl) -> u64 {
+    request as u32 as u64
+}
+
 /// Common ioctl requests. strace names 0x5402..0x5404 after the OSS sequencer too.
 pub static IOCTLS: Names = Names {
     unknown: "",
     values: &[
-        (libc::TCGETS, "TCGETS"),
-        (libc::TCSETS, "SNDCTL_TMR_START or TCSETS"),
-        (libc::TCSETSW, "SNDCTL_TMR_STOP or TCSETSW"),
-        (libc::TCSETSF, "SNDCTL_TMR_CONTINUE or TCSETSF"),
-        (libc::TCSBRK, "TCSBRK"),
-        (libc::TCXONC, "TCXONC"),
-        (libc::TCFLSH, "TCFLSH"),
-        (libc::TIOCEXCL, "TIOCEXCL"),
-        (libc::TIOCNXCL, "TIOCNXCL"),
-        (libc::TIOCSCTTY, "TIOCSCTTY"),
-        (libc::TIOCGPGRP, "TIOCGPGRP"),
-        (libc::TIOCSPGRP, "TIOCSPGRP"),
-        (libc::TIOCOUTQ, "TIOCOUTQ"),
-        (libc::TIOCGWINSZ, "TIOCGWINSZ"),
-        (libc::TIOCSWINSZ, "TIOCSWINSZ"),
-        (libc::FIONREAD, "FIONREAD"),
-        (libc::TIOCNOTTY, "TIOCNOTTY"),
-        (libc::FIONBIO, "FIONBIO"),
-        (libc::TIOCGSID, "TIOCGSID"),
-        (libc::TIOCGPTN, "TIOCGPTN"),
-        (libc::TIOCSPTLCK, "TIOCSPTLCK"),
-        (libc::FIONCLEX, "FIONCLEX"),
-        (libc::FIOCLEX, "FIOCLEX"),
-        (libc::FIOASYNC, "FIOASYNC"),
-        (libc::FS_IOC_GETFLAGS, "FS_IOC_GETFLAGS"),
-        (libc::FS_IOC_SETFLAGS, "FS_IOC_SETFLAGS"),
+        (ioctl(libc::TCGETS), "TCGETS"),
+        (ioctl(libc::TCSETS), "SNDCTL_TMR_START or TCSETS"),
+        (ioctl(libc::TCSETSW), "SNDCTL_TMR_STOP or TCSETSW"),
+        (ioctl(libc::TCSETSF), "SNDCTL_TMR_CONTINUE or TCSETSF"),
+        (ioctl(libc::TCSBRK), "TCSBRK"),
+        (ioctl(libc::TCXONC), "TCXONC"),
+        (ioctl(libc::TCFLSH), "TCFLSH"),
+        (ioctl(libc::TIOCEXCL), "TIOCEXCL"),
+        (ioctl(libc::TIOCNXCL), "TIOCNXCL"),
+        (ioctl(libc::TIOCSCTTY), "TIOCSCTTY"),
+        (ioctl(libc::TIOCGPGRP), "TIOCGPGRP"),
+        (ioctl(libc::TIOCSPGRP), "TIOCSPGRP"),
+        (ioctl(libc::TIOCOUTQ), "TIOCOUTQ"),
+        (ioctl(libc::TIOCGWINSZ), "TIOCGWINSZ"),
+        (ioctl(libc::TIOCSWINSZ), "TIOCSWINSZ"),
+        (ioctl(libc::FIONREAD), "FIONREAD"),
+        (ioctl(libc::TIOCNOTTY), "TIOCNOTTY"),
+        (ioctl(libc::FIONBIO), "FIONBIO"),
+        (ioctl(libc::TIOCGSID), "TIOCGSID"),
+        (ioctl(libc::TIOCGPTN), "TIOCGPTN"),
+        (ioctl(libc::TIOCSPTLCK), "TIOCSPTLCK"),
+        (ioctl(libc::FIONCLEX), "FIONCLEX"),
+        (ioctl(libc::FIOCLEX), "FIOCLEX"),
+        (ioctl(libc::FIOASYNC), "FIOASYNC"),
+        (ioctl(libc::FS_IOC_GETFLAGS), "FS_IOC_GETFLAGS"),
+        (ioctl(libc::FS_IOC_SETFLAGS), "FS_IOC_SETFLAGS"),
     ],
 };
 

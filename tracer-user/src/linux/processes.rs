@@ -64,7 +64,8 @@ pub fn cpu_time(cpu_ns: u64) -> String {
 
 /// ps aux's START: `HH:MM` within the last day, `MonDD` within the year, else the year.
 pub fn start_column(started_wall_ns: u64, now_wall_ns: u64) -> String {
-    let secs = (started_wall_ns / 1_000_000_000) as libc::time_t;
+    // `as _`: libc::time_t, deprecated on musl (its width is to change there), is what localtime_r takes.
+    let secs = (started_wall_ns / 1_000_000_000) as _;
     // SAFETY: localtime_r writes into the tm we own.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     unsafe { libc::localtime_r(&secs, &mut tm) };

@@ -200,7 +200,7 @@ fn request(proto: Proto, family: u16, states: u32) -> Result<Vec<DiagSocket>, So
 }
 
 fn set_timeout(socket: &Socket) -> Result<(), SockDiagError> {
-    let tv = libc::timeval { tv_sec: SEND_TIMEOUT.as_secs() as libc::time_t, tv_usec: 0 };
+    let tv = libc::timeval { tv_sec: SEND_TIMEOUT.as_secs() as _, tv_usec: 0 };
     // SAFETY: a valid fd and a timeval of the size given.
     let rc = unsafe {
         libc::setsockopt(

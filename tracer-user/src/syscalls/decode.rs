@@ -854,15 +854,27 @@ fn ioctl_request(request: u64) -> String {
 
 fn ioctl_arg(request: u32, value: u64) -> Option<String> {
     let request = u64::from(request);
-    Some(if [libc::FIOCLEX, libc::FIONCLEX, libc::TIOCNOTTY, libc::TIOCEXCL, libc::TIOCNXCL].contains(&request) {
-        return None;
-    } else if [libc::TCSBRK, libc::TCXONC, libc::TCFLSH, libc::TIOCSCTTY].contains(&request) {
-        (value as u32 as i32).to_string()
-    } else if c::IOCTLS.get(request).is_some() {
-        pointer(value)
-    } else {
-        c_hex(value)
-    })
+    Some(
+        if [
+            c::ioctl(libc::FIOCLEX),
+            c::ioctl(libc::FIONCLEX),
+            c::ioctl(libc::TIOCNOTTY),
+            c::ioctl(libc::TIOCEXCL),
+            c::ioctl(libc::TIOCNXCL),
+        ]
+        .contains(&request)
+        {
+            return None;
+        } else if [c::ioctl(libc::TCSBRK), c::ioctl(libc::TCXONC), c::ioctl(libc::TCFLSH), c::ioctl(libc::TIOCSCTTY)]
+            .contains(&request)
+        {
+            (value as u32 as i32).to_string()
+        } else if c::IOCTLS.get(request).is_some() {
+            pointer(value)
+        } else {
+            c_hex(value)
+        },
+    )
 }
 
 fn clone_flags(value: u64) -> String {
