@@ -11,7 +11,8 @@ use tracer_common::syscalls::{
 };
 
 use super::structs::{
-    INT_PAIR_SIZE, RLIMIT_SIZE, STAT_SIZE, TIMESPEC_SIZE, int_pair, rlimit, sockaddr, stat, timespec,
+    INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, TIMESPEC_SIZE, WAIT_STATUS_SIZE, int_pair,
+    rlimit, sigaction, sigset, sockaddr, stat, timespec, wait_status,
 };
 use crate::{
     escape::{hex_quoted, quoted},
@@ -98,6 +99,17 @@ pub enum ArgKind {
     Rlimit {
         output: bool,
     },
+    /// A `sigset_t` (the kernel's 8 bytes), passed in or filled by the kernel: `[INT TERM]`, `~[KILL STOP]`.
+    SigSet {
+        output: bool,
+    },
+    /// The kernel's `struct sigaction`, passed in or filled by the kernel:
+    /// `{sa_handler=SIG_IGN, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f...}`.
+    SigAction {
+        output: bool,
+    },
+    /// The status wait4 fills: `[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`.
+    WaitStatus,
 }
 
 impl ArgKind {
@@ -115,6 +127,11 @@ impl ArgKind {
             ArgKind::SockaddrOut { len_arg } => (capture::SIZED_OUT, len_arg),
             ArgKind::Rlimit { output: false } => (capture::STRUCT_IN, RLIMIT_SIZE),
             ArgKind::Rlimit { output: true } => (capture::STRUCT_OUT, RLIMIT_SIZE),
+            ArgKind::SigSet { output: false } => (capture::STRUCT_IN, SIGSET_SIZE),
+            ArgKind::SigSet { output: true } => (capture::STRUCT_OUT, SIGSET_SIZE),
+            ArgKind::SigAction { output: false } => (capture::STRUCT_IN, SIGACTION_SIZE),
+            ArgKind::SigAction { output: true } => (capture::STRUCT_OUT, SIGACTION_SIZE),
+            ArgKind::WaitStatus => (capture::STRUCT_OUT, WAIT_STATUS_SIZE),
             _ => return None,
         })
     }
@@ -389,6 +406,16 @@ fn struct_kind(syscall: &str, c_type: &str, name: &str, siblings: &[(String, Str
         }
         ("prlimit64", "new_rlim") | ("setrlimit", "rlim") => ArgKind::Rlimit { output: false },
         ("prlimit64", "old_rlim") | ("getrlimit", "rlim") => ArgKind::Rlimit { output: true },
+        ("rt_sigprocmask", "nset")
+        | ("rt_sigsuspend", "unewset")
+        | ("rt_sigtimedwait", "uthese")
+        | ("signalfd" | "signalfd4", "user_mask")
+        | ("epoll_pwait" | "epoll_pwait2" | "ppoll", "sigmask") => ArgKind::SigSet { output: false },
+        ("rt_sigprocmask", "oset") | ("rt_sigpending", "uset") => ArgKind::SigSet { output: true },
+        ("rt_sigaction", "act") => ArgKind::SigAction { output: false },
+        ("rt_sigaction", "oact") => ArgKind::SigAction { output: true },
+        ("rt_sigtimedwait", "uts") => ArgKind::Timespec { output: false },
+        ("wait4", "stat_addr") => ArgKind::WaitStatus,
         _ if c_type == "struct stat *" => ArgKind::Stat,
         _ => return None,
     })
@@ -603,7 +630,14 @@ fn format_captured(
             | ArgKind::Stat
             | ArgKind::Rlimit { output: true }
             | ArgKind::SockaddrOut { .. }
+            | ArgKind::SigSet { output: true }
+            | ArgKind::SigAction { output: true }
+            | ArgKind::WaitStatus
     );
+    // wait4 returning 0 (WNOHANG, no child changed state) filled nothing.
+    if kind == ArgKind::WaitStatus && ret == 0 {
+        return format!("{value:#x}");
+    }
     if output && is_error_return(ret) {
         return format!("{value:#x}");
     }
@@ -623,6 +657,9 @@ fn format_captured(
         ArgKind::Stat => stat(data),
         ArgKind::SockaddrIn { .. } | ArgKind::SockaddrOut { .. } => sockaddr(data),
         ArgKind::Rlimit { .. } => rlimit(data),
+        ArgKind::SigSet { .. } => sigset(data),
+        ArgKind::SigAction { .. } => sigaction(data),
+        ArgKind::WaitStatus => wait_status(data),
         _ => None,
     };
     decoded.unwrap_or_else(|| format!("{value:#x}"))
@@ -669,7 +706,10 @@ fn format_scalar(
         | ArgKind::Stat
         | ArgKind::SockaddrIn { .. }
         | ArgKind::SockaddrOut { .. }
-        | ArgKind::Rlimit { .. } => pointer(value),
+        | ArgKind::Rlimit { .. }
+        | ArgKind::SigSet { .. }
+        | ArgKind::SigAction { .. }
+        | ArgKind::WaitStatus => pointer(value),
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
         ArgKind::Fd | ArgKind::DirFd => {
             let fd = i64::from(value as u32 as i32);

@@ -16,6 +16,11 @@ pub(super) const INT_PAIR_SIZE: u8 = 8;
 pub(super) const TIMESPEC_SIZE: u8 = 16;
 pub(super) const STAT_SIZE: u8 = 144;
 pub(super) const RLIMIT_SIZE: u8 = 16;
+/// The kernel's sigset_t: 64 signals.
+pub(super) const SIGSET_SIZE: u8 = 8;
+/// The kernel's `struct sigaction` on x86_64: sa_handler, sa_flags, sa_restorer, sa_mask.
+pub(super) const SIGACTION_SIZE: u8 = 32;
+pub(super) const WAIT_STATUS_SIZE: u8 = 4;
 
 /// `N` bytes at `offset` of a struct, or `None` past its end.
 pub(super) fn bytes_at<const N: usize>(data: &[u8], offset: usize) -> Option<[u8; N]> {
@@ -121,5 +126,121 @@ pub(super) fn rlim(value: u64) -> String {
         u64::MAX => "RLIM64_INFINITY".to_string(),
         v if v > 1024 && v % 1024 == 0 => format!("{}*1024", v / 1024),
         v => v.to_string(),
+    }
+}
+
+/// A signal set as strace shows it: names without `SIG` (`RTMIN`, `RT_1`... for real-time signals, numbered from
+/// the kernel's first, 32), and, when two thirds of the signals or more are in it, the complement after `~`:
+/// `[]`, `[INT TERM]`, `~[KILL STOP RTMIN RT_1]`.
+pub(super) fn sigset(data: &[u8]) -> Option<String> {
+    let set = u64_at(data, 0)?;
+    Some(sigset_text(set))
+}
+
+fn sigset_text(set: u64) -> String {
+    let (set, prefix) = if set.count_ones() >= 64 * 2 / 3 { (!set, "~") } else { (set, "") };
+    let names: Vec<String> = (1..=64)
+        .filter(|signo| set & (1 << (signo - 1)) != 0)
+        .map(|signo: i32| match crate::linux::signals::signal_name(signo) {
+            Some(name) => name.trim_start_matches("SIG").to_string(),
+            None if signo == 32 => "RTMIN".to_string(),
+            None => format!("RT_{}", signo - 32),
+        })
+        .collect();
+    format!("{prefix}[{}]", names.join(" "))
+}
+
+/// `SA_RESTORER|SA_RESTART`, in strace's order.
+static SA_FLAGS: c::Names = c::Names {
+    unknown: "SA_???",
+    values: &[
+        (0x0400_0000, "SA_RESTORER"),
+        (0x0800_0000, "SA_ONSTACK"),
+        (0x1000_0000, "SA_RESTART"),
+        (0x2000_0000, "SA_INTERRUPT"),
+        (0x4000_0000, "SA_NODEFER"),
+        (0x8000_0000, "SA_RESETHAND"),
+        (0x4, "SA_SIGINFO"),
+        (0x1, "SA_NOCLDSTOP"),
+        (0x2, "SA_NOCLDWAIT"),
+    ],
+};
+
+/// The kernel's `struct sigaction` (x86_64): `{sa_handler=SIG_DFL, sa_mask=[], sa_flags=SA_RESTORER|SA_RESTART,
+/// sa_restorer=0x7f...}`, the restorer shown only with SA_RESTORER, as strace shows it.
+pub(super) fn sigaction(data: &[u8]) -> Option<String> {
+    let (handler, flags, restorer, mask) = (u64_at(data, 0)?, u64_at(data, 8)?, u64_at(data, 16)?, u64_at(data, 24)?);
+    let handler = match handler {
+        0 => "SIG_DFL".to_string(),
+        1 => "SIG_IGN".to_string(),
+        u64::MAX => "SIG_ERR".to_string(),
+        address => format!("{address:#x}"),
+    };
+    let flags_shown = c::flags_text(flags, &SA_FLAGS, "SA_???");
+    let restorer = if flags & 0x0400_0000 != 0 { format!(", sa_restorer={}", c_hex(restorer)) } else { String::new() };
+    Some(format!("{{sa_handler={handler}, sa_mask={}, sa_flags={flags_shown}{restorer}}}", sigset_text(mask)))
+}
+
+/// A wait status as strace shows it: `[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`,
+/// `[{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL && WCOREDUMP(s)}]`, `[{WIFSTOPPED(s) && WSTOPSIG(s) == SIGSTOP}]`,
+/// `[{WIFCONTINUED(s)}]`.
+pub(super) fn wait_status(data: &[u8]) -> Option<String> {
+    let status = u32_at(data, 0)? as i32;
+    let signal = |signo: i32| crate::linux::signals::signal_display(signo);
+    let text = if libc::WIFEXITED(status) {
+        format!("WIFEXITED(s) && WEXITSTATUS(s) == {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        let core = if libc::WCOREDUMP(status) { " && WCOREDUMP(s)" } else { "" };
+        format!("WIFSIGNALED(s) && WTERMSIG(s) == {}{core}", signal(libc::WTERMSIG(status)))
+    } else if libc::WIFSTOPPED(status) {
+        format!("WIFSTOPPED(s) && WSTOPSIG(s) == {}", signal(libc::WSTOPSIG(status)))
+    } else if libc::WIFCONTINUED(status) {
+        "WIFCONTINUED(s)".to_string()
+    } else {
+        return Some(format!("[{status:#x}]"));
+    };
+    // A ptrace event in the high bits (`status >> 16`), as strace appends it.
+    let event = status >> 16;
+    if event != 0 && libc::WIFSTOPPED(status) {
+        return Some(format!("[{{{text}}} | {event:#x} << 16]"));
+    }
+    Some(format!("[{{{text}}}]"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_sets_as_strace_shows_them() {
+        assert_eq!(sigset_text(0), "[]");
+        assert_eq!(sigset_text(1 << 9 | 1 << 14), "[USR1 TERM]");
+        assert_eq!(sigset_text(1 << 30 | 1 << 31 | 1 << 32), "[SYS RTMIN RT_1]");
+        assert_eq!(sigset_text(!(1 << 8 | 1 << 18 | 1 << 31 | 1 << 32)), "~[KILL STOP RTMIN RT_1]");
+        assert_eq!(sigset_text(u64::MAX), "~[]");
+        assert_eq!(sigset(&[0; 4]), None, "a short capture");
+    }
+
+    #[test]
+    fn sigactions_and_wait_statuses_as_strace_shows_them() {
+        let action = |handler: u64, flags: u64, restorer: u64, mask: u64| {
+            let bytes: Vec<u8> = [handler, flags, restorer, mask].iter().flat_map(|v| v.to_ne_bytes()).collect();
+            sigaction(&bytes).unwrap()
+        };
+        assert_eq!(action(0, 0, 0, 0), "{sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}");
+        assert_eq!(
+            action(0x55d0, 0x1400_0004, 0x7f00, 1 << 1),
+            "{sa_handler=0x55d0, sa_mask=[INT], sa_flags=SA_RESTORER|SA_RESTART|SA_SIGINFO, sa_restorer=0x7f00}"
+        );
+        assert_eq!(
+            action(1, 0x0400_0000, 0, 0),
+            "{sa_handler=SIG_IGN, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0}"
+        );
+        let status = |s: i32| wait_status(&s.to_ne_bytes()).unwrap();
+        assert_eq!(status(3 << 8), "[{WIFEXITED(s) && WEXITSTATUS(s) == 3}]");
+        assert_eq!(status(9), "[{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}]");
+        assert_eq!(status(0x80 | 11), "[{WIFSIGNALED(s) && WTERMSIG(s) == SIGSEGV && WCOREDUMP(s)}]");
+        assert_eq!(status(19 << 8 | 0x7f), "[{WIFSTOPPED(s) && WSTOPSIG(s) == SIGSTOP}]");
+        assert_eq!(status(0xffff), "[{WIFCONTINUED(s)}]");
     }
 }
