@@ -116,6 +116,11 @@ impl Started {
     }
 }
 
+/// A `start_ns` the kernel wrote (`EventHeader::start_ns` and the like): null when it was unknown (0).
+pub fn known_start(start_ns: u64) -> Option<u64> {
+    (start_ns != 0).then_some(start_ns)
+}
+
 /// An exit's `start_ns` and how long the process ran (`run_ns`: from its start to its exit).
 #[derive(Serialize, Clone, Copy, Debug)]
 pub struct Lifetime {
@@ -129,6 +134,8 @@ pub struct ExitCause {
     pub cause: Option<String>,
     pub origin: Option<&'static str>,
     pub sender_pid: Option<u32>,
+    /// The sender's start time (`start_ns` of `sender_pid`), null when unknown.
+    pub sender_start_ns: Option<u64>,
     #[serde(flatten)]
     pub sender_comm: MaybeText<field::SenderComm>,
     pub cause_ts_ns: Option<u64>,
@@ -331,6 +338,8 @@ pub struct SyscallRow {
 #[derive(Serialize)]
 pub struct ProcessRow {
     pub pid: u32,
+    /// The process's start time, from the kernel's per-process counters; null when unknown.
+    pub start_ns: Option<u64>,
     #[serde(flatten)]
     pub comm: MaybeText<field::Comm>,
     pub syscall: String,
@@ -363,6 +372,8 @@ pub struct SocketOutcome<'a, H = NoHolder> {
     pub errno: Option<&'static str>,
     /// On EADDRINUSE, the process holding the port when it was looked up; else null.
     pub holder_pid: Option<u32>,
+    /// `holder_pid`'s start time, from /proc (to the clock tick); null when unknown.
+    pub holder_start_ns: Option<u64>,
     #[serde(flatten)]
     pub conflict: Option<Conflict<'a, H>>,
     /// null when the fd was not a socket.
@@ -379,6 +390,7 @@ impl<'a, H> SocketOutcome<'a, H> {
             ret,
             errno: errno::of_return(ret.into()).map(|(name, _)| name),
             holder_pid: None,
+            holder_start_ns: None,
             conflict: None,
             reuseaddr: known.then_some(flags & sock_flags::REUSEADDR != 0),
             reuseport: known.then_some(flags & sock_flags::REUSEPORT != 0),
@@ -388,8 +400,9 @@ impl<'a, H> SocketOutcome<'a, H> {
     }
 
     /// Who held the port when a refused call (EADDRINUSE) was looked into.
-    pub fn held_by(&mut self, holder_pid: Option<u32>, conflict: Conflict<'a, H>) {
+    pub fn held_by(&mut self, holder_pid: Option<u32>, holder_start_ns: Option<u64>, conflict: Conflict<'a, H>) {
         self.holder_pid = holder_pid;
+        self.holder_start_ns = holder_start_ns;
         self.conflict = Some(conflict);
     }
 }
@@ -400,6 +413,8 @@ impl<'a, H> SocketOutcome<'a, H> {
 pub struct Bind<'a, H = NoHolder> {
     pub ts_ns: u64,
     pub pid: u32,
+    /// The process's start time (`EventHeader::start_ns`); null when unknown.
+    pub start_ns: Option<u64>,
     pub tid: u32,
     #[serde(flatten)]
     pub comm: Comm,
@@ -423,6 +438,7 @@ impl<H> Bind<'_, H> {
         Bind {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: e.header.pid,
+            start_ns: known_start(e.header.start_ns),
             tid: e.header.tid,
             comm: Text::of(c_bytes(&e.header.comm)),
             proto: known.then(|| proto_name(e.protocol, e.sock_type)),
@@ -442,6 +458,7 @@ impl<H> Bind<'_, H> {
 pub struct Listen<'a, H = NoHolder> {
     pub ts_ns: u64,
     pub pid: u32,
+    pub start_ns: Option<u64>,
     pub tid: u32,
     #[serde(flatten)]
     pub comm: Comm,
@@ -461,6 +478,7 @@ impl<H> Listen<'_, H> {
         Listen {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: e.header.pid,
+            start_ns: known_start(e.header.start_ns),
             tid: e.header.tid,
             comm: Text::of(c_bytes(&e.header.comm)),
             proto: proto_name(e.protocol, sock_type::STREAM),
@@ -482,6 +500,8 @@ pub struct Close {
     pub ts_ns: u64,
     /// null when no process is known (a UDP socket found gone by polling).
     pub pid: Option<u32>,
+    /// The process's start time; null when unknown.
+    pub start_ns: Option<u64>,
     #[serde(flatten)]
     pub comm: MaybeText<field::Comm>,
     pub proto: &'static str,
@@ -500,6 +520,7 @@ impl Close {
         Close {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: Some(e.header.pid),
+            start_ns: known_start(e.header.start_ns),
             comm: Text::of_some(Some(c_bytes(&e.header.comm))),
             proto: proto_name(e.protocol, sock_type::STREAM),
             family: family_name(e.family),
@@ -524,12 +545,16 @@ pub struct Signal {
     /// `pgid`: Ctrl-C, Ctrl-\\, Ctrl-Z, a resize), "oom" (the OOM killer's SIGKILL) or "kernel".
     pub origin: &'static str,
     pub sender_pid: Option<u32>,
+    /// The sender's start time; null when unknown or not a process.
+    pub sender_start_ns: Option<u64>,
     pub sender_tid: Option<u32>,
     #[serde(flatten)]
     pub sender_comm: MaybeText<field::SenderComm>,
     pub sender_uid: Option<u32>,
     /// The target process; for a failed kill, its pid argument as given (0 or negative: a process group).
     pub target_pid: Option<i64>,
+    /// The target's start time (read in the kernel at the signal); null when unknown (a failed send).
+    pub target_start_ns: Option<u64>,
     pub target_tid: Option<u32>,
     #[serde(flatten)]
     pub target_comm: MaybeText<field::TargetComm>,
@@ -545,6 +570,7 @@ pub struct Signal {
     /// For a kernel-sent signal, the task that was running: the faulting or writing process for SIGSEGV,
     /// SIGBUS, SIGFPE, SIGPIPE; the allocating task for an OOM kill; whoever was interrupted for a timer.
     pub context_pid: Option<u32>,
+    pub context_start_ns: Option<u64>,
     #[serde(flatten)]
     pub context_comm: MaybeText<field::ContextComm>,
     /// Origin "tty": the terminal as ps names it (`pts/3`), else null.
@@ -589,10 +615,12 @@ impl Signal {
                 "kernel"
             },
             sender_pid: from_process.then_some(e.header.pid),
+            sender_start_ns: from_process.then_some(e.header.start_ns).and_then(known_start),
             sender_tid: from_process.then_some(e.header.tid),
             sender_comm: Text::of_some(from_process.then_some(comm)),
             sender_uid: from_process.then_some(e.uid),
             target_pid: Some(i64::from(e.target_pid)),
+            target_start_ns: known_start(e.target_start_ns),
             target_tid: Some(e.target_tid),
             target_comm: Text::of_some(Some(c_bytes(&e.target_comm))),
             group: e.group != 0,
@@ -602,6 +630,7 @@ impl Signal {
             errno: None,
             syscall: None,
             context_pid: (!from_process).then_some(e.header.pid),
+            context_start_ns: (!from_process).then_some(e.header.start_ns).and_then(known_start),
             context_comm: Text::of_some((!from_process).then_some(comm)),
             pgid: from_tty.then_some(e.pgid),
             tty,
@@ -623,6 +652,8 @@ pub struct Holder<'a, H> {
 pub struct HeldFile {
     pub source: &'static str,
     pub pid: u32,
+    /// From /proc (to the clock tick); null when unknown.
+    pub start_ns: Option<u64>,
     #[serde(flatten)]
     pub comm: Comm,
     pub uid: Option<u32>,
@@ -650,6 +681,7 @@ pub enum FdField {
 pub struct Open<'a> {
     pub ts_ns: u64,
     pub pid: u32,
+    pub start_ns: Option<u64>,
     pub tid: u32,
     #[serde(flatten)]
     pub comm: Comm,
@@ -692,6 +724,7 @@ pub struct Delivery {
     pub signal: String,
     pub signo: i32,
     pub pid: u32,
+    pub start_ns: Option<u64>,
     pub tid: u32,
     #[serde(flatten)]
     pub comm: Comm,
@@ -709,6 +742,9 @@ pub struct Delivery {
 pub struct Call<'a, C = Vec<u8>> {
     pub ts_ns: u64,
     pub pid: u32,
+    /// The process's start time (in the kernel for a `syscall`, from /proc to the clock tick for `blocked`); null
+    /// when unknown.
+    pub start_ns: Option<u64>,
     pub tid: u32,
     /// The thread's name: its bytes, or (on the syscall hot path) a name looked up only when a JSON line is
     /// written.
@@ -778,6 +814,8 @@ pub struct HeldConnection {
     pub source: &'static str,
     /// null for a socket no process has open (TIME-WAIT, orphaned after close, another pid namespace).
     pub pid: Option<u32>,
+    /// From /proc (to the clock tick); null when unknown.
+    pub start_ns: Option<u64>,
     #[serde(flatten)]
     pub comm: MaybeText<field::Comm>,
     pub fd: Option<i32>,
@@ -797,6 +835,7 @@ pub struct Connect {
     pub ts_ns: u64,
     /// The process that called connect().
     pub pid: u32,
+    pub start_ns: Option<u64>,
     pub tid: u32,
     #[serde(flatten)]
     pub comm: Comm,
@@ -817,6 +856,7 @@ pub struct Accept {
     pub ts_ns: u64,
     /// The process whose accept() returned it.
     pub pid: u32,
+    pub start_ns: Option<u64>,
     pub tid: u32,
     #[serde(flatten)]
     pub comm: Comm,
@@ -834,6 +874,7 @@ pub struct TcpClose {
     /// The connection's process: the caller of connect(), or of the accept() that returned it; null for an
     /// incoming connection no accept() returned while tracer watched.
     pub pid: Option<u32>,
+    pub start_ns: Option<u64>,
     pub tid: Option<u32>,
     #[serde(flatten)]
     pub comm: MaybeText<field::Comm>,
@@ -889,6 +930,7 @@ impl Connect {
         Connect {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: c.owner_pid,
+            start_ns: known_start(c.owner_start_ns),
             tid: c.owner_tid,
             comm: Text::of(c_bytes(&c.owner_comm)),
             ends: ConnEnds::of(&c.ends),
@@ -913,6 +955,7 @@ impl Accept {
         Accept {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: c.owner_pid,
+            start_ns: known_start(c.owner_start_ns),
             tid: c.owner_tid,
             comm: Text::of(c_bytes(&c.owner_comm)),
             ends: ConnEnds::of(&c.ends),
@@ -956,6 +999,7 @@ impl TcpClose {
         TcpClose {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: owner_known.then_some(c.owner_pid),
+            start_ns: owner_known.then_some(c.owner_start_ns).and_then(known_start),
             tid: owner_known.then_some(c.owner_tid),
             comm: Text::of_some(owner_known.then(|| c_bytes(&c.owner_comm))),
             direction: if c.flags & conn_flags::OUTGOING != 0 { "outgoing" } else { "incoming" },
@@ -1023,7 +1067,7 @@ mod tests {
         let with_cause = Exit { cause: Some(ExitCause::default()), ..exit() };
         assert_eq!(
             serde_json::to_string(&with_cause).unwrap(),
-            r#"{"type":"exit","ts_ns":1,"pid":2,"comm":"sh","code":null,"signal":"SIGKILL","core_dumped":false,"cause":null,"origin":null,"sender_pid":null,"sender_comm":null,"cause_ts_ns":null}"#
+            r#"{"type":"exit","ts_ns":1,"pid":2,"comm":"sh","code":null,"signal":"SIGKILL","core_dumped":false,"cause":null,"origin":null,"sender_pid":null,"sender_start_ns":null,"sender_comm":null,"cause_ts_ns":null}"#
         );
         assert_eq!(exit().outcome(), "killed by SIGKILL");
     }
@@ -1032,6 +1076,7 @@ mod tests {
         Bind {
             ts_ns: 1,
             pid: 2,
+            start_ns: None,
             tid: 3,
             comm: Text::of(b"nc"),
             proto: Some("tcp"),
@@ -1049,16 +1094,18 @@ mod tests {
         let plain: Bind = bind();
         assert_eq!(
             serde_json::to_string(&plain).unwrap(),
-            r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
+            r#"{"type":"bind","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
         );
         let holders = [7u32];
         let mut looked_up = bind();
-        looked_up
-            .outcome
-            .held_by(Some(7), Conflict { holder_comm: Text::default(), holders: &holders, holder_unknown: None });
+        looked_up.outcome.held_by(
+            Some(7),
+            Some(5),
+            Conflict { holder_comm: Text::default(), holders: &holders, holder_unknown: None },
+        );
         assert_eq!(
             serde_json::to_string(&looked_up).unwrap(),
-            r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
+            r#"{"type":"bind","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_start_ns":5,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
         );
     }
 
@@ -1068,6 +1115,7 @@ mod tests {
             let mut record = Listen {
                 ts_ns: 1,
                 pid: 2,
+                start_ns: None,
                 tid: 3,
                 comm: Text::of(b"nc"),
                 proto: "tcp",
@@ -1081,6 +1129,7 @@ mod tests {
             if let Some(holders) = holders {
                 record.outcome.held_by(
                     None,
+                    None,
                     Conflict { holder_comm: Text::of_some(Some(&b"sshd"[..])), holders, holder_unknown: None },
                 );
             }
@@ -1088,11 +1137,11 @@ mod tests {
         };
         assert_eq!(
             listen(None::<&[u32]>),
-            r#"{"type":"listen","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
+            r#"{"type":"listen","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
         );
         assert_eq!(
             listen(Some(&[] as &[u32])),
-            r#"{"type":"listen","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_comm":"sshd","holders":[],"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
+            r#"{"type":"listen","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"holder_comm":"sshd","holders":[],"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
         );
     }
 
@@ -1161,6 +1210,7 @@ mod tests {
                 vec![SyscallRow { name: "read".into(), nr: 0, calls: 3, errors: 1, total_calls: 9 }],
                 vec![ProcessRow {
                     pid: 5,
+                    start_ns: None,
                     comm: Text::default(),
                     syscall: "read".into(),
                     calls: 3,
@@ -1188,6 +1238,7 @@ mod tests {
                 signal: &'a str,
                 signo: i32,
                 pid: u32,
+                start_ns: Option<u64>,
                 tid: u32,
                 comm: &'a str,
                 action: &'a str,
@@ -1208,6 +1259,7 @@ mod tests {
                     signal: "SIGTERM",
                     signo: 15,
                     pid: 2,
+                    start_ns: None,
                     tid: 3,
                     comm: "sh",
                     action: "handler",
@@ -1220,6 +1272,7 @@ mod tests {
                     signal: "SIGTERM".into(),
                     signo: 15,
                     pid: 2,
+                    start_ns: None,
                     tid: 3,
                     comm: Text::of(b"sh"),
                     action: "handler",
@@ -1247,6 +1300,7 @@ mod tests {
             Holder {
                 source: &'static str,
                 pid: u32,
+                start_ns: Option<u64>,
                 comm: &'a str,
                 uid: Option<u32>,
                 user: Option<&'a str>,
@@ -1259,6 +1313,7 @@ mod tests {
             Open {
                 ts_ns: u64,
                 pid: u32,
+                start_ns: Option<u64>,
                 tid: u32,
                 comm: &'a str,
                 uid: u32,
@@ -1305,6 +1360,7 @@ mod tests {
             &R::Holder {
                 source: "snapshot",
                 pid: 2,
+                start_ns: None,
                 comm: "cat",
                 uid: Some(0),
                 user: Some("root"),
@@ -1318,6 +1374,7 @@ mod tests {
                 held: &HeldFile {
                     source: "snapshot",
                     pid: 2,
+                    start_ns: None,
                     comm: Text::of(b"cat"),
                     uid: Some(0),
                     user: Some("root".into()),
@@ -1332,6 +1389,7 @@ mod tests {
         let cwd = HeldFile {
             source: "snapshot",
             pid: 2,
+            start_ns: Some(5),
             comm: Text::of(b"cat"),
             uid: None,
             user: None,
@@ -1343,7 +1401,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&Holder { held: &cwd }).unwrap(),
-            r#"{"type":"holder","source":"snapshot","pid":2,"comm":"cat","uid":null,"user":null,"fd":"cwd","mode":null,"path":"/","dev":"0:5","inode":7}"#
+            r#"{"type":"holder","source":"snapshot","pid":2,"start_ns":5,"comm":"cat","uid":null,"user":null,"fd":"cwd","mode":null,"path":"/","dev":"0:5","inode":7}"#
         );
         let socket =
             files_before::Socket { source: "snapshot", pid: None, comm: None, port: 80, inode: Some(9), v6only: None };
@@ -1353,6 +1411,7 @@ mod tests {
                 &R::Open {
                     ts_ns: 1,
                     pid: 2,
+                    start_ns: None,
                     tid: 3,
                     comm: "cat",
                     uid: 0,
@@ -1375,6 +1434,7 @@ mod tests {
                 &Open {
                     ts_ns: 1,
                     pid: 2,
+                    start_ns: None,
                     tid: 3,
                     comm: Text::of(b"cat"),
                     uid: 0,
@@ -1439,6 +1499,7 @@ mod tests {
             Blocked {
                 ts_ns: u64,
                 pid: u32,
+                start_ns: Option<u64>,
                 tid: u32,
                 comm: &'a str,
                 name: &'a str,
@@ -1461,6 +1522,7 @@ mod tests {
                 &R::Blocked {
                     ts_ns: 1,
                     pid: 2,
+                    start_ns: None,
                     tid: 3,
                     comm: "cat",
                     name: "read",
@@ -1471,7 +1533,16 @@ mod tests {
                     blocked_ns,
                 },
                 &Blocked {
-                    call: Call { ts_ns: 1, pid: 2, tid: 3, comm: Text::of(b"cat"), name: "read", nr: 0, args: &args },
+                    call: Call {
+                        ts_ns: 1,
+                        pid: 2,
+                        start_ns: None,
+                        tid: 3,
+                        comm: Text::of(b"cat"),
+                        name: "read",
+                        nr: 0,
+                        args: &args,
+                    },
                     wchan: wchan.map(String::from),
                     since,
                     blocked_ns,
@@ -1490,6 +1561,7 @@ mod tests {
             Syscall {
                 ts_ns: u64,
                 pid: u32,
+                start_ns: Option<u64>,
                 tid: u32,
                 comm: &'a str,
                 #[serde(skip_serializing_if = "Option::is_none")]
@@ -1517,6 +1589,7 @@ mod tests {
             let before = R::Syscall {
                 ts_ns: 1,
                 pid: 2,
+                start_ns: None,
                 tid: 3,
                 comm: &json_text(comm),
                 comm_hex,
@@ -1527,7 +1600,16 @@ mod tests {
                 errno,
                 duration_ns,
             };
-            let call = Call { ts_ns: 1, pid: 2, tid: 3, comm: Text::of(comm), name: "read", nr: 0, args: &args };
+            let call = Call {
+                ts_ns: 1,
+                pid: 2,
+                start_ns: None,
+                tid: 3,
+                comm: Text::of(comm),
+                name: "read",
+                nr: 0,
+                args: &args,
+            };
             same(&before, &Syscall { call, ret: Some(ret), errno, duration_ns });
         }
     }

@@ -411,6 +411,7 @@ impl Opens {
             let held = HeldFile {
                 source: "snapshot",
                 pid: hold.pid,
+                start_ns: procfs::start_ns(hold.pid),
                 comm: Text::of(&comm),
                 uid,
                 user,
@@ -566,6 +567,7 @@ impl Opens {
         let record = Open {
             ts_ns,
             pid: e.header.pid,
+            start_ns: records::known_start(e.header.start_ns),
             tid: e.header.tid,
             comm: Text::of(comm_bytes),
             uid: e.uid,
