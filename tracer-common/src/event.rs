@@ -31,8 +31,13 @@ pub struct EventHeader {
     /// `bpf_ktime_get_ns` (CLOCK_MONOTONIC) when the record was written.
     pub ts_ns: u64,
     pub comm: [u8; 16],
+    /// The process's start time: its group leader's `task->start_time` (CLOCK_MONOTONIC ns), read in the kernel
+    /// when the record was written; 0 when unknown. With `pid` it names one process across pid reuse.
+    pub start_ns: u64,
 }
-const _: () = assert!(core::mem::size_of::<EventHeader>() == 40);
+/// `size_of::<EventHeader>()`, which every record's size assertion starts from.
+pub const HEADER_SIZE: usize = 48;
+const _: () = assert!(core::mem::size_of::<EventHeader>() == HEADER_SIZE);
 
 /// `EventHeader::flags` bits.
 pub mod header_flags {

@@ -165,7 +165,7 @@ pub struct OpenEvent {
     /// The file name as the caller passed it (not NUL-terminated).
     pub path: [u8; PATH_CAP],
 }
-const _: () = assert!(core::mem::size_of::<OpenEvent>() == 40 + 72 + PATH_CAP);
+const _: () = assert!(core::mem::size_of::<OpenEvent>() == crate::event::HEADER_SIZE + 72 + PATH_CAP);
 
 impl Default for OpenEvent {
     fn default() -> Self {

@@ -134,7 +134,7 @@ pub struct BindEvent {
     /// The socket's inode number (as in /proc/PID/fd and sock_diag), 0 when unknown.
     pub inode: u64,
 }
-const _: () = assert!(core::mem::size_of::<BindEvent>() == 40 + 56);
+const _: () = assert!(core::mem::size_of::<BindEvent>() == crate::event::HEADER_SIZE + 56);
 
 /// A listen() that returned (`kind::NET_LISTEN`, from `sys_exit_listen`), or a TCP socket that left LISTEN
 /// (`kind::NET_STATE`, from `sock:inet_sock_set_state`). The header is the current task: the caller of listen(),
@@ -167,7 +167,7 @@ pub struct SockEvent {
     pub netns: u32,
     pub _pad: u32,
 }
-const _: () = assert!(core::mem::size_of::<SockEvent>() == 40 + 56);
+const _: () = assert!(core::mem::size_of::<SockEvent>() == crate::event::HEADER_SIZE + 56);
 
 /// Which of `want::TCP`, `want::UDP`, `want::OTHER` a socket is.
 #[inline(always)]

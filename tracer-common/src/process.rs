@@ -61,4 +61,4 @@ pub struct ProcessEvent {
     /// `process_flags::*`.
     pub flags: u32,
 }
-const _: () = assert!(core::mem::size_of::<ProcessEvent>() == 40 + 24 + 2 * 256 + 8 + 24);
+const _: () = assert!(core::mem::size_of::<ProcessEvent>() == crate::event::HEADER_SIZE + 24 + 2 * 256 + 8 + 24);

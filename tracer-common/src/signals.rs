@@ -129,8 +129,10 @@ pub struct SignalEvent {
     pub pgid: u32,
     /// With `flags::FOREGROUND_TTY`: the terminal's `tty->name` (`pts3`, `tty1`, `ttyS0`), else zeroes.
     pub tty: [u8; 16],
+    /// The target process's start time (its group leader's `start_time`), 0 when unknown.
+    pub target_start_ns: u64,
 }
-const _: () = assert!(core::mem::size_of::<SignalEvent>() == 40 + 24 + 16 + 24 + 16);
+const _: () = assert!(core::mem::size_of::<SignalEvent>() == crate::event::HEADER_SIZE + 24 + 16 + 24 + 16 + 8);
 
 /// A thread taking a signal (`signal:signal_deliver`, raw). The header is the target thread.
 #[repr(C)]
@@ -150,7 +152,7 @@ pub struct SignalDeliverEvent {
     pub handler: u64,
     pub sa_flags: u64,
 }
-const _: () = assert!(core::mem::size_of::<SignalDeliverEvent>() == 40 + 40);
+const _: () = assert!(core::mem::size_of::<SignalDeliverEvent>() == crate::event::HEADER_SIZE + 40);
 
 /// A kill-family syscall (kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal) that
 /// failed: no signal was generated. The header is the caller.
@@ -170,7 +172,7 @@ pub struct SignalSendFailedEvent {
     pub uid: u32,
     pub _pad: u32,
 }
-const _: () = assert!(core::mem::size_of::<SignalSendFailedEvent>() == 40 + 16 + 32 + 8);
+const _: () = assert!(core::mem::size_of::<SignalSendFailedEvent>() == crate::event::HEADER_SIZE + 16 + 32 + 8);
 
 /// The OOM killer marked its victim (`oom:mark_victim`), right after sending it SIGKILL (`__oom_kill_process`:
 /// `do_send_sig_info(SIGKILL, SEND_SIG_PRIV, victim)`, then `mark_oom_victim(victim)`). The header is the task
@@ -184,7 +186,7 @@ pub struct OomVictimEvent {
     pub victim_tid: u32,
     pub _pad: u32,
 }
-const _: () = assert!(core::mem::size_of::<OomVictimEvent>() == 40 + 8);
+const _: () = assert!(core::mem::size_of::<OomVictimEvent>() == crate::event::HEADER_SIZE + 8);
 
 /// Kill-family syscalls watched for failures: the syscall number and which argument is the signal. Set at load
 /// time; unused slots have `nr` -1.

@@ -88,7 +88,7 @@ pub struct SyscallEvent {
     pub data_len: [u16; CAPTURE_SLOTS],
     pub _pad: u32,
 }
-const _: () = assert!(core::mem::size_of::<SyscallEvent>() == 120);
+const _: () = assert!(core::mem::size_of::<SyscallEvent>() == crate::event::HEADER_SIZE + 80);
 
 /// A `SyscallEvent` followed by the arguments copied from user memory (`kind::SYSCALL_DATA`).
 #[repr(C)]
@@ -97,7 +97,7 @@ pub struct SyscallDataEvent {
     pub event: SyscallEvent,
     pub data: [[u8; DATA_CAP]; CAPTURE_SLOTS],
 }
-const _: () = assert!(core::mem::size_of::<SyscallDataEvent>() == 120 + 2 * DATA_CAP);
+const _: () = assert!(core::mem::size_of::<SyscallDataEvent>() == crate::event::HEADER_SIZE + 80 + 2 * DATA_CAP);
 
 /// Slots of the `INFLIGHT` array (a power of two): a thread uses slot `tid % INFLIGHT_SLOTS`.
 pub const INFLIGHT_SLOTS: u32 = 1 << 16;

@@ -50,6 +50,8 @@ pub struct ConnState {
     pub start_ns: u64,
     /// When it reached ESTABLISHED, 0 before.
     pub established_ns: u64,
+    /// The owner's start time (`EventHeader::start_ns` of the connect or accept that set it), 0 when unknown.
+    pub owner_start_ns: u64,
     pub owner_pid: u32,
     pub owner_tid: u32,
     pub owner_comm: [u8; 16],
@@ -58,7 +60,7 @@ pub struct ConnState {
     pub _pad: u32,
     pub ends: Endpoints,
 }
-const _: () = assert!(core::mem::size_of::<ConnState>() == 48 + 40);
+const _: () = assert!(core::mem::size_of::<ConnState>() == 56 + 40);
 
 /// A connect's result (`kind::TCP_CONNECT`), an accept() that returned a connection (`kind::TCP_ACCEPT`), or a
 /// connection's end (`kind::TCP_CLOSE`). The header is the task running when it was written (for a connect's
@@ -78,4 +80,4 @@ pub struct ConnEvent {
     pub newstate: u8,
     pub _pad: u16,
 }
-const _: () = assert!(core::mem::size_of::<ConnEvent>() == 40 + 88 + 24);
+const _: () = assert!(core::mem::size_of::<ConnEvent>() == crate::event::HEADER_SIZE + 96 + 24);

@@ -24,7 +24,7 @@ use tracer_common::{
 };
 
 use crate::{
-    kernel::{below, is_zero, pick},
+    kernel::{below, current_task, is_zero, pick, process_start_of},
     maps::{EVENTS, count_lost, global, now_ns},
 };
 
@@ -114,6 +114,7 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
     header.tid = pid_tgid as u32;
     header._pad = 0;
     header.ts_ns = now;
+    header.start_ns = process_start_of(current_task());
     if route.comm {
         header.flags = 0;
         // Straight into the record: the safe wrapper's zeroed stack copy costs a byte loop per event. The helper

@@ -22,6 +22,31 @@ static FDT_MAX_FDS: u32 = 0;
 #[unsafe(no_mangle)]
 static FDT_FD: u32 = 0;
 
+/// `task_struct.group_leader` and `.start_time` (from BTF, set by user space for every command: `bpf::Core`); 0
+/// when unknown (then every `start_ns` is 0).
+#[unsafe(no_mangle)]
+static TASK_GROUP_LEADER_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static TASK_START_TIME_OFFSET: u32 = 0;
+
+/// A task's `start_time` (CLOCK_MONOTONIC ns), 0 when unknown.
+#[inline(always)]
+pub fn start_time_of(task: u64) -> u64 {
+    match global(&TASK_START_TIME_OFFSET) {
+        0 => 0,
+        offset => read::<u64>(task, offset),
+    }
+}
+
+/// A task's process start time: its group leader's `start_time` (a thread's own differs), 0 when unknown.
+#[inline(always)]
+pub fn process_start_of(task: u64) -> u64 {
+    match global(&TASK_GROUP_LEADER_OFFSET) {
+        0 => 0,
+        offset => start_time_of(word(task, offset)),
+    }
+}
+
 /// The current task's `task_struct *`.
 #[inline(always)]
 pub fn current_task() -> u64 {

@@ -19,7 +19,7 @@ use tracer_common::{
 
 use crate::{
     emit::{EXEC, EXIT, FORK, Route, emit},
-    kernel::{current_task, is_zero, read, word},
+    kernel::{is_zero, read, start_time_of, word},
     maps::{count_lost, global, is_traced, set_traced, traced_state},
     syscalls::report_unreturned,
 };
@@ -48,11 +48,6 @@ static TASK_REAL_PARENT_OFFSET: u32 = 0;
 static MM_ARG_START_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static MM_ARG_END_OFFSET: u32 = 0;
-/// `task_struct.group_leader` and `.start_time` (from BTF); 0 when unknown (then `start_ns` is 0).
-#[unsafe(no_mangle)]
-static TASK_GROUP_LEADER_OFFSET: u32 = 0;
-#[unsafe(no_mangle)]
-static TASK_START_TIME_OFFSET: u32 = 0;
 /// Non-zero (`tracer procs`): a followed process's new threads are reported too.
 #[unsafe(no_mangle)]
 static FORK_THREADS: u8 = 0;
@@ -126,24 +121,6 @@ fn parent_tgid() -> u32 {
     read_task_u32(parent as *const u8, global(&TASK_TGID_OFFSET)).unwrap_or(0)
 }
 
-/// A task's `start_time` (CLOCK_MONOTONIC ns), 0 when unknown.
-#[inline(always)]
-fn start_time_of(task: u64) -> u64 {
-    match global(&TASK_START_TIME_OFFSET) {
-        0 => 0,
-        offset => read::<u64>(task, offset),
-    }
-}
-
-/// The current process's start time: its group leader's (a thread's own differs), 0 when unknown.
-#[inline(always)]
-fn process_start_ns() -> u64 {
-    match global(&TASK_GROUP_LEADER_OFFSET) {
-        0 => 0,
-        offset => start_time_of(word(current_task(), offset)),
-    }
-}
-
 /// A fork or an exit record of the current task.
 #[inline(always)]
 pub fn send(route: Route, what: u32, other_pid: u32, exit_code: i32) {
@@ -157,7 +134,7 @@ pub fn send(route: Route, what: u32, other_pid: u32, exit_code: i32) {
         event._pad = [0; 7];
         event.ppid = 0;
         event.uid = 0;
-        event.start_ns = process_start_ns();
+        event.start_ns = event.header.start_ns;
         event.child_start_ns = 0;
         event.child_tid = 0;
         event.flags = 0;
@@ -207,7 +184,7 @@ pub fn process_fork(ctx: RawTracePointContext) -> i32 {
             parent => read::<u32>(parent, global(&TASK_TGID_OFFSET)),
         };
         event.uid = 0;
-        event.start_ns = process_start_ns();
+        event.start_ns = event.header.start_ns;
         event.child_start_ns = start_time_of(child);
         event.child_tid = child_pid;
         event.flags = if thread { process_flags::THREAD } else { 0 };
@@ -352,7 +329,7 @@ pub fn process_exec(ctx: TracePointContext) -> u32 {
         event._pad = [0; 7];
         event.ppid = parent_tgid();
         event.uid = bpf_get_current_uid_gid() as u32;
-        event.start_ns = process_start_ns();
+        event.start_ns = event.header.start_ns;
         event.child_start_ns = 0;
         event.child_tid = 0;
         event.flags = flags;

@@ -33,7 +33,7 @@ use tracer_common::{
 
 use crate::{
     emit::{SIGNAL, SIGNALS, emit},
-    kernel::{current_task, is_zero, read, read_checked},
+    kernel::{current_task, is_zero, process_start_of, read, read_checked},
     maps::{TRACE_ALL, global, take, traced_state},
     process::{TASK_PID_OFFSET, TASK_TGID_OFFSET, exit_code, group_dead, send},
 };
@@ -230,6 +230,7 @@ pub fn signal_generate(ctx: RawTracePointContext) -> i32 {
         event.uid = bpf_get_current_uid_gid() as u32;
         event.pgid = pgid;
         unsafe { generated::bpf_probe_read_kernel(event.tty.as_mut_ptr().cast(), 16, tty_name as *const _) };
+        event.target_start_ns = process_start_of(task);
     });
     if sent && command && outcome == result::DELIVERED {
         mark(target_pid, signo);

@@ -29,7 +29,7 @@ use tracer_common::{
 
 use crate::{
     emit::{NET, emit},
-    kernel::{read, word},
+    kernel::{current_task, process_start_of, read, word},
     maps::{global, is_traced, now_ns},
     net::{
         NET_SOCKET_SK_OFFSET, NET_SSS_FAMILY_OFFSET, NET_SSS_NEWSTATE_OFFSET, NET_SSS_OLDSTATE_OFFSET,
@@ -101,6 +101,7 @@ fn wanted(ends: &Endpoints) -> bool {
 fn own(conn: &mut ConnState, pid_tgid: u64) {
     conn.owner_pid = (pid_tgid >> 32) as u32;
     conn.owner_tid = pid_tgid as u32;
+    conn.owner_start_ns = process_start_of(current_task());
     conn.owner_comm = bpf_get_current_comm().unwrap_or([0; 16]);
     conn.flags |= conn_flags::OWNER_KNOWN;
 }

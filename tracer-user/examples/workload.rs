@@ -8,6 +8,8 @@
 //!     fork N                 fork a child that makes N getppid calls and exits 0; wait for it
 //!     fork-storm SECS        name itself `fork-storm` (children inherit the name), then fork children that exit 0
 //!                            at once, one after another, for SECS seconds; print `forks=N per_sec=X`
+//!     spawn-threads T N PATH T threads, each running PATH (fork, execv without arguments, waitpid) N/T times;
+//!                            print `spawned=N per_sec=X`
 //!     storm N                N getppid calls, then print `ns_per_call=X` (timed inside, no start-up cost)
 //!     storm-open N PATH      N open+close of PATH, then print `ns_per_call=X` per open/close pair
 //!     block-read             a second thread blocks in read(2) on a pipe; print `blocked tid=TID` and wait for
@@ -216,6 +218,29 @@ fn main() {
                     forks += 1;
                 }
                 println!("forks={forks} per_sec={:.0}", forks as f64 / start.elapsed().as_secs_f64());
+            }
+            "spawn-threads" => {
+                let threads: u64 = arg(&mut args, "threads");
+                let n: u64 = arg(&mut args, "count");
+                let path = std::ffi::CString::new(args.next().expect("PATH")).expect("a path without NUL");
+                let start = Instant::now();
+                std::thread::scope(|scope| {
+                    for _ in 0..threads {
+                        scope.spawn(|| {
+                            let argv = [path.as_ptr(), std::ptr::null()];
+                            for _ in 0..n / threads {
+                                // SAFETY: the child only calls execv (async-signal-safe), then _exit.
+                                let code = wait_child(fork_child(|| {
+                                    unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
+                                    127
+                                }));
+                                assert_eq!(code, 0, "{path:?} failed");
+                            }
+                        });
+                    }
+                });
+                let spawned = n / threads * threads;
+                println!("spawned={spawned} per_sec={:.0}", spawned as f64 / start.elapsed().as_secs_f64());
             }
             "storm" => {
                 let n: u64 = arg(&mut args, "count");

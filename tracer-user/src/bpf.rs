@@ -95,12 +95,40 @@ pub struct Core {
     trace_all: u8,
     /// Events of one kind each CPU may send per second (`RATE_LIMIT`, and as many at once: `RATE_BURST`).
     rate_limit: Option<u32>,
+    /// `task_struct.group_leader` and `.start_time`, with which every record's envelope says its process's start
+    /// time (`EventHeader::start_ns`); zeroes (every `start_ns` unknown) when BTF does not give them.
+    start_time: StartTimeOffsets,
+}
+
+/// Where a task's process start time is (tracer-ebpf/src/kernel.rs: `process_start_of`).
+struct StartTimeOffsets {
+    group_leader: u32,
+    start_time: u32,
+}
+
+impl StartTimeOffsets {
+    fn read() -> StartTimeOffsets {
+        let offsets = || -> anyhow::Result<StartTimeOffsets> {
+            let btf = crate::btf::kernel_btf()?;
+            Ok(StartTimeOffsets {
+                group_leader: btf_offset(&btf, "task_struct", "group_leader")?,
+                // Read as 8 bytes by the programs: unknown rather than misread if a kernel changed its size.
+                start_time: btf_sized_offset(&btf, "task_struct", "start_time", 8)?,
+            })
+        };
+        offsets().unwrap_or(StartTimeOffsets { group_leader: 0, start_time: 0 })
+    }
 }
 
 impl Core {
     /// `trace_all`: every process but tracer; else only the processes in `TRACED` (`Probes::trace_pid`).
     pub fn new(trace_all: bool) -> Core {
-        Core { tracer_tgid: std::process::id(), trace_all: u8::from(trace_all), rate_limit: None }
+        Core {
+            tracer_tgid: std::process::id(),
+            trace_all: u8::from(trace_all),
+            rate_limit: None,
+            start_time: StartTimeOffsets::read(),
+        }
     }
 
     pub fn rate_limit(mut self, per_sec: u32) -> Core {
@@ -112,6 +140,11 @@ impl Core {
         loader.override_global("TRACER_TGID", &self.tracer_tgid, true).override_global(
             "TRACE_ALL",
             &self.trace_all,
+            true,
+        );
+        loader.override_global("TASK_GROUP_LEADER_OFFSET", &self.start_time.group_leader, true).override_global(
+            "TASK_START_TIME_OFFSET",
+            &self.start_time.start_time,
             true,
         );
         if let Some(rate) = &self.rate_limit {

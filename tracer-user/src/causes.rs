@@ -29,6 +29,8 @@ pub const ORIGIN_OOM: &str = "oom";
 pub enum Sender {
     Process {
         pid: u32,
+        /// Its start time (`EventHeader::start_ns`), None when unknown.
+        start_ns: Option<u64>,
         comm: Vec<u8>,
     },
     /// `tty pts/3 (Ctrl-C)`.
@@ -45,9 +47,11 @@ impl Sender {
         match record.tty_sender() {
             Some(terminal) => Sender::Terminal(terminal),
             None if record.origin == ORIGIN_OOM => Sender::OomKiller,
-            None if event.flags & flags::FROM_PROCESS != 0 => {
-                Sender::Process { pid: event.header.pid, comm: c_bytes(&event.header.comm).to_vec() }
-            }
+            None if event.flags & flags::FROM_PROCESS != 0 => Sender::Process {
+                pid: event.header.pid,
+                start_ns: crate::records::known_start(event.header.start_ns),
+                comm: c_bytes(&event.header.comm).to_vec(),
+            },
             None => Sender::Kernel(record.reason),
         }
     }
@@ -68,6 +72,13 @@ impl Sender {
         }
     }
 
+    pub fn start_ns(&self) -> Option<u64> {
+        match self {
+            Sender::Process { start_ns, .. } => *start_ns,
+            Sender::Terminal(_) | Sender::OomKiller | Sender::Kernel(_) => None,
+        }
+    }
+
     pub fn comm(&self) -> Option<&[u8]> {
         match self {
             Sender::Process { comm, .. } => Some(comm),
@@ -78,7 +89,7 @@ impl Sender {
     /// `1234 (bash)`, `tty pts/3 (Ctrl-C)`, `kernel (OOM kill)`, `kernel (timer)`, `kernel`.
     pub fn text(&self) -> String {
         match self {
-            Sender::Process { pid, comm } => format!("{pid} ({})", display_name(comm)),
+            Sender::Process { pid, comm, .. } => format!("{pid} ({})", display_name(comm)),
             Sender::Terminal(text) => text.clone(),
             Sender::OomKiller => "kernel (OOM kill)".into(),
             Sender::Kernel(Some(reason)) => format!("kernel ({reason})"),
@@ -102,6 +113,7 @@ impl Cause {
             cause: cause.map(|c| signal_display(c.signo)),
             origin: cause.map(|c| c.sender.origin()),
             sender_pid: cause.and_then(|c| c.sender.pid()),
+            sender_start_ns: cause.and_then(|c| c.sender.start_ns()),
             sender_comm: Text::of_some(cause.and_then(|c| c.sender.comm())),
             cause_ts_ns: cause.map(|c| clock.wall_ns(c.ts_ns)),
         }

@@ -197,6 +197,7 @@ impl Conns {
             let base = HeldConnection {
                 source: "snapshot",
                 pid: None,
+                start_ns: None,
                 comm: Text::default(),
                 fd: None,
                 proto: socket.proto.name(),
@@ -214,6 +215,7 @@ impl Conns {
                     .map(|holder| {
                         let held = HeldConnection {
                             pid: Some(holder.pid),
+                            start_ns: holder.start_ns,
                             comm: Text::of_some(Some(&holder.comm)),
                             fd: Some(holder.fd),
                             ..base.clone()

@@ -41,6 +41,36 @@ pub fn start_ticks(pid: u32) -> Option<u64> {
     std::str::from_utf8(after).ok()?.split_ascii_whitespace().nth(19)?.parse().ok()
 }
 
+/// CLOCK_BOOTTIME less CLOCK_MONOTONIC: the time the machine spent suspended, which /proc's start times (counted
+/// from boot) include and the kernel's `task->start_time` (tracer's `start_ns`) does not. Read once: the two clock
+/// reads are a few dozen ns apart, and one process must get one `start_ns` however often it is looked up.
+pub fn suspended_ns() -> u64 {
+    static SUSPENDED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SUSPENDED.get_or_init(read_suspended_ns)
+}
+
+fn read_suspended_ns() -> u64 {
+    let now = |clock| {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: a valid timespec; both clocks always exist.
+        unsafe { libc::clock_gettime(clock, &mut ts) };
+        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    };
+    let monotonic = now(libc::CLOCK_MONOTONIC);
+    now(libc::CLOCK_BOOTTIME).saturating_sub(monotonic)
+}
+
+/// A start time in /proc's clock ticks since boot as tracer's `start_ns` (CLOCK_MONOTONIC ns, as the kernel keeps
+/// `task->start_time`): exact to the tick only (10 ms at 100 Hz).
+pub fn ticks_to_start_ns(ticks: u64, suspended_ns: u64) -> u64 {
+    (ticks * (1_000_000_000 / crate::linux::processes::clock_ticks())).saturating_sub(suspended_ns)
+}
+
+/// `start_ns` of a process named from /proc (its `stat`'s start time, to the clock tick), `None` when it is gone.
+pub fn start_ns(pid: u32) -> Option<u64> {
+    start_ticks(pid).map(|ticks| ticks_to_start_ns(ticks, suspended_ns()))
+}
+
 /// `start_ticks` of a start time in nanoseconds since boot (the kernel's `start_boottime`).
 pub fn boot_ns_to_ticks(ns: u64) -> u64 {
     // SAFETY: sysconf has no preconditions.
@@ -224,6 +254,8 @@ pub fn socket_owners(
 pub struct SocketHolder {
     pub pid: u32,
     pub fd: i32,
+    /// Its start time (`start_ns`, to the clock tick); `None` when it has exited meanwhile.
+    pub start_ns: Option<u64>,
     /// Empty when the process has exited meanwhile.
     pub comm: Vec<u8>,
     /// The process's effective uid, ps's and lsof's USER (not the socket's uid: the uid of whoever created the
@@ -239,6 +271,7 @@ pub fn socket_holders(inode: u64, owners: &std::collections::HashMap<u64, Vec<So
         .map(|owner| SocketHolder {
             pid: owner.pid,
             fd: owner.fd,
+            start_ns: start_ns(owner.pid),
             comm: comm(owner.pid).unwrap_or_default(),
             uid: effective_uid(owner.pid),
         })
@@ -380,7 +413,7 @@ mod tests {
         let euid = unsafe { libc::geteuid() };
         assert_eq!(
             socket_holders(inode, &owners),
-            [SocketHolder { pid: me, fd, comm: comm(me).unwrap(), uid: Some(euid) }]
+            [SocketHolder { pid: me, fd, start_ns: start_ns(me), comm: comm(me).unwrap(), uid: Some(euid) }]
         );
         assert!(socket_holders(0, &owners).is_empty());
     }

@@ -119,6 +119,11 @@ impl Started {
     }
 }
 
+/// A `start_ns` the kernel wrote (`EventHeader::start_ns` and the like): null when it was unknown (0).
+pub fn known_start(start_ns: u64) -> Option<u64> {
+    (start_ns != 0).then_some(start_ns)
+}
+
 /// An exit's `start_ns` and how long the process ran (`run_ns`: from its start to its exit).
 #[derive(Serialize, Clone, Copy, Debug)]
 pub struct Lifetime {
@@ -132,6 +137,8 @@ pub struct ExitCause {
     pub cause: Option<String>,
     pub origin: Option<&'static str>,
     pub sender_pid: Option<u32>,
+    /// The sender's start time (`start_ns` of `sender_pid`), null when unknown.
+    pub sender_start_ns: Option<u64>,
     #[serde(flatten)]
     pub sender_comm: MaybeText<field::SenderComm>,
     pub cause_ts_ns: Option<u64>,
@@ -334,6 +341,8 @@ pub struct SyscallRow {
 #[derive(Serialize)]
 pub struct ProcessRow {
     pub pid: u32,
+    /// The process's start time, from the kernel's per-process counters; null when unknown.
+    pub start_ns: Option<u64>,
     #[serde(flatten)]
     pub comm: MaybeText<field::Comm>,
     pub syscall: String,
@@ -366,6 +375,8 @@ pub struct SocketOutcome<'a, H = NoHolder> {
     pub errno: Option<&'static str>,
     /// On EADDRINUSE, the process holding the port when it was looked up; else null.
     pub holder_pid: Option<u32>,
+    /// `holder_pid`'s start time, from /proc (to the clock tick); null when unknown.
+    pub holder_start_ns: Option<u64>,
     #[serde(flatten)]
     pub conflict: Option<Conflict<'a, H>>,
     /// null when the fd was not a socket.
@@ -382,6 +393,7 @@ impl<'a, H> SocketOutcome<'a, H> {
             ret,
             errno: errno::of_return(ret.into()).map(|(name, _)| name),
             holder_pid: None,
+            holder_start_ns: None,
             conflict: None,
             reuseaddr: known.then_some(flags & sock_flags::REUSEADDR != 0),
             reuseport: known.then_some(flags & sock_flags::REUSEPORT != 0),
@@ -391,8 +403,9 @@ impl<'a, H> SocketOutcome<'a, H> {
     }
 
     /// Who held the port when a refused call (EADDRINUSE) was looked into.
-    pub fn held_by(&mut self, holder_pid: Option<u32>, conflict: Conflict<'a, H>) {
+    pub fn held_by(&mut self, holder_pid: Option<u32>, holder_start_ns: Option<u64>, conflict: Conflict<'a, H>) {
         self.holder_pid = holder_pid;
+        self.holder_start_ns = holder_start_ns;
         self.conflict = Some(conflict);
     }
 }
@@ -403,6 +416,8 @@ impl<'a, H> SocketOutcome<'a, H> {
 pub struct Bind<'a, H = NoHolder> {
     pub ts_ns: u64,
     pub pid: u32,
+    /// The process's start time (`EventHeader::start_ns`); null when unknown.
+    pub start_ns: Option<u64>,
     pub tid: u32,
     #[serde(flatten)]
     pub comm: Comm,
@@ -426,6 +441,7 @@ impl<H> Bind<'_, H> {
         Bind {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: e.header.pid,
+            start_ns: known_start(e.header.start_ns),
             tid: e.header.tid,
             comm: Text::of(c_bytes(&e.header.comm)),
             proto: known.then(|| proto_name(e.protocol, e.sock_type)),
@@ -445,6 +461,7 @@ impl<H> Bind<'_, H> {
 pub struct Listen<'a, H = NoHolder> {
     pub ts_ns: u64,
     pub pid: u32,
+    pub start_ns: Option<u64>,
     pub tid: u32,
     #[serde(flatten)]
     pub comm: Comm,
@@ -464,6 +481,7 @@ impl<H> Listen<'_, H> {
         Listen {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: e.header.pid,
+            start_ns: known_start(e.header.start_ns),
             tid: e.header.tid,
             comm: Text::of(c_bytes(&e.header.comm)),
             proto: proto_name(e.protocol, sock_type::STREAM),
@@ -485,6 +503,8 @@ pub struct Close {
     pub ts_ns: u64,
     /// null when no process is known (a UDP socket found gone by polling).
     pub pid: Option<u32>,
+    /// The process's start time; null when unknown.
+    pub start_ns: Option<u64>,
     #[serde(flatten)]
     pub comm: MaybeText<field::Comm>,
     pub proto: &'static str,
@@ -503,6 +523,7 @@ impl Close {
         Close {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: Some(e.header.pid),
+            start_ns: known_start(e.header.start_ns),
             comm: Text::of_some(Some(c_bytes(&e.header.comm))),
             proto: proto_name(e.protocol, sock_type::STREAM),
             family: family_name(e.family),
@@ -530,12 +551,16 @@ pub struct Signal {
     /// `CPU time limit`, `file size limit`, `I/O`, `seccomp`: `linux::signals::kernel_reason`); else null.
     pub reason: Option<&'static str>,
     pub sender_pid: Option<u32>,
+    /// The sender's start time; null when unknown or not a process.
+    pub sender_start_ns: Option<u64>,
     pub sender_tid: Option<u32>,
     #[serde(flatten)]
     pub sender_comm: MaybeText<field::SenderComm>,
     pub sender_uid: Option<u32>,
     /// The target process; for a failed kill, its pid argument as given (0 or negative: a process group).
     pub target_pid: Option<i64>,
+    /// The target's start time (read in the kernel at the signal); null when unknown (a failed send).
+    pub target_start_ns: Option<u64>,
     pub target_tid: Option<u32>,
     #[serde(flatten)]
     pub target_comm: MaybeText<field::TargetComm>,
@@ -551,6 +576,7 @@ pub struct Signal {
     /// For a kernel-sent signal, the task that was running: the faulting or writing process for SIGSEGV,
     /// SIGBUS, SIGFPE, SIGPIPE; the allocating task for an OOM kill; whoever was interrupted for a timer.
     pub context_pid: Option<u32>,
+    pub context_start_ns: Option<u64>,
     #[serde(flatten)]
     pub context_comm: MaybeText<field::ContextComm>,
     /// Origin "tty": the terminal as ps names it (`pts/3`), else null.
@@ -598,10 +624,12 @@ impl Signal {
                 .then(|| kernel_reason(e.signo, e.code, e.flags & flags::INFO_NONE != 0))
                 .flatten(),
             sender_pid: from_process.then_some(e.header.pid),
+            sender_start_ns: from_process.then_some(e.header.start_ns).and_then(known_start),
             sender_tid: from_process.then_some(e.header.tid),
             sender_comm: Text::of_some(from_process.then_some(comm)),
             sender_uid: from_process.then_some(e.uid),
             target_pid: Some(i64::from(e.target_pid)),
+            target_start_ns: known_start(e.target_start_ns),
             target_tid: Some(e.target_tid),
             target_comm: Text::of_some(Some(c_bytes(&e.target_comm))),
             group: e.group != 0,
@@ -611,6 +639,7 @@ impl Signal {
             errno: None,
             syscall: None,
             context_pid: (!from_process).then_some(e.header.pid),
+            context_start_ns: (!from_process).then_some(e.header.start_ns).and_then(known_start),
             context_comm: Text::of_some((!from_process).then_some(comm)),
             pgid: from_tty.then_some(e.pgid),
             tty,
@@ -632,6 +661,8 @@ pub struct Holder<'a, H> {
 pub struct HeldFile {
     pub source: &'static str,
     pub pid: u32,
+    /// From /proc (to the clock tick); null when unknown.
+    pub start_ns: Option<u64>,
     #[serde(flatten)]
     pub comm: Comm,
     pub uid: Option<u32>,
@@ -696,6 +727,7 @@ pub enum FdField {
 pub struct Open<'a> {
     pub ts_ns: u64,
     pub pid: u32,
+    pub start_ns: Option<u64>,
     pub tid: u32,
     #[serde(flatten)]
     pub comm: Comm,
@@ -738,6 +770,7 @@ pub struct Delivery {
     pub signal: String,
     pub signo: i32,
     pub pid: u32,
+    pub start_ns: Option<u64>,
     pub tid: u32,
     #[serde(flatten)]
     pub comm: Comm,
@@ -755,6 +788,9 @@ pub struct Delivery {
 pub struct Call<'a, C = Vec<u8>> {
     pub ts_ns: u64,
     pub pid: u32,
+    /// The process's start time (in the kernel for a `syscall`, from /proc to the clock tick for `blocked`); null
+    /// when unknown.
+    pub start_ns: Option<u64>,
     pub tid: u32,
     /// The thread's name: its bytes, or (on the syscall hot path) a name looked up only when a JSON line is
     /// written.
@@ -824,6 +860,8 @@ pub struct HeldConnection {
     pub source: &'static str,
     /// null for a socket no process has open (TIME-WAIT, orphaned after close, another pid namespace).
     pub pid: Option<u32>,
+    /// From /proc (to the clock tick); null when unknown.
+    pub start_ns: Option<u64>,
     #[serde(flatten)]
     pub comm: MaybeText<field::Comm>,
     pub fd: Option<i32>,
@@ -843,6 +881,7 @@ pub struct Connect {
     pub ts_ns: u64,
     /// The process that called connect().
     pub pid: u32,
+    pub start_ns: Option<u64>,
     pub tid: u32,
     #[serde(flatten)]
     pub comm: Comm,
@@ -863,6 +902,7 @@ pub struct Accept {
     pub ts_ns: u64,
     /// The process whose accept() returned it.
     pub pid: u32,
+    pub start_ns: Option<u64>,
     pub tid: u32,
     #[serde(flatten)]
     pub comm: Comm,
@@ -880,6 +920,7 @@ pub struct TcpClose {
     /// The connection's process: the caller of connect(), or of the accept() that returned it; null for an
     /// incoming connection no accept() returned while tracer watched.
     pub pid: Option<u32>,
+    pub start_ns: Option<u64>,
     pub tid: Option<u32>,
     #[serde(flatten)]
     pub comm: MaybeText<field::Comm>,
@@ -935,6 +976,7 @@ impl Connect {
         Connect {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: c.owner_pid,
+            start_ns: known_start(c.owner_start_ns),
             tid: c.owner_tid,
             comm: Text::of(c_bytes(&c.owner_comm)),
             ends: ConnEnds::of(&c.ends),
@@ -959,6 +1001,7 @@ impl Accept {
         Accept {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: c.owner_pid,
+            start_ns: known_start(c.owner_start_ns),
             tid: c.owner_tid,
             comm: Text::of(c_bytes(&c.owner_comm)),
             ends: ConnEnds::of(&c.ends),
@@ -1002,6 +1045,7 @@ impl TcpClose {
         TcpClose {
             ts_ns: clock.wall_ns(e.header.ts_ns),
             pid: owner_known.then_some(c.owner_pid),
+            start_ns: owner_known.then_some(c.owner_start_ns).and_then(known_start),
             tid: owner_known.then_some(c.owner_tid),
             comm: Text::of_some(owner_known.then(|| c_bytes(&c.owner_comm))),
             direction: if c.flags & conn_flags::OUTGOING != 0 { "outgoing" } else { "incoming" },
@@ -1069,7 +1113,7 @@ mod tests {
         let with_cause = Exit { cause: Some(ExitCause::default()), ..exit() };
         assert_eq!(
             serde_json::to_string(&with_cause).unwrap(),
-            r#"{"type":"exit","ts_ns":1,"pid":2,"comm":"sh","code":null,"signal":"SIGKILL","core_dumped":false,"cause":null,"origin":null,"sender_pid":null,"sender_comm":null,"cause_ts_ns":null}"#
+            r#"{"type":"exit","ts_ns":1,"pid":2,"comm":"sh","code":null,"signal":"SIGKILL","core_dumped":false,"cause":null,"origin":null,"sender_pid":null,"sender_start_ns":null,"sender_comm":null,"cause_ts_ns":null}"#
         );
         assert_eq!(exit().outcome(), "killed by SIGKILL");
     }
@@ -1078,6 +1122,7 @@ mod tests {
         Bind {
             ts_ns: 1,
             pid: 2,
+            start_ns: None,
             tid: 3,
             comm: Text::of(b"nc"),
             proto: Some("tcp"),
@@ -1095,16 +1140,18 @@ mod tests {
         let plain: Bind = bind();
         assert_eq!(
             serde_json::to_string(&plain).unwrap(),
-            r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
+            r#"{"type":"bind","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
         );
         let holders = [7u32];
         let mut looked_up = bind();
-        looked_up
-            .outcome
-            .held_by(Some(7), Conflict { holder_comm: Text::default(), holders: &holders, holder_unknown: None });
+        looked_up.outcome.held_by(
+            Some(7),
+            Some(5),
+            Conflict { holder_comm: Text::default(), holders: &holders, holder_unknown: None },
+        );
         assert_eq!(
             serde_json::to_string(&looked_up).unwrap(),
-            r#"{"type":"bind","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
+            r#"{"type":"bind","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_start_ns":5,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
         );
     }
 
@@ -1114,6 +1161,7 @@ mod tests {
             let mut record = Listen {
                 ts_ns: 1,
                 pid: 2,
+                start_ns: None,
                 tid: 3,
                 comm: Text::of(b"nc"),
                 proto: "tcp",
@@ -1127,6 +1175,7 @@ mod tests {
             if let Some(holders) = holders {
                 record.outcome.held_by(
                     None,
+                    None,
                     Conflict { holder_comm: Text::of_some(Some(&b"sshd"[..])), holders, holder_unknown: None },
                 );
             }
@@ -1134,11 +1183,11 @@ mod tests {
         };
         assert_eq!(
             listen(None::<&[u32]>),
-            r#"{"type":"listen","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
+            r#"{"type":"listen","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
         );
         assert_eq!(
             listen(Some(&[] as &[u32])),
-            r#"{"type":"listen","ts_ns":1,"pid":2,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_comm":"sshd","holders":[],"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
+            r#"{"type":"listen","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"holder_comm":"sshd","holders":[],"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
         );
     }
 
@@ -1207,6 +1256,7 @@ mod tests {
                 vec![SyscallRow { name: "read".into(), nr: 0, calls: 3, errors: 1, total_calls: 9 }],
                 vec![ProcessRow {
                     pid: 5,
+                    start_ns: None,
                     comm: Text::default(),
                     syscall: "read".into(),
                     calls: 3,
@@ -1234,6 +1284,7 @@ mod tests {
                 signal: &'a str,
                 signo: i32,
                 pid: u32,
+                start_ns: Option<u64>,
                 tid: u32,
                 comm: &'a str,
                 action: &'a str,
@@ -1254,6 +1305,7 @@ mod tests {
                     signal: "SIGTERM",
                     signo: 15,
                     pid: 2,
+                    start_ns: None,
                     tid: 3,
                     comm: "sh",
                     action: "handler",
@@ -1266,6 +1318,7 @@ mod tests {
                     signal: "SIGTERM".into(),
                     signo: 15,
                     pid: 2,
+                    start_ns: None,
                     tid: 3,
                     comm: Text::of(b"sh"),
                     action: "handler",
@@ -1293,6 +1346,7 @@ mod tests {
             Holder {
                 source: &'static str,
                 pid: u32,
+                start_ns: Option<u64>,
                 comm: &'a str,
                 uid: Option<u32>,
                 user: Option<&'a str>,
@@ -1305,6 +1359,7 @@ mod tests {
             Open {
                 ts_ns: u64,
                 pid: u32,
+                start_ns: Option<u64>,
                 tid: u32,
                 comm: &'a str,
                 uid: u32,
@@ -1351,6 +1406,7 @@ mod tests {
             &R::Holder {
                 source: "snapshot",
                 pid: 2,
+                start_ns: None,
                 comm: "cat",
                 uid: Some(0),
                 user: Some("root"),
@@ -1364,6 +1420,7 @@ mod tests {
                 held: &HeldFile {
                     source: "snapshot",
                     pid: 2,
+                    start_ns: None,
                     comm: Text::of(b"cat"),
                     uid: Some(0),
                     user: Some("root".into()),
@@ -1379,6 +1436,7 @@ mod tests {
         let cwd = HeldFile {
             source: "snapshot",
             pid: 2,
+            start_ns: Some(5),
             comm: Text::of(b"cat"),
             uid: None,
             user: None,
@@ -1391,7 +1449,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&Holder { held: &cwd }).unwrap(),
-            r#"{"type":"holder","source":"snapshot","pid":2,"comm":"cat","uid":null,"user":null,"fd":"cwd","mode":null,"path":"/","dev":"0:5","inode":7}"#
+            r#"{"type":"holder","source":"snapshot","pid":2,"start_ns":5,"comm":"cat","uid":null,"user":null,"fd":"cwd","mode":null,"path":"/","dev":"0:5","inode":7}"#
         );
         let socket =
             files_before::Socket { source: "snapshot", pid: None, comm: None, port: 80, inode: Some(9), v6only: None };
@@ -1401,6 +1459,7 @@ mod tests {
                 &R::Open {
                     ts_ns: 1,
                     pid: 2,
+                    start_ns: None,
                     tid: 3,
                     comm: "cat",
                     uid: 0,
@@ -1423,6 +1482,7 @@ mod tests {
                 &Open {
                     ts_ns: 1,
                     pid: 2,
+                    start_ns: None,
                     tid: 3,
                     comm: Text::of(b"cat"),
                     uid: 0,
@@ -1487,6 +1547,7 @@ mod tests {
             Blocked {
                 ts_ns: u64,
                 pid: u32,
+                start_ns: Option<u64>,
                 tid: u32,
                 comm: &'a str,
                 name: &'a str,
@@ -1509,6 +1570,7 @@ mod tests {
                 &R::Blocked {
                     ts_ns: 1,
                     pid: 2,
+                    start_ns: None,
                     tid: 3,
                     comm: "cat",
                     name: "read",
@@ -1519,7 +1581,16 @@ mod tests {
                     blocked_ns,
                 },
                 &Blocked {
-                    call: Call { ts_ns: 1, pid: 2, tid: 3, comm: Text::of(b"cat"), name: "read", nr: 0, args: &args },
+                    call: Call {
+                        ts_ns: 1,
+                        pid: 2,
+                        start_ns: None,
+                        tid: 3,
+                        comm: Text::of(b"cat"),
+                        name: "read",
+                        nr: 0,
+                        args: &args,
+                    },
                     wchan: wchan.map(String::from),
                     since,
                     blocked_ns,
@@ -1538,6 +1609,7 @@ mod tests {
             Syscall {
                 ts_ns: u64,
                 pid: u32,
+                start_ns: Option<u64>,
                 tid: u32,
                 comm: &'a str,
                 #[serde(skip_serializing_if = "Option::is_none")]
@@ -1565,6 +1637,7 @@ mod tests {
             let before = R::Syscall {
                 ts_ns: 1,
                 pid: 2,
+                start_ns: None,
                 tid: 3,
                 comm: &json_text(comm),
                 comm_hex,
@@ -1575,7 +1648,16 @@ mod tests {
                 errno,
                 duration_ns,
             };
-            let call = Call { ts_ns: 1, pid: 2, tid: 3, comm: Text::of(comm), name: "read", nr: 0, args: &args };
+            let call = Call {
+                ts_ns: 1,
+                pid: 2,
+                start_ns: None,
+                tid: 3,
+                comm: Text::of(comm),
+                name: "read",
+                nr: 0,
+                args: &args,
+            };
             same(&before, &Syscall { call, ret: Some(ret), errno, duration_ns });
         }
     }

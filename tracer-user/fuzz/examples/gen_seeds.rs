@@ -29,7 +29,7 @@ fn comm(name: &[u8]) -> [u8; 16] {
 }
 
 fn header(kind: u16, pid: u32, ts_ns: u64, name: &[u8]) -> EventHeader {
-    EventHeader { kind, pid, tid: pid, ts_ns, comm: comm(name), ..Default::default() }
+    EventHeader { kind, pid, tid: pid, ts_ns, comm: comm(name), start_ns: ts_ns / 2, ..Default::default() }
 }
 
 fn syscall(kind: u16, nr: i32, ret: i64, args: [u64; 6]) -> SyscallEvent {
@@ -72,6 +72,10 @@ fn process(what: u32, other_pid: u32, exit_code: i32, filename: &[u8], argv_byte
         argv,
         ppid: 1,
         uid: 0,
+        start_ns: 1_000_000_000,
+        child_start_ns: if what == what::FORK { 2_000_000_000 } else { 0 },
+        child_tid: if what == what::FORK { other_pid } else { 0 },
+        flags: 0,
     }
 }
 

@@ -211,6 +211,7 @@ struct KnownUdp {
     /// The socket's network namespace (inode number): where sock_diag can see it.
     netns: u32,
     pid: Option<u32>,
+    start_ns: Option<u64>,
     comm: Vec<u8>,
     family: u16,
     addr: IpAddr,
@@ -258,6 +259,7 @@ impl Binds {
                     KnownUdp {
                         netns: self.port_holders.own_netns(),
                         pid: first.pid,
+                        start_ns: first.start_ns,
                         comm: first.comm_bytes().to_vec(),
                         family: socket.family,
                         addr: socket.local,
@@ -323,6 +325,7 @@ impl Binds {
                 KnownUdp {
                     netns: e.netns,
                     pid: Some(e.header.pid),
+                    start_ns: records::known_start(e.header.start_ns),
                     comm: c_bytes(&e.header.comm).to_vec(),
                     family: e.family,
                     addr,
@@ -333,8 +336,8 @@ impl Binds {
         }
         let errno = errno::of_return(e.ret.into());
         let mut record = Bind::of(e, &io.clock);
-        let (holder_pid, conflict) = refusal.conflict();
-        record.outcome.held_by(holder_pid, conflict);
+        let (holder_pid, holder_start_ns, conflict) = refusal.conflict();
+        record.outcome.held_by(holder_pid, holder_start_ns, conflict);
         io.out.emit(&record, |r| {
             let mut line = format!(
                 "{} bind   {:<5} {:<24} {} ({}) fd={}",
@@ -363,8 +366,8 @@ impl Binds {
         let refusal = self.port_holders.refusal(&Attempt::of_listen(e)).unwrap_or_default();
         let errno = errno::of_return(e.ret.into());
         let mut record = Listen::of(e, &io.clock);
-        let (holder_pid, conflict) = refusal.conflict();
-        record.outcome.held_by(holder_pid, conflict);
+        let (holder_pid, holder_start_ns, conflict) = refusal.conflict();
+        record.outcome.held_by(holder_pid, holder_start_ns, conflict);
         io.out.emit(&record, |r| {
             let mut line = format!(
                 "{} listen {:<5} {:<24} {} ({})",
@@ -443,6 +446,7 @@ impl Binds {
             let record = Close {
                 ts_ns,
                 pid: k.pid,
+                start_ns: k.start_ns,
                 comm: Text::of_some(k.pid.map(|_| k.comm.as_slice())),
                 proto: "udp",
                 family: family_name(k.family),

@@ -386,8 +386,8 @@ impl Monitor {
         let refusal = self.port_holders.refusal(&Attempt::of_bind(e));
         // Only a refused call has holders: the fields are left out of the others.
         if let Some(refusal) = &refusal {
-            let (holder_pid, conflict) = refusal.conflict();
-            record.outcome.held_by(holder_pid, conflict);
+            let (holder_pid, holder_start_ns, conflict) = refusal.conflict();
+            record.outcome.held_by(holder_pid, holder_start_ns, conflict);
         }
         io.out.emit(&record, |r| {
             let mut details =
@@ -418,8 +418,8 @@ impl Monitor {
         if listen {
             let mut record: Listen<Holder> = Listen::of(e, &io.clock);
             if let Some(refusal) = &refusal {
-                let (holder_pid, conflict) = refusal.conflict();
-                record.outcome.held_by(holder_pid, conflict);
+                let (holder_pid, holder_start_ns, conflict) = refusal.conflict();
+                record.outcome.held_by(holder_pid, holder_start_ns, conflict);
             }
             io.out.emit(&record, |r| text(r.ts_ns))
         } else {
@@ -546,6 +546,7 @@ impl Monitor {
         // Named as the kernel saw the process when counting it; else as /proc shows the pid if it is still the same
         // process (same start time); else unknown: a pid reused since is another process.
         let comms = read_comms(probes).unwrap_or_default();
+        let suspended_ns = procfs::suspended_ns();
         let processes: Vec<ProcessRow> = busy
             .into_iter()
             .map(|(key, total, calls, errors)| {
@@ -556,6 +557,8 @@ impl Monitor {
                 });
                 ProcessRow {
                     pid: key.tgid,
+                    // The kernel counts by `start_boottime`: the same instant as `start_ns`, on the boot clock.
+                    start_ns: (key.start_ns != 0).then(|| key.start_ns.saturating_sub(suspended_ns)),
                     comm: Text::new(comm),
                     syscall: syscall_name(key.nr),
                     calls,

@@ -10,7 +10,7 @@ use aya::EbpfLoader;
 use tracer_common::process::COMM_PATTERNS;
 
 use crate::{
-    bpf::{KernelGlobals, Probes, btf_offset, btf_sized_offset},
+    bpf::{KernelGlobals, Probes, btf_offset},
     btf::kernel_btf,
     probes::Family,
     tracefs,
@@ -36,9 +36,6 @@ impl ProcessLayout {
             ("TASK_EXIT_CODE_OFFSET", task("exit_code")?),
             ("TASK_MM_OFFSET", task("mm")?),
             ("TASK_REAL_PARENT_OFFSET", task("real_parent")?),
-            ("TASK_GROUP_LEADER_OFFSET", task("group_leader")?),
-            // Read as 8 bytes by the programs: refused here rather than misread if a kernel changed its size.
-            ("TASK_START_TIME_OFFSET", btf_sized_offset(btf, "task_struct", "start_time", 8)?),
             ("MM_ARG_START_OFFSET", btf.member_offset("mm_struct", "arg_start").context("BTF: mm_struct.arg_start")?),
             ("MM_ARG_END_OFFSET", btf.member_offset("mm_struct", "arg_end").context("BTF: mm_struct.arg_end")?),
             // Older kernels have no group_dead field: the programs then treat the leader's exit as the group's.

@@ -244,17 +244,11 @@ struct Now {
 impl Now {
     fn read() -> Now {
         let clock = Clock::new();
-        let boot = {
-            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-            // SAFETY: a valid timespec; CLOCK_BOOTTIME always exists.
-            unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
-            ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-        };
         let monotonic = clock.monotonic_now();
         Now {
             uptime_secs: procfs::uptime_secs().unwrap_or(0.0),
             wall_ns: clock.wall_ns(monotonic),
-            suspended_ns: boot.saturating_sub(monotonic),
+            suspended_ns: procfs::suspended_ns(),
             ticks: clock_ticks(),
             page_kb: page_size() / 1024,
             clock,
@@ -263,8 +257,7 @@ impl Now {
 
     fn record(&self, p: &Listed, depth: Option<usize>) -> Process {
         let s = &p.stat;
-        let boot_ns = s.start_ticks * (1_000_000_000 / self.ticks);
-        let start_ns = boot_ns.saturating_sub(self.suspended_ns);
+        let start_ns = procfs::ticks_to_start_ns(s.start_ticks, self.suspended_ns);
         let cpu_secs = s.cpu_ticks as f64 / self.ticks as f64;
         let alive_secs = self.uptime_secs - s.start_ticks as f64 / self.ticks as f64;
         // ps's %CPU: tenths of a percent, rounded down.

@@ -40,7 +40,7 @@ use crate::{
         signals::{SEND_SYSCALLS, SignalLayout, SignalProbes, send_specs},
     },
     procfs,
-    records::{Delivery, Exit, Signal},
+    records::{Delivery, Exit, Signal, known_start},
     session::{Handler, Io, Session},
 };
 
@@ -298,6 +298,7 @@ impl Watcher {
             signal,
             signo,
             pid,
+            start_ns: known_start(event.header.start_ns),
             tid: event.header.tid,
             comm: Text::of(comm),
             action: action.as_str(),
@@ -368,10 +369,13 @@ impl Watcher {
             origin: "process",
             reason: None,
             sender_pid: Some(sender),
+            sender_start_ns: known_start(event.header.start_ns),
             sender_tid: Some(event.header.tid),
             sender_comm: Text::of_some(Some(sender_comm)),
             sender_uid: Some(event.uid),
             target_pid: target.pid,
+            // As `target_comm`: from /proc, when the pid names one process (to the clock tick).
+            target_start_ns: target.pid.filter(|&p| p > 0).and_then(|p| procfs::start_ns(p as u32)),
             target_tid: target.tid,
             target_comm: Text::of_some(target_comm.as_deref()),
             group: target.tid.is_none(),
@@ -381,6 +385,7 @@ impl Watcher {
             errno: Some(errno_name),
             syscall: Some(syscall),
             context_pid: None,
+            context_start_ns: None,
             context_comm: Text::default(),
             tty: None,
             pgid: None,

@@ -29,6 +29,8 @@ use crate::{
 pub struct Holder {
     pub source: &'static str,
     pub pid: Option<u32>,
+    /// The process's start time from /proc (to the clock tick); null when unknown or no process holds it.
+    pub start_ns: Option<u64>,
     #[serde(flatten)]
     pub comm: MaybeText<field::Comm>,
     pub fd: Option<i32>,
@@ -71,6 +73,7 @@ impl Holder {
         let base = Holder {
             source,
             pid: None,
+            start_ns: None,
             comm: Text::default(),
             fd: None,
             proto: socket.proto.name(),
@@ -101,6 +104,7 @@ impl Holder {
                 let uid = holder.uid.unwrap_or(socket.uid);
                 Holder {
                     pid: Some(holder.pid),
+                    start_ns: holder.start_ns,
                     comm: Text::new(Some(holder.comm)),
                     fd: Some(holder.fd),
                     uid,
@@ -182,15 +186,16 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    /// The `holder_pid` and the rest of the record's conflict fields: the first holder with a process.
-    pub fn conflict(&self) -> (Option<u32>, Conflict<'_, Holder>) {
+    /// The `holder_pid`, its `holder_start_ns` and the rest of the record's conflict fields: the first holder with
+    /// a process.
+    pub fn conflict(&self) -> (Option<u32>, Option<u64>, Conflict<'_, Holder>) {
         let holder = self.holders.iter().find(|h| h.pid.is_some());
         let conflict = Conflict {
             holder_comm: Text::of_some(holder.map(Holder::comm_bytes)),
             holders: &self.holders,
             holder_unknown: self.unknown,
         };
-        (holder.and_then(|h| h.pid), conflict)
+        (holder.and_then(|h| h.pid), holder.and_then(|h| h.start_ns), conflict)
     }
 
     /// `; held by 1234 (nginx) fd=6 tcp LISTEN 0.0.0.0:80 (also: ...)`, `; holder unknown: why`, or nothing.

@@ -36,7 +36,7 @@ use crate::{
         syscalls::{Hooks, Options as SyscallOptions, SyscallMaps as _, SyscallProbes},
     },
     procfs,
-    records::{Blocked, Call, Exit, Signal, Summary, Syscall},
+    records::{Blocked, Call, Exit, Signal, Summary, Syscall, known_start},
     session::{Handler, Io, Session, Stop},
     spawn::{Spawned, reap, try_reap},
     tracefs,
@@ -431,6 +431,7 @@ impl Tracer {
             call: Call {
                 ts_ns: io.clock.wall_ns(event.header.ts_ns),
                 pid,
+                start_ns: known_start(event.header.start_ns),
                 tid: event.header.tid,
                 comm: Text::new(ThreadName {
                     sent: (event.header.flags & header_flags::NO_COMM == 0).then(|| c_bytes(&event.header.comm)),
@@ -648,6 +649,8 @@ impl Tracer {
             call: Call {
                 ts_ns: io.clock.wall_ns(since_ns),
                 pid,
+                // Found in /proc: its start time from there too (to the clock tick).
+                start_ns: known_start(record.event.header.start_ns).or_else(|| procfs::start_ns(pid)),
                 tid,
                 comm: Text::new(procfs::comm(pid).unwrap_or_default()),
                 name: &call.name,

@@ -415,6 +415,7 @@ impl Opens {
             let held = HeldFile {
                 source: "snapshot",
                 pid: hold.pid,
+                start_ns: procfs::start_ns(hold.pid),
                 comm: Text::of(&comm),
                 uid,
                 user,
@@ -571,6 +572,7 @@ impl Opens {
         let record = Open {
             ts_ns,
             pid: e.header.pid,
+            start_ns: records::known_start(e.header.start_ns),
             tid: e.header.tid,
             comm: Text::of(comm_bytes),
             uid: e.uid,
@@ -685,8 +687,8 @@ fn emit_entries(
         "{:<16} {:>7} {:<10} {:>5} {:>7} {:>18} {:>10}{nlink_head} {:>9} NAME",
         "COMMAND", "PID", "USER", "FD", "TYPE", "DEVICE", "SIZE/OFF", "NODE"
     ))?;
-    // (pid, comm, uid, user) of the process whose lines are being written.
-    type Process = (u32, Vec<u8>, Option<u32>, Option<String>);
+    // (pid, comm, uid, user, start_ns) of the process whose lines are being written.
+    type Process = (u32, Vec<u8>, Option<u32>, Option<String>, Option<u64>);
     let mut last: Option<Process> = None;
     for e in entries {
         // A process's name and user, read once for its lines.
@@ -694,9 +696,9 @@ fn emit_entries(
             let comm = procfs::comm(e.pid).unwrap_or_default();
             let uid = procfs::effective_uid(e.pid);
             let user = uid.and_then(|u| users.name(u));
-            last = Some((e.pid, comm, uid, user));
+            last = Some((e.pid, comm, uid, user, procfs::start_ns(e.pid)));
         }
-        let Some((_, comm, uid, user)) = &last else { continue };
+        let Some((_, comm, uid, user, start_ns)) = &last else { continue };
         let (fd, mode) = match e.slot {
             Slot::Fd(fd, mode) => (FdField::Number(fd), Some(mode.to_string()).filter(|m| m != " ")),
             Slot::Cwd => (FdField::Name("cwd"), None),
@@ -708,6 +710,7 @@ fn emit_entries(
         let held = HeldFile {
             source: "snapshot",
             pid: e.pid,
+            start_ns: *start_ns,
             comm: Text::of(comm),
             uid: *uid,
             user: user.clone(),
