@@ -84,7 +84,10 @@ impl Family for SyscallProbes {
             .override_global("EXECVEAT_NR", &self.execveat_nr, true)
             .override_global("EXIT_NR", &self.exit_nr, true)
             .override_global("EXIT_GROUP_NR", &self.exit_group_nr, true)
-            .override_global("ENTER_HOOKED", &self.enter_hooked, true);
+            .override_global("ENTER_HOOKED", &self.enter_hooked, true)
+            // Timestamps, durations and JSON all hook the enter; without it no line shows a record's time, and
+            // the clock read is a quarter of a record's cost (bench/README.md, issue 22).
+            .override_global("RECORD_CLOCK", &self.enter_hooked, true);
     }
 
     /// Each syscall's enter, then its exit.
