@@ -24,8 +24,10 @@ installed_something=0
 # system service Debian starts on install is stopped and disabled).
 # redis-server: the real server `tracer conns` tests count connections and bytes against (run on a private port with
 # no persistence; the system service Debian starts on install is stopped and disabled).
+# bpftool: bench/syscalls.sh sees with it when bpftrace attached and which other processes have programs on the
+# syscall tracepoints; bench/bpfstats.py names programs with it (issue 22).
 # C and C++ compilers: to link Rust binaries, build bpf-linker, and build libFuzzer for cargo-fuzz.
-want_pkgs=(strace bpftrace lsof iproute2 hyperfine python3 prometheus nginx-light tmux redis-server)
+want_pkgs=(strace bpftrace bpftool lsof iproute2 hyperfine python3 prometheus nginx-light tmux redis-server)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || want_pkgs+=(build-essential)
 missing_pkgs=()
 for p in "${want_pkgs[@]}"; do
