@@ -167,8 +167,7 @@ def main():
                     r["lost"] += lost
                     for prog, (cnt, t) in progs.items():
                         r["progs"].setdefault(prog, []).append((cnt, t / cnt if cnt else 0))
-                    shown = ", ".join(f"{p} {c} runs {m:.0f} ns" for p, (c, m) in
-                                      ((p, v[-1]) for p, v in r["progs"].items()))
+                    shown = ", ".join(f"{p} {c} runs {t / c:.0f} ns" for p, (c, t) in progs.items())
                     print(f"bpfstats: run {run + 1}/{runs} {name}: {ns} ns/call; {shown} (load {load})",
                           file=sys.stderr)
     finally:
