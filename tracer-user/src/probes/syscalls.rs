@@ -100,14 +100,11 @@ impl Family for SyscallProbes {
                 }
             }
             Hooks::Raw { enter } => {
+                // exit and exit_group never return, so the exit hook never sees them: without the enter hook the
+                // thread's end reads them from its saved registers (no classic hook, which would cost every
+                // syscall of every task: bench/README.md, issue 22).
                 if *enter {
                     probes.attach_raw_tracepoint("raw_sys_enter", "sys_enter")?;
-                } else {
-                    // exit and exit_group never return, so the exit hook never sees them: their enters keep
-                    // their arguments for the thread's end (a hook on these two calls only).
-                    for name in ["exit", "exit_group"] {
-                        probes.attach_tracepoint("sys_enter_one", "syscalls", &format!("sys_enter_{name}"))?;
-                    }
                 }
                 probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
             }
