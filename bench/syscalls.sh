@@ -3,6 +3,7 @@
 #
 #   cargo xtask bench [--calls N] [--runs R] [--strace-calls M]
 #   TRACER=target/release/tracer bash bench/syscalls.sh [--calls N] [--runs R] [--strace-calls M]
+#       [--variant NAME=BIN ...] [--variant-configs traced_all,traced_t,bystander_all]
 #
 # The workload times its own loop of N getppid calls and prints `ns_per_call=X`, so start-up costs of the
 # workload and of any tracer are not in the figures. Every configuration runs R times, interleaved round by
@@ -20,6 +21,14 @@
 #                   charges every syscall once one syscall tracepoint is in use, the floor under "bystander, few"
 #   strace -f       strace -f -o /dev/null on the storm (M calls, default N/20: it is ~400x slower)
 #   bpftrace count  bpftrace counting the storm's syscalls per id in a map
+#   floor, all      bpftrace with an idle program on raw_syscalls:sys_exit (pid == SLEEPER): the floor under
+#                   "bystander, all"
+#   floor, -T       the same on raw_syscalls:sys_enter and sys_exit: the floor under "bystander, -T"
+#
+# Beside each tracer row the table prints the bpftrace row it is to beat (issue 22: every traced row against
+# bpftrace's count by syscall id, each bystander row against its idle bpftrace floor) and the ratio of the two extra
+# costs. --variant NAME=BIN adds rows for another tracer binary (an A/B in the same run, round by round), for the
+# configurations named by --variant-configs. Warnings: other BPF users on the machine, runs spread more than 20%.
 #
 # Tracer and bpftrace attach before the storm starts: the workload is started with --wait-stdin, waits on a
 # FIFO, and is released once tracer printed its "ready" line on stderr (bpftrace: "Attaching" on stdout).
@@ -29,6 +38,11 @@ set -euo pipefail
 CALLS=2000000
 RUNS=5
 STRACE_CALLS=
+VARIANT_NAMES=()
+declare -A VARIANT_BIN=()
+VARIANT_CONFIGS=traced_all,traced_t,bystander_all
+STORM=storm # the workload's action: storm (wall clock) or storm-cpu (--cpu: the thread's CPU time)
+SPREAD_LIMIT=20 # percent: (max - min) / median of a row's runs above this is warned about
 READY_TIMEOUT=30 # seconds for a tracer/bpftrace to attach
 RUN_TIMEOUT=300  # seconds for one storm to finish
 EXIT_TIMEOUT=15  # seconds for a tracer to exit after its target did (or after SIGTERM)
@@ -39,6 +53,9 @@ usage: bash bench/syscalls.sh [--calls N] [--runs R] [--strace-calls M]
   --calls N         getppid calls per storm (default $CALLS)
   --runs R          runs of each configuration; the median is reported (default $RUNS)
   --strace-calls M  calls per storm under strace (default N/20)
+  --variant NAME=BIN  also run another tracer binary (repeatable), in the configurations of --variant-configs
+  --variant-configs LIST  comma-separated (default $VARIANT_CONFIGS)
+  --cpu             time the storm in its thread's CPU time, not the wall clock (steadier on a busy machine)
 env: TRACER=path to the tracer binary (default target/release/tracer)
 EOF
 }
@@ -50,6 +67,15 @@ die() {
 
 is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 
+add_variant() {
+    local name=${1%%=*} bin=${1#*=}
+    [[ $1 == *=* && $name =~ ^[A-Za-z0-9_.-]+$ ]] || die "--variant wants NAME=BIN (NAME: letters, digits, . _ -), not '$1'"
+    [[ -x $bin ]] || die "variant '$name': '$bin' is not an executable"
+    [[ -z ${VARIANT_BIN[$name]:-} ]] || die "variant '$name' given twice"
+    VARIANT_NAMES+=("$name")
+    VARIANT_BIN[$name]=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+}
+
 while (($#)); do
     case $1 in
         --calls) (($# >= 2)) || die "--calls needs a value"; CALLS=$2; shift 2 ;;
@@ -58,6 +84,11 @@ while (($#)); do
         --runs=*) RUNS=${1#*=}; shift ;;
         --strace-calls) (($# >= 2)) || die "--strace-calls needs a value"; STRACE_CALLS=$2; shift 2 ;;
         --strace-calls=*) STRACE_CALLS=${1#*=}; shift ;;
+        --variant) (($# >= 2)) || die "--variant needs NAME=BIN"; add_variant "$2"; shift 2 ;;
+        --variant=*) add_variant "${1#*=}"; shift ;;
+        --variant-configs) (($# >= 2)) || die "--variant-configs needs a list"; VARIANT_CONFIGS=$2; shift 2 ;;
+        --variant-configs=*) VARIANT_CONFIGS=${1#*=}; shift ;;
+        --cpu) STORM=storm-cpu; shift ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
     esac
@@ -100,6 +131,13 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/tracer-bench.XXXXXX")
 TRACER_SRC=$TRACER
 cp "$TRACER_SRC" "$TMP/tracer" && TRACER=$TMP/tracer || { rm -rf "$TMP"; die "cannot copy $TRACER_SRC"; }
 cp "$WORKLOAD" "$TMP/workload" && WORKLOAD=$TMP/workload || { rm -rf "$TMP"; die "cannot copy $WORKLOAD"; }
+declare -A VARIANT_SRC=()
+for name in "${VARIANT_NAMES[@]}"; do
+    VARIANT_SRC[$name]=${VARIANT_BIN[$name]}
+    cp "${VARIANT_BIN[$name]}" "$TMP/tracer.$name" && VARIANT_BIN[$name]=$TMP/tracer.$name ||
+        { rm -rf "$TMP"; die "cannot copy ${VARIANT_BIN[$name]}"; }
+done
+RUN_TRACER=$TRACER RUN_TRACER_SRC=$TRACER_SRC # the binary of the configuration being run
 declare -A LIVE=() # background processes this script started and has not reaped yet (never kill a reaped pid)
 FIFO_FD=
 
@@ -185,7 +223,7 @@ start_waiting_storm() {
     rm -f "$fifo" "$WL_OUT"
     mkfifo "$fifo"
     exec {FIFO_FD}<>"$fifo"
-    "$WORKLOAD" --wait-stdin storm "$calls" <"$fifo" >"$WL_OUT" 2>"$TMP/workload.err" &
+    "$WORKLOAD" --wait-stdin "$STORM" "$calls" <"$fifo" >"$WL_OUT" 2>"$TMP/workload.err" &
     WL_PID=$!
     spawned "$WL_PID"
     wait_for "$WL_OUT" '^pid=' "$WL_PID" 10 || {
@@ -241,7 +279,7 @@ describe_tracer_failure() {
 
 run_baseline() {
     LOST=-
-    "$WORKLOAD" storm "$CALLS" >"$TMP/baseline.out" 2>"$TMP/baseline.err" ||
+    "$WORKLOAD" "$STORM" "$CALLS" >"$TMP/baseline.out" 2>"$TMP/baseline.err" ||
         { FAIL_MSG="workload storm failed: $(cat "$TMP/baseline.err")"; return 1; }
     parse_ns "$TMP/baseline.out"
 }
@@ -250,8 +288,8 @@ run_baseline() {
 run_traced() {
     local err=$TMP/tracer.err cmd tpid
     start_waiting_storm "$CALLS" || return 1
-    cmd="$TRACER_SRC syscalls $* -p $WL_PID"
-    "$TRACER" syscalls "$@" -p "$WL_PID" </dev/null >"$TMP/tracer.out" 2>"$err" &
+    cmd="$RUN_TRACER_SRC syscalls $* -p $WL_PID"
+    "$RUN_TRACER" syscalls "$@" -p "$WL_PID" </dev/null >"$TMP/tracer.out" 2>"$err" &
     tpid=$!
     spawned "$tpid"
     if ! wait_for "$err" 'ready$' "$tpid" "$READY_TIMEOUT"; then
@@ -288,8 +326,8 @@ check_summary() {
 # run_bystander ARGS...: tracer syscalls ARGS -p SLEEPER while the storm runs untraced; stopped with SIGTERM.
 run_bystander() {
     local err=$TMP/tracer.err cmd tpid
-    cmd="$TRACER_SRC syscalls $* -p $SLEEPER"
-    "$TRACER" syscalls "$@" -p "$SLEEPER" </dev/null >"$TMP/tracer.out" 2>"$err" &
+    cmd="$RUN_TRACER_SRC syscalls $* -p $SLEEPER"
+    "$RUN_TRACER" syscalls "$@" -p "$SLEEPER" </dev/null >"$TMP/tracer.out" 2>"$err" &
     tpid=$!
     spawned "$tpid"
     if ! wait_for "$err" 'ready$' "$tpid" "$READY_TIMEOUT"; then
@@ -302,7 +340,7 @@ run_bystander() {
         fi
         return 1
     fi
-    if ! "$WORKLOAD" storm "$CALLS" >"$TMP/storm.out" 2>"$TMP/storm.err"; then
+    if ! "$WORKLOAD" "$STORM" "$CALLS" >"$TMP/storm.out" 2>"$TMP/storm.err"; then
         stop "$tpid" || true
         FAIL_MSG="workload storm failed: $(cat "$TMP/storm.err")"
         return 1
@@ -320,7 +358,7 @@ run_bystander() {
 
 run_strace() {
     LOST=-
-    "$STRACE" -f -o /dev/null "$WORKLOAD" storm "$STRACE_CALLS" >"$TMP/strace.out" 2>"$TMP/strace.err" ||
+    "$STRACE" -f -o /dev/null "$WORKLOAD" "$STORM" "$STRACE_CALLS" >"$TMP/strace.out" 2>"$TMP/strace.err" ||
         { FAIL_MSG="strace -f -o /dev/null $WORKLOAD storm $STRACE_CALLS failed: $(cat "$TMP/strace.err")"; return 1; }
     parse_ns "$TMP/strace.out"
 }
@@ -342,14 +380,22 @@ bpftrace_attached() {
 }
 
 # Other processes with eBPF programs on the syscall tracepoints (tests running alongside?): they slow every
-# syscall on the machine, the baseline included. Needs bpftool; prints nothing without it.
+# syscall on the machine, the baseline included. With bpftool: the processes attached to a syscall tracepoint;
+# without: every process holding a BPF program (from /proc/PID/fd), which may be attached elsewhere.
 note_foreign_probes() {
-    local pids
-    [[ -n $BPFTOOL ]] || return 0
-    pids=$("$BPFTOOL" perf list 2>/dev/null | awk '/tracepoint +sys_(enter|exit)/ { print $2 }' | sort -u | tr '\n' ' ')
+    local pids fd what
+    if [[ -n $BPFTOOL ]]; then
+        pids=$("$BPFTOOL" perf list 2>/dev/null | awk '/tracepoint +sys_(enter|exit)/ { print $2 }' | sort -u | tr '\n' ' ')
+        what="have programs on the syscall tracepoints"
+    else
+        pids=$(for fd in /proc/[0-9]*/fd/*; do
+            [[ $(readlink "$fd" 2>/dev/null) == anon_inode:bpf-prog ]] && { fd=${fd#/proc/}; echo "${fd%%/*}"; }
+        done | sort -un | tr '\n' ' ')
+        what="hold BPF programs (no bpftool to see where they are attached)"
+    fi
     if [[ -n $pids ]]; then
         FOREIGN+="$pids"
-        echo "bench: warning: other processes have programs on the syscall tracepoints (pids $pids); figures are skewed" >&2
+        echo "bench: warning: other processes $what (pids $pids); figures are skewed" >&2
     fi
 }
 
@@ -384,23 +430,22 @@ run_bpftrace() {
     fi
 }
 
-# The floor under "bystander, few": bpftrace with programs on sys_enter_openat and sys_exit_openat while the
-# getppid storm runs. None of them ever runs (getppid is not openat): this is what the kernel itself charges every
-# syscall once any syscall tracepoint is in use (the slow syscall path and the tracepoint callbacks).
-run_floor_few() {
-    local out=$TMP/floor.out err=$TMP/floor.err bpid prog
+# The floors under the bystander rows: bpftrace with programs that never run during the getppid storm (they filter
+# on the sleeper's pid, or hook openat), what the kernel itself charges every syscall once these tracepoints are in
+# use (the slow syscall path, the tracepoint callbacks, the program's entry and its pid check).
+# run_floor PROG TRACEPOINT: PROG attached (TRACEPOINT as `bpftool perf list` shows the last one) while the storm runs.
+run_floor() {
+    local out=$TMP/floor.out err=$TMP/floor.err bpid prog=$1
     LOST=-
-    prog="tracepoint:syscalls:sys_enter_openat /pid == $SLEEPER/ { @e = count(); }
-          tracepoint:syscalls:sys_exit_openat /pid == $SLEEPER/ { @x = count(); }"
     "$BPFTRACE" -e "$prog" </dev/null >"$out" 2>"$err" &
     bpid=$!
     spawned "$bpid"
-    if ! wait_for "$out" 'Attaching' "$bpid" "$READY_TIMEOUT" || ! bpftrace_attached "$bpid" sys_exit_openat; then
+    if ! wait_for "$out" 'Attaching' "$bpid" "$READY_TIMEOUT" || ! bpftrace_attached "$bpid" "$2"; then
         stop "$bpid" || true
         FAIL_MSG="bpftrace did not attach; command: bpftrace -e '$prog'; stderr: $(tr '\n' ' ' <"$err" | cut -c1-500)"
         return 1
     fi
-    if ! "$WORKLOAD" storm "$CALLS" >"$TMP/storm.out" 2>"$TMP/storm.err"; then
+    if ! "$WORKLOAD" "$STORM" "$CALLS" >"$TMP/storm.out" 2>"$TMP/storm.err"; then
         stop "$bpid" || true
         FAIL_MSG="workload storm failed: $(cat "$TMP/storm.err")"
         return 1
@@ -412,7 +457,8 @@ run_floor_few() {
 
 # ----------------------------------------------------------------------------------------------- run
 
-CONFIGS=(baseline traced_all traced_t traced_c bystander_all bystander_t bystander_few floor_few strace bpftrace)
+CONFIGS=(baseline traced_all traced_t traced_c bystander_all bystander_t bystander_few floor_all floor_t floor_few strace
+    bpftrace)
 declare -A LABEL=(
     [baseline]="baseline (no tracer)"
     [traced_all]="tracer -p STORM (all events decoded)"
@@ -421,15 +467,49 @@ declare -A LABEL=(
     [bystander_all]="bystander: tracer -p OTHER"
     [bystander_t]="bystander: tracer -T -p OTHER"
     [bystander_few]="bystander: tracer -e trace=openat -p OTHER"
+    [floor_all]="floor: bpftrace on sys_exit, idle"
+    [floor_t]="floor: bpftrace on sys_enter+sys_exit, idle"
     [floor_few]="floor: bpftrace on openat enter+exit, idle"
     [strace]="strace -f (${STRACE_CALLS} calls)"
     [bpftrace]="bpftrace count by syscall id"
 )
 declare -A TARGET=([traced_all]=300 [traced_c]=200 [bystander_all]=130 [bystander_few]=25)
+# The bpftrace row each tracer row is to beat (issue 22): the count by syscall id for every traced row, the idle
+# floor with the same hooks for each bystander row.
+declare -A BEAT=([traced_all]=bpftrace [traced_t]=bpftrace [traced_c]=bpftrace [bystander_all]=floor_all
+    [bystander_t]=floor_t [bystander_few]=floor_few)
+# Variant rows: CONFIG@NAME runs CONFIG with the variant's binary, right after CONFIG in each round.
+IFS=, read -r -a variant_configs <<<"$VARIANT_CONFIGS"
+for base in "${variant_configs[@]}"; do
+    [[ $base == traced_* || $base == bystander_* ]] && [[ -n ${LABEL[$base]:-} ]] ||
+        die "--variant-configs: '$base' is not a tracer configuration (traced_all, traced_t, traced_c, bystander_all, bystander_t, bystander_few)"
+done
+if ((${#VARIANT_NAMES[@]})); then
+    all=()
+    for config in "${CONFIGS[@]}"; do
+        all+=("$config")
+        for base in "${variant_configs[@]}"; do
+            [[ $base == "$config" ]] || continue
+            for name in "${VARIANT_NAMES[@]}"; do
+                all+=("$config@$name")
+                LABEL[$config@$name]="${LABEL[$config]} [$name]"
+                BEAT[$config@$name]=${BEAT[$config]}
+            done
+        done
+    done
+    CONFIGS=("${all[@]}")
+fi
 declare -A SAMPLES=() LOSTS=() FAILS=()
 
 run_config() {
-    case $1 in
+    local name=
+    [[ $1 == *@* ]] && name=${1#*@}
+    if [[ -n $name ]]; then
+        RUN_TRACER=${VARIANT_BIN[$name]} RUN_TRACER_SRC=${VARIANT_SRC[$name]}
+    else
+        RUN_TRACER=$TRACER RUN_TRACER_SRC=$TRACER_SRC
+    fi
+    case ${1%@*} in
         baseline) run_baseline ;;
         traced_all) run_traced -o /dev/null ;;
         traced_t) run_traced -T -o /dev/null ;;
@@ -437,7 +517,11 @@ run_config() {
         bystander_all) run_bystander -o /dev/null ;;
         bystander_t) run_bystander -T -o /dev/null ;;
         bystander_few) run_bystander -e trace=openat -o /dev/null ;;
-        floor_few) run_floor_few ;;
+        floor_all) run_floor "tracepoint:raw_syscalls:sys_exit /pid == $SLEEPER/ { @x = count(); }" sys_exit ;;
+        floor_t) run_floor "tracepoint:raw_syscalls:sys_enter /pid == $SLEEPER/ { @e = count(); }
+            tracepoint:raw_syscalls:sys_exit /pid == $SLEEPER/ { @x = count(); }" sys_exit ;;
+        floor_few) run_floor "tracepoint:syscalls:sys_enter_openat /pid == $SLEEPER/ { @e = count(); }
+            tracepoint:syscalls:sys_exit_openat /pid == $SLEEPER/ { @x = count(); }" sys_exit_openat ;;
         strace) run_strace ;;
         bpftrace) run_bpftrace ;;
     esac
@@ -460,7 +544,8 @@ for ((run = 1; run <= RUNS; run++)); do
         if run_config "$config"; then
             SAMPLES[$config]+="$NS "
             LOSTS[$config]+="$LOST,"
-            printf 'bench: run %d/%d %-14s %10s ns/call  lost %s\n' "$run" "$RUNS" "$config" "$NS" "$LOST" >&2
+            printf 'bench: run %d/%d %-20s %10s ns/call  lost %s  (load %s)\n' "$run" "$RUNS" "$config" "$NS" "$LOST" \
+                "$(cut -d' ' -f1 /proc/loadavg)" >&2
         else
             FAILED=1
             FAILS[$config]=$((${FAILS[$config]:-0} + 1))
@@ -477,11 +562,14 @@ ELAPSED=$(($(date +%s) - START))
 
 median() { tr ' ' '\n' | awk NF | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) printf "%.1f", v[(NR + 1) / 2]; else printf "%.1f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 spread() { tr ' ' '\n' | awk NF | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%.0f-%.0f", lo, hi }'; }
+# Percent (max - min) / median of the runs.
+spread_pct() { tr ' ' '\n' | awk NF | sort -g | awk '{ v[NR] = $1 } END { if (NR < 2) exit; m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; if (m > 0) printf "%.0f", 100 * (v[NR] - v[1]) / m }'; }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 rev=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
 echo
-echo "tracer syscalls benchmark: getppid storm, median of $RUNS runs, ns per call timed inside the workload"
+if [[ $STORM == storm-cpu ]]; then clock="the storm thread's CPU time"; else clock="the wall clock"; fi
+echo "tracer syscalls benchmark: getppid storm, median of $RUNS runs, ns per call timed inside the workload ($clock)"
 echo "date:    $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "kernel:  $(uname -r) ($(uname -m))"
 echo "cpu:     ${cpu:-unknown} ($(nproc) online CPUs)"
@@ -502,17 +590,27 @@ fi
 echo
 
 base=$(printf '%s' "${SAMPLES[baseline]:-}" | median)
-fmt='| %-44s | %10s | %10s | %9s | %8s | %-6s | %-15s | %-14s |\n'
-printf "$fmt" configuration "ns/call" "extra ns" ratio target result "runs min-max" "lost per run"
-printf "$fmt" "$(printf -- '-%.0s' {1..44})" ---------- ---------- --------- -------- ------ --------------- --------------
+declare -A EXTRA=() SHORT=([bpftrace]="bpftrace count" [floor_all]="idle sys_exit" [floor_t]="idle enter+exit"
+    [floor_few]="idle openat")
+for config in "${CONFIGS[@]}"; do
+    med=$(printf '%s' "${SAMPLES[$config]:-}" | median)
+    [[ -n $med && -n $base ]] && EXTRA[$config]=$(awk -v m="$med" -v b="$base" 'BEGIN { printf "%.1f", m - b }')
+done
+SPREAD_WARN=()
+fmt='| %-48s | %10s | %9s | %7s | %6s | %-6s | %-22s | %-12s | %-17s | %-14s |\n'
+printf "$fmt" configuration "ns/call" "extra ns" ratio target result "to beat (bpftrace)" "extra / its" "runs min-max" \
+    "lost per run"
+printf "$fmt" "$(printf -- '-%.0s' {1..48})" ---------- --------- ------- ------ ------ ---------------------- \
+    ------------ ----------------- --------------
 for config in "${CONFIGS[@]}"; do
     med=$(printf '%s' "${SAMPLES[$config]:-}" | median)
     range=$(printf '%s' "${SAMPLES[$config]:-}" | spread)
+    pct=$(printf '%s' "${SAMPLES[$config]:-}" | spread_pct)
     lost=${LOSTS[$config]%,}
     [[ $lost =~ ^(-,)*-$ ]] && lost=-
-    target=- result=- extra=- ratio=-
+    target=- result=- extra=- ratio=- beat=- versus=-
     if [[ -n $med && -n $base ]]; then
-        extra=$(awk -v m="$med" -v b="$base" 'BEGIN { printf "%+.0f", m - b }')
+        extra=$(awk -v e="${EXTRA[$config]}" 'BEGIN { printf "%+.0f", e }')
         ratio=$(awk -v m="$med" -v b="$base" 'BEGIN { printf "%.2fx", m / b }')
     fi
     [[ $config == baseline ]] && extra=0
@@ -520,7 +618,7 @@ for config in "${CONFIGS[@]}"; do
         target="+${TARGET[$config]}"
         if [[ -z $med || -z $base ]]; then
             result=ERROR
-        elif awk -v e="$(awk -v m="$med" -v b="$base" 'BEGIN { print m - b }')" -v t="${TARGET[$config]}" 'BEGIN { exit !(e <= t) }'; then
+        elif awk -v e="${EXTRA[$config]}" -v t="${TARGET[$config]}" 'BEGIN { exit !(e <= t) }'; then
             result=PASS
         else
             result=MISS
@@ -528,12 +626,40 @@ for config in "${CONFIGS[@]}"; do
         # Zero lost events is part of the target.
         if [[ $result == PASS && $lost =~ (^|,)([1-9][0-9]*)(,|$) ]]; then result=MISS; fi
     fi
+    rival=${BEAT[$config]:-}
+    if [[ -n $rival ]]; then
+        beat="${SHORT[$rival]}"
+        if [[ -n ${EXTRA[$rival]:-} ]]; then
+            beat=$(awk -v e="${EXTRA[$rival]}" -v l="${SHORT[$rival]}" 'BEGIN { printf "%+.0f %s", e, l }')
+            if [[ -n ${EXTRA[$config]:-} ]]; then
+                versus=$(awk -v e="${EXTRA[$config]}" -v r="${EXTRA[$rival]}" \
+                    'BEGIN { if (r <= 0) print "-"; else printf "%.2fx %s", e / r, (e < r) ? "beats" : "LOSES" }')
+            fi
+        fi
+    fi
+    if [[ -n $pct ]] && ((pct > SPREAD_LIMIT)); then
+        range="$range !$pct%"
+        SPREAD_WARN+=("$config ($pct%)")
+    fi
     [[ -n ${FAILS[$config]:-} ]] && range="${range:+$range, }${FAILS[$config]} failed"
-    printf "$fmt" "${LABEL[$config]}" "${med:--}" "$extra" "$ratio" "$target" "$result" "${range:--}" "$lost"
+    printf "$fmt" "${LABEL[$config]}" "${med:--}" "$extra" "$ratio" "$target" "$result" "$beat" "$versus" "${range:--}" "$lost"
 done
 echo
 echo "extra ns = median minus the baseline's median; ratio = median / baseline median. A target is met (PASS) when"
 echo "the extra cost is at most the target and no run lost events. 'err' in lost per run: that run failed (see stderr)."
+echo "to beat: the bpftrace row this row is to cost less than (issue 22), its extra ns; extra / its: this row's extra"
+echo "over that one's (below 1: tracer beats it)."
+# -T against the plain trace (issue 22: at most 1.3x), for the main binary and each variant.
+for suffix in "" "${VARIANT_NAMES[@]/#/@}"; do
+    plain=${EXTRA[traced_all$suffix]:-} durations=${EXTRA[traced_t$suffix]:-}
+    [[ -n $plain && -n $durations ]] || continue
+    awk -v t="$durations" -v p="$plain" -v s="${suffix#@}" 'BEGIN { if (p > 0) printf "-T / plain extra%s: %.2fx (%s; at most 1.30x wanted)\n",
+        (s == "" ? "" : " [" s "]"), t / p, (t / p <= 1.3) ? "PASS" : "MISS" }'
+done
+if ((${#SPREAD_WARN[@]})); then
+    echo "WARNING: runs spread more than ${SPREAD_LIMIT}% of their median (max - min) in: ${SPREAD_WARN[*]}; the medians" \
+        "of these rows are not to be trusted to better than that: rerun with more --runs on a quieter machine"
+fi
 
 if ((FAILED)); then
     echo "bench: some runs failed; see the messages above" >&2

@@ -24,13 +24,15 @@ installed_something=0
 # system service Debian starts on install is stopped and disabled).
 # redis-server: the real server `tracer conns` tests count connections and bytes against (run on a private port with
 # no persistence; the system service Debian starts on install is stopped and disabled).
+# bpftool: bench/syscalls.sh sees with it when bpftrace attached and which other processes have programs on the
+# syscall tracepoints; bench/bpfstats.py names programs with it (issue 22).
 # C and C++ compilers: to link Rust binaries, build bpf-linker, and build libFuzzer for cargo-fuzz.
 # `cargo xtask dist` and its tests: musl-tools (the static x86_64-unknown-linux-musl build), buildah (the OCI image,
 # from scratch, offline), podman (runs that image in the tests), file (says the binary is static), man-db (`man
 # tracer-syscalls` after installing the .deb), python3-venv (kubernetes-validate checks contrib/'s DaemonSet), runc
 # (the runtime the image test runs podman with: on this project's cgroup v1 machines, Debian 12's crun 1.8 refuses
 # to start any container, "cgroups in hybrid mode not supported").
-want_pkgs=(strace bpftrace lsof iproute2 hyperfine python3 prometheus nginx-light tmux redis-server
+want_pkgs=(strace bpftrace bpftool lsof iproute2 hyperfine python3 prometheus nginx-light tmux redis-server
     musl-tools buildah podman runc file man-db python3-venv)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || want_pkgs+=(build-essential)
 missing_pkgs=()

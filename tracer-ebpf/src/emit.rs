@@ -6,7 +6,7 @@
 //! ```
 
 use aya_ebpf::{
-    bindings::{BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
+    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RB_RING_SIZE},
     helpers::generated,
     macros::map,
     maps::PerCpuArray,
@@ -102,7 +102,8 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
     {
         return false;
     }
-    let now = now_ns();
+    // 0 when the records need no time (`RECORD_CLOCK`): the clock read is the dearest helper of a record.
+    let now = if global(&RECORD_CLOCK) != 0 { now_ns() } else { 0 };
     let Some(mut entry) = EVENTS.reserve::<T>(0) else {
         count_lost(route.lost);
         return false;
@@ -129,7 +130,12 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
     true
 }
 
-/// Last time (ktime ns) this CPU woke the reader, to batch wakeups under load.
+/// Zero: no record of this object needs its time (`tracer syscalls` without timestamps, durations or JSON: its
+/// lines show none), so `ts_ns` is 0 and no clock is read. Set at load time.
+#[unsafe(no_mangle)]
+static RECORD_CLOCK: u8 = 1;
+
+/// Last time this CPU woke the reader, to batch wakeups under load: ktime ns, or jiffies without `RECORD_CLOCK`.
 #[map]
 static LAST_WAKEUP: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
@@ -139,12 +145,24 @@ const WAKEUP_INTERVAL_NS: u64 = 1_000_000;
 
 /// Flags for `submit`: a wakeup per record costs the traced task an interrupt and the reader a context switch at
 /// every event; under a flood, one per millisecond per CPU is plenty.
+///
+/// Without a clock read (`now` 0) the time is the jiffies count (a load, 1-10 ms a tick): a CPU wakes the reader at
+/// its first record of each tick, and also whenever the ring is more than a quarter full, so that a tick of a flood
+/// cannot fill it before the reader is told.
 #[inline(always)]
 fn wakeup_flags(now: u64) -> u64 {
     let Some(last) = LAST_WAKEUP.get_ptr_mut(0) else { return 0 };
     let last = unsafe { &mut *last };
-    if now.wrapping_sub(*last) >= WAKEUP_INTERVAL_NS {
-        *last = now;
+    if now != 0 {
+        if now.wrapping_sub(*last) >= WAKEUP_INTERVAL_NS {
+            *last = now;
+            return BPF_RB_FORCE_WAKEUP as u64;
+        }
+        return BPF_RB_NO_WAKEUP as u64;
+    }
+    let tick = unsafe { generated::bpf_jiffies64() };
+    if tick != *last || EVENTS.query(BPF_RB_AVAIL_DATA as u64) > EVENTS.query(BPF_RB_RING_SIZE as u64) / 4 {
+        *last = tick;
         return BPF_RB_FORCE_WAKEUP as u64;
     }
     BPF_RB_NO_WAKEUP as u64

@@ -35,6 +35,9 @@ pub static TASK_TGID_OFFSET: u32 = 0;
 /// `task_struct.exit_code` (from BTF); 0 when unknown.
 #[unsafe(no_mangle)]
 pub static TASK_EXIT_CODE_OFFSET: u32 = 0;
+/// `task_struct.stack` (from BTF): the exiting thread's saved registers are at the top of that stack.
+#[unsafe(no_mangle)]
+pub static TASK_STACK_OFFSET: u32 = 0;
 /// `sched_process_exit.group_dead`; 0 when this kernel's record has no such field.
 #[unsafe(no_mangle)]
 pub static EXIT_GROUP_DEAD_OFFSET: u32 = 0;

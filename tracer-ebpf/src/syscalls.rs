@@ -27,7 +27,9 @@ use tracer_common::{
 
 use crate::{
     emit::{SYSCALLS, emit},
+    kernel::{current_task, word},
     maps::{global, now_ns, traced_state},
+    process::TASK_STACK_OFFSET,
 };
 
 /// Per syscall number: wanted or not, and what to copy from user memory. Set at load time.
@@ -158,13 +160,63 @@ fn is_exit_call(nr: i64) -> bool {
 /// no end) nor shown by `-z`/`-Z` (it neither succeeded nor failed).
 #[inline(always)]
 pub fn report_unreturned(pid_tgid: u64, state: u32) {
-    let Some(entered) = take_inflight(pid_tgid as u32) else { return };
-    let (nr, enter_ns, args) = (entered.nr, entered.enter_ns, entered.args);
-    if global(&SUMMARY_ONLY) != 0 || global(&RESULT_FILTER) != 0 || !reports(state, nr as i64) {
+    if global(&SUMMARY_ONLY) != 0 || global(&RESULT_FILTER) != 0 {
+        return;
+    }
+    // Without the enter hook, exit and exit_group are read from the thread's saved registers; `enter_ns` 0 then
+    // (no clock is read without the enter hook, so no duration is shown), the arguments are known (ENTER_SEEN).
+    let (nr, enter_ns, args) = match take_inflight(pid_tgid as u32) {
+        Some(entered) => (entered.nr, entered.enter_ns, entered.args),
+        None if global(&ENTER_HOOKED) == 0 => match exiting_call() {
+            Some((nr, args)) => (nr, 0, args),
+            None => return,
+        },
+        None => return,
+    };
+    if !reports(state, nr as i64) {
         return;
     }
     let Some(spec) = spec(nr as i64) else { return };
     report_call(pid_tgid, nr, &global(spec), args, Some(enter_ns), 0, status::NO_RETURN);
+}
+
+/// x86_64 `THREAD_SIZE` (16 KiB without KASAN) and `sizeof(struct pt_regs)`.
+const THREAD_SIZE: u64 = 16 << 10;
+const PT_REGS_SIZE: u64 = 21 * 8;
+/// User-mode code and stack segment selectors (`__USER_CS`, `__USER_DS`): a saved frame from user space has them.
+const USER_CS: u64 = 0x33;
+const USER_DS: u64 = 0x2b;
+
+/// At `sched_process_exit`, the exit or exit_group call the current thread is inside, with its arguments, from
+/// the registers saved at its syscall entry (`task_pt_regs`: the top of `task->stack`, below the 16 bytes FRED
+/// kernels reserve there, so both places are tried). `None` when the thread is not in one of those two calls (a
+/// signal killed it, another thread's exit_group did) or the frame is not found where expected (a KASAN kernel's
+/// larger stack): the selectors and the syscall number must all match, so a wrong guess reports nothing rather
+/// than a wrong call.
+#[inline(always)]
+fn exiting_call() -> Option<(i32, [u64; 6])> {
+    let offset = global(&TASK_STACK_OFFSET);
+    if offset == 0 {
+        return None;
+    }
+    let stack = word(current_task(), offset);
+    if stack == 0 {
+        return None;
+    }
+    for padding in [0u64, 16] {
+        let regs = (stack + THREAD_SIZE - padding - PT_REGS_SIZE) as *const u64;
+        let Ok(frame) = (unsafe { bpf_probe_read_kernel(regs.wrapping_add(FIRST_WORD) as *const [u64; 14]) }) else {
+            continue;
+        };
+        let nr = frame[REG_ORIG_AX] as i64;
+        // cs at word 17, ss at word 20.
+        if frame[17 - FIRST_WORD] == USER_CS && frame[20 - FIRST_WORD] == USER_DS && is_exit_call(nr) {
+            let regs: [u64; PT_REGS_WORDS] =
+                [frame[0], frame[1], frame[2], frame[3], frame[4], frame[5], frame[6], frame[7], frame[8]];
+            return Some((nr as i32, args_from_regs(&regs)));
+        }
+    }
+    None
 }
 
 /// The new task's return (0) from fork, vfork, clone or clone3: not a call of its own (`wanted::RETURNS_IN_CHILD`).

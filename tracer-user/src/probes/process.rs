@@ -34,6 +34,8 @@ impl ProcessLayout {
             ("TASK_PID_OFFSET", task("pid")?),
             ("TASK_TGID_OFFSET", task("tgid")?),
             ("TASK_EXIT_CODE_OFFSET", task("exit_code")?),
+            // Where an exiting thread's saved registers are (exit and exit_group without an enter hook).
+            ("TASK_STACK_OFFSET", task("stack")?),
             ("TASK_MM_OFFSET", task("mm")?),
             ("TASK_REAL_PARENT_OFFSET", task("real_parent")?),
             ("MM_ARG_START_OFFSET", btf.member_offset("mm_struct", "arg_start").context("BTF: mm_struct.arg_start")?),

@@ -84,7 +84,10 @@ impl Family for SyscallProbes {
             .override_global("EXECVEAT_NR", &self.execveat_nr, true)
             .override_global("EXIT_NR", &self.exit_nr, true)
             .override_global("EXIT_GROUP_NR", &self.exit_group_nr, true)
-            .override_global("ENTER_HOOKED", &self.enter_hooked, true);
+            .override_global("ENTER_HOOKED", &self.enter_hooked, true)
+            // Timestamps, durations and JSON all hook the enter; without it no line shows a record's time, and
+            // the clock read is a quarter of a record's cost (bench/README.md, issue 22).
+            .override_global("RECORD_CLOCK", &self.enter_hooked, true);
     }
 
     /// Each syscall's enter, then its exit.
@@ -97,14 +100,11 @@ impl Family for SyscallProbes {
                 }
             }
             Hooks::Raw { enter } => {
+                // exit and exit_group never return, so the exit hook never sees them: without the enter hook the
+                // thread's end reads them from its saved registers (no classic hook, which would cost every
+                // syscall of every task: bench/README.md, issue 22).
                 if *enter {
                     probes.attach_raw_tracepoint("raw_sys_enter", "sys_enter")?;
-                } else {
-                    // exit and exit_group never return, so the exit hook never sees them: their enters keep
-                    // their arguments for the thread's end (a hook on these two calls only).
-                    for name in ["exit", "exit_group"] {
-                        probes.attach_tracepoint("sys_enter_one", "syscalls", &format!("sys_enter_{name}"))?;
-                    }
                 }
                 probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
             }
