@@ -233,10 +233,11 @@ mod tests {
 
     #[test]
     fn rejects_short_and_unknown_records() {
-        assert_eq!(decode(&[1, 0, 0]), Err(DecodeError::ShortHeader { len: 3, need: 40 }));
+        assert_eq!(decode(&[1, 0, 0]), Err(DecodeError::ShortHeader { len: 3, need: crate::event::HEADER_SIZE }));
         let mut bytes = as_bytes(&syscall(kind::SYSCALL));
-        bytes.truncate(100);
-        assert_eq!(decode(&bytes), Err(DecodeError::Truncated { kind: kind::SYSCALL, len: 100, need: 120 }));
+        let need = size_of::<SyscallEvent>();
+        bytes.truncate(need - 20);
+        assert_eq!(decode(&bytes), Err(DecodeError::Truncated { kind: kind::SYSCALL, len: need - 20, need }));
         let unknown = as_bytes(&syscall(999));
         assert_eq!(decode(&unknown), Err(DecodeError::UnknownKind(999)));
     }
@@ -267,11 +268,16 @@ mod tests {
         short.truncate(size_of::<BindEvent>() - 1);
         assert_eq!(
             decode(&short),
-            Err(DecodeError::Truncated { kind: kind::NET_BIND, len: 95, need: size_of::<BindEvent>() })
+            Err(DecodeError::Truncated {
+                kind: kind::NET_BIND,
+                len: size_of::<BindEvent>() - 1,
+                need: size_of::<BindEvent>()
+            })
         );
         let mut short = as_bytes(&sock);
         short.truncate(50);
-        assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::NET_STATE, len: 50, need: 96 }));
+        let need = size_of::<SockEvent>();
+        assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::NET_STATE, len: 50, need }));
     }
 
     #[test]

@@ -1666,15 +1666,7 @@ fn signal_sets_sigactions_and_wait_statuses_match_strace() {
         lines
             .into_iter()
             .map(|l| {
-                let mut out = String::new();
-                let mut rest = l.as_str();
-                while let Some(at) = rest.find("0x") {
-                    out.push_str(&rest[..at]);
-                    let hex = rest[at + 2..].bytes().take_while(u8::is_ascii_hexdigit).count();
-                    out.push_str(if hex >= 8 { "0xADDR" } else { &rest[at..at + 2 + hex] });
-                    rest = &rest[at + 2 + hex..];
-                }
-                out.push_str(rest);
+                let out = without_addresses(&l);
                 match out.split_once("wait4(") {
                     Some((head, tail)) => {
                         let tail = tail.split_once(", ").map_or(tail, |(_, t)| t);
@@ -1713,4 +1705,76 @@ fn signal_sets_sigactions_and_wait_statuses_match_strace() {
         "a set of all but a few is their complement\n{}",
         dump()
     );
+}
+
+/// `l` with every address (`0x` and 8 hex digits or more) as `0xADDR`.
+fn without_addresses(l: &str) -> String {
+    let mut out = String::new();
+    let mut rest = l;
+    while let Some(at) = rest.find("0x") {
+        out.push_str(&rest[..at]);
+        let hex = rest[at + 2..].bytes().take_while(u8::is_ascii_hexdigit).count();
+        out.push_str(if hex >= 8 { "0xADDR" } else { &rest[at..at + 2 + hex] });
+        rest = &rest[at + 2 + hex..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// clone's arguments are named as strace names them (`child_stack=NULL, flags=...|SIGCHLD, child_tidptr=0x...`),
+/// clone3's struct is shown with what the kernel wrote back (`=> {parent_tid=[TID]}`), and the child's own
+/// return (0) is never a line, through the raw tracepoints and through the calls' own (`-e trace=`) alike.
+/// Before: `clone(CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, 0, NULL, 0x7f..., 0)`, `clone3(0x7ffe..., 88)`,
+/// and `clone(<unavailable>) = 0` in the child under `-e trace=clone`.
+#[test]
+fn clone_and_clone3_are_named_as_strace_names_them() {
+    let dl = Deadline::test();
+    let script = "import os, threading, time\n\
+        pid = os.fork()\n\
+        if pid == 0:\n    os._exit(0)\n\
+        time.sleep(0.3)\n\
+        os.waitpid(pid, 0)\n\
+        t = threading.Thread(target=lambda: None)\n\
+        t.start()\n\
+        t.join()\n";
+    for extra in [&[][..], &["-e", "trace=clone,clone3"][..]] {
+        let (mine, strace) = python_under_both("clones", script, extra, dl);
+        let dump = || format!("--- tracer {extra:?}\n{mine}\n--- strace\n{strace}");
+        // The returned tids differ between the runs; strace splits a call a new task interrupts.
+        let normal = |text: &str, needle: &str| -> Vec<String> {
+            lines_with(text, needle)
+                .iter()
+                .map(|l| {
+                    let l = without_addresses(l);
+                    let l = match l.split_once(" => {parent_tid=[") {
+                        Some((head, tail)) => {
+                            format!("{head} => {{parent_tid=[TID{}", &tail[tail.find(']').unwrap()..])
+                        }
+                        None => l,
+                    };
+                    match l.rsplit_once(" = ") {
+                        Some((call, ret)) if ret.parse::<u32>().is_ok() => format!("{call} = TID"),
+                        _ => l,
+                    }
+                })
+                .collect()
+        };
+        let mine_clones = normal(&mine, "clone(");
+        assert_eq!(
+            mine_clones,
+            [
+                "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0xADDR) = TID"
+            ],
+            "{}",
+            dump()
+        );
+        let strace_clone = strace.lines().find(|l| l.contains("clone(")).expect("strace's clone");
+        assert!(without_addresses(strace_clone).contains(mine_clones[0].split(") = ").next().unwrap()), "{}", dump());
+        let mine_clone3 = normal(&mine, "clone3(");
+        assert_eq!(mine_clone3.len(), 1, "{}", dump());
+        let strace_clone3 = strace.lines().find(|l| l.contains("clone3(")).expect("strace's clone3");
+        let head = mine_clone3[0].split(" => ").next().unwrap();
+        assert!(without_addresses(strace_clone3).contains(head), "{head:?} in strace's\n{}", dump());
+        assert!(mine_clone3[0].ends_with(" => {parent_tid=[TID]}, 88) = TID"), "{:?}\n{}", mine_clone3, dump());
+    }
 }

@@ -257,6 +257,22 @@ pub static CLONE_FLAGS: Names = names!("CLONE_???": CLONE_VM, CLONE_FS, CLONE_FI
     CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT, CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS,
     CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_DETACHED, CLONE_UNTRACED, CLONE_CHILD_SETTID,
     CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_IO);
+/// clone3's flags: clone's, and the two only clone3 takes (above 32 bits).
+pub static CLONE3_FLAGS: Names = Names {
+    unknown: "CLONE_???",
+    values: &{
+        let mut all = [(0u64, ""); 26];
+        assert!(CLONE_FLAGS.values.len() == 24, "every entry of CLONE3_FLAGS is filled");
+        let mut i = 0;
+        while i < CLONE_FLAGS.values.len() {
+            all[i] = CLONE_FLAGS.values[i];
+            i += 1;
+        }
+        all[24] = (0x1_0000_0000, "CLONE_CLEAR_SIGHAND");
+        all[25] = (0x2_0000_0000, "CLONE_INTO_CGROUP");
+        all
+    },
+};
 pub static STATX_SYNC_TYPES: Names = names!("": AT_STATX_SYNC_AS_STAT = 0, AT_STATX_FORCE_SYNC, AT_STATX_DONT_SYNC);
 /// The composite masks first: they take their bits.
 pub static STATX_MASK: Names = names!("STATX_???": STATX_ALL, STATX_BASIC_STATS, STATX_TYPE, STATX_MODE,

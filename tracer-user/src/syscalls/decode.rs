@@ -11,8 +11,8 @@ use tracer_common::syscalls::{
 };
 
 use super::structs::{
-    INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, TIMESPEC_SIZE, WAIT_STATUS_SIZE, int_pair,
-    rlimit, sigaction, sigset, sockaddr, stat, timespec, wait_status,
+    CLONE_ARGS_SIZE, INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, TIMESPEC_SIZE,
+    WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset, sockaddr, stat, timespec, wait_status,
 };
 use crate::{
     escape::{hex_quoted, quoted},
@@ -110,6 +110,9 @@ pub enum ArgKind {
     },
     /// The status wait4 fills: `[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`.
     WaitStatus,
+    /// clone3's `struct clone_args`: `{flags=CLONE_VM|..., child_tid=0x..., ..., stack_size=0x7fff80, tls=0x...}
+    /// => {parent_tid=[1234]}`.
+    CloneArgs,
 }
 
 impl ArgKind {
@@ -132,6 +135,7 @@ impl ArgKind {
             ArgKind::SigAction { output: false } => (capture::STRUCT_IN, SIGACTION_SIZE),
             ArgKind::SigAction { output: true } => (capture::STRUCT_OUT, SIGACTION_SIZE),
             ArgKind::WaitStatus => (capture::STRUCT_OUT, WAIT_STATUS_SIZE),
+            ArgKind::CloneArgs => (capture::STRUCT_IN, CLONE_ARGS_SIZE),
             _ => return None,
         })
     }
@@ -416,6 +420,7 @@ fn struct_kind(syscall: &str, c_type: &str, name: &str, siblings: &[(String, Str
         ("rt_sigaction", "oact") => ArgKind::SigAction { output: true },
         ("rt_sigtimedwait", "uts") => ArgKind::Timespec { output: false },
         ("wait4", "stat_addr") => ArgKind::WaitStatus,
+        ("clone3", "uargs") => ArgKind::CloneArgs,
         _ if c_type == "struct stat *" => ArgKind::Stat,
         _ => return None,
     })
@@ -585,6 +590,8 @@ impl SyscallTable {
         if event.status & status::ARGS_UNKNOWN != 0 || no_args {
             // Classic exit tracepoints carry no arguments: say so rather than show zeros.
             args = vec!["<unavailable>".to_string()];
+        } else if name == "clone" && info.and_then(|i| i.args.as_ref()).is_some() {
+            args = clone_args(&event.args, event.ret);
         }
 
         let (ret, errno, errno_text) = if event.status & status::NO_RETURN != 0 {
@@ -660,6 +667,7 @@ fn format_captured(
         ArgKind::SigSet { .. } => sigset(data),
         ArgKind::SigAction { .. } => sigaction(data),
         ArgKind::WaitStatus => wait_status(data),
+        ArgKind::CloneArgs => clone_args_struct(data, ret),
         _ => None,
     };
     decoded.unwrap_or_else(|| format!("{value:#x}"))
@@ -709,7 +717,8 @@ fn format_scalar(
         | ArgKind::Rlimit { .. }
         | ArgKind::SigSet { .. }
         | ArgKind::SigAction { .. }
-        | ArgKind::WaitStatus => pointer(value),
+        | ArgKind::WaitStatus
+        | ArgKind::CloneArgs => pointer(value),
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
         ArgKind::Fd | ArgKind::DirFd => {
             let fd = i64::from(value as u32 as i32);
@@ -915,6 +924,78 @@ fn ioctl_arg(request: u32, value: u64) -> Option<String> {
             c_hex(value)
         },
     )
+}
+
+/// clone's arguments named as strace names them (x86_64 order: flags, stack, parent_tid, child_tid, tls), each
+/// pointer shown only when a flag makes the kernel use it: `clone(child_stack=NULL,
+/// flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f...)`. The parent's tid slot holds the
+/// child's tid once the call succeeded (CLONE_PARENT_SETTID): `parent_tid=[1234]`, as strace reads it back.
+fn clone_args(args: &[u64; 6], ret: i64) -> Vec<String> {
+    const CLONE_SETTLS: u64 = libc::CLONE_SETTLS as u64;
+    const CLONE_PARENT_SETTID: u64 = libc::CLONE_PARENT_SETTID as u64;
+    const CLONE_PIDFD: u64 = libc::CLONE_PIDFD as u64;
+    const CLONE_CHILD_TID: u64 = (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID) as u64;
+    let (flags, stack, parent_tid, child_tid, tls) = (args[0], args[1], args[2], args[3], args[4]);
+    let mut shown = vec![format!("child_stack={}", pointer(stack)), format!("flags={}", clone_flags(flags))];
+    if flags & (CLONE_PARENT_SETTID | CLONE_PIDFD) != 0 {
+        let tid = flags & CLONE_PARENT_SETTID != 0 && ret > 0 && parent_tid != 0;
+        shown.push(format!("parent_tid={}", if tid { format!("[{ret}]") } else { pointer(parent_tid) }));
+    }
+    if flags & CLONE_SETTLS != 0 {
+        shown.push(format!("tls={}", pointer(tls)));
+    }
+    if flags & CLONE_CHILD_TID != 0 {
+        shown.push(format!("child_tidptr={}", pointer(child_tid)));
+    }
+    shown
+}
+
+/// clone3's `struct clone_args` as strace shows it (the pointers a flag makes the kernel use, the exit signal, the
+/// stack), then, once the call succeeded, what the kernel wrote back: `=> {parent_tid=[1234]}` (the child's tid).
+fn clone_args_struct(data: &[u8], ret: i64) -> Option<String> {
+    use super::structs::u64_at;
+    const CLONE_PIDFD: u64 = libc::CLONE_PIDFD as u64;
+    const CLONE_PARENT_SETTID: u64 = libc::CLONE_PARENT_SETTID as u64;
+    const CLONE_CHILD_TID: u64 = (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID) as u64;
+    const CLONE_SETTLS: u64 = libc::CLONE_SETTLS as u64;
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    let field = |offset| u64_at(data, offset);
+    let flags = field(0)?;
+    let mut shown = vec![format!("flags={}", flag_names(flags, &c::CLONE3_FLAGS))];
+    if flags & CLONE_PIDFD != 0 {
+        shown.push(format!("pidfd={}", pointer(field(8)?)));
+    }
+    if flags & CLONE_CHILD_TID != 0 {
+        shown.push(format!("child_tid={}", pointer(field(16)?)));
+    }
+    if flags & CLONE_PARENT_SETTID != 0 {
+        shown.push(format!("parent_tid={}", pointer(field(24)?)));
+    }
+    let exit_signal = field(32)?;
+    shown.push(match i32::try_from(exit_signal) {
+        Ok(signo) => format!("exit_signal={}", signal_text(signo as u64)),
+        Err(_) => format!("exit_signal={exit_signal}"),
+    });
+    shown.push(format!("stack={}", pointer(field(40)?)));
+    shown.push(format!("stack_size={}", c_hex(field(48)?)));
+    if flags & CLONE_SETTLS != 0 {
+        shown.push(format!("tls={}", pointer(field(56)?)));
+    }
+    let (set_tid, set_tid_size) = (field(64)?, field(72)?);
+    if set_tid != 0 || set_tid_size != 0 {
+        shown.push(format!("set_tid={}", pointer(set_tid)));
+        shown.push(format!("set_tid_size={set_tid_size}"));
+    }
+    let cgroup = field(80)?;
+    if cgroup != 0 || flags & CLONE_INTO_CGROUP != 0 {
+        shown.push(format!("cgroup={cgroup}"));
+    }
+    let mut text = format!("{{{}}}", shown.join(", "));
+    // The pidfd the kernel wrote is not read back here: said only when its tid is known.
+    if ret > 0 && flags & CLONE_PARENT_SETTID != 0 && field(24)? != 0 {
+        text.push_str(&format!(" => {{parent_tid=[{ret}]}}"));
+    }
+    Some(text)
 }
 
 fn clone_flags(value: u64) -> String {
@@ -1239,7 +1320,10 @@ mod tests {
         assert_eq!(wait(0x100), "0x100 /* W??? */");
         assert_eq!(wait(0x101), "WNOHANG|0x100");
         assert_eq!(ints("waitid", &["which", "options"], &[0, 5]), ["P_ALL", "WNOHANG|WEXITED"]);
-        let clone = |flags| call("clone", &[("unsigned long", "clone_flags")], &[flags])[0].clone();
+        let clone = |flags| {
+            let shown = call("clone", &[("unsigned long", "clone_flags")], &[flags])[1].clone();
+            shown.strip_prefix("flags=").expect("named as strace names it").to_string()
+        };
         assert_eq!(clone(0x120_0011), "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
         assert_eq!(
             clone(0x3d_0f00),

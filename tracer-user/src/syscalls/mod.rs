@@ -383,6 +383,12 @@ impl Tracer {
         if self.show_pid_for(pid) {
             self.show_pid = true;
         }
+        // A new task's return (0) from fork, vfork, clone or clone3 is not a call of its own (strace shows none).
+        // The raw path drops it in the kernel; a call's own exit tracepoint (`-e trace=`) cannot on every kernel
+        // (5.10's verifier refused it there), and 0 is only ever the child's return, so it is dropped here.
+        if event.ret == 0 && matches!(&*self.table.name(event.nr), "fork" | "vfork" | "clone" | "clone3") {
+            return Ok(());
+        }
         let is_exec = matches!(&*self.table.name(event.nr), "execve" | "execveat");
         if event.ret == 0 && event.args[0] == libc::PR_SET_NAME as u64 && &*self.table.name(event.nr) == "prctl" {
             self.comms.get_mut().forget(event.header.tid);

@@ -21,6 +21,8 @@ pub(super) const SIGSET_SIZE: u8 = 8;
 /// The kernel's `struct sigaction` on x86_64: sa_handler, sa_flags, sa_restorer, sa_mask.
 pub(super) const SIGACTION_SIZE: u8 = 32;
 pub(super) const WAIT_STATUS_SIZE: u8 = 4;
+/// clone3's `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+pub(super) const CLONE_ARGS_SIZE: u8 = 88;
 
 /// `N` bytes at `offset` of a struct, or `None` past its end.
 pub(super) fn bytes_at<const N: usize>(data: &[u8], offset: usize) -> Option<[u8; N]> {
