@@ -1768,13 +1768,25 @@ fn clone_and_clone3_are_named_as_strace_names_them() {
             "{}",
             dump()
         );
-        let strace_clone = strace.lines().find(|l| l.contains("clone(")).expect("strace's clone");
-        assert!(without_addresses(strace_clone).contains(mine_clones[0].split(") = ").next().unwrap()), "{}", dump());
+        let strace_clone = strace_call(&strace, "clone");
+        assert!(without_addresses(&strace_clone).contains(mine_clones[0].split(") = ").next().unwrap()), "{}", dump());
         let mine_clone3 = normal(&mine, "clone3(");
         assert_eq!(mine_clone3.len(), 1, "{}", dump());
-        let strace_clone3 = strace.lines().find(|l| l.contains("clone3(")).expect("strace's clone3");
+        let strace_clone3 = strace_call(&strace, "clone3");
         let head = mine_clone3[0].split(" => ").next().unwrap();
-        assert!(without_addresses(strace_clone3).contains(head), "{head:?} in strace's\n{}", dump());
+        assert!(without_addresses(&strace_clone3).contains(head), "{head:?} in strace's\n{}", dump());
         assert!(mine_clone3[0].ends_with(" => {parent_tid=[TID]}, 88) = TID"), "{:?}\n{}", mine_clone3, dump());
     }
+}
+
+/// strace's first line of call `name`, joined back when strace split it because another task ran in between
+/// (`clone(... <unfinished ...>` then `<... clone resumed>, ...) = 5`).
+fn strace_call(strace: &str, name: &str) -> String {
+    let lines: Vec<&str> = strace.lines().collect();
+    let start = lines.iter().position(|l| l.contains(&format!(" {name}(")) || l.starts_with(&format!("{name}(")));
+    let line = lines[start.unwrap_or_else(|| panic!("strace shows no {name}\n{strace}"))];
+    let Some(head) = line.strip_suffix(" <unfinished ...>") else { return line.to_string() };
+    let resumed = format!("<... {name} resumed>");
+    let tail = lines.iter().find_map(|l| l.split_once(&resumed).map(|(_, tail)| tail));
+    format!("{head}{}", tail.unwrap_or_else(|| panic!("strace never resumed {name}\n{strace}")))
 }
