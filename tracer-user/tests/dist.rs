@@ -464,3 +464,110 @@ fn help_and_man_pages_agree() {
         }
     }
 }
+
+/// Sourced by an interactive zsh (`zsh -f -i` on a pseudo-terminal): compinit with the directory holding `_tracer`
+/// first on fpath, says which function completes `tracer`, and prints each match zsh's completion system adds
+/// (`compadd` wrapped: `builtin compadd -A` does the matching against what was typed) instead of inserting it.
+/// After one completion the shell exits.
+const ZSH_INIT: &str = r#"
+PROMPT=''
+fpath=(${(q)TRACER_COMPLETIONS_DIR} $fpath)
+autoload -Uz compinit && compinit -u -D
+print -r -- "COMPDEF:$_comps[tracer]:$+functions[_tracer]"
+bindkey '^I' complete-word
+zstyle ':completion:*' insert-tab false
+compadd() {
+    # Calls that only collect matches into an array (-O, -A, -D) are the completion system's own: pass them on.
+    if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi
+    local -a __hits
+    builtin compadd -A __hits "$@"
+    (( $#__hits )) && print -rl -- "MATCH:"${^__hits}
+    builtin compadd "$@"
+}
+__tracer_test_done() { print -r -- 'COMPLETION-END'; exit }
+comppostfuncs=(__tracer_test_done)
+print -r -- 'READY'
+"#;
+
+/// Run by `zsh -f DRIVER INIT LINE`: starts the interactive zsh on a pseudo-terminal (zsh/zpty), sources INIT, types
+/// LINE and a tab, and prints what the shell wrote until the completion ended (at most 20 s for each step).
+const ZSH_DRIVER: &str = r#"
+zmodload zsh/zpty || exit 3
+zpty z zsh -f -i
+zpty -w z "source ${(q)1}"
+read_until() {
+    out=''
+    integer n=0
+    while (( n++ < 400 )); do
+        if zpty -rt z line; then out+=$line; [[ $out == *$1* ]] && return 0; else sleep 0.05; fi
+    done
+    print -r -- "$out"
+    print -r -- "TIMEOUT waiting for $1"
+    zpty -d z
+    exit 4
+}
+read_until READY
+print -r -- "$out"
+zpty -w -n z "$2"$'\t'
+read_until COMPLETION-END
+zpty -d z
+print -r -- "$out"
+"#;
+
+/// What zsh's completion system offers for `line` (completed where it ends) with the zsh completion in `dir` on
+/// fpath: asserts compinit registered `_tracer` for `tracer`, returns the matches.
+fn complete_in_zsh(dir: &Path, line: &str) -> Vec<String> {
+    let scratch = scratch_dir("dist-zsh");
+    let (init, driver) = (scratch.join("init.zsh"), scratch.join("driver.zsh"));
+    std::fs::write(&init, ZSH_INIT).unwrap();
+    std::fs::write(&driver, ZSH_DRIVER).unwrap();
+    let out = ok(
+        "zsh completion",
+        Command::new("zsh")
+            .arg("-f")
+            .arg(&driver)
+            .arg(&init)
+            .arg(line)
+            .env("TRACER_COMPLETIONS_DIR", dir)
+            .env("TERM", "dumb")
+            .env("HOME", &scratch),
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+    let segments: Vec<&str> = out.split(['\r', '\n']).collect();
+    assert!(
+        segments.iter().any(|s| s.ends_with("COMPDEF:_tracer:1")),
+        "compinit did not make _tracer the completion of tracer:\n{out}"
+    );
+    segments.iter().filter_map(|s| Some(s[s.find("MATCH:")? + "MATCH:".len()..].to_string())).collect()
+}
+
+/// The generated zsh completion loads with compinit (its `#compdef tracer` line registers `_tracer`) and completes
+/// commands and each command's options, typed on a terminal as a user would.
+#[test]
+#[ignore = "needs target/dist: run by `cargo xtask test` after `cargo xtask dist`"]
+fn completions_load_in_zsh() {
+    let dir = dist().join("pkg/completions");
+    assert!(dir.join("_tracer").is_file());
+    assert_eq!(complete_in_zsh(&dir, "tracer sys"), ["syscalls"]);
+    assert_eq!(complete_in_zsh(&dir, "tracer m"), ["monitor"]);
+    assert_eq!(complete_in_zsh(&dir, "tracer syscalls --follow"), ["--follow-forks"]);
+    assert_eq!(complete_in_zsh(&dir, "tracer monitor --metrics"), ["--metrics-addr"]);
+}
+
+/// The words fish offers for `line` (`complete -C`, the completion fish would show) after sourcing `script`.
+fn complete_in_fish(script: &Path, line: &str) -> Vec<String> {
+    let program = format!("source '{}'; or exit 5; complete -C '{line}'", script.display());
+    let out = ok("fish completion", Command::new("fish").args(["--no-config", "-c", &program]));
+    out.lines().map(|l| l.split('\t').next().unwrap_or_default().to_string()).filter(|w| !w.is_empty()).collect()
+}
+
+/// The generated fish completion loads in fish and completes commands and each command's options.
+#[test]
+#[ignore = "needs target/dist: run by `cargo xtask test` after `cargo xtask dist`"]
+fn completions_load_in_fish() {
+    let script = dist().join("pkg/completions/tracer.fish");
+    assert_eq!(complete_in_fish(&script, "tracer sys"), ["syscalls"]);
+    assert_eq!(complete_in_fish(&script, "tracer m"), ["monitor"]);
+    assert_eq!(complete_in_fish(&script, "tracer syscalls --follow"), ["--follow-forks"]);
+    assert_eq!(complete_in_fish(&script, "tracer monitor --metrics"), ["--metrics-addr"]);
+}
