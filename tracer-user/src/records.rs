@@ -732,7 +732,8 @@ pub struct Open<'a> {
     #[serde(flatten)]
     pub comm: Comm,
     pub uid: u32,
-    pub user: &'a str,
+    /// The name of `uid`; null when it has none.
+    pub user: Option<&'a str>,
     pub call: &'static str,
     /// Absolute and resolved when `path_resolved`, else the name as the process passed it. `path_hex` and
     /// `requested_hex` beside them when they are not UTF-8 (`escape::Text`).
@@ -1486,7 +1487,7 @@ mod tests {
                     tid: 3,
                     comm: Text::of(b"cat"),
                     uid: 0,
-                    user: "root",
+                    user: Some("root"),
                     call: "openat",
                     path: Text::of(b"/tmp/x"),
                     path_resolved: true,

@@ -81,9 +81,10 @@ fn check_open_shape(e: &Value) {
     for key in ["pid", "tid", "uid"] {
         u64_field(e, key);
     }
-    for key in ["comm", "user", "path", "requested", "flags", "call"] {
+    for key in ["comm", "path", "requested", "flags", "call"] {
         str_field(e, key);
     }
+    assert!(e["user"].is_null() || e["user"].is_string(), "user: a name or null (none): {e}");
     assert!(e["fd"].is_null() || e["fd"].is_i64(), "{e}");
     assert!(e["errno"].is_null() || e["errno"].is_string(), "{e}");
     assert!(e["fd"].is_null() != e["errno"].is_null(), "exactly one of fd and errno: {e}");
@@ -178,6 +179,14 @@ fn failed_opens_show_their_errno_and_a_created_file_is_caught() {
     assert_eq!(out.trim(), "open=-1 errno=13", "nobody cannot read the secret");
     let (created, _) = workload_run(&["create", &s(&new)], deadline);
     let (reopened, _) = workload_run(&["open", &s(&new)], deadline);
+    // A uid with no name in /etc/passwd: `user` is null, never the number dressed as a name.
+    let nameless = Command::new("setpriv")
+        .args(["--reuid=4000012", "--regid=4000012", "--clear-groups", "cat"])
+        .arg(&new)
+        .spawn()
+        .expect("setpriv runs");
+    let nameless_pid = nameless.id();
+    assert!(nameless.wait_with_output().unwrap().status.success());
     // A same-named missing file elsewhere is not the watched one.
     workload_run(&["open", "/nonexistent-tracer-opens-test/new"], deadline);
 
@@ -194,9 +203,11 @@ fn failed_opens_show_their_errno_and_a_created_file_is_caught() {
             (eacces as u64, secret_s.as_str(), Value::from("EACCES")),
             (created as u64, new_s.as_str(), Value::Null),
             (reopened as u64, new_s.as_str(), Value::Null),
+            (nameless_pid as u64, new_s.as_str(), Value::Null),
         ],
         "{live:#?}"
     );
+    assert_eq!((live[5]["uid"].as_u64(), &live[5]["user"]), (Some(4_000_012), &Value::Null), "{}", live[5]);
     assert_eq!(live[2]["uid"], 65534, "{}", live[2]);
     assert_eq!(live[2]["user"], "nobody", "{}", live[2]);
     assert_eq!(live[3]["flags"], "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC", "{}", live[3]);

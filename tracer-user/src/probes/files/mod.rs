@@ -373,8 +373,9 @@ impl Opens {
         text
     }
 
-    fn user(&mut self, uid: u32) -> String {
-        self.users.name(uid).unwrap_or_else(|| uid.to_string())
+    /// The name of `uid`; `None` when it has none (JSON null; text shows the number, as lsof does).
+    fn user(&mut self, uid: u32) -> Option<String> {
+        self.users.name(uid)
     }
 
     /// Who holds the watched paths now, as `lsof PATH` lists them (nothing without a watched path). Taken once the
@@ -403,7 +404,7 @@ impl Opens {
         for hold in holds {
             let comm = procfs::comm(hold.pid).unwrap_or_default();
             let uid = procfs::uid(hold.pid);
-            let user = uid.map(|u| self.user(u));
+            let user = uid.and_then(|u| self.user(u));
             let path = hold.path.as_os_str().as_bytes();
             let (fd, mode) = match hold.slot {
                 Slot::Fd(fd, mode) => (FdField::Number(fd), Some(mode.to_string()).filter(|m| m != " ")),
@@ -431,7 +432,7 @@ impl Opens {
                     "{:<16} {:>7} {:<10} {:>5} {:>10} {}",
                     display_name(&comm),
                     r.held.pid,
-                    r.held.user.as_deref().unwrap_or("?"),
+                    r.held.user.clone().or_else(|| r.held.uid.map(|u| u.to_string())).as_deref().unwrap_or("?"),
                     hold.slot.text(),
                     r.held.inode,
                     display_name(path)
@@ -576,7 +577,7 @@ impl Opens {
             tid: e.header.tid,
             comm: Text::of(comm_bytes),
             uid: e.uid,
-            user: &user,
+            user: user.as_deref(),
             call: call::name(e.call),
             path: Text::of(&path_bytes),
             path_resolved: resolved.path.is_some(),
@@ -620,7 +621,7 @@ impl Opens {
                 e.header.pid,
                 e.header.tid,
                 display_name(comm_bytes),
-                user,
+                user.clone().unwrap_or_else(|| e.uid.to_string()),
                 fd,
                 errno.unwrap_or("0"),
                 latency,
