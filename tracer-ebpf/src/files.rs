@@ -48,7 +48,10 @@ use tracer_common::{
 
 use crate::{
     emit::{OPEN, emit},
-    kernel::{current_task, file_of_fd, try_read, word},
+    kernel::{
+        VFS_DENTRY_INODE, VFS_DENTRY_NAME, VFS_DENTRY_NAME_LEN, VFS_DENTRY_PARENT, VFS_FILE_DENTRY, VFS_FS_PWD_DENTRY,
+        VFS_INODE_INO, VFS_INODE_SB, VFS_SB_DEV, VFS_TASK_FS, current_task, file_of_fd, try_read, word,
+    },
     maps::{count_lost, global, is_traced, now_ns},
 };
 
@@ -99,32 +102,6 @@ static FILES_FAILED_ONLY: u8 = 0;
 /// Non-zero when some watched path is a directory (enables the parent climb and the prefix checks).
 #[unsafe(no_mangle)]
 static FILES_HAVE_DIRS: u8 = 0;
-
-// Kernel struct offsets, from BTF (the fd table's are kernel.rs's).
-#[unsafe(no_mangle)]
-static FILES_TASK_FS: u32 = 0;
-/// `fs_struct.pwd.dentry`.
-#[unsafe(no_mangle)]
-static FILES_FS_PWD_DENTRY: u32 = 0;
-/// `file.f_path.dentry`.
-#[unsafe(no_mangle)]
-static FILES_FILE_DENTRY: u32 = 0;
-#[unsafe(no_mangle)]
-static FILES_DENTRY_PARENT: u32 = 0;
-#[unsafe(no_mangle)]
-static FILES_DENTRY_INODE: u32 = 0;
-/// `dentry.d_name.name`.
-#[unsafe(no_mangle)]
-static FILES_DENTRY_NAME: u32 = 0;
-/// `dentry.d_name.len`.
-#[unsafe(no_mangle)]
-static FILES_DENTRY_NAME_LEN: u32 = 0;
-#[unsafe(no_mangle)]
-static FILES_INODE_INO: u32 = 0;
-#[unsafe(no_mangle)]
-static FILES_INODE_SB: u32 = 0;
-#[unsafe(no_mangle)]
-static FILES_SB_DEV: u32 = 0;
 
 const AT_FDCWD: i32 = -100;
 const O_WRONLY_CREAT_TRUNC: u64 = 0o1 | 0o100 | 0o1000;
@@ -206,22 +183,22 @@ struct Opened {
 
 #[inline(always)]
 fn opened(file: u64) -> Option<Opened> {
-    let dentry: u64 = try_read(file, global(&FILES_FILE_DENTRY))?;
-    let inode: u64 = try_read(dentry, global(&FILES_DENTRY_INODE))?;
-    let ino: u64 = try_read(inode, global(&FILES_INODE_INO))?;
+    let dentry: u64 = try_read(file, global(&VFS_FILE_DENTRY))?;
+    let inode: u64 = try_read(dentry, global(&VFS_DENTRY_INODE))?;
+    let ino: u64 = try_read(inode, global(&VFS_INODE_INO))?;
     Some(Opened { dentry, inode, ino })
 }
 
 /// The device of an inode (`i_sb->s_dev`), 0 when it cannot be read.
 #[inline(always)]
 fn dev_of(inode: u64) -> u32 {
-    try_read(word(inode, global(&FILES_INODE_SB)), global(&FILES_SB_DEV)).unwrap_or(0)
+    try_read(word(inode, global(&VFS_INODE_SB)), global(&VFS_SB_DEV)).unwrap_or(0)
 }
 
 #[inline(always)]
 fn dentry_identity(dentry: u64) -> Option<FileKey> {
-    let inode: u64 = try_read(dentry, global(&FILES_DENTRY_INODE))?;
-    let ino: u64 = try_read(inode, global(&FILES_INODE_INO))?;
+    let inode: u64 = try_read(dentry, global(&VFS_DENTRY_INODE))?;
+    let ino: u64 = try_read(inode, global(&VFS_INODE_INO))?;
     Some(FileKey { ino, dev: dev_of(inode), _pad: 0 })
 }
 
@@ -252,7 +229,7 @@ fn climb(dentry: u64, include_self: bool) -> u32 {
     let hit = if include_self { status::MATCH_BASE_DIR } else { status::MATCH_DIR };
     let mut current = dentry;
     if !include_self {
-        current = word(dentry, global(&FILES_DENTRY_PARENT));
+        current = word(dentry, global(&VFS_DENTRY_PARENT));
         if current == dentry {
             return 0;
         }
@@ -261,11 +238,11 @@ fn climb(dentry: u64, include_self: bool) -> u32 {
         if current == 0 {
             break;
         }
-        let inode = word(current, global(&FILES_DENTRY_INODE));
-        if watched(word(inode, global(&FILES_INODE_INO)), inode) & watch::DIR != 0 {
+        let inode = word(current, global(&VFS_DENTRY_INODE));
+        if watched(word(inode, global(&VFS_INODE_INO)), inode) & watch::DIR != 0 {
             return hit;
         }
-        let parent = word(current, global(&FILES_DENTRY_PARENT));
+        let parent = word(current, global(&VFS_DENTRY_PARENT));
         // The root of this filesystem is its own parent.
         current = if parent == current { 0 } else { parent };
     }
@@ -277,17 +254,17 @@ fn climb(dentry: u64, include_self: bool) -> u32 {
 #[inline(always)]
 fn parent_and_name_watched(dentry: u64) -> bool {
     // The name's length first (it sits in the dentry): files next to a watched one mostly have other lengths.
-    let len: u32 = try_read(dentry, global(&FILES_DENTRY_NAME_LEN)).unwrap_or(0);
+    let len: u32 = try_read(dentry, global(&VFS_DENTRY_NAME_LEN)).unwrap_or(0);
     let lens = FILES_NAME_LENS.get(0).copied().unwrap_or(0);
     if lens & name_len_bit(len as usize) == 0 {
         return false;
     }
-    let parent = word(dentry, global(&FILES_DENTRY_PARENT));
-    let inode = word(parent, global(&FILES_DENTRY_INODE));
-    if watched(word(inode, global(&FILES_INODE_INO)), inode) & watch::PARENT == 0 {
+    let parent = word(dentry, global(&VFS_DENTRY_PARENT));
+    let inode = word(parent, global(&VFS_DENTRY_INODE));
+    if watched(word(inode, global(&VFS_INODE_INO)), inode) & watch::PARENT == 0 {
         return false;
     }
-    let name = word(dentry, global(&FILES_DENTRY_NAME));
+    let name = word(dentry, global(&VFS_DENTRY_NAME));
     let mut key = [0u8; NAME_KEY];
     unsafe { generated::bpf_probe_read_kernel_str(key.as_mut_ptr().cast(), NAME_KEY as u32, name as *const _) };
     unsafe { FILES_NAMES.get(key) }.is_some()
@@ -355,10 +332,10 @@ fn match_path(scratch: &Scratch) -> u32 {
 #[inline(always)]
 fn base_dentry(dfd: i32) -> Option<u64> {
     if dfd == AT_FDCWD {
-        let fs: u64 = try_read(current_task(), global(&FILES_TASK_FS))?;
-        return try_read(fs, global(&FILES_FS_PWD_DENTRY));
+        let fs: u64 = try_read(current_task(), global(&VFS_TASK_FS))?;
+        return try_read(fs, global(&VFS_FS_PWD_DENTRY));
     }
-    try_read(file_of_fd(dfd, false), global(&FILES_FILE_DENTRY))
+    try_read(file_of_fd(dfd, false), global(&VFS_FILE_DENTRY))
 }
 
 /// Reads the requested path into the scratch buffer: (bytes, status bits).

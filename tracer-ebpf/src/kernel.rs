@@ -22,6 +22,34 @@ static FDT_MAX_FDS: u32 = 0;
 #[unsafe(no_mangle)]
 static FDT_FD: u32 = 0;
 
+// The VFS offsets that lead from a task or a file to a dentry, its inode and the inode's identity (from BTF, set by
+// user space's `probes::vfs_globals` for every family that names files: files, and whoever identifies a cwd or an
+// fd's file).
+#[unsafe(no_mangle)]
+pub static VFS_TASK_FS: u32 = 0;
+/// `fs_struct.pwd.dentry`.
+#[unsafe(no_mangle)]
+pub static VFS_FS_PWD_DENTRY: u32 = 0;
+/// `file.f_path.dentry`.
+#[unsafe(no_mangle)]
+pub static VFS_FILE_DENTRY: u32 = 0;
+#[unsafe(no_mangle)]
+pub static VFS_DENTRY_PARENT: u32 = 0;
+#[unsafe(no_mangle)]
+pub static VFS_DENTRY_INODE: u32 = 0;
+/// `dentry.d_name.name`.
+#[unsafe(no_mangle)]
+pub static VFS_DENTRY_NAME: u32 = 0;
+/// `dentry.d_name.len`.
+#[unsafe(no_mangle)]
+pub static VFS_DENTRY_NAME_LEN: u32 = 0;
+#[unsafe(no_mangle)]
+pub static VFS_INODE_INO: u32 = 0;
+#[unsafe(no_mangle)]
+pub static VFS_INODE_SB: u32 = 0;
+#[unsafe(no_mangle)]
+pub static VFS_SB_DEV: u32 = 0;
+
 /// `task_struct.group_leader` and `.start_time` (from BTF, set by user space for every command: `bpf::Core`); 0
 /// when unknown (then every `start_ns` is 0).
 #[unsafe(no_mangle)]

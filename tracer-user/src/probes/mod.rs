@@ -15,7 +15,7 @@ pub mod tcp;
 use aya::EbpfLoader;
 
 use crate::{
-    bpf::{FdTableOffsets, Probes},
+    bpf::{FdTableOffsets, Probes, btf_offset, btf_sized_offset},
     btf::Btf,
 };
 
@@ -37,5 +37,27 @@ pub(crate) fn fd_table_globals(btf: &Btf) -> anyhow::Result<[(&'static str, u32)
         ("FDT_FILES_FDT", fds.files_fdt),
         ("FDT_MAX_FDS", fds.fdt_max_fds),
         ("FDT_FD", fds.fdt_fd),
+    ])
+}
+
+/// The VFS offsets (task → fs → cwd dentry, file → dentry → inode → number and device, dentry → parent and name) as
+/// the load-time globals of tracer-ebpf/src/kernel.rs (`VFS_*`): the one place every family that names a file or
+/// a directory gets them.
+pub(crate) fn vfs_globals(btf: &Btf) -> anyhow::Result<[(&'static str, u32); 10]> {
+    let off = |st: &str, member: &str| btf_offset(btf, st, member);
+    let sized = |st: &str, member: &str, size: u32| btf_sized_offset(btf, st, member, size);
+    let path_dentry = sized("path", "dentry", 8)?;
+    Ok([
+        ("VFS_TASK_FS", sized("task_struct", "fs", 8)?),
+        ("VFS_FS_PWD_DENTRY", off("fs_struct", "pwd")? + path_dentry),
+        ("VFS_FILE_DENTRY", off("file", "f_path")? + path_dentry),
+        ("VFS_DENTRY_PARENT", sized("dentry", "d_parent", 8)?),
+        ("VFS_DENTRY_INODE", sized("dentry", "d_inode", 8)?),
+        ("VFS_DENTRY_NAME", off("dentry", "d_name")? + sized("qstr", "name", 8)?),
+        // `qstr.len`: the high half of `hash_len`, the first word of the qstr (x86_64 is little-endian).
+        ("VFS_DENTRY_NAME_LEN", off("dentry", "d_name")? + 4),
+        ("VFS_INODE_INO", sized("inode", "i_ino", 8)?),
+        ("VFS_INODE_SB", sized("inode", "i_sb", 8)?),
+        ("VFS_SB_DEV", sized("super_block", "s_dev", 4)?),
     ])
 }

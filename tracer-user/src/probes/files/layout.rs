@@ -9,9 +9,9 @@ use anyhow::bail;
 use tracer_common::files::SYSCALL_ARGS_OFFSET;
 
 use crate::{
-    bpf::{KernelGlobals, btf_offset, btf_sized_offset},
+    bpf::KernelGlobals,
     btf::kernel_btf,
-    probes::fd_table_globals,
+    probes::{fd_table_globals, vfs_globals},
     tracefs,
 };
 
@@ -34,23 +34,8 @@ pub const ENTER_PROGRAMS: &[(&str, &str)] = &[
 impl FilesLayout {
     pub fn read(tracefs: &Path) -> anyhow::Result<FilesLayout> {
         let btf = &*kernel_btf()?;
-        let off = |st: &str, member: &str| btf_offset(btf, st, member);
-        let sized = |st: &str, member: &str, size: u32| btf_sized_offset(btf, st, member, size);
-        let path_dentry = sized("path", "dentry", 8)?;
         let mut globals = fd_table_globals(btf)?.to_vec();
-        globals.extend([
-            ("FILES_TASK_FS", sized("task_struct", "fs", 8)?),
-            ("FILES_FS_PWD_DENTRY", off("fs_struct", "pwd")? + path_dentry),
-            ("FILES_FILE_DENTRY", off("file", "f_path")? + path_dentry),
-            ("FILES_DENTRY_PARENT", sized("dentry", "d_parent", 8)?),
-            ("FILES_DENTRY_INODE", sized("dentry", "d_inode", 8)?),
-            ("FILES_DENTRY_NAME", off("dentry", "d_name")? + sized("qstr", "name", 8)?),
-            // `qstr.len`: the high half of `hash_len`, the first word of the qstr (x86_64 is little-endian).
-            ("FILES_DENTRY_NAME_LEN", off("dentry", "d_name")? + 4),
-            ("FILES_INODE_INO", sized("inode", "i_ino", 8)?),
-            ("FILES_INODE_SB", sized("inode", "i_sb", 8)?),
-            ("FILES_SB_DEV", sized("super_block", "s_dev", 4)?),
-        ]);
+        globals.extend(vfs_globals(btf)?);
 
         let mut calls = Vec::new();
         for &(_, syscall) in ENTER_PROGRAMS {
@@ -102,7 +87,7 @@ mod tests {
         // Fails if the syscall records' arguments are not in 8-byte slots from 16.
         let layout = FilesLayout::read(&tracefs).unwrap();
         assert!(layout.calls.contains(&"openat"));
-        assert!(layout.globals.get("FILES_TASK_FS").is_some_and(|offset| offset > 0));
-        assert_ne!(layout.globals.get("FILES_DENTRY_PARENT"), Some(0));
+        assert!(layout.globals.get("VFS_TASK_FS").is_some_and(|offset| offset > 0));
+        assert_ne!(layout.globals.get("VFS_DENTRY_PARENT"), Some(0));
     }
 }
