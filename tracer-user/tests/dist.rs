@@ -1,8 +1,8 @@
 //! What an operator installs (`cargo xtask dist`: target/dist/), installed, run and removed as they would.
 //!
-//! Every test here is `#[ignore]`d in a plain `cargo test`: they need target/dist/, which `cargo xtask test` builds
-//! (`cargo xtask dist`) before running them with `--ignored` (so they show as ignored, never as passed, when the
-//! artefacts were not built). They run as root: dpkg, podman and the eBPF programs need it.
+//! Not part of a plain `cargo test` (`test = false` in tracer-user/Cargo.toml): they need target/dist/, which
+//! `cargo xtask test` builds (`cargo xtask dist`) before running them by name, `cargo test --test dist`; run so
+//! without the artefacts, they fail. They run as root: dpkg, podman and the eBPF programs need it.
 
 mod common;
 
@@ -72,7 +72,6 @@ impl Drop for Installed {
 /// the systemd unit is installed and not enabled; `dpkg -r` then `--purge` leave none of its files behind.
 /// The package installs /usr/bin/tracer, a path no other test uses (they run target/release/tracer).
 #[test]
-#[ignore = "needs target/dist: run by `cargo xtask test` after `cargo xtask dist`"]
 fn deb_installs_works_and_removes_cleanly() {
     let deb = dist().join(format!("tracer_{VERSION}_amd64.deb"));
     assert!(
@@ -137,7 +136,6 @@ fn deb_installs_works_and_removes_cleanly() {
 /// The static binary: `file` and `ldd` say static, and a copy alone in an empty directory (nothing beside it, no
 /// LD_LIBRARY_PATH, an environment of PATH only) traces `ls /` with the same counts as `strace -c`.
 #[test]
-#[ignore = "needs target/dist: run by `cargo xtask test` after `cargo xtask dist`"]
 fn static_binary_traces_a_command_from_an_empty_directory() {
     let bin = dist().join("tracer");
     let file = ok("file", Command::new("file").arg("-b").arg(&bin));
@@ -206,7 +204,6 @@ fn calls(table: &str) -> BTreeSet<(String, u64)> {
 /// root, its volumes, its arguments), reports a process started on the host with its host pid, and serves /metrics
 /// on loopback that count it; SIGTERM (podman stop) ends it with status 0.
 #[test]
-#[ignore = "needs target/dist: run by `cargo xtask test` after `cargo xtask dist`"]
 fn image_runs_monitor_with_the_daemonsets_privileges() {
     let dl = Deadline::new(Duration::from_secs(120));
     let archive = dist().join(format!("tracer_{VERSION}_oci.tar"));
@@ -291,7 +288,6 @@ fn image_runs_monitor_with_the_daemonsets_privileges() {
 /// The image is from scratch: one layer holding `/tracer`, the static binary byte for byte, and nothing else;
 /// its default command is the DaemonSet's arguments. Read from the OCI archive with Python's tarfile.
 #[test]
-#[ignore = "needs target/dist: run by `cargo xtask test` after `cargo xtask dist`"]
 fn image_holds_the_static_binary_alone() {
     let dist = dist();
     let archive = dist.join(format!("tracer_{VERSION}_oci.tar"));
@@ -359,7 +355,6 @@ fn venv(tool: &str) -> PathBuf {
 /// kubernetes-validate (strict: unknown fields are errors) accepts the DaemonSet, and refuses it with one field
 /// misspelt (so the check can fail).
 #[test]
-#[ignore = "needs target/dist: run by `cargo xtask test` after `cargo xtask dist`"]
 fn daemonset_passes_the_kubernetes_schema() {
     let path = root().join("contrib/tracer-daemonset.yaml");
     let validate =
@@ -397,7 +392,6 @@ fn complete_in_bash(script: &Path, words: &[&str]) -> Vec<String> {
 
 /// The generated bash completion loads in bash and completes commands and each command's options.
 #[test]
-#[ignore = "needs target/dist: run by `cargo xtask test` after `cargo xtask dist`"]
 fn completions_load_in_bash() {
     let script = dist().join("pkg/completions/tracer.bash");
     assert_eq!(complete_in_bash(&script, &["tracer", "sys"]), ["syscalls"]);
@@ -411,7 +405,6 @@ fn completions_load_in_bash() {
 /// For every command, `tracer CMD --help` and the man page tracer-CMD(1) list the same options, each with the
 /// same description, and the same examples.
 #[test]
-#[ignore = "needs target/dist: run by `cargo xtask test` after `cargo xtask dist`"]
 fn help_and_man_pages_agree() {
     let dist = dist();
     for c in COMMANDS {
@@ -544,7 +537,6 @@ fn complete_in_zsh(dir: &Path, line: &str) -> Vec<String> {
 /// The generated zsh completion loads with compinit (its `#compdef tracer` line registers `_tracer`) and completes
 /// commands and each command's options, typed on a terminal as a user would.
 #[test]
-#[ignore = "needs target/dist: run by `cargo xtask test` after `cargo xtask dist`"]
 fn completions_load_in_zsh() {
     let dir = dist().join("pkg/completions");
     assert!(dir.join("_tracer").is_file());
@@ -563,7 +555,6 @@ fn complete_in_fish(script: &Path, line: &str) -> Vec<String> {
 
 /// The generated fish completion loads in fish and completes commands and each command's options.
 #[test]
-#[ignore = "needs target/dist: run by `cargo xtask test` after `cargo xtask dist`"]
 fn completions_load_in_fish() {
     let script = dist().join("pkg/completions/tracer.fish");
     assert_eq!(complete_in_fish(&script, "tracer sys"), ["syscalls"]);
