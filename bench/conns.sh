@@ -20,46 +20,12 @@ while (($#)); do
     *) echo "usage: bash bench/conns.sh [--conns N] [--runs R]" >&2; exit 2 ;;
     esac
 done
-[[ $(id -u) -eq 0 ]] || { echo "bench/conns.sh: run as root" >&2; exit 1; }
-TRACER=${TRACER:-target/release/tracer}
-WORKLOAD=${WORKLOAD:-$(dirname "$TRACER")/examples/workload}
-[[ -x $TRACER && -x $WORKLOAD ]] || {
-    echo "build first: cargo build --release -p tracer-user --bin tracer --example workload" >&2
-    exit 1
-}
-command -v bpftrace >/dev/null || { echo "bench/conns.sh: bpftrace is missing (apt-get install -y bpftrace)" >&2; exit 1; }
+. "$(dirname "$0")/common.sh"
+bench_init
+command -v bpftrace >/dev/null || die "bpftrace is missing (apt-get install -y bpftrace)"
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-tracer_pid=
-cleanup() {
-    [[ -n $tracer_pid ]] && kill -INT "$tracer_pid" 2>/dev/null && wait "$tracer_pid" 2>/dev/null
-    jobs -p | xargs -r kill 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 storm() { "$WORKLOAD" tcp-storm "$CONNS" | sed -n 's/^ns_per_conn=//p'; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-
-# start TAG READY-REGEX CMD...: starts a tracer writing to $tmp/TAG.out, waits until READY-REGEX shows there.
-start() {
-    local tag=$1 ready=$2
-    shift 2
-    "$@" >"$tmp/$tag.out" 2>"$tmp/$tag.err" &
-    tracer_pid=$!
-    for _ in $(seq 300); do
-        grep -qE "$ready" "$tmp/$tag.out" "$tmp/$tag.err" 2>/dev/null && return 0
-        kill -0 "$tracer_pid" 2>/dev/null || { echo "$tag did not start: $(tail -3 "$tmp/$tag.err")" >&2; exit 1; }
-        sleep 0.1
-    done
-    echo "$tag never got ready: $(tail -3 "$tmp/$tag.err")" >&2
-    exit 1
-}
-stop() {
-    kill -INT "$tracer_pid"
-    wait "$tracer_pid" || true
-    tracer_pid=
-}
 
 # The installed tool when its kprobe attaches here, else its tracepoint port.
 pick_tool() {
@@ -86,18 +52,18 @@ check_tracer() {
 }
 for round in $(seq "$RUNS"); do
     ns[none]+="$(storm) "
-    start conns '"type":"ready"' "$TRACER" conns --json --no-snapshot
+    start_tool conns '"type":"ready"' "$TRACER" conns --json --no-snapshot
     ns[tracer]+="$(storm) "
     sleep 0.5
-    stop
+    stop_tool
     check_tracer "$round"
-    start tcplife 'Attaching' bpftrace "$tcplife"
+    start_tool tcplife 'Attaching' bpftrace "$tcplife"
     ns[tcplife]+="$(storm) "
-    stop
+    stop_tool
     echo "  tcplife run $round: $(grep -c workload "$tmp/tcplife.out" || true) lines (want $((2 * CONNS)))"
-    start tcpconnect 'Attaching' bpftrace "$tcpconnect"
+    start_tool tcpconnect 'Attaching' bpftrace "$tcpconnect"
     ns[tcpconnect]+="$(storm) "
-    stop
+    stop_tool
     echo "  tcpconnect run $round: $(grep -c workload "$tmp/tcpconnect.out" || true) lines (want $CONNS)"
 done
 

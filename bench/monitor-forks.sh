@@ -18,39 +18,13 @@ while (($#)); do
     *) echo "usage: bash bench/monitor-forks.sh [--secs S] [--runs R]" >&2; exit 2 ;;
     esac
 done
-[[ $(id -u) -eq 0 ]] || { echo "bench/monitor-forks.sh: run as root" >&2; exit 1; }
-TRACER=${TRACER:-target/release/tracer}
-WORKLOAD=${WORKLOAD:-$(dirname "$TRACER")/examples/workload}
-[[ -x $TRACER && -x $WORKLOAD ]] || {
-    echo "build first: cargo build --release -p tracer-user --example workload" >&2
-    exit 1
-}
-tmp=$(mktemp -d)
-monitor_pid=
-cleanup() {
-    [[ -z $monitor_pid ]] || kill -INT "$monitor_pid" 2>/dev/null || true
-    wait 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/common.sh"
+bench_init
 
-start_monitor() {
-    rm -f "$tmp/monitor.jsonl"
-    "$TRACER" monitor --json -o "$tmp/monitor.jsonl" "$@" 2>"$tmp/monitor.err" &
-    monitor_pid=$!
-    for _ in $(seq 600); do
-        grep -q '"type":"ready"' "$tmp/monitor.jsonl" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "monitor never got ready: $(cat "$tmp/monitor.err")" >&2
-    exit 1
-}
-
+start_monitor() { start_tool monitor '"type":"ready"' "$TRACER" monitor --json -o "$tmp/monitor.jsonl" "$@"; }
 stop_monitor() {
     sleep 0.5
-    kill -INT "$monitor_pid"
-    wait "$monitor_pid" || true
-    monitor_pid=
+    stop_tool
 }
 
 storm() { "$WORKLOAD" fork-storm "$SECS" | sed -n 's/.*forks=\([0-9]*\) per_sec=\([0-9]*\).*/\1 \2/p'; }

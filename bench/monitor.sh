@@ -33,44 +33,19 @@ while (($#)); do
     *) echo "usage: bash bench/monitor.sh [--calls N] [--runs R] [--soak SECS] [--storm SECS] [--buffer-size BYTES] [--memory-only]" >&2; exit 2 ;;
     esac
 done
-[[ $(id -u) -eq 0 ]] || { echo "bench/monitor.sh: run as root" >&2; exit 1; }
-TRACER=${TRACER:-target/release/tracer}
-WORKLOAD=${WORKLOAD:-$(dirname "$TRACER")/examples/workload}
-[[ -x $TRACER && -x $WORKLOAD ]] || {
-    echo "build first: cargo build --release -p tracer-user --example workload" >&2
-    exit 1
-}
-tmp=$(mktemp -d)
-tracer_pid=
-cleanup() {
-    [[ -n $tracer_pid ]] && kill -INT "$tracer_pid" 2>/dev/null && wait "$tracer_pid" 2>/dev/null
-    jobs -p | xargs -r kill 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/common.sh"
+bench_init
 port=$((20000 + RANDOM % 20000))
 
-# start_monitor ARGS...: starts tracer monitor, waits for its ready line.
-start_monitor() {
-    "$TRACER" monitor --json -o "$tmp/events.jsonl" "$@" 2>"$tmp/stderr" &
-    tracer_pid=$!
-    for _ in $(seq 300); do
-        grep -q '"type":"ready"' "$tmp/events.jsonl" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "tracer never got ready: $(cat "$tmp/stderr")" >&2
-    exit 1
-}
+# start_monitor ARGS...: starts tracer monitor writing JSON lines to $tmp/events.jsonl, waits for its ready line.
+start_monitor() { start_tool events '"type":"ready"' "$TRACER" monitor --json -o "$tmp/events.jsonl" "$@"; }
 stop_monitor() {
-    kill -INT "$tracer_pid"
-    wait "$tracer_pid" || true
-    tracer_pid=
+    stop_tool
     rm -f "$tmp/events.jsonl"
 }
 storm() { "$WORKLOAD" storm "$CALLS" | sed -n 's/^ns_per_call=//p'; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$tracer_pid/status"; }
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$tool_pid/status"; }
 
 # itemise PID: its resident memory by what holds it, from smaps (KiB). An anonymous mapping just above a
 # PROT_NONE one is a thread's stack (glibc puts the guard page below it); one just below is a malloc arena.
@@ -103,10 +78,10 @@ memory() {
     sleep 2
     echo "| RSS (KiB) | rings | BTF | heap (malloc) | stacks | tracer text+data | libraries | other |"
     echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-    itemise "$tracer_pid"
+    itemise "$tool_pid"
     echo
-    echo "peak RSS during start-up (VmHWM: BTF parsed, programs loaded): $(awk '/^VmHWM/ {print $2}' "/proc/$tracer_pid/status") KiB;" \
-        "threads: $(awk '/^Threads/ {print $2}' "/proc/$tracer_pid/status")"
+    echo "peak RSS during start-up (VmHWM: BTF parsed, programs loaded): $(awk '/^VmHWM/ {print $2}' "/proc/$tool_pid/status") KiB;" \
+        "threads: $(awk '/^Threads/ {print $2}' "/proc/$tool_pid/status")"
     echo
     "$WORKLOAD" fork-storm "$STORM" >"$tmp/storm1" &
     local s1=$!
@@ -124,10 +99,10 @@ memory() {
     echo "after the storm:"
     echo "| RSS (KiB) | rings | BTF | heap (malloc) | stacks | tracer text+data | libraries | other |"
     echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-    itemise "$tracer_pid"
-    kill -INT "$tracer_pid"
-    wait "$tracer_pid" || true
-    tracer_pid=
+    itemise "$tool_pid"
+    kill -INT "$tool_pid"
+    wait "$tool_pid" || true
+    tool_pid=
     echo
     # --output rotates at 100 MiB: the storm's events may span several files.
     cat "$tmp"/events.jsonl.* "$tmp/events.jsonl" 2>/dev/null >"$tmp/all.jsonl" || true
@@ -203,7 +178,7 @@ storm_loop=$!
 (while :; do /bin/true; sleep 0.01; done) &
 exec_loop=$!
 clk=$(getconf CLK_TCK)
-cpu() { awk -v t="$clk" '{print ($14 + $15) / t}' "/proc/$tracer_pid/stat"; }
+cpu() { awk -v t="$clk" '{print ($14 + $15) / t}' "/proc/$tool_pid/stat"; }
 cpu0=$(cpu)
 echo "| seconds | tracer RSS (KiB) | tracer CPU (s) | output bytes |"
 echo "| --- | --- | --- | --- |"

@@ -24,27 +24,10 @@ while (($#)); do
     *) echo "usage: bash bench/procs.sh [--procs N] [--spawners S] [--threads T]" >&2; exit 2 ;;
     esac
 done
-[[ $(id -u) -eq 0 ]] || { echo "bench/procs.sh: run as root" >&2; exit 1; }
-TRACER=${TRACER:-target/release/tracer}
-[[ -x $TRACER ]] || { echo "build first: cargo build --release -p tracer-user" >&2; exit 1; }
-WORKLOAD=${WORKLOAD:-target/release/examples/workload}
-((THREADS == 0)) || [[ -x $WORKLOAD ]] || {
-    echo "build first: cargo build --release -p tracer-user --example workload" >&2
-    exit 1
-}
+. "$(dirname "$0")/common.sh"
+bench_init
 EXECSNOOP=${EXECSNOOP:-$( (ls /usr/sbin/execsnoop.bt /usr/share/bpftrace/tools/execsnoop.bt 2>/dev/null || true) | head -n1)}
-command -v bpftrace >/dev/null && [[ -n $EXECSNOOP ]] || {
-    echo "bench/procs.sh: needs bpftrace and its execsnoop.bt (apt-get install -y bpftrace)" >&2
-    exit 1
-}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+command -v bpftrace >/dev/null && [[ -n $EXECSNOOP ]] || die "needs bpftrace and its execsnoop.bt (apt-get install -y bpftrace)"
 cp /bin/true "$tmp/procs-storm-true"
 per=$((PROCS / SPAWNERS))
 if ((THREADS > 0)); then
@@ -86,7 +69,6 @@ storm() {
 start_tracer() {
     "$TRACER" procs --no-snapshot --json -o "$tmp/procs.jsonl" -p "$SHELLS" 2>"$tmp/procs.err" &
     tracer_pid=$!
-    pids+=("$tracer_pid")
     for _ in $(seq 600); do
         grep -q '"type":"ready"' "$tmp/procs.jsonl" 2>/dev/null && return 0
         sleep 0.1
@@ -98,7 +80,6 @@ start_tracer() {
 start_execsnoop() {
     bpftrace "$EXECSNOOP" >"$tmp/execsnoop.out" 2>"$tmp/execsnoop.err" &
     snoop_pid=$!
-    pids+=("$snoop_pid")
     for _ in $(seq 600); do
         grep -q 'PID' "$tmp/execsnoop.out" 2>/dev/null && return 0
         sleep 0.1
