@@ -158,20 +158,7 @@ fn tracer_binds(args: &[String]) -> Proc {
 
 /// Starts `tracer binds --json ARGS` and waits for `ready`; returns it with the objects printed before.
 fn start_json(args: &[String], deadline: Deadline) -> (Proc, Vec<Value>) {
-    let mut all = vec!["--json".to_string()];
-    all.extend(args.iter().cloned());
-    let tracer = tracer_binds(&all);
-    let mut before = Vec::new();
-    let ready = tracer.out().wait_for(deadline, |line| {
-        let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        if value["type"] == "ready" {
-            return true;
-        }
-        before.push(value);
-        false
-    });
-    assert!(ready.is_some(), "tracer never became ready\n{}", tracer.dump());
-    (tracer, before)
+    start_json_snapshot("binds", args, deadline)
 }
 
 /// Waits for the next JSON object that `pred` accepts.

@@ -147,20 +147,7 @@ fn free_port() -> u16 {
 
 /// Starts `tracer conns --json ARGS` and waits for `ready`; returns it with the objects printed before.
 fn start_json(args: &[String], deadline: Deadline) -> (Proc, Vec<Value>) {
-    let mut cmd = Command::new(tracer_bin());
-    cmd.arg("conns").arg("--json").args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let tracer = Proc::spawn(format!("tracer conns --json {}", args.join(" ")), &mut cmd);
-    let mut before = Vec::new();
-    let ready = tracer.out().wait_for(deadline, |line| {
-        let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        if value["type"] == "ready" {
-            return true;
-        }
-        before.push(value);
-        false
-    });
-    assert!(ready.is_some(), "tracer never became ready\n{}", tracer.dump());
-    (tracer, before)
+    start_json_snapshot("conns", args, deadline)
 }
 
 /// Waits until `count` objects that `pred` accepts were printed.

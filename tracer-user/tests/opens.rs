@@ -26,20 +26,7 @@ fn s(path: &Path) -> String {
 
 /// `tracer opens --json ARGS...`, started and ready; returns it with the objects printed before `ready`.
 fn start(args: &[String], deadline: Deadline) -> (Proc, Vec<Value>) {
-    let mut cmd = Command::new(tracer_bin());
-    cmd.arg("opens").arg("--json").args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let tracer = Proc::spawn(format!("tracer opens --json {}", args.join(" ")), &mut cmd);
-    let mut before = Vec::new();
-    let ready = tracer.out().wait_for(deadline, |line| {
-        let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        if value["type"] == "ready" {
-            return true;
-        }
-        before.push(value);
-        false
-    });
-    assert!(ready.is_some(), "tracer never became ready\n{}", tracer.dump());
-    (tracer, before)
+    start_json_snapshot("opens", args, deadline)
 }
 
 /// Runs `workload ARGS...` to completion; returns its pid and what it printed.

@@ -609,13 +609,26 @@ pub fn is_ready_json(line: &str) -> bool {
 
 /// Starts `tracer SUBCOMMAND --json ARGS...` and waits for its ready object.
 pub fn start_json(subcommand: &str, args: &[&str], dl: Deadline) -> Proc {
+    start_json_snapshot(subcommand, args, dl.within(std::time::Duration::from_secs(20))).0
+}
+
+/// Starts `tracer SUBCOMMAND --json ARGS...` and waits for its ready object; returns it with the objects printed
+/// before `ready` (the command's snapshot), each checked to be JSON.
+pub fn start_json_snapshot<S: AsRef<str>>(subcommand: &str, args: &[S], dl: Deadline) -> (Proc, Vec<Value>) {
     let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let t = Proc::spawn(format!("tracer {subcommand} {}", all.join(" ")), &mut tracer_command(subcommand, &all));
-    if t.out().wait_for(dl.within(std::time::Duration::from_secs(20)), is_ready_json).is_none() {
-        panic!("tracer never printed its ready object\n{}", t.dump());
-    }
-    t
+    all.extend(args.iter().map(AsRef::as_ref));
+    let tracer = Proc::spawn(format!("tracer {subcommand} {}", all.join(" ")), &mut tracer_command(subcommand, &all));
+    let mut before = Vec::new();
+    let ready = tracer.out().wait_for(dl, |line| {
+        let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if value["type"] == "ready" {
+            return true;
+        }
+        before.push(value);
+        false
+    });
+    assert!(ready.is_some(), "tracer never printed its ready object\n{}", tracer.dump());
+    (tracer, before)
 }
 
 /// python3 allocating 256 MiB in a memory cgroup of its own (cgroup v1, `/sys/fs/cgroup/memory`) limited to 32
