@@ -206,7 +206,8 @@ pub struct ExecUser {
 /// What `tracer procs` adds to an exec.
 #[derive(Serialize)]
 pub struct ExecContext {
-    /// /proc/PID/cwd when tracer read it right after the exec; null when the process was already gone.
+    /// The working directory at the exec: the kernel's identity of it, named from /proc/PID/cwd while that is still
+    /// it; null when it is not (the process changed directory or exited first) or the kernel could not say.
     #[serde(flatten)]
     pub cwd: MaybeText<field::Cwd>,
     /// How a process not followed before joined at this exec: "comm" (its new command name matched, in the

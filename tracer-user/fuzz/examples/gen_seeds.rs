@@ -76,6 +76,10 @@ fn process(what: u32, other_pid: u32, exit_code: i32, filename: &[u8], argv_byte
         child_start_ns: if what == what::FORK { 2_000_000_000 } else { 0 },
         child_tid: if what == what::FORK { other_pid } else { 0 },
         flags: 0,
+        // An exec's working directory: (8:1, inode 2), a filesystem's root.
+        cwd_ino: if what == what::EXEC { 2 } else { 0 },
+        cwd_dev: if what == what::EXEC { (8 << 20) | 1 } else { 0 },
+        _pad2: 0,
     }
 }
 

@@ -192,6 +192,8 @@ fn check_event(bytes: &[u8], event: &Event) {
             let name = &process.filename[..len];
             assert!(c_bytes(name).len() <= len);
             assert!(usize::from(process.argv_len) <= process.argv.len(), "argv_len {}", process.argv_len);
+            let cwd_ino = u64::from_le_bytes(bytes[offset_of!(ProcessEvent, cwd_ino)..][..8].try_into().unwrap());
+            assert_eq!(process.cwd_ino, cwd_ino);
         }
         Event::Signal(signal) => {
             assert_eq!(kind_in, kind::SIGNAL);
