@@ -48,7 +48,7 @@ use crate::{
     session::{Handler, Io},
 };
 use layout::{ENTER_PROGRAMS, FilesLayout, RENAME_ENTER_PROGRAMS};
-use paths::{Ident, base_name, is_under, link_path, resolve};
+use paths::{Ident, base_name, is_under, link_path, resolve, resolve_new_name};
 use snapshot::{Hold, Slot, Wanted};
 
 /// One watched path.
@@ -661,10 +661,10 @@ impl Opens {
         let path = if e.status & status::PATH_TRUNCATED != 0 {
             None // a cut name would resolve to another file
         } else if new.starts_with(b"/") {
-            resolve(None, new)
+            resolve_new_name(None, new)
         } else if e.status & status::BASE_KNOWN != 0 {
             let base = self.dir_named(e.header.pid, e.new_dfd, Ident { dev: e.base_dev, ino: e.base_ino });
-            base.and_then(|b| resolve(Some(&b), new))
+            base.and_then(|b| resolve_new_name(Some(&b), new))
         } else {
             None
         };
