@@ -786,7 +786,25 @@ fn renames_and_links_onto_a_watched_path_agree_with_strace() {
         .status()
         .unwrap();
     assert!(status.success());
-    let events = finish(tracer, &sentinel, deadline);
+    // A uid with no name in /etc/passwd renames onto it too: `user` is null, as for an open.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::write(dir.join("n1"), "n1").unwrap();
+    let nameless = Command::new("setpriv")
+        .args(["--reuid=4000013", "--regid=4000013", "--clear-groups", "mv"])
+        .args([dir.join("n1"), watched.clone()])
+        .spawn()
+        .expect("setpriv runs");
+    let nameless_pid = u64::from(nameless.id());
+    assert!(nameless.wait_with_output().unwrap().status.success());
+    let mut events = finish(tracer, &sentinel, deadline);
+    let by_nameless: Vec<Value> = events.iter().filter(|e| e["pid"] == nameless_pid).cloned().collect();
+    events.retain(|e| e["pid"] != nameless_pid);
+    let renamed: Vec<&Value> = by_nameless.iter().filter(|e| e["type"] == "rename").collect();
+    assert_eq!(renamed.len(), 1, "{by_nameless:#?}");
+    let e = renamed[0];
+    assert_eq!((u64_field(e, "uid"), &e["user"], str_field(e, "comm")), (4000013, &Value::Null, "mv"), "{e}");
+    assert_eq!((str_field(e, "old"), str_field(e, "path")), (s(&dir.join("n1")).as_str(), s(&watched).as_str()));
     let oracle = strace_renames(&std::fs::read_to_string(&trace).unwrap());
     // Every dirfd of the script is its cwd, `dir`: a new name is the watched path when it resolves to it.
     let onto = |new: &str| {

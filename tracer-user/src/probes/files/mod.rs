@@ -722,10 +722,11 @@ impl Opens {
             if path.is_none() {
                 shown.push_str(" (unresolved)");
             }
-            let details = format!("{op} {} -> {shown}", display_name(old));
+            let names = format!("{} -> {shown}", display_name(old));
             if let Some(line) = text_line {
-                return line(ts_ns, op, e.header.pid, comm_bytes, &details);
+                return line(ts_ns, op, e.header.pid, comm_bytes, &names);
             }
+            let details = format!("{op} {names}");
             format!(
                 "{:<15} {:>7} {:>7} {:<16} {:<10} {:>4} {:<8} {:>9} {:<24} {details}",
                 timestamp(ts_ns, 2),
