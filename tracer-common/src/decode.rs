@@ -5,7 +5,7 @@ use core::mem::size_of;
 
 use crate::{
     event::{EventHeader, kind},
-    files::OpenEvent,
+    files::{OpenEvent, PATH_CAP, RenameEvent},
     net::{BindEvent, SockEvent},
     process::ProcessEvent,
     signals::{OomVictimEvent, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
@@ -56,6 +56,8 @@ pub enum Event {
     Open(std::boxed::Box<OpenEvent>),
     /// A TCP connect's result, an accepted connection, or a connection's end (`header.kind` says which).
     Conn(ConnEvent),
+    /// A rename, link or symlink whose new name may be a watched path. Boxed: it carries two paths.
+    Rename(std::boxed::Box<RenameEvent>),
 }
 
 /// A syscall with whatever argument bytes the kernel copied (empty slots when none).
@@ -78,6 +80,7 @@ impl Event {
             Event::Listen(s) | Event::SockState(s) => &s.header,
             Event::Open(o) => &o.header,
             Event::Conn(c) => &c.header,
+            Event::Rename(r) => &r.header,
         }
     }
 }
@@ -179,6 +182,17 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
                 return Err(DecodeError::BadPathLength { len: event.path_len, cap: event.path.len() });
             }
             Ok(Event::Open(std::boxed::Box::new(event)))
+        }
+        kind::FILE_RENAME => {
+            need(kind, bytes, size_of::<RenameEvent>())?;
+            // SAFETY: length checked; RenameEvent is plain data.
+            let event: RenameEvent = unsafe { read_pod(bytes) };
+            for len in [event.old_len, event.new_len] {
+                if usize::from(len) > PATH_CAP {
+                    return Err(DecodeError::BadPathLength { len, cap: PATH_CAP });
+                }
+            }
+            Ok(Event::Rename(std::boxed::Box::new(event)))
         }
         kind::TCP_CONNECT | kind::TCP_ACCEPT | kind::TCP_CLOSE => {
             need(kind, bytes, size_of::<ConnEvent>())?;

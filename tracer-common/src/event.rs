@@ -15,6 +15,8 @@ pub mod kind {
     pub const TCP_ACCEPT: u16 = 12;
     pub const TCP_CLOSE: u16 = 13;
     pub const OOM_VICTIM: u16 = 14;
+    /// A rename, link or symlink whose new name is a watched path (`files::RenameEvent`).
+    pub const FILE_RENAME: u16 = 15;
 }
 
 /// First bytes of every ring-buffer record. Describes the task that was running when the probe fired.

@@ -96,9 +96,13 @@ pub mod stage {
     pub const MATCH: u32 = 1;
     /// Reads what the record needs and sends it (`files_open_send`).
     pub const SEND: u32 = 2;
-    pub const SLOTS: u32 = 3;
+    /// A rename, link or symlink's new name, hashed: matches it against the watch and sends it
+    /// (`files_rename_match`).
+    pub const RENAME_MATCH: u32 = 3;
+    pub const SLOTS: u32 = 4;
     /// The program of each stage, by index.
-    pub const PROGRAMS: [&str; SLOTS as usize] = ["files_open_failed", "files_open_match", "files_open_send"];
+    pub const PROGRAMS: [&str; SLOTS as usize] =
+        ["files_open_failed", "files_open_match", "files_open_send", "files_rename_match"];
 }
 
 /// An open in progress, in slot `tid % OPEN_INFLIGHT_SLOTS` of `OPEN_INFLIGHT` (an array: inlined lookups, no
@@ -120,6 +124,92 @@ pub struct OpenInflight {
     pub _pad: u16,
 }
 const _: () = assert!(core::mem::size_of::<OpenInflight>() == 40);
+
+/// Which call gave a path a new name (`RenameEvent::call`).
+pub mod rename_call {
+    pub const RENAME: u16 = 0;
+    pub const RENAMEAT: u16 = 1;
+    pub const RENAMEAT2: u16 = 2;
+    pub const LINK: u16 = 3;
+    pub const LINKAT: u16 = 4;
+    pub const SYMLINK: u16 = 5;
+    pub const SYMLINKAT: u16 = 6;
+
+    pub const fn name(call: u16) -> &'static str {
+        match call {
+            RENAME => "rename",
+            RENAMEAT => "renameat",
+            RENAMEAT2 => "renameat2",
+            LINK => "link",
+            LINKAT => "linkat",
+            SYMLINK => "symlink",
+            SYMLINKAT => "symlinkat",
+            _ => "rename?",
+        }
+    }
+
+    /// What the call made of the new name: `rename` (the old name moved there), `link` (a second name of the old
+    /// file), `symlink` (a symbolic link whose target is the old string).
+    pub const fn verb(call: u16) -> &'static str {
+        match call {
+            RENAME | RENAMEAT | RENAMEAT2 => "rename",
+            LINK | LINKAT => "link",
+            _ => "symlink",
+        }
+    }
+}
+
+/// Slots of the `RENAME_INFLIGHT` array (a power of two): a thread uses slot `tid % RENAME_INFLIGHT_SLOTS`.
+pub const RENAME_INFLIGHT_SLOTS: u32 = 1 << 12;
+
+/// A rename, link or symlink in progress (only while a path is watched), by thread like `OpenInflight`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RenameInflight {
+    /// The caller's old name (for a symlink: its target string).
+    pub old: u64,
+    /// The caller's new name.
+    pub new: u64,
+    /// The thread in the call; 0 when the slot is free.
+    pub tid: u32,
+    /// The dirfds of the old and the new name (`AT_FDCWD` = -100 when the call has none).
+    pub old_dfd: i32,
+    pub new_dfd: i32,
+    /// `rename_call::*`.
+    pub call: u16,
+    pub _pad: u16,
+}
+const _: () = assert!(core::mem::size_of::<RenameInflight>() == 32);
+
+/// A successful rename, link or symlink whose new name may be a watched path (`kind::FILE_RENAME`), written at
+/// the syscall's exit: the new name matched a watched file's directory and base name (`status::MATCH_NAME`,
+/// exact), or lexically (`MATCH_BASENAME`, `MATCH_PREFIX`, `MATCH_BASE_DIR`: user space resolves and confirms).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RenameEvent {
+    pub header: EventHeader,
+    /// Inode of the directory a relative new name starts at (`status::BASE_KNOWN`).
+    pub base_ino: u64,
+    /// Kernel `dev_t` of that directory.
+    pub base_dev: u32,
+    /// Real uid of the caller.
+    pub uid: u32,
+    pub old_dfd: i32,
+    pub new_dfd: i32,
+    /// `status::*` (`MATCH_*`, `BASE_KNOWN`, `PATH_TRUNCATED` for the new name).
+    pub status: u32,
+    /// `rename_call::*`.
+    pub call: u16,
+    /// Bytes valid in `old` and `new`.
+    pub old_len: u16,
+    pub new_len: u16,
+    pub _pad: [u8; 6],
+    /// The old name (a symlink's target) as the caller passed it (not NUL-terminated).
+    pub old: [u8; PATH_CAP],
+    /// The new name as the caller passed it.
+    pub new: [u8; PATH_CAP],
+}
+const _: () = assert!(core::mem::size_of::<RenameEvent>() == crate::event::HEADER_SIZE + 40 + 2 * PATH_CAP);
 
 /// Key of the `FILES_WATCHED` map.
 #[repr(C)]

@@ -60,5 +60,11 @@ pub struct ProcessEvent {
     pub child_tid: u32,
     /// `process_flags::*`.
     pub flags: u32,
+    /// EXEC: the working directory's inode number (`task->fs->pwd.dentry->d_inode->i_ino`) when the exec ran; 0
+    /// when unknown and for other events. User space names it from /proc/PID/cwd only when that is still it.
+    pub cwd_ino: u64,
+    /// EXEC: the working directory's device (`i_sb->s_dev`, the kernel's encoding); 0 with `cwd_ino`.
+    pub cwd_dev: u32,
+    pub _pad2: u32,
 }
-const _: () = assert!(core::mem::size_of::<ProcessEvent>() == crate::event::HEADER_SIZE + 24 + 2 * 256 + 8 + 24);
+const _: () = assert!(core::mem::size_of::<ProcessEvent>() == crate::event::HEADER_SIZE + 24 + 2 * 256 + 8 + 24 + 16);

@@ -14,7 +14,7 @@ use aya_ebpf::{
 use tracer_common::{
     EventHeader,
     event::{header_flags, lost},
-    files::OpenEvent,
+    files::{OpenEvent, RenameEvent},
     monitor::{RateBucket, TOKEN, bucket},
     net::{BindEvent, SockEvent},
     process::ProcessEvent,
@@ -53,6 +53,7 @@ records!(
     BindEvent,
     SockEvent,
     OpenEvent,
+    RenameEvent,
     ConnEvent
 );
 

@@ -41,8 +41,8 @@ use tracer_common::{
     event::{kind, lost},
     files::{
         FNV_OFFSET, FNV_PRIME, FileKey, INO_BITS_WORDS, MAX_DEPTH, NAME_KEY, OPEN_INFLIGHT_SLOTS, OpenEvent,
-        OpenInflight, PATH_CAP, PREFIX_SLOTS, SYSCALL_ARGS_OFFSET, WATCH_SLOTS, call, ino_bit, name_len_bit, stage,
-        status, watch,
+        OpenInflight, PATH_CAP, PREFIX_SLOTS, RENAME_INFLIGHT_SLOTS, RenameEvent, RenameInflight, SYSCALL_ARGS_OFFSET,
+        WATCH_SLOTS, call, ino_bit, name_len_bit, rename_call, stage, status, watch,
     },
 };
 
@@ -558,4 +558,180 @@ fn send(scratch: &Scratch, status: u32, flags: u64, base: &FileKey, entered: boo
             }
         }
     });
+}
+
+// Renames, links and symlinks onto a watched path: `syscalls:sys_enter/sys_exit_{rename,renameat,renameat2,link,
+// linkat,symlink,symlinkat}`, attached only while a path is watched. The enter keeps both names' pointers and
+// dirfds; a successful exit reads and hashes the new name (`files_rename_exit`) and tail-calls
+// `files_rename_match`, which matches it as the open probe matches a watched file: the base name in
+// `FILES_NAMES`/`FILES_BASENAMES` and, for a name without a `/`, its directory (cwd or dirfd) marked
+// `watch::PARENT` (exact); a name with a `/` is a lexical candidate that user space resolves and confirms.
+
+#[map]
+static RENAME_INFLIGHT: Array<RenameInflight> = Array::with_max_entries(RENAME_INFLIGHT_SLOTS, 0);
+
+/// The new name being matched (hashed in `Scratch`, as a failed open's), the old one, and the call.
+#[repr(C)]
+struct RenameScratch {
+    new: Scratch,
+    old: [u8; PATH_CAP],
+    inflight: RenameInflight,
+}
+
+#[map]
+static RENAME_SCRATCH: PerCpuArray<RenameScratch> = PerCpuArray::with_max_entries(1, 0);
+
+#[inline(always)]
+fn rename_enter(call: u16, old_dfd: i32, old: u64, new_dfd: i32, new: u64) {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !is_traced((pid_tgid >> 32) as u32) {
+        return;
+    }
+    let tid = pid_tgid as u32;
+    if let Some(slot) = RENAME_INFLIGHT.get_ptr_mut(tid & (RENAME_INFLIGHT_SLOTS - 1)) {
+        unsafe { *slot = RenameInflight { old, new, tid, old_dfd, new_dfd, call, _pad: 0 } };
+    }
+}
+
+#[tracepoint]
+pub fn files_rename_enter(ctx: TracePointContext) -> u32 {
+    rename_enter(rename_call::RENAME, AT_FDCWD, arg::<0>(&ctx), AT_FDCWD, arg::<1>(&ctx));
+    0
+}
+
+#[tracepoint]
+pub fn files_renameat_enter(ctx: TracePointContext) -> u32 {
+    rename_enter(rename_call::RENAMEAT, arg::<0>(&ctx) as i32, arg::<1>(&ctx), arg::<2>(&ctx) as i32, arg::<3>(&ctx));
+    0
+}
+
+#[tracepoint]
+pub fn files_renameat2_enter(ctx: TracePointContext) -> u32 {
+    rename_enter(rename_call::RENAMEAT2, arg::<0>(&ctx) as i32, arg::<1>(&ctx), arg::<2>(&ctx) as i32, arg::<3>(&ctx));
+    0
+}
+
+#[tracepoint]
+pub fn files_link_enter(ctx: TracePointContext) -> u32 {
+    rename_enter(rename_call::LINK, AT_FDCWD, arg::<0>(&ctx), AT_FDCWD, arg::<1>(&ctx));
+    0
+}
+
+#[tracepoint]
+pub fn files_linkat_enter(ctx: TracePointContext) -> u32 {
+    rename_enter(rename_call::LINKAT, arg::<0>(&ctx) as i32, arg::<1>(&ctx), arg::<2>(&ctx) as i32, arg::<3>(&ctx));
+    0
+}
+
+#[tracepoint]
+pub fn files_symlink_enter(ctx: TracePointContext) -> u32 {
+    rename_enter(rename_call::SYMLINK, AT_FDCWD, arg::<0>(&ctx), AT_FDCWD, arg::<1>(&ctx));
+    0
+}
+
+#[tracepoint]
+pub fn files_symlinkat_enter(ctx: TracePointContext) -> u32 {
+    rename_enter(rename_call::SYMLINKAT, AT_FDCWD, arg::<0>(&ctx), arg::<1>(&ctx) as i32, arg::<2>(&ctx));
+    0
+}
+
+/// At every rename-family exit: a successful call's new name, read and hashed, then `files_rename_match`.
+#[tracepoint]
+pub fn files_rename_exit(ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !is_traced((pid_tgid >> 32) as u32) {
+        return 0;
+    }
+    let Some(slot) = RENAME_INFLIGHT.get_ptr_mut(pid_tgid as u32 & (RENAME_INFLIGHT_SLOTS - 1)) else { return 0 };
+    let slot = unsafe { &mut *slot };
+    if slot.tid != pid_tgid as u32 {
+        return 0; // entered before the probes were attached, or its slot was taken: no names to match
+    }
+    slot.tid = 0;
+    // A failed call replaced nothing.
+    if arg::<0>(&ctx) != 0 {
+        return 0;
+    }
+    let Some(scratch) = RENAME_SCRATCH.get_ptr_mut(0) else { return 0 };
+    let scratch = unsafe { &mut *scratch };
+    scratch.inflight = *slot;
+    let (len, read_status) = read_path(slot.new, &mut scratch.new.path);
+    if len == 0 {
+        return 0;
+    }
+    scratch.new.handover.pid_tgid = pid_tgid;
+    scratch.new.handover.status = read_status;
+    scratch.new.handover.path_len = len as u32;
+    hash_path(&mut scratch.new);
+    next_stage(&ctx, stage::RENAME_MATCH);
+    0
+}
+
+/// The new name's match (see above), then the record with both names.
+#[tracepoint]
+pub fn files_rename_match(_ctx: TracePointContext) -> u32 {
+    let Some(scratch) = RENAME_SCRATCH.get_ptr_mut(0) else { return 0 };
+    let scratch = unsafe { &mut *scratch };
+    let mut found = match_path(&scratch.new);
+    let relative = scratch.new.path[0] != b'/';
+    let mut st = scratch.new.handover.status;
+    let mut base = FileKey::default();
+    if relative && let Some(dentry) = base_dentry(scratch.inflight.new_dfd) {
+        if let Some(identity) = dentry_identity(dentry) {
+            base = identity;
+            st |= status::BASE_KNOWN;
+        }
+        // A bare name: its directory is the start directory, compared by identity.
+        if scratch.new.hashes.count == 0 && found & status::MATCH_BASENAME != 0 {
+            found &= !status::MATCH_BASENAME;
+            let inode = word(dentry, global(&VFS_DENTRY_INODE));
+            if watched(word(inode, global(&VFS_INODE_INO)), inode) & watch::PARENT != 0 {
+                found |= status::MATCH_NAME;
+            }
+        }
+        if found == 0 {
+            found |= climb(dentry, true);
+        }
+    } else if relative && scratch.new.hashes.count == 0 {
+        found &= !status::MATCH_BASENAME; // a bare name whose directory cannot be known: not one of ours
+    }
+    if found & (status::MATCH_NAME | status::MATCH_BASENAME | status::MATCH_PREFIX | status::MATCH_BASE_DIR) == 0 {
+        return 0;
+    }
+    st |= found;
+    let old_len = match unsafe { bpf_probe_read_user_str_bytes(scratch.inflight.old as *const u8, &mut scratch.old) } {
+        Ok(bytes) => bytes.len(),
+        Err(_) => 0,
+    };
+    let new_len = scratch.new.handover.path_len as usize;
+    let inflight = scratch.inflight;
+    emit::<RenameEvent>(OPEN, kind::FILE_RENAME, scratch.new.handover.pid_tgid, |event, _| {
+        event.base_ino = base.ino;
+        event.base_dev = base.dev;
+        event.uid = bpf_get_current_uid_gid() as u32;
+        event.old_dfd = inflight.old_dfd;
+        event.new_dfd = inflight.new_dfd;
+        event.status = st;
+        event.call = inflight.call;
+        event.old_len = 0;
+        event.new_len = 0;
+        event._pad = [0; 6];
+        let size = (old_len as u32) & (PATH_CAP as u32 - 1);
+        if size > 0
+            && unsafe {
+                generated::bpf_probe_read_kernel(event.old.as_mut_ptr().cast(), size, scratch.old.as_ptr().cast())
+            } == 0
+        {
+            event.old_len = size as u16;
+        }
+        let size = (new_len as u32) & (PATH_CAP as u32 - 1);
+        if size > 0
+            && unsafe {
+                generated::bpf_probe_read_kernel(event.new.as_mut_ptr().cast(), size, scratch.new.path.as_ptr().cast())
+            } == 0
+        {
+            event.new_len = size as u16;
+        }
+    });
+    0
 }

@@ -19,7 +19,10 @@ use tracer_common::{
 
 use crate::{
     emit::{EXEC, EXIT, FORK, Route, emit},
-    kernel::{is_zero, read, start_time_of, word},
+    kernel::{
+        VFS_DENTRY_INODE, VFS_FS_PWD_DENTRY, VFS_INODE_INO, VFS_INODE_SB, VFS_SB_DEV, VFS_TASK_FS, current_task,
+        is_zero, read, start_time_of, word,
+    },
     maps::{count_lost, global, is_traced, set_traced, traced_state},
     syscalls::report_unreturned,
 };
@@ -109,6 +112,18 @@ fn read_argv(out: &mut [u8; 256]) -> (u16, bool) {
     (len as u16, wanted > 256)
 }
 
+/// The current task's working directory as (inode number, device), read at the exec: user space names it from
+/// /proc/PID/cwd only while that is still this directory (the process may chdir or exit before it looks).
+/// Zeroes when a read fails (a null pointer's included): unknown.
+#[inline(always)]
+fn cwd_identity() -> (u64, u32) {
+    let fs = word(current_task(), global(&VFS_TASK_FS));
+    let dentry = word(fs, global(&VFS_FS_PWD_DENTRY));
+    let inode = word(dentry, global(&VFS_DENTRY_INODE));
+    let sb = word(inode, global(&VFS_INODE_SB));
+    (read::<u64>(inode, global(&VFS_INODE_INO)), read::<u32>(sb, global(&VFS_SB_DEV)))
+}
+
 /// The current task's parent process (`real_parent->tgid`), 0 when unknown.
 #[inline(always)]
 fn parent_tgid() -> u32 {
@@ -141,6 +156,9 @@ pub fn send(route: Route, what: u32, other_pid: u32, exit_code: i32) {
         event.child_start_ns = 0;
         event.child_tid = 0;
         event.flags = 0;
+        event.cwd_ino = 0;
+        event.cwd_dev = 0;
+        event._pad2 = 0;
     });
 }
 
@@ -191,6 +209,9 @@ pub fn process_fork(ctx: RawTracePointContext) -> i32 {
         event.child_start_ns = start_time_of(child);
         event.child_tid = child_pid;
         event.flags = if thread { process_flags::THREAD } else { 0 };
+        event.cwd_ino = 0;
+        event.cwd_dev = 0;
+        event._pad2 = 0;
     });
     0
 }
@@ -336,6 +357,10 @@ pub fn process_exec(ctx: TracePointContext) -> u32 {
         event.child_start_ns = 0;
         event.child_tid = 0;
         event.flags = flags;
+        let (cwd_ino, cwd_dev) = cwd_identity();
+        event.cwd_ino = cwd_ino;
+        event.cwd_dev = cwd_dev;
+        event._pad2 = 0;
     });
     0
 }

@@ -377,10 +377,32 @@ pub fn status_uid_locked(pid: u32) -> Option<(u32, u64)> {
     Some((uid, locked))
 }
 
-/// The process's working directory, `None` when it is gone or cannot be read.
-pub fn cwd(pid: u32) -> Option<Vec<u8>> {
-    use std::os::unix::ffi::OsStringExt as _;
-    Some(fs::read_link(format!("/proc/{pid}/cwd")).ok()?.into_os_string().into_vec())
+/// The process's working directory, when it is still the directory the kernel identified at an exec (`dev` in the
+/// kernel's encoding, `ino`); `None` when it is not (it changed directory since), the process is gone, the
+/// directory was removed, or the kernel could not say (`ino` 0): unknown rather than another directory's name.
+pub fn cwd_if_still(pid: u32, dev: u32, ino: u64) -> Option<Vec<u8>> {
+    use std::os::unix::{
+        ffi::OsStringExt as _,
+        fs::{MetadataExt as _, OpenOptionsExt as _},
+        io::AsRawFd as _,
+    };
+    if ino == 0 {
+        return None;
+    }
+    // One open of the link: the identity and the name below are of that one directory, however fast the process
+    // moves on.
+    let dir = fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(format!("/proc/{pid}/cwd"))
+        .ok()?;
+    let meta = dir.metadata().ok()?;
+    if tracer_common::files::kernel_dev(meta.dev()) != dev || meta.ino() != ino {
+        return None;
+    }
+    let name = fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).ok()?.into_os_string().into_vec();
+    // A removed directory keeps its identity but its name no longer leads to it.
+    (!name.ends_with(b" (deleted)")).then_some(name)
 }
 
 /// Every process id in /proc, sorted.

@@ -52,6 +52,7 @@ pub mod field {
         HolderComm "holder_comm",
         Path "path",
         Requested "requested",
+        Old "old",
         Watch "watch",
         Name "name",
         Addr "addr",
@@ -206,7 +207,8 @@ pub struct ExecUser {
 /// What `tracer procs` adds to an exec.
 #[derive(Serialize)]
 pub struct ExecContext {
-    /// /proc/PID/cwd when tracer read it right after the exec; null when the process was already gone.
+    /// The working directory at the exec: the kernel's identity of it, named from /proc/PID/cwd while that is still
+    /// it; null when it is not (the process changed directory or exited first) or the kernel could not say.
     #[serde(flatten)]
     pub cwd: MaybeText<field::Cwd>,
     /// How a process not followed before joined at this exec: "comm" (its new command name matched, in the
@@ -760,6 +762,40 @@ pub struct Open<'a> {
     pub watch: MaybeText<field::Watch>,
     pub dev: Option<String>,
     pub inode: Option<u64>,
+}
+
+/// `rename` (`tracer opens PATH`, `monitor --watch`): a watched path replaced by a rename, or created by a link or a
+/// symlink.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "rename")]
+pub struct Rename<'a> {
+    pub ts_ns: u64,
+    pub pid: u32,
+    pub start_ns: Option<u64>,
+    pub tid: u32,
+    #[serde(flatten)]
+    pub comm: Comm,
+    pub uid: u32,
+    /// The name of `uid`; null when it has none.
+    pub user: Option<&'a str>,
+    /// The syscall: `rename`, `renameat`, `renameat2`, `link`, `linkat`, `symlink`, `symlinkat`.
+    pub call: &'static str,
+    /// What it made of the watched path: `rename` (the old name moved over it), `link` (a second name of the old
+    /// file), `symlink` (a symbolic link to `old`).
+    pub op: &'static str,
+    /// The old name (a symlink's target) as the process passed it.
+    #[serde(flatten)]
+    pub old: Text<field::Old>,
+    /// The new name: absolute and resolved when `path_resolved`, else as the process passed it.
+    #[serde(flatten)]
+    pub path: Text<field::Path>,
+    pub path_resolved: bool,
+    /// The new name as the process passed it.
+    #[serde(flatten)]
+    pub requested: Text<field::Requested>,
+    /// The watched path (as given) that the new name is or lies below.
+    #[serde(flatten)]
+    pub watch: Text<field::Watch>,
 }
 
 /// `delivery` (`tracer signals`): a signal taken by a thread, and the action that ran.

@@ -184,7 +184,7 @@ fn every_line_of_monitor_is_in_the_contract_and_documented() {
             "python3 -c 'import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(); \
              c = socket.create_connection(s.getsockname()); a, _ = s.accept(); c.send(b\"x\"); a.recv(1); \
              c.close(); a.close(); s.close()'; \
-             echo x > {watched}/file; sleep 30 & kill -HUP $!; sh -c 'exit 3'"
+             echo x > {watched}/file; mv {watched}/file {watched}/moved; sleep 30 & kill -HUP $!; sh -c 'exit 3'"
         ));
         let stats = tracer.out().wait_for(dl.within(Duration::from_secs(10)), |l| l.contains("\"syscall_stats\""));
         assert!(stats.is_some(), "no syscall_stats line\n{}", tracer.dump());
@@ -195,7 +195,7 @@ fn every_line_of_monitor_is_in_the_contract_and_documented() {
     for ty in ["ready", "exec", "exit", "fork", "bind", "listen", "close", "connect", "accept", "tcp_close", "open"] {
         assert!(seen.contains(ty), "monitor wrote no `{ty}` line: {seen:?}");
     }
-    for ty in ["signal", "syscall_stats"] {
+    for ty in ["signal", "syscall_stats", "rename"] {
         assert!(seen.contains(ty), "monitor wrote no `{ty}` line: {seen:?}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -241,9 +241,12 @@ fn every_line_of_opens_binds_conns_procs_and_signals_is_in_the_contract_and_docu
 
     let table = run_json("opens", &["-p", &pid], dl, |_| {});
     assert!(check_lines("tracer opens -p", &table).contains("holder"));
-    let watched = run_json("opens", &[&held], dl, |_| sh(&format!("cat {held}")));
+    let watched = run_json("opens", &[&held], dl, |tracer| {
+        sh(&format!("cat {held}; cp {held} {held}.new; mv {held}.new {held}"));
+        tracer.out().wait_for(dl.within(Duration::from_secs(5)), |l| l.contains(r#""type":"rename""#));
+    });
     let seen = check_lines("tracer opens PATH", &watched);
-    assert!(seen.contains("holder") && seen.contains("open"), "{seen:?}");
+    assert!(seen.contains("holder") && seen.contains("open") && seen.contains("rename"), "{seen:?}");
     // `--deleted` is a listing, as `lsof +L1`: it ends by itself.
     let deleted =
         Proc::spawn("tracer opens --deleted", &mut tracer_command("opens", &["--json", "--deleted", "-p", &pid]));

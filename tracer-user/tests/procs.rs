@@ -166,8 +166,8 @@ fn text_quotes_arguments_like_a_shell() {
         .lines()
         .find(|l| l.contains(" exec ") && l.contains(&format!(" {exec} ")))
         .unwrap_or_else(|| panic!("no exec line\n{}", out.dump()));
-    // The cwd is read from /proc when the exec is reported: `sh -c 'exit 5'` may be gone by then, and then it is
-    // unknown (`?`), never another directory.
+    // The cwd is named from /proc when the exec is reported, if it is still the directory the kernel saw at the exec:
+    // `sh -c 'exit 5'` may be gone by then, and then it is unknown (`?`), never another directory.
     let known = format!("ppid={wpid} user=root cwd={} sh -c 'exit 5'", cwd_text());
     let unknown = format!("ppid={wpid} user=root cwd=? sh -c 'exit 5'");
     assert!(exec_line.ends_with(&known) || exec_line.ends_with(&unknown), "{exec_line}");
@@ -383,4 +383,113 @@ fn a_reload_of_nginx_shows_old_workers_exit_and_new_ones_fork() {
     assert_eq!(exited(&old), 2, "the old workers exited\n{}", out.dump());
     assert_eq!(exited(&new), 2, "the new workers exited at SIGQUIT\n{}", out.dump());
     assert_eq!(exited(&[u64::from(mpid)].into()), 1, "the master exited\n{}", out.dump());
+}
+
+/// An exec's cwd is the directory the kernel saw at the exec, or unknown: never a later one. tracer is stopped
+/// (SIGSTOP) while the execs happen, so it reads /proc only after each process moved on: those still in their
+/// exec's directory are named exactly; the one that changed directory right after its exec, the one whose
+/// directory was removed, and the one that exited at once are unknown (null; `?` in text), never the directory
+/// they moved to nor another.
+#[test]
+fn exec_cwd_is_exact_or_unknown() {
+    let dl = Deadline::test();
+    let base = scratch_dir("procs-cwd");
+    let dir = |name: &str| {
+        let d = base.join(name);
+        let _ = std::fs::remove_dir(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d.canonicalize().unwrap()
+    };
+    let (stays, spaced, from, to) = (dir("stays"), dir("with space"), dir("from"), dir("to"));
+    let name = format!("pc{}", std::process::id() % 100_000);
+    let shell = base.join(format!("{name}-sh"));
+    let _ = std::fs::remove_file(&shell);
+    std::os::unix::fs::symlink("/bin/sh", &shell).unwrap();
+    for json in [true, false] {
+        let mut args = vec!["--no-snapshot", name.as_str()];
+        if json {
+            args.insert(0, "--json");
+        }
+        let t = Proc::spawn("tracer procs NAME (cwd)", &mut procs(&args));
+        ready(&t, &dl);
+        t.signal(libc::SIGSTOP);
+        // Each prints `moved` when it is where it stays until stdin says go.
+        let start = |cwd: &std::path::Path, script: &str| {
+            let mut child = Command::new(&shell)
+                .args(["-c", &format!("{script}; echo moved; read x")])
+                .current_dir(cwd)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut line = String::new();
+            use std::io::BufRead as _;
+            std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+            assert_eq!(line, "moved\n");
+            child
+        };
+        let removed = dir("gone");
+        let waiting = [
+            (start(&stays, ":"), Some(&stays)),
+            (start(&spaced, ":"), Some(&spaced)),
+            (start(&from, &format!("cd '{}'", to.display())), None),
+            (start(&removed, ":"), None),
+        ];
+        // Removed while it is its cwd: same identity, but no name leads to it any more.
+        std::fs::remove_dir(&removed).unwrap();
+        let at_once = Command::new(&shell).args(["-c", "exit 7"]).current_dir(&stays).status().unwrap();
+        assert_eq!(at_once.code(), Some(7));
+        t.signal(libc::SIGCONT);
+        let pids: Vec<u32> = waiting.iter().map(|(c, _)| c.id()).collect();
+        for (pid, _) in pids.iter().zip(&waiting) {
+            let needle = if json { r#""type":"exec""# } else { " exec " };
+            let pid_text = if json { format!(r#""pid":{pid},"#) } else { format!(" {pid} ") };
+            let seen =
+                t.out().wait_for(dl.within(Duration::from_secs(10)), |l| l.contains(needle) && l.contains(&pid_text));
+            assert!(seen.is_some(), "no exec of {pid}\n{}", t.dump());
+        }
+        let found = t.out().wait_for(dl.within(Duration::from_secs(10)), |l| {
+            l.contains(if json { r#""code":7"# } else { "exited with 7" })
+        });
+        assert!(found.is_some(), "{}", t.dump());
+        for (mut child, _) in waiting {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+            assert!(child.wait().unwrap().success());
+        }
+        t.signal(libc::SIGINT);
+        let out = t.wait(dl);
+        out.expect_no_panic();
+        out.expect_code(0);
+        let expected: Vec<(u32, Option<String>)> = pids
+            .iter()
+            .zip([Some(&stays), Some(&spaced), None, None])
+            .map(|(&pid, cwd)| (pid, cwd.map(|c| c.to_string_lossy().into_owned())))
+            .collect();
+        if json {
+            let events = out.json();
+            let execs = of_type(&events, "exec");
+            assert_eq!(execs.len(), 5, "four waiting, one exited at once\n{}", out.dump());
+            let shown: Vec<(u32, Option<String>)> = execs[..4]
+                .iter()
+                .map(|e| (u64_field(e, "pid") as u32, e["cwd"].as_str().map(str::to_string)))
+                .collect();
+            assert_eq!(shown, expected, "{}", out.dump());
+            assert!(execs[4]["cwd"].is_null(), "exited before tracer looked: {}", execs[4]);
+            let known = execs.iter().filter(|e| !e["cwd"].is_null()).count();
+            assert_eq!(known, 2, "{}", out.dump());
+        } else {
+            let text = out.stdout_text();
+            let execs: Vec<&str> = text.lines().filter(|l| l.contains(" exec ")).collect();
+            assert_eq!(execs.len(), 5, "{}", out.dump());
+            for (line, (pid, cwd)) in execs.iter().zip(&expected) {
+                assert!(line.contains(&format!(" {pid} ")), "{line}");
+                let cwd = cwd
+                    .as_deref()
+                    .map_or("?".to_string(), |c| if c.contains(' ') { format!("'{c}'") } else { c.to_string() });
+                assert!(line.contains(&format!(" cwd={cwd} ")), "{line}");
+            }
+            assert!(execs[4].contains(" cwd=? "), "{}", execs[4]);
+        }
+    }
 }

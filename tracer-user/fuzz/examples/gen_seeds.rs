@@ -10,6 +10,7 @@ use std::{fs, path::Path};
 use tracer_common::{
     EventHeader,
     decode::{Event, decode},
+    files::{PATH_CAP, RenameEvent, rename_call, status as file_status},
     kind,
     process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
     signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags},
@@ -76,7 +77,33 @@ fn process(what: u32, other_pid: u32, exit_code: i32, filename: &[u8], argv_byte
         child_start_ns: if what == what::FORK { 2_000_000_000 } else { 0 },
         child_tid: if what == what::FORK { other_pid } else { 0 },
         flags: 0,
+        // An exec's working directory: (8:1, inode 2), a filesystem's root.
+        cwd_ino: if what == what::EXEC { 2 } else { 0 },
+        cwd_dev: if what == what::EXEC { (8 << 20) | 1 } else { 0 },
+        _pad2: 0,
     }
+}
+
+/// redis's BGSAVE child renaming its temporary file over the watched dump.
+fn rename(old: &[u8], new: &[u8]) -> RenameEvent {
+    let mut event = RenameEvent {
+        header: header(kind::FILE_RENAME, 12226, 4_000_000_000, b"redis-rdb-bgsave"),
+        base_ino: 10_010_908,
+        base_dev: 254 << 20,
+        uid: 105,
+        old_dfd: -100,
+        new_dfd: -100,
+        status: file_status::MATCH_NAME | file_status::BASE_KNOWN,
+        call: rename_call::RENAME,
+        old_len: u16::try_from(old.len()).unwrap(),
+        new_len: u16::try_from(new.len()).unwrap(),
+        _pad: [0; 6],
+        old: [0; PATH_CAP],
+        new: [0; PATH_CAP],
+    };
+    event.old[..old.len()].copy_from_slice(old);
+    event.new[..new.len()].copy_from_slice(new);
+    event
 }
 
 fn main() {
@@ -99,6 +126,7 @@ fn main() {
         ("syscall_data_write_full", as_bytes(&with_data(truncated_write, [&full_write, b""]))),
         ("process_exec", as_bytes(&process(what::EXEC, 0, 0, b"/usr/bin/true", b"true\0--version\0"))),
         ("process_fork", as_bytes(&process(what::FORK, 4243, 0, b"", b""))),
+        ("file_rename_redis", as_bytes(&rename(b"temp-12226.rdb", b"dump.rdb"))),
         ("process_exit", as_bytes(&process(what::EXIT, 0, EXIT_CODE_UNKNOWN, b"", b""))),
         (
             "signal_kill",

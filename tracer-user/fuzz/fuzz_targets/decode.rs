@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use tracer_common::{
     EventHeader,
     decode::{DecodeError, Event, c_bytes, decode},
-    files::OpenEvent,
+    files::{OpenEvent, PATH_CAP, RenameEvent},
     kind,
     net::{BindEvent, SockEvent},
     process::ProcessEvent,
@@ -41,6 +41,7 @@ fn size_for(kind: u16) -> Option<usize> {
         kind::NET_BIND => Some(size_of::<BindEvent>()),
         kind::NET_LISTEN | kind::NET_STATE => Some(size_of::<SockEvent>()),
         kind::FILE_OPEN => Some(size_of::<OpenEvent>()),
+        kind::FILE_RENAME => Some(size_of::<RenameEvent>()),
         kind::TCP_CONNECT | kind::TCP_ACCEPT | kind::TCP_CLOSE => Some(size_of::<ConnEvent>()),
         _ => None,
     }
@@ -73,19 +74,21 @@ const OTHER_LENGTHS: [usize; 8] = [0, 2, 39, 40, 80, 120, 312, 632];
 /// length), except for the fields the decoder validates, which are overwritten as chosen by header bytes the
 /// decoder ignores:
 ///
-/// - byte 0 (kind, low byte) chooses the kind: `b % 5` is 1..=4 for that kind, 0 for an unknown kind;
+/// - byte 0 (kind, low byte) chooses the kind: `b % 6` is 1..=4 for that kind, 5 for `FILE_RENAME`, 0 for an
+///   unknown kind;
 /// - byte 1 (kind, high byte) chooses the length, with `S` the size of the kind's record type (120 for unknown
 ///   kinds): 0..=127 exactly `S`, 128..=191 `S+1..=S+64`, 192..=247 `S-1..=S-56`, 248..=255 one of
 ///   [`OTHER_LENGTHS`];
 /// - byte 2 (flags, low byte) chooses, two bits per field, what to do with `data_len[0]` and `data_len[1]`
-///   (syscall kinds) or `filename_len` (process): keep the input's bytes, an in-range value, a value within a few
+///   (syscall kinds), `filename_len` and `argv_len` (process) or `old_len` and `new_len` (rename): keep the input's bytes, an in-range value, a value within a few
 ///   of the cap, or a huge value; bytes 3 and 4 give the values for the first and second field.
 ///
 /// A valid record (kind 1..=4, flags 0) therefore builds to itself.
 fn build_record(data: &[u8]) -> Vec<u8> {
     let byte = |i: usize| data.get(i).copied().unwrap_or(0);
-    let kind = match byte(0) % 5 {
+    let kind = match byte(0) % 6 {
         0 => 0x100 | u16::from(byte(0)),
+        5 => kind::FILE_RENAME,
         k => u16::from(k),
     };
     let size = size_for(kind).unwrap_or(size_of::<SyscallEvent>());
@@ -117,6 +120,14 @@ fn build_record(data: &[u8]) -> Vec<u8> {
             }
             if let Some(value) = pick_length(modes >> 2, byte(4), FILENAME_CAP) {
                 put_u16(&mut record, offset_of!(ProcessEvent, argv_len), value);
+            }
+        }
+        kind::FILE_RENAME => {
+            if let Some(value) = pick_length(modes, byte(3), PATH_CAP) {
+                put_u16(&mut record, offset_of!(RenameEvent, old_len), value);
+            }
+            if let Some(value) = pick_length(modes >> 2, byte(4), PATH_CAP) {
+                put_u16(&mut record, offset_of!(RenameEvent, new_len), value);
             }
         }
         _ => {}
@@ -192,6 +203,8 @@ fn check_event(bytes: &[u8], event: &Event) {
             let name = &process.filename[..len];
             assert!(c_bytes(name).len() <= len);
             assert!(usize::from(process.argv_len) <= process.argv.len(), "argv_len {}", process.argv_len);
+            let cwd_ino = u64::from_le_bytes(bytes[offset_of!(ProcessEvent, cwd_ino)..][..8].try_into().unwrap());
+            assert_eq!(process.cwd_ino, cwd_ino);
         }
         Event::Signal(signal) => {
             assert_eq!(kind_in, kind::SIGNAL);
@@ -212,6 +225,11 @@ fn check_event(bytes: &[u8], event: &Event) {
         Event::Conn(conn) => {
             assert!(matches!(kind_in, kind::TCP_CONNECT | kind::TCP_ACCEPT | kind::TCP_CLOSE), "kind {kind_in}");
             assert_eq!(as_bytes(conn), &bytes[..size]);
+        }
+        Event::Rename(rename) => {
+            assert_eq!(kind_in, kind::FILE_RENAME);
+            assert_eq!(as_bytes(&**rename), &bytes[..size]);
+            assert!(usize::from(rename.old_len) <= PATH_CAP && usize::from(rename.new_len) <= PATH_CAP);
         }
         // Families added later: decoding without a panic is what this target checks for them.
         _ => {}
@@ -268,6 +286,15 @@ fn check_error(bytes: &[u8], err: &DecodeError) {
             // The file name is checked first.
             assert!(usize::from(read_u16(bytes, offset_of!(ProcessEvent, filename_len))) <= FILENAME_CAP);
             assert_eq!(read_u16(bytes, offset_of!(ProcessEvent, argv_len)), len);
+        }
+        DecodeError::BadPathLength { len, cap } if read_u16(bytes, 0) == kind::FILE_RENAME => {
+            assert!(bytes.len() >= size_of::<RenameEvent>());
+            assert_eq!(cap, PATH_CAP);
+            assert!(usize::from(len) > cap);
+            // The old name is checked first.
+            let old = read_u16(bytes, offset_of!(RenameEvent, old_len));
+            let new = read_u16(bytes, offset_of!(RenameEvent, new_len));
+            assert!(old == len || (usize::from(old) <= cap && new == len), "old {old} new {new} len {len}");
         }
         DecodeError::BadPathLength { len, cap } => {
             assert_eq!(read_u16(bytes, 0), kind::FILE_OPEN);

@@ -713,6 +713,13 @@ impl Handler for Monitor {
                 }
                 Ok(())
             }
+            Event::Rename(e) => {
+                let Some(opens) = &mut self.opens else { return Ok(()) };
+                if opens.on_rename(&e, io)? {
+                    self.count("rename");
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }

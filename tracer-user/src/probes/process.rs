@@ -12,7 +12,7 @@ use tracer_common::process::COMM_PATTERNS;
 use crate::{
     bpf::{KernelGlobals, Probes, btf_offset},
     btf::kernel_btf,
-    probes::Family,
+    probes::{Family, vfs_globals},
     tracefs,
 };
 
@@ -30,7 +30,7 @@ impl ProcessLayout {
         let task = |member: &str| btf_offset(btf, "task_struct", member);
         let exit = tracefs::read_format(tracefs, "sched", "sched_process_exit")?;
         let exec = tracefs::read_format(tracefs, "sched", "sched_process_exec")?;
-        let globals = vec![
+        let mut globals = vec![
             ("TASK_PID_OFFSET", task("pid")?),
             ("TASK_TGID_OFFSET", task("tgid")?),
             ("TASK_EXIT_CODE_OFFSET", task("exit_code")?),
@@ -45,6 +45,8 @@ impl ProcessLayout {
             ("EXEC_FILENAME_OFFSET", exec.offset_of("filename")?),
             ("EXEC_OLD_PID_OFFSET", exec.offset_of("old_pid")?),
         ];
+        // The exec's working directory (its dev and inode, for user space to name it only while it still is).
+        globals.extend(vfs_globals(btf)?);
         Ok(ProcessLayout { globals: KernelGlobals::new(globals) })
     }
 

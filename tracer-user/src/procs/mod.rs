@@ -215,7 +215,7 @@ impl ProcsHandler {
             Some("cmdline")
         };
         let user = self.users.name(e.uid);
-        let cwd = Text::new(procfs::cwd(pid));
+        let cwd = Text::new(procfs::cwd_if_still(pid, e.cwd_dev, e.cwd_ino));
         let record = Exec {
             user: Some(ExecUser { user }),
             context: Some(ExecContext { cwd, joined }),

@@ -661,7 +661,11 @@ pub fn oom_killed_python(test: &str, dl: Deadline) -> (u32, u64) {
 
 /// Debian's `redis-server` on 127.0.0.1:`port`, in the foreground, no persistence; waits until it accepts.
 pub fn start_redis(port: u16, deadline: Deadline) -> Proc {
-    let dir = scratch_dir("redis");
+    start_redis_in(port, &scratch_dir("redis"), deadline)
+}
+
+/// `start_redis` with its working directory (where SAVE and BGSAVE write `dump.rdb`) in `dir`.
+pub fn start_redis_in(port: u16, dir: &Path, deadline: Deadline) -> Proc {
     let mut cmd = Command::new("redis-server");
     cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
         .args(["--daemonize", "no", "--dir", dir.to_str().unwrap()])

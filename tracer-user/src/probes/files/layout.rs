@@ -20,7 +20,21 @@ pub struct FilesLayout {
     pub globals: KernelGlobals,
     /// Enter tracepoints this kernel has (openat2 is 5.6+).
     pub calls: Vec<&'static str>,
+    /// The rename family's syscalls this kernel has (attached only while a path is watched).
+    pub rename_calls: Vec<&'static str>,
 }
+
+/// (program, syscall, the argument fields it reads): the rename family's enter programs (renameat2 shares
+/// renameat's, whose first four arguments it has).
+pub const RENAME_ENTER_PROGRAMS: &[(&str, &str, &[&str])] = &[
+    ("files_rename_enter", "rename", &["oldname", "newname"]),
+    ("files_renameat_enter", "renameat", &["olddfd", "oldname", "newdfd", "newname"]),
+    ("files_renameat2_enter", "renameat2", &["olddfd", "oldname", "newdfd", "newname"]),
+    ("files_link_enter", "link", &["oldname", "newname"]),
+    ("files_linkat_enter", "linkat", &["olddfd", "oldname", "newdfd", "newname"]),
+    ("files_symlink_enter", "symlink", &["oldname", "newname"]),
+    ("files_symlinkat_enter", "symlinkat", &["oldname", "newdfd", "newname"]),
+];
 
 /// (program, syscall) pairs: every enter program and the syscall whose tracepoints it is attached to.
 pub const ENTER_PROGRAMS: &[(&str, &str)] = &[
@@ -73,7 +87,25 @@ impl FilesLayout {
         if ret as usize != SYSCALL_ARGS_OFFSET {
             bail!("unsupported kernel: sys_exit_openat.ret is at offset {ret}, tracer expects {SYSCALL_ARGS_OFFSET}");
         }
-        Ok(FilesLayout { globals: KernelGlobals::new(globals), calls })
+        let mut rename_calls = Vec::new();
+        for &(_, syscall, fields) in RENAME_ENTER_PROGRAMS {
+            let enter = match tracefs::read_format(tracefs, "syscalls", &format!("sys_enter_{syscall}")) {
+                Ok(format) => format,
+                Err(tracefs::TracefsError::NoSuchEvent { .. }) => continue,
+                Err(err) => return Err(err.into()),
+            };
+            for (arg, field) in fields.iter().enumerate() {
+                let offset = enter.offset_of(field)?;
+                if offset as usize != SYSCALL_ARGS_OFFSET + 8 * arg {
+                    bail!(
+                        "unsupported kernel: sys_enter_{syscall}.{field} is at offset {offset}, tracer expects {}",
+                        SYSCALL_ARGS_OFFSET + 8 * arg
+                    );
+                }
+            }
+            rename_calls.push(syscall);
+        }
+        Ok(FilesLayout { globals: KernelGlobals::new(globals), calls, rename_calls })
     }
 }
 
@@ -87,6 +119,7 @@ mod tests {
         // Fails if the syscall records' arguments are not in 8-byte slots from 16.
         let layout = FilesLayout::read(&tracefs).unwrap();
         assert!(layout.calls.contains(&"openat"));
+        assert_eq!(layout.rename_calls.len(), RENAME_ENTER_PROGRAMS.len(), "x86_64 has every one");
         assert!(layout.globals.get("VFS_TASK_FS").is_some_and(|offset| offset > 0));
         assert_ne!(layout.globals.get("VFS_DENTRY_PARENT"), Some(0));
     }

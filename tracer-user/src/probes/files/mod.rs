@@ -31,7 +31,10 @@ use aya::{
 };
 use tracer_common::{
     decode::{Event, c_bytes},
-    files::{FileKey, NAME_KEY, OpenEvent, call, fnv1a, ino_bit, name_key, name_len_bit, stage, status, watch},
+    files::{
+        FileKey, NAME_KEY, OpenEvent, RenameEvent, call, fnv1a, ino_bit, name_key, name_len_bit, rename_call, stage,
+        status, watch,
+    },
 };
 
 use crate::{
@@ -44,8 +47,8 @@ use crate::{
     records::{self, FdField, HeldFile, Open},
     session::{Handler, Io},
 };
-use layout::{ENTER_PROGRAMS, FilesLayout};
-use paths::{Ident, base_name, is_under, link_path, resolve};
+use layout::{ENTER_PROGRAMS, FilesLayout, RENAME_ENTER_PROGRAMS};
+use paths::{Ident, base_name, is_under, link_path, resolve, resolve_new_name};
 use snapshot::{Hold, Slot, Wanted};
 
 /// One watched path.
@@ -311,6 +314,18 @@ impl Family for OpenProbes {
                 probes.attach_tracepoint(program, "syscalls", &format!("sys_enter_{syscall}"))?;
             }
         }
+        // Renames, links and symlinks onto a watched path: only while one is watched, so that these calls pay
+        // nothing otherwise. Exits before enters, as above.
+        if self.unfiltered == 0 {
+            for &syscall in &self.files.rename_calls {
+                probes.attach_tracepoint("files_rename_exit", "syscalls", &format!("sys_exit_{syscall}"))?;
+            }
+            for &(program, syscall, _) in RENAME_ENTER_PROGRAMS {
+                if self.files.rename_calls.contains(&syscall) {
+                    probes.attach_tracepoint(program, "syscalls", &format!("sys_enter_{syscall}"))?;
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -460,9 +475,13 @@ impl Opens {
         if e.status & status::BASE_KNOWN == 0 {
             return None;
         }
-        let ident = Ident { dev: e.base_dev, ino: e.base_ino };
-        let link = if e.dfd == -100 { "cwd".to_string() } else { format!("fd/{}", e.dfd) };
-        let proc_path = PathBuf::from(format!("/proc/{}/{link}", e.header.pid));
+        self.dir_named(e.header.pid, e.dfd, Ident { dev: e.base_dev, ino: e.base_ino })
+    }
+
+    /// The directory `ident` that `pid` reached through `dfd` (or its cwd), named.
+    fn dir_named(&mut self, pid: u32, dfd: i32, ident: Ident) -> Option<PathBuf> {
+        let link = if dfd == -100 { "cwd".to_string() } else { format!("fd/{dfd}") };
+        let proc_path = PathBuf::from(format!("/proc/{pid}/{link}"));
         if Ident::of(&proc_path) == Some(ident)
             && let Some(path) = std::fs::read_link(&proc_path).ok().as_deref().and_then(link_path)
         {
@@ -633,10 +652,103 @@ impl Opens {
     }
 }
 
+impl Opens {
+    /// Shows a rename, link or symlink whose new name is a watched path (or lies below a watched directory); false
+    /// when it is not (the kernel's candidate was lexical only).
+    pub(crate) fn on_rename(&mut self, e: &RenameEvent, io: &mut Io) -> Result<bool, OutputClosed> {
+        let old = &e.old[..usize::from(e.old_len).min(e.old.len())];
+        let new = &e.new[..usize::from(e.new_len).min(e.new.len())];
+        let path = if e.status & status::PATH_TRUNCATED != 0 {
+            None // a cut name would resolve to another file
+        } else if new.starts_with(b"/") {
+            resolve_new_name(None, new)
+        } else if e.status & status::BASE_KNOWN != 0 {
+            let base = self.dir_named(e.header.pid, e.new_dfd, Ident { dev: e.base_dev, ino: e.base_ino });
+            base.and_then(|b| resolve_new_name(Some(&b), new))
+        } else {
+            None
+        };
+        let watch = match &path {
+            Some(p) => self.set.by_path(p).map(|w| w.arg.clone()),
+            // Its directory and base name are a watched file's (the kernel compared them), but it cannot be named.
+            None if e.status & status::MATCH_NAME != 0 => {
+                let name = base_name(new);
+                self.set
+                    .watches
+                    .iter()
+                    .find(|w| !w.dir && base_name(w.path.as_os_str().as_bytes()) == name)
+                    .map(|w| w.arg.clone())
+            }
+            None => None,
+        };
+        let Some(watch) = watch else {
+            self.dropped += 1;
+            return Ok(false);
+        };
+        // The watched path is another file now: later opens of it are matched by its new identity.
+        if let Some(p) = &path {
+            for w in self.set.watches.iter_mut().filter(|w| !w.dir && w.path == *p) {
+                if let Some(ident) = Ident::of(&w.path) {
+                    w.ident = Some(ident);
+                    let _ = self.maps.mark(ident, watch::FILE);
+                }
+            }
+        }
+        let comm_bytes = c_bytes(&e.header.comm);
+        let user = self.user(e.uid);
+        let ts_ns = io.clock.wall_ns(e.header.ts_ns);
+        let path_bytes: Vec<u8> = path.as_ref().map_or_else(|| new.to_vec(), |p| p.as_os_str().as_bytes().to_vec());
+        let call = rename_call::name(e.call);
+        let op = rename_call::verb(e.call);
+        let record = records::Rename {
+            ts_ns,
+            pid: e.header.pid,
+            start_ns: records::known_start(e.header.start_ns),
+            tid: e.header.tid,
+            comm: Text::of(comm_bytes),
+            uid: e.uid,
+            user: user.as_deref(),
+            call,
+            op,
+            old: Text::of(old),
+            path: Text::of(&path_bytes),
+            path_resolved: path.is_some(),
+            requested: Text::of(new),
+            watch: Text::of(watch.as_os_str().as_bytes()),
+        };
+        let text_line = self.text_line;
+        io.out.emit(&record, |_| {
+            let mut shown = display_name(&path_bytes);
+            if path.is_none() {
+                shown.push_str(" (unresolved)");
+            }
+            let names = format!("{} -> {shown}", display_name(old));
+            if let Some(line) = text_line {
+                return line(ts_ns, op, e.header.pid, comm_bytes, &names);
+            }
+            let details = format!("{op} {names}");
+            format!(
+                "{:<15} {:>7} {:>7} {:<16} {:<10} {:>4} {:<8} {:>9} {:<24} {details}",
+                timestamp(ts_ns, 2),
+                e.header.pid,
+                e.header.tid,
+                display_name(comm_bytes),
+                user.clone().unwrap_or_else(|| e.uid.to_string()),
+                "-",
+                "0",
+                "-",
+                call,
+            )
+        })?;
+        Ok(true)
+    }
+}
+
 impl Handler for Opens {
     fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
         match event {
             Event::Open(e) => self.on_open(&e, io).map(drop),
+            Event::Rename(e) => self.on_rename(&e, io).map(drop),
             _ => Ok(()),
         }
     }

@@ -110,6 +110,19 @@ pub fn link_path(target: &Path) -> Option<PathBuf> {
 }
 
 /// The last component of a path's bytes (what the kernel hashes as a base name).
+/// Resolves a name that a rename, link or symlink gives (absolute, or relative to `base`): its directory as
+/// `resolve` does, its last component as is (the kernel never follows it: once a symlink is created there,
+/// following it would name its target). `None` as `resolve`.
+pub fn resolve_new_name(base: Option<&Path>, raw: &[u8]) -> Option<PathBuf> {
+    let name = base_name(raw);
+    if name.is_empty() || name == b"." || name == b".." {
+        return resolve(base, raw);
+    }
+    let dir = &raw[..raw.len() - name.len()];
+    let dir = if dir.is_empty() { base?.to_path_buf() } else { resolve(base, dir)? };
+    Some(dir.join(OsStr::from_bytes(name)))
+}
+
 pub fn base_name(raw: &[u8]) -> &[u8] {
     match raw.iter().rposition(|&b| b == b'/') {
         Some(slash) => &raw[slash + 1..],
@@ -120,6 +133,22 @@ pub fn base_name(raw: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_name_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!("tracer-new-name-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let dir = dir.canonicalize().unwrap();
+        std::os::unix::fs::symlink("sub", dir.join("link")).unwrap();
+        assert_eq!(resolve_new_name(Some(&dir), b"link"), Some(dir.join("link")));
+        assert_eq!(resolve(Some(&dir), b"link"), Some(dir.join("sub")));
+        assert_eq!(resolve_new_name(Some(&dir), b"sub/../x"), Some(dir.join("x")));
+        assert_eq!(resolve_new_name(None, b"x"), None);
+        let abs = dir.join("link/y");
+        assert_eq!(resolve_new_name(None, abs.as_os_str().as_bytes()), Some(dir.join("sub/y")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn resolves_like_the_kernel() {
