@@ -24,7 +24,7 @@ use tracer_common::{
 };
 
 use crate::{
-    kernel::{below, current_task, is_zero, pick, process_start_of},
+    kernel::{below, cgroup_id_of_current, current_task, is_zero, pick, process_start_of},
     maps::{EVENTS, count_lost, global, now_ns},
 };
 
@@ -116,6 +116,7 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
     header._pad = 0;
     header.ts_ns = now;
     header.start_ns = process_start_of(current_task());
+    header.cgroup_id = cgroup_id_of_current();
     if route.comm {
         header.flags = 0;
         // Straight into the record: the safe wrapper's zeroed stack copy costs a byte loop per event. The helper

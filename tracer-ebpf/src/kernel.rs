@@ -9,6 +9,8 @@
 
 use aya_ebpf::helpers::{bpf_get_current_task, bpf_probe_read_kernel, generated};
 
+use tracer_common::event::cgroup_mode;
+
 use crate::maps::global;
 
 // `task_struct.files`, `files_struct.fdt`, `fdtable.max_fds`, `fdtable.fd` (from BTF, set by user space's
@@ -28,6 +30,40 @@ static FDT_FD: u32 = 0;
 static TASK_GROUP_LEADER_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static TASK_START_TIME_OFFSET: u32 = 0;
+
+/// How `cgroup_id_of_current` reads the cgroup (`tracer_common::event::cgroup_mode`), set by user space
+/// (`bpf::Core`) from the hierarchy it finds mounted.
+#[unsafe(no_mangle)]
+static CGROUP_MODE: u8 = 0;
+/// cgroup v1's walk, from BTF: `task_struct.cgroups`, `css_set.subsys` + 8 × the controller's ssid,
+/// `cgroup_subsys_state.cgroup`, `cgroup.kn`, `kernfs_node.id`.
+#[unsafe(no_mangle)]
+static CGROUP_TASK_CSS_SET: u32 = 0;
+#[unsafe(no_mangle)]
+static CGROUP_CSS_SET_SUBSYS: u32 = 0;
+#[unsafe(no_mangle)]
+static CGROUP_CSS_CGROUP: u32 = 0;
+#[unsafe(no_mangle)]
+static CGROUP_CGROUP_KN: u32 = 0;
+#[unsafe(no_mangle)]
+static CGROUP_KN_ID: u32 = 0;
+
+/// The current task's cgroup id (its cgroup directory's inode number in the hierarchy user space reads), 0 when
+/// unknown. One helper call on cgroup v2; on v1, five dependent reads (the helper only knows v2's hierarchy).
+#[inline(always)]
+pub fn cgroup_id_of_current() -> u64 {
+    match global(&CGROUP_MODE) {
+        cgroup_mode::V2 => unsafe { generated::bpf_get_current_cgroup_id() },
+        cgroup_mode::V1 => {
+            let css_set = word(current_task(), global(&CGROUP_TASK_CSS_SET));
+            let css = word(css_set, global(&CGROUP_CSS_SET_SUBSYS));
+            let cgroup = word(css, global(&CGROUP_CSS_CGROUP));
+            let kn = word(cgroup, global(&CGROUP_CGROUP_KN));
+            word(kn, global(&CGROUP_KN_ID))
+        }
+        _ => 0,
+    }
+}
 
 /// A task's `start_time` (CLOCK_MONOTONIC ns), 0 when unknown.
 #[inline(always)]

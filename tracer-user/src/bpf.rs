@@ -98,6 +98,8 @@ pub struct Core {
     /// `task_struct.group_leader` and `.start_time`, with which every record's envelope says its process's start
     /// time (`EventHeader::start_ns`); zeroes (every `start_ns` unknown) when BTF does not give them.
     start_time: StartTimeOffsets,
+    /// How every record's envelope reads its cgroup (`EventHeader::cgroup_id`).
+    cgroups: crate::cgroups::CgroupGlobals,
 }
 
 /// Where a task's process start time is (tracer-ebpf/src/kernel.rs: `process_start_of`).
@@ -128,6 +130,9 @@ impl Core {
             trace_all: u8::from(trace_all),
             rate_limit: None,
             start_time: StartTimeOffsets::read(),
+            cgroups: crate::btf::kernel_btf()
+                .map(|btf| crate::cgroups::CgroupGlobals::of(crate::cgroups::Hierarchy::detect().as_ref(), &btf))
+                .unwrap_or_default(),
         }
     }
 
@@ -147,6 +152,17 @@ impl Core {
             &self.start_time.start_time,
             true,
         );
+        let cgroups = &self.cgroups;
+        loader.override_global("CGROUP_MODE", &cgroups.mode, true);
+        for (name, value) in [
+            ("CGROUP_TASK_CSS_SET", &cgroups.task_css_set),
+            ("CGROUP_CSS_SET_SUBSYS", &cgroups.css_set_subsys),
+            ("CGROUP_CSS_CGROUP", &cgroups.css_cgroup),
+            ("CGROUP_CGROUP_KN", &cgroups.cgroup_kn),
+            ("CGROUP_KN_ID", &cgroups.kn_id),
+        ] {
+            loader.override_global(name, value, true);
+        }
         if let Some(rate) = &self.rate_limit {
             loader.override_global("RATE_LIMIT", rate, true).override_global("RATE_BURST", rate, true);
         }
