@@ -27,7 +27,9 @@ pub struct EventHeader {
     pub pid: u32,
     /// Thread id.
     pub tid: u32,
-    pub _pad: u32,
+    /// The process's pid as its own pid namespace numbers it (`pid->numbers[pid->level].nr` of its group leader),
+    /// 0 in the kernel's first pid namespace or when unknown.
+    pub ns_pid: u32,
     /// `bpf_ktime_get_ns` (CLOCK_MONOTONIC) when the record was written.
     pub ts_ns: u64,
     pub comm: [u8; 16],

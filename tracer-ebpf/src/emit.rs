@@ -24,7 +24,7 @@ use tracer_common::{
 };
 
 use crate::{
-    kernel::{below, cgroup_id_of_current, current_task, is_zero, pick, process_start_of},
+    kernel::{below, cgroup_id_of_current, current_task, group_leader_of, is_zero, ns_pid_of, pick, start_time_of},
     maps::{EVENTS, count_lost, global, now_ns},
 };
 
@@ -113,9 +113,10 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
     header.kind = kind;
     header.pid = (pid_tgid >> 32) as u32;
     header.tid = pid_tgid as u32;
-    header._pad = 0;
     header.ts_ns = now;
-    header.start_ns = process_start_of(current_task());
+    let leader = group_leader_of(current_task());
+    header.start_ns = start_time_of(leader);
+    header.ns_pid = ns_pid_of(leader);
     header.cgroup_id = cgroup_id_of_current();
     if route.comm {
         header.flags = 0;

@@ -65,6 +65,39 @@ pub fn cgroup_id_of_current() -> u64 {
     }
 }
 
+/// `task_struct.thread_pid`, `pid.level`, `pid.numbers`, `sizeof(struct upid)`, `upid.nr` (from BTF, set by user
+/// space: `bpf::Core`); 0 when unknown (then every `ns_pid` is 0).
+#[unsafe(no_mangle)]
+static PID_TASK_THREAD_PID: u32 = 0;
+#[unsafe(no_mangle)]
+static PID_LEVEL: u32 = 0;
+#[unsafe(no_mangle)]
+static PID_NUMBERS: u32 = 0;
+#[unsafe(no_mangle)]
+static PID_UPID_SIZE: u32 = 0;
+#[unsafe(no_mangle)]
+static PID_UPID_NR: u32 = 0;
+
+/// A task's pid as its own (innermost) pid namespace numbers it; 0 in the first namespace (level 0: the pid the
+/// host knows) or when unknown. Three reads, no branch: a null `struct pid *` makes each read fail to 0.
+#[inline(always)]
+pub fn ns_pid_of(task: u64) -> u32 {
+    let pid = word(task, global(&PID_TASK_THREAD_PID)) & is_zero(global(&PID_TASK_THREAD_PID) as u64).wrapping_sub(1);
+    let level = read::<u32>(pid, global(&PID_LEVEL)) as u64;
+    let upid = (global(&PID_NUMBERS) as u64).wrapping_add(level.wrapping_mul(global(&PID_UPID_SIZE) as u64));
+    let nr = read::<u32>(pid.wrapping_add(upid), global(&PID_UPID_NR));
+    nr * (is_zero(level) ^ 1) as u32
+}
+
+/// A task's group leader (the process's first thread), 0 when unknown.
+#[inline(always)]
+pub fn group_leader_of(task: u64) -> u64 {
+    match global(&TASK_GROUP_LEADER_OFFSET) {
+        0 => 0,
+        offset => word(task, offset),
+    }
+}
+
 /// A task's `start_time` (CLOCK_MONOTONIC ns), 0 when unknown.
 #[inline(always)]
 pub fn start_time_of(task: u64) -> u64 {
@@ -77,10 +110,7 @@ pub fn start_time_of(task: u64) -> u64 {
 /// A task's process start time: its group leader's `start_time` (a thread's own differs), 0 when unknown.
 #[inline(always)]
 pub fn process_start_of(task: u64) -> u64 {
-    match global(&TASK_GROUP_LEADER_OFFSET) {
-        0 => 0,
-        offset => start_time_of(word(task, offset)),
-    }
+    start_time_of(group_leader_of(task))
 }
 
 /// The current task's `task_struct *`.

@@ -100,6 +100,8 @@ pub struct Core {
     start_time: StartTimeOffsets,
     /// How every record's envelope reads its cgroup (`EventHeader::cgroup_id`).
     cgroups: crate::cgroups::CgroupGlobals,
+    /// How it reads the process's namespace pid (`EventHeader::ns_pid`): `PID_*` of tracer-ebpf/src/kernel.rs.
+    ns_pid: [(&'static str, u32); 5],
 }
 
 /// Where a task's process start time is (tracer-ebpf/src/kernel.rs: `process_start_of`).
@@ -133,6 +135,7 @@ impl Core {
             cgroups: crate::btf::kernel_btf()
                 .map(|btf| crate::cgroups::CgroupGlobals::of(crate::cgroups::Hierarchy::detect().as_ref(), &btf))
                 .unwrap_or_default(),
+            ns_pid: ns_pid_globals(),
         }
     }
 
@@ -152,6 +155,9 @@ impl Core {
             &self.start_time.start_time,
             true,
         );
+        for (name, value) in &self.ns_pid {
+            loader.override_global(name, value, true);
+        }
         let cgroups = &self.cgroups;
         loader.override_global("CGROUP_MODE", &cgroups.mode, true);
         for (name, value) in [
@@ -167,6 +173,28 @@ impl Core {
             loader.override_global("RATE_LIMIT", rate, true).override_global("RATE_BURST", rate, true);
         }
     }
+}
+
+/// `task->thread_pid->numbers[level].nr`'s layout, for the envelope's `ns_pid`; zeroes (every `ns_pid` unknown)
+/// when BTF does not give it.
+fn ns_pid_globals() -> [(&'static str, u32); 5] {
+    let offsets = || -> anyhow::Result<[(&'static str, u32); 5]> {
+        let btf = crate::btf::kernel_btf()?;
+        Ok([
+            ("PID_TASK_THREAD_PID", btf_sized_offset(&btf, "task_struct", "thread_pid", 8)?),
+            ("PID_LEVEL", btf_sized_offset(&btf, "pid", "level", 4)?),
+            ("PID_NUMBERS", btf_offset(&btf, "pid", "numbers")?),
+            ("PID_UPID_SIZE", btf.struct_size("upid").context("BTF: struct upid")?),
+            ("PID_UPID_NR", btf_sized_offset(&btf, "upid", "nr", 4)?),
+        ])
+    };
+    offsets().unwrap_or([
+        ("PID_TASK_THREAD_PID", 0),
+        ("PID_LEVEL", 0),
+        ("PID_NUMBERS", 0),
+        ("PID_UPID_SIZE", 0),
+        ("PID_UPID_NR", 0),
+    ])
 }
 
 /// `st.member`'s byte offset, from BTF.

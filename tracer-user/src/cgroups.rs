@@ -3,12 +3,7 @@
 //! tell it how, and the resolver from a record's cgroup id (its directory's inode number) to that directory's path,
 //! and from there to a container by the runtimes' path conventions (`linux::cgroups`).
 
-use std::{
-    collections::HashMap,
-    os::unix::fs::MetadataExt as _,
-    path::{Path, PathBuf},
-    sync::Arc,
-};
+use std::{collections::HashMap, os::unix::fs::MetadataExt as _, path::PathBuf, sync::Arc};
 
 use tracer_common::event::cgroup_mode;
 
@@ -56,21 +51,10 @@ impl Hierarchy {
         None
     }
 
-    /// The directory of the cgroup at `path` (`/a/b`, from the hierarchy's root).
-    pub fn dir_of(&self, path: &str) -> PathBuf {
-        self.root.join(path.trim_start_matches('/'))
-    }
-
     /// `pid`'s cgroup path in this hierarchy, from /proc/PID/cgroup.
     pub fn path_of_pid(&self, pid: u32) -> Option<String> {
         let text = crate::procfs::cgroups(pid)?;
         path_in_proc_cgroup(&text, self.v1.as_ref().map(|(c, _)| c.as_str())).map(str::to_string)
-    }
-
-    /// The id the kernel side writes for the cgroup at `dir`: its inode number (kernfs numbers a cgroup's node
-    /// and its inode alike on 64-bit kernels).
-    pub fn id_of_dir(dir: &Path) -> Option<u64> {
-        std::fs::metadata(dir).ok().map(|m| m.ino())
     }
 }
 
@@ -117,14 +101,12 @@ pub struct Cgroup {
     pub meaning: PathMeaning,
 }
 
-/// Cgroup ids to paths and containers, and pids to their pid namespace's numbers, cached: a cgroup id not seen
+/// Cgroup ids to paths and containers, cached: a cgroup id not seen
 /// before has the hierarchy walked again (a container started since); one not found then stays unknown (a
 /// cgroup removed before it could be seen), so each id costs at most one walk.
 pub struct Origins {
     hierarchy: Option<Hierarchy>,
     cgroups: HashMap<u64, Option<Arc<Cgroup>>>,
-    /// By pid: the process's start time (`EventHeader::start_ns`, to notice pid reuse) and its namespace pid.
-    ns_pids: HashMap<u32, (u64, Option<u32>)>,
 }
 
 /// Entries kept per cache before it is emptied (a machine running through pids and short-lived cgroups).
@@ -132,13 +114,9 @@ const CACHE_LIMIT: usize = 1 << 16;
 
 impl Origins {
     pub fn new(hierarchy: Option<Hierarchy>) -> Origins {
-        let mut origins = Origins { hierarchy, cgroups: HashMap::new(), ns_pids: HashMap::new() };
+        let mut origins = Origins { hierarchy, cgroups: HashMap::new() };
         origins.walk();
         origins
-    }
-
-    pub fn hierarchy(&self) -> Option<&Hierarchy> {
-        self.hierarchy.as_ref()
     }
 
     /// Every cgroup directory of the hierarchy by inode number.
@@ -177,24 +155,10 @@ impl Origins {
         self.cgroups.entry(id).or_insert(None).clone()
     }
 
-    /// `pid`'s number in its own pid namespace, `None` in the first one (or gone); read once per process.
-    pub fn ns_pid(&mut self, pid: u32, start_ns: u64) -> Option<u32> {
-        if let Some(&(start, ns_pid)) = self.ns_pids.get(&pid)
-            && start == start_ns
-        {
-            return ns_pid;
-        }
-        if self.ns_pids.len() > CACHE_LIMIT {
-            self.ns_pids.clear();
-        }
-        let ns_pid = crate::procfs::ns_pid(pid);
-        self.ns_pids.insert(pid, (start_ns, ns_pid));
-        ns_pid
-    }
-
-    /// Where a record's process was: its cgroup (by the id the kernel read at the event) and its namespace pid.
-    pub fn of_event(&mut self, pid: u32, start_ns: u64, cgroup_id: u64) -> Origin {
-        Origin { cgroup: self.cgroup(cgroup_id), ns_pid: self.ns_pid(pid, start_ns) }
+    /// Where a record's process was, as the kernel read it at the event: its cgroup id and its namespace pid
+    /// (0: none or unknown).
+    pub fn of_event(&mut self, cgroup_id: u64, ns_pid: u32) -> Origin {
+        Origin { cgroup: self.cgroup(cgroup_id), ns_pid: (ns_pid != 0).then_some(ns_pid) }
     }
 
     /// Where a running process is now (a snapshot's row): its cgroup from /proc/PID/cgroup.

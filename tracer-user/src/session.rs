@@ -216,7 +216,7 @@ fn dispatch(bytes: &[u8], handler: &mut impl Handler, io: &mut Io, decode_errors
     match decode(bytes) {
         Ok(event) => {
             let header = event.header();
-            let origin = io.origins.of_event(header.pid, header.start_ns, header.cgroup_id);
+            let origin = io.origins.of_event(header.cgroup_id, header.ns_pid);
             io.out.set_origin(Some(origin));
             if handler.event(event, io).is_err() {
                 *stop = Stop::OutputClosed;
