@@ -102,6 +102,8 @@ pub struct Core {
     cgroups: crate::cgroups::CgroupGlobals,
     /// How it reads the process's namespace pid (`EventHeader::ns_pid`): `PID_*` of tracer-ebpf/src/kernel.rs.
     ns_pid: [(&'static str, u32); 5],
+    /// `--cgroup`/`--container`: only this cgroup's processes and its descendants' (`CGROUP_FILTER`).
+    cgroup_filter: Option<crate::cgroups::CgroupFilter>,
 }
 
 /// Where a task's process start time is (tracer-ebpf/src/kernel.rs: `process_start_of`).
@@ -136,7 +138,14 @@ impl Core {
                 .map(|btf| crate::cgroups::CgroupGlobals::of(crate::cgroups::Hierarchy::detect().as_ref(), &btf))
                 .unwrap_or_default(),
             ns_pid: ns_pid_globals(),
+            cgroup_filter: None,
         }
+    }
+
+    /// Only processes in `filter`'s cgroup or below it (`None`: every process `trace_all` or the traced set says).
+    pub fn cgroup_filter(mut self, filter: Option<crate::cgroups::CgroupFilter>) -> Core {
+        self.cgroup_filter = filter;
+        self
     }
 
     pub fn rate_limit(mut self, per_sec: u32) -> Core {
@@ -160,6 +169,11 @@ impl Core {
         }
         let cgroups = &self.cgroups;
         loader.override_global("CGROUP_MODE", &cgroups.mode, true);
+        if self.cgroup_filter.is_some() {
+            loader.override_global("CGROUP_FILTER", &1u8, true);
+        } else {
+            loader.map_max_entries("CGROUP_ALLOWED", 1);
+        }
         for (name, value) in [
             ("CGROUP_TASK_CSS_SET", &cgroups.task_css_set),
             ("CGROUP_CSS_SET_SUBSYS", &cgroups.css_set_subsys),
@@ -349,6 +363,8 @@ impl KernelGlobals {
 /// The loaded object. Dropping it detaches every program.
 pub struct Probes {
     ebpf: Ebpf,
+    /// `--cgroup`/`--container`, whose sub-cgroups made since start are added every tick.
+    cgroup_filter: Option<crate::cgroups::CgroupFilter>,
 }
 
 impl Probes {
@@ -374,7 +390,9 @@ impl Probes {
         crate::timing::mark("object loaded (maps created)");
         // Every layout was read before the load (`configure` set the offsets): nothing reads the BTF again.
         crate::btf::release_kernel_btf();
-        Ok(Probes { ebpf })
+        let mut probes = Probes { ebpf, cgroup_filter: core.cgroup_filter.clone() };
+        probes.refresh_cgroup_filter().context("filling the cgroup filter")?;
+        Ok(probes)
     }
 
     /// `program`, loaded into the kernel on first use (a program is loaded once, then attached to as many
@@ -431,6 +449,21 @@ impl Probes {
     /// read.
     pub fn take_map(&mut self, name: &str) -> anyhow::Result<aya::maps::Map> {
         self.ebpf.take_map(name).with_context(|| format!("{name} map missing"))
+    }
+
+    /// Puts the ids of the filtered cgroup and of every cgroup below it now in `CGROUP_ALLOWED` (ids already there
+    /// stay: the kernel never reuses a live cgroup's id, and a removed one's holds no process).
+    pub fn refresh_cgroup_filter(&mut self) -> anyhow::Result<()> {
+        let Some(filter) = &self.cgroup_filter else { return Ok(()) };
+        let ids = filter.ids();
+        let mut allowed: aya::maps::HashMap<&mut MapData, u64, u8> =
+            aya::maps::HashMap::try_from(self.ebpf.map_mut("CGROUP_ALLOWED").context("CGROUP_ALLOWED map missing")?)?;
+        for id in ids {
+            if allowed.get(&id, 0).is_err() {
+                allowed.insert(id, 1, 0).with_context(|| format!("adding cgroup {id} to the filter"))?;
+            }
+        }
+        Ok(())
     }
 
     pub fn trace_pid(&mut self, pid: u32, state: u32) -> anyhow::Result<()> {

@@ -170,3 +170,99 @@ impl Origins {
         Origin { cgroup, ns_pid: crate::procfs::ns_pid(pid) }
     }
 }
+
+/// `--cgroup`/`--container`: a cgroup directory whose processes, and those of every cgroup below it, are the only
+/// ones traced. The kernel side checks a map of their ids (`CGROUP_ALLOWED`) before it reserves anything; the ids
+/// of cgroups made below it later are added every tick (`ids`), so the first 100 ms of a new sub-cgroup's events
+/// can be missed: a map rather than `bpf_current_task_under_cgroup`, which knows cgroup v2's hierarchy only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupFilter {
+    /// The cgroup's directory.
+    pub dir: PathBuf,
+    /// Its path from the hierarchy's root, as records name it.
+    pub path: String,
+}
+
+impl CgroupFilter {
+    /// The ids of the cgroup and of every cgroup below it now.
+    pub fn ids(&self) -> Vec<u64> {
+        let mut ids = Vec::new();
+        let mut stack = vec![self.dir.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(meta) = std::fs::metadata(&dir) else { continue };
+            ids.push(meta.ino());
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            stack.extend(entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()));
+        }
+        ids
+    }
+}
+
+/// Why a `--cgroup` or `--container` names nothing tracer can filter by (a usage error).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FilterError {
+    #[error("--cgroup and --container need a cgroup hierarchy, and this system has none mounted")]
+    NoHierarchy,
+    #[error(
+        "--cgroup {given}: no such cgroup in {root} (the hierarchy tracer reads{v1}); give its path as /proc/PID/cgroup \
+         shows it"
+    )]
+    NoSuchCgroup { given: String, root: String, v1: String },
+    #[error("--container {0}: not a container id (give at least 4 of its leading hex digits, as `podman ps` shows it)")]
+    NotAnId(String),
+    #[error("--container {0}: no running container has that id (container names are not looked up)")]
+    NoSuchContainer(String),
+    #[error("--container {given}: {count} running containers have ids starting so; give more digits")]
+    Ambiguous { given: String, count: usize },
+}
+
+impl Hierarchy {
+    /// `--cgroup PATH`: a path from the hierarchy's root (`/libpod_parent/libpod-ID`), or its directory
+    /// (`/sys/fs/cgroup/pids/...`).
+    pub fn filter_by_path(&self, given: &str) -> Result<CgroupFilter, FilterError> {
+        let root = self.root.to_string_lossy().into_owned();
+        let path = match given.strip_prefix(root.as_str()) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+            _ => given,
+        };
+        let path = format!("/{}", path.trim_matches('/'));
+        let dir = self.root.join(path.trim_start_matches('/'));
+        let is_cgroup = path.split('/').all(|c| c != "..") && dir.join("cgroup.procs").is_file();
+        if !is_cgroup {
+            let v1 = self.v1.as_ref().map(|(c, _)| format!(": cgroup v1's {c} controller")).unwrap_or_default();
+            return Err(FilterError::NoSuchCgroup { given: given.to_string(), root, v1 });
+        }
+        Ok(CgroupFilter { dir, path })
+    }
+
+    /// `--container ID`: the cgroup of the one running container whose id starts with `given`.
+    pub fn filter_by_container(&self, given: &str) -> Result<CgroupFilter, FilterError> {
+        let id = given.to_ascii_lowercase();
+        if id.len() < 4 || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(FilterError::NotAnId(given.to_string()));
+        }
+        let mut found: HashMap<String, String> = HashMap::new();
+        let mut stack = vec![(self.root.clone(), String::new())];
+        while let Some((dir, path)) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+                let child = format!("{path}/{}", entry.file_name().to_string_lossy());
+                match parse_path(&child).container {
+                    // The outermost cgroup of the container: what runs below it is its own.
+                    Some(c) if c.id.starts_with(&id) => {
+                        found.entry(c.id).or_insert(child);
+                    }
+                    _ => stack.push((entry.path(), child)),
+                }
+            }
+        }
+        match found.len() {
+            0 => Err(FilterError::NoSuchContainer(given.to_string())),
+            1 => {
+                let path = found.into_values().next().unwrap_or_default();
+                Ok(CgroupFilter { dir: self.root.join(path.trim_start_matches('/')), path })
+            }
+            count => Err(FilterError::Ambiguous { given: given.to_string(), count }),
+        }
+    }
+}

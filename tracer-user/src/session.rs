@@ -129,6 +129,9 @@ impl Session {
                 _ = tick.tick() => {
                     // Under load the kernel batches wakeups; the tail of a burst is collected here.
                     events.drain_now(|bytes| dispatch(bytes, handler, io, decode_errors, &mut stop));
+                    if let Err(err) = self.probes.refresh_cgroup_filter() {
+                        eprintln!("tracer: warning: a cgroup made below the filtered one is not followed: {err:#}");
+                    }
                     if self.report_lost().is_err()
                         || handler.tick(&self.probes, &mut self.io).is_err()
                         || self.io.out.flush().is_err()

@@ -270,3 +270,102 @@ fn a_cgroup_made_by_hand_names_its_events_exactly() {
         of_type(&events, "exit").into_iter().filter(|e| e["cgroup"] == format!("/{name}").as_str()).count();
     assert_eq!(exits_inside, 5, "four marks and the shell");
 }
+
+/// Starts `tracer procs --json --no-snapshot ARGS`, runs `during`, stops it: its JSON lines.
+fn traced_with(args: &[&str], dl: Deadline, during: impl FnOnce()) -> Vec<Value> {
+    let mut all = vec!["--no-snapshot"];
+    all.extend_from_slice(args);
+    let tracer = start_json("procs", &all, dl);
+    during();
+    std::thread::sleep(Duration::from_millis(300));
+    tracer.signal(libc::SIGINT);
+    let out = tracer.wait(dl);
+    out.expect_code(0);
+    out.json()
+}
+
+#[test]
+fn cgroup_filter_keeps_that_cgroup_and_those_below_it_only() {
+    let dl = Deadline::test();
+    let root = rootfs("cgroup-filter");
+    let (hierarchy_root, _) = hierarchy();
+    let name = format!("tracer-filter-{}", std::process::id());
+    let dir = hierarchy_root.join(&name);
+    std::fs::create_dir_all(dir.join("below")).unwrap();
+    let mark = root.join("bin").join(MARK);
+    let join_and_mark = |cgroup: &Path, times: u32| {
+        let script = format!(
+            "echo $$ > {}/cgroup.procs && for i in $(seq {times}); do {} 2>/dev/null; done; exit 0",
+            cgroup.display(),
+            mark.display()
+        );
+        assert!(Command::new("sh").args(["-c", &script]).status().unwrap().success());
+    };
+    // The path as /proc/PID/cgroup shows it; the directory's form is the same cgroup.
+    let path = format!("/{name}");
+    for given in [path.clone(), dir.display().to_string()] {
+        let events = traced_with(&["--cgroup", &given], dl, || {
+            join_and_mark(&dir, 3);
+            join_and_mark(&dir.join("below"), 2);
+            // Outside: the test's own cgroup.
+            let _ = Command::new(&mark).stderr(Stdio::null()).status().unwrap();
+        });
+        let marks = execs_of(&events, MARK);
+        assert_eq!(marks.len(), 5, "3 in the cgroup, 2 below it, none outside ({given}): {marks:#?}");
+        let below = format!("{path}/below");
+        assert_eq!(marks.iter().filter(|e| e["cgroup"] == path.as_str()).count(), 3);
+        assert_eq!(marks.iter().filter(|e| e["cgroup"] == below.as_str()).count(), 2);
+        // Nothing at all from elsewhere (the shells that joined wrote nothing before they did: they were outside).
+        for e in &events {
+            if e["type"] != "ready" {
+                let cgroup = str_field(e, "cgroup");
+                assert!(cgroup == path || cgroup == below, "{e}");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir.join("below"));
+    let _ = std::fs::remove_dir(&dir);
+}
+
+#[test]
+fn container_filter_shows_that_container_only_and_bad_ids_are_usage_errors() {
+    let dl = Deadline::test();
+    let root = rootfs("container-filter");
+    let name = format!("tracer-filter-{}", std::process::id());
+    let mut cmd = Command::new("podman");
+    cmd.args(["--runtime", "runc", "run", "--rm", "-d", "--network", "none", "--name", &name]);
+    cmd.args(["--ulimit", "nofile=8192:8192", "--ulimit", "nproc=8192:8192", "--rootfs"]).arg(&root);
+    cmd.args(["/bin/sleep", "30"]);
+    let started = cmd.output().unwrap();
+    assert!(started.status.success(), "podman run -d: {}", String::from_utf8_lossy(&started.stderr));
+    let cid = String::from_utf8_lossy(&started.stdout).trim().to_string();
+    let stop = || {
+        let _ = Command::new("podman").args(["rm", "-f", "-t", "0", &name]).stdout(Stdio::null()).status();
+    };
+    let exec_mark = || {
+        let out = Command::new("podman").args(["exec", &name, &format!("/bin/{MARK}")]).output().unwrap();
+        assert_eq!(out.status.code(), Some(127), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let events = traced_with(&["--container", &cid[..12]], dl, || {
+        exec_mark();
+        exec_mark();
+        let _ = Command::new(root.join("bin").join(MARK)).stderr(Stdio::null()).status().unwrap();
+    });
+    stop();
+    let marks = execs_of(&events, MARK);
+    assert_eq!(marks.len(), 2, "the two podman exec, not the host's: {marks:#?}");
+    for e in events.iter().filter(|e| e["type"] != "ready") {
+        assert_eq!(e["container_id"], cid.as_str(), "{e}");
+    }
+    // Usage errors: one line on stderr, exit 2.
+    for (bad, says) in [("0000000000000000", "no running container has that id"), ("xyz", "not a container id")] {
+        let out = tracer_command("procs", &["--container", bad]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+    let out = tracer_command("procs", &["--cgroup", "/no/such/cgroup/here"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such cgroup"), "{out:?}");
+}
