@@ -41,7 +41,7 @@ static CGROUP_FILTER: u8 = 0;
 /// Whether records of a process in cgroup `id` are wanted (always, without `--cgroup`/`--container`).
 #[inline(always)]
 pub fn cgroup_allowed(id: u64) -> bool {
-    global(&CGROUP_FILTER) == 0 || unsafe { CGROUP_ALLOWED.get(&id) }.is_some()
+    global(&CGROUP_FILTER) == 0 || unsafe { CGROUP_ALLOWED.get(id) }.is_some()
 }
 
 #[inline(always)]
