@@ -181,6 +181,8 @@ pub struct CgroupFilter {
     pub dir: PathBuf,
     /// Its path from the hierarchy's root, as records name it.
     pub path: String,
+    /// The hierarchy's v1 controller (`None`: v2), to find a process's cgroup in /proc/PID/cgroup.
+    pub controller: Option<String>,
 }
 
 impl CgroupFilter {
@@ -195,6 +197,15 @@ impl CgroupFilter {
             stack.extend(entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()));
         }
         ids
+    }
+
+    /// Whether process `pid` is in the cgroup or below it now (a snapshot's rows), by /proc/PID/cgroup.
+    pub fn holds_pid(&self, pid: u32) -> bool {
+        let Some(text) = crate::procfs::cgroups(pid) else { return false };
+        let Some(path) = path_in_proc_cgroup(&text, self.controller.as_deref()) else { return false };
+        path == self.path
+            || self.path == "/"
+            || path.strip_prefix(self.path.as_str()).is_some_and(|rest| rest.starts_with('/'))
     }
 }
 
@@ -232,7 +243,7 @@ impl Hierarchy {
             let v1 = self.v1.as_ref().map(|(c, _)| format!(": cgroup v1's {c} controller")).unwrap_or_default();
             return Err(FilterError::NoSuchCgroup { given: given.to_string(), root, v1 });
         }
-        Ok(CgroupFilter { dir, path })
+        Ok(CgroupFilter { dir, path, controller: self.v1.as_ref().map(|(c, _)| c.clone()) })
     }
 
     /// `--container ID`: the cgroup of the one running container whose id starts with `given`.
@@ -260,7 +271,11 @@ impl Hierarchy {
             0 => Err(FilterError::NoSuchContainer(given.to_string())),
             1 => {
                 let path = found.into_values().next().unwrap_or_default();
-                Ok(CgroupFilter { dir: self.root.join(path.trim_start_matches('/')), path })
+                Ok(CgroupFilter {
+                    dir: self.root.join(path.trim_start_matches('/')),
+                    path,
+                    controller: self.v1.as_ref().map(|(c, _)| c.clone()),
+                })
             }
             count => Err(FilterError::Ambiguous { given: given.to_string(), count }),
         }

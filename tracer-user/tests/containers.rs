@@ -323,6 +323,20 @@ fn cgroup_filter_keeps_that_cgroup_and_those_below_it_only() {
             }
         }
     }
+    // The snapshot lists the cgroup's processes only: a sleep put below it, and nothing else.
+    let script = format!("echo $$ > {}/cgroup.procs && exec sleep 30", dir.join("below").display());
+    let mut sleeper = Command::new("sh").args(["-c", &script]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let out = tracer_command("procs", &["--json", "--once", "--cgroup", &path]).output().unwrap();
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let rows = parse_json_lines(&out.stdout).unwrap();
+    let rows: Vec<&Value> = rows.iter().filter(|r| r["type"] == "process").collect();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(u64_field(rows[0], "pid"), u64::from(sleeper.id()));
+    assert_eq!(rows[0]["cgroup"], format!("{path}/below").as_str());
+    std::thread::sleep(Duration::from_millis(100));
     let _ = std::fs::remove_dir(dir.join("below"));
     let _ = std::fs::remove_dir(&dir);
 }

@@ -89,7 +89,8 @@ pub async fn run(args: ProcsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     // Who killed a followed process: the signals that can end one, generated for a followed process.
     let signals = SignalProbes::generation(layout, SignalLayout::read()?).only(fatal_by_default());
     let families: [&dyn Family; 2] = [&process, &signals];
-    let core = Core::new(trace_all).cgroup_filter(args.cgroups.resolve()?);
+    let cgroup_filter = args.cgroups.resolve()?;
+    let core = Core::new(trace_all).cgroup_filter(cgroup_filter.clone());
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| {
         for family in families {
             family.configure(loader);
@@ -102,7 +103,11 @@ pub async fn run(args: ProcsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     crate::timing::mark("attached");
 
     let mut output = args.out.open()?;
-    let listed = snapshot::take(&matcher, &mut probes, trace_all)?;
+    let mut listed = snapshot::take(&matcher, &mut probes, trace_all)?;
+    // `--cgroup`/`--container`: the table lists that cgroup's processes only, as the kernel filters the events.
+    if let Some(filter) = &cgroup_filter {
+        listed.retain(|&pid, _| filter.holds_pid(pid));
+    }
     if !args.no_snapshot && snapshot::report(&listed, args.tree, &mut output).is_err() {
         return Ok(0);
     }
