@@ -32,9 +32,11 @@ installed_something=0
 # tracer-syscalls` after installing the .deb), python3-venv (kubernetes-validate checks contrib/'s DaemonSet), runc
 # (the runtime the image test runs podman with: on this project's cgroup v1 machines, Debian 12's crun 1.8 refuses
 # to start any container, "cgroups in hybrid mode not supported").
+# busybox-static: tests/containers.rs builds a container's root filesystem from it offline (no registry pulls) and
+# runs it with podman and runc (above); unshare is util-linux's, always there.
 # zsh and fish: the dist tests load the generated zsh and fish completions in them, as bash's are.
 want_pkgs=(strace bpftrace bpftool lsof iproute2 hyperfine python3 prometheus nginx-light tmux redis-server
-    musl-tools buildah podman runc file man-db python3-venv zsh fish)
+    musl-tools buildah podman runc busybox-static file man-db python3-venv zsh fish)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || want_pkgs+=(build-essential)
 missing_pkgs=()
 for p in "${want_pkgs[@]}"; do

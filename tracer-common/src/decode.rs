@@ -220,7 +220,7 @@ mod tests {
 
     fn syscall(kind: u16) -> SyscallEvent {
         SyscallEvent {
-            header: EventHeader { kind, pid: 7, tid: 8, ts_ns: 99, ..Default::default() },
+            header: EventHeader { kind, pid: 7, tid: 8, ts_ns: 99, cgroup_id: 4026531835, ..Default::default() },
             nr: 110,
             ret: 42,
             ..Default::default()
@@ -232,6 +232,7 @@ mod tests {
         let event = syscall(kind::SYSCALL);
         let Event::Syscall(record) = decode(&as_bytes(&event)).unwrap() else { panic!("not a syscall") };
         assert_eq!(record.event, event);
+        assert_eq!(record.event.header.cgroup_id, 4026531835, "the header's last field survives");
         assert!(record.data.iter().all(|d| d.is_empty()));
     }
 
@@ -247,6 +248,8 @@ mod tests {
 
     #[test]
     fn rejects_short_and_unknown_records() {
+        // One byte short of a header: the cgroup id's last byte missing.
+        assert_eq!(decode(&[1; 55]), Err(DecodeError::ShortHeader { len: 55, need: crate::event::HEADER_SIZE }));
         assert_eq!(decode(&[1, 0, 0]), Err(DecodeError::ShortHeader { len: 3, need: crate::event::HEADER_SIZE }));
         let mut bytes = as_bytes(&syscall(kind::SYSCALL));
         let need = size_of::<SyscallEvent>();
@@ -289,9 +292,11 @@ mod tests {
             })
         );
         let mut short = as_bytes(&sock);
-        short.truncate(50);
+        // A whole header and part of the body.
+        let len = crate::event::HEADER_SIZE + 2;
+        short.truncate(len);
         let need = size_of::<SockEvent>();
-        assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::NET_STATE, len: 50, need }));
+        assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::NET_STATE, len, need }));
     }
 
     #[test]

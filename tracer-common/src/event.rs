@@ -29,16 +29,22 @@ pub struct EventHeader {
     pub pid: u32,
     /// Thread id.
     pub tid: u32,
-    pub _pad: u32,
+    /// The process's pid as its own pid namespace numbers it (`pid->numbers[pid->level].nr` of its group leader),
+    /// 0 in the kernel's first pid namespace or when unknown.
+    pub ns_pid: u32,
     /// `bpf_ktime_get_ns` (CLOCK_MONOTONIC) when the record was written.
     pub ts_ns: u64,
     pub comm: [u8; 16],
     /// The process's start time: its group leader's `task->start_time` (CLOCK_MONOTONIC ns), read in the kernel
     /// when the record was written; 0 when unknown. With `pid` it names one process across pid reuse.
     pub start_ns: u64,
+    /// The cgroup the task was in when the record was written, as the kernel numbers it (the inode number of its
+    /// directory in the hierarchy tracer reads: cgroup v2's, or one v1 controller's, `cgroup_mode` below); 0 when
+    /// unknown. Read at the event, so a process gone a moment later is still attributed to its container.
+    pub cgroup_id: u64,
 }
 /// `size_of::<EventHeader>()`, which every record's size assertion starts from.
-pub const HEADER_SIZE: usize = 48;
+pub const HEADER_SIZE: usize = 56;
 const _: () = assert!(core::mem::size_of::<EventHeader>() == HEADER_SIZE);
 
 /// `EventHeader::flags` bits.
@@ -46,6 +52,16 @@ pub mod header_flags {
     /// `comm` was not filled in (the syscall hot path leaves it to user space, which knows every exec and
     /// PR_SET_NAME of the threads it traces).
     pub const NO_COMM: u16 = 1 << 0;
+}
+
+/// Values of the `CGROUP_MODE` load-time global: how the kernel side reads `EventHeader::cgroup_id`.
+pub mod cgroup_mode {
+    /// Not read: every `cgroup_id` is 0 (no cgroup hierarchy tracer can name, or BTF lacks the layout).
+    pub const NONE: u8 = 0;
+    /// cgroup v2 (`/sys/fs/cgroup` is cgroup2): `bpf_get_current_cgroup_id()`.
+    pub const V2: u8 = 1;
+    /// cgroup v1: `task->cgroups->subsys[ssid]->cgroup->kn->id` for one controller's hierarchy, at offsets from BTF.
+    pub const V1: u8 = 2;
 }
 
 /// Indexes of the per-CPU lost-event counters (`LOST` map): one per probe family.

@@ -24,8 +24,8 @@ use tracer_common::{
 };
 
 use crate::{
-    kernel::{below, current_task, is_zero, pick, process_start_of},
-    maps::{EVENTS, count_lost, global, now_ns},
+    kernel::{below, cgroup_id_of_current, current_task, group_leader_of, is_zero, ns_pid_of, pick, start_time_of},
+    maps::{EVENTS, cgroup_allowed, count_lost, global, now_ns},
 };
 
 /// A record that starts with an `EventHeader`.
@@ -98,6 +98,11 @@ pub const OPEN: Route = Route::new(Some(bucket::OPEN), lost::FILES);
 /// timestamp. False when the record was refused by the bucket or lost (and counted).
 #[inline(always)]
 pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce(&mut T, u64)) -> bool {
+    // Before the bucket and the ring: a process outside `--cgroup`/`--container` costs neither a token nor a slot.
+    let cgroup_id = cgroup_id_of_current();
+    if !cgroup_allowed(cgroup_id) {
+        return false;
+    }
     if let Some(slot) = route.bucket
         && !admit(slot)
     {
@@ -114,9 +119,11 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
     header.kind = kind;
     header.pid = (pid_tgid >> 32) as u32;
     header.tid = pid_tgid as u32;
-    header._pad = 0;
     header.ts_ns = now;
-    header.start_ns = process_start_of(current_task());
+    let leader = group_leader_of(current_task());
+    header.start_ns = start_time_of(leader);
+    header.ns_pid = ns_pid_of(leader);
+    header.cgroup_id = cgroup_id;
     if route.comm {
         header.flags = 0;
         // Straight into the record: the safe wrapper's zeroed stack copy costs a byte loop per event. The helper

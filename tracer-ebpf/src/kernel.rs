@@ -9,6 +9,8 @@
 
 use aya_ebpf::helpers::{bpf_get_current_task, bpf_probe_read_kernel, generated};
 
+use tracer_common::event::cgroup_mode;
+
 use crate::maps::global;
 
 // `task_struct.files`, `files_struct.fdt`, `fdtable.max_fds`, `fdtable.fd` (from BTF, set by user space's
@@ -57,6 +59,73 @@ static TASK_GROUP_LEADER_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static TASK_START_TIME_OFFSET: u32 = 0;
 
+/// How `cgroup_id_of_current` reads the cgroup (`tracer_common::event::cgroup_mode`), set by user space
+/// (`bpf::Core`) from the hierarchy it finds mounted.
+#[unsafe(no_mangle)]
+static CGROUP_MODE: u8 = 0;
+/// cgroup v1's walk, from BTF: `task_struct.cgroups`, `css_set.subsys` + 8 × the controller's ssid,
+/// `cgroup_subsys_state.cgroup`, `cgroup.kn`, `kernfs_node.id`.
+#[unsafe(no_mangle)]
+static CGROUP_TASK_CSS_SET: u32 = 0;
+#[unsafe(no_mangle)]
+static CGROUP_CSS_SET_SUBSYS: u32 = 0;
+#[unsafe(no_mangle)]
+static CGROUP_CSS_CGROUP: u32 = 0;
+#[unsafe(no_mangle)]
+static CGROUP_CGROUP_KN: u32 = 0;
+#[unsafe(no_mangle)]
+static CGROUP_KN_ID: u32 = 0;
+
+/// The current task's cgroup id (its cgroup directory's inode number in the hierarchy user space reads), 0 when
+/// unknown. One helper call on cgroup v2; on v1, five dependent reads (the helper only knows v2's hierarchy).
+#[inline(always)]
+pub fn cgroup_id_of_current() -> u64 {
+    match global(&CGROUP_MODE) {
+        cgroup_mode::V2 => unsafe { generated::bpf_get_current_cgroup_id() },
+        cgroup_mode::V1 => {
+            let css_set = word(current_task(), global(&CGROUP_TASK_CSS_SET));
+            let css = word(css_set, global(&CGROUP_CSS_SET_SUBSYS));
+            let cgroup = word(css, global(&CGROUP_CSS_CGROUP));
+            let kn = word(cgroup, global(&CGROUP_CGROUP_KN));
+            word(kn, global(&CGROUP_KN_ID))
+        }
+        _ => 0,
+    }
+}
+
+/// `task_struct.thread_pid`, `pid.level`, `pid.numbers`, `sizeof(struct upid)`, `upid.nr` (from BTF, set by user
+/// space: `bpf::Core`); 0 when unknown (then every `ns_pid` is 0).
+#[unsafe(no_mangle)]
+static PID_TASK_THREAD_PID: u32 = 0;
+#[unsafe(no_mangle)]
+static PID_LEVEL: u32 = 0;
+#[unsafe(no_mangle)]
+static PID_NUMBERS: u32 = 0;
+#[unsafe(no_mangle)]
+static PID_UPID_SIZE: u32 = 0;
+#[unsafe(no_mangle)]
+static PID_UPID_NR: u32 = 0;
+
+/// A task's pid as its own (innermost) pid namespace numbers it; 0 in the first namespace (level 0: the pid the
+/// host knows) or when unknown. Three reads, no branch: a null `struct pid *` makes each read fail to 0.
+#[inline(always)]
+pub fn ns_pid_of(task: u64) -> u32 {
+    let pid = word(task, global(&PID_TASK_THREAD_PID)) & is_zero(global(&PID_TASK_THREAD_PID) as u64).wrapping_sub(1);
+    let level = read::<u32>(pid, global(&PID_LEVEL)) as u64;
+    let upid = (global(&PID_NUMBERS) as u64).wrapping_add(level.wrapping_mul(global(&PID_UPID_SIZE) as u64));
+    let nr = read::<u32>(pid.wrapping_add(upid), global(&PID_UPID_NR));
+    nr * (is_zero(level) ^ 1) as u32
+}
+
+/// A task's group leader (the process's first thread), 0 when unknown.
+#[inline(always)]
+pub fn group_leader_of(task: u64) -> u64 {
+    match global(&TASK_GROUP_LEADER_OFFSET) {
+        0 => 0,
+        offset => word(task, offset),
+    }
+}
+
 /// A task's `start_time` (CLOCK_MONOTONIC ns), 0 when unknown.
 #[inline(always)]
 pub fn start_time_of(task: u64) -> u64 {
@@ -69,10 +138,7 @@ pub fn start_time_of(task: u64) -> u64 {
 /// A task's process start time: its group leader's `start_time` (a thread's own differs), 0 when unknown.
 #[inline(always)]
 pub fn process_start_of(task: u64) -> u64 {
-    match global(&TASK_GROUP_LEADER_OFFSET) {
-        0 => 0,
-        offset => start_time_of(word(task, offset)),
-    }
+    start_time_of(group_leader_of(task))
 }
 
 /// The current task's `task_struct *`.

@@ -3,7 +3,7 @@
 use aya_ebpf::{
     helpers::bpf_ktime_get_ns,
     macros::map,
-    maps::{Array, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
 };
 use tracer_common::event::{lost, traced};
 
@@ -27,6 +27,22 @@ pub static TRACE_ALL: u8 = 0;
 /// tracer's own pid, left out when every process is of interest.
 #[unsafe(no_mangle)]
 static TRACER_TGID: u32 = 0;
+
+/// `--cgroup`, `--container`: the cgroup ids (`EventHeader::cgroup_id`) whose processes' records are sent: the
+/// cgroup named and every cgroup below it, kept current by user space (`bpf::Probes::refresh_cgroup_filter`).
+/// Consulted only when `CGROUP_FILTER` is set; one entry otherwise.
+#[map]
+static CGROUP_ALLOWED: HashMap<u64, u8> = HashMap::with_max_entries(4096, 0);
+
+/// Non-zero: only processes in `CGROUP_ALLOWED`'s cgroups are of interest.
+#[unsafe(no_mangle)]
+static CGROUP_FILTER: u8 = 0;
+
+/// Whether records of a process in cgroup `id` are wanted (always, without `--cgroup`/`--container`).
+#[inline(always)]
+pub fn cgroup_allowed(id: u64) -> bool {
+    global(&CGROUP_FILTER) == 0 || unsafe { CGROUP_ALLOWED.get(id) }.is_some()
+}
 
 #[inline(always)]
 pub fn global<T: Copy>(value: &T) -> T {

@@ -98,6 +98,12 @@ pub struct Core {
     /// `task_struct.group_leader` and `.start_time`, with which every record's envelope says its process's start
     /// time (`EventHeader::start_ns`); zeroes (every `start_ns` unknown) when BTF does not give them.
     start_time: StartTimeOffsets,
+    /// How every record's envelope reads its cgroup (`EventHeader::cgroup_id`).
+    cgroups: crate::cgroups::CgroupGlobals,
+    /// How it reads the process's namespace pid (`EventHeader::ns_pid`): `PID_*` of tracer-ebpf/src/kernel.rs.
+    ns_pid: [(&'static str, u32); 5],
+    /// `--cgroup`/`--container`: only this cgroup's processes and its descendants' (`CGROUP_FILTER`).
+    cgroup_filter: Option<crate::cgroups::CgroupFilter>,
 }
 
 /// Where a task's process start time is (tracer-ebpf/src/kernel.rs: `process_start_of`).
@@ -128,7 +134,18 @@ impl Core {
             trace_all: u8::from(trace_all),
             rate_limit: None,
             start_time: StartTimeOffsets::read(),
+            cgroups: crate::btf::kernel_btf()
+                .map(|btf| crate::cgroups::CgroupGlobals::of(crate::cgroups::Hierarchy::detect().as_ref(), &btf))
+                .unwrap_or_default(),
+            ns_pid: ns_pid_globals(),
+            cgroup_filter: None,
         }
+    }
+
+    /// Only processes in `filter`'s cgroup or below it (`None`: every process `trace_all` or the traced set says).
+    pub fn cgroup_filter(mut self, filter: Option<crate::cgroups::CgroupFilter>) -> Core {
+        self.cgroup_filter = filter;
+        self
     }
 
     pub fn rate_limit(mut self, per_sec: u32) -> Core {
@@ -147,10 +164,51 @@ impl Core {
             &self.start_time.start_time,
             true,
         );
+        for (name, value) in &self.ns_pid {
+            loader.override_global(name, value, true);
+        }
+        let cgroups = &self.cgroups;
+        loader.override_global("CGROUP_MODE", &cgroups.mode, true);
+        if self.cgroup_filter.is_some() {
+            loader.override_global("CGROUP_FILTER", &1u8, true);
+        } else {
+            loader.map_max_entries("CGROUP_ALLOWED", 1);
+        }
+        for (name, value) in [
+            ("CGROUP_TASK_CSS_SET", &cgroups.task_css_set),
+            ("CGROUP_CSS_SET_SUBSYS", &cgroups.css_set_subsys),
+            ("CGROUP_CSS_CGROUP", &cgroups.css_cgroup),
+            ("CGROUP_CGROUP_KN", &cgroups.cgroup_kn),
+            ("CGROUP_KN_ID", &cgroups.kn_id),
+        ] {
+            loader.override_global(name, value, true);
+        }
         if let Some(rate) = &self.rate_limit {
             loader.override_global("RATE_LIMIT", rate, true).override_global("RATE_BURST", rate, true);
         }
     }
+}
+
+/// `task->thread_pid->numbers[level].nr`'s layout, for the envelope's `ns_pid`; zeroes (every `ns_pid` unknown)
+/// when BTF does not give it.
+fn ns_pid_globals() -> [(&'static str, u32); 5] {
+    let offsets = || -> anyhow::Result<[(&'static str, u32); 5]> {
+        let btf = crate::btf::kernel_btf()?;
+        Ok([
+            ("PID_TASK_THREAD_PID", btf_sized_offset(&btf, "task_struct", "thread_pid", 8)?),
+            ("PID_LEVEL", btf_sized_offset(&btf, "pid", "level", 4)?),
+            ("PID_NUMBERS", btf_offset(&btf, "pid", "numbers")?),
+            ("PID_UPID_SIZE", btf.struct_size("upid").context("BTF: struct upid")?),
+            ("PID_UPID_NR", btf_sized_offset(&btf, "upid", "nr", 4)?),
+        ])
+    };
+    offsets().unwrap_or([
+        ("PID_TASK_THREAD_PID", 0),
+        ("PID_LEVEL", 0),
+        ("PID_NUMBERS", 0),
+        ("PID_UPID_SIZE", 0),
+        ("PID_UPID_NR", 0),
+    ])
 }
 
 /// `st.member`'s byte offset, from BTF.
@@ -305,6 +363,8 @@ impl KernelGlobals {
 /// The loaded object. Dropping it detaches every program.
 pub struct Probes {
     ebpf: Ebpf,
+    /// `--cgroup`/`--container`, whose sub-cgroups made since start are added every tick.
+    cgroup_filter: Option<crate::cgroups::CgroupFilter>,
 }
 
 impl Probes {
@@ -330,7 +390,9 @@ impl Probes {
         crate::timing::mark("object loaded (maps created)");
         // Every layout was read before the load (`configure` set the offsets): nothing reads the BTF again.
         crate::btf::release_kernel_btf();
-        Ok(Probes { ebpf })
+        let mut probes = Probes { ebpf, cgroup_filter: core.cgroup_filter.clone() };
+        probes.refresh_cgroup_filter().context("filling the cgroup filter")?;
+        Ok(probes)
     }
 
     /// `program`, loaded into the kernel on first use (a program is loaded once, then attached to as many
@@ -387,6 +449,21 @@ impl Probes {
     /// read.
     pub fn take_map(&mut self, name: &str) -> anyhow::Result<aya::maps::Map> {
         self.ebpf.take_map(name).with_context(|| format!("{name} map missing"))
+    }
+
+    /// Puts the ids of the filtered cgroup and of every cgroup below it now in `CGROUP_ALLOWED` (ids already there
+    /// stay: the kernel never reuses a live cgroup's id, and a removed one's holds no process).
+    pub fn refresh_cgroup_filter(&mut self) -> anyhow::Result<()> {
+        let Some(filter) = &self.cgroup_filter else { return Ok(()) };
+        let ids = filter.ids();
+        let mut allowed: aya::maps::HashMap<&mut MapData, u64, u8> =
+            aya::maps::HashMap::try_from(self.ebpf.map_mut("CGROUP_ALLOWED").context("CGROUP_ALLOWED map missing")?)?;
+        for id in ids {
+            if allowed.get(&id, 0).is_err() {
+                allowed.insert(id, 1, 0).with_context(|| format!("adding cgroup {id} to the filter"))?;
+            }
+        }
+        Ok(())
     }
 
     pub fn trace_pid(&mut self, pid: u32, state: u32) -> anyhow::Result<()> {

@@ -90,6 +90,38 @@ impl PidArgs {
     }
 }
 
+/// `--cgroup PATH`, `--container ID`: only processes in that cgroup or below it, filtered in the kernel.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CgroupArgs {
+    /// Only processes in this cgroup or below it: its path as /proc/PID/cgroup shows it, or its directory (on a
+    /// cgroup v1 host, in the pids controller's hierarchy)
+    #[arg(long, value_name = "PATH", conflicts_with = "container")]
+    cgroup: Option<String>,
+    /// Only processes of this running container (docker, containerd, CRI-O, podman): its id, or at least 4 of its
+    /// leading hex digits
+    #[arg(long, value_name = "ID")]
+    container: Option<String>,
+}
+
+impl CgroupArgs {
+    /// The cgroup to filter by, checked against the running system: a path that is no cgroup, an id no running
+    /// container has, are usage errors (exit 2).
+    pub fn resolve(&self) -> anyhow::Result<Option<crate::cgroups::CgroupFilter>> {
+        if self.cgroup.is_none() && self.container.is_none() {
+            return Ok(None);
+        }
+        let usage = |err: crate::cgroups::FilterError| UsageError(err.to_string());
+        let hierarchy =
+            crate::cgroups::Hierarchy::detect().ok_or_else(|| usage(crate::cgroups::FilterError::NoHierarchy))?;
+        let filter = match (&self.cgroup, &self.container) {
+            (Some(path), _) => hierarchy.filter_by_path(path),
+            (None, Some(id)) => hierarchy.filter_by_container(id),
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(filter.map_err(usage)?))
+    }
+}
+
 /// `--buffer-size BYTES`, with each command's default.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RingArgs<const DEFAULT: u32> {

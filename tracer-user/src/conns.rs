@@ -17,7 +17,7 @@ use tracer_common::{
 
 use crate::{
     bpf::{Core, Preflight, Probes},
-    cli::{OutputArgs, PidArgs, RingArgs},
+    cli::{CgroupArgs, OutputArgs, PidArgs, RingArgs},
     escape::{Text, display_name},
     linux::net::{family_name, ip_text},
     output::OutputClosed,
@@ -51,6 +51,8 @@ pub struct ConnsArgs {
     /// No snapshot of the connections that exist now: live events only.
     #[arg(long)]
     no_snapshot: bool,
+    #[command(flatten)]
+    cgroups: CgroupArgs,
     #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
@@ -106,7 +108,7 @@ pub async fn run(args: ConnsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     let tcp =
         TcpProbes::new(&preflight.tracefs, TcpFilter { ports: filter.ports.clone(), families: filter.family_mask() })?;
 
-    let core = Core::new(filter.pids.is_empty());
+    let core = Core::new(filter.pids.is_empty()).cgroup_filter(args.cgroups.resolve()?);
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| tcp.configure(loader))?;
     for &pid in &filter.pids {
         probes.trace_pid(pid, traced::NOW)?;

@@ -4,6 +4,7 @@ mod binds;
 mod bpf;
 mod btf;
 mod causes;
+mod cgroups;
 mod cli;
 mod conns;
 mod docs;

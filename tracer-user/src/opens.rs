@@ -11,7 +11,7 @@ use tracer_common::event::traced;
 
 use crate::{
     bpf::{Core, Preflight, Probes},
-    cli::{OutputArgs, PidArgs, RingArgs},
+    cli::{CgroupArgs, OutputArgs, PidArgs, RingArgs},
     probes::{
         Family as _,
         files::{OpenProbes, report_deleted},
@@ -44,6 +44,8 @@ pub struct OpensArgs {
     #[arg(long, conflicts_with_all = ["paths", "failed", "no_snapshot"])]
     deleted: bool,
     #[command(flatten)]
+    cgroups: CgroupArgs,
+    #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
     ring: RingArgs<{ 4 << 20 }>,
@@ -60,7 +62,7 @@ pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
     }
     let opens = OpenProbes::new(&preflight.tracefs, &args.paths, args.failed)?;
 
-    let core = Core::new(pids.is_empty());
+    let core = Core::new(pids.is_empty()).cgroup_filter(args.cgroups.resolve()?);
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| opens.configure(loader))?;
     for &pid in &pids {
         probes.trace_pid(pid, traced::NOW)?;

@@ -15,6 +15,8 @@ use std::{
 use anyhow::Context as _;
 use serde::Serialize;
 
+use crate::records::Origin;
+
 /// The reader went away (closed pipe): stop quietly, as `head` expects.
 #[derive(Debug, thiserror::Error)]
 #[error("output closed")]
@@ -33,6 +35,11 @@ pub struct Output {
     dropped_in_streak: u64,
     /// The line being written, kept to be reused.
     line: Vec<u8>,
+    /// Where the process of the event being handled was (`set_origin`): added to every record written for it, as
+    /// JSON fields and as the text column, so that no handler builds them.
+    origin: Option<Origin>,
+    /// `origin`'s text column, made once per event.
+    origin_column: String,
 }
 
 impl Output {
@@ -60,10 +67,32 @@ impl Output {
             dropped: 0,
             dropped_in_streak: 0,
             line: Vec::with_capacity(512),
+            origin: None,
+            origin_column: String::new(),
         }
     }
 
+    /// The origin of the records written until the next call (`None`: records about no one process, as `ready`,
+    /// `lost`, summaries).
+    pub fn set_origin(&mut self, origin: Option<Origin>) {
+        self.origin_column = origin.as_ref().map(Origin::text_column).unwrap_or_default();
+        self.origin = origin;
+    }
+
+    /// A record's text line, with its origin's column at the end (out of the way, and empty when there is none).
     fn text(&mut self, line: &str) -> Result<(), OutputClosed> {
+        let column = std::mem::take(&mut self.origin_column);
+        let written = self.write_line(|bytes| {
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.extend_from_slice(column.as_bytes());
+            bytes.push(b'\n');
+        });
+        self.origin_column = column;
+        written
+    }
+
+    /// A line that is no record (a heading): no origin column.
+    fn plain_text(&mut self, line: &str) -> Result<(), OutputClosed> {
         self.write_line(|bytes| {
             bytes.extend_from_slice(line.as_bytes());
             bytes.push(b'\n');
@@ -71,11 +100,23 @@ impl Output {
     }
 
     fn record<T: Serialize>(&mut self, record: &T) -> Result<(), OutputClosed> {
+        let origin = self.origin.take();
         // Serialized whole first: a failed write then drops a whole line, never half of one.
-        self.write_line(|bytes| {
+        let written = self.write_line(|bytes| {
             serde_json::to_writer(&mut *bytes, record).unwrap_or_else(|err| panic!("a record serializes: {err}"));
+            // The origin's fields go after the record's own: its closing brace becomes their comma.
+            if let Some(origin) = &origin
+                && bytes.last() == Some(&b'}')
+            {
+                bytes.pop();
+                let start = bytes.len();
+                serde_json::to_writer(&mut *bytes, origin).unwrap_or_else(|err| panic!("an origin serializes: {err}"));
+                bytes[start] = b',';
+            }
             bytes.push(b'\n');
-        })
+        });
+        self.origin = origin;
+        written
     }
 
     /// One whole line, made by `fill` in a buffer kept from one line to the next (the hot path allocates
@@ -159,7 +200,7 @@ impl Output {
 
     /// A line only the text layout has (a table's heading, a note that it is empty): nothing in JSON.
     pub fn text_only(&mut self, line: &str) -> Result<(), OutputClosed> {
-        if self.json { Ok(()) } else { self.text(line) }
+        if self.json { Ok(()) } else { self.plain_text(line) }
     }
 
     /// Called after each batch of events: a terminal sees lines at once, a pipe gets them in blocks.

@@ -209,6 +209,22 @@ pub fn foreign_pid_namespace() -> Option<&'static str> {
     None
 }
 
+/// `pid` as its own pid namespace numbers it (`NSpid` in /proc/PID/status), `None` when it is in the kernel's first
+/// pid namespace (the pid is the one it knows) or is gone. A stat of its namespace link first: most processes are
+/// in the first namespace, and that answers without formatting the whole status file.
+pub fn ns_pid(pid: u32) -> Option<u32> {
+    let inode = pid_namespace_inode(&format!("/proc/{pid}/ns/pid"))?;
+    if inode == INIT_PID_NAMESPACE_INODE {
+        return None;
+    }
+    crate::linux::cgroups::ns_pid_of_status(&status(pid)?)
+}
+
+/// /proc/PID/cgroup: the process's cgroup in every hierarchy.
+pub fn cgroups(pid: u32) -> Option<String> {
+    fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()
+}
+
 /// A process holding a socket: the socket's inode is behind one of its fds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SocketOwner {

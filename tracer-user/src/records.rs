@@ -64,6 +64,53 @@ pub type Comm = Text<field::Comm>;
 /// A name that may be unknown (null).
 pub type MaybeText<K> = Text<K, Option<Vec<u8>>>;
 
+/// Where a record's process was (docs/JSON.md's `*` section): its cgroup, the container, pod and systemd unit its
+/// path names, and its pid as its own pid namespace numbers it. Every record about an event or a process carries
+/// these fields, null when there is none or tracer cannot know (`Output` adds them: handlers never build them).
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub cgroup: Option<std::sync::Arc<crate::cgroups::Cgroup>>,
+    pub ns_pid: Option<u32>,
+}
+
+impl Serialize for Origin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let cgroup = self.cgroup.as_deref();
+        let container = cgroup.and_then(|c| c.meaning.container.as_ref());
+        let mut s = serializer.serialize_struct("Origin", 6)?;
+        s.serialize_field("cgroup", &cgroup.map(|c| &c.path))?;
+        s.serialize_field("container_id", &container.map(|c| &c.id))?;
+        s.serialize_field("container_runtime", &container.and_then(|c| c.runtime))?;
+        s.serialize_field("pod_uid", &cgroup.and_then(|c| c.meaning.pod_uid.as_ref()))?;
+        s.serialize_field("unit", &cgroup.and_then(|c| c.meaning.unit.as_ref()))?;
+        s.serialize_field("ns_pid", &self.ns_pid)?;
+        s.end()
+    }
+}
+
+impl Origin {
+    /// The text column: ` [ctr 1a2b3c4d5e6f pid 1]`, ` [ctr pid 1]` (a pid namespace without a container),
+    /// ` [unit nginx.service]`; empty when the process is in no container, unit or pid namespace of its own.
+    pub fn text_column(&self) -> String {
+        let meaning = self.cgroup.as_deref().map(|c| &c.meaning);
+        let container = meaning.and_then(|m| m.container.as_ref());
+        let mut parts = Vec::new();
+        match (container, meaning.and_then(|m| m.unit.as_ref())) {
+            (Some(c), _) => parts.push(format!("ctr {}", crate::linux::cgroups::short_id(&c.id))),
+            (None, Some(unit)) => parts.push(format!("unit {unit}")),
+            (None, None) => {}
+        }
+        if let Some(ns_pid) = self.ns_pid {
+            if container.is_none() {
+                parts.push("ctr".to_string());
+            }
+            parts.push(format!("pid {ns_pid}"));
+        }
+        if parts.is_empty() { String::new() } else { format!(" [{}]", parts.join(" ")) }
+    }
+}
+
 /// `ready`: emitted once, after every probe is attached and any snapshot printed.
 #[derive(Serialize)]
 #[serde(tag = "type", rename = "ready")]

@@ -14,6 +14,7 @@ use tracer_common::{
 
 use crate::{
     bpf::Probes,
+    cgroups::{Hierarchy, Origins},
     drain::EventReader,
     output::{Clock, Output, OutputClosed},
     records::{Lost, Ready},
@@ -23,6 +24,8 @@ use crate::{
 pub struct Io {
     pub out: Output,
     pub clock: Clock,
+    /// Every record's cgroup, container and namespace pid (`Output::set_origin`, set by `dispatch` per event).
+    pub origins: Origins,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -88,7 +91,7 @@ impl Session {
         Ok(Session {
             probes,
             events,
-            io: Io { out, clock: Clock::new() },
+            io: Io { out, clock: Clock::new(), origins: Origins::new(Hierarchy::detect()) },
             lost_seen: [0; lost::SLOTS as usize],
             lost_total: 0,
             decode_errors: 0,
@@ -126,6 +129,9 @@ impl Session {
                 _ = tick.tick() => {
                     // Under load the kernel batches wakeups; the tail of a burst is collected here.
                     events.drain_now(|bytes| dispatch(bytes, handler, io, decode_errors, &mut stop));
+                    if let Err(err) = self.probes.refresh_cgroup_filter() {
+                        eprintln!("tracer: warning: a cgroup made below the filtered one is not followed: {err:#}");
+                    }
                     if self.report_lost().is_err()
                         || handler.tick(&self.probes, &mut self.io).is_err()
                         || self.io.out.flush().is_err()
@@ -212,9 +218,13 @@ fn unblock_stop_signals() -> anyhow::Result<()> {
 fn dispatch(bytes: &[u8], handler: &mut impl Handler, io: &mut Io, decode_errors: &mut u64, stop: &mut Stop) {
     match decode(bytes) {
         Ok(event) => {
+            let header = event.header();
+            let origin = io.origins.of_event(header.cgroup_id, header.ns_pid);
+            io.out.set_origin(Some(origin));
             if handler.event(event, io).is_err() {
                 *stop = Stop::OutputClosed;
             }
+            io.out.set_origin(None);
         }
         Err(err) => {
             *decode_errors += 1;

@@ -30,7 +30,7 @@ fn comm(name: &[u8]) -> [u8; 16] {
 }
 
 fn header(kind: u16, pid: u32, ts_ns: u64, name: &[u8]) -> EventHeader {
-    EventHeader { kind, pid, tid: pid, ts_ns, comm: comm(name), start_ns: ts_ns / 2, ..Default::default() }
+    EventHeader { kind, pid, tid: pid, ts_ns, comm: comm(name), start_ns: ts_ns / 2, cgroup_id: 4242 + 1000, ..Default::default() }
 }
 
 fn syscall(kind: u16, nr: i32, ret: i64, args: [u64; 6]) -> SyscallEvent {

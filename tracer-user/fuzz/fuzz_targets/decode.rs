@@ -68,7 +68,16 @@ fn data_cap(kind: u16) -> usize {
 const FILENAME_CAP: usize = 256;
 
 /// Lengths picked by length selectors 248..=255: empty, around the header, and the size of each record type.
-const OTHER_LENGTHS: [usize; 8] = [0, 2, 39, 40, 80, 120, 312, 632];
+const OTHER_LENGTHS: [usize; 8] = [
+    0,
+    2,
+    size_of::<EventHeader>() - 1,
+    size_of::<EventHeader>(),
+    size_of::<SyscallEvent>(),
+    size_of::<SignalEvent>(),
+    size_of::<ProcessEvent>(),
+    size_of::<SyscallDataEvent>(),
+];
 
 /// Builds a record from fuzz input. The input's own bytes are the record (cut or zero-padded to the chosen
 /// length), except for the fields the decoder validates, which are overwritten as chosen by header bytes the

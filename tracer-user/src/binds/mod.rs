@@ -25,7 +25,7 @@ use crate::sockdiag::{
 };
 use crate::{
     bpf::{Core, Preflight, Probes},
-    cli::{OutputArgs, PidArgs, RingArgs},
+    cli::{CgroupArgs, OutputArgs, PidArgs, RingArgs},
     escape::{Text, display_name},
     linux::{
         errno,
@@ -67,6 +67,8 @@ pub struct BindsArgs {
     /// sockets, UDP sockets).
     #[arg(short = 'a', long = "all")]
     all: bool,
+    #[command(flatten)]
+    cgroups: CgroupArgs,
     #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
@@ -181,7 +183,7 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
         filter.proto_mask,
     );
 
-    let core = Core::new(filter.pids.is_empty());
+    let core = Core::new(filter.pids.is_empty()).cgroup_filter(args.cgroups.resolve()?);
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| net.configure(loader))?;
     for &pid in &filter.pids {
         probes.trace_pid(pid, traced::NOW)?;

@@ -6,8 +6,10 @@
 //! - `files`: open flags and file modes as strace prints them;
 //! - `processes`: what ps shows of a process (STAT letters, terminal names, START and TIME), user names;
 //! - `users`: user names by uid, looked up once each;
+//! - `cgroups`: cgroup hierarchies, subsystem ids, and the container runtimes' cgroup path conventions;
 //! - `constants`: strace's tables of constant names (`F_GETFD`, `SOCK_STREAM`, `FUTEX_WAKE`...).
 
+pub mod cgroups;
 pub mod constants;
 pub mod errno;
 pub mod files;

@@ -37,7 +37,7 @@ use tracer_common::{
 use crate::{
     bpf::{Core, Preflight, Probes},
     causes::{Cause, Causes, OomKills, exit_text},
-    cli::{OutputArgs, RingArgs},
+    cli::{CgroupArgs, OutputArgs, RingArgs},
     escape::{Text, display_name, shell_command},
     linux::{
         errno,
@@ -85,6 +85,8 @@ pub struct MonitorArgs {
     /// `rotate_size = 104857600`); options given on the command line win.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    cgroups: CgroupArgs,
     #[command(flatten)]
     out: OutputArgs,
     /// Rotate --output when it would grow past this many bytes (0: never).
@@ -170,7 +172,7 @@ pub async fn run(args: MonitorArgs, preflight: Preflight) -> anyhow::Result<i32>
     families.extend(tcp.as_ref().map(|t| t as &dyn Family));
     families.extend(opens.as_ref().map(|o| o as &dyn Family));
 
-    let core = Core::new(true).rate_limit(args.rate_limit);
+    let core = Core::new(true).rate_limit(args.rate_limit).cgroup_filter(args.cgroups.resolve()?);
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| {
         for family in &families {
             family.configure(loader);

@@ -23,7 +23,7 @@ use tracer_common::{
 use crate::{
     bpf::{Core, Preflight, Probes},
     causes::{Cause, Causes, exit_text},
-    cli::{OutputArgs, PidArgs, RingArgs, UsageError},
+    cli::{CgroupArgs, OutputArgs, PidArgs, RingArgs, UsageError},
     escape::{Text, display_name, shell_command},
     linux::{signals::fatal_by_default, users::UserNames},
     output::{OutputClosed, timestamp},
@@ -64,6 +64,8 @@ pub struct ProcsArgs {
     #[arg(long)]
     no_snapshot: bool,
     #[command(flatten)]
+    cgroups: CgroupArgs,
+    #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
     ring: RingArgs<{ 8 << 20 }>,
@@ -87,7 +89,8 @@ pub async fn run(args: ProcsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     // Who killed a followed process: the signals that can end one, generated for a followed process.
     let signals = SignalProbes::generation(layout, SignalLayout::read()?).only(fatal_by_default());
     let families: [&dyn Family; 2] = [&process, &signals];
-    let core = Core::new(trace_all);
+    let cgroup_filter = args.cgroups.resolve()?;
+    let core = Core::new(trace_all).cgroup_filter(cgroup_filter.clone());
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| {
         for family in families {
             family.configure(loader);
@@ -100,7 +103,11 @@ pub async fn run(args: ProcsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     crate::timing::mark("attached");
 
     let mut output = args.out.open()?;
-    let listed = snapshot::take(&matcher, &mut probes, trace_all)?;
+    let mut listed = snapshot::take(&matcher, &mut probes, trace_all)?;
+    // `--cgroup`/`--container`: the table lists that cgroup's processes only, as the kernel filters the events.
+    if let Some(filter) = &cgroup_filter {
+        listed.retain(|&pid, _| filter.holds_pid(pid));
+    }
     if !args.no_snapshot && snapshot::report(&listed, args.tree, &mut output).is_err() {
         return Ok(0);
     }

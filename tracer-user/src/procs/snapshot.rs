@@ -7,6 +7,7 @@ use tracer_common::event::traced;
 
 use crate::{
     bpf::Probes,
+    cgroups::{Hierarchy, Origins},
     escape::{Text, display_name, shell_command},
     linux::processes::{PF_KTHREAD, clock_ticks, cpu_time, page_size, start_column, stat_letters, tty_name, user_name},
     output::{Clock, Output, OutputClosed},
@@ -170,6 +171,12 @@ pub fn take(matcher: &Matcher, probes: &mut Probes, trace_all: bool) -> anyhow::
 
 /// The snapshot: `process` records, as `ps aux` lines in text (children under their parents with `tree`).
 pub fn report(listed: &BTreeMap<u32, Listed>, tree: bool, out: &mut Output) -> Result<(), OutputClosed> {
+    let written = report_rows(listed, tree, out);
+    out.set_origin(None);
+    written
+}
+
+fn report_rows(listed: &BTreeMap<u32, Listed>, tree: bool, out: &mut Output) -> Result<(), OutputClosed> {
     let order: Vec<(u32, Option<usize>)> = if tree {
         tree_order(listed).into_iter().map(|(pid, depth)| (pid, Some(depth))).collect()
     } else {
@@ -180,9 +187,12 @@ pub fn report(listed: &BTreeMap<u32, Listed>, tree: bool, out: &mut Output) -> R
         "{:<8} {:>7} {:>7} {:>4} {:>6} {:>5} {:>6} {:<4} {:<8} COMMAND",
         "USER", "PID", "PPID", "%CPU", "RSS", "START", "TIME", "STAT", "TTY"
     ))?;
+    // Each row names its cgroup, container and namespace pid as /proc says now (no event carries them here).
+    let mut origins = Origins::new(Hierarchy::detect());
     for (pid, depth) in order {
         let process = &listed[&pid];
         let record = now.record(process, depth);
+        out.set_origin(Some(origins.of_pid(pid)));
         out.emit(&record, |r| {
             let argv: Vec<&[u8]> = process.argv.iter().map(Vec::as_slice).collect();
             let command =

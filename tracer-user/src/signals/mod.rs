@@ -24,7 +24,7 @@ use tracer_common::{
 use crate::{
     bpf::{Core, Preflight, Probes},
     causes::{Cause, Causes, OomKills},
-    cli::{OutputArgs, PidArgs, RingArgs},
+    cli::{CgroupArgs, OutputArgs, PidArgs, RingArgs},
     escape::{Text, display_name},
     linux::{
         errno,
@@ -67,6 +67,8 @@ pub struct SignalsArgs {
     #[arg(long)]
     failed: bool,
     #[command(flatten)]
+    cgroups: CgroupArgs,
+    #[command(flatten)]
     out: OutputArgs,
     #[command(flatten)]
     ring: RingArgs<{ 1 << 20 }>,
@@ -87,7 +89,7 @@ pub async fn run(args: SignalsArgs, preflight: Preflight) -> anyhow::Result<i32>
         .whole(send_zero != 0, failed_specs)
         .with_oom_victims(&preflight.tracefs)?;
 
-    let core = Core::new(named.is_empty());
+    let core = Core::new(named.is_empty()).cgroup_filter(args.cgroups.resolve()?);
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| signals.configure(loader))?;
     for &pid in &named {
         probes.trace_pid(pid, traced::NOW)?;

@@ -26,7 +26,7 @@ use tracer_common::{
 
 use crate::{
     bpf::{Core, Preflight, Probes},
-    cli::{OutputArgs, PidArgs, RingArgs, UsageError},
+    cli::{CgroupArgs, OutputArgs, PidArgs, RingArgs, UsageError},
     escape::{Text, display_name, quoted},
     output::{Clock, OutputClosed, duration, timestamp},
     probes::{
@@ -60,6 +60,8 @@ pub struct SyscallsArgs {
     /// Run the command as this user (it is started by root).
     #[arg(short = 'u', long = "user", value_name = "USER", requires = "command")]
     user: Option<String>,
+    #[command(flatten)]
+    cgroups: CgroupArgs,
     #[command(flatten)]
     out: OutputArgs,
     /// Prefix lines with the time of day; -tt adds microseconds, -ttt prints seconds since the epoch.
@@ -173,7 +175,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     // The signal behind an interrupted call.
     let signals = (!args.summary).then(|| SignalProbes::generation(process_layout, signal_layout));
 
-    let core = Core::new(false);
+    let core = Core::new(false).cgroup_filter(args.cgroups.resolve()?);
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| {
         process.configure(loader);
         if let Some(signals) = &signals {

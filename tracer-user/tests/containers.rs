@@ -1,0 +1,385 @@
+//! Containers and namespaces, as root, with real runtimes: podman (runc) running a root filesystem built offline
+//! from Debian's busybox-static, `unshare --pid`, and a cgroup made by hand. Every event from inside names its
+//! container and cgroup exactly, the pid its namespace knows maps to the host's and back, and events from outside
+//! name neither. `tracer procs` (every process's forks, execs, exits) is the witness.
+
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use common::*;
+use serde_json::Value;
+
+/// The name every marker exec has: a link to busybox it has no applet for (it says so and exits 127).
+const MARK: &str = "tracer-mark";
+
+/// A root filesystem of busybox-static alone: `/bin/sh`, `/bin/sleep`, and `/bin/tracer-mark`.
+fn rootfs(test: &str) -> PathBuf {
+    let root = scratch_dir(test).join("rootfs");
+    for dir in ["bin", "proc", "sys", "dev", "etc", "tmp"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    let busybox = Path::new("/bin/busybox");
+    let file = Command::new("file").arg("-L").arg(busybox).output().expect("file(1) runs (scripts/setup.sh)");
+    assert!(
+        String::from_utf8_lossy(&file.stdout).contains("statically linked"),
+        "/bin/busybox must be Debian's busybox-static (scripts/setup.sh installs it)"
+    );
+    std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
+    for link in ["sh", "sleep", MARK] {
+        let _ = std::fs::remove_file(root.join("bin").join(link));
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(link)).unwrap();
+    }
+    root
+}
+
+/// The hierarchy tracer reads cgroups in (as its `cgroups::Hierarchy::detect`): cgroup v2's, or v1's `pids`.
+fn hierarchy() -> (PathBuf, Option<&'static str>) {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mounted = |point: &str, fstype: &str| {
+        mountinfo.lines().any(|l| {
+            let (head, tail) = l.split_once(" - ").unwrap();
+            head.split(' ').nth(4) == Some(point) && tail.starts_with(&format!("{fstype} "))
+        })
+    };
+    if mounted("/sys/fs/cgroup", "cgroup2") {
+        (PathBuf::from("/sys/fs/cgroup"), None)
+    } else {
+        assert!(mounted("/sys/fs/cgroup/pids", "cgroup"), "no cgroup v2 and no v1 pids hierarchy mounted");
+        (PathBuf::from("/sys/fs/cgroup/pids"), Some("pids"))
+    }
+}
+
+/// `pid`'s cgroup path in `hierarchy()`'s hierarchy, from /proc/PID/cgroup (the kernel's own word).
+fn cgroup_of(pid: u32) -> String {
+    let controller = hierarchy().1;
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    text.lines()
+        .find_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            let ours = match controller {
+                None => controllers.is_empty(),
+                Some(c) => controllers.split(',').any(|x| x == c),
+            };
+            ours.then(|| path.to_string())
+        })
+        .unwrap()
+}
+
+fn execs_of<'a>(events: &'a [Value], comm: &str) -> Vec<&'a Value> {
+    of_type(events, "exec").into_iter().filter(|e| e["comm"] == comm).collect()
+}
+
+/// Runs `tracer procs --json` around `during`; its JSON lines.
+fn traced(dl: Deadline, during: impl FnOnce()) -> Vec<Value> {
+    let tracer = start_json("procs", &["--no-snapshot"], dl);
+    during();
+    std::thread::sleep(Duration::from_millis(300));
+    tracer.signal(libc::SIGINT);
+    let out = tracer.wait(dl);
+    out.expect_code(0);
+    let events = out.json();
+    check_nothing_lost(&events, &|| out.dump());
+    events
+}
+
+#[test]
+fn podman_container_events_name_the_container_and_its_pids() {
+    let dl = Deadline::test();
+    let root = rootfs("podman");
+    let cidfile = root.parent().unwrap().join("cid");
+    let _ = std::fs::remove_file(&cidfile);
+    let (host_pid, host_ns_pid) = (std::sync::Mutex::new(0u32), std::sync::Mutex::new(String::new()));
+    let mut printed = String::new();
+    let events = traced(dl, || {
+        // Three children print the pid their namespace gives them and become tracer-mark; then the container's
+        // first process (pid 1) becomes sleep, long enough for the host's /proc to be read.
+        let script = format!(
+            "for i in 1 2 3; do /bin/sh -c 'echo ns $$; exec /bin/{MARK}' 2>/dev/null; done; echo top $$; exec /bin/sleep 2"
+        );
+        let mut cmd = Command::new("podman");
+        cmd.args(["--runtime", "runc", "run", "--rm", "--network", "none", "--cidfile"]).arg(&cidfile);
+        // podman raises RLIMIT_NOFILE/NPROC unless told: without CAP_SYS_RESOURCE here that fails (tests/dist.rs).
+        cmd.args(["--ulimit", "nofile=8192:8192", "--ulimit", "nproc=8192:8192", "--rootfs"]).arg(&root);
+        cmd.args(["/bin/sh", "-c", &script]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let run = Proc::spawn("podman run", &mut cmd);
+        let top = run.out().wait_for(dl, |l| l.starts_with("top ")).unwrap_or_else(|| panic!("{}", run.dump()));
+        assert_eq!(top, "top 1", "the container's first process is pid 1 in its namespace");
+        // The sleeping pid 1, found from the host: the process whose NSpid ends in 1 in the container's cgroup.
+        let cid = std::fs::read_to_string(&cidfile).unwrap().trim().to_string();
+        // `top` is printed just before the exec of sleep: looked for until it is there.
+        let find = || {
+            std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()).find(
+                |&pid| {
+                    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
+                        && std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|c| c.contains(&cid))
+                },
+            )
+        };
+        let sleep_dl = dl.within(Duration::from_millis(1500));
+        let sleeper = loop {
+            match find() {
+                Some(pid) => break pid,
+                None if sleep_dl.expired() => panic!("the container's sleep is not visible from the host"),
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        let status = std::fs::read_to_string(format!("/proc/{sleeper}/status")).unwrap();
+        *host_ns_pid.lock().unwrap() = status.lines().find_map(|l| l.strip_prefix("NSpid:")).unwrap().trim().into();
+        *host_pid.lock().unwrap() = sleeper;
+        let done = run.wait(dl);
+        assert!(done.code() == Some(0), "podman run: {}", done.dump());
+        printed = done.stdout_text();
+        // Two on the host, outside any container.
+        for _ in 0..2 {
+            let _ = Command::new(root.join("bin").join(MARK)).stderr(Stdio::null()).status().unwrap();
+        }
+    });
+    let cid = std::fs::read_to_string(&cidfile).unwrap().trim().to_string();
+    assert_eq!(cid.len(), 64, "podman's --cidfile: {cid}");
+
+    let marks = execs_of(&events, MARK);
+    assert_eq!(marks.len(), 5, "3 in the container, 2 on the host: {marks:#?}");
+    let (inside, outside): (Vec<&Value>, Vec<&Value>) =
+        marks.into_iter().partition(|e| e["container_id"] == cid.as_str());
+    assert_eq!(inside.len(), 3, "{inside:#?}");
+    for e in &inside {
+        assert_eq!(e["container_runtime"], "podman", "{e}");
+        let cgroup = str_field(e, "cgroup");
+        assert!(cgroup.ends_with(&format!("libpod-{cid}")) || cgroup.ends_with(&format!("libpod-{cid}.scope")), "{e}");
+        assert_eq!(e["pod_uid"], Value::Null, "{e}");
+    }
+    // The pids the children printed inside are the ns_pid of their events, one each.
+    let mut printed_ns: Vec<u64> =
+        printed.lines().filter_map(|l| l.strip_prefix("ns ")).map(|n| n.parse().unwrap()).collect();
+    let mut event_ns: Vec<u64> = inside.iter().map(|e| u64_field(e, "ns_pid")).collect();
+    printed_ns.sort_unstable();
+    event_ns.sort_unstable();
+    assert_eq!(printed_ns.len(), 3, "{printed}");
+    assert_eq!(event_ns, printed_ns);
+    for e in &outside {
+        assert_eq!(e["container_id"], Value::Null, "{e}");
+        assert_eq!(e["ns_pid"], Value::Null, "{e}");
+        assert_eq!(str_field(e, "cgroup"), cgroup_of(std::process::id()), "the host's mark is in the test's cgroup");
+    }
+
+    // Both ways: the event of the container's pid 1 (sleep) names the host pid whose /proc says `NSpid: HOST 1`.
+    let sleeper = *host_pid.lock().unwrap();
+    let sleeps: Vec<&Value> =
+        execs_of(&events, "sleep").into_iter().filter(|e| e["container_id"] == cid.as_str()).collect();
+    assert_eq!(sleeps.len(), 1, "{sleeps:#?}");
+    assert_eq!(u64_field(sleeps[0], "pid"), u64::from(sleeper));
+    assert_eq!(u64_field(sleeps[0], "ns_pid"), 1);
+    assert_eq!(*host_ns_pid.lock().unwrap(), format!("{sleeper}\t1"));
+    // Every exec in the container: the first sh (pid 1), three sh -c, three marks, the sleep; and runc's own
+    // init re-exec, which is in the container's cgroup or not yet, as its parent's cgroup join races it (never
+    // in the pid namespace: it makes it).
+    let all_inside: Vec<String> = of_type(&events, "exec")
+        .into_iter()
+        .filter(|e| e["container_id"] == cid.as_str())
+        .map(|e| format!("{} ns_pid {}", e["comm"], e["ns_pid"]))
+        .filter(|e| e != "\"runc\" ns_pid null")
+        .collect();
+    assert_eq!(all_inside.len(), 8, "{all_inside:#?}");
+    assert_eq!(all_inside[0], "\"sh\" ns_pid 1", "{all_inside:#?}");
+}
+
+#[test]
+fn unshare_pid_namespace_shows_both_pids_in_text_and_json() {
+    let dl = Deadline::test();
+    let root = rootfs("unshare");
+    let mark = root.join("bin").join(MARK);
+    for json in [true, false] {
+        let args: &[&str] = if json { &["--json", "--no-snapshot"] } else { &["--no-snapshot"] };
+        let tracer = Proc::spawn("tracer procs", &mut tracer_command("procs", args));
+        let ready = if json {
+            tracer.out().wait_for(dl, is_ready_json)
+        } else {
+            tracer.err().wait_for(dl, |l| l.ends_with("ready"))
+        };
+        assert!(ready.is_some(), "{}", tracer.dump());
+        let script = format!("echo ns $$; exec {}", mark.display());
+        let out = Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", "/bin/sh", "-c", &script])
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "ns 1\n");
+        std::thread::sleep(Duration::from_millis(300));
+        tracer.signal(libc::SIGINT);
+        let done = tracer.wait(dl);
+        done.expect_code(0);
+        if json {
+            let events = done.json();
+            let marks = execs_of(&events, MARK);
+            assert_eq!(marks.len(), 1, "{marks:#?}");
+            assert_eq!(u64_field(marks[0], "ns_pid"), 1, "{}", marks[0]);
+            assert_ne!(u64_field(marks[0], "pid"), 1);
+            assert_eq!(marks[0]["container_id"], Value::Null);
+            assert_eq!(str_field(marks[0], "cgroup"), cgroup_of(std::process::id()));
+        } else {
+            let text = done.stdout_text();
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| {
+                    let words: Vec<&str> = l.split_whitespace().collect();
+                    words.get(1) == Some(&"exec") && words.get(3) == Some(&MARK)
+                })
+                .collect();
+            assert_eq!(lines.len(), 1, "{text}");
+            assert!(lines[0].ends_with(" [ctr pid 1]"), "{}", lines[0]);
+        }
+    }
+}
+
+#[test]
+fn a_cgroup_made_by_hand_names_its_events_exactly() {
+    let dl = Deadline::test();
+    let root = rootfs("handmade");
+    let (hierarchy_root, _) = hierarchy();
+    let name = format!("tracer-test-{}", std::process::id());
+    let dir = hierarchy_root.join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = format!(
+        "echo $$ > {}/cgroup.procs && for i in 1 2 3 4; do {} 2>/dev/null; done",
+        dir.display(),
+        root.join("bin").join(MARK).display()
+    );
+    let events = traced(dl, || {
+        let status = Command::new("sh").args(["-c", &script]).status().unwrap();
+        assert_eq!(status.code(), Some(127), "the last mark's status");
+        let _ = Command::new(root.join("bin").join(MARK)).stderr(Stdio::null()).status().unwrap();
+    });
+    let _ = std::fs::remove_dir(&dir);
+    let marks = execs_of(&events, MARK);
+    assert_eq!(marks.len(), 5, "{marks:#?}");
+    let inside: Vec<&&Value> = marks.iter().filter(|e| e["cgroup"] == format!("/{name}").as_str()).collect();
+    assert_eq!(inside.len(), 4, "{marks:#?}");
+    for e in &inside {
+        assert_eq!(e["container_id"], Value::Null, "{e}");
+        assert_eq!(e["unit"], Value::Null, "{e}");
+        assert_eq!(e["ns_pid"], Value::Null, "{e}");
+    }
+    // Their exits too: the cgroup read at the event, by the process that was in it.
+    let exits_inside =
+        of_type(&events, "exit").into_iter().filter(|e| e["cgroup"] == format!("/{name}").as_str()).count();
+    assert_eq!(exits_inside, 5, "four marks and the shell");
+}
+
+/// Starts `tracer procs --json --no-snapshot ARGS`, runs `during`, stops it: its JSON lines.
+fn traced_with(args: &[&str], dl: Deadline, during: impl FnOnce()) -> Vec<Value> {
+    let mut all = vec!["--no-snapshot"];
+    all.extend_from_slice(args);
+    let tracer = start_json("procs", &all, dl);
+    during();
+    std::thread::sleep(Duration::from_millis(300));
+    tracer.signal(libc::SIGINT);
+    let out = tracer.wait(dl);
+    out.expect_code(0);
+    out.json()
+}
+
+#[test]
+fn cgroup_filter_keeps_that_cgroup_and_those_below_it_only() {
+    let dl = Deadline::test();
+    let root = rootfs("cgroup-filter");
+    let (hierarchy_root, _) = hierarchy();
+    let name = format!("tracer-filter-{}", std::process::id());
+    let dir = hierarchy_root.join(&name);
+    std::fs::create_dir_all(dir.join("below")).unwrap();
+    let mark = root.join("bin").join(MARK);
+    let join_and_mark = |cgroup: &Path, times: u32| {
+        let script = format!(
+            "echo $$ > {}/cgroup.procs && for i in $(seq {times}); do {} 2>/dev/null; done; exit 0",
+            cgroup.display(),
+            mark.display()
+        );
+        assert!(Command::new("sh").args(["-c", &script]).status().unwrap().success());
+    };
+    // The path as /proc/PID/cgroup shows it; the directory's form is the same cgroup.
+    let path = format!("/{name}");
+    for given in [path.clone(), dir.display().to_string()] {
+        let events = traced_with(&["--cgroup", &given], dl, || {
+            join_and_mark(&dir, 3);
+            join_and_mark(&dir.join("below"), 2);
+            // Outside: the test's own cgroup.
+            let _ = Command::new(&mark).stderr(Stdio::null()).status().unwrap();
+        });
+        let marks = execs_of(&events, MARK);
+        assert_eq!(marks.len(), 5, "3 in the cgroup, 2 below it, none outside ({given}): {marks:#?}");
+        let below = format!("{path}/below");
+        assert_eq!(marks.iter().filter(|e| e["cgroup"] == path.as_str()).count(), 3);
+        assert_eq!(marks.iter().filter(|e| e["cgroup"] == below.as_str()).count(), 2);
+        // Nothing at all from elsewhere (the shells that joined wrote nothing before they did: they were outside).
+        for e in &events {
+            if e["type"] != "ready" {
+                let cgroup = str_field(e, "cgroup");
+                assert!(cgroup == path || cgroup == below, "{e}");
+            }
+        }
+    }
+    // The snapshot lists the cgroup's processes only: a sleep put below it, and nothing else.
+    let script = format!("echo $$ > {}/cgroup.procs && exec sleep 30", dir.join("below").display());
+    let mut sleeper = Command::new("sh").args(["-c", &script]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let out = tracer_command("procs", &["--json", "--once", "--cgroup", &path]).output().unwrap();
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let rows = parse_json_lines(&out.stdout).unwrap();
+    let rows: Vec<&Value> = rows.iter().filter(|r| r["type"] == "process").collect();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(u64_field(rows[0], "pid"), u64::from(sleeper.id()));
+    assert_eq!(rows[0]["cgroup"], format!("{path}/below").as_str());
+    std::thread::sleep(Duration::from_millis(100));
+    let _ = std::fs::remove_dir(dir.join("below"));
+    let _ = std::fs::remove_dir(&dir);
+}
+
+#[test]
+fn container_filter_shows_that_container_only_and_bad_ids_are_usage_errors() {
+    let dl = Deadline::test();
+    let root = rootfs("container-filter");
+    let name = format!("tracer-filter-{}", std::process::id());
+    let mut cmd = Command::new("podman");
+    cmd.args(["--runtime", "runc", "run", "--rm", "-d", "--network", "none", "--name", &name]);
+    cmd.args(["--ulimit", "nofile=8192:8192", "--ulimit", "nproc=8192:8192", "--rootfs"]).arg(&root);
+    cmd.args(["/bin/sleep", "30"]);
+    let started = cmd.output().unwrap();
+    assert!(started.status.success(), "podman run -d: {}", String::from_utf8_lossy(&started.stderr));
+    let cid = String::from_utf8_lossy(&started.stdout).trim().to_string();
+    let stop = || {
+        let _ = Command::new("podman").args(["rm", "-f", "-t", "0", &name]).stdout(Stdio::null()).status();
+    };
+    let exec_mark = || {
+        let out = Command::new("podman").args(["exec", &name, &format!("/bin/{MARK}")]).output().unwrap();
+        assert_eq!(out.status.code(), Some(127), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let events = traced_with(&["--container", &cid[..12]], dl, || {
+        exec_mark();
+        exec_mark();
+        let _ = Command::new(root.join("bin").join(MARK)).stderr(Stdio::null()).status().unwrap();
+    });
+    stop();
+    let marks = execs_of(&events, MARK);
+    assert_eq!(marks.len(), 2, "the two podman exec, not the host's: {marks:#?}");
+    for e in events.iter().filter(|e| e["type"] != "ready") {
+        assert_eq!(e["container_id"], cid.as_str(), "{e}");
+    }
+    // Usage errors: one line on stderr, exit 2.
+    for (bad, says) in [("0000000000000000", "no running container has that id"), ("xyz", "not a container id")] {
+        let out = tracer_command("procs", &["--container", bad]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+    let out = tracer_command("procs", &["--cgroup", "/no/such/cgroup/here"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such cgroup"), "{out:?}");
+}
