@@ -75,8 +75,13 @@ fn execs_of<'a>(events: &'a [Value], comm: &str) -> Vec<&'a Value> {
     of_type(events, "exec").into_iter().filter(|e| e["comm"] == comm).collect()
 }
 
+/// Held while a test traces: every test's marker execs have the same name, so two tests tracing at once would
+/// count each other's (the harness runs tests on two threads).
+static TRACING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `tracer procs --json` around `during`; its JSON lines.
 fn traced(dl: Deadline, during: impl FnOnce()) -> Vec<Value> {
+    let _alone = TRACING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let tracer = start_json("procs", &["--no-snapshot"], dl);
     during();
     std::thread::sleep(Duration::from_millis(300));
@@ -196,6 +201,7 @@ fn unshare_pid_namespace_shows_both_pids_in_text_and_json() {
     let mark = root.join("bin").join(MARK);
     for json in [true, false] {
         let args: &[&str] = if json { &["--json", "--no-snapshot"] } else { &["--no-snapshot"] };
+        let _alone = TRACING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tracer = Proc::spawn("tracer procs", &mut tracer_command("procs", args));
         let ready = if json {
             tracer.out().wait_for(dl, is_ready_json)
@@ -275,6 +281,7 @@ fn a_cgroup_made_by_hand_names_its_events_exactly() {
 fn traced_with(args: &[&str], dl: Deadline, during: impl FnOnce()) -> Vec<Value> {
     let mut all = vec!["--no-snapshot"];
     all.extend_from_slice(args);
+    let _alone = TRACING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let tracer = start_json("procs", &all, dl);
     during();
     std::thread::sleep(Duration::from_millis(300));
