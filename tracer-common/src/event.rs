@@ -15,6 +15,10 @@ pub mod kind {
     pub const TCP_ACCEPT: u16 = 12;
     pub const TCP_CLOSE: u16 = 13;
     pub const OOM_VICTIM: u16 = 14;
+    /// A syscall record with the identity of each fd it names, read at the call (`-y`): `SyscallFdsEvent`.
+    pub const SYSCALL_FDS: u16 = 16;
+    /// The same with argument bytes: `SyscallDataFdsEvent`.
+    pub const SYSCALL_DATA_FDS: u16 = 17;
 }
 
 /// First bytes of every ring-buffer record. Describes the task that was running when the probe fired.

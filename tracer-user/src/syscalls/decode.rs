@@ -7,7 +7,8 @@ use std::borrow::Cow;
 
 use tracer_common::decode::SyscallRecord;
 use tracer_common::syscalls::{
-    CAPTURE_SLOTS, MAX_SYSCALL_NR, SyscallSpec, capture, is_error_return, status, wanted as spec_wanted,
+    CAPTURE_SLOTS, FdSources, MAX_SYSCALL_NR, SyscallSpec, capture, fd_source, is_error_return, status,
+    wanted as spec_wanted,
 };
 
 use super::structs::{
@@ -500,6 +501,28 @@ impl SyscallTable {
         }
     }
 
+    /// `-y`: per syscall, the fds the kernel identifies at the call: its fd arguments (a close's read at its
+    /// enter, as the call removes it) and an fd it returns, at most `FD_SLOTS`.
+    pub fn fd_sources(&self) -> Vec<FdSources> {
+        let mut all = vec![FdSources::default(); MAX_SYSCALL_NR];
+        for info in self.iter() {
+            let Some(args) = info.args.as_ref() else { continue };
+            let mut sources: Vec<u8> = args
+                .iter()
+                .enumerate()
+                .filter(|(_, arg)| matches!(arg.kind, ArgKind::Fd | ArgKind::DirFd))
+                .map(|(i, _)| if info.name == "close" { fd_source::AT_ENTER | i as u8 } else { i as u8 })
+                .collect();
+            if info.returns == ReturnKind::Fd {
+                sources.push(fd_source::RETURN);
+            }
+            for (slot, source) in all[info.nr as usize].source.iter_mut().zip(sources) {
+                *slot = source;
+            }
+        }
+        all
+    }
+
     /// The kernel's per-syscall table: which syscalls to report and what to copy from user memory.
     pub fn specs(&self, wanted: impl Fn(&SyscallInfo) -> bool) -> Vec<SyscallSpec> {
         let mut specs = vec![SyscallSpec::default(); MAX_SYSCALL_NR];
@@ -536,13 +559,9 @@ pub struct FormattedCall {
 }
 
 impl SyscallTable {
-    /// `fd_path(fd)` resolves an fd of the calling process for `-y`.
-    pub fn format(
-        &self,
-        record: &SyscallRecord,
-        opts: &FormatOptions,
-        fd_path: &dyn Fn(i64) -> Option<String>,
-    ) -> FormattedCall {
+    /// `fd_path(arg, fd)` names an fd of the calling process for `-y` (`arg`: the argument's index, `None` for
+    /// the return value): the text between `<` and `>`, `None` for a bare number.
+    pub fn format(&self, record: &SyscallRecord, opts: &FormatOptions, fd_path: &FdNamer<'_>) -> FormattedCall {
         let event = &record.event;
         let info = self.get(event.nr);
         let name = self.name(event.nr).into_owned();
@@ -604,7 +623,7 @@ impl SyscallTable {
         } else {
             let ret = match info.map_or(ReturnKind::Int, |i| i.returns) {
                 ReturnKind::Address => format!("{:#x}", event.ret as u64),
-                ReturnKind::Fd if opts.show_fd_paths => annotate_fd(event.ret, fd_path),
+                ReturnKind::Fd if opts.show_fd_paths => annotate_fd(None, event.ret, fd_path),
                 ReturnKind::Fcntl => fcntl_return(event.args[1] as u32 as i32, event.ret),
                 ReturnKind::Mode => format!("0{:02o}", event.ret),
                 _ => event.ret.to_string(),
@@ -679,8 +698,11 @@ fn can_create(open_flags: u64) -> bool {
     open_flags & libc::O_CREAT as u64 != 0 || open_flags & tmpfile == tmpfile
 }
 
-fn annotate_fd(fd: i64, fd_path: &dyn Fn(i64) -> Option<String>) -> String {
-    match fd_path(fd) {
+/// `-y`'s namer: (argument index or `None` for the return value, fd) → the text between `<` and `>`.
+pub type FdNamer<'a> = dyn Fn(Option<usize>, i64) -> Option<String> + 'a;
+
+fn annotate_fd(arg: Option<usize>, fd: i64, fd_path: &FdNamer<'_>) -> String {
+    match fd_path(arg, fd) {
         Some(path) => format!("{fd}<{}>", crate::escape::display_name(path.as_bytes())),
         None => fd.to_string(),
     }
@@ -692,7 +714,7 @@ fn format_scalar(
     i: usize,
     args: &[u64; 6],
     opts: &FormatOptions,
-    fd_path: &dyn Fn(i64) -> Option<String>,
+    fd_path: &FdNamer<'_>,
 ) -> Option<String> {
     let value = args[i];
     // Named values and flags are C ints (mmap's flags fit in one; clone's do not): the register's upper half is noise.
@@ -722,7 +744,7 @@ fn format_scalar(
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
         ArgKind::Fd | ArgKind::DirFd => {
             let fd = i64::from(value as u32 as i32);
-            if opts.show_fd_paths { annotate_fd(fd, fd_path) } else { fd.to_string() }
+            if opts.show_fd_paths { annotate_fd(Some(i), fd, fd_path) } else { fd.to_string() }
         }
         ArgKind::OpenFlags => open_flags(value),
         // `umode_t`, 16 bits, whatever the argument's declared type (umask's is an int): strace prints it so.
@@ -1054,6 +1076,7 @@ mod tests {
                 ..Default::default()
             },
             data: [data[0].to_vec(), data[1].to_vec()],
+            fds: None,
         }
     }
 
