@@ -513,7 +513,8 @@ impl SyscallTable {
                 .filter(|(_, arg)| matches!(arg.kind, ArgKind::Fd | ArgKind::DirFd))
                 .map(|(i, _)| if info.name == "close" { fd_source::AT_ENTER | i as u8 } else { i as u8 })
                 .collect();
-            if info.returns == ReturnKind::Fd {
+            // fcntl returns an fd for F_DUPFD (user space looks at it then only).
+            if info.returns == ReturnKind::Fd || info.name == "fcntl" {
                 sources.push(fd_source::RETURN);
             }
             for (slot, source) in all[info.nr as usize].source.iter_mut().zip(sources) {

@@ -215,16 +215,30 @@ impl FdPaths {
         FdPaths { detail, known: HashMap::new(), pseudo: PseudoDevs::probe(), sockets: Sockets::default() }
     }
 
-    /// Every fd a process has when tracing starts, from /proc (anonymous inodes included: their kind is only
-    /// known from here or from the call that makes them).
-    pub fn snapshot(&mut self, pid: u32) {
+    /// Every fd a process has, from /proc: when tracing starts (`anon`: anonymous inodes too, whose kind is only
+    /// known from here or from the call that makes them), or at an exec (then not: the process runs on, and an
+    /// anonymous inode's identity cannot tell an eventfd read now from an epoll that had the number at a call).
+    pub fn snapshot(&mut self, pid: u32, anon: bool) {
         let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return };
         for entry in entries.flatten() {
             let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-            if let Some(known) = from_proc(pid, fd, None) {
+            if let Some(known) = from_proc(pid, fd, None)
+                && (anon || Some(known.id.user_dev()) != self.pseudo.anon)
+            {
                 self.known.insert((pid, fd), known);
             }
         }
+    }
+
+    /// A fork copies its parent's fd table as it is.
+    pub fn inherit(&mut self, parent: u32, child: u32) {
+        let copied: Vec<((u32, i32), Known)> = self
+            .known
+            .iter()
+            .filter(|((pid, _), _)| *pid == parent)
+            .map(|(&(_, fd), known)| ((child, fd), known.clone()))
+            .collect();
+        self.known.extend(copied);
     }
 
     /// The name of `fd` of `pid` as the kernel identified it at the call.
@@ -294,9 +308,15 @@ impl FdPaths {
                     self.sockets.kinds.insert(id.ino, kind);
                 }
             }
+            // A connection accepted is of its listener's kind.
+            "accept" | "accept4" => {
+                if let Some(kind) = source.and_then(|s| self.sockets.kinds.get(&s.ino)).copied() {
+                    self.sockets.kinds.insert(id.ino, kind);
+                }
+            }
             "open" | "creat" | "openat" | "openat2" => {
                 // The kernel's own spelling while the fd still names this file; otherwise what was asked, made
-                // absolute.
+                // absolute and resolved (symbolic links, `..`), if that still is the file the kernel identified.
                 let known = from_proc(pid, fd, Some(id)).or_else(|| {
                     let asked = String::from_utf8_lossy(path_arg?).into_owned();
                     let name = if asked.starts_with('/') {
@@ -310,13 +330,13 @@ impl FdPaths {
                         };
                         format!("{}/{asked}", base.trim_end_matches('/'))
                     };
-                    // The path's own identity, when it still is this file, gives a device's numbers.
-                    let device = std::fs::metadata(&name).ok().and_then(|meta| {
-                        let same =
-                            FileId { dev: libc::major(meta.dev()) << 20 | libc::minor(meta.dev()), ino: meta.ino() };
-                        (same == id).then(|| device_of(&meta)).flatten()
-                    });
-                    Some(Known { id, name, device })
+                    let name = std::fs::canonicalize(&name).ok()?;
+                    let meta = std::fs::metadata(&name).ok()?;
+                    (identity_of(&meta) == id).then(|| Known {
+                        id,
+                        name: name.to_string_lossy().into_owned(),
+                        device: device_of(&meta),
+                    })
                 });
                 if let Some(known) = known {
                     self.known.insert((pid, fd), known);
@@ -368,9 +388,7 @@ fn from_proc(pid: u32, fd: i32, expected: Option<FileId>) -> Option<Known> {
     let link = format!("/proc/{pid}/fd/{fd}");
     let name = std::fs::read_link(&link).ok()?.to_string_lossy().into_owned();
     let meta = std::fs::metadata(&link).ok()?;
-    // The kernel's encoding of the device, to compare with the identity the kernel read.
-    let (major, minor) = (libc::major(meta.dev()), libc::minor(meta.dev()));
-    let id = FileId { dev: major << 20 | minor, ino: meta.ino() };
+    let id = identity_of(&meta);
     if expected.is_some_and(|e| e != id) {
         return None;
     }
@@ -380,6 +398,11 @@ fn from_proc(pid: u32, fd: i32, expected: Option<FileId>) -> Option<Known> {
     }
     let device = device_of(&meta);
     Some(Known { id, name, device })
+}
+
+/// A file's identity in the kernel's encoding of the device, to compare with the identity the kernel read.
+fn identity_of(meta: &std::fs::Metadata) -> FileId {
+    FileId { dev: libc::major(meta.dev()) << 20 | libc::minor(meta.dev()), ino: meta.ino() }
 }
 
 /// `-yy`'s `char M:m` or `block M:m` for a device file.

@@ -236,7 +236,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     if tracer.opts.show_fd_paths {
         // What each attached process holds already, read as tracing starts.
         for &pid in &initial {
-            tracer.fds.snapshot(pid);
+            tracer.fds.snapshot(pid, true);
         }
     }
     // Attached processes may already be gone; one that vanished during attach is an error only if none is left.
@@ -516,11 +516,18 @@ impl Tracer {
         match event.what {
             what::FORK => {
                 self.live.insert(event.other_pid);
+                if self.opts.show_fd_paths {
+                    self.fds.inherit(pid, event.other_pid);
+                }
                 Ok(())
             }
             what::EXEC => {
                 self.comms.get_mut().exec(pid, event.header.tid, c_bytes(&event.header.comm));
                 self.execs.insert(pid, ExecInfo::from_event(event));
+                if self.opts.show_fd_paths {
+                    // What the new image holds (its stdio): checked against each call's identities when used.
+                    self.fds.snapshot(pid, false);
+                }
                 Ok(())
             }
             what::EXIT => {
