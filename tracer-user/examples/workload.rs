@@ -12,6 +12,7 @@
 //!                            print `spawned=N per_sec=X`
 //!     storm N                N getppid calls, then print `ns_per_call=X` (timed inside, no start-up cost)
 //!     storm-open N PATH      N open+close of PATH, then print `ns_per_call=X` per open/close pair
+//!     storm-lseek N          N lseek(fd, 0, SEEK_SET) on /dev/null (an fd argument: what `-y` identifies)
 //!     block-read             a second thread blocks in read(2) on a pipe; print `blocked tid=TID` and wait for
 //!                            stdin to close
 //!     sleep MS               nanosleep for MS milliseconds
@@ -246,6 +247,18 @@ fn main() {
                 let n: u64 = arg(&mut args, "count");
                 let start = Instant::now();
                 getppid_n(n);
+                let ns = start.elapsed().as_nanos() as f64 / n as f64;
+                println!("ns_per_call={ns:.1}");
+            }
+            "storm-lseek" => {
+                // A call with an fd argument (what -y identifies), on /dev/null.
+                let n: u64 = arg(&mut args, "count");
+                let file = std::fs::File::open("/dev/null").unwrap();
+                let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+                let start = Instant::now();
+                for _ in 0..n {
+                    unsafe { libc::lseek(fd, 0, libc::SEEK_SET) };
+                }
                 let ns = start.elapsed().as_nanos() as f64 / n as f64;
                 println!("ns_per_call={ns:.1}");
             }

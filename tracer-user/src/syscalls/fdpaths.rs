@@ -113,7 +113,8 @@ impl Sockets {
         if let Some(text) = self.settled.get(&ino) {
             return text.clone();
         }
-        if let Some((text, settled)) = look_up_socket(ino) {
+        if let Some((label, text, settled)) = look_up_socket(ino) {
+            self.kinds.insert(ino, label);
             if settled {
                 self.settled.insert(ino, text.clone());
             }
@@ -126,8 +127,9 @@ impl Sockets {
     }
 }
 
-/// A socket's strace `-yy` description from sock_diag, and whether it is settled; `None` when not listed.
-fn look_up_socket(ino: u64) -> Option<(String, bool)> {
+/// A socket's protocol label and strace `-yy` description from sock_diag, and whether it is settled; `None` when
+/// not listed.
+fn look_up_socket(ino: u64) -> Option<(&'static str, String, bool)> {
     for proto in [Proto::Tcp, Proto::Udp] {
         for family in [tracer_common::net::AF_INET, tracer_common::net::AF_INET6] {
             let Ok(sockets) = sockdiag::dump(proto, family, sockdiag::Which::All) else { continue };
@@ -144,10 +146,10 @@ fn look_up_socket(ino: u64) -> Option<(String, bool)> {
             };
             let local = end(socket.local, socket.port);
             if socket.remote_port != 0 {
-                return Some((format!("{label}:[{local}->{}]", end(socket.remote, socket.remote_port)), true));
+                return Some((label, format!("{label}:[{local}->{}]", end(socket.remote, socket.remote_port)), true));
             }
             let listening = proto == Proto::Tcp && socket.state == tracer_common::net::tcp_state::LISTEN;
-            return Some((format!("{label}:[{local}]"), listening));
+            return Some((label, format!("{label}:[{local}]"), listening));
         }
     }
     let unix = sockdiag::dump_unix().ok()?;
@@ -167,7 +169,7 @@ fn look_up_socket(ino: u64) -> Option<(String, bool)> {
     }
     text.push(']');
     // A peer or a name, once there, stays for the socket's life.
-    Some((text, socket.peer != 0 || !socket.name.is_empty()))
+    Some((kind, text, socket.peer != 0 || !socket.name.is_empty()))
 }
 
 /// What socket(domain, type) makes, as strace names it.
@@ -310,6 +312,13 @@ impl FdPaths {
             }
             // A connection accepted is of its listener's kind.
             "accept" | "accept4" => {
+                // A listener known from /proc only: sock_diag says what it is.
+                if self.detail
+                    && let Some(listener) = source.filter(|s| s.state == fd_state::OPEN)
+                    && !self.sockets.kinds.contains_key(&listener.ino)
+                {
+                    self.sockets.describe(listener.ino);
+                }
                 if let Some(kind) = source.and_then(|s| self.sockets.kinds.get(&s.ino)).copied() {
                     self.sockets.kinds.insert(id.ino, kind);
                 }
@@ -329,6 +338,11 @@ impl FdPaths {
                             self.known.get(&(pid, dirfd))?.name.clone()
                         };
                         format!("{}/{asked}", base.trim_end_matches('/'))
+                    };
+                    // /proc/self is the process that resolves it: the traced one's, not tracer's.
+                    let name = match name.strip_prefix("/proc/self/") {
+                        Some(rest) => format!("/proc/{pid}/{rest}"),
+                        None => name,
                     };
                     let name = std::fs::canonicalize(&name).ok()?;
                     let meta = std::fs::metadata(&name).ok()?;
