@@ -1088,14 +1088,14 @@ mod tests {
         let t = table();
         let flags = (libc::O_RDONLY | libc::O_CLOEXEC) as u64;
         let r = record(257, [(-100i64) as u64, 0x1000, flags, 0, 0, 0], -2, [b"/etc/hostname", b""]);
-        let f = t.format(&r, &OPTS, &|_| None);
+        let f = t.format(&r, &OPTS, &|_, _| None);
         assert_eq!(f.name, "openat");
         assert_eq!(f.args, ["AT_FDCWD", "\"/etc/hostname\"", "O_RDONLY|O_CLOEXEC"]);
         assert_eq!((f.ret.as_str(), f.errno), ("-1", Some("ENOENT")));
         assert_eq!(f.errno_text, Some("No such file or directory"));
         let create = (libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC) as u64;
         let r = record(257, [3, 0x1000, create, 0o644, 0, 0], 4, [b"x", b""]);
-        assert_eq!(t.format(&r, &OPTS, &|_| None).args, ["3", "\"x\"", "O_WRONLY|O_CREAT|O_TRUNC", "0644"]);
+        assert_eq!(t.format(&r, &OPTS, &|_, _| None).args, ["3", "\"x\"", "O_WRONLY|O_CREAT|O_TRUNC", "0644"]);
     }
 
     #[test]
@@ -1103,8 +1103,8 @@ mod tests {
         let t = table();
         let r = record(1, [1, 0x1000, 14, 0, 0, 0], 14, [b"hello, world!\n", b""]);
         let opts = FormatOptions { string_limit: 5, show_fd_paths: false };
-        assert_eq!(t.format(&r, &opts, &|_| None).args, ["1", "\"hello\"...", "14"]);
-        assert_eq!(t.format(&r, &OPTS, &|_| None).args, ["1", "\"hello, world!\\n\"", "14"]);
+        assert_eq!(t.format(&r, &opts, &|_, _| None).args, ["1", "\"hello\"...", "14"]);
+        assert_eq!(t.format(&r, &OPTS, &|_, _| None).args, ["1", "\"hello, world!\\n\"", "14"]);
     }
 
     #[test]
@@ -1120,7 +1120,7 @@ mod tests {
     fn restart_codes_and_unknown_numbers() {
         let t = table();
         let r = record(0, [0; 6], -512, [b"", b""]);
-        let f = t.format(&r, &OPTS, &|_| None);
+        let f = t.format(&r, &OPTS, &|_, _| None);
         assert_eq!((f.ret.as_str(), f.errno), ("?", Some("ERESTARTSYS")));
         assert_eq!(t.name(999), "syscall_0x3e7");
         assert_eq!(describe(libc::ENOTTY), ("ENOTTY", "Inappropriate ioctl for device"));
@@ -1176,7 +1176,7 @@ mod tests {
         all[..args.len()].copy_from_slice(args);
         let mut r = record(0, all, ret, data);
         r.event.status |= extra_status;
-        t.format(&r, &OPTS, &|_| None)
+        t.format(&r, &OPTS, &|_, _| None)
     }
 
     /// A call whose arguments are all ints, named `names`.
