@@ -262,7 +262,10 @@ fn check_error(bytes: &[u8], err: &DecodeError) {
         }
         DecodeError::BadDataLength { slot, len, cap } => {
             let kind = read_u16(bytes, 0);
-            assert!(matches!(kind, kind::SYSCALL | kind::SYSCALL_DATA), "BadDataLength for kind {kind}");
+            assert!(
+                matches!(kind, kind::SYSCALL | kind::SYSCALL_DATA | kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS),
+                "BadDataLength for kind {kind}"
+            );
             assert!(bytes.len() >= size_for(kind).unwrap());
             assert!(slot < CAPTURE_SLOTS);
             assert_eq!(cap, data_cap(kind));
