@@ -418,8 +418,11 @@ fn report_call(
     let status = extra_status | if enter_ns.is_some() { status::ENTER_SEEN } else { 0 };
     let duration = |now: u64| enter_ns.map_or(0, |t| now.saturating_sub(t));
     // A load-time constant: the verifier walks one of the two halves only, and the plain path pays nothing.
-    if global(&FD_IDENTITIES) != 0 {
-        let Some(sources) = fd_sources(nr) else { return };
+    // A call that names no fd (getppid) sends the plain record.
+    if global(&FD_IDENTITIES) != 0
+        && let Some(sources) = fd_sources(nr)
+        && sources.source[0] != fd_source::NONE
+    {
         if spec.kind[0] == capture::NONE {
             emit::<SyscallFdsEvent>(SYSCALLS, kind::SYSCALL_FDS, pid_tgid, |full, now| {
                 fill_event(&mut full.event, nr, status, duration(now), ret, args);

@@ -253,11 +253,13 @@ keep.close()
 /// tracer marks each line with its thread (`[pid TID] `) when the process has several: the main thread's are kept
 /// (strace -p without -f traces it alone).
 fn from_first_accept(text: &str, pid: &str) -> String {
-    let main = format!("[pid {pid}] ");
+    // `[pid  TID] `: the number is padded.
+    let thread =
+        |l: &str| l.strip_prefix("[pid").and_then(|rest| rest.split_once("] ")).map(|(tid, _)| tid.trim().to_string());
     let lines: Vec<&str> = text
         .lines()
-        .filter(|l| !l.starts_with("[pid ") || l.starts_with(&main))
-        .map(|l| l.strip_prefix(&main).unwrap_or(l))
+        .filter(|l| thread(l).is_none_or(|tid| tid == pid))
+        .map(|l| l.split_once("] ").filter(|_| l.starts_with("[pid")).map_or(l, |(_, rest)| rest))
         .filter(|l| l.contains('(') && !l.contains("<blocked in"))
         .collect();
     let start = lines.iter().position(|l| l.starts_with("accept")).unwrap_or(lines.len());
