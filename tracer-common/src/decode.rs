@@ -9,7 +9,10 @@ use crate::{
     net::{BindEvent, SockEvent},
     process::ProcessEvent,
     signals::{OomVictimEvent, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
-    syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallEvent},
+    syscalls::{
+        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent,
+        SyscallFdsEvent,
+    },
     tcp::ConnEvent,
 };
 
@@ -65,6 +68,8 @@ pub enum Event {
 pub struct SyscallRecord {
     pub event: SyscallEvent,
     pub data: [std::vec::Vec<u8>; CAPTURE_SLOTS],
+    /// `-y`: the identity of each fd the call names, read in the kernel at the call (`SYSCALL_*FDS` kinds).
+    pub fds: Option<[FdIdentity; FD_SLOTS]>,
 }
 
 impl Event {
@@ -95,6 +100,22 @@ unsafe fn read_pod<T: Copy>(bytes: &[u8]) -> T {
     unsafe { core::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) }
 }
 
+/// The bytes each capture slot claims, checked against what a slot holds.
+fn captured(
+    event: &SyscallEvent,
+    slots: &[[u8; DATA_CAP]; CAPTURE_SLOTS],
+) -> Result<[std::vec::Vec<u8>; CAPTURE_SLOTS], DecodeError> {
+    let mut data: [std::vec::Vec<u8>; CAPTURE_SLOTS] = Default::default();
+    for (slot, out) in data.iter_mut().enumerate() {
+        let len = event.data_len[slot];
+        if usize::from(len) > DATA_CAP {
+            return Err(DecodeError::BadDataLength { slot, len, cap: DATA_CAP });
+        }
+        out.extend_from_slice(&slots[slot][..usize::from(len)]);
+    }
+    Ok(data)
+}
+
 fn need(kind: u16, bytes: &[u8], need: usize) -> Result<(), DecodeError> {
     if bytes.len() < need {
         return Err(DecodeError::Truncated { kind, len: bytes.len(), need });
@@ -115,21 +136,30 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             if let Some(slot) = event.data_len.iter().position(|&len| len != 0) {
                 return Err(DecodeError::BadDataLength { slot, len: event.data_len[slot], cap: 0 });
             }
-            Ok(Event::Syscall(SyscallRecord { event, data: Default::default() }))
+            Ok(Event::Syscall(SyscallRecord { event, data: Default::default(), fds: None }))
         }
         kind::SYSCALL_DATA => {
             need(kind, bytes, size_of::<SyscallDataEvent>())?;
             // SAFETY: length checked; SyscallDataEvent is plain data.
             let full: SyscallDataEvent = unsafe { read_pod(bytes) };
-            let mut data: [std::vec::Vec<u8>; CAPTURE_SLOTS] = Default::default();
-            for (slot, out) in data.iter_mut().enumerate() {
-                let len = full.event.data_len[slot];
-                if usize::from(len) > DATA_CAP {
-                    return Err(DecodeError::BadDataLength { slot, len, cap: DATA_CAP });
-                }
-                out.extend_from_slice(&full.data[slot][..usize::from(len)]);
+            let data = captured(&full.event, &full.data)?;
+            Ok(Event::Syscall(SyscallRecord { event: full.event, data, fds: None }))
+        }
+        kind::SYSCALL_FDS => {
+            need(kind, bytes, size_of::<SyscallFdsEvent>())?;
+            // SAFETY: length checked; SyscallFdsEvent is plain data.
+            let full: SyscallFdsEvent = unsafe { read_pod(bytes) };
+            if let Some(slot) = full.event.data_len.iter().position(|&len| len != 0) {
+                return Err(DecodeError::BadDataLength { slot, len: full.event.data_len[slot], cap: 0 });
             }
-            Ok(Event::Syscall(SyscallRecord { event: full.event, data }))
+            Ok(Event::Syscall(SyscallRecord { event: full.event, data: Default::default(), fds: Some(full.fds) }))
+        }
+        kind::SYSCALL_DATA_FDS => {
+            need(kind, bytes, size_of::<SyscallDataFdsEvent>())?;
+            // SAFETY: length checked; SyscallDataFdsEvent is plain data.
+            let full: SyscallDataFdsEvent = unsafe { read_pod(bytes) };
+            let data = captured(&full.event, &full.data)?;
+            Ok(Event::Syscall(SyscallRecord { event: full.event, data, fds: Some(full.fds) }))
         }
         kind::PROCESS => {
             need(kind, bytes, size_of::<ProcessEvent>())?;
@@ -244,6 +274,35 @@ mod tests {
         let Event::Syscall(record) = decode(&as_bytes(&full)).unwrap() else { panic!("not a syscall") };
         assert_eq!(record.data[0], b"/etc");
         assert!(record.data[1].is_empty());
+    }
+
+    #[test]
+    fn round_trips_fd_identities() {
+        let identity = FdIdentity {
+            ino: 4242,
+            dev: 8 << 20 | 1,
+            fd: 3,
+            source: crate::syscalls::fd_source::RETURN,
+            state: crate::syscalls::fd_state::OPEN,
+            _pad: [0; 6],
+        };
+        let fds = [identity, FdIdentity::default(), FdIdentity::default()];
+        let plain = SyscallFdsEvent { event: syscall(kind::SYSCALL_FDS), fds };
+        let Event::Syscall(record) = decode(&as_bytes(&plain)).unwrap() else { panic!("not a syscall") };
+        assert_eq!((record.event, record.fds), (plain.event, Some(fds)));
+        let mut short = as_bytes(&plain);
+        short.pop();
+        let need = size_of::<SyscallFdsEvent>();
+        assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::SYSCALL_FDS, len: need - 1, need }));
+
+        let mut full =
+            SyscallDataFdsEvent { event: syscall(kind::SYSCALL_DATA_FDS), fds, data: [[0; DATA_CAP]; CAPTURE_SLOTS] };
+        full.data[0][..4].copy_from_slice(b"/etc");
+        full.event.data_len = [4, 0];
+        let Event::Syscall(record) = decode(&as_bytes(&full)).unwrap() else { panic!("not a syscall") };
+        assert_eq!((record.data[0].as_slice(), record.fds), (&b"/etc"[..], Some(fds)));
+        full.event.data_len = [300, 0];
+        assert_eq!(decode(&as_bytes(&full)), Err(DecodeError::BadDataLength { slot: 0, len: 300, cap: DATA_CAP }));
     }
 
     #[test]

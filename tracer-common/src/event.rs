@@ -17,6 +17,10 @@ pub mod kind {
     pub const OOM_VICTIM: u16 = 14;
     /// A rename, link or symlink whose new name is a watched path (`files::RenameEvent`).
     pub const FILE_RENAME: u16 = 15;
+    /// A syscall record with the identity of each fd it names, read at the call (`-y`): `SyscallFdsEvent`.
+    pub const SYSCALL_FDS: u16 = 16;
+    /// The same with argument bytes: `SyscallDataFdsEvent`.
+    pub const SYSCALL_DATA_FDS: u16 = 17;
 }
 
 /// First bytes of every ring-buffer record. Describes the task that was running when the probe fired.

@@ -30,10 +30,11 @@ mod pod {
         files::{FileKey, OpenInflight},
         monitor::{CallCount, ProcCache, ProcIdentity, ProcSyscall, RateBucket},
         signals::SendSpec,
-        syscalls::{Inflight, SyscallSpec, SyscallStat},
+        syscalls::{FdSources, Inflight, SyscallSpec, SyscallStat},
     };
     unsafe impl aya::Pod for EventHeader {}
     unsafe impl aya::Pod for SyscallSpec {}
+    unsafe impl aya::Pod for FdSources {}
     unsafe impl aya::Pod for Inflight {}
     unsafe impl aya::Pod for SyscallStat {}
     unsafe impl aya::Pod for SendSpec {}

@@ -99,6 +99,102 @@ pub struct SyscallDataEvent {
 }
 const _: () = assert!(core::mem::size_of::<SyscallDataEvent>() == crate::event::HEADER_SIZE + 80 + 2 * DATA_CAP);
 
+/// Fd slots of a `SyscallFdsEvent`: no call names more than two fds and returns a third (accept4, dup3, splice).
+pub const FD_SLOTS: usize = 3;
+
+/// `FdSources::source` values: where a slot's fd number comes from.
+pub mod fd_source {
+    /// Argument 0..=5 (the value itself).
+    pub const ARG_LAST: u8 = 5;
+    /// The call's return value (an fd-returning call: open, socket, accept, dup).
+    pub const RETURN: u8 = 6;
+    /// Flag: the identity was read at the call's enter, as the call itself removes the fd (close): the argument
+    /// index is in the low bits.
+    pub const AT_ENTER: u8 = 0x10;
+    /// The slot is unused.
+    pub const NONE: u8 = 0xff;
+}
+
+/// `FdIdentity::state` values.
+pub mod fd_state {
+    /// The slot is unused (`fd_source::NONE`).
+    pub const UNUSED: u8 = 0;
+    /// `dev` and `ino` are the file's behind `fd` at the call.
+    pub const OPEN: u8 = 1;
+    /// No file behind `fd` at the call (EBADF, a negative fd, a failed fd-returning call).
+    pub const NO_FILE: u8 = 2;
+    /// The identity could not be read (the enter of a close was not seen, a kernel read failed).
+    pub const UNKNOWN: u8 = 3;
+}
+
+/// Per syscall number, the fds whose identity the kernel reads (`-y`): a load-time global array.
+#[repr(C, align(4))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FdSources {
+    /// `fd_source::*` per slot, used slots first.
+    pub source: [u8; FD_SLOTS],
+    pub _pad: u8,
+}
+const _: () = assert!(core::mem::size_of::<FdSources>() == 4);
+
+impl Default for FdSources {
+    fn default() -> FdSources {
+        FdSources { source: [fd_source::NONE; FD_SLOTS], _pad: 0 }
+    }
+}
+
+/// What an fd named at the call: the file's inode number and its superblock's device (the kernel's `dev_t`
+/// encoding, `MAJOR << 20 | MINOR`), as read from `task->files->fdt->fd[fd]->f_path.dentry->d_inode`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FdIdentity {
+    pub ino: u64,
+    pub dev: u32,
+    pub fd: i32,
+    /// `fd_source::*`.
+    pub source: u8,
+    /// `fd_state::*`.
+    pub state: u8,
+    pub _pad: [u8; 6],
+}
+const _: () = assert!(core::mem::size_of::<FdIdentity>() == 24);
+
+/// A `SyscallEvent` with the identity of the fds it names (`kind::SYSCALL_FDS`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallFdsEvent {
+    pub event: SyscallEvent,
+    pub fds: [FdIdentity; FD_SLOTS],
+}
+const _: () = assert!(core::mem::size_of::<SyscallFdsEvent>() == crate::event::HEADER_SIZE + 80 + 24 * FD_SLOTS);
+
+/// A `SyscallDataEvent` with the identity of the fds it names (`kind::SYSCALL_DATA_FDS`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallDataFdsEvent {
+    pub event: SyscallEvent,
+    pub fds: [FdIdentity; FD_SLOTS],
+    pub data: [[u8; DATA_CAP]; CAPTURE_SLOTS],
+}
+const _: () = assert!(
+    core::mem::size_of::<SyscallDataFdsEvent>() == crate::event::HEADER_SIZE + 80 + 24 * FD_SLOTS + 2 * DATA_CAP
+);
+
+/// The identity of an fd a close is about to close, kept from its enter to its exit in slot
+/// `tid % INFLIGHT_SLOTS` of the `FD_STASH` array (`-y`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FdStash {
+    /// The thread in the close; 0 when the slot is free.
+    pub tid: u32,
+    pub fd: i32,
+    pub ino: u64,
+    pub dev: u32,
+    /// `fd_state::OPEN` or `NO_FILE`.
+    pub state: u32,
+}
+const _: () = assert!(core::mem::size_of::<FdStash>() == 24);
+
 /// Slots of the `INFLIGHT` array (a power of two): a thread uses slot `tid % INFLIGHT_SLOTS`.
 pub const INFLIGHT_SLOTS: u32 = 1 << 16;
 

@@ -19,7 +19,7 @@ use tracer_common::{
     net::{BindEvent, SockEvent},
     process::ProcessEvent,
     signals::{OomVictimEvent, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
-    syscalls::{SyscallDataEvent, SyscallEvent},
+    syscalls::{SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent},
     tcp::ConnEvent,
 };
 
@@ -57,12 +57,17 @@ records!(
     ConnEvent
 );
 
-impl Record for SyscallDataEvent {
-    #[inline(always)]
-    fn header(&mut self) -> &mut EventHeader {
-        &mut self.event.header
-    }
+macro_rules! syscall_records {
+    ($($t:ty),*) => {$(
+        impl Record for $t {
+            #[inline(always)]
+            fn header(&mut self) -> &mut EventHeader {
+                &mut self.event.header
+            }
+        }
+    )*};
 }
+syscall_records!(SyscallDataEvent, SyscallFdsEvent, SyscallDataFdsEvent);
 
 /// Where a family's records go: its rate bucket (`bucket::*`; `None`: never limited), its lost counter
 /// (`lost::*`), and whether the header carries the current command name.

@@ -20,14 +20,18 @@ use aya_ebpf::{
 use tracer_common::{
     event::{kind, traced},
     syscalls::{
-        CAPTURE_SLOTS, DATA_CAP, INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallDataEvent, SyscallEvent, SyscallSpec,
-        SyscallStat, capture, is_error_return, result_filter, returns_slot, status, wanted,
+        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, FdSources, FdStash, INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR,
+        SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent, SyscallSpec, SyscallStat, capture,
+        fd_source, fd_state, is_error_return, result_filter, returns_slot, status, wanted,
     },
 };
 
 use crate::{
     emit::{SYSCALLS, emit},
-    kernel::{current_task, word},
+    kernel::{
+        VFS_DENTRY_INODE, VFS_FILE_DENTRY, VFS_INODE_INO, VFS_INODE_SB, VFS_SB_DEV, current_task, file_of_fd, is_zero,
+        pick, read, word,
+    },
     maps::{global, now_ns, traced_state},
     process::TASK_STACK_OFFSET,
 };
@@ -61,6 +65,19 @@ static EXECVEAT_NR: u32 = 322;
 static EXIT_NR: u32 = 60;
 #[unsafe(no_mangle)]
 static EXIT_GROUP_NR: u32 = 231;
+
+/// Non-zero for `-y`: each record carries the identity of the fds its call names (`SYSCALL_*FDS` kinds).
+#[unsafe(no_mangle)]
+static FD_IDENTITIES: u8 = 0;
+/// Per syscall number, which fds to identify (`-y`). Set at load time.
+#[unsafe(no_mangle)]
+static SYSCALL_FD_SOURCES: [FdSources; MAX_SYSCALL_NR] =
+    [FdSources { source: [fd_source::NONE; FD_SLOTS], _pad: 0 }; MAX_SYSCALL_NR];
+
+/// `-y`: the file a close is closing, read at its enter (by the exit it is gone), by `tid % INFLIGHT_SLOTS`.
+/// User space sizes it to one entry when `-y` is off.
+#[map]
+static FD_STASH: Array<FdStash> = Array::with_max_entries(INFLIGHT_SLOTS, 0);
 
 #[map]
 pub static INFLIGHT: Array<Inflight> = Array::with_max_entries(INFLIGHT_SLOTS, 0);
@@ -400,6 +417,26 @@ fn report_call(
     }
     let status = extra_status | if enter_ns.is_some() { status::ENTER_SEEN } else { 0 };
     let duration = |now: u64| enter_ns.map_or(0, |t| now.saturating_sub(t));
+    // A load-time constant: the verifier walks one of the two halves only, and the plain path pays nothing.
+    // A call that names no fd (getppid) sends the plain record.
+    if global(&FD_IDENTITIES) != 0
+        && let Some(sources) = fd_sources(nr)
+        && sources.source[0] != fd_source::NONE
+    {
+        if spec.kind[0] == capture::NONE {
+            emit::<SyscallFdsEvent>(SYSCALLS, kind::SYSCALL_FDS, pid_tgid, |full, now| {
+                fill_event(&mut full.event, nr, status, duration(now), ret, args);
+                fill_fds(&mut full.fds, sources, &args, ret, pid_tgid as u32);
+            });
+            return;
+        }
+        emit::<SyscallDataFdsEvent>(SYSCALLS, kind::SYSCALL_DATA_FDS, pid_tgid, |full, now| {
+            fill_event(&mut full.event, nr, status, duration(now), ret, args);
+            fill_fds(&mut full.fds, sources, &args, ret, pid_tgid as u32);
+            full.event.status |= capture_slots(spec, &args, ret, &mut full.event.data_len, &mut full.data);
+        });
+        return;
+    }
     if spec.kind[0] == capture::NONE {
         emit::<SyscallEvent>(SYSCALLS, kind::SYSCALL, pid_tgid, |event, now| {
             fill_event(event, nr, status, duration(now), ret, args);
@@ -408,14 +445,119 @@ fn report_call(
     }
     emit::<SyscallDataEvent>(SYSCALLS, kind::SYSCALL_DATA, pid_tgid, |full, now| {
         fill_event(&mut full.event, nr, status, duration(now), ret, args);
-        let mut extra = 0;
-        for slot in 0..CAPTURE_SLOTS {
-            let (len, flags) = capture_slot(spec, slot, &args, ret, &mut full.data[slot]);
-            full.event.data_len[slot] = len;
-            extra |= flags << slot;
-        }
-        full.event.status |= extra;
+        full.event.status |= capture_slots(spec, &args, ret, &mut full.event.data_len, &mut full.data);
     });
+}
+
+/// Copies every capture slot; returns their status bits.
+#[inline(always)]
+fn capture_slots(
+    spec: &SyscallSpec,
+    args: &[u64; 6],
+    ret: i64,
+    lens: &mut [u16; CAPTURE_SLOTS],
+    data: &mut [[u8; DATA_CAP]; CAPTURE_SLOTS],
+) -> u32 {
+    let mut extra = 0;
+    for slot in 0..CAPTURE_SLOTS {
+        let (len, flags) = capture_slot(spec, slot, args, ret, &mut data[slot]);
+        lens[slot] = len;
+        extra |= flags << slot;
+    }
+    extra
+}
+
+/// The fds a syscall names (`-y`), `None` for a number outside the table.
+#[inline(always)]
+fn fd_sources(nr: i32) -> Option<FdSources> {
+    let index = core::hint::black_box(nr as u32 as u64);
+    if index >= MAX_SYSCALL_NR as u64 {
+        return None;
+    }
+    SYSCALL_FD_SOURCES.get(index as usize).map(global)
+}
+
+/// The fd number a source names: an argument or the return value, chosen without a branch (an argument index
+/// into a stack array is a variable stack offset, which 5.10 refuses).
+#[inline(always)]
+fn fd_value(index: u64, args: &[u64; 6], ret: i64) -> u64 {
+    let mut value = ret as u64;
+    for (i, arg) in args.iter().enumerate() {
+        value = pick(is_zero(index ^ i as u64), *arg, value);
+    }
+    value
+}
+
+/// The identity of the file behind `file` (a `struct file *`, 0 for none): its inode number and device.
+#[inline(always)]
+fn identify(file: u64, fd: i32, out: &mut FdIdentity) {
+    let inode = word(word(file, global(&VFS_FILE_DENTRY)), global(&VFS_DENTRY_INODE));
+    out.ino = word(inode, global(&VFS_INODE_INO));
+    out.dev = read::<u32>(word(inode, global(&VFS_INODE_SB)), global(&VFS_SB_DEV));
+    out.fd = fd;
+    out.state = if file == 0 {
+        fd_state::NO_FILE
+    } else if inode == 0 {
+        fd_state::UNKNOWN
+    } else {
+        fd_state::OPEN
+    };
+}
+
+/// Fills every fd slot (`-y`): each named fd's identity now, at the call's exit, or, for a close, as its enter
+/// found it.
+#[inline(always)]
+fn fill_fds(fds: &mut [FdIdentity; FD_SLOTS], sources: FdSources, args: &[u64; 6], ret: i64, tid: u32) {
+    for (out, &source) in fds.iter_mut().zip(&sources.source) {
+        out.source = source;
+        out._pad = [0; 6];
+        out.ino = 0;
+        out.dev = 0;
+        out.fd = -1;
+        out.state = fd_state::UNUSED;
+        if source == fd_source::NONE {
+            continue;
+        }
+        let fd = fd_value((source & 7) as u64, args, ret) as i32;
+        if source & fd_source::AT_ENTER != 0 {
+            out.fd = fd;
+            out.state = fd_state::UNKNOWN;
+            if let Some(stash) = FD_STASH.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1)) {
+                let stash = unsafe { &mut *stash };
+                if stash.tid == tid && stash.fd == fd {
+                    out.ino = stash.ino;
+                    out.dev = stash.dev;
+                    out.state = stash.state as u8;
+                }
+                stash.tid = 0;
+            }
+            continue;
+        }
+        if source == fd_source::RETURN && ret < 0 {
+            out.fd = fd;
+            out.state = fd_state::NO_FILE;
+            continue;
+        }
+        identify(file_of_fd(fd, false), fd, out);
+    }
+}
+
+/// `-y`: a close's enter (`syscalls:sys_enter_close`): the file it is about to close, for its exit's record.
+#[tracepoint]
+pub fn sys_enter_close_fd(ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if traced_state((pid_tgid >> 32) as u32) == 0 {
+        return 0;
+    }
+    let fd: u64 = tp_field(&ctx, 16);
+    let tid = pid_tgid as u32;
+    let Some(stash) = FD_STASH.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1)) else { return 0 };
+    let mut identity = FdIdentity::default();
+    identify(file_of_fd(fd as i32, false), fd as i32, &mut identity);
+    unsafe {
+        *stash = FdStash { tid, fd: fd as i32, ino: identity.ino, dev: identity.dev, state: identity.state as u32 };
+    }
+    0
 }
 
 /// The body of a syscall record (the envelope is `emit`'s).

@@ -12,6 +12,8 @@
 //!                            print `spawned=N per_sec=X`
 //!     storm N                N getppid calls, then print `ns_per_call=X` (timed inside, no start-up cost)
 //!     storm-open N PATH      N open+close of PATH, then print `ns_per_call=X` per open/close pair
+//!     storm-lseek N          N lseek(fd, 0, SEEK_SET) on /dev/null (an fd argument: what `-y` identifies); also
+//!                            prints `cpu_ns_per_call=X` (the thread's CPU time)
 //!     block-read             a second thread blocks in read(2) on a pipe; print `blocked tid=TID` and wait for
 //!                            stdin to close
 //!     sleep MS               nanosleep for MS milliseconds
@@ -248,6 +250,24 @@ fn main() {
                 getppid_n(n);
                 let ns = start.elapsed().as_nanos() as f64 / n as f64;
                 println!("ns_per_call={ns:.1}");
+            }
+            "storm-lseek" => {
+                // A call with an fd argument (what -y identifies), on /dev/null.
+                let n: u64 = arg(&mut args, "count");
+                let file = std::fs::File::open("/dev/null").unwrap();
+                let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+                let cpu_ns = || {
+                    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+                    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+                    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+                };
+                let (start, cpu_start) = (Instant::now(), cpu_ns());
+                for _ in 0..n {
+                    unsafe { libc::lseek(fd, 0, libc::SEEK_SET) };
+                }
+                let ns = start.elapsed().as_nanos() as f64 / n as f64;
+                // Also in the thread's CPU time: steady on a busy machine.
+                println!("ns_per_call={ns:.1} cpu_ns_per_call={:.1}", (cpu_ns() - cpu_start) / n as f64);
             }
             "storm-open" => {
                 let n: u64 = arg(&mut args, "count");

@@ -14,7 +14,10 @@ use tracer_common::{
     kind,
     process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
     signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags},
-    syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallEvent, status},
+    syscalls::{
+        CAPTURE_SLOTS, DATA_CAP, FdIdentity, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent,
+        fd_source, fd_state, status,
+    },
 };
 
 fn as_bytes<T: Copy>(value: &T) -> Vec<u8> {
@@ -115,7 +118,34 @@ fn main() {
     let mut truncated_write = syscall(kind::SYSCALL_DATA, 1, 4096, [1, 0x7ffd_0000_2000, 4096, 0, 0, 0]);
     truncated_write.status |= status::TRUNCATED_0;
 
+    let identity = |fd: i32, source: u8, state: u8, ino: u64| FdIdentity {
+        ino,
+        dev: 8 << 20 | 1,
+        fd,
+        source,
+        state,
+        _pad: [0; 6],
+    };
+    let unused = FdIdentity { fd: -1, source: fd_source::NONE, ..Default::default() };
+    let read_fds = [identity(3, 0, fd_state::OPEN, 4242), unused, unused];
+    let close_fds = [identity(3, fd_source::AT_ENTER, fd_state::OPEN, 4242), unused, unused];
+    let openat_fds =
+        [identity(-100, 0, fd_state::NO_FILE, 0), identity(3, fd_source::RETURN, fd_state::OPEN, 77), unused];
+    let openat = with_data(syscall(kind::SYSCALL_DATA_FDS, 257, 3, args), [b"/etc/passwd", b""]);
+
     let seeds: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "syscall_fds_close",
+            as_bytes(&SyscallFdsEvent { event: syscall(kind::SYSCALL_FDS, 3, 0, [3, 0, 0, 0, 0, 0]), fds: close_fds }),
+        ),
+        (
+            "syscall_fds_fstat",
+            as_bytes(&SyscallFdsEvent { event: syscall(kind::SYSCALL_FDS, 5, 0, [3, 0, 0, 0, 0, 0]), fds: read_fds }),
+        ),
+        (
+            "syscall_data_fds_openat",
+            as_bytes(&SyscallDataFdsEvent { event: openat.event, fds: openat_fds, data: openat.data }),
+        ),
         ("syscall_getpid", as_bytes(&syscall(kind::SYSCALL, 39, 4242, [0; 6]))),
         ("syscall_close_ebadf", as_bytes(&syscall(kind::SYSCALL, 3, -9, [99, 0, 0, 0, 0, 0]))),
         ("syscall_data_openat", as_bytes(&with_data(syscall(kind::SYSCALL_DATA, 257, 3, args), [b"/etc/passwd", b""]))),

@@ -19,7 +19,7 @@ use tracer_common::{
     net::{BindEvent, SockEvent},
     process::ProcessEvent,
     signals::{OomVictimEvent, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
-    syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallEvent},
+    syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent},
     tcp::ConnEvent,
 };
 
@@ -33,6 +33,8 @@ fn size_for(kind: u16) -> Option<usize> {
     match kind {
         kind::SYSCALL => Some(size_of::<SyscallEvent>()),
         kind::SYSCALL_DATA => Some(size_of::<SyscallDataEvent>()),
+        kind::SYSCALL_FDS => Some(size_of::<SyscallFdsEvent>()),
+        kind::SYSCALL_DATA_FDS => Some(size_of::<SyscallDataFdsEvent>()),
         kind::PROCESS => Some(size_of::<ProcessEvent>()),
         kind::SIGNAL => Some(size_of::<SignalEvent>()),
         kind::SIGNAL_DELIVER => Some(size_of::<SignalDeliverEvent>()),
@@ -52,6 +54,8 @@ fn data_len_offset(kind: u16) -> usize {
     match kind {
         kind::SYSCALL => offset_of!(SyscallEvent, data_len),
         kind::SYSCALL_DATA => offset_of!(SyscallDataEvent, event) + offset_of!(SyscallEvent, data_len),
+        kind::SYSCALL_FDS => offset_of!(SyscallFdsEvent, event) + offset_of!(SyscallEvent, data_len),
+        kind::SYSCALL_DATA_FDS => offset_of!(SyscallDataFdsEvent, event) + offset_of!(SyscallEvent, data_len),
         other => panic!("kind {other} has no data_len"),
     }
 }
@@ -59,8 +63,8 @@ fn data_len_offset(kind: u16) -> usize {
 /// The most bytes capture slot data may claim in a record of `kind` (a syscall kind).
 fn data_cap(kind: u16) -> usize {
     match kind {
-        kind::SYSCALL => 0,
-        kind::SYSCALL_DATA => DATA_CAP,
+        kind::SYSCALL | kind::SYSCALL_FDS => 0,
+        kind::SYSCALL_DATA | kind::SYSCALL_DATA_FDS => DATA_CAP,
         other => panic!("kind {other} has no data_len"),
     }
 }
@@ -83,8 +87,8 @@ const OTHER_LENGTHS: [usize; 8] = [
 /// length), except for the fields the decoder validates, which are overwritten as chosen by header bytes the
 /// decoder ignores:
 ///
-/// - byte 0 (kind, low byte) chooses the kind: `b % 6` is 1..=4 for that kind, 5 for `FILE_RENAME`, 0 for an
-///   unknown kind;
+/// - byte 0 (kind, low byte) chooses the kind: `b % 8` is 1..=4 for that kind, 5 for `FILE_RENAME`, 6 and 7 for
+///   `SYSCALL_FDS` and `SYSCALL_DATA_FDS`, 0 for an unknown kind;
 /// - byte 1 (kind, high byte) chooses the length, with `S` the size of the kind's record type (120 for unknown
 ///   kinds): 0..=127 exactly `S`, 128..=191 `S+1..=S+64`, 192..=247 `S-1..=S-56`, 248..=255 one of
 ///   [`OTHER_LENGTHS`];
@@ -95,9 +99,11 @@ const OTHER_LENGTHS: [usize; 8] = [
 /// A valid record (kind 1..=4, flags 0) therefore builds to itself.
 fn build_record(data: &[u8]) -> Vec<u8> {
     let byte = |i: usize| data.get(i).copied().unwrap_or(0);
-    let kind = match byte(0) % 6 {
+    let kind = match byte(0) % 8 {
         0 => 0x100 | u16::from(byte(0)),
         5 => kind::FILE_RENAME,
+        6 => kind::SYSCALL_FDS,
+        7 => kind::SYSCALL_DATA_FDS,
         k => u16::from(k),
     };
     let size = size_for(kind).unwrap_or(size_of::<SyscallEvent>());
@@ -115,7 +121,7 @@ fn build_record(data: &[u8]) -> Vec<u8> {
 
     let modes = byte(2);
     match kind {
-        kind::SYSCALL | kind::SYSCALL_DATA => {
+        kind::SYSCALL | kind::SYSCALL_DATA | kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS => {
             let (at, cap) = (data_len_offset(kind), data_cap(kind));
             for slot in 0..CAPTURE_SLOTS {
                 if let Some(value) = pick_length(modes >> (2 * slot), byte(3 + slot), cap) {
@@ -190,15 +196,29 @@ fn check_event(bytes: &[u8], event: &Event) {
 
     match event {
         Event::Syscall(record) => {
-            assert!(matches!(kind_in, kind::SYSCALL | kind::SYSCALL_DATA), "kind {kind_in} decoded as a syscall");
+            assert!(
+                matches!(kind_in, kind::SYSCALL | kind::SYSCALL_DATA | kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS),
+                "kind {kind_in} decoded as a syscall"
+            );
             assert_eq!(as_bytes(&record.event), &bytes[..size_of::<SyscallEvent>()]);
+            let with_fds = matches!(kind_in, kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS);
+            assert_eq!(record.fds.is_some(), with_fds, "fds of kind {kind_in}");
+            if let Some(fds) = &record.fds {
+                let at = offset_of!(SyscallFdsEvent, fds);
+                assert_eq!(as_bytes(fds), &bytes[at..at + size_of_val(fds)]);
+            }
             let cap = data_cap(kind_in);
             for (slot, data) in record.data.iter().enumerate() {
                 assert!(data.len() <= DATA_CAP, "slot {slot} holds {} bytes", data.len());
                 assert!(data.len() <= cap, "slot {slot} holds {} bytes, cap {cap}", data.len());
                 assert_eq!(data.len(), usize::from(record.event.data_len[slot]), "slot {slot}");
-                if kind_in == kind::SYSCALL_DATA {
-                    let start = offset_of!(SyscallDataEvent, data) + slot * DATA_CAP;
+                let data_at = match kind_in {
+                    kind::SYSCALL_DATA => Some(offset_of!(SyscallDataEvent, data)),
+                    kind::SYSCALL_DATA_FDS => Some(offset_of!(SyscallDataFdsEvent, data)),
+                    _ => None,
+                };
+                if let Some(at) = data_at {
+                    let start = at + slot * DATA_CAP;
                     assert_eq!(data[..], bytes[start..start + data.len()], "slot {slot}");
                 }
             }
@@ -268,7 +288,10 @@ fn check_error(bytes: &[u8], err: &DecodeError) {
         }
         DecodeError::BadDataLength { slot, len, cap } => {
             let kind = read_u16(bytes, 0);
-            assert!(matches!(kind, kind::SYSCALL | kind::SYSCALL_DATA), "BadDataLength for kind {kind}");
+            assert!(
+                matches!(kind, kind::SYSCALL | kind::SYSCALL_DATA | kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS),
+                "BadDataLength for kind {kind}"
+            );
             assert!(bytes.len() >= size_for(kind).unwrap());
             assert!(slot < CAPTURE_SLOTS);
             assert_eq!(cap, data_cap(kind));

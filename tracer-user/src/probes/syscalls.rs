@@ -9,9 +9,13 @@ use aya::{
     EbpfLoader,
     maps::{Array, MapData, PerCpuArray},
 };
-use tracer_common::syscalls::{INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallSpec, SyscallStat};
+use tracer_common::syscalls::{FdSources, INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallSpec, SyscallStat};
 
-use crate::{bpf::Probes, probes::Family};
+use crate::{
+    bpf::{KernelGlobals, Probes},
+    btf::kernel_btf,
+    probes::{Family, fd_table_globals, vfs_globals},
+};
 
 /// Which tracepoints carry the calls.
 pub enum Hooks {
@@ -35,6 +39,24 @@ pub struct Options {
     pub exit_group_nr: u32,
     /// An enter hook records each call's start (`ENTER_HOOKED`).
     pub enter_hooked: bool,
+    /// `-y`: the fds whose identity each record carries.
+    pub fd_identities: Option<FdIdentities>,
+}
+
+/// `-y`: per syscall, the fds the kernel identifies at the call, and the kernel layout it reads them with.
+pub struct FdIdentities {
+    sources: Box<[FdSources; MAX_SYSCALL_NR]>,
+    globals: KernelGlobals,
+}
+
+impl FdIdentities {
+    /// The fd table walk (`FDT_*`) and file → inode offsets (`VFS_*`) from the kernel's BTF.
+    pub fn new(sources: Box<[FdSources; MAX_SYSCALL_NR]>) -> anyhow::Result<FdIdentities> {
+        let btf = &*kernel_btf()?;
+        let mut globals = fd_table_globals(btf)?.to_vec();
+        globals.extend(vfs_globals(btf)?);
+        Ok(FdIdentities { sources, globals: KernelGlobals::new(globals) })
+    }
 }
 
 /// The syscall probes.
@@ -48,6 +70,8 @@ pub struct SyscallProbes {
     exit_nr: u32,
     exit_group_nr: u32,
     enter_hooked: u8,
+    fd_identities: Option<FdIdentities>,
+    fd_switch: u8,
     hooks: Hooks,
 }
 
@@ -63,6 +87,8 @@ impl SyscallProbes {
             exit_nr: options.exit_nr,
             exit_group_nr: options.exit_group_nr,
             enter_hooked: u8::from(options.enter_hooked),
+            fd_switch: u8::from(options.fd_identities.is_some()),
+            fd_identities: options.fd_identities,
             hooks,
         }
     }
@@ -87,7 +113,18 @@ impl Family for SyscallProbes {
             .override_global("ENTER_HOOKED", &self.enter_hooked, true)
             // Timestamps, durations and JSON all hook the enter; without it no line shows a record's time, and
             // the clock read is a quarter of a record's cost (bench/README.md, issue 22).
-            .override_global("RECORD_CLOCK", &self.enter_hooked, true);
+            .override_global("RECORD_CLOCK", &self.enter_hooked, true)
+            .override_global("FD_IDENTITIES", &self.fd_switch, true);
+        match &self.fd_identities {
+            Some(fds) => {
+                loader.override_global("SYSCALL_FD_SOURCES", &*fds.sources, true);
+                fds.globals.apply(loader);
+            }
+            // Without -y no close is stashed: one entry instead of 1.5 MiB.
+            None => {
+                loader.map_max_entries("FD_STASH", 1);
+            }
+        }
     }
 
     /// Each syscall's enter, then its exit.
@@ -108,6 +145,11 @@ impl Family for SyscallProbes {
                 }
                 probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
             }
+        }
+        // -y: a close's fd is gone by its exit; its enter reads what it closes. Only close's own tracepoint, so
+        // no other call pays for it.
+        if self.fd_identities.is_some() {
+            probes.attach_tracepoint("sys_enter_close_fd", "syscalls", "sys_enter_close")?;
         }
         Ok(())
     }

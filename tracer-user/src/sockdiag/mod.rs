@@ -353,3 +353,96 @@ mod tests {
         assert_eq!((mine[0].state, mine[0].local, mine[0].v6only), (tcp_state::CLOSE, ip("::1"), Some(true)));
     }
 }
+
+/// One AF_UNIX socket as sock_diag reports it (`unix_diag`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnixSocket {
+    pub inode: u64,
+    /// `SOCK_STREAM`, `SOCK_DGRAM`, `SOCK_SEQPACKET`.
+    pub kind: u8,
+    /// The connected peer's inode, 0 when none.
+    pub peer: u64,
+    /// The bound name: a path, or `@name` for the abstract namespace; empty when unbound.
+    pub name: String,
+}
+
+/// Every AF_UNIX socket of this network namespace, with its peer and name.
+pub fn dump_unix() -> Result<Vec<UnixSocket>, SockDiagError> {
+    use netlink_packet_sock_diag::unix::{
+        ShowFlags, StateFlags as UnixStates, UnixRequest,
+        nlas::{Nla as UnixNla, UnixDiagName},
+    };
+    let request = SockDiagMessage::UnixRequest(UnixRequest {
+        state_flags: UnixStates::from_bits_retain(u32::MAX),
+        inode: 0,
+        show_flags: ShowFlags::NAME | ShowFlags::PEER,
+        cookie: [0xff; 8],
+    });
+    let mut out = Vec::new();
+    exchange(request, |message| {
+        if let SockDiagMessage::UnixResponse(response) = message {
+            let mut socket = UnixSocket {
+                inode: u64::from(response.header.inode),
+                kind: response.header.kind,
+                peer: 0,
+                name: String::new(),
+            };
+            for nla in &response.nlas {
+                match nla {
+                    UnixNla::Peer(peer) => socket.peer = u64::from(*peer),
+                    UnixNla::Name(UnixDiagName::Pathname(path)) => socket.name = path.to_string_lossy().into_owned(),
+                    UnixNla::Name(UnixDiagName::Abstract(name)) => {
+                        socket.name = format!("@{}", String::from_utf8_lossy(name));
+                    }
+                    _ => {}
+                }
+            }
+            out.push(socket);
+        }
+    })?;
+    Ok(out)
+}
+
+/// Sends one dump request and hands every answer to `each` until the kernel says it is done.
+fn exchange(request: SockDiagMessage, mut each: impl FnMut(SockDiagMessage)) -> Result<(), SockDiagError> {
+    let mut socket = Socket::new(NETLINK_SOCK_DIAG).map_err(SockDiagError::Open)?;
+    socket.bind_auto().map_err(SockDiagError::Open)?;
+    socket.connect(&SocketAddr::new(0, 0)).map_err(SockDiagError::Open)?;
+    set_timeout(&socket)?;
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    header.sequence_number = 1;
+    let mut packet = NetlinkMessage::new(header, request.into());
+    packet.finalize();
+    let mut buf = vec![0u8; packet.buffer_len()];
+    packet.serialize(&mut buf);
+    socket.send(&buf, 0).map_err(SockDiagError::Send)?;
+    let mut recv = vec![0u8; 64 * 1024];
+    loop {
+        let mut slice = &mut recv[..];
+        let size = socket.recv(&mut slice, 0).map_err(SockDiagError::Recv)?;
+        if size == 0 {
+            return Err(SockDiagError::Malformed("the answer ended without NLMSG_DONE".into()));
+        }
+        let mut offset = 0;
+        while offset < size {
+            let message = <NetlinkMessage<SockDiagMessage>>::deserialize(&recv[offset..size])
+                .map_err(|e| SockDiagError::Malformed(e.to_string()))?;
+            let len = message.header.length as usize;
+            match message.payload {
+                NetlinkPayload::Done(_) => return Ok(()),
+                NetlinkPayload::Error(err) => {
+                    if let Some(code) = err.code {
+                        return Err(SockDiagError::Refused(io::Error::from_raw_os_error(-code.get())));
+                    }
+                }
+                NetlinkPayload::InnerMessage(inner) => each(inner),
+                _ => {}
+            }
+            if len == 0 {
+                break;
+            }
+            offset += (len + 3) & !3;
+        }
+    }
+}

@@ -7,7 +7,8 @@ use std::borrow::Cow;
 
 use tracer_common::decode::SyscallRecord;
 use tracer_common::syscalls::{
-    CAPTURE_SLOTS, MAX_SYSCALL_NR, SyscallSpec, capture, is_error_return, status, wanted as spec_wanted,
+    CAPTURE_SLOTS, FdSources, MAX_SYSCALL_NR, SyscallSpec, capture, fd_source, is_error_return, status,
+    wanted as spec_wanted,
 };
 
 use super::structs::{
@@ -500,6 +501,29 @@ impl SyscallTable {
         }
     }
 
+    /// `-y`: per syscall, the fds the kernel identifies at the call: its fd arguments (a close's read at its
+    /// enter, as the call removes it) and an fd it returns, at most `FD_SLOTS`.
+    pub fn fd_sources(&self) -> Vec<FdSources> {
+        let mut all = vec![FdSources::default(); MAX_SYSCALL_NR];
+        for info in self.iter() {
+            let Some(args) = info.args.as_ref() else { continue };
+            let mut sources: Vec<u8> = args
+                .iter()
+                .enumerate()
+                .filter(|(_, arg)| matches!(arg.kind, ArgKind::Fd | ArgKind::DirFd))
+                .map(|(i, _)| if info.name == "close" { fd_source::AT_ENTER | i as u8 } else { i as u8 })
+                .collect();
+            // fcntl returns an fd for F_DUPFD (user space looks at it then only).
+            if info.returns == ReturnKind::Fd || info.name == "fcntl" {
+                sources.push(fd_source::RETURN);
+            }
+            for (slot, source) in all[info.nr as usize].source.iter_mut().zip(sources) {
+                *slot = source;
+            }
+        }
+        all
+    }
+
     /// The kernel's per-syscall table: which syscalls to report and what to copy from user memory.
     pub fn specs(&self, wanted: impl Fn(&SyscallInfo) -> bool) -> Vec<SyscallSpec> {
         let mut specs = vec![SyscallSpec::default(); MAX_SYSCALL_NR];
@@ -536,13 +560,9 @@ pub struct FormattedCall {
 }
 
 impl SyscallTable {
-    /// `fd_path(fd)` resolves an fd of the calling process for `-y`.
-    pub fn format(
-        &self,
-        record: &SyscallRecord,
-        opts: &FormatOptions,
-        fd_path: &dyn Fn(i64) -> Option<String>,
-    ) -> FormattedCall {
+    /// `fd_path(arg, fd)` names an fd of the calling process for `-y` (`arg`: the argument's index, `None` for
+    /// the return value): the text between `<` and `>`, `None` for a bare number.
+    pub fn format(&self, record: &SyscallRecord, opts: &FormatOptions, fd_path: &FdNamer<'_>) -> FormattedCall {
         let event = &record.event;
         let info = self.get(event.nr);
         let name = self.name(event.nr).into_owned();
@@ -604,7 +624,7 @@ impl SyscallTable {
         } else {
             let ret = match info.map_or(ReturnKind::Int, |i| i.returns) {
                 ReturnKind::Address => format!("{:#x}", event.ret as u64),
-                ReturnKind::Fd if opts.show_fd_paths => annotate_fd(event.ret, fd_path),
+                ReturnKind::Fd if opts.show_fd_paths => annotate_fd(None, event.ret, fd_path),
                 ReturnKind::Fcntl => fcntl_return(event.args[1] as u32 as i32, event.ret),
                 ReturnKind::Mode => format!("0{:02o}", event.ret),
                 _ => event.ret.to_string(),
@@ -679,8 +699,11 @@ fn can_create(open_flags: u64) -> bool {
     open_flags & libc::O_CREAT as u64 != 0 || open_flags & tmpfile == tmpfile
 }
 
-fn annotate_fd(fd: i64, fd_path: &dyn Fn(i64) -> Option<String>) -> String {
-    match fd_path(fd) {
+/// `-y`'s namer: (argument index or `None` for the return value, fd) → the text between `<` and `>`.
+pub type FdNamer<'a> = dyn Fn(Option<usize>, i64) -> Option<String> + 'a;
+
+fn annotate_fd(arg: Option<usize>, fd: i64, fd_path: &FdNamer<'_>) -> String {
+    match fd_path(arg, fd) {
         Some(path) => format!("{fd}<{}>", crate::escape::display_name(path.as_bytes())),
         None => fd.to_string(),
     }
@@ -692,7 +715,7 @@ fn format_scalar(
     i: usize,
     args: &[u64; 6],
     opts: &FormatOptions,
-    fd_path: &dyn Fn(i64) -> Option<String>,
+    fd_path: &FdNamer<'_>,
 ) -> Option<String> {
     let value = args[i];
     // Named values and flags are C ints (mmap's flags fit in one; clone's do not): the register's upper half is noise.
@@ -722,7 +745,7 @@ fn format_scalar(
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
         ArgKind::Fd | ArgKind::DirFd => {
             let fd = i64::from(value as u32 as i32);
-            if opts.show_fd_paths { annotate_fd(fd, fd_path) } else { fd.to_string() }
+            if opts.show_fd_paths { annotate_fd(Some(i), fd, fd_path) } else { fd.to_string() }
         }
         ArgKind::OpenFlags => open_flags(value),
         // `umode_t`, 16 bits, whatever the argument's declared type (umask's is an int): strace prints it so.
@@ -1054,6 +1077,7 @@ mod tests {
                 ..Default::default()
             },
             data: [data[0].to_vec(), data[1].to_vec()],
+            fds: None,
         }
     }
 
@@ -1064,14 +1088,14 @@ mod tests {
         let t = table();
         let flags = (libc::O_RDONLY | libc::O_CLOEXEC) as u64;
         let r = record(257, [(-100i64) as u64, 0x1000, flags, 0, 0, 0], -2, [b"/etc/hostname", b""]);
-        let f = t.format(&r, &OPTS, &|_| None);
+        let f = t.format(&r, &OPTS, &|_, _| None);
         assert_eq!(f.name, "openat");
         assert_eq!(f.args, ["AT_FDCWD", "\"/etc/hostname\"", "O_RDONLY|O_CLOEXEC"]);
         assert_eq!((f.ret.as_str(), f.errno), ("-1", Some("ENOENT")));
         assert_eq!(f.errno_text, Some("No such file or directory"));
         let create = (libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC) as u64;
         let r = record(257, [3, 0x1000, create, 0o644, 0, 0], 4, [b"x", b""]);
-        assert_eq!(t.format(&r, &OPTS, &|_| None).args, ["3", "\"x\"", "O_WRONLY|O_CREAT|O_TRUNC", "0644"]);
+        assert_eq!(t.format(&r, &OPTS, &|_, _| None).args, ["3", "\"x\"", "O_WRONLY|O_CREAT|O_TRUNC", "0644"]);
     }
 
     #[test]
@@ -1079,8 +1103,8 @@ mod tests {
         let t = table();
         let r = record(1, [1, 0x1000, 14, 0, 0, 0], 14, [b"hello, world!\n", b""]);
         let opts = FormatOptions { string_limit: 5, show_fd_paths: false };
-        assert_eq!(t.format(&r, &opts, &|_| None).args, ["1", "\"hello\"...", "14"]);
-        assert_eq!(t.format(&r, &OPTS, &|_| None).args, ["1", "\"hello, world!\\n\"", "14"]);
+        assert_eq!(t.format(&r, &opts, &|_, _| None).args, ["1", "\"hello\"...", "14"]);
+        assert_eq!(t.format(&r, &OPTS, &|_, _| None).args, ["1", "\"hello, world!\\n\"", "14"]);
     }
 
     #[test]
@@ -1096,7 +1120,7 @@ mod tests {
     fn restart_codes_and_unknown_numbers() {
         let t = table();
         let r = record(0, [0; 6], -512, [b"", b""]);
-        let f = t.format(&r, &OPTS, &|_| None);
+        let f = t.format(&r, &OPTS, &|_, _| None);
         assert_eq!((f.ret.as_str(), f.errno), ("?", Some("ERESTARTSYS")));
         assert_eq!(t.name(999), "syscall_0x3e7");
         assert_eq!(describe(libc::ENOTTY), ("ENOTTY", "Inappropriate ioctl for device"));
@@ -1152,7 +1176,7 @@ mod tests {
         all[..args.len()].copy_from_slice(args);
         let mut r = record(0, all, ret, data);
         r.event.status |= extra_status;
-        t.format(&r, &OPTS, &|_| None)
+        t.format(&r, &OPTS, &|_, _| None)
     }
 
     /// A call whose arguments are all ints, named `names`.

@@ -21,7 +21,10 @@ use tracer_common::{
     event::{header_flags, traced},
     process::{ProcessEvent, what},
     signals::SignalEvent,
-    syscalls::{CAPTURE_SLOTS, DATA_CAP, Inflight, SyscallEvent, capture, result_filter, status},
+    syscalls::{
+        CAPTURE_SLOTS, DATA_CAP, FdSources, Inflight, MAX_SYSCALL_NR, SyscallEvent, capture, fd_source, fd_state,
+        is_error_return, result_filter, status,
+    },
 };
 
 use crate::{
@@ -33,7 +36,7 @@ use crate::{
         Family as _,
         process::{ProcessLayout, ProcessProbes},
         signals::{SignalLayout, SignalProbes},
-        syscalls::{Hooks, Options as SyscallOptions, SyscallMaps as _, SyscallProbes},
+        syscalls::{FdIdentities, Hooks, Options as SyscallOptions, SyscallMaps as _, SyscallProbes},
     },
     procfs,
     records::{Blocked, Call, Exit, Signal, Summary, Syscall, known_start},
@@ -43,7 +46,7 @@ use crate::{
 };
 use comms::{Comms, ThreadName};
 use decode::{ArgKind, FormatOptions, FormattedCall, SyscallTable};
-use fdpaths::FdPaths;
+use fdpaths::{FdName, FdPaths};
 use filter::SyscallFilter;
 
 /// Trace the system calls of running processes (-p) or of a command (-- CMD), like strace.
@@ -85,9 +88,10 @@ pub struct SyscallsArgs {
     /// Bytes of data buffers to show (paths are always whole, up to 255 bytes).
     #[arg(short = 's', long = "string-limit", value_name = "N", default_value_t = 32)]
     string_limit: usize,
-    /// Show the path behind each file descriptor.
-    #[arg(short = 'y', long = "decode-fds")]
-    fd_paths: bool,
+    /// Show what each file descriptor named when its call ran: its path, `socket:[INODE]`, `pipe:[INODE]`
+    /// (`-yy`: a socket's protocol and ends, a device's numbers, as strace shows them); `N<?>` when unknown.
+    #[arg(short = 'y', long = "decode-fds", action = clap::ArgAction::Count)]
+    fd_paths: u8,
     /// Report a call still blocked after this many seconds (and threads blocked at attach).
     #[arg(long, value_name = "SECS", default_value_t = 1.0)]
     blocked_after: f64,
@@ -163,6 +167,16 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         exit_nr: table.by_name("exit").map_or(60, |i| i.nr as u32),
         exit_group_nr: table.by_name("exit_group").map_or(231, |i| i.nr as u32),
         enter_hooked: enter_hook,
+        fd_identities: if args.fd_paths > 0 && !args.summary {
+            let sources: Box<[FdSources; MAX_SYSCALL_NR]> = table
+                .fd_sources()
+                .into_boxed_slice()
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("fd table has the wrong size"))?;
+            Some(FdIdentities::new(sources).context("reading the kernel's file layout for -y")?)
+        } else {
+            None
+        },
     };
     let hooks = match filter.few() {
         Some(numbers) => Hooks::One(numbers.iter().map(|&nr| kernel_event_name(&table.name(nr)).to_string()).collect()),
@@ -201,7 +215,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     let mut session = Session::new(probes, output)?;
     let mut tracer = Tracer {
         table,
-        opts: FormatOptions { string_limit: args.string_limit, show_fd_paths: args.fd_paths },
+        opts: FormatOptions { string_limit: args.string_limit, show_fd_paths: args.fd_paths > 0 },
         timestamps: args.timestamps,
         durations: args.durations,
         summary: args.summary,
@@ -211,7 +225,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         live: initial.iter().copied().collect(),
         execs: HashMap::new(),
         comms: RefCell::default(),
-        fds: FdPaths::default(),
+        fds: FdPaths::new(args.fd_paths > 1),
         reported_blocked: HashSet::new(),
         blocked_after_ns: (args.blocked_after.max(0.0) * 1e9) as u64,
         quiet: (!enter_hook).then(QuietThreads::default),
@@ -221,6 +235,12 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         child_status: None,
     };
 
+    if tracer.opts.show_fd_paths {
+        // What each attached process holds already, read as tracing starts.
+        for &pid in &initial {
+            tracer.fds.snapshot(pid, true);
+        }
+    }
     // Attached processes may already be gone; one that vanished during attach is an error only if none is left.
     let vanished: Vec<u32> = initial.iter().copied().filter(|&p| !procfs::exists(p)).collect();
     for pid in &vanished {
@@ -408,16 +428,34 @@ impl Tracer {
                 }
             }
         }
+        let name = self.table.name(event.nr);
+        let slots = record.fds.unwrap_or_default();
+        let slot_of = |source: u8| slots.iter().find(|s| s.state != fd_state::UNUSED && s.source == source);
         if self.opts.show_fd_paths {
             // Before formatting, so that an open's result is annotated too.
             let path_arg = (!record.data[0].is_empty()).then_some(record.data[0].as_slice());
-            self.fds.observe(pid, &self.table.name(event.nr), &event.args, event.ret, path_arg);
+            let returned = slot_of(fd_source::RETURN).filter(|_| !is_error_return(event.ret));
+            self.fds.observe(pid, &name, &event.args, returned, slot_of(0), path_arg);
+            if is_exec && event.ret == 0 {
+                self.fds.forget_unverifiable(pid);
+            }
         }
-        let fds = &self.fds;
-        let fd_path = |fd: i64| fds.lookup(pid, fd);
+        let fds = RefCell::new(&mut self.fds);
+        let fd_path = |arg: Option<usize>, fd: i64| {
+            // The slot of this argument (or of the return value), as the kernel identified it at the call.
+            let source = arg.map_or(fd_source::RETURN, |i| i as u8);
+            let slot = slots.iter().find(|s| {
+                s.state != fd_state::UNUSED && s.source & !fd_source::AT_ENTER == source && s.fd as i64 == fd
+            });
+            match slot {
+                Some(identity) => fds.borrow_mut().name(pid, identity).text(),
+                None => FdName::Unknown.text(),
+            }
+        };
         let mut call = self.table.format(&record, &self.opts, &fd_path);
+        drop(name);
         if self.opts.show_fd_paths && call.name == "close" && event.ret == 0 {
-            self.fds.forget(pid, event.args[0] as u32 as i32 as i64);
+            self.fds.forget(pid, event.args[0] as u32 as i32);
         }
         if is_exec
             && event.ret == 0
@@ -480,11 +518,18 @@ impl Tracer {
         match event.what {
             what::FORK => {
                 self.live.insert(event.other_pid);
+                if self.opts.show_fd_paths {
+                    self.fds.inherit(pid, event.other_pid);
+                }
                 Ok(())
             }
             what::EXEC => {
                 self.comms.get_mut().exec(pid, event.header.tid, c_bytes(&event.header.comm));
                 self.execs.insert(pid, ExecInfo::from_event(event));
+                if self.opts.show_fd_paths {
+                    // What the new image holds (its stdio): checked against each call's identities when used.
+                    self.fds.snapshot(pid, false);
+                }
                 Ok(())
             }
             what::EXIT => {
@@ -650,7 +695,8 @@ impl Tracer {
         io: &mut Io,
     ) -> Result<(), OutputClosed> {
         let (pid, tid, nr) = (record.event.header.pid, record.event.header.tid, record.event.nr);
-        let fd_path = |fd: i64| procfs::fd_path(pid, fd);
+        // A call in progress: /proc names what its fds name now, while it runs.
+        let fd_path = |_: Option<usize>, fd: i64| procfs::fd_path(pid, fd);
         let call = self.table.format(record, &self.opts, &fd_path);
         let wchan = procfs::wchan(pid, tid);
         let record = Blocked {
@@ -691,6 +737,7 @@ fn record_from_memory(table: &SyscallTable, pid: u32, tid: u32, nr: i32, args: [
     let mut record = SyscallRecord {
         event: SyscallEvent { nr, args, status: status::ENTER_SEEN, ..Default::default() },
         data: Default::default(),
+        fds: None,
     };
     record.event.header.pid = pid;
     record.event.header.tid = tid;
