@@ -1790,3 +1790,42 @@ fn strace_call(strace: &str, name: &str) -> String {
     let tail = lines.iter().find_map(|l| l.split_once(&resumed).map(|(_, tail)| tail));
     format!("{head}{}", tail.unwrap_or_else(|| panic!("strace never resumed {name}\n{strace}")))
 }
+
+/// futex as strace shows it: whole ops by strace's names (`FUTEX_FD|FUTEX_PRIVATE_FLAG`, `0x101 /* FUTEX_??? */`
+/// for a clock flag on a wake), the waits' timeout struct (`{tv_sec=0, tv_nsec=1000000}`) and the requeues' count
+/// in the same argument. Before: the timeout was an address and the ops were named piece by piece.
+#[test]
+fn futex_ops_and_timeouts_match_strace() {
+    let dl = Deadline::test();
+    let script = "import ctypes\n\
+        libc = ctypes.CDLL(None, use_errno=True)\n\
+        L = ctypes.c_long\n\
+        word = ctypes.c_uint(5)\n\
+        other = ctypes.c_uint(0)\n\
+        ts = (L * 2)(0, 1000000)\n\
+        w = ctypes.addressof(word)\n\
+        libc.syscall(L(202), L(w), L(0), L(6), ts, L(0), L(0))\n\
+        libc.syscall(L(202), L(w), L(128), L(5), ts, L(0), L(0))\n\
+        libc.syscall(L(202), L(w), L(393), L(5), ts, L(0), L(0xffffffff))\n\
+        libc.syscall(L(202), L(w), L(0x101), L(1), L(0), L(0), L(0))\n\
+        libc.syscall(L(202), L(w), L(130), L(1), L(0), L(0), L(0))\n\
+        libc.syscall(L(202), L(w), L(3), L(1), L(7), L(ctypes.addressof(other)), L(0))\n\
+        libc.syscall(L(202), L(w), L(5), L(1), L(0), L(ctypes.addressof(other)), L(0x5adbaee4))\n";
+    let (mine, strace) = python_under_both("futex", script, &[], dl);
+    let dump = || format!("--- tracer\n{mine}\n--- strace\n{strace}");
+    let normal = |lines: Vec<String>| lines.iter().map(|l| without_addresses(l)).collect::<Vec<_>>();
+    for needle in [
+        "FUTEX_WAIT, 6, {",
+        "FUTEX_WAIT_PRIVATE, 5, {",
+        "FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME, 5",
+        "0x101 /* FUTEX_??? */",
+        "FUTEX_FD|FUTEX_PRIVATE_FLAG",
+        "FUTEX_REQUEUE, 1, 7",
+        "FUTEX_WAKE_OP, 1, 0",
+    ] {
+        let (a, b) = (normal(lines_with(&mine, needle)), normal(lines_with(&strace, needle)));
+        assert_eq!(b.len(), 1, "strace shows {needle} once\n{}", dump());
+        assert_eq!(a, b, "{needle}\n{}", dump());
+    }
+    assert!(mine.contains("{tv_sec=0, tv_nsec=1000000}) = -1 ETIMEDOUT"), "{}", dump());
+}

@@ -67,6 +67,9 @@ pub enum ArgKind {
     FutexOp,
     /// futex arguments after the op: which are shown, and how, depends on the op (as in strace).
     FutexArg,
+    /// futex's `utime`: a `struct timespec` timeout for the waits (copied whenever it is not NULL: the op decides at
+    /// formatting whether it is one), a count (val2) for the requeues.
+    FutexTimeout,
     /// fcntl's third argument, after the command: left out when it takes none (`fcntl(3, F_GETFD)`).
     FcntlArg,
     /// `TCGETS`, or `_IOC(dir, type, nr, size)` for requests without a name.
@@ -136,6 +139,7 @@ impl ArgKind {
             ArgKind::SigAction { output: true } => (capture::STRUCT_OUT, SIGACTION_SIZE),
             ArgKind::WaitStatus => (capture::STRUCT_OUT, WAIT_STATUS_SIZE),
             ArgKind::CloneArgs => (capture::STRUCT_IN, CLONE_ARGS_SIZE),
+            ArgKind::FutexTimeout => (capture::STRUCT_IN, TIMESPEC_SIZE),
             _ => return None,
         })
     }
@@ -347,7 +351,8 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
         ("fcntl", "cmd") => Named(&c::FCNTL_COMMANDS),
         ("fcntl", "arg") => ArgKind::FcntlArg,
         ("futex", "op") => ArgKind::FutexOp,
-        ("futex", "val" | "utime" | "uaddr2" | "val3") => ArgKind::FutexArg,
+        ("futex", "val" | "uaddr2" | "val3") => ArgKind::FutexArg,
+        ("futex", "utime") => ArgKind::FutexTimeout,
         ("ioctl", "cmd") => ArgKind::IoctlRequest,
         ("ioctl", "arg") => ArgKind::IoctlArg,
         ("lseek", "whence") => Named(&c::SEEK_WHENCE),
@@ -565,7 +570,14 @@ impl SyscallTable {
                         let truncated = event.status & (status::TRUNCATED_0 << slot) != 0;
                         let fault = event.status & (status::FAULT_0 << slot) != 0;
                         slot += 1;
-                        format_captured(arg.kind, value, data, truncated, fault, event.ret, opts)
+                        if arg.kind == ArgKind::FutexTimeout {
+                            match futex_timeout(&values, data, fault) {
+                                Some(text) => text,
+                                None => continue,
+                            }
+                        } else {
+                            format_captured(arg.kind, value, data, truncated, fault, event.ret, opts)
+                        }
                     } else if arg.kind == ArgKind::Mode
                         && i + 1 == arg_infos.len()
                         && open_flags.is_some_and(|f| !can_create(f))
@@ -719,6 +731,8 @@ fn format_scalar(
         | ArgKind::SigAction { .. }
         | ArgKind::WaitStatus
         | ArgKind::CloneArgs => pointer(value),
+        // Not captured (no slot left): as futex_arg shows it, the timeout by its address.
+        ArgKind::FutexTimeout => return futex_arg(i, args),
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
         ArgKind::Fd | ArgKind::DirFd => {
             let fd = i64::from(value as u32 as i32);
@@ -803,13 +817,30 @@ fn socket_options(level: i32) -> Option<&'static Names> {
     })
 }
 
-const FUTEX_FLAGS: u64 = (libc::FUTEX_PRIVATE_FLAG | libc::FUTEX_CLOCK_REALTIME) as u64;
+/// FUTEX_CMD_MASK's complement: the op's command is its low 7 bits, as the kernel and strace take it.
+const FUTEX_COMMAND_MASK: u32 = 127;
 
 fn futex_op(op: u64) -> String {
-    let Some(command) = c::FUTEX_COMMANDS.get(op & !FUTEX_FLAGS) else { return named(op, &c::FUTEX_COMMANDS) };
-    let private = if op & libc::FUTEX_PRIVATE_FLAG as u64 != 0 { "_PRIVATE" } else { "" };
-    let realtime = if op & libc::FUTEX_CLOCK_REALTIME as u64 != 0 { "|FUTEX_CLOCK_REALTIME" } else { "" };
-    format!("{command}{private}{realtime}")
+    named(op, &c::FUTEX_OPS)
+}
+
+/// The futex commands whose `utime` is a timeout (`struct timespec *`).
+fn futex_has_timeout(op: u64) -> bool {
+    use libc::{
+        FUTEX_LOCK_PI as LOCK_PI, FUTEX_LOCK_PI2 as LOCK_PI2, FUTEX_WAIT as WAIT, FUTEX_WAIT_BITSET as WAIT_BITSET,
+        FUTEX_WAIT_REQUEUE_PI as WAIT_REQUEUE_PI,
+    };
+    matches!((op as u32 & FUTEX_COMMAND_MASK) as i32, WAIT | LOCK_PI | LOCK_PI2 | WAIT_BITSET | WAIT_REQUEUE_PI)
+}
+
+/// futex's `utime` with its copy: the timeout struct for the waits (its address when it could not be read),
+/// otherwise as `futex_arg` shows it.
+fn futex_timeout(args: &[u64; 6], data: &[u8], fault: bool) -> Option<String> {
+    let value = args[3];
+    if !futex_has_timeout(args[1]) || value == 0 {
+        return futex_arg(3, args);
+    }
+    Some(if fault { pointer(value) } else { timespec(data).unwrap_or_else(|| pointer(value)) })
 }
 
 /// futex(uaddr, op, val, utime, uaddr2, val3): argument `i` (2 to 5) as strace shows it for this op. `utime` is a
@@ -821,7 +852,7 @@ fn futex_arg(i: usize, args: &[u64; 6]) -> Option<String> {
         u32::MAX => "FUTEX_BITSET_MATCH_ANY".to_string(),
         v => c_hex(v.into()),
     };
-    let command = (args[1] as u32 & !(FUTEX_FLAGS as u32)) as i32;
+    let command = (args[1] as u32 & FUTEX_COMMAND_MASK) as i32;
     use libc::{
         FUTEX_CMP_REQUEUE as CMP_REQUEUE, FUTEX_CMP_REQUEUE_PI as CMP_REQUEUE_PI, FUTEX_FD as FD,
         FUTEX_LOCK_PI as LOCK_PI, FUTEX_LOCK_PI2 as LOCK_PI2, FUTEX_REQUEUE as REQUEUE, FUTEX_WAIT as WAIT,
@@ -846,9 +877,14 @@ fn futex_arg(i: usize, args: &[u64; 6]) -> Option<String> {
 /// FUTEX_WAKE_OP's encoded operation: `FUTEX_OP_ADD<<28|0x3<<12|FUTEX_OP_CMP_LT<<24|0x4`.
 fn futex_wake_op(v: u32) -> String {
     let shift = if v >> 28 & 8 != 0 { "FUTEX_OP_OPARG_SHIFT<<28|" } else { "" };
-    let op = named(u64::from(v >> 28 & 7), &c::FUTEX_WAKE_OPS);
-    let cmp = named(u64::from(v >> 24 & 0xf), &c::FUTEX_WAKE_CMPS);
-    format!("{shift}{op}<<28|{}<<12|{cmp}<<24|{}", c_hex(u64::from(v >> 12 & 0xfff)), c_hex(u64::from(v & 0xfff)))
+    // strace's comment for a number without a name follows the shift: `0x5<<28 /* FUTEX_OP_??? */`.
+    let shifted = |value: u64, names: &Names, shift: u32| match names.get(value) {
+        Some(name) => format!("{name}<<{shift}"),
+        None => format!("{}<<{shift} /* {} */", c_hex(value), names.unknown),
+    };
+    let op = shifted(u64::from(v >> 28 & 7), &c::FUTEX_WAKE_OPS, 28);
+    let cmp = shifted(u64::from(v >> 24 & 0xf), &c::FUTEX_WAKE_CMPS, 24);
+    format!("{shift}{op}|{}<<12|{cmp}|{}", c_hex(u64::from(v >> 12 & 0xfff)), c_hex(u64::from(v & 0xfff)))
 }
 
 fn fcntl_arg(command: i32, value: u64) -> Option<String> {
@@ -1266,6 +1302,36 @@ mod tests {
             "FUTEX_WAKE_OP_PRIVATE, 1, 0, NULL, FUTEX_OP_OPARG_SHIFT<<28|FUTEX_OP_ADD<<28|0<<12|FUTEX_OP_CMP_EQ<<24|0"
         );
         assert_eq!(futex(99, 5), "0x63 /* FUTEX_??? */, 1, NULL, NULL, 0x5");
+        assert_eq!(
+            futex(5, 0xdadbaee4),
+            "FUTEX_WAKE_OP, 1, 0, NULL, FUTEX_OP_OPARG_SHIFT<<28|0x5<<28 /* FUTEX_OP_??? */|0xdba<<12|0xa<<24 /* \
+             FUTEX_OP_CMP_??? */|0xee4"
+        );
+        // strace names whole ops: FUTEX_FD's private flag spelled out, CLOCK_REALTIME only with the waits.
+        assert_eq!(futex(130, 0), "FUTEX_FD|FUTEX_PRIVATE_FLAG, 1");
+        assert_eq!(futex(0x101, 0), "0x101 /* FUTEX_??? */, 1");
+        assert_eq!(futex(0x18a, 5), "0x18a /* FUTEX_??? */, 1, 0x5");
+        assert_eq!(futex(0x180, 0), "FUTEX_WAIT_PRIVATE|FUTEX_CLOCK_REALTIME, 1, NULL");
+    }
+
+    #[test]
+    fn futex_timeouts_from_their_copy() {
+        let timeout = words(&[123, 195_936_478]);
+        let futex = |op: u64, utime: u64, data: &[u8], status: u32| {
+            formatted_with("futex", FUTEX, &[0x1000, op, 7, utime, 0x2000, 9], 0, [data, b""], status).args[1..]
+                .join(", ")
+        };
+        assert_eq!(futex(0, 0x3000, &timeout, 0), "FUTEX_WAIT, 7, {tv_sec=123, tv_nsec=195936478}");
+        assert_eq!(futex(9, 0x3000, &timeout, 0), "FUTEX_WAIT_BITSET, 7, {tv_sec=123, tv_nsec=195936478}, 0x9");
+        assert_eq!(futex(6, 0x3000, &timeout, 0), "FUTEX_LOCK_PI, {tv_sec=123, tv_nsec=195936478}");
+        // Unreadable: its address, as strace shows it.
+        assert_eq!(futex(128, 0x3000, b"", status::FAULT_0), "FUTEX_WAIT_PRIVATE, 7, 0x3000");
+        assert_eq!(futex(0, 0, b"", 0), "FUTEX_WAIT, 7, NULL");
+        // The requeues' utime is a count (val2), whatever the copy read.
+        assert_eq!(futex(3, 5, b"", status::FAULT_0), "FUTEX_REQUEUE, 7, 5, 0x2000");
+        // An invalid tv_nsec is the unsigned number the kernel refused.
+        let bad = words(&[u64::MAX - 5, u64::MAX - 1]);
+        assert_eq!(futex(0, 0x3000, &bad, 0), "FUTEX_WAIT, 7, {tv_sec=-6, tv_nsec=18446744073709551614}");
     }
 
     #[test]

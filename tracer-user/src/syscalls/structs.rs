@@ -46,9 +46,10 @@ pub(super) fn int_pair(data: &[u8]) -> Option<String> {
     Some(format!("[{}, {}]", u32_at(data, 0)? as i32, u32_at(data, 4)? as i32))
 }
 
-/// `{tv_sec=0, tv_nsec=10000000}`.
+/// `{tv_sec=0, tv_nsec=10000000}`: tv_nsec unsigned, as strace prints it (`%llu`), so that an invalid one shows
+/// as the number the kernel refused.
 pub(super) fn timespec(data: &[u8]) -> Option<String> {
-    Some(format!("{{tv_sec={}, tv_nsec={}}}", u64_at(data, 0)? as i64, u64_at(data, 8)? as i64))
+    Some(format!("{{tv_sec={}, tv_nsec={}}}", u64_at(data, 0)? as i64, u64_at(data, 8)?))
 }
 
 /// strace's abbreviated `struct stat` (x86_64 layout): the mode, then the device of a device file or the size.
