@@ -12,7 +12,7 @@ use tracer_common::syscalls::{
 
 use super::structs::{
     CLONE_ARGS_SIZE, INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, TIMESPEC_SIZE,
-    WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset, sockaddr, stat, timespec, wait_status,
+    WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset, sockaddr, stat, timespec, u32_at, wait_status,
 };
 use crate::{
     escape::{hex_quoted, quoted},
@@ -113,6 +113,8 @@ pub enum ArgKind {
     },
     /// The status wait4 fills: `[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`.
     WaitStatus,
+    /// execve's envp: its address and the entries the kernel counted at the call's enter, `0x7ffd... /* 38 vars */`.
+    EnvCount,
     /// clone3's `struct clone_args`: `{flags=CLONE_VM|..., child_tid=0x..., ..., stack_size=0x7fff80, tls=0x...}
     /// => {parent_tid=[1234]}`.
     CloneArgs,
@@ -140,6 +142,7 @@ impl ArgKind {
             ArgKind::WaitStatus => (capture::STRUCT_OUT, WAIT_STATUS_SIZE),
             ArgKind::CloneArgs => (capture::STRUCT_IN, CLONE_ARGS_SIZE),
             ArgKind::FutexTimeout => (capture::STRUCT_IN, TIMESPEC_SIZE),
+            ArgKind::EnvCount => (capture::ARRAY_COUNT, 0),
             _ => return None,
         })
     }
@@ -353,6 +356,7 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
         ("futex", "op") => ArgKind::FutexOp,
         ("futex", "val" | "uaddr2" | "val3") => ArgKind::FutexArg,
         ("futex", "utime") => ArgKind::FutexTimeout,
+        ("execve" | "execveat", "envp") => ArgKind::EnvCount,
         ("ioctl", "cmd") => ArgKind::IoctlRequest,
         ("ioctl", "arg") => ArgKind::IoctlArg,
         ("lseek", "whence") => Named(&c::SEEK_WHENCE),
@@ -680,6 +684,7 @@ fn format_captured(
         ArgKind::SigAction { .. } => sigaction(data),
         ArgKind::WaitStatus => wait_status(data),
         ArgKind::CloneArgs => clone_args_struct(data, ret),
+        ArgKind::EnvCount => u32_at(data, 0).map(|count| format!("{value:#x} /* {count} vars */")),
         _ => None,
     };
     decoded.unwrap_or_else(|| format!("{value:#x}"))
@@ -730,7 +735,8 @@ fn format_scalar(
         | ArgKind::SigSet { .. }
         | ArgKind::SigAction { .. }
         | ArgKind::WaitStatus
-        | ArgKind::CloneArgs => pointer(value),
+        | ArgKind::CloneArgs
+        | ArgKind::EnvCount => pointer(value),
         // Not captured (no slot left): as futex_arg shows it, the timeout by its address.
         ArgKind::FutexTimeout => return futex_arg(i, args),
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
@@ -1168,7 +1174,16 @@ mod tests {
         data: [&[u8]; 2],
         extra_status: u32,
     ) -> FormattedCall {
-        // Syscall 0 (read) stands in for `name`: the table classifies by name.
+        let t = table_with(name, fields);
+        let mut all = [0; 6];
+        all[..args.len()].copy_from_slice(args);
+        let mut r = record(0, all, ret, data);
+        r.event.status |= extra_status;
+        t.format(&r, &OPTS, &|_| None)
+    }
+
+    /// A table where syscall 0 (read) stands in for `name` with these fields: the table classifies by name.
+    fn table_with(name: &str, fields: &[(&str, &str)]) -> SyscallTable {
         let mut t = SyscallTable::new(&[]);
         let siblings: Vec<(String, String)> = fields.iter().map(|(c, n)| (c.to_string(), n.to_string())).collect();
         let info = t.by_nr[0].as_mut().unwrap();
@@ -1184,11 +1199,7 @@ mod tests {
                 })
                 .collect(),
         );
-        let mut all = [0; 6];
-        all[..args.len()].copy_from_slice(args);
-        let mut r = record(0, all, ret, data);
-        r.event.status |= extra_status;
-        t.format(&r, &OPTS, &|_| None)
+        t
     }
 
     /// A call whose arguments are all ints, named `names`.
@@ -1312,6 +1323,21 @@ mod tests {
         assert_eq!(futex(0x101, 0), "0x101 /* FUTEX_??? */, 1");
         assert_eq!(futex(0x18a, 5), "0x18a /* FUTEX_??? */, 1, 0x5");
         assert_eq!(futex(0x180, 0), "FUTEX_WAIT_PRIVATE|FUTEX_CLOCK_REALTIME, 1, NULL");
+    }
+
+    #[test]
+    fn execve_environment_count() {
+        const EXECVE: &[(&str, &str)] =
+            &[("const char *", "filename"), ("const char *const *", "argv"), ("const char *const *", "envp")];
+        let exec = |envp: u64, count: &[u8], status: u32| {
+            formatted_with("execve", EXECVE, &[0x1000, 0x2000, envp], 0, [b"/bin/true", count], status).args[2].clone()
+        };
+        assert_eq!(exec(0x7ffd_0000, &38u32.to_ne_bytes(), 0), "0x7ffd0000 /* 38 vars */");
+        // Not counted (a fault, more than the kernel counts): the address alone.
+        assert_eq!(exec(0x7ffd_0000, b"", status::FAULT_1), "0x7ffd0000");
+        assert_eq!(exec(0, b"", status::FAULT_1), "NULL");
+        let specs = table_with("execve", EXECVE).specs(|_| true);
+        assert_eq!((specs[0].kind, specs[0].arg), ([capture::CSTRING, capture::ARRAY_COUNT], [0, 2]));
     }
 
     #[test]
