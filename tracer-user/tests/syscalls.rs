@@ -1861,3 +1861,48 @@ fn execve_environment_counted_as_strace_counts_it() {
     let counts = |l: &[String]| l.iter().map(|e| e.split(" = ").next().unwrap_or("").to_string()).collect::<Vec<_>>();
     assert_eq!(counts(&a), counts(&b), "{}", dump());
 }
+
+/// prctl, personality and kcmp as strace shows them: prctl's options by name with the arguments each takes
+/// (`prctl(PR_SET_NAME, "tracer-x")`, `prctl(PR_GET_DUMPABLE) = 1 (SUID_DUMP_USER)`, an unknown one all in hex),
+/// personality's domain and flags both ways (`= 0x40000 (PER_LINUX|ADDR_NO_RANDOMIZE)`), kcmp's types and the
+/// indexes each takes. Before: every one of these was numbers.
+#[test]
+fn prctl_personality_and_kcmp_match_strace() {
+    let dl = Deadline::test();
+    let script = "import ctypes, os\n\
+        libc = ctypes.CDLL(None, use_errno=True)\n\
+        L = ctypes.c_long\n\
+        buf = ctypes.create_string_buffer(16)\n\
+        libc.syscall(L(157), L(15), ctypes.c_char_p(b'tracer-x'), L(0), L(0), L(0))\n\
+        libc.syscall(L(157), L(16), buf, L(0), L(0), L(0))\n\
+        libc.syscall(L(157), L(3), L(0), L(0), L(0), L(0))\n\
+        libc.syscall(L(157), L(1), L(9), L(0), L(0), L(0))\n\
+        libc.syscall(L(157), L(0xdead), L(1), L(2), L(3), L(4))\n\
+        libc.syscall(L(135), L(0xffffffff))\n\
+        libc.syscall(L(135), L(0x0040000))\n\
+        libc.syscall(L(135), L(0))\n\
+        pid = os.getpid()\n\
+        libc.syscall(L(312), L(pid), L(pid), L(0), L(2), L(2))\n\
+        libc.syscall(L(312), L(pid), L(pid), L(1), L(0), L(0))\n\
+        libc.syscall(L(312), L(pid), L(pid), L(9), L(0), L(0x1234))\n";
+    let (mine, strace) = python_under_both("prctl", script, &[], dl);
+    let dump = || format!("--- tracer\n{mine}\n--- strace\n{strace}");
+    // kcmp's pids differ between the two runs.
+    let normal = |lines: Vec<String>| -> Vec<String> {
+        lines
+            .into_iter()
+            .map(|l| match l.strip_prefix("kcmp(") {
+                Some(rest) => {
+                    let rest = rest.splitn(3, ", ").nth(2).unwrap_or("");
+                    format!("kcmp(PID, PID, {rest}")
+                }
+                None => l,
+            })
+            .collect()
+    };
+    for (needle, count) in [("prctl(PR_", 4), ("prctl(0xdead", 1), ("personality(", 3), ("kcmp(", 3)] {
+        let (a, b) = (normal(lines_with(&mine, needle)), normal(lines_with(&strace, needle)));
+        assert_eq!(b.len(), count, "strace shows {needle} {count} times\n{}", dump());
+        assert_eq!(a, b, "{needle}\n{}", dump());
+    }
+}

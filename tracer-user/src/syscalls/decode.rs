@@ -113,6 +113,15 @@ pub enum ArgKind {
     },
     /// The status wait4 fills: `[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`.
     WaitStatus,
+    /// prctl's second argument: a name for PR_SET_NAME and PR_GET_NAME (copied as a string, whatever the option:
+    /// a number fails to read), a number or nothing for the others, as strace shows them per option.
+    PrctlArg2,
+    /// prctl's arguments 3 to 5, shown or not per option.
+    PrctlArg,
+    /// personality's argument: `PER_LINUX|ADDR_NO_RANDOMIZE`, `0xffffffff` (the query).
+    Personality,
+    /// kcmp's idx1 and idx2: fds for KCMP_FILE, nothing for the types without them, hex for unknown types.
+    KcmpIdx,
     /// execve's envp: its address and the entries the kernel counted at the call's enter, `0x7ffd... /* 38 vars */`.
     EnvCount,
     /// clone3's `struct clone_args`: `{flags=CLONE_VM|..., child_tid=0x..., ..., stack_size=0x7fff80, tls=0x...}
@@ -143,6 +152,7 @@ impl ArgKind {
             ArgKind::CloneArgs => (capture::STRUCT_IN, CLONE_ARGS_SIZE),
             ArgKind::FutexTimeout => (capture::STRUCT_IN, TIMESPEC_SIZE),
             ArgKind::EnvCount => (capture::ARRAY_COUNT, 0),
+            ArgKind::PrctlArg2 => (capture::CSTRING, 0),
             _ => return None,
         })
     }
@@ -195,6 +205,10 @@ pub enum ReturnKind {
     Fcntl,
     /// The previous umask, in octal.
     Mode,
+    /// The previous personality, in hex and named: `0x400000 (PER_LINUX|READ_IMPLIES_EXEC)`.
+    Personality,
+    /// prctl: PR_GET_DUMPABLE's result named (`1 (SUID_DUMP_USER)`).
+    Prctl,
 }
 
 #[derive(Clone, Debug)]
@@ -357,6 +371,12 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
         ("futex", "val" | "uaddr2" | "val3") => ArgKind::FutexArg,
         ("futex", "utime") => ArgKind::FutexTimeout,
         ("execve" | "execveat", "envp") => ArgKind::EnvCount,
+        ("prctl", "option") => Named(&c::PRCTL_OPTIONS),
+        ("prctl", "arg2") => ArgKind::PrctlArg2,
+        ("prctl", "arg3" | "arg4" | "arg5") => ArgKind::PrctlArg,
+        ("personality", "personality") => ArgKind::Personality,
+        ("kcmp", "type") => Named(&c::KCMP_TYPES),
+        ("kcmp", "idx1" | "idx2") => ArgKind::KcmpIdx,
         ("ioctl", "cmd") => ArgKind::IoctlRequest,
         ("ioctl", "arg") => ArgKind::IoctlArg,
         ("lseek", "whence") => Named(&c::SEEK_WHENCE),
@@ -452,6 +472,8 @@ fn returns(name: &str) -> ReturnKind {
         | "perf_event_open" | "userfaultfd" | "open_tree" | "fsopen" | "fsmount" | "fspick" => ReturnKind::Fd,
         "fcntl" => ReturnKind::Fcntl,
         "umask" => ReturnKind::Mode,
+        "personality" => ReturnKind::Personality,
+        "prctl" => ReturnKind::Prctl,
         _ => ReturnKind::Int,
     }
 }
@@ -574,8 +596,13 @@ impl SyscallTable {
                         let truncated = event.status & (status::TRUNCATED_0 << slot) != 0;
                         let fault = event.status & (status::FAULT_0 << slot) != 0;
                         slot += 1;
-                        if arg.kind == ArgKind::FutexTimeout {
-                            match futex_timeout(&values, data, fault) {
+                        let special = match arg.kind {
+                            ArgKind::FutexTimeout => Some(futex_timeout(&values, data, fault)),
+                            ArgKind::PrctlArg2 => Some(prctl_arg(1, &values, Some((data, fault)), event.ret)),
+                            _ => None,
+                        };
+                        if let Some(special) = special {
+                            match special {
                                 Some(text) => text,
                                 None => continue,
                             }
@@ -623,6 +650,15 @@ impl SyscallTable {
                 ReturnKind::Fd if opts.show_fd_paths => annotate_fd(event.ret, fd_path),
                 ReturnKind::Fcntl => fcntl_return(event.args[1] as u32 as i32, event.ret),
                 ReturnKind::Mode => format!("0{:02o}", event.ret),
+                ReturnKind::Personality => {
+                    format!("{} ({})", c_hex(event.ret as u64), personality(event.ret as u32))
+                }
+                ReturnKind::Prctl if event.args[0] as u32 == libc::PR_GET_DUMPABLE as u32 => {
+                    match c::SUID_DUMP.get(event.ret as u64) {
+                        Some(name) => format!("{} ({name})", event.ret),
+                        None => event.ret.to_string(),
+                    }
+                }
                 _ => event.ret.to_string(),
             };
             (ret, None, None)
@@ -737,6 +773,15 @@ fn format_scalar(
         | ArgKind::WaitStatus
         | ArgKind::CloneArgs
         | ArgKind::EnvCount => pointer(value),
+        ArgKind::PrctlArg2 | ArgKind::PrctlArg => return prctl_arg(i, args, None, 0),
+        ArgKind::Personality => personality(value as u32),
+        ArgKind::KcmpIdx => match args[2] as u32 {
+            0 => (value as u32 as i32).to_string(),
+            1..=6 => return None,
+            7 if i == 3 => (value as u32 as i32).to_string(),
+            7 => pointer(value),
+            _ => c_hex(value),
+        },
         // Not captured (no slot left): as futex_arg shows it, the timeout by its address.
         ArgKind::FutexTimeout => return futex_arg(i, args),
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
@@ -821,6 +866,73 @@ fn socket_options(level: i32) -> Option<&'static Names> {
         libc::SOL_NETLINK => &c::NETLINK_OPTIONS,
         _ => return None,
     })
+}
+
+/// `PER_LINUX|ADDR_NO_RANDOMIZE`: the execution domain in the low byte, then flags; strace's `0xffffffff` for the
+/// query.
+fn personality(value: u32) -> String {
+    if value == u32::MAX {
+        return c_hex(value.into());
+    }
+    let domain = named(u64::from(value & 0xff), &c::PERSONALITY_TYPES);
+    match value & !0xff {
+        0 => domain,
+        flags => format!("{domain}|{}", flag_names(flags.into(), &c::PERSONALITY_FLAGS)),
+    }
+}
+
+/// prctl's argument `i` (1 to 4) as strace shows it for the option in argument 0; `captured` is argument 2's
+/// copy as a string (with whether it faulted). Options strace does not decode further show every argument in hex.
+fn prctl_arg(i: usize, args: &[u64; 6], captured: Option<(&[u8], bool)>, ret: i64) -> Option<String> {
+    let value = args[i];
+    let all_hex = || Some(c_hex(value));
+    // The name is at most TASK_COMM_LEN - 1 bytes for PR_SET_NAME, TASK_COMM_LEN for PR_GET_NAME: longer is cut.
+    let name = |limit: usize| match captured {
+        _ if value == 0 => "NULL".to_string(),
+        Some((data, false)) if data.len() >= limit => quoted(&data[..limit], true),
+        Some((data, false)) => quoted(data, false),
+        _ => pointer(value),
+    };
+    const NO_ARGUMENTS: [i32; 7] = [
+        libc::PR_GET_KEEPCAPS,
+        libc::PR_GET_SECCOMP,
+        libc::PR_GET_TIMERSLACK,
+        libc::PR_GET_TIMING,
+        libc::PR_GET_DUMPABLE,
+        libc::PR_TASK_PERF_EVENTS_DISABLE,
+        libc::PR_TASK_PERF_EVENTS_ENABLE,
+    ];
+    const ONE_NUMBER: [i32; 6] = [
+        libc::PR_SET_CHILD_SUBREAPER,
+        libc::PR_SET_ENDIAN,
+        libc::PR_SET_FPEMU,
+        libc::PR_SET_FPEXC,
+        libc::PR_SET_KEEPCAPS,
+        libc::PR_SET_TIMING,
+    ];
+    const OUT_POINTER: [i32; 5] = [
+        libc::PR_GET_CHILD_SUBREAPER,
+        libc::PR_GET_ENDIAN,
+        libc::PR_GET_FPEMU,
+        libc::PR_GET_FPEXC,
+        libc::PR_GET_PDEATHSIG,
+    ];
+    let option = args[0] as u32 as i32;
+    match option {
+        _ if NO_ARGUMENTS.contains(&option) => None,
+        _ if ONE_NUMBER.contains(&option) => (i == 1).then(|| value.to_string()),
+        _ if OUT_POINTER.contains(&option) => (i == 1).then(|| pointer(value)),
+        libc::PR_SET_NAME => (i == 1).then(|| name(15)),
+        libc::PR_GET_NAME if is_error_return(ret) => (i == 1).then(|| pointer(value)),
+        libc::PR_GET_NAME => (i == 1).then(|| name(16)),
+        libc::PR_SET_DUMPABLE => (i == 1).then(|| named(value, &c::SUID_DUMP)),
+        libc::PR_SET_PDEATHSIG if value > 128 => (i == 1).then(|| value.to_string()),
+        libc::PR_SET_PDEATHSIG => (i == 1).then(|| signal_text(value)),
+        libc::PR_SET_NO_NEW_PRIVS | libc::PR_SET_THP_DISABLE | c::PR_SET_IO_FLUSHER if i == 1 => {
+            Some(value.to_string())
+        }
+        _ => all_hex(),
+    }
 }
 
 /// FUTEX_CMD_MASK's complement: the op's command is its low 7 bits, as the kernel and strace take it.
@@ -1338,6 +1450,60 @@ mod tests {
         assert_eq!(exec(0, b"", status::FAULT_1), "NULL");
         let specs = table_with("execve", EXECVE).specs(|_| true);
         assert_eq!((specs[0].kind, specs[0].arg), ([capture::CSTRING, capture::ARRAY_COUNT], [0, 2]));
+    }
+
+    #[test]
+    fn prctl_personality_and_kcmp_like_strace() {
+        const PRCTL: &[(&str, &str)] = &[
+            ("int", "option"),
+            ("unsigned long", "arg2"),
+            ("unsigned long", "arg3"),
+            ("unsigned long", "arg4"),
+            ("unsigned long", "arg5"),
+        ];
+        let prctl = |args: &[u64], name: &[u8], status: u32, ret: i64| {
+            let f = formatted_with("prctl", PRCTL, args, ret, [name, b""], status);
+            format!("{} = {}", f.args.join(", "), f.ret)
+        };
+        assert_eq!(prctl(&[15, 0x1000, 7, 7, 7], b"abcdef", 0, 0), "PR_SET_NAME, \"abcdef\" = 0");
+        assert_eq!(prctl(&[15, 0x1000], b"123456789abcdef", 0, 0), "PR_SET_NAME, \"123456789abcdef\"... = 0");
+        assert_eq!(prctl(&[15, 0x1000], b"", status::FAULT_0, -14), "PR_SET_NAME, 0x1000 = -1");
+        assert_eq!(prctl(&[15, 0], b"", status::FAULT_0, -14), "PR_SET_NAME, NULL = -1");
+        assert_eq!(prctl(&[16, 0x1000], b"python3", 0, 0), "PR_GET_NAME, \"python3\" = 0");
+        assert_eq!(prctl(&[1, 9], b"", status::FAULT_0, 0), "PR_SET_PDEATHSIG, SIGKILL = 0");
+        assert_eq!(prctl(&[38, 1, 0, 0, 0], b"", status::FAULT_0, 0), "PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0 = 0");
+        assert_eq!(prctl(&[3, 1, 2, 3, 4], b"", status::FAULT_0, 1), "PR_GET_DUMPABLE = 1 (SUID_DUMP_USER)");
+        assert_eq!(
+            prctl(&[0xdead, 0xbeef0, 1, 2, 3], b"", status::FAULT_0, -22),
+            "0xdead /* PR_??? */, 0xbeef0, 0x1, 0x2, 0x3 = -1"
+        );
+
+        let personality = |arg: u64, ret: i64| {
+            let f = formatted("personality", &[("unsigned int", "personality")], &[arg], ret);
+            format!("{} = {}", f.args[0], f.ret)
+        };
+        assert_eq!(personality(0xffff_ffff, 0), "0xffffffff = 0 (PER_LINUX)");
+        assert_eq!(
+            personality(0x0040000, 0x0400000),
+            "PER_LINUX|ADDR_NO_RANDOMIZE = 0x400000 (PER_LINUX|READ_IMPLIES_EXEC)"
+        );
+        assert_eq!(
+            personality(0x7000001, 8),
+            "0x1 /* PER_??? */|SHORT_INODE|WHOLE_SECONDS|STICKY_TIMEOUTS = 0x8 (PER_LINUX32)"
+        );
+
+        const KCMP: &[(&str, &str)] = &[
+            ("pid_t", "pid1"),
+            ("pid_t", "pid2"),
+            ("int", "type"),
+            ("unsigned long", "idx1"),
+            ("unsigned long", "idx2"),
+        ];
+        let kcmp = |args: &[u64]| call("kcmp", KCMP, args).join(", ");
+        assert_eq!(kcmp(&[1, 2, 0, 23, 42]), "1, 2, KCMP_FILE, 23, 42");
+        assert_eq!(kcmp(&[1, 2, 1, 23, 42]), "1, 2, KCMP_VM");
+        assert_eq!(kcmp(&[1, 2, 7, 23, 0]), "1, 2, KCMP_EPOLL_TFD, 23, NULL");
+        assert_eq!(kcmp(&[0, 0, 8, 0, 0x1000]), "0, 0, 0x8 /* KCMP_??? */, 0, 0x1000");
     }
 
     #[test]
