@@ -1906,3 +1906,22 @@ fn prctl_personality_and_kcmp_match_strace() {
         assert_eq!(a, b, "{needle}\n{}", dump());
     }
 }
+
+/// utimensat's times as strace shows them: the two timespecs with the local time each names, `UTIME_NOW` and
+/// `UTIME_OMIT` by name, NULL for "now". Before: an address.
+#[test]
+fn utimensat_times_match_strace() {
+    let dl = Deadline::test();
+    let script = "import os\n\
+        p = '/tmp/tracer-utimensat-test'\n\
+        open(p, 'w').close()\n\
+        os.utime(p, ns=(1492358706123456789, 1492356468000000000))\n\
+        os.utime(p)\n\
+        os.unlink(p)\n";
+    let (mine, strace) = python_under_both("utimensat", script, &[], dl);
+    let dump = || format!("--- tracer\n{mine}\n--- strace\n{strace}");
+    let (a, b) = (lines_with(&mine, "utimensat("), lines_with(&strace, "utimensat("));
+    assert_eq!(b.len(), 2, "strace shows two utimensat\n{}", dump());
+    assert_eq!(a, b, "{}", dump());
+    assert!(a[0].contains("{tv_sec=1492358706, tv_nsec=123456789} /* 2017-04-16T"), "{}", dump());
+}

@@ -11,8 +11,9 @@ use tracer_common::syscalls::{
 };
 
 use super::structs::{
-    CLONE_ARGS_SIZE, INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, TIMESPEC_SIZE,
-    WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset, sockaddr, stat, timespec, u32_at, wait_status,
+    CLONE_ARGS_SIZE, INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, TIMESPEC_PAIR_SIZE,
+    TIMESPEC_SIZE, WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset, sockaddr, stat, timespec, timespec_pair,
+    u32_at, wait_status,
 };
 use crate::{
     escape::{hex_quoted, quoted},
@@ -88,6 +89,8 @@ pub enum ArgKind {
     Timespec {
         output: bool,
     },
+    /// utimensat's `struct timespec[2]`: `[{tv_sec=..., tv_nsec=...} /* 2017-04-16T16:05:06+0000 */, UTIME_OMIT]`.
+    TimespecPair,
     /// `struct stat` filled by the kernel, as strace abbreviates it: `{st_mode=S_IFREG|0644, st_size=37203, ...}`.
     Stat,
     /// `struct sockaddr` passed in; its length is argument `len_arg`.
@@ -140,6 +143,7 @@ impl ArgKind {
             ArgKind::Timespec { output: false } => (capture::STRUCT_IN, TIMESPEC_SIZE),
             ArgKind::Timespec { output: true } => (capture::STRUCT_OUT, TIMESPEC_SIZE),
             ArgKind::Stat => (capture::STRUCT_OUT, STAT_SIZE),
+            ArgKind::TimespecPair => (capture::STRUCT_IN, TIMESPEC_PAIR_SIZE),
             ArgKind::SockaddrIn { len_arg } => (capture::SIZED_IN, len_arg),
             ArgKind::SockaddrOut { len_arg } => (capture::SIZED_OUT, len_arg),
             ArgKind::Rlimit { output: false } => (capture::STRUCT_IN, RLIMIT_SIZE),
@@ -449,6 +453,7 @@ fn struct_kind(syscall: &str, c_type: &str, name: &str, siblings: &[(String, Str
         ("rt_sigaction", "oact") => ArgKind::SigAction { output: true },
         ("rt_sigtimedwait", "uts") => ArgKind::Timespec { output: false },
         ("wait4", "stat_addr") => ArgKind::WaitStatus,
+        ("utimensat", "utimes") => ArgKind::TimespecPair,
         ("clone3", "uargs") => ArgKind::CloneArgs,
         _ if c_type == "struct stat *" => ArgKind::Stat,
         _ => return None,
@@ -713,6 +718,7 @@ fn format_captured(
         }
         ArgKind::IntPair => int_pair(data),
         ArgKind::Timespec { .. } => timespec(data),
+        ArgKind::TimespecPair => timespec_pair(data),
         ArgKind::Stat => stat(data),
         ArgKind::SockaddrIn { .. } | ArgKind::SockaddrOut { .. } => sockaddr(data),
         ArgKind::Rlimit { .. } => rlimit(data),
@@ -772,7 +778,8 @@ fn format_scalar(
         | ArgKind::SigAction { .. }
         | ArgKind::WaitStatus
         | ArgKind::CloneArgs
-        | ArgKind::EnvCount => pointer(value),
+        | ArgKind::EnvCount
+        | ArgKind::TimespecPair => pointer(value),
         ArgKind::PrctlArg2 | ArgKind::PrctlArg => return prctl_arg(i, args, None, 0),
         ArgKind::Personality => personality(value as u32),
         ArgKind::KcmpIdx => match args[2] as u32 {
@@ -1504,6 +1511,20 @@ mod tests {
         assert_eq!(kcmp(&[1, 2, 1, 23, 42]), "1, 2, KCMP_VM");
         assert_eq!(kcmp(&[1, 2, 7, 23, 0]), "1, 2, KCMP_EPOLL_TFD, 23, NULL");
         assert_eq!(kcmp(&[0, 0, 8, 0, 0x1000]), "0, 0, 0x8 /* KCMP_??? */, 0, 0x1000");
+    }
+
+    #[test]
+    fn utimensat_times() {
+        const UTIMENSAT: &[(&str, &str)] =
+            &[("int", "dfd"), ("const char *", "filename"), ("struct __kernel_timespec *", "utimes"), ("int", "flags")];
+        let times = |data: &[u8]| {
+            formatted_with("utimensat", UTIMENSAT, &[0, 0x1000, 0x2000, 0], 0, [b"f", data], 0).args[2].clone()
+        };
+        assert_eq!(times(&words(&[5, (1 << 30) - 1, 6, (1 << 30) - 2])), "[UTIME_NOW, UTIME_OMIT]");
+        // An invalid tv_nsec has no date comment (strace's sprinttime_nsec refuses it).
+        assert_eq!(times(&words(&[5, 1_000_000_000, 0, 0])), "[{tv_sec=5, tv_nsec=1000000000}, {tv_sec=0, tv_nsec=0}]");
+        assert!(times(&words(&[1492358706, 0, 0, 0])).starts_with("[{tv_sec=1492358706, tv_nsec=0} /* 2017-04-16T"));
+        assert_eq!(times(&words(&[5, 0])), "0x2000", "a short copy: the address");
     }
 
     #[test]
