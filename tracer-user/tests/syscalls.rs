@@ -1925,3 +1925,52 @@ fn utimensat_times_match_strace() {
     assert_eq!(a, b, "{}", dump());
     assert!(a[0].contains("{tv_sec=1492358706, tv_nsec=123456789} /* 2017-04-16T"), "{}", dump());
 }
+
+/// System V IPC as strace shows it: keys (`IPC_PRIVATE`, hex), flags and modes (`IPC_CREAT|IPC_EXCL|0644`,
+/// shmget's `21<<SHM_HUGE_SHIFT`), and the control commands by name (`msgctl(ID, IPC_RMID, NULL)`). Before: every
+/// one of these was a decimal number.
+#[test]
+fn ipc_keys_flags_and_commands_match_strace() {
+    let dl = Deadline::test();
+    let script = "import ctypes\n\
+        libc = ctypes.CDLL(None, use_errno=True)\n\
+        L = ctypes.c_long\n\
+        m = libc.syscall(L(68), L(0), L(0o600))\n\
+        libc.syscall(L(71), L(m), L(0), L(0))\n\
+        s = libc.syscall(L(64), L(0), L(1), L(0o1000 | 0o600))\n\
+        libc.syscall(L(66), L(s), L(0), L(0), L(0))\n\
+        libc.syscall(L(29), L(0x7ace0123), L(4096), L(0o1000 | 0o2000 | 0o4000 | (21 << 26) | 0o644))\n\
+        h = libc.syscall(L(29), L(0), L(1), L(0o600))\n\
+        libc.syscall(L(31), L(h), L(0), L(0))\n";
+    let (mine, strace) = python_under_both("ipc", script, &[], dl);
+    let dump = || format!("--- tracer\n{mine}\n--- strace\n{strace}");
+    // Identifiers differ between the two runs: a get's result and a ctl's first argument.
+    let normal = |lines: Vec<String>| -> Vec<String> {
+        lines
+            .into_iter()
+            .map(|l| {
+                if l.contains("ctl(") {
+                    let (name, rest) = l.split_once('(').unwrap();
+                    format!("{name}(ID, {}", rest.split_once(", ").map_or("", |(_, r)| r))
+                } else {
+                    match l.rsplit_once(" = ") {
+                        Some((call, ret)) if !ret.starts_with('-') => format!("{call} = ID"),
+                        _ => l,
+                    }
+                }
+            })
+            .collect()
+    };
+    for (needle, count) in
+        [("msgget(", 1), ("msgctl(", 1), ("semget(", 1), ("semctl(", 1), ("shmget(", 2), ("shmctl(", 1)]
+    {
+        let (a, b) = (normal(lines_with(&mine, needle)), normal(lines_with(&strace, needle)));
+        assert_eq!(b.len(), count, "strace shows {needle} {count} times\n{}", dump());
+        assert_eq!(a, b, "{needle}\n{}", dump());
+    }
+    assert!(
+        mine.contains("shmget(0x7ace0123, 4096, IPC_CREAT|IPC_EXCL|SHM_HUGETLB|21<<SHM_HUGE_SHIFT|0644)"),
+        "{}",
+        dump()
+    );
+}

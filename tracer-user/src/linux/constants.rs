@@ -296,6 +296,17 @@ pub static PRCTL_OPTIONS: Names = names!("PR_???": PR_SET_PDEATHSIG, PR_GET_PDEA
     PR_SCHED_CORE = 62, PR_SME_SET_VL = 63, PR_SME_GET_VL = 64, PR_SET_VMA = 0x53564d41,
     PR_SET_PTRACER = 0x59616d61);
 pub const PR_SET_IO_FLUSHER: i32 = 57;
+/// msgget's and semget's flags above the mode (strace's `resource_flags`), and shmget's (`shm_resource_flags`).
+pub static IPC_RESOURCE_FLAGS: Names = names!("": IPC_CREAT, IPC_EXCL, IPC_NOWAIT);
+pub static SHM_RESOURCE_FLAGS: Names = names!("": IPC_CREAT, IPC_EXCL, SHM_HUGETLB = 0o4000,
+    SHM_NORESERVE = 0o10000);
+pub static MSGCTL_COMMANDS: Names = names!("MSG_???": IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO, MSG_STAT = 11,
+    MSG_INFO = 12, MSG_STAT_ANY = 13);
+pub static SEMCTL_COMMANDS: Names = names!("SEM_???": IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO, GETPID = 11,
+    GETVAL = 12, GETALL = 13, GETNCNT = 14, GETZCNT = 15, SETVAL = 16, SETALL = 17, SEM_STAT = 18, SEM_INFO = 19,
+    SEM_STAT_ANY = 20);
+pub static SHMCTL_COMMANDS: Names = names!("SHM_???": IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO, SHM_LOCK = 11,
+    SHM_UNLOCK = 12, SHM_STAT = 13, SHM_INFO = 14, SHM_STAT_ANY = 15);
 pub static SUID_DUMP: Names = names!("SUID_DUMP_???": SUID_DUMP_DISABLE = 0, SUID_DUMP_USER = 1,
     SUID_DUMP_ROOT = 2);
 pub static KCMP_TYPES: Names = names!("KCMP_???": KCMP_FILE = 0, KCMP_VM = 1, KCMP_FILES = 2, KCMP_FS = 3,

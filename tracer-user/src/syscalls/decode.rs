@@ -121,6 +121,13 @@ pub enum ArgKind {
     PrctlArg2,
     /// prctl's arguments 3 to 5, shown or not per option.
     PrctlArg,
+    /// A System V IPC key: `IPC_PRIVATE`, else hex.
+    IpcKey,
+    /// msgget's, semget's and shmget's flags and mode: `IPC_CREAT|IPC_EXCL|0600`, shmget's with its huge page size
+    /// (`21<<SHM_HUGE_SHIFT`).
+    IpcFlags {
+        shm: bool,
+    },
     /// personality's argument: `PER_LINUX|ADDR_NO_RANDOMIZE`, `0xffffffff` (the query).
     Personality,
     /// kcmp's idx1 and idx2: fds for KCMP_FILE, nothing for the types without them, hex for unknown types.
@@ -379,6 +386,13 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
         ("prctl", "arg2") => ArgKind::PrctlArg2,
         ("prctl", "arg3" | "arg4" | "arg5") => ArgKind::PrctlArg,
         ("personality", "personality") => ArgKind::Personality,
+        ("msgget" | "semget" | "shmget", "key") => ArgKind::IpcKey,
+        ("msgget", "msgflg") | ("semget", "semflg") => ArgKind::IpcFlags { shm: false },
+        ("shmget", "shmflg") => ArgKind::IpcFlags { shm: true },
+        ("msgctl", "cmd") => Named(&c::MSGCTL_COMMANDS),
+        ("semctl", "cmd") => Named(&c::SEMCTL_COMMANDS),
+        ("shmctl", "cmd") => Named(&c::SHMCTL_COMMANDS),
+        ("semctl", "arg") => ArgKind::Pointer,
         ("kcmp", "type") => Named(&c::KCMP_TYPES),
         ("kcmp", "idx1" | "idx2") => ArgKind::KcmpIdx,
         ("ioctl", "cmd") => ArgKind::IoctlRequest,
@@ -782,6 +796,9 @@ fn format_scalar(
         | ArgKind::TimespecPair => pointer(value),
         ArgKind::PrctlArg2 | ArgKind::PrctlArg => return prctl_arg(i, args, None, 0),
         ArgKind::Personality => personality(value as u32),
+        ArgKind::IpcKey if value as u32 == 0 => "IPC_PRIVATE".to_string(),
+        ArgKind::IpcKey => c_hex(u64::from(value as u32)),
+        ArgKind::IpcFlags { shm } => ipc_flags(value as u32, shm),
         ArgKind::KcmpIdx => match args[2] as u32 {
             0 => (value as u32 as i32).to_string(),
             1..=6 => return None,
@@ -873,6 +890,26 @@ fn socket_options(level: i32) -> Option<&'static Names> {
         libc::SOL_NETLINK => &c::NETLINK_OPTIONS,
         _ => return None,
     })
+}
+
+/// msgget's, semget's and shmget's flags as strace shows them: named flags, unnamed bits in hex, shmget's huge page
+/// size as a shift, then the mode in octal (`IPC_CREAT|IPC_EXCL|0xf0000|0600`, `21<<SHM_HUGE_SHIFT|000`).
+fn ipc_flags(value: u32, shm: bool) -> String {
+    const SHM_HUGE_SHIFT: u32 = 26;
+    const SHM_HUGE_MASK: u32 = 0x3f << SHM_HUGE_SHIFT;
+    let mut flags = value & !0o777;
+    let huge = if shm { flags & SHM_HUGE_MASK } else { 0 };
+    flags &= !huge;
+    let mut parts = Vec::new();
+    if flags != 0 {
+        let names = if shm { &c::SHM_RESOURCE_FLAGS } else { &c::IPC_RESOURCE_FLAGS };
+        parts.push(flags_text(flags.into(), names, ""));
+    }
+    if huge != 0 {
+        parts.push(format!("{}<<SHM_HUGE_SHIFT", huge >> SHM_HUGE_SHIFT));
+    }
+    parts.push(format!("0{:02o}", value & 0o777));
+    parts.join("|")
 }
 
 /// `PER_LINUX|ADDR_NO_RANDOMIZE`: the execution domain in the low byte, then flags; strace's `0xffffffff` for the
@@ -1511,6 +1548,23 @@ mod tests {
         assert_eq!(kcmp(&[1, 2, 1, 23, 42]), "1, 2, KCMP_VM");
         assert_eq!(kcmp(&[1, 2, 7, 23, 0]), "1, 2, KCMP_EPOLL_TFD, 23, NULL");
         assert_eq!(kcmp(&[0, 0, 8, 0, 0x1000]), "0, 0, 0x8 /* KCMP_??? */, 0, 0x1000");
+    }
+
+    #[test]
+    fn ipc_keys_and_flags() {
+        assert_eq!(ipc_flags(0o600, false), "0600");
+        assert_eq!(ipc_flags(0, true), "000");
+        assert_eq!(
+            ipc_flags(0o1000 | 0o2000 | 0o4000 | 0xf0000 | 0o125, false),
+            "IPC_CREAT|IPC_EXCL|IPC_NOWAIT|0xf0000|0125"
+        );
+        assert_eq!(ipc_flags(21 << 26, true), "21<<SHM_HUGE_SHIFT|000");
+        assert_eq!(
+            ipc_flags(0o1000 | 0o4000 | 0o10000 | 21 << 26 | 0o644, true),
+            "IPC_CREAT|SHM_HUGETLB|SHM_NORESERVE|21<<SHM_HUGE_SHIFT|0644"
+        );
+        let key = |k| call("msgget", &[("key_t", "key"), ("int", "msgflg")], &[k, 0o600]).join(", ");
+        assert_eq!((key(0), key(0x7ace0123)), ("IPC_PRIVATE, 0600".to_string(), "0x7ace0123, 0600".to_string()));
     }
 
     #[test]
