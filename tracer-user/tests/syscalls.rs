@@ -1974,3 +1974,32 @@ fn ipc_keys_flags_and_commands_match_strace() {
         dump()
     );
 }
+
+/// statx's struct as strace abbreviates it (`{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=0,
+/// stx_mode=S_IFREG|0644, stx_size=3, ...}`), line for line with strace on `ls -la` of a file and a device.
+/// Before: an address.
+#[test]
+fn statx_matches_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("statx");
+    let file = dir.join("data");
+    std::fs::write(&file, "abc").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let file = file.to_string_lossy().into_owned();
+    let mine_file = dir.join("tracer.txt");
+    let out = run_tracer(["-o", &mine_file.to_string_lossy(), "--", "/bin/ls", "-la", &file, "/dev/null"], dl);
+    out.expect_code(0);
+    let mine = std::fs::read_to_string(&mine_file).expect("tracer output");
+    let strace_file = dir.join("strace.txt");
+    let mut cmd = Command::new(strace_bin());
+    cmd.arg("-o").arg(&strace_file).args(["/bin/ls", "-la", &file, "/dev/null"]);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    assert!(Proc::spawn("strace ls", &mut cmd).wait(dl).status.success());
+    let strace = std::fs::read_to_string(&strace_file).expect("strace output");
+    let _ = std::fs::remove_dir_all(&dir);
+    let dump = || format!("--- tracer\n{mine}\n--- strace\n{strace}");
+    let (a, b) = (lines_with(&mine, "statx("), lines_with(&strace, "statx("));
+    assert!(b.len() >= 2, "strace shows statx\n{}", dump());
+    assert_eq!(a, b, "{}", dump());
+    assert!(a.iter().any(|l| l.contains("stx_mode=S_IFREG|0640, stx_size=3, ...}")), "{}", dump());
+}

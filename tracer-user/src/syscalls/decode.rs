@@ -11,9 +11,9 @@ use tracer_common::syscalls::{
 };
 
 use super::structs::{
-    CLONE_ARGS_SIZE, INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, TIMESPEC_PAIR_SIZE,
-    TIMESPEC_SIZE, WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset, sockaddr, stat, timespec, timespec_pair,
-    u32_at, wait_status,
+    CLONE_ARGS_SIZE, INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, STATX_SHOWN_SIZE,
+    TIMESPEC_PAIR_SIZE, TIMESPEC_SIZE, WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset, sockaddr, stat, statx,
+    timespec, timespec_pair, u32_at, wait_status,
 };
 use crate::{
     escape::{hex_quoted, quoted},
@@ -89,6 +89,9 @@ pub enum ArgKind {
     Timespec {
         output: bool,
     },
+    /// `struct statx` filled by the kernel, abbreviated as strace shows it: `{stx_mask=..., stx_attributes=0,
+    /// stx_mode=S_IFREG|0644, stx_size=3, ...}`.
+    Statx,
     /// utimensat's `struct timespec[2]`: `[{tv_sec=..., tv_nsec=...} /* 2017-04-16T16:05:06+0000 */, UTIME_OMIT]`.
     TimespecPair,
     /// `struct stat` filled by the kernel, as strace abbreviates it: `{st_mode=S_IFREG|0644, st_size=37203, ...}`.
@@ -151,6 +154,7 @@ impl ArgKind {
             ArgKind::Timespec { output: true } => (capture::STRUCT_OUT, TIMESPEC_SIZE),
             ArgKind::Stat => (capture::STRUCT_OUT, STAT_SIZE),
             ArgKind::TimespecPair => (capture::STRUCT_IN, TIMESPEC_PAIR_SIZE),
+            ArgKind::Statx => (capture::STRUCT_OUT, STATX_SHOWN_SIZE),
             ArgKind::SockaddrIn { len_arg } => (capture::SIZED_IN, len_arg),
             ArgKind::SockaddrOut { len_arg } => (capture::SIZED_OUT, len_arg),
             ArgKind::Rlimit { output: false } => (capture::STRUCT_IN, RLIMIT_SIZE),
@@ -468,6 +472,7 @@ fn struct_kind(syscall: &str, c_type: &str, name: &str, siblings: &[(String, Str
         ("rt_sigtimedwait", "uts") => ArgKind::Timespec { output: false },
         ("wait4", "stat_addr") => ArgKind::WaitStatus,
         ("utimensat", "utimes") => ArgKind::TimespecPair,
+        ("statx", "buffer") => ArgKind::Statx,
         ("clone3", "uargs") => ArgKind::CloneArgs,
         _ if c_type == "struct stat *" => ArgKind::Stat,
         _ => return None,
@@ -706,6 +711,7 @@ fn format_captured(
         ArgKind::IntPair
             | ArgKind::Timespec { output: true }
             | ArgKind::Stat
+            | ArgKind::Statx
             | ArgKind::Rlimit { output: true }
             | ArgKind::SockaddrOut { .. }
             | ArgKind::SigSet { output: true }
@@ -733,6 +739,7 @@ fn format_captured(
         ArgKind::IntPair => int_pair(data),
         ArgKind::Timespec { .. } => timespec(data),
         ArgKind::TimespecPair => timespec_pair(data),
+        ArgKind::Statx => statx(data),
         ArgKind::Stat => stat(data),
         ArgKind::SockaddrIn { .. } | ArgKind::SockaddrOut { .. } => sockaddr(data),
         ArgKind::Rlimit { .. } => rlimit(data),
@@ -793,7 +800,8 @@ fn format_scalar(
         | ArgKind::WaitStatus
         | ArgKind::CloneArgs
         | ArgKind::EnvCount
-        | ArgKind::TimespecPair => pointer(value),
+        | ArgKind::TimespecPair
+        | ArgKind::Statx => pointer(value),
         ArgKind::PrctlArg2 | ArgKind::PrctlArg => return prctl_arg(i, args, None, 0),
         ArgKind::Personality => personality(value as u32),
         ArgKind::IpcKey if value as u32 == 0 => "IPC_PRIVATE".to_string(),
@@ -1548,6 +1556,21 @@ mod tests {
         assert_eq!(kcmp(&[1, 2, 1, 23, 42]), "1, 2, KCMP_VM");
         assert_eq!(kcmp(&[1, 2, 7, 23, 0]), "1, 2, KCMP_EPOLL_TFD, 23, NULL");
         assert_eq!(kcmp(&[0, 0, 8, 0, 0x1000]), "0, 0, 0x8 /* KCMP_??? */, 0, 0x1000");
+    }
+
+    #[test]
+    fn statx_abbreviated_like_strace() {
+        let mut data = vec![0u8; 48];
+        data[0..4].copy_from_slice(&0x17ffu32.to_ne_bytes());
+        data[8..16].copy_from_slice(&0x2000u64.to_ne_bytes());
+        data[28..30].copy_from_slice(&(libc::S_IFDIR as u16 | 0o755).to_ne_bytes());
+        data[40..48].copy_from_slice(&4096u64.to_ne_bytes());
+        assert_eq!(
+            statx(&data).unwrap(),
+            "{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=STATX_ATTR_MOUNT_ROOT, stx_mode=S_IFDIR|0755, \
+             stx_size=4096, ...}"
+        );
+        assert_eq!(statx(&data[..40]), None, "a short copy");
     }
 
     #[test]

@@ -14,6 +14,8 @@ use crate::{
 /// x86_64 sizes of the structs read behind pointers.
 pub(super) const INT_PAIR_SIZE: u8 = 8;
 pub(super) const TIMESPEC_SIZE: u8 = 16;
+/// `struct statx` up to `stx_size`: what strace's abbreviated form shows.
+pub(super) const STATX_SHOWN_SIZE: u8 = 48;
 /// utimensat's `struct timespec[2]`.
 pub(super) const TIMESPEC_PAIR_SIZE: u8 = 32;
 pub(super) const STAT_SIZE: u8 = 144;
@@ -117,6 +119,21 @@ pub(super) fn stat(data: &[u8]) -> Option<String> {
         format!("st_size={size}")
     };
     Some(format!("{{st_mode={}, {detail}, ...}}", file_mode(mode)))
+}
+
+/// strace's abbreviated `struct statx`: `{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=0,
+/// stx_mode=S_IFREG|0644, stx_size=3, ...}`.
+pub(super) fn statx(data: &[u8]) -> Option<String> {
+    let mask = u32_at(data, 0)?;
+    let attributes = u64_at(data, 8)?;
+    let mode = u16_at(data, 28)?;
+    let size = u64_at(data, 40)?;
+    Some(format!(
+        "{{stx_mask={}, stx_attributes={}, stx_mode={}, stx_size={size}, ...}}",
+        c::flags_text(mask.into(), &c::STATX_MASK, c::STATX_MASK.unknown),
+        c::flags_text(attributes, &c::STATX_ATTRIBUTES, c::STATX_ATTRIBUTES.unknown),
+        file_mode(mode.into()),
+    ))
 }
 
 /// `struct sockaddr` as strace shows it for the families it knows; others by family name.
