@@ -53,7 +53,16 @@ pub mod capture {
     /// A struct the kernel fills whose length it writes to the int argument `len_arg` points to (accept's
     /// sockaddr), read only when the call succeeded: cut at `DATA_CAP`, not at `-s`.
     pub const SIZED_OUT: u8 = 7;
+    /// A NULL-terminated array of pointers (execve's envp), counted at the call's enter, as a successful exec
+    /// replaces the memory it is in: the slot holds the count, a u32 (`len_arg` unused). No count (more than
+    /// `MAX_ARRAY_COUNT` entries, a fault, the enter not seen) is a fault.
+    pub const ARRAY_COUNT: u8 = 8;
 }
+
+/// Entries of an `ARRAY_COUNT` array counted at most (strace shows the count however large; beyond this, none).
+pub const MAX_ARRAY_COUNT: u32 = 1024;
+/// `Inflight::counted` when nothing was counted.
+pub const NOT_COUNTED: u32 = u32::MAX;
 
 /// Per syscall number: which syscalls to report and which arguments to copy. A load-time global array.
 /// Aligned so that the kernel side reads an entry in one load.
@@ -210,8 +219,11 @@ pub struct Inflight {
     pub tid: u32,
     pub nr: i32,
     pub args: [u64; 6],
+    /// The entries of the call's `ARRAY_COUNT` argument, counted at its enter; `NOT_COUNTED` otherwise.
+    pub counted: u32,
+    pub _pad: u32,
 }
-const _: () = assert!(core::mem::size_of::<Inflight>() == 64);
+const _: () = assert!(core::mem::size_of::<Inflight>() == 72);
 
 /// A `RETURNS` slot (`tid % INFLIGHT_SLOTS`): the thread in the high half, how many calls it has returned from
 /// (wrapping) in the low half. Counted when no enter hook is attached, so that user space can tell a thread that

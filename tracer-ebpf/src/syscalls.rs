@@ -20,9 +20,9 @@ use aya_ebpf::{
 use tracer_common::{
     event::{kind, traced},
     syscalls::{
-        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, FdSources, FdStash, INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR,
-        SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent, SyscallSpec, SyscallStat, capture,
-        fd_source, fd_state, is_error_return, result_filter, returns_slot, status, wanted,
+        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, FdSources, FdStash, INFLIGHT_SLOTS, Inflight, MAX_ARRAY_COUNT,
+        MAX_SYSCALL_NR, NOT_COUNTED, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent, SyscallSpec,
+        SyscallStat, capture, fd_source, fd_state, is_error_return, result_filter, returns_slot, status, wanted,
     },
 };
 
@@ -147,16 +147,22 @@ pub fn raw_sys_enter(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     let nr: i64 = ctx.arg(1);
-    if !reports(state, nr) || spec(nr).is_none() {
+    if !reports(state, nr) {
         return 0;
     }
+    let Some(spec) = spec(nr) else { return 0 };
     // Only the clock and the number: the arguments are still in the saved registers at exit, so copying them
     // here would only double the work.
     let Some(slot) = INFLIGHT.get_ptr_mut(pid_tgid as u32 & (INFLIGHT_SLOTS - 1)) else { return 0 };
     if is_exec(nr) || is_exit_call(nr) {
         // A successful exec resets the saved registers, and exit never returns: their arguments are only here.
         let Some(regs) = read_regs(ctx.arg(0)) else { return 0 };
-        unsafe { (*slot).args = args_from_regs(&regs) };
+        let args = args_from_regs(&regs);
+        let counted = if is_exec(nr) { count_at_enter(&global(spec), &args) } else { NOT_COUNTED };
+        unsafe {
+            (*slot).args = args;
+            (*slot).counted = counted;
+        }
     }
     unsafe {
         (*slot).enter_ns = now_ns();
@@ -164,6 +170,47 @@ pub fn raw_sys_enter(ctx: RawTracePointContext) -> i32 {
         (*slot).nr = nr as i32;
     }
     0
+}
+
+/// At an exec's enter, before the exec replaces the memory they are in: the entries of its `ARRAY_COUNT` argument
+/// (envp), or `NOT_COUNTED`.
+#[inline(always)]
+fn count_at_enter(spec: &SyscallSpec, args: &[u64; 6]) -> u32 {
+    for slot in 0..CAPTURE_SLOTS {
+        if spec.kind[slot] == capture::ARRAY_COUNT {
+            // Constant offsets: the verifier refuses a variable-offset read of the stack.
+            let array = match spec.arg[slot] {
+                0 => args[0],
+                1 => args[1],
+                2 => args[2],
+                3 => args[3],
+                4 => args[4],
+                5 => args[5],
+                _ => return NOT_COUNTED,
+            };
+            return count_array(array);
+        }
+    }
+    NOT_COUNTED
+}
+
+/// The entries of a NULL-terminated array of pointers in user memory, up to `MAX_ARRAY_COUNT`; `NOT_COUNTED` for
+/// a NULL array, a fault, or more entries. One pointer per read: a read past the end could fault where the array
+/// does not.
+#[inline(always)]
+fn count_array(array: u64) -> u32 {
+    if array == 0 {
+        return NOT_COUNTED;
+    }
+    let base = array as *const u64;
+    for i in 0..MAX_ARRAY_COUNT {
+        match unsafe { bpf_probe_read_user(base.wrapping_add(i as usize)) } {
+            Ok(0) => return i,
+            Ok(_) => {}
+            Err(_) => return NOT_COUNTED,
+        }
+    }
+    NOT_COUNTED
 }
 
 #[inline(always)]
@@ -182,10 +229,10 @@ pub fn report_unreturned(pid_tgid: u64, state: u32) {
     }
     // Without the enter hook, exit and exit_group are read from the thread's saved registers; `enter_ns` 0 then
     // (no clock is read without the enter hook, so no duration is shown), the arguments are known (ENTER_SEEN).
-    let (nr, enter_ns, args) = match take_inflight(pid_tgid as u32) {
-        Some(entered) => (entered.nr, entered.enter_ns, entered.args),
+    let (nr, enter_ns, args, counted) = match take_inflight(pid_tgid as u32) {
+        Some(entered) => (entered.nr, entered.enter_ns, entered.args, entered.counted),
         None if global(&ENTER_HOOKED) == 0 => match exiting_call() {
-            Some((nr, args)) => (nr, 0, args),
+            Some((nr, args)) => (nr, 0, args, NOT_COUNTED),
             None => return,
         },
         None => return,
@@ -194,7 +241,7 @@ pub fn report_unreturned(pid_tgid: u64, state: u32) {
         return;
     }
     let Some(spec) = spec(nr as i64) else { return };
-    report_call(pid_tgid, nr, &global(spec), args, Some(enter_ns), 0, status::NO_RETURN);
+    report_call(pid_tgid, nr, &global(spec), args, counted, Some(enter_ns), 0, status::NO_RETURN);
 }
 
 /// x86_64 `THREAD_SIZE` (16 KiB without KASAN) and `sizeof(struct pt_regs)`.
@@ -300,14 +347,25 @@ pub fn raw_sys_exit(ctx: RawTracePointContext) -> i32 {
         return 0;
     }
     let mut args = args_from_regs(&regs);
-    if entered && is_exec(nr) {
-        // A successful exec reset the saved registers: the enter kept its arguments.
-        if let Some(slot) = INFLIGHT.get(pid_tgid as u32 & (INFLIGHT_SLOTS - 1)) {
+    let mut counted = NOT_COUNTED;
+    let mut enter_ns = entered.then_some(enter_ns);
+    if is_exec(nr) {
+        // A successful exec reset the saved registers: the enter kept its arguments (without the enter hook,
+        // exec's own enter tracepoints did: `sys_enter_one`).
+        if entered {
+            if let Some(slot) = INFLIGHT.get(tid & (INFLIGHT_SLOTS - 1)) {
+                args = slot.args;
+                counted = slot.counted;
+            }
+        } else if let Some(slot) = take_inflight(tid)
+            && slot.nr as i64 == nr
+        {
             args = slot.args;
+            counted = slot.counted;
+            enter_ns = Some(slot.enter_ns);
         }
     }
-    let enter_ns = entered.then_some(enter_ns);
-    report_call(pid_tgid, nr as i32, &global(spec), args, enter_ns, ret, 0);
+    report_call(pid_tgid, nr as i32, &global(spec), args, counted, enter_ns, ret, 0);
     0
 }
 
@@ -334,7 +392,12 @@ pub fn sys_enter_one(ctx: TracePointContext) -> u32 {
     // Copied, not loaded: a program that loads context bytes beyond a tracepoint's record cannot be attached
     // to it, and records hold only the syscall's own arguments. Slots past them are ignored by user space.
     let args: [u64; 6] = unsafe { ctx.read_at(16) }.unwrap_or([0; 6]);
-    on_enter(pid_tgid, nr, args);
+    let counted = if is_exec(nr as i64) {
+        spec(nr as i64).map_or(NOT_COUNTED, |s| count_at_enter(&global(s), &args))
+    } else {
+        NOT_COUNTED
+    };
+    on_enter(pid_tgid, nr, args, counted);
     0
 }
 
@@ -361,15 +424,16 @@ pub fn sys_exit_one(ctx: TracePointContext) -> u32 {
     // No arguments in this record without the enter: report the call without them rather than not at all.
     // No ARGS_UNKNOWN flag here yet: 5.10's verifier refused this program with one (a stack read it could not
     // prove initialised); user space still infers it from all-zero arguments on this path.
-    report_call(pid_tgid, nr, &global(spec), entered.map_or([0; 6], |e| e.args), enter_ns, ret, 0);
+    let (args, counted) = entered.map_or(([0; 6], NOT_COUNTED), |e| (e.args, e.counted));
+    report_call(pid_tgid, nr, &global(spec), args, counted, enter_ns, ret, 0);
     0
 }
 
 #[inline(always)]
-fn on_enter(pid_tgid: u64, nr: i32, args: [u64; 6]) {
+fn on_enter(pid_tgid: u64, nr: i32, args: [u64; 6], counted: u32) {
     let tid = pid_tgid as u32;
     if let Some(slot) = INFLIGHT.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1)) {
-        unsafe { *slot = Inflight { enter_ns: now_ns(), tid, nr, args } };
+        unsafe { *slot = Inflight { enter_ns: now_ns(), tid, nr, args, counted, _pad: 0 } };
     }
 }
 
@@ -400,11 +464,13 @@ fn count_call(nr: i32, enter_ns: Option<u64>, ret: i64) {
 
 /// Sends the record of a finished call.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)] // the record's fields, each from its own source; inlined
 fn report_call(
     pid_tgid: u64,
     nr: i32,
     spec: &SyscallSpec,
     args: [u64; 6],
+    counted: u32,
     enter_ns: Option<u64>,
     ret: i64,
     extra_status: u32,
@@ -433,7 +499,7 @@ fn report_call(
         emit::<SyscallDataFdsEvent>(SYSCALLS, kind::SYSCALL_DATA_FDS, pid_tgid, |full, now| {
             fill_event(&mut full.event, nr, status, duration(now), ret, args);
             fill_fds(&mut full.fds, sources, &args, ret, pid_tgid as u32);
-            full.event.status |= capture_slots(spec, &args, ret, &mut full.event.data_len, &mut full.data);
+            full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
         });
         return;
     }
@@ -445,7 +511,7 @@ fn report_call(
     }
     emit::<SyscallDataEvent>(SYSCALLS, kind::SYSCALL_DATA, pid_tgid, |full, now| {
         fill_event(&mut full.event, nr, status, duration(now), ret, args);
-        full.event.status |= capture_slots(spec, &args, ret, &mut full.event.data_len, &mut full.data);
+        full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
     });
 }
 
@@ -454,13 +520,14 @@ fn report_call(
 fn capture_slots(
     spec: &SyscallSpec,
     args: &[u64; 6],
+    counted: u32,
     ret: i64,
     lens: &mut [u16; CAPTURE_SLOTS],
     data: &mut [[u8; DATA_CAP]; CAPTURE_SLOTS],
 ) -> u32 {
     let mut extra = 0;
     for slot in 0..CAPTURE_SLOTS {
-        let (len, flags) = capture_slot(spec, slot, args, ret, &mut data[slot]);
+        let (len, flags) = capture_slot(spec, slot, args, counted, ret, &mut data[slot]);
         lens[slot] = len;
         extra |= flags << slot;
     }
@@ -575,13 +642,31 @@ fn fill_event(event: &mut SyscallEvent, nr: i32, status: u32, duration_ns: u64, 
 /// Copies one argument from user memory. Returns the bytes copied and `TRUNCATED_0`/`FAULT_0` status bits
 /// (the caller shifts them to the slot).
 #[inline(always)]
-fn capture_slot(spec: &SyscallSpec, slot: usize, args: &[u64; 6], ret: i64, out: &mut [u8; DATA_CAP]) -> (u16, u32) {
+fn capture_slot(
+    spec: &SyscallSpec,
+    slot: usize,
+    args: &[u64; 6],
+    counted: u32,
+    ret: i64,
+    out: &mut [u8; DATA_CAP],
+) -> (u16, u32) {
     let arg = spec.arg[slot] as usize;
     if arg >= 6 {
         return (0, 0);
     }
     let ptr = args[arg] as *const u8;
     let wanted = match spec.kind[slot] {
+        capture::ARRAY_COUNT => {
+            if counted == NOT_COUNTED {
+                return (0, status::FAULT_0);
+            }
+            let bytes = counted.to_ne_bytes();
+            out[0] = bytes[0];
+            out[1] = bytes[1];
+            out[2] = bytes[2];
+            out[3] = bytes[3];
+            return (4, 0);
+        }
         capture::CSTRING => {
             if ptr.is_null() {
                 return (0, status::FAULT_0);

@@ -142,6 +142,12 @@ impl Family for SyscallProbes {
                 // syscall of every task: bench/README.md, issue 22).
                 if *enter {
                     probes.attach_raw_tracepoint("raw_sys_enter", "sys_enter")?;
+                } else if self.summary_only == 0 {
+                    // exec's arguments (and its environment's count) are gone from user memory and the saved
+                    // registers by its exit: their own enter tracepoints keep them, costing other calls nothing.
+                    for name in ["execve", "execveat"] {
+                        probes.attach_tracepoint("sys_enter_one", "syscalls", &format!("sys_enter_{name}"))?;
+                    }
                 }
                 probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
             }

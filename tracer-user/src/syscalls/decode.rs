@@ -12,8 +12,9 @@ use tracer_common::syscalls::{
 };
 
 use super::structs::{
-    CLONE_ARGS_SIZE, INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, TIMESPEC_SIZE,
-    WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset, sockaddr, stat, timespec, wait_status,
+    CLONE_ARGS_SIZE, INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, STATX_SHOWN_SIZE,
+    TIMESPEC_PAIR_SIZE, TIMESPEC_SIZE, WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset, sockaddr, stat, statx,
+    timespec, timespec_pair, u32_at, wait_status,
 };
 use crate::{
     escape::{hex_quoted, quoted},
@@ -68,6 +69,9 @@ pub enum ArgKind {
     FutexOp,
     /// futex arguments after the op: which are shown, and how, depends on the op (as in strace).
     FutexArg,
+    /// futex's `utime`: a `struct timespec` timeout for the waits (copied whenever it is not NULL: the op decides at
+    /// formatting whether it is one), a count (val2) for the requeues.
+    FutexTimeout,
     /// fcntl's third argument, after the command: left out when it takes none (`fcntl(3, F_GETFD)`).
     FcntlArg,
     /// `TCGETS`, or `_IOC(dir, type, nr, size)` for requests without a name.
@@ -86,6 +90,11 @@ pub enum ArgKind {
     Timespec {
         output: bool,
     },
+    /// `struct statx` filled by the kernel, abbreviated as strace shows it: `{stx_mask=..., stx_attributes=0,
+    /// stx_mode=S_IFREG|0644, stx_size=3, ...}`.
+    Statx,
+    /// utimensat's `struct timespec[2]`: `[{tv_sec=..., tv_nsec=...} /* 2017-04-16T16:05:06+0000 */, UTIME_OMIT]`.
+    TimespecPair,
     /// `struct stat` filled by the kernel, as strace abbreviates it: `{st_mode=S_IFREG|0644, st_size=37203, ...}`.
     Stat,
     /// `struct sockaddr` passed in; its length is argument `len_arg`.
@@ -111,6 +120,24 @@ pub enum ArgKind {
     },
     /// The status wait4 fills: `[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`.
     WaitStatus,
+    /// prctl's second argument: a name for PR_SET_NAME and PR_GET_NAME (copied as a string, whatever the option:
+    /// a number fails to read), a number or nothing for the others, as strace shows them per option.
+    PrctlArg2,
+    /// prctl's arguments 3 to 5, shown or not per option.
+    PrctlArg,
+    /// A System V IPC key: `IPC_PRIVATE`, else hex.
+    IpcKey,
+    /// msgget's, semget's and shmget's flags and mode: `IPC_CREAT|IPC_EXCL|0600`, shmget's with its huge page size
+    /// (`21<<SHM_HUGE_SHIFT`).
+    IpcFlags {
+        shm: bool,
+    },
+    /// personality's argument: `PER_LINUX|ADDR_NO_RANDOMIZE`, `0xffffffff` (the query).
+    Personality,
+    /// kcmp's idx1 and idx2: fds for KCMP_FILE, nothing for the types without them, hex for unknown types.
+    KcmpIdx,
+    /// execve's envp: its address and the entries the kernel counted at the call's enter, `0x7ffd... /* 38 vars */`.
+    EnvCount,
     /// clone3's `struct clone_args`: `{flags=CLONE_VM|..., child_tid=0x..., ..., stack_size=0x7fff80, tls=0x...}
     /// => {parent_tid=[1234]}`.
     CloneArgs,
@@ -127,6 +154,8 @@ impl ArgKind {
             ArgKind::Timespec { output: false } => (capture::STRUCT_IN, TIMESPEC_SIZE),
             ArgKind::Timespec { output: true } => (capture::STRUCT_OUT, TIMESPEC_SIZE),
             ArgKind::Stat => (capture::STRUCT_OUT, STAT_SIZE),
+            ArgKind::TimespecPair => (capture::STRUCT_IN, TIMESPEC_PAIR_SIZE),
+            ArgKind::Statx => (capture::STRUCT_OUT, STATX_SHOWN_SIZE),
             ArgKind::SockaddrIn { len_arg } => (capture::SIZED_IN, len_arg),
             ArgKind::SockaddrOut { len_arg } => (capture::SIZED_OUT, len_arg),
             ArgKind::Rlimit { output: false } => (capture::STRUCT_IN, RLIMIT_SIZE),
@@ -137,6 +166,9 @@ impl ArgKind {
             ArgKind::SigAction { output: true } => (capture::STRUCT_OUT, SIGACTION_SIZE),
             ArgKind::WaitStatus => (capture::STRUCT_OUT, WAIT_STATUS_SIZE),
             ArgKind::CloneArgs => (capture::STRUCT_IN, CLONE_ARGS_SIZE),
+            ArgKind::FutexTimeout => (capture::STRUCT_IN, TIMESPEC_SIZE),
+            ArgKind::EnvCount => (capture::ARRAY_COUNT, 0),
+            ArgKind::PrctlArg2 => (capture::CSTRING, 0),
             _ => return None,
         })
     }
@@ -189,6 +221,10 @@ pub enum ReturnKind {
     Fcntl,
     /// The previous umask, in octal.
     Mode,
+    /// The previous personality, in hex and named: `0x400000 (PER_LINUX|READ_IMPLIES_EXEC)`.
+    Personality,
+    /// prctl: PR_GET_DUMPABLE's result named (`1 (SUID_DUMP_USER)`).
+    Prctl,
 }
 
 #[derive(Clone, Debug)]
@@ -348,7 +384,22 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
         ("fcntl", "cmd") => Named(&c::FCNTL_COMMANDS),
         ("fcntl", "arg") => ArgKind::FcntlArg,
         ("futex", "op") => ArgKind::FutexOp,
-        ("futex", "val" | "utime" | "uaddr2" | "val3") => ArgKind::FutexArg,
+        ("futex", "val" | "uaddr2" | "val3") => ArgKind::FutexArg,
+        ("futex", "utime") => ArgKind::FutexTimeout,
+        ("execve" | "execveat", "envp") => ArgKind::EnvCount,
+        ("prctl", "option") => Named(&c::PRCTL_OPTIONS),
+        ("prctl", "arg2") => ArgKind::PrctlArg2,
+        ("prctl", "arg3" | "arg4" | "arg5") => ArgKind::PrctlArg,
+        ("personality", "personality") => ArgKind::Personality,
+        ("msgget" | "semget" | "shmget", "key") => ArgKind::IpcKey,
+        ("msgget", "msgflg") | ("semget", "semflg") => ArgKind::IpcFlags { shm: false },
+        ("shmget", "shmflg") => ArgKind::IpcFlags { shm: true },
+        ("msgctl", "cmd") => Named(&c::MSGCTL_COMMANDS),
+        ("semctl", "cmd") => Named(&c::SEMCTL_COMMANDS),
+        ("shmctl", "cmd") => Named(&c::SHMCTL_COMMANDS),
+        ("semctl", "arg") => ArgKind::Pointer,
+        ("kcmp", "type") => Named(&c::KCMP_TYPES),
+        ("kcmp", "idx1" | "idx2") => ArgKind::KcmpIdx,
         ("ioctl", "cmd") => ArgKind::IoctlRequest,
         ("ioctl", "arg") => ArgKind::IoctlArg,
         ("lseek", "whence") => Named(&c::SEEK_WHENCE),
@@ -421,6 +472,8 @@ fn struct_kind(syscall: &str, c_type: &str, name: &str, siblings: &[(String, Str
         ("rt_sigaction", "oact") => ArgKind::SigAction { output: true },
         ("rt_sigtimedwait", "uts") => ArgKind::Timespec { output: false },
         ("wait4", "stat_addr") => ArgKind::WaitStatus,
+        ("utimensat", "utimes") => ArgKind::TimespecPair,
+        ("statx", "buffer") => ArgKind::Statx,
         ("clone3", "uargs") => ArgKind::CloneArgs,
         _ if c_type == "struct stat *" => ArgKind::Stat,
         _ => return None,
@@ -444,6 +497,8 @@ fn returns(name: &str) -> ReturnKind {
         | "perf_event_open" | "userfaultfd" | "open_tree" | "fsopen" | "fsmount" | "fspick" => ReturnKind::Fd,
         "fcntl" => ReturnKind::Fcntl,
         "umask" => ReturnKind::Mode,
+        "personality" => ReturnKind::Personality,
+        "prctl" => ReturnKind::Prctl,
         _ => ReturnKind::Int,
     }
 }
@@ -585,7 +640,19 @@ impl SyscallTable {
                         let truncated = event.status & (status::TRUNCATED_0 << slot) != 0;
                         let fault = event.status & (status::FAULT_0 << slot) != 0;
                         slot += 1;
-                        format_captured(arg.kind, value, data, truncated, fault, event.ret, opts)
+                        let special = match arg.kind {
+                            ArgKind::FutexTimeout => Some(futex_timeout(&values, data, fault)),
+                            ArgKind::PrctlArg2 => Some(prctl_arg(1, &values, Some((data, fault)), event.ret)),
+                            _ => None,
+                        };
+                        if let Some(special) = special {
+                            match special {
+                                Some(text) => text,
+                                None => continue,
+                            }
+                        } else {
+                            format_captured(arg.kind, value, data, truncated, fault, event.ret, opts)
+                        }
                     } else if arg.kind == ArgKind::Mode
                         && i + 1 == arg_infos.len()
                         && open_flags.is_some_and(|f| !can_create(f))
@@ -627,6 +694,15 @@ impl SyscallTable {
                 ReturnKind::Fd if opts.show_fd_paths => annotate_fd(None, event.ret, fd_path),
                 ReturnKind::Fcntl => fcntl_return(event.args[1] as u32 as i32, event.ret),
                 ReturnKind::Mode => format!("0{:02o}", event.ret),
+                ReturnKind::Personality => {
+                    format!("{} ({})", c_hex(event.ret as u64), personality(event.ret as u32))
+                }
+                ReturnKind::Prctl if event.args[0] as u32 == libc::PR_GET_DUMPABLE as u32 => {
+                    match c::SUID_DUMP.get(event.ret as u64) {
+                        Some(name) => format!("{} ({name})", event.ret),
+                        None => event.ret.to_string(),
+                    }
+                }
                 _ => event.ret.to_string(),
             };
             (ret, None, None)
@@ -655,6 +731,7 @@ fn format_captured(
         ArgKind::IntPair
             | ArgKind::Timespec { output: true }
             | ArgKind::Stat
+            | ArgKind::Statx
             | ArgKind::Rlimit { output: true }
             | ArgKind::SockaddrOut { .. }
             | ArgKind::SigSet { output: true }
@@ -681,6 +758,8 @@ fn format_captured(
         }
         ArgKind::IntPair => int_pair(data),
         ArgKind::Timespec { .. } => timespec(data),
+        ArgKind::TimespecPair => timespec_pair(data),
+        ArgKind::Statx => statx(data),
         ArgKind::Stat => stat(data),
         ArgKind::SockaddrIn { .. } | ArgKind::SockaddrOut { .. } => sockaddr(data),
         ArgKind::Rlimit { .. } => rlimit(data),
@@ -688,6 +767,7 @@ fn format_captured(
         ArgKind::SigAction { .. } => sigaction(data),
         ArgKind::WaitStatus => wait_status(data),
         ArgKind::CloneArgs => clone_args_struct(data, ret),
+        ArgKind::EnvCount => u32_at(data, 0).map(|count| format!("{value:#x} /* {count} vars */")),
         _ => None,
     };
     decoded.unwrap_or_else(|| format!("{value:#x}"))
@@ -741,7 +821,24 @@ fn format_scalar(
         | ArgKind::SigSet { .. }
         | ArgKind::SigAction { .. }
         | ArgKind::WaitStatus
-        | ArgKind::CloneArgs => pointer(value),
+        | ArgKind::CloneArgs
+        | ArgKind::EnvCount
+        | ArgKind::TimespecPair
+        | ArgKind::Statx => pointer(value),
+        ArgKind::PrctlArg2 | ArgKind::PrctlArg => return prctl_arg(i, args, None, 0),
+        ArgKind::Personality => personality(value as u32),
+        ArgKind::IpcKey if value as u32 == 0 => "IPC_PRIVATE".to_string(),
+        ArgKind::IpcKey => c_hex(u64::from(value as u32)),
+        ArgKind::IpcFlags { shm } => ipc_flags(value as u32, shm),
+        ArgKind::KcmpIdx => match args[2] as u32 {
+            0 => (value as u32 as i32).to_string(),
+            1..=6 => return None,
+            7 if i == 3 => (value as u32 as i32).to_string(),
+            7 => pointer(value),
+            _ => c_hex(value),
+        },
+        // Not captured (no slot left): as futex_arg shows it, the timeout by its address.
+        ArgKind::FutexTimeout => return futex_arg(i, args),
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
         ArgKind::Fd | ArgKind::DirFd => {
             let fd = i64::from(value as u32 as i32);
@@ -826,13 +923,117 @@ fn socket_options(level: i32) -> Option<&'static Names> {
     })
 }
 
-const FUTEX_FLAGS: u64 = (libc::FUTEX_PRIVATE_FLAG | libc::FUTEX_CLOCK_REALTIME) as u64;
+/// msgget's, semget's and shmget's flags as strace shows them: named flags, unnamed bits in hex, shmget's huge page
+/// size as a shift, then the mode in octal (`IPC_CREAT|IPC_EXCL|0xf0000|0600`, `21<<SHM_HUGE_SHIFT|000`).
+fn ipc_flags(value: u32, shm: bool) -> String {
+    const SHM_HUGE_SHIFT: u32 = 26;
+    const SHM_HUGE_MASK: u32 = 0x3f << SHM_HUGE_SHIFT;
+    let mut flags = value & !0o777;
+    let huge = if shm { flags & SHM_HUGE_MASK } else { 0 };
+    flags &= !huge;
+    let mut parts = Vec::new();
+    if flags != 0 {
+        let names = if shm { &c::SHM_RESOURCE_FLAGS } else { &c::IPC_RESOURCE_FLAGS };
+        parts.push(flags_text(flags.into(), names, ""));
+    }
+    if huge != 0 {
+        parts.push(format!("{}<<SHM_HUGE_SHIFT", huge >> SHM_HUGE_SHIFT));
+    }
+    parts.push(format!("0{:02o}", value & 0o777));
+    parts.join("|")
+}
+
+/// `PER_LINUX|ADDR_NO_RANDOMIZE`: the execution domain in the low byte, then flags; strace's `0xffffffff` for the
+/// query.
+fn personality(value: u32) -> String {
+    if value == u32::MAX {
+        return c_hex(value.into());
+    }
+    let domain = named(u64::from(value & 0xff), &c::PERSONALITY_TYPES);
+    match value & !0xff {
+        0 => domain,
+        flags => format!("{domain}|{}", flag_names(flags.into(), &c::PERSONALITY_FLAGS)),
+    }
+}
+
+/// prctl's argument `i` (1 to 4) as strace shows it for the option in argument 0; `captured` is argument 2's
+/// copy as a string (with whether it faulted). Options strace does not decode further show every argument in hex.
+fn prctl_arg(i: usize, args: &[u64; 6], captured: Option<(&[u8], bool)>, ret: i64) -> Option<String> {
+    let value = args[i];
+    let all_hex = || Some(c_hex(value));
+    // The name is at most TASK_COMM_LEN - 1 bytes for PR_SET_NAME, TASK_COMM_LEN for PR_GET_NAME: longer is cut.
+    let name = |limit: usize| match captured {
+        _ if value == 0 => "NULL".to_string(),
+        Some((data, false)) if data.len() >= limit => quoted(&data[..limit], true),
+        Some((data, false)) => quoted(data, false),
+        _ => pointer(value),
+    };
+    const NO_ARGUMENTS: [i32; 7] = [
+        libc::PR_GET_KEEPCAPS,
+        libc::PR_GET_SECCOMP,
+        libc::PR_GET_TIMERSLACK,
+        libc::PR_GET_TIMING,
+        libc::PR_GET_DUMPABLE,
+        libc::PR_TASK_PERF_EVENTS_DISABLE,
+        libc::PR_TASK_PERF_EVENTS_ENABLE,
+    ];
+    const ONE_NUMBER: [i32; 6] = [
+        libc::PR_SET_CHILD_SUBREAPER,
+        libc::PR_SET_ENDIAN,
+        libc::PR_SET_FPEMU,
+        libc::PR_SET_FPEXC,
+        libc::PR_SET_KEEPCAPS,
+        libc::PR_SET_TIMING,
+    ];
+    const OUT_POINTER: [i32; 5] = [
+        libc::PR_GET_CHILD_SUBREAPER,
+        libc::PR_GET_ENDIAN,
+        libc::PR_GET_FPEMU,
+        libc::PR_GET_FPEXC,
+        libc::PR_GET_PDEATHSIG,
+    ];
+    let option = args[0] as u32 as i32;
+    match option {
+        _ if NO_ARGUMENTS.contains(&option) => None,
+        _ if ONE_NUMBER.contains(&option) => (i == 1).then(|| value.to_string()),
+        _ if OUT_POINTER.contains(&option) => (i == 1).then(|| pointer(value)),
+        libc::PR_SET_NAME => (i == 1).then(|| name(15)),
+        libc::PR_GET_NAME if is_error_return(ret) => (i == 1).then(|| pointer(value)),
+        libc::PR_GET_NAME => (i == 1).then(|| name(16)),
+        libc::PR_SET_DUMPABLE => (i == 1).then(|| named(value, &c::SUID_DUMP)),
+        libc::PR_SET_PDEATHSIG if value > 128 => (i == 1).then(|| value.to_string()),
+        libc::PR_SET_PDEATHSIG => (i == 1).then(|| signal_text(value)),
+        libc::PR_SET_NO_NEW_PRIVS | libc::PR_SET_THP_DISABLE | c::PR_SET_IO_FLUSHER if i == 1 => {
+            Some(value.to_string())
+        }
+        _ => all_hex(),
+    }
+}
+
+/// FUTEX_CMD_MASK's complement: the op's command is its low 7 bits, as the kernel and strace take it.
+const FUTEX_COMMAND_MASK: u32 = 127;
 
 fn futex_op(op: u64) -> String {
-    let Some(command) = c::FUTEX_COMMANDS.get(op & !FUTEX_FLAGS) else { return named(op, &c::FUTEX_COMMANDS) };
-    let private = if op & libc::FUTEX_PRIVATE_FLAG as u64 != 0 { "_PRIVATE" } else { "" };
-    let realtime = if op & libc::FUTEX_CLOCK_REALTIME as u64 != 0 { "|FUTEX_CLOCK_REALTIME" } else { "" };
-    format!("{command}{private}{realtime}")
+    named(op, &c::FUTEX_OPS)
+}
+
+/// The futex commands whose `utime` is a timeout (`struct timespec *`).
+fn futex_has_timeout(op: u64) -> bool {
+    use libc::{
+        FUTEX_LOCK_PI as LOCK_PI, FUTEX_LOCK_PI2 as LOCK_PI2, FUTEX_WAIT as WAIT, FUTEX_WAIT_BITSET as WAIT_BITSET,
+        FUTEX_WAIT_REQUEUE_PI as WAIT_REQUEUE_PI,
+    };
+    matches!((op as u32 & FUTEX_COMMAND_MASK) as i32, WAIT | LOCK_PI | LOCK_PI2 | WAIT_BITSET | WAIT_REQUEUE_PI)
+}
+
+/// futex's `utime` with its copy: the timeout struct for the waits (its address when it could not be read),
+/// otherwise as `futex_arg` shows it.
+fn futex_timeout(args: &[u64; 6], data: &[u8], fault: bool) -> Option<String> {
+    let value = args[3];
+    if !futex_has_timeout(args[1]) || value == 0 {
+        return futex_arg(3, args);
+    }
+    Some(if fault { pointer(value) } else { timespec(data).unwrap_or_else(|| pointer(value)) })
 }
 
 /// futex(uaddr, op, val, utime, uaddr2, val3): argument `i` (2 to 5) as strace shows it for this op. `utime` is a
@@ -844,7 +1045,7 @@ fn futex_arg(i: usize, args: &[u64; 6]) -> Option<String> {
         u32::MAX => "FUTEX_BITSET_MATCH_ANY".to_string(),
         v => c_hex(v.into()),
     };
-    let command = (args[1] as u32 & !(FUTEX_FLAGS as u32)) as i32;
+    let command = (args[1] as u32 & FUTEX_COMMAND_MASK) as i32;
     use libc::{
         FUTEX_CMP_REQUEUE as CMP_REQUEUE, FUTEX_CMP_REQUEUE_PI as CMP_REQUEUE_PI, FUTEX_FD as FD,
         FUTEX_LOCK_PI as LOCK_PI, FUTEX_LOCK_PI2 as LOCK_PI2, FUTEX_REQUEUE as REQUEUE, FUTEX_WAIT as WAIT,
@@ -869,9 +1070,14 @@ fn futex_arg(i: usize, args: &[u64; 6]) -> Option<String> {
 /// FUTEX_WAKE_OP's encoded operation: `FUTEX_OP_ADD<<28|0x3<<12|FUTEX_OP_CMP_LT<<24|0x4`.
 fn futex_wake_op(v: u32) -> String {
     let shift = if v >> 28 & 8 != 0 { "FUTEX_OP_OPARG_SHIFT<<28|" } else { "" };
-    let op = named(u64::from(v >> 28 & 7), &c::FUTEX_WAKE_OPS);
-    let cmp = named(u64::from(v >> 24 & 0xf), &c::FUTEX_WAKE_CMPS);
-    format!("{shift}{op}<<28|{}<<12|{cmp}<<24|{}", c_hex(u64::from(v >> 12 & 0xfff)), c_hex(u64::from(v & 0xfff)))
+    // strace's comment for a number without a name follows the shift: `0x5<<28 /* FUTEX_OP_??? */`.
+    let shifted = |value: u64, names: &Names, shift: u32| match names.get(value) {
+        Some(name) => format!("{name}<<{shift}"),
+        None => format!("{}<<{shift} /* {} */", c_hex(value), names.unknown),
+    };
+    let op = shifted(u64::from(v >> 28 & 7), &c::FUTEX_WAKE_OPS, 28);
+    let cmp = shifted(u64::from(v >> 24 & 0xf), &c::FUTEX_WAKE_CMPS, 24);
+    format!("{shift}{op}|{}<<12|{cmp}|{}", c_hex(u64::from(v >> 12 & 0xfff)), c_hex(u64::from(v & 0xfff)))
 }
 
 fn fcntl_arg(command: i32, value: u64) -> Option<String> {
@@ -1156,7 +1362,16 @@ mod tests {
         data: [&[u8]; 2],
         extra_status: u32,
     ) -> FormattedCall {
-        // Syscall 0 (read) stands in for `name`: the table classifies by name.
+        let t = table_with(name, fields);
+        let mut all = [0; 6];
+        all[..args.len()].copy_from_slice(args);
+        let mut r = record(0, all, ret, data);
+        r.event.status |= extra_status;
+        t.format(&r, &OPTS, &|_, _| None)
+    }
+
+    /// A table where syscall 0 (read) stands in for `name` with these fields: the table classifies by name.
+    fn table_with(name: &str, fields: &[(&str, &str)]) -> SyscallTable {
         let mut t = SyscallTable::new(&[]);
         let siblings: Vec<(String, String)> = fields.iter().map(|(c, n)| (c.to_string(), n.to_string())).collect();
         let info = t.by_nr[0].as_mut().unwrap();
@@ -1172,11 +1387,7 @@ mod tests {
                 })
                 .collect(),
         );
-        let mut all = [0; 6];
-        all[..args.len()].copy_from_slice(args);
-        let mut r = record(0, all, ret, data);
-        r.event.status |= extra_status;
-        t.format(&r, &OPTS, &|_, _| None)
+        t
     }
 
     /// A call whose arguments are all ints, named `names`.
@@ -1290,6 +1501,151 @@ mod tests {
             "FUTEX_WAKE_OP_PRIVATE, 1, 0, NULL, FUTEX_OP_OPARG_SHIFT<<28|FUTEX_OP_ADD<<28|0<<12|FUTEX_OP_CMP_EQ<<24|0"
         );
         assert_eq!(futex(99, 5), "0x63 /* FUTEX_??? */, 1, NULL, NULL, 0x5");
+        assert_eq!(
+            futex(5, 0xdadbaee4),
+            "FUTEX_WAKE_OP, 1, 0, NULL, FUTEX_OP_OPARG_SHIFT<<28|0x5<<28 /* FUTEX_OP_??? */|0xdba<<12|0xa<<24 /* \
+             FUTEX_OP_CMP_??? */|0xee4"
+        );
+        // strace names whole ops: FUTEX_FD's private flag spelled out, CLOCK_REALTIME only with the waits.
+        assert_eq!(futex(130, 0), "FUTEX_FD|FUTEX_PRIVATE_FLAG, 1");
+        assert_eq!(futex(0x101, 0), "0x101 /* FUTEX_??? */, 1");
+        assert_eq!(futex(0x18a, 5), "0x18a /* FUTEX_??? */, 1, 0x5");
+        assert_eq!(futex(0x180, 0), "FUTEX_WAIT_PRIVATE|FUTEX_CLOCK_REALTIME, 1, NULL");
+    }
+
+    #[test]
+    fn execve_environment_count() {
+        const EXECVE: &[(&str, &str)] =
+            &[("const char *", "filename"), ("const char *const *", "argv"), ("const char *const *", "envp")];
+        let exec = |envp: u64, count: &[u8], status: u32| {
+            formatted_with("execve", EXECVE, &[0x1000, 0x2000, envp], 0, [b"/bin/true", count], status).args[2].clone()
+        };
+        assert_eq!(exec(0x7ffd_0000, &38u32.to_ne_bytes(), 0), "0x7ffd0000 /* 38 vars */");
+        // Not counted (a fault, more than the kernel counts): the address alone.
+        assert_eq!(exec(0x7ffd_0000, b"", status::FAULT_1), "0x7ffd0000");
+        assert_eq!(exec(0, b"", status::FAULT_1), "NULL");
+        let specs = table_with("execve", EXECVE).specs(|_| true);
+        assert_eq!((specs[0].kind, specs[0].arg), ([capture::CSTRING, capture::ARRAY_COUNT], [0, 2]));
+    }
+
+    #[test]
+    fn prctl_personality_and_kcmp_like_strace() {
+        const PRCTL: &[(&str, &str)] = &[
+            ("int", "option"),
+            ("unsigned long", "arg2"),
+            ("unsigned long", "arg3"),
+            ("unsigned long", "arg4"),
+            ("unsigned long", "arg5"),
+        ];
+        let prctl = |args: &[u64], name: &[u8], status: u32, ret: i64| {
+            let f = formatted_with("prctl", PRCTL, args, ret, [name, b""], status);
+            format!("{} = {}", f.args.join(", "), f.ret)
+        };
+        assert_eq!(prctl(&[15, 0x1000, 7, 7, 7], b"abcdef", 0, 0), "PR_SET_NAME, \"abcdef\" = 0");
+        assert_eq!(prctl(&[15, 0x1000], b"123456789abcdef", 0, 0), "PR_SET_NAME, \"123456789abcdef\"... = 0");
+        assert_eq!(prctl(&[15, 0x1000], b"", status::FAULT_0, -14), "PR_SET_NAME, 0x1000 = -1");
+        assert_eq!(prctl(&[15, 0], b"", status::FAULT_0, -14), "PR_SET_NAME, NULL = -1");
+        assert_eq!(prctl(&[16, 0x1000], b"python3", 0, 0), "PR_GET_NAME, \"python3\" = 0");
+        assert_eq!(prctl(&[1, 9], b"", status::FAULT_0, 0), "PR_SET_PDEATHSIG, SIGKILL = 0");
+        assert_eq!(prctl(&[38, 1, 0, 0, 0], b"", status::FAULT_0, 0), "PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0 = 0");
+        assert_eq!(prctl(&[3, 1, 2, 3, 4], b"", status::FAULT_0, 1), "PR_GET_DUMPABLE = 1 (SUID_DUMP_USER)");
+        assert_eq!(
+            prctl(&[0xdead, 0xbeef0, 1, 2, 3], b"", status::FAULT_0, -22),
+            "0xdead /* PR_??? */, 0xbeef0, 0x1, 0x2, 0x3 = -1"
+        );
+
+        let personality = |arg: u64, ret: i64| {
+            let f = formatted("personality", &[("unsigned int", "personality")], &[arg], ret);
+            format!("{} = {}", f.args[0], f.ret)
+        };
+        assert_eq!(personality(0xffff_ffff, 0), "0xffffffff = 0 (PER_LINUX)");
+        assert_eq!(
+            personality(0x0040000, 0x0400000),
+            "PER_LINUX|ADDR_NO_RANDOMIZE = 0x400000 (PER_LINUX|READ_IMPLIES_EXEC)"
+        );
+        assert_eq!(
+            personality(0x7000001, 8),
+            "0x1 /* PER_??? */|SHORT_INODE|WHOLE_SECONDS|STICKY_TIMEOUTS = 0x8 (PER_LINUX32)"
+        );
+
+        const KCMP: &[(&str, &str)] = &[
+            ("pid_t", "pid1"),
+            ("pid_t", "pid2"),
+            ("int", "type"),
+            ("unsigned long", "idx1"),
+            ("unsigned long", "idx2"),
+        ];
+        let kcmp = |args: &[u64]| call("kcmp", KCMP, args).join(", ");
+        assert_eq!(kcmp(&[1, 2, 0, 23, 42]), "1, 2, KCMP_FILE, 23, 42");
+        assert_eq!(kcmp(&[1, 2, 1, 23, 42]), "1, 2, KCMP_VM");
+        assert_eq!(kcmp(&[1, 2, 7, 23, 0]), "1, 2, KCMP_EPOLL_TFD, 23, NULL");
+        assert_eq!(kcmp(&[0, 0, 8, 0, 0x1000]), "0, 0, 0x8 /* KCMP_??? */, 0, 0x1000");
+    }
+
+    #[test]
+    fn statx_abbreviated_like_strace() {
+        let mut data = vec![0u8; 48];
+        data[0..4].copy_from_slice(&0x17ffu32.to_ne_bytes());
+        data[8..16].copy_from_slice(&0x2000u64.to_ne_bytes());
+        data[28..30].copy_from_slice(&(libc::S_IFDIR as u16 | 0o755).to_ne_bytes());
+        data[40..48].copy_from_slice(&4096u64.to_ne_bytes());
+        assert_eq!(
+            statx(&data).unwrap(),
+            "{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=STATX_ATTR_MOUNT_ROOT, stx_mode=S_IFDIR|0755, \
+             stx_size=4096, ...}"
+        );
+        assert_eq!(statx(&data[..40]), None, "a short copy");
+    }
+
+    #[test]
+    fn ipc_keys_and_flags() {
+        assert_eq!(ipc_flags(0o600, false), "0600");
+        assert_eq!(ipc_flags(0, true), "000");
+        assert_eq!(
+            ipc_flags(0o1000 | 0o2000 | 0o4000 | 0xf0000 | 0o125, false),
+            "IPC_CREAT|IPC_EXCL|IPC_NOWAIT|0xf0000|0125"
+        );
+        assert_eq!(ipc_flags(21 << 26, true), "21<<SHM_HUGE_SHIFT|000");
+        assert_eq!(
+            ipc_flags(0o1000 | 0o4000 | 0o10000 | 21 << 26 | 0o644, true),
+            "IPC_CREAT|SHM_HUGETLB|SHM_NORESERVE|21<<SHM_HUGE_SHIFT|0644"
+        );
+        let key = |k| call("msgget", &[("key_t", "key"), ("int", "msgflg")], &[k, 0o600]).join(", ");
+        assert_eq!((key(0), key(0x7ace0123)), ("IPC_PRIVATE, 0600".to_string(), "0x7ace0123, 0600".to_string()));
+    }
+
+    #[test]
+    fn utimensat_times() {
+        const UTIMENSAT: &[(&str, &str)] =
+            &[("int", "dfd"), ("const char *", "filename"), ("struct __kernel_timespec *", "utimes"), ("int", "flags")];
+        let times = |data: &[u8]| {
+            formatted_with("utimensat", UTIMENSAT, &[0, 0x1000, 0x2000, 0], 0, [b"f", data], 0).args[2].clone()
+        };
+        assert_eq!(times(&words(&[5, (1 << 30) - 1, 6, (1 << 30) - 2])), "[UTIME_NOW, UTIME_OMIT]");
+        // An invalid tv_nsec has no date comment (strace's sprinttime_nsec refuses it).
+        assert_eq!(times(&words(&[5, 1_000_000_000, 0, 0])), "[{tv_sec=5, tv_nsec=1000000000}, {tv_sec=0, tv_nsec=0}]");
+        assert!(times(&words(&[1492358706, 0, 0, 0])).starts_with("[{tv_sec=1492358706, tv_nsec=0} /* 2017-04-16T"));
+        assert_eq!(times(&words(&[5, 0])), "0x2000", "a short copy: the address");
+    }
+
+    #[test]
+    fn futex_timeouts_from_their_copy() {
+        let timeout = words(&[123, 195_936_478]);
+        let futex = |op: u64, utime: u64, data: &[u8], status: u32| {
+            formatted_with("futex", FUTEX, &[0x1000, op, 7, utime, 0x2000, 9], 0, [data, b""], status).args[1..]
+                .join(", ")
+        };
+        assert_eq!(futex(0, 0x3000, &timeout, 0), "FUTEX_WAIT, 7, {tv_sec=123, tv_nsec=195936478}");
+        assert_eq!(futex(9, 0x3000, &timeout, 0), "FUTEX_WAIT_BITSET, 7, {tv_sec=123, tv_nsec=195936478}, 0x9");
+        assert_eq!(futex(6, 0x3000, &timeout, 0), "FUTEX_LOCK_PI, {tv_sec=123, tv_nsec=195936478}");
+        // Unreadable: its address, as strace shows it.
+        assert_eq!(futex(128, 0x3000, b"", status::FAULT_0), "FUTEX_WAIT_PRIVATE, 7, 0x3000");
+        assert_eq!(futex(0, 0, b"", 0), "FUTEX_WAIT, 7, NULL");
+        // The requeues' utime is a count (val2), whatever the copy read.
+        assert_eq!(futex(3, 5, b"", status::FAULT_0), "FUTEX_REQUEUE, 7, 5, 0x2000");
+        // An invalid tv_nsec is the unsigned number the kernel refused.
+        let bad = words(&[u64::MAX - 5, u64::MAX - 1]);
+        assert_eq!(futex(0, 0x3000, &bad, 0), "FUTEX_WAIT, 7, {tv_sec=-6, tv_nsec=18446744073709551614}");
     }
 
     #[test]

@@ -14,6 +14,10 @@ use crate::{
 /// x86_64 sizes of the structs read behind pointers.
 pub(super) const INT_PAIR_SIZE: u8 = 8;
 pub(super) const TIMESPEC_SIZE: u8 = 16;
+/// `struct statx` up to `stx_size`: what strace's abbreviated form shows.
+pub(super) const STATX_SHOWN_SIZE: u8 = 48;
+/// utimensat's `struct timespec[2]`.
+pub(super) const TIMESPEC_PAIR_SIZE: u8 = 32;
 pub(super) const STAT_SIZE: u8 = 144;
 pub(super) const RLIMIT_SIZE: u8 = 16;
 /// The kernel's sigset_t: 64 signals.
@@ -46,9 +50,57 @@ pub(super) fn int_pair(data: &[u8]) -> Option<String> {
     Some(format!("[{}, {}]", u32_at(data, 0)? as i32, u32_at(data, 4)? as i32))
 }
 
-/// `{tv_sec=0, tv_nsec=10000000}`.
+/// `{tv_sec=0, tv_nsec=10000000}`: tv_nsec unsigned, as strace prints it (`%llu`), so that an invalid one shows
+/// as the number the kernel refused.
 pub(super) fn timespec(data: &[u8]) -> Option<String> {
-    Some(format!("{{tv_sec={}, tv_nsec={}}}", u64_at(data, 0)? as i64, u64_at(data, 8)? as i64))
+    Some(format!("{{tv_sec={}, tv_nsec={}}}", u64_at(data, 0)? as i64, u64_at(data, 8)?))
+}
+
+/// utimensat's times as strace shows them: `[{tv_sec=1492358706, tv_nsec=0} /* 2017-04-16T16:05:06+0000 */,
+/// UTIME_OMIT]`.
+pub(super) fn timespec_pair(data: &[u8]) -> Option<String> {
+    const UTIME_NOW: u64 = (1 << 30) - 1;
+    const UTIME_OMIT: u64 = (1 << 30) - 2;
+    let mut shown = Vec::with_capacity(2);
+    for offset in [0, 16] {
+        let (sec, nsec) = (u64_at(data, offset)? as i64, u64_at(data, offset + 8)?);
+        shown.push(match nsec {
+            UTIME_NOW => "UTIME_NOW".to_string(),
+            UTIME_OMIT => "UTIME_OMIT".to_string(),
+            _ => {
+                let ts = format!("{{tv_sec={sec}, tv_nsec={nsec}}}");
+                match local_time(sec, nsec) {
+                    Some(when) => format!("{ts} /* {when} */"),
+                    None => ts,
+                }
+            }
+        });
+    }
+    Some(format!("[{}]", shown.join(", ")))
+}
+
+/// strace's `sprinttime_nsec`: `2017-04-16T16:05:06.123456789+0000` in the local time zone; `None` for the epoch
+/// itself and an invalid tv_nsec, as strace leaves those without a comment.
+fn local_time(sec: i64, nsec: u64) -> Option<String> {
+    if sec == 0 && nsec == 0 || nsec > 999_999_999 {
+        return None;
+    }
+    let t: libc::time_t = sec;
+    // SAFETY: localtime_r writes the zeroed tm it is given and reads only `t`; strftime writes at most the buffer's
+    // length (returning 0 when it does not fit) and reads the format, a NUL-terminated literal.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
+        return None;
+    }
+    let format = |fmt: &std::ffi::CStr| {
+        let mut buf = [0u8; 64];
+        let len = unsafe { libc::strftime(buf.as_mut_ptr().cast(), buf.len(), fmt.as_ptr(), &tm) };
+        (len > 0).then(|| String::from_utf8_lossy(&buf[..len]).into_owned())
+    };
+    let date = format(c"%FT%T")?;
+    let zone = format(c"%z")?;
+    let fraction = if nsec > 0 { format!(".{nsec:09}") } else { String::new() };
+    Some(format!("{date}{fraction}{zone}"))
 }
 
 /// strace's abbreviated `struct stat` (x86_64 layout): the mode, then the device of a device file or the size.
@@ -67,6 +119,21 @@ pub(super) fn stat(data: &[u8]) -> Option<String> {
         format!("st_size={size}")
     };
     Some(format!("{{st_mode={}, {detail}, ...}}", file_mode(mode)))
+}
+
+/// strace's abbreviated `struct statx`: `{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=0,
+/// stx_mode=S_IFREG|0644, stx_size=3, ...}`.
+pub(super) fn statx(data: &[u8]) -> Option<String> {
+    let mask = u32_at(data, 0)?;
+    let attributes = u64_at(data, 8)?;
+    let mode = u16_at(data, 28)?;
+    let size = u64_at(data, 40)?;
+    Some(format!(
+        "{{stx_mask={}, stx_attributes={}, stx_mode={}, stx_size={size}, ...}}",
+        c::flags_text(mask.into(), &c::STATX_MASK, c::STATX_MASK.unknown),
+        c::flags_text(attributes, &c::STATX_ATTRIBUTES, c::STATX_ATTRIBUTES.unknown),
+        file_mode(mode.into()),
+    ))
 }
 
 /// `struct sockaddr` as strace shows it for the families it knows; others by family name.
