@@ -831,7 +831,7 @@ fn redis_save_and_bgsave_each_rename_once_over_the_watched_dump() {
     let dir = scratch("redis-rename");
     let watched = dir.join("dump.rdb");
     let sentinel = dir.join("sentinel");
-    let port = 16392;
+    let port = 16393; // Not 16391 or 16392: the suite's redis and nginx tests run beside this one.
     let redis = start_redis_in(port, &dir, deadline);
     let (tracer, _) = start(&[s(&watched), s(&sentinel)], deadline);
     let cli = |args: &[&str]| {
