@@ -418,6 +418,8 @@ fn help_and_man_pages_agree() {
         let man_flat = squash(&man);
         let flags = |s: &str| -> BTreeSet<String> {
             s.split(|ch: char| ch.is_whitespace() || ch == ',' || ch == '[' || ch == ']' || ch == '=')
+                // clap marks an option that may be repeated (`-yy`) with `...`.
+                .map(|w| w.trim_end_matches("..."))
                 .filter(|w| {
                     w.starts_with("--")
                         && w.len() > 2
