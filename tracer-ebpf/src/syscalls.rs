@@ -410,13 +410,17 @@ pub fn sys_exit_one(ctx: TracePointContext) -> u32 {
     }
     let nr: i32 = tp_field(&ctx, 8);
     let ret: i64 = tp_field(&ctx, 16);
-    let entered = take_inflight(pid_tgid as u32);
-    let nr = entered.map_or(nr, |e| e.nr);
+    // Plain values, not `Option`s (as in raw_sys_exit): LLVM copies the undefined payload of a `None`, which
+    // 5.10's verifier refuses to read.
+    let (entered, nr, enter_ns, args, counted) = match take_inflight(pid_tgid as u32) {
+        Some(e) => (true, e.nr, e.enter_ns, e.args, e.counted),
+        None => (false, nr, 0, [0; 6], NOT_COUNTED),
+    };
     if !reports(state, nr as i64) {
         return 0;
     }
     let Some(spec) = spec(nr as i64) else { return 0 };
-    let enter_ns = entered.map(|e| e.enter_ns);
+    let enter_ns = entered.then_some(enter_ns);
     if global(&SUMMARY_ONLY) != 0 {
         count_call(nr, enter_ns, ret);
         return 0;
@@ -424,7 +428,6 @@ pub fn sys_exit_one(ctx: TracePointContext) -> u32 {
     // No arguments in this record without the enter: report the call without them rather than not at all.
     // No ARGS_UNKNOWN flag here yet: 5.10's verifier refused this program with one (a stack read it could not
     // prove initialised); user space still infers it from all-zero arguments on this path.
-    let (args, counted) = entered.map_or(([0; 6], NOT_COUNTED), |e| (e.args, e.counted));
     report_call(pid_tgid, nr, &global(spec), args, counted, enter_ns, ret, 0);
     0
 }
