@@ -13,11 +13,11 @@ use tracer_common::syscalls::{
 
 use super::structs::{
     CLONE_ARGS_SIZE, INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, STATX_SHOWN_SIZE,
-    TIMESPEC_PAIR_SIZE, TIMESPEC_SIZE, WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset, sockaddr, stat, statx,
-    timespec, timespec_pair, u32_at, wait_status,
+    STATX_VERBOSE_SIZE, TIMESPEC_PAIR_SIZE, TIMESPEC_SIZE, WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset,
+    sockaddr, stat, statx, timespec, timespec_pair, u32_at, wait_status,
 };
 use crate::{
-    escape::{hex_quoted, quoted},
+    escape::{StringStyle, hex_quoted, quote},
     linux::{
         constants::{self as c, Names, c_hex, flags_text, named},
         errno,
@@ -579,8 +579,9 @@ impl SyscallTable {
         all
     }
 
-    /// The kernel's per-syscall table: which syscalls to report and what to copy from user memory.
-    pub fn specs(&self, wanted: impl Fn(&SyscallInfo) -> bool) -> Vec<SyscallSpec> {
+    /// The kernel's per-syscall table: which syscalls to report and what to copy from user memory (`verbose`:
+    /// what `-v` shows, more of statx's struct).
+    pub fn specs(&self, wanted: impl Fn(&SyscallInfo) -> bool, verbose: bool) -> Vec<SyscallSpec> {
         let mut specs = vec![SyscallSpec::default(); MAX_SYSCALL_NR];
         for info in self.iter() {
             let spec = &mut specs[info.nr as usize];
@@ -591,7 +592,10 @@ impl SyscallTable {
             };
             for (slot, (arg, kind)) in info.captures().enumerate() {
                 spec.arg[slot] = arg as u8;
-                (spec.kind[slot], spec.len_arg[slot]) = kind.capture().unwrap_or_default();
+                (spec.kind[slot], spec.len_arg[slot]) = match kind {
+                    ArgKind::Statx if verbose => (capture::STRUCT_OUT, STATX_VERBOSE_SIZE),
+                    _ => kind.capture().unwrap_or_default(),
+                };
             }
         }
         specs
@@ -603,6 +607,10 @@ pub struct FormatOptions {
     pub string_limit: usize,
     /// `-y`: annotate fds with their paths.
     pub show_fd_paths: bool,
+    /// `-x`, `-xx`: strings in hex.
+    pub strings: StringStyle,
+    /// `-v`: structs whole, where strace abbreviates them with `...`.
+    pub verbose: bool,
 }
 
 /// A syscall rendered for output: the same strings feed the text line and the JSON `args`.
@@ -642,7 +650,9 @@ impl SyscallTable {
                         slot += 1;
                         let special = match arg.kind {
                             ArgKind::FutexTimeout => Some(futex_timeout(&values, data, fault)),
-                            ArgKind::PrctlArg2 => Some(prctl_arg(1, &values, Some((data, fault)), event.ret)),
+                            ArgKind::PrctlArg2 => {
+                                Some(prctl_arg(1, &values, Some((data, fault)), event.ret, opts.strings))
+                            }
                             _ => None,
                         };
                         if let Some(special) = special {
@@ -747,10 +757,10 @@ fn format_captured(
     }
     // A struct that could not be read whole: its address, as before.
     let decoded = match kind {
-        ArgKind::Path => return quoted(data, truncated),
+        ArgKind::Path => return quote(data, truncated, opts.strings),
         ArgKind::BufferIn { .. } | ArgKind::BufferOut => {
             let shown = data.len().min(opts.string_limit);
-            return quoted(&data[..shown], truncated || shown < data.len());
+            return quote(&data[..shown], truncated || shown < data.len(), opts.strings);
         }
         ArgKind::RandomBytes => {
             let shown = data.len().min(opts.string_limit);
@@ -759,9 +769,9 @@ fn format_captured(
         ArgKind::IntPair => int_pair(data),
         ArgKind::Timespec { .. } => timespec(data),
         ArgKind::TimespecPair => timespec_pair(data),
-        ArgKind::Statx => statx(data),
-        ArgKind::Stat => stat(data),
-        ArgKind::SockaddrIn { .. } | ArgKind::SockaddrOut { .. } => sockaddr(data),
+        ArgKind::Statx => statx(data, opts.verbose),
+        ArgKind::Stat => stat(data, opts.verbose),
+        ArgKind::SockaddrIn { .. } | ArgKind::SockaddrOut { .. } => sockaddr(data, opts.strings),
         ArgKind::Rlimit { .. } => rlimit(data),
         ArgKind::SigSet { .. } => sigset(data),
         ArgKind::SigAction { .. } => sigaction(data),
@@ -825,7 +835,7 @@ fn format_scalar(
         | ArgKind::EnvCount
         | ArgKind::TimespecPair
         | ArgKind::Statx => pointer(value),
-        ArgKind::PrctlArg2 | ArgKind::PrctlArg => return prctl_arg(i, args, None, 0),
+        ArgKind::PrctlArg2 | ArgKind::PrctlArg => return prctl_arg(i, args, None, 0, opts.strings),
         ArgKind::Personality => personality(value as u32),
         ArgKind::IpcKey if value as u32 == 0 => "IPC_PRIVATE".to_string(),
         ArgKind::IpcKey => c_hex(u64::from(value as u32)),
@@ -958,14 +968,20 @@ fn personality(value: u32) -> String {
 
 /// prctl's argument `i` (1 to 4) as strace shows it for the option in argument 0; `captured` is argument 2's
 /// copy as a string (with whether it faulted). Options strace does not decode further show every argument in hex.
-fn prctl_arg(i: usize, args: &[u64; 6], captured: Option<(&[u8], bool)>, ret: i64) -> Option<String> {
+fn prctl_arg(
+    i: usize,
+    args: &[u64; 6],
+    captured: Option<(&[u8], bool)>,
+    ret: i64,
+    strings: StringStyle,
+) -> Option<String> {
     let value = args[i];
     let all_hex = || Some(c_hex(value));
     // The name is at most TASK_COMM_LEN - 1 bytes for PR_SET_NAME, TASK_COMM_LEN for PR_GET_NAME: longer is cut.
     let name = |limit: usize| match captured {
         _ if value == 0 => "NULL".to_string(),
-        Some((data, false)) if data.len() >= limit => quoted(&data[..limit], true),
-        Some((data, false)) => quoted(data, false),
+        Some((data, false)) if data.len() >= limit => quote(&data[..limit], true, strings),
+        Some((data, false)) => quote(data, false, strings),
         _ => pointer(value),
     };
     const NO_ARGUMENTS: [i32; 7] = [
@@ -1287,7 +1303,8 @@ mod tests {
         }
     }
 
-    const OPTS: FormatOptions = FormatOptions { string_limit: 32, show_fd_paths: false };
+    const OPTS: FormatOptions =
+        FormatOptions { string_limit: 32, show_fd_paths: false, strings: StringStyle::Escaped, verbose: false };
 
     #[test]
     fn formats_openat_like_strace() {
@@ -1308,14 +1325,14 @@ mod tests {
     fn cuts_buffers_at_the_string_limit() {
         let t = table();
         let r = record(1, [1, 0x1000, 14, 0, 0, 0], 14, [b"hello, world!\n", b""]);
-        let opts = FormatOptions { string_limit: 5, show_fd_paths: false };
+        let opts = FormatOptions { string_limit: 5, ..OPTS };
         assert_eq!(t.format(&r, &opts, &|_, _| None).args, ["1", "\"hello\"...", "14"]);
         assert_eq!(t.format(&r, &OPTS, &|_, _| None).args, ["1", "\"hello, world!\\n\"", "14"]);
     }
 
     #[test]
     fn kernel_tables_mark_captures() {
-        let specs = table().specs(|_| true);
+        let specs = table().specs(|_| true, false);
         assert_eq!(specs[257].kind, [capture::CSTRING, capture::NONE]);
         assert_eq!(specs[257].arg[0], 1);
         assert_eq!((specs[1].kind[0], specs[1].arg[0], specs[1].len_arg[0]), (capture::BUFFER_IN, 1, 2));
@@ -1524,7 +1541,7 @@ mod tests {
         // Not counted (a fault, more than the kernel counts): the address alone.
         assert_eq!(exec(0x7ffd_0000, b"", status::FAULT_1), "0x7ffd0000");
         assert_eq!(exec(0, b"", status::FAULT_1), "NULL");
-        let specs = table_with("execve", EXECVE).specs(|_| true);
+        let specs = table_with("execve", EXECVE).specs(|_| true, false);
         assert_eq!((specs[0].kind, specs[0].arg), ([capture::CSTRING, capture::ARRAY_COUNT], [0, 2]));
     }
 
@@ -1590,11 +1607,11 @@ mod tests {
         data[28..30].copy_from_slice(&(libc::S_IFDIR as u16 | 0o755).to_ne_bytes());
         data[40..48].copy_from_slice(&4096u64.to_ne_bytes());
         assert_eq!(
-            statx(&data).unwrap(),
+            statx(&data, false).unwrap(),
             "{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=STATX_ATTR_MOUNT_ROOT, stx_mode=S_IFDIR|0755, \
              stx_size=4096, ...}"
         );
-        assert_eq!(statx(&data[..40]), None, "a short copy");
+        assert_eq!(statx(&data[..40], false), None, "a short copy");
     }
 
     #[test]
@@ -2001,7 +2018,7 @@ mod tests {
             name: "getsockname".into(),
             args: vec![field("int", "fd"), field("struct sockaddr *", "usockaddr"), field("int *", "usockaddr_len")],
         }]);
-        let spec = t.specs(|_| true)[51];
+        let spec = t.specs(|_| true, false)[51];
         assert_eq!((spec.kind, spec.arg, spec.len_arg), ([capture::SIZED_OUT, capture::NONE], [1, 0], [2, 0]));
     }
 
@@ -2073,7 +2090,7 @@ mod tests {
                 ],
             },
         ]);
-        let specs = t.specs(|_| true);
+        let specs = t.specs(|_| true, false);
         let slots = |nr: usize| (specs[nr].kind, specs[nr].arg, specs[nr].len_arg);
         assert_eq!(slots(293), ([capture::STRUCT_OUT, capture::NONE], [0, 0], [8, 0]));
         assert_eq!(slots(262), ([capture::CSTRING, capture::STRUCT_OUT], [1, 2], [0, 144]));
