@@ -963,6 +963,88 @@ fn text_fd_paths_match_strace() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The lines from the workload's `getppid` marker on, with strace's alignment padding before ` = ` removed.
+fn lines_after_marker(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().rposition(|l| l.starts_with("getppid(")).map_or(lines.len(), |i| i + 1);
+    lines[start..]
+        .iter()
+        .map(|l| match l.rsplit_once(" = ") {
+            Some((call, ret)) => format!("{} = {ret}", call.trim_end()),
+            None => l.to_string(),
+        })
+        .collect()
+}
+
+/// `-x`, `-xx`, `-v` against strace's own on the same workload: a file whose name holds UTF-8 and a control byte,
+/// with binary contents, read, fstat'd, stat'd and statx'd; /dev/null stat'd (a device's st_rdev); text, UTF-8 and
+/// binary writes. Every line after the workload's marker must be strace's, and the forms each option makes must be
+/// there (a path in hex under -x, a plain path and text kept under -x and hexed under -xx, stat and statx whole).
+#[test]
+fn hex_strings_and_verbose_structs_match_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("text-xv");
+    let path = dir.join("caf\u{e9}\u{1}.bin");
+    let contents: Vec<u8> = (0u8..48).map(|i| if i % 3 == 0 { b'a' + i % 26 } else { i.wrapping_mul(37) }).collect();
+    std::fs::write(&path, &contents).unwrap();
+    // Times fixed before either run: a modification time in the past, an access time after it and within a day,
+    // so that relatime leaves it as it is when the workload reads the file (both runs stat the same times).
+    let file = std::fs::File::options().write(true).open(&path).unwrap();
+    let past = std::time::UNIX_EPOCH + Duration::from_secs(1_492_358_706);
+    file.set_times(std::fs::FileTimes::new().set_modified(past).set_accessed(std::time::SystemTime::now())).unwrap();
+    drop(file);
+    let actions = vec!["bytes-stats".to_string(), path.to_string_lossy().into_owned()];
+    let expected_lines = 13; // openat read newfstatat close newfstatat statx newfstatat openat write*3 close +++
+    let mut compared = 0;
+    // The calls of the workload's action (the runtime's own exit calls left out).
+    let calls = "-e trace=getppid,openat,read,write,close,newfstatat,statx";
+    for opts in [&["-x"][..], &["-xx"][..], &["-v"][..], &["-v", "-xx"][..]] {
+        let opts: Vec<&str> = opts.iter().copied().chain(calls.split(' ')).collect();
+        let opts = &opts[..];
+        let (lines, out) = run_text(&dir, "tracer.txt", opts, &actions, dl);
+        out.expect_code(0);
+        let file = dir.join("strace.txt");
+        let mut cmd = Command::new(strace_bin());
+        cmd.args(opts).arg("-o").arg(&file).arg(workload()).args(&actions);
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
+        let strace = std::fs::read_to_string(&file).unwrap();
+        let oracle = lines_after_marker(&strace);
+        assert_eq!(oracle.len(), expected_lines, "strace {opts:?} itself:\n{strace}");
+        let mine = lines_after_marker(&show(&lines));
+        for (i, (m, o)) in mine.iter().zip(&oracle).enumerate() {
+            assert_eq!(m, o, "line {i} with {opts:?} (tracer vs strace)\n{}", show(&lines));
+        }
+        assert_eq!(mine.len(), oracle.len(), "lines with {opts:?}\n{}[strace]\n{strace}", show(&lines));
+        compared += mine.len();
+
+        let joined = mine.join("\n");
+        let hex_path = r#""\x2f"#; // a path starting with `/`, in hex
+        let in_hex = |needle: &[u8]| needle.iter().map(|b| format!("\\x{b:02x}")).collect::<String>();
+        match opts[..opts.len() - 2] {
+            ["-x"] => {
+                assert!(mine[0].starts_with(&format!("openat(AT_FDCWD, {hex_path}")), "{joined}");
+                assert!(joined.contains("openat(AT_FDCWD, \"/dev/null\", O_WRONLY|O_CLOEXEC)"), "{joined}");
+                assert!(joined.contains(r#"write(3, "plain\ttext \"q\" \\ end\n", 21)"#), "{joined}");
+                assert!(joined.contains(&in_hex("caf\u{e9}".as_bytes())), "UTF-8 text in hex: {joined}");
+                assert!(joined.contains(", ...}"), "structs abbreviated without -v: {joined}");
+            }
+            ["-xx"] => {
+                assert!(joined.contains(&in_hex(b"/dev/null")), "every path in hex: {joined}");
+                assert!(joined.contains(&in_hex(b"plain\ttext")), "every string in hex: {joined}");
+            }
+            _ => {
+                assert!(!joined.contains(", ...}"), "-v: no struct abbreviated: {joined}");
+                assert!(joined.contains("st_rdev=makedev(0x1, 0x3), st_atime="), "{joined}");
+                assert!(joined.contains("st_mtime=1492358706 /* "), "{joined}");
+                assert!(joined.contains(", stx_mtime={tv_sec=1492358706, tv_nsec=0} /* "), "{joined}");
+            }
+        }
+    }
+    assert_eq!(compared, 4 * expected_lines);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `-y` on descriptors that stay open: the blocked reads of an attached process show `N<pipe:[INODE]>`.
 #[test]
 fn fd_paths_of_open_fds() {
