@@ -1042,6 +1042,30 @@ fn hex_strings_and_verbose_structs_match_strace() {
         }
     }
     assert_eq!(compared, 4 * expected_lines);
+
+    // JSON keeps one form: the options change the text line only.
+    let out = run_tracer(with_workload(&["--json", "-xx", "-v", "-e", "trace=statx,write"], &actions), dl);
+    out.expect_code(0);
+    let events = parse_json_lines(&out.stdout).unwrap();
+    let calls = of_type(&events, "syscall");
+    let statx: Vec<_> = calls.iter().filter(|c| c["name"] == "statx").collect();
+    assert_eq!(statx.len(), 1, "{}", out.dump());
+    assert_eq!(
+        args_of(statx[0])[1],
+        format!("\"{}\"", path.display()).replace('\u{1}', "\\1").replace('\u{e9}', "\\303\\251"),
+        "{}",
+        out.dump()
+    );
+    assert!(args_of(statx[0])[4].ends_with(", stx_size=48, ...}"), "{}", out.dump());
+    let writes: Vec<_> = calls.iter().filter(|c| c["name"] == "write").map(|c| args_of(c)[1]).collect();
+    assert_eq!(
+        writes,
+        [
+            r#""plain\ttext \"q\" \\ end\n""#,
+            r#""caf\303\251 \346\227\245\346\234\254""#,
+            r#""\177ELF\2\1\0\0\377\3761""#
+        ]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

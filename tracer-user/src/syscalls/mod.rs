@@ -92,10 +92,11 @@ pub struct SyscallsArgs {
     /// (`-yy`: a socket's protocol and ends, a device's numbers, as strace shows them); `N<?>` when unknown.
     #[arg(short = 'y', long = "decode-fds", action = clap::ArgAction::Count)]
     fd_paths: u8,
-    /// Strings in hex: `-x` a string holding bytes that are not printable ASCII, `-xx` every string (as strace).
+    /// Strings in hex: `-x` a string holding bytes that are not printable ASCII, `-xx` every string (as strace;
+    /// text output only).
     #[arg(short = 'x', action = clap::ArgAction::Count)]
     hex_strings: u8,
-    /// Structs whole (stat, statx), where strace abbreviates them with `...` (as strace -v).
+    /// Structs whole (stat, statx), where strace abbreviates them with `...` (as strace -v; text output only).
     #[arg(short = 'v', long = "no-abbrev")]
     verbose: bool,
     /// Report a call still blocked after this many seconds (and threads blocked at attach).
@@ -152,7 +153,12 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     // Resolve the processes before loading anything: a missing pid is a usage problem, not a trace.
     let initial = args.pids.resolve()?;
 
-    let specs = table.specs(|info| filter.wants(info), args.verbose);
+    // -x, -xx and -v shape the text line; JSON's `args` keep one form whatever the options (docs/JSON.md).
+    let (strings, verbose) = match args.out.json {
+        true => (StringStyle::Escaped, false),
+        false => (StringStyle::from_count(args.hex_strings), args.verbose),
+    };
+    let specs = table.specs(|info| filter.wants(info), verbose);
     let specs: Box<[tracer_common::syscalls::SyscallSpec; tracer_common::syscalls::MAX_SYSCALL_NR]> =
         specs.into_boxed_slice().try_into().map_err(|_| anyhow::anyhow!("syscall table has the wrong size"))?;
     let result_filter = if args.failed {
@@ -221,12 +227,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     let mut session = Session::new(probes, output)?;
     let mut tracer = Tracer {
         table,
-        opts: FormatOptions {
-            string_limit: args.string_limit,
-            show_fd_paths: args.fd_paths > 0,
-            strings: StringStyle::from_count(args.hex_strings),
-            verbose: args.verbose,
-        },
+        opts: FormatOptions { string_limit: args.string_limit, show_fd_paths: args.fd_paths > 0, strings, verbose },
         timestamps: args.timestamps,
         durations: args.durations,
         summary: args.summary,
