@@ -69,12 +69,27 @@ impl StringStyle {
 /// A quoted string in `style` (strace's `string_quote`): `"abc"`, `"\x61\x62"`, `"ab"...` when cut. Under `-x`
 /// the bytes shown decide, as strace judges only what it prints.
 pub fn quote(bytes: &[u8], truncated: bool, style: StringStyle) -> String {
-    let hex = match style {
-        StringStyle::Escaped => false,
-        StringStyle::HexNonAscii => bytes.iter().any(|&b| b > 0x7e || b < b' ' && !(b'\t'..=b'\r').contains(&b)),
-        StringStyle::HexAll => true,
-    };
-    if hex { hex_quoted(bytes, truncated) } else { quoted(bytes, truncated) }
+    if style.wants_hex(bytes) { hex_quoted(bytes, truncated) } else { quoted(bytes, truncated) }
+}
+
+impl StringStyle {
+    /// Whether strace shows `bytes` in hex in this style.
+    pub fn wants_hex(self, bytes: &[u8]) -> bool {
+        match self {
+            StringStyle::Escaped => false,
+            StringStyle::HexNonAscii => bytes.iter().any(|&b| b > 0x7e || b < b' ' && !(b'\t'..=b'\r').contains(&b)),
+            StringStyle::HexAll => true,
+        }
+    }
+}
+
+/// Every byte as `\xNN`, unquoted (an fd's path between `<` and `>` under `-x`).
+pub fn hex_escaped(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(4 * bytes.len());
+    for b in bytes {
+        let _ = write!(out, "\\x{b:02x}");
+    }
+    out
 }
 
 /// Every byte in hex, as strace quotes the data it shows as bytes rather than text (getrandom's): `"\x02\xbe"`.

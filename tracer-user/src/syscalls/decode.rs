@@ -17,7 +17,7 @@ use super::structs::{
     sockaddr, stat, statx, timespec, timespec_pair, u32_at, wait_status,
 };
 use crate::{
-    escape::{StringStyle, hex_quoted, quote},
+    escape::{StringStyle, hex_escaped, hex_quoted, quote},
     linux::{
         constants::{self as c, Names, c_hex, flags_text, named},
         errno,
@@ -701,7 +701,7 @@ impl SyscallTable {
         } else {
             let ret = match info.map_or(ReturnKind::Int, |i| i.returns) {
                 ReturnKind::Address => format!("{:#x}", event.ret as u64),
-                ReturnKind::Fd if opts.show_fd_paths => annotate_fd(None, event.ret, fd_path),
+                ReturnKind::Fd if opts.show_fd_paths => annotate_fd(None, event.ret, fd_path, opts.strings),
                 ReturnKind::Fcntl => fcntl_return(event.args[1] as u32 as i32, event.ret),
                 ReturnKind::Mode => format!("0{:02o}", event.ret),
                 ReturnKind::Personality => {
@@ -792,8 +792,29 @@ fn can_create(open_flags: u64) -> bool {
 /// `-y`'s namer: (argument index or `None` for the return value, fd) → the text between `<` and `>`.
 pub type FdNamer<'a> = dyn Fn(Option<usize>, i64) -> Option<String> + 'a;
 
-fn annotate_fd(arg: Option<usize>, fd: i64, fd_path: &FdNamer<'_>) -> String {
+/// `-yy`'s `TCP:[127.0.0.1:6379]`, `UNIX-STREAM:[...]`: strace's own text, never in hex (a path, `pipe:[...]` and
+/// `socket:[...]` are what the kernel names the file, which strace quotes).
+fn is_socket_description(text: &str) -> bool {
+    text.split_once(":[").is_some_and(|(proto, _)| proto.starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
+/// `3</etc/hostname>`; under `-x`/`-xx` the path in hex when strace would show it so (`3<\x2f\x65...>`).
+fn annotate_fd(arg: Option<usize>, fd: i64, fd_path: &FdNamer<'_>, strings: StringStyle) -> String {
     match fd_path(arg, fd) {
+        // `?`: tracer's own word for an fd it cannot name.
+        Some(path) if strings != StringStyle::Escaped && path != "?" && !is_socket_description(&path) => {
+            // A device's `<char 1:3>` (-yy) is strace's own text, after the path it quotes.
+            let (name, device) = match path.rfind("<char ").or_else(|| path.rfind("<block ")) {
+                Some(at) if path.ends_with('>') => path.split_at(at),
+                _ => (path.as_str(), ""),
+            };
+            let name = if strings.wants_hex(name.as_bytes()) {
+                hex_escaped(name.as_bytes())
+            } else {
+                crate::escape::display_name(name.as_bytes())
+            };
+            format!("{fd}<{name}{device}>")
+        }
         Some(path) => format!("{fd}<{}>", crate::escape::display_name(path.as_bytes())),
         None => fd.to_string(),
     }
@@ -852,7 +873,7 @@ fn format_scalar(
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
         ArgKind::Fd | ArgKind::DirFd => {
             let fd = i64::from(value as u32 as i32);
-            if opts.show_fd_paths { annotate_fd(Some(i), fd, fd_path) } else { fd.to_string() }
+            if opts.show_fd_paths { annotate_fd(Some(i), fd, fd_path, opts.strings) } else { fd.to_string() }
         }
         ArgKind::OpenFlags => open_flags(value),
         // `umode_t`, 16 bits, whatever the argument's declared type (umask's is an int): strace prints it so.
@@ -1882,6 +1903,25 @@ mod tests {
         b[40..48].copy_from_slice(&rdev.to_ne_bytes());
         b[48..56].copy_from_slice(&size.to_ne_bytes());
         b
+    }
+
+    #[test]
+    fn fd_paths_in_hex_as_strace_x_shows_them() {
+        let named = |text: &'static str, style| annotate_fd(Some(0), 3, &|_, _| Some(text.to_string()), style);
+        assert_eq!(
+            named("/dev/null<char 1:3>", StringStyle::HexAll),
+            r"3<\x2f\x64\x65\x76\x2f\x6e\x75\x6c\x6c<char 1:3>>"
+        );
+        assert_eq!(named("/dev/null<char 1:3>", StringStyle::HexNonAscii), "3</dev/null<char 1:3>>");
+        assert_eq!(named("/tmp/caf\u{e9}", StringStyle::HexNonAscii), r"3<\x2f\x74\x6d\x70\x2f\x63\x61\x66\xc3\xa9>");
+        assert_eq!(named("pipe:[12]", StringStyle::HexAll), r"3<\x70\x69\x70\x65\x3a\x5b\x31\x32\x5d>");
+        assert_eq!(named("TCP:[127.0.0.1:80]", StringStyle::HexAll), "3<TCP:[127.0.0.1:80]>", "-yy's own text");
+        assert_eq!(named("?", StringStyle::HexAll), "3<?>", "unknown stays unknown");
+        let inet = [2u8, 0, 0, 80, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            sockaddr(&inet, StringStyle::HexAll).unwrap(),
+            r#"{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("\x31\x32\x37\x2e\x30\x2e\x30\x2e\x31")}"#
+        );
     }
 
     #[test]

@@ -212,13 +212,14 @@ pub(super) fn sockaddr(data: &[u8], strings: StringStyle) -> Option<String> {
             let addr = std::net::Ipv4Addr::from(bytes_at::<4>(data, 4)?);
             // sockaddr_in is 16 bytes; strace wants them all.
             bytes_at::<8>(data, 8)?;
-            format!(", sin_port=htons({port}), sin_addr=inet_addr(\"{addr}\")")
+            let addr = quote(addr.to_string().as_bytes(), false, strings);
+            format!(", sin_port=htons({port}), sin_addr=inet_addr({addr})")
         }
         libc::AF_INET6 => {
             let port = u16::from_be_bytes(bytes_at(data, 2)?);
             let flowinfo = u32::from_be_bytes(bytes_at(data, 4)?);
             let bytes: [u8; 16] = bytes_at(data, 8)?;
-            let addr = inet6_text(bytes);
+            let addr = quote(inet6_text(bytes).as_bytes(), false, strings);
             let scope = u32_at(data, 24)?;
             // strace names the interface of a link-local address.
             let link_local = bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 || bytes[0] == 0xff && bytes[1] & 0xf == 2;
@@ -227,7 +228,7 @@ pub(super) fn sockaddr(data: &[u8], strings: StringStyle) -> Option<String> {
                 _ => scope.to_string(),
             };
             format!(
-                ", sin6_port=htons({port}), sin6_flowinfo=htonl({flowinfo}), inet_pton(AF_INET6, \"{addr}\", \
+                ", sin6_port=htons({port}), sin6_flowinfo=htonl({flowinfo}), inet_pton(AF_INET6, {addr}, \
                  &sin6_addr), sin6_scope_id={scope}"
             )
         }
