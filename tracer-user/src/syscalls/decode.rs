@@ -1958,6 +1958,11 @@ mod tests {
              stx_atime={tv_sec=0, tv_nsec=0}, stx_ctime={tv_sec=0, tv_nsec=0}, stx_mtime={tv_sec=0, tv_nsec=0}, \
              stx_rdev_major=1, stx_rdev_minor=3, stx_dev_major=0, stx_dev_minor=0, stx_mnt_id=0x18}"
         );
+        // STATX_TYPE|STATX_MODE|STATX_ATIME: the other times were not filled, and strace leaves them out.
+        data[0..4].copy_from_slice(&0x23u32.to_ne_bytes());
+        let partial = statx(&data, true).unwrap();
+        assert!(partial.contains(", stx_atime={tv_sec=0, tv_nsec=0}, stx_rdev_major=1,"), "{partial}");
+        assert!(partial.ends_with("stx_dev_minor=0}"), "no mount id: {partial}");
         assert_eq!(statx(&data[..48], true), None, "the abbreviated copy is too short for -v");
         assert!(statx(&data[..48], false).is_some());
     }

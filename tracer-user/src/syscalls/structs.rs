@@ -155,8 +155,8 @@ pub(super) fn stat(data: &[u8], verbose: bool) -> Option<String> {
 
 /// strace's abbreviated `struct statx`: `{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=0,
 /// stx_mode=S_IFREG|0644, stx_size=3, ...}`.
-/// `verbose` (`-v`): every field up to `stx_mnt_id` in strace's order, `stx_btime` and `stx_mnt_id` when the
-/// mask says the kernel filled them.
+/// `verbose` (`-v`): every field up to `stx_mnt_id` in strace's order, each time and `stx_mnt_id` only when the
+/// mask says the kernel filled it.
 pub(super) fn statx(data: &[u8], verbose: bool) -> Option<String> {
     let mask = u32_at(data, 0)?;
     let attributes = u64_at(data, 8)?;
@@ -181,8 +181,11 @@ pub(super) fn statx(data: &[u8], verbose: bool) -> Option<String> {
         file_mode(mode.into()),
         c::flags_text(attributes_mask, &c::STATX_ATTRIBUTES, c::STATX_ATTRIBUTES.unknown),
     );
-    for (name, offset) in [("atime", 64), ("btime", 80), ("ctime", 96), ("mtime", 112)] {
-        if name == "btime" && mask & STATX_BTIME == 0 {
+    // Each time only when the mask says the kernel filled it (STATX_ATIME, STATX_BTIME, STATX_CTIME, STATX_MTIME).
+    for (name, offset, bit) in
+        [("atime", 64, 0x20), ("btime", 80, STATX_BTIME), ("ctime", 96, 0x80), ("mtime", 112, 0x40)]
+    {
+        if mask & bit == 0 {
             continue;
         }
         // struct statx_timestamp: a 64-bit tv_sec, a 32-bit tv_nsec.
