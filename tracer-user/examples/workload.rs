@@ -46,6 +46,9 @@
 //!                            `/bin/sh -c 'exit 5'` (`exec=PID`); a daemon's double fork, the middle child exiting
 //!                            0 after a setsid and the grandchild exiting 0 once the middle one is gone
 //!                            (`daemon=PID grandchild=PID`); a child killed by SIGKILL (`killed=PID`); `tree done`
+//!     bytes-stats PATH       getppid (a marker), then: open PATH, read 64 bytes of it, fstat it, close it;
+//!                            stat PATH; statx PATH (STATX_BASIC_STATS|STATX_BTIME); stat /dev/null; write to
+//!                            /dev/null text with whitespace escapes, UTF-8 text, binary bytes (what -x, -xx, -v show)
 //!   --wait-stdin: print `pid=PID` then read one line from stdin before acting (lets a tracer attach first).
 
 use std::{
@@ -474,7 +477,39 @@ fn main() {
                 println!("ns_per_conn={ns:.1}");
             }
             "proc-tree" => proc_tree(),
+            "bytes-stats" => bytes_stats(&CString::new(args.next().expect("path")).unwrap()),
             other => panic!("unknown action {other}"),
         }
+    }
+}
+
+/// Reads and stats `path`, stats a device, writes strings of each kind strace's `-x` tells apart to /dev/null.
+fn bytes_stats(path: &std::ffi::CStr) {
+    // SAFETY (whole function): valid C strings, buffers of the sizes given, fds this function opened.
+    unsafe {
+        libc::getppid();
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        assert!(fd >= 0, "open {path:?}");
+        let mut buf = [0u8; 64];
+        assert!(libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) > 0, "read {path:?}");
+        let mut st: libc::stat = std::mem::zeroed();
+        assert_eq!(libc::fstat(fd, &mut st), 0);
+        libc::close(fd);
+        assert_eq!(libc::stat(path.as_ptr(), &mut st), 0);
+        let mut stx: libc::statx = std::mem::zeroed();
+        let mask = libc::STATX_BASIC_STATS | libc::STATX_BTIME;
+        assert_eq!(libc::statx(libc::AT_FDCWD, path.as_ptr(), 0, mask, &mut stx), 0);
+        assert_eq!(libc::stat(c"/dev/null".as_ptr(), &mut st), 0);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        assert!(null >= 0, "open /dev/null");
+        let texts: [&[u8]; 3] = [
+            b"plain\ttext \"q\" \\ end\n",
+            "caf\u{e9} \u{65e5}\u{672c}".as_bytes(),
+            b"\x7fELF\x02\x01\x00\x00\xff\xfe1",
+        ];
+        for text in texts {
+            assert_eq!(libc::write(null, text.as_ptr().cast(), text.len()), text.len() as isize);
+        }
+        libc::close(null);
     }
 }

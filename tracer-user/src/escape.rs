@@ -42,6 +42,56 @@ pub fn quoted(bytes: &[u8], truncated: bool) -> String {
     out
 }
 
+/// How quoted strings show their bytes: strace's default escapes, `-x` or `-xx`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StringStyle {
+    /// Printable ASCII as is, the rest escaped by name or in octal.
+    #[default]
+    Escaped,
+    /// `-x`: a string holding any byte that is neither printable ASCII nor whitespace (`\t \n \v \f \r`) is
+    /// shown whole in hex; others as `Escaped`.
+    HexNonAscii,
+    /// `-xx`: every string wholly in hex.
+    HexAll,
+}
+
+impl StringStyle {
+    /// `-x` given `count` times.
+    pub fn from_count(count: u8) -> Self {
+        match count {
+            0 => StringStyle::Escaped,
+            1 => StringStyle::HexNonAscii,
+            _ => StringStyle::HexAll,
+        }
+    }
+}
+
+/// A quoted string in `style` (strace's `string_quote`): `"abc"`, `"\x61\x62"`, `"ab"...` when cut. Under `-x`
+/// the bytes shown decide, as strace judges only what it prints.
+pub fn quote(bytes: &[u8], truncated: bool, style: StringStyle) -> String {
+    if style.wants_hex(bytes) { hex_quoted(bytes, truncated) } else { quoted(bytes, truncated) }
+}
+
+impl StringStyle {
+    /// Whether strace shows `bytes` in hex in this style.
+    pub fn wants_hex(self, bytes: &[u8]) -> bool {
+        match self {
+            StringStyle::Escaped => false,
+            StringStyle::HexNonAscii => bytes.iter().any(|&b| b > 0x7e || b < b' ' && !(b'\t'..=b'\r').contains(&b)),
+            StringStyle::HexAll => true,
+        }
+    }
+}
+
+/// Every byte as `\xNN`, unquoted (an fd's path between `<` and `>` under `-x`).
+pub fn hex_escaped(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(4 * bytes.len());
+    for b in bytes {
+        let _ = write!(out, "\\x{b:02x}");
+    }
+    out
+}
+
 /// Every byte in hex, as strace quotes the data it shows as bytes rather than text (getrandom's): `"\x02\xbe"`.
 pub fn hex_quoted(bytes: &[u8], truncated: bool) -> String {
     let mut out = String::with_capacity(4 * bytes.len() + 5);
@@ -339,6 +389,21 @@ mod tests {
         assert_eq!(c_escape(b"\x001"), "\\0001");
         assert_eq!(c_escape(b"a\"b\\"), "a\\\"b\\\\");
         assert_eq!(quoted(b"abc", true), "\"abc\"...");
+    }
+
+    #[test]
+    fn hex_styles_as_strace_x_and_xx() {
+        let data = b"abc\x01\xff\n\t\"\\12z";
+        assert_eq!(
+            quote(data, false, StringStyle::HexNonAscii),
+            r#""\x61\x62\x63\x01\xff\x0a\x09\x22\x5c\x31\x32\x7a""#
+        );
+        assert_eq!(quote(b"# Locale\n#", true, StringStyle::HexNonAscii), r##""# Locale\n#"..."##);
+        assert_eq!(quote("caf\u{e9}".as_bytes(), false, StringStyle::HexNonAscii), r#""\x63\x61\x66\xc3\xa9""#);
+        assert_eq!(quote(b"x", true, StringStyle::HexAll), r#""\x78"..."#);
+        assert_eq!(quote(b"", false, StringStyle::HexAll), r#""""#);
+        assert_eq!(quote(b"a\x01", false, StringStyle::Escaped), r#""a\1""#);
+        assert_eq!(StringStyle::from_count(3), StringStyle::HexAll);
     }
 
     #[test]

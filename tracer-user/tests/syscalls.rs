@@ -963,6 +963,130 @@ fn text_fd_paths_match_strace() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The lines from the workload's `getppid` marker on, with strace's alignment padding before ` = ` removed.
+fn lines_after_marker(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().rposition(|l| l.starts_with("getppid(")).map_or(lines.len(), |i| i + 1);
+    lines[start..]
+        .iter()
+        .map(|l| match l.rsplit_once(" = ") {
+            Some((call, ret)) => format!("{} = {ret}", call.trim_end()),
+            None => l.to_string(),
+        })
+        .collect()
+}
+
+/// `-x`, `-xx`, `-v` against strace's own on the same workload: a file whose name holds UTF-8 and a control byte,
+/// with binary contents, read, fstat'd, stat'd and statx'd; /dev/null stat'd (a device's st_rdev); text, UTF-8 and
+/// binary writes. Every line after the workload's marker must be strace's, and the forms each option makes must be
+/// there (a path in hex under -x, a plain path and text kept under -x and hexed under -xx, stat and statx whole).
+#[test]
+fn hex_strings_and_verbose_structs_match_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("text-xv");
+    let path = dir.join("caf\u{e9}\u{1}.bin");
+    let contents: Vec<u8> = (0u8..48).map(|i| if i % 3 == 0 { b'a' + i % 26 } else { i.wrapping_mul(37) }).collect();
+    std::fs::write(&path, &contents).unwrap();
+    // Times fixed before either run: a modification time in the past, an access time after it and within a day,
+    // so that relatime leaves it as it is when the workload reads the file (both runs stat the same times).
+    let file = std::fs::File::options().write(true).open(&path).unwrap();
+    let past = std::time::UNIX_EPOCH + Duration::from_secs(1_492_358_706);
+    file.set_times(std::fs::FileTimes::new().set_modified(past).set_accessed(std::time::SystemTime::now())).unwrap();
+    drop(file);
+    let actions = vec!["bytes-stats".to_string(), path.to_string_lossy().into_owned()];
+    let expected_lines = 13; // openat read newfstatat close newfstatat statx newfstatat openat write*3 close +++
+    let mut compared = 0;
+    // The calls of the workload's action (the runtime's own exit calls left out).
+    let calls = "-e trace=getppid,openat,read,write,close,newfstatat,statx";
+    // With -yy, the calls on fds compared: strace names AT_FDCWD's directory too (`AT_FDCWD</tmp>`), which tracer
+    // does not, so openat is traced (tracer names an fd from the open it saw) but its lines are left out.
+    let fd_calls = "-e trace=getppid,openat,read,write,close";
+    let cases: [(&[&str], &str, usize); 5] = [
+        (&["-x"], calls, expected_lines),
+        (&["-xx"], calls, expected_lines),
+        (&["-v"], calls, expected_lines),
+        (&["-v", "-xx"], calls, expected_lines),
+        (&["-yy", "-xx"], fd_calls, 7), // read close write*3 close +++
+    ];
+    for (opts, trace, expected_lines) in cases {
+        let opts: Vec<&str> = opts.iter().copied().chain(trace.split(' ')).collect();
+        let opts = &opts[..];
+        let (lines, out) = run_text(&dir, "tracer.txt", opts, &actions, dl);
+        out.expect_code(0);
+        let file = dir.join("strace.txt");
+        let mut cmd = Command::new(strace_bin());
+        cmd.args(opts).arg("-o").arg(&file).arg(workload()).args(&actions);
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
+        let strace = std::fs::read_to_string(&file).unwrap();
+        let fd_lines_only = |lines: Vec<String>| match trace == fd_calls {
+            true => lines.into_iter().filter(|l| !l.starts_with("openat(")).collect(),
+            false => lines,
+        };
+        let oracle = fd_lines_only(lines_after_marker(&strace));
+        assert_eq!(oracle.len(), expected_lines, "strace {opts:?} itself:\n{strace}");
+        let mine = fd_lines_only(lines_after_marker(&show(&lines)));
+        for (i, (m, o)) in mine.iter().zip(&oracle).enumerate() {
+            assert_eq!(m, o, "line {i} with {opts:?} (tracer vs strace)\n{}", show(&lines));
+        }
+        assert_eq!(mine.len(), oracle.len(), "lines with {opts:?}\n{}[strace]\n{strace}", show(&lines));
+        compared += mine.len();
+
+        let joined = mine.join("\n");
+        let hex_path = r#""\x2f"#; // a path starting with `/`, in hex
+        let in_hex = |needle: &[u8]| needle.iter().map(|b| format!("\\x{b:02x}")).collect::<String>();
+        match opts[..opts.len() - 2] {
+            ["-x"] => {
+                assert!(mine[0].starts_with(&format!("openat(AT_FDCWD, {hex_path}")), "{joined}");
+                assert!(joined.contains("openat(AT_FDCWD, \"/dev/null\", O_WRONLY|O_CLOEXEC)"), "{joined}");
+                assert!(joined.contains(r#"write(3, "plain\ttext \"q\" \\ end\n", 21)"#), "{joined}");
+                assert!(joined.contains(&in_hex("caf\u{e9}".as_bytes())), "UTF-8 text in hex: {joined}");
+                assert!(joined.contains(", ...}"), "structs abbreviated without -v: {joined}");
+            }
+            ["-yy", "-xx"] => {
+                let null = format!("3<{}<char 1:3>>", in_hex(b"/dev/null"));
+                assert!(joined.contains(&format!("write({null}, ")), "the path in hex, not -yy's text: {joined}");
+            }
+            ["-xx"] => {
+                assert!(joined.contains(&in_hex(b"/dev/null")), "every path in hex: {joined}");
+                assert!(joined.contains(&in_hex(b"plain\ttext")), "every string in hex: {joined}");
+            }
+            _ => {
+                assert!(!joined.contains(", ...}"), "-v: no struct abbreviated: {joined}");
+                assert!(joined.contains("st_rdev=makedev(0x1, 0x3), st_atime="), "{joined}");
+                assert!(joined.contains("st_mtime=1492358706 /* "), "{joined}");
+                assert!(joined.contains(", stx_mtime={tv_sec=1492358706, tv_nsec=0} /* "), "{joined}");
+            }
+        }
+    }
+    assert_eq!(compared, 4 * expected_lines + 7);
+
+    // JSON keeps one form: the options change the text line only.
+    let out = run_tracer(with_workload(&["--json", "-xx", "-v", "-e", "trace=statx,write"], &actions), dl);
+    out.expect_code(0);
+    let events = parse_json_lines(&out.stdout).unwrap();
+    let calls = of_type(&events, "syscall");
+    let statx: Vec<_> = calls.iter().filter(|c| c["name"] == "statx").collect();
+    assert_eq!(statx.len(), 1, "{}", out.dump());
+    assert_eq!(
+        args_of(statx[0])[1],
+        format!("\"{}\"", path.display()).replace('\u{1}', "\\1").replace('\u{e9}', "\\303\\251"),
+        "{}",
+        out.dump()
+    );
+    assert!(args_of(statx[0])[4].ends_with(", stx_size=48, ...}"), "{}", out.dump());
+    let writes: Vec<_> = calls.iter().filter(|c| c["name"] == "write").map(|c| args_of(c)[1]).collect();
+    assert_eq!(
+        writes,
+        [
+            r#""plain\ttext \"q\" \\ end\n""#,
+            r#""caf\303\251 \346\227\245\346\234\254""#,
+            r#""\177ELF\2\1\0\0\377\3761""#
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `-y` on descriptors that stay open: the blocked reads of an attached process show `N<pipe:[INODE]>`.
 #[test]
 fn fd_paths_of_open_fds() {

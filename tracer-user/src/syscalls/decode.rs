@@ -13,11 +13,11 @@ use tracer_common::syscalls::{
 
 use super::structs::{
     CLONE_ARGS_SIZE, INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, STATX_SHOWN_SIZE,
-    TIMESPEC_PAIR_SIZE, TIMESPEC_SIZE, WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset, sockaddr, stat, statx,
-    timespec, timespec_pair, u32_at, wait_status,
+    STATX_VERBOSE_SIZE, TIMESPEC_PAIR_SIZE, TIMESPEC_SIZE, WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset,
+    sockaddr, stat, statx, timespec, timespec_pair, u32_at, wait_status,
 };
 use crate::{
-    escape::{hex_quoted, quoted},
+    escape::{StringStyle, hex_escaped, hex_quoted, quote},
     linux::{
         constants::{self as c, Names, c_hex, flags_text, named},
         errno,
@@ -579,8 +579,9 @@ impl SyscallTable {
         all
     }
 
-    /// The kernel's per-syscall table: which syscalls to report and what to copy from user memory.
-    pub fn specs(&self, wanted: impl Fn(&SyscallInfo) -> bool) -> Vec<SyscallSpec> {
+    /// The kernel's per-syscall table: which syscalls to report and what to copy from user memory (`verbose`:
+    /// what `-v` shows, more of statx's struct).
+    pub fn specs(&self, wanted: impl Fn(&SyscallInfo) -> bool, verbose: bool) -> Vec<SyscallSpec> {
         let mut specs = vec![SyscallSpec::default(); MAX_SYSCALL_NR];
         for info in self.iter() {
             let spec = &mut specs[info.nr as usize];
@@ -591,7 +592,10 @@ impl SyscallTable {
             };
             for (slot, (arg, kind)) in info.captures().enumerate() {
                 spec.arg[slot] = arg as u8;
-                (spec.kind[slot], spec.len_arg[slot]) = kind.capture().unwrap_or_default();
+                (spec.kind[slot], spec.len_arg[slot]) = match kind {
+                    ArgKind::Statx if verbose => (capture::STRUCT_OUT, STATX_VERBOSE_SIZE),
+                    _ => kind.capture().unwrap_or_default(),
+                };
             }
         }
         specs
@@ -603,6 +607,10 @@ pub struct FormatOptions {
     pub string_limit: usize,
     /// `-y`: annotate fds with their paths.
     pub show_fd_paths: bool,
+    /// `-x`, `-xx`: strings in hex.
+    pub strings: StringStyle,
+    /// `-v`: structs whole, where strace abbreviates them with `...`.
+    pub verbose: bool,
 }
 
 /// A syscall rendered for output: the same strings feed the text line and the JSON `args`.
@@ -642,7 +650,9 @@ impl SyscallTable {
                         slot += 1;
                         let special = match arg.kind {
                             ArgKind::FutexTimeout => Some(futex_timeout(&values, data, fault)),
-                            ArgKind::PrctlArg2 => Some(prctl_arg(1, &values, Some((data, fault)), event.ret)),
+                            ArgKind::PrctlArg2 => {
+                                Some(prctl_arg(1, &values, Some((data, fault)), event.ret, opts.strings))
+                            }
                             _ => None,
                         };
                         if let Some(special) = special {
@@ -691,7 +701,7 @@ impl SyscallTable {
         } else {
             let ret = match info.map_or(ReturnKind::Int, |i| i.returns) {
                 ReturnKind::Address => format!("{:#x}", event.ret as u64),
-                ReturnKind::Fd if opts.show_fd_paths => annotate_fd(None, event.ret, fd_path),
+                ReturnKind::Fd if opts.show_fd_paths => annotate_fd(None, event.ret, fd_path, opts.strings),
                 ReturnKind::Fcntl => fcntl_return(event.args[1] as u32 as i32, event.ret),
                 ReturnKind::Mode => format!("0{:02o}", event.ret),
                 ReturnKind::Personality => {
@@ -747,10 +757,10 @@ fn format_captured(
     }
     // A struct that could not be read whole: its address, as before.
     let decoded = match kind {
-        ArgKind::Path => return quoted(data, truncated),
+        ArgKind::Path => return quote(data, truncated, opts.strings),
         ArgKind::BufferIn { .. } | ArgKind::BufferOut => {
             let shown = data.len().min(opts.string_limit);
-            return quoted(&data[..shown], truncated || shown < data.len());
+            return quote(&data[..shown], truncated || shown < data.len(), opts.strings);
         }
         ArgKind::RandomBytes => {
             let shown = data.len().min(opts.string_limit);
@@ -759,9 +769,9 @@ fn format_captured(
         ArgKind::IntPair => int_pair(data),
         ArgKind::Timespec { .. } => timespec(data),
         ArgKind::TimespecPair => timespec_pair(data),
-        ArgKind::Statx => statx(data),
-        ArgKind::Stat => stat(data),
-        ArgKind::SockaddrIn { .. } | ArgKind::SockaddrOut { .. } => sockaddr(data),
+        ArgKind::Statx => statx(data, opts.verbose),
+        ArgKind::Stat => stat(data, opts.verbose),
+        ArgKind::SockaddrIn { .. } | ArgKind::SockaddrOut { .. } => sockaddr(data, opts.strings),
         ArgKind::Rlimit { .. } => rlimit(data),
         ArgKind::SigSet { .. } => sigset(data),
         ArgKind::SigAction { .. } => sigaction(data),
@@ -782,8 +792,29 @@ fn can_create(open_flags: u64) -> bool {
 /// `-y`'s namer: (argument index or `None` for the return value, fd) → the text between `<` and `>`.
 pub type FdNamer<'a> = dyn Fn(Option<usize>, i64) -> Option<String> + 'a;
 
-fn annotate_fd(arg: Option<usize>, fd: i64, fd_path: &FdNamer<'_>) -> String {
+/// `-yy`'s `TCP:[127.0.0.1:6379]`, `UNIX-STREAM:[...]`: strace's own text, never in hex (a path, `pipe:[...]` and
+/// `socket:[...]` are what the kernel names the file, which strace quotes).
+fn is_socket_description(text: &str) -> bool {
+    text.split_once(":[").is_some_and(|(proto, _)| proto.starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
+/// `3</etc/hostname>`; under `-x`/`-xx` the path in hex when strace would show it so (`3<\x2f\x65...>`).
+fn annotate_fd(arg: Option<usize>, fd: i64, fd_path: &FdNamer<'_>, strings: StringStyle) -> String {
     match fd_path(arg, fd) {
+        // `?`: tracer's own word for an fd it cannot name.
+        Some(path) if strings != StringStyle::Escaped && path != "?" && !is_socket_description(&path) => {
+            // A device's `<char 1:3>` (-yy) is strace's own text, after the path it quotes.
+            let (name, device) = match path.rfind("<char ").or_else(|| path.rfind("<block ")) {
+                Some(at) if path.ends_with('>') => path.split_at(at),
+                _ => (path.as_str(), ""),
+            };
+            let name = if strings.wants_hex(name.as_bytes()) {
+                hex_escaped(name.as_bytes())
+            } else {
+                crate::escape::display_name(name.as_bytes())
+            };
+            format!("{fd}<{name}{device}>")
+        }
         Some(path) => format!("{fd}<{}>", crate::escape::display_name(path.as_bytes())),
         None => fd.to_string(),
     }
@@ -825,7 +856,7 @@ fn format_scalar(
         | ArgKind::EnvCount
         | ArgKind::TimespecPair
         | ArgKind::Statx => pointer(value),
-        ArgKind::PrctlArg2 | ArgKind::PrctlArg => return prctl_arg(i, args, None, 0),
+        ArgKind::PrctlArg2 | ArgKind::PrctlArg => return prctl_arg(i, args, None, 0, opts.strings),
         ArgKind::Personality => personality(value as u32),
         ArgKind::IpcKey if value as u32 == 0 => "IPC_PRIVATE".to_string(),
         ArgKind::IpcKey => c_hex(u64::from(value as u32)),
@@ -842,7 +873,7 @@ fn format_scalar(
         ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => "AT_FDCWD".to_string(),
         ArgKind::Fd | ArgKind::DirFd => {
             let fd = i64::from(value as u32 as i32);
-            if opts.show_fd_paths { annotate_fd(Some(i), fd, fd_path) } else { fd.to_string() }
+            if opts.show_fd_paths { annotate_fd(Some(i), fd, fd_path, opts.strings) } else { fd.to_string() }
         }
         ArgKind::OpenFlags => open_flags(value),
         // `umode_t`, 16 bits, whatever the argument's declared type (umask's is an int): strace prints it so.
@@ -958,14 +989,20 @@ fn personality(value: u32) -> String {
 
 /// prctl's argument `i` (1 to 4) as strace shows it for the option in argument 0; `captured` is argument 2's
 /// copy as a string (with whether it faulted). Options strace does not decode further show every argument in hex.
-fn prctl_arg(i: usize, args: &[u64; 6], captured: Option<(&[u8], bool)>, ret: i64) -> Option<String> {
+fn prctl_arg(
+    i: usize,
+    args: &[u64; 6],
+    captured: Option<(&[u8], bool)>,
+    ret: i64,
+    strings: StringStyle,
+) -> Option<String> {
     let value = args[i];
     let all_hex = || Some(c_hex(value));
     // The name is at most TASK_COMM_LEN - 1 bytes for PR_SET_NAME, TASK_COMM_LEN for PR_GET_NAME: longer is cut.
     let name = |limit: usize| match captured {
         _ if value == 0 => "NULL".to_string(),
-        Some((data, false)) if data.len() >= limit => quoted(&data[..limit], true),
-        Some((data, false)) => quoted(data, false),
+        Some((data, false)) if data.len() >= limit => quote(&data[..limit], true, strings),
+        Some((data, false)) => quote(data, false, strings),
         _ => pointer(value),
     };
     const NO_ARGUMENTS: [i32; 7] = [
@@ -1287,7 +1324,8 @@ mod tests {
         }
     }
 
-    const OPTS: FormatOptions = FormatOptions { string_limit: 32, show_fd_paths: false };
+    const OPTS: FormatOptions =
+        FormatOptions { string_limit: 32, show_fd_paths: false, strings: StringStyle::Escaped, verbose: false };
 
     #[test]
     fn formats_openat_like_strace() {
@@ -1308,14 +1346,14 @@ mod tests {
     fn cuts_buffers_at_the_string_limit() {
         let t = table();
         let r = record(1, [1, 0x1000, 14, 0, 0, 0], 14, [b"hello, world!\n", b""]);
-        let opts = FormatOptions { string_limit: 5, show_fd_paths: false };
+        let opts = FormatOptions { string_limit: 5, ..OPTS };
         assert_eq!(t.format(&r, &opts, &|_, _| None).args, ["1", "\"hello\"...", "14"]);
         assert_eq!(t.format(&r, &OPTS, &|_, _| None).args, ["1", "\"hello, world!\\n\"", "14"]);
     }
 
     #[test]
     fn kernel_tables_mark_captures() {
-        let specs = table().specs(|_| true);
+        let specs = table().specs(|_| true, false);
         assert_eq!(specs[257].kind, [capture::CSTRING, capture::NONE]);
         assert_eq!(specs[257].arg[0], 1);
         assert_eq!((specs[1].kind[0], specs[1].arg[0], specs[1].len_arg[0]), (capture::BUFFER_IN, 1, 2));
@@ -1524,7 +1562,7 @@ mod tests {
         // Not counted (a fault, more than the kernel counts): the address alone.
         assert_eq!(exec(0x7ffd_0000, b"", status::FAULT_1), "0x7ffd0000");
         assert_eq!(exec(0, b"", status::FAULT_1), "NULL");
-        let specs = table_with("execve", EXECVE).specs(|_| true);
+        let specs = table_with("execve", EXECVE).specs(|_| true, false);
         assert_eq!((specs[0].kind, specs[0].arg), ([capture::CSTRING, capture::ARRAY_COUNT], [0, 2]));
     }
 
@@ -1590,11 +1628,11 @@ mod tests {
         data[28..30].copy_from_slice(&(libc::S_IFDIR as u16 | 0o755).to_ne_bytes());
         data[40..48].copy_from_slice(&4096u64.to_ne_bytes());
         assert_eq!(
-            statx(&data).unwrap(),
+            statx(&data, false).unwrap(),
             "{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=STATX_ATTR_MOUNT_ROOT, stx_mode=S_IFDIR|0755, \
              stx_size=4096, ...}"
         );
-        assert_eq!(statx(&data[..40]), None, "a short copy");
+        assert_eq!(statx(&data[..40], false), None, "a short copy");
     }
 
     #[test]
@@ -1868,6 +1906,68 @@ mod tests {
     }
 
     #[test]
+    fn fd_paths_in_hex_as_strace_x_shows_them() {
+        let named = |text: &'static str, style| annotate_fd(Some(0), 3, &|_, _| Some(text.to_string()), style);
+        assert_eq!(
+            named("/dev/null<char 1:3>", StringStyle::HexAll),
+            r"3<\x2f\x64\x65\x76\x2f\x6e\x75\x6c\x6c<char 1:3>>"
+        );
+        assert_eq!(named("/dev/null<char 1:3>", StringStyle::HexNonAscii), "3</dev/null<char 1:3>>");
+        assert_eq!(named("/tmp/caf\u{e9}", StringStyle::HexNonAscii), r"3<\x2f\x74\x6d\x70\x2f\x63\x61\x66\xc3\xa9>");
+        assert_eq!(named("pipe:[12]", StringStyle::HexAll), r"3<\x70\x69\x70\x65\x3a\x5b\x31\x32\x5d>");
+        assert_eq!(named("TCP:[127.0.0.1:80]", StringStyle::HexAll), "3<TCP:[127.0.0.1:80]>", "-yy's own text");
+        assert_eq!(named("?", StringStyle::HexAll), "3<?>", "unknown stays unknown");
+        let inet = [2u8, 0, 0, 80, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            sockaddr(&inet, StringStyle::HexAll).unwrap(),
+            r#"{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("\x31\x32\x37\x2e\x30\x2e\x30\x2e\x31")}"#
+        );
+    }
+
+    #[test]
+    fn stat_and_statx_whole_under_v() {
+        let mut file = stat_bytes(0o100644, 0, 37203);
+        file[0..8].copy_from_slice(&libc::makedev(0xfe, 0).to_ne_bytes());
+        file[8..16].copy_from_slice(&819u64.to_ne_bytes());
+        file[16..24].copy_from_slice(&1u64.to_ne_bytes());
+        file[28..32].copy_from_slice(&1000u32.to_ne_bytes());
+        file[56..64].copy_from_slice(&4096u64.to_ne_bytes());
+        file[64..72].copy_from_slice(&80u64.to_ne_bytes());
+        // Times at the epoch: strace prints no date comment for them (and none that depends on the time zone).
+        assert_eq!(
+            stat(&file, true).unwrap(),
+            "{st_dev=makedev(0xfe, 0), st_ino=819, st_mode=S_IFREG|0644, st_nlink=1, st_uid=1000, st_gid=0, \
+             st_blksize=4096, st_blocks=80, st_size=37203, st_atime=0, st_atime_nsec=0, st_mtime=0, st_mtime_nsec=0, \
+             st_ctime=0, st_ctime_nsec=0}"
+        );
+        let null = stat_bytes(0o20666, libc::makedev(1, 3), 0);
+        assert!(stat(&null, true).unwrap().contains(", st_blocks=0, st_rdev=makedev(0x1, 0x3), st_atime=0,"));
+        assert_eq!(stat(&file[..143], true), None, "short");
+
+        let mut data = vec![0u8; 152];
+        data[0..4].copy_from_slice(&0x17ffu32.to_ne_bytes()); // basic stats, no btime, mount id
+        data[4..8].copy_from_slice(&4096u32.to_ne_bytes());
+        data[28..30].copy_from_slice(&(libc::S_IFCHR as u16 | 0o666).to_ne_bytes());
+        data[128..132].copy_from_slice(&1u32.to_ne_bytes());
+        data[132..136].copy_from_slice(&3u32.to_ne_bytes());
+        data[144..152].copy_from_slice(&0x18u64.to_ne_bytes());
+        assert_eq!(
+            statx(&data, true).unwrap(),
+            "{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_blksize=4096, stx_attributes=0, stx_nlink=0, stx_uid=0, \
+             stx_gid=0, stx_mode=S_IFCHR|0666, stx_ino=0, stx_size=0, stx_blocks=0, stx_attributes_mask=0, \
+             stx_atime={tv_sec=0, tv_nsec=0}, stx_ctime={tv_sec=0, tv_nsec=0}, stx_mtime={tv_sec=0, tv_nsec=0}, \
+             stx_rdev_major=1, stx_rdev_minor=3, stx_dev_major=0, stx_dev_minor=0, stx_mnt_id=0x18}"
+        );
+        // STATX_TYPE|STATX_MODE|STATX_ATIME: the other times were not filled, and strace leaves them out.
+        data[0..4].copy_from_slice(&0x23u32.to_ne_bytes());
+        let partial = statx(&data, true).unwrap();
+        assert!(partial.contains(", stx_atime={tv_sec=0, tv_nsec=0}, stx_rdev_major=1,"), "{partial}");
+        assert!(partial.ends_with("stx_dev_minor=0}"), "no mount id: {partial}");
+        assert_eq!(statx(&data[..48], true), None, "the abbreviated copy is too short for -v");
+        assert!(statx(&data[..48], false).is_some());
+    }
+
+    #[test]
     fn stat_abbreviated_like_strace() {
         let fields = &[("int", "dfd"), ("const char *", "filename"), ("struct stat *", "statbuf"), ("int", "flag")];
         let fstatat = |ret, data: &[u8], status| {
@@ -2001,7 +2101,7 @@ mod tests {
             name: "getsockname".into(),
             args: vec![field("int", "fd"), field("struct sockaddr *", "usockaddr"), field("int *", "usockaddr_len")],
         }]);
-        let spec = t.specs(|_| true)[51];
+        let spec = t.specs(|_| true, false)[51];
         assert_eq!((spec.kind, spec.arg, spec.len_arg), ([capture::SIZED_OUT, capture::NONE], [1, 0], [2, 0]));
     }
 
@@ -2073,7 +2173,7 @@ mod tests {
                 ],
             },
         ]);
-        let specs = t.specs(|_| true);
+        let specs = t.specs(|_| true, false);
         let slots = |nr: usize| (specs[nr].kind, specs[nr].arg, specs[nr].len_arg);
         assert_eq!(slots(293), ([capture::STRUCT_OUT, capture::NONE], [0, 0], [8, 0]));
         assert_eq!(slots(262), ([capture::CSTRING, capture::STRUCT_OUT], [1, 2], [0, 144]));

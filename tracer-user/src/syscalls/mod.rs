@@ -30,7 +30,7 @@ use tracer_common::{
 use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{CgroupArgs, OutputArgs, PidArgs, RingArgs, UsageError},
-    escape::{Text, display_name, quoted},
+    escape::{StringStyle, Text, display_name, quote},
     output::{Clock, OutputClosed, duration, timestamp},
     probes::{
         Family as _,
@@ -92,6 +92,13 @@ pub struct SyscallsArgs {
     /// (`-yy`: a socket's protocol and ends, a device's numbers, as strace shows them); `N<?>` when unknown.
     #[arg(short = 'y', long = "decode-fds", action = clap::ArgAction::Count)]
     fd_paths: u8,
+    /// Strings in hex: `-x` a string holding bytes that are not printable ASCII, `-xx` every string (as strace;
+    /// text output only).
+    #[arg(short = 'x', action = clap::ArgAction::Count)]
+    hex_strings: u8,
+    /// Structs whole (stat, statx), where strace abbreviates them with `...` (as strace -v; text output only).
+    #[arg(short = 'v', long = "no-abbrev")]
+    verbose: bool,
     /// Report a call still blocked after this many seconds (and threads blocked at attach).
     #[arg(long, value_name = "SECS", default_value_t = 1.0)]
     blocked_after: f64,
@@ -146,7 +153,12 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     // Resolve the processes before loading anything: a missing pid is a usage problem, not a trace.
     let initial = args.pids.resolve()?;
 
-    let specs = table.specs(|info| filter.wants(info));
+    // -x, -xx and -v shape the text line; JSON's `args` keep one form whatever the options (docs/JSON.md).
+    let (strings, verbose) = match args.out.json {
+        true => (StringStyle::Escaped, false),
+        false => (StringStyle::from_count(args.hex_strings), args.verbose),
+    };
+    let specs = table.specs(|info| filter.wants(info), verbose);
     let specs: Box<[tracer_common::syscalls::SyscallSpec; tracer_common::syscalls::MAX_SYSCALL_NR]> =
         specs.into_boxed_slice().try_into().map_err(|_| anyhow::anyhow!("syscall table has the wrong size"))?;
     let result_filter = if args.failed {
@@ -215,7 +227,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     let mut session = Session::new(probes, output)?;
     let mut tracer = Tracer {
         table,
-        opts: FormatOptions { string_limit: args.string_limit, show_fd_paths: args.fd_paths > 0 },
+        opts: FormatOptions { string_limit: args.string_limit, show_fd_paths: args.fd_paths > 0, strings, verbose },
         timestamps: args.timestamps,
         durations: args.durations,
         summary: args.summary,
@@ -462,7 +474,7 @@ impl Tracer {
             && let Some(exec) = self.execs.get(&pid)
             && let Some(arg) = call.args.get_mut(path_arg + 1)
         {
-            *arg = exec.argv_text(self.opts.string_limit);
+            *arg = exec.argv_text(self.opts.string_limit, self.opts.strings);
         }
         if exec_args_lost {
             // The environment pointer (and execveat's dirfd and flags) are not known: say so, not NULL or 0.
@@ -793,10 +805,10 @@ impl ExecInfo {
     }
 
     /// `["ls", "/"]` as strace prints argv, each string cut at `-s`, `...` when the kernel's copy was cut.
-    fn argv_text(&self, limit: usize) -> String {
+    fn argv_text(&self, limit: usize, strings: StringStyle) -> String {
         let argv = self.argv.strip_suffix(&[0]).unwrap_or(&self.argv);
         let args: Vec<String> =
-            argv.split(|&b| b == 0).map(|a| quoted(&a[..a.len().min(limit)], a.len() > limit)).collect();
+            argv.split(|&b| b == 0).map(|a| quote(&a[..a.len().min(limit)], a.len() > limit, strings)).collect();
         let more = if self.argv_truncated { ", ..." } else { "" };
         format!("[{}{more}]", args.join(", "))
     }

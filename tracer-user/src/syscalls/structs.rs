@@ -3,7 +3,7 @@
 //! Every read is length-checked: a short capture gives `None`, and the caller shows the pointer instead.
 
 use crate::{
-    escape::quoted,
+    escape::{StringStyle, quote},
     linux::{
         constants::{self as c, c_hex, named},
         files::file_mode,
@@ -16,6 +16,8 @@ pub(super) const INT_PAIR_SIZE: u8 = 8;
 pub(super) const TIMESPEC_SIZE: u8 = 16;
 /// `struct statx` up to `stx_size`: what strace's abbreviated form shows.
 pub(super) const STATX_SHOWN_SIZE: u8 = 48;
+/// `struct statx` up to `stx_mnt_id`: what strace's `-v` shows.
+pub(super) const STATX_VERBOSE_SIZE: u8 = 152;
 /// utimensat's `struct timespec[2]`.
 pub(super) const TIMESPEC_PAIR_SIZE: u8 = 32;
 pub(super) const STAT_SIZE: u8 = 144;
@@ -103,8 +105,22 @@ fn local_time(sec: i64, nsec: u64) -> Option<String> {
     Some(format!("{date}{fraction}{zone}"))
 }
 
-/// strace's abbreviated `struct stat` (x86_64 layout): the mode, then the device of a device file or the size.
-pub(super) fn stat(data: &[u8]) -> Option<String> {
+/// `makedev(0xfe, 0)`.
+fn makedev(dev: u64) -> String {
+    format!("makedev({}, {})", c_hex(libc::major(dev).into()), c_hex(libc::minor(dev).into()))
+}
+
+/// `1796231291 /* 2026-12-02T17:08:11.932224101+0000 */`: a time in seconds with strace's comment.
+fn seconds_commented(sec: i64, nsec: u64) -> String {
+    match local_time(sec, nsec) {
+        Some(when) => format!("{sec} /* {when} */"),
+        None => sec.to_string(),
+    }
+}
+
+/// strace's `struct stat` (x86_64 layout). Abbreviated: the mode, then the device of a device file or the size.
+/// `verbose` (`-v`): every field, in strace's order, each time with its date.
+pub(super) fn stat(data: &[u8], verbose: bool) -> Option<String> {
     if data.len() < usize::from(STAT_SIZE) {
         return None;
     }
@@ -113,31 +129,84 @@ pub(super) fn stat(data: &[u8]) -> Option<String> {
     let size = u64_at(data, 48)? as i64;
     let kind = mode & libc::S_IFMT;
     let detail = if kind == libc::S_IFCHR || kind == libc::S_IFBLK {
-        let (major, minor) = (libc::major(rdev), libc::minor(rdev));
-        format!("st_rdev=makedev({}, {})", c_hex(major.into()), c_hex(minor.into()))
+        format!("st_rdev={}", makedev(rdev))
     } else {
         format!("st_size={size}")
     };
-    Some(format!("{{st_mode={}, {detail}, ...}}", file_mode(mode)))
+    if !verbose {
+        return Some(format!("{{st_mode={}, {detail}, ...}}", file_mode(mode)));
+    }
+    let (dev, ino, nlink) = (u64_at(data, 0)?, u64_at(data, 8)?, u64_at(data, 16)?);
+    let (uid, gid) = (u32_at(data, 28)?, u32_at(data, 32)?);
+    let (blksize, blocks) = (u64_at(data, 56)? as i64, u64_at(data, 64)? as i64);
+    let mut out = format!(
+        "{{st_dev={}, st_ino={ino}, st_mode={}, st_nlink={nlink}, st_uid={uid}, st_gid={gid}, st_blksize={blksize}, \
+         st_blocks={blocks}, {detail}",
+        makedev(dev),
+        file_mode(mode),
+    );
+    for (name, offset) in [("atime", 72), ("mtime", 88), ("ctime", 104)] {
+        let (sec, nsec) = (u64_at(data, offset)? as i64, u64_at(data, offset + 8)?);
+        out.push_str(&format!(", st_{name}={}, st_{name}_nsec={nsec}", seconds_commented(sec, nsec)));
+    }
+    out.push('}');
+    Some(out)
 }
 
 /// strace's abbreviated `struct statx`: `{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=0,
 /// stx_mode=S_IFREG|0644, stx_size=3, ...}`.
-pub(super) fn statx(data: &[u8]) -> Option<String> {
+/// `verbose` (`-v`): every field up to `stx_mnt_id` in strace's order, each time and `stx_mnt_id` only when the
+/// mask says the kernel filled it.
+pub(super) fn statx(data: &[u8], verbose: bool) -> Option<String> {
     let mask = u32_at(data, 0)?;
     let attributes = u64_at(data, 8)?;
     let mode = u16_at(data, 28)?;
     let size = u64_at(data, 40)?;
-    Some(format!(
-        "{{stx_mask={}, stx_attributes={}, stx_mode={}, stx_size={size}, ...}}",
-        c::flags_text(mask.into(), &c::STATX_MASK, c::STATX_MASK.unknown),
-        c::flags_text(attributes, &c::STATX_ATTRIBUTES, c::STATX_ATTRIBUTES.unknown),
+    let mask_text = c::flags_text(mask.into(), &c::STATX_MASK, c::STATX_MASK.unknown);
+    let attributes_text = c::flags_text(attributes, &c::STATX_ATTRIBUTES, c::STATX_ATTRIBUTES.unknown);
+    if !verbose {
+        return Some(format!(
+            "{{stx_mask={mask_text}, stx_attributes={attributes_text}, stx_mode={}, stx_size={size}, ...}}",
+            file_mode(mode.into()),
+        ));
+    }
+    const STATX_BTIME: u32 = 0x800;
+    const STATX_MNT_ID: u32 = 0x1000;
+    let (blksize, nlink, uid, gid) = (u32_at(data, 4)?, u32_at(data, 16)?, u32_at(data, 20)?, u32_at(data, 24)?);
+    let (ino, blocks, attributes_mask) = (u64_at(data, 32)?, u64_at(data, 48)?, u64_at(data, 56)?);
+    let mut out = format!(
+        "{{stx_mask={mask_text}, stx_blksize={blksize}, stx_attributes={attributes_text}, stx_nlink={nlink}, \
+         stx_uid={uid}, stx_gid={gid}, stx_mode={}, stx_ino={ino}, stx_size={size}, stx_blocks={blocks}, \
+         stx_attributes_mask={}",
         file_mode(mode.into()),
-    ))
+        c::flags_text(attributes_mask, &c::STATX_ATTRIBUTES, c::STATX_ATTRIBUTES.unknown),
+    );
+    // Each time only when the mask says the kernel filled it (STATX_ATIME, STATX_BTIME, STATX_CTIME, STATX_MTIME).
+    for (name, offset, bit) in
+        [("atime", 64, 0x20), ("btime", 80, STATX_BTIME), ("ctime", 96, 0x80), ("mtime", 112, 0x40)]
+    {
+        if mask & bit == 0 {
+            continue;
+        }
+        // struct statx_timestamp: a 64-bit tv_sec, a 32-bit tv_nsec.
+        let (sec, nsec) = (u64_at(data, offset)? as i64, u64::from(u32_at(data, offset + 8)?));
+        out.push_str(&format!(", stx_{name}={{tv_sec={sec}, tv_nsec={nsec}}}"));
+        if let Some(when) = local_time(sec, nsec) {
+            out.push_str(&format!(" /* {when} */"));
+        }
+    }
+    for (name, offset) in [("rdev_major", 128), ("rdev_minor", 132), ("dev_major", 136), ("dev_minor", 140)] {
+        out.push_str(&format!(", stx_{name}={}", u32_at(data, offset)?));
+    }
+    if mask & STATX_MNT_ID != 0 {
+        out.push_str(&format!(", stx_mnt_id={}", c_hex(u64_at(data, 144)?)));
+    }
+    out.push('}');
+    Some(out)
 }
 
 /// `struct sockaddr` as strace shows it for the families it knows; others by family name.
-pub(super) fn sockaddr(data: &[u8]) -> Option<String> {
+pub(super) fn sockaddr(data: &[u8], strings: StringStyle) -> Option<String> {
     let family = u16_at(data, 0)?;
     let name = named(u64::from(family), &c::ADDRESS_FAMILIES);
     let rest = match i32::from(family) {
@@ -146,32 +215,33 @@ pub(super) fn sockaddr(data: &[u8]) -> Option<String> {
             let addr = std::net::Ipv4Addr::from(bytes_at::<4>(data, 4)?);
             // sockaddr_in is 16 bytes; strace wants them all.
             bytes_at::<8>(data, 8)?;
-            format!(", sin_port=htons({port}), sin_addr=inet_addr(\"{addr}\")")
+            let addr = quote(addr.to_string().as_bytes(), false, strings);
+            format!(", sin_port=htons({port}), sin_addr=inet_addr({addr})")
         }
         libc::AF_INET6 => {
             let port = u16::from_be_bytes(bytes_at(data, 2)?);
             let flowinfo = u32::from_be_bytes(bytes_at(data, 4)?);
             let bytes: [u8; 16] = bytes_at(data, 8)?;
-            let addr = inet6_text(bytes);
+            let addr = quote(inet6_text(bytes).as_bytes(), false, strings);
             let scope = u32_at(data, 24)?;
             // strace names the interface of a link-local address.
             let link_local = bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 || bytes[0] == 0xff && bytes[1] & 0xf == 2;
             let scope = match interface_name(scope) {
-                Some(name) if link_local => format!("if_nametoindex({})", quoted(name.as_bytes(), false)),
+                Some(name) if link_local => format!("if_nametoindex({})", quote(name.as_bytes(), false, strings)),
                 _ => scope.to_string(),
             };
             format!(
-                ", sin6_port=htons({port}), sin6_flowinfo=htonl({flowinfo}), inet_pton(AF_INET6, \"{addr}\", \
+                ", sin6_port=htons({port}), sin6_flowinfo=htonl({flowinfo}), inet_pton(AF_INET6, {addr}, \
                  &sin6_addr), sin6_scope_id={scope}"
             )
         }
         libc::AF_UNIX => match &data[2..] {
             [] => String::new(),
             // Abstract: the name after the leading NUL, all of its bytes.
-            [0, name @ ..] => format!(", sun_path=@{}", quoted(name, false)),
+            [0, name @ ..] => format!(", sun_path=@{}", quote(name, false, strings)),
             path => {
                 let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
-                format!(", sun_path={}", quoted(&path[..end], false))
+                format!(", sun_path={}", quote(&path[..end], false, strings))
             }
         },
         libc::AF_NETLINK => {
