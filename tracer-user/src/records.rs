@@ -955,6 +955,8 @@ pub struct HeldConnection {
     /// As ss prints it: `ESTAB`, `TIME-WAIT`, ...
     pub state: &'static str,
     pub inode: Option<u64>,
+    /// The network namespace the connection is in (its inode number); null when not known.
+    pub netns: Option<u64>,
     pub uid: u32,
 }
 

@@ -22,10 +22,12 @@ use tracer_common::{
 use crate::sockdiag::{
     self, DiagSocket, Proto, Which,
     holders::{Attempt, PortHolders},
+    netns,
 };
 use crate::{
     bpf::{Core, Preflight, Probes},
-    cli::{CgroupArgs, OutputArgs, PidArgs, RingArgs},
+    cgroups::{Hierarchy, Origins},
+    cli::{self, CgroupArgs, NetnsArgs, OutputArgs, PidArgs, RingArgs},
     escape::{Text, display_name},
     linux::{
         errno,
@@ -67,6 +69,8 @@ pub struct BindsArgs {
     /// sockets, UDP sockets).
     #[arg(short = 'a', long = "all")]
     all: bool,
+    #[command(flatten)]
+    netns: NetnsArgs,
     #[command(flatten)]
     cgroups: CgroupArgs,
     #[command(flatten)]
@@ -177,6 +181,7 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     // Resolve the processes before loading anything: a missing pid is a usage problem, not a trace.
     let pids: HashSet<u32> = args.pids.resolve()?.into_iter().collect();
     let filter = Filter::new(&args, pids);
+    let named_netns = args.netns.resolve()?;
     let net = NetProbes::new(&preflight.tracefs)?.with_syscalls().filtered(
         &filter.ports,
         filter.family_mask,
@@ -197,7 +202,8 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
 
     // The snapshot is taken once the probes are attached: a bind made meanwhile is in both, none is in neither.
     let which = if args.all { Which::All } else { Which::Bound };
-    let sockets = sockdiag::dump_all(&handler.filter.protos, &handler.filter.families, which)
+    let namespaces = cli::namespaces(named_netns);
+    let sockets = sockdiag::dump_namespaces(&namespaces, &handler.filter.protos, &handler.filter.families, which)
         .context("taking the snapshot of bound sockets")?;
     let closed = handler.snapshot(sockets, &mut session.io).is_err()
         || session.ready("binds", &handler.filter.describe()).is_err();
@@ -259,7 +265,7 @@ impl Binds {
                 self.udp_known.insert(
                     socket.inode,
                     KnownUdp {
-                        netns: self.port_holders.own_netns(),
+                        netns: socket.netns,
                         pid: first.pid,
                         start_ns: first.start_ns,
                         comm: first.comm_bytes().to_vec(),
@@ -276,7 +282,7 @@ impl Binds {
             );
         }
         io.out.text_only(&format!(
-            "{:<5} {:<10} {:>6} {:>6} {:<30} {:<30} {:<10} {:>7} {:<16} {:>4} {:>10}",
+            "{:<5} {:<10} {:>6} {:>6} {:<30} {:<30} {:<10} {:>7} {:<16} {:>4} {:>10} {}",
             "PROTO",
             "STATE",
             "RECV-Q",
@@ -287,17 +293,22 @@ impl Binds {
             "PID",
             "COMMAND",
             "FD",
-            "INODE"
+            "INODE",
+            "NETNS"
         ))?;
+        // Each row names its holder's cgroup, container and namespace pid as /proc says now.
+        let mut origins = Origins::new(Hierarchy::detect());
         for h in &holders {
+            io.out.set_origin(h.pid.map(|pid| origins.of_pid(pid)));
             io.out.emit(&records::Holder { held: h }, |_| {
                 let pid = h.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
                 let fd = h.fd.map_or_else(|| "-".to_string(), |f| f.to_string());
                 let inode = h.inode.map_or_else(|| "-".to_string(), |i| i.to_string());
                 let comm = if h.pid.is_some() { display_name(h.comm_bytes()) } else { "-".to_string() };
                 let user = h.user.as_deref().map_or_else(|| "-".to_string(), |u| display_name(u.as_bytes()));
+                let netns = h.netns.map_or_else(|| "?".to_string(), |n| netns::label(n as u32));
                 format!(
-                    "{:<5} {:<10} {:>6} {:>6} {:<30} {:<30} {user:<10} {pid:>7} {comm:<16} {fd:>4} {inode:>10}",
+                    "{:<5} {:<10} {:>6} {:>6} {:<30} {:<30} {user:<10} {pid:>7} {comm:<16} {fd:>4} {inode:>10} {netns}",
                     h.proto,
                     h.state,
                     h.recv_q,
@@ -307,6 +318,7 @@ impl Binds {
                 )
             })?;
         }
+        io.out.set_origin(None);
         if holders.is_empty() {
             io.out.text_only(&format!("(no socket on {})", self.filter.ports_text()))?;
         }
