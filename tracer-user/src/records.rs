@@ -433,11 +433,13 @@ pub struct SocketOutcome<'a, H = NoHolder> {
     pub reuseport: Option<bool>,
     pub v6only: Option<bool>,
     pub inode: Option<u64>,
+    /// The socket's network namespace (inode number), read in the kernel at the call; null when unknown.
+    pub netns: Option<u64>,
 }
 
 impl<'a, H> SocketOutcome<'a, H> {
     /// `known`: whether the fd was a socket (its options are null otherwise).
-    fn of(ret: i32, flags: u32, inode: u64, known: bool) -> Self {
+    fn of(ret: i32, flags: u32, inode: u64, netns: u32, known: bool) -> Self {
         SocketOutcome {
             ret,
             errno: errno::of_return(ret.into()).map(|(name, _)| name),
@@ -448,6 +450,7 @@ impl<'a, H> SocketOutcome<'a, H> {
             reuseport: known.then_some(flags & sock_flags::REUSEPORT != 0),
             v6only: known.then_some(flags & sock_flags::V6ONLY != 0),
             inode: (inode != 0).then_some(inode),
+            netns: (netns != 0).then_some(u64::from(netns)),
         }
     }
 
@@ -499,7 +502,7 @@ impl<H> Bind<'_, H> {
             port: if e.bound_port != 0 { e.bound_port } else { e.port },
             requested_port: e.port,
             fd: e.fd,
-            outcome: SocketOutcome::of(e.ret, e.flags, e.inode, known),
+            outcome: SocketOutcome::of(e.ret, e.flags, e.inode, e.netns, known),
         }
     }
 }
@@ -540,7 +543,7 @@ impl<H> Listen<'_, H> {
             fd: (e.fd >= 0).then_some(e.fd),
             backlog: (e.fd >= 0).then_some(e.backlog),
             // A listening socket is a socket: its options are known.
-            outcome: SocketOutcome::of(e.ret, e.flags, e.inode, true),
+            outcome: SocketOutcome::of(e.ret, e.flags, e.inode, e.netns, true),
         }
     }
 }
@@ -561,6 +564,8 @@ pub struct Close {
     pub addr: String,
     pub port: u16,
     pub inode: Option<u64>,
+    /// The socket's network namespace (inode number); null when unknown.
+    pub netns: Option<u64>,
     /// "kernel": a TCP listener left LISTEN (pid is the task that closed it); "poll": a UDP socket was found
     /// gone by the once-a-second sock_diag check (pid is the process that held it).
     pub source: &'static str,
@@ -579,6 +584,7 @@ impl Close {
             addr: ip_of(e.family, &e.addr).to_string(),
             port: e.port,
             inode: (e.inode != 0).then_some(e.inode),
+            netns: (e.netns != 0).then_some(u64::from(e.netns)),
             source: "kernel",
         }
     }

@@ -234,6 +234,8 @@ struct Binds {
     filter: Filter,
     udp_known: HashMap<u64, KnownUdp>,
     ticks: u32,
+    /// tracer's own network namespace (inode number): the others are named on the lines of their events.
+    own_netns: u32,
     /// What holds the port of a refused call; the network namespaces of known UDP sockets.
     port_holders: PortHolders,
     /// Traced processes still alive (with --pid): tracing ends when none is left.
@@ -243,7 +245,20 @@ struct Binds {
 impl Binds {
     fn new(filter: Filter) -> Binds {
         let live = filter.pids.clone();
-        Binds { filter, udp_known: HashMap::new(), ticks: 0, port_holders: PortHolders::default(), live }
+        Binds {
+            filter,
+            udp_known: HashMap::new(),
+            ticks: 0,
+            own_netns: netns::own(),
+            port_holders: PortHolders::default(),
+            live,
+        }
+    }
+
+    /// ` in net:[4026532281]` for a socket of another network namespace than tracer's; nothing for its own or
+    /// when the kernel could not read it.
+    fn netns_text(&self, ns: u32) -> String {
+        if ns == 0 || ns == self.own_netns { String::new() } else { format!(" in {}", netns::label(ns)) }
     }
 
     fn snapshot(&mut self, sockets: Vec<DiagSocket>, io: &mut Io) -> Result<(), OutputClosed> {
@@ -326,6 +341,7 @@ impl Binds {
     }
 
     fn on_bind(&mut self, e: &BindEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let ns_text = self.netns_text(e.netns);
         let known = e.flags & sock_flags::SOCKET_KNOWN != 0;
         let addr = ip_of(e.sa_family, &e.addr);
         let port = if e.bound_port != 0 { e.bound_port } else { e.port };
@@ -366,6 +382,7 @@ impl Binds {
                 line.push_str(" (port 0: kernel picked)");
             }
             line.push_str(&options_text(e.flags));
+            line.push_str(&ns_text);
             line.push_str(&result_text(e.ret, errno));
             line.push_str(&refusal.text());
             line
@@ -373,6 +390,7 @@ impl Binds {
     }
 
     fn on_listen(&mut self, e: &SockEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let ns_text = self.netns_text(e.netns);
         let addr = ip_of(e.family, &e.addr);
         let v6only = e.flags & sock_flags::V6ONLY != 0;
         // A socket that entered LISTEN outside the listen() syscall (reported from inet_sock_set_state).
@@ -397,6 +415,7 @@ impl Binds {
                 line.push_str(" (not by listen(): io_uring)");
             }
             line.push_str(&options_text(e.flags));
+            line.push_str(&ns_text);
             line.push_str(&result_text(e.ret, errno));
             line.push_str(&refusal.text());
             line
@@ -467,6 +486,7 @@ impl Binds {
                 addr: k.addr.to_string(),
                 port: k.port,
                 inode: Some(inode),
+                netns: (k.netns != 0).then_some(u64::from(k.netns)),
                 source: "poll",
             };
             io.out.emit(&record, |r| {
