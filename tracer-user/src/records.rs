@@ -1223,7 +1223,7 @@ mod tests {
             port: 80,
             requested_port: 80,
             fd: 3,
-            outcome: SocketOutcome::of(-98, 0, 0, false),
+            outcome: SocketOutcome::of(-98, 0, 0, 0, false),
         }
     }
 
@@ -1232,7 +1232,7 @@ mod tests {
         let plain: Bind = bind();
         assert_eq!(
             serde_json::to_string(&plain).unwrap(),
-            r#"{"type":"bind","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
+            r#"{"type":"bind","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null,"netns":null}"#
         );
         let holders = [7u32];
         let mut looked_up = bind();
@@ -1243,7 +1243,7 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_string(&looked_up).unwrap(),
-            r#"{"type":"bind","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_start_ns":5,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
+            r#"{"type":"bind","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_start_ns":5,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null,"netns":null}"#
         );
     }
 
@@ -1262,7 +1262,7 @@ mod tests {
                 port: 80,
                 fd: None,
                 backlog: None,
-                outcome: SocketOutcome::of(-98, sock_flags::REUSEADDR | sock_flags::V6ONLY, 9, true),
+                outcome: SocketOutcome::of(-98, sock_flags::REUSEADDR | sock_flags::V6ONLY, 9, 4026531840, true),
             };
             if let Some(holders) = holders {
                 record.outcome.held_by(
@@ -1275,11 +1275,11 @@ mod tests {
         };
         assert_eq!(
             listen(None::<&[u32]>),
-            r#"{"type":"listen","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
+            r#"{"type":"listen","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9,"netns":4026531840}"#
         );
         assert_eq!(
             listen(Some(&[] as &[u32])),
-            r#"{"type":"listen","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"holder_comm":"sshd","holders":[],"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
+            r#"{"type":"listen","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"holder_comm":"sshd","holders":[],"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9,"netns":4026531840}"#
         );
     }
 
