@@ -157,6 +157,8 @@ fn end_text(family: &str, addr: &str, port: u16) -> String {
 
 struct Conns {
     filter: Filter,
+    /// tracer's own network namespace (inode number): events of the others name theirs.
+    own_netns: u32,
     /// Traced processes still alive (with --pid): tracing ends when none is left.
     live: HashSet<u32>,
 }
@@ -181,7 +183,7 @@ fn millis(ns: u64) -> String {
 impl Conns {
     fn new(filter: Filter) -> Conns {
         let live = filter.pids.clone();
-        Conns { filter, live }
+        Conns { filter, own_netns: netns::own(), live }
     }
 
     fn snapshot(&mut self, sockets: Vec<DiagSocket>, io: &mut Io) -> Result<(), OutputClosed> {
@@ -272,20 +274,23 @@ impl Conns {
 
     fn on_conn(&mut self, e: &ConnEvent, io: &mut Io) -> Result<(), OutputClosed> {
         let owner_comm = c_bytes(&e.conn.owner_comm);
+        // ` in net:[N]` after the note, for a connection of another network namespace than tracer's.
+        let ns = e.conn.netns;
+        let ns_text = if ns == 0 || ns == self.own_netns { String::new() } else { format!(" in {}", netns::label(ns)) };
         match e.header.kind {
             kind::TCP_CONNECT => io.out.emit(&Connect::of(e, &io.clock), |r| {
                 let (pid, comm) = (r.pid.to_string(), display_name(owner_comm));
-                row("connect", &pid, &comm, &r.ends, "-", "-", &millis(r.latency_ns), &r.note())
+                row("connect", &pid, &comm, &r.ends, "-", "-", &millis(r.latency_ns), &(r.note() + &ns_text))
             }),
             kind::TCP_ACCEPT => io.out.emit(&Accept::of(e, &io.clock), |r| {
                 let (pid, comm) = (r.pid.to_string(), display_name(owner_comm));
-                row("accept", &pid, &comm, &r.ends, "-", "-", "-", &format!("listening port {}", r.ends.port))
+                row("accept", &pid, &comm, &r.ends, "-", "-", "-", &format!("listening port {}{ns_text}", r.ends.port))
             }),
             kind::TCP_CLOSE => io.out.emit(&TcpClose::of(e, &io.clock), |r| {
                 let pid = r.pid.map_or_else(|| "?".to_string(), |p| p.to_string());
                 let comm = if r.pid.is_some() { display_name(owner_comm) } else { "?".to_string() };
                 let (tx, rx) = ((r.tx_bytes / 1024).to_string(), (r.rx_bytes / 1024).to_string());
-                row("close", &pid, &comm, &r.ends, &tx, &rx, &millis(r.duration_ns), &r.note())
+                row("close", &pid, &comm, &r.ends, &tx, &rx, &millis(r.duration_ns), &(r.note() + &ns_text))
             }),
             _ => Ok(()),
         }

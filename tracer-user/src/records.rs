@@ -979,6 +979,8 @@ pub struct Connect {
     pub comm: Comm,
     #[serde(flatten)]
     pub ends: ConnEnds,
+    /// The socket's network namespace (inode number), read in the kernel; null when unknown.
+    pub netns: Option<u64>,
     /// "established", "refused", "timed_out", "reset", "aborted" (closed before an answer), or "error".
     pub result: &'static str,
     /// The error the connect failed with (`ECONNREFUSED`, `ETIMEDOUT`, `EHOSTUNREACH`, ...), else null.
@@ -1000,6 +1002,8 @@ pub struct Accept {
     pub comm: Comm,
     #[serde(flatten)]
     pub ends: ConnEnds,
+    /// The socket's network namespace (inode number), read in the kernel; null when unknown.
+    pub netns: Option<u64>,
     /// From the handshake's end to accept(): the time it waited in the listener's queue.
     pub queued_ns: u64,
 }
@@ -1020,6 +1024,8 @@ pub struct TcpClose {
     pub direction: &'static str,
     #[serde(flatten)]
     pub ends: ConnEnds,
+    /// The socket's network namespace (inode number), read in the kernel; null when unknown.
+    pub netns: Option<u64>,
     /// From the connect's SYN (outgoing) or the handshake's last step (incoming) to the close.
     pub duration_ns: u64,
     /// Bytes sent and acknowledged by the peer (`tcp_sock.bytes_acked`), and bytes received.
@@ -1072,6 +1078,7 @@ impl Connect {
             tid: c.owner_tid,
             comm: Text::of(c_bytes(&c.owner_comm)),
             ends: ConnEnds::of(&c.ends),
+            netns: (c.netns != 0).then_some(u64::from(c.netns)),
             result,
             errno: errno_of(e.error),
             latency_ns: e.header.ts_ns.saturating_sub(c.start_ns),
@@ -1097,6 +1104,7 @@ impl Accept {
             tid: c.owner_tid,
             comm: Text::of(c_bytes(&c.owner_comm)),
             ends: ConnEnds::of(&c.ends),
+            netns: (c.netns != 0).then_some(u64::from(c.netns)),
             queued_ns: e.header.ts_ns.saturating_sub(c.established_ns),
         }
     }
@@ -1142,6 +1150,7 @@ impl TcpClose {
             comm: Text::of_some(owner_known.then(|| c_bytes(&c.owner_comm))),
             direction: if c.flags & conn_flags::OUTGOING != 0 { "outgoing" } else { "incoming" },
             ends: ConnEnds::of(&c.ends),
+            netns: (c.netns != 0).then_some(u64::from(c.netns)),
             duration_ns: e.header.ts_ns.saturating_sub(c.start_ns),
             tx_bytes,
             rx_bytes,

@@ -782,3 +782,44 @@ fn snapshot_covers_every_network_namespace_and_netns_restricts_it() {
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1, "{out:?}");
     drop((host, inside, ctr, ns));
 }
+
+/// Connections made in a namespace `ip netns` made, and the same in the host's on the same port: every live
+/// connect, accept and close names the namespace its socket is in (read in the kernel), the inode
+/// `/proc/PID/ns/net` links to.
+#[test]
+fn live_events_name_the_network_namespace_of_their_socket() {
+    use std::os::unix::fs::MetadataExt as _;
+    let deadline = Deadline::test();
+    let port = free_port();
+    let netns_of = |pid: u32| std::fs::metadata(format!("/proc/{pid}/ns/net")).unwrap().ino();
+    let ns = NamedNetns::add("conns-live");
+    let (tracer, _) = start_json(&["--port".into(), port.to_string(), "--no-snapshot".into()], deadline);
+    let inside = helper_with("hold in ip netns", ns.command(PYTHON), &["hold".into(), port.to_string(), "1".into()]);
+    let inside_pid = helper_pid(&inside, deadline);
+    wait_line(&inside, deadline, "holding");
+    let host = helper("hold on the host", &["hold".into(), port.to_string(), "1".into()]);
+    let host_pid = helper_pid(&host, deadline);
+    wait_line(&host, deadline, "holding");
+    drop((inside, host));
+    wait_count(&tracer, deadline, "closes", 4, |v| v["type"] == "tcp_close");
+    let events = stop(tracer, deadline);
+    let netns = |pid: u32| if pid == inside_pid { ns.inode() } else { netns_of(std::process::id()) };
+    let mut seen = std::collections::BTreeMap::new();
+    for e in events.iter().filter(|e| ["connect", "accept", "tcp_close"].contains(&str_field(e, "type"))) {
+        let pid = u64_field(e, "pid") as u32;
+        assert!(pid == inside_pid || pid == host_pid, "{e}");
+        assert_eq!(u64_field(e, "netns"), netns(pid), "{e}");
+        *seen.entry((str_field(e, "type").to_string(), pid == inside_pid)).or_insert(0) += 1;
+    }
+    let expected: std::collections::BTreeMap<(String, bool), i32> = [
+        (("accept".to_string(), false), 1),
+        (("accept".to_string(), true), 1),
+        (("connect".to_string(), false), 1),
+        (("connect".to_string(), true), 1),
+        (("tcp_close".to_string(), false), 2),
+        (("tcp_close".to_string(), true), 2),
+    ]
+    .into();
+    assert_eq!(seen, expected, "{events:#?}");
+    drop(ns);
+}
