@@ -499,6 +499,11 @@ fn refused_bind_in_another_network_namespace_names_the_holder_in_it() {
     assert_eq!(bind["pid"], container.pid, "{bind}");
     assert_eq!(bind["holder_pid"], container.pid, "the container's own listener holds it: {bind}");
     assert_eq!(bind["holder_comm"], "inner", "{bind}");
+    // The socket's namespace, read in the kernel at the call: the container's, not the host's.
+    let inner_netns = netns_of(container.pid);
+    assert_ne!(inner_netns, netns_of(std::process::id()));
+    assert_eq!(u64_field(&bind, "netns"), inner_netns, "{bind}");
+    assert_eq!(bind["holders"][0]["netns"], inner_netns, "the holder in the same namespace: {bind}");
     let holders = bind["holders"].as_array().expect("holders");
     assert_eq!(holders.len(), 1, "only the container's listener: {bind}");
     assert_eq!((&holders[0]["pid"], &holders[0]["state"]), (&container.pid.into(), &"LISTEN".into()), "{bind}");
@@ -506,6 +511,7 @@ fn refused_bind_in_another_network_namespace_names_the_holder_in_it() {
     container.ok("close web", deadline);
     let close = wait_json(&tracer, deadline, "the TCP close", |v| v["type"] == "close");
     assert_eq!((&close["pid"], &close["source"]), (&container.pid.into(), &"kernel".into()), "{close}");
+    assert_eq!(u64_field(&close, "netns"), inner_netns, "{close}");
     let events = stop(tracer, deadline);
     assert_eq!(of_type(&events, "bind").len(), 2, "{events:?}");
 }
