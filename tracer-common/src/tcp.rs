@@ -57,7 +57,9 @@ pub struct ConnState {
     pub owner_comm: [u8; 16],
     /// `conn_flags::*`.
     pub flags: u32,
-    pub _pad: u32,
+    /// The inode number of the socket's network namespace (`/proc/PID/ns/net`), read at its first state; 0 when
+    /// unknown.
+    pub netns: u32,
     pub ends: Endpoints,
 }
 const _: () = assert!(core::mem::size_of::<ConnState>() == 56 + 40);

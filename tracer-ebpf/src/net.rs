@@ -175,7 +175,7 @@ pub(crate) fn socket_of_fd(fd: i32) -> u64 {
 
 /// The inode number of a sock's network namespace, 0 when it cannot be read.
 #[inline(always)]
-fn sock_netns(sk: u64) -> u32 {
+pub(crate) fn sock_netns(sk: u64) -> u32 {
     read(word(sk, global(&NET_SK_NET_OFFSET)), global(&NET_NET_NS_INUM_OFFSET))
 }
 

@@ -34,7 +34,7 @@ use crate::{
     net::{
         NET_SOCKET_SK_OFFSET, NET_SSS_FAMILY_OFFSET, NET_SSS_NEWSTATE_OFFSET, NET_SSS_OLDSTATE_OFFSET,
         NET_SSS_PROTOCOL_OFFSET, NET_SSS_SADDR_OFFSET, NET_SSS_SADDR_V6_OFFSET, NET_SSS_SKADDR_OFFSET,
-        NET_SSS_SPORT_OFFSET, family_wanted, field, port_wanted, socket_of_fd,
+        NET_SSS_SPORT_OFFSET, family_wanted, field, port_wanted, sock_netns, socket_of_fd,
     },
 };
 
@@ -136,7 +136,12 @@ pub fn tcp_state(ctx: TracePointContext) -> u32 {
         if !is_traced((pid_tgid >> 32) as u32) || !family_wanted(family) {
             return 0;
         }
-        let mut conn = ConnState { start_ns: now_ns(), flags: conn_flags::OUTGOING, ..ConnState::default() };
+        let mut conn = ConnState {
+            start_ns: now_ns(),
+            flags: conn_flags::OUTGOING,
+            netns: sock_netns(sk),
+            ..ConnState::default()
+        };
         own(&mut conn, pid_tgid);
         let _ = CONNS.insert(sk, conn, 0);
         return 0;
@@ -147,7 +152,13 @@ pub fn tcp_state(ctx: TracePointContext) -> u32 {
         if !wanted(&ends) {
             return 0;
         }
-        let conn = ConnState { start_ns: now_ns(), flags: conn_flags::INCOMING, ends, ..ConnState::default() };
+        let conn = ConnState {
+            start_ns: now_ns(),
+            flags: conn_flags::INCOMING,
+            netns: sock_netns(sk),
+            ends,
+            ..ConnState::default()
+        };
         let _ = CONNS.insert(sk, conn, 0);
         return 0;
     }

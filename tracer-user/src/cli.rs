@@ -122,6 +122,29 @@ impl CgroupArgs {
     }
 }
 
+/// `--netns PATH|PID`: the snapshot looks in this one network namespace instead of every one.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct NetnsArgs {
+    /// Snapshot only this network namespace: a process's (its PID), or a namespace file (/proc/PID/ns/net,
+    /// /run/netns/NAME, or a NAME `ip netns` made); default: every network namespace some process is in
+    #[arg(long, value_name = "PATH|PID")]
+    netns: Option<String>,
+}
+
+impl NetnsArgs {
+    /// The namespace named, checked against the running system before anything is loaded (a pid that does not
+    /// exist, a file that is no network namespace: a usage error, exit 2); `None`: every one (`namespaces`).
+    pub fn resolve(&self) -> anyhow::Result<Option<crate::sockdiag::netns::Namespace>> {
+        let Some(given) = &self.netns else { return Ok(None) };
+        Ok(Some(crate::sockdiag::netns::named(given).map_err(|err| UsageError(err.to_string()))?))
+    }
+}
+
+/// The namespaces a snapshot looks in: the one `--netns` named, or every one there is now.
+pub fn namespaces(named: Option<crate::sockdiag::netns::Namespace>) -> Vec<crate::sockdiag::netns::Namespace> {
+    named.map_or_else(crate::sockdiag::netns::every, |ns| vec![ns])
+}
+
 /// `--buffer-size BYTES`, with each command's default.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RingArgs<const DEFAULT: u32> {

@@ -17,7 +17,8 @@ use tracer_common::{
 
 use crate::{
     bpf::{Core, Preflight, Probes},
-    cli::{CgroupArgs, OutputArgs, PidArgs, RingArgs},
+    cgroups::{Hierarchy, Origins},
+    cli::{self, CgroupArgs, NetnsArgs, OutputArgs, PidArgs, RingArgs},
     escape::{Text, display_name},
     linux::net::{family_name, ip_text},
     output::OutputClosed,
@@ -28,7 +29,7 @@ use crate::{
     procfs,
     records::{Accept, ConnEnds, Connect, HeldConnection, Holder, TcpClose},
     session::{Handler, Io, Session},
-    sockdiag::{self, DiagSocket, Proto, Which},
+    sockdiag::{self, DiagSocket, Proto, Which, netns},
 };
 
 /// TCP connections now, then every connect, accept and close from now on (every connection without filters).
@@ -51,6 +52,8 @@ pub struct ConnsArgs {
     /// No snapshot of the connections that exist now: live events only.
     #[arg(long)]
     no_snapshot: bool,
+    #[command(flatten)]
+    netns: NetnsArgs,
     #[command(flatten)]
     cgroups: CgroupArgs,
     #[command(flatten)]
@@ -105,6 +108,7 @@ impl Filter {
 pub async fn run(args: ConnsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     let pids: HashSet<u32> = args.pids.resolve()?.into_iter().collect();
     let filter = Filter::new(&args, pids);
+    let named_netns = args.netns.resolve()?;
     let tcp =
         TcpProbes::new(&preflight.tracefs, TcpFilter { ports: filter.ports.clone(), families: filter.family_mask() })?;
 
@@ -123,8 +127,10 @@ pub async fn run(args: ConnsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     // Once the probes are attached: a connection made meanwhile is in the snapshot or in the events.
     let mut closed = false;
     if !args.no_snapshot {
-        let sockets = sockdiag::dump_all(&[Proto::Tcp, Proto::Udp], &handler.filter.families, Which::All)
-            .context("taking the snapshot of connections")?;
+        let namespaces = cli::namespaces(named_netns);
+        let sockets =
+            sockdiag::dump_namespaces(&namespaces, &[Proto::Tcp, Proto::Udp], &handler.filter.families, Which::All)
+                .context("taking the snapshot of connections")?;
         closed = handler.snapshot(sockets, &mut session.io).is_err();
     }
     closed = closed || handler.heading(&mut session.io).is_err();
@@ -151,6 +157,8 @@ fn end_text(family: &str, addr: &str, port: u16) -> String {
 
 struct Conns {
     filter: Filter,
+    /// tracer's own network namespace (inode number): events of the others name theirs.
+    own_netns: u32,
     /// Traced processes still alive (with --pid): tracing ends when none is left.
     live: HashSet<u32>,
 }
@@ -175,7 +183,7 @@ fn millis(ns: u64) -> String {
 impl Conns {
     fn new(filter: Filter) -> Conns {
         let live = filter.pids.clone();
-        Conns { filter, live }
+        Conns { filter, own_netns: netns::own(), live }
     }
 
     fn snapshot(&mut self, sockets: Vec<DiagSocket>, io: &mut Io) -> Result<(), OutputClosed> {
@@ -184,10 +192,12 @@ impl Conns {
         let inodes: HashSet<u64> = sockets.iter().map(|s| s.inode).filter(|&i| i != 0).collect();
         let owners = procfs::socket_owners(Some(&inodes));
         io.out.text_only(&format!(
-            "{:<6} {:<11} {:<42} {:<42} {:>7} {:<16} {:>4}",
-            "PROTO", "STATE", "LOCAL ADDRESS", "PEER ADDRESS", "PID", "COMMAND", "FD"
+            "{:<6} {:<11} {:<42} {:<42} {:>7} {:<16} {:>4} {}",
+            "PROTO", "STATE", "LOCAL ADDRESS", "PEER ADDRESS", "PID", "COMMAND", "FD", "NETNS"
         ))?;
         let mut shown = 0;
+        // Each row names its holder's cgroup, container and namespace pid as /proc says now.
+        let mut origins = Origins::new(Hierarchy::detect());
         for socket in &sockets {
             let ends = ConnEnds {
                 family: family_name(socket.family),
@@ -206,6 +216,7 @@ impl Conns {
                 ends,
                 state: sockdiag::state_name(socket.proto, socket.state),
                 inode: (socket.inode != 0).then_some(socket.inode),
+                netns: (socket.netns != 0).then_some(u64::from(socket.netns)),
                 uid: socket.uid,
             };
             let holders = procfs::socket_holders(socket.inode, &owners);
@@ -231,12 +242,14 @@ impl Conns {
             }
             for (h, comm) in &held {
                 shown += 1;
+                io.out.set_origin(h.pid.map(|pid| origins.of_pid(pid)));
                 io.out.emit(&Holder { held: h }, |_| {
                     let pid = h.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
                     let fd = h.fd.map_or_else(|| "-".to_string(), |f| f.to_string());
                     let comm = if h.pid.is_some() { display_name(comm) } else { "-".to_string() };
+                    let netns = h.netns.map_or_else(|| "?".to_string(), |n| netns::label(n as u32));
                     format!(
-                        "{:<6} {:<11} {:<42} {:<42} {pid:>7} {comm:<16} {fd:>4}",
+                        "{:<6} {:<11} {:<42} {:<42} {pid:>7} {comm:<16} {fd:>4} {netns}",
                         h.proto,
                         h.state,
                         end_text(h.ends.family, &h.ends.addr, h.ends.port),
@@ -245,6 +258,7 @@ impl Conns {
                 })?;
             }
         }
+        io.out.set_origin(None);
         if shown == 0 {
             io.out.text_only("(no connection)")?;
         }
@@ -260,20 +274,23 @@ impl Conns {
 
     fn on_conn(&mut self, e: &ConnEvent, io: &mut Io) -> Result<(), OutputClosed> {
         let owner_comm = c_bytes(&e.conn.owner_comm);
+        // ` in net:[N]` after the note, for a connection of another network namespace than tracer's.
+        let ns = e.conn.netns;
+        let ns_text = if ns == 0 || ns == self.own_netns { String::new() } else { format!(" in {}", netns::label(ns)) };
         match e.header.kind {
             kind::TCP_CONNECT => io.out.emit(&Connect::of(e, &io.clock), |r| {
                 let (pid, comm) = (r.pid.to_string(), display_name(owner_comm));
-                row("connect", &pid, &comm, &r.ends, "-", "-", &millis(r.latency_ns), &r.note())
+                row("connect", &pid, &comm, &r.ends, "-", "-", &millis(r.latency_ns), &(r.note() + &ns_text))
             }),
             kind::TCP_ACCEPT => io.out.emit(&Accept::of(e, &io.clock), |r| {
                 let (pid, comm) = (r.pid.to_string(), display_name(owner_comm));
-                row("accept", &pid, &comm, &r.ends, "-", "-", "-", &format!("listening port {}", r.ends.port))
+                row("accept", &pid, &comm, &r.ends, "-", "-", "-", &format!("listening port {}{ns_text}", r.ends.port))
             }),
             kind::TCP_CLOSE => io.out.emit(&TcpClose::of(e, &io.clock), |r| {
                 let pid = r.pid.map_or_else(|| "?".to_string(), |p| p.to_string());
                 let comm = if r.pid.is_some() { display_name(owner_comm) } else { "?".to_string() };
                 let (tx, rx) = ((r.tx_bytes / 1024).to_string(), (r.rx_bytes / 1024).to_string());
-                row("close", &pid, &comm, &r.ends, &tx, &rx, &millis(r.duration_ns), &r.note())
+                row("close", &pid, &comm, &r.ends, &tx, &rx, &millis(r.duration_ns), &(r.note() + &ns_text))
             }),
             _ => Ok(()),
         }

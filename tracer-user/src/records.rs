@@ -433,11 +433,13 @@ pub struct SocketOutcome<'a, H = NoHolder> {
     pub reuseport: Option<bool>,
     pub v6only: Option<bool>,
     pub inode: Option<u64>,
+    /// The socket's network namespace (inode number), read in the kernel at the call; null when unknown.
+    pub netns: Option<u64>,
 }
 
 impl<'a, H> SocketOutcome<'a, H> {
     /// `known`: whether the fd was a socket (its options are null otherwise).
-    fn of(ret: i32, flags: u32, inode: u64, known: bool) -> Self {
+    fn of(ret: i32, flags: u32, inode: u64, netns: u32, known: bool) -> Self {
         SocketOutcome {
             ret,
             errno: errno::of_return(ret.into()).map(|(name, _)| name),
@@ -448,6 +450,7 @@ impl<'a, H> SocketOutcome<'a, H> {
             reuseport: known.then_some(flags & sock_flags::REUSEPORT != 0),
             v6only: known.then_some(flags & sock_flags::V6ONLY != 0),
             inode: (inode != 0).then_some(inode),
+            netns: (netns != 0).then_some(u64::from(netns)),
         }
     }
 
@@ -499,7 +502,7 @@ impl<H> Bind<'_, H> {
             port: if e.bound_port != 0 { e.bound_port } else { e.port },
             requested_port: e.port,
             fd: e.fd,
-            outcome: SocketOutcome::of(e.ret, e.flags, e.inode, known),
+            outcome: SocketOutcome::of(e.ret, e.flags, e.inode, e.netns, known),
         }
     }
 }
@@ -540,7 +543,7 @@ impl<H> Listen<'_, H> {
             fd: (e.fd >= 0).then_some(e.fd),
             backlog: (e.fd >= 0).then_some(e.backlog),
             // A listening socket is a socket: its options are known.
-            outcome: SocketOutcome::of(e.ret, e.flags, e.inode, true),
+            outcome: SocketOutcome::of(e.ret, e.flags, e.inode, e.netns, true),
         }
     }
 }
@@ -561,6 +564,8 @@ pub struct Close {
     pub addr: String,
     pub port: u16,
     pub inode: Option<u64>,
+    /// The socket's network namespace (inode number); null when unknown.
+    pub netns: Option<u64>,
     /// "kernel": a TCP listener left LISTEN (pid is the task that closed it); "poll": a UDP socket was found
     /// gone by the once-a-second sock_diag check (pid is the process that held it).
     pub source: &'static str,
@@ -579,6 +584,7 @@ impl Close {
             addr: ip_of(e.family, &e.addr).to_string(),
             port: e.port,
             inode: (e.inode != 0).then_some(e.inode),
+            netns: (e.netns != 0).then_some(u64::from(e.netns)),
             source: "kernel",
         }
     }
@@ -955,6 +961,8 @@ pub struct HeldConnection {
     /// As ss prints it: `ESTAB`, `TIME-WAIT`, ...
     pub state: &'static str,
     pub inode: Option<u64>,
+    /// The network namespace the connection is in (its inode number); null when not known.
+    pub netns: Option<u64>,
     pub uid: u32,
 }
 
@@ -971,6 +979,8 @@ pub struct Connect {
     pub comm: Comm,
     #[serde(flatten)]
     pub ends: ConnEnds,
+    /// The socket's network namespace (inode number), read in the kernel; null when unknown.
+    pub netns: Option<u64>,
     /// "established", "refused", "timed_out", "reset", "aborted" (closed before an answer), or "error".
     pub result: &'static str,
     /// The error the connect failed with (`ECONNREFUSED`, `ETIMEDOUT`, `EHOSTUNREACH`, ...), else null.
@@ -992,6 +1002,8 @@ pub struct Accept {
     pub comm: Comm,
     #[serde(flatten)]
     pub ends: ConnEnds,
+    /// The socket's network namespace (inode number), read in the kernel; null when unknown.
+    pub netns: Option<u64>,
     /// From the handshake's end to accept(): the time it waited in the listener's queue.
     pub queued_ns: u64,
 }
@@ -1012,6 +1024,8 @@ pub struct TcpClose {
     pub direction: &'static str,
     #[serde(flatten)]
     pub ends: ConnEnds,
+    /// The socket's network namespace (inode number), read in the kernel; null when unknown.
+    pub netns: Option<u64>,
     /// From the connect's SYN (outgoing) or the handshake's last step (incoming) to the close.
     pub duration_ns: u64,
     /// Bytes sent and acknowledged by the peer (`tcp_sock.bytes_acked`), and bytes received.
@@ -1064,6 +1078,7 @@ impl Connect {
             tid: c.owner_tid,
             comm: Text::of(c_bytes(&c.owner_comm)),
             ends: ConnEnds::of(&c.ends),
+            netns: (c.netns != 0).then_some(u64::from(c.netns)),
             result,
             errno: errno_of(e.error),
             latency_ns: e.header.ts_ns.saturating_sub(c.start_ns),
@@ -1089,6 +1104,7 @@ impl Accept {
             tid: c.owner_tid,
             comm: Text::of(c_bytes(&c.owner_comm)),
             ends: ConnEnds::of(&c.ends),
+            netns: (c.netns != 0).then_some(u64::from(c.netns)),
             queued_ns: e.header.ts_ns.saturating_sub(c.established_ns),
         }
     }
@@ -1134,6 +1150,7 @@ impl TcpClose {
             comm: Text::of_some(owner_known.then(|| c_bytes(&c.owner_comm))),
             direction: if c.flags & conn_flags::OUTGOING != 0 { "outgoing" } else { "incoming" },
             ends: ConnEnds::of(&c.ends),
+            netns: (c.netns != 0).then_some(u64::from(c.netns)),
             duration_ns: e.header.ts_ns.saturating_sub(c.start_ns),
             tx_bytes,
             rx_bytes,
@@ -1215,7 +1232,7 @@ mod tests {
             port: 80,
             requested_port: 80,
             fd: 3,
-            outcome: SocketOutcome::of(-98, 0, 0, false),
+            outcome: SocketOutcome::of(-98, 0, 0, 0, false),
         }
     }
 
@@ -1224,7 +1241,7 @@ mod tests {
         let plain: Bind = bind();
         assert_eq!(
             serde_json::to_string(&plain).unwrap(),
-            r#"{"type":"bind","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
+            r#"{"type":"bind","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null,"netns":null}"#
         );
         let holders = [7u32];
         let mut looked_up = bind();
@@ -1235,7 +1252,7 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_string(&looked_up).unwrap(),
-            r#"{"type":"bind","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_start_ns":5,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null}"#
+            r#"{"type":"bind","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv4","addr":"0.0.0.0","port":80,"requested_port":80,"fd":3,"ret":-98,"errno":"EADDRINUSE","holder_pid":7,"holder_start_ns":5,"holder_comm":null,"holders":[7],"reuseaddr":null,"reuseport":null,"v6only":null,"inode":null,"netns":null}"#
         );
     }
 
@@ -1254,7 +1271,7 @@ mod tests {
                 port: 80,
                 fd: None,
                 backlog: None,
-                outcome: SocketOutcome::of(-98, sock_flags::REUSEADDR | sock_flags::V6ONLY, 9, true),
+                outcome: SocketOutcome::of(-98, sock_flags::REUSEADDR | sock_flags::V6ONLY, 9, 4026531840, true),
             };
             if let Some(holders) = holders {
                 record.outcome.held_by(
@@ -1267,11 +1284,11 @@ mod tests {
         };
         assert_eq!(
             listen(None::<&[u32]>),
-            r#"{"type":"listen","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
+            r#"{"type":"listen","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9,"netns":4026531840}"#
         );
         assert_eq!(
             listen(Some(&[] as &[u32])),
-            r#"{"type":"listen","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"holder_comm":"sshd","holders":[],"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9}"#
+            r#"{"type":"listen","ts_ns":1,"pid":2,"start_ns":null,"tid":3,"comm":"nc","proto":"tcp","family":"ipv6","addr":"::","port":80,"fd":null,"backlog":null,"ret":-98,"errno":"EADDRINUSE","holder_pid":null,"holder_start_ns":null,"holder_comm":"sshd","holders":[],"reuseaddr":true,"reuseport":false,"v6only":true,"inode":9,"netns":4026531840}"#
         );
     }
 

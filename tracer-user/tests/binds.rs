@@ -499,6 +499,11 @@ fn refused_bind_in_another_network_namespace_names_the_holder_in_it() {
     assert_eq!(bind["pid"], container.pid, "{bind}");
     assert_eq!(bind["holder_pid"], container.pid, "the container's own listener holds it: {bind}");
     assert_eq!(bind["holder_comm"], "inner", "{bind}");
+    // The socket's namespace, read in the kernel at the call: the container's, not the host's.
+    let inner_netns = netns_of(container.pid);
+    assert_ne!(inner_netns, netns_of(std::process::id()));
+    assert_eq!(u64_field(&bind, "netns"), inner_netns, "{bind}");
+    assert_eq!(bind["holders"][0]["netns"], inner_netns, "the holder in the same namespace: {bind}");
     let holders = bind["holders"].as_array().expect("holders");
     assert_eq!(holders.len(), 1, "only the container's listener: {bind}");
     assert_eq!((&holders[0]["pid"], &holders[0]["state"]), (&container.pid.into(), &"LISTEN".into()), "{bind}");
@@ -506,6 +511,7 @@ fn refused_bind_in_another_network_namespace_names_the_holder_in_it() {
     container.ok("close web", deadline);
     let close = wait_json(&tracer, deadline, "the TCP close", |v| v["type"] == "close");
     assert_eq!((&close["pid"], &close["source"]), (&container.pid.into(), &"kernel".into()), "{close}");
+    assert_eq!(u64_field(&close, "netns"), inner_netns, "{close}");
     let events = stop(tracer, deadline);
     assert_eq!(of_type(&events, "bind").len(), 2, "{events:?}");
 }
@@ -597,10 +603,17 @@ type SsRow = (String, u32, u32, String, String, Option<(u32, u32)>);
 /// `ss ARGS` (`-tanpH` or `-ltnpH`: TCP only, so no Netid column) rows with `port` at either end, one per holder;
 /// and ss's whole text for messages.
 fn ss_rows(args: &str, port: u16) -> (BTreeSet<SsRow>, String) {
-    let out = Command::new("ss").arg(args).output().expect("running ss (apt-get install iproute2)");
+    ss_rows_of(Command::new("ss"), args, Some(port))
+}
+
+/// `ss ARGS` run by `cmd` (`ss` itself, or `ss` in a network namespace), rows with `port` at either end (every
+/// row when `None`).
+fn ss_rows_of(mut cmd: Command, args: &str, port: Option<u16>) -> (BTreeSet<SsRow>, String) {
+    let out = cmd.arg(args).output().expect("running ss (apt-get install iproute2)");
     assert!(out.status.success(), "ss failed: {out:?}");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let with_port = |end: &str| end.rsplit_once(':').is_some_and(|(_, p)| p == port.to_string());
+    let with_port =
+        |end: &str| port.is_none_or(|port| end.rsplit_once(':').is_some_and(|(_, p)| p == port.to_string()));
     let mut rows = BTreeSet::new();
     for line in text.lines() {
         let cols: Vec<&str> = line.split_whitespace().collect();
@@ -643,12 +656,18 @@ fn snapshot_ss_rows(snapshot: &[Value]) -> BTreeSet<SsRow> {
             } else {
                 str_field(h, "peer_addr")
             };
+            // ss writes a dual-stack `[::]` (not IPV6_V6ONLY) as `*`, at both ends.
+            let dual = h["family"] == "ipv6" && h["addr"] == "::" && h["v6only"] == false;
+            let end = |addr: &str, port: Option<u64>| {
+                let end = ss_end(&h["family"], addr, port);
+                if dual { end.replace("[::]", "*") } else { end }
+            };
             (
                 str_field(h, "state").to_string(),
                 u64_field(h, "recv_q") as u32,
                 u64_field(h, "send_q") as u32,
-                ss_end(&h["family"], str_field(h, "addr"), Some(u64_field(h, "port"))),
-                ss_end(&h["family"], peer_addr, h["peer_port"].as_u64()),
+                end(str_field(h, "addr"), Some(u64_field(h, "port"))),
+                end(peer_addr, h["peer_port"].as_u64()),
                 h["pid"].as_u64().map(|pid| (pid as u32, u64_field(h, "fd") as u32)),
             )
         })
@@ -805,4 +824,100 @@ fn a_full_accept_queue_shows_in_recv_q() {
     assert_eq!(cols[..9], ["tcp", "LISTEN", "3", "2", &local, "0.0.0.0:*", "root", &pid, "python3"], "{row}");
     tracer.signal(libc::SIGINT);
     tracer.wait(deadline).expect_code(0);
+}
+
+/// The inode number of a process's network namespace, as /proc/PID/ns/net links name it.
+fn netns_of(pid: u32) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata(format!("/proc/{pid}/ns/net")).unwrap().ino()
+}
+
+/// A listener in a namespace `ip netns` made and one in a podman container's (busybox nc): the snapshot lists each
+/// with its namespace and its holder (the container's with the container's id); `--netns` restricts the
+/// snapshot to one namespace, where `ss -ltnp` run inside it is the oracle, row by row; a bad `--netns` is a
+/// usage error.
+#[test]
+fn snapshot_covers_every_network_namespace_and_netns_restricts_it() {
+    let deadline = Deadline::test();
+    let (ns_port, ctr_port) = (free_port(), free_port());
+    let ns = NamedNetns::add("binds-netns");
+    let mut inside = Sockets::start_with("listener in ip netns", ns.command(PYTHON), deadline);
+    inside.ok(&format!("listen web tcp 0.0.0.0 {ns_port}"), deadline);
+    inside.ok(&format!("listen web6 tcp ::1 {ns_port}"), deadline);
+    let root = busybox_rootfs("binds-netns", &["nc"]);
+    let ctr = Container::run("binds-netns", &root, &["/bin/nc", "-l", "-p", &ctr_port.to_string()]);
+    let ctr_pid = ctr.pid();
+    let listening = deadline.within(Duration::from_secs(10));
+    while ss_rows_of(ctr.netns_command("ss"), "-ltnpH", Some(ctr_port)).0.is_empty() {
+        assert!(!listening.expired(), "nc never listened in the container");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ctr_netns = netns_of(ctr_pid);
+    let host_netns = netns_of(std::process::id());
+    assert_eq!(netns_of(inside.pid), ns.inode());
+    assert!(ns.inode() != host_netns && ctr_netns != host_netns && ctr_netns != ns.inode());
+
+    // Every namespace: both listeners, each named with its namespace, and the port is free on the host.
+    let mut args = ports_arg(&[ns_port, ctr_port]);
+    args.push("--tcp".into());
+    let (tracer, snapshot) = start_json(&args, deadline);
+    stop(tracer, deadline);
+    let holders = of_type(&snapshot, "holder");
+    assert_eq!(holders.len(), 3, "{snapshot:#?}");
+    for h in &holders {
+        let (pid, netns) = (u64_field(h, "pid"), u64_field(h, "netns"));
+        if u64_field(h, "port") == u64::from(ns_port) {
+            assert_eq!((pid, netns), (u64::from(inside.pid), ns.inode()), "{h}");
+            assert_eq!(h["container_id"], Value::Null, "{h}");
+        } else {
+            assert_eq!((pid, netns), (u64::from(ctr_pid), ctr_netns), "{h}");
+            assert_eq!((str_field(h, "comm"), str_field(h, "addr")), ("nc", "::"), "{h}");
+            assert_eq!((&h["container_id"], &h["container_runtime"]), (&ctr.id.as_str().into(), &"podman".into()));
+        }
+    }
+    let ss_host = ss_rows("-ltnpH", ns_port).0.union(&ss_rows("-ltnpH", ctr_port).0).count();
+    assert_eq!(ss_host, 0, "neither port is bound in the host's namespace");
+
+    // Text: the namespace on each row, and the container's short id after it.
+    let tracer = tracer_binds(&[&["--tcp".to_string()][..], &ports_arg(&[ns_port, ctr_port])].concat());
+    tracer.err().wait_for(deadline, |l| l.ends_with("ready")).unwrap_or_else(|| panic!("{}", tracer.dump()));
+    tracer.signal(libc::SIGINT);
+    let text = tracer.wait(deadline).expect_code(0).stdout_text();
+    let row = |port: u16| {
+        text.lines().find(|l| l.contains(&format!(":{port} "))).unwrap_or_else(|| panic!("no row for {port}:\n{text}"))
+    };
+    assert!(row(ctr_port).contains(&format!(" net:[{ctr_netns}] [ctr {}", &ctr.id[..12])), "{text}");
+    assert!(row(ns_port).contains(&format!(" net:[{}]", ns.inode())), "{text}");
+
+    // --netns: only that namespace's sockets, every port, as ss inside it lists them; by path, name and pid.
+    let ns_pid = inside.pid.to_string();
+    for (given, ss, netns) in [
+        (ns.path(), ns.command("ss"), ns.inode()),
+        (ns.name.clone(), ns.command("ss"), ns.inode()),
+        (ns_pid, ns.command("ss"), ns.inode()),
+        (ctr_pid.to_string(), ctr.netns_command("ss"), ctr_netns),
+    ] {
+        let (tracer, snapshot) = start_json(&["--netns".to_string(), given.clone(), "--tcp".into()], deadline);
+        stop(tracer, deadline);
+        let (expected, ss_text) = ss_rows_of(ss, "-ltnpH", None);
+        assert!(!expected.is_empty(), "{ss_text}");
+        assert_eq!(snapshot_ss_rows(&snapshot), expected, "--netns {given} vs ss -ltnpH inside:\n{ss_text}");
+        for h in of_type(&snapshot, "holder") {
+            assert_eq!(u64_field(h, "netns"), netns, "{h}");
+        }
+    }
+
+    for (bad, says) in [
+        (unused_pid().to_string(), "no process"),
+        ("/etc/passwd".to_string(), "not a network namespace"),
+        ("tracer-no-such-netns".to_string(), "No such file"),
+    ] {
+        let out = tracer_command("binds", &["--netns", &bad]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "--netns {bad}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says) && err.contains(&bad), "{err}");
+    }
+    drop(ctr);
+    drop(ns);
 }

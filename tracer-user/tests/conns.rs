@@ -110,7 +110,11 @@ out("done")
 "#;
 
 fn helper(name: &str, args: &[String]) -> Proc {
-    let mut cmd = Command::new(PYTHON);
+    helper_with(name, Command::new(PYTHON), args)
+}
+
+/// The helper run by `cmd` (python3 itself, or `ip netns exec NS python3`, which execs it: same pid).
+fn helper_with(name: &str, mut cmd: Command, args: &[String]) -> Proc {
     cmd.arg("-c").arg(HELPER).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     Proc::spawn(name, &mut cmd)
 }
@@ -335,7 +339,12 @@ fn ss_users(text: &str) -> BTreeSet<(u32, i32)> {
 
 /// `ss -tanpH`'s rows with `port` at either end, listeners left out, sorted; and its whole text for messages.
 fn ss_rows(port: u16) -> (Vec<Row>, String) {
-    let ss = Command::new("ss").args(["-tanpH"]).output().expect("ss");
+    ss_rows_of(Command::new("ss"), port)
+}
+
+/// `ss_rows` of `ss` run by `cmd` (in a network namespace: `ip netns exec NS ss`, `nsenter -t PID -n ss`).
+fn ss_rows_of(mut cmd: Command, port: u16) -> (Vec<Row>, String) {
+    let ss = cmd.args(["-tanpH"]).output().expect("ss");
     let ss_text = String::from_utf8_lossy(&ss.stdout).into_owned();
     let with_port = |end: &str| end.rsplit(':').next() == Some(&port.to_string());
     let mut rows: Vec<Row> = ss_text
@@ -359,8 +368,12 @@ fn snapshot_rows(snapshot: &[Value], check: impl Fn(&Value)) -> Vec<Row> {
     for h in snapshot.iter().filter(|v| v["type"] == "holder") {
         assert_eq!(h["source"], "snapshot", "{h}");
         assert_eq!(h["proto"], "tcp", "{h}");
-        let local = format!("{}:{}", str_field(h, "addr"), u64_field(h, "port"));
-        let peer = format!("{}:{}", str_field(h, "raddr"), u64_field(h, "rport"));
+        // ss brackets IPv6 addresses (`[::ffff:127.0.0.1]:80`).
+        let end = |addr: &str, port: u64| {
+            if h["family"] == "ipv6" { format!("[{addr}]:{port}") } else { format!("{addr}:{port}") }
+        };
+        let local = end(str_field(h, "addr"), u64_field(h, "port"));
+        let peer = end(str_field(h, "raddr"), u64_field(h, "rport"));
         let users = rows.entry((str_field(h, "state").to_string(), local, peer)).or_default();
         if let (Some(pid), Some(fd)) = (h["pid"].as_u64(), h["fd"].as_i64()) {
             check(h);
@@ -696,4 +709,117 @@ fn redis_connections_have_exact_counts_and_bytes() {
     assert!(events.iter().filter(live).all(|e| e["port"] != held_port && e["rport"] != held_port), "{events:?}");
     drop(client);
     drop(redis);
+}
+
+/// Connections on one port in three network namespaces: the host's, one `ip netns` made, a podman container's
+/// (busybox nc to nc). The snapshot lists each with its namespace (the container's with its id), and each
+/// namespace's rows are those `ss -tanp` run inside it lists, row by row; `--netns` keeps one namespace's.
+#[test]
+fn snapshot_covers_every_network_namespace_and_netns_restricts_it() {
+    use std::os::unix::fs::MetadataExt as _;
+    let deadline = Deadline::test();
+    let port = free_port();
+    let netns_of = |pid: u32| std::fs::metadata(format!("/proc/{pid}/ns/net")).unwrap().ino();
+    let host = helper("hold on the host", &["hold".into(), port.to_string(), "1".into()]);
+    helper_pid(&host, deadline);
+    wait_line(&host, deadline, "holding");
+    let ns = NamedNetns::add("conns-netns");
+    let inside = helper_with("hold in ip netns", ns.command(PYTHON), &["hold".into(), port.to_string(), "2".into()]);
+    let inside_pid = helper_pid(&inside, deadline);
+    wait_line(&inside, deadline, "holding");
+    let root = busybox_rootfs("conns-netns", &["sh", "nc", "sleep"]);
+    let script = format!("sleep 60 | nc -l -p {port} & sleep 0.3; sleep 60 | nc 127.0.0.1 {port}");
+    let ctr = Container::run("conns-netns", &root, &["/bin/sh", "-c", &script]);
+    let connected = deadline.within(std::time::Duration::from_secs(10));
+    while ss_rows_of(ctr.netns_command("ss"), port).0.len() < 2 {
+        assert!(!connected.expired(), "nc never connected in the container");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (host_netns, ctr_netns) = (netns_of(std::process::id()), netns_of(ctr.pid()));
+    assert_eq!(netns_of(inside_pid), ns.inode());
+
+    let (tracer, snapshot) = start_json(&["--port".into(), port.to_string()], deadline);
+    stop(tracer, deadline);
+    for (netns, ss, count) in [
+        (host_netns, Command::new("ss"), 2),
+        (ns.inode(), ns.command("ss"), 4),
+        (ctr_netns, ctr.netns_command("ss"), 2),
+    ] {
+        let mine: Vec<Value> = snapshot.iter().filter(|h| h["netns"] == netns).cloned().collect();
+        let (expected, ss_text) = ss_rows_of(ss, port);
+        assert_eq!(expected.len(), count, "ss -tanpH in net:[{netns}]:\n{ss_text}");
+        let got = snapshot_rows(&mine, |h| {
+            if netns == ctr_netns {
+                assert_eq!((&h["comm"], &h["container_id"]), (&"nc".into(), &ctr.id.as_str().into()), "{h}");
+            } else {
+                assert_eq!((&h["comm"], &h["container_id"]), (&"python3".into(), &Value::Null), "{h}");
+            }
+        });
+        assert_eq!(got, expected, "snapshot in net:[{netns}] vs ss -tanpH inside:\n{ss_text}");
+    }
+    assert_eq!(of_type(&snapshot, "holder").len(), 8, "{snapshot:#?}");
+
+    // --netns: that namespace's connections only.
+    let (tracer, snapshot) =
+        start_json(&["--port".into(), port.to_string(), "--netns".into(), ns.name.clone()], deadline);
+    stop(tracer, deadline);
+    let (expected, ss_text) = ss_rows_of(ns.command("ss"), port);
+    assert_eq!(snapshot_rows(&snapshot, |h| assert_eq!(u64_field(h, "netns"), ns.inode())), expected, "{ss_text}");
+
+    // Text: each row ends with its namespace (and the container's short id after it).
+    let mut cmd = tracer_command("conns", &["--port", &port.to_string(), "--netns", &ctr.pid().to_string()]);
+    let tracer = Proc::spawn("tracer conns --netns", &mut cmd);
+    tracer.err().wait_for(deadline, |l| l.ends_with("ready")).unwrap_or_else(|| panic!("{}", tracer.dump()));
+    tracer.signal(libc::SIGINT);
+    let text = tracer.wait(deadline).expect_code(0).stdout_text();
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("tcp ")).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    for row in rows {
+        assert!(row.contains(&format!(" net:[{ctr_netns}] [ctr {}", &ctr.id[..12])), "{text}");
+    }
+    let out = tracer_command("conns", &["--netns", "/etc/passwd"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1, "{out:?}");
+    drop((host, inside, ctr, ns));
+}
+
+/// Connections made in a namespace `ip netns` made, and the same in the host's on the same port: every live
+/// connect, accept and close names the namespace its socket is in (read in the kernel), the inode
+/// `/proc/PID/ns/net` links to.
+#[test]
+fn live_events_name_the_network_namespace_of_their_socket() {
+    use std::os::unix::fs::MetadataExt as _;
+    let deadline = Deadline::test();
+    let port = free_port();
+    let netns_of = |pid: u32| std::fs::metadata(format!("/proc/{pid}/ns/net")).unwrap().ino();
+    let ns = NamedNetns::add("conns-live");
+    let (tracer, _) = start_json(&["--port".into(), port.to_string(), "--no-snapshot".into()], deadline);
+    let inside = helper_with("hold in ip netns", ns.command(PYTHON), &["hold".into(), port.to_string(), "1".into()]);
+    let inside_pid = helper_pid(&inside, deadline);
+    wait_line(&inside, deadline, "holding");
+    let host = helper("hold on the host", &["hold".into(), port.to_string(), "1".into()]);
+    let host_pid = helper_pid(&host, deadline);
+    wait_line(&host, deadline, "holding");
+    drop((inside, host));
+    wait_count(&tracer, deadline, "closes", 4, |v| v["type"] == "tcp_close");
+    let events = stop(tracer, deadline);
+    let netns = |pid: u32| if pid == inside_pid { ns.inode() } else { netns_of(std::process::id()) };
+    let mut seen = std::collections::BTreeMap::new();
+    for e in events.iter().filter(|e| ["connect", "accept", "tcp_close"].contains(&str_field(e, "type"))) {
+        let pid = u64_field(e, "pid") as u32;
+        assert!(pid == inside_pid || pid == host_pid, "{e}");
+        assert_eq!(u64_field(e, "netns"), netns(pid), "{e}");
+        *seen.entry((str_field(e, "type").to_string(), pid == inside_pid)).or_insert(0) += 1;
+    }
+    let expected: std::collections::BTreeMap<(String, bool), i32> = [
+        (("accept".to_string(), false), 1),
+        (("accept".to_string(), true), 1),
+        (("connect".to_string(), false), 1),
+        (("connect".to_string(), true), 1),
+        (("tcp_close".to_string(), false), 2),
+        (("tcp_close".to_string(), true), 2),
+    ]
+    .into();
+    assert_eq!(seen, expected, "{events:#?}");
+    drop(ns);
 }

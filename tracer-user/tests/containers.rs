@@ -19,22 +19,7 @@ const MARK: &str = "tracer-mark";
 
 /// A root filesystem of busybox-static alone: `/bin/sh`, `/bin/sleep`, and `/bin/tracer-mark`.
 fn rootfs(test: &str) -> PathBuf {
-    let root = scratch_dir(test).join("rootfs");
-    for dir in ["bin", "proc", "sys", "dev", "etc", "tmp"] {
-        std::fs::create_dir_all(root.join(dir)).unwrap();
-    }
-    let busybox = Path::new("/bin/busybox");
-    let file = Command::new("file").arg("-L").arg(busybox).output().expect("file(1) runs (scripts/setup.sh)");
-    assert!(
-        String::from_utf8_lossy(&file.stdout).contains("statically linked"),
-        "/bin/busybox must be Debian's busybox-static (scripts/setup.sh installs it)"
-    );
-    std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
-    for link in ["sh", "sleep", MARK] {
-        let _ = std::fs::remove_file(root.join("bin").join(link));
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(link)).unwrap();
-    }
-    root
+    busybox_rootfs(test, &["sh", "sleep", MARK])
 }
 
 /// The hierarchy tracer reads cgroups in (as its `cgroups::Hierarchy::detect`): cgroup v2's, or v1's `pids`.

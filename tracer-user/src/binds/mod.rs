@@ -22,10 +22,12 @@ use tracer_common::{
 use crate::sockdiag::{
     self, DiagSocket, Proto, Which,
     holders::{Attempt, PortHolders},
+    netns,
 };
 use crate::{
     bpf::{Core, Preflight, Probes},
-    cli::{CgroupArgs, OutputArgs, PidArgs, RingArgs},
+    cgroups::{Hierarchy, Origins},
+    cli::{self, CgroupArgs, NetnsArgs, OutputArgs, PidArgs, RingArgs},
     escape::{Text, display_name},
     linux::{
         errno,
@@ -67,6 +69,8 @@ pub struct BindsArgs {
     /// sockets, UDP sockets).
     #[arg(short = 'a', long = "all")]
     all: bool,
+    #[command(flatten)]
+    netns: NetnsArgs,
     #[command(flatten)]
     cgroups: CgroupArgs,
     #[command(flatten)]
@@ -177,6 +181,7 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
     // Resolve the processes before loading anything: a missing pid is a usage problem, not a trace.
     let pids: HashSet<u32> = args.pids.resolve()?.into_iter().collect();
     let filter = Filter::new(&args, pids);
+    let named_netns = args.netns.resolve()?;
     let net = NetProbes::new(&preflight.tracefs)?.with_syscalls().filtered(
         &filter.ports,
         filter.family_mask,
@@ -197,7 +202,8 @@ pub async fn run(args: BindsArgs, preflight: Preflight) -> anyhow::Result<i32> {
 
     // The snapshot is taken once the probes are attached: a bind made meanwhile is in both, none is in neither.
     let which = if args.all { Which::All } else { Which::Bound };
-    let sockets = sockdiag::dump_all(&handler.filter.protos, &handler.filter.families, which)
+    let namespaces = cli::namespaces(named_netns);
+    let sockets = sockdiag::dump_namespaces(&namespaces, &handler.filter.protos, &handler.filter.families, which)
         .context("taking the snapshot of bound sockets")?;
     let closed = handler.snapshot(sockets, &mut session.io).is_err()
         || session.ready("binds", &handler.filter.describe()).is_err();
@@ -228,6 +234,8 @@ struct Binds {
     filter: Filter,
     udp_known: HashMap<u64, KnownUdp>,
     ticks: u32,
+    /// tracer's own network namespace (inode number): the others are named on the lines of their events.
+    own_netns: u32,
     /// What holds the port of a refused call; the network namespaces of known UDP sockets.
     port_holders: PortHolders,
     /// Traced processes still alive (with --pid): tracing ends when none is left.
@@ -237,7 +245,20 @@ struct Binds {
 impl Binds {
     fn new(filter: Filter) -> Binds {
         let live = filter.pids.clone();
-        Binds { filter, udp_known: HashMap::new(), ticks: 0, port_holders: PortHolders::default(), live }
+        Binds {
+            filter,
+            udp_known: HashMap::new(),
+            ticks: 0,
+            own_netns: netns::own(),
+            port_holders: PortHolders::default(),
+            live,
+        }
+    }
+
+    /// ` in net:[4026532281]` for a socket of another network namespace than tracer's; nothing for its own or
+    /// when the kernel could not read it.
+    fn netns_text(&self, ns: u32) -> String {
+        if ns == 0 || ns == self.own_netns { String::new() } else { format!(" in {}", netns::label(ns)) }
     }
 
     fn snapshot(&mut self, sockets: Vec<DiagSocket>, io: &mut Io) -> Result<(), OutputClosed> {
@@ -259,7 +280,7 @@ impl Binds {
                 self.udp_known.insert(
                     socket.inode,
                     KnownUdp {
-                        netns: self.port_holders.own_netns(),
+                        netns: socket.netns,
                         pid: first.pid,
                         start_ns: first.start_ns,
                         comm: first.comm_bytes().to_vec(),
@@ -276,7 +297,7 @@ impl Binds {
             );
         }
         io.out.text_only(&format!(
-            "{:<5} {:<10} {:>6} {:>6} {:<30} {:<30} {:<10} {:>7} {:<16} {:>4} {:>10}",
+            "{:<5} {:<10} {:>6} {:>6} {:<30} {:<30} {:<10} {:>7} {:<16} {:>4} {:>10} {}",
             "PROTO",
             "STATE",
             "RECV-Q",
@@ -287,17 +308,22 @@ impl Binds {
             "PID",
             "COMMAND",
             "FD",
-            "INODE"
+            "INODE",
+            "NETNS"
         ))?;
+        // Each row names its holder's cgroup, container and namespace pid as /proc says now.
+        let mut origins = Origins::new(Hierarchy::detect());
         for h in &holders {
+            io.out.set_origin(h.pid.map(|pid| origins.of_pid(pid)));
             io.out.emit(&records::Holder { held: h }, |_| {
                 let pid = h.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
                 let fd = h.fd.map_or_else(|| "-".to_string(), |f| f.to_string());
                 let inode = h.inode.map_or_else(|| "-".to_string(), |i| i.to_string());
                 let comm = if h.pid.is_some() { display_name(h.comm_bytes()) } else { "-".to_string() };
                 let user = h.user.as_deref().map_or_else(|| "-".to_string(), |u| display_name(u.as_bytes()));
+                let netns = h.netns.map_or_else(|| "?".to_string(), |n| netns::label(n as u32));
                 format!(
-                    "{:<5} {:<10} {:>6} {:>6} {:<30} {:<30} {user:<10} {pid:>7} {comm:<16} {fd:>4} {inode:>10}",
+                    "{:<5} {:<10} {:>6} {:>6} {:<30} {:<30} {user:<10} {pid:>7} {comm:<16} {fd:>4} {inode:>10} {netns}",
                     h.proto,
                     h.state,
                     h.recv_q,
@@ -307,6 +333,7 @@ impl Binds {
                 )
             })?;
         }
+        io.out.set_origin(None);
         if holders.is_empty() {
             io.out.text_only(&format!("(no socket on {})", self.filter.ports_text()))?;
         }
@@ -314,6 +341,7 @@ impl Binds {
     }
 
     fn on_bind(&mut self, e: &BindEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let ns_text = self.netns_text(e.netns);
         let known = e.flags & sock_flags::SOCKET_KNOWN != 0;
         let addr = ip_of(e.sa_family, &e.addr);
         let port = if e.bound_port != 0 { e.bound_port } else { e.port };
@@ -354,6 +382,7 @@ impl Binds {
                 line.push_str(" (port 0: kernel picked)");
             }
             line.push_str(&options_text(e.flags));
+            line.push_str(&ns_text);
             line.push_str(&result_text(e.ret, errno));
             line.push_str(&refusal.text());
             line
@@ -361,6 +390,7 @@ impl Binds {
     }
 
     fn on_listen(&mut self, e: &SockEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let ns_text = self.netns_text(e.netns);
         let addr = ip_of(e.family, &e.addr);
         let v6only = e.flags & sock_flags::V6ONLY != 0;
         // A socket that entered LISTEN outside the listen() syscall (reported from inet_sock_set_state).
@@ -385,6 +415,7 @@ impl Binds {
                 line.push_str(" (not by listen(): io_uring)");
             }
             line.push_str(&options_text(e.flags));
+            line.push_str(&ns_text);
             line.push_str(&result_text(e.ret, errno));
             line.push_str(&refusal.text());
             line
@@ -455,6 +486,7 @@ impl Binds {
                 addr: k.addr.to_string(),
                 port: k.port,
                 inode: Some(inode),
+                netns: (k.netns != 0).then_some(u64::from(k.netns)),
                 source: "poll",
             };
             io.out.emit(&record, |r| {

@@ -42,6 +42,8 @@ pub struct Holder {
     #[serde(skip)]
     pub scope_id: u32,
     pub inode: Option<u64>,
+    /// The network namespace the socket is in (its inode number); null when not known.
+    pub netns: Option<u64>,
     /// The holding process's effective uid (ps's and lsof's USER); the socket's own uid when no process holds it.
     pub uid: u32,
     pub v6only: Option<bool>,
@@ -83,6 +85,7 @@ impl Holder {
             state: super::state_name(socket.proto, socket.state),
             scope_id: socket.scope_id,
             inode: (socket.inode != 0).then_some(socket.inode),
+            netns: (socket.netns != 0).then_some(u64::from(socket.netns)),
             uid: socket.uid,
             v6only: socket.v6only,
             user: (socket.inode != 0).then(|| users.name(socket.uid)).flatten(),
@@ -277,10 +280,6 @@ impl Default for PortHolders {
 }
 
 impl PortHolders {
-    pub fn own_netns(&self) -> u32 {
-        self.own_netns
-    }
-
     /// The holders of `socket` (one per process holding it open, from `owners`), users named from this cache.
     pub fn holders_of(
         &mut self,
@@ -362,7 +361,9 @@ impl PortHolders {
         if !self.lookups.contains_key(&(proto, port, netns)) {
             let sockets = self
                 .dump_in(netns, Some(binder), || super::dump_all(&[proto], &[AF_INET, AF_INET6], Which::All))
-                .map(|all| all.into_iter().filter(|s| s.port == port).collect::<Vec<_>>());
+                .map(|all| {
+                    all.into_iter().filter(|s| s.port == port).map(|s| DiagSocket { netns, ..s }).collect::<Vec<_>>()
+                });
             // Socket inodes are unique across namespaces: /proc/PID/fd names them the same from anywhere.
             let inodes: HashSet<u64> = sockets.iter().flatten().map(|s| s.inode).filter(|&i| i != 0).collect();
             let owners = procfs::socket_owners(Some(&inodes));

@@ -1,8 +1,8 @@
 //! The kernel's socket tables through sock_diag netlink (`NETLINK_SOCK_DIAG`, `inet_diag_req_v2`), as `ss` reads
 //! them: TCP and UDP, IPv4 and IPv6, with each socket's inode, which /proc/PID/fd links name (`socket:[INODE]`).
 //!
-//! Only this network namespace is visible: sockets of containers in their own namespaces are not listed (`netns`
-//! runs a dump inside another one). `holders`: who holds a port, for a refused bind.
+//! A dump sees only the network namespace it is asked from: sockets of containers in their own namespaces are
+//! listed by a dump run inside each of them (`netns`, `dump_namespaces`). `holders`: who holds a port, for a refused bind.
 
 pub mod holders;
 pub mod netns;
@@ -84,6 +84,8 @@ pub struct DiagSocket {
     /// `idiag_wqueue`, ss's Send-Q: for a listener, its backlog (the accept queue's limit); otherwise the bytes
     /// sent and not yet acknowledged.
     pub send_q: u32,
+    /// The network namespace it was listed in (inode number), 0 when not said.
+    pub netns: u32,
 }
 
 /// Which sockets a dump asks for.
@@ -134,6 +136,42 @@ pub fn dump_all(protos: &[Proto], families: &[u16], which: Which) -> Result<Vec<
             .cmp(&(b.proto, b.family, b.port, b.local, b.state, b.inode))
     });
     out.dedup();
+    Ok(out)
+}
+
+/// `dump_all` in each of `namespaces` (tracer's own directly, the others from a thread that entered them), each
+/// socket naming its namespace. A namespace that cannot be entered or read (its last process exited meanwhile)
+/// is left out with a warning on stderr; a failure in tracer's own namespace is an error.
+pub fn dump_namespaces(
+    namespaces: &[netns::Namespace],
+    protos: &[Proto],
+    families: &[u16],
+    which: Which,
+) -> Result<Vec<DiagSocket>, SockDiagError> {
+    let own = netns::own();
+    let mut out = Vec::new();
+    for ns in namespaces {
+        let dump = || dump_all(protos, families, which);
+        let listed = if ns.inode == own {
+            dump()?
+        } else {
+            match netns::run_in(&ns.file, dump) {
+                Some(Ok(listed)) => listed,
+                Some(Err(err)) => {
+                    eprintln!("tracer: warning: the sockets of {} cannot be listed: {err}", netns::label(ns.inode));
+                    continue;
+                }
+                None => {
+                    eprintln!(
+                        "tracer: warning: {} cannot be entered: its sockets are not listed",
+                        netns::label(ns.inode)
+                    );
+                    continue;
+                }
+            }
+        };
+        out.extend(listed.into_iter().map(|socket| DiagSocket { netns: ns.inode, ..socket }));
+    }
     Ok(out)
 }
 
@@ -242,6 +280,7 @@ fn convert(proto: Proto, response: &InetResponse) -> Option<DiagSocket> {
         v6only,
         recv_q: header.recv_queue,
         send_q: header.send_queue,
+        netns: 0,
     })
 }
 

@@ -787,3 +787,113 @@ pub fn name_bytes(record: &serde_json::Value, field: &str) -> Vec<u8> {
 pub fn unhex(text: &str) -> Vec<u8> {
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex")).collect()
 }
+
+/// A root filesystem of Debian's busybox-static alone, with a link to busybox for each of `applets` in /bin
+/// (podman runs it with `--rootfs`: no image, no registry).
+#[allow(dead_code)]
+pub fn busybox_rootfs(test: &str, applets: &[&str]) -> PathBuf {
+    let root = scratch_dir(test).join("rootfs");
+    for dir in ["bin", "proc", "sys", "dev", "etc", "tmp"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    let busybox = Path::new("/bin/busybox");
+    let file = Command::new("file").arg("-L").arg(busybox).output().expect("file(1) runs (scripts/setup.sh)");
+    assert!(
+        String::from_utf8_lossy(&file.stdout).contains("statically linked"),
+        "/bin/busybox must be Debian's busybox-static (scripts/setup.sh installs it)"
+    );
+    std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
+    for link in applets {
+        let _ = std::fs::remove_file(root.join("bin").join(link));
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(link)).unwrap();
+    }
+    root
+}
+
+/// A network namespace `ip netns add` made (loopback up), deleted when dropped, even by a failed test.
+#[allow(dead_code)]
+pub struct NamedNetns {
+    pub name: String,
+}
+
+#[allow(dead_code)]
+impl NamedNetns {
+    pub fn add(test: &str) -> NamedNetns {
+        let name = format!("tracer-{test}-{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "delete", &name]).stderr(Stdio::null()).status();
+        let added = Command::new("ip").args(["netns", "add", &name]).status().expect("ip netns add (iproute2)");
+        assert!(added.success(), "ip netns add {name}");
+        let ns = NamedNetns { name };
+        let up = Command::new("ip").args(["-n", &ns.name, "link", "set", "lo", "up"]).status().unwrap();
+        assert!(up.success(), "ip -n {} link set lo up", ns.name);
+        ns
+    }
+
+    pub fn path(&self) -> String {
+        format!("/run/netns/{}", self.name)
+    }
+
+    /// Its inode number, as /proc/PID/ns/net links name it (`net:[INODE]`).
+    pub fn inode(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata(self.path()).unwrap().ino()
+    }
+
+    /// `ip netns exec NAME PROGRAM ARGS...`: the program runs in it (ip execs it: same pid).
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.name, program]);
+        cmd
+    }
+}
+
+impl Drop for NamedNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "delete", &self.name]).status();
+    }
+}
+
+/// A podman container running detached from a busybox root filesystem, in a network namespace of its own
+/// (`--network none`: loopback only); removed when dropped, even by a failed test.
+#[allow(dead_code)]
+pub struct Container {
+    pub name: String,
+    /// Its full id, as podman prints it.
+    pub id: String,
+}
+
+#[allow(dead_code)]
+impl Container {
+    pub fn run(test: &str, root: &Path, command: &[&str]) -> Container {
+        let name = format!("tracer-{test}-{}", std::process::id());
+        let _ = Command::new("podman").args(["rm", "-f", "-t", "0", &name]).stdout(Stdio::null()).status();
+        let mut cmd = Command::new("podman");
+        cmd.args(["--runtime", "runc", "run", "--rm", "-d", "--network", "none", "--name", &name]);
+        // podman raises RLIMIT_NOFILE/NPROC unless told: without CAP_SYS_RESOURCE here that fails (tests/dist.rs).
+        cmd.args(["--ulimit", "nofile=8192:8192", "--ulimit", "nproc=8192:8192", "--rootfs"]).arg(root);
+        cmd.args(command);
+        let started = cmd.output().expect("podman (apt-get install podman)");
+        assert!(started.status.success(), "podman run -d: {}", String::from_utf8_lossy(&started.stderr));
+        let id = String::from_utf8_lossy(&started.stdout).trim().to_string();
+        Container { name, id }
+    }
+
+    /// The host pid of its first process.
+    pub fn pid(&self) -> u32 {
+        let out = Command::new("podman").args(["inspect", "-f", "{{.State.Pid}}", &self.name]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|_| panic!("podman inspect: {out:?}"))
+    }
+
+    /// `nsenter -t PID -n PROGRAM`: the program runs in the container's network namespace (the host's tools).
+    pub fn netns_command(&self, program: &str) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.args(["-t", &self.pid().to_string(), "-n", program]);
+        cmd
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("podman").args(["rm", "-f", "-t", "0", &self.name]).stdout(Stdio::null()).status();
+    }
+}
