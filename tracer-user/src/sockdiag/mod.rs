@@ -176,65 +176,24 @@ pub fn dump_namespaces(
 }
 
 fn request(proto: Proto, family: u16, states: u32) -> Result<Vec<DiagSocket>, SockDiagError> {
-    let mut socket = Socket::new(NETLINK_SOCK_DIAG).map_err(SockDiagError::Open)?;
-    socket.bind_auto().map_err(SockDiagError::Open)?;
-    socket.connect(&SocketAddr::new(0, 0)).map_err(SockDiagError::Open)?;
-    set_timeout(&socket)?;
-
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
-    header.sequence_number = 1;
     let socket_id = if family == AF_INET6 { SocketId::new_v6() } else { SocketId::new_v4() };
-    let mut packet = NetlinkMessage::new(
-        header,
-        SockDiagMessage::InetRequest(InetRequest {
-            family: family as u8,
-            protocol: proto.ipproto(),
-            extensions: ExtensionFlags::empty(),
-            // `from_bits_retain`: the crate's flags stop at CLOSING; the kernel knows more states.
-            states: StateFlags::from_bits_retain(states),
-            socket_id,
-        })
-        .into(),
-    );
-    packet.finalize();
-    let mut buf = vec![0u8; packet.buffer_len()];
-    packet.serialize(&mut buf);
-    socket.send(&buf, 0).map_err(SockDiagError::Send)?;
-
+    let request = SockDiagMessage::InetRequest(InetRequest {
+        family: family as u8,
+        protocol: proto.ipproto(),
+        extensions: ExtensionFlags::empty(),
+        // `from_bits_retain`: the crate's flags stop at CLOSING; the kernel knows more states.
+        states: StateFlags::from_bits_retain(states),
+        socket_id,
+    });
     let mut out = Vec::new();
-    let mut recv = vec![0u8; 64 * 1024];
-    loop {
-        let mut slice = &mut recv[..];
-        let size = socket.recv(&mut slice, 0).map_err(SockDiagError::Recv)?;
-        if size == 0 {
-            return Err(SockDiagError::Malformed("the answer ended without NLMSG_DONE".into()));
+    exchange(request, |message| {
+        if let SockDiagMessage::InetResponse(response) = message
+            && let Some(socket) = convert(proto, &response)
+        {
+            out.push(socket);
         }
-        let mut offset = 0;
-        while offset < size {
-            let message = <NetlinkMessage<SockDiagMessage>>::deserialize(&recv[offset..size])
-                .map_err(|e| SockDiagError::Malformed(e.to_string()))?;
-            let len = message.header.length as usize;
-            match message.payload {
-                NetlinkPayload::Done(_) => return Ok(out),
-                NetlinkPayload::Error(err) => {
-                    if let Some(code) = err.code {
-                        return Err(SockDiagError::Refused(io::Error::from_raw_os_error(-code.get())));
-                    }
-                }
-                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
-                    if let Some(socket) = convert(proto, &response) {
-                        out.push(socket);
-                    }
-                }
-                _ => {}
-            }
-            if len == 0 {
-                break;
-            }
-            offset += (len + 3) & !3;
-        }
-    }
+    })?;
+    Ok(out)
 }
 
 fn set_timeout(socket: &Socket) -> Result<(), SockDiagError> {
