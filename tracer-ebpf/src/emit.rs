@@ -24,7 +24,10 @@ use tracer_common::{
 };
 
 use crate::{
-    kernel::{below, cgroup_id_of_current, current_task, group_leader_of, is_zero, ns_pid_of, pick, start_time_of},
+    kernel::{
+        below, cgroup_is_v1, cgroup_v1_id_of, cgroup_v2_id_of_current, css_set_of, current_task, group_leader_of,
+        is_zero, ns_pid_of, pick, start_time_of,
+    },
     maps::{EVENTS, cgroup_allowed, count_lost, global, now_ns},
 };
 
@@ -104,7 +107,12 @@ pub const OPEN: Route = Route::new(Some(bucket::OPEN), lost::FILES);
 #[inline(always)]
 pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce(&mut T, u64)) -> bool {
     // Before the bucket and the ring: a process outside `--cgroup`/`--container` costs neither a token nor a slot.
-    let cgroup_id = cgroup_id_of_current();
+    // The slot index is masked into the array, so the lookup cannot fail; unknown (zeroes) if it ever did.
+    let origin = match ORIGINS.get_ptr_mut(pid_tgid as u32 & (ORIGIN_SLOTS - 1)) {
+        Some(slot) => origin_of_current(unsafe { &mut *slot }),
+        None => ThreadOrigin::UNKNOWN,
+    };
+    let cgroup_id = if cgroup_is_v1() { origin.cgroup_id } else { cgroup_v2_id_of_current() };
     if !cgroup_allowed(cgroup_id) {
         return false;
     }
@@ -125,9 +133,8 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
     header.pid = (pid_tgid >> 32) as u32;
     header.tid = pid_tgid as u32;
     header.ts_ns = now;
-    let leader = group_leader_of(current_task());
-    header.start_ns = start_time_of(leader);
-    header.ns_pid = ns_pid_of(leader);
+    header.start_ns = origin.start_ns;
+    header.ns_pid = origin.ns_pid;
     header.cgroup_id = cgroup_id;
     if route.comm {
         header.flags = 0;
@@ -141,6 +148,57 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
     fill(event, now);
     entry.submit(wakeup_flags(now));
     true
+}
+
+/// What the envelope says of the current thread that costs reads to learn: its process's start time and pid in
+/// its own namespace, and on cgroup v1 its cgroup (cgroup v2's is one helper call, read at every record). Read
+/// once per thread per CPU rather than at every record: ten dependent kernel reads cost a traced call as much as
+/// the ring's reservation and commit.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct ThreadOrigin {
+    /// The thread (`task_struct *`) and its own start time: together they tell it from a later thread at that
+    /// address. A thread that becomes its process's leader at exec takes the leader's start time, so that is a
+    /// miss too.
+    task: u64,
+    thread_start_ns: u64,
+    /// `task->cgroups` when `cgroup_id` was read (v1; 0 on v2): a move to another cgroup replaces it.
+    css_set: u64,
+    start_ns: u64,
+    cgroup_id: u64,
+    ns_pid: u32,
+    _pad: u32,
+}
+
+impl ThreadOrigin {
+    const UNKNOWN: ThreadOrigin =
+        ThreadOrigin { task: 0, thread_start_ns: 0, css_set: 0, start_ns: 0, cgroup_id: 0, ns_pid: 0, _pad: 0 };
+}
+
+/// Slots per CPU, by thread id: a colliding thread only costs the reads again.
+const ORIGIN_SLOTS: u32 = 256;
+
+/// Per CPU: a program runs to its end on one CPU, so a slot is never written by two at once.
+#[map]
+static ORIGINS: PerCpuArray<ThreadOrigin> = PerCpuArray::with_max_entries(ORIGIN_SLOTS, 0);
+
+/// The current thread's origin from its slot, read into it first when the slot holds another thread or the
+/// thread has moved to another cgroup. Two reads when it is there (three and a helper on v2's cgroup).
+#[inline(always)]
+fn origin_of_current(slot: &mut ThreadOrigin) -> ThreadOrigin {
+    let task = current_task();
+    let thread_start_ns = start_time_of(task);
+    let css_set = if cgroup_is_v1() { css_set_of(task) } else { 0 };
+    if slot.task != task || slot.thread_start_ns != thread_start_ns || slot.css_set != css_set {
+        let leader = group_leader_of(task);
+        slot.task = task;
+        slot.thread_start_ns = thread_start_ns;
+        slot.css_set = css_set;
+        slot.start_ns = start_time_of(leader);
+        slot.ns_pid = ns_pid_of(leader);
+        slot.cgroup_id = if css_set != 0 { cgroup_v1_id_of(css_set) } else { 0 };
+    }
+    *slot
 }
 
 /// Zero: no record of this object needs its time (`tracer syscalls` without timestamps, durations or JSON: its

@@ -59,7 +59,7 @@ static TASK_GROUP_LEADER_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static TASK_START_TIME_OFFSET: u32 = 0;
 
-/// How `cgroup_id_of_current` reads the cgroup (`tracer_common::event::cgroup_mode`), set by user space
+/// How the cgroup id is read (`cgroup_v2_id_of_current`, `cgroup_v1_id_of`) (`tracer_common::event::cgroup_mode`), set by user space
 /// (`bpf::Core`) from the hierarchy it finds mounted.
 #[unsafe(no_mangle)]
 static CGROUP_MODE: u8 = 0;
@@ -76,21 +76,36 @@ static CGROUP_CGROUP_KN: u32 = 0;
 #[unsafe(no_mangle)]
 static CGROUP_KN_ID: u32 = 0;
 
-/// The current task's cgroup id (its cgroup directory's inode number in the hierarchy user space reads), 0 when
-/// unknown. One helper call on cgroup v2; on v1, five dependent reads (the helper only knows v2's hierarchy).
+/// Whether the cgroup is read by walking v1's hierarchy (`cgroup_v1_id_of`), which `emit` caches per thread.
 #[inline(always)]
-pub fn cgroup_id_of_current() -> u64 {
+pub fn cgroup_is_v1() -> bool {
+    global(&CGROUP_MODE) == cgroup_mode::V1
+}
+
+/// The current task's cgroup id on cgroup v2 (its cgroup directory's inode number): one helper call. 0 on v1 or
+/// when unknown.
+#[inline(always)]
+pub fn cgroup_v2_id_of_current() -> u64 {
     match global(&CGROUP_MODE) {
         cgroup_mode::V2 => unsafe { generated::bpf_get_current_cgroup_id() },
-        cgroup_mode::V1 => {
-            let css_set = word(current_task(), global(&CGROUP_TASK_CSS_SET));
-            let css = word(css_set, global(&CGROUP_CSS_SET_SUBSYS));
-            let cgroup = word(css, global(&CGROUP_CSS_CGROUP));
-            let kn = word(cgroup, global(&CGROUP_CGROUP_KN));
-            word(kn, global(&CGROUP_KN_ID))
-        }
         _ => 0,
     }
+}
+
+/// A task's `css_set` (`task->cgroups`): a move to another cgroup of any hierarchy replaces it. 0 when unknown.
+#[inline(always)]
+pub fn css_set_of(task: u64) -> u64 {
+    word(task, global(&CGROUP_TASK_CSS_SET))
+}
+
+/// The cgroup id of a `css_set` in the v1 hierarchy user space reads (its cgroup directory's inode number), 0
+/// when unknown: four dependent reads (the helper only knows v2's hierarchy).
+#[inline(always)]
+pub fn cgroup_v1_id_of(css_set: u64) -> u64 {
+    let css = word(css_set, global(&CGROUP_CSS_SET_SUBSYS));
+    let cgroup = word(css, global(&CGROUP_CSS_CGROUP));
+    let kn = word(cgroup, global(&CGROUP_CGROUP_KN));
+    word(kn, global(&CGROUP_KN_ID))
 }
 
 /// `task_struct.thread_pid`, `pid.level`, `pid.numbers`, `sizeof(struct upid)`, `upid.nr` (from BTF, set by user
