@@ -8,8 +8,9 @@
 use aya_ebpf::{
     bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RB_RING_SIZE},
     helpers::generated,
-    macros::map,
-    maps::PerCpuArray,
+    macros::{map, raw_tracepoint},
+    maps::{Array, PerCpuArray},
+    programs::RawTracePointContext,
 };
 use tracer_common::{
     EventHeader,
@@ -158,12 +159,11 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
 #[derive(Clone, Copy)]
 struct ThreadOrigin {
     /// The thread (`task_struct *`) and its own start time: together they tell it from a later thread at that
-    /// address. A thread that becomes its process's leader at exec takes the leader's start time, so that is a
-    /// miss too.
+    /// address. A thread that becomes its process's leader at exec takes the leader's start time: a miss too.
     task: u64,
     thread_start_ns: u64,
-    /// `task->cgroups` when `cgroup_id` was read (v1; 0 on v2): a move to another cgroup replaces it.
-    css_set: u64,
+    /// `CGROUP_MOVES` when `cgroup_id` was read (v1): any move since stamps another value.
+    cgroup_moves: u64,
     start_ns: u64,
     cgroup_id: u64,
     ns_pid: u32,
@@ -172,7 +172,7 @@ struct ThreadOrigin {
 
 impl ThreadOrigin {
     const UNKNOWN: ThreadOrigin =
-        ThreadOrigin { task: 0, thread_start_ns: 0, css_set: 0, start_ns: 0, cgroup_id: 0, ns_pid: 0, _pad: 0 };
+        ThreadOrigin { task: 0, thread_start_ns: 0, cgroup_moves: 0, start_ns: 0, cgroup_id: 0, ns_pid: 0, _pad: 0 };
 }
 
 /// Slots per CPU, by thread id: a colliding thread only costs the reads again.
@@ -182,21 +182,48 @@ const ORIGIN_SLOTS: u32 = 256;
 #[map]
 static ORIGINS: PerCpuArray<ThreadOrigin> = PerCpuArray::with_max_entries(ORIGIN_SLOTS, 0);
 
-/// The current thread's origin from its slot, read into it first when the slot holds another thread or the
-/// thread has moved to another cgroup. Two reads when it is there (three and a helper on v2's cgroup).
+/// When a task last moved between cgroups, anywhere (`cgroup_moved`; cgroup v1 only): a slot read before it is
+/// stale. A stamp rather than the `css_set` pointer compared, because a freed `css_set`'s address is reused by the
+/// next container's, and a task's cgroup can change twice between two of its records on this CPU. The clock, not a
+/// counter: BPF has no atomic add here, and two moves at once on two CPUs each still store a value no slot holds.
+#[map]
+static CGROUP_MOVES: Array<u64> = Array::with_max_entries(1, 0);
+
+#[inline(always)]
+fn cgroup_moves() -> u64 {
+    match CGROUP_MOVES.get_ptr(0) {
+        Some(moves) => unsafe { core::ptr::read_volatile(moves) },
+        None => 0,
+    }
+}
+
+/// `cgroup:cgroup_attach_task` (a write to `cgroup.procs`/`tasks`, clone into a cgroup's tasks by runc and
+/// systemd) and `cgroup:cgroup_transfer_tasks` (cpuset emptied by hotplug): every slot of `ORIGINS` is stale.
+/// Attached on cgroup v1 hosts only (`bpf::Probes::load`); moves are rare next to records.
+#[raw_tracepoint]
+pub fn cgroup_moved(_ctx: RawTracePointContext) -> i32 {
+    if let Some(moved) = CGROUP_MOVES.get_ptr_mut(0) {
+        unsafe { core::ptr::write_volatile(moved, now_ns()) };
+    }
+    0
+}
+
+/// The current thread's origin from its slot, read into it first when the slot holds another thread or a task
+/// has moved between cgroups since. Two reads and two array lookups when it is there.
 #[inline(always)]
 fn origin_of_current(slot: &mut ThreadOrigin) -> ThreadOrigin {
     let task = current_task();
     let thread_start_ns = start_time_of(task);
-    let css_set = if cgroup_is_v1() { css_set_of(task) } else { 0 };
-    if slot.task != task || slot.thread_start_ns != thread_start_ns || slot.css_set != css_set {
+    // Read before the cgroup: a move after it stamps again, so the next record reads anew.
+    let moves = if cgroup_is_v1() { cgroup_moves() } else { 0 };
+    if slot.task != task || slot.thread_start_ns != thread_start_ns || slot.cgroup_moves != moves {
         let leader = group_leader_of(task);
         slot.task = task;
         slot.thread_start_ns = thread_start_ns;
-        slot.css_set = css_set;
+        slot.cgroup_moves = moves;
         slot.start_ns = start_time_of(leader);
         slot.ns_pid = ns_pid_of(leader);
-        slot.cgroup_id = if css_set != 0 { cgroup_v1_id_of(css_set) } else { 0 };
+        slot.cgroup_id = if cgroup_is_v1() { cgroup_v1_id_of(css_set_of(task)) } else { 0 };
     }
     *slot
 }

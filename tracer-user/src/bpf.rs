@@ -391,6 +391,14 @@ impl Probes {
         // Every layout was read before the load (`configure` set the offsets): nothing reads the BTF again.
         crate::btf::release_kernel_btf();
         let mut probes = Probes { ebpf, cgroup_filter: core.cgroup_filter.clone() };
+        if core.cgroups.mode == tracer_common::event::cgroup_mode::V1 {
+            // The envelope caches each thread's v1 cgroup (`emit::ORIGINS`): every move makes the cache stale.
+            for tracepoint in ["cgroup_attach_task", "cgroup_transfer_tasks"] {
+                probes.attach_raw_tracepoint("cgroup_moved", tracepoint).context(
+                    "this kernel has no cgroup move tracepoints: on cgroup v1, records could not name their cgroup",
+                )?;
+            }
+        }
         probes.refresh_cgroup_filter().context("filling the cgroup filter")?;
         Ok(probes)
     }

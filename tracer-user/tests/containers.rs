@@ -6,6 +6,7 @@
 mod common;
 
 use std::{
+    io::Write,
     path::{Path, PathBuf},
     process::{Command, Stdio},
     time::Duration,
@@ -374,4 +375,53 @@ fn container_filter_shows_that_container_only_and_bad_ids_are_usage_errors() {
     let out = tracer_command("procs", &["--cgroup", "/no/such/cgroup/here"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such cgroup"), "{out:?}");
+}
+
+/// A thread moved to another cgroup by someone else, between two of its calls on the same CPU, has the new cgroup
+/// from its very next call: the envelope's per-thread cache (`emit::ORIGINS`) is stale after any move.
+#[test]
+fn a_thread_moved_by_another_process_names_its_new_cgroup_at_its_next_call() {
+    let dl = Deadline::test();
+    let (hierarchy_root, _) = hierarchy();
+    let name = format!("tracer-move-{}", std::process::id());
+    let dir = hierarchy_root.join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = std::env::temp_dir().join(format!("{name}.fifo"));
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // One shell, pinned to one CPU so that both calls meet the same per-CPU slot; each line it reads is one read
+    // and one write of its own, no fork.
+    let script = format!("exec 3<>{}; while read -r line <&3; do echo \"$line\" >/dev/null; done", fifo.display());
+    let mut shell = Command::new("taskset").args(["-c", "0", "sh", "-c", &script]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = shell.id();
+    let before = cgroup_of(pid);
+    let _alone = TRACING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let tracer = start_json("syscalls", &["-p", &pid.to_string()], dl);
+    let send = |line: &str| {
+        std::fs::OpenOptions::new().write(true).open(&fifo).unwrap().write_all(format!("{line}\n").as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    send("before-move");
+    std::fs::write(dir.join("cgroup.procs"), pid.to_string()).unwrap();
+    send("after-move");
+    tracer.signal(libc::SIGINT);
+    let out = tracer.wait(dl);
+    let _ = shell.kill();
+    let _ = shell.wait();
+    let _ = std::fs::remove_file(&fifo);
+    std::thread::sleep(Duration::from_millis(100));
+    let _ = std::fs::remove_dir(&dir);
+    out.expect_code(0);
+    let events = out.json();
+    let write_of = |text: &str| -> Value {
+        let writes: Vec<&Value> = of_type(&events, "syscall")
+            .into_iter()
+            .filter(|e| e["name"] == "write" && e["args"][1].as_str().is_some_and(|a| a.contains(text)))
+            .collect();
+        assert_eq!(writes.len(), 1, "{text}: {}", out.dump());
+        writes[0].clone()
+    };
+    assert_eq!(write_of("before-move")["cgroup"], before.as_str());
+    assert_eq!(write_of("after-move")["cgroup"], format!("/{name}").as_str());
 }
