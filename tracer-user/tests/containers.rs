@@ -84,6 +84,7 @@ fn podman_container_events_name_the_container_and_its_pids() {
     let root = rootfs("podman");
     let cidfile = root.parent().unwrap().join("cid");
     let _ = std::fs::remove_file(&cidfile);
+    let name = format!("tracer-pids-{}", std::process::id());
     let (host_pid, host_ns_pid) = (std::sync::Mutex::new(0u32), std::sync::Mutex::new(String::new()));
     let mut printed = String::new();
     let events = traced(dl, || {
@@ -93,7 +94,7 @@ fn podman_container_events_name_the_container_and_its_pids() {
             "for i in 1 2 3; do /bin/sh -c 'echo ns $$; exec /bin/{MARK}' 2>/dev/null; done; echo top $$; exec /bin/sleep 2"
         );
         let mut cmd = Command::new("podman");
-        cmd.args(["--runtime", "runc", "run", "--rm", "--network", "none", "--cidfile"]).arg(&cidfile);
+        cmd.args(["--runtime", "runc", "run", "--rm", "--network", "none", "--name", &name, "--cidfile"]).arg(&cidfile);
         // podman raises RLIMIT_NOFILE/NPROC unless told: without CAP_SYS_RESOURCE here that fails (tests/dist.rs).
         cmd.args(["--ulimit", "nofile=8192:8192", "--ulimit", "nproc=8192:8192", "--rootfs"]).arg(&root);
         cmd.args(["/bin/sh", "-c", &script]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -140,6 +141,7 @@ fn podman_container_events_name_the_container_and_its_pids() {
     assert_eq!(inside.len(), 3, "{inside:#?}");
     for e in &inside {
         assert_eq!(e["container_runtime"], "podman", "{e}");
+        assert_eq!(e["container_name"], name.as_str(), "{e}");
         let cgroup = str_field(e, "cgroup");
         assert!(cgroup.ends_with(&format!("libpod-{cid}")) || cgroup.ends_with(&format!("libpod-{cid}.scope")), "{e}");
         assert_eq!(e["pod_uid"], Value::Null, "{e}");
@@ -154,6 +156,7 @@ fn podman_container_events_name_the_container_and_its_pids() {
     assert_eq!(event_ns, printed_ns);
     for e in &outside {
         assert_eq!(e["container_id"], Value::Null, "{e}");
+        assert_eq!(e["container_name"], Value::Null, "{e}");
         assert_eq!(e["ns_pid"], Value::Null, "{e}");
         assert_eq!(str_field(e, "cgroup"), cgroup_of(std::process::id()), "the host's mark is in the test's cgroup");
     }
@@ -333,38 +336,91 @@ fn cgroup_filter_keeps_that_cgroup_and_those_below_it_only() {
     let _ = std::fs::remove_dir(&dir);
 }
 
+/// A container podman runs detached as `--name NAME`, sleeping; removed when dropped, even by a failed test.
+struct Detached {
+    name: String,
+    id: String,
+}
+
+impl Detached {
+    fn run(name: String, root: &Path) -> Detached {
+        let mut cmd = Command::new("podman");
+        cmd.args(["--runtime", "runc", "run", "--rm", "-d", "--network", "none", "--name", &name]);
+        cmd.args(["--ulimit", "nofile=8192:8192", "--ulimit", "nproc=8192:8192", "--rootfs"]).arg(root);
+        cmd.args(["/bin/sleep", "30"]);
+        let started = cmd.output().unwrap();
+        assert!(started.status.success(), "podman run -d: {}", String::from_utf8_lossy(&started.stderr));
+        let id = String::from_utf8_lossy(&started.stdout).trim().to_string();
+        assert_eq!(id.len(), 64, "{id}");
+        Detached { name, id }
+    }
+
+    fn exec_mark(&self) {
+        let out = Command::new("podman").args(["exec", &self.name, &format!("/bin/{MARK}")]).output().unwrap();
+        assert_eq!(out.status.code(), Some(127), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        let _ = Command::new("podman").args(["rm", "-f", "-t", "0", &self.name]).stdout(Stdio::null()).status();
+    }
+}
+
 #[test]
-fn container_filter_shows_that_container_only_and_bad_ids_are_usage_errors() {
+fn container_filter_shows_that_container_only_by_id_or_name_and_bad_ones_are_usage_errors() {
     let dl = Deadline::test();
     let root = rootfs("container-filter");
-    let name = format!("tracer-filter-{}", std::process::id());
-    let mut cmd = Command::new("podman");
-    cmd.args(["--runtime", "runc", "run", "--rm", "-d", "--network", "none", "--name", &name]);
-    cmd.args(["--ulimit", "nofile=8192:8192", "--ulimit", "nproc=8192:8192", "--rootfs"]).arg(&root);
-    cmd.args(["/bin/sleep", "30"]);
-    let started = cmd.output().unwrap();
-    assert!(started.status.success(), "podman run -d: {}", String::from_utf8_lossy(&started.stderr));
-    let cid = String::from_utf8_lossy(&started.stdout).trim().to_string();
-    let stop = || {
-        let _ = Command::new("podman").args(["rm", "-f", "-t", "0", &name]).stdout(Stdio::null()).status();
-    };
-    let exec_mark = || {
-        let out = Command::new("podman").args(["exec", &name, &format!("/bin/{MARK}")]).output().unwrap();
-        assert_eq!(out.status.code(), Some(127), "{}", String::from_utf8_lossy(&out.stderr));
-    };
-    let events = traced_with(&["--container", &cid[..12]], dl, || {
-        exec_mark();
-        exec_mark();
+    let ours = Detached::run(format!("tracer-filter-{}", std::process::id()), &root);
+    let other = Detached::run(format!("tracer-other-{}", std::process::id()), &root);
+    // By a short id, and by the name podman was given: the same container, and its name on every record.
+    for given in [&ours.id[..12], ours.name.as_str()] {
+        let events = traced_with(&["--container", given], dl, || {
+            ours.exec_mark();
+            other.exec_mark();
+            ours.exec_mark();
+            let _ = Command::new(root.join("bin").join(MARK)).stderr(Stdio::null()).status().unwrap();
+        });
+        let marks = execs_of(&events, MARK);
+        assert_eq!(marks.len(), 2, "the two podman exec in {given}, not the other's nor the host's: {marks:#?}");
+        for e in events.iter().filter(|e| e["type"] != "ready") {
+            assert_eq!(e["container_id"], ours.id.as_str(), "{e}");
+            assert_eq!(e["container_name"], ours.name.as_str(), "{e}");
+        }
+    }
+    // Unfiltered: each container's marks name their own container; the host's none.
+    let events = traced_with(&[], dl, || {
+        ours.exec_mark();
+        other.exec_mark();
         let _ = Command::new(root.join("bin").join(MARK)).stderr(Stdio::null()).status().unwrap();
     });
-    stop();
-    let marks = execs_of(&events, MARK);
-    assert_eq!(marks.len(), 2, "the two podman exec, not the host's: {marks:#?}");
-    for e in events.iter().filter(|e| e["type"] != "ready") {
-        assert_eq!(e["container_id"], cid.as_str(), "{e}");
-    }
+    let mut named: Vec<(String, String)> = execs_of(&events, MARK)
+        .into_iter()
+        .map(|e| (e["container_id"].to_string(), e["container_name"].to_string()))
+        .collect();
+    named.sort();
+    let mut expected = vec![
+        (format!("\"{}\"", ours.id), format!("\"{}\"", ours.name)),
+        (format!("\"{}\"", other.id), format!("\"{}\"", other.name)),
+        ("null".to_string(), "null".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(named, expected);
+    // Text shows the name where it would show the short id: the snapshot's row of the container's sleep.
+    let out = tracer_command("procs", &["--once", "--container", &ours.name]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    assert!(rows[0].ends_with(&format!(" /bin/sleep 30 [ctr {} pid 1]", ours.name)), "{}", rows[0]);
+    drop(other);
+    drop(ours);
     // Usage errors: one line on stderr, exit 2.
-    for (bad, says) in [("0000000000000000", "no running container has that id"), ("xyz", "not a container id")] {
+    for (bad, says) in [
+        ("0000000000000000", "no running container has that id or name"),
+        ("xyz", "no running container has that name"),
+        ("abc", "an id needs at least 4 of its leading hex digits"),
+    ] {
         let out = tracer_command("procs", &["--container", bad]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{out:?}");
         let err = String::from_utf8_lossy(&out.stderr);
