@@ -344,15 +344,25 @@ struct Detached {
 
 impl Detached {
     fn run(name: String, root: &Path) -> Detached {
+        Detached::run_command(name, root, &["/bin/sleep", "30"])
+    }
+
+    fn run_command(name: String, root: &Path, command: &[&str]) -> Detached {
         let mut cmd = Command::new("podman");
         cmd.args(["--runtime", "runc", "run", "--rm", "-d", "--network", "none", "--name", &name]);
         cmd.args(["--ulimit", "nofile=8192:8192", "--ulimit", "nproc=8192:8192", "--rootfs"]).arg(root);
-        cmd.args(["/bin/sleep", "30"]);
+        cmd.args(command);
         let started = cmd.output().unwrap();
         assert!(started.status.success(), "podman run -d: {}", String::from_utf8_lossy(&started.stderr));
         let id = String::from_utf8_lossy(&started.stdout).trim().to_string();
         assert_eq!(id.len(), 64, "{id}");
         Detached { name, id }
+    }
+
+    /// The host's pid of the container's first process.
+    fn host_pid(&self) -> u32 {
+        let out = Command::new("podman").args(["inspect", "--format", "{{.State.Pid}}", &self.name]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|_| panic!("podman inspect: {out:?}"))
     }
 
     fn exec_mark(&self) {
@@ -430,4 +440,71 @@ fn container_filter_shows_that_container_only_by_id_or_name_and_bad_ones_are_usa
     let out = tracer_command("procs", &["--cgroup", "/no/such/cgroup/here"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such cgroup"), "{out:?}");
+}
+
+#[test]
+fn opens_snapshots_name_the_container_of_a_holder_inside_it() {
+    let dl = Deadline::test();
+    let root = rootfs("opens-holder");
+    let held = root.join("tmp").join("held");
+    std::fs::write(&held, b"held by a container").unwrap();
+    // The container's pid 1 holds /tmp/held (the host's `held`) on fd 3, then sleeps.
+    let ctr = Detached::run_command(
+        format!("tracer-holder-{}", std::process::id()),
+        &root,
+        &["/bin/sh", "-c", "exec 3</tmp/held; exec /bin/sleep 30"],
+    );
+    let pid = ctr.host_pid();
+    let until = dl.within(Duration::from_secs(3));
+    while std::fs::read_link(format!("/proc/{pid}/fd/3")).is_err()
+        || std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim() != "sleep"
+    {
+        assert!(!until.expired(), "the container's sleep never held fd 3");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let is_ours = |row: &Value| {
+        assert_eq!(row["container_id"], ctr.id.as_str(), "{row}");
+        assert_eq!(row["container_name"], ctr.name.as_str(), "{row}");
+        assert_eq!(row["container_runtime"], "podman", "{row}");
+        assert_eq!(u64_field(row, "ns_pid"), 1, "{row}");
+        assert!(str_field(row, "cgroup").contains(&format!("libpod-{}", ctr.id)), "{row}");
+    };
+    let snapshot = |args: &[String]| -> Vec<Value> {
+        let (tracer, before) = start_json_snapshot("opens", args, dl);
+        tracer.signal(libc::SIGINT);
+        tracer.wait(dl).expect_code(0);
+        before.into_iter().filter(|v| v["type"] == "holder").collect()
+    };
+
+    // `opens PATH` (as `lsof PATH`): the one holder, the container's sleep, on fd 3, as lsof sees it too.
+    let rows = snapshot(&[held.display().to_string()]);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!((u64_field(&rows[0], "pid"), &rows[0]["fd"]), (u64::from(pid), &Value::from(3)), "{}", rows[0]);
+    is_ours(&rows[0]);
+    let lsof = Command::new("lsof").args(["-F", "pf"]).arg(&held).output().expect("lsof runs");
+    assert_eq!(String::from_utf8_lossy(&lsof.stdout), format!("p{pid}\nf3\n"), "lsof {}", held.display());
+
+    // `opens -p PID` (as `lsof -p PID`): every row the process's, each naming its container.
+    let rows = snapshot(&["-p".to_string(), pid.to_string()]);
+    assert!(rows.len() >= 5, "cwd, rtd, txt, fds 0-3: {rows:#?}");
+    for row in &rows {
+        assert_eq!(u64_field(row, "pid"), u64::from(pid), "{row}");
+        is_ours(row);
+    }
+    assert_eq!(rows.iter().filter(|r| r["fd"] == 3).count(), 1, "{rows:#?}");
+
+    // Text: every row of the table ends with the container's column, as live events' lines do.
+    let tracer = Proc::spawn("tracer opens -p (text)", &mut tracer_command("opens", &["-p", &pid.to_string()]));
+    assert!(tracer.err().wait_for(dl, |l| l.contains("ready")).is_some(), "{}", tracer.dump());
+    tracer.signal(libc::SIGINT);
+    let out = tracer.wait(dl);
+    out.expect_code(0);
+    let text = out.stdout_text();
+    let table: Vec<&str> = text.lines().skip(1).take_while(|l| !l.is_empty()).collect();
+    assert_eq!(table.len(), rows.len(), "{text}");
+    let column = format!(" [ctr {} pid 1]", ctr.name);
+    for line in &table {
+        assert!(line.ends_with(&column), "{line}");
+    }
+    drop(ctr);
 }
