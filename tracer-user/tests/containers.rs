@@ -336,59 +336,24 @@ fn cgroup_filter_keeps_that_cgroup_and_those_below_it_only() {
     let _ = std::fs::remove_dir(&dir);
 }
 
-/// A container podman runs detached as `--name NAME`, sleeping; removed when dropped, even by a failed test.
-struct Detached {
-    name: String,
-    id: String,
-}
-
-impl Detached {
-    fn run(name: String, root: &Path) -> Detached {
-        Detached::run_command(name, root, &["/bin/sleep", "30"])
-    }
-
-    fn run_command(name: String, root: &Path, command: &[&str]) -> Detached {
-        let mut cmd = Command::new("podman");
-        cmd.args(["--runtime", "runc", "run", "--rm", "-d", "--network", "none", "--name", &name]);
-        cmd.args(["--ulimit", "nofile=8192:8192", "--ulimit", "nproc=8192:8192", "--rootfs"]).arg(root);
-        cmd.args(command);
-        let started = cmd.output().unwrap();
-        assert!(started.status.success(), "podman run -d: {}", String::from_utf8_lossy(&started.stderr));
-        let id = String::from_utf8_lossy(&started.stdout).trim().to_string();
-        assert_eq!(id.len(), 64, "{id}");
-        Detached { name, id }
-    }
-
-    /// The host's pid of the container's first process.
-    fn host_pid(&self) -> u32 {
-        let out = Command::new("podman").args(["inspect", "--format", "{{.State.Pid}}", &self.name]).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|_| panic!("podman inspect: {out:?}"))
-    }
-
-    fn exec_mark(&self) {
-        let out = Command::new("podman").args(["exec", &self.name, &format!("/bin/{MARK}")]).output().unwrap();
-        assert_eq!(out.status.code(), Some(127), "{}", String::from_utf8_lossy(&out.stderr));
-    }
-}
-
-impl Drop for Detached {
-    fn drop(&mut self) {
-        let _ = Command::new("podman").args(["rm", "-f", "-t", "0", &self.name]).stdout(Stdio::null()).status();
-    }
+/// `podman exec`s the marker in `ctr` (busybox has no such applet: exit 127).
+fn exec_mark(ctr: &Container) {
+    let out = Command::new("podman").args(["exec", &ctr.name, &format!("/bin/{MARK}")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(127), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
 fn container_filter_shows_that_container_only_by_id_or_name_and_bad_ones_are_usage_errors() {
     let dl = Deadline::test();
     let root = rootfs("container-filter");
-    let ours = Detached::run(format!("tracer-filter-{}", std::process::id()), &root);
-    let other = Detached::run(format!("tracer-other-{}", std::process::id()), &root);
+    let ours = Container::run("filter", &root, &["/bin/sleep", "30"]);
+    let other = Container::run("other", &root, &["/bin/sleep", "30"]);
     // By a short id, and by the name podman was given: the same container, and its name on every record.
     for given in [&ours.id[..12], ours.name.as_str()] {
         let events = traced_with(&["--container", given], dl, || {
-            ours.exec_mark();
-            other.exec_mark();
-            ours.exec_mark();
+            exec_mark(&ours);
+            exec_mark(&other);
+            exec_mark(&ours);
             let _ = Command::new(root.join("bin").join(MARK)).stderr(Stdio::null()).status().unwrap();
         });
         let marks = execs_of(&events, MARK);
@@ -400,8 +365,8 @@ fn container_filter_shows_that_container_only_by_id_or_name_and_bad_ones_are_usa
     }
     // Unfiltered: each container's marks name their own container; the host's none.
     let events = traced_with(&[], dl, || {
-        ours.exec_mark();
-        other.exec_mark();
+        exec_mark(&ours);
+        exec_mark(&other);
         let _ = Command::new(root.join("bin").join(MARK)).stderr(Stdio::null()).status().unwrap();
     });
     let mut named: Vec<(String, String)> = execs_of(&events, MARK)
@@ -449,12 +414,8 @@ fn opens_snapshots_name_the_container_of_a_holder_inside_it() {
     let held = root.join("tmp").join("held");
     std::fs::write(&held, b"held by a container").unwrap();
     // The container's pid 1 holds /tmp/held (the host's `held`) on fd 3, then sleeps.
-    let ctr = Detached::run_command(
-        format!("tracer-holder-{}", std::process::id()),
-        &root,
-        &["/bin/sh", "-c", "exec 3</tmp/held; exec /bin/sleep 30"],
-    );
-    let pid = ctr.host_pid();
+    let ctr = Container::run("holder", &root, &["/bin/sh", "-c", "exec 3</tmp/held; exec /bin/sleep 30"]);
+    let pid = ctr.pid();
     let until = dl.within(Duration::from_secs(3));
     while std::fs::read_link(format!("/proc/{pid}/fd/3")).is_err()
         || std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim() != "sleep"
