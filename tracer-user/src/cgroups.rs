@@ -239,6 +239,8 @@ pub enum FilterError {
     NoSuchContainer(String),
     #[error("--container {given}: {count} running containers have ids starting so; give more digits")]
     Ambiguous { given: String, count: usize },
+    #[error("--container {given}: {count} running containers (of different runtimes) have that name; give its id")]
+    NameTaken { given: String, count: usize },
 }
 
 impl Hierarchy {
@@ -273,7 +275,9 @@ impl Hierarchy {
         } else {
             let mut names = ContainerNames::default();
             let named: Vec<&String> = running.keys().filter(|id| names.name(id).as_deref() == Some(given)).collect();
-            if !named.is_empty() {
+            if named.len() > 1 {
+                return Err(FilterError::NameTaken { given: given.to_string(), count: named.len() });
+            } else if !named.is_empty() {
                 named
             } else if !is_hex {
                 return Err(FilterError::NoSuchName(given.to_string()));
