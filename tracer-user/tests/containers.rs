@@ -408,7 +408,7 @@ fn container_filter_shows_that_container_only_by_id_or_name_and_bad_ones_are_usa
 }
 
 #[test]
-fn opens_snapshots_name_the_container_of_a_holder_inside_it() {
+fn opens_snapshots_name_the_container_of_a_holder_and_filter_by_it() {
     let dl = Deadline::test();
     let root = rootfs("opens-holder");
     let held = root.join("tmp").join("held");
@@ -437,13 +437,49 @@ fn opens_snapshots_name_the_container_of_a_holder_inside_it() {
         before.into_iter().filter(|v| v["type"] == "holder").collect()
     };
 
-    // `opens PATH` (as `lsof PATH`): the one holder, the container's sleep, on fd 3, as lsof sees it too.
+    // A process on the host holds it too (fd 3 as well).
+    let mut host = Command::new("sh")
+        .args(["-c", &format!("exec 3<{}; exec sleep 30", held.display())])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let host_pid = host.id();
+    while std::fs::read_link(format!("/proc/{host_pid}/fd/3")).is_err()
+        || std::fs::read_to_string(format!("/proc/{host_pid}/comm")).unwrap_or_default().trim() != "sleep"
+    {
+        assert!(!until.expired(), "the host's sleep never held fd 3");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // `opens PATH` (as `lsof PATH`): both holders on fd 3, as lsof sees them; the container's names its container,
+    // the host's none.
     let rows = snapshot(&[held.display().to_string()]);
+    let lsof = Command::new("lsof").args(["-F", "pf"]).arg(&held).output().expect("lsof runs");
+    let mut theirs: Vec<String> = String::from_utf8_lossy(&lsof.stdout)
+        .split('p')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.replace('\n', " ").trim().to_string())
+        .collect();
+    theirs.sort();
+    let mut ours: Vec<String> = rows.iter().map(|r| format!("{} f{}", u64_field(r, "pid"), r["fd"])).collect();
+    ours.sort();
+    assert_eq!(ours, theirs, "tracer vs lsof -F pf {}", held.display());
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    for row in &rows {
+        if u64_field(row, "pid") == u64::from(pid) {
+            is_ours(row);
+        } else {
+            assert_eq!(u64_field(row, "pid"), u64::from(host_pid), "{row}");
+            assert_eq!((&row["container_id"], &row["container_name"]), (&Value::Null, &Value::Null), "{row}");
+        }
+    }
+    // With --container NAME: the container's holder only.
+    let rows = snapshot(&[held.display().to_string(), "--container".into(), ctr.name.clone()]);
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!((u64_field(&rows[0], "pid"), &rows[0]["fd"]), (u64::from(pid), &Value::from(3)), "{}", rows[0]);
     is_ours(&rows[0]);
-    let lsof = Command::new("lsof").args(["-F", "pf"]).arg(&held).output().expect("lsof runs");
-    assert_eq!(String::from_utf8_lossy(&lsof.stdout), format!("p{pid}\nf3\n"), "lsof {}", held.display());
+    let _ = host.kill();
+    let _ = host.wait();
 
     // `opens -p PID` (as `lsof -p PID`): every row the process's, each naming its container.
     let rows = snapshot(&["-p".to_string(), pid.to_string()]);

@@ -39,7 +39,7 @@ use tracer_common::{
 
 use crate::{
     bpf::Probes,
-    cgroups::{Hierarchy, Origins},
+    cgroups::{CgroupFilter, Hierarchy, Origins},
     escape::{Text, display_name},
     linux::{errno, files::open_flags, users::UserNames},
     output::{Output, OutputClosed, timestamp},
@@ -349,12 +349,20 @@ pub(crate) struct Opens {
     dropped: u64,
     /// Text lines in the caller's columns instead of this command's table.
     text_line: Option<TextLine>,
+    /// `--cgroup`/`--container`: the snapshot lists that cgroup's processes only, as the kernel filters the events.
+    snapshot_filter: Option<CgroupFilter>,
 }
 
 impl Opens {
     fn new(set: WatchSet, maps: WatchMaps, pids: HashSet<u32>) -> Opens {
         let live = pids.clone();
-        Opens { set, maps, pids, live, users: UserNames::default(), dropped: 0, text_line: None }
+        Opens { set, maps, pids, live, users: UserNames::default(), dropped: 0, text_line: None, snapshot_filter: None }
+    }
+
+    /// The snapshot lists only processes in `filter`'s cgroup or below it.
+    pub(crate) fn with_snapshot_filter(mut self, filter: Option<CgroupFilter>) -> Opens {
+        self.snapshot_filter = filter;
+        self
     }
 
     /// Text output as `line` renders it (`tracer monitor`'s columns).
@@ -406,13 +414,18 @@ impl Opens {
     pub(crate) fn report_holders(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
         if self.set.watches.is_empty() {
             // `opens -p PID`: everything the processes hold, as `lsof -p PID` lists it.
-            let mut pids: Vec<u32> = self.pids.iter().copied().collect();
+            let mut pids: Vec<u32> = self.pids.iter().copied().filter(|&p| self.in_snapshot(p)).collect();
             pids.sort_unstable();
             return report_table(&pids, &mut io.out, &mut io.origins, &mut self.users);
         }
         let pids = (!self.pids.is_empty()).then_some(&self.pids);
-        let holds = snapshot::holders(&self.set, pids);
+        let mut holds = snapshot::holders(&self.set, pids);
+        holds.retain(|h| self.in_snapshot(h.pid));
         self.snapshot(&holds, io)
+    }
+
+    fn in_snapshot(&self, pid: u32) -> bool {
+        self.snapshot_filter.as_ref().is_none_or(|f| f.holds_pid(pid))
     }
 
     fn snapshot(&mut self, holds: &[Hold], io: &mut Io) -> Result<(), OutputClosed> {
@@ -788,9 +801,15 @@ pub(crate) fn report_table(
     out.flush()
 }
 
-/// Files held open with no name left, as `lsof +L1` lists them, by every process (or `pids`).
-pub(crate) fn report_deleted(pids: Option<&HashSet<u32>>, out: &mut Output) -> Result<(), OutputClosed> {
-    let entries = table::deleted(pids);
+/// Files held open with no name left, as `lsof +L1` lists them, by every process (or `pids`; and of those, the
+/// ones in `filter`'s cgroup or below it).
+pub(crate) fn report_deleted(
+    pids: Option<&HashSet<u32>>,
+    filter: Option<&CgroupFilter>,
+    out: &mut Output,
+) -> Result<(), OutputClosed> {
+    let mut entries = table::deleted(pids);
+    entries.retain(|e| filter.is_none_or(|f| f.holds_pid(e.pid)));
     let mut origins = Origins::new(Hierarchy::detect());
     emit_entries(&entries, out, &mut origins, &mut UserNames::default(), true)?;
     if entries.is_empty() {
