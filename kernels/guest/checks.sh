@@ -54,6 +54,7 @@ signals-hup         signals   a kill -HUP with sender and target, and the exit i
 signals-kernel      signals   a SIGSEGV from the kernel; a fatal HUP taken as SIGKILL, reported as the HUP; a failed kill
 monitor-short       monitor   a short monitor run sees one exec and one exit of a spawned process
 procs-tree          procs     -p PID --json: a known tree (thread, fork, exec, double fork, exit codes, SIGKILL) exactly
+containers-cgroup2  procs     cgroup v2: --cgroup keeps exactly the events of a cgroup and below; ids are cgroupfs inodes; a podman-laid container by id, name, ns pid
 '
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -634,6 +635,108 @@ check_procs_tree() {
     expect "exit of the grandchild" "$(count events '"type":"exit"' "\"pid\":$grandchild," '"code":0,')" 1
     expect "SIGKILL" "$(count events '"type":"exit"' "\"pid\":$killed," '"signal":"SIGKILL"')" 1
     expect "exit of the workload" "$(count events '"type":"exit"' "\"pid\":$wpid," '"code":0,')" 1
+}
+
+# cgroup v2 (mounted here if the guest has not: init mounts none). Every event's cgroup is the kernel's cgroup id
+# (bpf_get_current_cgroup_id), which tracer resolves to a path by the inode numbers of cgroupfs's directories: an
+# exact path in the JSON is the id matching the directory's inode. podman cannot run in this busybox guest (no
+# podman, conmon, runc, their libraries or configuration, no storage), so its container is laid out by hand as
+# podman's cgroupfs driver does (`/machine.slice/libpod-ID.scope`) with the containers/storage list podman writes
+# (`containers.json`, where tracer reads names), and a pid namespace from unshare; the host's test suite runs the
+# real podman (tracer-user/tests/containers.rs).
+check_containers_cgroup2() {
+    mounted=
+    if ! awk '$2 == "/sys/fs/cgroup" && $3 == "cgroup2" { found = 1 } END { exit !found }' /proc/mounts; then
+        mount -t cgroup2 cgroup2 /sys/fs/cgroup || fail "cannot mount cgroup2 on /sys/fs/cgroup"
+        mounted=1
+    fi
+    cg=/sys/fs/cgroup/tracer-check
+    id=4edcc974c24f4131880e1808297286e0b376b305ea434aea40a6bed24652beee
+    ctr=/sys/fs/cgroup/machine.slice/libpod-$id.scope
+    mkdir -p "$cg/below" "$ctr" || fail "cannot make cgroups under /sys/fs/cgroup"
+    store=/var/lib/containers/storage/overlay-containers
+    [ ! -e "$store/containers.json" ] || fail "$store/containers.json exists: not a guest of the matrix?"
+    mkdir -p "$store"
+    printf '[{"id":"%s","names":["guest-ctr"],"image":"","layer":""}]\n' "$id" >"$store/containers.json"
+    echo "inodes: $cg $(stat -c %i "$cg"), $cg/below $(stat -c %i "$cg/below"), $ctr $(stat -c %i "$ctr")" >inodes
+
+    # --cgroup: three processes join the cgroup, one a cgroup below it, one stays outside; only the four show.
+    start_tracer events err '"type":"ready"' procs --json --no-snapshot --cgroup /tracer-check
+    inside=
+    for i in 1 2 3; do
+        sh -c "echo \$\$ >$cg/cgroup.procs && exec workload getppid 1" &
+        inside="$inside $!"
+        wait_exit "$!" 10 || fail "a workload in $cg did not finish"
+    done
+    sh -c "echo \$\$ >$cg/below/cgroup.procs && exec workload getppid 1" &
+    below=$!
+    wait_exit "$below" 10 || fail "the workload below $cg did not finish"
+    workload getppid 1 &
+    outside=$!
+    wait_exit "$outside" 10 || fail "the workload outside did not finish"
+    wait_for events "\"type\":\"exit\".*\"pid\":$below," 10 || fail "no exit object for $below below the cgroup"
+    sleep 0.5
+    kill -INT "$TPID"
+    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    no_lost events
+    for p in $inside; do
+        expect "exec objects of $p in /tracer-check" \
+            "$(count events '"type":"exec"' "\"pid\":$p," '"cgroup":"/tracer-check",')" 1
+        expect "exit objects of $p in /tracer-check" \
+            "$(count events '"type":"exit"' "\"pid\":$p," '"cgroup":"/tracer-check",')" 1
+    done
+    expect "exec objects of $below in /tracer-check/below" \
+        "$(count events '"type":"exec"' "\"pid\":$below," '"cgroup":"/tracer-check/below",')" 1
+    expect "exec objects" "$(count events '"type":"exec"')" 4
+    expect "objects of the process outside ($outside)" "$(count events "\"pid\":$outside,")" 0
+    all=$(grep -vcF '"type":"ready"' events)
+    ours=$(grep -cE '"cgroup":"/tracer-check(/below)?",' events)
+    expect "objects from /tracer-check and below, of $all" "$ours" "$all"
+
+    # Every cgroup, unfiltered: the container (its id, runtime, name from containers.json, the pid its namespace
+    # gives it), the cgroup below, and the root cgroup (/).
+    start_tracer events2 err2 '"type":"ready"' procs --json --no-snapshot
+    sh -c "echo \$\$ >$ctr/cgroup.procs && exec unshare --pid --fork workload getppid 7" &
+    wait_exit "$!" 10 || fail "the workload in the container did not finish"
+    sh -c "echo \$\$ >$cg/below/cgroup.procs && exec workload getppid 1" &
+    below=$!
+    wait_exit "$below" 10 || fail "the workload below $cg did not finish"
+    workload getppid 1 &
+    root=$!
+    wait_exit "$root" 10 || fail "the workload in the root cgroup did not finish"
+    wait_for events2 "\"type\":\"exit\".*\"pid\":$root," 10 || fail "no exit object for $root"
+    kill -INT "$TPID"
+    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    no_lost events2
+    expect "exec objects of the container's workload (id, name, runtime, ns_pid 1)" \
+        "$(count events2 '"type":"exec"' '"argv":["workload","getppid","7"]' \
+            "\"cgroup\":\"/machine.slice/libpod-$id.scope\"" "\"container_id\":\"$id\"" \
+            '"container_name":"guest-ctr"' '"container_runtime":"podman"' '"ns_pid":1}')" 1
+    expect "exec objects of $below in /tracer-check/below, no container" \
+        "$(count events2 '"type":"exec"' "\"pid\":$below," '"cgroup":"/tracer-check/below",' \
+            '"container_id":null' '"ns_pid":null')" 1
+    expect "exec objects of $root in the root cgroup" \
+        "$(count events2 '"type":"exec"' "\"pid\":$root," '"cgroup":"/",' '"container_id":null')" 1
+
+    # --container NAME: the container's events only.
+    start_tracer events3 err3 '"type":"ready"' procs --json --no-snapshot --container guest-ctr
+    sh -c "echo \$\$ >$ctr/cgroup.procs && exec workload getppid 3" &
+    in_ctr=$!
+    wait_exit "$in_ctr" 10 || fail "the workload in the container did not finish"
+    workload getppid 1 &
+    outside=$!
+    wait_exit "$outside" 10 || fail "the workload outside did not finish"
+    wait_for events3 "\"type\":\"exit\".*\"pid\":$in_ctr," 10 || fail "no exit object for $in_ctr"
+    sleep 0.5
+    kill -INT "$TPID"
+    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    expect "exec objects with --container guest-ctr" "$(count events3 '"type":"exec"')" 1
+    expect "exec objects of $in_ctr" "$(count events3 '"type":"exec"' "\"pid\":$in_ctr," '"container_name":"guest-ctr"')" 1
+    expect "objects of the process outside ($outside)" "$(count events3 "\"pid\":$outside,")" 0
+
+    rmdir "$cg/below" "$cg" "$ctr" /sys/fs/cgroup/machine.slice 2>/dev/null
+    rm -f "$store/containers.json"
+    [ -z "$mounted" ] || umount /sys/fs/cgroup
 }
 
 # ---------------------------------------------------------------------------------------------------------------

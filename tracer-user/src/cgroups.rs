@@ -10,6 +10,7 @@ use tracer_common::event::cgroup_mode;
 use crate::{
     bpf::{btf_offset, btf_sized_offset},
     btf::Btf,
+    containers::ContainerNames,
     linux::cgroups::{PathMeaning, cgroup_mounts, parse_path, path_in_proc_cgroup, subsystem_id},
     records::Origin,
 };
@@ -99,6 +100,16 @@ impl CgroupGlobals {
 pub struct Cgroup {
     pub path: String,
     pub meaning: PathMeaning,
+    /// The name of `meaning`'s container, where its runtime keeps it on disk (`containers::ContainerNames`).
+    pub container_name: Option<String>,
+}
+
+impl Cgroup {
+    fn new(path: String, names: &mut ContainerNames) -> Cgroup {
+        let meaning = parse_path(&path);
+        let container_name = meaning.container.as_ref().and_then(|c| names.name(&c.id));
+        Cgroup { path, meaning, container_name }
+    }
 }
 
 /// Cgroup ids to paths and containers, cached: a cgroup id not seen
@@ -107,6 +118,7 @@ pub struct Cgroup {
 pub struct Origins {
     hierarchy: Option<Hierarchy>,
     cgroups: HashMap<u64, Option<Arc<Cgroup>>>,
+    names: ContainerNames,
 }
 
 /// Entries kept per cache before it is emptied (a machine running through pids and short-lived cgroups).
@@ -114,7 +126,7 @@ const CACHE_LIMIT: usize = 1 << 16;
 
 impl Origins {
     pub fn new(hierarchy: Option<Hierarchy>) -> Origins {
-        let mut origins = Origins { hierarchy, cgroups: HashMap::new() };
+        let mut origins = Origins { hierarchy, cgroups: HashMap::new(), names: ContainerNames::default() };
         origins.walk();
         origins
     }
@@ -126,8 +138,8 @@ impl Origins {
         while let Some((dir, path)) = stack.pop() {
             let Ok(meta) = std::fs::metadata(&dir) else { continue };
             if !matches!(self.cgroups.get(&meta.ino()), Some(Some(_))) {
-                let meaning = parse_path(&path);
-                self.cgroups.insert(meta.ino(), Some(Arc::new(Cgroup { path: path.clone(), meaning })));
+                let cgroup = Cgroup::new(path.clone(), &mut self.names);
+                self.cgroups.insert(meta.ino(), Some(Arc::new(cgroup)));
             }
             let Ok(entries) = std::fs::read_dir(&dir) else { continue };
             for entry in entries.flatten() {
@@ -163,10 +175,8 @@ impl Origins {
 
     /// Where a running process is now (a snapshot's row): its cgroup from /proc/PID/cgroup.
     pub fn of_pid(&mut self, pid: u32) -> Origin {
-        let cgroup = self.hierarchy.as_ref().and_then(|h| h.path_of_pid(pid)).map(|path| {
-            let meaning = parse_path(&path);
-            Arc::new(Cgroup { path, meaning })
-        });
+        let path = self.hierarchy.as_ref().and_then(|h| h.path_of_pid(pid));
+        let cgroup = path.map(|path| Arc::new(Cgroup::new(path, &mut self.names)));
         Origin { cgroup, ns_pid: crate::procfs::ns_pid(pid) }
     }
 }
@@ -219,12 +229,18 @@ pub enum FilterError {
          shows it"
     )]
     NoSuchCgroup { given: String, root: String, v1: String },
-    #[error("--container {0}: not a container id (give at least 4 of its leading hex digits, as `podman ps` shows it)")]
-    NotAnId(String),
-    #[error("--container {0}: no running container has that id (container names are not looked up)")]
+    #[error("--container {0}: no running container has that name (give a name or an id as `podman ps` shows them)")]
+    NoSuchName(String),
+    #[error(
+        "--container {0}: no running container has that name, and an id needs at least 4 of its leading hex digits"
+    )]
+    TooShortId(String),
+    #[error("--container {0}: no running container has that id or name")]
     NoSuchContainer(String),
     #[error("--container {given}: {count} running containers have ids starting so; give more digits")]
     Ambiguous { given: String, count: usize },
+    #[error("--container {given}: {count} running containers (of different runtimes) have that name; give its id")]
+    NameTaken { given: String, count: usize },
 }
 
 impl Hierarchy {
@@ -246,12 +262,48 @@ impl Hierarchy {
         Ok(CgroupFilter { dir, path, controller: self.v1.as_ref().map(|(c, _)| c.clone()) })
     }
 
-    /// `--container ID`: the cgroup of the one running container whose id starts with `given`.
+    /// `--container ID|NAME`: the cgroup of the one running container whose full id is `given`, else whose name
+    /// is (read from its runtime's state on disk), else whose id starts with `given` (docker's order).
     pub fn filter_by_container(&self, given: &str) -> Result<CgroupFilter, FilterError> {
-        let id = given.to_ascii_lowercase();
-        if id.len() < 4 || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(FilterError::NotAnId(given.to_string()));
+        let running = self.running_containers();
+        let by_id_prefix =
+            |prefix: &str| -> Vec<&String> { running.keys().filter(|id| id.starts_with(prefix)).collect() };
+        let lower = given.to_ascii_lowercase();
+        let is_hex = !lower.is_empty() && lower.len() <= 64 && lower.bytes().all(|b| b.is_ascii_hexdigit());
+        let chosen: Vec<&String> = if is_hex && lower.len() == 64 {
+            by_id_prefix(&lower)
+        } else {
+            let mut names = ContainerNames::default();
+            let named: Vec<&String> = running.keys().filter(|id| names.name(id).as_deref() == Some(given)).collect();
+            if named.len() > 1 {
+                return Err(FilterError::NameTaken { given: given.to_string(), count: named.len() });
+            } else if !named.is_empty() {
+                named
+            } else if !is_hex {
+                return Err(FilterError::NoSuchName(given.to_string()));
+            } else if lower.len() < 4 {
+                return Err(FilterError::TooShortId(given.to_string()));
+            } else {
+                by_id_prefix(&lower)
+            }
+        };
+        match chosen.as_slice() {
+            [] => Err(FilterError::NoSuchContainer(given.to_string())),
+            [id] => {
+                let path = running[*id].clone();
+                Ok(CgroupFilter {
+                    dir: self.root.join(path.trim_start_matches('/')),
+                    path,
+                    controller: self.v1.as_ref().map(|(c, _)| c.clone()),
+                })
+            }
+            many => Err(FilterError::Ambiguous { given: given.to_string(), count: many.len() }),
         }
+    }
+
+    /// Every container with a cgroup now: its id, and the path of its outermost cgroup (what runs below it is its
+    /// own).
+    fn running_containers(&self) -> HashMap<String, String> {
         let mut found: HashMap<String, String> = HashMap::new();
         let mut stack = vec![(self.root.clone(), String::new())];
         while let Some((dir, path)) = stack.pop() {
@@ -259,25 +311,13 @@ impl Hierarchy {
             for entry in entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
                 let child = format!("{path}/{}", entry.file_name().to_string_lossy());
                 match parse_path(&child).container {
-                    // The outermost cgroup of the container: what runs below it is its own.
-                    Some(c) if c.id.starts_with(&id) => {
+                    Some(c) => {
                         found.entry(c.id).or_insert(child);
                     }
-                    _ => stack.push((entry.path(), child)),
+                    None => stack.push((entry.path(), child)),
                 }
             }
         }
-        match found.len() {
-            0 => Err(FilterError::NoSuchContainer(given.to_string())),
-            1 => {
-                let path = found.into_values().next().unwrap_or_default();
-                Ok(CgroupFilter {
-                    dir: self.root.join(path.trim_start_matches('/')),
-                    path,
-                    controller: self.v1.as_ref().map(|(c, _)| c.clone()),
-                })
-            }
-            count => Err(FilterError::Ambiguous { given: given.to_string(), count }),
-        }
+        found
     }
 }

@@ -90,22 +90,22 @@ impl PidArgs {
     }
 }
 
-/// `--cgroup PATH`, `--container ID`: only processes in that cgroup or below it, filtered in the kernel.
+/// `--cgroup PATH`, `--container ID|NAME`: only processes in that cgroup or below it, filtered in the kernel.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct CgroupArgs {
     /// Only processes in this cgroup or below it: its path as /proc/PID/cgroup shows it, or its directory (on a
     /// cgroup v1 host, in the pids controller's hierarchy)
     #[arg(long, value_name = "PATH", conflicts_with = "container")]
     cgroup: Option<String>,
-    /// Only processes of this running container (docker, containerd, CRI-O, podman): its id, or at least 4 of its
-    /// leading hex digits
-    #[arg(long, value_name = "ID")]
+    /// Only processes of this running container (docker, containerd, CRI-O, podman): its full id, else its name
+    /// (read from the runtime's state on disk), else at least 4 of its id's leading hex digits
+    #[arg(long, value_name = "ID|NAME")]
     container: Option<String>,
 }
 
 impl CgroupArgs {
-    /// The cgroup to filter by, checked against the running system: a path that is no cgroup, an id no running
-    /// container has, are usage errors (exit 2).
+    /// The cgroup to filter by, checked against the running system: a path that is no cgroup, an id or name no
+    /// running container has, are usage errors (exit 2).
     pub fn resolve(&self) -> anyhow::Result<Option<crate::cgroups::CgroupFilter>> {
         if self.cgroup.is_none() && self.container.is_none() {
             return Ok(None);

@@ -7,6 +7,7 @@ mod causes;
 mod cgroups;
 mod cli;
 mod conns;
+mod containers;
 mod docs;
 mod drain;
 mod escape;

@@ -53,22 +53,23 @@ pub struct OpensArgs {
 
 pub async fn run(args: OpensArgs, preflight: Preflight) -> anyhow::Result<i32> {
     let pids: HashSet<u32> = args.pids.resolve()?.into_iter().collect();
+    let cgroup_filter = args.cgroups.resolve()?;
     if args.deleted {
         let mut output = args.out.open()?;
-        if report_deleted((!pids.is_empty()).then_some(&pids), &mut output).is_ok() {
+        if report_deleted((!pids.is_empty()).then_some(&pids), cgroup_filter.as_ref(), &mut output).is_ok() {
             let _ = output.flush_final();
         }
         return Ok(0);
     }
     let opens = OpenProbes::new(&preflight.tracefs, &args.paths, args.failed)?;
 
-    let core = Core::new(pids.is_empty()).cgroup_filter(args.cgroups.resolve()?);
+    let core = Core::new(pids.is_empty()).cgroup_filter(cgroup_filter.clone());
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| opens.configure(loader))?;
     for &pid in &pids {
         probes.trace_pid(pid, traced::NOW)?;
     }
     opens.attach(&mut probes)?;
-    let mut handler = opens.handler(pids)?;
+    let mut handler = opens.handler(pids)?.with_snapshot_filter(cgroup_filter);
     crate::timing::mark("attached");
 
     let output = args.out.open()?;

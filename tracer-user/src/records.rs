@@ -78,9 +78,10 @@ impl Serialize for Origin {
         use serde::ser::SerializeStruct as _;
         let cgroup = self.cgroup.as_deref();
         let container = cgroup.and_then(|c| c.meaning.container.as_ref());
-        let mut s = serializer.serialize_struct("Origin", 6)?;
+        let mut s = serializer.serialize_struct("Origin", 7)?;
         s.serialize_field("cgroup", &cgroup.map(|c| &c.path))?;
         s.serialize_field("container_id", &container.map(|c| &c.id))?;
+        s.serialize_field("container_name", &cgroup.and_then(|c| c.container_name.as_ref()))?;
         s.serialize_field("container_runtime", &container.and_then(|c| c.runtime))?;
         s.serialize_field("pod_uid", &cgroup.and_then(|c| c.meaning.pod_uid.as_ref()))?;
         s.serialize_field("unit", &cgroup.and_then(|c| c.meaning.unit.as_ref()))?;
@@ -90,14 +91,22 @@ impl Serialize for Origin {
 }
 
 impl Origin {
-    /// The text column: ` [ctr 1a2b3c4d5e6f pid 1]`, ` [ctr pid 1]` (a pid namespace without a container),
-    /// ` [unit nginx.service]`; empty when the process is in no container, unit or pid namespace of its own.
+    /// The text column: ` [ctr web pid 1]` (the container's name, or its short id `1a2b3c4d5e6f` when unknown),
+    /// ` [ctr pid 1]` (a pid namespace without a container), ` [unit nginx.service]`; empty when the process is in
+    /// no container, unit or pid namespace of its own.
     pub fn text_column(&self) -> String {
         let meaning = self.cgroup.as_deref().map(|c| &c.meaning);
         let container = meaning.and_then(|m| m.container.as_ref());
+        let name = self.cgroup.as_deref().and_then(|c| c.container_name.as_deref());
         let mut parts = Vec::new();
         match (container, meaning.and_then(|m| m.unit.as_ref())) {
-            (Some(c), _) => parts.push(format!("ctr {}", crate::linux::cgroups::short_id(&c.id))),
+            (Some(c), _) => parts.push(format!(
+                "ctr {}",
+                name.map_or_else(
+                    || crate::linux::cgroups::short_id(&c.id).to_string(),
+                    |n| crate::escape::display_name(n.as_bytes())
+                )
+            )),
             (None, Some(unit)) => parts.push(format!("unit {unit}")),
             (None, None) => {}
         }

@@ -873,12 +873,13 @@ fn snapshot_covers_every_network_namespace_and_netns_restricts_it() {
             assert_eq!((pid, netns), (u64::from(ctr_pid), ctr_netns), "{h}");
             assert_eq!((str_field(h, "comm"), str_field(h, "addr")), ("nc", "::"), "{h}");
             assert_eq!((&h["container_id"], &h["container_runtime"]), (&ctr.id.as_str().into(), &"podman".into()));
+            assert_eq!(h["container_name"], ctr.name.as_str(), "{h}");
         }
     }
     let ss_host = ss_rows("-ltnpH", ns_port).0.union(&ss_rows("-ltnpH", ctr_port).0).count();
     assert_eq!(ss_host, 0, "neither port is bound in the host's namespace");
 
-    // Text: the namespace on each row, and the container's short id after it.
+    // Text: the namespace on each row, and the container's name after it.
     let tracer = tracer_binds(&[&["--tcp".to_string()][..], &ports_arg(&[ns_port, ctr_port])].concat());
     tracer.err().wait_for(deadline, |l| l.ends_with("ready")).unwrap_or_else(|| panic!("{}", tracer.dump()));
     tracer.signal(libc::SIGINT);
@@ -886,7 +887,7 @@ fn snapshot_covers_every_network_namespace_and_netns_restricts_it() {
     let row = |port: u16| {
         text.lines().find(|l| l.contains(&format!(":{port} "))).unwrap_or_else(|| panic!("no row for {port}:\n{text}"))
     };
-    assert!(row(ctr_port).contains(&format!(" net:[{ctr_netns}] [ctr {}", &ctr.id[..12])), "{text}");
+    assert!(row(ctr_port).contains(&format!(" net:[{ctr_netns}] [ctr {} ", ctr.name)), "{text}");
     assert!(row(ns_port).contains(&format!(" net:[{}]", ns.inode())), "{text}");
 
     // --netns: only that namespace's sockets, every port, as ss inside it lists them; by path, name and pid.

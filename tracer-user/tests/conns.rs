@@ -770,7 +770,7 @@ fn snapshot_covers_every_network_namespace_and_netns_restricts_it() {
     let (expected, ss_text) = ss_rows_of(ns.command("ss"), port);
     assert_eq!(snapshot_rows(&snapshot, |h| assert_eq!(u64_field(h, "netns"), ns.inode())), expected, "{ss_text}");
 
-    // Text: each row ends with its namespace (and the container's short id after it).
+    // Text: each row ends with its namespace (and the container's name after it).
     let mut cmd = tracer_command("conns", &["--port", &port.to_string(), "--netns", &ctr.pid().to_string()]);
     let tracer = Proc::spawn("tracer conns --netns", &mut cmd);
     tracer.err().wait_for(deadline, |l| l.ends_with("ready")).unwrap_or_else(|| panic!("{}", tracer.dump()));
@@ -779,7 +779,7 @@ fn snapshot_covers_every_network_namespace_and_netns_restricts_it() {
     let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("tcp ")).collect();
     assert_eq!(rows.len(), 2, "{text}");
     for row in rows {
-        assert!(row.contains(&format!(" net:[{ctr_netns}] [ctr {}", &ctr.id[..12])), "{text}");
+        assert!(row.contains(&format!(" net:[{ctr_netns}] [ctr {} ", ctr.name)), "{text}");
     }
     let out = tracer_command("conns", &["--netns", "/etc/passwd"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");

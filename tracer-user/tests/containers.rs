@@ -85,6 +85,7 @@ fn podman_container_events_name_the_container_and_its_pids() {
     let root = rootfs("podman");
     let cidfile = root.parent().unwrap().join("cid");
     let _ = std::fs::remove_file(&cidfile);
+    let name = format!("tracer-pids-{}", std::process::id());
     let (host_pid, host_ns_pid) = (std::sync::Mutex::new(0u32), std::sync::Mutex::new(String::new()));
     let mut printed = String::new();
     let events = traced(dl, || {
@@ -94,7 +95,7 @@ fn podman_container_events_name_the_container_and_its_pids() {
             "for i in 1 2 3; do /bin/sh -c 'echo ns $$; exec /bin/{MARK}' 2>/dev/null; done; echo top $$; exec /bin/sleep 2"
         );
         let mut cmd = Command::new("podman");
-        cmd.args(["--runtime", "runc", "run", "--rm", "--network", "none", "--cidfile"]).arg(&cidfile);
+        cmd.args(["--runtime", "runc", "run", "--rm", "--network", "none", "--name", &name, "--cidfile"]).arg(&cidfile);
         // podman raises RLIMIT_NOFILE/NPROC unless told: without CAP_SYS_RESOURCE here that fails (tests/dist.rs).
         cmd.args(["--ulimit", "nofile=8192:8192", "--ulimit", "nproc=8192:8192", "--rootfs"]).arg(&root);
         cmd.args(["/bin/sh", "-c", &script]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -141,6 +142,7 @@ fn podman_container_events_name_the_container_and_its_pids() {
     assert_eq!(inside.len(), 3, "{inside:#?}");
     for e in &inside {
         assert_eq!(e["container_runtime"], "podman", "{e}");
+        assert_eq!(e["container_name"], name.as_str(), "{e}");
         let cgroup = str_field(e, "cgroup");
         assert!(cgroup.ends_with(&format!("libpod-{cid}")) || cgroup.ends_with(&format!("libpod-{cid}.scope")), "{e}");
         assert_eq!(e["pod_uid"], Value::Null, "{e}");
@@ -155,6 +157,7 @@ fn podman_container_events_name_the_container_and_its_pids() {
     assert_eq!(event_ns, printed_ns);
     for e in &outside {
         assert_eq!(e["container_id"], Value::Null, "{e}");
+        assert_eq!(e["container_name"], Value::Null, "{e}");
         assert_eq!(e["ns_pid"], Value::Null, "{e}");
         assert_eq!(str_field(e, "cgroup"), cgroup_of(std::process::id()), "the host's mark is in the test's cgroup");
     }
@@ -334,38 +337,66 @@ fn cgroup_filter_keeps_that_cgroup_and_those_below_it_only() {
     let _ = std::fs::remove_dir(&dir);
 }
 
+/// `podman exec`s the marker in `ctr` (busybox has no such applet: exit 127).
+fn exec_mark(ctr: &Container) {
+    let out = Command::new("podman").args(["exec", &ctr.name, &format!("/bin/{MARK}")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(127), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
-fn container_filter_shows_that_container_only_and_bad_ids_are_usage_errors() {
+fn container_filter_shows_that_container_only_by_id_or_name_and_bad_ones_are_usage_errors() {
     let dl = Deadline::test();
     let root = rootfs("container-filter");
-    let name = format!("tracer-filter-{}", std::process::id());
-    let mut cmd = Command::new("podman");
-    cmd.args(["--runtime", "runc", "run", "--rm", "-d", "--network", "none", "--name", &name]);
-    cmd.args(["--ulimit", "nofile=8192:8192", "--ulimit", "nproc=8192:8192", "--rootfs"]).arg(&root);
-    cmd.args(["/bin/sleep", "30"]);
-    let started = cmd.output().unwrap();
-    assert!(started.status.success(), "podman run -d: {}", String::from_utf8_lossy(&started.stderr));
-    let cid = String::from_utf8_lossy(&started.stdout).trim().to_string();
-    let stop = || {
-        let _ = Command::new("podman").args(["rm", "-f", "-t", "0", &name]).stdout(Stdio::null()).status();
-    };
-    let exec_mark = || {
-        let out = Command::new("podman").args(["exec", &name, &format!("/bin/{MARK}")]).output().unwrap();
-        assert_eq!(out.status.code(), Some(127), "{}", String::from_utf8_lossy(&out.stderr));
-    };
-    let events = traced_with(&["--container", &cid[..12]], dl, || {
-        exec_mark();
-        exec_mark();
+    let ours = Container::run("filter", &root, &["/bin/sleep", "30"]);
+    let other = Container::run("other", &root, &["/bin/sleep", "30"]);
+    // By a short id, and by the name podman was given: the same container, and its name on every record.
+    for given in [&ours.id[..12], ours.name.as_str()] {
+        let events = traced_with(&["--container", given], dl, || {
+            exec_mark(&ours);
+            exec_mark(&other);
+            exec_mark(&ours);
+            let _ = Command::new(root.join("bin").join(MARK)).stderr(Stdio::null()).status().unwrap();
+        });
+        let marks = execs_of(&events, MARK);
+        assert_eq!(marks.len(), 2, "the two podman exec in {given}, not the other's nor the host's: {marks:#?}");
+        for e in events.iter().filter(|e| e["type"] != "ready") {
+            assert_eq!(e["container_id"], ours.id.as_str(), "{e}");
+            assert_eq!(e["container_name"], ours.name.as_str(), "{e}");
+        }
+    }
+    // Unfiltered: each container's marks name their own container; the host's none.
+    let events = traced_with(&[], dl, || {
+        exec_mark(&ours);
+        exec_mark(&other);
         let _ = Command::new(root.join("bin").join(MARK)).stderr(Stdio::null()).status().unwrap();
     });
-    stop();
-    let marks = execs_of(&events, MARK);
-    assert_eq!(marks.len(), 2, "the two podman exec, not the host's: {marks:#?}");
-    for e in events.iter().filter(|e| e["type"] != "ready") {
-        assert_eq!(e["container_id"], cid.as_str(), "{e}");
-    }
+    let mut named: Vec<(String, String)> = execs_of(&events, MARK)
+        .into_iter()
+        .map(|e| (e["container_id"].to_string(), e["container_name"].to_string()))
+        .collect();
+    named.sort();
+    let mut expected = vec![
+        (format!("\"{}\"", ours.id), format!("\"{}\"", ours.name)),
+        (format!("\"{}\"", other.id), format!("\"{}\"", other.name)),
+        ("null".to_string(), "null".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(named, expected);
+    // Text shows the name where it would show the short id: the snapshot's row of the container's sleep.
+    let out = tracer_command("procs", &["--once", "--container", &ours.name]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    assert!(rows[0].ends_with(&format!(" /bin/sleep 30 [ctr {} pid 1]", ours.name)), "{}", rows[0]);
+    drop(other);
+    drop(ours);
     // Usage errors: one line on stderr, exit 2.
-    for (bad, says) in [("0000000000000000", "no running container has that id"), ("xyz", "not a container id")] {
+    for (bad, says) in [
+        ("0000000000000000", "no running container has that id or name"),
+        ("xyz", "no running container has that name"),
+        ("abc", "an id needs at least 4 of its leading hex digits"),
+    ] {
         let out = tracer_command("procs", &["--container", bad]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{out:?}");
         let err = String::from_utf8_lossy(&out.stderr);
@@ -424,4 +455,103 @@ fn a_thread_moved_by_another_process_names_its_new_cgroup_at_its_next_call() {
     };
     assert_eq!(write_of("before-move")["cgroup"], before.as_str());
     assert_eq!(write_of("after-move")["cgroup"], format!("/{name}").as_str());
+}
+
+#[test]
+fn opens_snapshots_name_the_container_of_a_holder_and_filter_by_it() {
+    let dl = Deadline::test();
+    let root = rootfs("opens-holder");
+    let held = root.join("tmp").join("held");
+    std::fs::write(&held, b"held by a container").unwrap();
+    // The container's pid 1 holds /tmp/held (the host's `held`) on fd 3, then sleeps.
+    let ctr = Container::run("holder", &root, &["/bin/sh", "-c", "exec 3</tmp/held; exec /bin/sleep 30"]);
+    let pid = ctr.pid();
+    let until = dl.within(Duration::from_secs(3));
+    while std::fs::read_link(format!("/proc/{pid}/fd/3")).is_err()
+        || std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default().trim() != "sleep"
+    {
+        assert!(!until.expired(), "the container's sleep never held fd 3");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let is_ours = |row: &Value| {
+        assert_eq!(row["container_id"], ctr.id.as_str(), "{row}");
+        assert_eq!(row["container_name"], ctr.name.as_str(), "{row}");
+        assert_eq!(row["container_runtime"], "podman", "{row}");
+        assert_eq!(u64_field(row, "ns_pid"), 1, "{row}");
+        assert!(str_field(row, "cgroup").contains(&format!("libpod-{}", ctr.id)), "{row}");
+    };
+    let snapshot = |args: &[String]| -> Vec<Value> {
+        let (tracer, before) = start_json_snapshot("opens", args, dl);
+        tracer.signal(libc::SIGINT);
+        tracer.wait(dl).expect_code(0);
+        before.into_iter().filter(|v| v["type"] == "holder").collect()
+    };
+
+    // A process on the host holds it too (fd 3 as well).
+    let mut host = Command::new("sh")
+        .args(["-c", &format!("exec 3<{}; exec sleep 30", held.display())])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let host_pid = host.id();
+    while std::fs::read_link(format!("/proc/{host_pid}/fd/3")).is_err()
+        || std::fs::read_to_string(format!("/proc/{host_pid}/comm")).unwrap_or_default().trim() != "sleep"
+    {
+        assert!(!until.expired(), "the host's sleep never held fd 3");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // `opens PATH` (as `lsof PATH`): both holders on fd 3, as lsof sees them; the container's names its container,
+    // the host's none.
+    let rows = snapshot(&[held.display().to_string()]);
+    let lsof = Command::new("lsof").args(["-F", "pf"]).arg(&held).output().expect("lsof runs");
+    let mut theirs: Vec<String> = String::from_utf8_lossy(&lsof.stdout)
+        .split('p')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.replace('\n', " ").trim().to_string())
+        .collect();
+    theirs.sort();
+    let mut ours: Vec<String> = rows.iter().map(|r| format!("{} f{}", u64_field(r, "pid"), r["fd"])).collect();
+    ours.sort();
+    assert_eq!(ours, theirs, "tracer vs lsof -F pf {}", held.display());
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    for row in &rows {
+        if u64_field(row, "pid") == u64::from(pid) {
+            is_ours(row);
+        } else {
+            assert_eq!(u64_field(row, "pid"), u64::from(host_pid), "{row}");
+            assert_eq!((&row["container_id"], &row["container_name"]), (&Value::Null, &Value::Null), "{row}");
+        }
+    }
+    // With --container NAME: the container's holder only.
+    let rows = snapshot(&[held.display().to_string(), "--container".into(), ctr.name.clone()]);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!((u64_field(&rows[0], "pid"), &rows[0]["fd"]), (u64::from(pid), &Value::from(3)), "{}", rows[0]);
+    is_ours(&rows[0]);
+    let _ = host.kill();
+    let _ = host.wait();
+
+    // `opens -p PID` (as `lsof -p PID`): every row the process's, each naming its container.
+    let rows = snapshot(&["-p".to_string(), pid.to_string()]);
+    assert!(rows.len() >= 5, "cwd, rtd, txt, fds 0-3: {rows:#?}");
+    for row in &rows {
+        assert_eq!(u64_field(row, "pid"), u64::from(pid), "{row}");
+        is_ours(row);
+    }
+    assert_eq!(rows.iter().filter(|r| r["fd"] == 3).count(), 1, "{rows:#?}");
+
+    // Text: every row of the table ends with the container's column, as live events' lines do.
+    let tracer = Proc::spawn("tracer opens -p (text)", &mut tracer_command("opens", &["-p", &pid.to_string()]));
+    assert!(tracer.err().wait_for(dl, |l| l.contains("ready")).is_some(), "{}", tracer.dump());
+    tracer.signal(libc::SIGINT);
+    let out = tracer.wait(dl);
+    out.expect_code(0);
+    let text = out.stdout_text();
+    let table: Vec<&str> = text.lines().skip(1).take_while(|l| !l.is_empty()).collect();
+    assert_eq!(table.len(), rows.len(), "{text}");
+    let column = format!(" [ctr {} pid 1]", ctr.name);
+    for line in &table {
+        assert!(line.ends_with(&column), "{line}");
+    }
+    drop(ctr);
 }

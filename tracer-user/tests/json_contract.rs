@@ -113,6 +113,15 @@ fn check_lines(what: &str, lines: &[Value]) -> BTreeSet<String> {
             let listed = |doc: &BTreeSet<String>| doc.contains(key) || doc.contains(base);
             assert!(listed(doc) || listed(every), "{what}: `{ty}`.`{key}` is not in docs/JSON.md: {line}");
         }
+        // Where the process was is written whole or not at all: a record with one of `*`'s fields has every one.
+        if every.iter().any(|f| object.contains_key(f)) {
+            for field in every {
+                assert!(
+                    object.contains_key(field),
+                    "{what}: `{ty}` has some of `*`'s fields but not `{field}`: {line}"
+                );
+            }
+        }
         let mut required: Vec<&str> = minimum.get(ty).map(|m| m.to_vec()).unwrap_or_default();
         if ty == "holder" {
             required.extend(if object.contains_key("fd") && object.contains_key("path") {

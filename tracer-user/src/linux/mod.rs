@@ -7,6 +7,7 @@
 //! - `processes`: what ps shows of a process (STAT letters, terminal names, START and TIME), user names;
 //! - `users`: user names by uid, looked up once each;
 //! - `cgroups`: cgroup hierarchies, subsystem ids, and the container runtimes' cgroup path conventions;
+//! - `runtimes`: where the container runtimes keep containers' names on disk, and their files' formats;
 //! - `constants`: strace's tables of constant names (`F_GETFD`, `SOCK_STREAM`, `FUTEX_WAKE`...).
 
 pub mod cgroups;
@@ -15,5 +16,6 @@ pub mod errno;
 pub mod files;
 pub mod net;
 pub mod processes;
+pub mod runtimes;
 pub mod signals;
 pub mod users;

@@ -39,6 +39,7 @@ use tracer_common::{
 
 use crate::{
     bpf::Probes,
+    cgroups::{CgroupFilter, Hierarchy, Origins},
     escape::{Text, display_name},
     linux::{errno, files::open_flags, users::UserNames},
     output::{Output, OutputClosed, timestamp},
@@ -348,12 +349,20 @@ pub(crate) struct Opens {
     dropped: u64,
     /// Text lines in the caller's columns instead of this command's table.
     text_line: Option<TextLine>,
+    /// `--cgroup`/`--container`: the snapshot lists that cgroup's processes only, as the kernel filters the events.
+    snapshot_filter: Option<CgroupFilter>,
 }
 
 impl Opens {
     fn new(set: WatchSet, maps: WatchMaps, pids: HashSet<u32>) -> Opens {
         let live = pids.clone();
-        Opens { set, maps, pids, live, users: UserNames::default(), dropped: 0, text_line: None }
+        Opens { set, maps, pids, live, users: UserNames::default(), dropped: 0, text_line: None, snapshot_filter: None }
+    }
+
+    /// The snapshot lists only processes in `filter`'s cgroup or below it.
+    pub(crate) fn with_snapshot_filter(mut self, filter: Option<CgroupFilter>) -> Opens {
+        self.snapshot_filter = filter;
+        self
     }
 
     /// Text output as `line` renders it (`tracer monitor`'s columns).
@@ -405,18 +414,26 @@ impl Opens {
     pub(crate) fn report_holders(&mut self, io: &mut Io) -> Result<(), OutputClosed> {
         if self.set.watches.is_empty() {
             // `opens -p PID`: everything the processes hold, as `lsof -p PID` lists it.
-            let mut pids: Vec<u32> = self.pids.iter().copied().collect();
+            let mut pids: Vec<u32> = self.pids.iter().copied().filter(|&p| self.in_snapshot(p)).collect();
             pids.sort_unstable();
-            return report_table(&pids, &mut io.out, &mut self.users);
+            return report_table(&pids, &mut io.out, &mut io.origins, &mut self.users);
         }
         let pids = (!self.pids.is_empty()).then_some(&self.pids);
-        let holds = snapshot::holders(&self.set, pids);
+        let mut holds = snapshot::holders(&self.set, pids);
+        holds.retain(|h| self.in_snapshot(h.pid));
         self.snapshot(&holds, io)
+    }
+
+    fn in_snapshot(&self, pid: u32) -> bool {
+        self.snapshot_filter.as_ref().is_none_or(|f| f.holds_pid(pid))
     }
 
     fn snapshot(&mut self, holds: &[Hold], io: &mut Io) -> Result<(), OutputClosed> {
         io.out.text_only(&format!("{:<16} {:>7} {:<10} {:>5} {:>10} NAME", "COMMAND", "PID", "USER", "FD", "NODE"))?;
         for hold in holds {
+            // Each row names its holder's cgroup, container and namespace pid as /proc says now.
+            let origin = io.origins.of_pid(hold.pid);
+            io.out.set_origin(Some(origin));
             let comm = procfs::comm(hold.pid).unwrap_or_default();
             let uid = procfs::uid(hold.pid);
             let user = uid.and_then(|u| self.user(u));
@@ -454,6 +471,7 @@ impl Opens {
                 )
             })?;
         }
+        io.out.set_origin(None);
         if holds.is_empty() {
             io.out.text_only("(no process has it open)")?;
         }
@@ -765,33 +783,47 @@ impl Handler for Opens {
 }
 
 /// Everything `pids` hold, as `lsof -p` lists it (`holder` records with lsof's columns), nothing for none.
-pub(crate) fn report_table(pids: &[u32], out: &mut Output, users: &mut UserNames) -> Result<(), OutputClosed> {
+pub(crate) fn report_table(
+    pids: &[u32],
+    out: &mut Output,
+    origins: &mut Origins,
+    users: &mut UserNames,
+) -> Result<(), OutputClosed> {
     if pids.is_empty() {
         return Ok(());
     }
     let mut sockets = table::Sockets::default();
     let entries: Vec<table::Entry> = pids.iter().flat_map(|&pid| table::process(pid, &mut sockets)).collect();
-    emit_entries(&entries, out, users, false)?;
+    emit_entries(&entries, out, origins, users, false)?;
     if entries.is_empty() {
         out.text_only("(the process is gone)")?;
     }
     out.flush()
 }
 
-/// Files held open with no name left, as `lsof +L1` lists them, by every process (or `pids`).
-pub(crate) fn report_deleted(pids: Option<&HashSet<u32>>, out: &mut Output) -> Result<(), OutputClosed> {
-    let entries = table::deleted(pids);
-    emit_entries(&entries, out, &mut UserNames::default(), true)?;
+/// Files held open with no name left, as `lsof +L1` lists them, by every process (or `pids`; and of those, the
+/// ones in `filter`'s cgroup or below it).
+pub(crate) fn report_deleted(
+    pids: Option<&HashSet<u32>>,
+    filter: Option<&CgroupFilter>,
+    out: &mut Output,
+) -> Result<(), OutputClosed> {
+    let mut entries = table::deleted(pids);
+    entries.retain(|e| filter.is_none_or(|f| f.holds_pid(e.pid)));
+    let mut origins = Origins::new(Hierarchy::detect());
+    emit_entries(&entries, out, &mut origins, &mut UserNames::default(), true)?;
     if entries.is_empty() {
         out.text_only("(no deleted file is held open)")?;
     }
     out.flush()
 }
 
-/// lsof's table: COMMAND PID USER FD TYPE DEVICE SIZE/OFF [NLINK] NODE NAME, one `holder` record a line.
+/// lsof's table: COMMAND PID USER FD TYPE DEVICE SIZE/OFF [NLINK] NODE NAME, one `holder` record a line, each
+/// naming its process's cgroup, container and namespace pid as /proc says now.
 fn emit_entries(
     entries: &[table::Entry],
     out: &mut Output,
+    origins: &mut Origins,
     users: &mut UserNames,
     nlink_column: bool,
 ) -> Result<(), OutputClosed> {
@@ -810,6 +842,7 @@ fn emit_entries(
             let uid = procfs::effective_uid(e.pid);
             let user = uid.and_then(|u| users.name(u));
             last = Some((e.pid, comm, uid, user, procfs::start_ns(e.pid)));
+            out.set_origin(Some(origins.of_pid(e.pid)));
         }
         let Some((_, comm, uid, user, start_ns)) = &last else { continue };
         let (fd, mode) = match e.slot {
@@ -870,6 +903,7 @@ fn emit_entries(
             )
         })?;
     }
+    out.set_origin(None);
     Ok(())
 }
 
