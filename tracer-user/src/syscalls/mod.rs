@@ -31,7 +31,7 @@ use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{CgroupArgs, OutputArgs, PidArgs, RingArgs, UsageError},
     escape::{StringStyle, Text, display_name, quote},
-    output::{Clock, OutputClosed, duration, timestamp},
+    output::{Clock, OutputClosed, push_duration, push_timestamp, timestamp},
     probes::{
         Family as _,
         process::{ProcessLayout, ProcessProbes},
@@ -406,7 +406,7 @@ impl Tracer {
             let _ = write!(out, "[pid {tid:>5}] ");
         }
         if self.timestamps > 0 {
-            out.push_str(&timestamp(clock.wall_ns(ts_ns), self.timestamps));
+            push_timestamp(out, clock.wall_ns(ts_ns), self.timestamps);
             out.push(' ');
         }
     }
@@ -513,7 +513,10 @@ impl Tracer {
             write_call(line, &call);
             if self.durations {
                 line.push(' ');
-                line.push_str(&r.duration_ns.map_or_else(|| "<?>".to_string(), duration));
+                match r.duration_ns {
+                    Some(ns) => push_duration(line, ns),
+                    None => line.push_str("<?>"),
+                }
             }
         });
         self.line = line;
