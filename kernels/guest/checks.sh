@@ -55,7 +55,11 @@ signals-kernel      signals   a SIGSEGV from the kernel; a fatal HUP taken as SI
 monitor-short       monitor   a short monitor run sees one exec and one exit of a spawned process
 procs-tree          procs     -p PID --json: a known tree (thread, fork, exec, double fork, exit codes, SIGKILL) exactly
 containers-cgroup2  procs     cgroup v2: --cgroup keeps exactly the events of a cgroup and below; ids are cgroupfs inodes; a podman-laid container by id, name, ns pid
+systemd-unit        procs     systemd as PID 1: the execs of a systemd-run service carry its unit and cgroup, and --cgroup keeps exactly them
 '
+# Checks that need systemd as PID 1: the host runs them in a boot of their own (systemd as init, TRACER_CHECKS
+# naming them), never in the busybox boot's `all`.
+SYSTEMD_CHECKS='systemd-unit'
 
 # ---------------------------------------------------------------------------------------------------------------
 # helpers for checks
@@ -739,6 +743,79 @@ check_containers_cgroup2() {
     [ -z "$mounted" ] || umount /sys/fs/cgroup
 }
 
+# systemd as PID 1 (the systemd boot: kernels/guest/systemd/, kernels/README.md). Two transient services from
+# systemd-run (over systemd's private socket: the guest has no D-Bus), each a shell that waits on a fifo, then execs
+# a marker (`workload getppid 5`) K times; a marker run outside them, by this check (in tracer-kernels.service).
+# JSON: exactly K marker execs carry the unit, its cgroup path and null container fields, the outside one carries
+# the checks' own unit. Text with --cgroup of the second unit: exactly its K marker execs, every line with its
+# `[unit ...]` column, nothing from outside.
+# unit_run UNIT FIFO: starts UNIT (the fifo-waiting shell); unit_go FIFO DIR: releases it and waits until systemd
+# has removed its cgroup DIR (the unit ended and was collected).
+K=3
+unit_run() {
+    mkfifo "$2" || fail "cannot make the fifo $2"
+    systemd-run --quiet --unit="$1" /bin/sh -c \
+        "read go <$W/$2; for i in $(seq $K); do /bin/workload getppid 5; done" >"$1.out" 2>&1 ||
+        fail "systemd-run --unit=$1 failed: $(head -n1 "$1.out")"
+}
+unit_go() {
+    echo go >"$1"
+    _end=$(($(now10) + 150))
+    while [ -d "$2" ]; do
+        [ "$(now10)" -lt "$_end" ] || fail "$2 still exists 15 s after the unit was released"
+        sleep 0.1
+    done
+}
+check_systemd_unit() {
+    [ "$(cat /proc/1/comm)" = systemd ] || fail "PID 1 is $(cat /proc/1/comm), not systemd (a systemd boot's check)"
+    awk '$2 == "/sys/fs/cgroup" && $3 == "cgroup2" { found = 1 } END { exit !found }' /proc/mounts ||
+        fail "systemd did not mount cgroup2 on /sys/fs/cgroup"
+    own=$(cut -d: -f3 /proc/self/cgroup)
+    marker='"argv":["workload","getppid","5"]'
+
+    unit=tracer-check-$$.service
+    start_tracer events err '"type":"ready"' procs --json --no-snapshot
+    unit_run "$unit" fifo1
+    unit_go fifo1 "/sys/fs/cgroup/system.slice/$unit"
+    workload getppid 5 &
+    outside=$!
+    wait_exit "$outside" 10 || fail "the marker outside the unit did not finish"
+    wait_for events "\"type\":\"exit\".*\"pid\":$outside," 10 || fail "no exit object for $outside"
+    sleep 0.5
+    kill -INT "$TPID"
+    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    no_lost events
+    expect "marker execs with unit $unit, cgroup /system.slice/$unit and null container fields" \
+        "$(count events '"type":"exec"' "$marker" "\"cgroup\":\"/system.slice/$unit\"" '"container_id":null' \
+            '"container_name":null' '"container_runtime":null' '"pod_uid":null' "\"unit\":\"$unit\"")" $K
+    expect "marker execs" "$(count events '"type":"exec"' "$marker")" $((K + 1))
+    expect "objects of the marker outside ($outside) with $unit" "$(count events "\"pid\":$outside," "$unit")" 0
+    expect "exec objects of the marker outside ($outside) in $own, unit tracer-kernels.service" \
+        "$(count events '"type":"exec"' "\"pid\":$outside," "\"cgroup\":\"$own\"" \
+            '"unit":"tracer-kernels.service"')" 1
+    ours=$(count events "\"unit\":\"$unit\"")
+    incg=$(count events "\"cgroup\":\"/system.slice/$unit\"")
+    expect "objects naming the unit $unit, of the $incg in its cgroup" "$ours" "$incg"
+
+    # --cgroup of a second unit, text: its execs only, each with the unit's column.
+    unit=tracer-check-$$-2.service
+    unit_run "$unit" fifo2
+    start_tracer events2 err2 '; ready$' procs --no-snapshot --cgroup "/system.slice/$unit"
+    unit_go fifo2 "/sys/fs/cgroup/system.slice/$unit"
+    workload getppid 5 &
+    outside=$!
+    wait_exit "$outside" 10 || fail "the marker outside the unit did not finish"
+    sleep 1
+    kill -INT "$TPID"
+    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    expect "text lines of marker execs with [unit $unit]" \
+        "$(count events2 'workload getppid 5' "[unit $unit]")" $K
+    expect "text lines of marker execs" "$(count events2 'workload getppid 5')" $K
+    expect "text lines of the marker outside ($outside)" "$(grep -cE "(^|[^0-9])$outside([^0-9]|\$)" events2)" 0
+    all=$(grep -c . events2)
+    expect "text lines with [unit $unit], of $all" "$(count events2 "[unit $unit]")" "$all"
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 # runner
 
@@ -820,7 +897,7 @@ watchdog() {
 }
 
 run_all() {
-    names=$(check_names)
+    names=$(check_names | grep -vxF "$(echo $SYSTEMD_CHECKS | tr ' ' '\n')")
     # `cargo xtask kernels --check A,B` passes TRACER_CHECKS=A,B on the kernel command line (init's environment).
     [ -z "${TRACER_CHECKS:-}" ] || names=$(echo "$TRACER_CHECKS" | tr ',' ' ')
     echo "$M BEGIN $(uname -r) $(echo $names | tr ' ' ',')"
