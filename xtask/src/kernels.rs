@@ -90,6 +90,10 @@ pub struct Args {
     /// takes 1-60 s for programs that load, about 100 s to refuse one at the 1,000,000-instruction limit).
     #[arg(long, value_name = "SECS", default_value_t = 180)]
     load_timeout: u64,
+    /// Run the checks of the systemd boot (systemd-unit) on every selected kernel; by default they run on one:
+    /// 6.1-cloud (the host's kernel) when it is selected, else the first selected.
+    #[arg(long)]
+    systemd_everywhere: bool,
     /// Do not run setup and build: use the target/release/tracer and workload that exist.
     #[arg(long)]
     no_build: bool,
@@ -98,10 +102,18 @@ pub struct Args {
 /// Where downloaded kernel images are kept, one directory per release.
 const CACHE: &str = "/var/cache/tracer-kernels";
 
+/// Checks that need systemd as the guest's PID 1: they run in a boot of their own (kernels/guest/systemd/), on
+/// [`SYSTEMD_KERNEL`] only unless `--systemd-everywhere`.
+const SYSTEMD_CHECKS: &[&str] = &["systemd-unit"];
+/// The kernel of the systemd boot by default: the host's own series and flavour (one boot of ~30 s more).
+const SYSTEMD_KERNEL: &str = "6.1-cloud";
+
 pub fn kernels(root: &Path, args: Args) -> Result<()> {
     let started = Instant::now();
     let specs = select(&args.kernels)?;
-    ensure_host_tools()?;
+    let (busybox_checks, systemd_checks) = split_checks(&args.checks);
+    let busybox_boots = args.checks.is_empty() || !busybox_checks.is_empty();
+    ensure_host_tools(!systemd_checks.is_empty())?;
     if !args.no_build {
         setup(root)?;
         run(
@@ -121,13 +133,23 @@ pub fn kernels(root: &Path, args: Args) -> Result<()> {
     let t = Instant::now();
     let mut apt = images::Apt::default();
     let mut kernels: Vec<images::Kernel> = Vec::new();
+    let mut spec_names: Vec<&str> = Vec::new();
     for (spec, release) in &specs {
         let kernel = apt.resolve(spec, release.as_deref(), Path::new(CACHE))?;
         // `--kernel 6.1 --kernel 6.1.0-56-amd64` names one kernel twice: boot it once.
         if !kernels.iter().any(|k| k.release == kernel.release) {
             kernels.push(kernel);
+            spec_names.push(spec.name);
         }
     }
+    let systemd_on: Vec<bool> = if systemd_checks.is_empty() {
+        vec![false; kernels.len()]
+    } else if args.systemd_everywhere {
+        vec![true; kernels.len()]
+    } else {
+        let one = spec_names.iter().position(|n| *n == SYSTEMD_KERNEL).unwrap_or(0);
+        (0..kernels.len()).map(|i| i == one).collect()
+    };
     eprintln!(
         "xtask: kernels ready in {:.1} s: {}",
         secs(t.elapsed()),
@@ -145,35 +167,56 @@ pub fn kernels(root: &Path, args: Args) -> Result<()> {
         fs::metadata(&initrd)?.len() / 1024,
         secs(t.elapsed())
     );
-    let mut initrds = Vec::new();
-    for k in &kernels {
+    let boot = vm::BootConfig {
+        init: vm::Init::Busybox,
+        smp: args.smp,
+        only_checks: guest_checks(&busybox_checks),
+        check_timeout: Duration::from_secs(args.check_timeout),
+        load_timeout: Duration::from_secs(args.load_timeout),
+        log_dir: args.log.clone(),
+    };
+    // The systemd boots last: they are short (one check), the slow verifiers' boots start first.
+    let mut boots = Vec::new();
+    let mut systemd_boots = Vec::new();
+    for (k, systemd) in kernels.iter().zip(&systemd_on) {
         let dest = work.join(format!("{}.initrd", k.release));
         initramfs::for_kernel(&initrd, &k.modules, &dest)?;
-        initrds.push((k.clone(), dest));
+        if *systemd {
+            let with = work.join(format!("{}.systemd.initrd", k.release));
+            let env = format!(
+                "CHECK_TIMEOUT={}\nLOAD_TIMEOUT={}\nTRACER_CHECKS={}\n",
+                args.check_timeout,
+                args.load_timeout,
+                systemd_checks.join(",")
+            );
+            initramfs::with_systemd(&dest, &root.join("kernels/guest/systemd"), &env, &with)?;
+            let cfg = vm::BootConfig { init: vm::Init::Systemd, only_checks: systemd_checks.clone(), ..boot.clone() };
+            systemd_boots.push((k.clone(), with, cfg));
+        }
+        if busybox_boots {
+            boots.push((k.clone(), dest, boot.clone()));
+        }
     }
+    boots.append(&mut systemd_boots);
+    let booted_kernels = if busybox_boots { kernels.len() } else { systemd_on.iter().filter(|s| **s).count() };
+    let boot_count = boots.len();
     if let Some(dir) = &args.log {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
 
     let jobs = args.jobs.unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let queue = Arc::new(Mutex::new(initrds.into_iter().collect::<VecDeque<_>>()));
+    let workers_wanted = jobs.min(boots.len());
+    let queue = Arc::new(Mutex::new(boots.into_iter().collect::<VecDeque<_>>()));
     let (tx, rx) = mpsc::channel();
     let mut workers = Vec::new();
-    for _ in 0..jobs.min(kernels.len()) {
+    for _ in 0..workers_wanted {
         let queue = Arc::clone(&queue);
         let tx = tx.clone();
-        let boot = vm::BootConfig {
-            smp: args.smp,
-            only_checks: guest_checks(&args.checks),
-            check_timeout: Duration::from_secs(args.check_timeout),
-            load_timeout: Duration::from_secs(args.load_timeout),
-            log_dir: args.log.clone(),
-        };
         workers.push(thread::spawn(move || {
             loop {
-                let Some((kernel, initrd)) = queue.lock().unwrap().pop_front() else { break };
+                let Some((kernel, initrd, boot)) = queue.lock().unwrap().pop_front() else { break };
                 let report = vm::run_with_retry(&boot, &kernel, &initrd);
-                if tx.send((kernel, report)).is_err() {
+                if tx.send((kernel, boot.init, report)).is_err() {
                     break;
                 }
             }
@@ -185,8 +228,12 @@ pub fn kernels(root: &Path, args: Args) -> Result<()> {
     let mut total = 0;
     let mut lines = Vec::new();
     let mut stats: Vec<(String, vm::Stats)> = Vec::new();
-    for (kernel, mut report) in rx {
-        report.results.extend(budget(&report.stats));
+    for (kernel, init, mut report) in rx {
+        let systemd = init == vm::Init::Systemd;
+        if !systemd {
+            report.results.extend(budget(&report.stats));
+        }
+        let boot_name = if systemd { format!("{} (systemd boot)", kernel.release) } else { kernel.release.clone() };
         // Details first (stderr), then the kernel's result lines (stdout) in one piece.
         for r in report.results.iter().filter(|r| r.failure.is_some()) {
             if !r.details.is_empty() {
@@ -201,7 +248,7 @@ pub fn kernels(root: &Path, args: Args) -> Result<()> {
             }
         }
         for note in &report.notes {
-            eprintln!("xtask: {}: {note}", kernel.release);
+            eprintln!("xtask: {boot_name}: {note}");
         }
         let mut out = std::io::stdout().lock();
         for r in &report.results {
@@ -217,7 +264,9 @@ pub fn kernels(root: &Path, args: Args) -> Result<()> {
             lines.push(line);
         }
         out.flush()?;
-        stats.push((kernel.release.clone(), report.stats));
+        if !systemd {
+            stats.push((kernel.release.clone(), report.stats));
+        }
     }
     for w in workers {
         w.join().expect("a kernel worker panicked");
@@ -226,9 +275,10 @@ pub fn kernels(root: &Path, args: Args) -> Result<()> {
     stats.sort_by_key(|(release, _)| kernels.iter().position(|k| &k.release == release));
     print_stats(&stats);
     eprintln!(
-        "xtask: kernel matrix: {} checks on {} kernels, {failed} failed, in {:.1} s",
+        "xtask: kernel matrix: {} checks on {} kernels ({} boots), {failed} failed, in {:.1} s",
         total,
-        kernels.len(),
+        booted_kernels,
+        boot_count,
         secs(started.elapsed())
     );
     if failed > 0 {
@@ -240,6 +290,15 @@ pub fn kernels(root: &Path, args: Args) -> Result<()> {
 /// Verified instructions allowed per program: the kernel's limit is 1,000,000 per program, and 6.1's verifier
 /// under TCG takes about 50 s for 900,000. A program above this is one change away from being refused.
 pub const VERIFIER_BUDGET: u64 = 200_000;
+
+/// `--check` split into the checks of the busybox boots and those of the systemd boot; nothing asked: every
+/// busybox check (an empty list) and every systemd check.
+fn split_checks(asked: &[String]) -> (Vec<String>, Vec<String>) {
+    if asked.is_empty() {
+        return (Vec::new(), SYSTEMD_CHECKS.iter().map(|c| c.to_string()).collect());
+    }
+    asked.iter().cloned().partition(|c| !SYSTEMD_CHECKS.contains(&c.as_str()))
+}
 
 /// The checks the guest runs for `--check`: `verifier-budget` is the host's (from the guest's `verifier-stats`
 /// counts), so it is asked of the guest as `verifier-stats`, never by its own name (the guest has no such check).
@@ -381,9 +440,13 @@ fn leak(s: &str) -> &'static str {
     Box::leak(s.to_string().into_boxed_str())
 }
 
-/// qemu and a static busybox, from Debian, when missing.
-fn ensure_host_tools() -> Result<()> {
+/// qemu, a static busybox and (for a systemd boot) systemd, from Debian, when missing. A fresh Debian 12 server
+/// has systemd; a container image of Debian does not.
+fn ensure_host_tools(systemd: bool) -> Result<()> {
     let mut missing = Vec::new();
+    if systemd && !initramfs::systemd_present() {
+        missing.push("systemd");
+    }
     if !Command::new("qemu-system-x86_64").arg("--version").output().is_ok_and(|o| o.status.success()) {
         missing.push("qemu-system-x86");
     }
@@ -405,6 +468,9 @@ fn ensure_host_tools() -> Result<()> {
     }
     if !initramfs::static_busybox_present() {
         bail!("/bin/busybox is still not a static binary after installing busybox-static");
+    }
+    if systemd && !initramfs::systemd_present() {
+        bail!("{} is still missing after installing systemd", initramfs::SYSTEMD);
     }
     Ok(())
 }
@@ -441,6 +507,18 @@ mod tests {
         );
         assert_eq!(guest_checks(&owned(&["opens-watch"])), owned(&["opens-watch"]));
         assert!(guest_checks(&[]).is_empty());
+    }
+
+    #[test]
+    fn systemd_checks_get_a_boot_of_their_own() {
+        let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(split_checks(&[]), (owned(&[]), owned(&["systemd-unit"])));
+        assert_eq!(split_checks(&owned(&["systemd-unit"])), (owned(&[]), owned(&["systemd-unit"])));
+        assert_eq!(
+            split_checks(&owned(&["opens-dirfd", "systemd-unit", "procs-tree"])),
+            (owned(&["opens-dirfd", "procs-tree"]), owned(&["systemd-unit"]))
+        );
+        assert_eq!(split_checks(&owned(&["opens-dirfd"])), (owned(&["opens-dirfd"]), owned(&[])));
     }
 
     #[test]

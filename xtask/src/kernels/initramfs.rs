@@ -97,6 +97,66 @@ pub fn for_kernel(base: &Path, modules: &Path, dest: &Path) -> Result<()> {
     fs::rename(&tmp, dest).with_context(|| format!("cannot write {}", dest.display()))
 }
 
+/// systemd as the guest's init: PID 1 and the client that starts transient services, with their libraries.
+pub const SYSTEMD: &str = "/lib/systemd/systemd";
+const SYSTEMD_RUN: &str = "/usr/bin/systemd-run";
+
+/// True if the host has systemd's PID 1 and systemd-run (Debian's `systemd` package).
+pub fn systemd_present() -> bool {
+    Path::new(SYSTEMD).is_file() && Path::new(SYSTEMD_RUN).is_file()
+}
+
+/// Writes `dest`: the kernel's archive `base` (from [`for_kernel`]) followed by a third archive with the host's
+/// systemd (PID 1, systemd-run and their libraries at the paths `ldd` gives; the libraries of systemd itself are
+/// found by its RUNPATH, which ldd follows), the units of `units_dir` in /etc/systemd/system and `env` as
+/// /kernels/env (the checks service's EnvironmentFile: systemd does not hand the kernel command line's variables
+/// to services).
+pub fn with_systemd(base: &Path, units_dir: &Path, env: &str, dest: &Path) -> Result<()> {
+    let tmp = dest.with_extension(format!("tmp.{}", std::process::id()));
+    let mut out = BufWriter::new(fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?);
+    out.write_all(&fs::read(base).with_context(|| format!("cannot read {}", base.display()))?)?;
+    let read = |p: &Path| fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let mut files: Vec<(String, Vec<u8>, u32)> = Vec::new();
+    let mut libs = BTreeSet::new();
+    for bin in [SYSTEMD, SYSTEMD_RUN] {
+        files.push((bin.trim_start_matches('/').to_string(), read(Path::new(bin))?, 0o755));
+        libs.extend(shared_libs(Path::new(bin))?);
+    }
+    for lib in &libs {
+        files.push((lib.strip_prefix("/").unwrap_or(lib).to_string_lossy().into_owned(), read(lib)?, 0o755));
+    }
+    let mut units: Vec<PathBuf> = fs::read_dir(units_dir)
+        .with_context(|| format!("cannot read {}", units_dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    units.sort();
+    for u in units {
+        let name = format!("etc/systemd/system/{}", u.file_name().unwrap_or_default().to_string_lossy());
+        files.push((name, read(&u)?, 0o644));
+    }
+    files.push(("kernels/env".into(), env.as_bytes().to_vec(), 0o644));
+    let mut dirs = BTreeSet::new();
+    for (name, _, _) in &files {
+        let mut p = Path::new(name).parent();
+        while let Some(d) = p.filter(|d| !d.as_os_str().is_empty()) {
+            dirs.insert(d.to_string_lossy().into_owned());
+            p = d.parent();
+        }
+    }
+    let mut w = Writer { out, ino: 2_000_000 };
+    for d in &dirs {
+        w.entry(d, 0o040755, 0, &[])?;
+    }
+    for (name, data, mode) in &files {
+        w.entry(name, 0o100000 | mode, 0, data)?;
+    }
+    w.entry("TRAILER!!!", 0, 0, &[])?;
+    w.out.flush()?;
+    drop(w);
+    fs::rename(&tmp, dest).with_context(|| format!("cannot write {}", dest.display()))
+}
+
 /// The shared libraries `ldd` lists for `bin` (the dynamic loader included); empty for a static binary.
 fn shared_libs(bin: &Path) -> Result<Vec<PathBuf>> {
     let out = Command::new("ldd").arg(bin).output().context("cannot run ldd")?;

@@ -34,8 +34,18 @@ const POWEROFF_TIMEOUT: Duration = Duration::from_secs(20);
 const TAIL_LINES: usize = 40;
 const MARK: &str = "TRACER-KERNELS ";
 
+/// The guest's PID 1.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    /// kernels/guest/init, busybox: every check but those needing systemd.
+    Busybox,
+    /// The host's systemd, starting kernels/guest/systemd/tracer-kernels.service (the initrd has it appended).
+    Systemd,
+}
+
 #[derive(Clone)]
 pub struct BootConfig {
+    pub init: Init,
     pub smp: u32,
     /// Run only these checks (all when empty).
     pub only_checks: Vec<String>,
@@ -125,11 +135,12 @@ enum Stop {
 
 fn boot(cfg: &BootConfig, kernel: &Kernel, initrd: &Path, attempt: u32) -> Boot {
     let started = Instant::now();
+    let init = if cfg.init == Init::Systemd { ".systemd" } else { "" };
     let log_path = cfg.log_dir.as_ref().map(|d| {
         d.join(if attempt == 1 {
-            format!("{}.log", kernel.release)
+            format!("{}{init}.log", kernel.release)
         } else {
-            format!("{}.boot{attempt}.log", kernel.release)
+            format!("{}{init}.boot{attempt}.log", kernel.release)
         })
     });
     let mut log = log_path.as_ref().and_then(|p| fs::File::create(p).ok());
@@ -368,7 +379,11 @@ fn set_pdeathsig() -> std::io::Result<()> {
 fn qemu(cfg: &BootConfig, kernel: &Kernel, initrd: &Path, attempt: u32) -> std::io::Result<Child> {
     let append = [
         "console=ttyS0",
-        "rdinit=/init",
+        match cfg.init {
+            Init::Busybox => "rdinit=/init",
+            // Its service reads the settings below from /kernels/env instead (with_systemd).
+            Init::Systemd => "rdinit=/lib/systemd/systemd",
+        },
         // Panics (init dying, a lock-up, an oops that panics) reset the guest at once, and -no-reboot turns a
         // reset into qemu's exit: a dead guest ends the boot without waiting for the host's timeout.
         "panic=-1",
