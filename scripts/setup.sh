@@ -35,8 +35,10 @@ installed_something=0
 # busybox-static: tests/containers.rs builds a container's root filesystem from it offline (no registry pulls) and
 # runs it with podman and runc (above); unshare is util-linux's, always there.
 # zsh and fish: the dist tests load the generated zsh and fish completions in them, as bash's are.
+# systemd: the kernel matrix's systemd boot (systemd-unit) copies its PID 1 and systemd-run into the guest; a Debian
+# 12 server has it (priority important), a Debian container image does not. It is not started here.
 want_pkgs=(strace bpftrace bpftool lsof iproute2 hyperfine python3 prometheus nginx-light tmux redis-server
-    musl-tools buildah podman runc busybox-static file man-db python3-venv zsh fish)
+    musl-tools buildah podman runc busybox-static file man-db python3-venv zsh fish systemd)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || want_pkgs+=(build-essential)
 missing_pkgs=()
 for p in "${want_pkgs[@]}"; do
