@@ -55,7 +55,7 @@ signals-kernel      signals   a SIGSEGV from the kernel; a fatal HUP taken as SI
 monitor-short       monitor   a short monitor run sees one exec and one exit of a spawned process
 procs-tree          procs     -p PID --json: a known tree (thread, fork, exec, double fork, exit codes, SIGKILL) exactly
 containers-cgroup2  procs     cgroup v2: --cgroup keeps exactly the events of a cgroup and below; ids are cgroupfs inodes; a podman-laid container by id, name, ns pid
-systemd-unit        procs     systemd as PID 1: the execs of a systemd-run service carry its unit and cgroup, and --cgroup keeps exactly them
+systemd-unit        procs     systemd as PID 1: the execs of a systemd-run service carry its unit and cgroup, and --cgroup (procs, syscalls) keeps exactly them
 '
 # Checks that need systemd as PID 1: the host runs them in a boot of their own (systemd as init, TRACER_CHECKS
 # naming them), never in the busybox boot's `all`.
@@ -748,7 +748,8 @@ check_containers_cgroup2() {
 # a marker (`workload getppid 5`) K times; a marker run outside them, by this check (in tracer-kernels.service).
 # JSON: exactly K marker execs carry the unit, its cgroup path and null container fields, the outside one carries
 # the checks' own unit. Text with --cgroup of the second unit: exactly its K marker execs, every line with its
-# `[unit ...]` column, nothing from outside.
+# `[unit ...]` column, nothing from outside. syscalls -f -p of its shell with --cgroup of a
+# third: exactly its workloads' getppid calls.
 # unit_run UNIT FIFO: starts UNIT (the fifo-waiting shell); unit_go FIFO DIR: releases it and waits until systemd
 # has removed its cgroup DIR (the unit ended and was collected).
 K=3
@@ -816,6 +817,32 @@ check_systemd_unit() {
     expect "text lines of the marker outside ($outside)" "$(grep -cE "(^|[^0-9])$outside([^0-9]|\$)" events2)" 0
     all=$(grep -v '^TIME ' events2 | grep -c .)
     expect "text lines with [unit $unit], of $all" "$(count events2 "[unit $unit]")" "$all"
+
+    # syscalls --cgroup of a third unit: its workloads' getppid calls (5 each), none of the marker outside.
+    unit=tracer-check-$$-3.service
+    unit_run "$unit" fifo3
+    # syscalls traces given processes: the unit's shell (its only process while it waits), and its children.
+    main=$(cat "/sys/fs/cgroup/system.slice/$unit/cgroup.procs")
+    start_tracer events3 err3 '"type":"ready"' syscalls --json -f -p "$main" -e trace=getppid \
+        --cgroup "/system.slice/$unit"
+    unit_go fifo3 "/sys/fs/cgroup/system.slice/$unit"
+    workload getppid 5 &
+    outside=$!
+    wait_exit "$outside" 10 || fail "the marker outside the unit did not finish"
+    sleep 1
+    kill -INT "$TPID"
+    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    no_lost events3
+    expect "getppid objects of the unit's workloads with unit $unit and its cgroup" \
+        "$(count events3 '"type":"syscall"' '"comm":"workload","name":"getppid"' \
+            "\"cgroup\":\"/system.slice/$unit\"" "\"unit\":\"$unit\"")" $((K * 5))
+    expect "getppid objects of workloads" "$(count events3 '"type":"syscall"' '"comm":"workload"')" $((K * 5))
+    expect "objects of the marker outside ($outside)" "$(count events3 "\"pid\":$outside,")" 0
+    # At attach the shell was blocked opening the fifo: one `blocked` object (which names no cgroup).
+    expect "blocked objects of the unit's shell $main in openat of fifo3" \
+        "$(count events3 '"type":"blocked"' "\"pid\":$main," '"name":"openat"' '/fifo3')" 1
+    all=$(grep -vcE '"type":"(ready|blocked)"' events3)
+    expect "objects naming $unit, of $all" "$(count events3 "\"unit\":\"$unit\"")" "$all"
 }
 
 # ---------------------------------------------------------------------------------------------------------------
