@@ -285,6 +285,7 @@ mod tests {
             source: crate::syscalls::fd_source::RETURN,
             state: crate::syscalls::fd_state::OPEN,
             _pad: [0; 6],
+            socket: Default::default(),
         };
         let fds = [identity, FdIdentity::default(), FdIdentity::default()];
         let plain = SyscallFdsEvent { event: syscall(kind::SYSCALL_FDS), fds };

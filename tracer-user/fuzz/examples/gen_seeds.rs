@@ -101,6 +101,7 @@ fn rename(old: &[u8], new: &[u8]) -> RenameEvent {
         old_len: u16::try_from(old.len()).unwrap(),
         new_len: u16::try_from(new.len()).unwrap(),
         _pad: [0; 6],
+        socket: Default::default(),
         old: [0; PATH_CAP],
         new: [0; PATH_CAP],
     };
@@ -125,6 +126,7 @@ fn main() {
         source,
         state,
         _pad: [0; 6],
+        socket: Default::default(),
     };
     let unused = FdIdentity { fd: -1, source: fd_source::NONE, ..Default::default() };
     let read_fds = [identity(3, 0, fd_state::OPEN, 4242), unused, unused];

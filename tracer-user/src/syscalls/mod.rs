@@ -36,7 +36,7 @@ use crate::{
         Family as _,
         process::{ProcessLayout, ProcessProbes},
         signals::{SignalLayout, SignalProbes},
-        syscalls::{FdIdentities, Hooks, Options as SyscallOptions, SyscallMaps as _, SyscallProbes},
+        syscalls::{FdIdentities, Hooks, Options as SyscallOptions, SOCKET_ENTER_CALLS, SyscallMaps as _, SyscallProbes},
     },
     procfs,
     records::{Blocked, Call, Exit, Signal, Summary, Syscall, known_start},
@@ -181,11 +181,11 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         enter_hooked: enter_hook,
         fd_identities: if args.fd_paths > 0 && !args.summary {
             let sources: Box<[FdSources; MAX_SYSCALL_NR]> = table
-                .fd_sources()
+                .fd_sources(if args.fd_paths > 1 { &SOCKET_ENTER_CALLS } else { &[] })
                 .into_boxed_slice()
                 .try_into()
                 .map_err(|_| anyhow::anyhow!("fd table has the wrong size"))?;
-            Some(FdIdentities::new(sources).context("reading the kernel's file layout for -y")?)
+            Some(FdIdentities::new(sources, args.fd_paths > 1).context("reading the kernel's file layout for -y")?)
         } else {
             None
         },
