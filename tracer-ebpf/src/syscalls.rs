@@ -632,8 +632,9 @@ fn fill_fds(fds: &mut [FdIdentity; FD_SLOTS], sources: FdSources, args: &[u64; 6
 }
 
 /// `-y`: a close's enter (`syscalls:sys_enter_close`): the file it is about to close, for its exit's record.
-/// `-yy`: also bind's, connect's and listen's enter, with the socket's ends before the call changes them (strace
-/// shows them so: `connect(3<TCP:[106262]>, ...)`). Every one has its fd in its first argument.
+/// `-yy`: also the enter of the calls that can change a socket's ends (bind, connect, listen, sendto, sendmsg,
+/// sendmmsg), with the ends before the call changes them (strace shows them so: `connect(3<TCP:[106262]>, ...)`).
+/// Every one has its fd in its first argument.
 #[tracepoint]
 pub fn sys_enter_close_fd(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();

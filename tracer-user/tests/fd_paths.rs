@@ -13,13 +13,17 @@ use std::{
 use common::{Deadline, Proc, scratch_dir, tracer_bin};
 
 /// Python: fd 3 (and 4) reused in turn by two files, a UDP socket, a TCP connection, a pipe, an eventfd and
-/// /dev/null, `rounds` times. About 40 traced calls a round.
+/// /dev/null, `rounds` times, and every fourth round a listener, an unbound UDP socket and a TCPv6 connection.
+/// About 40 traced calls a round.
 const REUSE_LOOP: &str = r#"
 import os, socket, sys
 rounds = int(sys.argv[1])
 listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 listener.bind(("127.0.0.1", 0)); listener.listen(64)
 port = listener.getsockname()[1]
+listener6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+listener6.bind(("::1", 0)); listener6.listen(64)
+port6 = listener6.getsockname()[1]
 for i in range(rounds):
     f = os.open("/etc/hostname", os.O_RDONLY); os.read(f, 10); os.close(f)
     f = os.open("/etc/passwd", os.O_RDONLY); os.read(f, 4); os.close(f)
@@ -29,10 +33,18 @@ for i in range(rounds):
     r, w = os.pipe(); os.write(w, b"x"); os.read(r, 1); os.close(r); os.close(w)
     e = os.eventfd(0); os.write(e, b"\1\0\0\0\0\0\0\0"); os.close(e)
     n = os.open("/dev/null", os.O_WRONLY); os.write(n, b"x"); d = os.dup(n); os.write(d, b"z"); os.close(d); os.close(n)
+    if i % 4 == 0:
+        # A listener bound, listening and closed; an unbound UDP socket that its first sendto binds; a TCPv6
+        # connection.
+        l = socket.socket(socket.AF_INET, socket.SOCK_STREAM); l.bind(("127.0.0.1", 0)); l.listen(1); l.close()
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b"x", ("127.0.0.1", 9)); u.close()
+        c = socket.socket(socket.AF_INET6, socket.SOCK_STREAM); c.connect(("::1", port6))
+        a, _ = listener6.accept(); a.close(); c.close()
 "#;
 
 const CALLS: &str =
-    "trace=openat,read,write,close,socket,connect,sendto,recvfrom,accept4,pipe2,eventfd2,dup,fcntl,epoll_create1";
+    "trace=openat,read,write,close,socket,bind,listen,connect,sendto,recvfrom,accept4,pipe2,eventfd2,dup,fcntl,\
+     epoll_create1";
 
 fn run(cmd: &mut Command, what: &str, deadline: Deadline) {
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
@@ -113,11 +125,13 @@ fn call_name(line: &str) -> &str {
 struct Tally {
     calls: usize,
     named: usize,
-    /// Right, with less detail than strace: a socket closed before tracer asked sock_diag (`UDP:[N]` for strace's
-    /// `UDP:[127.0.0.1:5->127.0.0.1:9]`).
+    /// Right, with less detail than strace (`UDP:[N]` for strace's `UDP:[127.0.0.1:5->127.0.0.1:9]`): none since
+    /// the kernel reads a TCP/UDP socket's ends at the call; still possible for a unix socket closed before tracer
+    /// asked sock_diag.
     coarser: usize,
-    /// The same socket (protocol and inode) in another state than at the call: tracer asks sock_diag when it
-    /// first sees a socket (`TCP:[127.0.0.1:5]` for a listener strace showed unbound, `TCP:[N]`, at its socket()).
+    /// The same socket (protocol and inode) in another state than at the call (`TCP:[127.0.0.1:5]` for a listener
+    /// strace showed unbound, `TCP:[N]`, at its socket()): none for TCP/UDP, whose ends the kernel reads at the
+    /// call (bind's, connect's and listen's at their enter, as strace shows them).
     socket_state: usize,
     unknown: usize,
     wrong: Vec<String>,
@@ -211,6 +225,8 @@ fn reuse_loop(yy: bool, rounds: u32) {
     // Unknown only where nothing tracer saw names the fd: none in this loop, whose every fd is made by a traced
     // call.
     assert_eq!(tally.unknown, 0, "unknown decorations");
+    // Every socket exactly as strace names it, the ones closed long before the line was printed included.
+    assert_eq!((tally.coarser, tally.socket_state), (0, 0), "socket decorations less exact than strace's");
     assert!(tally.named > tally.calls / 2, "too few named: {}", tally.named);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -325,6 +341,8 @@ fn redis_matches_strace_yy() {
     assert!(tally.calls >= 150 * 5, "only {} calls compared", tally.calls);
     assert!(tally.wrong.is_empty(), "{} wrong decorations, first: {}", tally.wrong.len(), tally.wrong[0]);
     assert_eq!(tally.unknown, 0, "unknown decorations");
+    // Every client connection as strace names it, `TCP:[127.0.0.1:16479->127.0.0.1:N]`, also at its close.
+    assert_eq!((tally.coarser, tally.socket_state), (0, 0), "socket decorations less exact than strace's");
     drop(redis);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -47,27 +47,40 @@ pub struct Options {
 pub struct FdIdentities {
     sources: Box<[FdSources; MAX_SYSCALL_NR]>,
     globals: KernelGlobals,
-    /// `-yy`: sockets' ends too (`SOCKET_ENDS`), and bind/connect/listen identified at their enter.
+    /// `-yy`: sockets' ends too (`SOCKET_ENDS`).
     socket_ends: u8,
+    /// `-yy`: the traced calls among `SOCKET_ENTER_CALLS`, whose enter the stash program hooks.
+    socket_enter_calls: Vec<String>,
 }
 
 impl FdIdentities {
     /// The fd table walk (`FDT_*`) and file → inode offsets (`VFS_*`) from the kernel's BTF; with `socket_ends`
-    /// (`-yy`), file → socket → ends (`NET_*`).
-    pub fn new(sources: Box<[FdSources; MAX_SYSCALL_NR]>, socket_ends: bool) -> anyhow::Result<FdIdentities> {
+    /// (`-yy`), file → socket → ends (`NET_*`), and `socket_enter_calls`' fds read at their enter (their sources
+    /// say `AT_ENTER`).
+    pub fn new(
+        sources: Box<[FdSources; MAX_SYSCALL_NR]>,
+        socket_ends: bool,
+        socket_enter_calls: &[&str],
+    ) -> anyhow::Result<FdIdentities> {
         let btf = &*kernel_btf()?;
         let mut globals = fd_table_globals(btf)?.to_vec();
         globals.extend(vfs_globals(btf)?);
         if socket_ends {
             globals.extend(socket_ends_globals(btf)?);
         }
-        Ok(FdIdentities { sources, globals: KernelGlobals::new(globals), socket_ends: u8::from(socket_ends) })
+        Ok(FdIdentities {
+            sources,
+            globals: KernelGlobals::new(globals),
+            socket_ends: u8::from(socket_ends),
+            socket_enter_calls: socket_enter_calls.iter().map(|name| name.to_string()).collect(),
+        })
     }
 }
 
-/// The calls whose fd is identified at their enter under `-yy` (besides close, always): they change the socket's
-/// ends, and strace shows the socket as the call found it.
-pub const SOCKET_ENTER_CALLS: [&str; 3] = ["bind", "connect", "listen"];
+/// The calls whose fd is identified at their enter under `-yy` (besides close, always): they can change the
+/// socket's ends (bind; connect; listen and a first send bind a port), and strace shows the socket as the call
+/// found it (`connect(3<TCP:[106262]>, ...)`). All have the fd as their first argument.
+pub const SOCKET_ENTER_CALLS: [&str; 6] = ["bind", "connect", "listen", "sendto", "sendmsg", "sendmmsg"];
 
 /// The syscall probes.
 pub struct SyscallProbes {
@@ -172,10 +185,8 @@ impl Family for SyscallProbes {
         // no other call pays for it.
         if let Some(fds) = &self.fd_identities {
             probes.attach_tracepoint("sys_enter_close_fd", "syscalls", "sys_enter_close")?;
-            if fds.socket_ends != 0 {
-                for name in SOCKET_ENTER_CALLS {
-                    probes.attach_tracepoint("sys_enter_close_fd", "syscalls", &format!("sys_enter_{name}"))?;
-                }
+            for name in &fds.socket_enter_calls {
+                probes.attach_tracepoint("sys_enter_close_fd", "syscalls", &format!("sys_enter_{name}"))?;
             }
         }
         Ok(())

@@ -169,6 +169,11 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         result_filter::ALL
     };
     let enter_hook = args.summary || args.durations || args.timestamps > 0 || args.out.json || filter.few().is_some();
+    // -yy: the traced calls that change a socket's ends, whose fd the kernel identifies at their enter.
+    let socket_enter_calls: Vec<&str> = SOCKET_ENTER_CALLS
+        .into_iter()
+        .filter(|name| args.fd_paths > 1 && table.by_name(name).is_some_and(|info| filter.wants(info)))
+        .collect();
     let options = SyscallOptions {
         specs,
         summary_only: args.summary,
@@ -181,11 +186,11 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         enter_hooked: enter_hook,
         fd_identities: if args.fd_paths > 0 && !args.summary {
             let sources: Box<[FdSources; MAX_SYSCALL_NR]> = table
-                .fd_sources(if args.fd_paths > 1 { &SOCKET_ENTER_CALLS } else { &[] })
+                .fd_sources(&socket_enter_calls)
                 .into_boxed_slice()
                 .try_into()
                 .map_err(|_| anyhow::anyhow!("fd table has the wrong size"))?;
-            Some(FdIdentities::new(sources, args.fd_paths > 1).context("reading the kernel's file layout for -y")?)
+            Some(FdIdentities::new(sources, args.fd_paths > 1, &socket_enter_calls).context("reading the kernel's file layout for -y")?)
         } else {
             None
         },
