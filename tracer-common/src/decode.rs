@@ -285,7 +285,15 @@ mod tests {
             source: crate::syscalls::fd_source::RETURN,
             state: crate::syscalls::fd_state::OPEN,
             _pad: [0; 6],
-            socket: Default::default(),
+            socket: crate::syscalls::SocketEnds {
+                family: crate::net::AF_INET6,
+                protocol: crate::net::proto::TCP,
+                local_port: 6379,
+                remote_port_be: 44252u16.to_be(),
+                local_v6: [1; 16],
+                remote_v6: [2; 16],
+                ..Default::default()
+            },
         };
         let fds = [identity, FdIdentity::default(), FdIdentity::default()];
         let plain = SyscallFdsEvent { event: syscall(kind::SYSCALL_FDS), fds };

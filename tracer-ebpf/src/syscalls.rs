@@ -22,7 +22,8 @@ use tracer_common::{
     syscalls::{
         CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, FdSources, FdStash, INFLIGHT_SLOTS, Inflight, MAX_ARRAY_COUNT,
         MAX_SYSCALL_NR, NOT_COUNTED, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent,
-        SyscallSpec, SyscallStat, capture, fd_source, fd_state, is_error_return, result_filter, returns_slot, status, wanted,
+        SyscallSpec, SyscallStat, capture, fd_source, fd_state, is_error_return, result_filter, returns_slot, status,
+        wanted,
     },
 };
 

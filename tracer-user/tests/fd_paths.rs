@@ -42,8 +42,7 @@ for i in range(rounds):
         a, _ = listener6.accept(); a.close(); c.close()
 "#;
 
-const CALLS: &str =
-    "trace=openat,read,write,close,socket,bind,listen,connect,sendto,recvfrom,accept4,pipe2,eventfd2,dup,fcntl,\
+const CALLS: &str = "trace=openat,read,write,close,socket,bind,listen,connect,sendto,recvfrom,accept4,pipe2,eventfd2,dup,fcntl,\
      epoll_create1";
 
 fn run(cmd: &mut Command, what: &str, deadline: Deadline) {

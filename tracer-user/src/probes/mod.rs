@@ -47,7 +47,8 @@ pub(crate) fn socket_ends_globals(btf: &Btf) -> anyhow::Result<[(&'static str, u
     let off = |st: &str, member: &str| btf_offset(btf, st, member);
     let sized = |st: &str, member: &str, size: u32| btf_sized_offset(btf, st, member, size);
     let common = off("sock", "__sk_common")?;
-    let in_common = |member: &str, size: u32| -> anyhow::Result<u32> { Ok(common + sized("sock_common", member, size)?) };
+    let in_common =
+        |member: &str, size: u32| -> anyhow::Result<u32> { Ok(common + sized("sock_common", member, size)?) };
     Ok([
         ("NET_FILE_PRIVATE_DATA_OFFSET", off("file", "private_data")?),
         ("NET_SOCKET_FILE_OFFSET", off("socket", "file")?),

@@ -194,7 +194,11 @@ fn look_up_socket(ino: u64) -> Option<(&'static str, String, bool)> {
             let label = inet_label(protocol, family == AF_INET6)?;
             let local = inet_end(socket.local, socket.port);
             if socket.remote_port != 0 {
-                return Some((label, format!("{label}:[{local}->{}]", inet_end(socket.remote, socket.remote_port)), true));
+                return Some((
+                    label,
+                    format!("{label}:[{local}->{}]", inet_end(socket.remote, socket.remote_port)),
+                    true,
+                ));
             }
             let listening = proto == Proto::Tcp && socket.state == tracer_common::net::tcp_state::LISTEN;
             return Some((label, format!("{label}:[{local}]"), listening));
@@ -501,6 +505,55 @@ mod tests {
         assert_eq!(fds.name(pid, &identity(fd, meta.dev(), meta.ino() + 1)), FdName::Unknown);
         let none = FdIdentity { fd, state: fd_state::NO_FILE, ..Default::default() };
         assert_eq!(fds.name(pid, &none), FdName::NoFile);
+    }
+
+    fn v4(local: ([u8; 4], u16), remote: ([u8; 4], u16), protocol: u16) -> SocketEnds {
+        SocketEnds {
+            family: AF_INET,
+            protocol,
+            local_port: local.1,
+            remote_port_be: remote.1.to_be(),
+            local_v4: local.0,
+            remote_v4: remote.0,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names_inet_sockets_from_their_ends_as_strace_does() {
+        let lo = [127, 0, 0, 1];
+        let name = |ends: SocketEnds| inet_name(106262, &ends);
+        assert_eq!(
+            name(v4((lo, 44252), (lo, 6379), proto::TCP)).as_deref(),
+            Some("TCP:[127.0.0.1:44252->127.0.0.1:6379]")
+        );
+        assert_eq!(name(v4((lo, 6379), ([0; 4], 0), proto::TCP)).as_deref(), Some("TCP:[127.0.0.1:6379]"));
+        assert_eq!(name(v4(([0; 4], 5353), ([0; 4], 0), proto::UDP)).as_deref(), Some("UDP:[0.0.0.0:5353]"));
+        // No port: unbound, or released by a failed connect (its far end may linger); strace shows the inode.
+        assert_eq!(name(v4(([0; 4], 0), (lo, 1), proto::TCP)).as_deref(), Some("TCP:[106262]"));
+        let mut v6 = SocketEnds { family: AF_INET6, protocol: proto::TCP, local_port: 80, ..Default::default() };
+        v6.local_v6[15] = 1;
+        v6.remote_v6[15] = 1;
+        v6.remote_port_be = 5000u16.to_be();
+        assert_eq!(name(v6).as_deref(), Some("TCPv6:[[::1]:80->[::1]:5000]"));
+        v6.protocol = proto::UDP;
+        assert_eq!(name(v6).as_deref(), Some("UDPv6:[[::1]:80->[::1]:5000]"));
+        // Not read (no -yy, a read failed), a unix socket, another protocol: sock_diag's to name.
+        assert_eq!(name(SocketEnds::default()), None);
+        assert_eq!(name(SocketEnds { family: 1, ..Default::default() }), None);
+        assert_eq!(name(v4((lo, 1), ([0; 4], 0), proto::SCTP)), None);
+    }
+
+    #[test]
+    fn names_a_closed_socket_from_the_ends_read_at_the_call() {
+        let mut fds = FdPaths::new(true);
+        let Some(sockfs) = fds.pseudo.sockfs else { panic!("no sockfs device") };
+        // An inode no socket has now: sock_diag cannot know it, the kernel's read at the call does.
+        let mut identity = identity(5, sockfs, u64::from(u32::MAX) + 12345);
+        identity.socket = v4(([127, 0, 0, 1], 44252), ([127, 0, 0, 1], 6379), proto::TCP);
+        assert_eq!(fds.name(1, &identity), FdName::Named("TCP:[127.0.0.1:44252->127.0.0.1:6379]".into()));
+        identity.socket = SocketEnds::default();
+        assert_eq!(fds.name(1, &identity), FdName::Named(format!("socket:[{}]", identity.ino)));
     }
 
     #[test]

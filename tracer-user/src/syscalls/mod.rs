@@ -36,7 +36,9 @@ use crate::{
         Family as _,
         process::{ProcessLayout, ProcessProbes},
         signals::{SignalLayout, SignalProbes},
-        syscalls::{FdIdentities, Hooks, Options as SyscallOptions, SOCKET_ENTER_CALLS, SyscallMaps as _, SyscallProbes},
+        syscalls::{
+            FdIdentities, Hooks, Options as SyscallOptions, SOCKET_ENTER_CALLS, SyscallMaps as _, SyscallProbes,
+        },
     },
     procfs,
     records::{Blocked, Call, Exit, Signal, Summary, Syscall, known_start},
@@ -190,7 +192,10 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
                 .into_boxed_slice()
                 .try_into()
                 .map_err(|_| anyhow::anyhow!("fd table has the wrong size"))?;
-            Some(FdIdentities::new(sources, args.fd_paths > 1, &socket_enter_calls).context("reading the kernel's file layout for -y")?)
+            Some(
+                FdIdentities::new(sources, args.fd_paths > 1, &socket_enter_calls)
+                    .context("reading the kernel's file layout for -y")?,
+            )
         } else {
             None
         },
