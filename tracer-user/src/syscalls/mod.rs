@@ -451,7 +451,7 @@ impl Tracer {
             }
         }
         let name = self.table.name(event.nr);
-        let slots = record.fds.unwrap_or_default();
+        let slots = record.fds.as_deref().copied().unwrap_or_default();
         let slot_of = |source: u8| slots.iter().find(|s| s.state != fd_state::UNUSED && s.source == source);
         if self.opts.show_fd_paths {
             // Before formatting, so that an open's result is annotated too.
