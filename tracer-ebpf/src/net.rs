@@ -184,12 +184,16 @@ pub(crate) fn socket_of_fd(fd: i32) -> u64 {
 
 /// `-yy`: the ends of the socket behind `file` (a `struct file *`) as the kernel holds them now; all zero when it is
 /// not a socket (its `private_data` is a socket only if that socket's `file` points back) or none is readable.
-/// Every field read, none under a branch: a wasted read is cheaper for the verifier than a branch.
+/// One branch, for the calls on files that are no socket (most of them): eight reads fewer.
 #[inline(always)]
 pub(crate) fn socket_ends(file: u64, out: &mut SocketEnds) {
     let socket = word(file, global(&NET_FILE_PRIVATE_DATA_OFFSET));
     let back = word(socket, global(&NET_SOCKET_FILE_OFFSET));
     let sk = word(socket & is_zero(back ^ file).wrapping_neg(), global(&NET_SOCKET_SK_OFFSET));
+    if sk == 0 {
+        *out = SocketEnds::default();
+        return;
+    }
     out.family = read(sk, global(&NET_SK_FAMILY_OFFSET));
     out.protocol = read(sk, global(&NET_SK_PROTOCOL_OFFSET));
     out.local_port = read(sk, global(&NET_SK_NUM_OFFSET));
