@@ -125,6 +125,8 @@ fn call_name(line: &str) -> &str {
 struct Tally {
     calls: usize,
     named: usize,
+    /// Of `named`, TCP and UDP sockets with their ends (`TCP:[127.0.0.1:6379->127.0.0.1:N]`), as strace shows them.
+    inet_ends: usize,
     /// Right, with less detail than strace (`UDP:[N]` for strace's `UDP:[127.0.0.1:5->127.0.0.1:9]`): none since
     /// the kernel reads a TCP/UDP socket's ends at the call; still possible for a unix socket closed before tracer
     /// asked sock_diag.
@@ -169,6 +171,8 @@ fn compare(ours: &str, strace: &str, same_run: bool) -> Tally {
                 tally.unknown += 1;
             } else if got == want && (exact || !same_run) {
                 tally.named += 1;
+                tally.inet_ends +=
+                    usize::from(["TCP", "UDP"].iter().any(|p| text.starts_with(p)) && text.contains('.'));
             } else if got == want {
                 // The same shape with another inode or port: another socket.
                 tally.wrong.push(format!("{a}\n  strace: {b}"));
@@ -197,6 +201,7 @@ fn reuse_loop(yy: bool, rounds: u32) {
     let deadline = Deadline::new(Duration::from_secs(120));
     let ours = dir.join("tracer.txt");
     let theirs = dir.join("strace.txt");
+    let rounds_n = rounds;
     let rounds = rounds.to_string();
     let python = ["/usr/bin/python3", "-S", script.to_str().unwrap(), &rounds];
     run(
@@ -214,9 +219,10 @@ fn reuse_loop(yy: bool, rounds: u32) {
     let ours = std::fs::read_to_string(&ours).unwrap();
     let tally = compare(&ours, &std::fs::read_to_string(&theirs).unwrap(), false);
     eprintln!(
-        "{flag}: calls {} named {} coarser {} socket_state {} unknown {} wrong {}",
+        "{flag}: calls {} named {} (inet ends {}) coarser {} socket_state {} unknown {} wrong {}",
         tally.calls,
         tally.named,
+        tally.inet_ends,
         tally.coarser,
         tally.socket_state.len(),
         tally.unknown,
@@ -235,6 +241,10 @@ fn reuse_loop(yy: bool, rounds: u32) {
     assert_eq!(tally.unknown, 0, "unknown decorations");
     // Every socket exactly as strace names it, the ones closed long before the line was printed included.
     assert_eq!((tally.coarser, tally.socket_state.len()), (0, 0), "socket decorations less exact than strace's");
+    if yy {
+        // Each round's UDP and TCP sockets' calls (connect's excepted: unbound then) name both ends.
+        assert!(tally.inet_ends >= rounds_n as usize * 8, "only {} decorations with ends", tally.inet_ends);
+    }
     assert!(tally.named > tally.calls / 2, "too few named: {}", tally.named);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -337,9 +347,10 @@ fn redis_matches_strace_yy() {
     let cut = |t: &str| t.lines().take(n).collect::<Vec<_>>().join("\n");
     let tally = compare(&cut(&ours), &cut(&theirs), true);
     eprintln!(
-        "redis -yy: calls {} named {} coarser {} socket_state {} unknown {} wrong {}",
+        "redis -yy: calls {} named {} (inet ends {}) coarser {} socket_state {} unknown {} wrong {}",
         tally.calls,
         tally.named,
+        tally.inet_ends,
         tally.coarser,
         tally.socket_state.len(),
         tally.unknown,
@@ -354,8 +365,10 @@ fn redis_matches_strace_yy() {
     assert!(tally.calls >= 150 * 5, "only {} calls compared", tally.calls);
     assert!(tally.wrong.is_empty(), "{} wrong decorations, first: {}", tally.wrong.len(), tally.wrong[0]);
     assert_eq!(tally.unknown, 0, "unknown decorations");
-    // Every client connection as strace names it, `TCP:[127.0.0.1:16479->127.0.0.1:N]`, also at its close.
+    // Every client connection as strace names it, `TCP:[127.0.0.1:16479->127.0.0.1:N]`, also at its close: at
+    // least an accept, a read, a write and a close for each.
     assert_eq!((tally.coarser, tally.socket_state.len()), (0, 0), "socket decorations less exact than strace's");
+    assert!(tally.inet_ends >= 150 * 4, "only {} connections' decorations with their ends", tally.inet_ends);
     drop(redis);
     let _ = std::fs::remove_dir_all(dir);
 }
