@@ -121,6 +121,11 @@ pub mod fd_source {
     /// `-yy`, changes the socket's ends (bind, connect, listen: strace shows the socket as the call found it): the
     /// argument index is in the low bits.
     pub const AT_ENTER: u8 = 0x10;
+    /// Flag, with `AT_ENTER`: when the enter was not seen (the call began before tracing did), the identity at the
+    /// exit, as the fd is still there (bind, connect...; never close's, whose number may name another file by then).
+    pub const EXIT_FALLBACK: u8 = 0x20;
+    /// The flags above, to compare a source's argument or `RETURN` alone.
+    pub const FLAGS: u8 = AT_ENTER | EXIT_FALLBACK;
     /// The slot is unused.
     pub const NONE: u8 = 0xff;
 }

@@ -603,9 +603,11 @@ fn fill_fds(fds: &mut [FdIdentity; FD_SLOTS], sources: FdSources, args: &[u64; 6
         if source & fd_source::AT_ENTER != 0 {
             out.fd = fd;
             out.state = fd_state::UNKNOWN;
+            let mut stashed = false;
             if let Some(stash) = FD_STASH.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1)) {
                 let stash = unsafe { &mut *stash };
                 if stash.tid == tid && stash.fd == fd {
+                    stashed = true;
                     out.ino = stash.ino;
                     out.dev = stash.dev;
                     out.state = stash.state as u8;
@@ -617,7 +619,9 @@ fn fill_fds(fds: &mut [FdIdentity; FD_SLOTS], sources: FdSources, args: &[u64; 6
                 }
                 stash.tid = 0;
             }
-            continue;
+            if stashed || source & fd_source::EXIT_FALLBACK == 0 {
+                continue;
+            }
         }
         if source == fd_source::RETURN && ret < 0 {
             out.fd = fd;

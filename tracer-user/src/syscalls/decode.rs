@@ -567,9 +567,10 @@ impl SyscallTable {
                 .iter()
                 .enumerate()
                 .filter(|(_, arg)| matches!(arg.kind, ArgKind::Fd | ArgKind::DirFd))
-                .map(|(i, _)| {
-                    let enter = info.name == "close" || at_enter.contains(&info.name.as_str());
-                    if enter { fd_source::AT_ENTER | i as u8 } else { i as u8 }
+                .map(|(i, _)| match info.name.as_str() {
+                    "close" => fd_source::AT_ENTER | i as u8,
+                    name if at_enter.contains(&name) => fd_source::AT_ENTER | fd_source::EXIT_FALLBACK | i as u8,
+                    _ => i as u8,
                 })
                 .collect();
             // fcntl returns an fd for F_DUPFD (user space looks at it then only).
