@@ -372,3 +372,63 @@ fn redis_matches_strace_yy() {
     drop(redis);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A thread blocked in sendto on a full unix datagram socket until a line arrives on stdin, when another thread
+/// drains the peer; it exits at the next line (its sockets must outlive the line: sock_diag names unix ones).
+const BLOCKED_SEND: &str = r#"
+import os, socket, sys, threading
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+a.setblocking(False)
+try:
+    while True:
+        a.send(b"x" * 512)
+except BlockingIOError:
+    pass
+a.setblocking(True)
+def drain():
+    sys.stdin.readline()
+    b.setblocking(False)
+    try:
+        while True:
+            b.recv(512)
+    except BlockingIOError:
+        pass
+threading.Thread(target=drain).start()
+print(a.fileno(), os.fstat(a.fileno()).st_ino, os.fstat(b.fileno()).st_ino, flush=True)
+a.send(b"y" * 512)
+sys.stdin.readline()
+"#;
+
+/// `-yy` attached to a thread already inside a send (whose fd -yy reads at the enter, which tracer did not see):
+/// the fd is named from what the kernel read at the exit, not shown unknown.
+#[test]
+fn send_entered_before_attach_is_named_at_its_exit() {
+    let deadline = Deadline::new(Duration::from_secs(60));
+    let mut script = Proc::spawn(
+        "python",
+        Command::new("/usr/bin/python3")
+            .args(["-S", "-c", BLOCKED_SEND])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let Some(line) = script.out().wait_for(deadline, |_| true) else { panic!("{}", script.dump()) };
+    let ids: Vec<&str> = line.split_whitespace().collect();
+    let [fd, ino, peer] = ids[..] else { panic!("unexpected line {line:?}") };
+    // Inside the send by now (nothing else is left for that thread to do).
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = script.pid().to_string();
+    let mut tracer = Proc::spawn(
+        "tracer",
+        Command::new(tracer_bin()).args(["syscalls", "-yy", "-p", &pid]).stdout(Stdio::piped()).stderr(Stdio::piped()),
+    );
+    assert!(tracer.err().wait_for(deadline, |l| l.trim_end().ends_with("ready")).is_some(), "{}", tracer.dump());
+    script.send("\n");
+    let want = format!("sendto({fd}<UNIX-DGRAM:[{ino}->{peer}]>, \"yyyy");
+    let found = tracer.out().wait_for(deadline, |l| l.contains("sendto(") && l.contains(&want));
+    script.send("\n");
+    let _ = script.try_wait_until(deadline);
+    tracer.signal(libc::SIGINT);
+    let _ = tracer.try_wait_until(deadline);
+    assert!(found.is_some(), "no {want}...\n{}", tracer.dump());
+}

@@ -466,9 +466,9 @@ impl Tracer {
         let fd_path = |arg: Option<usize>, fd: i64| {
             // The slot of this argument (or of the return value), as the kernel identified it at the call.
             let source = arg.map_or(fd_source::RETURN, |i| i as u8);
-            let slot = slots.iter().find(|s| {
-                s.state != fd_state::UNUSED && s.source & !fd_source::FLAGS == source && s.fd as i64 == fd
-            });
+            let slot = slots
+                .iter()
+                .find(|s| s.state != fd_state::UNUSED && s.source & !fd_source::FLAGS == source && s.fd as i64 == fd);
             match slot {
                 Some(identity) => fds.borrow_mut().name(pid, identity).text(),
                 None => FdName::Unknown.text(),
