@@ -228,8 +228,9 @@ pub struct SyscallSockFdsEvent {
     pub fds: [FdIdentity; FD_SLOTS],
     pub sockets: [SocketEnds; FD_SLOTS],
 }
-const _: () =
-    assert!(core::mem::size_of::<SyscallSockFdsEvent>() == crate::event::HEADER_SIZE + 80 + (24 + 48) * FD_SLOTS);
+const _: () = assert!(
+    core::mem::size_of::<SyscallSockFdsEvent>() == crate::event::HEADER_SIZE + 80 + (24 + 48) * FD_SLOTS
+);
 
 /// `-yy`: a `SyscallDataFdsEvent` with the ends of each fd's socket (`kind::SYSCALL_DATA_SOCK_FDS`).
 #[repr(C)]

@@ -22,8 +22,8 @@ use tracer_common::{
     syscalls::{
         CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, FdSources, FdStash, INFLIGHT_SLOTS, Inflight, MAX_ARRAY_COUNT,
         MAX_SYSCALL_NR, NOT_COUNTED, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent, SyscallDataSockFdsEvent,
-        SyscallEvent, SyscallFdsEvent, SyscallSockFdsEvent, SyscallSpec, SyscallStat, capture, fd_source, fd_state,
-        is_error_return, result_filter, returns_slot, status, wanted,
+        SyscallEvent, SyscallFdsEvent, SyscallSockFdsEvent, SyscallSpec, SyscallStat, capture, fd_source, fd_state, is_error_return, result_filter, returns_slot, status,
+        wanted,
     },
 };
 
@@ -515,7 +515,8 @@ fn report_call(
             emit::<SyscallDataSockFdsEvent>(SYSCALLS, kind::SYSCALL_DATA_SOCK_FDS, pid_tgid, |full, now| {
                 fill_event(&mut full.event, nr, status, duration(now), ret, args);
                 fill_fds(&mut full.fds, Some(&mut full.sockets), sources, &args, ret, tid);
-                full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
+                full.event.status |=
+                    capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
             });
             return;
         }

@@ -15,8 +15,8 @@ use tracer_common::{
     process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
     signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags},
     syscalls::{
-        CAPTURE_SLOTS, DATA_CAP, FdIdentity, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent,
-        SyscallDataSockFdsEvent, SyscallEvent, SyscallFdsEvent, SyscallSockFdsEvent, fd_source, fd_state, status,
+        CAPTURE_SLOTS, DATA_CAP, FdIdentity, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent,
+        fd_source, fd_state, status,
     },
 };
 
@@ -33,16 +33,7 @@ fn comm(name: &[u8]) -> [u8; 16] {
 }
 
 fn header(kind: u16, pid: u32, ts_ns: u64, name: &[u8]) -> EventHeader {
-    EventHeader {
-        kind,
-        pid,
-        tid: pid,
-        ts_ns,
-        comm: comm(name),
-        start_ns: ts_ns / 2,
-        cgroup_id: 4242 + 1000,
-        ..Default::default()
-    }
+    EventHeader { kind, pid, tid: pid, ts_ns, comm: comm(name), start_ns: ts_ns / 2, cgroup_id: 4242 + 1000, ..Default::default() }
 }
 
 fn syscall(kind: u16, nr: i32, ret: i64, args: [u64; 6]) -> SyscallEvent {
@@ -134,6 +125,7 @@ fn main() {
         source,
         state,
         _pad: [0; 6],
+        socket: Default::default(),
     };
     let unused = FdIdentity { fd: -1, source: fd_source::NONE, ..Default::default() };
     let read_fds = [identity(3, 0, fd_state::OPEN, 4242), unused, unused];
@@ -142,7 +134,8 @@ fn main() {
         [identity(-100, 0, fd_state::NO_FILE, 0), identity(3, fd_source::RETURN, fd_state::OPEN, 77), unused];
     let openat = with_data(syscall(kind::SYSCALL_DATA_FDS, 257, 3, args), [b"/etc/passwd", b""]);
     // -yy: a TCP connection's close, with its ends as the close's enter read them.
-    let tcp = SocketEnds {
+    let mut tcp = identity(5, fd_source::AT_ENTER, fd_state::OPEN, 106262);
+    tcp.socket = SocketEnds {
         family: tracer_common::net::AF_INET,
         protocol: tracer_common::net::proto::TCP,
         local_port: 44252,
@@ -151,9 +144,7 @@ fn main() {
         remote_v4: [127, 0, 0, 1],
         ..Default::default()
     };
-    let tcp_close_fds = [identity(5, fd_source::AT_ENTER, fd_state::OPEN, 106262), unused, unused];
-    let tcp_close_sockets = [tcp, SocketEnds::default(), SocketEnds::default()];
-    let sendto = with_data(syscall(kind::SYSCALL_DATA_SOCK_FDS, 44, 1, [5, 0, 1, 0, 0, 0]), [b"x", b""]);
+    let tcp_close_fds = [tcp, unused, unused];
 
     let seeds: Vec<(&str, Vec<u8>)> = vec![
         (
@@ -161,20 +152,10 @@ fn main() {
             as_bytes(&SyscallFdsEvent { event: syscall(kind::SYSCALL_FDS, 3, 0, [3, 0, 0, 0, 0, 0]), fds: close_fds }),
         ),
         (
-            "syscall_sock_fds_close_tcp",
-            as_bytes(&SyscallSockFdsEvent {
-                event: syscall(kind::SYSCALL_SOCK_FDS, 3, 0, [5, 0, 0, 0, 0, 0]),
+            "syscall_fds_close_tcp",
+            as_bytes(&SyscallFdsEvent {
+                event: syscall(kind::SYSCALL_FDS, 3, 0, [5, 0, 0, 0, 0, 0]),
                 fds: tcp_close_fds,
-                sockets: tcp_close_sockets,
-            }),
-        ),
-        (
-            "syscall_data_sock_fds_sendto",
-            as_bytes(&SyscallDataSockFdsEvent {
-                event: sendto.event,
-                fds: tcp_close_fds,
-                sockets: tcp_close_sockets,
-                data: sendto.data,
             }),
         ),
         (

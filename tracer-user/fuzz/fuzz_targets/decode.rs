@@ -19,10 +19,7 @@ use tracer_common::{
     net::{BindEvent, SockEvent},
     process::ProcessEvent,
     signals::{OomVictimEvent, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
-    syscalls::{
-        CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallDataFdsEvent, SyscallDataSockFdsEvent, SyscallEvent,
-        SyscallFdsEvent, SyscallSockFdsEvent,
-    },
+    syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent},
     tcp::ConnEvent,
 };
 
@@ -38,8 +35,6 @@ fn size_for(kind: u16) -> Option<usize> {
         kind::SYSCALL_DATA => Some(size_of::<SyscallDataEvent>()),
         kind::SYSCALL_FDS => Some(size_of::<SyscallFdsEvent>()),
         kind::SYSCALL_DATA_FDS => Some(size_of::<SyscallDataFdsEvent>()),
-        kind::SYSCALL_SOCK_FDS => Some(size_of::<SyscallSockFdsEvent>()),
-        kind::SYSCALL_DATA_SOCK_FDS => Some(size_of::<SyscallDataSockFdsEvent>()),
         kind::PROCESS => Some(size_of::<ProcessEvent>()),
         kind::SIGNAL => Some(size_of::<SignalEvent>()),
         kind::SIGNAL_DELIVER => Some(size_of::<SignalDeliverEvent>()),
@@ -61,8 +56,6 @@ fn data_len_offset(kind: u16) -> usize {
         kind::SYSCALL_DATA => offset_of!(SyscallDataEvent, event) + offset_of!(SyscallEvent, data_len),
         kind::SYSCALL_FDS => offset_of!(SyscallFdsEvent, event) + offset_of!(SyscallEvent, data_len),
         kind::SYSCALL_DATA_FDS => offset_of!(SyscallDataFdsEvent, event) + offset_of!(SyscallEvent, data_len),
-        kind::SYSCALL_SOCK_FDS => offset_of!(SyscallSockFdsEvent, event) + offset_of!(SyscallEvent, data_len),
-        kind::SYSCALL_DATA_SOCK_FDS => offset_of!(SyscallDataSockFdsEvent, event) + offset_of!(SyscallEvent, data_len),
         other => panic!("kind {other} has no data_len"),
     }
 }
@@ -70,8 +63,8 @@ fn data_len_offset(kind: u16) -> usize {
 /// The most bytes capture slot data may claim in a record of `kind` (a syscall kind).
 fn data_cap(kind: u16) -> usize {
     match kind {
-        kind::SYSCALL | kind::SYSCALL_FDS | kind::SYSCALL_SOCK_FDS => 0,
-        kind::SYSCALL_DATA | kind::SYSCALL_DATA_FDS | kind::SYSCALL_DATA_SOCK_FDS => DATA_CAP,
+        kind::SYSCALL | kind::SYSCALL_FDS => 0,
+        kind::SYSCALL_DATA | kind::SYSCALL_DATA_FDS => DATA_CAP,
         other => panic!("kind {other} has no data_len"),
     }
 }
@@ -94,9 +87,8 @@ const OTHER_LENGTHS: [usize; 8] = [
 /// length), except for the fields the decoder validates, which are overwritten as chosen by header bytes the
 /// decoder ignores:
 ///
-/// - byte 0 (kind, low byte) chooses the kind: `b % 10` is 1..=4 for that kind, 5 for `FILE_RENAME`, 6 and 7 for
-///   `SYSCALL_FDS` and `SYSCALL_DATA_FDS`, 8 and 9 for `SYSCALL_SOCK_FDS` and `SYSCALL_DATA_SOCK_FDS` (kinds
-///   15..=19 choose themselves), 0 for an unknown kind;
+/// - byte 0 (kind, low byte) chooses the kind: `b % 8` is 1..=4 for that kind, 5 for `FILE_RENAME`, 6 and 7 for
+///   `SYSCALL_FDS` and `SYSCALL_DATA_FDS`, 0 for an unknown kind;
 /// - byte 1 (kind, high byte) chooses the length, with `S` the size of the kind's record type (120 for unknown
 ///   kinds): 0..=127 exactly `S`, 128..=191 `S+1..=S+64`, 192..=247 `S-1..=S-56`, 248..=255 one of
 ///   [`OTHER_LENGTHS`];
@@ -107,13 +99,11 @@ const OTHER_LENGTHS: [usize; 8] = [
 /// A valid record (kind 1..=4, flags 0) therefore builds to itself.
 fn build_record(data: &[u8]) -> Vec<u8> {
     let byte = |i: usize| data.get(i).copied().unwrap_or(0);
-    let kind = match byte(0) % 10 {
+    let kind = match byte(0) % 8 {
         0 => 0x100 | u16::from(byte(0)),
         5 => kind::FILE_RENAME,
         6 => kind::SYSCALL_FDS,
         7 => kind::SYSCALL_DATA_FDS,
-        8 => kind::SYSCALL_SOCK_FDS,
-        9 => kind::SYSCALL_DATA_SOCK_FDS,
         k => u16::from(k),
     };
     let size = size_for(kind).unwrap_or(size_of::<SyscallEvent>());
@@ -131,12 +121,7 @@ fn build_record(data: &[u8]) -> Vec<u8> {
 
     let modes = byte(2);
     match kind {
-        kind::SYSCALL
-        | kind::SYSCALL_DATA
-        | kind::SYSCALL_FDS
-        | kind::SYSCALL_DATA_FDS
-        | kind::SYSCALL_SOCK_FDS
-        | kind::SYSCALL_DATA_SOCK_FDS => {
+        kind::SYSCALL | kind::SYSCALL_DATA | kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS => {
             let (at, cap) = (data_len_offset(kind), data_cap(kind));
             for slot in 0..CAPTURE_SLOTS {
                 if let Some(value) = pick_length(modes >> (2 * slot), byte(3 + slot), cap) {
@@ -212,30 +197,15 @@ fn check_event(bytes: &[u8], event: &Event) {
     match event {
         Event::Syscall(record) => {
             assert!(
-                matches!(
-                    kind_in,
-                    kind::SYSCALL
-                        | kind::SYSCALL_DATA
-                        | kind::SYSCALL_FDS
-                        | kind::SYSCALL_DATA_FDS
-                        | kind::SYSCALL_SOCK_FDS
-                        | kind::SYSCALL_DATA_SOCK_FDS
-                ),
+                matches!(kind_in, kind::SYSCALL | kind::SYSCALL_DATA | kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS),
                 "kind {kind_in} decoded as a syscall"
             );
             assert_eq!(as_bytes(&record.event), &bytes[..size_of::<SyscallEvent>()]);
-            let with_sockets = matches!(kind_in, kind::SYSCALL_SOCK_FDS | kind::SYSCALL_DATA_SOCK_FDS);
-            let with_fds = with_sockets || matches!(kind_in, kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS);
+            let with_fds = matches!(kind_in, kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS);
             assert_eq!(record.fds.is_some(), with_fds, "fds of kind {kind_in}");
-            assert_eq!(record.sockets.is_some(), with_sockets, "sockets of kind {kind_in}");
-            if let Some(fds) = &record.fds {
+            if let Some(fds) = record.fds.as_deref() {
                 let at = offset_of!(SyscallFdsEvent, fds);
                 assert_eq!(as_bytes(fds), &bytes[at..at + size_of_val(fds)]);
-            }
-            if let Some(sockets) = record.sockets.as_deref() {
-                let at = offset_of!(SyscallSockFdsEvent, sockets);
-                assert_eq!(at, offset_of!(SyscallDataSockFdsEvent, sockets));
-                assert_eq!(as_bytes(sockets), &bytes[at..at + size_of_val(sockets)]);
             }
             let cap = data_cap(kind_in);
             for (slot, data) in record.data.iter().enumerate() {
@@ -245,7 +215,6 @@ fn check_event(bytes: &[u8], event: &Event) {
                 let data_at = match kind_in {
                     kind::SYSCALL_DATA => Some(offset_of!(SyscallDataEvent, data)),
                     kind::SYSCALL_DATA_FDS => Some(offset_of!(SyscallDataFdsEvent, data)),
-                    kind::SYSCALL_DATA_SOCK_FDS => Some(offset_of!(SyscallDataSockFdsEvent, data)),
                     _ => None,
                 };
                 if let Some(at) = data_at {
@@ -320,15 +289,7 @@ fn check_error(bytes: &[u8], err: &DecodeError) {
         DecodeError::BadDataLength { slot, len, cap } => {
             let kind = read_u16(bytes, 0);
             assert!(
-                matches!(
-                    kind,
-                    kind::SYSCALL
-                        | kind::SYSCALL_DATA
-                        | kind::SYSCALL_FDS
-                        | kind::SYSCALL_DATA_FDS
-                        | kind::SYSCALL_SOCK_FDS
-                        | kind::SYSCALL_DATA_SOCK_FDS
-                ),
+                matches!(kind, kind::SYSCALL | kind::SYSCALL_DATA | kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS),
                 "BadDataLength for kind {kind}"
             );
             assert!(bytes.len() >= size_for(kind).unwrap());

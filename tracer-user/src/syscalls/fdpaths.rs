@@ -565,9 +565,6 @@ mod tests {
         let meta = std::fs::metadata(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&reader))).unwrap();
         let mut fds = FdPaths::new(false);
         // Whatever fd number: the identity alone names a pipe.
-        assert_eq!(
-            fds.name(1, &identity(77, meta.dev(), meta.ino()), None),
-            FdName::Named(format!("pipe:[{}]", meta.ino()))
-        );
+        assert_eq!(fds.name(1, &identity(77, meta.dev(), meta.ino()), None), FdName::Named(format!("pipe:[{}]", meta.ino())));
     }
 }
