@@ -10,8 +10,8 @@ use crate::{
     process::ProcessEvent,
     signals::{OomVictimEvent, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
     syscalls::{
-        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent,
-        SyscallDataSockFdsEvent, SyscallEvent, SyscallFdsEvent, SyscallSockFdsEvent,
+        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent,
+        SyscallFdsEvent,
     },
     tcp::ConnEvent,
 };
@@ -69,10 +69,8 @@ pub struct SyscallRecord {
     pub event: SyscallEvent,
     pub data: [std::vec::Vec<u8>; CAPTURE_SLOTS],
     /// `-y`: the identity of each fd the call names, read in the kernel at the call (`SYSCALL_*FDS` kinds).
-    pub fds: Option<[FdIdentity; FD_SLOTS]>,
-    /// `-yy`: the ends of each fd's socket, by slot (`SYSCALL_*SOCK_FDS` kinds). Boxed: 144 bytes every plain
-    /// syscall record would carry otherwise.
-    pub sockets: Option<std::boxed::Box<[SocketEnds; FD_SLOTS]>>,
+    /// Boxed: with `-yy`'s socket ends it is over 200 bytes, which every plain syscall record would carry.
+    pub fds: Option<std::boxed::Box<[FdIdentity; FD_SLOTS]>>,
 }
 
 impl Event {
@@ -139,14 +137,14 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             if let Some(slot) = event.data_len.iter().position(|&len| len != 0) {
                 return Err(DecodeError::BadDataLength { slot, len: event.data_len[slot], cap: 0 });
             }
-            Ok(Event::Syscall(SyscallRecord { event, data: Default::default(), fds: None, sockets: None }))
+            Ok(Event::Syscall(SyscallRecord { event, data: Default::default(), fds: None }))
         }
         kind::SYSCALL_DATA => {
             need(kind, bytes, size_of::<SyscallDataEvent>())?;
             // SAFETY: length checked; SyscallDataEvent is plain data.
             let full: SyscallDataEvent = unsafe { read_pod(bytes) };
             let data = captured(&full.event, &full.data)?;
-            Ok(Event::Syscall(SyscallRecord { event: full.event, data, fds: None, sockets: None }))
+            Ok(Event::Syscall(SyscallRecord { event: full.event, data, fds: None }))
         }
         kind::SYSCALL_FDS => {
             need(kind, bytes, size_of::<SyscallFdsEvent>())?;
@@ -158,8 +156,7 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             Ok(Event::Syscall(SyscallRecord {
                 event: full.event,
                 data: Default::default(),
-                fds: Some(full.fds),
-                sockets: None,
+                fds: Some(std::boxed::Box::new(full.fds)),
             }))
         }
         kind::SYSCALL_DATA_FDS => {
@@ -167,33 +164,7 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             // SAFETY: length checked; SyscallDataFdsEvent is plain data.
             let full: SyscallDataFdsEvent = unsafe { read_pod(bytes) };
             let data = captured(&full.event, &full.data)?;
-            Ok(Event::Syscall(SyscallRecord { event: full.event, data, fds: Some(full.fds), sockets: None }))
-        }
-        kind::SYSCALL_SOCK_FDS => {
-            need(kind, bytes, size_of::<SyscallSockFdsEvent>())?;
-            // SAFETY: length checked; SyscallSockFdsEvent is plain data.
-            let full: SyscallSockFdsEvent = unsafe { read_pod(bytes) };
-            if let Some(slot) = full.event.data_len.iter().position(|&len| len != 0) {
-                return Err(DecodeError::BadDataLength { slot, len: full.event.data_len[slot], cap: 0 });
-            }
-            Ok(Event::Syscall(SyscallRecord {
-                event: full.event,
-                data: Default::default(),
-                fds: Some(full.fds),
-                sockets: Some(std::boxed::Box::new(full.sockets)),
-            }))
-        }
-        kind::SYSCALL_DATA_SOCK_FDS => {
-            need(kind, bytes, size_of::<SyscallDataSockFdsEvent>())?;
-            // SAFETY: length checked; SyscallDataSockFdsEvent is plain data.
-            let full: SyscallDataSockFdsEvent = unsafe { read_pod(bytes) };
-            let data = captured(&full.event, &full.data)?;
-            Ok(Event::Syscall(SyscallRecord {
-                event: full.event,
-                data,
-                fds: Some(full.fds),
-                sockets: Some(std::boxed::Box::new(full.sockets)),
-            }))
+            Ok(Event::Syscall(SyscallRecord { event: full.event, data, fds: Some(std::boxed::Box::new(full.fds)) }))
         }
         kind::PROCESS => {
             need(kind, bytes, size_of::<ProcessEvent>())?;
@@ -319,11 +290,20 @@ mod tests {
             source: crate::syscalls::fd_source::RETURN,
             state: crate::syscalls::fd_state::OPEN,
             _pad: [0; 6],
+            socket: crate::syscalls::SocketEnds {
+                family: crate::net::AF_INET6,
+                protocol: crate::net::proto::TCP,
+                local_port: 6379,
+                remote_port_be: 44252u16.to_be(),
+                local_v6: [1; 16],
+                remote_v6: [2; 16],
+                ..Default::default()
+            },
         };
         let fds = [identity, FdIdentity::default(), FdIdentity::default()];
         let plain = SyscallFdsEvent { event: syscall(kind::SYSCALL_FDS), fds };
         let Event::Syscall(record) = decode(&as_bytes(&plain)).unwrap() else { panic!("not a syscall") };
-        assert_eq!((record.event, record.fds, record.sockets), (plain.event, Some(fds), None));
+        assert_eq!((record.event, record.fds.as_deref()), (plain.event, Some(&fds)));
         let mut short = as_bytes(&plain);
         short.pop();
         let need = size_of::<SyscallFdsEvent>();
@@ -334,44 +314,9 @@ mod tests {
         full.data[0][..4].copy_from_slice(b"/etc");
         full.event.data_len = [4, 0];
         let Event::Syscall(record) = decode(&as_bytes(&full)).unwrap() else { panic!("not a syscall") };
-        assert_eq!((record.data[0].as_slice(), record.fds), (&b"/etc"[..], Some(fds)));
+        assert_eq!((record.data[0].as_slice(), record.fds.as_deref()), (&b"/etc"[..], Some(&fds)));
         full.event.data_len = [300, 0];
         assert_eq!(decode(&as_bytes(&full)), Err(DecodeError::BadDataLength { slot: 0, len: 300, cap: DATA_CAP }));
-    }
-
-    #[test]
-    fn round_trips_socket_ends() {
-        let fds = [FdIdentity { ino: 106262, fd: 5, ..Default::default() }; FD_SLOTS];
-        let ends = SocketEnds {
-            family: crate::net::AF_INET6,
-            protocol: crate::net::proto::TCP,
-            local_port: 6379,
-            remote_port_be: 44252u16.to_be(),
-            local_v6: [1; 16],
-            remote_v6: [2; 16],
-            ..Default::default()
-        };
-        let sockets = [ends, SocketEnds::default(), SocketEnds::default()];
-        let plain = SyscallSockFdsEvent { event: syscall(kind::SYSCALL_SOCK_FDS), fds, sockets };
-        let Event::Syscall(record) = decode(&as_bytes(&plain)).unwrap() else { panic!("not a syscall") };
-        assert_eq!((record.fds, record.sockets.as_deref()), (Some(fds), Some(&sockets)));
-        let mut short = as_bytes(&plain);
-        short.pop();
-        let need = size_of::<SyscallSockFdsEvent>();
-        assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::SYSCALL_SOCK_FDS, len: need - 1, need }));
-
-        let mut full = SyscallDataSockFdsEvent {
-            event: syscall(kind::SYSCALL_DATA_SOCK_FDS),
-            fds,
-            sockets,
-            data: [[0; DATA_CAP]; CAPTURE_SLOTS],
-        };
-        full.data[0][..2].copy_from_slice(b"hi");
-        full.event.data_len = [2, 0];
-        let Event::Syscall(record) = decode(&as_bytes(&full)).unwrap() else { panic!("not a syscall") };
-        assert_eq!((record.data[0].as_slice(), record.sockets.as_deref()), (&b"hi"[..], Some(&sockets)));
-        full.event.data_len = [0, 300];
-        assert_eq!(decode(&as_bytes(&full)), Err(DecodeError::BadDataLength { slot: 1, len: 300, cap: DATA_CAP }));
     }
 
     #[test]

@@ -21,10 +21,6 @@ pub mod kind {
     pub const SYSCALL_FDS: u16 = 16;
     /// The same with argument bytes: `SyscallDataFdsEvent`.
     pub const SYSCALL_DATA_FDS: u16 = 17;
-    /// `-yy`: a `SYSCALL_FDS` record with each fd's socket ends: `SyscallSockFdsEvent`.
-    pub const SYSCALL_SOCK_FDS: u16 = 18;
-    /// `-yy`: a `SYSCALL_DATA_FDS` record with each fd's socket ends: `SyscallDataSockFdsEvent`.
-    pub const SYSCALL_DATA_SOCK_FDS: u16 = 19;
 }
 
 /// First bytes of every ring-buffer record. Describes the task that was running when the probe fired.

@@ -183,7 +183,8 @@ pub struct SocketEnds {
 const _: () = assert!(core::mem::size_of::<SocketEnds>() == 48);
 
 /// What an fd named at the call: the file's inode number and its superblock's device (the kernel's `dev_t`
-/// encoding, `MAJOR << 20 | MINOR`), as read from `task->files->fdt->fd[fd]->f_path.dentry->d_inode`.
+/// encoding, `MAJOR << 20 | MINOR`), as read from `task->files->fdt->fd[fd]->f_path.dentry->d_inode`, and with
+/// `-yy`, a socket's ends.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FdIdentity {
@@ -195,8 +196,10 @@ pub struct FdIdentity {
     /// `fd_state::*`.
     pub state: u8,
     pub _pad: [u8; 6],
+    /// `-yy` and a socket: its ends at the call.
+    pub socket: SocketEnds,
 }
-const _: () = assert!(core::mem::size_of::<FdIdentity>() == 24);
+const _: () = assert!(core::mem::size_of::<FdIdentity>() == 72);
 
 /// A `SyscallEvent` with the identity of the fds it names (`kind::SYSCALL_FDS`).
 #[repr(C)]
@@ -205,7 +208,7 @@ pub struct SyscallFdsEvent {
     pub event: SyscallEvent,
     pub fds: [FdIdentity; FD_SLOTS],
 }
-const _: () = assert!(core::mem::size_of::<SyscallFdsEvent>() == crate::event::HEADER_SIZE + 80 + 24 * FD_SLOTS);
+const _: () = assert!(core::mem::size_of::<SyscallFdsEvent>() == crate::event::HEADER_SIZE + 80 + 72 * FD_SLOTS);
 
 /// A `SyscallDataEvent` with the identity of the fds it names (`kind::SYSCALL_DATA_FDS`).
 #[repr(C)]
@@ -216,34 +219,7 @@ pub struct SyscallDataFdsEvent {
     pub data: [[u8; DATA_CAP]; CAPTURE_SLOTS],
 }
 const _: () = assert!(
-    core::mem::size_of::<SyscallDataFdsEvent>() == crate::event::HEADER_SIZE + 80 + 24 * FD_SLOTS + 2 * DATA_CAP
-);
-
-/// `-yy`: a `SyscallFdsEvent` with the ends of each fd's socket, by slot (`kind::SYSCALL_SOCK_FDS`). A kind of its
-/// own, so that `-y` alone neither sends nor clears the 144 bytes.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SyscallSockFdsEvent {
-    pub event: SyscallEvent,
-    pub fds: [FdIdentity; FD_SLOTS],
-    pub sockets: [SocketEnds; FD_SLOTS],
-}
-const _: () = assert!(
-    core::mem::size_of::<SyscallSockFdsEvent>() == crate::event::HEADER_SIZE + 80 + (24 + 48) * FD_SLOTS
-);
-
-/// `-yy`: a `SyscallDataFdsEvent` with the ends of each fd's socket (`kind::SYSCALL_DATA_SOCK_FDS`).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SyscallDataSockFdsEvent {
-    pub event: SyscallEvent,
-    pub fds: [FdIdentity; FD_SLOTS],
-    pub sockets: [SocketEnds; FD_SLOTS],
-    pub data: [[u8; DATA_CAP]; CAPTURE_SLOTS],
-}
-const _: () = assert!(
-    core::mem::size_of::<SyscallDataSockFdsEvent>()
-        == crate::event::HEADER_SIZE + 80 + (24 + 48) * FD_SLOTS + 2 * DATA_CAP
+    core::mem::size_of::<SyscallDataFdsEvent>() == crate::event::HEADER_SIZE + 80 + 72 * FD_SLOTS + 2 * DATA_CAP
 );
 
 /// The identity of an fd a close is about to close, kept from its enter to its exit in slot

@@ -18,17 +18,17 @@ use aya_ebpf::{
     programs::{RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
-    event::{EventHeader, kind, traced},
+    event::{kind, traced},
     syscalls::{
         CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, FdSources, FdStash, INFLIGHT_SLOTS, Inflight, MAX_ARRAY_COUNT,
-        MAX_SYSCALL_NR, NOT_COUNTED, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent, SyscallDataSockFdsEvent,
-        SyscallEvent, SyscallFdsEvent, SyscallSockFdsEvent, SyscallSpec, SyscallStat, capture, fd_source, fd_state, is_error_return, result_filter, returns_slot, status,
+        MAX_SYSCALL_NR, NOT_COUNTED, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent,
+        SyscallSpec, SyscallStat, capture, fd_source, fd_state, is_error_return, result_filter, returns_slot, status,
         wanted,
     },
 };
 
 use crate::{
-    emit::{Record, SYSCALLS, emit},
+    emit::{SYSCALLS, emit},
     kernel::{
         VFS_DENTRY_INODE, VFS_FILE_DENTRY, VFS_INODE_INO, VFS_INODE_SB, VFS_SB_DEV, current_task, file_of_fd, is_zero,
         pick, read, word,
@@ -76,7 +76,7 @@ static FD_IDENTITIES: u8 = 0;
 static SYSCALL_FD_SOURCES: [FdSources; MAX_SYSCALL_NR] =
     [FdSources { source: [fd_source::NONE; FD_SLOTS], _pad: 0 }; MAX_SYSCALL_NR];
 
-/// Non-zero for `-yy`: records carry each fd's socket ends too (`SYSCALL_*SOCK_FDS` kinds).
+/// Non-zero for `-yy`: each fd slot that names a socket carries the socket's ends (`FdIdentity::socket`).
 #[unsafe(no_mangle)]
 static SOCKET_ENDS: u8 = 0;
 
@@ -502,34 +502,16 @@ fn report_call(
         && let Some(sources) = fd_sources(nr)
         && sources.source[0] != fd_source::NONE
     {
-        let tid = pid_tgid as u32;
-        // -yy: the same, with each fd's socket ends (a load-time constant again: one half walked).
-        if global(&SOCKET_ENDS) != 0 {
-            if spec.kind[0] == capture::NONE {
-                emit::<SyscallSockFdsEvent>(SYSCALLS, kind::SYSCALL_SOCK_FDS, pid_tgid, |full, now| {
-                    fill_event(&mut full.event, nr, status, duration(now), ret, args);
-                    fill_fds(&mut full.fds, Some(&mut full.sockets), sources, &args, ret, tid);
-                });
-                return;
-            }
-            emit::<SyscallDataSockFdsEvent>(SYSCALLS, kind::SYSCALL_DATA_SOCK_FDS, pid_tgid, |full, now| {
-                fill_event(&mut full.event, nr, status, duration(now), ret, args);
-                fill_fds(&mut full.fds, Some(&mut full.sockets), sources, &args, ret, tid);
-                full.event.status |=
-                    capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
-            });
-            return;
-        }
         if spec.kind[0] == capture::NONE {
             emit::<SyscallFdsEvent>(SYSCALLS, kind::SYSCALL_FDS, pid_tgid, |full, now| {
                 fill_event(&mut full.event, nr, status, duration(now), ret, args);
-                fill_fds(&mut full.fds, None, sources, &args, ret, tid);
+                fill_fds(&mut full.fds, sources, &args, ret, pid_tgid as u32);
             });
             return;
         }
         emit::<SyscallDataFdsEvent>(SYSCALLS, kind::SYSCALL_DATA_FDS, pid_tgid, |full, now| {
             fill_event(&mut full.event, nr, status, duration(now), ret, args);
-            fill_fds(&mut full.fds, None, sources, &args, ret, tid);
+            fill_fds(&mut full.fds, sources, &args, ret, pid_tgid as u32);
             full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
         });
         return;
@@ -544,21 +526,6 @@ fn report_call(
         fill_event(&mut full.event, nr, status, duration(now), ret, args);
         full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
     });
-}
-
-// `-yy`'s records, implemented here rather than with emit.rs's other syscall records: only this family sends them.
-impl Record for SyscallSockFdsEvent {
-    #[inline(always)]
-    fn header(&mut self) -> &mut EventHeader {
-        &mut self.event.header
-    }
-}
-
-impl Record for SyscallDataSockFdsEvent {
-    #[inline(always)]
-    fn header(&mut self) -> &mut EventHeader {
-        &mut self.event.header
-    }
 }
 
 /// Copies every capture slot; returns their status bits.
@@ -617,28 +584,18 @@ fn identify(file: u64, fd: i32, out: &mut FdIdentity) {
     };
 }
 
-/// Fills every fd slot (`-y`): each named fd's identity now, at the call's exit, or, for a close (and under `-yy`
-/// the calls that change a socket's ends), as its enter found it; with `sockets` (`-yy`), each socket's ends too.
+/// Fills every fd slot (`-y`): each named fd's identity now, at the call's exit, or, for a close, as its enter
+/// found it.
 #[inline(always)]
-fn fill_fds(
-    fds: &mut [FdIdentity; FD_SLOTS],
-    mut sockets: Option<&mut [SocketEnds; FD_SLOTS]>,
-    sources: FdSources,
-    args: &[u64; 6],
-    ret: i64,
-    tid: u32,
-) {
-    for (slot, (out, &source)) in fds.iter_mut().zip(&sources.source).enumerate() {
+fn fill_fds(fds: &mut [FdIdentity; FD_SLOTS], sources: FdSources, args: &[u64; 6], ret: i64, tid: u32) {
+    for (out, &source) in fds.iter_mut().zip(&sources.source) {
         out.source = source;
         out._pad = [0; 6];
         out.ino = 0;
         out.dev = 0;
         out.fd = -1;
         out.state = fd_state::UNUSED;
-        let mut ends = sockets.as_deref_mut().map(|all| &mut all[slot]);
-        if let Some(ends) = ends.as_deref_mut() {
-            *ends = SocketEnds::default();
-        }
+        out.socket = SocketEnds::default();
         if source == fd_source::NONE {
             continue;
         }
@@ -654,10 +611,10 @@ fn fill_fds(
                     out.ino = stash.ino;
                     out.dev = stash.dev;
                     out.state = stash.state as u8;
-                    if let Some(ends) = ends.as_deref_mut()
-                        && let Some(stashed) = SOCKET_STASH.get(tid & (INFLIGHT_SLOTS - 1))
+                    if global(&SOCKET_ENDS) != 0
+                        && let Some(ends) = SOCKET_STASH.get(tid & (INFLIGHT_SLOTS - 1))
                     {
-                        *ends = *stashed;
+                        out.socket = *ends;
                     }
                 }
                 stash.tid = 0;
@@ -673,8 +630,8 @@ fn fill_fds(
         }
         let file = file_of_fd(fd, false);
         identify(file, fd, out);
-        if let Some(ends) = ends {
-            socket_ends(file, ends);
+        if global(&SOCKET_ENDS) != 0 {
+            socket_ends(file, &mut out.socket);
         }
     }
 }

@@ -1326,7 +1326,6 @@ mod tests {
             },
             data: [data[0].to_vec(), data[1].to_vec()],
             fds: None,
-            sockets: None,
         }
     }
 

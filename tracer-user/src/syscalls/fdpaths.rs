@@ -295,9 +295,8 @@ impl FdPaths {
         self.known.extend(copied);
     }
 
-    /// The name of `fd` of `pid` as the kernel identified it at the call; `socket`: `-yy`'s ends of its socket,
-    /// as the kernel read them with it.
-    pub fn name(&mut self, pid: u32, identity: &FdIdentity, socket: Option<&SocketEnds>) -> FdName {
+    /// The name of `fd` of `pid` as the kernel identified it at the call.
+    pub fn name(&mut self, pid: u32, identity: &FdIdentity) -> FdName {
         match identity.state {
             fd_state::OPEN => {}
             fd_state::NO_FILE => return FdName::NoFile,
@@ -310,7 +309,7 @@ impl FdPaths {
         }
         if dev == self.pseudo.sockfs {
             return FdName::Named(if self.detail {
-                self.sockets.describe(id.ino, socket)
+                self.sockets.describe(id.ino, Some(&identity.socket))
             } else {
                 format!("socket:[{}]", id.ino)
             });
@@ -491,7 +490,7 @@ mod tests {
 
     fn identity(fd: i32, dev: u64, ino: u64) -> FdIdentity {
         let dev = libc::major(dev) << 20 | libc::minor(dev);
-        FdIdentity { ino, dev, fd, source: 0, state: fd_state::OPEN, _pad: [0; 6] }
+        FdIdentity { ino, dev, fd, source: 0, state: fd_state::OPEN, _pad: [0; 6], socket: Default::default() }
     }
 
     #[test]
@@ -501,11 +500,11 @@ mod tests {
         let meta = file.metadata().unwrap();
         let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
         let mut fds = FdPaths::new(false);
-        assert_eq!(fds.name(pid, &identity(fd, meta.dev(), meta.ino()), None), FdName::Named("/etc/hostname".into()));
+        assert_eq!(fds.name(pid, &identity(fd, meta.dev(), meta.ino())), FdName::Named("/etc/hostname".into()));
         // Another file's identity at the same number: unknown, not /etc/hostname.
-        assert_eq!(fds.name(pid, &identity(fd, meta.dev(), meta.ino() + 1), None), FdName::Unknown);
+        assert_eq!(fds.name(pid, &identity(fd, meta.dev(), meta.ino() + 1)), FdName::Unknown);
         let none = FdIdentity { fd, state: fd_state::NO_FILE, ..Default::default() };
-        assert_eq!(fds.name(pid, &none, None), FdName::NoFile);
+        assert_eq!(fds.name(pid, &none), FdName::NoFile);
     }
 
     fn v4(local: ([u8; 4], u16), remote: ([u8; 4], u16), protocol: u16) -> SocketEnds {
@@ -550,13 +549,11 @@ mod tests {
         let mut fds = FdPaths::new(true);
         let Some(sockfs) = fds.pseudo.sockfs else { panic!("no sockfs device") };
         // An inode no socket has now: sock_diag cannot know it, the kernel's read at the call does.
-        let identity = identity(5, sockfs, u64::from(u32::MAX) + 12345);
-        let ends = v4(([127, 0, 0, 1], 44252), ([127, 0, 0, 1], 6379), proto::TCP);
-        let tcp = FdName::Named("TCP:[127.0.0.1:44252->127.0.0.1:6379]".into());
-        assert_eq!(fds.name(1, &identity, Some(&ends)), tcp);
-        let unknown = FdName::Named(format!("socket:[{}]", identity.ino));
-        assert_eq!(fds.name(1, &identity, Some(&SocketEnds::default())), unknown);
-        assert_eq!(fds.name(1, &identity, None), unknown);
+        let mut identity = identity(5, sockfs, u64::from(u32::MAX) + 12345);
+        identity.socket = v4(([127, 0, 0, 1], 44252), ([127, 0, 0, 1], 6379), proto::TCP);
+        assert_eq!(fds.name(1, &identity), FdName::Named("TCP:[127.0.0.1:44252->127.0.0.1:6379]".into()));
+        identity.socket = SocketEnds::default();
+        assert_eq!(fds.name(1, &identity), FdName::Named(format!("socket:[{}]", identity.ino)));
     }
 
     #[test]
@@ -565,6 +562,6 @@ mod tests {
         let meta = std::fs::metadata(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&reader))).unwrap();
         let mut fds = FdPaths::new(false);
         // Whatever fd number: the identity alone names a pipe.
-        assert_eq!(fds.name(1, &identity(77, meta.dev(), meta.ino()), None), FdName::Named(format!("pipe:[{}]", meta.ino())));
+        assert_eq!(fds.name(1, &identity(77, meta.dev(), meta.ino())), FdName::Named(format!("pipe:[{}]", meta.ino())));
     }
 }

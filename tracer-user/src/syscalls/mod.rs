@@ -451,8 +451,7 @@ impl Tracer {
             }
         }
         let name = self.table.name(event.nr);
-        let slots = record.fds.unwrap_or_default();
-        let sockets = record.sockets.as_deref();
+        let slots = record.fds.as_deref().copied().unwrap_or_default();
         let slot_of = |source: u8| slots.iter().find(|s| s.state != fd_state::UNUSED && s.source == source);
         if self.opts.show_fd_paths {
             // Before formatting, so that an open's result is annotated too.
@@ -467,11 +466,11 @@ impl Tracer {
         let fd_path = |arg: Option<usize>, fd: i64| {
             // The slot of this argument (or of the return value), as the kernel identified it at the call.
             let source = arg.map_or(fd_source::RETURN, |i| i as u8);
-            let slot = slots.iter().position(|s| {
-                s.state != fd_state::UNUSED && s.source & !fd_source::FLAGS == source && s.fd as i64 == fd
-            });
+            let slot = slots
+                .iter()
+                .find(|s| s.state != fd_state::UNUSED && s.source & !fd_source::FLAGS == source && s.fd as i64 == fd);
             match slot {
-                Some(i) => fds.borrow_mut().name(pid, &slots[i], sockets.map(|ends| &ends[i])).text(),
+                Some(identity) => fds.borrow_mut().name(pid, identity).text(),
                 None => FdName::Unknown.text(),
             }
         };
@@ -761,7 +760,6 @@ fn record_from_memory(table: &SyscallTable, pid: u32, tid: u32, nr: i32, args: [
         event: SyscallEvent { nr, args, status: status::ENTER_SEEN, ..Default::default() },
         data: Default::default(),
         fds: None,
-        sockets: None,
     };
     record.event.header.pid = pid;
     record.event.header.tid = tid;
