@@ -281,6 +281,8 @@ check_verifier_stats() {
     stats_run syscalls-fds syscalls -y -- workload getppid 1
     stats_run syscalls-fds-enter syscalls -yy -T -- workload getppid 1
     stats_run syscalls-fds-one syscalls -y -e trace=close,dup3 -- workload getppid 1
+    # -yy: sockets' ends too, and connect's fd stashed at its enter.
+    stats_run syscalls-fds-one syscalls -yy -e trace=close,dup3,connect -- workload getppid 1
     # Failed opens of a file first: where the opens programs do not load at all, the kernel says so fastest in
     # this configuration (5.10 refuses it in seconds, and takes more than 180 s over the others); then every open
     # of a file, and of a directory (which makes the exit program walk more).

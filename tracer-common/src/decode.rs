@@ -69,7 +69,8 @@ pub struct SyscallRecord {
     pub event: SyscallEvent,
     pub data: [std::vec::Vec<u8>; CAPTURE_SLOTS],
     /// `-y`: the identity of each fd the call names, read in the kernel at the call (`SYSCALL_*FDS` kinds).
-    pub fds: Option<[FdIdentity; FD_SLOTS]>,
+    /// Boxed: with `-yy`'s socket ends it is over 200 bytes, which every plain syscall record would carry.
+    pub fds: Option<std::boxed::Box<[FdIdentity; FD_SLOTS]>>,
 }
 
 impl Event {
@@ -152,14 +153,18 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             if let Some(slot) = full.event.data_len.iter().position(|&len| len != 0) {
                 return Err(DecodeError::BadDataLength { slot, len: full.event.data_len[slot], cap: 0 });
             }
-            Ok(Event::Syscall(SyscallRecord { event: full.event, data: Default::default(), fds: Some(full.fds) }))
+            Ok(Event::Syscall(SyscallRecord {
+                event: full.event,
+                data: Default::default(),
+                fds: Some(std::boxed::Box::new(full.fds)),
+            }))
         }
         kind::SYSCALL_DATA_FDS => {
             need(kind, bytes, size_of::<SyscallDataFdsEvent>())?;
             // SAFETY: length checked; SyscallDataFdsEvent is plain data.
             let full: SyscallDataFdsEvent = unsafe { read_pod(bytes) };
             let data = captured(&full.event, &full.data)?;
-            Ok(Event::Syscall(SyscallRecord { event: full.event, data, fds: Some(full.fds) }))
+            Ok(Event::Syscall(SyscallRecord { event: full.event, data, fds: Some(std::boxed::Box::new(full.fds)) }))
         }
         kind::PROCESS => {
             need(kind, bytes, size_of::<ProcessEvent>())?;
@@ -285,11 +290,20 @@ mod tests {
             source: crate::syscalls::fd_source::RETURN,
             state: crate::syscalls::fd_state::OPEN,
             _pad: [0; 6],
+            socket: crate::syscalls::SocketEnds {
+                family: crate::net::AF_INET6,
+                protocol: crate::net::proto::TCP,
+                local_port: 6379,
+                remote_port_be: 44252u16.to_be(),
+                local_v6: [1; 16],
+                remote_v6: [2; 16],
+                ..Default::default()
+            },
         };
         let fds = [identity, FdIdentity::default(), FdIdentity::default()];
         let plain = SyscallFdsEvent { event: syscall(kind::SYSCALL_FDS), fds };
         let Event::Syscall(record) = decode(&as_bytes(&plain)).unwrap() else { panic!("not a syscall") };
-        assert_eq!((record.event, record.fds), (plain.event, Some(fds)));
+        assert_eq!((record.event, record.fds.as_deref()), (plain.event, Some(&fds)));
         let mut short = as_bytes(&plain);
         short.pop();
         let need = size_of::<SyscallFdsEvent>();
@@ -300,7 +314,7 @@ mod tests {
         full.data[0][..4].copy_from_slice(b"/etc");
         full.event.data_len = [4, 0];
         let Event::Syscall(record) = decode(&as_bytes(&full)).unwrap() else { panic!("not a syscall") };
-        assert_eq!((record.data[0].as_slice(), record.fds), (&b"/etc"[..], Some(fds)));
+        assert_eq!((record.data[0].as_slice(), record.fds.as_deref()), (&b"/etc"[..], Some(&fds)));
         full.event.data_len = [300, 0];
         assert_eq!(decode(&as_bytes(&full)), Err(DecodeError::BadDataLength { slot: 0, len: 300, cap: DATA_CAP }));
     }

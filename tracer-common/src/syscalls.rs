@@ -117,9 +117,15 @@ pub mod fd_source {
     pub const ARG_LAST: u8 = 5;
     /// The call's return value (an fd-returning call: open, socket, accept, dup).
     pub const RETURN: u8 = 6;
-    /// Flag: the identity was read at the call's enter, as the call itself removes the fd (close): the argument
-    /// index is in the low bits.
+    /// Flag: the identity was read at the call's enter, as the call itself removes the fd (close) or, under
+    /// `-yy`, changes the socket's ends (bind, connect, listen: strace shows the socket as the call found it): the
+    /// argument index is in the low bits.
     pub const AT_ENTER: u8 = 0x10;
+    /// Flag, with `AT_ENTER`: when the enter was not seen (the call began before tracing did), the identity at the
+    /// exit, as the fd is still there (bind, connect...; never close's, whose number may name another file by then).
+    pub const EXIT_FALLBACK: u8 = 0x20;
+    /// The flags above, to compare a source's argument or `RETURN` alone.
+    pub const FLAGS: u8 = AT_ENTER | EXIT_FALLBACK;
     /// The slot is unused.
     pub const NONE: u8 = 0xff;
 }
@@ -152,8 +158,33 @@ impl Default for FdSources {
     }
 }
 
+/// `-yy`: a socket's ends as the kernel held them at the call (`sock.__sk_common`, reached through
+/// `file->private_data->sk`), so that a socket closed before user space could ask sock_diag is still named as strace
+/// names it. All zero when not read: no `-yy`, or the fd is not a socket.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SocketEnds {
+    /// `skc_family` (`net::AF_INET`, `AF_INET6`, `AF_UNIX`...); 0 when not read.
+    pub family: u16,
+    /// `sk_protocol` (`net::proto::TCP`, `UDP`...).
+    pub protocol: u16,
+    /// `skc_num`: the local port in host order; 0 while the socket has none (unbound, or released by a failed
+    /// connect), when sock_diag does not list it either.
+    pub local_port: u16,
+    /// `skc_dport`: the remote port in network order, as the kernel keeps it.
+    pub remote_port_be: u16,
+    /// `skc_rcv_saddr` and `skc_daddr`, network order (an `AF_INET` socket's addresses).
+    pub local_v4: [u8; 4],
+    pub remote_v4: [u8; 4],
+    /// `skc_v6_rcv_saddr` and `skc_v6_daddr` (an `AF_INET6` socket's addresses).
+    pub local_v6: [u8; 16],
+    pub remote_v6: [u8; 16],
+}
+const _: () = assert!(core::mem::size_of::<SocketEnds>() == 48);
+
 /// What an fd named at the call: the file's inode number and its superblock's device (the kernel's `dev_t`
-/// encoding, `MAJOR << 20 | MINOR`), as read from `task->files->fdt->fd[fd]->f_path.dentry->d_inode`.
+/// encoding, `MAJOR << 20 | MINOR`), as read from `task->files->fdt->fd[fd]->f_path.dentry->d_inode`, and with
+/// `-yy`, a socket's ends.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FdIdentity {
@@ -165,8 +196,10 @@ pub struct FdIdentity {
     /// `fd_state::*`.
     pub state: u8,
     pub _pad: [u8; 6],
+    /// `-yy` and a socket: its ends at the call.
+    pub socket: SocketEnds,
 }
-const _: () = assert!(core::mem::size_of::<FdIdentity>() == 24);
+const _: () = assert!(core::mem::size_of::<FdIdentity>() == 72);
 
 /// A `SyscallEvent` with the identity of the fds it names (`kind::SYSCALL_FDS`).
 #[repr(C)]
@@ -175,7 +208,7 @@ pub struct SyscallFdsEvent {
     pub event: SyscallEvent,
     pub fds: [FdIdentity; FD_SLOTS],
 }
-const _: () = assert!(core::mem::size_of::<SyscallFdsEvent>() == crate::event::HEADER_SIZE + 80 + 24 * FD_SLOTS);
+const _: () = assert!(core::mem::size_of::<SyscallFdsEvent>() == crate::event::HEADER_SIZE + 80 + 72 * FD_SLOTS);
 
 /// A `SyscallDataEvent` with the identity of the fds it names (`kind::SYSCALL_DATA_FDS`).
 #[repr(C)]
@@ -186,7 +219,7 @@ pub struct SyscallDataFdsEvent {
     pub data: [[u8; DATA_CAP]; CAPTURE_SLOTS],
 }
 const _: () = assert!(
-    core::mem::size_of::<SyscallDataFdsEvent>() == crate::event::HEADER_SIZE + 80 + 24 * FD_SLOTS + 2 * DATA_CAP
+    core::mem::size_of::<SyscallDataFdsEvent>() == crate::event::HEADER_SIZE + 80 + 72 * FD_SLOTS + 2 * DATA_CAP
 );
 
 /// The identity of an fd a close is about to close, kept from its enter to its exit in slot

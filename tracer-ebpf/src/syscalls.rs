@@ -21,8 +21,9 @@ use tracer_common::{
     event::{kind, traced},
     syscalls::{
         CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, FdSources, FdStash, INFLIGHT_SLOTS, Inflight, MAX_ARRAY_COUNT,
-        MAX_SYSCALL_NR, NOT_COUNTED, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent, SyscallSpec,
-        SyscallStat, capture, fd_source, fd_state, is_error_return, result_filter, returns_slot, status, wanted,
+        MAX_SYSCALL_NR, NOT_COUNTED, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent,
+        SyscallSpec, SyscallStat, capture, fd_source, fd_state, is_error_return, result_filter, returns_slot, status,
+        wanted,
     },
 };
 
@@ -33,6 +34,7 @@ use crate::{
         pick, read, word,
     },
     maps::{global, now_ns, traced_state},
+    net::socket_ends,
     process::TASK_STACK_OFFSET,
 };
 
@@ -74,10 +76,18 @@ static FD_IDENTITIES: u8 = 0;
 static SYSCALL_FD_SOURCES: [FdSources; MAX_SYSCALL_NR] =
     [FdSources { source: [fd_source::NONE; FD_SLOTS], _pad: 0 }; MAX_SYSCALL_NR];
 
+/// Non-zero for `-yy`: each fd slot that names a socket carries the socket's ends (`FdIdentity::socket`).
+#[unsafe(no_mangle)]
+static SOCKET_ENDS: u8 = 0;
+
 /// `-y`: the file a close is closing, read at its enter (by the exit it is gone), by `tid % INFLIGHT_SLOTS`.
 /// User space sizes it to one entry when `-y` is off.
 #[map]
 static FD_STASH: Array<FdStash> = Array::with_max_entries(INFLIGHT_SLOTS, 0);
+/// `-yy`: the ends of the socket in the same slot of `FD_STASH`, as the call's enter found them. User space sizes
+/// it to one entry when `-yy` is off.
+#[map]
+static SOCKET_STASH: Array<SocketEnds> = Array::with_max_entries(INFLIGHT_SLOTS, 0);
 
 #[map]
 pub static INFLIGHT: Array<Inflight> = Array::with_max_entries(INFLIGHT_SLOTS, 0);
@@ -585,6 +595,7 @@ fn fill_fds(fds: &mut [FdIdentity; FD_SLOTS], sources: FdSources, args: &[u64; 6
         out.dev = 0;
         out.fd = -1;
         out.state = fd_state::UNUSED;
+        out.socket = SocketEnds::default();
         if source == fd_source::NONE {
             continue;
         }
@@ -592,27 +603,43 @@ fn fill_fds(fds: &mut [FdIdentity; FD_SLOTS], sources: FdSources, args: &[u64; 6
         if source & fd_source::AT_ENTER != 0 {
             out.fd = fd;
             out.state = fd_state::UNKNOWN;
+            let mut stashed = false;
             if let Some(stash) = FD_STASH.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1)) {
                 let stash = unsafe { &mut *stash };
                 if stash.tid == tid && stash.fd == fd {
+                    stashed = true;
                     out.ino = stash.ino;
                     out.dev = stash.dev;
                     out.state = stash.state as u8;
+                    if global(&SOCKET_ENDS) != 0
+                        && let Some(ends) = SOCKET_STASH.get(tid & (INFLIGHT_SLOTS - 1))
+                    {
+                        out.socket = *ends;
+                    }
                 }
                 stash.tid = 0;
             }
-            continue;
+            if stashed || source & fd_source::EXIT_FALLBACK == 0 {
+                continue;
+            }
         }
         if source == fd_source::RETURN && ret < 0 {
             out.fd = fd;
             out.state = fd_state::NO_FILE;
             continue;
         }
-        identify(file_of_fd(fd, false), fd, out);
+        let file = file_of_fd(fd, false);
+        identify(file, fd, out);
+        if global(&SOCKET_ENDS) != 0 {
+            socket_ends(file, &mut out.socket);
+        }
     }
 }
 
 /// `-y`: a close's enter (`syscalls:sys_enter_close`): the file it is about to close, for its exit's record.
+/// `-yy`: also the enter of the calls that can change a socket's ends (bind, connect, listen, sendto, sendmsg,
+/// sendmmsg), with the ends before the call changes them (strace shows them so: `connect(3<TCP:[106262]>, ...)`).
+/// Every one has its fd in its first argument.
 #[tracepoint]
 pub fn sys_enter_close_fd(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
@@ -623,7 +650,13 @@ pub fn sys_enter_close_fd(ctx: TracePointContext) -> u32 {
     let tid = pid_tgid as u32;
     let Some(stash) = FD_STASH.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1)) else { return 0 };
     let mut identity = FdIdentity::default();
-    identify(file_of_fd(fd as i32, false), fd as i32, &mut identity);
+    let file = file_of_fd(fd as i32, false);
+    identify(file, fd as i32, &mut identity);
+    if global(&SOCKET_ENDS) != 0
+        && let Some(ends) = SOCKET_STASH.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1))
+    {
+        socket_ends(file, unsafe { &mut *ends });
+    }
     unsafe {
         *stash = FdStash { tid, fd: fd as i32, ino: identity.ino, dev: identity.dev, state: identity.state as u32 };
     }

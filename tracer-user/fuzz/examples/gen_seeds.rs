@@ -15,7 +15,7 @@ use tracer_common::{
     process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
     signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags},
     syscalls::{
-        CAPTURE_SLOTS, DATA_CAP, FdIdentity, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent,
+        CAPTURE_SLOTS, DATA_CAP, FdIdentity, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent,
         fd_source, fd_state, status,
     },
 };
@@ -125,6 +125,7 @@ fn main() {
         source,
         state,
         _pad: [0; 6],
+        socket: Default::default(),
     };
     let unused = FdIdentity { fd: -1, source: fd_source::NONE, ..Default::default() };
     let read_fds = [identity(3, 0, fd_state::OPEN, 4242), unused, unused];
@@ -132,11 +133,30 @@ fn main() {
     let openat_fds =
         [identity(-100, 0, fd_state::NO_FILE, 0), identity(3, fd_source::RETURN, fd_state::OPEN, 77), unused];
     let openat = with_data(syscall(kind::SYSCALL_DATA_FDS, 257, 3, args), [b"/etc/passwd", b""]);
+    // -yy: a TCP connection's close, with its ends as the close's enter read them.
+    let mut tcp = identity(5, fd_source::AT_ENTER, fd_state::OPEN, 106262);
+    tcp.socket = SocketEnds {
+        family: tracer_common::net::AF_INET,
+        protocol: tracer_common::net::proto::TCP,
+        local_port: 44252,
+        remote_port_be: 6379u16.to_be(),
+        local_v4: [127, 0, 0, 1],
+        remote_v4: [127, 0, 0, 1],
+        ..Default::default()
+    };
+    let tcp_close_fds = [tcp, unused, unused];
 
     let seeds: Vec<(&str, Vec<u8>)> = vec![
         (
             "syscall_fds_close",
             as_bytes(&SyscallFdsEvent { event: syscall(kind::SYSCALL_FDS, 3, 0, [3, 0, 0, 0, 0, 0]), fds: close_fds }),
+        ),
+        (
+            "syscall_fds_close_tcp",
+            as_bytes(&SyscallFdsEvent {
+                event: syscall(kind::SYSCALL_FDS, 3, 0, [5, 0, 0, 0, 0, 0]),
+                fds: tcp_close_fds,
+            }),
         ),
         (
             "syscall_fds_fstat",

@@ -203,7 +203,7 @@ fn check_event(bytes: &[u8], event: &Event) {
             assert_eq!(as_bytes(&record.event), &bytes[..size_of::<SyscallEvent>()]);
             let with_fds = matches!(kind_in, kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS);
             assert_eq!(record.fds.is_some(), with_fds, "fds of kind {kind_in}");
-            if let Some(fds) = &record.fds {
+            if let Some(fds) = record.fds.as_deref() {
                 let at = offset_of!(SyscallFdsEvent, fds);
                 assert_eq!(as_bytes(fds), &bytes[at..at + size_of_val(fds)]);
             }

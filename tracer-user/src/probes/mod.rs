@@ -40,6 +40,30 @@ pub(crate) fn fd_table_globals(btf: &Btf) -> anyhow::Result<[(&'static str, u32)
     ])
 }
 
+/// The offsets from a `struct file` to its socket's ends (`file.private_data` → `socket.sk` → `sock.__sk_common`'s
+/// family, ports and addresses, `sock.sk_protocol`) as the load-time globals of tracer-ebpf/src/net.rs (`NET_*`,
+/// read by `socket_ends`) for `syscalls -yy`. The net family sets the same names to the same values.
+pub(crate) fn socket_ends_globals(btf: &Btf) -> anyhow::Result<[(&'static str, u32); 11]> {
+    let off = |st: &str, member: &str| btf_offset(btf, st, member);
+    let sized = |st: &str, member: &str, size: u32| btf_sized_offset(btf, st, member, size);
+    let common = off("sock", "__sk_common")?;
+    let in_common =
+        |member: &str, size: u32| -> anyhow::Result<u32> { Ok(common + sized("sock_common", member, size)?) };
+    Ok([
+        ("NET_FILE_PRIVATE_DATA_OFFSET", off("file", "private_data")?),
+        ("NET_SOCKET_FILE_OFFSET", off("socket", "file")?),
+        ("NET_SOCKET_SK_OFFSET", off("socket", "sk")?),
+        ("NET_SK_FAMILY_OFFSET", in_common("skc_family", 2)?),
+        ("NET_SK_PROTOCOL_OFFSET", sized("sock", "sk_protocol", 2)?),
+        ("NET_SK_NUM_OFFSET", in_common("skc_num", 2)?),
+        ("NET_SK_DPORT_OFFSET", in_common("skc_dport", 2)?),
+        ("NET_SK_RCV_SADDR_OFFSET", in_common("skc_rcv_saddr", 4)?),
+        ("NET_SK_DADDR_OFFSET", in_common("skc_daddr", 4)?),
+        ("NET_SK_V6_RCV_SADDR_OFFSET", in_common("skc_v6_rcv_saddr", 16)?),
+        ("NET_SK_V6_DADDR_OFFSET", in_common("skc_v6_daddr", 16)?),
+    ])
+}
+
 /// The VFS offsets (task → fs → cwd dentry, file → dentry → inode → number and device, dentry → parent and name) as
 /// the load-time globals of tracer-ebpf/src/kernel.rs (`VFS_*`): the one place every family that names a file or
 /// a directory gets them.

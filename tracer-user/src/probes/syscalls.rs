@@ -14,7 +14,7 @@ use tracer_common::syscalls::{FdSources, INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_N
 use crate::{
     bpf::{KernelGlobals, Probes},
     btf::kernel_btf,
-    probes::{Family, fd_table_globals, vfs_globals},
+    probes::{Family, fd_table_globals, socket_ends_globals, vfs_globals},
 };
 
 /// Which tracepoints carry the calls.
@@ -47,17 +47,40 @@ pub struct Options {
 pub struct FdIdentities {
     sources: Box<[FdSources; MAX_SYSCALL_NR]>,
     globals: KernelGlobals,
+    /// `-yy`: sockets' ends too (`SOCKET_ENDS`).
+    socket_ends: u8,
+    /// `-yy`: the traced calls among `SOCKET_ENTER_CALLS`, whose enter the stash program hooks.
+    socket_enter_calls: Vec<String>,
 }
 
 impl FdIdentities {
-    /// The fd table walk (`FDT_*`) and file → inode offsets (`VFS_*`) from the kernel's BTF.
-    pub fn new(sources: Box<[FdSources; MAX_SYSCALL_NR]>) -> anyhow::Result<FdIdentities> {
+    /// The fd table walk (`FDT_*`) and file → inode offsets (`VFS_*`) from the kernel's BTF; with `socket_ends`
+    /// (`-yy`), file → socket → ends (`NET_*`), and `socket_enter_calls`' fds read at their enter (their sources
+    /// say `AT_ENTER`).
+    pub fn new(
+        sources: Box<[FdSources; MAX_SYSCALL_NR]>,
+        socket_ends: bool,
+        socket_enter_calls: &[&str],
+    ) -> anyhow::Result<FdIdentities> {
         let btf = &*kernel_btf()?;
         let mut globals = fd_table_globals(btf)?.to_vec();
         globals.extend(vfs_globals(btf)?);
-        Ok(FdIdentities { sources, globals: KernelGlobals::new(globals) })
+        if socket_ends {
+            globals.extend(socket_ends_globals(btf)?);
+        }
+        Ok(FdIdentities {
+            sources,
+            globals: KernelGlobals::new(globals),
+            socket_ends: u8::from(socket_ends),
+            socket_enter_calls: socket_enter_calls.iter().map(|name| name.to_string()).collect(),
+        })
     }
 }
+
+/// The calls whose fd is identified at their enter under `-yy` (besides close, always): they can change the
+/// socket's ends (bind; connect; listen and a first send bind a port), and strace shows the socket as the call
+/// found it (`connect(3<TCP:[106262]>, ...)`). All have the fd as their first argument.
+pub const SOCKET_ENTER_CALLS: [&str; 6] = ["bind", "connect", "listen", "sendto", "sendmsg", "sendmmsg"];
 
 /// The syscall probes.
 pub struct SyscallProbes {
@@ -118,11 +141,17 @@ impl Family for SyscallProbes {
         match &self.fd_identities {
             Some(fds) => {
                 loader.override_global("SYSCALL_FD_SOURCES", &*fds.sources, true);
+                loader.override_global("SOCKET_ENDS", &fds.socket_ends, true);
                 fds.globals.apply(loader);
+                // Without -yy no socket's ends are stashed: one entry instead of 3 MiB.
+                if fds.socket_ends == 0 {
+                    loader.map_max_entries("SOCKET_STASH", 1);
+                }
             }
             // Without -y no close is stashed: one entry instead of 1.5 MiB.
             None => {
                 loader.map_max_entries("FD_STASH", 1);
+                loader.map_max_entries("SOCKET_STASH", 1);
             }
         }
     }
@@ -154,8 +183,11 @@ impl Family for SyscallProbes {
         }
         // -y: a close's fd is gone by its exit; its enter reads what it closes. Only close's own tracepoint, so
         // no other call pays for it.
-        if self.fd_identities.is_some() {
+        if let Some(fds) = &self.fd_identities {
             probes.attach_tracepoint("sys_enter_close_fd", "syscalls", "sys_enter_close")?;
+            for name in &fds.socket_enter_calls {
+                probes.attach_tracepoint("sys_enter_close_fd", "syscalls", &format!("sys_enter_{name}"))?;
+            }
         }
         Ok(())
     }

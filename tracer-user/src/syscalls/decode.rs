@@ -557,8 +557,9 @@ impl SyscallTable {
     }
 
     /// `-y`: per syscall, the fds the kernel identifies at the call: its fd arguments (a close's read at its
-    /// enter, as the call removes it) and an fd it returns, at most `FD_SLOTS`.
-    pub fn fd_sources(&self) -> Vec<FdSources> {
+    /// enter, as the call removes it; with `at_enter`, also those calls' fds) and an fd it returns, at most
+    /// `FD_SLOTS`.
+    pub fn fd_sources(&self, at_enter: &[&str]) -> Vec<FdSources> {
         let mut all = vec![FdSources::default(); MAX_SYSCALL_NR];
         for info in self.iter() {
             let Some(args) = info.args.as_ref() else { continue };
@@ -566,7 +567,11 @@ impl SyscallTable {
                 .iter()
                 .enumerate()
                 .filter(|(_, arg)| matches!(arg.kind, ArgKind::Fd | ArgKind::DirFd))
-                .map(|(i, _)| if info.name == "close" { fd_source::AT_ENTER | i as u8 } else { i as u8 })
+                .map(|(i, _)| match info.name.as_str() {
+                    "close" => fd_source::AT_ENTER | i as u8,
+                    name if at_enter.contains(&name) => fd_source::AT_ENTER | fd_source::EXIT_FALLBACK | i as u8,
+                    _ => i as u8,
+                })
                 .collect();
             // fcntl returns an fd for F_DUPFD (user space looks at it then only).
             if info.returns == ReturnKind::Fd || info.name == "fcntl" {

@@ -7,10 +7,14 @@
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     os::unix::fs::{FileTypeExt as _, MetadataExt as _},
 };
 
-use tracer_common::syscalls::{FdIdentity, fd_state};
+use tracer_common::{
+    net::{AF_INET, AF_INET6, proto},
+    syscalls::{FdIdentity, SocketEnds, fd_state},
+};
 
 use crate::sockdiag::{self, Proto};
 
@@ -109,7 +113,12 @@ struct Sockets {
 }
 
 impl Sockets {
-    fn describe(&mut self, ino: u64) -> String {
+    /// `ends`: what the kernel read at the call (`-yy`), preferred for a TCP or UDP socket: it is the socket as
+    /// the call found it, also when it is closed by now; sock_diag for the others (unix) or when not read.
+    fn describe(&mut self, ino: u64, ends: Option<&SocketEnds>) -> String {
+        if let Some(text) = ends.and_then(|ends| inet_name(ino, ends)) {
+            return text;
+        }
         if let Some(text) = self.settled.get(&ino) {
             return text.clone();
         }
@@ -127,26 +136,69 @@ impl Sockets {
     }
 }
 
+/// strace's label of a TCP or UDP socket.
+fn inet_label(protocol: u16, v6: bool) -> Option<&'static str> {
+    Some(match (protocol, v6) {
+        (proto::TCP, false) => "TCP",
+        (proto::TCP, true) => "TCPv6",
+        (proto::UDP, false) => "UDP",
+        (proto::UDP, true) => "UDPv6",
+        _ => return None,
+    })
+}
+
+/// One end of an inet socket as strace shows it: `127.0.0.1:6379`, `[::1]:6379`.
+fn inet_end(addr: IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+    }
+}
+
+/// strace `-yy`'s name of a TCP or UDP socket from its ends as the kernel read them at the call: both ends when it
+/// has a far end (a port or an address, as strace decides), its address alone when not (a listener, an unconnected
+/// UDP socket), its inode when it has no port (unbound, or released by a failed connect: sock_diag does not list
+/// it, and strace falls back to the inode). `None` for another kind of socket or when the kernel read nothing.
+fn inet_name(ino: u64, ends: &SocketEnds) -> Option<String> {
+    let v6 = match ends.family {
+        AF_INET => false,
+        AF_INET6 => true,
+        _ => return None,
+    };
+    let label = inet_label(ends.protocol, v6)?;
+    if ends.local_port == 0 {
+        return Some(format!("{label}:[{ino}]"));
+    }
+    let (local, remote) = if v6 {
+        (IpAddr::from(ends.local_v6), IpAddr::from(ends.remote_v6))
+    } else {
+        (IpAddr::from(ends.local_v4), IpAddr::from(ends.remote_v4))
+    };
+    let remote_port = u16::from_be(ends.remote_port_be);
+    let local = inet_end(local, ends.local_port);
+    Some(if remote_port != 0 || !remote.is_unspecified() {
+        format!("{label}:[{local}->{}]", inet_end(remote, remote_port))
+    } else {
+        format!("{label}:[{local}]")
+    })
+}
+
 /// A socket's protocol label and strace `-yy` description from sock_diag, and whether it is settled; `None` when
 /// not listed.
 fn look_up_socket(ino: u64) -> Option<(&'static str, String, bool)> {
     for proto in [Proto::Tcp, Proto::Udp] {
-        for family in [tracer_common::net::AF_INET, tracer_common::net::AF_INET6] {
+        for family in [AF_INET, AF_INET6] {
             let Ok(sockets) = sockdiag::dump(proto, family, sockdiag::Which::All) else { continue };
             let Some(socket) = sockets.iter().find(|s| s.inode == ino) else { continue };
-            let label = match (proto, family == tracer_common::net::AF_INET6) {
-                (Proto::Tcp, false) => "TCP",
-                (Proto::Tcp, true) => "TCPv6",
-                (Proto::Udp, false) => "UDP",
-                (Proto::Udp, true) => "UDPv6",
-            };
-            let end = |addr: std::net::IpAddr, port: u16| match addr {
-                std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-                std::net::IpAddr::V4(v4) => format!("{v4}:{port}"),
-            };
-            let local = end(socket.local, socket.port);
+            let protocol = if proto == Proto::Tcp { proto::TCP } else { proto::UDP };
+            let label = inet_label(protocol, family == AF_INET6)?;
+            let local = inet_end(socket.local, socket.port);
             if socket.remote_port != 0 {
-                return Some((label, format!("{label}:[{local}->{}]", end(socket.remote, socket.remote_port)), true));
+                return Some((
+                    label,
+                    format!("{label}:[{local}->{}]", inet_end(socket.remote, socket.remote_port)),
+                    true,
+                ));
             }
             let listening = proto == Proto::Tcp && socket.state == tracer_common::net::tcp_state::LISTEN;
             return Some((label, format!("{label}:[{local}]"), listening));
@@ -257,7 +309,7 @@ impl FdPaths {
         }
         if dev == self.pseudo.sockfs {
             return FdName::Named(if self.detail {
-                self.sockets.describe(id.ino)
+                self.sockets.describe(id.ino, Some(&identity.socket))
             } else {
                 format!("socket:[{}]", id.ino)
             });
@@ -317,7 +369,7 @@ impl FdPaths {
                     && let Some(listener) = source.filter(|s| s.state == fd_state::OPEN)
                     && !self.sockets.kinds.contains_key(&listener.ino)
                 {
-                    self.sockets.describe(listener.ino);
+                    self.sockets.describe(listener.ino, None);
                 }
                 if let Some(kind) = source.and_then(|s| self.sockets.kinds.get(&s.ino)).copied() {
                     self.sockets.kinds.insert(id.ino, kind);
@@ -438,7 +490,7 @@ mod tests {
 
     fn identity(fd: i32, dev: u64, ino: u64) -> FdIdentity {
         let dev = libc::major(dev) << 20 | libc::minor(dev);
-        FdIdentity { ino, dev, fd, source: 0, state: fd_state::OPEN, _pad: [0; 6] }
+        FdIdentity { ino, dev, fd, source: 0, state: fd_state::OPEN, _pad: [0; 6], socket: Default::default() }
     }
 
     #[test]
@@ -453,6 +505,55 @@ mod tests {
         assert_eq!(fds.name(pid, &identity(fd, meta.dev(), meta.ino() + 1)), FdName::Unknown);
         let none = FdIdentity { fd, state: fd_state::NO_FILE, ..Default::default() };
         assert_eq!(fds.name(pid, &none), FdName::NoFile);
+    }
+
+    fn v4(local: ([u8; 4], u16), remote: ([u8; 4], u16), protocol: u16) -> SocketEnds {
+        SocketEnds {
+            family: AF_INET,
+            protocol,
+            local_port: local.1,
+            remote_port_be: remote.1.to_be(),
+            local_v4: local.0,
+            remote_v4: remote.0,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names_inet_sockets_from_their_ends_as_strace_does() {
+        let lo = [127, 0, 0, 1];
+        let name = |ends: SocketEnds| inet_name(106262, &ends);
+        assert_eq!(
+            name(v4((lo, 44252), (lo, 6379), proto::TCP)).as_deref(),
+            Some("TCP:[127.0.0.1:44252->127.0.0.1:6379]")
+        );
+        assert_eq!(name(v4((lo, 6379), ([0; 4], 0), proto::TCP)).as_deref(), Some("TCP:[127.0.0.1:6379]"));
+        assert_eq!(name(v4(([0; 4], 5353), ([0; 4], 0), proto::UDP)).as_deref(), Some("UDP:[0.0.0.0:5353]"));
+        // No port: unbound, or released by a failed connect (its far end may linger); strace shows the inode.
+        assert_eq!(name(v4(([0; 4], 0), (lo, 1), proto::TCP)).as_deref(), Some("TCP:[106262]"));
+        let mut v6 = SocketEnds { family: AF_INET6, protocol: proto::TCP, local_port: 80, ..Default::default() };
+        v6.local_v6[15] = 1;
+        v6.remote_v6[15] = 1;
+        v6.remote_port_be = 5000u16.to_be();
+        assert_eq!(name(v6).as_deref(), Some("TCPv6:[[::1]:80->[::1]:5000]"));
+        v6.protocol = proto::UDP;
+        assert_eq!(name(v6).as_deref(), Some("UDPv6:[[::1]:80->[::1]:5000]"));
+        // Not read (no -yy, a read failed), a unix socket, another protocol: sock_diag's to name.
+        assert_eq!(name(SocketEnds::default()), None);
+        assert_eq!(name(SocketEnds { family: 1, ..Default::default() }), None);
+        assert_eq!(name(v4((lo, 1), ([0; 4], 0), proto::SCTP)), None);
+    }
+
+    #[test]
+    fn names_a_closed_socket_from_the_ends_read_at_the_call() {
+        let mut fds = FdPaths::new(true);
+        let Some(sockfs) = fds.pseudo.sockfs else { panic!("no sockfs device") };
+        // An inode no socket has now: sock_diag cannot know it, the kernel's read at the call does.
+        let mut identity = identity(5, sockfs, u64::from(u32::MAX) + 12345);
+        identity.socket = v4(([127, 0, 0, 1], 44252), ([127, 0, 0, 1], 6379), proto::TCP);
+        assert_eq!(fds.name(1, &identity), FdName::Named("TCP:[127.0.0.1:44252->127.0.0.1:6379]".into()));
+        identity.socket = SocketEnds::default();
+        assert_eq!(fds.name(1, &identity), FdName::Named(format!("socket:[{}]", identity.ino)));
     }
 
     #[test]

@@ -36,7 +36,9 @@ use crate::{
         Family as _,
         process::{ProcessLayout, ProcessProbes},
         signals::{SignalLayout, SignalProbes},
-        syscalls::{FdIdentities, Hooks, Options as SyscallOptions, SyscallMaps as _, SyscallProbes},
+        syscalls::{
+            FdIdentities, Hooks, Options as SyscallOptions, SOCKET_ENTER_CALLS, SyscallMaps as _, SyscallProbes,
+        },
     },
     procfs,
     records::{Blocked, Call, Exit, Signal, Summary, Syscall, known_start},
@@ -169,6 +171,11 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         result_filter::ALL
     };
     let enter_hook = args.summary || args.durations || args.timestamps > 0 || args.out.json || filter.few().is_some();
+    // -yy: the traced calls that change a socket's ends, whose fd the kernel identifies at their enter.
+    let socket_enter_calls: Vec<&str> = SOCKET_ENTER_CALLS
+        .into_iter()
+        .filter(|name| args.fd_paths > 1 && table.by_name(name).is_some_and(|info| filter.wants(info)))
+        .collect();
     let options = SyscallOptions {
         specs,
         summary_only: args.summary,
@@ -181,11 +188,14 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         enter_hooked: enter_hook,
         fd_identities: if args.fd_paths > 0 && !args.summary {
             let sources: Box<[FdSources; MAX_SYSCALL_NR]> = table
-                .fd_sources()
+                .fd_sources(&socket_enter_calls)
                 .into_boxed_slice()
                 .try_into()
                 .map_err(|_| anyhow::anyhow!("fd table has the wrong size"))?;
-            Some(FdIdentities::new(sources).context("reading the kernel's file layout for -y")?)
+            Some(
+                FdIdentities::new(sources, args.fd_paths > 1, &socket_enter_calls)
+                    .context("reading the kernel's file layout for -y")?,
+            )
         } else {
             None
         },
@@ -441,7 +451,7 @@ impl Tracer {
             }
         }
         let name = self.table.name(event.nr);
-        let slots = record.fds.unwrap_or_default();
+        let slots = record.fds.as_deref().copied().unwrap_or_default();
         let slot_of = |source: u8| slots.iter().find(|s| s.state != fd_state::UNUSED && s.source == source);
         if self.opts.show_fd_paths {
             // Before formatting, so that an open's result is annotated too.
@@ -456,9 +466,9 @@ impl Tracer {
         let fd_path = |arg: Option<usize>, fd: i64| {
             // The slot of this argument (or of the return value), as the kernel identified it at the call.
             let source = arg.map_or(fd_source::RETURN, |i| i as u8);
-            let slot = slots.iter().find(|s| {
-                s.state != fd_state::UNUSED && s.source & !fd_source::AT_ENTER == source && s.fd as i64 == fd
-            });
+            let slot = slots
+                .iter()
+                .find(|s| s.state != fd_state::UNUSED && s.source & !fd_source::FLAGS == source && s.fd as i64 == fd);
             match slot {
                 Some(identity) => fds.borrow_mut().name(pid, identity).text(),
                 None => FdName::Unknown.text(),
