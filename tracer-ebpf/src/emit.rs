@@ -6,7 +6,7 @@
 //! ```
 
 use aya_ebpf::{
-    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RB_RING_SIZE},
+    bindings::{BPF_RB_AVAIL_DATA, BPF_RB_CONS_POS, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RB_RING_SIZE},
     helpers::generated,
     macros::{map, raw_tracepoint},
     maps::{Array, PerCpuArray},
@@ -29,7 +29,7 @@ use crate::{
         below, cgroup_is_v1, cgroup_v1_id_of, cgroup_v2_id_of_current, css_set_of, current_task, group_leader_of,
         is_zero, ns_pid_of, pick, start_time_of,
     },
-    maps::{EVENTS, cgroup_allowed, count_lost, global, now_ns},
+    maps::{EVENTS, cgroup_allowed, cgroup_filtered, count_lost, global, now_ns},
 };
 
 /// A record that starts with an `EventHeader`.
@@ -109,14 +109,20 @@ pub const OPEN: Route = Route::new(Some(bucket::OPEN), lost::FILES);
 pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce(&mut T, u64)) -> bool {
     // Before the bucket and the ring: a process outside `--cgroup`/`--container` costs neither a token nor a slot.
     // The slot index is masked into the array, so the lookup cannot fail; unknown (zeroes) if it ever did.
-    let origin = match ORIGINS.get_ptr_mut(pid_tgid as u32 & (ORIGIN_SLOTS - 1)) {
-        Some(slot) => origin_of_current(unsafe { &mut *slot }),
-        None => ThreadOrigin::UNKNOWN,
+    let with_origin = global(&RECORD_ORIGIN) != 0 || cgroup_filtered();
+    let (origin, cgroup_id) = if with_origin {
+        let origin = match ORIGINS.get_ptr_mut(pid_tgid as u32 & (ORIGIN_SLOTS - 1)) {
+            Some(slot) => origin_of_current(unsafe { &mut *slot }),
+            None => ThreadOrigin::UNKNOWN,
+        };
+        let cgroup_id = if cgroup_is_v1() { origin.cgroup_id } else { cgroup_v2_id_of_current() };
+        if !cgroup_allowed(cgroup_id) {
+            return false;
+        }
+        (origin, cgroup_id)
+    } else {
+        (ThreadOrigin::UNKNOWN, 0)
     };
-    let cgroup_id = if cgroup_is_v1() { origin.cgroup_id } else { cgroup_v2_id_of_current() };
-    if !cgroup_allowed(cgroup_id) {
-        return false;
-    }
     if let Some(slot) = route.bucket
         && !admit(slot)
     {
@@ -137,13 +143,14 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
     header.start_ns = origin.start_ns;
     header.ns_pid = origin.ns_pid;
     header.cgroup_id = cgroup_id;
+    let origin_flag = if with_origin { 0 } else { header_flags::NO_ORIGIN };
     if route.comm {
-        header.flags = 0;
+        header.flags = origin_flag;
         // Straight into the record: the safe wrapper's zeroed stack copy costs a byte loop per event. The helper
         // NUL-pads what it writes and zero-fills the buffer when it fails.
         unsafe { generated::bpf_get_current_comm(header.comm.as_mut_ptr().cast(), header.comm.len() as u32) };
     } else {
-        header.flags = header_flags::NO_COMM;
+        header.flags = header_flags::NO_COMM | origin_flag;
         header.comm = [0; 16];
     }
     fill(event, now);
@@ -233,34 +240,74 @@ fn origin_of_current(slot: &mut ThreadOrigin) -> ThreadOrigin {
 #[unsafe(no_mangle)]
 static RECORD_CLOCK: u8 = 1;
 
-/// Last time this CPU woke the reader, to batch wakeups under load: ktime ns, or jiffies without `RECORD_CLOCK`.
+/// Zero: no record of this object needs its origin (`start_ns`, `ns_pid`, `cgroup_id`: `tracer syscalls` text
+/// without times shows none of them), so none is read unless `--cgroup`/`--container` filters on it: the origin
+/// cache's lookups and reads are a fifth of a traced call's program (bench/README.md, issue 22). Set at load time.
+#[unsafe(no_mangle)]
+static RECORD_ORIGIN: u8 = 1;
+
+/// This CPU's wakeup bookkeeping (`wakeup_flags`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct WakeupState {
+    /// Last time this CPU woke the reader: ktime ns, or jiffies without `RECORD_CLOCK`.
+    last: u64,
+    /// Records sent without a wakeup since the ring's fill was last looked at (jiffies only).
+    unchecked: u64,
+    /// The reader's position at that look.
+    consumer: u64,
+    /// The reader's position when this CPU last woke it for a filling ring: a reader woken but not yet run is
+    /// not woken again.
+    woken_at: u64,
+}
+
 #[map]
-static LAST_WAKEUP: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+static WAKEUP_STATE: PerCpuArray<WakeupState> = PerCpuArray::with_max_entries(1, 0);
 
 /// A CPU wakes the reader at most once per this many ns (at 2 M events/s that is every 256 KiB of a ring of
 /// megabytes). The reader also drains on its own timer (every 100 ms), so a quiet tail is never stranded.
 const WAKEUP_INTERVAL_NS: u64 = 1_000_000;
 
-/// Flags for `submit`: a wakeup per record costs the traced task an interrupt and the reader a context switch at
-/// every event; under a flood, one per millisecond per CPU is plenty.
+/// Without a clock, how many records a CPU sends between two looks at the ring. A look reads the consumer
+/// position, a cache line the reader writes on another CPU: at every record it was a miss at every traced call.
+/// 256 syscall records are 32 KiB, far below the quarter of any ring `--buffer-size` accepts.
+const RECORDS_PER_LOOK: u64 = 256;
+
+/// Flags for `submit`: a wakeup is an interrupt on the traced task's CPU (in a VM, an exit to the hypervisor:
+/// microseconds) and a context switch for the reader; under a flood, one per tick per CPU is plenty.
 ///
 /// Without a clock read (`now` 0) the time is the jiffies count (a load, 1-10 ms a tick): a CPU wakes the reader at
-/// its first record of each tick, and also whenever the ring is more than a quarter full, so that a tick of a flood
-/// cannot fill it before the reader is told.
+/// its first record of each tick, and also, looking every `RECORDS_PER_LOOK` records, when the ring is more than a
+/// quarter full and the reader has not moved since the last look (asleep: an awake reader needs no wakeup, and
+/// waking it again at every look was an interrupt every few dozen traced calls) nor been woken at that position,
+/// so that a tick of a flood cannot fill the ring before the reader is told.
 #[inline(always)]
 fn wakeup_flags(now: u64) -> u64 {
-    let Some(last) = LAST_WAKEUP.get_ptr_mut(0) else { return 0 };
-    let last = unsafe { &mut *last };
+    let Some(state) = WAKEUP_STATE.get_ptr_mut(0) else { return 0 };
+    let state = unsafe { &mut *state };
     if now != 0 {
-        if now.wrapping_sub(*last) >= WAKEUP_INTERVAL_NS {
-            *last = now;
+        if now.wrapping_sub(state.last) >= WAKEUP_INTERVAL_NS {
+            state.last = now;
             return BPF_RB_FORCE_WAKEUP as u64;
         }
         return BPF_RB_NO_WAKEUP as u64;
     }
     let tick = unsafe { generated::bpf_jiffies64() };
-    if tick != *last || EVENTS.query(BPF_RB_AVAIL_DATA as u64) > EVENTS.query(BPF_RB_RING_SIZE as u64) / 4 {
-        *last = tick;
+    if tick != state.last {
+        state.last = tick;
+        state.unchecked = 0;
+        return BPF_RB_FORCE_WAKEUP as u64;
+    }
+    state.unchecked += 1;
+    if state.unchecked < RECORDS_PER_LOOK {
+        return BPF_RB_NO_WAKEUP as u64;
+    }
+    state.unchecked = 0;
+    let consumer = EVENTS.query(BPF_RB_CONS_POS as u64);
+    let asleep = consumer == state.consumer && consumer != state.woken_at;
+    state.consumer = consumer;
+    if asleep && EVENTS.query(BPF_RB_AVAIL_DATA as u64) > EVENTS.query(BPF_RB_RING_SIZE as u64) / 4 {
+        state.woken_at = consumer;
         return BPF_RB_FORCE_WAKEUP as u64;
     }
     BPF_RB_NO_WAKEUP as u64

@@ -11,7 +11,7 @@ use std::{
 use anyhow::{Context as _, bail};
 use aya::{
     Ebpf, EbpfLoader, VerifierLogLevel,
-    maps::{Array, MapData, PerCpuArray, ProgramArray, RingBuf},
+    maps::{Array, MapData, PerCpuArray, ProgramArray},
     programs::{Program, ProgramError, ProgramType, RawTracePoint, TracePoint},
 };
 use tracer_common::event::lost;
@@ -449,8 +449,7 @@ impl Probes {
 
     pub fn events(&mut self) -> anyhow::Result<EventReader> {
         let map = self.ebpf.take_map("EVENTS").context("EVENTS map missing")?;
-        let ring = RingBuf::try_from(map)?;
-        Ok(EventReader::new(ring)?)
+        Ok(EventReader::new(map).context("mapping the EVENTS ring buffer")?)
     }
 
     /// Takes a command's own map out of the object (the programs keep using it), to update it while events are
