@@ -449,7 +449,7 @@ impl Probes {
 
     pub fn events(&mut self) -> anyhow::Result<EventReader> {
         let map = self.ebpf.take_map("EVENTS").context("EVENTS map missing")?;
-        Ok(EventReader::new(map).context("mapping the EVENTS ring buffer")?)
+        EventReader::new(map).context("mapping the EVENTS ring buffer")
     }
 
     /// Takes a command's own map out of the object (the programs keep using it), to update it while events are
