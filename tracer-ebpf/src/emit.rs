@@ -151,7 +151,12 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
         unsafe { generated::bpf_get_current_comm(header.comm.as_mut_ptr().cast(), header.comm.len() as u32) };
     } else {
         header.flags = header_flags::NO_COMM | origin_flag;
-        header.comm = [0; 16];
+        // Two stores: a plain `[0; 16]` becomes a call to a byte-loop `memset` subprogram at every record.
+        let comm = header.comm.as_mut_ptr().cast::<u64>();
+        unsafe {
+            comm.write_volatile(0);
+            comm.add(1).write_volatile(0);
+        }
     }
     fill(event, now);
     entry.submit(wakeup_flags(now));
