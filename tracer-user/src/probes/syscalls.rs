@@ -39,8 +39,6 @@ pub struct Options {
     pub exit_group_nr: u32,
     /// An enter hook records each call's start (`ENTER_HOOKED`).
     pub enter_hooked: bool,
-    /// Some line shows the envelope's origin (start time, namespace pid, cgroup: JSON) (`RECORD_ORIGIN`).
-    pub record_origin: bool,
     /// `-y`: the fds whose identity each record carries.
     pub fd_identities: Option<FdIdentities>,
 }
@@ -95,7 +93,6 @@ pub struct SyscallProbes {
     exit_nr: u32,
     exit_group_nr: u32,
     enter_hooked: u8,
-    record_origin: u8,
     fd_identities: Option<FdIdentities>,
     fd_switch: u8,
     hooks: Hooks,
@@ -113,7 +110,6 @@ impl SyscallProbes {
             exit_nr: options.exit_nr,
             exit_group_nr: options.exit_group_nr,
             enter_hooked: u8::from(options.enter_hooked),
-            record_origin: u8::from(options.record_origin),
             fd_switch: u8::from(options.fd_identities.is_some()),
             fd_identities: options.fd_identities,
             hooks,
@@ -141,9 +137,9 @@ impl Family for SyscallProbes {
             // Timestamps, durations and JSON all hook the enter; without it no line shows a record's time, and
             // the clock read is a quarter of a record's cost (bench/README.md, issue 22).
             .override_global("RECORD_CLOCK", &self.enter_hooked, true)
-            // Only JSON shows a process's start time, namespace pid and cgroup: text, with times or not, needs no
-            // origin (the kernel still reads the cgroup where --cgroup/--container filters on it).
-            .override_global("RECORD_ORIGIN", &self.record_origin, true)
+            // Nor does any line show a process's start time, namespace pid or cgroup (JSON hooks the enter): the
+            // kernel still reads the cgroup where --cgroup/--container filters on it.
+            .override_global("RECORD_ORIGIN", &self.enter_hooked, true)
             .override_global("FD_IDENTITIES", &self.fd_switch, true);
         match &self.fd_identities {
             Some(fds) => {

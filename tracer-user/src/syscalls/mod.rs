@@ -186,7 +186,6 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         exit_nr: table.by_name("exit").map_or(60, |i| i.nr as u32),
         exit_group_nr: table.by_name("exit_group").map_or(231, |i| i.nr as u32),
         enter_hooked: enter_hook,
-        record_origin: args.out.json,
         fd_identities: if args.fd_paths > 0 && !args.summary {
             let sources: Box<[FdSources; MAX_SYSCALL_NR]> = table
                 .fd_sources(&socket_enter_calls)
