@@ -56,9 +56,6 @@ pub mod header_flags {
     /// `comm` was not filled in (the syscall hot path leaves it to user space, which knows every exec and
     /// PR_SET_NAME of the threads it traces).
     pub const NO_COMM: u16 = 1 << 0;
-    /// `start_ns`, `ns_pid` and `cgroup_id` were not read (0: unknown): no line of this run shows them, and no
-    /// `--cgroup`/`--container` filter needs them (`tracer syscalls` text without times).
-    pub const NO_ORIGIN: u16 = 1 << 1;
 }
 
 /// Values of the `CGROUP_MODE` load-time global: how the kernel side reads `EventHeader::cgroup_id`.

@@ -29,7 +29,7 @@ use crate::{
         below, cgroup_is_v1, cgroup_v1_id_of, cgroup_v2_id_of_current, css_set_of, current_task, group_leader_of,
         is_zero, ns_pid_of, pick, start_time_of,
     },
-    maps::{EVENTS, cgroup_allowed, cgroup_filtered, count_lost, global, now_ns},
+    maps::{EVENTS, cgroup_allowed, count_lost, global, now_ns},
 };
 
 /// A record that starts with an `EventHeader`.
@@ -109,20 +109,14 @@ pub const OPEN: Route = Route::new(Some(bucket::OPEN), lost::FILES);
 pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce(&mut T, u64)) -> bool {
     // Before the bucket and the ring: a process outside `--cgroup`/`--container` costs neither a token nor a slot.
     // The slot index is masked into the array, so the lookup cannot fail; unknown (zeroes) if it ever did.
-    let with_origin = global(&RECORD_ORIGIN) != 0 || cgroup_filtered();
-    let (origin, cgroup_id) = if with_origin {
-        let origin = match ORIGINS.get_ptr_mut(pid_tgid as u32 & (ORIGIN_SLOTS - 1)) {
-            Some(slot) => origin_of_current(unsafe { &mut *slot }),
-            None => ThreadOrigin::UNKNOWN,
-        };
-        let cgroup_id = if cgroup_is_v1() { origin.cgroup_id } else { cgroup_v2_id_of_current() };
-        if !cgroup_allowed(cgroup_id) {
-            return false;
-        }
-        (origin, cgroup_id)
-    } else {
-        (ThreadOrigin::UNKNOWN, 0)
+    let origin = match ORIGINS.get_ptr_mut(pid_tgid as u32 & (ORIGIN_SLOTS - 1)) {
+        Some(slot) => origin_of_current(unsafe { &mut *slot }),
+        None => ThreadOrigin::UNKNOWN,
     };
+    let cgroup_id = if cgroup_is_v1() { origin.cgroup_id } else { cgroup_v2_id_of_current() };
+    if !cgroup_allowed(cgroup_id) {
+        return false;
+    }
     if let Some(slot) = route.bucket
         && !admit(slot)
     {
@@ -143,14 +137,13 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
     header.start_ns = origin.start_ns;
     header.ns_pid = origin.ns_pid;
     header.cgroup_id = cgroup_id;
-    let origin_flag = if with_origin { 0 } else { header_flags::NO_ORIGIN };
     if route.comm {
-        header.flags = origin_flag;
+        header.flags = 0;
         // Straight into the record: the safe wrapper's zeroed stack copy costs a byte loop per event. The helper
         // NUL-pads what it writes and zero-fills the buffer when it fails.
         unsafe { generated::bpf_get_current_comm(header.comm.as_mut_ptr().cast(), header.comm.len() as u32) };
     } else {
-        header.flags = header_flags::NO_COMM | origin_flag;
+        header.flags = header_flags::NO_COMM;
         // Two stores: a plain `[0; 16]` becomes a call to a byte-loop `memset` subprogram at every record.
         let comm = header.comm.as_mut_ptr().cast::<u64>();
         unsafe {
@@ -244,12 +237,6 @@ fn origin_of_current(slot: &mut ThreadOrigin) -> ThreadOrigin {
 /// lines show none), so `ts_ns` is 0 and no clock is read. Set at load time.
 #[unsafe(no_mangle)]
 static RECORD_CLOCK: u8 = 1;
-
-/// Zero: no record of this object needs its origin (`start_ns`, `ns_pid`, `cgroup_id`: `tracer syscalls` text
-/// without times shows none of them), so none is read unless `--cgroup`/`--container` filters on it: the origin
-/// cache's lookups and reads are a fifth of a traced call's program (bench/README.md, issue 22). Set at load time.
-#[unsafe(no_mangle)]
-static RECORD_ORIGIN: u8 = 1;
 
 /// This CPU's wakeup bookkeeping (`wakeup_flags`).
 #[repr(C)]

@@ -38,12 +38,6 @@ static CGROUP_ALLOWED: HashMap<u64, u8> = HashMap::with_max_entries(4096, 0);
 #[unsafe(no_mangle)]
 static CGROUP_FILTER: u8 = 0;
 
-/// Whether `--cgroup`/`--container` filters records (on their cgroup id).
-#[inline(always)]
-pub fn cgroup_filtered() -> bool {
-    global(&CGROUP_FILTER) != 0
-}
-
 /// Whether records of a process in cgroup `id` are wanted (always, without `--cgroup`/`--container`).
 #[inline(always)]
 pub fn cgroup_allowed(id: u64) -> bool {

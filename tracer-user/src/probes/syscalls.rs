@@ -137,9 +137,6 @@ impl Family for SyscallProbes {
             // Timestamps, durations and JSON all hook the enter; without it no line shows a record's time, and
             // the clock read is a quarter of a record's cost (bench/README.md, issue 22).
             .override_global("RECORD_CLOCK", &self.enter_hooked, true)
-            // Nor does any line show a process's start time, namespace pid or cgroup (JSON hooks the enter): the
-            // kernel still reads the cgroup where --cgroup/--container filters on it.
-            .override_global("RECORD_ORIGIN", &self.enter_hooked, true)
             .override_global("FD_IDENTITIES", &self.fd_switch, true);
         match &self.fd_identities {
             Some(fds) => {
