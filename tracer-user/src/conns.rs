@@ -298,9 +298,9 @@ impl Conns {
 }
 
 impl Handler for Conns {
-    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
+    fn event(&mut self, event: &Event, io: &mut Io) -> Result<(), OutputClosed> {
         match event {
-            Event::Conn(e) => self.on_conn(&e, io),
+            Event::Conn(e) => self.on_conn(e, io),
             _ => Ok(()),
         }
     }

@@ -40,7 +40,7 @@ pub enum Stop {
 }
 
 pub trait Handler {
-    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed>;
+    fn event(&mut self, event: &Event, io: &mut Io) -> Result<(), OutputClosed>;
 
     /// Called every tick, after the buffer was drained.
     fn tick(&mut self, _probes: &Probes, _io: &mut Io) -> Result<(), OutputClosed> {
@@ -221,7 +221,7 @@ fn dispatch(bytes: &[u8], handler: &mut impl Handler, io: &mut Io, decode_errors
             let header = event.header();
             let origin = io.origins.of_event(header.cgroup_id, header.ns_pid);
             io.out.set_origin(Some(origin));
-            if handler.event(event, io).is_err() {
+            if handler.event(&event, io).is_err() {
                 *stop = Stop::OutputClosed;
             }
             io.out.set_origin(None);

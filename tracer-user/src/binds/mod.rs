@@ -504,11 +504,11 @@ impl Binds {
 }
 
 impl Handler for Binds {
-    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
+    fn event(&mut self, event: &Event, io: &mut Io) -> Result<(), OutputClosed> {
         match event {
-            Event::Bind(e) => self.on_bind(&e, io),
-            Event::Listen(e) => self.on_listen(&e, io),
-            Event::SockState(e) => self.on_state(&e, io),
+            Event::Bind(e) => self.on_bind(e, io),
+            Event::Listen(e) => self.on_listen(e, io),
+            Event::SockState(e) => self.on_state(e, io),
             _ => Ok(()),
         }
     }

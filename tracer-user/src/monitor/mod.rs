@@ -687,37 +687,37 @@ impl Monitor {
 }
 
 impl Handler for Monitor {
-    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
+    fn event(&mut self, event: &Event, io: &mut Io) -> Result<(), OutputClosed> {
         match event {
-            Event::Process(e) if e.what == what::FORK => self.on_fork(&e, io),
-            Event::Process(e) if e.what == what::EXEC => self.on_exec(&e, io),
+            Event::Process(e) if e.what == what::FORK => self.on_fork(e, io),
+            Event::Process(e) if e.what == what::EXEC => self.on_exec(e, io),
             Event::Process(e) if e.what == what::EXIT => {
                 for held in self.oom.before_event_of(e.header.pid) {
                     self.on_signal(&held, false, io)?;
                 }
-                self.on_exit(&e, io)
+                self.on_exit(e, io)
             }
-            Event::Signal(e) if self.oom.hold(&e) => Ok(()),
-            Event::Signal(e) => self.on_signal(&e, false, io),
+            Event::Signal(e) if self.oom.hold(e) => Ok(()),
+            Event::Signal(e) => self.on_signal(e, false, io),
             Event::OomVictim(victim) => match self.oom.marked(victim.victim_tid) {
                 Some(e) => self.on_signal(&e, true, io),
                 None => Ok(()),
             },
-            Event::Bind(e) => self.on_bind(&e, io),
-            Event::Listen(e) => self.on_sock(&e, true, io),
-            Event::SockState(e) if e.newstate == tcp_state::LISTEN => self.on_sock(&e, true, io),
-            Event::SockState(e) if e.oldstate == tcp_state::LISTEN => self.on_sock(&e, false, io),
-            Event::Conn(e) => self.on_conn(&e, io),
+            Event::Bind(e) => self.on_bind(e, io),
+            Event::Listen(e) => self.on_sock(e, true, io),
+            Event::SockState(e) if e.newstate == tcp_state::LISTEN => self.on_sock(e, true, io),
+            Event::SockState(e) if e.oldstate == tcp_state::LISTEN => self.on_sock(e, false, io),
+            Event::Conn(e) => self.on_conn(e, io),
             Event::Open(e) => {
                 let Some(opens) = &mut self.opens else { return Ok(()) };
-                if opens.on_open(&e, io)? {
+                if opens.on_open(e, io)? {
                     self.count("open");
                 }
                 Ok(())
             }
             Event::Rename(e) => {
                 let Some(opens) = &mut self.opens else { return Ok(()) };
-                if opens.on_rename(&e, io)? {
+                if opens.on_rename(e, io)? {
                     self.count("rename");
                 }
                 Ok(())

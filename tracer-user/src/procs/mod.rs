@@ -267,13 +267,13 @@ impl ProcsHandler {
 }
 
 impl Handler for ProcsHandler {
-    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
+    fn event(&mut self, event: &Event, io: &mut Io) -> Result<(), OutputClosed> {
         match event {
-            Event::Process(e) if e.what == what::FORK => self.on_fork(&e, io),
-            Event::Process(e) if e.what == what::EXEC => self.on_exec(&e, io),
-            Event::Process(e) if e.what == what::EXIT => self.on_exit(&e, io),
+            Event::Process(e) if e.what == what::FORK => self.on_fork(e, io),
+            Event::Process(e) if e.what == what::EXEC => self.on_exec(e, io),
+            Event::Process(e) if e.what == what::EXIT => self.on_exit(e, io),
             Event::Signal(e) => {
-                self.on_signal(&e, io);
+                self.on_signal(e, io);
                 Ok(())
             }
             _ => Ok(()),

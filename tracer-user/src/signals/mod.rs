@@ -181,22 +181,22 @@ struct Watcher {
 }
 
 impl Handler for Watcher {
-    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
+    fn event(&mut self, event: &Event, io: &mut Io) -> Result<(), OutputClosed> {
         match event {
-            Event::Signal(event) if self.oom.hold(&event) => Ok(()),
-            Event::Signal(event) => self.on_signal(&event, false, io),
+            Event::Signal(event) if self.oom.hold(event) => Ok(()),
+            Event::Signal(event) => self.on_signal(event, false, io),
             Event::OomVictim(victim) => match self.oom.marked(victim.victim_tid) {
                 Some(event) => self.on_signal(&event, true, io),
                 None => Ok(()),
             },
             Event::SignalDeliver(event) => {
                 self.release_held_of(event.header.pid, io)?;
-                self.on_deliver(&event, io)
+                self.on_deliver(event, io)
             }
-            Event::SignalSendFailed(event) => self.on_send_failed(&event, io),
+            Event::SignalSendFailed(event) => self.on_send_failed(event, io),
             Event::Process(event) if event.what == what::EXIT => {
                 self.release_held_of(event.header.pid, io)?;
-                self.on_exit(&event, io)
+                self.on_exit(event, io)
             }
             _ => Ok(()),
         }

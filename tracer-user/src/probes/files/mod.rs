@@ -763,10 +763,10 @@ impl Opens {
 }
 
 impl Handler for Opens {
-    fn event(&mut self, event: Event, io: &mut Io) -> Result<(), OutputClosed> {
+    fn event(&mut self, event: &Event, io: &mut Io) -> Result<(), OutputClosed> {
         match event {
-            Event::Open(e) => self.on_open(&e, io).map(drop),
-            Event::Rename(e) => self.on_rename(&e, io).map(drop),
+            Event::Open(e) => self.on_open(e, io).map(drop),
+            Event::Rename(e) => self.on_rename(e, io).map(drop),
             _ => Ok(()),
         }
     }
