@@ -74,27 +74,12 @@ pub fn build(dest: &Path, tracer: &Path, workload: &Path, guest_dir: &Path) -> R
 /// Writes `dest`: the archive at `base` followed by a second archive with the kernel's modules under
 /// `/kernels/modules/` (the kernel unpacks concatenated archives one after the other).
 pub fn for_kernel(base: &Path, modules: &Path, dest: &Path) -> Result<()> {
-    let tmp = dest.with_extension(format!("tmp.{}", std::process::id()));
-    let mut out = BufWriter::new(fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?);
-    out.write_all(&fs::read(base).with_context(|| format!("cannot read {}", base.display()))?)?;
-    let mut w = Writer { out, ino: 1_000_000 };
-    for d in ["kernels", "kernels/modules"] {
-        w.entry(d, 0o040755, 0, &[])?;
-    }
-    let mut names: Vec<PathBuf> = fs::read_dir(modules)
-        .with_context(|| format!("cannot read {}", modules.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    names.sort();
-    for p in names {
+    let mut files = Vec::new();
+    for p in files_in(modules)? {
         let name = format!("kernels/modules/{}", p.file_name().unwrap_or_default().to_string_lossy());
-        w.entry(&name, 0o100644, 0, &fs::read(&p)?)?;
+        files.push((name, read(&p)?, 0o644));
     }
-    w.entry("TRAILER!!!", 0, 0, &[])?;
-    w.out.flush()?;
-    drop(w);
-    fs::rename(&tmp, dest).with_context(|| format!("cannot write {}", dest.display()))
+    append_archive(base, ["kernels", "kernels/modules"].map(String::from).into(), files, 1_000_000, dest)
 }
 
 /// systemd as the guest's init: PID 1 and the client that starts transient services, with their libraries.
@@ -112,11 +97,7 @@ pub fn systemd_present() -> bool {
 /// /kernels/env (the checks service's EnvironmentFile: systemd does not hand the kernel command line's variables
 /// to services).
 pub fn with_systemd(base: &Path, units_dir: &Path, env: &str, dest: &Path) -> Result<()> {
-    let tmp = dest.with_extension(format!("tmp.{}", std::process::id()));
-    let mut out = BufWriter::new(fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?);
-    out.write_all(&fs::read(base).with_context(|| format!("cannot read {}", base.display()))?)?;
-    let read = |p: &Path| fs::read(p).with_context(|| format!("cannot read {}", p.display()));
-    let mut files: Vec<(String, Vec<u8>, u32)> = Vec::new();
+    let mut files: Vec<ArchiveFile> = Vec::new();
     let mut libs = BTreeSet::new();
     for bin in [SYSTEMD, SYSTEMD_RUN] {
         files.push((bin.trim_start_matches('/').to_string(), read(Path::new(bin))?, 0o755));
@@ -125,13 +106,7 @@ pub fn with_systemd(base: &Path, units_dir: &Path, env: &str, dest: &Path) -> Re
     for lib in &libs {
         files.push((lib.strip_prefix("/").unwrap_or(lib).to_string_lossy().into_owned(), read(lib)?, 0o755));
     }
-    let mut units: Vec<PathBuf> = fs::read_dir(units_dir)
-        .with_context(|| format!("cannot read {}", units_dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    units.sort();
-    for u in units {
+    for u in files_in(units_dir)? {
         let name = format!("etc/systemd/system/{}", u.file_name().unwrap_or_default().to_string_lossy());
         files.push((name, read(&u)?, 0o644));
     }
@@ -144,7 +119,35 @@ pub fn with_systemd(base: &Path, units_dir: &Path, env: &str, dest: &Path) -> Re
             p = d.parent();
         }
     }
-    let mut w = Writer { out, ino: 2_000_000 };
+    append_archive(base, dirs.into_iter().collect(), files, 2_000_000, dest)
+}
+
+/// A file of an appended archive: its path in the guest, its bytes, its permission bits.
+type ArchiveFile = (String, Vec<u8>, u32);
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The regular files directly in `dir`, sorted (the archive is the same from run to run).
+fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Writes `dest` (through a temporary file, renamed): the archive at `base` followed by one more archive of
+/// `dirs` (each before what it holds) and `files`, numbered from `first_ino` so that no inode repeats one of
+/// `base`'s.
+fn append_archive(base: &Path, dirs: Vec<String>, files: Vec<ArchiveFile>, first_ino: u32, dest: &Path) -> Result<()> {
+    let tmp = dest.with_extension(format!("tmp.{}", std::process::id()));
+    let mut out = BufWriter::new(fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?);
+    out.write_all(&read(base)?)?;
+    let mut w = Writer { out, ino: first_ino };
     for d in &dirs {
         w.entry(d, 0o040755, 0, &[])?;
     }
