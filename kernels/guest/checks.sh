@@ -168,6 +168,19 @@ start_tracer() {
     fi
 }
 
+# stop_tracer: SIGINT to the tracer start_tracer started, and its end within 10 s.
+stop_tracer() {
+    kill -INT "$TPID"
+    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+}
+
+# run_outside N: `workload getppid N` in this check's own cgroup, to its end; sets `outside` to its pid.
+run_outside() {
+    workload getppid "$1" &
+    outside=$!
+    wait_exit "$outside" 10 || fail "the workload outside (getppid $1) did not finish"
+}
+
 # run_tracer ARGS...: `tracer ARGS >out 2>err` in the foreground (a command that ends by itself), its load not
 # charged to the check (loading_until_ready, ready looked for in out, err and the file of `-o FILE`); sets RC.
 run_tracer() {
@@ -482,8 +495,7 @@ check_opens_dirfd() {
     expect "opens of $W/d/f through a dirfd by pid $opener" "$n" 1
     n=$(count events '"type":"open"' "\"pid\":$decoy,")
     expect "opens reported for the decoy $W/e/f" "$n" 0
-    kill -INT "$TPID"
-    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    stop_tracer
     no_lost events
 }
 
@@ -505,8 +517,7 @@ check_binds_refused() {
     wait_for events '"type":"bind".*"errno":"EADDRINUSE"' 10 || fail "no bind object with EADDRINUSE"
     n=$(count events '"type":"bind"' "\"pid\":$second," "\"port\":$port," '"errno":"EADDRINUSE"' "\"holder_pid\":$holder")
     expect "refused bind objects of pid $second naming holder $holder" "$n" 1
-    kill -INT "$TPID"
-    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    stop_tracer
     no_lost events
 }
 
@@ -542,8 +553,7 @@ check_conns_live() {
     expect "closes of pid $server with 5 bytes received" "$n" 1
     n=$(count events '"type":"connect"' "\"rport\":$closed," '"errno":"ECONNREFUSED"')
     expect "refused connects to $closed" "$n" 1
-    kill -INT "$TPID"
-    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    stop_tracer
     no_lost events
 }
 
@@ -560,8 +570,7 @@ check_signals_hup() {
     expect "SIGHUP objects from $sender to $target" "$n" 1
     n=$(count events '"type":"exit"' "\"pid\":$target," '"signal":"SIGHUP"')
     expect "exit objects of $target by SIGHUP" "$n" 1
-    kill -INT "$TPID"
-    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    stop_tracer
     no_lost events
 }
 
@@ -589,8 +598,7 @@ check_signals_kernel() {
     expect "exit objects of $target by SIGHUP from $$" "$n" 1
     n=$(count events '"result":"error"' '"errno":"ESRCH"' '"syscall":"kill"' '"target_pid":999999999,')
     expect "failed kill objects" "$n" 1
-    kill -INT "$TPID"
-    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    stop_tracer
     no_lost events
 }
 
@@ -601,8 +609,7 @@ check_monitor_short() {
     wait_exit "$pid" 10
     expect "workload exit status" "$RC" 3
     wait_for events "\"type\":\"exit\".*\"pid\":$pid," 10 || fail "no exit object for $pid"
-    kill -INT "$TPID"
-    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    stop_tracer
     expect "exec objects of $pid" "$(count events '"type":"exec"' "\"pid\":$pid,")" 1
     expect "exit objects of $pid with code 3" "$(count events '"type":"exit"' "\"pid\":$pid," '"code":3,')" 1
 }
@@ -677,13 +684,10 @@ check_containers_cgroup2() {
     sh -c "echo \$\$ >$cg/below/cgroup.procs && exec workload getppid 1" &
     below=$!
     wait_exit "$below" 10 || fail "the workload below $cg did not finish"
-    workload getppid 1 &
-    outside=$!
-    wait_exit "$outside" 10 || fail "the workload outside did not finish"
+    run_outside 1
     wait_for events "\"type\":\"exit\".*\"pid\":$below," 10 || fail "no exit object for $below below the cgroup"
     sleep 0.5
-    kill -INT "$TPID"
-    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    stop_tracer
     no_lost events
     for p in $inside; do
         expect "exec objects of $p in /tracer-check" \
@@ -711,8 +715,7 @@ check_containers_cgroup2() {
     root=$!
     wait_exit "$root" 10 || fail "the workload in the root cgroup did not finish"
     wait_for events2 "\"type\":\"exit\".*\"pid\":$root," 10 || fail "no exit object for $root"
-    kill -INT "$TPID"
-    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    stop_tracer
     no_lost events2
     expect "exec objects of the container's workload (id, name, runtime, ns_pid 1)" \
         "$(count events2 '"type":"exec"' '"argv":["workload","getppid","7"]' \
@@ -729,13 +732,10 @@ check_containers_cgroup2() {
     sh -c "echo \$\$ >$ctr/cgroup.procs && exec workload getppid 3" &
     in_ctr=$!
     wait_exit "$in_ctr" 10 || fail "the workload in the container did not finish"
-    workload getppid 1 &
-    outside=$!
-    wait_exit "$outside" 10 || fail "the workload outside did not finish"
+    run_outside 1
     wait_for events3 "\"type\":\"exit\".*\"pid\":$in_ctr," 10 || fail "no exit object for $in_ctr"
     sleep 0.5
-    kill -INT "$TPID"
-    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    stop_tracer
     expect "exec objects with --container guest-ctr" "$(count events3 '"type":"exec"')" 1
     expect "exec objects of $in_ctr" "$(count events3 '"type":"exec"' "\"pid\":$in_ctr," '"container_name":"guest-ctr"')" 1
     expect "objects of the process outside ($outside)" "$(count events3 "\"pid\":$outside,")" 0
@@ -782,13 +782,10 @@ check_systemd_unit() {
     start_tracer events err '"type":"ready"' procs --json --no-snapshot
     unit_run "$unit" fifo1
     unit_go fifo1 "/sys/fs/cgroup/system.slice/$unit"
-    workload getppid 5 &
-    outside=$!
-    wait_exit "$outside" 10 || fail "the marker outside the unit did not finish"
+    run_outside 5
     wait_for events "\"type\":\"exit\".*\"pid\":$outside," 10 || fail "no exit object for $outside"
     sleep 0.5
-    kill -INT "$TPID"
-    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    stop_tracer
     no_lost events
     expect "marker execs with unit $unit, cgroup /system.slice/$unit and null container fields" \
         "$(count events '"type":"exec"' "$marker" "\"cgroup\":\"/system.slice/$unit\"" '"container_id":null' \
@@ -807,12 +804,9 @@ check_systemd_unit() {
     unit_run "$unit" fifo2
     start_tracer events2 err2 '; ready$' procs --no-snapshot --cgroup "/system.slice/$unit"
     unit_go fifo2 "/sys/fs/cgroup/system.slice/$unit"
-    workload getppid 5 &
-    outside=$!
-    wait_exit "$outside" 10 || fail "the marker outside the unit did not finish"
+    run_outside 5
     sleep 1
-    kill -INT "$TPID"
-    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    stop_tracer
     expect "text lines of marker execs with [unit $unit]" \
         "$(count events2 'workload getppid 5' "[unit $unit]")" $K
     expect "text lines of marker execs" "$(count events2 'workload getppid 5')" $K
@@ -828,12 +822,9 @@ check_systemd_unit() {
     start_tracer events3 err3 '"type":"ready"' syscalls --json -f -p "$main" -e trace=getppid \
         --cgroup "/system.slice/$unit"
     unit_go fifo3 "/sys/fs/cgroup/system.slice/$unit"
-    workload getppid 5 &
-    outside=$!
-    wait_exit "$outside" 10 || fail "the marker outside the unit did not finish"
+    run_outside 5
     sleep 1
-    kill -INT "$TPID"
-    wait_exit "$TPID" 10 || fail "tracer did not end within 10 s of SIGINT"
+    stop_tracer
     no_lost events3
     expect "getppid objects of the unit's workloads with unit $unit and its cgroup" \
         "$(count events3 '"type":"syscall"' '"comm":"workload","name":"getppid"' \
