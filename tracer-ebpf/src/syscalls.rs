@@ -20,15 +20,15 @@ use aya_ebpf::{
 use tracer_common::{
     event::{kind, traced},
     syscalls::{
-        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, FdSources, FdStash, INFLIGHT_SLOTS, Inflight, MAX_ARRAY_COUNT,
-        MAX_SYSCALL_NR, NOT_COUNTED, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent,
-        SyscallSpec, SyscallStat, capture, fd_source, fd_state, is_error_return, result_filter, returns_slot, status,
-        wanted,
+        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, FdSources, FdStash, INFLIGHT_SLOTS, Inflight, LONG_PATH_SHOWN,
+        MAX_ARRAY_COUNT, MAX_SYSCALL_NR, NOT_COUNTED, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent,
+        SyscallFdsEvent, SyscallLongEvent, SyscallSpec, SyscallStat, capture, fd_source, fd_state, is_error_return,
+        result_filter, returns_slot, status, wanted,
     },
 };
 
 use crate::{
-    emit::{SYSCALLS, emit},
+    emit::{Record, SYSCALLS, emit},
     kernel::{
         VFS_DENTRY_INODE, VFS_FILE_DENTRY, VFS_INODE_INO, VFS_INODE_SB, VFS_SB_DEV, current_task, file_of_fd, is_zero,
         pick, read, word,
@@ -513,6 +513,7 @@ fn report_call(
             fill_event(&mut full.event, nr, status, duration(now), ret, args);
             fill_fds(&mut full.fds, sources, &args, ret, pid_tgid as u32);
             full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
+            full.event.status |= send_long(spec, &args, pid_tgid, &full.event, Some(&full.fds), &full.data);
         });
         return;
     }
@@ -525,7 +526,81 @@ fn report_call(
     emit::<SyscallDataEvent>(SYSCALLS, kind::SYSCALL_DATA, pid_tgid, |full, now| {
         fill_event(&mut full.event, nr, status, duration(now), ret, args);
         full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
+        full.event.status |= send_long(spec, &args, pid_tgid, &full.event, None, &full.data);
     });
+}
+
+impl Record for SyscallLongEvent {
+    #[inline(always)]
+    fn header(&mut self) -> &mut tracer_common::EventHeader {
+        &mut self.event.header
+    }
+}
+
+/// A path that filled its capture slot (the record being written, `event`, says so) is read again whole, into a
+/// `SyscallLongEvent` holding the whole call, sent after it; returns `status::SUPERSEDED` for the record being
+/// written when that one was reserved. Only the first such slot is read whole. The ordinary path pays one test.
+#[inline(always)]
+fn send_long(
+    spec: &SyscallSpec,
+    args: &[u64; 6],
+    pid_tgid: u64,
+    event: &SyscallEvent,
+    fds: Option<&[FdIdentity; FD_SLOTS]>,
+    data: &[[u8; DATA_CAP]; CAPTURE_SLOTS],
+) -> u32 {
+    let cut = event.status & (status::TRUNCATED_0 | status::TRUNCATED_1);
+    if cut == 0 {
+        return 0;
+    }
+    let long_slot = if cut & status::TRUNCATED_0 != 0 && spec.kind[0] == capture::CSTRING {
+        0
+    } else if cut & status::TRUNCATED_1 != 0 && spec.kind[1] == capture::CSTRING {
+        1
+    } else {
+        return 0;
+    };
+    // Picked without a variable stack offset, which 5.10 refuses.
+    let ptr = fd_value(spec.arg[long_slot] as u64, args, 0) as *const u8;
+    let sent = emit::<SyscallLongEvent>(SYSCALLS, kind::SYSCALL_LONG, pid_tgid, |long, _| {
+        let header = long.event.header;
+        long.event = *event;
+        long.event.header = header;
+        long.long_slot = long_slot as u16;
+        long._pad = 0;
+        match fds {
+            Some(fds) => {
+                long.fds = *fds;
+                long.has_fds = 1;
+            }
+            None => {
+                long.fds = [FdIdentity::default(); FD_SLOTS];
+                long.has_fds = 0;
+            }
+        }
+        // Constant indexes: the other slot as the record being written holds it.
+        if long_slot == 0 {
+            long.other = data[1];
+        } else {
+            long.other = data[0];
+        }
+        let truncated = status::TRUNCATED_0 << long_slot;
+        let fault = status::FAULT_0 << long_slot;
+        let len = match unsafe { bpf_probe_read_user_str_bytes(ptr, &mut long.long) } {
+            // strace shows `PATH_MAX - 1` bytes, and `...` after a longer path.
+            Ok(bytes) if bytes.len() > LONG_PATH_SHOWN => LONG_PATH_SHOWN,
+            Ok(bytes) => {
+                long.event.status &= !truncated;
+                bytes.len()
+            }
+            Err(_) => {
+                long.event.status |= fault;
+                0
+            }
+        };
+        long.event.data_len[long_slot] = len as u16;
+    });
+    if sent { status::SUPERSEDED } else { 0 }
 }
 
 /// Copies every capture slot; returns their status bits.
