@@ -2127,3 +2127,38 @@ fn statx_matches_strace() {
     assert_eq!(a, b, "{}", dump());
     assert!(a.iter().any(|l| l.contains("stx_mode=S_IFREG|0640, stx_size=3, ...}")), "{}", dump());
 }
+
+/// Paths longer than the 255 bytes a capture slot holds are shown whole, as strace shows them: up to 4095 bytes
+/// (`PATH_MAX - 1`) and `...` after a longer one. Failing opens of a missing file behind 300 and 4095 bytes of
+/// slashes, and of 4096 and 5000 bytes (ENAMETOOLONG); with and without `-y` (another record kind), through the raw
+/// tracepoints and through the call's own (`-e trace=`). strace is the oracle, line by line.
+#[test]
+fn long_paths_match_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("long-paths");
+    let missing = missing_path("long-paths");
+    let pad = |len: usize| format!("{}{missing}", "/".repeat(len - missing.len()));
+    let mut actions = Vec::new();
+    for len in [300, 4095, 4096, 5000] {
+        actions.extend(["failopen".to_string(), "1".to_string(), pad(len)]);
+    }
+    for opts in [&[][..], &["-y", "-e", "trace=openat"][..]] {
+        let (lines, out) = run_text(&dir, "tracer.txt", opts, &actions, dl);
+        out.expect_code(0);
+        let file = dir.join("strace.txt");
+        let mut cmd = Command::new(strace_bin());
+        cmd.arg("-o").arg(&file).args(opts).arg(workload()).args(&actions);
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
+        // From the path on: how `-y` shows AT_FDCWD is not this test's subject.
+        let paths = |lines: Vec<String>| -> Vec<String> {
+            lines.iter().filter_map(|l| l.split_once(", \"////").map(|(_, rest)| rest.to_string())).collect()
+        };
+        let oracle = paths(lines_of(&std::fs::read_to_string(&file).unwrap(), "openat"));
+        let mine = paths(lines_of(&show(&lines), "openat"));
+        assert_eq!(oracle.len(), 4, "strace itself: {oracle:?}");
+        assert!(oracle[1].len() > 4000 && oracle[3].contains("\"...,"), "strace's forms: {oracle:?}");
+        assert_eq!(mine, oracle, "openat lines with {opts:?} (tracer vs strace)");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
