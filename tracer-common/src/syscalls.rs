@@ -112,9 +112,9 @@ pub struct SyscallDataEvent {
 }
 const _: () = assert!(core::mem::size_of::<SyscallDataEvent>() == crate::event::HEADER_SIZE + 80 + 2 * DATA_CAP);
 
-/// Bytes of a path read whole (`SyscallLongEvent`): `PATH_MAX` (4096, the kernel's limit with its NUL) and
-/// one more, so that a path of 4096 bytes or more (strace shows 4095 and `...`) is told from one of 4095.
-pub const LONG_PATH_CAP: usize = 4096 + 8;
+/// Bytes of a path read whole (`SyscallLongEvent`): `PATH_MAX`, the kernel's limit with its NUL. A longer path
+/// is told from one of 4095 bytes by the byte after them (strace reads as far, and shows 4095 and `...`).
+pub const LONG_PATH_CAP: usize = 4096;
 /// Characters of a path strace shows at most (`PATH_MAX - 1`); a longer one is cut there and marked truncated.
 pub const LONG_PATH_SHOWN: usize = 4095;
 

@@ -561,7 +561,7 @@ fn send_long(
         return 0;
     };
     // Picked without a variable stack offset, which 5.10 refuses.
-    let ptr = fd_value(spec.arg[long_slot] as u64, args, 0) as *const u8;
+    let ptr = fd_value(spec.arg.get(long_slot).map_or(6, |&a| a) as u64, args, 0) as *const u8;
     let sent = emit::<SyscallLongEvent>(SYSCALLS, kind::SYSCALL_LONG, pid_tgid, |long, _| {
         let header = long.event.header;
         long.event = *event;
@@ -586,19 +586,33 @@ fn send_long(
         }
         let truncated = status::TRUNCATED_0 << long_slot;
         let fault = status::FAULT_0 << long_slot;
+        // strace shows `PATH_MAX - 1` bytes, and `...` after a longer path; it reads no further than one byte
+        // past them (a path that ends at the end of a mapping is not a fault).
         let len = match unsafe { bpf_probe_read_user_str_bytes(ptr, &mut long.long) } {
-            // strace shows `PATH_MAX - 1` bytes, and `...` after a longer path.
-            Ok(bytes) if bytes.len() > LONG_PATH_SHOWN => LONG_PATH_SHOWN,
-            Ok(bytes) => {
+            Ok(bytes) if bytes.len() < LONG_PATH_SHOWN => {
                 long.event.status &= !truncated;
                 bytes.len()
             }
+            Ok(_) => match unsafe { bpf_probe_read_user(ptr.wrapping_add(LONG_PATH_SHOWN)) } {
+                Ok(0u8) => {
+                    long.event.status &= !truncated;
+                    LONG_PATH_SHOWN
+                }
+                Ok(_) => LONG_PATH_SHOWN,
+                Err(_) => {
+                    long.event.status |= fault;
+                    0
+                }
+            },
             Err(_) => {
                 long.event.status |= fault;
                 0
             }
         };
-        long.event.data_len[long_slot] = len as u16;
+        // `get_mut`, not indexing: a bounds check LLVM cannot drop would leave a panic call the verifier refuses.
+        if let Some(slot_len) = long.event.data_len.get_mut(long_slot) {
+            *slot_len = len as u16;
+        }
     });
     if sent { status::SUPERSEDED } else { 0 }
 }
