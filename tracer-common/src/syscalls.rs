@@ -61,6 +61,9 @@ pub mod capture {
     /// replaces the memory it is in: the slot holds the count, a u32 (`len_arg` unused). No count (more than
     /// `MAX_ARRAY_COUNT` entries, a fault, the enter not seen) is a fault.
     pub const ARRAY_COUNT: u8 = 8;
+    /// A path the kernel writes (getcwd's buffer), read only when the call succeeded: its length (with the NUL) is
+    /// the return value. Cut at `DATA_CAP`, not at `-s`, and read whole when longer, as `CSTRING` is.
+    pub const PATH_OUT: u8 = 9;
 }
 
 /// Entries of an `ARRAY_COUNT` array counted at most (strace shows the count however large; beyond this, none).
@@ -118,7 +121,7 @@ pub const LONG_PATH_CAP: usize = 4096;
 /// Characters of a path strace shows at most (`PATH_MAX - 1`); a longer one is cut there and marked truncated.
 pub const LONG_PATH_SHOWN: usize = 4095;
 
-/// A syscall whose path argument did not fit its capture slot, read again whole (`kind::SYSCALL_LONG`): sent
+/// A syscall whose path argument (`capture::CSTRING`, `PATH_OUT`) did not fit its capture slot, read again whole (`kind::SYSCALL_LONG`): sent
 /// right after the ordinary record of the call, which it replaces (`status::SUPERSEDED`). Only a call whose path
 /// filled its slot pays for it: the ordinary path costs one test of its status bits.
 #[repr(C)]

@@ -553,9 +553,10 @@ fn send_long(
     if cut == 0 {
         return 0;
     }
-    let long_slot = if cut & status::TRUNCATED_0 != 0 && spec.kind[0] == capture::CSTRING {
+    let is_path = |kind: u8| kind == capture::CSTRING || kind == capture::PATH_OUT;
+    let long_slot = if cut & status::TRUNCATED_0 != 0 && is_path(spec.kind[0]) {
         0
-    } else if cut & status::TRUNCATED_1 != 0 && spec.kind[1] == capture::CSTRING {
+    } else if cut & status::TRUNCATED_1 != 0 && is_path(spec.kind[1]) {
         1
     } else {
         return 0;
@@ -810,7 +811,7 @@ fn capture_slot(
             }
             args[len_arg]
         }
-        capture::BUFFER_OUT if ret > 0 => ret as u64,
+        capture::BUFFER_OUT | capture::PATH_OUT if ret > 0 => ret as u64,
         // The size rides in `len_arg`; an output struct holds nothing when the call failed.
         capture::STRUCT_IN => spec.len_arg[slot] as u64,
         capture::STRUCT_OUT if !is_error_return(ret) => spec.len_arg[slot] as u64,

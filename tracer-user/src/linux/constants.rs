@@ -65,8 +65,11 @@ macro_rules! names {
 
 pub static PROT: Names = names!("": PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP);
 pub static ACCESS: Names = names!("": F_OK, R_OK, W_OK, X_OK);
+/// strace's at_flags: the statx sync types are statx's own (`STATX_SYNC_TYPES`), never named elsewhere.
 pub static AT_FLAGS: Names = names!("": AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_NO_AUTOMOUNT,
-    AT_EMPTY_PATH, AT_STATX_FORCE_SYNC, AT_STATX_DONT_SYNC, AT_RECURSIVE);
+    AT_EMPTY_PATH, AT_RECURSIVE);
+/// The bits of statx's sync type (`AT_STATX_SYNC_TYPE`).
+pub const AT_STATX_SYNC_TYPE: u64 = 0x6000;
 /// strace names type 0 too: `MAP_FILE`, `MAP_FILE|MAP_ANONYMOUS`.
 pub static MAP_TYPES: Names = names!("": MAP_FILE, MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE);
 pub static MAP_FLAGS: Names = names!("": MAP_FIXED, MAP_ANONYMOUS, MAP_32BIT, MAP_GROWSDOWN, MAP_DENYWRITE,
