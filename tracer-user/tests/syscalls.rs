@@ -2162,3 +2162,35 @@ fn long_paths_match_strace() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// getcwd's buffer is a path to strace: shown whole (not cut at `-s`), without the NUL the kernel counts in its
+/// return value, and read whole past the 255 bytes of a capture slot. A directory 40 bytes deep and one 600 bytes
+/// deep; strace is the oracle, line by line.
+#[test]
+fn getcwd_matches_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("getcwd");
+    let shallow = dir.join("cwd");
+    let mut deep = dir.clone();
+    for c in ['a', 'b', 'c'] {
+        deep.push(c.to_string().repeat(200));
+    }
+    std::fs::create_dir_all(&shallow).unwrap();
+    std::fs::create_dir_all(&deep).unwrap();
+    let mut actions = Vec::new();
+    for d in [&shallow, &deep] {
+        actions.extend(["getcwd".to_string(), d.to_string_lossy().into_owned()]);
+    }
+    let (lines, out) = run_text(&dir, "tracer.txt", &[], &actions, dl);
+    out.expect_code(0);
+    let file = dir.join("strace.txt");
+    let mut cmd = Command::new(strace_bin());
+    cmd.arg("-o").arg(&file).arg(workload()).args(&actions);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
+    let oracle = lines_of(&std::fs::read_to_string(&file).unwrap(), "getcwd");
+    assert_eq!(oracle.len(), 2, "strace itself: {oracle:?}");
+    assert!(oracle[1].contains(&"c".repeat(200)), "strace shows the deep one whole: {oracle:?}");
+    assert_eq!(lines_of(&show(&lines), "getcwd"), oracle, "getcwd lines (tracer vs strace)");
+    let _ = std::fs::remove_dir_all(&dir);
+}
