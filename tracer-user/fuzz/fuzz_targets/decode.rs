@@ -219,7 +219,11 @@ fn check_event(bytes: &[u8], event: &Event) {
         Event::Syscall(record) => {
             assert!(is_syscall_kind(kind_in), "kind {kind_in} decoded as a syscall");
             assert_eq!(as_bytes(&record.event), &bytes[..size_of::<SyscallEvent>()]);
-            let long_slot = usize::from(read_u16(bytes, offset_of!(SyscallLongEvent, long_slot)));
+            let long_slot = if kind_in == kind::SYSCALL_LONG {
+                usize::from(read_u16(bytes, offset_of!(SyscallLongEvent, long_slot)))
+            } else {
+                CAPTURE_SLOTS
+            };
             let with_fds = match kind_in {
                 kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS => true,
                 kind::SYSCALL_LONG => {
