@@ -64,7 +64,7 @@ macro_rules! names {
 }
 
 pub static PROT: Names = names!("": PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP);
-pub static ACCESS: Names = names!("": F_OK, R_OK, W_OK, X_OK);
+pub static ACCESS: Names = names!("?_OK": F_OK, R_OK, W_OK, X_OK);
 /// strace's at_flags: the statx sync types are statx's own (`STATX_SYNC_TYPES`), never named elsewhere.
 pub static AT_FLAGS: Names = names!("": AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_NO_AUTOMOUNT,
     AT_EMPTY_PATH, AT_RECURSIVE);

@@ -1796,6 +1796,9 @@ mod tests {
         assert_eq!(call("mprotect", &[("unsigned long", "prot")], &[0]), ["PROT_NONE"]);
         assert_eq!(ints("unlinkat", &["flag"], &[0x1000 | 0x4000_0000]), ["AT_EMPTY_PATH|0x40000000"]);
         assert_eq!(ints("access", &["mode"], &[0]), ["F_OK"]);
+        // strace's faccessat test: bits without a name get its comment, when none has one.
+        assert_eq!(ints("faccessat", &["dfd", "mode"], &[3, 8])[1], "0x8 /* ?_OK */");
+        assert_eq!(ints("access", &["mode"], &[0xc]), ["R_OK|0x8"]);
         let mremap = |flags| ints("mremap", &["addr", "old_len", "new_len", "flags", "new_addr"], &[0, 0, 0, flags, 0]);
         assert_eq!(mremap(0)[3..], ["0"]);
         assert_eq!(mremap(3)[3..], ["MREMAP_MAYMOVE|MREMAP_FIXED", "NULL"]);
