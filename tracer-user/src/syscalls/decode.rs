@@ -390,6 +390,7 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
         ("accept4", "flags") => Flags(&c::SOCKET_FLAGS),
         ("sendto" | "recvfrom" | "sendmsg" | "recvmsg" | "sendmmsg" | "recvmmsg", "flags") => Flags(&c::MSG_FLAGS),
         ("shutdown", "how") => Named(&c::SHUTDOWN_HOW),
+        ("getitimer" | "setitimer", "which") => Named(&c::ITIMER_WHICH),
         ("fcntl", "cmd") => Named(&c::FCNTL_COMMANDS),
         ("fcntl", "arg") => ArgKind::FcntlArg,
         ("futex", "op") => ArgKind::FutexOp,
@@ -1796,6 +1797,9 @@ mod tests {
         assert_eq!(call("mprotect", &[("unsigned long", "prot")], &[0]), ["PROT_NONE"]);
         assert_eq!(ints("unlinkat", &["flag"], &[0x1000 | 0x4000_0000]), ["AT_EMPTY_PATH|0x40000000"]);
         assert_eq!(ints("access", &["mode"], &[0]), ["F_OK"]);
+        assert_eq!(ints("setitimer", &["which"], &[0]), ["ITIMER_REAL"]);
+        assert_eq!(ints("getitimer", &["which"], &[2]), ["ITIMER_PROF"]);
+        assert_eq!(ints("setitimer", &["which"], &[7]), ["0x7 /* ITIMER_??? */"]);
         // strace's faccessat test: bits without a name get its comment, when none has one.
         assert_eq!(ints("faccessat", &["dfd", "mode"], &[3, 8])[1], "0x8 /* ?_OK */");
         assert_eq!(ints("access", &["mode"], &[0xc]), ["R_OK|0x8"]);
