@@ -28,7 +28,7 @@ use tracer_common::{
 };
 
 use crate::{
-    emit::{Record, SYSCALLS, emit},
+    emit::{Record, SYSCALLS, emit, emit_follow},
     kernel::{
         VFS_DENTRY_INODE, VFS_FILE_DENTRY, VFS_INODE_INO, VFS_INODE_SB, VFS_SB_DEV, current_task, file_of_fd, is_zero,
         pick, read, word,
@@ -513,7 +513,7 @@ fn report_call(
             fill_event(&mut full.event, nr, status, duration(now), ret, args);
             fill_fds(&mut full.fds, sources, &args, ret, pid_tgid as u32);
             full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
-            full.event.status |= send_long(spec, &args, pid_tgid, &full.event, Some(&full.fds), &full.data);
+            full.event.status |= send_long(spec, &args, &full.event, Some(&full.fds), &full.data);
         });
         return;
     }
@@ -526,7 +526,7 @@ fn report_call(
     emit::<SyscallDataEvent>(SYSCALLS, kind::SYSCALL_DATA, pid_tgid, |full, now| {
         fill_event(&mut full.event, nr, status, duration(now), ret, args);
         full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
-        full.event.status |= send_long(spec, &args, pid_tgid, &full.event, None, &full.data);
+        full.event.status |= send_long(spec, &args, &full.event, None, &full.data);
     });
 }
 
@@ -540,11 +540,13 @@ impl Record for SyscallLongEvent {
 /// A path that filled its capture slot (the record being written, `event`, says so) is read again whole, into a
 /// `SyscallLongEvent` holding the whole call, sent after it; returns `status::SUPERSEDED` for the record being
 /// written when that one was reserved. Only the first such slot is read whole. The ordinary path pays one test.
+///
+/// The verifier walks this once per way into it (every combination of fd kinds and capture kinds before it), so
+/// it is kept short: the copies from the record being written are helper calls, not a load and a store per word.
 #[inline(always)]
 fn send_long(
     spec: &SyscallSpec,
     args: &[u64; 6],
-    pid_tgid: u64,
     event: &SyscallEvent,
     fds: Option<&[FdIdentity; FD_SLOTS]>,
     data: &[[u8; DATA_CAP]; CAPTURE_SLOTS],
@@ -563,28 +565,27 @@ fn send_long(
     };
     // Picked without a variable stack offset, which 5.10 refuses.
     let ptr = fd_value(spec.arg.get(long_slot).map_or(6, |&a| a) as u64, args, 0) as *const u8;
-    let sent = emit::<SyscallLongEvent>(SYSCALLS, kind::SYSCALL_LONG, pid_tgid, |long, _| {
-        let header = long.event.header;
-        long.event = *event;
-        long.event.header = header;
+    let sent = emit_follow::<SyscallLongEvent>(|long| {
+        // The call as the record being written holds it (its envelope too), then its fds when it has them: both
+        // records start alike.
+        let head = if fds.is_some() {
+            size_of::<SyscallEvent>() + size_of::<[FdIdentity; FD_SLOTS]>()
+        } else {
+            size_of::<SyscallEvent>()
+        };
+        copy_kernel((long as *mut SyscallLongEvent).cast(), (event as *const SyscallEvent).cast(), head);
+        long.event.header.kind = kind::SYSCALL_LONG;
         long.long_slot = long_slot as u16;
         long._pad = 0;
-        match fds {
-            Some(fds) => {
-                long.fds = *fds;
-                long.has_fds = 1;
-            }
-            None => {
-                long.fds = [FdIdentity::default(); FD_SLOTS];
-                long.has_fds = 0;
-            }
-        }
-        // Constant indexes: the other slot as the record being written holds it.
-        if long_slot == 0 {
-            long.other = data[1];
+        if fds.is_some() {
+            long.has_fds = 1;
         } else {
-            long.other = data[0];
+            long.has_fds = 0;
+            long.fds = [FdIdentity::default(); FD_SLOTS];
         }
+        // The other slot, as the record being written holds it.
+        let other = if long_slot == 0 { &data[1] } else { &data[0] };
+        copy_kernel(long.other.as_mut_ptr(), other.as_ptr(), DATA_CAP);
         let truncated = status::TRUNCATED_0 << long_slot;
         let fault = status::FAULT_0 << long_slot;
         // strace shows `PATH_MAX - 1` bytes, and `...` after a longer path; it reads no further than one byte
@@ -616,6 +617,13 @@ fn send_long(
         }
     });
     if sent { status::SUPERSEDED } else { 0 }
+}
+
+/// Copies `len` bytes between two records in the ring: one helper call, where an assignment is a load and a store
+/// per word that the verifier walks each time. Both are the program's own reserved memory, so it cannot fail.
+#[inline(always)]
+fn copy_kernel(dst: *mut u8, src: *const u8, len: usize) {
+    unsafe { aya_ebpf::helpers::generated::bpf_probe_read_kernel(dst.cast(), len as u32, src.cast()) };
 }
 
 /// Copies every capture slot; returns their status bits.
