@@ -28,7 +28,7 @@ use tracer_common::{
 };
 
 use crate::{
-    emit::{Record, SYSCALLS, emit, emit_follow},
+    emit::{Follow, SYSCALLS, emit},
     kernel::{
         VFS_DENTRY_INODE, VFS_FILE_DENTRY, VFS_INODE_INO, VFS_INODE_SB, VFS_SB_DEV, current_task, file_of_fd, is_zero,
         pick, read, word,
@@ -513,7 +513,7 @@ fn report_call(
             fill_event(&mut full.event, nr, status, duration(now), ret, args);
             fill_fds(&mut full.fds, sources, &args, ret, pid_tgid as u32);
             full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
-            full.event.status |= send_long(spec, &args, &full.event, Some(&full.fds), &full.data);
+            full.event.status |= send_long(spec, &args, &full.event, true, &full.data);
         });
         return;
     }
@@ -526,20 +526,14 @@ fn report_call(
     emit::<SyscallDataEvent>(SYSCALLS, kind::SYSCALL_DATA, pid_tgid, |full, now| {
         fill_event(&mut full.event, nr, status, duration(now), ret, args);
         full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
-        full.event.status |= send_long(spec, &args, &full.event, None, &full.data);
+        full.event.status |= send_long(spec, &args, &full.event, false, &full.data);
     });
-}
-
-impl Record for SyscallLongEvent {
-    #[inline(always)]
-    fn header(&mut self) -> &mut tracer_common::EventHeader {
-        &mut self.event.header
-    }
 }
 
 /// A path that filled its capture slot (the record being written, `event`, says so) is read again whole, into a
 /// `SyscallLongEvent` holding the whole call, sent after it; returns `status::SUPERSEDED` for the record being
 /// written when that one was reserved. Only the first such slot is read whole. The ordinary path pays one test.
+/// `with_fds`: the record being written is a `SyscallDataFdsEvent` (else a `SyscallDataEvent`).
 ///
 /// The verifier walks this once per way into it (every combination of fd kinds and capture kinds before it), so
 /// it is kept short: the copies from the record being written are helper calls, not a load and a store per word.
@@ -548,7 +542,7 @@ fn send_long(
     spec: &SyscallSpec,
     args: &[u64; 6],
     event: &SyscallEvent,
-    fds: Option<&[FdIdentity; FD_SLOTS]>,
+    with_fds: bool,
     data: &[[u8; DATA_CAP]; CAPTURE_SLOTS],
 ) -> u32 {
     let cut = event.status & (status::TRUNCATED_0 | status::TRUNCATED_1);
@@ -565,58 +559,68 @@ fn send_long(
     };
     // Picked without a variable stack offset, which 5.10 refuses.
     let ptr = fd_value(spec.arg.get(long_slot).map_or(6, |&a| a) as u64, args, 0) as *const u8;
-    let sent = emit_follow::<SyscallLongEvent>(|long| {
-        // The call as the record being written holds it (its envelope too), then its fds when it has them: both
-        // records start alike.
-        let head = if fds.is_some() {
-            size_of::<SyscallEvent>() + size_of::<[FdIdentity; FD_SLOTS]>()
-        } else {
-            size_of::<SyscallEvent>()
-        };
-        copy_kernel((long as *mut SyscallLongEvent).cast(), (event as *const SyscallEvent).cast(), head);
-        long.event.header.kind = kind::SYSCALL_LONG;
-        long.long_slot = long_slot as u16;
-        long._pad = 0;
-        if fds.is_some() {
-            long.has_fds = 1;
-        } else {
-            long.has_fds = 0;
-            long.fds = [FdIdentity::default(); FD_SLOTS];
+    let Some(mut follow) = Follow::<SyscallLongEvent>::reserve() else { return 0 };
+    let long = follow.record();
+    // The call as the record being written holds it (its envelope too), then its fds when it has them: both
+    // records start alike.
+    let head = if with_fds {
+        size_of::<SyscallEvent>() + size_of::<[FdIdentity; FD_SLOTS]>()
+    } else {
+        size_of::<SyscallEvent>()
+    };
+    copy_kernel((long as *mut SyscallLongEvent).cast(), (event as *const SyscallEvent).cast(), head);
+    long.event.header.kind = kind::SYSCALL_LONG;
+    long.long_slot = long_slot as u16;
+    long._pad = 0;
+    if with_fds {
+        long.has_fds = 1;
+    } else {
+        long.has_fds = 0;
+        long.fds = [FdIdentity::default(); FD_SLOTS];
+    }
+    // The other slot, as the record being written holds it.
+    let other = if long_slot == 0 { &data[1] } else { &data[0] };
+    copy_kernel(long.other.as_mut_ptr(), other.as_ptr(), DATA_CAP);
+    let truncated = status::TRUNCATED_0 << long_slot;
+    let fault = status::FAULT_0 << long_slot;
+    // strace shows `PATH_MAX - 1` bytes, and `...` after a longer path; it reads no further than one byte
+    // past them (a path that ends at the end of a mapping is not a fault).
+    let len = match unsafe { bpf_probe_read_user_str_bytes(ptr, &mut long.long) } {
+        Ok(bytes) if bytes.len() < LONG_PATH_SHOWN => {
+            long.event.status &= !truncated;
+            bytes.len()
         }
-        // The other slot, as the record being written holds it.
-        let other = if long_slot == 0 { &data[1] } else { &data[0] };
-        copy_kernel(long.other.as_mut_ptr(), other.as_ptr(), DATA_CAP);
-        let truncated = status::TRUNCATED_0 << long_slot;
-        let fault = status::FAULT_0 << long_slot;
-        // strace shows `PATH_MAX - 1` bytes, and `...` after a longer path; it reads no further than one byte
-        // past them (a path that ends at the end of a mapping is not a fault).
-        let len = match unsafe { bpf_probe_read_user_str_bytes(ptr, &mut long.long) } {
-            Ok(bytes) if bytes.len() < LONG_PATH_SHOWN => {
+        // The byte after, read into the record over the NUL the helper wrote there (beyond what is shown): a
+        // stack byte would grow the program's frame past the 512 bytes the calls it makes may share.
+        Ok(_) => match unsafe { read_user_byte(ptr.wrapping_add(LONG_PATH_SHOWN), &mut long.long[LONG_PATH_SHOWN]) } {
+            Some(0) => {
                 long.event.status &= !truncated;
-                bytes.len()
+                LONG_PATH_SHOWN
             }
-            Ok(_) => match unsafe { bpf_probe_read_user(ptr.wrapping_add(LONG_PATH_SHOWN)) } {
-                Ok(0u8) => {
-                    long.event.status &= !truncated;
-                    LONG_PATH_SHOWN
-                }
-                Ok(_) => LONG_PATH_SHOWN,
-                Err(_) => {
-                    long.event.status |= fault;
-                    0
-                }
-            },
-            Err(_) => {
+            Some(_) => LONG_PATH_SHOWN,
+            None => {
                 long.event.status |= fault;
                 0
             }
-        };
-        // `get_mut`, not indexing: a bounds check LLVM cannot drop would leave a panic call the verifier refuses.
-        if let Some(slot_len) = long.event.data_len.get_mut(long_slot) {
-            *slot_len = len as u16;
+        },
+        Err(_) => {
+            long.event.status |= fault;
+            0
         }
-    });
-    if sent { status::SUPERSEDED } else { 0 }
+    };
+    // `get_mut`, not indexing: a bounds check LLVM cannot drop would leave a panic call the verifier refuses.
+    if let Some(slot_len) = long.event.data_len.get_mut(long_slot) {
+        *slot_len = len as u16;
+    }
+    follow.send();
+    status::SUPERSEDED
+}
+
+/// One byte of user memory, read into `out`; `None` on a fault.
+#[inline(always)]
+unsafe fn read_user_byte(src: *const u8, out: &mut u8) -> Option<u8> {
+    let err = unsafe { aya_ebpf::helpers::generated::bpf_probe_read_user((out as *mut u8).cast(), 1, src.cast()) };
+    if err == 0 { Some(*out) } else { None }
 }
 
 /// Copies `len` bytes between two records in the ring: one helper call, where an assignment is a load and a store
