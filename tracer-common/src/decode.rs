@@ -10,8 +10,8 @@ use crate::{
     process::ProcessEvent,
     signals::{OomVictimEvent, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
     syscalls::{
-        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent,
-        SyscallFdsEvent,
+        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, LONG_PATH_SHOWN, SyscallDataEvent, SyscallDataFdsEvent,
+        SyscallEvent, SyscallFdsEvent, SyscallLongEvent,
     },
     tcp::ConnEvent,
 };
@@ -26,6 +26,8 @@ pub enum DecodeError {
     UnknownKind(u16),
     #[error("capture slot {slot} claims {len} bytes, more than the {cap} captured")]
     BadDataLength { slot: usize, len: u16, cap: usize },
+    #[error("long capture names slot {0}, which does not exist")]
+    BadLongSlot(u16),
     #[error("file name claims {len} bytes, more than the {cap} captured")]
     BadFilenameLength { len: u16, cap: usize },
     #[error("arguments claim {len} bytes, more than the {cap} captured")]
@@ -166,6 +168,27 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             let data = captured(&full.event, &full.data)?;
             Ok(Event::Syscall(SyscallRecord { event: full.event, data, fds: Some(std::boxed::Box::new(full.fds)) }))
         }
+        kind::SYSCALL_LONG => {
+            need(kind, bytes, size_of::<SyscallLongEvent>())?;
+            // SAFETY: length checked; SyscallLongEvent is plain data.
+            let full: SyscallLongEvent = unsafe { read_pod(bytes) };
+            let long_slot = usize::from(full.long_slot);
+            if long_slot >= CAPTURE_SLOTS {
+                return Err(DecodeError::BadLongSlot(full.long_slot));
+            }
+            let mut data: [std::vec::Vec<u8>; CAPTURE_SLOTS] = Default::default();
+            for (slot, out) in data.iter_mut().enumerate() {
+                let len = full.event.data_len[slot];
+                let (bytes, cap) =
+                    if slot == long_slot { (&full.long[..], LONG_PATH_SHOWN) } else { (&full.other[..], DATA_CAP) };
+                if usize::from(len) > cap {
+                    return Err(DecodeError::BadDataLength { slot, len, cap });
+                }
+                out.extend_from_slice(&bytes[..usize::from(len)]);
+            }
+            let fds = (full.has_fds != 0).then(|| std::boxed::Box::new(full.fds));
+            Ok(Event::Syscall(SyscallRecord { event: full.event, data, fds }))
+        }
         kind::PROCESS => {
             need(kind, bytes, size_of::<ProcessEvent>())?;
             // SAFETY: length checked; ProcessEvent is plain data.
@@ -279,6 +302,40 @@ mod tests {
         let Event::Syscall(record) = decode(&as_bytes(&full)).unwrap() else { panic!("not a syscall") };
         assert_eq!(record.data[0], b"/etc");
         assert!(record.data[1].is_empty());
+    }
+
+    #[test]
+    fn decodes_a_long_path_in_either_slot() {
+        use crate::syscalls::LONG_PATH_CAP;
+        let mut full = SyscallLongEvent {
+            event: syscall(kind::SYSCALL_LONG),
+            fds: [FdIdentity::default(); FD_SLOTS],
+            long_slot: 1,
+            has_fds: 0,
+            _pad: 0,
+            other: [0; DATA_CAP],
+            long: [b'/'; LONG_PATH_CAP],
+        };
+        full.other[..4].copy_from_slice(b"/etc");
+        full.event.data_len = [4, 3000];
+        let Event::Syscall(record) = decode(&as_bytes(&full)).unwrap() else { panic!("not a syscall") };
+        assert_eq!((record.data[0].as_slice(), record.data[1].len(), record.fds), (&b"/etc"[..], 3000, None));
+        full.has_fds = 1;
+        let Event::Syscall(record) = decode(&as_bytes(&full)).unwrap() else { panic!("not a syscall") };
+        assert_eq!(record.fds.as_deref(), Some(&full.fds));
+
+        full.event.data_len = [4, LONG_PATH_SHOWN as u16 + 1];
+        let err = DecodeError::BadDataLength { slot: 1, len: LONG_PATH_SHOWN as u16 + 1, cap: LONG_PATH_SHOWN };
+        assert_eq!(decode(&as_bytes(&full)), Err(err));
+        full.event.data_len = [300, 10];
+        assert_eq!(decode(&as_bytes(&full)), Err(DecodeError::BadDataLength { slot: 0, len: 300, cap: DATA_CAP }));
+        full.event.data_len = [4, 10];
+        full.long_slot = 2;
+        assert_eq!(decode(&as_bytes(&full)), Err(DecodeError::BadLongSlot(2)));
+        let mut short = as_bytes(&full);
+        short.pop();
+        let need = size_of::<SyscallLongEvent>();
+        assert_eq!(decode(&short), Err(DecodeError::Truncated { kind: kind::SYSCALL_LONG, len: need - 1, need }));
     }
 
     #[test]

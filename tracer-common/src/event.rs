@@ -21,6 +21,9 @@ pub mod kind {
     pub const SYSCALL_FDS: u16 = 16;
     /// The same with argument bytes: `SyscallDataFdsEvent`.
     pub const SYSCALL_DATA_FDS: u16 = 17;
+    /// A syscall record whose path argument was read whole, replacing the one sent before it:
+    /// `SyscallLongEvent`.
+    pub const SYSCALL_LONG: u16 = 18;
 }
 
 /// First bytes of every ring-buffer record. Describes the task that was running when the probe fired.

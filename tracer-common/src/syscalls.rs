@@ -23,6 +23,10 @@ pub mod status {
     /// The call never returned: its thread ended inside it (exit, exit_group, or killed meanwhile). `ret` is 0
     /// and means nothing; shown as strace does, `= ?`.
     pub const NO_RETURN: u32 = 1 << 6;
+    /// A path filled its capture slot, and a `SyscallLongEvent` (`kind::SYSCALL_LONG`) holding the whole call
+    /// with the path read whole was sent right after this record: this one is not shown. Set only when that
+    /// record was reserved, so it always follows (an old decoder, which knows no `SYSCALL_LONG`, shows this one).
+    pub const SUPERSEDED: u32 = 1 << 7;
 }
 
 /// `SyscallSpec::wanted`: whether a syscall is reported, and how.
@@ -57,6 +61,9 @@ pub mod capture {
     /// replaces the memory it is in: the slot holds the count, a u32 (`len_arg` unused). No count (more than
     /// `MAX_ARRAY_COUNT` entries, a fault, the enter not seen) is a fault.
     pub const ARRAY_COUNT: u8 = 8;
+    /// A path the kernel writes (getcwd's buffer), read only when the call succeeded: its length (with the NUL) is
+    /// the return value. Cut at `DATA_CAP`, not at `-s`, and read whole when longer, as `CSTRING` is.
+    pub const PATH_OUT: u8 = 9;
 }
 
 /// Entries of an `ARRAY_COUNT` array counted at most (strace shows the count however large; beyond this, none).
@@ -107,6 +114,42 @@ pub struct SyscallDataEvent {
     pub data: [[u8; DATA_CAP]; CAPTURE_SLOTS],
 }
 const _: () = assert!(core::mem::size_of::<SyscallDataEvent>() == crate::event::HEADER_SIZE + 80 + 2 * DATA_CAP);
+
+/// Bytes of a path read whole (`SyscallLongEvent`): `PATH_MAX`, the kernel's limit with its NUL. A longer path
+/// is told from one of 4095 bytes by the byte after them (strace reads as far, and shows 4095 and `...`).
+pub const LONG_PATH_CAP: usize = 4096;
+/// Characters of a path strace shows at most (`PATH_MAX - 1`); a longer one is cut there and marked truncated.
+pub const LONG_PATH_SHOWN: usize = 4095;
+
+/// A syscall whose path argument (`capture::CSTRING`, `PATH_OUT`) did not fit its capture slot, read again whole (`kind::SYSCALL_LONG`): sent
+/// right after the ordinary record of the call, which it replaces (`status::SUPERSEDED`). Only a call whose path
+/// filled its slot pays for it: the ordinary path costs one test of its status bits.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallLongEvent {
+    /// The call, as in the record it replaces; `data_len[long_slot]` is the length of `long`.
+    pub event: SyscallEvent,
+    /// `-y`: as in the record it replaces, when `has_fds` is non-zero.
+    pub fds: [FdIdentity; FD_SLOTS],
+    /// The capture slot read whole (0 or 1).
+    pub long_slot: u16,
+    /// Non-zero when the record replaced was a `SyscallDataFdsEvent` (`fds` holds its identities).
+    pub has_fds: u16,
+    pub _pad: u32,
+    /// The other capture slot's bytes, as in the record it replaces.
+    pub other: [u8; DATA_CAP],
+    /// The path, up to `LONG_PATH_SHOWN` bytes (no NUL).
+    pub long: [u8; LONG_PATH_CAP],
+}
+const _: () = assert!(
+    core::mem::size_of::<SyscallLongEvent>()
+        == crate::event::HEADER_SIZE
+            + 80
+            + core::mem::size_of::<FdIdentity>() * FD_SLOTS
+            + 8
+            + DATA_CAP
+            + LONG_PATH_CAP
+);
 
 /// Fd slots of a `SyscallFdsEvent`: no call names more than two fds and returns a third (accept4, dup3, splice).
 pub const FD_SLOTS: usize = 3;

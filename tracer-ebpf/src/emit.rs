@@ -9,7 +9,7 @@ use aya_ebpf::{
     bindings::{BPF_RB_AVAIL_DATA, BPF_RB_CONS_POS, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP, BPF_RB_RING_SIZE},
     helpers::generated,
     macros::{map, raw_tracepoint},
-    maps::{Array, PerCpuArray},
+    maps::{Array, PerCpuArray, ring_buf::RingBufEntry},
     programs::RawTracePointContext,
 };
 use tracer_common::{
@@ -154,6 +154,32 @@ pub fn emit<T: Record>(route: Route, kind: u16, pid_tgid: u64, fill: impl FnOnce
     fill(event, now);
     entry.submit(wakeup_flags(now));
     true
+}
+
+/// A `T` that completes the record being written (reserved by `emit`, not yet submitted), written from inside
+/// that record's `fill`: no admission (that record was admitted, and this one stands for it), no envelope of its own
+/// (the writer copies that record's), no wakeup (submitting that record, after this one, wakes the reader: it reads
+/// records in the order they were reserved). Lighter than a second `emit` for the verifier, which walks it once per
+/// way into it; no closure, whose captures the compiler may keep on the stack, which the programs' calls share.
+pub struct Follow<T: 'static>(RingBufEntry<T>);
+
+impl<T: 'static> Follow<T> {
+    /// `None` when the ring has no room; nothing is counted lost, as the record being written is still sent.
+    #[inline(always)]
+    pub fn reserve() -> Option<Follow<T>> {
+        EVENTS.reserve::<T>(0).map(Follow)
+    }
+
+    /// The reserved record, not zeroed: the writer sets every field.
+    #[inline(always)]
+    pub fn record(&mut self) -> &mut T {
+        unsafe { &mut *self.0.as_mut_ptr() }
+    }
+
+    #[inline(always)]
+    pub fn send(self) {
+        self.0.submit(BPF_RB_NO_WAKEUP as u64);
+    }
 }
 
 /// What the envelope says of the current thread that costs reads to learn: its process's start time and pid in

@@ -20,15 +20,15 @@ use aya_ebpf::{
 use tracer_common::{
     event::{kind, traced},
     syscalls::{
-        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, FdSources, FdStash, INFLIGHT_SLOTS, Inflight, MAX_ARRAY_COUNT,
-        MAX_SYSCALL_NR, NOT_COUNTED, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent,
-        SyscallSpec, SyscallStat, capture, fd_source, fd_state, is_error_return, result_filter, returns_slot, status,
-        wanted,
+        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, FdSources, FdStash, INFLIGHT_SLOTS, Inflight, LONG_PATH_SHOWN,
+        MAX_ARRAY_COUNT, MAX_SYSCALL_NR, NOT_COUNTED, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent,
+        SyscallFdsEvent, SyscallLongEvent, SyscallSpec, SyscallStat, capture, fd_source, fd_state, is_error_return,
+        result_filter, returns_slot, status, wanted,
     },
 };
 
 use crate::{
-    emit::{SYSCALLS, emit},
+    emit::{Follow, SYSCALLS, emit},
     kernel::{
         VFS_DENTRY_INODE, VFS_FILE_DENTRY, VFS_INODE_INO, VFS_INODE_SB, VFS_SB_DEV, current_task, file_of_fd, is_zero,
         pick, read, word,
@@ -513,6 +513,7 @@ fn report_call(
             fill_event(&mut full.event, nr, status, duration(now), ret, args);
             fill_fds(&mut full.fds, sources, &args, ret, pid_tgid as u32);
             full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
+            full.event.status |= send_long(spec, &args, &full.event, true, &full.data);
         });
         return;
     }
@@ -525,7 +526,108 @@ fn report_call(
     emit::<SyscallDataEvent>(SYSCALLS, kind::SYSCALL_DATA, pid_tgid, |full, now| {
         fill_event(&mut full.event, nr, status, duration(now), ret, args);
         full.event.status |= capture_slots(spec, &args, counted, ret, &mut full.event.data_len, &mut full.data);
+        full.event.status |= send_long(spec, &args, &full.event, false, &full.data);
     });
+}
+
+/// A path that filled its capture slot (the record being written, `event`, says so) is read again whole, into a
+/// `SyscallLongEvent` holding the whole call, sent after it; returns `status::SUPERSEDED` for the record being
+/// written when that one was reserved. Only the first such slot is read whole. The ordinary path pays one test.
+/// `with_fds`: the record being written is a `SyscallDataFdsEvent` (else a `SyscallDataEvent`).
+///
+/// The verifier walks this once per way into it (every combination of fd kinds and capture kinds before it), so
+/// it is kept short: the copies from the record being written are helper calls, not a load and a store per word.
+#[inline(always)]
+fn send_long(
+    spec: &SyscallSpec,
+    args: &[u64; 6],
+    event: &SyscallEvent,
+    with_fds: bool,
+    data: &[[u8; DATA_CAP]; CAPTURE_SLOTS],
+) -> u32 {
+    let cut = event.status & (status::TRUNCATED_0 | status::TRUNCATED_1);
+    if cut == 0 {
+        return 0;
+    }
+    let is_path = |kind: u8| kind == capture::CSTRING || kind == capture::PATH_OUT;
+    let long_slot = if cut & status::TRUNCATED_0 != 0 && is_path(spec.kind[0]) {
+        0
+    } else if cut & status::TRUNCATED_1 != 0 && is_path(spec.kind[1]) {
+        1
+    } else {
+        return 0;
+    };
+    // Picked without a variable stack offset, which 5.10 refuses.
+    let ptr = fd_value(spec.arg.get(long_slot).map_or(6, |&a| a) as u64, args, 0) as *const u8;
+    let Some(mut follow) = Follow::<SyscallLongEvent>::reserve() else { return 0 };
+    let long = follow.record();
+    // The call as the record being written holds it (its envelope too), then its fds when it has them: both
+    // records start alike.
+    let head = if with_fds {
+        size_of::<SyscallEvent>() + size_of::<[FdIdentity; FD_SLOTS]>()
+    } else {
+        size_of::<SyscallEvent>()
+    };
+    copy_kernel((long as *mut SyscallLongEvent).cast(), (event as *const SyscallEvent).cast(), head);
+    long.event.header.kind = kind::SYSCALL_LONG;
+    long.long_slot = long_slot as u16;
+    long._pad = 0;
+    if with_fds {
+        long.has_fds = 1;
+    } else {
+        long.has_fds = 0;
+        long.fds = [FdIdentity::default(); FD_SLOTS];
+    }
+    // The other slot, as the record being written holds it.
+    let other = if long_slot == 0 { &data[1] } else { &data[0] };
+    copy_kernel(long.other.as_mut_ptr(), other.as_ptr(), DATA_CAP);
+    let truncated = status::TRUNCATED_0 << long_slot;
+    let fault = status::FAULT_0 << long_slot;
+    // strace shows `PATH_MAX - 1` bytes, and `...` after a longer path; it reads no further than one byte
+    // past them (a path that ends at the end of a mapping is not a fault).
+    let len = match unsafe { bpf_probe_read_user_str_bytes(ptr, &mut long.long) } {
+        Ok(bytes) if bytes.len() < LONG_PATH_SHOWN => {
+            long.event.status &= !truncated;
+            bytes.len()
+        }
+        // The byte after, read into the record over the NUL the helper wrote there (beyond what is shown): a
+        // stack byte would grow the program's frame past the 512 bytes the calls it makes may share.
+        Ok(_) => match unsafe { read_user_byte(ptr.wrapping_add(LONG_PATH_SHOWN), &mut long.long[LONG_PATH_SHOWN]) } {
+            Some(0) => {
+                long.event.status &= !truncated;
+                LONG_PATH_SHOWN
+            }
+            Some(_) => LONG_PATH_SHOWN,
+            None => {
+                long.event.status |= fault;
+                0
+            }
+        },
+        Err(_) => {
+            long.event.status |= fault;
+            0
+        }
+    };
+    // `get_mut`, not indexing: a bounds check LLVM cannot drop would leave a panic call the verifier refuses.
+    if let Some(slot_len) = long.event.data_len.get_mut(long_slot) {
+        *slot_len = len as u16;
+    }
+    follow.send();
+    status::SUPERSEDED
+}
+
+/// One byte of user memory, read into `out`; `None` on a fault.
+#[inline(always)]
+unsafe fn read_user_byte(src: *const u8, out: &mut u8) -> Option<u8> {
+    let err = unsafe { aya_ebpf::helpers::generated::bpf_probe_read_user((out as *mut u8).cast(), 1, src.cast()) };
+    if err == 0 { Some(*out) } else { None }
+}
+
+/// Copies `len` bytes between two records in the ring: one helper call, where an assignment is a load and a store
+/// per word that the verifier walks each time. Both are the program's own reserved memory, so it cannot fail.
+#[inline(always)]
+fn copy_kernel(dst: *mut u8, src: *const u8, len: usize) {
+    unsafe { aya_ebpf::helpers::generated::bpf_probe_read_kernel(dst.cast(), len as u32, src.cast()) };
 }
 
 /// Copies every capture slot; returns their status bits.
@@ -724,7 +826,7 @@ fn capture_slot(
             }
             args[len_arg]
         }
-        capture::BUFFER_OUT if ret > 0 => ret as u64,
+        capture::BUFFER_OUT | capture::PATH_OUT if ret > 0 => ret as u64,
         // The size rides in `len_arg`; an output struct holds nothing when the call failed.
         capture::STRUCT_IN => spec.len_arg[slot] as u64,
         capture::STRUCT_OUT if !is_error_return(ret) => spec.len_arg[slot] as u64,

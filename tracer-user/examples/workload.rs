@@ -37,6 +37,7 @@
 //!     create PATH            open(PATH, O_WRONLY|O_CREAT|O_TRUNC, 0644), print `open=FD errno=E`, close it
 //!     openat-dirfd DIR NAME  open DIR (O_DIRECTORY), then openat(dirfd, NAME, O_RDONLY); print as for open
 //!     chdir-open DIR REL     chdir(DIR), then open(REL, O_RDONLY); print as for open
+//!     getcwd DIR             chdir(DIR), then getcwd into a 4096-byte buffer
 //!     storm-open-cpu N PATH  like storm-open, timed in the thread's CPU time
 //!     hold PATH              open PATH read-only, print `holding fd=FD`, keep it open until stdin closes
 //!     tcp-storm N            N loopback TCP connections, each connected, accepted, closed (server side first, so
@@ -451,6 +452,12 @@ fn main() {
                 let rel = CString::new(args.next().expect("relative path")).unwrap();
                 assert_eq!(unsafe { libc::chdir(dir.as_ptr()) }, 0, "chdir {dir:?}");
                 report_open(unsafe { libc::open(rel.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) });
+            }
+            "getcwd" => {
+                let dir = CString::new(args.next().expect("dir")).unwrap();
+                assert_eq!(unsafe { libc::chdir(dir.as_ptr()) }, 0, "chdir {dir:?}");
+                let mut buf = [0u8; 4096];
+                assert!(!unsafe { libc::getcwd(buf.as_mut_ptr().cast(), buf.len()) }.is_null(), "getcwd");
             }
             "hold" => {
                 let path = CString::new(args.next().expect("path")).unwrap();

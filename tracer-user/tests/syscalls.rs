@@ -2127,3 +2127,70 @@ fn statx_matches_strace() {
     assert_eq!(a, b, "{}", dump());
     assert!(a.iter().any(|l| l.contains("stx_mode=S_IFREG|0640, stx_size=3, ...}")), "{}", dump());
 }
+
+/// Paths longer than the 255 bytes a capture slot holds are shown whole, as strace shows them: up to 4095 bytes
+/// (`PATH_MAX - 1`) and `...` after a longer one. Failing opens of a missing file behind 300 and 4095 bytes of
+/// slashes, and of 4096 and 5000 bytes (ENAMETOOLONG); with and without `-y` (another record kind), through the raw
+/// tracepoints and through the call's own (`-e trace=`). strace is the oracle, line by line.
+#[test]
+fn long_paths_match_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("long-paths");
+    let missing = missing_path("long-paths");
+    let pad = |len: usize| format!("{}{missing}", "/".repeat(len - missing.len()));
+    let mut actions = Vec::new();
+    for len in [300, 4095, 4096, 5000] {
+        actions.extend(["failopen".to_string(), "1".to_string(), pad(len)]);
+    }
+    for opts in [&[][..], &["-y", "-e", "trace=openat"][..]] {
+        let (lines, out) = run_text(&dir, "tracer.txt", opts, &actions, dl);
+        out.expect_code(0);
+        let file = dir.join("strace.txt");
+        let mut cmd = Command::new(strace_bin());
+        cmd.arg("-o").arg(&file).args(opts).arg(workload()).args(&actions);
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
+        // From the path on: how `-y` shows AT_FDCWD is not this test's subject.
+        let paths = |lines: Vec<String>| -> Vec<String> {
+            lines.iter().filter_map(|l| l.split_once(", \"////").map(|(_, rest)| rest.to_string())).collect()
+        };
+        let oracle = paths(lines_of(&std::fs::read_to_string(&file).unwrap(), "openat"));
+        let mine = paths(lines_of(&show(&lines), "openat"));
+        assert_eq!(oracle.len(), 4, "strace itself: {oracle:?}");
+        assert!(oracle[1].len() > 4000 && oracle[3].contains("\"...,"), "strace's forms: {oracle:?}");
+        assert_eq!(mine, oracle, "openat lines with {opts:?} (tracer vs strace)");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// getcwd's buffer is a path to strace: shown whole (not cut at `-s`), without the NUL the kernel counts in its
+/// return value, and read whole past the 255 bytes of a capture slot. A directory 40 bytes deep and one 600 bytes
+/// deep; strace is the oracle, line by line.
+#[test]
+fn getcwd_matches_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("getcwd");
+    let shallow = dir.join("cwd");
+    let mut deep = dir.clone();
+    for c in ['a', 'b', 'c'] {
+        deep.push(c.to_string().repeat(200));
+    }
+    std::fs::create_dir_all(&shallow).unwrap();
+    std::fs::create_dir_all(&deep).unwrap();
+    let mut actions = Vec::new();
+    for d in [&shallow, &deep] {
+        actions.extend(["getcwd".to_string(), d.to_string_lossy().into_owned()]);
+    }
+    let (lines, out) = run_text(&dir, "tracer.txt", &[], &actions, dl);
+    out.expect_code(0);
+    let file = dir.join("strace.txt");
+    let mut cmd = Command::new(strace_bin());
+    cmd.arg("-o").arg(&file).arg(workload()).args(&actions);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
+    let oracle = lines_of(&std::fs::read_to_string(&file).unwrap(), "getcwd");
+    assert_eq!(oracle.len(), 2, "strace itself: {oracle:?}");
+    assert!(oracle[1].contains(&"c".repeat(200)), "strace shows the deep one whole: {oracle:?}");
+    assert_eq!(lines_of(&show(&lines), "getcwd"), oracle, "getcwd lines (tracer vs strace)");
+    let _ = std::fs::remove_dir_all(&dir);
+}

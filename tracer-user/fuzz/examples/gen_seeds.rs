@@ -15,8 +15,8 @@ use tracer_common::{
     process::{EXIT_CODE_UNKNOWN, ProcessEvent, what},
     signals::{SignalDeliverEvent, SignalEvent, SignalSendFailedEvent, flags},
     syscalls::{
-        CAPTURE_SLOTS, DATA_CAP, FdIdentity, SocketEnds, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent,
-        fd_source, fd_state, status,
+        CAPTURE_SLOTS, DATA_CAP, FD_SLOTS, FdIdentity, LONG_PATH_CAP, LONG_PATH_SHOWN, SocketEnds, SyscallDataEvent,
+        SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent, SyscallLongEvent, fd_source, fd_state, status,
     },
 };
 
@@ -33,7 +33,16 @@ fn comm(name: &[u8]) -> [u8; 16] {
 }
 
 fn header(kind: u16, pid: u32, ts_ns: u64, name: &[u8]) -> EventHeader {
-    EventHeader { kind, pid, tid: pid, ts_ns, comm: comm(name), start_ns: ts_ns / 2, cgroup_id: 4242 + 1000, ..Default::default() }
+    EventHeader {
+        kind,
+        pid,
+        tid: pid,
+        ts_ns,
+        comm: comm(name),
+        start_ns: ts_ns / 2,
+        cgroup_id: 4242 + 1000,
+        ..Default::default()
+    }
 }
 
 fn syscall(kind: u16, nr: i32, ret: i64, args: [u64; 6]) -> SyscallEvent {
@@ -109,6 +118,25 @@ fn rename(old: &[u8], new: &[u8]) -> RenameEvent {
     event
 }
 
+/// A call whose path in `slot` was read whole: `len` slashes (`SyscallLongEvent`); the other slot holds a short
+/// path.
+fn long_path(mut event: SyscallEvent, slot: u16, len: usize, fds: Option<[FdIdentity; FD_SLOTS]>) -> SyscallLongEvent {
+    let mut long = [0; LONG_PATH_CAP];
+    long[..len].fill(b'/');
+    let mut other = [0; DATA_CAP];
+    other[..4].copy_from_slice(b"/etc");
+    event.data_len = if slot == 0 { [len as u16, 4] } else { [4, len as u16] };
+    SyscallLongEvent {
+        event,
+        fds: fds.unwrap_or_default(),
+        long_slot: slot,
+        has_fds: u16::from(fds.is_some()),
+        _pad: 0,
+        other,
+        long,
+    }
+}
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/decode");
     fs::create_dir_all(&dir).expect("create the seed directory");
@@ -166,6 +194,11 @@ fn main() {
             "syscall_data_fds_openat",
             as_bytes(&SyscallDataFdsEvent { event: openat.event, fds: openat_fds, data: openat.data }),
         ),
+        ("syscall_long_chdir", as_bytes(&long_path(syscall(kind::SYSCALL_LONG, 80, 0, args), 0, 3000, None))),
+        (
+            "syscall_long_openat_fds",
+            as_bytes(&long_path(syscall(kind::SYSCALL_LONG, 257, -36, args), 1, 4095, Some(openat_fds))),
+        ),
         ("syscall_getpid", as_bytes(&syscall(kind::SYSCALL, 39, 4242, [0; 6]))),
         ("syscall_close_ebadf", as_bytes(&syscall(kind::SYSCALL, 3, -9, [99, 0, 0, 0, 0, 0]))),
         ("syscall_data_openat", as_bytes(&with_data(syscall(kind::SYSCALL_DATA, 257, 3, args), [b"/etc/passwd", b""]))),
@@ -221,7 +254,8 @@ fn main() {
         let event = decode(bytes).unwrap_or_else(|err| panic!("seed {name} does not decode: {err}"));
         assert_eq!(event.header().kind, u16::from_ne_bytes([bytes[0], bytes[1]]), "seed {name}");
         if let Event::Syscall(record) = &event {
-            assert!(record.data.iter().all(|d| d.len() <= DATA_CAP), "seed {name}");
+            let cap = if event.header().kind == kind::SYSCALL_LONG { LONG_PATH_SHOWN } else { DATA_CAP };
+            assert!(record.data.iter().all(|d| d.len() <= cap), "seed {name}");
         }
         let path = dir.join(format!("{name}.bin"));
         fs::write(&path, bytes).unwrap_or_else(|err| panic!("write {}: {err}", path.display()));

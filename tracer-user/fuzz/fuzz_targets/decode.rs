@@ -19,7 +19,10 @@ use tracer_common::{
     net::{BindEvent, SockEvent},
     process::ProcessEvent,
     signals::{OomVictimEvent, SignalDeliverEvent, SignalEvent, SignalSendFailedEvent},
-    syscalls::{CAPTURE_SLOTS, DATA_CAP, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent},
+    syscalls::{
+        CAPTURE_SLOTS, DATA_CAP, LONG_PATH_SHOWN, SyscallDataEvent, SyscallDataFdsEvent, SyscallEvent, SyscallFdsEvent,
+        SyscallLongEvent,
+    },
     tcp::ConnEvent,
 };
 
@@ -35,6 +38,7 @@ fn size_for(kind: u16) -> Option<usize> {
         kind::SYSCALL_DATA => Some(size_of::<SyscallDataEvent>()),
         kind::SYSCALL_FDS => Some(size_of::<SyscallFdsEvent>()),
         kind::SYSCALL_DATA_FDS => Some(size_of::<SyscallDataFdsEvent>()),
+        kind::SYSCALL_LONG => Some(size_of::<SyscallLongEvent>()),
         kind::PROCESS => Some(size_of::<ProcessEvent>()),
         kind::SIGNAL => Some(size_of::<SignalEvent>()),
         kind::SIGNAL_DELIVER => Some(size_of::<SignalDeliverEvent>()),
@@ -56,17 +60,27 @@ fn data_len_offset(kind: u16) -> usize {
         kind::SYSCALL_DATA => offset_of!(SyscallDataEvent, event) + offset_of!(SyscallEvent, data_len),
         kind::SYSCALL_FDS => offset_of!(SyscallFdsEvent, event) + offset_of!(SyscallEvent, data_len),
         kind::SYSCALL_DATA_FDS => offset_of!(SyscallDataFdsEvent, event) + offset_of!(SyscallEvent, data_len),
+        kind::SYSCALL_LONG => offset_of!(SyscallLongEvent, event) + offset_of!(SyscallEvent, data_len),
         other => panic!("kind {other} has no data_len"),
     }
 }
 
-/// The most bytes capture slot data may claim in a record of `kind` (a syscall kind).
-fn data_cap(kind: u16) -> usize {
+/// The most bytes capture slot `slot` may claim in a record of `kind` (a syscall kind), whose bytes are `bytes`
+/// (a `SYSCALL_LONG` record's long slot holds a whole path).
+fn data_cap(kind: u16, bytes: &[u8], slot: usize) -> usize {
     match kind {
         kind::SYSCALL | kind::SYSCALL_FDS => 0,
         kind::SYSCALL_DATA | kind::SYSCALL_DATA_FDS => DATA_CAP,
+        kind::SYSCALL_LONG if usize::from(read_u16(bytes, offset_of!(SyscallLongEvent, long_slot))) == slot => {
+            LONG_PATH_SHOWN
+        }
+        kind::SYSCALL_LONG => DATA_CAP,
         other => panic!("kind {other} has no data_len"),
     }
+}
+
+fn is_syscall_kind(kind: u16) -> bool {
+    matches!(kind, kind::SYSCALL | kind::SYSCALL_DATA | kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS | kind::SYSCALL_LONG)
 }
 
 const FILENAME_CAP: usize = 256;
@@ -88,18 +102,21 @@ const OTHER_LENGTHS: [usize; 8] = [
 /// decoder ignores:
 ///
 /// - byte 0 (kind, low byte) chooses the kind: `b % 8` is 1..=4 for that kind, 5 for `FILE_RENAME`, 6 and 7 for
-///   `SYSCALL_FDS` and `SYSCALL_DATA_FDS`, 0 for an unknown kind;
+///   `SYSCALL_FDS` and `SYSCALL_DATA_FDS`, 0 for `SYSCALL_LONG` when `b & 0x40` is set and an unknown kind
+///   otherwise;
 /// - byte 1 (kind, high byte) chooses the length, with `S` the size of the kind's record type (120 for unknown
 ///   kinds): 0..=127 exactly `S`, 128..=191 `S+1..=S+64`, 192..=247 `S-1..=S-56`, 248..=255 one of
 ///   [`OTHER_LENGTHS`];
 /// - byte 2 (flags, low byte) chooses, two bits per field, what to do with `data_len[0]` and `data_len[1]`
 ///   (syscall kinds), `filename_len` and `argv_len` (process) or `old_len` and `new_len` (rename): keep the input's bytes, an in-range value, a value within a few
-///   of the cap, or a huge value; bytes 3 and 4 give the values for the first and second field.
+///   of the cap, or a huge value; bytes 3 and 4 give the values for the first and second field; for
+///   `SYSCALL_LONG`, bit 6 keeps the input's `long_slot`, else it is byte 5 modulo the slots.
 ///
 /// A valid record (kind 1..=4, flags 0) therefore builds to itself.
 fn build_record(data: &[u8]) -> Vec<u8> {
     let byte = |i: usize| data.get(i).copied().unwrap_or(0);
     let kind = match byte(0) % 8 {
+        0 if byte(0) & 0x40 != 0 => kind::SYSCALL_LONG,
         0 => 0x100 | u16::from(byte(0)),
         5 => kind::FILE_RENAME,
         6 => kind::SYSCALL_FDS,
@@ -121,9 +138,13 @@ fn build_record(data: &[u8]) -> Vec<u8> {
 
     let modes = byte(2);
     match kind {
-        kind::SYSCALL | kind::SYSCALL_DATA | kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS => {
-            let (at, cap) = (data_len_offset(kind), data_cap(kind));
+        kind::SYSCALL | kind::SYSCALL_DATA | kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS | kind::SYSCALL_LONG => {
+            if kind == kind::SYSCALL_LONG && modes & 0x40 == 0 {
+                put_u16(&mut record, offset_of!(SyscallLongEvent, long_slot), u16::from(byte(5)) % 2);
+            }
+            let at = data_len_offset(kind);
             for slot in 0..CAPTURE_SLOTS {
+                let cap = if record.len() >= size { data_cap(kind, &record, slot) } else { DATA_CAP };
                 if let Some(value) = pick_length(modes >> (2 * slot), byte(3 + slot), cap) {
                     put_u16(&mut record, at + 2 * slot, value);
                 }
@@ -196,29 +217,40 @@ fn check_event(bytes: &[u8], event: &Event) {
 
     match event {
         Event::Syscall(record) => {
-            assert!(
-                matches!(kind_in, kind::SYSCALL | kind::SYSCALL_DATA | kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS),
-                "kind {kind_in} decoded as a syscall"
-            );
+            assert!(is_syscall_kind(kind_in), "kind {kind_in} decoded as a syscall");
             assert_eq!(as_bytes(&record.event), &bytes[..size_of::<SyscallEvent>()]);
-            let with_fds = matches!(kind_in, kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS);
+            let long_slot = if kind_in == kind::SYSCALL_LONG {
+                usize::from(read_u16(bytes, offset_of!(SyscallLongEvent, long_slot)))
+            } else {
+                CAPTURE_SLOTS
+            };
+            let with_fds = match kind_in {
+                kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS => true,
+                kind::SYSCALL_LONG => {
+                    assert!(long_slot < CAPTURE_SLOTS, "long slot {long_slot}");
+                    read_u16(bytes, offset_of!(SyscallLongEvent, has_fds)) != 0
+                }
+                _ => false,
+            };
             assert_eq!(record.fds.is_some(), with_fds, "fds of kind {kind_in}");
             if let Some(fds) = record.fds.as_deref() {
                 let at = offset_of!(SyscallFdsEvent, fds);
+                assert_eq!(offset_of!(SyscallLongEvent, fds), at);
                 assert_eq!(as_bytes(fds), &bytes[at..at + size_of_val(fds)]);
             }
-            let cap = data_cap(kind_in);
             for (slot, data) in record.data.iter().enumerate() {
-                assert!(data.len() <= DATA_CAP, "slot {slot} holds {} bytes", data.len());
+                let cap = data_cap(kind_in, bytes, slot);
+                assert!(data.len() <= LONG_PATH_SHOWN, "slot {slot} holds {} bytes", data.len());
                 assert!(data.len() <= cap, "slot {slot} holds {} bytes, cap {cap}", data.len());
                 assert_eq!(data.len(), usize::from(record.event.data_len[slot]), "slot {slot}");
-                let data_at = match kind_in {
-                    kind::SYSCALL_DATA => Some(offset_of!(SyscallDataEvent, data)),
-                    kind::SYSCALL_DATA_FDS => Some(offset_of!(SyscallDataFdsEvent, data)),
+                let start = match kind_in {
+                    kind::SYSCALL_DATA => Some(offset_of!(SyscallDataEvent, data) + slot * DATA_CAP),
+                    kind::SYSCALL_DATA_FDS => Some(offset_of!(SyscallDataFdsEvent, data) + slot * DATA_CAP),
+                    kind::SYSCALL_LONG if slot == long_slot => Some(offset_of!(SyscallLongEvent, long)),
+                    kind::SYSCALL_LONG => Some(offset_of!(SyscallLongEvent, other)),
                     _ => None,
                 };
-                if let Some(at) = data_at {
-                    let start = at + slot * DATA_CAP;
+                if let Some(start) = start {
                     assert_eq!(data[..], bytes[start..start + data.len()], "slot {slot}");
                 }
             }
@@ -288,20 +320,24 @@ fn check_error(bytes: &[u8], err: &DecodeError) {
         }
         DecodeError::BadDataLength { slot, len, cap } => {
             let kind = read_u16(bytes, 0);
-            assert!(
-                matches!(kind, kind::SYSCALL | kind::SYSCALL_DATA | kind::SYSCALL_FDS | kind::SYSCALL_DATA_FDS),
-                "BadDataLength for kind {kind}"
-            );
+            assert!(is_syscall_kind(kind), "BadDataLength for kind {kind}");
             assert!(bytes.len() >= size_for(kind).unwrap());
             assert!(slot < CAPTURE_SLOTS);
-            assert_eq!(cap, data_cap(kind));
+            assert_eq!(cap, data_cap(kind, bytes, slot));
             assert!(usize::from(len) > cap);
             let at = data_len_offset(kind);
             assert_eq!(read_u16(bytes, at + 2 * slot), len);
             // The first bad slot is the one reported.
             for earlier in 0..slot {
+                let cap = data_cap(kind, bytes, earlier);
                 assert!(usize::from(read_u16(bytes, at + 2 * earlier)) <= cap, "slot {earlier} was bad too");
             }
+        }
+        DecodeError::BadLongSlot(slot) => {
+            assert_eq!(read_u16(bytes, 0), kind::SYSCALL_LONG);
+            assert!(bytes.len() >= size_of::<SyscallLongEvent>());
+            assert_eq!(read_u16(bytes, offset_of!(SyscallLongEvent, long_slot)), slot);
+            assert!(usize::from(slot) >= CAPTURE_SLOTS);
         }
         DecodeError::BadFilenameLength { len, cap } => {
             assert_eq!(read_u16(bytes, 0), kind::PROCESS);

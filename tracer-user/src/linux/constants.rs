@@ -64,9 +64,12 @@ macro_rules! names {
 }
 
 pub static PROT: Names = names!("": PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP);
-pub static ACCESS: Names = names!("": F_OK, R_OK, W_OK, X_OK);
+pub static ACCESS: Names = names!("?_OK": F_OK, R_OK, W_OK, X_OK);
+/// strace's at_flags: the statx sync types are statx's own (`STATX_SYNC_TYPES`), never named elsewhere.
 pub static AT_FLAGS: Names = names!("": AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_NO_AUTOMOUNT,
-    AT_EMPTY_PATH, AT_STATX_FORCE_SYNC, AT_STATX_DONT_SYNC, AT_RECURSIVE);
+    AT_EMPTY_PATH, AT_RECURSIVE);
+/// The bits of statx's sync type (`AT_STATX_SYNC_TYPE`).
+pub const AT_STATX_SYNC_TYPE: u64 = 0x6000;
 /// strace names type 0 too: `MAP_FILE`, `MAP_FILE|MAP_ANONYMOUS`.
 pub static MAP_TYPES: Names = names!("": MAP_FILE, MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE);
 pub static MAP_FLAGS: Names = names!("": MAP_FIXED, MAP_ANONYMOUS, MAP_32BIT, MAP_GROWSDOWN, MAP_DENYWRITE,
@@ -328,6 +331,7 @@ pub static WAIT_OPTIONS: Names = names!("W???": WNOHANG, WSTOPPED, WEXITED, WCON
     __WALL, __WCLONE);
 pub static WAITID_TYPES: Names = names!("P_???": P_ALL, P_PID, P_PGID, P_PIDFD);
 pub static SHUTDOWN_HOW: Names = names!("SHUT_???": SHUT_RD, SHUT_WR, SHUT_RDWR);
+pub static ITIMER_WHICH: Names = names!("ITIMER_???": ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF);
 pub static MSG_FLAGS: Names = names!("MSG_???": MSG_OOB, MSG_PEEK, MSG_DONTROUTE, MSG_CTRUNC, MSG_PROBE = 0x10,
     MSG_TRUNC, MSG_DONTWAIT, MSG_EOR, MSG_WAITALL, MSG_FIN, MSG_SYN, MSG_CONFIRM, MSG_RST, MSG_ERRQUEUE,
     MSG_NOSIGNAL, MSG_MORE, MSG_WAITFORONE, MSG_SENDPAGE_NOTLAST = 0x20000, MSG_BATCH = 0x40000, MSG_ZEROCOPY,

@@ -61,6 +61,9 @@ pub enum ArgKind {
         types: &'static Names,
         flags: &'static Names,
     },
+    /// statx's flags: the sync type's bits as flags of their own (`AT_STATX_SYNC_AS_STAT` when none), then the
+    /// others (`AT_STATX_FORCE_SYNC|AT_STATX_DONT_SYNC|AT_SYMLINK_NOFOLLOW`), as strace shows them.
+    StatxFlags,
     /// socket's protocol, named after the family in argument 0 (`IPPROTO_TCP`, `NETLINK_ROUTE`).
     SocketProtocol,
     /// setsockopt's option name, named after the level in argument 1 (`SO_REUSEADDR`, `TCP_NODELAY`).
@@ -138,6 +141,9 @@ pub enum ArgKind {
     KcmpIdx,
     /// execve's envp: its address and the entries the kernel counted at the call's enter, `0x7ffd... /* 38 vars */`.
     EnvCount,
+    /// A path the kernel writes, its length (with its NUL) the return value: getcwd's buffer, shown as a path
+    /// (whole, not cut at `-s`, without the NUL).
+    PathOut,
     /// clone3's `struct clone_args`: `{flags=CLONE_VM|..., child_tid=0x..., ..., stack_size=0x7fff80, tls=0x...}
     /// => {parent_tid=[1234]}`.
     CloneArgs,
@@ -148,6 +154,7 @@ impl ArgKind {
     pub fn capture(self) -> Option<(u8, u8)> {
         Some(match self {
             ArgKind::Path => (capture::CSTRING, 0),
+            ArgKind::PathOut => (capture::PATH_OUT, 0),
             ArgKind::BufferIn { len_arg } => (capture::BUFFER_IN, len_arg),
             ArgKind::BufferOut | ArgKind::RandomBytes => (capture::BUFFER_OUT, 0),
             ArgKind::IntPair => (capture::STRUCT_OUT, INT_PAIR_SIZE),
@@ -325,6 +332,9 @@ fn classify(syscall: &str, c_type: &str, name: &str, siblings: &[(String, String
         }
         return ArgKind::Path;
     }
+    if syscall == "getcwd" && name == "buf" {
+        return ArgKind::PathOut;
+    }
     if c_type == "char *" && name.contains("buf") {
         return ArgKind::BufferOut;
     }
@@ -362,8 +372,7 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
         ("mmap", "off") | ("rseq", "rseq_len" | "sig") => ArgKind::Hex,
         ("umask", "mask") => ArgKind::Mode,
         ("mmap", "flags") => ArgKind::TypeAndFlags { mask: 0xf, types: &c::MAP_TYPES, flags: &c::MAP_FLAGS },
-        // The sync type is two bits, 0 (AT_STATX_SYNC_AS_STAT) shown too.
-        ("statx", "flags") => ArgKind::TypeAndFlags { mask: 0x6000, types: &c::STATX_SYNC_TYPES, flags: &c::AT_FLAGS },
+        ("statx", "flags") => ArgKind::StatxFlags,
         ("statx", "mask") => Flags(&c::STATX_MASK),
         ("access" | "faccessat" | "faccessat2", "mode") => Flags(&c::ACCESS),
         (
@@ -381,6 +390,7 @@ fn constant_kind(syscall: &str, name: &str) -> Option<ArgKind> {
         ("accept4", "flags") => Flags(&c::SOCKET_FLAGS),
         ("sendto" | "recvfrom" | "sendmsg" | "recvmsg" | "sendmmsg" | "recvmmsg", "flags") => Flags(&c::MSG_FLAGS),
         ("shutdown", "how") => Named(&c::SHUTDOWN_HOW),
+        ("getitimer" | "setitimer", "which") => Named(&c::ITIMER_WHICH),
         ("fcntl", "cmd") => Named(&c::FCNTL_COMMANDS),
         ("fcntl", "arg") => ArgKind::FcntlArg,
         ("futex", "op") => ArgKind::FutexOp,
@@ -738,7 +748,7 @@ fn format_captured(
     if value == 0 {
         return "NULL".to_string();
     }
-    if fault || matches!(kind, ArgKind::BufferOut | ArgKind::RandomBytes) && ret < 0 {
+    if fault || matches!(kind, ArgKind::BufferOut | ArgKind::RandomBytes | ArgKind::PathOut) && ret < 0 {
         return format!("{value:#x}");
     }
     let output = matches!(
@@ -763,6 +773,7 @@ fn format_captured(
     // A struct that could not be read whole: its address, as before.
     let decoded = match kind {
         ArgKind::Path => return quote(data, truncated, opts.strings),
+        ArgKind::PathOut => return quote(data.strip_suffix(b"\0").unwrap_or(data), truncated, opts.strings),
         ArgKind::BufferIn { .. } | ArgKind::BufferOut => {
             let shown = data.len().min(opts.string_limit);
             return quote(&data[..shown], truncated || shown < data.len(), opts.strings);
@@ -845,6 +856,7 @@ fn format_scalar(
         ArgKind::Hex => c_hex(value),
         ArgKind::Pointer
         | ArgKind::Path
+        | ArgKind::PathOut
         | ArgKind::BufferIn { .. }
         | ArgKind::BufferOut
         | ArgKind::RandomBytes
@@ -887,6 +899,7 @@ fn format_scalar(
         ArgKind::Named(names) => named(int, names),
         ArgKind::Flags(names) => flag_names(int, names),
         ArgKind::TypeAndFlags { mask, types, flags } => type_and_flags(int, mask, types, flags),
+        ArgKind::StatxFlags => statx_flags(int),
         ArgKind::SocketProtocol => socket_protocol(args[0] as u32 as i32, int),
         ArgKind::SocketOption => match socket_options(args[1] as u32 as i32) {
             Some(names) => named(int, names),
@@ -935,6 +948,15 @@ fn type_and_flags(value: u64, mask: u64, types: &Names, flags: &Names) -> String
         Some(name) => format!("{name}|{}", flag_names(value & !mask, flags)),
         None => flag_names(value, flags),
     }
+}
+
+/// `AT_STATX_DONT_SYNC|AT_EMPTY_PATH`: strace prints the sync type's two bits from their own table first, both when
+/// both are set (not a type), and the rest from `AT_FLAGS`, which has no sync names.
+fn statx_flags(value: u64) -> String {
+    let sync = value & c::AT_STATX_SYNC_TYPE;
+    let rest = value & !c::AT_STATX_SYNC_TYPE;
+    let sync = flag_names(sync, &c::STATX_SYNC_TYPES);
+    if rest == 0 { sync } else { format!("{sync}|{}", flag_names(rest, &c::AT_FLAGS)) }
 }
 
 fn socket_protocol(family: i32, protocol: u64) -> String {
@@ -1775,6 +1797,12 @@ mod tests {
         assert_eq!(call("mprotect", &[("unsigned long", "prot")], &[0]), ["PROT_NONE"]);
         assert_eq!(ints("unlinkat", &["flag"], &[0x1000 | 0x4000_0000]), ["AT_EMPTY_PATH|0x40000000"]);
         assert_eq!(ints("access", &["mode"], &[0]), ["F_OK"]);
+        assert_eq!(ints("setitimer", &["which"], &[0]), ["ITIMER_REAL"]);
+        assert_eq!(ints("getitimer", &["which"], &[2]), ["ITIMER_PROF"]);
+        assert_eq!(ints("setitimer", &["which"], &[7]), ["0x7 /* ITIMER_??? */"]);
+        // strace's faccessat test: bits without a name get its comment, when none has one.
+        assert_eq!(ints("faccessat", &["dfd", "mode"], &[3, 8])[1], "0x8 /* ?_OK */");
+        assert_eq!(ints("access", &["mode"], &[0xc]), ["R_OK|0x8"]);
         let mremap = |flags| ints("mremap", &["addr", "old_len", "new_len", "flags", "new_addr"], &[0, 0, 0, flags, 0]);
         assert_eq!(mremap(0)[3..], ["0"]);
         assert_eq!(mremap(3)[3..], ["MREMAP_MAYMOVE|MREMAP_FIXED", "NULL"]);
@@ -1787,6 +1815,18 @@ mod tests {
         assert_eq!(ints("pidfd_open", &["pid", "flags"], &[1, 0x800]), ["1", "PIDFD_NONBLOCK"]);
     }
 
+    /// strace shows getcwd's buffer as a path: without the NUL the kernel counts in the return value, not cut at
+    /// `-s` (its default 32 here), the address when the call failed.
+    #[test]
+    fn getcwd_shows_a_path() {
+        let fields = [("char *", "buf"), ("unsigned long", "size")];
+        let cwd = b"/tmp/tracer-parity-run/a-directory-deeper-than-32\0";
+        let ok = formatted_with("getcwd", &fields, &[0x7ffd_0000, 4096], cwd.len() as i64, [cwd, b""], 0);
+        assert_eq!(ok.args, ["\"/tmp/tracer-parity-run/a-directory-deeper-than-32\"", "4096"]);
+        let failed = formatted_with("getcwd", &fields, &[0x7ffd_0000, 1], -34, [b"", b""], 0);
+        assert_eq!(failed.args, ["0x7ffd0000", "1"]);
+    }
+
     #[test]
     fn file_constants() {
         let statx =
@@ -1796,6 +1836,18 @@ mod tests {
         assert_eq!(statx(0x2000, 1), "AT_STATX_FORCE_SYNC, STATX_TYPE");
         assert_eq!(statx(0x6000, 0x8000_0000), "AT_STATX_FORCE_SYNC|AT_STATX_DONT_SYNC, 0x80000000 /* STATX_??? */");
         assert_eq!(statx(0x800, 3), "AT_STATX_SYNC_AS_STAT|AT_NO_AUTOMOUNT, STATX_TYPE|STATX_MODE");
+        // strace's statx test: every bit set. The sync names first, and none among the others.
+        assert_eq!(
+            statx(0xffff_ffff, 0xfff),
+            "AT_STATX_FORCE_SYNC|AT_STATX_DONT_SYNC|AT_SYMLINK_NOFOLLOW|AT_REMOVEDIR|AT_SYMLINK_FOLLOW|AT_NO_AUTOMOUNT\
+             |AT_EMPTY_PATH|AT_RECURSIVE|0xffff00ff, STATX_ALL"
+        );
+        assert_eq!(statx(0x4100, 1), "AT_STATX_DONT_SYNC|AT_SYMLINK_NOFOLLOW, STATX_TYPE");
+        // Other calls' AT_* flags have no sync names (strace's at_flags), as unlinkat's test shows.
+        assert_eq!(
+            ints("unlinkat", &["dfd", "pathname", "flag"], &[3, 0, 0xffff_ffff])[2],
+            "AT_SYMLINK_NOFOLLOW|AT_REMOVEDIR|AT_SYMLINK_FOLLOW|AT_NO_AUTOMOUNT|AT_EMPTY_PATH|AT_RECURSIVE|0xffff60ff"
+        );
         let flock = |cmd| ints("flock", &["fd", "cmd"], &[3, cmd])[1].clone();
         assert_eq!(flock(2), "LOCK_EX");
         assert_eq!(flock(6), "LOCK_EX|LOCK_NB");

@@ -424,6 +424,10 @@ impl Tracer {
     /// By reference: the records are read at millions a second, and moving one is a copy of 200 bytes.
     fn on_syscall(&mut self, record: &SyscallRecord, io: &mut Io) -> Result<(), OutputClosed> {
         let event = &record.event;
+        // The kernel read a path of this call whole and sent the call again, right after (`kind::SYSCALL_LONG`).
+        if event.status & status::SUPERSEDED != 0 {
+            return Ok(());
+        }
         let pid = event.header.pid;
         if self.show_pid_for(pid) {
             self.show_pid = true;
