@@ -206,7 +206,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         // duration_ns) every traced call costs one hook instead of two, and every other task too.
         None => Hooks::Raw { enter: enter_hook },
     };
-    let syscalls = SyscallProbes::new(options, hooks);
+    let syscalls = SyscallProbes::new(options, hooks).context("reading the kernel's exec layout")?;
     let process = ProcessProbes::new(process_layout.clone()).with_forks(args.follow);
     // The signal behind an interrupted call.
     let signals = (!args.summary).then(|| SignalProbes::generation(process_layout, signal_layout));
@@ -440,6 +440,10 @@ impl Tracer {
         // A successful exec's saved registers were reset: without the enter hook its arguments are gone.
         let exec_args_lost = is_exec && event.ret == 0 && event.status & status::ENTER_SEEN == 0;
         let path_arg = usize::from(&*self.table.name(event.nr) == "execveat");
+        if exec_args_lost {
+            // The environment pointer is gone (`?` below), not its count: not NULL, so that the count is shown.
+            record.event.args[path_arg + 2] = u64::MAX;
+        }
         if is_exec && event.ret == 0 {
             // The old image's memory is gone: use what the kernel executed, and the new image's argv.
             if let Some(exec) = self.execs.get(&pid) {
@@ -487,10 +491,15 @@ impl Tracer {
             *arg = exec.argv_text(self.opts.string_limit, self.opts.strings);
         }
         if exec_args_lost {
-            // The environment pointer (and execveat's dirfd and flags) are not known: say so, not NULL or 0.
+            // The environment pointer (and execveat's dirfd and flags) are not known: say so, not NULL or 0. The
+            // environment's count is (the exec counted it: `exec_env_count`), shown as strace does after the
+            // pointer: `? /* 38 vars */`.
             for (i, arg) in call.args.iter_mut().enumerate() {
                 if i != path_arg && i != path_arg + 1 {
-                    *arg = "...".to_string();
+                    *arg = match arg.split_once(" /* ") {
+                        Some((_, count)) if i == path_arg + 2 => format!("? /* {count}"),
+                        _ => "?".to_string(),
+                    };
                 }
             }
         }
