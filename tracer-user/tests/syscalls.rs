@@ -207,6 +207,63 @@ fn spawned_json_exact_calls() {
     assert_eq!(events.last().unwrap()["type"], "exit", "the exit is the last event\n{}", dump());
 }
 
+/// The programs a tracer process has attached, as (link type, program name) from each of its bpf link fds
+/// (`link_type` in /proc/PID/fdinfo: `perf` for a classic tracepoint, `raw_tracepoint`), the program named by
+/// bpftool (in full, from its BTF). Sorted.
+fn attached_programs(pid: u32) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).expect("tracer's fds").flatten() {
+        if std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == "anon_inode:bpf_link") {
+            let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_string_lossy()))
+                .expect("link fdinfo");
+            let value = |key: &str| {
+                info.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_string()).expect(key)
+            };
+            let (link_type, prog_id) = (value("link_type:"), value("prog_id:"));
+            let show = Command::new("bpftool").args(["-j", "prog", "show", "id", &prog_id]).output().expect("bpftool");
+            let prog: Value = serde_json::from_slice(&show.stdout).expect("bpftool's JSON");
+            out.push((link_type, prog["name"].as_str().expect("program name").to_string()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A plain `tracer syscalls` (no enter hook) attaches no classic `syscalls:sys_enter_*` tracepoint: one in use
+/// makes the kernel run `perf_syscall_enter` at every syscall of every task on the machine (bench/README.md, issue
+/// 15 item 3). exec's environment is counted at `sched_process_exec` instead (`exec_env_count`, a raw tracepoint),
+/// only when no enter hook counts it and records are sent (not `-c`). `-y` attaches close's enter (the one
+/// classic enter allowed) and `-e trace=` the calls' own: what is looked at does show classic tracepoints.
+/// Before: `sys_enter_one` twice (execve's and execveat's) in the plain trace.
+#[test]
+fn plain_trace_attaches_no_classic_syscall_tracepoint() {
+    let dl = Deadline::test();
+    let perf = |name: &str| ("perf".to_string(), name.to_string());
+    let raw = |name: &str| ("raw_tracepoint".to_string(), name.to_string());
+    let cases: [(&[&str], Vec<(String, String)>); 5] = [
+        (&[], vec![raw("exec_env_count"), raw("raw_sys_exit")]),
+        (&["-y"], vec![perf("sys_enter_close_fd"), raw("exec_env_count"), raw("raw_sys_exit")]),
+        (&["-T"], vec![raw("raw_sys_enter"), raw("raw_sys_exit")]),
+        (&["-c"], vec![raw("raw_sys_enter"), raw("raw_sys_exit")]),
+        (&["-e", "trace=getppid"], vec![perf("sys_enter_one"), perf("sys_exit_one")]),
+    ];
+    for (opts, want) in cases {
+        let mut args = opts.to_vec();
+        args.extend(["-o", "/dev/null", "--", "sleep", "1"]);
+        let mut cmd = tracer_command("syscalls", &args);
+        let t = start_tracer_text(&mut cmd, "tracer syscalls", dl.within(Duration::from_secs(20)));
+        let attached = attached_programs(t.pid());
+        // The syscall family's programs (the process and signal families' are the same in every case).
+        let syscalls: Vec<(String, String)> = attached
+            .iter()
+            .filter(|(_, name)| name.starts_with("sys_") || name.starts_with("raw_sys_") || name == "exec_env_count")
+            .cloned()
+            .collect();
+        assert_eq!(syscalls, want, "{opts:?}: every program attached: {attached:?}\n{}", t.dump());
+        t.wait(dl).expect_code(0);
+    }
+}
+
 /// The argv of the command's execve must be the real one even when the command exits at once (strace reads
 /// it at syscall entry; reading /proc/PID/cmdline afterwards races with the exit and shows `[]`).
 #[test]
