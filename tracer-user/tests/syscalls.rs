@@ -207,10 +207,13 @@ fn spawned_json_exact_calls() {
     assert_eq!(events.last().unwrap()["type"], "exit", "the exit is the last event\n{}", dump());
 }
 
+/// An attached program: (link type, program name).
+type Attached = (String, String);
+
 /// The programs a tracer process has attached, as (link type, program name) from each of its bpf link fds
 /// (`link_type` in /proc/PID/fdinfo: `perf` for a classic tracepoint, `raw_tracepoint`), the program named by
 /// bpftool (in full, from its BTF). Sorted.
-fn attached_programs(pid: u32) -> Vec<(String, String)> {
+fn attached_programs(pid: u32) -> Vec<Attached> {
     let mut out = Vec::new();
     for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).expect("tracer's fds").flatten() {
         if std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == "anon_inode:bpf_link") {
@@ -239,7 +242,7 @@ fn plain_trace_attaches_no_classic_syscall_tracepoint() {
     let dl = Deadline::test();
     let perf = |name: &str| ("perf".to_string(), name.to_string());
     let raw = |name: &str| ("raw_tracepoint".to_string(), name.to_string());
-    let cases: [(&[&str], Vec<(String, String)>); 5] = [
+    let cases: [(&[&str], Vec<Attached>); 5] = [
         (&[], vec![raw("exec_env_count"), raw("raw_sys_exit")]),
         (&["-y"], vec![perf("sys_enter_close_fd"), raw("exec_env_count"), raw("raw_sys_exit")]),
         (&["-T"], vec![raw("raw_sys_enter"), raw("raw_sys_exit")]),
@@ -253,7 +256,7 @@ fn plain_trace_attaches_no_classic_syscall_tracepoint() {
         let t = start_tracer_text(&mut cmd, "tracer syscalls", dl.within(Duration::from_secs(20)));
         let attached = attached_programs(t.pid());
         // The syscall family's programs (the process and signal families' are the same in every case).
-        let syscalls: Vec<(String, String)> = attached
+        let syscalls: Vec<Attached> = attached
             .iter()
             .filter(|(_, name)| name.starts_with("sys_") || name.starts_with("raw_sys_") || name == "exec_env_count")
             .cloned()
