@@ -2040,6 +2040,8 @@ fn execve_environment_counted_as_strace_counts_it() {
                 Some(r) => r.split_once("] ").map_or((line, r), |(t, rest)| (t.trim(), rest)),
                 None => line.split_once(' ').unwrap_or(("", line)),
             };
+            // strace pads short pids (`3049  execve(`), tracer too (`[pid  3049] `).
+            let rest = rest.trim_start();
             let line = match rest.strip_prefix("<... execve resumed>").or(rest.strip_prefix("<... execveat resumed>")) {
                 Some(resumed) => held.remove(tid).unwrap_or_default() + resumed,
                 None if rest.starts_with("execve") && rest.ends_with(" <unfinished ...>") => {

@@ -186,6 +186,8 @@ impl Family for SyscallProbes {
                     // of it, from `sched_process_exec`. Not exec's own enter tracepoints: any classic
                     // `syscalls:sys_enter_*` in use makes every syscall of every task pay (issue 15 item 3).
                     probes.attach_raw_tracepoint("exec_env_count", "sched_process_exec")?;
+                    // A failed exec's environment is counted at its exit, by a program of its own.
+                    probes.set_tail_calls("FAILED_EXEC_EXIT", &["raw_sys_exit_failed_exec"])?;
                 }
                 probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
             }
