@@ -370,7 +370,7 @@ pub fn raw_sys_exit(ctx: RawTracePointContext) -> i32 {
         } else if is_error_return(ret) {
             // A failed exec kept its memory and registers: its environment is counted as at an enter, by a program
             // of its own. Only when that program is missing does this one report it, uncounted.
-            let _ = unsafe { FAILED_EXEC_EXIT.tail_call(&ctx, 0) };
+            unsafe { FAILED_EXEC_EXIT.tail_call(&ctx, 0) };
         } else if let Some(slot) = take_inflight(tid)
             && slot.nr == EXEC_ENV_COUNTED
         {
