@@ -367,16 +367,21 @@ pub fn raw_sys_exit(ctx: RawTracePointContext) -> i32 {
                 args = slot.args;
                 counted = slot.counted;
             }
-        } else if is_error_return(ret) {
+        } else {
             // A failed exec kept its memory and registers: its environment is counted as at an enter, by a program
-            // of its own. Only when that program is missing does this one report it, uncounted.
-            unsafe { FAILED_EXEC_EXIT.tail_call(&ctx, 0) };
-        } else if let Some(slot) = take_inflight(tid)
-            && slot.nr == EXEC_ENV_COUNTED
-        {
-            // A successful one's arguments are gone (user space says so); its environment was counted by the
-            // exec itself (`exec_env_count`).
-            counted = slot.counted;
+            // of its own (index 0). A successful one asks for index 1, which is past the array: the call returns
+            // at once. The index, not a branch on `ret`: each branch on it doubles the states the verifier walks
+            // in the record's making (5.10). Only when that program is missing is a failed exec reported here,
+            // uncounted.
+            let failed = (ret as u64 >> 63) as u32;
+            unsafe { FAILED_EXEC_EXIT.tail_call(&ctx, failed ^ 1) };
+            if let Some(slot) = take_inflight(tid)
+                && slot.nr == EXEC_ENV_COUNTED
+            {
+                // A successful one's arguments are gone (user space says so); its environment was counted by the
+                // exec itself (`exec_env_count`).
+                counted = slot.counted;
+            }
         }
     }
     report_call(pid_tgid, nr as i32, &global(spec), args, counted, enter_ns, ret, 0);
