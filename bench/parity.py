@@ -113,6 +113,10 @@ CLOCK_FIELDS = re.compile(
     r"tms_utime|tms_stime|tms_cutime|tms_cstime|freeram|bufferram|sharedram|freeswap|procs)=(\{[^}]*\}|-?\d+)"
 )
 LARGE_NUMBER = re.compile(r"\b\d{9,}\b")
+# A successful exec's environment pointer: strace reads it at the call's enter; tracer's plain trace (no enter
+# hook) cannot know it once the exec replaced the memory and registers, and shows `?` with the count. Addresses are
+# normalised away anyway, so the unknown one is too; the count is still compared.
+UNKNOWN_ENV_POINTER = re.compile(r"(?<=, )\?(?= /\* \d+ vars? \*/)")
 # getrandom's bytes differ every run; their quoting (strace: all hex) does not.
 RANDOM_BYTES = re.compile(r'^getrandom\("(?:\\x[0-9a-f]{2})+"')
 
@@ -164,6 +168,7 @@ def normalise(lines: list[str]) -> list[list[str]]:
             if pid_re:
                 line = pid_re.sub(lambda m: ordinal[m.group(1)], line)
             line = HEX.sub("0xADDR", line)
+            line = UNKNOWN_ENV_POINTER.sub("0xADDR", line)
             line = BRACKETED_INODE.sub(lambda m: f"{m.group(1)}:[INO]", line)
             line = INODE.sub(lambda m: f"{m.group(1)}{m.group(2) or ''}INO", line)
             line = CLOCK_FIELDS.sub(lambda m: f"{m.group(1)}=T", line)

@@ -14,7 +14,7 @@ use aya_ebpf::{
         bpf_probe_read_user_str_bytes,
     },
     macros::{map, raw_tracepoint, tracepoint},
-    maps::{Array, PerCpuArray},
+    maps::{Array, PerCpuArray, ProgramArray},
     programs::{RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
@@ -31,7 +31,7 @@ use crate::{
     emit::{Follow, SYSCALLS, emit},
     kernel::{
         VFS_DENTRY_INODE, VFS_FILE_DENTRY, VFS_INODE_INO, VFS_INODE_SB, VFS_SB_DEV, current_task, file_of_fd, is_zero,
-        pick, read, word,
+        pick, read, read_checked, word,
     },
     maps::{global, now_ns, traced_state},
     net::socket_ends,
@@ -239,7 +239,8 @@ pub fn report_unreturned(pid_tgid: u64, state: u32) {
     }
     // Without the enter hook, exit and exit_group are read from the thread's saved registers; `enter_ns` 0 then
     // (no clock is read without the enter hook, so no duration is shown), the arguments are known (ENTER_SEEN).
-    let (nr, enter_ns, args, counted) = match take_inflight(pid_tgid as u32) {
+    // A slot `exec_env_count` filled is no call's (its exec's exit took it unless execve is not traced).
+    let (nr, enter_ns, args, counted) = match take_inflight(pid_tgid as u32).filter(|e| e.nr != EXEC_ENV_COUNTED) {
         Some(entered) => (entered.nr, entered.enter_ns, entered.args, entered.counted),
         None if global(&ENTER_HOOKED) == 0 => match exiting_call() {
             Some((nr, args)) => (nr, 0, args, NOT_COUNTED),
@@ -358,24 +359,81 @@ pub fn raw_sys_exit(ctx: RawTracePointContext) -> i32 {
     }
     let mut args = args_from_regs(&regs);
     let mut counted = NOT_COUNTED;
-    let mut enter_ns = entered.then_some(enter_ns);
+    let enter_ns = entered.then_some(enter_ns);
     if is_exec(nr) {
-        // A successful exec reset the saved registers: the enter kept its arguments (without the enter hook,
-        // exec's own enter tracepoints did: `sys_enter_one`).
         if entered {
+            // A successful exec reset the saved registers: the enter kept its arguments.
             if let Some(slot) = INFLIGHT.get(tid & (INFLIGHT_SLOTS - 1)) {
                 args = slot.args;
                 counted = slot.counted;
             }
-        } else if let Some(slot) = take_inflight(tid)
-            && slot.nr as i64 == nr
-        {
-            args = slot.args;
-            counted = slot.counted;
-            enter_ns = Some(slot.enter_ns);
+        } else {
+            // A failed exec kept its memory and registers: its environment is counted as at an enter, by a program
+            // of its own (index 0). A successful one asks for index 1, which is past the array: the call returns
+            // at once. The index, not a branch on `ret`: a branch splits the states the verifier walks through
+            // the record's making (6.1: 7904 instructions against 5490). Only when that program is missing is a
+            // failed exec reported here, uncounted.
+            let failed = (ret as u64 >> 63) as u32;
+            unsafe { FAILED_EXEC_EXIT.tail_call(&ctx, failed ^ 1) };
+            if let Some(slot) = take_inflight(tid)
+                && slot.nr == EXEC_ENV_COUNTED
+            {
+                // A successful one's arguments are gone (user space says so); its environment was counted by the
+                // exec itself (`exec_env_count`).
+                counted = slot.counted;
+            }
         }
     }
     report_call(pid_tgid, nr as i32, &global(spec), args, counted, enter_ns, ret, 0);
+    0
+}
+
+/// `linux_binprm.envc` (from BTF): the entries of an exec's environment, as the exec counted them.
+#[unsafe(no_mangle)]
+static BPRM_ENVC_OFFSET: u32 = 0;
+
+/// The `nr` of an `INFLIGHT` slot that `exec_env_count` filled: no syscall's number (no enter hook ran).
+const EXEC_ENV_COUNTED: i32 = -1;
+
+/// Without the enter hook (user space attaches it then, and not for `-c`): a successful exec's environment count,
+/// for its exit's record, where the old memory that held envp is gone. The exec counted it itself
+/// (`bprm->envc`); a raw tracepoint on `sched_process_exec(p, old_pid, bprm)` runs at execs only, where exec's own
+/// `syscalls:sys_enter_*` tracepoints made every syscall of every task pay (bench/README.md, issue 15 item 3).
+#[raw_tracepoint(tracepoint = "sched_process_exec")]
+pub fn exec_env_count(ctx: RawTracePointContext) -> i32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if traced_state((pid_tgid >> 32) as u32) == 0 {
+        return 0;
+    }
+    let bprm: u64 = ctx.arg(2);
+    let (envc, read) = read_checked::<i32>(bprm, global(&BPRM_ENVC_OFFSET));
+    let counted = if read != 0 && envc >= 0 { envc as u32 } else { NOT_COUNTED };
+    // The exec'ing thread has the process's pid by now (a non-leader's exec took the leader's): so does its exit.
+    let tid = pid_tgid as u32;
+    if let Some(slot) = INFLIGHT.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1)) {
+        unsafe { *slot = Inflight { enter_ns: 0, tid, nr: EXEC_ENV_COUNTED, args: [0; 6], counted, _pad: 0 } };
+    }
+    0
+}
+
+/// `raw_sys_exit_failed_exec`, tail-called by `raw_sys_exit` (set by user space).
+#[map]
+static FAILED_EXEC_EXIT: ProgramArray = ProgramArray::with_max_entries(1, 0);
+
+/// A failed exec's exit without the enter hook, tail-called from `raw_sys_exit` (never attached): its environment
+/// counted from its memory (left as it was), then reported. A program of its own because the count's loop, walked
+/// inside `raw_sys_exit` from each of the states that reach it, cost 5.10's verifier six times that program
+/// (89353 instructions against 32468 without it).
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn raw_sys_exit_failed_exec(ctx: RawTracePointContext) -> i32 {
+    let ret: i64 = ctx.arg(1);
+    let Some(regs) = read_regs(ctx.arg(0)) else { return 0 };
+    let nr = regs[REG_ORIG_AX] as i64;
+    let Some(spec) = spec(nr) else { return 0 };
+    let spec = global(spec);
+    let args = args_from_regs(&regs);
+    let counted = count_at_enter(&spec, &args);
+    report_call(bpf_get_current_pid_tgid(), nr as i32, &spec, args, counted, None, ret, 0);
     0
 }
 

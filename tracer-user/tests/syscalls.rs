@@ -207,6 +207,65 @@ fn spawned_json_exact_calls() {
     assert_eq!(events.last().unwrap()["type"], "exit", "the exit is the last event\n{}", dump());
 }
 
+/// An attached program: (link type, program name).
+type Attached = (String, String);
+
+/// The programs a tracer process has attached, as (link type, program name) from each of its bpf link fds
+/// (`link_type` in /proc/PID/fdinfo: `perf` for a classic tracepoint, `raw_tracepoint`), the program named by
+/// bpftool (in full, from its BTF). Sorted.
+fn attached_programs(pid: u32) -> Vec<Attached> {
+    let mut out = Vec::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).expect("tracer's fds").flatten() {
+        if std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == "anon_inode:bpf_link") {
+            let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_string_lossy()))
+                .expect("link fdinfo");
+            let value =
+                |key: &str| info.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_string()).expect(key);
+            let (link_type, prog_id) = (value("link_type:"), value("prog_id:"));
+            let show = Command::new("bpftool").args(["-j", "prog", "show", "id", &prog_id]).output().expect("bpftool");
+            let prog: Value = serde_json::from_slice(&show.stdout).expect("bpftool's JSON");
+            out.push((link_type, prog["name"].as_str().expect("program name").to_string()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A plain `tracer syscalls` (no enter hook) attaches no classic `syscalls:sys_enter_*` tracepoint: one in use
+/// makes the kernel run `perf_syscall_enter` at every syscall of every task on the machine (bench/README.md, issue
+/// 15 item 3). exec's environment is counted at `sched_process_exec` instead (`exec_env_count`, a raw tracepoint),
+/// only when no enter hook counts it and records are sent (not `-c`). `-y` attaches close's enter (the one
+/// classic enter allowed) and `-e trace=` the calls' own: what is looked at does show classic tracepoints.
+/// Before: `sys_enter_one` twice (execve's and execveat's) in the plain trace.
+#[test]
+fn plain_trace_attaches_no_classic_syscall_tracepoint() {
+    let dl = Deadline::test();
+    let perf = |name: &str| ("perf".to_string(), name.to_string());
+    let raw = |name: &str| ("raw_tracepoint".to_string(), name.to_string());
+    let cases: [(&[&str], Vec<Attached>); 5] = [
+        (&[], vec![raw("exec_env_count"), raw("raw_sys_exit")]),
+        (&["-y"], vec![perf("sys_enter_close_fd"), raw("exec_env_count"), raw("raw_sys_exit")]),
+        (&["-T"], vec![raw("raw_sys_enter"), raw("raw_sys_exit")]),
+        (&["-c"], vec![raw("raw_sys_enter"), raw("raw_sys_exit")]),
+        (&["-e", "trace=getppid"], vec![perf("sys_enter_one"), perf("sys_exit_one")]),
+    ];
+    for (opts, want) in cases {
+        let mut args = opts.to_vec();
+        args.extend(["-o", "/dev/null", "--", "sleep", "1"]);
+        let mut cmd = tracer_command("syscalls", &args);
+        let t = start_tracer_text(&mut cmd, "tracer syscalls", dl.within(Duration::from_secs(20)));
+        let attached = attached_programs(t.pid());
+        // The syscall family's programs (the process and signal families' are the same in every case).
+        let syscalls: Vec<Attached> = attached
+            .iter()
+            .filter(|(_, name)| name.starts_with("sys_") || name.starts_with("raw_sys_") || name == "exec_env_count")
+            .cloned()
+            .collect();
+        assert_eq!(syscalls, want, "{opts:?}: every program attached: {attached:?}\n{}", t.dump());
+        t.wait(dl).expect_code(0);
+    }
+}
+
 /// The argv of the command's execve must be the real one even when the command exits at once (strace reads
 /// it at syscall entry; reading /proc/PID/cmdline afterwards races with the exit and shows `[]`).
 #[test]
@@ -1954,36 +2013,69 @@ fn futex_ops_and_timeouts_match_strace() {
     assert!(mine.contains("{tv_sec=0, tv_nsec=1000000}) = -1 ETIMEDOUT"), "{}", dump());
 }
 
-/// execve's environment as strace shows it, `0x7ffd... /* 38 vars */`, counted at the call's enter (a successful
-/// exec replaces the memory the array is in) for the traced command's own exec, a child's, and a failed one.
-/// Before: `...` for a successful exec (its arguments gone by its exit), an address for a failed one.
+/// exec's environment as strace shows it, `/* 38 vars */`, for the traced command's own exec, a child's execve
+/// and execveat (`os.execve(fd, ...)`: fexecve), and a failed one: the same counts as strace. A successful exec's
+/// environment pointer is gone with the old memory by its exit (the plain trace hooks no enter): `? /* 38 vars */`,
+/// the count from the exec itself (`sched_process_exec`'s `bprm->envc`); a failed exec's is read at its exit,
+/// `0x7ffd... /* 2 vars */` as strace shows it. Before: exec's own enter tracepoints kept the pointer, at a cost to
+/// every syscall of every task (issue 15 item 3); before those, `...` for a successful exec.
 #[test]
 fn execve_environment_counted_as_strace_counts_it() {
     let dl = Deadline::test();
     let script = "import os\n\
         os.spawnv(os.P_WAIT, '/bin/true', ['true'])\n\
+        pid = os.fork()\n\
+        if pid == 0:\n    os.execve(os.open('/bin/true', os.O_RDONLY), ['true'], {'C': '3'})\n\
+        os.waitpid(pid, 0)\n\
         try:\n    os.execve('/nonexistent-tracer-test', ['x'], {'A': '1', 'B': '2'})\n\
         except OSError:\n    pass\n";
     let (mine, strace) = python_under_both("execve-env", script, &[], dl);
     let dump = || format!("--- tracer\n{mine}\n--- strace\n{strace}");
+    // Each exec's environment and result, in order (strace's `<unfinished ...>` and `resumed` joined).
     let envs = |text: &str| {
-        lines_with(text, "execve(")
-            .iter()
-            .map(|l| {
-                let l = without_addresses(l);
-                // The env part and the result: a failed exec's argv is not read back yet (issue 15).
-                let env = l.rsplit_once(", ").map_or(l.clone(), |(_, env)| env.to_string());
-                env.replace(" <unfinished ...>", "")
-            })
-            .collect::<Vec<_>>()
+        let mut held = BTreeMap::new();
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let (tid, rest) = match line.strip_prefix("[pid ") {
+                Some(r) => r.split_once("] ").map_or((line, r), |(t, rest)| (t.trim(), rest)),
+                None => line.split_once(' ').unwrap_or(("", line)),
+            };
+            // strace pads short pids (`3049  execve(`), tracer too (`[pid  3049] `).
+            let rest = rest.trim_start();
+            let line = match rest.strip_prefix("<... execve resumed>").or(rest.strip_prefix("<... execveat resumed>")) {
+                Some(resumed) => held.remove(tid).unwrap_or_default() + resumed,
+                None if rest.starts_with("execve") && rest.ends_with(" <unfinished ...>") => {
+                    held.insert(tid, rest.trim_end_matches(" <unfinished ...>").to_string());
+                    continue;
+                }
+                None if rest.starts_with("execve") => rest.to_string(),
+                None => continue,
+            };
+            let line = without_addresses(&line);
+            let (call, ret) = line.rsplit_once(" = ").unwrap_or((&line, ""));
+            let call = call.trim_end().strip_suffix(')').unwrap_or(call);
+            let env = call.split(", ").find(|a| a.contains(" var")).unwrap_or("no env").to_string();
+            out.push((env, format!("= {}", ret.trim())));
+        }
+        out
     };
     let (a, b) = (envs(&mine), envs(&strace));
-    assert_eq!(a.len(), 3, "python's, true's and the failed exec\n{}", dump());
-    assert!(a.iter().all(|l| l.contains(" vars */)")), "{a:?}\n{}", dump());
-    assert!(a[2].starts_with("0xADDR /* 2 vars */) = -1 ENOENT"), "{a:?}\n{}", dump());
-    // strace splits a child's exec into `<unfinished ...>` and `<... execve resumed>`: the counts are compared.
-    let counts = |l: &[String]| l.iter().map(|e| e.split(" = ").next().unwrap_or("").to_string()).collect::<Vec<_>>();
-    assert_eq!(counts(&a), counts(&b), "{}", dump());
+    assert_eq!(b.len(), 4, "python's, true's, the fexecve and the failed exec\n{}", dump());
+    assert_eq!(a.len(), 4, "python's, true's, the fexecve and the failed exec\n{}", dump());
+    let count = |env: &str| env.split_once(" /* ").map(|(_, c)| c.to_string());
+    for (i, ((mine_env, mine_ret), (strace_env, strace_ret))) in a.iter().zip(&b).enumerate() {
+        assert_eq!(mine_ret, strace_ret, "exec {i}\n{}", dump());
+        assert_eq!(count(mine_env), count(strace_env), "exec {i}: the count\n{}", dump());
+        assert!(count(mine_env).is_some_and(|c| c.ends_with(" */")), "exec {i}\n{}", dump());
+    }
+    // The pointers: unknown after a successful exec, the address (as strace's) after a failed one.
+    for (env, _) in &a[..3] {
+        assert!(env.starts_with("? /* "), "{a:?}\n{}", dump());
+    }
+    assert_eq!(a[3], ("0xADDR /* 2 vars */".to_string(), "= -1 ENOENT (No such file or directory)".to_string()));
+    assert_eq!(a[3], b[3], "the failed exec's environment as strace shows it\n{}", dump());
+    // strace's singular for one entry.
+    assert_eq!(count(&a[2].0).as_deref(), Some("1 var */"), "the fexecve's {{'C': '3'}}\n{}", dump());
 }
 
 /// prctl, personality and kcmp as strace shows them: prctl's options by name with the arguments each takes

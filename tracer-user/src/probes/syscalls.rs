@@ -12,7 +12,7 @@ use aya::{
 use tracer_common::syscalls::{FdSources, INFLIGHT_SLOTS, Inflight, MAX_SYSCALL_NR, SyscallSpec, SyscallStat};
 
 use crate::{
-    bpf::{KernelGlobals, Probes},
+    bpf::{KernelGlobals, Probes, btf_sized_offset},
     btf::kernel_btf,
     probes::{Family, fd_table_globals, socket_ends_globals, vfs_globals},
 };
@@ -96,11 +96,19 @@ pub struct SyscallProbes {
     fd_identities: Option<FdIdentities>,
     fd_switch: u8,
     hooks: Hooks,
+    /// `linux_binprm.envc`, when `exec_env_count` is attached (`exec_env_counted`).
+    bprm_envc_offset: u32,
 }
 
 impl SyscallProbes {
-    pub fn new(options: Options, hooks: Hooks) -> SyscallProbes {
-        SyscallProbes {
+    /// Reads the kernel's exec layout (BTF) when the exit alone reports execs (`exec_env_counted`).
+    pub fn new(options: Options, hooks: Hooks) -> anyhow::Result<SyscallProbes> {
+        let bprm_envc_offset = if exec_env_counted(&hooks, options.summary_only) {
+            btf_sized_offset(&*kernel_btf()?, "linux_binprm", "envc", 4)?
+        } else {
+            0
+        };
+        Ok(SyscallProbes {
             specs: options.specs,
             summary_only: u8::from(options.summary_only),
             result_filter: options.result_filter,
@@ -113,7 +121,8 @@ impl SyscallProbes {
             fd_switch: u8::from(options.fd_identities.is_some()),
             fd_identities: options.fd_identities,
             hooks,
-        }
+            bprm_envc_offset,
+        })
     }
 
     /// The per-syscall table the programs were given.
@@ -137,7 +146,8 @@ impl Family for SyscallProbes {
             // Timestamps, durations and JSON all hook the enter; without it no line shows a record's time, and
             // the clock read is a quarter of a record's cost (bench/README.md, issue 22).
             .override_global("RECORD_CLOCK", &self.enter_hooked, true)
-            .override_global("FD_IDENTITIES", &self.fd_switch, true);
+            .override_global("FD_IDENTITIES", &self.fd_switch, true)
+            .override_global("BPRM_ENVC_OFFSET", &self.bprm_envc_offset, true);
         match &self.fd_identities {
             Some(fds) => {
                 loader.override_global("SYSCALL_FD_SOURCES", &*fds.sources, true);
@@ -171,12 +181,13 @@ impl Family for SyscallProbes {
                 // syscall of every task: bench/README.md, issue 22).
                 if *enter {
                     probes.attach_raw_tracepoint("raw_sys_enter", "sys_enter")?;
-                } else if self.summary_only == 0 {
-                    // exec's arguments (and its environment's count) are gone from user memory and the saved
-                    // registers by its exit: their own enter tracepoints keep them, costing other calls nothing.
-                    for name in ["execve", "execveat"] {
-                        probes.attach_tracepoint("sys_enter_one", "syscalls", &format!("sys_enter_{name}"))?;
-                    }
+                } else if exec_env_counted(&self.hooks, self.summary_only != 0) {
+                    // A successful exec's environment is gone from user memory by its exit: the exec's own count
+                    // of it, from `sched_process_exec`. Not exec's own enter tracepoints: any classic
+                    // `syscalls:sys_enter_*` in use makes every syscall of every task pay (issue 15 item 3).
+                    probes.attach_raw_tracepoint("exec_env_count", "sched_process_exec")?;
+                    // A failed exec's environment is counted at its exit, by a program of its own.
+                    probes.set_tail_calls("FAILED_EXEC_EXIT", &["raw_sys_exit_failed_exec"])?;
                 }
                 probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
             }
@@ -191,6 +202,12 @@ impl Family for SyscallProbes {
         }
         Ok(())
     }
+}
+
+/// Whether a successful exec's environment is counted at `sched_process_exec` (`exec_env_count`): when the exit
+/// alone reports calls (an enter hook counts it at the call's enter) and records are sent (not `-c`).
+fn exec_env_counted(hooks: &Hooks, summary_only: bool) -> bool {
+    matches!(hooks, Hooks::Raw { enter: false }) && !summary_only
 }
 
 /// The syscall family's maps, read from the loaded object (`use SyscallMaps as _` and call them on `Probes`).

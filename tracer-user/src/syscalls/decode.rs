@@ -793,7 +793,10 @@ fn format_captured(
         ArgKind::SigAction { .. } => sigaction(data),
         ArgKind::WaitStatus => wait_status(data),
         ArgKind::CloneArgs => clone_args_struct(data, ret),
-        ArgKind::EnvCount => u32_at(data, 0).map(|count| format!("{value:#x} /* {count} vars */")),
+        // strace's singular for one entry: `/* 1 var */`.
+        ArgKind::EnvCount => {
+            u32_at(data, 0).map(|count| format!("{value:#x} /* {count} var{} */", if count == 1 { "" } else { "s" }))
+        }
         _ => None,
     };
     decoded.unwrap_or_else(|| format!("{value:#x}"))
@@ -1586,6 +1589,7 @@ mod tests {
             formatted_with("execve", EXECVE, &[0x1000, 0x2000, envp], 0, [b"/bin/true", count], status).args[2].clone()
         };
         assert_eq!(exec(0x7ffd_0000, &38u32.to_ne_bytes(), 0), "0x7ffd0000 /* 38 vars */");
+        assert_eq!(exec(0x7ffd_0000, &1u32.to_ne_bytes(), 0), "0x7ffd0000 /* 1 var */");
         // Not counted (a fault, more than the kernel counts): the address alone.
         assert_eq!(exec(0x7ffd_0000, b"", status::FAULT_1), "0x7ffd0000");
         assert_eq!(exec(0, b"", status::FAULT_1), "NULL");

@@ -206,7 +206,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         // duration_ns) every traced call costs one hook instead of two, and every other task too.
         None => Hooks::Raw { enter: enter_hook },
     };
-    let syscalls = SyscallProbes::new(options, hooks);
+    let syscalls = SyscallProbes::new(options, hooks).context("reading the kernel's exec layout")?;
     let process = ProcessProbes::new(process_layout.clone()).with_forks(args.follow);
     // The signal behind an interrupted call.
     let signals = (!args.summary).then(|| SignalProbes::generation(process_layout, signal_layout));
@@ -446,16 +446,19 @@ impl Tracer {
         let exec_args_lost = is_exec && event.ret == 0 && event.status & status::ENTER_SEEN == 0;
         let path_arg = usize::from(&*self.table.name(event.nr) == "execveat");
         let rewritten;
-        let record = if is_exec
-            && event.ret == 0
-            && let Some(exec) = self.execs.get(&pid)
-        {
-            // The old image's memory is gone: use what the kernel executed, and the new image's argv.
+        let record = if is_exec && event.ret == 0 {
             let mut exec_record = record.clone();
-            exec_record.data[0] = exec.filename.clone();
-            exec_record.event.status &= !(status::FAULT_0 | status::TRUNCATED_0);
-            if exec_record.event.args[path_arg] == 0 {
-                exec_record.event.args[path_arg] = u64::MAX; // not NULL: shown from the data above
+            if exec_args_lost {
+                // The environment pointer is gone (`?` below), not its count: not NULL, so that the count is shown.
+                exec_record.event.args[path_arg + 2] = u64::MAX;
+            }
+            // The old image's memory is gone: use what the kernel executed, and the new image's argv.
+            if let Some(exec) = self.execs.get(&pid) {
+                exec_record.data[0] = exec.filename.clone();
+                exec_record.event.status &= !(status::FAULT_0 | status::TRUNCATED_0);
+                if exec_record.event.args[path_arg] == 0 {
+                    exec_record.event.args[path_arg] = u64::MAX; // not NULL: shown from the data above
+                }
             }
             rewritten = exec_record;
             &rewritten
@@ -499,10 +502,15 @@ impl Tracer {
             *arg = exec.argv_text(self.opts.string_limit, self.opts.strings);
         }
         if exec_args_lost {
-            // The environment pointer (and execveat's dirfd and flags) are not known: say so, not NULL or 0.
+            // The environment pointer (and execveat's dirfd and flags) are not known: say so, not NULL or 0. The
+            // environment's count is (the exec counted it: `exec_env_count`), shown as strace does after the
+            // pointer: `? /* 38 vars */`.
             for (i, arg) in call.args.iter_mut().enumerate() {
                 if i != path_arg && i != path_arg + 1 {
-                    *arg = "...".to_string();
+                    *arg = match arg.split_once(" /* ") {
+                        Some((_, count)) if i == path_arg + 2 => format!("? /* {count}"),
+                        _ => "?".to_string(),
+                    };
                 }
             }
         }
