@@ -91,6 +91,16 @@ impl Serialize for Origin {
 }
 
 impl Origin {
+    /// The same cgroup (one `Cgroup` value: a cgroup's meaning and names are read once) and namespace pid.
+    pub fn same_as(&self, other: &Origin) -> bool {
+        let same_cgroup = match (&self.cgroup, &other.cgroup) {
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        same_cgroup && self.ns_pid == other.ns_pid
+    }
+
     /// The text column: ` [ctr web pid 1]` (the container's name, or its short id `1a2b3c4d5e6f` when unknown),
     /// ` [ctr pid 1]` (a pid namespace without a container), ` [unit nginx.service]`; empty when the process is in
     /// no container, unit or pid namespace of its own.

@@ -219,8 +219,7 @@ fn dispatch(bytes: &[u8], handler: &mut impl Handler, io: &mut Io, decode_errors
     match decode(bytes) {
         Ok(event) => {
             let header = event.header();
-            let origin = io.origins.of_event(header.cgroup_id, header.ns_pid);
-            io.out.set_origin(Some(origin));
+            io.out.use_event_origin(&mut io.origins, header.cgroup_id, header.ns_pid);
             if handler.event(&event, io).is_err() {
                 *stop = Stop::OutputClosed;
             }
