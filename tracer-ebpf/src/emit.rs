@@ -277,6 +277,8 @@ struct WakeupState {
     /// The reader's position when this CPU last woke it for a filling ring: a reader woken but not yet run is
     /// not woken again.
     woken_at: u64,
+    /// Non-zero while the ring was more than half full at the last look: the reader is behind.
+    behind: u64,
 }
 
 #[map]
@@ -298,7 +300,10 @@ const RECORDS_PER_LOOK: u64 = 256;
 /// its first record of each tick, and also, looking every `RECORDS_PER_LOOK` records, when the ring is more than a
 /// quarter full and the reader has not moved since the last look (asleep: an awake reader needs no wakeup, and
 /// waking it again at every look was an interrupt every few dozen traced calls) nor been woken at that position,
-/// so that a tick of a flood cannot fill the ring before the reader is told.
+/// so that a tick of a flood cannot fill the ring before the reader is told. A ring found more than half full means
+/// a reader slower than the calls: then every record wakes it until a look finds the ring below half, and the
+/// interrupt each costs the traced call paces it to the reader rather than losing its records (what the kernel's
+/// own per-record wakeup did to every traced call).
 #[inline(always)]
 fn wakeup_flags(now: u64) -> u64 {
     let Some(state) = WAKEUP_STATE.get_ptr_mut(0) else { return 0 };
@@ -318,13 +323,16 @@ fn wakeup_flags(now: u64) -> u64 {
     }
     state.unchecked += 1;
     if state.unchecked < RECORDS_PER_LOOK {
-        return BPF_RB_NO_WAKEUP as u64;
+        return if state.behind != 0 { BPF_RB_FORCE_WAKEUP } else { BPF_RB_NO_WAKEUP } as u64;
     }
     state.unchecked = 0;
     let consumer = EVENTS.query(BPF_RB_CONS_POS as u64);
     let asleep = consumer == state.consumer && consumer != state.woken_at;
     state.consumer = consumer;
-    if asleep && EVENTS.query(BPF_RB_AVAIL_DATA as u64) > EVENTS.query(BPF_RB_RING_SIZE as u64) / 4 {
+    let avail = EVENTS.query(BPF_RB_AVAIL_DATA as u64);
+    let size = EVENTS.query(BPF_RB_RING_SIZE as u64);
+    state.behind = (avail > size / 2) as u64;
+    if state.behind != 0 || (asleep && avail > size / 4) {
         state.woken_at = consumer;
         return BPF_RB_FORCE_WAKEUP as u64;
     }
