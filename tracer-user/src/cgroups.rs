@@ -119,9 +119,6 @@ pub struct Origins {
     hierarchy: Option<Hierarchy>,
     cgroups: HashMap<u64, Option<Arc<Cgroup>>>,
     names: ContainerNames,
-    /// The last record's cgroup id, namespace pid and origin: a storm's records come from one process, and the
-    /// map's hashing was a tenth of the reader's time per record.
-    last: Option<(u64, u32, Origin)>,
 }
 
 /// Entries kept per cache before it is emptied (a machine running through pids and short-lived cgroups).
@@ -129,7 +126,7 @@ const CACHE_LIMIT: usize = 1 << 16;
 
 impl Origins {
     pub fn new(hierarchy: Option<Hierarchy>) -> Origins {
-        let mut origins = Origins { hierarchy, cgroups: HashMap::new(), names: ContainerNames::default(), last: None };
+        let mut origins = Origins { hierarchy, cgroups: HashMap::new(), names: ContainerNames::default() };
         origins.walk();
         origins
     }
@@ -173,17 +170,8 @@ impl Origins {
     /// Where a record's process was, as the kernel read it at the event: its cgroup id and its namespace pid
     /// (0: none or unknown).
     pub fn of_event(&mut self, cgroup_id: u64, ns_pid: u32) -> Origin {
-        if let Some((id, pid, origin)) = &self.last
-            && (*id, *pid) == (cgroup_id, ns_pid)
-        {
-            return origin.clone();
-        }
-        let origin = Origin { cgroup: self.cgroup(cgroup_id), ns_pid: (ns_pid != 0).then_some(ns_pid) };
-        // An id no walk found yet is asked of the map again: a later walk may find it.
-        if origin.cgroup.is_some() || cgroup_id == 0 {
-            self.last = Some((cgroup_id, ns_pid, origin.clone()));
-        }
-        origin
+        // The output keeps the last event's origin (`Output::use_event_origin`): this runs when it changes.
+        Origin { cgroup: self.cgroup(cgroup_id), ns_pid: (ns_pid != 0).then_some(ns_pid) }
     }
 
     /// Where a running process is now (a snapshot's row): its cgroup from /proc/PID/cgroup.
