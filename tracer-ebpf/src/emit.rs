@@ -290,7 +290,8 @@ const WAKEUP_INTERVAL_NS: u64 = 1_000_000;
 
 /// Without a clock, how many records a CPU sends between two looks at the ring. A look reads the consumer
 /// position, a cache line the reader writes on another CPU: at every record it was a miss at every traced call.
-/// 256 syscall records are 32 KiB, far below the quarter of any ring `--buffer-size` accepts.
+/// 256 syscall records are about 36 KiB, far below the quarter of the commands' default rings (1-8 MiB); a ring
+/// under 256 KiB (`--buffer-size`) can fill between two looks of a flood and then waits for the next tick's wakeup.
 const RECORDS_PER_LOOK: u64 = 256;
 
 /// Flags for `submit`: a wakeup is an interrupt on the traced task's CPU (in a VM, an exit to the hypervisor:
