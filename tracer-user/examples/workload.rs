@@ -50,6 +50,8 @@
 //!     bytes-stats PATH       getppid (a marker), then: open PATH, read 64 bytes of it, fstat it, close it;
 //!                            stat PATH; statx PATH (STATX_BASIC_STATS|STATX_BTIME); stat /dev/null; write to
 //!                            /dev/null text with whitespace escapes, UTF-8 text, binary bytes (what -x, -xx, -v show)
+//!     write-untouched PATH   map PATH's first page without reading it, write 14 bytes of it to /dev/null, read a
+//!                            byte of it, write the 14 bytes again
 //!   --wait-stdin: print `pid=PID` then read one line from stdin before acting (lets a tracer attach first).
 
 use std::{
@@ -187,8 +189,9 @@ fn main() {
                 // SAFETY: valid C string; the fd is ours.
                 let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
                 assert!(fd >= 0, "open /dev/null");
+                let message = resident(b"hello, tracer\n");
                 for _ in 0..n {
-                    let written = unsafe { libc::write(fd, b"hello, tracer\n".as_ptr().cast(), 14) };
+                    let written = unsafe { libc::write(fd, message.as_ptr().cast(), 14) };
                     assert_eq!(written, 14);
                 }
                 unsafe { libc::close(fd) };
@@ -485,8 +488,37 @@ fn main() {
             }
             "proc-tree" => proc_tree(),
             "bytes-stats" => bytes_stats(&CString::new(args.next().expect("path")).unwrap()),
+            "write-untouched" => write_untouched(&CString::new(args.next().expect("path")).unwrap()),
             other => panic!("unknown action {other}"),
         }
+    }
+}
+
+/// A copy of `bytes` in memory this process has written. A write to /dev/null never reads its buffer, so a
+/// literal's page of the binary may never be mapped (the kernel maps the pages around a fault only when it can take
+/// each one's lock at once: a second copy of this binary starting beside it can hold one), and a probe cannot fault
+/// a page in: the tracer would rightly show the buffer by address (see `write-untouched`).
+fn resident(bytes: &[u8]) -> Vec<u8> {
+    bytes.to_vec()
+}
+
+/// Maps PATH's first page without touching it and writes 14 bytes of it to /dev/null (the page is still not
+/// mapped in: /dev/null does not read), then reads a byte of the page and writes the same 14 bytes again.
+fn write_untouched(path: &std::ffi::CStr) {
+    // SAFETY: valid C strings, a mapping of one page that this function made, fds it opened.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        assert!(fd >= 0, "open {path:?}");
+        let page = libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ, libc::MAP_PRIVATE, fd, 0);
+        assert_ne!(page, libc::MAP_FAILED, "mmap {path:?}");
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        assert!(null >= 0, "open /dev/null");
+        assert_eq!(libc::write(null, page, 14), 14);
+        std::ptr::read_volatile(page.cast::<u8>());
+        assert_eq!(libc::write(null, page, 14), 14);
+        libc::close(null);
+        libc::munmap(page, 4096);
+        libc::close(fd);
     }
 }
 
@@ -515,6 +547,7 @@ fn bytes_stats(path: &std::ffi::CStr) {
             b"\x7fELF\x02\x01\x00\x00\xff\xfe1",
         ];
         for text in texts {
+            let text = resident(text);
             assert_eq!(libc::write(null, text.as_ptr().cast(), text.len()), text.len() as isize);
         }
         libc::close(null);

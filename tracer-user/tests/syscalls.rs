@@ -1022,6 +1022,36 @@ fn text_fd_paths_match_strace() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A buffer in a page the process never touched, written to /dev/null (which never reads it): the page is not
+/// mapped, a probe cannot fault it in, so the buffer is shown by its address, never as made-up bytes; once the
+/// process has read the page, the same write shows the string. strace (which reads through the page tables' owner)
+/// shows the string both times: the one line where tracer says less, and says so.
+#[test]
+fn untouched_buffer_shown_by_address() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("text-untouched");
+    let data = dir.join("page");
+    std::fs::write(&data, b"hello, mapped\n and more").unwrap();
+    let actions = vec!["write-untouched".to_string(), data.to_string_lossy().into_owned()];
+    let (lines, out) = run_text(&dir, "tracer.txt", &["-e", "trace=write"], &actions, dl);
+    out.expect_code(0);
+    let writes = lines_of(&show(&lines), "write");
+    assert_eq!(writes.len(), 2, "{}", show(&lines));
+    let (fd, rest) = writes[0].strip_prefix("write(").unwrap().split_once(", ").unwrap();
+    let address = rest.strip_suffix(", 14) = 14").unwrap_or_else(|| panic!("first write: {}", writes[0]));
+    assert!(address.starts_with("0x") && u64::from_str_radix(&address[2..], 16).is_ok(), "{}", writes[0]);
+    assert_eq!(writes[1], format!("write({fd}, \"hello, mapped\\n\", 14) = 14"));
+
+    let file = dir.join("strace.txt");
+    let mut cmd = Command::new(strace_bin());
+    cmd.args(["-e", "trace=write", "-o"]).arg(&file).arg(workload()).args(&actions);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
+    let strace = lines_of(&std::fs::read_to_string(&file).unwrap(), "write");
+    assert_eq!(strace, vec![writes[1].clone(), writes[1].clone()], "strace reads the page itself");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The lines from the workload's `getppid` marker on, with strace's alignment padding before ` = ` removed.
 fn lines_after_marker(text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.lines().collect();
