@@ -15,6 +15,7 @@
 #   traced, -c      tracer syscalls -c -o /dev/null -p STORM     (counted in the kernel)
 #   bystander, all  tracer syscalls -o /dev/null -p SLEEPER      (storm untraced; what everyone else pays)
 #   traced, -T      as "traced, all" with durations: the enter is hooked too (as for -t, --json and -c)
+#   traced, json    tracer syscalls --json -o /dev/null -p STORM (JSON lines: the slowest reader; lost records show)
 #   bystander, -T   as "bystander, all" with the enter hooked too
 #   bystander, few  tracer syscalls -e trace=openat -o /dev/null -p SLEEPER
 #   floor, few      bpftrace with (never running) programs on sys_enter_openat/sys_exit_openat: what the kernel
@@ -457,12 +458,13 @@ run_floor() {
 
 # ----------------------------------------------------------------------------------------------- run
 
-CONFIGS=(baseline traced_all traced_t traced_c bystander_all bystander_t bystander_few floor_all floor_t floor_few strace
+CONFIGS=(baseline traced_all traced_t traced_json traced_c bystander_all bystander_t bystander_few floor_all floor_t floor_few strace
     bpftrace)
 declare -A LABEL=(
     [baseline]="baseline (no tracer)"
     [traced_all]="tracer -p STORM (all events decoded)"
     [traced_t]="tracer -T -p STORM (durations: enter hook too)"
+    [traced_json]="tracer --json -p STORM (JSON lines: the slowest reader)"
     [traced_c]="tracer -c -p STORM (kernel counts)"
     [bystander_all]="bystander: tracer -p OTHER"
     [bystander_t]="bystander: tracer -T -p OTHER"
@@ -476,13 +478,13 @@ declare -A LABEL=(
 declare -A TARGET=([traced_all]=300 [traced_c]=200 [bystander_all]=130 [bystander_few]=25)
 # The bpftrace row each tracer row is to beat (issue 22): the count by syscall id for every traced row, the idle
 # floor with the same hooks for each bystander row.
-declare -A BEAT=([traced_all]=bpftrace [traced_t]=bpftrace [traced_c]=bpftrace [bystander_all]=floor_all
+declare -A BEAT=([traced_all]=bpftrace [traced_t]=bpftrace [traced_json]=bpftrace [traced_c]=bpftrace [bystander_all]=floor_all
     [bystander_t]=floor_t [bystander_few]=floor_few)
 # Variant rows: CONFIG@NAME runs CONFIG with the variant's binary, right after CONFIG in each round.
 IFS=, read -r -a variant_configs <<<"$VARIANT_CONFIGS"
 for base in "${variant_configs[@]}"; do
     [[ $base == traced_* || $base == bystander_* ]] && [[ -n ${LABEL[$base]:-} ]] ||
-        die "--variant-configs: '$base' is not a tracer configuration (traced_all, traced_t, traced_c, bystander_all, bystander_t, bystander_few)"
+        die "--variant-configs: '$base' is not a tracer configuration (traced_all, traced_t, traced_json, traced_c, bystander_all, bystander_t, bystander_few)"
 done
 if ((${#VARIANT_NAMES[@]})); then
     all=()
@@ -513,6 +515,7 @@ run_config() {
         baseline) run_baseline ;;
         traced_all) run_traced -o /dev/null ;;
         traced_t) run_traced -T -o /dev/null ;;
+        traced_json) run_traced --json -o /dev/null ;;
         traced_c) run_traced -c -o "$TMP/summary" && check_summary ;;
         bystander_all) run_bystander -o /dev/null ;;
         bystander_t) run_bystander -T -o /dev/null ;;
