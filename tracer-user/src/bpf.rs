@@ -239,7 +239,7 @@ pub struct FdTableOffsets {
     /// `fdtable.fd`.
     pub fdt_fd: u32,
     /// 1 when `files_struct.fdtab` follows `files_struct.fdt` and starts with `max_fds` then `fd` at 8: one read
-    /// of three words at `fdt` then gives an embedded table's fields too (the kernel side's `fd_table_of`).
+    /// of three words at `fdt` then gives the embedded table's array too (the kernel side's `fd_array_of`).
     pub embedded_follows: u32,
 }
 

@@ -241,8 +241,8 @@ fn a_directory_argument_catches_files_below_it() {
 }
 
 /// A process with more fds than the table inside its `files_struct` holds (64) has them in a table the kernel
-/// allocated: the exit follows that one (not the embedded table it reads in the same helper call), for the fd an
-/// open returns as for the dirfd a failed relative open starts from.
+/// allocated: the exit follows that one for the fd an open returns (not the embedded table it reads with `fdt` in
+/// one helper call), and so does the walk from the dirfd a failed relative open starts at.
 #[test]
 fn opens_of_a_process_with_a_grown_fd_table_are_seen() {
     let deadline = Deadline::test();

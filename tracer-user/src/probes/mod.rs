@@ -27,7 +27,8 @@ pub trait Family {
     fn attach(&self, probes: &mut Probes) -> anyhow::Result<()>;
 }
 
-/// The fd → `struct file` walk's offsets (`task->files->fdt`, `fdt->max_fds`, `fdt->fd`) as the load-time globals
+/// The fd → `struct file` walk's offsets (`task->files->fdt`, `fdt->max_fds`, `fdt->fd`, and whether the table
+/// embedded in `files_struct` can be read with `fdt`) as the load-time globals
 /// of tracer-ebpf/src/kernel.rs (`FDT_*`): the one place the families that walk an fd table (files, net) get them.
 /// Both set the same values when a command composes both (monitor --watch).
 pub(crate) fn fd_table_globals(btf: &Btf) -> anyhow::Result<[(&'static str, u32); 5]> {
