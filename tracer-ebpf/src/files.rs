@@ -49,8 +49,8 @@ use tracer_common::{
 use crate::{
     emit::{OPEN, emit},
     kernel::{
-        VFS_DENTRY_INODE, VFS_DENTRY_NAME, VFS_DENTRY_NAME_LEN, VFS_DENTRY_PARENT, VFS_FILE_DENTRY, VFS_FS_PWD_DENTRY,
-        VFS_INODE_INO, VFS_INODE_SB, VFS_SB_DEV, VFS_TASK_FS, current_task, file_of_fd, try_read, word,
+        DentryWords, VFS_DENTRY_INODE, VFS_DENTRY_PARENT, VFS_FILE_DENTRY, VFS_FS_PWD_DENTRY, VFS_INODE_INO,
+        VFS_INODE_SB, VFS_SB_DEV, VFS_TASK_FS, current_task, file_of_fd, try_read, word,
     },
     maps::{count_lost, global, is_traced, now_ns},
 };
@@ -172,21 +172,23 @@ fn take_inflight(tid: u32) -> Option<OpenInflight> {
     Some(*slot)
 }
 
-/// An opened file: its dentry, inode and inode number. Its device takes two more reads and is read only when a
-/// watch may concern the inode (`dev_of`).
+/// An opened file: its dentry (with its parent and name), inode and inode number. Its device takes two more reads
+/// and is read only when a watch may concern the inode (`dev_of`).
 #[derive(Clone, Copy)]
 struct Opened {
     dentry: u64,
-    inode: u64,
+    words: DentryWords,
     ino: u64,
 }
 
+/// Three helper calls where the layouts allow (file → dentry, the dentry's words, the inode's number): every
+/// open of the traced processes pays them, watched or not.
 #[inline(always)]
 fn opened(file: u64) -> Option<Opened> {
     let dentry: u64 = try_read(file, global(&VFS_FILE_DENTRY))?;
-    let inode: u64 = try_read(dentry, global(&VFS_DENTRY_INODE))?;
-    let ino: u64 = try_read(inode, global(&VFS_INODE_INO))?;
-    Some(Opened { dentry, inode, ino })
+    let words = DentryWords::read(dentry);
+    let ino: u64 = try_read(words.inode, global(&VFS_INODE_INO))?;
+    Some(Opened { dentry, words, ino })
 }
 
 /// The device of an inode (`i_sb->s_dev`), 0 when it cannot be read.
@@ -252,21 +254,18 @@ fn climb(dentry: u64, include_self: bool) -> u32 {
 /// Whether a file was opened in the directory of a watched file under a watched name: the candidate for a
 /// watched file created (or replaced) since the watch started. The name is compared as a fixed-size key.
 #[inline(always)]
-fn parent_and_name_watched(dentry: u64) -> bool {
-    // The name's length first (it sits in the dentry): files next to a watched one mostly have other lengths.
-    let len: u32 = try_read(dentry, global(&VFS_DENTRY_NAME_LEN)).unwrap_or(0);
+fn parent_and_name_watched(words: &DentryWords) -> bool {
+    // The name's length first: files next to a watched one mostly have other lengths.
     let lens = FILES_NAME_LENS.get(0).copied().unwrap_or(0);
-    if lens & name_len_bit(len as usize) == 0 {
+    if lens & name_len_bit(words.name_len as usize) == 0 {
         return false;
     }
-    let parent = word(dentry, global(&VFS_DENTRY_PARENT));
-    let inode = word(parent, global(&VFS_DENTRY_INODE));
+    let inode = word(words.parent(), global(&VFS_DENTRY_INODE));
     if watched(word(inode, global(&VFS_INODE_INO)), inode) & watch::PARENT == 0 {
         return false;
     }
-    let name = word(dentry, global(&VFS_DENTRY_NAME));
     let mut key = [0u8; NAME_KEY];
-    unsafe { generated::bpf_probe_read_kernel_str(key.as_mut_ptr().cast(), NAME_KEY as u32, name as *const _) };
+    unsafe { generated::bpf_probe_read_kernel_str(key.as_mut_ptr().cast(), NAME_KEY as u32, words.name() as *const _) };
     unsafe { FILES_NAMES.get(key) }.is_some()
 }
 
@@ -402,9 +401,9 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
             Some(opened) => {
                 st |= status::FILE_KNOWN;
                 if !unfiltered {
-                    if watched(opened.ino, opened.inode) & (watch::FILE | watch::DIR) != 0 {
+                    if watched(opened.ino, opened.words.inode) & (watch::FILE | watch::DIR) != 0 {
                         st |= status::MATCH_FILE;
-                    } else if parent_and_name_watched(opened.dentry) {
+                    } else if parent_and_name_watched(&opened.words) {
                         st |= status::MATCH_NAME;
                     } else {
                         st |= climb(opened.dentry, false);
@@ -412,7 +411,7 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
                 }
                 if unfiltered || st & (status::MATCH_FILE | status::MATCH_DIR | status::MATCH_NAME) != 0 {
                     file.ino = opened.ino;
-                    file.dev = dev_of(opened.inode);
+                    file.dev = dev_of(opened.words.inode);
                 }
             }
             None if !unfiltered => return 0,

@@ -40,6 +40,8 @@
 //!     getcwd DIR             chdir(DIR), then getcwd into a 4096-byte buffer
 //!     storm-open-cpu N PATH  like storm-open, timed in the thread's CPU time
 //!     hold PATH              open PATH read-only, print `holding fd=FD`, keep it open until stdin closes
+//!     grow-fds N             dup stdin N times and keep the copies open (more than 64 fds: the kernel moves the
+//!                            fd table out of `files_struct` into one it allocates); print `fds=N`
 //!     tcp-storm N            N loopback TCP connections, each connected, accepted, closed (server side first, so
 //!                            that no client port is left in TIME-WAIT); print `ns_per_conn=X`
 //!     proc-tree              a known process tree, each step finished before the next, printing what it made:
@@ -432,6 +434,14 @@ fn main() {
                     }
                 }
                 println!("ns_per_call={:.1}", (cpu_ns() - start) / n as f64);
+            }
+            "grow-fds" => {
+                let n: u64 = arg(&mut args, "count");
+                for _ in 0..n {
+                    // SAFETY: dup of an fd we hold; the copies stay open until exit.
+                    assert!(unsafe { libc::dup(0) } >= 0, "dup");
+                }
+                println!("fds={n}");
             }
             "open" | "create" => {
                 let path = CString::new(args.next().expect("path")).unwrap();

@@ -238,15 +238,25 @@ pub struct FdTableOffsets {
     pub fdt_max_fds: u32,
     /// `fdtable.fd`.
     pub fdt_fd: u32,
+    /// 1 when `files_struct.fdtab` follows `files_struct.fdt` and starts with `max_fds` then `fd` at 8: one read
+    /// of three words at `fdt` then gives the embedded table's array too (the kernel side's `fd_array_of`).
+    pub embedded_follows: u32,
 }
 
 impl FdTableOffsets {
     pub fn read(btf: &Btf) -> anyhow::Result<FdTableOffsets> {
+        let files_fdt = btf_sized_offset(btf, "files_struct", "fdt", 8)?;
+        let fdt_max_fds = btf_sized_offset(btf, "fdtable", "max_fds", 4)?;
+        let fdt_fd = btf_sized_offset(btf, "fdtable", "fd", 8)?;
+        // Without it (another layout, or no `fdtab` member) the programs read the table's fields one by one.
+        let embedded_follows = btf_offset(btf, "files_struct", "fdtab")
+            .is_ok_and(|fdtab| fdtab == files_fdt + 8 && fdt_max_fds == 0 && fdt_fd == 8);
         Ok(FdTableOffsets {
             task_files: btf_sized_offset(btf, "task_struct", "files", 8)?,
-            files_fdt: btf_sized_offset(btf, "files_struct", "fdt", 8)?,
-            fdt_max_fds: btf_sized_offset(btf, "fdtable", "max_fds", 4)?,
-            fdt_fd: btf_sized_offset(btf, "fdtable", "fd", 8)?,
+            files_fdt,
+            fdt_max_fds,
+            fdt_fd,
+            embedded_follows: u32::from(embedded_follows),
         })
     }
 }

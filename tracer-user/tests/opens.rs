@@ -240,6 +240,45 @@ fn a_directory_argument_catches_files_below_it() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A process with more fds than the table inside its `files_struct` holds (64) has them in a table the kernel
+/// allocated: the exit follows that one for the fd an open returns (not the embedded table it reads with `fdt` in
+/// one helper call), and so does the walk from the dirfd a failed relative open starts at.
+#[test]
+fn opens_of_a_process_with_a_grown_fd_table_are_seen() {
+    let deadline = Deadline::test();
+    let dir = scratch("grown");
+    let watched = dir.join("watched");
+    let watched_dir = dir.join("dir");
+    let sentinel = dir.join("sentinel");
+    std::fs::create_dir_all(&watched_dir).unwrap();
+    std::fs::write(&watched, b"x").unwrap();
+    std::fs::write(&sentinel, b"x").unwrap();
+
+    let (tracer, _) = start(&[s(&watched), format!("{}/", s(&watched_dir)), s(&sentinel)], deadline);
+    let (opener, out) = workload_run(&["grow-fds", "100", "open", &s(&watched)], deadline);
+    let fd: i64 = out.lines().find_map(|l| l.strip_prefix("open=")?.strip_suffix(" errno=0")?.parse().ok()).unwrap();
+    assert!(fd > 100, "the watched file's fd is past the first 64: {out}");
+    let (relative, out) = workload_run(&["grow-fds", "100", "openat-dirfd", &s(&watched_dir), "missing"], deadline);
+    assert!(out.contains("open=-1 errno=2"), "{out}");
+
+    let live = finish(tracer, &sentinel, deadline);
+    let summary: Vec<(u64, &str, Value, Value)> =
+        live.iter().map(|e| (u64_field(e, "pid"), str_field(e, "path"), e["fd"].clone(), e["errno"].clone())).collect();
+    let missing = s(&watched_dir.join("missing"));
+    // The second workload's dirfd: the watched directory itself, opened right after its copies of stdin.
+    let dirfd = Value::from(fd);
+    assert_eq!(
+        summary,
+        vec![
+            (opener as u64, s(&watched).as_str(), Value::from(fd), Value::Null),
+            (relative as u64, s(&watched_dir).as_str(), dirfd, Value::Null),
+            (relative as u64, missing.as_str(), Value::Null, Value::from("ENOENT")),
+        ],
+        "{live:#?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn snapshot_agrees_with_lsof() {
     let deadline = Deadline::test();

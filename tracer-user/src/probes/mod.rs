@@ -27,16 +27,18 @@ pub trait Family {
     fn attach(&self, probes: &mut Probes) -> anyhow::Result<()>;
 }
 
-/// The fd → `struct file` walk's offsets (`task->files->fdt`, `fdt->max_fds`, `fdt->fd`) as the load-time globals
+/// The fd → `struct file` walk's offsets (`task->files->fdt`, `fdt->max_fds`, `fdt->fd`, and whether the table
+/// embedded in `files_struct` can be read with `fdt`) as the load-time globals
 /// of tracer-ebpf/src/kernel.rs (`FDT_*`): the one place the families that walk an fd table (files, net) get them.
 /// Both set the same values when a command composes both (monitor --watch).
-pub(crate) fn fd_table_globals(btf: &Btf) -> anyhow::Result<[(&'static str, u32); 4]> {
+pub(crate) fn fd_table_globals(btf: &Btf) -> anyhow::Result<[(&'static str, u32); 5]> {
     let fds = FdTableOffsets::read(btf)?;
     Ok([
         ("FDT_TASK_FILES", fds.task_files),
         ("FDT_FILES_FDT", fds.files_fdt),
         ("FDT_MAX_FDS", fds.fdt_max_fds),
         ("FDT_FD", fds.fdt_fd),
+        ("FDT_EMBEDDED_FOLLOWS", fds.embedded_follows),
     ])
 }
 
@@ -67,10 +69,16 @@ pub(crate) fn socket_ends_globals(btf: &Btf) -> anyhow::Result<[(&'static str, u
 /// The VFS offsets (task → fs → cwd dentry, file → dentry → inode → number and device, dentry → parent and name) as
 /// the load-time globals of tracer-ebpf/src/kernel.rs (`VFS_*`): the one place every family that names a file or
 /// a directory gets them.
-pub(crate) fn vfs_globals(btf: &Btf) -> anyhow::Result<[(&'static str, u32); 10]> {
+pub(crate) fn vfs_globals(btf: &Btf) -> anyhow::Result<[(&'static str, u32); 11]> {
     let off = |st: &str, member: &str| btf_offset(btf, st, member);
     let sized = |st: &str, member: &str, size: u32| btf_sized_offset(btf, st, member, size);
     let path_dentry = sized("path", "dentry", 8)?;
+    let parent = sized("dentry", "d_parent", 8)?;
+    // `d_parent`, `d_name` (a 16-byte qstr: `hash_len`, then `name`) and `d_inode` as four consecutive words: the
+    // open probe reads them in one helper call (`DentryWords::read`), else one by one.
+    let dentry_words = off("dentry", "d_name")? == parent + 8
+        && sized("qstr", "name", 8)? == 8
+        && sized("dentry", "d_inode", 8)? == parent + 24;
     Ok([
         ("VFS_TASK_FS", sized("task_struct", "fs", 8)?),
         ("VFS_FS_PWD_DENTRY", off("fs_struct", "pwd")? + path_dentry),
@@ -83,5 +91,6 @@ pub(crate) fn vfs_globals(btf: &Btf) -> anyhow::Result<[(&'static str, u32); 10]
         ("VFS_INODE_INO", sized("inode", "i_ino", 8)?),
         ("VFS_INODE_SB", sized("inode", "i_sb", 8)?),
         ("VFS_SB_DEV", sized("super_block", "s_dev", 4)?),
+        ("VFS_DENTRY_WORDS", u32::from(dentry_words)),
     ])
 }

@@ -122,5 +122,8 @@ mod tests {
         assert_eq!(layout.rename_calls.len(), RENAME_ENTER_PROGRAMS.len(), "x86_64 has every one");
         assert!(layout.globals.get("VFS_TASK_FS").is_some_and(|offset| offset > 0));
         assert_ne!(layout.globals.get("VFS_DENTRY_PARENT"), Some(0));
+        // Every kernel of the matrix (5.10 to 6.18) has the layouts that save the open exit its helper calls.
+        assert_eq!(layout.globals.get("FDT_EMBEDDED_FOLLOWS"), Some(1));
+        assert_eq!(layout.globals.get("VFS_DENTRY_WORDS"), Some(1));
     }
 }
