@@ -86,6 +86,7 @@ impl Output {
 
     /// The origin of the records written until the next call (`None`: records about no one process, as `ready`,
     /// `lost`, summaries).
+    #[inline]
     pub fn set_origin(&mut self, origin: Option<Origin>) {
         let Some(origin) = origin else {
             self.origin_active = false;
@@ -101,6 +102,7 @@ impl Output {
 
     /// The origin of an event's records, from the kernel's view of its process (`Origins::of_event`), made only
     /// when it differs from the last event's.
+    #[inline]
     pub fn use_event_origin(&mut self, origins: &mut crate::cgroups::Origins, cgroup_id: u64, ns_pid: u32) {
         if self.origin_key != Some((cgroup_id, ns_pid)) || self.origin.is_none() {
             let origin = origins.of_event(cgroup_id, ns_pid);

@@ -17,7 +17,7 @@ use super::structs::{
     sockaddr, stat, statx, timespec, timespec_pair, u32_at, wait_status,
 };
 use crate::{
-    escape::{StringStyle, hex_escaped, hex_quoted, quote},
+    escape::{StringStyle, hex_escaped, hex_quoted, push_quoted, quote},
     linux::{
         constants::{self as c, Names, c_hex, flags_text, named},
         errno,
@@ -675,7 +675,10 @@ impl SyscallTable {
         texts: &mut CallTexts,
     ) {
         let CallTexts { args, ret, spare, .. } = texts;
-        spare.append(args);
+        // Not `append` alone: it copies even nothing with a call to memcpy, and most calls have few arguments.
+        if !args.is_empty() {
+            spare.append(args);
+        }
         ret.clear();
         let event = &record.event;
         let info = self.get(event.nr);
@@ -710,7 +713,10 @@ impl SyscallTable {
                                 None => continue,
                             }
                         } else {
-                            format_captured(arg.kind, value, data, truncated, fault, event.ret, opts)
+                            let mut text = spare.pop().unwrap_or_default();
+                            text.clear();
+                            push_captured(&mut text, arg.kind, value, data, truncated, fault, event.ret, opts);
+                            text
                         }
                     } else if arg.kind == ArgKind::Mode
                         && i + 1 == arg_infos.len()
@@ -825,7 +831,10 @@ fn push_plain_scalar(out: &mut String, kind: ArgKind, value: u64, opts: &FormatO
     true
 }
 
-fn format_captured(
+/// A captured argument as text, appended to `out`: paths and buffers quoted straight into it.
+#[allow(clippy::too_many_arguments)]
+fn push_captured(
+    out: &mut String,
     kind: ArgKind,
     value: u64,
     data: &[u8],
@@ -833,12 +842,12 @@ fn format_captured(
     fault: bool,
     ret: i64,
     opts: &FormatOptions,
-) -> String {
+) {
     if value == 0 {
-        return "NULL".to_string();
+        return out.push_str("NULL");
     }
     if fault || matches!(kind, ArgKind::BufferOut | ArgKind::RandomBytes | ArgKind::PathOut) && ret < 0 {
-        return format!("{value:#x}");
+        return push_hex(out, value);
     }
     let output = matches!(
         kind,
@@ -854,22 +863,22 @@ fn format_captured(
     );
     // wait4 returning 0 (WNOHANG, no child changed state) filled nothing.
     if kind == ArgKind::WaitStatus && ret == 0 {
-        return format!("{value:#x}");
+        return push_hex(out, value);
     }
     if output && is_error_return(ret) {
-        return format!("{value:#x}");
+        return push_hex(out, value);
     }
     // A struct that could not be read whole: its address, as before.
     let decoded = match kind {
-        ArgKind::Path => return quote(data, truncated, opts.strings),
-        ArgKind::PathOut => return quote(data.strip_suffix(b"\0").unwrap_or(data), truncated, opts.strings),
+        ArgKind::Path => return push_quoted(out, data, truncated, opts.strings),
+        ArgKind::PathOut => return push_quoted(out, data.strip_suffix(b"\0").unwrap_or(data), truncated, opts.strings),
         ArgKind::BufferIn { .. } | ArgKind::BufferOut => {
             let shown = data.len().min(opts.string_limit);
-            return quote(&data[..shown], truncated || shown < data.len(), opts.strings);
+            return push_quoted(out, &data[..shown], truncated || shown < data.len(), opts.strings);
         }
         ArgKind::RandomBytes => {
             let shown = data.len().min(opts.string_limit);
-            return hex_quoted(&data[..shown], truncated || shown < data.len());
+            return out.push_str(&hex_quoted(&data[..shown], truncated || shown < data.len()));
         }
         ArgKind::IntPair => int_pair(data),
         ArgKind::Timespec { .. } => timespec(data),
@@ -888,7 +897,10 @@ fn format_captured(
         }
         _ => None,
     };
-    decoded.unwrap_or_else(|| format!("{value:#x}"))
+    match decoded {
+        Some(text) => out.push_str(&text),
+        None => push_hex(out, value),
+    }
 }
 
 /// O_CREAT, or O_TMPFILE (whose bits include O_DIRECTORY's: all of them).
