@@ -66,7 +66,7 @@ pub enum Event {
 }
 
 /// A syscall with whatever argument bytes the kernel copied (empty slots when none).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyscallRecord {
     pub event: SyscallEvent,
     pub data: [std::vec::Vec<u8>; CAPTURE_SLOTS],
@@ -103,22 +103,6 @@ unsafe fn read_pod<T: Copy>(bytes: &[u8]) -> T {
     unsafe { core::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) }
 }
 
-/// The bytes each capture slot claims, checked against what a slot holds.
-fn captured(
-    event: &SyscallEvent,
-    slots: &[[u8; DATA_CAP]; CAPTURE_SLOTS],
-) -> Result<[std::vec::Vec<u8>; CAPTURE_SLOTS], DecodeError> {
-    let mut data: [std::vec::Vec<u8>; CAPTURE_SLOTS] = Default::default();
-    for (slot, out) in data.iter_mut().enumerate() {
-        let len = event.data_len[slot];
-        if usize::from(len) > DATA_CAP {
-            return Err(DecodeError::BadDataLength { slot, len, cap: DATA_CAP });
-        }
-        out.extend_from_slice(&slots[slot][..usize::from(len)]);
-    }
-    Ok(data)
-}
-
 fn need(kind: u16, bytes: &[u8], need: usize) -> Result<(), DecodeError> {
     if bytes.len() < need {
         return Err(DecodeError::Truncated { kind, len: bytes.len(), need });
@@ -126,48 +110,88 @@ fn need(kind: u16, bytes: &[u8], need: usize) -> Result<(), DecodeError> {
     Ok(())
 }
 
-pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
+/// Where a syscall kind's parts are in its record: (record size, offset of the capture slots, offset of the fd
+/// identities); `None` for a kind that is not one of the four plain syscall kinds.
+fn syscall_layout(kind: u16) -> Option<(usize, Option<usize>, Option<usize>)> {
+    Some(match kind {
+        kind::SYSCALL => (size_of::<SyscallEvent>(), None, None),
+        kind::SYSCALL_DATA => {
+            (size_of::<SyscallDataEvent>(), Some(core::mem::offset_of!(SyscallDataEvent, data)), None)
+        }
+        kind::SYSCALL_FDS => (size_of::<SyscallFdsEvent>(), None, Some(core::mem::offset_of!(SyscallFdsEvent, fds))),
+        kind::SYSCALL_DATA_FDS => (
+            size_of::<SyscallDataFdsEvent>(),
+            Some(core::mem::offset_of!(SyscallDataFdsEvent, data)),
+            Some(core::mem::offset_of!(SyscallDataFdsEvent, fds)),
+        ),
+        _ => return None,
+    })
+}
+
+fn record_kind(bytes: &[u8]) -> Result<u16, DecodeError> {
     if bytes.len() < size_of::<EventHeader>() {
         return Err(DecodeError::ShortHeader { len: bytes.len(), need: size_of::<EventHeader>() });
     }
-    let kind = u16::from_ne_bytes([bytes[0], bytes[1]]);
+    Ok(u16::from_ne_bytes([bytes[0], bytes[1]]))
+}
+
+pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
+    let kind = record_kind(bytes)?;
+    if syscall_layout(kind).is_some() {
+        let mut event = Event::Syscall(SyscallRecord::default());
+        decode_into(bytes, &mut event)?;
+        return Ok(event);
+    }
+    decode_other(kind, bytes)
+}
+
+/// `decode`, into `slot`, for a reader that keeps one event from record to record: a plain syscall record (the
+/// kinds read at millions a second) is written over the syscall `slot` holds, copied once straight from `bytes`,
+/// its capture slots keeping their allocations; any other kind replaces `slot`. On an error `slot` holds no
+/// meaningful event.
+pub fn decode_into(bytes: &[u8], slot: &mut Event) -> Result<(), DecodeError> {
+    let kind = record_kind(bytes)?;
+    let Some((size, data_at, fds_at)) = syscall_layout(kind) else {
+        *slot = decode_other(kind, bytes)?;
+        return Ok(());
+    };
+    need(kind, bytes, size)?;
+    if !matches!(slot, Event::Syscall(_)) {
+        *slot = Event::Syscall(SyscallRecord::default());
+    }
+    let Event::Syscall(record) = slot else { unreachable!("made a syscall above") };
+    // SAFETY: length checked (the whole record, of which the event is the start); SyscallEvent is plain data.
+    record.event = unsafe { read_pod(bytes) };
+    for (slot, out) in record.data.iter_mut().enumerate() {
+        let len = record.event.data_len[slot];
+        out.clear();
+        match data_at {
+            Some(at) if usize::from(len) <= DATA_CAP => {
+                let start = at + slot * DATA_CAP;
+                out.extend_from_slice(&bytes[start..start + usize::from(len)]);
+            }
+            Some(_) => return Err(DecodeError::BadDataLength { slot, len, cap: DATA_CAP }),
+            None if len != 0 => return Err(DecodeError::BadDataLength { slot, len, cap: 0 }),
+            None => {}
+        }
+    }
+    match fds_at {
+        Some(at) => {
+            // SAFETY: inside the record (length checked); FdIdentity is plain data.
+            let fds: [FdIdentity; FD_SLOTS] = unsafe { read_pod(&bytes[at..]) };
+            match &mut record.fds {
+                Some(kept) => **kept = fds,
+                None => record.fds = Some(std::boxed::Box::new(fds)),
+            }
+        }
+        None => record.fds = None,
+    }
+    Ok(())
+}
+
+/// Every kind but the plain syscall ones (`syscall_layout`).
+fn decode_other(kind: u16, bytes: &[u8]) -> Result<Event, DecodeError> {
     match kind {
-        kind::SYSCALL => {
-            need(kind, bytes, size_of::<SyscallEvent>())?;
-            // SAFETY: length checked; SyscallEvent is plain data.
-            let event: SyscallEvent = unsafe { read_pod(bytes) };
-            if let Some(slot) = event.data_len.iter().position(|&len| len != 0) {
-                return Err(DecodeError::BadDataLength { slot, len: event.data_len[slot], cap: 0 });
-            }
-            Ok(Event::Syscall(SyscallRecord { event, data: Default::default(), fds: None }))
-        }
-        kind::SYSCALL_DATA => {
-            need(kind, bytes, size_of::<SyscallDataEvent>())?;
-            // SAFETY: length checked; SyscallDataEvent is plain data.
-            let full: SyscallDataEvent = unsafe { read_pod(bytes) };
-            let data = captured(&full.event, &full.data)?;
-            Ok(Event::Syscall(SyscallRecord { event: full.event, data, fds: None }))
-        }
-        kind::SYSCALL_FDS => {
-            need(kind, bytes, size_of::<SyscallFdsEvent>())?;
-            // SAFETY: length checked; SyscallFdsEvent is plain data.
-            let full: SyscallFdsEvent = unsafe { read_pod(bytes) };
-            if let Some(slot) = full.event.data_len.iter().position(|&len| len != 0) {
-                return Err(DecodeError::BadDataLength { slot, len: full.event.data_len[slot], cap: 0 });
-            }
-            Ok(Event::Syscall(SyscallRecord {
-                event: full.event,
-                data: Default::default(),
-                fds: Some(std::boxed::Box::new(full.fds)),
-            }))
-        }
-        kind::SYSCALL_DATA_FDS => {
-            need(kind, bytes, size_of::<SyscallDataFdsEvent>())?;
-            // SAFETY: length checked; SyscallDataFdsEvent is plain data.
-            let full: SyscallDataFdsEvent = unsafe { read_pod(bytes) };
-            let data = captured(&full.event, &full.data)?;
-            Ok(Event::Syscall(SyscallRecord { event: full.event, data, fds: Some(std::boxed::Box::new(full.fds)) }))
-        }
         kind::SYSCALL_LONG => {
             need(kind, bytes, size_of::<SyscallLongEvent>())?;
             // SAFETY: length checked; SyscallLongEvent is plain data.
@@ -302,6 +326,32 @@ mod tests {
         let Event::Syscall(record) = decode(&as_bytes(&full)).unwrap() else { panic!("not a syscall") };
         assert_eq!(record.data[0], b"/etc");
         assert!(record.data[1].is_empty());
+    }
+
+    #[test]
+    fn decodes_into_a_kept_event_as_decode_does() {
+        let mut with_data = SyscallDataFdsEvent {
+            event: syscall(kind::SYSCALL_DATA_FDS),
+            fds: Default::default(),
+            data: [[7; DATA_CAP]; CAPTURE_SLOTS],
+        };
+        with_data.event.data_len = [5, 3];
+        with_data.fds[1].fd = 9;
+        let mut plain = syscall(kind::SYSCALL);
+        plain.nr = 39;
+        let signal =
+            SignalEvent { header: EventHeader { kind: kind::SIGNAL, ..Default::default() }, ..Default::default() };
+        let mut kept = Event::Signal(signal);
+        // A syscall over another kind, a data record over a syscall, a plain one over it: each as decoded alone,
+        // nothing of the one before left (capture bytes, fd identities).
+        for bytes in [as_bytes(&with_data), as_bytes(&with_data), as_bytes(&plain), as_bytes(&signal)] {
+            decode_into(&bytes, &mut kept).unwrap();
+            assert_eq!(Ok(&kept), decode(&bytes).as_ref());
+        }
+        let mut bad = with_data;
+        bad.event.data_len = [0, 300];
+        let err = DecodeError::BadDataLength { slot: 1, len: 300, cap: DATA_CAP };
+        assert_eq!(decode_into(&as_bytes(&bad), &mut kept), Err(err));
     }
 
     #[test]

@@ -4,9 +4,23 @@
 use std::fmt::Write as _;
 
 /// strace's quoting: printable ASCII as is, `\t \n \v \f \r \\ \"` by name, everything else as octal.
+#[cfg(test)]
 pub fn c_escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() + 2);
-    for (i, &b) in bytes.iter().enumerate() {
+    push_c_escaped(&mut out, bytes);
+    out
+}
+
+/// strace's quoting (`c_escape`), appended to `out`: runs of bytes shown as they are go in one copy each (the reader quotes the
+/// buffers and paths of up to millions of calls a second).
+fn push_c_escaped(out: &mut String, bytes: &[u8]) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let plain =
+            rest.iter().position(|&b| !matches!(b, 0x20..=0x7e) || b == b'"' || b == b'\\').unwrap_or(rest.len());
+        // Printable ASCII only: valid UTF-8.
+        out.push_str(std::str::from_utf8(&rest[..plain]).unwrap_or_default());
+        let Some(&b) = rest.get(plain) else { break };
         match b {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
@@ -15,10 +29,9 @@ pub fn c_escape(bytes: &[u8]) -> String {
             b'\x0b' => out.push_str("\\v"),
             b'\x0c' => out.push_str("\\f"),
             b'\r' => out.push_str("\\r"),
-            0x20..=0x7e => out.push(b as char),
             _ => {
                 // Shortest octal unless the next byte is an octal digit that would extend the escape.
-                let next_is_digit = bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
+                let next_is_digit = rest.get(plain + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
                 if next_is_digit {
                     let _ = write!(out, "\\{b:03o}");
                 } else {
@@ -26,19 +39,15 @@ pub fn c_escape(bytes: &[u8]) -> String {
                 }
             }
         }
+        rest = &rest[plain + 1..];
     }
-    out
 }
 
 /// A quoted string as strace prints it: `"abc"`, or `"ab"...` when cut.
+#[cfg(test)]
 pub fn quoted(bytes: &[u8], truncated: bool) -> String {
     let mut out = String::with_capacity(bytes.len() + 5);
-    out.push('"');
-    out.push_str(&c_escape(bytes));
-    out.push('"');
-    if truncated {
-        out.push_str("...");
-    }
+    push_quoted(&mut out, bytes, truncated, StringStyle::Escaped);
     out
 }
 
@@ -69,7 +78,23 @@ impl StringStyle {
 /// A quoted string in `style` (strace's `string_quote`): `"abc"`, `"\x61\x62"`, `"ab"...` when cut. Under `-x`
 /// the bytes shown decide, as strace judges only what it prints.
 pub fn quote(bytes: &[u8], truncated: bool, style: StringStyle) -> String {
-    if style.wants_hex(bytes) { hex_quoted(bytes, truncated) } else { quoted(bytes, truncated) }
+    let mut out = String::with_capacity(bytes.len() + 5);
+    push_quoted(&mut out, bytes, truncated, style);
+    out
+}
+
+/// `quote`, appended to `out`.
+pub fn push_quoted(out: &mut String, bytes: &[u8], truncated: bool, style: StringStyle) {
+    if style.wants_hex(bytes) {
+        out.push_str(&hex_quoted(bytes, truncated));
+        return;
+    }
+    out.push('"');
+    push_c_escaped(out, bytes);
+    out.push('"');
+    if truncated {
+        out.push_str("...");
+    }
 }
 
 impl StringStyle {
@@ -389,6 +414,36 @@ mod tests {
         assert_eq!(c_escape(b"\x001"), "\\0001");
         assert_eq!(c_escape(b"a\"b\\"), "a\\\"b\\\\");
         assert_eq!(quoted(b"abc", true), "\"abc\"...");
+    }
+
+    #[test]
+    fn escapes_runs_as_byte_by_byte() {
+        // strace's rule one byte at a time, as c_escape applied it before it copied runs.
+        fn byte_by_byte(bytes: &[u8]) -> String {
+            let mut out = String::new();
+            for (i, &b) in bytes.iter().enumerate() {
+                match b {
+                    b'"' => out.push_str("\\\""),
+                    b'\\' => out.push_str("\\\\"),
+                    b'\t' => out.push_str("\\t"),
+                    b'\n' => out.push_str("\\n"),
+                    b'\x0b' => out.push_str("\\v"),
+                    b'\x0c' => out.push_str("\\f"),
+                    b'\r' => out.push_str("\\r"),
+                    0x20..=0x7e => out.push(b as char),
+                    _ if bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n)) => out += &format!("\\{b:03o}"),
+                    _ => out += &format!("\\{b:o}"),
+                }
+            }
+            out
+        }
+        for first in 0..=255u8 {
+            for second in 0..=255u8 {
+                for bytes in [&[first, second][..], &[b'a', first, second, b'7'], &[first, b'b', b'c', second]] {
+                    assert_eq!(c_escape(bytes), byte_by_byte(bytes), "{bytes:?}");
+                }
+            }
+        }
     }
 
     #[test]

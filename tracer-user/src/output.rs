@@ -35,6 +35,8 @@ pub struct Output {
     dropped_in_streak: u64,
     /// The line being written, kept to be reused.
     line: Vec<u8>,
+    /// The text line `emit_in` has a handler write, kept to be reused.
+    text_line: String,
     /// Where the process of the event being handled was (`set_origin`): added to every record written for it, as
     /// JSON fields and as the text column, so that no handler builds them.
     /// Kept after the event (`active` false) rather than dropped: the next event is mostly the same process's,
@@ -74,6 +76,7 @@ impl Output {
             dropped: 0,
             dropped_in_streak: 0,
             line: Vec::with_capacity(512),
+            text_line: String::with_capacity(512),
             origin: None,
             origin_active: false,
             origin_key: None,
@@ -83,6 +86,7 @@ impl Output {
 
     /// The origin of the records written until the next call (`None`: records about no one process, as `ready`,
     /// `lost`, summaries).
+    #[inline]
     pub fn set_origin(&mut self, origin: Option<Origin>) {
         let Some(origin) = origin else {
             self.origin_active = false;
@@ -98,6 +102,7 @@ impl Output {
 
     /// The origin of an event's records, from the kernel's view of its process (`Origins::of_event`), made only
     /// when it differs from the last event's.
+    #[inline]
     pub fn use_event_origin(&mut self, origins: &mut crate::cgroups::Origins, cgroup_id: u64, ns_pid: u32) {
         if self.origin_key != Some((cgroup_id, ns_pid)) || self.origin.is_none() {
             let origin = origins.of_event(cgroup_id, ns_pid);
@@ -203,20 +208,31 @@ impl Output {
         }
     }
 
-    /// `emit` for the hot path (one record per traced syscall): the text line is written into `line`, a buffer
-    /// the caller keeps from one record to the next, so that rendering a record allocates nothing.
+    /// `emit` for the hot path (one record per traced syscall): the record is made only for a JSON line; the
+    /// text line is written straight into a buffer kept from one record to the next, which the origin's column and
+    /// the newline then end, so that rendering a record allocates nothing and the line is copied once, into the
+    /// writer.
     pub fn emit_in<R: Serialize>(
         &mut self,
-        record: &R,
-        line: &mut String,
-        text: impl FnOnce(&R, &mut String),
+        record: impl FnOnce() -> R,
+        text: impl FnOnce(&mut String),
     ) -> Result<(), OutputClosed> {
         if self.json {
-            return self.record(record);
+            return self.record(&record());
         }
+        let mut line = std::mem::take(&mut self.text_line);
         line.clear();
-        text(record, line);
-        self.text(line)
+        text(&mut line);
+        if self.origin_active && !self.origin_column.is_empty() {
+            line.push_str(&self.origin_column);
+        }
+        line.push('\n');
+        let written = self.writer.write_all(line.as_bytes());
+        self.text_line = line;
+        match written {
+            Ok(()) => Ok(()),
+            Err(err) => self.failed(err, 1),
+        }
     }
 
     /// A record that is news about tracer itself (`ready`): a JSON line in the event stream, flushed at once so

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tracer_common::{
-    decode::{Event, decode},
+    decode::{Event, SyscallRecord, decode_into},
     event::lost,
 };
 
@@ -66,6 +66,9 @@ pub struct Session {
     lost_seen: [u64; lost::SLOTS as usize],
     pub lost_total: u64,
     decode_errors: u64,
+    /// The event being handled, kept from one record to the next (`decode_into`): a syscall record is written over
+    /// the last one, copied once from the ring, its capture buffers' allocations kept.
+    event: Event,
     /// SIGHUP goes to `Handler::hangup` (a daemon reopening its log) instead of stopping the session.
     pub hangup_reopens: bool,
     /// Signals the command leaves out of what it reports, said by the `ready` object (`Ready::signals_left_out`).
@@ -95,6 +98,7 @@ impl Session {
             lost_seen: [0; lost::SLOTS as usize],
             lost_total: 0,
             decode_errors: 0,
+            event: Event::Syscall(SyscallRecord::default()),
             hangup_reopens: false,
             signals_left_out: None,
             stopped: Stop::Running,
@@ -118,9 +122,9 @@ impl Session {
         let mut stop = if handler.finished() { Stop::Finished } else { Stop::Running };
 
         while stop == Stop::Running {
-            let Session { events, io, decode_errors, interrupt, terminate, hangup, .. } = self;
+            let Session { events, io, decode_errors, event, interrupt, terminate, hangup, .. } = self;
             tokio::select! {
-                batch = events.next_batch(|bytes| dispatch(bytes, handler, io, decode_errors, &mut stop)) => {
+                batch = events.next_batch(|bytes| dispatch(bytes, event, handler, io, decode_errors, &mut stop)) => {
                     batch.context("reading the ring buffer")?;
                     if self.io.out.end_batch().is_err() {
                         stop = Stop::OutputClosed;
@@ -128,7 +132,7 @@ impl Session {
                 }
                 _ = tick.tick() => {
                     // Under load the kernel batches wakeups; the tail of a burst is collected here.
-                    events.drain_now(|bytes| dispatch(bytes, handler, io, decode_errors, &mut stop));
+                    events.drain_now(|bytes| dispatch(bytes, event, handler, io, decode_errors, &mut stop));
                     if let Err(err) = self.probes.refresh_cgroup_filter() {
                         eprintln!("tracer: warning: a cgroup made below the filtered one is not followed: {err:#}");
                     }
@@ -155,9 +159,9 @@ impl Session {
         }
         if stop != Stop::OutputClosed {
             // What the kernel wrote before we stopped still belongs to the trace.
-            let Session { events, io, decode_errors, .. } = self;
+            let Session { events, io, decode_errors, event, .. } = self;
             let mut ignored = Stop::Running;
-            events.drain_now(|bytes| dispatch(bytes, handler, io, decode_errors, &mut ignored));
+            events.drain_now(|bytes| dispatch(bytes, event, handler, io, decode_errors, &mut ignored));
             let _ = self.report_lost();
         }
         self.stopped = stop;
@@ -215,12 +219,19 @@ fn unblock_stop_signals() -> anyhow::Result<()> {
     pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None).context("unblocking SIGINT, SIGTERM and SIGHUP")
 }
 
-fn dispatch(bytes: &[u8], handler: &mut impl Handler, io: &mut Io, decode_errors: &mut u64, stop: &mut Stop) {
-    match decode(bytes) {
-        Ok(event) => {
+fn dispatch(
+    bytes: &[u8],
+    event: &mut Event,
+    handler: &mut impl Handler,
+    io: &mut Io,
+    decode_errors: &mut u64,
+    stop: &mut Stop,
+) {
+    match decode_into(bytes, event) {
+        Ok(()) => {
             let header = event.header();
             io.out.use_event_origin(&mut io.origins, header.cgroup_id, header.ns_pid);
-            if handler.event(&event, io).is_err() {
+            if handler.event(event, io).is_err() {
                 *stop = Stop::OutputClosed;
             }
             io.out.set_origin(None);

@@ -17,7 +17,7 @@ use super::structs::{
     sockaddr, stat, statx, timespec, timespec_pair, u32_at, wait_status,
 };
 use crate::{
-    escape::{StringStyle, hex_escaped, hex_quoted, quote},
+    escape::{StringStyle, hex_escaped, hex_quoted, push_quoted, quote},
     linux::{
         constants::{self as c, Names, c_hex, flags_text, named},
         errno,
@@ -628,7 +628,8 @@ pub struct FormatOptions {
     pub verbose: bool,
 }
 
-/// A syscall rendered for output: the same strings feed the text line and the JSON `args`.
+/// A syscall rendered for output, with its name (`SyscallTable::format`, which the tests look at).
+#[cfg(test)]
 pub struct FormattedCall<'a> {
     /// Borrowed from the table for every known call: no allocation per record.
     pub name: Cow<'a, str>,
@@ -638,14 +639,49 @@ pub struct FormattedCall<'a> {
     pub errno_text: Option<&'static str>,
 }
 
+/// A syscall rendered for output but its name (the table's), kept by a caller that formats call after call
+/// (`SyscallTable::format_into`): the list, the return value's text and the arguments' texts keep their
+/// allocations, so that the common calls (numbers, fds, addresses) format without allocating; and the call is
+/// formatted in place, not moved in and out (the reader formats up to millions of calls a second).
+#[derive(Default)]
+pub struct CallTexts {
+    pub args: Vec<String>,
+    pub ret: String,
+    pub errno: Option<&'static str>,
+    pub errno_text: Option<&'static str>,
+    /// Argument strings of earlier calls, emptied, for the next call's.
+    spare: Vec<String>,
+}
+
 impl SyscallTable {
-    /// `fd_path(arg, fd)` names an fd of the calling process for `-y` (`arg`: the argument's index, `None` for
-    /// the return value): the text between `<` and `>`, `None` for a bare number.
+    /// `format_into` a call alone, with its name.
+    #[cfg(test)]
     pub fn format(&self, record: &SyscallRecord, opts: &FormatOptions, fd_path: &FdNamer<'_>) -> FormattedCall<'_> {
+        let mut texts = CallTexts::default();
+        self.format_into(record, opts, fd_path, &mut texts);
+        let CallTexts { args, ret, errno, errno_text, .. } = texts;
+        FormattedCall { name: self.name(record.event.nr), args, ret, errno, errno_text }
+    }
+
+    /// A call's texts (its name is `name`'s), written over `texts`, the call formatted before: the same strings
+    /// feed the text line and the JSON `args`. `fd_path(arg, fd)` names an fd of the calling process for `-y`
+    /// (`arg`: the argument's index, `None` for the return value): the text between `<` and `>`, `None` for a
+    /// bare number.
+    pub fn format_into(
+        &self,
+        record: &SyscallRecord,
+        opts: &FormatOptions,
+        fd_path: &FdNamer<'_>,
+        texts: &mut CallTexts,
+    ) {
+        let CallTexts { args, ret, spare, .. } = texts;
+        // Not `append` alone: it copies even nothing with a call to memcpy, and most calls have few arguments.
+        if !args.is_empty() {
+            spare.append(args);
+        }
+        ret.clear();
         let event = &record.event;
         let info = self.get(event.nr);
-        let name = self.name(event.nr);
-        let mut args = Vec::new();
         match info.and_then(|i| i.args.as_ref()) {
             Some(arg_infos) => {
                 let mut slot = 0;
@@ -677,7 +713,10 @@ impl SyscallTable {
                                 None => continue,
                             }
                         } else {
-                            format_captured(arg.kind, value, data, truncated, fault, event.ret, opts)
+                            let mut text = spare.pop().unwrap_or_default();
+                            text.clear();
+                            push_captured(&mut text, arg.kind, value, data, truncated, fault, event.ret, opts);
+                            text
                         }
                     } else if arg.kind == ArgKind::Mode
                         && i + 1 == arg_infos.len()
@@ -686,9 +725,16 @@ impl SyscallTable {
                         // strace leaves out the mode of an open that cannot create.
                         continue;
                     } else {
-                        match format_scalar(arg.kind, i, &values, opts, fd_path) {
-                            Some(text) => text,
-                            None => continue,
+                        let mut text = spare.pop().unwrap_or_default();
+                        text.clear();
+                        if push_plain_scalar(&mut text, arg.kind, value, opts) {
+                            text
+                        } else {
+                            spare.push(text);
+                            match format_scalar(arg.kind, i, &values, opts, fd_path) {
+                                Some(text) => text,
+                                None => continue,
+                            }
                         }
                     };
                     args.push(text);
@@ -699,46 +745,96 @@ impl SyscallTable {
         // The kernel says so (raw path), or a classic exit record without its enter (no arguments in it, and no
         // flag yet: see tracer-ebpf's sys_exit_one).
         let enter_seen = event.status & status::ENTER_SEEN != 0;
-        let no_args = !enter_seen && info.and_then(|i| i.args.as_ref()).is_some() && event.args == [0; 6];
+        // Compared word by word, not as an array (a call to `bcmp` on every record).
+        let no_args = !enter_seen && info.and_then(|i| i.args.as_ref()).is_some() && event.args.iter().all(|&a| a == 0);
         if event.status & status::ARGS_UNKNOWN != 0 || no_args {
             // Classic exit tracepoints carry no arguments: say so rather than show zeros.
-            args = vec!["<unavailable>".to_string()];
-        } else if name == "clone" && info.and_then(|i| i.args.as_ref()).is_some() {
-            args = clone_args(&event.args, event.ret);
+            spare.append(args);
+            args.push("<unavailable>".to_string());
+        } else if info.is_some_and(|i| i.args.is_some() && i.name == "clone") {
+            spare.append(args);
+            args.extend(clone_args(&event.args, event.ret));
         }
 
-        let (ret, errno, errno_text) = if event.status & status::NO_RETURN != 0 {
-            ("?".to_string(), None, None)
+        (texts.errno, texts.errno_text) = if event.status & status::NO_RETURN != 0 {
+            ret.push('?');
+            (None, None)
         } else if let Some((errno, text)) = errno::restart_code(-event.ret) {
-            ("?".to_string(), Some(errno), Some(text))
+            ret.push('?');
+            (Some(errno), Some(text))
         } else if is_error_return(event.ret) {
             let (errno, text) = errno::describe((-event.ret) as i32);
-            ("-1".to_string(), Some(errno), Some(text))
+            ret.push_str("-1");
+            (Some(errno), Some(text))
         } else {
-            let ret = match info.map_or(ReturnKind::Int, |i| i.returns) {
-                ReturnKind::Address => format!("{:#x}", event.ret as u64),
-                ReturnKind::Fd if opts.show_fd_paths => annotate_fd(None, event.ret, fd_path, opts.strings),
-                ReturnKind::Fcntl => fcntl_return(event.args[1] as u32 as i32, event.ret),
-                ReturnKind::Mode => format!("0{:02o}", event.ret),
+            match info.map_or(ReturnKind::Int, |i| i.returns) {
+                ReturnKind::Address => push_hex(ret, event.ret as u64),
+                ReturnKind::Fd if opts.show_fd_paths => {
+                    ret.push_str(&annotate_fd(None, event.ret, fd_path, opts.strings));
+                }
+                ReturnKind::Fcntl => ret.push_str(&fcntl_return(event.args[1] as u32 as i32, event.ret)),
+                ReturnKind::Mode => ret.push_str(&format!("0{:02o}", event.ret)),
                 ReturnKind::Personality => {
-                    format!("{} ({})", c_hex(event.ret as u64), personality(event.ret as u32))
+                    ret.push_str(&format!("{} ({})", c_hex(event.ret as u64), personality(event.ret as u32)));
                 }
                 ReturnKind::Prctl if event.args[0] as u32 == libc::PR_GET_DUMPABLE as u32 => {
                     match c::SUID_DUMP.get(event.ret as u64) {
-                        Some(name) => format!("{} ({name})", event.ret),
-                        None => event.ret.to_string(),
+                        Some(name) => ret.push_str(&format!("{} ({name})", event.ret)),
+                        None => ret.push_str(itoa::Buffer::new().format(event.ret)),
                     }
                 }
                 // itoa: the plain number of most calls, without fmt's machinery (a tenth of the reader's time).
-                _ => itoa::Buffer::new().format(event.ret).to_owned(),
-            };
-            (ret, None, None)
+                _ => ret.push_str(itoa::Buffer::new().format(event.ret)),
+            }
+            (None, None)
         };
-        FormattedCall { name, args, ret, errno, errno_text }
     }
 }
 
-fn format_captured(
+/// `{value:#x}` (`0x7ffd0000`, `0x0`), appended without fmt.
+fn push_hex(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 18];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b"0123456789abcdef"[(value & 0xf) as usize];
+        value >>= 4;
+        if value == 0 {
+            break;
+        }
+    }
+    start -= 2;
+    digits[start..start + 2].copy_from_slice(b"0x");
+    // ASCII only.
+    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+}
+
+/// The argument kinds most calls have, written as `format_scalar` writes them, into `out` (a string kept from
+/// call to call) without fmt or an allocation; false, with `out` untouched, for any other kind (or an fd that
+/// `-y` annotates).
+fn push_plain_scalar(out: &mut String, kind: ArgKind, value: u64, opts: &FormatOptions) -> bool {
+    let mut number = itoa::Buffer::new();
+    match kind {
+        ArgKind::Signed32 => out.push_str(number.format(value as u32 as i32)),
+        ArgKind::Id if value as u32 == u32::MAX => out.push_str("-1"),
+        ArgKind::Id => out.push_str(number.format(value as u32)),
+        ArgKind::Signed64 => out.push_str(number.format(value as i64)),
+        ArgKind::Unsigned => out.push_str(number.format(value)),
+        ArgKind::Hex if value == 0 => out.push('0'),
+        ArgKind::Hex => push_hex(out, value),
+        ArgKind::Pointer if value == 0 => out.push_str("NULL"),
+        ArgKind::Pointer => push_hex(out, value),
+        ArgKind::DirFd if value as u32 as i32 == libc::AT_FDCWD => out.push_str("AT_FDCWD"),
+        ArgKind::Fd | ArgKind::DirFd if !opts.show_fd_paths => out.push_str(number.format(value as u32 as i32)),
+        _ => return false,
+    }
+    true
+}
+
+/// A captured argument as text, appended to `out`: paths and buffers quoted straight into it.
+#[allow(clippy::too_many_arguments)]
+fn push_captured(
+    out: &mut String,
     kind: ArgKind,
     value: u64,
     data: &[u8],
@@ -746,12 +842,12 @@ fn format_captured(
     fault: bool,
     ret: i64,
     opts: &FormatOptions,
-) -> String {
+) {
     if value == 0 {
-        return "NULL".to_string();
+        return out.push_str("NULL");
     }
     if fault || matches!(kind, ArgKind::BufferOut | ArgKind::RandomBytes | ArgKind::PathOut) && ret < 0 {
-        return format!("{value:#x}");
+        return push_hex(out, value);
     }
     let output = matches!(
         kind,
@@ -767,22 +863,22 @@ fn format_captured(
     );
     // wait4 returning 0 (WNOHANG, no child changed state) filled nothing.
     if kind == ArgKind::WaitStatus && ret == 0 {
-        return format!("{value:#x}");
+        return push_hex(out, value);
     }
     if output && is_error_return(ret) {
-        return format!("{value:#x}");
+        return push_hex(out, value);
     }
     // A struct that could not be read whole: its address, as before.
     let decoded = match kind {
-        ArgKind::Path => return quote(data, truncated, opts.strings),
-        ArgKind::PathOut => return quote(data.strip_suffix(b"\0").unwrap_or(data), truncated, opts.strings),
+        ArgKind::Path => return push_quoted(out, data, truncated, opts.strings),
+        ArgKind::PathOut => return push_quoted(out, data.strip_suffix(b"\0").unwrap_or(data), truncated, opts.strings),
         ArgKind::BufferIn { .. } | ArgKind::BufferOut => {
             let shown = data.len().min(opts.string_limit);
-            return quote(&data[..shown], truncated || shown < data.len(), opts.strings);
+            return push_quoted(out, &data[..shown], truncated || shown < data.len(), opts.strings);
         }
         ArgKind::RandomBytes => {
             let shown = data.len().min(opts.string_limit);
-            return hex_quoted(&data[..shown], truncated || shown < data.len());
+            return out.push_str(&hex_quoted(&data[..shown], truncated || shown < data.len()));
         }
         ArgKind::IntPair => int_pair(data),
         ArgKind::Timespec { .. } => timespec(data),
@@ -801,7 +897,10 @@ fn format_captured(
         }
         _ => None,
     };
-    decoded.unwrap_or_else(|| format!("{value:#x}"))
+    match decoded {
+        Some(text) => out.push_str(&text),
+        None => push_hex(out, value),
+    }
 }
 
 /// O_CREAT, or O_TMPFILE (whose bits include O_DIRECTORY's: all of them).

@@ -22,8 +22,8 @@ use tracer_common::{
     process::{ProcessEvent, what},
     signals::SignalEvent,
     syscalls::{
-        CAPTURE_SLOTS, DATA_CAP, FdSources, Inflight, MAX_SYSCALL_NR, SyscallEvent, capture, fd_source, fd_state,
-        is_error_return, result_filter, status,
+        CAPTURE_SLOTS, DATA_CAP, FdIdentity, FdSources, Inflight, MAX_SYSCALL_NR, SyscallEvent, capture, fd_source,
+        fd_state, is_error_return, result_filter, status,
     },
 };
 
@@ -47,7 +47,7 @@ use crate::{
     tracefs,
 };
 use comms::{Comms, ThreadName};
-use decode::{ArgKind, FormatOptions, FormattedCall, SyscallTable};
+use decode::{ArgKind, CallTexts, FormatOptions, SyscallTable};
 use fdpaths::{FdName, FdPaths};
 use filter::SyscallFilter;
 
@@ -235,6 +235,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     let specs = syscalls.specs();
     let output = args.out.open()?;
     let mut session = Session::new(probes, output)?;
+    let roles = CallRoles::new(&table);
     let mut tracer = Tracer {
         table,
         opts: FormatOptions { string_limit: args.string_limit, show_fd_paths: args.fd_paths > 0, strings, verbose },
@@ -252,7 +253,8 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         blocked_after_ns: (args.blocked_after.max(0.0) * 1e9) as u64,
         quiet: (!enter_hook).then(QuietThreads::default),
         wanted: specs.iter().map(|spec| spec.wanted != 0).collect(),
-        line: String::new(),
+        roles,
+        texts: CallTexts::default(),
         child: spawned.as_ref().map(|child| child.pid),
         child_status: None,
     };
@@ -346,8 +348,10 @@ struct Tracer {
     quiet: Option<QuietThreads>,
     /// By syscall number: selected by `-e trace=`.
     wanted: Vec<bool>,
-    /// The text line being written (kept to reuse its allocation).
-    line: String,
+    /// What on_syscall treats apart, by syscall number.
+    roles: CallRoles,
+    /// The strings of the last call formatted, kept to format the next one in.
+    texts: CallTexts,
     /// The command tracer started, and its exit status once reaped.
     child: Option<u32>,
     child_status: Option<i32>,
@@ -432,19 +436,20 @@ impl Tracer {
         if self.show_pid_for(pid) {
             self.show_pid = true;
         }
+        let role = self.roles.of(event.nr);
         // A new task's return (0) from fork, vfork, clone or clone3 is not a call of its own (strace shows none).
         // The raw path drops it in the kernel; a call's own exit tracepoint (`-e trace=`) cannot on every kernel
         // (5.10's verifier refused it there), and 0 is only ever the child's return, so it is dropped here.
-        if event.ret == 0 && matches!(&*self.table.name(event.nr), "fork" | "vfork" | "clone" | "clone3") {
+        if event.ret == 0 && role == CallRole::Fork {
             return Ok(());
         }
-        let is_exec = matches!(&*self.table.name(event.nr), "execve" | "execveat");
-        if event.ret == 0 && event.args[0] == libc::PR_SET_NAME as u64 && &*self.table.name(event.nr) == "prctl" {
+        let is_exec = matches!(role, CallRole::Execve | CallRole::Execveat);
+        if event.ret == 0 && event.args[0] == libc::PR_SET_NAME as u64 && role == CallRole::Prctl {
             self.comms.get_mut().forget(event.header.tid);
         }
         // A successful exec's saved registers were reset: without the enter hook its arguments are gone.
         let exec_args_lost = is_exec && event.ret == 0 && event.status & status::ENTER_SEEN == 0;
-        let path_arg = usize::from(&*self.table.name(event.nr) == "execveat");
+        let path_arg = usize::from(role == CallRole::Execveat);
         let rewritten;
         let record = if is_exec && event.ret == 0 {
             let mut exec_record = record.clone();
@@ -465,14 +470,14 @@ impl Tracer {
         } else {
             record
         };
-        let name = self.table.name(event.nr);
-        let slots = record.fds.as_deref().copied().unwrap_or_default();
+        // Borrowed, not copied: three identities are over 200 bytes, and most records have none.
+        let slots: &[FdIdentity] = record.fds.as_deref().map_or(&[], |fds| &fds[..]);
         let slot_of = |source: u8| slots.iter().find(|s| s.state != fd_state::UNUSED && s.source == source);
         if self.opts.show_fd_paths {
             // Before formatting, so that an open's result is annotated too.
             let path_arg = (!record.data[0].is_empty()).then_some(record.data[0].as_slice());
             let returned = slot_of(fd_source::RETURN).filter(|_| !is_error_return(event.ret));
-            self.fds.observe(pid, &name, &event.args, returned, slot_of(0), path_arg);
+            self.fds.observe(pid, &self.table.name(event.nr), &event.args, returned, slot_of(0), path_arg);
             if is_exec && event.ret == 0 {
                 self.fds.forget_unverifiable(pid);
             }
@@ -489,15 +494,15 @@ impl Tracer {
                 None => FdName::Unknown.text(),
             }
         };
-        let mut call = self.table.format(record, &self.opts, &fd_path);
-        drop(name);
-        if self.opts.show_fd_paths && call.name == "close" && event.ret == 0 {
+        self.table.format_into(record, &self.opts, &fd_path, &mut self.texts);
+        let name = self.table.name(event.nr);
+        if self.opts.show_fd_paths && role == CallRole::Close && event.ret == 0 {
             self.fds.forget(pid, event.args[0] as u32 as i32);
         }
         if is_exec
             && event.ret == 0
             && let Some(exec) = self.execs.get(&pid)
-            && let Some(arg) = call.args.get_mut(path_arg + 1)
+            && let Some(arg) = self.texts.args.get_mut(path_arg + 1)
         {
             *arg = exec.argv_text(self.opts.string_limit, self.opts.strings);
         }
@@ -505,7 +510,7 @@ impl Tracer {
             // The environment pointer (and execveat's dirfd and flags) are not known: say so, not NULL or 0. The
             // environment's count is (the exec counted it: `exec_env_count`), shown as strace does after the
             // pointer: `? /* 38 vars */`.
-            for (i, arg) in call.args.iter_mut().enumerate() {
+            for (i, arg) in self.texts.args.iter_mut().enumerate() {
                 if i != path_arg && i != path_arg + 1 {
                     *arg = match arg.split_once(" /* ") {
                         Some((_, count)) if i == path_arg + 2 => format!("? /* {count}"),
@@ -514,8 +519,11 @@ impl Tracer {
                 }
             }
         }
+        let call = &self.texts;
         let duration_ns = (event.status & status::ENTER_SEEN != 0).then_some(event.duration_ns);
-        let record = Syscall {
+        // The JSON record is made only for a JSON line; the text line is written into the output's own buffer:
+        // the text path runs at up to millions of calls a second.
+        let record = || Syscall {
             call: Call {
                 ts_ns: io.clock.wall_ns(event.header.ts_ns),
                 pid,
@@ -527,7 +535,7 @@ impl Tracer {
                     pid,
                     tid: event.header.tid,
                 }),
-                name: &call.name,
+                name: &name,
                 nr: event.nr,
                 args: &call.args,
             },
@@ -535,22 +543,18 @@ impl Tracer {
             errno: call.errno,
             duration_ns,
         };
-        // One line buffer for every event: the text path runs at up to millions of calls a second.
         let start_ns = event.header.ts_ns.saturating_sub(event.duration_ns);
-        let mut line = std::mem::take(&mut self.line);
-        let written = io.out.emit_in(&record, &mut line, |r, line| {
-            self.write_prefix(line, &io.clock, r.call.tid, start_ns);
-            write_call(line, &call);
+        io.out.emit_in(record, |line| {
+            self.write_prefix(line, &io.clock, event.header.tid, start_ns);
+            write_call(line, &name, call);
             if self.durations {
                 line.push(' ');
-                match r.duration_ns {
+                match duration_ns {
                     Some(ns) => push_duration(line, ns),
                     None => line.push_str("<?>"),
                 }
             }
-        });
-        self.line = line;
-        written
+        })
     }
 
     /// A second process (a followed child) means lines need their pid.
@@ -742,7 +746,9 @@ impl Tracer {
         let (pid, tid, nr) = (record.event.header.pid, record.event.header.tid, record.event.nr);
         // A call in progress: /proc names what its fds name now, while it runs.
         let fd_path = |_: Option<usize>, fd: i64| procfs::fd_path(pid, fd);
-        let call = self.table.format(record, &self.opts, &fd_path);
+        let mut call = CallTexts::default();
+        self.table.format_into(record, &self.opts, &fd_path, &mut call);
+        let name = self.table.name(nr);
         let wchan = procfs::wchan(pid, tid);
         let record = Blocked {
             call: Call {
@@ -752,7 +758,7 @@ impl Tracer {
                 start_ns: known_start(record.event.header.start_ns).or_else(|| procfs::start_ns(pid)),
                 tid,
                 comm: Text::new(procfs::comm(pid).unwrap_or_default()),
-                name: &call.name,
+                name: &name,
                 nr,
                 args: &call.args,
             },
@@ -820,6 +826,49 @@ fn record_from_memory(table: &SyscallTable, pid: u32, tid: u32, nr: i32, args: [
     record
 }
 
+/// The calls on_syscall treats apart from the others, told by number rather than by comparing names on every record.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CallRole {
+    Other,
+    /// fork, vfork, clone, clone3: the child's return (0) is dropped.
+    Fork,
+    Execve,
+    Execveat,
+    /// PR_SET_NAME renames the thread.
+    Prctl,
+    /// `-y` forgets the fd it closed.
+    Close,
+}
+
+struct CallRoles {
+    by_nr: Vec<CallRole>,
+}
+
+impl CallRoles {
+    fn new(table: &SyscallTable) -> CallRoles {
+        let mut by_nr = vec![CallRole::Other; MAX_SYSCALL_NR];
+        for info in table.iter() {
+            let role = match info.name.as_str() {
+                "fork" | "vfork" | "clone" | "clone3" => CallRole::Fork,
+                "execve" => CallRole::Execve,
+                "execveat" => CallRole::Execveat,
+                "prctl" => CallRole::Prctl,
+                "close" => CallRole::Close,
+                _ => continue,
+            };
+            if let Some(slot) = usize::try_from(info.nr).ok().and_then(|nr| by_nr.get_mut(nr)) {
+                *slot = role;
+            }
+        }
+        CallRoles { by_nr }
+    }
+
+    /// `Other` for a number the table does not know (named `syscall_0x...`, none of the above).
+    fn of(&self, nr: i32) -> CallRole {
+        usize::try_from(nr).ok().and_then(|nr| self.by_nr.get(nr)).copied().unwrap_or(CallRole::Other)
+    }
+}
+
 struct ExecInfo {
     filename: Vec<u8>,
     argv: Vec<u8>,
@@ -848,8 +897,8 @@ impl ExecInfo {
 }
 
 /// `name(args) = ret` and, for a failure, ` ERRNO (text)`, appended to `out`.
-fn write_call(out: &mut String, call: &FormattedCall) {
-    out.push_str(&call.name);
+fn write_call(out: &mut String, name: &str, call: &CallTexts) {
+    out.push_str(name);
     out.push('(');
     for (i, arg) in call.args.iter().enumerate() {
         if i > 0 {
