@@ -268,9 +268,9 @@ static RECORD_CLOCK: u8 = 1;
 #[repr(C)]
 #[derive(Clone, Copy)]
 struct WakeupState {
-    /// Start of this CPU's current wakeup period: ktime ns, or jiffies without `RECORD_CLOCK`.
+    /// Last time this CPU woke the reader: ktime ns, or jiffies without `RECORD_CLOCK`.
     last: u64,
-    /// Records sent without a wakeup since the ring's fill was last looked at.
+    /// Records sent without a wakeup since the ring's fill was last looked at (jiffies only).
     unchecked: u64,
     /// The reader's position at that look.
     consumer: u64,
@@ -284,41 +284,46 @@ struct WakeupState {
 #[map]
 static WAKEUP_STATE: PerCpuArray<WakeupState> = PerCpuArray::with_max_entries(1, 0);
 
-/// With a clock, a wakeup period: the first record of each wakes the reader (at 2 M events/s that is every 256 KiB
-/// of a ring of megabytes). The reader also drains on its own timer (every 100 ms), so a quiet tail is never
-/// stranded.
+/// A CPU wakes the reader at most once per this many ns (at 2 M events/s that is every 256 KiB of a ring of
+/// megabytes). The reader also drains on its own timer (every 100 ms), so a quiet tail is never stranded.
 const WAKEUP_INTERVAL_NS: u64 = 1_000_000;
 
-/// How many records a CPU sends between two looks at the ring. A look reads the consumer position, a cache line
-/// the reader writes on another CPU: at every record it was a miss at every traced call.
+/// Without a clock, how many records a CPU sends between two looks at the ring. A look reads the consumer
+/// position, a cache line the reader writes on another CPU: at every record it was a miss at every traced call.
 /// 256 syscall records are about 36 KiB, far below the quarter of the commands' default rings (1-8 MiB); a ring
 /// under 256 KiB (`--buffer-size`) can fill between two looks of a flood and then waits for the next tick's wakeup.
 const RECORDS_PER_LOOK: u64 = 256;
 
 /// Flags for `submit`: a wakeup is an interrupt on the traced task's CPU (in a VM, an exit to the hypervisor:
-/// microseconds) and a context switch for the reader; under a flood, one per period per CPU is plenty.
+/// microseconds) and a context switch for the reader; under a flood, one per tick per CPU is plenty.
 ///
-/// A period is a tick without a clock read (`now` 0: the jiffies count, a load, 1-10 ms) or `WAKEUP_INTERVAL_NS`
-/// with one. A CPU wakes the reader at its first record of each period, and also, looking every
-/// `RECORDS_PER_LOOK` records, when the ring is more than a quarter full and the reader has not moved since the
-/// last look (asleep: an awake reader needs no wakeup, and waking it again at every look was an interrupt every few
-/// dozen traced calls) nor been woken at that position, so that a period of a flood cannot fill the ring before the
-/// reader is told. A ring found more than half full means a reader slower than the calls: then every record wakes
-/// it until a look finds the ring below half, and the interrupt each costs the traced call paces it to the reader
-/// rather than losing its records (what the kernel's own per-record wakeup did to every traced call). The same with
-/// or without a clock: a reader decoding to JSON is slower than one writing text.
+/// Without a clock read (`now` 0) the time is the jiffies count (a load, 1-10 ms a tick): a CPU wakes the reader at
+/// its first record of each tick, and also, looking every `RECORDS_PER_LOOK` records, when the ring is more than a
+/// quarter full and the reader has not moved since the last look (asleep: an awake reader needs no wakeup, and
+/// waking it again at every look was an interrupt every few dozen traced calls) nor been woken at that position,
+/// so that a tick of a flood cannot fill the ring before the reader is told. A ring found more than half full means
+/// a reader slower than the calls: then every record wakes it until a look finds the ring below half, and the
+/// interrupt each costs the traced call paces it to the reader rather than losing its records (what the kernel's
+/// own per-record wakeup did to every traced call).
+///
+/// With a clock (`-T`, `-t`, `--json`) there is no such pacing, on purpose: tried (bench/README.md, "2026-12-03
+/// evening"), it held a `--json` storm to its reader (~550 ns of CPU a record) but, whenever the reader ran on the
+/// storm's CPU, turned each wakeup into a context switch: 3,150 ns a call (runs 500-6,900) against 490 ns and
+/// 0-145k records lost of 1M without it. Lost records are counted and shown; a slower target is not.
 #[inline(always)]
 fn wakeup_flags(now: u64) -> u64 {
     let Some(state) = WAKEUP_STATE.get_ptr_mut(0) else { return 0 };
     let state = unsafe { &mut *state };
-    let (period, new_period) = if now != 0 {
-        (now, now.wrapping_sub(state.last) >= WAKEUP_INTERVAL_NS)
-    } else {
-        let tick = unsafe { generated::bpf_jiffies64() };
-        (tick, tick != state.last)
-    };
-    if new_period {
-        state.last = period;
+    if now != 0 {
+        if now.wrapping_sub(state.last) >= WAKEUP_INTERVAL_NS {
+            state.last = now;
+            return BPF_RB_FORCE_WAKEUP as u64;
+        }
+        return BPF_RB_NO_WAKEUP as u64;
+    }
+    let tick = unsafe { generated::bpf_jiffies64() };
+    if tick != state.last {
+        state.last = tick;
         state.unchecked = 0;
         return BPF_RB_FORCE_WAKEUP as u64;
     }
