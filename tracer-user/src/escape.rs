@@ -16,30 +16,37 @@ pub fn c_escape(bytes: &[u8]) -> String {
 fn push_c_escaped(out: &mut String, bytes: &[u8]) {
     let mut rest = bytes;
     while !rest.is_empty() {
-        let plain =
-            rest.iter().position(|&b| !matches!(b, 0x20..=0x7e) || b == b'"' || b == b'\\').unwrap_or(rest.len());
+        let plain = rest.iter().position(|&b| !shown_as_is(b)).unwrap_or(rest.len());
         // Printable ASCII only: valid UTF-8.
         out.push_str(std::str::from_utf8(&rest[..plain]).unwrap_or_default());
         let Some(&b) = rest.get(plain) else { break };
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\t' => out.push_str("\\t"),
-            b'\n' => out.push_str("\\n"),
-            b'\x0b' => out.push_str("\\v"),
-            b'\x0c' => out.push_str("\\f"),
-            b'\r' => out.push_str("\\r"),
-            _ => {
-                // Shortest octal unless the next byte is an octal digit that would extend the escape.
-                let next_is_digit = rest.get(plain + 1).is_some_and(|n| (b'0'..=b'7').contains(n));
-                if next_is_digit {
-                    let _ = write!(out, "\\{b:03o}");
-                } else {
-                    let _ = write!(out, "\\{b:o}");
-                }
-            }
-        }
+        push_byte_escape(out, b, rest.get(plain + 1).copied());
         rest = &rest[plain + 1..];
+    }
+}
+
+/// Whether strace shows the byte as it is: printable ASCII but the quote and the backslash.
+fn shown_as_is(b: u8) -> bool {
+    matches!(b, 0x20..=0x7e) && b != b'"' && b != b'\\'
+}
+
+/// The escape of one byte not `shown_as_is`, `next` the byte after it (if any).
+fn push_byte_escape(out: &mut String, b: u8, next: Option<u8>) {
+    match b {
+        b'"' => out.push_str("\\\""),
+        b'\\' => out.push_str("\\\\"),
+        b'\t' => out.push_str("\\t"),
+        b'\n' => out.push_str("\\n"),
+        b'\x0b' => out.push_str("\\v"),
+        b'\x0c' => out.push_str("\\f"),
+        b'\r' => out.push_str("\\r"),
+        // Shortest octal unless the next byte is an octal digit that would extend the escape.
+        _ if next.is_some_and(|n| (b'0'..=b'7').contains(&n)) => {
+            let _ = write!(out, "\\{b:03o}");
+        }
+        _ => {
+            let _ = write!(out, "\\{b:o}");
+        }
     }
 }
 
@@ -418,21 +425,14 @@ mod tests {
 
     #[test]
     fn escapes_runs_as_byte_by_byte() {
-        // strace's rule one byte at a time, as c_escape applied it before it copied runs.
+        // One byte at a time, as c_escape applied strace's rule before it copied runs.
         fn byte_by_byte(bytes: &[u8]) -> String {
             let mut out = String::new();
             for (i, &b) in bytes.iter().enumerate() {
-                match b {
-                    b'"' => out.push_str("\\\""),
-                    b'\\' => out.push_str("\\\\"),
-                    b'\t' => out.push_str("\\t"),
-                    b'\n' => out.push_str("\\n"),
-                    b'\x0b' => out.push_str("\\v"),
-                    b'\x0c' => out.push_str("\\f"),
-                    b'\r' => out.push_str("\\r"),
-                    0x20..=0x7e => out.push(b as char),
-                    _ if bytes.get(i + 1).is_some_and(|n| (b'0'..=b'7').contains(n)) => out += &format!("\\{b:03o}"),
-                    _ => out += &format!("\\{b:o}"),
+                if shown_as_is(b) {
+                    out.push(b as char);
+                } else {
+                    push_byte_escape(&mut out, b, bytes.get(i + 1).copied());
                 }
             }
             out
