@@ -6,7 +6,7 @@
 //! Matching strategy (filters run before anything is reserved; a process opening other files pays the checks
 //! and sends nothing):
 //! - **Successful opens** are matched by the opened file's identity, not by its spelling: the exit follows the new
-//!   fd to its `struct file` (task → files → fdtable → fd[] → file → f_inode) and looks (device, inode) up in
+//!   fd to its `struct file` (task → files → fdtable → fd[] → file → dentry → inode) and looks (device, inode) up in
 //!   `FILES_WATCHED`. Exact for every spelling — relative, dirfd, `..`, symlinks, hard links.
 //!   Directory watches climb the file's dentry parents (at most `MAX_DEPTH` levels), comparing each directory
 //!   with the watched ones. A watched file that did not exist at start (or was replaced since) is caught by the
