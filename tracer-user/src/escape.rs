@@ -11,8 +11,8 @@ pub fn c_escape(bytes: &[u8]) -> String {
     out
 }
 
-/// strace's quoting (`c_escape`), appended to `out`: runs of bytes shown as they are go in one copy each (the reader quotes the
-/// buffers and paths of up to millions of calls a second).
+/// strace's quoting (`c_escape`), appended to `out`: runs of bytes shown as they are go in one copy each (the
+/// reader quotes the buffers and paths of up to millions of calls a second).
 fn push_c_escaped(out: &mut String, bytes: &[u8]) {
     let mut rest = bytes;
     while !rest.is_empty() {
