@@ -605,12 +605,12 @@ fn strace_bin() -> &'static str {
     path
 }
 
-/// Runs `strace -f -o FILE STRACE_OPTS workload ACTIONS` with stdin/stdout/stderr on /dev/null and returns the
+/// Runs `strace -o DIR/NAME STRACE_OPTS PROGRAM ARGS` with stdin/stdout/stderr on /dev/null and returns the
 /// file's contents.
-fn run_strace(dir: &Path, name: &str, opts: &[&str], workload_path: &Path, actions: &[String], dl: Deadline) -> String {
+fn run_strace(dir: &Path, name: &str, opts: &[&str], program: &Path, args: &[String], dl: Deadline) -> String {
     let file = dir.join(name);
     let mut cmd = Command::new(strace_bin());
-    cmd.arg("-f").arg("-o").arg(&file).args(opts).arg(workload_path).args(actions);
+    cmd.arg("-o").arg(&file).args(opts).arg(program).args(args);
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     let out = Proc::spawn(format!("strace {opts:?}"), &mut cmd).wait(dl);
     assert!(out.status.success(), "strace failed: {}", out.status);
@@ -667,7 +667,7 @@ fn summary_matches_strace() {
     let actions = counts.actions(&path);
     let wl = workload();
 
-    let strace_text = run_strace(&dir, "strace.txt", &["-c"], &wl, &actions, dl);
+    let strace_text = run_strace(&dir, "strace.txt", &["-f", "-c"], &wl, &actions, dl);
     let oracle = parse_summary_table(&strace_text).unwrap_or_else(|e| panic!("strace table: {e}\n{strace_text}"));
     assert_eq!(oracle["getppid"], SummaryRow { calls: counts.getppid as u64, errors: 0 }, "strace itself");
 
@@ -778,7 +778,7 @@ fn filter_by_class_file_matches_strace() {
     assert!(calls(&events, "getppid", None).is_empty(), "getppid is not a file call\n{}", out.dump());
     assert!(calls(&events, "write", None).is_empty(), "write is not a file call\n{}", out.dump());
     let strace =
-        run_strace(&dir, "strace.txt", &["-e", "trace=%file"], &workload(), &filter_counts().actions(&path), dl);
+        run_strace(&dir, "strace.txt", &["-f", "-e", "trace=%file"], &workload(), &filter_counts().actions(&path), dl);
     let diff = count_diff(&count_json_calls(&events), &count_text_calls(&strace));
     assert!(
         diff.is_empty(),
@@ -818,7 +818,7 @@ fn filter_failed_only_matches_strace() {
         calls(&events, "openat", None).into_iter().filter(|e| args_of(e).get(1) == Some(&qpath.as_str())).collect();
     assert_eq!(opens.len(), filter_counts().failopen, "{}", out.dump());
     assert!(opens.iter().all(|e| e["errno"] == "ENOENT"));
-    let strace = run_strace(&dir, "strace.txt", &["-Z"], &workload(), &filter_counts().actions(&path), dl);
+    let strace = run_strace(&dir, "strace.txt", &["-f", "-Z"], &workload(), &filter_counts().actions(&path), dl);
     let diff = count_diff(&count_json_calls(&events), &count_text_calls(&strace));
     assert!(
         diff.is_empty(),
@@ -846,7 +846,7 @@ fn filter_successful_only_matches_strace() {
     );
     assert_eq!(calls(&events, "getppid", None).len(), filter_counts().getppid, "{}", out.dump());
     assert_eq!(calls(&events, "write", None).len(), filter_counts().writes, "{}", out.dump());
-    let strace = run_strace(&dir, "strace.txt", &["-z"], &workload(), &filter_counts().actions(&path), dl);
+    let strace = run_strace(&dir, "strace.txt", &["-f", "-z"], &workload(), &filter_counts().actions(&path), dl);
     let diff = count_diff(&count_json_calls(&events), &count_text_calls(&strace));
     assert!(
         diff.is_empty(),
@@ -982,12 +982,8 @@ fn text_string_limit_matches_strace() {
     for opts in [&["-s", "5"][..], &["-s", "0"][..], &["-s", "100"][..]] {
         let (lines, out) = run_text(&dir, "tracer.txt", opts, &actions, dl);
         out.expect_code(0);
-        let file = dir.join("strace.txt");
-        let mut cmd = Command::new(strace_bin());
-        cmd.arg("-o").arg(&file).args(opts).arg(workload()).args(&actions);
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
-        let oracle = lines_of(&std::fs::read_to_string(&file).unwrap(), "write");
+        let strace_text = run_strace(&dir, "strace.txt", opts, &workload(), &actions, dl);
+        let oracle = lines_of(&strace_text, "write");
         let mine = lines_of(&show(&lines), "write");
         assert_eq!(oracle.len(), n, "strace itself: {oracle:?}");
         assert_eq!(mine, oracle, "write lines with {opts:?} (tracer vs strace)\n{}", show(&lines));
@@ -1010,12 +1006,7 @@ fn text_fd_paths_match_strace() {
     let actions = vec!["writes".to_string(), n.to_string()];
     let (lines, out) = run_text(&dir, "tracer.txt", &["-y"], &actions, dl);
     out.expect_code(0);
-    let file = dir.join("strace.txt");
-    let mut cmd = Command::new(strace_bin());
-    cmd.arg("-y").arg("-o").arg(&file).arg(workload()).args(&actions);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
-    let strace = std::fs::read_to_string(&file).unwrap();
+    let strace = run_strace(&dir, "strace.txt", &["-y"], &workload(), &actions, dl);
     let oracle = lines_of(&strace, "write");
     assert_eq!(oracle.len(), n, "strace itself: {oracle:?}");
     assert_eq!(lines_of(&show(&lines), "write"), oracle, "-y write lines (tracer vs strace)\n{}", show(&lines));
@@ -1042,12 +1033,8 @@ fn untouched_buffer_shown_by_address() {
     assert!(address.starts_with("0x") && u64::from_str_radix(&address[2..], 16).is_ok(), "{}", writes[0]);
     assert_eq!(writes[1], format!("write({fd}, \"hello, mapped\\n\", 14) = 14"));
 
-    let file = dir.join("strace.txt");
-    let mut cmd = Command::new(strace_bin());
-    cmd.args(["-e", "trace=write", "-o"]).arg(&file).arg(workload()).args(&actions);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
-    let strace = lines_of(&std::fs::read_to_string(&file).unwrap(), "write");
+    let strace_text = run_strace(&dir, "strace.txt", &["-e", "trace=write"], &workload(), &actions, dl);
+    let strace = lines_of(&strace_text, "write");
     assert_eq!(strace, vec![writes[1].clone(), writes[1].clone()], "strace reads the page itself");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -1102,12 +1089,7 @@ fn hex_strings_and_verbose_structs_match_strace() {
         let opts = &opts[..];
         let (lines, out) = run_text(&dir, "tracer.txt", opts, &actions, dl);
         out.expect_code(0);
-        let file = dir.join("strace.txt");
-        let mut cmd = Command::new(strace_bin());
-        cmd.args(opts).arg("-o").arg(&file).arg(workload()).args(&actions);
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
-        let strace = std::fs::read_to_string(&file).unwrap();
+        let strace = run_strace(&dir, "strace.txt", opts, &workload(), &actions, dl);
         let fd_lines_only = |lines: Vec<String>| match trace == fd_calls {
             true => lines.into_iter().filter(|l| !l.starts_with("openat(")).collect(),
             false => lines,
@@ -2267,16 +2249,12 @@ fn long_paths_match_strace() {
     for opts in [&[][..], &["-y", "-e", "trace=openat"][..]] {
         let (lines, out) = run_text(&dir, "tracer.txt", opts, &actions, dl);
         out.expect_code(0);
-        let file = dir.join("strace.txt");
-        let mut cmd = Command::new(strace_bin());
-        cmd.arg("-o").arg(&file).args(opts).arg(workload()).args(&actions);
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
+        let strace_text = run_strace(&dir, "strace.txt", opts, &workload(), &actions, dl);
         // From the path on: how `-y` shows AT_FDCWD is not this test's subject.
         let paths = |lines: Vec<String>| -> Vec<String> {
             lines.iter().filter_map(|l| l.split_once(", \"////").map(|(_, rest)| rest.to_string())).collect()
         };
-        let oracle = paths(lines_of(&std::fs::read_to_string(&file).unwrap(), "openat"));
+        let oracle = paths(lines_of(&strace_text, "openat"));
         let mine = paths(lines_of(&show(&lines), "openat"));
         assert_eq!(oracle.len(), 4, "strace itself: {oracle:?}");
         assert!(oracle[1].len() > 4000 && oracle[3].contains("\"...,"), "strace's forms: {oracle:?}");
@@ -2305,12 +2283,8 @@ fn getcwd_matches_strace() {
     }
     let (lines, out) = run_text(&dir, "tracer.txt", &[], &actions, dl);
     out.expect_code(0);
-    let file = dir.join("strace.txt");
-    let mut cmd = Command::new(strace_bin());
-    cmd.arg("-o").arg(&file).arg(workload()).args(&actions);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    assert!(Proc::spawn("strace", &mut cmd).wait(dl).status.success());
-    let oracle = lines_of(&std::fs::read_to_string(&file).unwrap(), "getcwd");
+    let strace_text = run_strace(&dir, "strace.txt", &[], &workload(), &actions, dl);
+    let oracle = lines_of(&strace_text, "getcwd");
     assert_eq!(oracle.len(), 2, "strace itself: {oracle:?}");
     assert!(oracle[1].contains(&"c".repeat(200)), "strace shows the deep one whole: {oracle:?}");
     assert_eq!(lines_of(&show(&lines), "getcwd"), oracle, "getcwd lines (tracer vs strace)");
