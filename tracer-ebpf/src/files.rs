@@ -49,8 +49,8 @@ use tracer_common::{
 use crate::{
     emit::{OPEN, emit},
     kernel::{
-        DentryWords, VFS_DENTRY_INODE, VFS_DENTRY_PARENT, VFS_FILE_DENTRY, VFS_FS_PWD_DENTRY, VFS_INODE_INO,
-        VFS_INODE_SB, VFS_SB_DEV, VFS_TASK_FS, current_task, file_of_fd, try_read, word,
+        DentryWords, VFS_DENTRY_INODE, VFS_FILE_DENTRY, VFS_FS_PWD_DENTRY, VFS_INODE_INO, VFS_INODE_SB, VFS_SB_DEV,
+        VFS_TASK_FS, current_task, file_of_fd, try_read, word,
     },
     maps::{count_lost, global, is_traced, now_ns},
 };
@@ -217,34 +217,28 @@ fn watched(ino: u64, inode: u64) -> u32 {
     unsafe { FILES_WATCHED.get(key) }.copied().unwrap_or(0)
 }
 
-/// Climbs from `dentry` (included when `include_self`) towards the root of its filesystem; `MATCH_DIR` (or
-/// `MATCH_BASE_DIR` for a start directory) when a watched directory is on the way. Directories of one
-/// Only taken when some watched path is a directory.
+/// Climbs from `start` (included) towards the root of its filesystem; `hit` when a watched directory is on the way
+/// (`MATCH_DIR` from an opened file's parent, `MATCH_BASE_DIR` from a start directory). Only taken when some
+/// watched path is a directory. Each level costs two helper reads where the dentry layout allows (its parent and
+/// inode together, `DentryWords`, then the inode number), three otherwise.
 ///
 /// Written for the verifier: one loop exit per condition and no state carried but the dentry, so that each
 /// iteration is walked once.
 #[inline(always)]
-fn climb(dentry: u64, include_self: bool) -> u32 {
+fn climb(start: u64, hit: u32) -> u32 {
     if global(&FILES_HAVE_DIRS) == 0 {
         return 0;
     }
-    let hit = if include_self { status::MATCH_BASE_DIR } else { status::MATCH_DIR };
-    let mut current = dentry;
-    if !include_self {
-        current = word(dentry, global(&VFS_DENTRY_PARENT));
-        if current == dentry {
-            return 0;
-        }
-    }
+    let mut current = start;
     for _ in 0..MAX_DEPTH {
         if current == 0 {
             break;
         }
-        let inode = word(current, global(&VFS_DENTRY_INODE));
-        if watched(word(inode, global(&VFS_INODE_INO)), inode) & watch::DIR != 0 {
+        let level = DentryWords::read(current);
+        if watched(word(level.inode, global(&VFS_INODE_INO)), level.inode) & watch::DIR != 0 {
             return hit;
         }
-        let parent = word(current, global(&VFS_DENTRY_PARENT));
+        let parent = level.parent();
         // The root of this filesystem is its own parent.
         current = if parent == current { 0 } else { parent };
     }
@@ -406,7 +400,9 @@ pub fn files_open_exit(ctx: TracePointContext) -> u32 {
                     } else if parent_and_name_watched(&opened.words) {
                         st |= status::MATCH_NAME;
                     } else {
-                        st |= climb(opened.dentry, false);
+                        // From the parent, read with the file's dentry; a root opened is its own parent.
+                        let parent = opened.words.parent();
+                        st |= climb(if parent == opened.dentry { 0 } else { parent }, status::MATCH_DIR);
                     }
                 }
                 if unfiltered || st & (status::MATCH_FILE | status::MATCH_DIR | status::MATCH_NAME) != 0 {
@@ -481,7 +477,7 @@ pub fn files_open_match(ctx: TracePointContext) -> u32 {
         && found & status::MATCH_BASENAME == 0
         && let Some(base) = base_dentry(scratch.handover.inflight.dfd)
     {
-        found |= climb(base, true);
+        found |= climb(base, status::MATCH_BASE_DIR);
     }
     if found & (status::MATCH_BASENAME | status::MATCH_PREFIX | status::MATCH_BASE_DIR) == 0 {
         return 0;
@@ -689,7 +685,7 @@ pub fn files_rename_match(_ctx: TracePointContext) -> u32 {
             }
         }
         if found == 0 {
-            found |= climb(dentry, true);
+            found |= climb(dentry, status::MATCH_BASE_DIR);
         }
     } else if relative && scratch.new.hashes.count == 0 {
         found &= !status::MATCH_BASENAME; // a bare name whose directory cannot be known: not one of ours
