@@ -27,6 +27,9 @@ pub mod status {
     /// with the path read whole was sent right after this record: this one is not shown. Set only when that
     /// record was reserved, so it always follows (an old decoder, which knows no `SYSCALL_LONG`, shows this one).
     pub const SUPERSEDED: u32 = 1 << 7;
+    /// The arguments are known although the enter was not seen: the raw exit read them from the thread's saved
+    /// registers (all zeroes is then a real call, `getpid()`, not a missing record).
+    pub const ARGS_AT_EXIT: u32 = 1 << 8;
 }
 
 /// `SyscallSpec::wanted`: whether a syscall is reported, and how.

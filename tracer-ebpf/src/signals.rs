@@ -57,7 +57,7 @@ static SEND_SPECS_TABLE: [SendSpec; SEND_SPECS] = [SendSpec { nr: -1, sig_arg: 0
 #[unsafe(no_mangle)]
 static TASK_COMM_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
-static TASK_BLOCKED_OFFSET: u32 = 0;
+pub static TASK_BLOCKED_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static TASK_SIGHAND_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]

@@ -28,6 +28,8 @@
 //!                            SIGALRM (SI_KERNEL) ends the process
 //!     posix-timer MS         timer_create(CLOCK_MONOTONIC, SIGEV_SIGNAL SIGALRM) armed for MS ms with SIGALRM's
 //!                            default action, then pause: the timer's SIGALRM (SI_TIMER) ends the process
+//!     raise SIG              raise(SIG): tgkill to itself (with `handle SIG`, the handler returns by rt_sigreturn)
+//!     getpid-zeroed-registers  getpid with every argument register zero; print `getpid=PID`
 //!     kill PID SIG           kill(PID, SIG); print `kill=RET errno=E`
 //!     sigqueue PID SIG       sigqueue(PID, SIG, 42) (rt_sigqueueinfo, SI_QUEUE)
 //!     pidfd-kill PID SIG     pidfd_open(PID) then pidfd_send_signal
@@ -389,6 +391,26 @@ fn main() {
                 loop {
                     unsafe { libc::pause() };
                 }
+            }
+            "raise" => {
+                let sig: libc::c_int = arg(&mut args, "signal number");
+                assert_eq!(unsafe { libc::raise(sig) }, 0, "raise({sig})");
+            }
+            "getpid-zeroed-registers" => {
+                // Every argument register zero at the syscall instruction: a real call, as `getpid()` shows it.
+                let pid: i64;
+                // SAFETY: getpid(2) takes no arguments and touches no memory; rcx and r11 are the syscall
+                // instruction's, declared clobbered.
+                unsafe {
+                    std::arch::asm!(
+                        "syscall",
+                        inlateout("rax") libc::SYS_getpid => pid,
+                        in("rdi") 0u64, in("rsi") 0u64, in("rdx") 0u64, in("r10") 0u64, in("r8") 0u64, in("r9") 0u64,
+                        lateout("rcx") _, lateout("r11") _,
+                        options(nostack),
+                    )
+                };
+                println!("getpid={pid}");
             }
             "kill" => {
                 let (pid, sig): (libc::pid_t, libc::c_int) = (arg(&mut args, "pid"), arg(&mut args, "signal number"));

@@ -962,6 +962,51 @@ fn text_output_like_strace() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// rt_sigreturn, which returns into the code its signal interrupted with that code's registers (its own number
+/// gone by its exit), shown as strace shows it with the mask it restored, in the raw path (plain, `-T`) and when
+/// `-e trace=` names it (which takes the raw path too: its classic exit never fires).
+#[test]
+fn sigreturn_matches_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("sigreturn");
+    // SIGINT blocked, then two SIGUSR1 handled: each handler returns by rt_sigreturn, restoring the mask [INT].
+    let actions: Vec<String> =
+        ["block-signal", "2", "handle", "10", "raise", "10", "raise", "10"].map(String::from).into();
+    let strace = run_strace(&dir, "strace.txt", &[], &workload(), &actions, dl);
+    let expected = lines_of(&strace, "rt_sigreturn");
+    assert_eq!(expected, vec!["rt_sigreturn({mask=[INT]}) = 0"; 2], "strace, the oracle:\n{strace}");
+    for opts in [&[][..], &["-T"], &["-e", "trace=rt_sigreturn,tgkill"]] {
+        let (lines, out) = run_text(&dir, "tracer.txt", opts, &actions, dl);
+        out.expect_code(0);
+        let got: Vec<String> = lines
+            .iter()
+            .filter(|l| l.starts_with("rt_sigreturn("))
+            .map(|l| l.split(" <").next().unwrap().to_string())
+            .collect();
+        assert_eq!(got, expected, "tracer {opts:?}\n{}", show(&lines));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A call whose argument registers are all zero is a call like any other (`getpid()`), not a record whose
+/// arguments were lost.
+#[test]
+fn zeroed_argument_registers_are_a_real_call() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("zeroed-registers");
+    let actions = vec!["getpid-zeroed-registers".to_string()];
+    let strace = run_strace(&dir, "strace.txt", &[], &workload(), &actions, dl);
+    let expected: Vec<String> =
+        lines_of(&strace, "getpid").iter().map(|l| l.split(" = ").next().unwrap().to_string()).collect();
+    assert_eq!(expected, vec!["getpid()"], "strace, the oracle:\n{strace}");
+    let (lines, out) = run_text(&dir, "tracer.txt", &[], &actions, dl);
+    out.expect_code(0);
+    let got: Vec<&str> =
+        lines.iter().filter(|l| l.starts_with("getpid(")).map(|l| l.split(" = ").next().unwrap()).collect();
+    assert_eq!(got, expected, "{}", show(&lines));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The lines of a trace for one syscall name, with strace's alignment padding before ` = ` removed.
 fn lines_of(text: &str, name: &str) -> Vec<String> {
     text.lines()

@@ -37,6 +37,8 @@ pub struct Options {
     /// exit's and exit_group's numbers: calls reported when their thread ends, as they never return.
     pub exit_nr: u32,
     pub exit_group_nr: u32,
+    /// rt_sigreturn's number: what a raw exit's `orig_ax` of -1 stands for.
+    pub rt_sigreturn_nr: u32,
     /// An enter hook records each call's start (`ENTER_HOOKED`).
     pub enter_hooked: bool,
     /// `-y`: the fds whose identity each record carries.
@@ -92,6 +94,9 @@ pub struct SyscallProbes {
     execveat_nr: u32,
     exit_nr: u32,
     exit_group_nr: u32,
+    rt_sigreturn_nr: u32,
+    /// `task_struct.blocked`: the mask rt_sigreturn restored (0: unknown, its argument is shown unavailable).
+    task_blocked_offset: u32,
     enter_hooked: u8,
     fd_identities: Option<FdIdentities>,
     fd_switch: u8,
@@ -108,6 +113,8 @@ impl SyscallProbes {
         } else {
             0
         };
+        // sigset_t is one word on x86_64. Not having it costs rt_sigreturn its argument, not the trace.
+        let task_blocked_offset = btf_sized_offset(&*kernel_btf()?, "task_struct", "blocked", 8).unwrap_or(0);
         Ok(SyscallProbes {
             specs: options.specs,
             summary_only: u8::from(options.summary_only),
@@ -117,6 +124,8 @@ impl SyscallProbes {
             execveat_nr: options.execveat_nr,
             exit_nr: options.exit_nr,
             exit_group_nr: options.exit_group_nr,
+            rt_sigreturn_nr: options.rt_sigreturn_nr,
+            task_blocked_offset,
             enter_hooked: u8::from(options.enter_hooked),
             fd_switch: u8::from(options.fd_identities.is_some()),
             fd_identities: options.fd_identities,
@@ -142,6 +151,8 @@ impl Family for SyscallProbes {
             .override_global("EXECVEAT_NR", &self.execveat_nr, true)
             .override_global("EXIT_NR", &self.exit_nr, true)
             .override_global("EXIT_GROUP_NR", &self.exit_group_nr, true)
+            .override_global("RT_SIGRETURN_NR", &self.rt_sigreturn_nr, true)
+            .override_global("TASK_BLOCKED_OFFSET", &self.task_blocked_offset, true)
             .override_global("ENTER_HOOKED", &self.enter_hooked, true)
             // Timestamps, durations and JSON all hook the enter; without it no line shows a record's time, and
             // the clock read is a quarter of a record's cost (bench/README.md, issue 22).
@@ -189,6 +200,8 @@ impl Family for SyscallProbes {
                     // A failed exec's environment is counted at its exit, by a program of its own.
                     probes.set_tail_calls("FAILED_EXEC_EXIT", &["raw_sys_exit_failed_exec"])?;
                 }
+                // rt_sigreturn's exit, by a program of its own (its registers are the interrupted code's).
+                probes.set_tail_calls("SIGRETURN_EXIT", &["raw_sys_exit_sigreturn"])?;
                 probes.attach_raw_tracepoint("raw_sys_exit", "sys_exit")?;
             }
         }

@@ -14,7 +14,7 @@ use tracer_common::syscalls::{
 use super::structs::{
     CLONE_ARGS_SIZE, INT_PAIR_SIZE, RLIMIT_SIZE, SIGACTION_SIZE, SIGSET_SIZE, STAT_SIZE, STATX_SHOWN_SIZE,
     STATX_VERBOSE_SIZE, TIMESPEC_PAIR_SIZE, TIMESPEC_SIZE, WAIT_STATUS_SIZE, int_pair, rlimit, sigaction, sigset,
-    sockaddr, stat, statx, timespec, timespec_pair, u32_at, wait_status,
+    sigset_text, sockaddr, stat, statx, timespec, timespec_pair, u32_at, wait_status,
 };
 use crate::{
     escape::{StringStyle, hex_escaped, hex_quoted, push_quoted, quote},
@@ -123,6 +123,10 @@ pub enum ArgKind {
     },
     /// The status wait4 fills: `[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]`.
     WaitStatus,
+    /// rt_sigreturn's one argument as strace shows it, the signal mask it restored (the kernel reads it at the exit
+    /// into the first argument's place; with SIGKILL in it, which no restored mask has, when it could not):
+    /// `{mask=[INT]}`.
+    RestoredMask,
     /// prctl's second argument: a name for PR_SET_NAME and PR_GET_NAME (copied as a string, whatever the option:
     /// a number fails to read), a number or nothing for the others, as strace shows them per option.
     PrctlArg2,
@@ -544,6 +548,10 @@ impl SyscallTable {
                     .collect(),
             );
         }
+        // rt_sigreturn takes no argument in the kernel's format; strace shows the mask it restores as one.
+        if let Some(info) = by_nr.iter_mut().flatten().find(|info| info.name == "rt_sigreturn") {
+            info.args = Some(vec![ArgInfo { name: "mask".to_string(), kind: ArgKind::RestoredMask, int32: false }]);
+        }
         SyscallTable { by_nr }
     }
 
@@ -746,7 +754,10 @@ impl SyscallTable {
         // flag yet: see tracer-ebpf's sys_exit_one).
         let enter_seen = event.status & status::ENTER_SEEN != 0;
         // Compared word by word, not as an array (a call to `bcmp` on every record).
-        let no_args = !enter_seen && info.and_then(|i| i.args.as_ref()).is_some() && event.args.iter().all(|&a| a == 0);
+        let no_args = !enter_seen
+            && event.status & status::ARGS_AT_EXIT == 0
+            && info.and_then(|i| i.args.as_ref()).is_some()
+            && event.args.iter().all(|&a| a == 0);
         if event.status & status::ARGS_UNKNOWN != 0 || no_args {
             // Classic exit tracepoints carry no arguments: say so rather than show zeros.
             spare.append(args);
@@ -978,6 +989,9 @@ fn format_scalar(
         | ArgKind::TimespecPair
         | ArgKind::Statx => pointer(value),
         ArgKind::PrctlArg2 | ArgKind::PrctlArg => return prctl_arg(i, args, None, 0, opts.strings),
+        // SIGKILL cannot be blocked: a mask with it is the kernel side's "could not read it".
+        ArgKind::RestoredMask if value & (1 << (libc::SIGKILL - 1)) != 0 => "<unavailable>".to_string(),
+        ArgKind::RestoredMask => format!("{{mask={}}}", sigset_text(value)),
         ArgKind::Personality => personality(value as u32),
         ArgKind::IpcKey if value as u32 == 0 => "IPC_PRIVATE".to_string(),
         ArgKind::IpcKey => c_hex(u64::from(value as u32)),

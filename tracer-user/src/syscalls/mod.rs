@@ -170,7 +170,11 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     } else {
         result_filter::ALL
     };
-    let enter_hook = args.summary || args.durations || args.timestamps > 0 || args.out.json || filter.few().is_some();
+    let rt_sigreturn_nr = table.by_name("rt_sigreturn").map_or(15, |i| i.nr);
+    // A few calls get their own tracepoints, but not rt_sigreturn: its classic exit never fires (the kernel has
+    // reset the call's number by then, see tracer-ebpf's RT_SIGRETURN_NR), so a set that holds it goes raw.
+    let few = filter.few().filter(|numbers| !numbers.contains(&rt_sigreturn_nr));
+    let enter_hook = args.summary || args.durations || args.timestamps > 0 || args.out.json || few.is_some();
     // -yy: the traced calls that change a socket's ends, whose fd the kernel identifies at their enter.
     let socket_enter_calls: Vec<&str> = SOCKET_ENTER_CALLS
         .into_iter()
@@ -185,6 +189,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         execveat_nr: table.by_name("execveat").map_or(322, |i| i.nr as u32),
         exit_nr: table.by_name("exit").map_or(60, |i| i.nr as u32),
         exit_group_nr: table.by_name("exit_group").map_or(231, |i| i.nr as u32),
+        rt_sigreturn_nr: rt_sigreturn_nr as u32,
         enter_hooked: enter_hook,
         fd_identities: if args.fd_paths > 0 && !args.summary {
             let sources: Box<[FdSources; MAX_SYSCALL_NR]> = table
@@ -200,7 +205,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
             None
         },
     };
-    let hooks = match filter.few() {
+    let hooks = match few {
         Some(numbers) => Hooks::One(numbers.iter().map(|&nr| kernel_event_name(&table.name(nr)).to_string()).collect()),
         // The enter hook only measures time: without durations, timestamps or JSON (whose records carry
         // duration_ns) every traced call costs one hook instead of two, and every other task too.

@@ -276,7 +276,7 @@ pub(super) fn sigset(data: &[u8]) -> Option<String> {
     Some(sigset_text(set))
 }
 
-fn sigset_text(set: u64) -> String {
+pub(super) fn sigset_text(set: u64) -> String {
     let (set, prefix) = if set.count_ones() >= 64 * 2 / 3 { (!set, "~") } else { (set, "") };
     let names: Vec<String> = (1..=64)
         .filter(|signo| set & (1 << (signo - 1)) != 0)
