@@ -269,9 +269,104 @@ impl<K: FieldName, V: TextShape> serde::Serialize for Text<K, V> {
     }
 }
 
-/// What a `Text` can hold: how it writes its field and, when needed, the `_hex` sibling.
+impl<K: FieldName, V: TextShape> Text<K, V> {
+    /// The field and, when needed, its `_hex` sibling, as serde writes them (`"comm":"cat"`), appended to a JSON
+    /// line being written without serde.
+    pub fn push_json(&self, out: &mut Vec<u8>) {
+        self.value.push_json_fields(out, K::TEXT, K::HEX);
+    }
+}
+
+/// What a `Text` can hold: how it writes its field and, when needed, the `_hex` sibling, through serde or
+/// straight into a JSON line (`push_json_fields`, byte for byte the same).
 pub trait TextShape {
     fn write_fields<M: serde::ser::SerializeMap>(&self, map: &mut M, text: &str, hex: &str) -> Result<(), M::Error>;
+    fn push_json_fields(&self, out: &mut Vec<u8>, text: &str, hex: &str);
+}
+
+/// `write_name` straight into a JSON line: `"text":"..."`, and `,"hex":"..."` when the bytes are not UTF-8.
+pub fn push_json_name(out: &mut Vec<u8>, bytes: &[u8], text: &str, hex: &str) {
+    push_json_key(out, text);
+    match std::str::from_utf8(bytes) {
+        Ok(valid) => push_json_str(out, valid),
+        Err(_) => {
+            push_json_text(out, bytes);
+            out.push(b',');
+            push_json_key(out, hex);
+            push_json_hex(out, bytes);
+        }
+    }
+}
+
+/// `"key":`.
+fn push_json_key(out: &mut Vec<u8>, key: &str) {
+    push_json_str(out, key);
+    out.push(b':');
+}
+
+/// `JsonText` as serde writes it: the escaped text of the valid UTF-8, each invalid byte as `\\xNN` (the
+/// backslash of `json_text`'s `\xNN`, escaped).
+fn push_json_text(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    for chunk in bytes.utf8_chunks() {
+        push_json_str_contents(out, chunk.valid());
+        for &b in chunk.invalid() {
+            out.extend_from_slice(b"\\\\x");
+            out.extend_from_slice(&hex_digits(b));
+        }
+    }
+    out.push(b'"');
+}
+
+/// `Hex` as serde writes it: `"636f6cff"`.
+fn push_json_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    for &b in bytes {
+        out.extend_from_slice(&hex_digits(b));
+    }
+    out.push(b'"');
+}
+
+/// A byte's two lowercase hex digits.
+fn hex_digits(b: u8) -> [u8; 2] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]]
+}
+
+/// `text` as a JSON string, quotes included, escaped exactly as serde_json escapes it (the lines written without
+/// serde must stay the same bytes): `"`, `\\` and the control characters U+0000 to U+001F (`\b \t \n \f \r`
+/// by name, the others as `\u00XX`) escaped, everything else as it is.
+pub fn push_json_str(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    push_json_str_contents(out, text);
+    out.push(b'"');
+}
+
+/// `push_json_str` without the quotes: runs of bytes that need no escape go in one copy each.
+fn push_json_str_contents(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    let mut plain_from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[plain_from..i]);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\x08' => out.extend_from_slice(b"\\b"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\x0c' => out.extend_from_slice(b"\\f"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => {
+                out.extend_from_slice(b"\\u00");
+                out.extend_from_slice(&hex_digits(b));
+            }
+        }
+        plain_from = i + 1;
+    }
+    out.extend_from_slice(&bytes[plain_from..]);
 }
 
 /// One name's field and, when it is not UTF-8, its `_hex` sibling.
@@ -294,6 +389,10 @@ impl TextShape for Vec<u8> {
     fn write_fields<M: serde::ser::SerializeMap>(&self, map: &mut M, text: &str, hex: &str) -> Result<(), M::Error> {
         write_name(map, self, text, hex)
     }
+
+    fn push_json_fields(&self, out: &mut Vec<u8>, text: &str, hex: &str) {
+        push_json_name(out, self, text, hex);
+    }
 }
 
 impl TextShape for Option<Vec<u8>> {
@@ -301,6 +400,16 @@ impl TextShape for Option<Vec<u8>> {
         match self {
             Some(bytes) => write_name(map, bytes, text, hex),
             None => map.serialize_entry(text, &()),
+        }
+    }
+
+    fn push_json_fields(&self, out: &mut Vec<u8>, text: &str, hex: &str) {
+        match self {
+            Some(bytes) => push_json_name(out, bytes, text, hex),
+            None => {
+                push_json_key(out, text);
+                out.extend_from_slice(b"null");
+            }
         }
     }
 }
@@ -315,6 +424,33 @@ impl TextShape for Vec<Vec<u8>> {
             map.serialize_entry(hex, &hexes)?;
         }
         Ok(())
+    }
+
+    fn push_json_fields(&self, out: &mut Vec<u8>, text: &str, hex: &str) {
+        push_json_key(out, text);
+        out.push(b'[');
+        for (i, bytes) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_json_text(out, bytes);
+        }
+        out.push(b']');
+        if self.iter().any(|b| std::str::from_utf8(b).is_err()) {
+            out.push(b',');
+            push_json_key(out, hex);
+            out.push(b'[');
+            for (i, bytes) in self.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                match std::str::from_utf8(bytes) {
+                    Ok(_) => out.extend_from_slice(b"null"),
+                    Err(_) => push_json_hex(out, bytes),
+                }
+            }
+            out.push(b']');
+        }
     }
 }
 
@@ -481,6 +617,67 @@ mod tests {
         assert_eq!(display_name("\u{e0041}".as_bytes()), "\\ue0041");
         // Visible text of any script is kept.
         assert_eq!(display_name("日本語 ελληνικά עברית".as_bytes()), "日本語 ελληνικά עברית");
+    }
+
+    /// Strings holding every ASCII character, next to each other and next to plain runs, and non-ASCII text.
+    fn json_test_strings() -> Vec<String> {
+        let mut strings: Vec<String> = (0..=0x7fu8).map(|b| char::from(b).to_string()).collect();
+        strings.extend((0..=0x7fu8).map(|b| format!("ab{}cd{}", char::from(b), char::from(b ^ 0x0a))));
+        strings.extend(
+            [
+                "",
+                "plain",
+                "\"a\\x\"...",
+                "\u{1}\u{1f}\u{7f}",
+                "caf\u{e9} \u{65e5}\u{672c} \u{1f600}",
+                "\u{202e}\u{2028}",
+            ]
+            .map(String::from),
+        );
+        strings
+    }
+
+    #[test]
+    fn json_strings_are_escaped_as_serde_does() {
+        for text in json_test_strings() {
+            let mut out = Vec::new();
+            push_json_str(&mut out, &text);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&text).unwrap(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_written_as_serde_writes_them() {
+        struct Name;
+        impl FieldName for Name {
+            const TEXT: &'static str = "name";
+            const HEX: &'static str = "name_hex";
+        }
+        fn direct<V: TextShape>(text: &Text<Name, V>) -> String {
+            let mut out = vec![b'{'];
+            text.push_json(&mut out);
+            out.push(b'}');
+            String::from_utf8(out).unwrap()
+        }
+        let mut names: Vec<Vec<u8>> = json_test_strings().into_iter().map(String::into_bytes).collect();
+        // Not UTF-8: a lone byte, a cut sequence, bytes between escapes, a name that spells an escape out.
+        names.extend(
+            [&b"\xff"[..], b"col\xff", b"\xe6\x97", b"a\"\x80\n\xc3(\\", br"col\xff", b"\x00\xfe\x01"]
+                .map(<[u8]>::to_vec),
+        );
+        for name in &names {
+            let text = Text::<Name>::of(name);
+            assert_eq!(direct(&text), serde_json::to_string(&text).unwrap(), "{name:?}");
+            let some = Text::<Name, Option<Vec<u8>>>::of_some(Some(name));
+            assert_eq!(direct(&some), serde_json::to_string(&some).unwrap(), "{name:?}");
+        }
+        let none = Text::<Name, Option<Vec<u8>>>::of_some(None);
+        assert_eq!(direct(&none), r#"{"name":null}"#);
+        assert_eq!(direct(&none), serde_json::to_string(&none).unwrap());
+        for list in [&[][..], &names[..1], &names[..], &names[names.len() - 3..]] {
+            let text = Text::<Name, Vec<Vec<u8>>>::list(list.iter().map(Vec::as_slice));
+            assert_eq!(direct(&text), serde_json::to_string(&text).unwrap(), "{list:?}");
+        }
     }
 
     #[test]

@@ -47,8 +47,19 @@ pub struct Output {
     origin_active: bool,
     /// The kernel's (cgroup id, namespace pid) `origin` was made from (`use_event_origin`); `None` when set whole.
     origin_key: Option<(u64, u32)>,
-    /// `origin`'s text column.
+    /// `origin`'s text column (text output only).
     origin_column: String,
+    /// `origin`'s JSON fields as they end a record's line: `,"cgroup":...,"ns_pid":...}` (JSON output only). Made
+    /// when the origin changes rather than on every line: written anew, they were a tenth of the reader's time per
+    /// `syscall` record.
+    origin_json: Vec<u8>,
+}
+
+/// A record that writes its own JSON line (without the newline), byte for byte what serde_json writes for it, for
+/// the hot path (`Output::emit_in`: one record per traced syscall), where serde's map of flattened fields, its
+/// escaping of every key and its formatting took most of the reader's time per record.
+pub trait WriteJson {
+    fn write_json(&self, out: &mut Vec<u8>);
 }
 
 impl Output {
@@ -81,6 +92,7 @@ impl Output {
             origin_active: false,
             origin_key: None,
             origin_column: String::new(),
+            origin_json: Vec::new(),
         }
     }
 
@@ -92,10 +104,11 @@ impl Output {
             self.origin_active = false;
             return;
         };
-        if !self.origin.as_ref().is_some_and(|kept| kept.same_as(&origin)) {
-            self.origin_column = origin.text_column();
-        }
+        let changed = !self.origin.as_ref().is_some_and(|kept| kept.same_as(&origin));
         self.origin = Some(origin);
+        if changed {
+            self.origin_changed();
+        }
         self.origin_key = None;
         self.origin_active = true;
     }
@@ -105,14 +118,29 @@ impl Output {
     #[inline]
     pub fn use_event_origin(&mut self, origins: &mut crate::cgroups::Origins, cgroup_id: u64, ns_pid: u32) {
         if self.origin_key != Some((cgroup_id, ns_pid)) || self.origin.is_none() {
-            let origin = origins.of_event(cgroup_id, ns_pid);
-            self.origin_column = origin.text_column();
-            self.origin = Some(origin);
+            self.origin = Some(origins.of_event(cgroup_id, ns_pid));
+            self.origin_changed();
             // An id no cgroup walk found yet is asked again at the next event: a later walk may find it.
             self.origin_key =
                 self.origin.as_ref().filter(|o| o.cgroup.is_some() || cgroup_id == 0).map(|_| (cgroup_id, ns_pid));
         }
         self.origin_active = true;
+    }
+
+    /// `origin` is another: its text column, or its JSON fields, made once for the records that follow.
+    fn origin_changed(&mut self) {
+        let Some(origin) = &self.origin else { return };
+        if !self.json {
+            self.origin_column = origin.text_column();
+            return;
+        }
+        self.origin_json.clear();
+        serde_json::to_writer(&mut self.origin_json, origin)
+            .unwrap_or_else(|err| panic!("an origin serializes: {err}"));
+        // The origin's fields go after the record's own: its opening brace becomes their comma.
+        if let Some(brace) = self.origin_json.first_mut() {
+            *brace = b',';
+        }
     }
 
     /// A record's text line, with its origin's column at the end (out of the way, and empty when there is none).
@@ -139,23 +167,30 @@ impl Output {
     }
 
     fn record<T: Serialize>(&mut self, record: &T) -> Result<(), OutputClosed> {
-        let origin = if self.origin_active { self.origin.take() } else { None };
-        // Serialized whole first: a failed write then drops a whole line, never half of one.
+        self.json_line(|bytes| {
+            serde_json::to_writer(bytes, record).unwrap_or_else(|err| panic!("a record serializes: {err}"));
+        })
+    }
+
+    /// A JSON line: the record's object, which `write` appends, with the origin's fields after its own.
+    fn json_line(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), OutputClosed> {
+        let origin_json = if self.origin_active && self.origin.is_some() {
+            std::mem::take(&mut self.origin_json)
+        } else {
+            Vec::new()
+        };
+        // Written whole first: a failed write then drops a whole line, never half of one.
         let written = self.write_line(|bytes| {
-            serde_json::to_writer(&mut *bytes, record).unwrap_or_else(|err| panic!("a record serializes: {err}"));
-            // The origin's fields go after the record's own: its closing brace becomes their comma.
-            if let Some(origin) = &origin
-                && bytes.last() == Some(&b'}')
-            {
+            write(bytes);
+            // The origin's fields take the place of the record's closing brace (and end with it).
+            if !origin_json.is_empty() && bytes.last() == Some(&b'}') {
                 bytes.pop();
-                let start = bytes.len();
-                serde_json::to_writer(&mut *bytes, origin).unwrap_or_else(|err| panic!("an origin serializes: {err}"));
-                bytes[start] = b',';
+                bytes.extend_from_slice(&origin_json);
             }
             bytes.push(b'\n');
         });
-        if origin.is_some() {
-            self.origin = origin;
+        if !origin_json.is_empty() {
+            self.origin_json = origin_json;
         }
         written
     }
@@ -208,17 +243,17 @@ impl Output {
         }
     }
 
-    /// `emit` for the hot path (one record per traced syscall): the record is made only for a JSON line; the
-    /// text line is written straight into a buffer kept from one record to the next, which the origin's column and
-    /// the newline then end, so that rendering a record allocates nothing and the line is copied once, into the
-    /// writer.
-    pub fn emit_in<R: Serialize>(
+    /// `emit` for the hot path (one record per traced syscall): the record is made only for a JSON line, which it
+    /// writes itself (`WriteJson`, no serde); the text line is written straight into a buffer kept from one record
+    /// to the next, which the origin's column and the newline then end, so that rendering a record allocates
+    /// nothing and the line is copied once, into the writer.
+    pub fn emit_in<R: WriteJson>(
         &mut self,
         record: impl FnOnce() -> R,
         text: impl FnOnce(&mut String),
     ) -> Result<(), OutputClosed> {
         if self.json {
-            return self.record(&record());
+            return self.json_line(|bytes| record().write_json(bytes));
         }
         let mut line = std::mem::take(&mut self.text_line);
         line.clear();
@@ -422,7 +457,108 @@ fn push_padded(out: &mut String, mut value: u64, width: usize) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+    use crate::{
+        cgroups::Cgroup,
+        escape::Text,
+        linux::cgroups::parse_path,
+        records::{Call, Lost, Syscall},
+    };
+
+    /// What an `Output` wrote, kept to be read back.
+    #[derive(Clone, Default)]
+    struct Written(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Written {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn origin(path: &str, container_name: Option<&str>, ns_pid: Option<u32>) -> Origin {
+        let cgroup = Cgroup {
+            path: path.to_string(),
+            meaning: parse_path(path),
+            container_name: container_name.map(String::from),
+        };
+        Origin { cgroup: Some(Arc::new(cgroup)), ns_pid }
+    }
+
+    /// A record's line with its origin's fields after its own, made as `Output` made it before it kept them
+    /// serialized: both serialized by serde, the record's closing brace and the origin's opening one made a comma.
+    fn line_as_before<T: Serialize>(record: &T, origin: Option<&Origin>) -> String {
+        let mut line = serde_json::to_string(record).unwrap();
+        if let Some(origin) = origin {
+            line.pop();
+            line.push(',');
+            line.push_str(&serde_json::to_string(origin).unwrap()[1..]);
+        }
+        line
+    }
+
+    #[test]
+    fn json_lines_end_with_their_origin_as_before() {
+        const ID: &str = "d3df5fcf16b47471083371ec4302a901a7e122df0aa7e9fff60fbe36c2190bf4";
+        let pod = format!(
+            "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0e2f6a3c_1b2d_4c5e_8f9a_0b1c2d3e4f5a.slice/\
+             cri-containerd-{ID}.scope"
+        );
+        let in_pod = origin(&pod, Some("we\"b\\1"), Some(1));
+        let root = origin("/", None, None);
+        // Every field set, every field null, a unit and a pid namespace, the same origin again (its fields kept),
+        // none, and an origin set again after none.
+        let origins = [
+            Some(in_pod.clone()),
+            Some(Origin::default()),
+            Some(origin("/system.slice/nginx.service", None, Some(7))),
+            Some(root.clone()),
+            Some(root.clone()),
+            None,
+            Some(in_pod.clone()),
+            Some(origin(&format!("/docker/{ID}"), None, None)),
+        ];
+        let written = Written::default();
+        let mut out = Output::from_writer(Box::new(written.clone()), true, false);
+        let args = ["3".to_string(), "\"a\\x\"...".to_string()];
+        let call = || Call {
+            ts_ns: 1_796_325_099_753_785_591,
+            pid: 24204,
+            start_ns: Some(10_957_628_546_537),
+            tid: 24205,
+            comm: Text::of(b"w\xffrk"),
+            name: "read",
+            nr: 0,
+            args: &args,
+        };
+        let syscall = Syscall { call: call(), ret: Some(-2), errno: Some("ENOENT"), duration_ns: None };
+        let lost = Lost { probe: "syscalls", count: 3, reason: None };
+        let mut expected = String::new();
+        for origin in &origins {
+            out.set_origin(origin.clone());
+            out.emit_in(|| Syscall { call: call(), ret: Some(-2), errno: Some("ENOENT"), duration_ns: None }, |_| {})
+                .unwrap();
+            out.emit(&lost, |_| String::new()).unwrap();
+            for line in [line_as_before(&syscall, origin.as_ref()), line_as_before(&lost, origin.as_ref())] {
+                expected.push_str(&line);
+                expected.push('\n');
+            }
+        }
+        out.flush_final().unwrap();
+        let lines = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(lines, expected);
+        assert_eq!(lines.lines().filter(|l| l.contains(r#","container_name":"we\"b\\1","#)).count(), 4);
+        assert_eq!(
+            lines.lines().filter(|l| l.ends_with(r#""ret":-2,"errno":"ENOENT","duration_ns":null}"#)).count(),
+            1
+        );
+    }
 
     fn duration(ns: u64) -> String {
         let mut out = String::new();

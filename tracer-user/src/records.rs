@@ -14,7 +14,7 @@ use tracer_common::{
 };
 
 use crate::{
-    escape::{FieldName, Text, TextShape},
+    escape::{FieldName, Text, TextShape, push_json_str},
     linux::{
         errno,
         net::{family_name, ip_of, ip_text, proto_name},
@@ -924,6 +924,53 @@ pub struct Syscall<'a, C = Vec<u8>> {
     pub duration_ns: Option<u64>,
 }
 
+impl<C: TextShape> crate::output::WriteJson for Syscall<'_, C> {
+    /// What serde writes for it (the fields of `Call` flattened after `type`), keys as literal bytes.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let call = &self.call;
+        let mut number = itoa::Buffer::new();
+        out.extend_from_slice(br#"{"type":"syscall","ts_ns":"#);
+        out.extend_from_slice(number.format(call.ts_ns).as_bytes());
+        out.extend_from_slice(br#","pid":"#);
+        out.extend_from_slice(number.format(call.pid).as_bytes());
+        out.extend_from_slice(br#","start_ns":"#);
+        push_json_option(out, call.start_ns);
+        out.extend_from_slice(br#","tid":"#);
+        out.extend_from_slice(number.format(call.tid).as_bytes());
+        out.push(b',');
+        call.comm.push_json(out);
+        out.extend_from_slice(br#","name":"#);
+        push_json_str(out, call.name);
+        out.extend_from_slice(br#","nr":"#);
+        out.extend_from_slice(number.format(call.nr).as_bytes());
+        out.extend_from_slice(br#","args":["#);
+        for (i, arg) in call.args.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_json_str(out, arg);
+        }
+        out.extend_from_slice(br#"],"ret":"#);
+        push_json_option(out, self.ret);
+        out.extend_from_slice(br#","errno":"#);
+        match self.errno {
+            Some(errno) => push_json_str(out, errno),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(br#","duration_ns":"#);
+        push_json_option(out, self.duration_ns);
+        out.push(b'}');
+    }
+}
+
+/// A number, or null, as serde writes it.
+fn push_json_option<N: itoa::Integer>(out: &mut Vec<u8>, value: Option<N>) {
+    match value {
+        Some(value) => out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes()),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
 /// `blocked` (`tracer syscalls`): a thread found waiting inside a syscall.
 #[derive(Serialize)]
 #[serde(tag = "type", rename = "blocked")]
@@ -1780,6 +1827,67 @@ mod tests {
             };
             same(&before, &Syscall { call, ret: Some(ret), errno, duration_ns });
         }
+    }
+
+    /// `Syscall`'s own JSON writer (`WriteJson`), against serde's line for the same record.
+    pub(crate) fn assert_written_as_serde<C: TextShape>(record: &Syscall<'_, C>) {
+        use crate::output::WriteJson as _;
+        let mut direct = Vec::new();
+        record.write_json(&mut direct);
+        assert_eq!(String::from_utf8(direct).unwrap(), serde_json::to_string(record).unwrap());
+    }
+
+    #[test]
+    fn syscall_written_directly_as_serde_writes_it() {
+        let arg_lists: [&[String]; 4] = [
+            &[],
+            &["3".to_string(), "\"a\\x\"...".to_string(), "0x7ffe79c0b0f8".to_string(), "NULL".to_string()],
+            // A path shown with its non-ASCII kept (`-y`), control bytes, an empty argument.
+            &[
+                "\"\\t\\1\"".to_string(),
+                "3</tmp/caf\u{e9}\u{1f600}>".to_string(),
+                "\u{1}\n\u{1f}\u{7f}".to_string(),
+                String::new(),
+            ],
+            &["[{fd=3, events=POLLIN}]".to_string()],
+        ];
+        let comms: [&[u8]; 4] = [b"workload", b"w\"k\x01\\", "w\u{f6}rk".as_bytes(), b"bad\xff\xfe"];
+        // (ret, errno): returned, failed, never returned (exit).
+        let results = [(Some(0), None), (Some(-2), Some("ENOENT")), (None, None), (Some(i64::MIN), Some("E\"\n"))];
+        let mut checked = 0;
+        for (i, args) in arg_lists.into_iter().enumerate() {
+            for (j, comm) in comms.into_iter().enumerate() {
+                for (k, (ret, errno)) in results.into_iter().enumerate() {
+                    let set = (i + j + k) % 2 == 0;
+                    let call = Call {
+                        ts_ns: if set { u64::MAX } else { 1_796_325_099_753_785_591 },
+                        pid: if set { u32::MAX } else { 24204 },
+                        start_ns: set.then_some(10_957_628_546_537),
+                        tid: 0,
+                        comm: Text::of(comm),
+                        name: if set { "sigaltstack" } else { "syscall_\"999" },
+                        nr: if set { i32::MIN } else { 131 },
+                        args,
+                    };
+                    let duration_ns = (!set).then_some(520);
+                    assert_written_as_serde(&Syscall { call, ret, errno, duration_ns });
+                    // A name that may be unknown: null.
+                    let call = Call {
+                        ts_ns: 1,
+                        pid: 2,
+                        start_ns: None,
+                        tid: 3,
+                        comm: Text::<field::Comm, Option<Vec<u8>>>::new(None),
+                        name: "read",
+                        nr: 0,
+                        args,
+                    };
+                    assert_written_as_serde(&Syscall { call, ret, errno, duration_ns });
+                    checked += 2;
+                }
+            }
+        }
+        assert_eq!(checked, 128);
     }
 
     fn conn_event(flags: u32, oldstate: u8, newstate: u8, error: i32, tx: u64, rx: u64) -> ConnEvent {
