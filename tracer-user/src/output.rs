@@ -7,7 +7,7 @@
 
 use std::{
     fs::{File, OpenOptions},
-    io::{self, BufWriter, IsTerminal as _, Write},
+    io::{self, IsTerminal as _, Write},
     os::unix::fs::{MetadataExt as _, OpenOptionsExt as _},
     path::Path,
 };
@@ -22,8 +22,14 @@ use crate::records::Origin;
 #[error("output closed")]
 pub struct OutputClosed;
 
+/// Bytes `Output` holds before it writes them out (it writes out what it holds before a line would take it past).
+const BUFFER_CAPACITY: usize = 64 * 1024;
+
 pub struct Output {
-    writer: BufWriter<Box<dyn Write + Send>>,
+    writer: Box<dyn Write + Send>,
+    /// Whole lines not written out yet, each made in place (the buffering of a `BufWriter` without its copy of
+    /// every line: a `--json` line is 300 bytes and more).
+    pending: Vec<u8>,
     /// Private: handlers never look at the format; the `emit` methods do.
     json: bool,
     interactive: bool,
@@ -33,8 +39,6 @@ pub struct Output {
     pub dropped: u64,
     /// Records dropped in the current streak of failures.
     dropped_in_streak: u64,
-    /// The line being written, kept to be reused.
-    line: Vec<u8>,
     /// The text line `emit_in` has a handler write, kept to be reused.
     text_line: String,
     /// Where the process of the event being handled was (`set_origin`): added to every record written for it, as
@@ -80,13 +84,13 @@ impl Output {
     /// Events to any writer (`tracer monitor`'s rotating file); `interactive` flushes after every batch.
     pub fn from_writer(writer: Box<dyn Write + Send>, json: bool, interactive: bool) -> Output {
         Output {
-            writer: BufWriter::with_capacity(64 * 1024, writer),
+            writer,
+            pending: Vec::with_capacity(BUFFER_CAPACITY + 4096),
             json,
             interactive,
             failing: false,
             dropped: 0,
             dropped_in_streak: 0,
-            line: Vec::with_capacity(512),
             text_line: String::with_capacity(512),
             origin: None,
             origin_active: false,
@@ -195,18 +199,39 @@ impl Output {
         written
     }
 
-    /// One whole line, made by `fill` in a buffer kept from one line to the next (the hot path allocates
-    /// nothing): the writer takes all of it or none (it writes out what it holds first when full).
+    /// One whole line, made by `fill` at the end of the lines held (the hot path allocates and copies nothing):
+    /// kept whole or dropped whole. When it takes the buffer past its capacity, the lines before it are written
+    /// out first, and it is dropped if that fails (what could not be written stays held, as a `BufWriter` keeps it).
     fn write_line(&mut self, fill: impl FnOnce(&mut Vec<u8>)) -> Result<(), OutputClosed> {
-        let mut line = std::mem::take(&mut self.line);
-        line.clear();
-        fill(&mut line);
-        let written = self.writer.write_all(&line);
-        self.line = line;
-        match written {
+        let start = self.pending.len();
+        fill(&mut self.pending);
+        if self.pending.len() <= BUFFER_CAPACITY || start == 0 {
+            return Ok(());
+        }
+        let (written, result) = self.write_out(start);
+        if result.is_err() {
+            self.pending.truncate(start);
+        }
+        self.pending.drain(..written);
+        match result {
             Ok(()) => Ok(()),
             Err(err) => self.failed(err, 1),
         }
+    }
+
+    /// Writes the first `len` bytes held to the writer (a `BufWriter`'s flush): how many it took, and the error
+    /// that stopped it. The caller removes those bytes.
+    fn write_out(&mut self, len: usize) -> (usize, io::Result<()>) {
+        let mut written = 0;
+        while written < len {
+            match self.writer.write(&self.pending[written..len]) {
+                Ok(0) => return (written, Err(io::ErrorKind::WriteZero.into())),
+                Ok(n) => written += n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return (written, Err(err)),
+            }
+        }
+        (written, Ok(()))
     }
 
     /// A write error: EPIPE ends the stream; any other drops `records` and tracing goes on.
@@ -258,16 +283,17 @@ impl Output {
         let mut line = std::mem::take(&mut self.text_line);
         line.clear();
         text(&mut line);
-        if self.origin_active && !self.origin_column.is_empty() {
-            line.push_str(&self.origin_column);
+        let column = if self.origin_active { std::mem::take(&mut self.origin_column) } else { String::new() };
+        let written = self.write_line(|bytes| {
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.extend_from_slice(column.as_bytes());
+            bytes.push(b'\n');
+        });
+        if self.origin_active {
+            self.origin_column = column;
         }
-        line.push('\n');
-        let written = self.writer.write_all(line.as_bytes());
         self.text_line = line;
-        match written {
-            Ok(()) => Ok(()),
-            Err(err) => self.failed(err, 1),
-        }
+        written
     }
 
     /// A record that is news about tracer itself (`ready`): a JSON line in the event stream, flushed at once so
@@ -292,7 +318,7 @@ impl Output {
 
     /// Called after each batch of events: a terminal sees lines at once, a pipe gets them in blocks.
     pub fn end_batch(&mut self) -> Result<(), OutputClosed> {
-        if self.interactive || self.writer.buffer().len() > 32 * 1024 {
+        if self.interactive || self.pending.len() > 32 * 1024 {
             return self.flush();
         }
         Ok(())
@@ -301,7 +327,9 @@ impl Output {
     /// Writes out what the buffer holds (what it could not write stays in it, whole lines kept in order). Called
     /// every tick: after failures, the first flush that works ends the streak.
     pub fn flush(&mut self) -> Result<(), OutputClosed> {
-        match self.writer.flush() {
+        let (written, result) = self.write_out(self.pending.len());
+        self.pending.drain(..written);
+        match result.and_then(|()| self.writer.flush()) {
             Ok(()) => {
                 if self.failing {
                     self.failing = false;
@@ -320,9 +348,17 @@ impl Output {
     pub fn flush_final(&mut self) -> Result<(), OutputClosed> {
         self.flush()?;
         if self.failing {
-            self.dropped += self.writer.buffer().iter().filter(|&&b| b == b'\n').count() as u64;
+            self.dropped += self.pending.iter().filter(|&&b| b == b'\n').count() as u64;
         }
         Ok(())
+    }
+}
+
+/// What is held is written out when the output goes (as a `BufWriter` does), errors ignored: the paths that
+/// count what they drop call `flush_final` before.
+impl Drop for Output {
+    fn drop(&mut self) {
+        let _ = self.write_out(self.pending.len());
     }
 }
 
