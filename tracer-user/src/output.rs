@@ -183,7 +183,7 @@ impl Output {
         } else {
             Vec::new()
         };
-        // Written whole first: a failed write then drops a whole line, never half of one.
+        // Made whole in the buffer first: a failed write then drops a whole line, never half of one.
         let written = self.write_line(|bytes| {
             write(bytes);
             // The origin's fields take the place of the record's closing brace (and end with it).
@@ -270,8 +270,8 @@ impl Output {
 
     /// `emit` for the hot path (one record per traced syscall): the record is made only for a JSON line, which it
     /// writes itself (`WriteJson`, no serde); the text line is written straight into a buffer kept from one record
-    /// to the next, which the origin's column and the newline then end, so that rendering a record allocates
-    /// nothing and the line is copied once, into the writer.
+    /// to the next, so that rendering a record allocates nothing and the line is copied once, with the origin's
+    /// column and the newline, into the output's buffer.
     pub fn emit_in<R: WriteJson>(
         &mut self,
         record: impl FnOnce() -> R,
