@@ -78,6 +78,7 @@ pub fn kernel_reason(signo: i32, code: i32, info_none: bool) -> Option<&'static 
     }
 }
 
+/// strace's name of a `si_code` (its xlat tables for x86: the generic codes first, then the signal's own).
 pub fn si_code_name(signo: i32, code: i32) -> String {
     let generic = match code {
         0 => Some("SI_USER"),
@@ -88,31 +89,68 @@ pub fn si_code_name(signo: i32, code: i32) -> String {
         -4 => Some("SI_ASYNCIO"),
         -5 => Some("SI_SIGIO"),
         -6 => Some("SI_TKILL"),
+        -7 => Some("SI_DETHREAD"),
+        -60 => Some("SI_ASYNCNL"),
         _ => None,
     };
     if let Some(name) = generic {
         return name.to_string();
     }
-    let specific = match (signo, code) {
-        (11, 1) => "SEGV_MAPERR",
-        (11, 2) => "SEGV_ACCERR",
-        (7, 1) => "BUS_ADRALN",
-        (7, 2) => "BUS_ADRERR",
-        (7, 3) => "BUS_OBJERR",
-        (8, 1) => "FPE_INTDIV",
-        (8, 2) => "FPE_INTOVF",
-        (4, 1) => "ILL_ILLOPC",
-        (5, 1) => "TRAP_BRKPT",
-        (5, 2) => "TRAP_TRACE",
-        (17, 1) => "CLD_EXITED",
-        (17, 2) => "CLD_KILLED",
-        (17, 3) => "CLD_DUMPED",
-        (17, 4) => "CLD_TRAPPED",
-        (17, 5) => "CLD_STOPPED",
-        (17, 6) => "CLD_CONTINUED",
-        _ => return code.to_string(),
+    const ILL: [&str; 8] = [
+        "ILL_ILLOPC",
+        "ILL_ILLOPN",
+        "ILL_ILLADR",
+        "ILL_ILLTRP",
+        "ILL_PRVOPC",
+        "ILL_PRVREG",
+        "ILL_COPROC",
+        "ILL_BADSTK",
+    ];
+    const FPE: [&str; 8] = [
+        "FPE_INTDIV",
+        "FPE_INTOVF",
+        "FPE_FLTDIV",
+        "FPE_FLTOVF",
+        "FPE_FLTUND",
+        "FPE_FLTRES",
+        "FPE_FLTINV",
+        "FPE_FLTSUB",
+    ];
+    const SEGV: [&str; 9] = [
+        "SEGV_MAPERR",
+        "SEGV_ACCERR",
+        "SEGV_BNDERR",
+        "SEGV_PKUERR",
+        "SEGV_ACCADI",
+        "SEGV_ADIDERR",
+        "SEGV_ADIPERR",
+        "SEGV_MTEAERR",
+        "SEGV_MTESERR",
+    ];
+    const BUS: [&str; 5] = ["BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO"];
+    const TRAP: [&str; 6] = ["TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH", "TRAP_HWBKPT", "TRAP_UNK", "TRAP_PERF"];
+    const CLD: [&str; 6] = ["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"];
+    const POLL: [&str; 6] = ["POLL_IN", "POLL_OUT", "POLL_MSG", "POLL_ERR", "POLL_PRI", "POLL_HUP"];
+    const SYS: [&str; 2] = ["SYS_SECCOMP", "SYS_USER_DISPATCH"];
+    let table: &[&str] = match signo {
+        libc::SIGILL => &ILL,
+        libc::SIGFPE => match code {
+            14 => return "FPE_FLTUNK".to_string(),
+            15 => return "FPE_CONDTRAP".to_string(),
+            _ => &FPE,
+        },
+        libc::SIGSEGV => &SEGV,
+        libc::SIGBUS => &BUS,
+        libc::SIGTRAP => &TRAP,
+        libc::SIGCHLD => &CLD,
+        libc::SIGIO => &POLL,
+        libc::SIGSYS => &SYS,
+        _ => &[],
     };
-    specific.to_string()
+    match usize::try_from(code).ok().and_then(|c| c.checked_sub(1)).and_then(|i| table.get(i)) {
+        Some(name) => (*name).to_string(),
+        None => code.to_string(),
+    }
 }
 
 /// glibc's SIGRTMIN: the kernel's first two real-time signals belong to the thread library.
