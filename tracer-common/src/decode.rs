@@ -489,6 +489,7 @@ mod tests {
             target_tid: 10,
             handler: 0x5555_0000_1234,
             flags: crate::signals::flags::FROM_PROCESS,
+            sifields: core::array::from_fn(|i| i as u8 + 1),
             ..Default::default()
         };
         assert_eq!(decode(&as_bytes(&signal)), Ok(Event::Signal(signal)));

@@ -131,8 +131,45 @@ pub struct SignalEvent {
     pub tty: [u8; 16],
     /// The target process's start time (its group leader's `start_time`), 0 when unknown.
     pub target_start_ns: u64,
+    /// The siginfo's `_sifields` union as the kernel filled it (see [`sifields`]); zeroes without a real siginfo
+    /// (`flags::INFO_NONE`, `flags::INFO_PRIV`): the kernel fills the target's copy then, user space knows how.
+    pub sifields: [u8; sifields::SIZE],
 }
-const _: () = assert!(core::mem::size_of::<SignalEvent>() == crate::event::HEADER_SIZE + 24 + 16 + 24 + 16 + 8);
+const _: () =
+    assert!(core::mem::size_of::<SignalEvent>() == crate::event::HEADER_SIZE + 24 + 16 + 24 + 16 + 8 + sifields::SIZE);
+
+/// `kernel_siginfo._sifields`, after `si_signo`, `si_errno`, `si_code` (offset 16 on 64-bit): a union whose member
+/// the signal and its code select (include/uapi/asm-generic/siginfo.h, a stable user-space layout). Its first 32
+/// bytes hold every member strace prints; byte offsets into it, for 64-bit little-endian.
+pub mod sifields {
+    pub const SIZE: usize = 32;
+    /// `_kill`, `_rt`, `_sigchld`: the sender's (or the child's) pid and uid.
+    pub const PID: usize = 0;
+    pub const UID: usize = 4;
+    /// `_rt`, `_timer`: the `sigval` (`si_int` is its low half, `si_ptr` the whole).
+    pub const VALUE: usize = 8;
+    /// `_timer`: the timer id and its overrun count.
+    pub const TIMER_ID: usize = 0;
+    pub const OVERRUN: usize = 4;
+    /// `_sigchld`: the exit status or signal, then user and system time in clock ticks.
+    pub const STATUS: usize = 8;
+    pub const UTIME: usize = 16;
+    pub const STIME: usize = 24;
+    /// `_sigfault`: the faulting address; then, by code, `si_addr_lsb` (a short), the bounds (`si_lower`,
+    /// `si_upper`) or the protection key (`si_pkey`).
+    pub const ADDR: usize = 0;
+    pub const ADDR_LSB: usize = 8;
+    pub const LOWER: usize = 16;
+    pub const UPPER: usize = 24;
+    pub const PKEY: usize = 16;
+    /// `_sigpoll`: the band (a long) and the fd.
+    pub const BAND: usize = 0;
+    pub const FD: usize = 8;
+    /// `_sigsys`: the calling instruction, the syscall number and its `AUDIT_ARCH_*`.
+    pub const CALL_ADDR: usize = 0;
+    pub const SYSCALL: usize = 8;
+    pub const ARCH: usize = 12;
+}
 
 /// A thread taking a signal (`signal:signal_deliver`, raw). The header is the target thread.
 #[repr(C)]

@@ -53,7 +53,7 @@ static SEND_SPECS_TABLE: [SendSpec; SEND_SPECS] = [SendSpec { nr: -1, sig_arg: 0
 
 // From BTF: task_struct.{comm, blocked, sighand, signal}, sighand_struct.action, sizeof(struct k_sigaction),
 // k_sigaction.sa.{sa_handler, sa_flags}, signal_struct.{nr_threads, group_exit_code}, kernel_siginfo.{si_errno,
-// si_code}.
+// si_code, _sifields}.
 #[unsafe(no_mangle)]
 static TASK_COMM_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
@@ -78,6 +78,8 @@ static SIGNAL_GROUP_EXIT_CODE_OFFSET: u32 = 0;
 static SIGINFO_ERRNO_OFFSET: u32 = 0;
 #[unsafe(no_mangle)]
 static SIGINFO_CODE_OFFSET: u32 = 0;
+#[unsafe(no_mangle)]
+static SIGINFO_FIELDS_OFFSET: u32 = 0;
 // From BTF: signal_struct.{flags, tty, pids[PIDTYPE_PGID]}, tty_struct.{pgrp (ctrl.pgrp on 5.17+), name},
 // pid.numbers[0].nr: whether the terminal sent a signal to its foreground group, and whether SIGCONT resumed.
 #[unsafe(no_mangle)]
@@ -214,7 +216,18 @@ pub fn signal_generate(ctx: RawTracePointContext) -> i32 {
         | (((1 - threads) as u64 >> 63) as u32 * flags::MULTI_THREADED)
         | (handler_known as u32 * flags::HANDLER_KNOWN);
 
+    // The siginfo's union (pids, status, address, value...). SEND_SIG_NOINFO and SEND_SIG_PRIV (0 and 1) are no
+    // pointers: the read of address 16 or 17 fails and leaves zeroes, as for the codes above.
+    let sifields = ctx.arg::<u64>(1).wrapping_add(global(&SIGINFO_FIELDS_OFFSET) as u64);
+
     let sent = emit::<SignalEvent>(SIGNAL, kind::SIGNAL, pid_tgid, |event, _| {
+        unsafe {
+            generated::bpf_probe_read_kernel(
+                event.sifields.as_mut_ptr().cast(),
+                event.sifields.len() as u32,
+                sifields as *const _,
+            )
+        };
         event.signo = signo;
         event.code = code;
         event.target_pid = target_pid;

@@ -23,6 +23,7 @@
 //!     ignore-signal SIG      set SIG to SIG_IGN; print `ignoring SIG`
 //!     block-signal SIG       block SIG; print `blocking SIG`
 //!     segv                   read address 8 (a null pointer's field) with SIGSEGV's default action and no core
+//!     segv-write-null        write through a null pointer (address 0) with SIGSEGV's default action and no core
 //!     sigpipe                write to a pipe whose read end is closed, with SIGPIPE's default action
 //!     itimer MS              setitimer(ITIMER_REAL, MS ms) with SIGALRM's default action, then pause: the kernel's
 //!                            SIGALRM (SI_KERNEL) ends the process
@@ -30,8 +31,9 @@
 //!                            default action, then pause: the timer's SIGALRM (SI_TIMER) ends the process
 //!     raise SIG              raise(SIG): tgkill to itself (with `handle SIG`, the handler returns by rt_sigreturn)
 //!     getpid-zeroed-registers  getpid with every argument register zero; print `getpid=PID`
-//!     kill PID SIG           kill(PID, SIG); print `kill=RET errno=E`
-//!     sigqueue PID SIG       sigqueue(PID, SIG, 42) (rt_sigqueueinfo, SI_QUEUE)
+//!     kill PID SIG           kill(PID, SIG); print `kill=RET errno=E` (PID `self`: the workload's own)
+//!     sigqueue PID SIG       sigqueue(PID, SIG, 42) (rt_sigqueueinfo, SI_QUEUE) (PID `self`: the workload's own)
+//!     fork-killed            fork a child that pauses, kill it with SIGKILL, wait for it
 //!     pidfd-kill PID SIG     pidfd_open(PID) then pidfd_send_signal
 //!     drop-privileges        become nobody (uid and gid 65534, no groups)
 //!     comm NAME              set the thread's name (comm) to NAME
@@ -67,6 +69,16 @@ use std::{
 fn arg<T: std::str::FromStr>(args: &mut impl Iterator<Item = String>, what: &str) -> T {
     let text = args.next().unwrap_or_else(|| panic!("missing {what}"));
     text.parse().unwrap_or_else(|_| panic!("bad {what}: {text}"))
+}
+
+/// A pid argument: a number, or `self` for the workload's own.
+fn pid_arg(args: &mut impl Iterator<Item = String>) -> libc::pid_t {
+    match args.next().as_deref() {
+        // SAFETY: no arguments.
+        Some("self") => unsafe { libc::getpid() },
+        Some(text) => text.parse().unwrap_or_else(|_| panic!("bad pid: {text}")),
+        None => panic!("missing pid"),
+    }
 }
 
 fn getppid_n(n: u64) {
@@ -353,6 +365,24 @@ fn main() {
                 unsafe { std::ptr::read_volatile(field) };
                 unreachable!("reading address 8 did not fault");
             }
+            "segv-write-null" => {
+                let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
+                unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
+                let null = std::hint::black_box(0usize) as *mut u8;
+                unsafe { std::ptr::write_volatile(null, 1) };
+                unreachable!("writing address 0 did not fault");
+            }
+            "fork-killed" => {
+                // SAFETY: pause is async-signal-safe; the child never returns from it.
+                let child = fork_child(|| {
+                    loop {
+                        unsafe { libc::pause() };
+                    }
+                });
+                assert_eq!(unsafe { libc::kill(child, libc::SIGKILL) }, 0, "kill({child}, SIGKILL)");
+                wait_child(child);
+            }
             "sigpipe" => {
                 // Rust's runtime ignores SIGPIPE; restore the default, then write to a pipe nobody reads.
                 unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
@@ -413,12 +443,12 @@ fn main() {
                 println!("getpid={pid}");
             }
             "kill" => {
-                let (pid, sig): (libc::pid_t, libc::c_int) = (arg(&mut args, "pid"), arg(&mut args, "signal number"));
+                let (pid, sig): (libc::pid_t, libc::c_int) = (pid_arg(&mut args), arg(&mut args, "signal number"));
                 let ret = unsafe { libc::kill(pid, sig) };
                 println!("kill={ret} errno={}", std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
             }
             "sigqueue" => {
-                let (pid, sig): (libc::pid_t, libc::c_int) = (arg(&mut args, "pid"), arg(&mut args, "signal number"));
+                let (pid, sig): (libc::pid_t, libc::c_int) = (pid_arg(&mut args), arg(&mut args, "signal number"));
                 let value = libc::sigval { sival_ptr: std::ptr::without_provenance_mut(42) };
                 assert_eq!(unsafe { libc::sigqueue(pid, sig, value) }, 0, "sigqueue({pid}, {sig})");
             }

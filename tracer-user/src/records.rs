@@ -18,6 +18,7 @@ use crate::{
     linux::{
         errno,
         net::{family_name, ip_of, ip_text, proto_name},
+        siginfo::SigInfo,
         signals::{
             Action, kernel_reason, si_code_name, signal_display, signal_result, split_exit_code, terminal_cause,
             terminal_name,
@@ -657,6 +658,9 @@ pub struct Signal {
     pub tty: Option<String>,
     /// Origin "tty": the foreground process group the terminal signalled, else null.
     pub pgid: Option<u32>,
+    /// The siginfo fields strace prints after `si_code`, by strace's names (`si_pid`, `si_uid`, `si_status`,
+    /// `si_addr`...): numbers, addresses as `0x...` strings, `si_errno` by name. Null for a failed send.
+    pub siginfo: Option<SigInfo>,
 }
 
 impl Signal {
@@ -717,6 +721,7 @@ impl Signal {
             context_comm: Text::of_some((!from_process).then_some(comm)),
             pgid: from_tty.then_some(e.pgid),
             tty,
+            siginfo: Some(SigInfo::of(e)),
         }
     }
 }

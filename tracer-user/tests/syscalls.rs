@@ -1947,6 +1947,80 @@ fn signal_sets_sigactions_and_wait_statuses_match_strace() {
     );
 }
 
+/// The `--- SIG... ---` lines are strace's, field for field and line for line: the siginfo's union is read in the
+/// kernel at the signal. A shell's `kill -HUP $$` (SI_USER: si_pid, si_uid); a child's exit (CLD_EXITED: si_status
+/// and times), a child killed by SIGKILL (CLD_KILLED, si_status=SIGKILL: the SIGKILL itself is no line, strace
+/// never sees it), sigqueue's value from a process that became nobody (SI_QUEUE: si_uid=65534, si_int, si_ptr), a
+/// write through a null pointer (SEGV_MAPERR, si_addr=NULL) and the shell's SIGCHLD for it (si_status=SIGSEGV).
+/// The workload ignores SIGCHLD (its default): strace still sees those, as the kernel keeps ignored signals for a
+/// traced task. Only pids and CPU times differ between the runs. Before: `{si_signo=SIGCHLD,
+/// si_code=CLD_EXITED, si_pid=N}`, no SIGCHLD the workload ignored, and a `--- SIGKILL` line.
+#[test]
+fn signal_lines_match_strace_field_for_field() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("siginfo");
+    let script = format!(
+        "trap 'echo got' HUP; kill -HUP $$; {} fork 1 fork-killed drop-privileges handle 10 sigqueue self 10 \
+         segv-write-null; exit 0",
+        workload().display()
+    );
+    let mine_file = dir.join("tracer.txt");
+    let file = mine_file.to_string_lossy().into_owned();
+    let out = run_tracer(["-f", "-o", &file, "-e", "trace=none", "--", "/bin/bash", "-c", &script], dl);
+    out.expect_no_panic();
+    out.expect_code(0);
+    let mine = std::fs::read_to_string(&mine_file).expect("tracer output");
+    let args = ["-c".to_string(), script.clone()];
+    let strace = run_strace(&dir, "strace.txt", &["-f", "-e", "trace=none"], Path::new("/bin/bash"), &args, dl);
+    let _ = std::fs::remove_dir_all(&dir);
+    let dump = || format!("--- tracer\n{mine}\n--- strace\n{strace}");
+
+    // The sender and child pids are real: the shell's own, the workload's, and each child that ended.
+    let mut ended = Vec::new();
+    for line in mine.lines() {
+        let Some((pid, rest)) = line.strip_prefix("[pid").and_then(|l| l.split_once("] ")) else { continue };
+        let pid: u32 = pid.trim().parse().unwrap();
+        if rest.starts_with("+++") {
+            ended.push(pid);
+        }
+        if let Some(si_pid) = field_of(rest, "si_pid") {
+            let si_pid: u32 = si_pid.parse().unwrap();
+            let own = rest.contains("SI_USER") || rest.contains("SI_QUEUE");
+            assert!(if own { si_pid == pid } else { ended.contains(&si_pid) }, "{line}\n{}", dump());
+        }
+    }
+    let normal = |text: &str| -> Vec<String> {
+        lines_with(text, "--- SIG")
+            .iter()
+            .map(|l| {
+                let mut l = l.clone();
+                for (name, by) in [("si_pid", "PID"), ("si_utime", "T"), ("si_stime", "T")] {
+                    if let Some(value) = field_of(&l, name) {
+                        l = l.replacen(&format!("{name}={value}"), &format!("{name}={by}"), 1);
+                    }
+                }
+                l
+            })
+            .collect()
+    };
+    let expected = [
+        "--- SIGHUP {si_signo=SIGHUP, si_code=SI_USER, si_pid=PID, si_uid=0} ---",
+        "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=PID, si_uid=0, si_status=0, si_utime=T, si_stime=T} ---",
+        "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=PID, si_uid=0, si_status=SIGKILL, si_utime=T, si_stime=T} ---",
+        "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_QUEUE, si_pid=PID, si_uid=65534, si_int=42, si_ptr=0x2a} ---",
+        "--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL} ---",
+        "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=PID, si_uid=65534, si_status=SIGSEGV, si_utime=T, si_stime=T} ---",
+    ];
+    assert_eq!(normal(&strace), expected, "strace, the oracle\n{}", dump());
+    assert_eq!(normal(&mine), expected, "{}", dump());
+}
+
+/// The value of `name=` in a strace-style line, up to the next `, ` or `}`.
+fn field_of<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let rest = &line[line.find(&format!("{name}="))? + name.len() + 1..];
+    Some(&rest[..rest.find([',', '}']).unwrap_or(rest.len())])
+}
+
 /// `l` with every address (`0x` and 8 hex digits or more) as `0xADDR`.
 fn without_addresses(l: &str) -> String {
     let mut out = String::new();

@@ -28,6 +28,11 @@ pub fn describe(errno: i32) -> (&'static str, &'static str) {
         .unwrap_or_else(|| unknown(errno))
 }
 
+/// The name of a number a table knows (`ENOENT`, `ERESTARTSYS`); None for the others.
+pub fn known_name(errno: i32) -> Option<&'static str> {
+    restart_code(errno.into()).map(|(name, _)| name).or_else(|| ::syscalls::Errno::new(errno).name())
+}
+
 /// The name alone: `ENOENT`, `ERESTARTSYS`, `E4000`.
 pub fn name(errno: i32) -> &'static str {
     describe(errno).0

@@ -44,6 +44,7 @@ impl SignalLayout {
             ("SIGNAL_GROUP_EXIT_CODE_OFFSET", offset("signal_struct", "group_exit_code")?),
             ("SIGINFO_ERRNO_OFFSET", offset("kernel_siginfo", "si_errno")?),
             ("SIGINFO_CODE_OFFSET", offset("kernel_siginfo", "si_code")?),
+            ("SIGINFO_FIELDS_OFFSET", offset("kernel_siginfo", "_sifields")?),
             ("SIGNAL_FLAGS_OFFSET", btf_sized_offset(btf, "signal_struct", "flags", 4)?),
             ("SIGNAL_TTY_OFFSET", offset("signal_struct", "tty")?),
             // pids[PIDTYPE_PGID]: PIDTYPE_PID, PIDTYPE_TGID, PIDTYPE_PGID (include/linux/pid.h, since 4.19).

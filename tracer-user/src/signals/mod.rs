@@ -391,6 +391,7 @@ impl Watcher {
             context_comm: Text::default(),
             tty: None,
             pgid: None,
+            siginfo: None,
         };
         io.out.emit(&record, |_| {
             let to = target.text(target_comm.as_deref());

@@ -20,7 +20,7 @@ use tracer_common::{
     decode::{Event, SyscallRecord, c_bytes},
     event::{header_flags, traced},
     process::{ProcessEvent, what},
-    signals::SignalEvent,
+    signals::{SIGKILL, SignalEvent, result},
     syscalls::{
         CAPTURE_SLOTS, DATA_CAP, FdIdentity, FdSources, Inflight, MAX_SYSCALL_NR, SyscallEvent, capture, fd_source,
         fd_state, is_error_return, result_filter, status,
@@ -31,6 +31,7 @@ use crate::{
     bpf::{Core, Preflight, Probes},
     cli::{CgroupArgs, OutputArgs, PidArgs, RingArgs, UsageError},
     escape::{StringStyle, Text, display_name, quote},
+    linux::siginfo::SigInfo,
     output::{Clock, OutputClosed, push_duration, push_timestamp, timestamp},
     probes::{
         Family as _,
@@ -606,16 +607,17 @@ impl Tracer {
         // that changed state); other codes from the kernel.
         let from_process = matches!(event.code, 0 | -1 | -6) || event.signo == libc::SIGCHLD;
         io.out.emit_some(&Signal::of(event, &io.clock, from_process), |r| {
-            if event.result == 1 {
-                return None; // discarded by the kernel: strace never sees these either
+            // What strace sees: a signal its tracee takes. Under ptrace the kernel keeps a signal the target
+            // ignores (sig_ignored() is false for a traced task), so strace shows those; it never sees SIGKILL, nor
+            // a signal the kernel dropped (a standard signal already pending, a full real-time queue).
+            let reaches_target = matches!(event.result, result::DELIVERED | result::IGNORED | result::LOSE_INFO);
+            if !reaches_target || event.signo == SIGKILL {
+                return None;
             }
             let (signal, code) = (&r.signal, r.code.as_deref().unwrap_or("?"));
-            let mut info = format!("si_signo={signal}, si_code={code}");
-            if from_process {
-                info.push_str(&format!(", si_pid={}", event.header.pid));
-            }
+            let fields = r.siginfo.as_ref().map(SigInfo::text).unwrap_or_default();
             let prefix = self.prefix(&io.clock, event.target_tid, event.header.ts_ns);
-            Some(format!("{prefix}--- {signal} {{{info}}} ---"))
+            Some(format!("{prefix}--- {signal} {{si_signo={signal}, si_code={code}{fields}}} ---"))
         })
     }
 
