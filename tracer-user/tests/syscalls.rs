@@ -1951,7 +1951,9 @@ fn signal_sets_sigactions_and_wait_statuses_match_strace() {
 /// kernel at the signal. A shell's `kill -HUP $$` (SI_USER: si_pid, si_uid); a child's exit (CLD_EXITED: si_status
 /// and times), a child killed by SIGKILL (CLD_KILLED, si_status=SIGKILL: the SIGKILL itself is no line, strace
 /// never sees it), sigqueue's value from a process that became nobody (SI_QUEUE: si_uid=65534, si_int, si_ptr), a
-/// write through a null pointer (SEGV_MAPERR, si_addr=NULL) and the shell's SIGCHLD for it (si_status=SIGSEGV).
+/// write through a null pointer (SEGV_MAPERR, si_addr=NULL) and the shell's SIGCHLD for it (si_status=SIGSEGV);
+/// a broken pipe's SIGPIPE (no siginfo: SI_USER from the writer), a POSIX timer's (SI_TIMER) and an itimer's
+/// (SI_KERNEL) SIGALRM.
 /// The workload ignores SIGCHLD (its default): strace still sees those, as the kernel keeps ignored signals for a
 /// traced task. Only pids and CPU times differ between the runs. Before: `{si_signo=SIGCHLD,
 /// si_code=CLD_EXITED, si_pid=N}`, no SIGCHLD the workload ignored, and a `--- SIGKILL` line.
@@ -1960,9 +1962,9 @@ fn signal_lines_match_strace_field_for_field() {
     let dl = Deadline::test();
     let dir = scratch_dir("siginfo");
     let script = format!(
-        "trap 'echo got' HUP; kill -HUP $$; {} fork 1 fork-killed drop-privileges handle 10 sigqueue self 10 \
-         segv-write-null; exit 0",
-        workload().display()
+        "trap 'echo got' HUP; kill -HUP $$; {wl} fork 1 fork-killed drop-privileges handle 10 sigqueue self 10 \
+         segv-write-null; {wl} sigpipe; {wl} posix-timer 20; {wl} itimer 20; exit 0",
+        wl = workload().display()
     );
     let mine_file = dir.join("tracer.txt");
     let file = mine_file.to_string_lossy().into_owned();
@@ -2010,6 +2012,14 @@ fn signal_lines_match_strace_field_for_field() {
         "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_QUEUE, si_pid=PID, si_uid=65534, si_int=42, si_ptr=0x2a} ---",
         "--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL} ---",
         "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=PID, si_uid=65534, si_status=SIGSEGV, si_utime=T, si_stime=T} ---",
+        // Without a siginfo (SEND_SIG_NOINFO): the writer's own pid and uid, as the kernel fills them.
+        "--- SIGPIPE {si_signo=SIGPIPE, si_code=SI_USER, si_pid=PID, si_uid=0} ---",
+        "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=PID, si_uid=0, si_status=SIGPIPE, si_utime=T, si_stime=T} ---",
+        "--- SIGALRM {si_signo=SIGALRM, si_code=SI_TIMER, si_timerid=0, si_overrun=0, si_int=0, si_ptr=NULL} ---",
+        "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=PID, si_uid=0, si_status=SIGALRM, si_utime=T, si_stime=T} ---",
+        // The kernel's own (SEND_SIG_PRIV): nothing but the code.
+        "--- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL} ---",
+        "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=PID, si_uid=0, si_status=SIGALRM, si_utime=T, si_stime=T} ---",
     ];
     assert_eq!(normal(&strace), expected, "strace, the oracle\n{}", dump());
     assert_eq!(normal(&mine), expected, "{}", dump());
