@@ -34,6 +34,8 @@
 //!     kill PID SIG           kill(PID, SIG); print `kill=RET errno=E` (PID `self`: the workload's own)
 //!     sigqueue PID SIG       sigqueue(PID, SIG, 42) (rt_sigqueueinfo, SI_QUEUE) (PID `self`: the workload's own)
 //!     fork-killed            fork a child that pauses, kill it with SIGKILL, wait for it
+//!     seccomp-trap           a seccomp filter that traps getppid with data 1 (SECCOMP_RET_TRAP), then getppid with
+//!                            SIGSYS's default action and no core: SIGSYS (SYS_SECCOMP, si_errno 1) ends the process
 //!     pidfd-kill PID SIG     pidfd_open(PID) then pidfd_send_signal
 //!     drop-privileges        become nobody (uid and gid 65534, no groups)
 //!     comm NAME              set the thread's name (comm) to NAME
@@ -382,6 +384,30 @@ fn main() {
                 });
                 assert_eq!(unsafe { libc::kill(child, libc::SIGKILL) }, 0, "kill({child}, SIGKILL)");
                 wait_child(child);
+            }
+            "seccomp-trap" => {
+                let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
+                unsafe { libc::signal(libc::SIGSYS, libc::SIG_DFL) };
+                let statement = |code: u32, k: u32| libc::sock_filter { code: code as u16, jt: 0, jf: 0, k };
+                // seccomp_data.nr at offset 0; getppid traps, everything else is allowed.
+                let filter = [
+                    statement(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0),
+                    libc::sock_filter {
+                        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+                        jt: 0,
+                        jf: 1,
+                        k: libc::SYS_getppid as u32,
+                    },
+                    statement(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_TRAP | 1),
+                    statement(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
+                ];
+                let program = libc::sock_fprog { len: filter.len() as u16, filter: filter.as_ptr().cast_mut() };
+                assert_eq!(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }, 0, "PR_SET_NO_NEW_PRIVS");
+                let ret = unsafe { libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program) };
+                assert_eq!(ret, 0, "PR_SET_SECCOMP");
+                unsafe { libc::getppid() };
+                unreachable!("the trapped getppid did not kill the process");
             }
             "sigpipe" => {
                 // Rust's runtime ignores SIGPIPE; restore the default, then write to a pipe nobody reads.

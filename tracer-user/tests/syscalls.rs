@@ -1953,17 +1953,17 @@ fn signal_sets_sigactions_and_wait_statuses_match_strace() {
 /// never sees it), sigqueue's value from a process that became nobody (SI_QUEUE: si_uid=65534, si_int, si_ptr), a
 /// write through a null pointer (SEGV_MAPERR, si_addr=NULL) and the shell's SIGCHLD for it (si_status=SIGSEGV);
 /// a broken pipe's SIGPIPE (no siginfo: SI_USER from the writer), a POSIX timer's (SI_TIMER) and an itimer's
-/// (SI_KERNEL) SIGALRM.
+/// (SI_KERNEL) SIGALRM; seccomp's SIGSYS (si_errno, si_call_addr, si_syscall, si_arch).
 /// The workload ignores SIGCHLD (its default): strace still sees those, as the kernel keeps ignored signals for a
-/// traced task. Only pids and CPU times differ between the runs. Before: `{si_signo=SIGCHLD,
-/// si_code=CLD_EXITED, si_pid=N}`, no SIGCHLD the workload ignored, and a `--- SIGKILL` line.
+/// traced task. Only pids, CPU times and the trapped call's address differ between the runs. Before:
+/// `{si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=N}`, no SIGCHLD the workload ignored, and a `--- SIGKILL` line.
 #[test]
 fn signal_lines_match_strace_field_for_field() {
     let dl = Deadline::test();
     let dir = scratch_dir("siginfo");
     let script = format!(
         "trap 'echo got' HUP; kill -HUP $$; {wl} fork 1 fork-killed drop-privileges handle 10 sigqueue self 10 \
-         segv-write-null; {wl} sigpipe; {wl} posix-timer 20; {wl} itimer 20; exit 0",
+         segv-write-null; {wl} sigpipe; {wl} posix-timer 20; {wl} itimer 20; {wl} seccomp-trap; exit 0",
         wl = workload().display()
     );
     let mine_file = dir.join("tracer.txt");
@@ -1996,7 +1996,7 @@ fn signal_lines_match_strace_field_for_field() {
             .iter()
             .map(|l| {
                 let mut l = l.clone();
-                for (name, by) in [("si_pid", "PID"), ("si_utime", "T"), ("si_stime", "T")] {
+                for (name, by) in [("si_pid", "PID"), ("si_utime", "T"), ("si_stime", "T"), ("si_call_addr", "ADDR")] {
                     if let Some(value) = field_of(&l, name) {
                         l = l.replacen(&format!("{name}={value}"), &format!("{name}={by}"), 1);
                     }
@@ -2020,6 +2020,9 @@ fn signal_lines_match_strace_field_for_field() {
         // The kernel's own (SEND_SIG_PRIV): nothing but the code.
         "--- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL} ---",
         "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=PID, si_uid=0, si_status=SIGALRM, si_utime=T, si_stime=T} ---",
+        // seccomp's SIGSYS: si_errno from the filter's data, the trapped call and its arch.
+        "--- SIGSYS {si_signo=SIGSYS, si_code=SYS_SECCOMP, si_errno=EPERM, si_call_addr=ADDR, si_syscall=__NR_getppid, si_arch=AUDIT_ARCH_X86_64} ---",
+        "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=PID, si_uid=0, si_status=SIGSYS, si_utime=T, si_stime=T} ---",
     ];
     assert_eq!(normal(&strace), expected, "strace, the oracle\n{}", dump());
     assert_eq!(normal(&mine), expected, "{}", dump());
