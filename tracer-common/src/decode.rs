@@ -498,6 +498,7 @@ mod tests {
             signo: 9,
             orig_signo: 1,
             flags: crate::signals::flags::GROUP_EXIT,
+            sifields: core::array::from_fn(|i| i as u8 + 7),
             ..Default::default()
         };
         assert_eq!(decode(&as_bytes(&deliver)), Ok(Event::SignalDeliver(deliver)));

@@ -188,8 +188,11 @@ pub struct SignalDeliverEvent {
     /// `sa_handler` of the action taken (`SIG_DFL`, `SIG_IGN` or the handler's address).
     pub handler: u64,
     pub sa_flags: u64,
+    /// The siginfo's `_sifields` union as the thread takes it (see [`sifields`]): complete here (a timer's
+    /// overruns are added at delivery); zeroes without a siginfo (a group's fatal SIGKILL).
+    pub sifields: [u8; sifields::SIZE],
 }
-const _: () = assert!(core::mem::size_of::<SignalDeliverEvent>() == crate::event::HEADER_SIZE + 40);
+const _: () = assert!(core::mem::size_of::<SignalDeliverEvent>() == crate::event::HEADER_SIZE + 40 + sifields::SIZE);
 
 /// A kill-family syscall (kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal) that
 /// failed: no signal was generated. The header is the caller.

@@ -284,7 +284,17 @@ pub fn signal_deliver(ctx: RawTracePointContext) -> i32 {
     let (_, code, errno, info_flags) = siginfo(info_ptr);
     let handler: u64 = read(action, global(&SA_HANDLER_OFFSET));
     let sa_flags: u64 = read(action, global(&SA_FLAGS_OFFSET));
+    let sifields = info_ptr.wrapping_add(global(&SIGINFO_FIELDS_OFFSET) as u64);
     emit::<SignalDeliverEvent>(SIGNALS, kind::SIGNAL_DELIVER, pid_tgid, |event, _| {
+        // First in the fill, as in `signal_generate` (cheaper for the verifier). Zero-filled by the helper when
+        // it fails (no siginfo: a group's fatal SIGKILL).
+        unsafe {
+            generated::bpf_probe_read_kernel(
+                event.sifields.as_mut_ptr().cast(),
+                event.sifields.len() as u32,
+                sifields as *const _,
+            )
+        };
         event.signo = signo;
         event.orig_signo = orig_signo;
         event.code = code;

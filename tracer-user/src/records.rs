@@ -9,7 +9,7 @@ use tracer_common::{
     decode::c_bytes,
     net::{BindEvent, SockEvent, sock_flags, sock_type, tcp_state},
     process::{ProcessEvent, process_flags},
-    signals::{SignalEvent, flags},
+    signals::{SignalDeliverEvent, SignalEvent, flags},
     tcp::{ConnEvent, Endpoints, conn_flags},
 };
 
@@ -894,6 +894,37 @@ pub struct Delivery {
     pub code: Option<String>,
     /// "SIGKILL" when the kernel delivered the fatal signal as SIGKILL to every thread; null otherwise.
     pub kernel_signal: Option<&'static str>,
+    /// The siginfo fields strace prints after `si_code` (as in `signal`), as the thread took them; null for a
+    /// group's fatal SIGKILL, which has no siginfo.
+    pub siginfo: Option<SigInfo>,
+}
+
+impl Delivery {
+    /// A thread taking a signal (signal:signal_deliver). A group's end (`flags::GROUP_EXIT`: the kernel delivers
+    /// SIGKILL to every thread) is shown as the signal that caused it, by its default action.
+    pub fn of(e: &SignalDeliverEvent, clock: &Clock) -> Delivery {
+        let group_exit = e.flags & flags::GROUP_EXIT != 0;
+        let signo = e.orig_signo;
+        let action = if group_exit {
+            if e.flags & flags::CORE_DUMP != 0 { Action::Core } else { Action::default_for(signo) }
+        } else {
+            Action::of(signo, e.handler)
+        };
+        Delivery {
+            ts_ns: clock.wall_ns(e.header.ts_ns),
+            signal: signal_display(signo),
+            signo,
+            pid: e.header.pid,
+            start_ns: known_start(e.header.start_ns),
+            tid: e.header.tid,
+            comm: Text::of(c_bytes(&e.header.comm)),
+            action: action.as_str(),
+            handler: (action == Action::Handler).then(|| format!("{:#x}", e.handler)),
+            code: (!group_exit).then(|| si_code_name(signo, e.code)),
+            kernel_signal: group_exit.then_some("SIGKILL"),
+            siginfo: (!group_exit).then(|| SigInfo::decode(e.signo, e.code, e.errno, &e.sifields)),
+        }
+    }
 }
 
 /// A system call and the thread that made it: what `syscall` and `blocked` records share, each field written once.
@@ -1463,6 +1494,8 @@ mod tests {
                 handler: Option<String>,
                 code: Option<&'a str>,
                 kernel_signal: Option<&'a str>,
+                /// Added since (null here: a test record with no siginfo).
+                siginfo: Option<&'a str>,
             },
         }
     }
@@ -1484,6 +1517,7 @@ mod tests {
                     handler: Some("0x10".into()),
                     code: (!group).then_some("SI_USER"),
                     kernel_signal: group.then_some("SIGKILL"),
+                    siginfo: None,
                 },
                 &Delivery {
                     ts_ns: 1,
@@ -1497,6 +1531,7 @@ mod tests {
                     handler: Some("0x10".into()),
                     code: (!group).then(|| "SI_USER".into()),
                     kernel_signal: group.then_some("SIGKILL"),
+                    siginfo: None,
                 },
             );
         }

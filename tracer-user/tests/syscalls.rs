@@ -988,6 +988,28 @@ fn sigreturn_matches_strace() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A signal's line comes where strace puts it: when the target takes it, after the line of the call it
+/// interrupted (here the kill that sent it to itself), before the handler's rt_sigreturn.
+#[test]
+fn signal_line_follows_the_call_it_interrupts_as_in_strace() {
+    let dl = Deadline::test();
+    let dir = scratch_dir("signal-order");
+    let actions: Vec<String> = ["handle", "10", "kill", "self", "10"].map(String::from).into();
+    let keep = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("kill(") || l.starts_with("--- SIGUSR1") || l.starts_with("rt_sigreturn("))
+            .map(|l| l.split(" {").next().unwrap().split('(').next().unwrap().to_string())
+            .collect()
+    };
+    let strace = run_strace(&dir, "strace.txt", &[], &workload(), &actions, dl);
+    let expected = keep(&strace);
+    assert_eq!(expected, ["kill", "--- SIGUSR1", "rt_sigreturn"], "strace, the oracle:\n{strace}");
+    let (lines, out) = run_text(&dir, "tracer.txt", &[], &actions, dl);
+    out.expect_code(0);
+    assert_eq!(keep(&show(&lines)), expected, "{}", show(&lines));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A call whose argument registers are all zero is a call like any other (`getpid()`), not a record whose
 /// arguments were lost.
 #[test]

@@ -154,8 +154,9 @@ impl SigInfo {
         if si_code <= 0 {
             match si_code {
                 code::SI_USER | code::SI_TKILL => fields.extend(source),
-                // si_overrun as generated: for a periodic timer the kernel adds the expirations it missed while
-                // the signal was pending when the target takes it, which strace shows and tracer cannot know.
+                // For a periodic timer the kernel adds the expirations it missed while the signal was pending
+                // when the target takes it: exact from a delivery (`tracer syscalls`' lines), as generated from a
+                // `signal` record.
                 SI_TIMER => {
                     fields.push(("si_timerid", Value::Hex(u32_at(sifields::TIMER_ID).into())));
                     fields.push(("si_overrun", Value::Int(i32_at(sifields::OVERRUN).into())));

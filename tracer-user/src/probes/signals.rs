@@ -103,6 +103,8 @@ pub struct SignalProbes {
     command: Option<Command>,
     /// `oom:mark_victim`'s `pid` offset, when asked for (`with_oom_victims`) and the kernel has the tracepoint.
     oom_victim_pid_offset: Option<u32>,
+    /// The delivery hook too, without `tracer signals`' other hooks (`with_deliveries`).
+    deliveries: bool,
 }
 
 /// `SIGNALS_COMMAND`'s value for `tracer signals`.
@@ -112,7 +114,21 @@ impl SignalProbes {
     /// The generation hook alone (the signal behind a syscall's interruption, a monitor's signal lines), for
     /// every signal.
     pub fn generation(process: ProcessLayout, layout: SignalLayout) -> SignalProbes {
-        SignalProbes { process, layout, signal_set: None, command: None, oom_victim_pid_offset: None }
+        SignalProbes {
+            process,
+            layout,
+            signal_set: None,
+            command: None,
+            oom_victim_pid_offset: None,
+            deliveries: false,
+        }
+    }
+
+    /// Also a thread taking a signal (`Event::SignalDeliver`): when strace shows it, with the siginfo as the
+    /// target takes it.
+    pub fn with_deliveries(mut self) -> SignalProbes {
+        self.deliveries = true;
+        self
     }
 
     /// Also the OOM killer's victims (`oom:mark_victim`), to tell its SIGKILLs from the kernel's others: where the
@@ -181,6 +197,9 @@ impl Family for SignalProbes {
             probes.attach_tracepoint("signal_oom_victim", "oom", "mark_victim")?;
         }
         let Some(command) = &self.command else {
+            if self.deliveries {
+                probes.attach_raw_tracepoint("signal_deliver", "signal_deliver")?;
+            }
             return probes.attach_raw_tracepoint("signal_generate", "signal_generate");
         };
         probes.attach_tracepoint("signal_exit", "sched", "sched_process_exit")?;

@@ -29,8 +29,7 @@ use crate::{
     linux::{
         errno,
         signals::{
-            Action, SignalList, parse_signal_list, si_code_name, signal_display, signal_result_text, signal_selection,
-            signals_left_out,
+            SignalList, parse_signal_list, signal_display, signal_result_text, signal_selection, signals_left_out,
         },
     },
     output::{Clock, OutputClosed, timestamp},
@@ -230,10 +229,6 @@ fn who(pid: u32, tid: u32, comm: &[u8]) -> String {
     if tid == pid || tid == 0 { format!("{pid} ({name})") } else { format!("{pid}/{tid} ({name})") }
 }
 
-fn handler_text(handler: u64) -> String {
-    format!("{handler:#x}")
-}
-
 /// A line of the text table.
 fn line(clock: &Clock, ts_ns: u64, event: &str, signal: &str, from: &str, to: &str, result: &str) -> String {
     let time = timestamp(clock.wall_ns(ts_ns), 2);
@@ -285,35 +280,14 @@ impl Watcher {
         if group_exit && !self.group_exits.insert(pid) {
             return Ok(()); // the same end, delivered to another thread
         }
-        let signo = event.orig_signo;
-        let signal = signal_display(signo);
-        // A group's end is the default action of the signal that caused it.
-        let action = if group_exit {
-            if event.flags & flags::CORE_DUMP != 0 { Action::Core } else { Action::default_for(signo) }
-        } else {
-            Action::of(signo, event.handler)
-        };
-        let handler = (action == Action::Handler).then(|| handler_text(event.handler));
+        let record = Delivery::of(event, &io.clock);
         let comm = c_bytes(&event.header.comm);
-        let record = Delivery {
-            ts_ns: io.clock.wall_ns(event.header.ts_ns),
-            signal,
-            signo,
-            pid,
-            start_ns: known_start(event.header.start_ns),
-            tid: event.header.tid,
-            comm: Text::of(comm),
-            action: action.as_str(),
-            handler,
-            code: (!group_exit).then(|| si_code_name(signo, event.code)),
-            kernel_signal: group_exit.then_some("SIGKILL"),
-        };
         io.out.emit(&record, |r| {
-            let text = match (action, &r.handler) {
-                (Action::Handler, Some(address)) => format!("runs handler {address}"),
-                (Action::Ignore, _) => "ignored".to_string(),
-                (Action::Core, _) => "core dump".to_string(),
-                (action, _) => action.as_str().to_string(),
+            let text = match (r.action, &r.handler) {
+                ("handler", Some(address)) => format!("runs handler {address}"),
+                ("ignore", _) => "ignored".to_string(),
+                ("core", _) => "core dump".to_string(),
+                (action, _) => action.to_string(),
             };
             line(&io.clock, event.header.ts_ns, "deliver", &r.signal, "-", &who(pid, event.header.tid, comm), &text)
         })

@@ -20,7 +20,7 @@ use tracer_common::{
     decode::{Event, SyscallRecord, c_bytes},
     event::{header_flags, traced},
     process::{ProcessEvent, what},
-    signals::{SIGKILL, SignalEvent, result},
+    signals::{SIGKILL, SignalDeliverEvent, SignalEvent, flags, result},
     syscalls::{
         CAPTURE_SLOTS, DATA_CAP, FdIdentity, FdSources, Inflight, MAX_SYSCALL_NR, SyscallEvent, capture, fd_source,
         fd_state, is_error_return, result_filter, status,
@@ -42,7 +42,7 @@ use crate::{
         },
     },
     procfs,
-    records::{Blocked, Call, Exit, Signal, Summary, Syscall, known_start},
+    records::{Blocked, Call, Delivery, Exit, Signal, Summary, Syscall, known_start},
     session::{Handler, Io, Session, Stop},
     spawn::{Spawned, reap, try_reap},
     tracefs,
@@ -215,7 +215,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
     let syscalls = SyscallProbes::new(options, hooks).context("reading the kernel's exec layout")?;
     let process = ProcessProbes::new(process_layout.clone()).with_forks(args.follow);
     // The signal behind an interrupted call.
-    let signals = (!args.summary).then(|| SignalProbes::generation(process_layout, signal_layout));
+    let signals = (!args.summary).then(|| SignalProbes::generation(process_layout, signal_layout).with_deliveries());
 
     let core = Core::new(false).cgroup_filter(args.cgroups.resolve()?);
     let mut probes = Probes::load(&core, args.ring.buffer_size, |loader| {
@@ -263,6 +263,7 @@ pub async fn run(args: SyscallsArgs, preflight: Preflight, mut spawned: Option<S
         texts: CallTexts::default(),
         child: spawned.as_ref().map(|child| child.pid),
         child_status: None,
+        sent: HashMap::new(),
     };
 
     if tracer.opts.show_fd_paths {
@@ -361,6 +362,17 @@ struct Tracer {
     /// The command tracer started, and its exit status once reaped.
     child: Option<u32>,
     child_status: Option<i32>,
+    /// Signals sent to a traced process, by (pid, signo), as their line shows them: a fatal signal with the
+    /// default action (SIGTERM, SIGPIPE...) is never taken as itself by a task no ptrace holds (the kernel ends the
+    /// group with SIGKILL at once): its line is written when the first thread takes that SIGKILL.
+    sent: HashMap<(u32, i32), SentSignal>,
+}
+
+/// A generated signal's line inside the braces: its name, si_code and siginfo fields.
+struct SentSignal {
+    signal: String,
+    code: Option<String>,
+    fields: String,
 }
 
 /// Blocked calls found without an enter hook. The kernel counts each traced thread's returns (`RETURNS`); a thread
@@ -390,6 +402,7 @@ impl Handler for Tracer {
             Event::Syscall(record) => self.on_syscall(record, io),
             Event::Process(event) => self.on_process(event, io),
             Event::Signal(event) => self.on_signal(event, io),
+            Event::SignalDeliver(event) => self.on_deliver(event, io),
             _ => Ok(()),
         }
     }
@@ -589,6 +602,7 @@ impl Tracer {
             }
             what::EXIT => {
                 self.live.remove(&pid);
+                self.sent.retain(|&(sent_to, _), _| sent_to != pid);
                 self.execs.remove(&pid);
                 self.fds.forget_process(pid);
                 if self.summary {
@@ -602,23 +616,71 @@ impl Tracer {
         }
     }
 
+    /// A generated signal: its JSON record. Its strace line is written when the target takes it (`on_deliver`),
+    /// where strace shows it (after the line of the call it interrupts), but for a signal the target ignores: the
+    /// kernel drops that one at once for a task no ptrace holds, where strace, holding it, is shown it. SIGKILL,
+    /// and a signal the kernel dropped (a standard signal already pending, a full real-time queue), strace never
+    /// sees.
     fn on_signal(&mut self, event: &SignalEvent, io: &mut Io) -> Result<(), OutputClosed> {
         // SI_USER, SI_QUEUE, SI_TKILL come from a process (the current task), and so does SIGCHLD (from the child
         // that changed state); other codes from the kernel.
         let from_process = matches!(event.code, 0 | -1 | -6) || event.signo == libc::SIGCHLD;
-        io.out.emit_some(&Signal::of(event, &io.clock, from_process), |r| {
-            // What strace sees: a signal its tracee takes. Under ptrace the kernel keeps a signal the target
-            // ignores (sig_ignored() is false for a traced task), so strace shows those; it never sees SIGKILL, nor
-            // a signal the kernel dropped (a standard signal already pending, a full real-time queue).
-            let reaches_target = matches!(event.result, result::DELIVERED | result::IGNORED | result::LOSE_INFO);
-            if !reaches_target || event.signo == SIGKILL {
+        let record = Signal::of(event, &io.clock, from_process);
+        let fields = record.siginfo.as_ref().map(SigInfo::text).unwrap_or_default();
+        if matches!(event.result, result::DELIVERED | result::LOSE_INFO) && event.signo != SIGKILL {
+            let sent = SentSignal { signal: record.signal.clone(), code: record.code.clone(), fields: fields.clone() };
+            self.sent.insert((event.target_pid, event.signo), sent);
+        }
+        io.out.emit_some(&record, |r| {
+            if event.result != result::IGNORED || event.signo == SIGKILL {
                 return None;
             }
-            let (signal, code) = (&r.signal, r.code.as_deref().unwrap_or("?"));
-            let fields = r.siginfo.as_ref().map(SigInfo::text).unwrap_or_default();
-            let prefix = self.prefix(&io.clock, event.target_tid, event.header.ts_ns);
-            Some(format!("{prefix}--- {signal} {{si_signo={signal}, si_code={code}{fields}}} ---"))
+            Some(self.signal_line(
+                &io.clock,
+                event.target_tid,
+                event.header.ts_ns,
+                &r.signal,
+                r.code.as_deref(),
+                &fields,
+            ))
         })
+    }
+
+    /// A thread taking a signal: strace's `--- SIGHUP {si_signo=SIGHUP, si_code=SI_USER, si_pid=42, si_uid=0} ---`,
+    /// with the siginfo as the thread takes it. A group's end (SIGKILL to every thread) shows the fatal signal that
+    /// caused it, as it was sent, once; SIGKILL itself strace never shows.
+    fn on_deliver(&mut self, event: &SignalDeliverEvent, io: &mut Io) -> Result<(), OutputClosed> {
+        let pid = event.header.pid;
+        let group_exit = event.flags & flags::GROUP_EXIT != 0;
+        let sent = self.sent.remove(&(pid, event.orig_signo));
+        io.out.emit_some(&Delivery::of(event, &io.clock), |r| {
+            let (tid, ts_ns) = (event.header.tid, event.header.ts_ns);
+            if group_exit {
+                // Only when it was seen sent: the group's other threads, and a core-dumping signal's (taken as
+                // itself first), find nothing.
+                let sent = sent.filter(|_| event.orig_signo != SIGKILL)?;
+                return Some(self.signal_line(&io.clock, tid, ts_ns, &sent.signal, sent.code.as_deref(), &sent.fields));
+            }
+            if event.signo == SIGKILL {
+                return None;
+            }
+            let fields = r.siginfo.as_ref().map(SigInfo::text).unwrap_or_default();
+            Some(self.signal_line(&io.clock, tid, ts_ns, &r.signal, r.code.as_deref(), &fields))
+        })
+    }
+
+    fn signal_line(
+        &self,
+        clock: &Clock,
+        tid: u32,
+        ts_ns: u64,
+        signal: &str,
+        code: Option<&str>,
+        fields: &str,
+    ) -> String {
+        let prefix = self.prefix(clock, tid, ts_ns);
+        let code = code.unwrap_or("?");
+        format!("{prefix}--- {signal} {{si_signo={signal}, si_code={code}{fields}}} ---")
     }
 
     /// Threads already inside a syscall when tracing starts: they may stay there for hours and send nothing.
